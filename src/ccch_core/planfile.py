@@ -1,0 +1,743 @@
+"""Plan files: a CCHC plan as TOML, read with the standard library's ``tomllib``.
+
+:func:`load_plan` validates the whole file and reports every problem at once. Each problem names
+the file, the line where it can be found, the entry (``tasks[3].lead``) and what is wrong, so that
+an officer fixing a plan file does not have to run the loader once per mistake. Unknown keys are
+errors: a typo such as ``leed = [...]`` must not pass silently. The format is documented field by
+field in ``docs/plan-format.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import model
+from .periods import PeriodType
+from .text import clean, nfc
+
+FORMAT_VERSION = 1
+"""The plan file format this code reads (the top-level ``format`` key)."""
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a plan file."""
+
+    file: str
+    where: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+
+
+class PlanFileError(ValueError):
+    """A plan file that cannot be loaded; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        count = len(problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in plan file"
+        super().__init__(header + ":\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _suggest(value: str, choices) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+class _Locator:
+    """Finds the line of an entry or key in the TOML source, for messages.
+
+    tomllib does not keep positions, so this scans the text: the n-th ``[[section]]`` header, then
+    the first ``key =`` line after it. Good enough to point an officer at the right place.
+    """
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+
+    def _headers(self, section: str) -> list[int]:
+        pattern = re.compile(r"^\s*\[\[\s*" + re.escape(section) + r"\s*\]\]")
+        return [i for i, line in enumerate(self.lines) if pattern.match(line)]
+
+    def line(self, section: str | None, index: int | None = None, key: str | None = None) -> int | None:
+        start, end = 0, len(self.lines)
+        if section is not None:
+            if index is None:
+                pattern = re.compile(r"^\s*\[\s*" + re.escape(section) + r"\s*\]")
+                hits = [i for i, line in enumerate(self.lines) if pattern.match(line)]
+            else:
+                hits = self._headers(section)
+                hits = hits[index : index + 1]
+            if not hits:
+                return None
+            start = hits[0]
+            end = next(
+                (i for i in range(start + 1, len(self.lines)) if self.lines[i].lstrip().startswith("[")),
+                len(self.lines),
+            )
+        if key is None:
+            return start + 1 if section is not None else None
+        key_pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+        for i in range(start, end):
+            if key_pattern.match(self.lines[i]):
+                return i + 1
+        return start + 1 if section is not None else None
+
+
+_MISSING = object()
+
+
+class _Entry:
+    """Reads the fields of one TOML table, recording problems instead of raising."""
+
+    def __init__(self, loader: "_Loader", data: Any, where: str, section: str | None, index: int | None):
+        self.loader = loader
+        self.where = where
+        self.section = section
+        self.index = index
+        self.known: set[str] = set()
+        if not isinstance(data, dict):
+            self.problem("", f"must be a table, not {type(data).__name__}")
+            data = {}
+        self.data = data
+
+    def problem(self, key: str, message: str) -> None:
+        where = f"{self.where}.{key}" if key else self.where
+        self.loader.problem(where, message, self.loader.locator.line(self.section, self.index, key or None))
+
+    def _get(self, key: str, required: bool):
+        self.known.add(key)
+        value = self.data.get(key, _MISSING)
+        if value is _MISSING and required:
+            self.problem(key, "missing required field")
+        return value
+
+    def text(self, key: str, required: bool = False, default=None) -> str | None:
+        value = self._get(key, required)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, str):
+            self.problem(key, f"must be text, not {type(value).__name__} {value!r}")
+            return default
+        value = clean(value)
+        if required and not value:
+            self.problem(key, "must not be empty")
+        return value
+
+    def texts(self, key: str, required: bool = False) -> list[str]:
+        value = self._get(key, required)
+        if value is _MISSING:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(key, f"must be a list of text, not {value!r}")
+            return []
+        return [clean(v) for v in value]
+
+    def integer(self, key: str, required: bool = False, minimum: int | None = None, maximum: int | None = None):
+        value = self._get(key, required)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(key, f"must be a whole number, not {value!r}")
+            return None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.problem(key, f"{value} is out of range ({minimum}–{maximum})")
+            return None
+        return value
+
+    def number(self, key: str, required: bool = False):
+        value = self._get(key, required)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(key, f"must be a number, not {value!r}")
+            return None
+        return float(value)
+
+    def boolean(self, key: str, default: bool = False) -> bool:
+        value = self._get(key, False)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            self.problem(key, f"must be true or false, not {value!r}")
+            return default
+        return value
+
+    def date(self, key: str, required: bool = False) -> dt.date | None:
+        value = self._get(key, required)
+        if value is _MISSING or value == "":
+            return None
+        if isinstance(value, dt.datetime):
+            self.problem(key, f"must be a date (YYYY-MM-DD) without a time, not {value!r}")
+            return None
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.problem(key, f"bad date {value!r}: write it as YYYY-MM-DD, e.g. 2024-01-20")
+        return None
+
+    def choice(self, key: str, choices: dict[str, Any] | list[str], required: bool = False, default=None):
+        value = self._get(key, required)
+        if value is _MISSING:
+            return default
+        options = list(choices)
+        if not isinstance(value, str) or nfc(value.strip()) not in options:
+            self.problem(key, f"{value!r} is not one of: {', '.join(options)}{_suggest(str(value), options)}")
+            return default
+        value = nfc(value.strip())
+        return choices[value] if isinstance(choices, dict) else value
+
+    def period_type(self, key: str, required: bool = False, default=None):
+        value = self._get(key, required)
+        if value is _MISSING:
+            return default
+        try:
+            return PeriodType.parse(value) if isinstance(value, str) else PeriodType(value)
+        except ValueError:
+            self.problem(key, f"{value!r} is not a period type (month, quarter, half, year)")
+            return default
+
+    def refs(self, key: str, required: bool = False, kind: str = "unit or group") -> list[str]:
+        """Unit or group ids; checked against the plan once every unit is read."""
+        values = self.texts(key, required)
+        for value in values:
+            self.loader.pending_refs.append((self, key, value, kind))
+        return values
+
+    def ref(self, key: str, required: bool = False, kind: str = "unit") -> str | None:
+        value = self.text(key, required)
+        if value:
+            self.loader.pending_refs.append((self, key, value, kind))
+        return value or None
+
+    def tables(self, key: str) -> list[tuple[int, Any]]:
+        value = self._get(key, False)
+        if value is _MISSING:
+            return []
+        if not isinstance(value, list):
+            self.problem(key, "must be a list of tables")
+            return []
+        return list(enumerate(value))
+
+    def subtable(self, key: str, required: bool = False):
+        value = self._get(key, required)
+        return None if value is _MISSING else value
+
+    def done(self) -> None:
+        for key in self.data:
+            if key not in self.known:
+                self.problem(key, f"unknown key{_suggest(key, self.known)}")
+
+
+class _Loader:
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.file = str(path)
+        self.locator = _Locator(text)
+        self.problems: list[Problem] = []
+        self.pending_refs: list[tuple[_Entry, str, str, str]] = []
+
+    def problem(self, where: str, message: str, line: int | None = None) -> None:
+        self.problems.append(Problem(self.file, where, message, line))
+
+    def build(self, entry: _Entry, factory: Callable[..., Any], **kwargs):
+        """Construct a model object; a validator's complaint becomes a problem at the entry."""
+        try:
+            return factory(**kwargs)
+        except (ValueError, TypeError) as exc:
+            entry.problem("", str(exc))
+            return None
+
+    def entries(self, doc: dict, section: str) -> list[_Entry]:
+        value = doc.get(section, [])
+        if not isinstance(value, list):
+            self.problem(section, f"must be written as [[{section}]] tables")
+            return []
+        return [_Entry(self, item, f"{section}[{i}]", section, i) for i, item in enumerate(value)]
+
+
+TOP_LEVEL = (
+    "format",
+    "plan",
+    "unit_kinds",
+    "units",
+    "unit_groups",
+    "indicators",
+    "tasks",
+    "legal_documents",
+    "topics",
+    "channels",
+    "deadlines",
+    "reporting_rules",
+)
+
+
+def load_plan(path: str | Path) -> model.Plan:
+    """Load and validate a plan file.
+
+    Raises :class:`PlanFileError` listing every problem (file, line, entry, what is wrong), or
+    ``FileNotFoundError`` if there is no such file.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(
+            [Problem(str(path), "", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")]
+        ) from None
+    return loads_plan(text, path)
+
+
+def loads_plan(text: str, path: str | Path = "<plan>") -> model.Plan:
+    """Load and validate a plan from TOML text; ``path`` is only used in messages."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise PlanFileError(
+            [Problem(str(path), "", f"not valid TOML: {exc}", int(match.group(1)) if match else None)]
+        ) from None
+    loader = _Loader(path, text)
+    plan = _read(loader, doc)
+    if loader.problems:
+        raise PlanFileError(loader.problems)
+    return attrs.evolve(plan, source_path=str(path))
+
+
+def _read(loader: _Loader, doc: dict) -> model.Plan | None:
+    for key in doc:
+        if key not in TOP_LEVEL:
+            loader.problem(key, f"unknown top-level key{_suggest(key, TOP_LEVEL)}", loader.locator.line(None, None, key) or loader.locator.line(key))
+    version = doc.get("format")
+    if version is None:
+        loader.problem("format", f"missing required field: put format = {FORMAT_VERSION} at the top")
+    elif version != FORMAT_VERSION:
+        loader.problem("format", f"this version of ccch reads plan format {FORMAT_VERSION}, not {version!r}", loader.locator.line(None, None, "format"))
+
+    unit_kinds = dict(model.UNIT_KINDS)
+    for entry in loader.entries(doc, "unit_kinds"):
+        kind_id = entry.text("id", required=True)
+        label = entry.text("label", required=True)
+        entry.done()
+        if kind_id:
+            if kind_id in unit_kinds:
+                entry.problem("id", f'unit kind "{kind_id}" is already defined')
+            unit_kinds[kind_id] = label or kind_id
+
+    units = _read_units(loader, doc, unit_kinds)
+    groups = _read_groups(loader, doc, unit_kinds)
+    unit_ids = {u.id for u in units}
+    group_ids = {g.id for g in groups}
+    for gid in group_ids & unit_ids:
+        loader.problem("unit_groups", f'id "{gid}" is used by both a unit and a unit group')
+
+    header = _read_header(loader, doc)
+    indicators = _read_indicators(loader, doc)
+    tasks = _read_tasks(loader, doc)
+    documents = _read_documents(loader, doc)
+    topics = _read_topics(loader, doc)
+    channels = _read_channels(loader, doc)
+    deadlines = _read_deadlines(loader, doc)
+    rules = _read_rules(loader, doc)
+
+    _check_unique(loader, "indicators", [i.code for i in indicators if i], "code")
+    _check_unique(loader, "tasks", [t.id for t in tasks if t], "id")
+    _check_unique(loader, "legal_documents", [d.id for d in documents if d], "id")
+    _check_unique(loader, "topics", [t.id for t in topics if t], "id")
+    _check_unique(loader, "channels", [c.id for c in channels if c], "id")
+    _check_unique(loader, "deadlines", [d.id for d in deadlines if d], "id")
+    _check_unique(loader, "reporting_rules", [r.id for r in rules if r], "id")
+
+    # Cross references, now that every unit, group and document is known.
+    indicator_codes = {i.code for i in indicators if i}
+    task_ids = {t.id for t in tasks if t}
+    document_ids = {d.id for d in documents if d}
+    known = {
+        "unit": unit_ids,
+        "unit or group": unit_ids | group_ids,
+        "indicator": indicator_codes,
+        "task": task_ids,
+        "legal document": document_ids,
+    }
+    for entry, key, value, kind in loader.pending_refs:
+        if value not in known[kind]:
+            entry.problem(key, f'unknown {kind} "{value}"{_suggest(value, known[kind])}')
+
+    _check_tree(loader, units)
+
+    if loader.problems or header is None:
+        return None
+    return model.Plan(
+        **header,
+        unit_kinds=unit_kinds,
+        units=units,
+        unit_groups=groups,
+        indicators=indicators,
+        tasks=tasks,
+        legal_documents=documents,
+        topics=topics,
+        channels=channels,
+        deadlines=deadlines,
+        reporting_rules=rules,
+    )
+
+
+def _check_unique(loader: _Loader, section: str, ids: list[str], key: str) -> None:
+    seen: dict[str, int] = {}
+    for index, value in enumerate(ids):
+        if value in seen:
+            loader.problem(
+                f"{section}[{index}].{key}",
+                f'duplicate {key} "{value}" (first used by {section}[{seen[value]}])',
+                loader.locator.line(section, index, key),
+            )
+        else:
+            seen[value] = index
+
+
+def _read_header(loader: _Loader, doc: dict) -> dict | None:
+    if "plan" not in doc:
+        loader.problem("plan", "missing required [plan] table")
+        return None
+    entry = _Entry(loader, doc["plan"], "plan", "plan", None)
+    header = dict(
+        id=entry.text("id", required=True),
+        title=entry.text("title", required=True),
+        document_type=entry.text("document_type", default="Kế hoạch"),
+        summary=entry.text("summary"),
+        number=entry.text("number"),
+        symbol=entry.text("symbol"),
+        issuing_unit=entry.ref("issuing_unit", required=True),
+        place=entry.text("place"),
+        issued_on=entry.date("issued_on"),
+        year=entry.integer("year", required=True, minimum=1990, maximum=2200),
+        starts_on=entry.date("starts_on", required=True),
+        ends_on=entry.date("ends_on", required=True),
+        purposes=entry.texts("purposes"),
+        requirements=entry.texts("requirements"),
+        funding=entry.text("funding"),
+        recipients=entry.texts("recipients"),
+    )
+    signatory = entry.subtable("signatory")
+    entry.done()
+    if signatory is not None:
+        sub = _Entry(loader, signatory, "plan.signatory", "plan.signatory", None)
+        header["signatory"] = loader.build(
+            sub,
+            model.Signatory,
+            title=sub.text("title", required=True) or "",
+            name=sub.text("name", required=True) or "",
+            authority=sub.texts("authority"),
+        )
+        sub.done()
+    if header["id"] and not model.ID_PATTERN.match(header["id"]):
+        entry.problem("id", f"{header['id']!r} is not a valid id (lower-case letters, digits, '-', '_', '.')")
+    if header["starts_on"] and header["ends_on"] and header["ends_on"] < header["starts_on"]:
+        entry.problem("ends_on", f"{header['ends_on']} is before starts_on {header['starts_on']}")
+    if None in (header["id"], header["title"], header["year"], header["starts_on"], header["ends_on"], header["issuing_unit"]):
+        return None
+    return header
+
+
+def _read_units(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list[model.Unit]:
+    units = []
+    ids: dict[str, int] = {}
+    for index, entry in enumerate(loader.entries(doc, "units")):
+        unit_id = entry.text("id", required=True)
+        former = []
+        for i, item in entry.tables("former_names"):
+            sub = _Entry(loader, item, f"{entry.where}.former_names[{i}]", "units", index)
+            former_name = loader.build(sub, model.FormerName, name=sub.text("name", required=True) or "", until=sub.date("until", required=True))
+            sub.done()
+            if former_name:
+                former.append(former_name)
+        fields = dict(
+            id=unit_id or "",
+            name=entry.text("name", required=True) or "",
+            kind=entry.choice("kind", list(unit_kinds), required=True) or "",
+            parent=entry.ref("parent"),
+            short_name=entry.text("short_name"),
+            aliases=entry.texts("aliases"),
+            headcount=entry.integer("headcount", minimum=0, maximum=10_000_000),
+            population=entry.integer("population", minimum=0, maximum=200_000_000),
+            responsibilities=entry.texts("responsibilities"),
+            requested=entry.boolean("requested"),
+            external=entry.boolean("external"),
+            established_on=entry.date("established_on"),
+            retired_on=entry.date("retired_on"),
+            merged_into=entry.ref("merged_into"),
+            former_names=former,
+        )
+        entry.done()
+        if unit_id:
+            if unit_id in ids:
+                entry.problem("id", f'duplicate unit id "{unit_id}" (first used by units[{ids[unit_id]}])')
+                continue
+            ids[unit_id] = index
+        unit = loader.build(entry, model.Unit, **fields) if unit_id else None
+        if unit:
+            units.append(unit)
+    return units
+
+
+def _read_groups(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list[model.UnitGroup]:
+    groups = []
+    for entry in loader.entries(doc, "unit_groups"):
+        kinds = entry.texts("kinds")
+        for kind in kinds:
+            if kind not in unit_kinds:
+                entry.problem("kinds", f'unknown unit kind "{kind}"{_suggest(kind, unit_kinds)}')
+        fields = dict(
+            id=entry.text("id", required=True) or "",
+            name=entry.text("name", required=True) or "",
+            kinds=kinds,
+            units=entry.refs("units", kind="unit"),
+            within=entry.ref("within"),
+        )
+        entry.done()
+        if not fields["kinds"] and not fields["units"]:
+            entry.problem("", "a unit group needs kinds, units or both")
+        group = loader.build(entry, model.UnitGroup, **fields)
+        if group:
+            groups.append(group)
+    _check_unique(loader, "unit_groups", [g.id for g in groups], "id")
+    return groups
+
+
+_KINDS = {k.value: k for k in model.IndicatorKind}
+_COMPARISONS = {">=": model.Comparison.AT_LEAST, "<=": model.Comparison.AT_MOST, "==": model.Comparison.EQUAL}
+_SCOPES = {s.value: s for s in model.CountScope}
+
+
+def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
+    indicators = []
+    for entry in loader.entries(doc, "indicators"):
+        kind = entry.choice("kind", _KINDS, required=True)
+        target = entry.number("target")
+        fields = dict(
+            code=entry.text("code", required=True) or "",
+            text=entry.text("text", required=True) or "",
+            kind=kind or model.IndicatorKind.YES_NO,
+            target=target,
+            comparison=entry.choice("comparison", _COMPARISONS, default=model.Comparison.AT_LEAST),
+            applies_to=entry.refs("applies_to", required=True),
+            period_type=entry.period_type("period_type", default=PeriodType.MONTH),
+            target_per=entry.period_type("target_per"),
+            scope=entry.choice("scope", _SCOPES, default=model.CountScope.TOTAL),
+            source=entry.text("source", default="entered"),
+            short_name=entry.text("short_name"),
+            condition=entry.text("condition"),
+            numerator=entry.text("numerator"),
+            denominator=entry.text("denominator"),
+            unit_label=entry.text("unit_label"),
+            quantitative=entry.boolean("quantitative", default=kind is not model.IndicatorKind.YES_NO),
+            tasks=entry.refs("tasks", kind="task"),
+            reference=entry.text("reference"),
+            notes=entry.text("notes"),
+        )
+        entry.done()
+        if kind is None:
+            continue
+        if target is not None:
+            if kind in model.PERCENT_KINDS and not 0 <= target <= 100:
+                entry.problem("target", f"{target:g} is out of range: a percentage target is 0–100")
+                continue
+            if kind is model.IndicatorKind.YES_NO and target not in (0, 1):
+                entry.problem("target", f"{target:g} is out of range: a yes/no target is 1 (yes) or 0 (no)")
+                continue
+            if target < 0:
+                entry.problem("target", f"{target:g} is out of range: a target cannot be negative")
+                continue
+        elif kind is not model.IndicatorKind.YES_NO:
+            entry.problem("target", "missing required field for this kind of indicator")
+            continue
+        if kind is model.IndicatorKind.COUNT and fields["target_per"] is None:
+            entry.problem("target_per", "a count indicator needs target_per (month, quarter, half or year)")
+            continue
+        if fields["target_per"] is not None and fields["target_per"].months < fields["period_type"].months:
+            entry.problem("target_per", f"target_per {fields['target_per'].value} is shorter than period_type {fields['period_type'].value}")
+            continue
+        indicator = loader.build(entry, model.Indicator, **fields)
+        if indicator:
+            indicators.append(indicator)
+    return indicators
+
+
+def _read_frequency(loader: _Loader, item: Any, where: str, index: int) -> model.Frequency | None:
+    sub = _Entry(loader, item, where, "tasks", index)
+    count = sub.number("count", required=True)
+    per = sub.period_type("per", required=True)
+    label = sub.text("label")
+    sub.done()
+    if count is None or per is None:
+        return None
+    return loader.build(sub, model.Frequency, count=count, per=per, label=label)
+
+
+def _read_tasks(loader: _Loader, doc: dict) -> list[model.Task]:
+    tasks = []
+    for index, entry in enumerate(loader.entries(doc, "tasks")):
+        frequencies = [
+            f
+            for i, item in entry.tables("frequencies")
+            if (f := _read_frequency(loader, item, f"{entry.where}.frequencies[{i}]", index))
+        ]
+        fields = dict(
+            id=entry.text("id", required=True) or "",
+            number=entry.integer("number", required=True, minimum=1, maximum=10_000) or 0,
+            duty=entry.text("duty", required=True) or "",
+            products=entry.texts("products"),
+            lead=entry.refs("lead", required=True),
+            coordinating=entry.refs("coordinating"),
+            lead_text=entry.text("lead_text"),
+            coordinating_text=entry.text("coordinating_text"),
+            timing=entry.text("timing"),
+            starts_on=entry.date("starts_on"),
+            ends_on=entry.date("ends_on"),
+            frequencies=frequencies,
+            indicators=entry.refs("indicators", kind="indicator"),
+            budget_source=entry.text("budget_source"),
+            notes=entry.text("notes"),
+        )
+        entry.done()
+        if fields["starts_on"] and fields["ends_on"] and fields["ends_on"] < fields["starts_on"]:
+            entry.problem("ends_on", f"{fields['ends_on']} is before starts_on {fields['starts_on']}")
+        task = loader.build(entry, model.Task, **fields)
+        if task:
+            tasks.append(task)
+    return tasks
+
+
+def _read_documents(loader: _Loader, doc: dict) -> list[model.LegalDocument]:
+    documents = []
+    for entry in loader.entries(doc, "legal_documents"):
+        fields = dict(
+            id=entry.text("id", required=True) or "",
+            number=entry.text("number", required=True) or "",
+            title=entry.text("title", required=True) or "",
+            issuer=entry.text("issuer", required=True) or "",
+            issued_on=entry.date("issued_on"),
+            issued_on_as_written=entry.text("issued_on_as_written"),
+            document_type=entry.text("document_type"),
+            notes=entry.text("notes"),
+        )
+        entry.done()
+        document = loader.build(entry, model.LegalDocument, **fields)
+        if document:
+            documents.append(document)
+    return documents
+
+
+def _read_topics(loader: _Loader, doc: dict) -> list[model.Topic]:
+    topics = []
+    for entry in loader.entries(doc, "topics"):
+        fields = dict(
+            id=entry.text("id", required=True) or "",
+            title=entry.text("title"),
+            text=entry.text("text", required=True) or "",
+            points=entry.texts("points"),
+            documents=entry.refs("documents", kind="legal document"),
+        )
+        entry.done()
+        topic = loader.build(entry, model.Topic, **fields)
+        if topic:
+            topics.append(topic)
+    return topics
+
+
+def _read_channels(loader: _Loader, doc: dict) -> list[model.Channel]:
+    channels = []
+    for entry in loader.entries(doc, "channels"):
+        fields = dict(
+            id=entry.text("id", required=True) or "",
+            name=entry.text("name"),
+            text=entry.text("text", required=True) or "",
+            units=entry.refs("units"),
+        )
+        entry.done()
+        channel = loader.build(entry, model.Channel, **fields)
+        if channel:
+            channels.append(channel)
+    return channels
+
+
+def _read_deadlines(loader: _Loader, doc: dict) -> list[model.Deadline]:
+    deadlines = []
+    for entry in loader.entries(doc, "deadlines"):
+        fields = dict(
+            id=entry.text("id", required=True) or "",
+            what=entry.text("what", required=True) or "",
+            due=entry.date("due", required=True),
+            inclusive=entry.boolean("inclusive"),
+            who=entry.refs("who", required=True),
+            to=entry.ref("to"),
+            reference=entry.text("reference"),
+        )
+        entry.done()
+        if fields["due"] is None:
+            continue
+        deadline = loader.build(entry, model.Deadline, **fields)
+        if deadline:
+            deadlines.append(deadline)
+    return deadlines
+
+
+def _read_rules(loader: _Loader, doc: dict) -> list[model.ReportingRule]:
+    rules = []
+    for entry in loader.entries(doc, "reporting_rules"):
+        fields = dict(
+            id=entry.text("id", required=True) or "",
+            what=entry.text("what", required=True) or "",
+            reporters=entry.refs("reporters", required=True),
+            to=entry.ref("to", required=True) or "",
+            via=entry.ref("via"),
+            frequency=entry.period_type("frequency", required=True),
+            due_day=entry.integer("due_day", minimum=1, maximum=28),
+            tracked=entry.boolean("tracked", default=True),
+            requested=entry.boolean("requested"),
+            reference=entry.text("reference"),
+        )
+        entry.done()
+        if fields["frequency"] is None:
+            continue
+        rule = loader.build(entry, model.ReportingRule, **fields)
+        if rule:
+            rules.append(rule)
+    return rules
+
+
+def _check_tree(loader: _Loader, units: list[model.Unit]) -> None:
+    """Parents must form a tree: no cycles."""
+    parents = {u.id: u.parent for u in units}
+    for index, unit in enumerate(units):
+        seen = {unit.id}
+        current = unit.parent
+        while current is not None and current in parents:
+            if current in seen:
+                loader.problem(
+                    f"units[{index}].parent",
+                    f'unit "{unit.id}" is its own ancestor (a cycle through "{current}")',
+                    loader.locator.line("units", index, "parent"),
+                )
+                break
+            seen.add(current)
+            current = parents[current]

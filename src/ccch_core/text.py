@@ -1,0 +1,42 @@
+"""Vietnamese text helpers.
+
+Input methods (Telex, VNI, copy from PDF) produce the same word in composed (NFC) or decomposed
+(NFD) form. Everything that enters ccch goes through :func:`nfc` so that comparing and
+de-duplicating works.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def nfc(text: str) -> str:
+    """Return ``text`` in Unicode NFC form (composed Vietnamese letters)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def clean(text: str) -> str:
+    """NFC-normalise, trim and collapse runs of white space to one space."""
+    return _SPACES.sub(" ", nfc(text)).strip()
+
+
+def fold(text: str) -> str:
+    """A key for comparing two names: cleaned and case-folded (diacritics are kept:
+    "Đức Thọ" and "Đức Thổ" are different places)."""
+    return clean(text).casefold()
+
+
+def strip_diacritics(text: str) -> str:
+    """ASCII-ish form used to build identifiers and short codes ("Đức Thọ" -> "Duc Tho")."""
+    text = nfc(text).replace("Đ", "D").replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def slugify(text: str) -> str:
+    """An identifier from a Vietnamese name: "Phòng Tư pháp" -> "phong-tu-phap"."""
+    ascii_text = strip_diacritics(text).lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
