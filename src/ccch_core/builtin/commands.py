@@ -1,0 +1,580 @@
+"""The core's commands: init, plan, status, measure, report-activity, plugins, db, backup."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import click
+
+from .. import progress, storage
+from ..cli import CliState, echo_json, pass_deployment, table
+from ..deployment import Deployment
+from ..config import CONFIG_FILENAME, ConfigError, check_base_url, render_config
+from ..hookspecs import hookimpl
+from ..model import Plan
+from ..periods import Period, PeriodError, utc_now
+from ..planfile import PlanFileError, load_plan
+from ..plugins import DEFAULT_PLUGINS, PluginError, installed_plugins
+
+
+def _period_option(required: bool = False):
+    return click.option(
+        "--period", "-p", "period_text", required=required, metavar="PERIOD",
+        help="2024-03 (month), 2024-Q1, 2024-H1 or 2024. Default: this month if the plan covers it, else the plan's year.",
+    )
+
+
+def _resolve_period(plan: Plan, text: str | None) -> Period:
+    if text:
+        try:
+            return Period.parse(text)
+        except PeriodError as exc:
+            raise click.BadParameter(str(exc), param_hint="--period") from None
+    current = Period.current()
+    if plan.starts_on <= current.start_date <= plan.ends_on:
+        return current
+    return Period.year_of(plan.year)
+
+
+def _fmt(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return text + ("%" if percent else "")
+
+
+def _load_plan_or_fail(path: str) -> Plan:
+    try:
+        return load_plan(path)
+    except FileNotFoundError:
+        raise click.ClickException(f"{path}: no such file") from None
+    except PlanFileError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """Add the core's commands to the root group."""
+
+    # -- init -------------------------------------------------------------------------------
+
+    @cli.command()
+    @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--plan", "plan_file", required=True, type=click.Path(exists=True, dir_okay=False),
+                  help="The plan file the deployment runs; it is copied into FOLDER as plan.toml.")
+    @click.option("--name", default=None, help="Deployment name (default: the plan's issuing unit).")
+    @click.option("--public-base-url", default="http://127.0.0.1:8000", show_default=True,
+                  help="The address citizens reach; QR codes carry it.")
+    @click.option("--plugin", "plugins", multiple=True, help="Enable a plugin (repeat for several).")
+    @click.option("--force", is_flag=True, help="Overwrite an existing ccch.toml and plan.toml in FOLDER.")
+    def init(folder: Path, plan_file: str, name: str | None, public_base_url: str, plugins: tuple[str, ...], force: bool):
+        """Create a deployment in FOLDER: config, plan copy and migrated database.
+
+        Running it again on an existing deployment without --force changes nothing and says so.
+        """
+        plan = _load_plan_or_fail(plan_file)
+        try:
+            base_url = check_base_url(public_base_url, "--public-base-url")
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--public-base-url") from None
+        installed = installed_plugins()
+        missing = [p for p in plugins if p not in installed]
+        if missing:
+            raise click.BadParameter(
+                f"not installed: {', '.join(missing)} (installed: {', '.join(sorted(installed)) or 'none'})",
+                param_hint="--plugin",
+            )
+        config_path = folder / CONFIG_FILENAME
+        if config_path.exists() and not force:
+            raise click.ClickException(f"{config_path} exists; use --force to overwrite it")
+        folder.mkdir(parents=True, exist_ok=True)
+        target_plan = folder / "plan.toml"
+        if Path(plan_file).resolve() != target_plan.resolve():
+            shutil.copyfile(plan_file, target_plan)
+        config_path.write_text(
+            render_config(
+                name=name or plan.unit(plan.issuing_unit).name,
+                plan="plan.toml",
+                database="ccch.db",
+                public_base_url=base_url,
+                plugins=list(plugins),
+            ),
+            encoding="utf-8",
+        )
+        try:
+            Deployment.open(config_path, migrate=True).close()
+        except (ConfigError, PluginError, storage.StorageError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Created {config_path} for plan {plan.id!r} ({plan.title}).")
+        click.echo(f"Database: {folder / 'ccch.db'}")
+        click.echo(f"Next: ccch --config {config_path} status")
+
+    # -- plan -------------------------------------------------------------------------------
+
+    @cli.group()
+    def plan():
+        """Validate and show plan files."""
+
+    @plan.command("validate")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+    def plan_validate(file: str, as_json: bool):
+        """Check a plan file and report every problem at once (exit 1 if any)."""
+        try:
+            loaded = load_plan(file)
+        except FileNotFoundError:
+            raise click.ClickException(f"{file}: no such file") from None
+        except PlanFileError as exc:
+            if as_json:
+                echo_json({"ok": False, "problems": [
+                    {"file": p.file, "line": p.line, "where": p.where, "message": p.message} for p in exc.problems
+                ]})
+            else:
+                click.echo(str(exc), err=True)
+            raise SystemExit(1) from None
+        if as_json:
+            echo_json({"ok": True, "plan": loaded.id, "problems": []})
+            return
+        quantitative = sum(1 for i in loaded.indicators if i.quantitative)
+        click.echo(
+            f"OK: {file}: plan {loaded.id!r}, {len(loaded.units)} units, {len(loaded.indicators)} indicators "
+            f"({quantitative} quantitative), {len(loaded.tasks)} tasks, {len(loaded.reporting_rules)} reporting rules."
+        )
+
+    @plan.command("show")
+    @click.option("--file", "file", type=click.Path(dir_okay=False), help="A plan file instead of the deployment's plan.")
+    @click.option("--unit", "unit_id", help="Only the tasks of this unit.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def plan_show(state: CliState, file: str | None, unit_id: str | None, as_json: bool):
+        """Targets, tasks by unit and deadlines of the plan."""
+        the_plan = _load_plan_or_fail(file) if file else state.deployment().plan
+        if unit_id and not the_plan.has_unit(unit_id):
+            raise click.BadParameter(f"unknown unit {unit_id!r}", param_hint="--unit")
+        data = plan_summary(the_plan, unit_id)
+        if as_json:
+            echo_json(data)
+            return
+        click.echo(f"{the_plan.title} ({the_plan.number_and_symbol})")
+        click.echo(f"{the_plan.unit(the_plan.issuing_unit).name} · {the_plan.starts_on} – {the_plan.ends_on}\n")
+        click.echo("Chỉ tiêu (targets)")
+        click.echo(table(
+            [(t["code"], t["kind"], _target_text(t), t["short_name"] or t["text"]) for t in data["targets"]],
+            ["Mã", "Loại", "Chỉ tiêu", "Nội dung"],
+        ))
+        click.echo("\nNhiệm vụ theo đơn vị chủ trì (tasks by lead unit)")
+        rows = []
+        for lead in data["tasks_by_lead"]:
+            for task_id in lead["tasks"]:
+                task = the_plan.task(task_id)
+                rows.append((lead["name"], task.id, task.duty, task.timing))
+        click.echo(table(rows, ["Chủ trì", "TT", "Nhiệm vụ", "Thời gian"], max_width=48))
+        click.echo("\nThời hạn (deadlines)")
+        click.echo(table([(d["id"], d["last_day"], d["what"]) for d in data["deadlines"]], ["Mã", "Hạn chót", "Nội dung"]))
+        click.echo("\nChế độ báo cáo (reporting rules)")
+        click.echo(table(
+            [(r["id"], r["frequency"], r["due_day"] or "–", r["to_name"], r["what"]) for r in data["reporting_rules"]],
+            ["Mã", "Kỳ", "Hạn (ngày)", "Gửi", "Nội dung"],
+        ))
+
+    @plan.command("units")
+    @click.option("--file", "file", type=click.Path(dir_okay=False), help="A plan file instead of the deployment's plan.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def plan_units(state: CliState, file: str | None, as_json: bool):
+        """The unit tree of the plan."""
+        the_plan = _load_plan_or_fail(file) if file else state.deployment().plan
+        if as_json:
+            echo_json([
+                {"id": u.id, "name": u.name, "kind": u.kind, "parent": u.parent, "retired_on": u.retired_on,
+                 "merged_into": u.merged_into}
+                for u in the_plan.units
+            ])
+            return
+
+        def walk(units, depth):
+            for u in units:
+                flags = " [đã giải thể]" if u.retired_on else ""
+                click.echo(f"{'  ' * depth}{u.name} ({u.id}, {the_plan.unit_kinds.get(u.kind, u.kind)}){flags}")
+                walk(the_plan.children(u.id), depth + 1)
+
+        walk(the_plan.roots(), 0)
+
+    # -- status -----------------------------------------------------------------------------
+
+    @cli.command()
+    @_period_option()
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_deployment
+    def status(deployment, period_text: str | None, as_json: bool):
+        """Where the plan stands for a period: indicators and missing reports."""
+        the_plan = deployment.plan
+        period = _resolve_period(the_plan, period_text)
+        now = utc_now()
+        results = progress.evaluate_plan(deployment.db, the_plan, period, now=now,
+                                         measures=deployment.measures, deployment=deployment)
+        completeness = progress.reporting_completeness(deployment.db, the_plan, period, now=now)
+        if as_json:
+            echo_json({
+                "plan": the_plan.id,
+                "period": str(period),
+                "period_label": period.label_vi,
+                "indicators": [r.to_dict() for r in results],
+                "reporting": completeness.to_dict(),
+            })
+            return
+        click.echo(f"{the_plan.title} — {period.label_vi}\n")
+        rows = []
+        for r in results:
+            percent = r.indicator.is_percentage
+            rows.append((
+                r.indicator.code,
+                _fmt(r.value, percent),
+                _fmt(r.target, percent),
+                r.status.label_vi,
+                f"{len(r.units_without_data)}/{len(r.units)}",
+                r.indicator.label,
+            ))
+        click.echo(table(rows, ["Mã", "Giá trị", "Chỉ tiêu", "Tình trạng", "Thiếu số liệu", "Nội dung"], max_width=50))
+        click.echo(
+            f"\nBáo cáo: {completeness.received}/{completeness.expected} đã nộp"
+            f" (tỷ lệ báo cáo {_fmt(completeness.reporting_rate, True)},"
+            f" đúng hạn {_fmt(completeness.on_time_rate, True)})"
+        )
+        missing = completeness.missing_units()
+        if missing:
+            click.echo("Chưa nộp (quá hạn): " + ", ".join(u.name for u in missing))
+
+    # -- measure ----------------------------------------------------------------------------
+
+    @cli.group()
+    def measure():
+        """Record and list indicator values."""
+
+    @measure.command("record")
+    @click.argument("indicator")
+    @click.argument("unit")
+    @click.argument("period")
+    @click.argument("value", required=False)
+    @click.option("--numerator", help="For ratio indicators: the numerator.")
+    @click.option("--denominator", help="For ratio indicators: the denominator.")
+    @click.option("--note", help="A note kept with the value.")
+    @click.option("--by", "recorded_by", default="cli", show_default=True, help="Who records it.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the stored measurement as JSON.")
+    @pass_deployment
+    def measure_record(deployment, indicator, unit, period, value, numerator, denominator, note, recorded_by, as_json):
+        """Record VALUE of INDICATOR for UNIT in PERIOD (yes/no: có/không or 1/0)."""
+        try:
+            m = progress.record_measurement(
+                deployment.db, deployment.plan, indicator, unit, period, value,
+                numerator=numerator, denominator=denominator, note=note, recorded_by=recorded_by,
+            )
+        except progress.ProgressError as exc:
+            raise click.ClickException(str(exc)) from None
+        if as_json:
+            echo_json({"indicator": m.indicator, "unit": m.unit_id, "period": str(m.period), "value": m.value,
+                       "numerator": m.numerator, "denominator": m.denominator})
+        else:
+            click.echo(f"Recorded {m.indicator} = {_fmt(m.value)} for {m.unit_id} in {m.period}.")
+
+    @measure.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--by", "recorded_by", default="import", show_default=True, help="Who records the values.")
+    @pass_deployment
+    def measure_import(deployment, file: str, recorded_by: str):
+        """Import values from a CSV file (UTF-8, with or without BOM).
+
+        Columns: indicator, unit, period, value, numerator, denominator, note. Every row is
+        checked first; if any row is bad, each bad row is reported with its line and nothing
+        is recorded.
+        """
+        try:
+            rows = read_measurement_csv(Path(file))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        problems = []
+        checked = []
+        for line, row in rows:
+            try:
+                check_measurement_row(deployment.plan, row)
+                checked.append((line, row))
+            except progress.ProgressError as exc:
+                problems.append(f"{file}:{line}: {exc}")
+        if problems:
+            click.echo(f"{len(problems)} bad row(s); nothing was imported:", err=True)
+            for p in problems:
+                click.echo(f"  {p}", err=True)
+            raise SystemExit(1)
+        with storage.write_transaction(deployment.db):
+            for line, row in checked:
+                progress.record_measurement(
+                    deployment.db, deployment.plan, row["indicator"], row["unit"], row["period"], row.get("value"),
+                    numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
+                    recorded_by=recorded_by,
+                )
+        click.echo(f"Imported {len(checked)} value(s) from {file}.")
+
+    @measure.command("list")
+    @_period_option()
+    @click.option("--indicator", help="Only this indicator.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_deployment
+    def measure_list(deployment, period_text, indicator, as_json):
+        """Values recorded for a period (and the periods inside it)."""
+        period = _resolve_period(deployment.plan, period_text)
+        periods = {period, *period.months(), *(m.rollup(t) for m in period.months() for t in type(period.type))}
+        periods = [p for p in periods if period.contains(p)]
+        found = progress.measurements(deployment.db, deployment.plan, periods, indicator)
+        if as_json:
+            echo_json([{"indicator": m.indicator, "unit": m.unit_id, "period": str(m.period), "value": m.value,
+                        "numerator": m.numerator, "denominator": m.denominator, "note": m.note,
+                        "recorded_by": m.recorded_by, "recorded_at": m.recorded_at} for m in found])
+            return
+        click.echo(table([(m.indicator, m.unit_id, m.period, _fmt(m.value), m.note) for m in found],
+                         ["Mã", "Đơn vị", "Kỳ", "Giá trị", "Ghi chú"]))
+
+    # -- activity reports -------------------------------------------------------------------
+
+    @cli.command("report-activity")
+    @click.argument("unit")
+    @click.argument("period")
+    @click.option("--item", "items", multiple=True, metavar="CATEGORY=COUNT[|TITLE[|LINK[|TASK]]]",
+                  help=f"One activity line (repeat). Categories: {', '.join(progress.ACTIVITY_CATEGORIES)}.")
+    @click.option("--note", help="Free text for the report.")
+    @click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits it.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the stored report as JSON.")
+    @pass_deployment
+    def report_activity(deployment, unit, period, items, note, submitted_by, as_json):
+        """Submit UNIT's activity report for PERIOD (replaces an earlier one for the same period).
+
+        Example: ccch report-activity xa-an-dung 2024-03 --item "broadcast=4|Nêu gương người tốt việc tốt"
+        """
+        parsed = []
+        for index, text in enumerate(items):
+            head, *rest = text.split("|")
+            if "=" not in head:
+                raise click.BadParameter(f"{text!r}: write CATEGORY=COUNT, e.g. published=3", param_hint=f"--item #{index + 1}")
+            category, count = head.split("=", 1)
+            fields = dict(zip(("title", "link", "task_id"), rest))
+            parsed.append({"category": category.strip(), "count": count.strip(), **fields})
+        try:
+            report = progress.record_activity_report(
+                deployment.db, deployment.plan, unit, period, parsed, note=note, submitted_by=submitted_by
+            )
+        except progress.ProgressError as exc:
+            raise click.ClickException(str(exc)) from None
+        if as_json:
+            echo_json({"id": report.id, "unit": report.unit_id, "period": str(report.period),
+                       "revision": report.revision, "submitted_at": report.submitted_at,
+                       "items": [vars_of(i) for i in report.items]})
+        else:
+            click.echo(f"Report of {unit} for {report.period} saved (revision {report.revision}, {len(report.items)} item(s)).")
+
+    # -- plugins ----------------------------------------------------------------------------
+
+    @cli.command("plugins")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.option("--all", "show_all", is_flag=True, help="Also list the core's own plugin modules.")
+    @click.pass_obj
+    def plugins_command(state: CliState, as_json: bool, show_all: bool):
+        """Loaded plugins with versions and hooks; installed-but-disabled and broken ones."""
+        pm = state.pm
+        loaded = [
+            {"name": name, "version": pm.versions.get(name), "hooks": pm.hooks_of(name), "core": name in DEFAULT_PLUGINS}
+            for name in pm.plugin_names()
+            if show_all or name not in DEFAULT_PLUGINS
+        ]
+        data = {
+            "loaded": loaded,
+            "installed_not_enabled": list(pm.blocked_names),
+            "broken": [{"name": b.name, "error": b.error} for b in pm.broken],
+        }
+        if as_json:
+            echo_json(data)
+            return
+        if loaded:
+            click.echo(table([(p["name"], p["version"] or "", ", ".join(p["hooks"])) for p in loaded],
+                             ["Plugin", "Version", "Hooks"], max_width=80))
+        else:
+            click.echo("No plugins enabled.")
+        if pm.blocked_names:
+            click.echo("Installed, not enabled: " + ", ".join(pm.blocked_names))
+        for b in pm.broken:
+            click.echo(f"Failed to load: {b.name}: {b.error}")
+
+    # -- database ---------------------------------------------------------------------------
+
+    @cli.group()
+    def db():
+        """Database migrations."""
+
+    @db.command("migrate")
+    @click.pass_obj
+    def db_migrate(state: CliState):
+        """Apply pending migrations of the core and every enabled plugin (idempotent)."""
+        deployment = state.deployment(migrate=False)
+        applied = deployment.migrate()
+        if not applied:
+            click.echo("Database is up to date.")
+        for set_name, names in applied.items():
+            click.echo(f"{set_name}: applied {', '.join(names)}")
+
+    @db.command("status")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def db_status(state: CliState, as_json: bool):
+        """Applied and pending migrations per migration set."""
+        deployment = state.deployment(migrate=False)
+        applied = storage.applied_migrations(deployment.db)
+        pending = deployment.prepare_database(migrate=False)
+        data = {s.migrations.name: {"applied": applied.get(s.migrations.name, []), "pending": pending.get(s.migrations.name, [])}
+                for s in deployment.migration_sets}
+        if as_json:
+            echo_json(data)
+            return
+        click.echo(table([(k, len(v["applied"]), ", ".join(v["pending"]) or "–") for k, v in data.items()],
+                         ["Set", "Applied", "Pending"]))
+
+    @cli.command()
+    @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="Overwrite DESTINATION if it exists.")
+    @click.pass_obj
+    def backup(state: CliState, destination: Path, force: bool):
+        """Copy the live database to DESTINATION (safe while the app is serving)."""
+        deployment = state.deployment(migrate=False)
+        try:
+            path = storage.backup(deployment.config.database_path, destination, overwrite=force)
+        except storage.StorageError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Backup written to {path} (integrity check ok).")
+
+
+def vars_of(item) -> dict:
+    """An attrs item as a dict (for JSON)."""
+    import attrs
+
+    return attrs.asdict(item)
+
+
+def _target_text(target: dict) -> str:
+    value = target["target"]
+    if value is None:
+        return "–"
+    if target["kind"] in ("share_of_units", "ratio", "percentage"):
+        return f"{target['comparison']} {_fmt(value)}%"
+    if target["kind"] == "count":
+        per = {"month": "tháng", "quarter": "quý", "half": "6 tháng", "year": "năm"}.get(target["target_per"], "")
+        each = " mỗi đơn vị" if target["scope"] == "each" else ""
+        return f"{_fmt(value)} {target['unit_label'] or ''}/{per}{each}".replace("  ", " ")
+    return "Có" if value else "Không"
+
+
+def plan_summary(plan: Plan, unit_id: str | None = None) -> dict:
+    """The plan as JSON-ready data: header, targets, tasks, tasks by lead unit, deadlines, rules."""
+
+    def refs(values):
+        return [{"id": r, "name": plan.reference_name(r)} for r in values]
+
+    tasks = [t for t in plan.tasks if unit_id is None or t in plan.tasks_of(unit_id)["lead"] + plan.tasks_of(unit_id)["coordinating"]]
+    by_lead: dict[str, list[str]] = {}
+    for task in tasks:
+        for ref in task.lead:
+            by_lead.setdefault(ref, []).append(task.id)
+    return {
+        "plan": {
+            "id": plan.id,
+            "title": plan.title,
+            "document_type": plan.document_type,
+            "number_and_symbol": plan.number_and_symbol,
+            "issuing_unit": plan.issuing_unit,
+            "place": plan.place,
+            "issued_on": plan.issued_on,
+            "year": plan.year,
+            "starts_on": plan.starts_on,
+            "ends_on": plan.ends_on,
+            "signatory": None if plan.signatory is None else {
+                "authority": list(plan.signatory.authority), "title": plan.signatory.title, "name": plan.signatory.name,
+            },
+        },
+        "targets": [
+            {
+                "code": i.code,
+                "text": i.text,
+                "short_name": i.short_name,
+                "kind": i.kind.value,
+                "quantitative": i.quantitative,
+                "target": i.target,
+                "comparison": i.comparison.value,
+                "target_per": i.target_per.value if i.target_per else None,
+                "scope": i.scope.value,
+                "period_type": i.period_type.value,
+                "unit_label": i.unit_label,
+                "applies_to": refs(i.applies_to),
+                "source": i.source,
+                "reference": i.reference,
+            }
+            for i in plan.indicators
+        ],
+        "tasks": [
+            {
+                "id": t.id,
+                "number": t.number,
+                "duty": t.duty,
+                "products": list(t.products),
+                "lead": refs(t.lead),
+                "coordinating": refs(t.coordinating),
+                "timing": t.timing,
+                "frequencies": [{"count": f.count, "per": f.per.value, "label": f.label} for f in t.frequencies],
+                "budget_source": t.budget_source,
+            }
+            for t in tasks
+        ],
+        "tasks_by_lead": [{"id": ref, "name": plan.reference_name(ref), "tasks": ids} for ref, ids in by_lead.items()],
+        "deadlines": [
+            {"id": d.id, "what": d.what, "due": d.due, "inclusive": d.inclusive, "last_day": d.last_day,
+             "who": refs(d.who), "to": d.to}
+            for d in plan.deadlines
+        ],
+        "reporting_rules": [
+            {"id": r.id, "what": r.what, "reporters": refs(r.reporters), "to": r.to, "to_name": plan.reference_name(r.to),
+             "via": r.via, "frequency": r.frequency.value, "due_day": r.due_day, "tracked": r.tracked}
+            for r in plan.reporting_rules
+        ],
+    }
+
+
+MEASUREMENT_COLUMNS = ("indicator", "unit", "period", "value", "numerator", "denominator", "note")
+
+
+def read_measurement_csv(path: Path) -> list[tuple[int, dict]]:
+    """Rows of a measurement CSV with their line numbers; ValueError on a bad header or encoding."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    unknown = [h for h in header if h not in MEASUREMENT_COLUMNS]
+    if unknown or not {"indicator", "unit", "period"} <= set(header):
+        raise ValueError(
+            f"{path}:1: the header must name the columns {', '.join(MEASUREMENT_COLUMNS)} "
+            f"(indicator, unit and period required); unknown: {', '.join(unknown) or 'none'}"
+        )
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        clean_row = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
+        rows.append((reader.line_num, {k: v for k, v in clean_row.items() if v not in ("", None)}))
+    return rows
+
+
+def check_measurement_row(plan: Plan, row: dict) -> None:
+    """Validate one CSV row without writing (raises ProgressError)."""
+    progress.check_measurement(
+        plan, row.get("indicator", ""), row.get("unit", ""), row.get("period", ""), row.get("value"),
+        numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
+    )

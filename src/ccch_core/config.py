@@ -1,0 +1,206 @@
+"""The deployment config file, ``ccch.toml``.
+
+One file says which plan a deployment runs, where its database is, the public base URL that QR
+codes carry, and which plugins are enabled (in order) with their settings::
+
+    [deployment]
+    name = "Huyện Đức Thọ"
+    plan = "plan.toml"              # relative to this file
+    database = "ccch.db"            # relative to this file
+    public_base_url = "https://cchc.ductho.hatinh.gov.vn"
+    plugins = ["contest", "survey", "export"]
+    strict_plugins = false          # true: a plugin that fails to load stops start-up
+
+    [plugins.survey]                # settings of one plugin, read by that plugin
+    short_path = "k"
+
+Unknown keys are errors, as in plan files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+CONFIG_FILENAME = "ccch.toml"
+ENV_CONFIG = "CCCH_CONFIG"
+ENV_STRICT = "CCCH_STRICT_PLUGINS"
+
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins")
+TOP_KEYS = ("deployment", "plugins", "web")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file, the key and the value."""
+
+
+@attrs.frozen
+class DeploymentConfig:
+    """A parsed ``ccch.toml``. Paths are absolute, resolved against the config file's folder."""
+
+    path: Path | None
+    plan_path: Path
+    database_path: Path | str
+    name: str = "ccch"
+    public_base_url: str = "http://127.0.0.1:8000"
+    plugins: tuple[str, ...] = ()
+    strict_plugins: bool = False
+    plugin_settings: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    web: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        """The deployment folder (where ``ccch.toml`` lives)."""
+        return self.path.parent if self.path else Path.cwd()
+
+
+def _suggest(value: str, choices) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def check_base_url(url: str, where: str = "public_base_url") -> str:
+    """Validate the public base URL that QR codes and links carry: absolute http(s), no query."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{where}: {url!r} must be an absolute http(s) URL without query or fragment, "
+            "e.g. https://cchc.ductho.hatinh.gov.vn"
+        )
+    return url.rstrip("/")
+
+
+def load_config(path: str | Path) -> DeploymentConfig:
+    """Read and validate a ``ccch.toml``; raises :class:`ConfigError` naming the problem."""
+    path = Path(path).resolve()
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one with `ccch init`)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_dict(doc, path)
+
+
+def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> DeploymentConfig:
+    """Build a config from parsed TOML (tests use this directly)."""
+    where = str(path) if path else "config"
+    problems = []
+    for key in doc:
+        if key not in TOP_KEYS:
+            problems.append(f"{where}: unknown top-level key {key!r}{_suggest(key, TOP_KEYS)}")
+    deployment = doc.get("deployment", {})
+    if not isinstance(deployment, dict):
+        raise ConfigError(f"{where}: [deployment] must be a table")
+    for key in deployment:
+        if key not in DEPLOYMENT_KEYS:
+            problems.append(f"{where}: deployment.{key}: unknown key{_suggest(key, DEPLOYMENT_KEYS)}")
+    folder = path.parent if path else Path.cwd()
+
+    def text(key, default=None):
+        value = deployment.get(key, default)
+        if value is None:
+            problems.append(f"{where}: deployment.{key}: missing required field")
+        elif not isinstance(value, str):
+            problems.append(f"{where}: deployment.{key}: must be text, not {value!r}")
+            return default
+        return value
+
+    plan = text("plan")
+    database = text("database", "ccch.db")
+    name = text("name", "ccch")
+    base_url = text("public_base_url", "http://127.0.0.1:8000")
+    try:
+        base_url = check_base_url(base_url, f"{where}: deployment.public_base_url") if base_url else base_url
+    except ConfigError as exc:
+        problems.append(str(exc))
+    plugins = deployment.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        problems.append(f"{where}: deployment.plugins: must be a list of plugin names, not {plugins!r}")
+        plugins = []
+    for name_ in plugins:
+        if not PLUGIN_NAME.match(name_):
+            problems.append(f"{where}: deployment.plugins: {name_!r} is not a plugin name")
+    duplicates = sorted({p for p in plugins if plugins.count(p) > 1})
+    if duplicates:
+        problems.append(f"{where}: deployment.plugins: {', '.join(duplicates)} listed twice")
+    strict = deployment.get("strict_plugins", False)
+    if not isinstance(strict, bool):
+        problems.append(f"{where}: deployment.strict_plugins: must be true or false, not {strict!r}")
+        strict = False
+    settings = doc.get("plugins", {})
+    if not isinstance(settings, dict) or not all(isinstance(v, dict) for v in settings.values()):
+        problems.append(f"{where}: [plugins.NAME] sections must be tables")
+        settings = {}
+    for plugin_name in settings:
+        if plugin_name not in plugins:
+            problems.append(
+                f"{where}: [plugins.{plugin_name}] has settings but {plugin_name!r} is not in "
+                f"deployment.plugins{_suggest(plugin_name, plugins)}"
+            )
+    web = doc.get("web", {})
+    if not isinstance(web, dict):
+        problems.append(f"{where}: [web] must be a table")
+        web = {}
+    if problems:
+        raise ConfigError("\n".join(problems))
+    env_strict = os.environ.get(ENV_STRICT)
+    if env_strict is not None:
+        strict = env_strict.strip().lower() in ("1", "true", "yes", "on")
+    database_path: Path | str = database if database == ":memory:" else (folder / database).resolve()
+    return DeploymentConfig(
+        path=path,
+        plan_path=(folder / plan).resolve(),
+        database_path=database_path,
+        name=name,
+        public_base_url=base_url,
+        plugins=tuple(plugins),
+        strict_plugins=strict,
+        plugin_settings=settings,
+        web=web,
+    )
+
+
+def find_config(explicit: str | Path | None = None) -> Path | None:
+    """The config to use: ``explicit``, else ``$CCCH_CONFIG``, else ``./ccch.toml`` if present."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    candidate = Path.cwd() / CONFIG_FILENAME
+    return candidate if candidate.exists() else None
+
+
+def render_config(
+    *, name: str, plan: str, database: str, public_base_url: str, plugins: list[str]
+) -> str:
+    """The text of a new ``ccch.toml`` (used by ``ccch init``), with comments for each key."""
+
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    plugin_list = ", ".join(q(p) for p in plugins)
+    return (
+        "# ccch deployment config. Every key is explained in docs/deploy.md.\n"
+        "[deployment]\n"
+        f"name = {q(name)}\n"
+        "# The plan file this deployment runs, relative to this file.\n"
+        f"plan = {q(plan)}\n"
+        "# The SQLite database, relative to this file.\n"
+        f"database = {q(database)}\n"
+        "# The address citizens reach; QR codes on posters carry it. Set it before printing.\n"
+        f"public_base_url = {q(public_base_url)}\n"
+        "# Enabled plugins, in order. Installed but not listed here means not loaded.\n"
+        f"plugins = [{plugin_list}]\n"
+        "# true: a plugin that fails to load stops start-up instead of being skipped.\n"
+        "strict_plugins = false\n"
+    )

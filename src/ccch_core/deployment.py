@@ -1,0 +1,141 @@
+"""A deployment: the config, the plan, the plugin manager and the database, opened together.
+
+This is the object plugins receive in hooks (``deployment``). It is the stable facade of the
+core for plugins: config and per-plugin settings, the plan, database connections, registries
+built from hooks.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import storage
+from .config import DeploymentConfig, load_config
+from .model import Plan
+from .planfile import load_plan
+from .plugins import DEFAULT_PLUGINS, CORE_NAME, CcchPluginManager, PluginError, make_plugin_manager
+
+
+class Deployment:
+    """An opened deployment. Build with :meth:`open` (from ``ccch.toml``) or the constructor."""
+
+    def __init__(self, config: DeploymentConfig, pm: CcchPluginManager | None = None, plan: Plan | None = None):
+        self.config = config
+        self.pm = pm or make_plugin_manager(config.plugins, strict=config.strict_plugins)
+        self._plan = plan
+        self._local = threading.local()
+        self.migration_sets = self._collect_migrations()
+        self.measures = self._collect_named("register_measures", "measure")
+        self.exporters = self._collect_exporters()
+
+    @classmethod
+    def open(cls, config_path: str | Path, *, migrate: bool = False) -> "Deployment":
+        """Open the deployment described by ``config_path``.
+
+        Loads the plan (all problems reported at once), checks the database schema (refuses a
+        database written by a newer ccch), applies pending migrations when ``migrate`` is true,
+        and calls every plugin's ``startup`` hook.
+        """
+        deployment = cls(load_config(config_path))
+        deployment.plan  # noqa: B018 - load and validate now, not on first use
+        deployment.prepare_database(migrate=migrate)
+        deployment.pm.hook.startup(deployment=deployment)
+        return deployment
+
+    # -- plan and settings --------------------------------------------------------------------
+
+    @property
+    def plan(self) -> Plan:
+        """The plan this deployment runs (loaded on first use)."""
+        if self._plan is None:
+            self._plan = load_plan(self.config.plan_path)
+        return self._plan
+
+    def plugin_settings(self, name: str) -> dict[str, Any]:
+        """The ``[plugins.NAME]`` table of ``ccch.toml`` (empty if absent)."""
+        return dict(self.config.plugin_settings.get(name, {}))
+
+    @property
+    def public_base_url(self) -> str:
+        """The absolute URL citizens reach, without a trailing slash (QR codes carry it)."""
+        return self.config.public_base_url
+
+    # -- database -----------------------------------------------------------------------------
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection to the deployment database (opened on first use)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = storage.connect(self.config.database_path)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        """Close this thread's database connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    def prepare_database(self, *, migrate: bool) -> dict[str, list[str]]:
+        """Check the schema and, if ``migrate``, apply pending migrations.
+
+        Returns what was (or would be) applied per migration set.
+        """
+        if migrate:
+            return storage.migrate(self.db, self.migration_sets)
+        return storage.check_schema(self.db, self.migration_sets)
+
+    def migrate(self) -> dict[str, list[str]]:
+        """Apply pending migrations of the core and every enabled plugin."""
+        return storage.migrate(self.db, self.migration_sets)
+
+    # -- registries ---------------------------------------------------------------------------
+
+    def _owner(self, plugin_name: str) -> str:
+        return CORE_NAME if plugin_name in DEFAULT_PLUGINS else plugin_name
+
+    def _collect_migrations(self) -> list[storage.MigrationSet]:
+        sets: list[storage.MigrationSet] = []
+        seen: dict[str, str] = {}
+        for plugin_name, migrations in self.pm.collect("register_migrations"):
+            owner = self._owner(plugin_name)
+            if migrations.name != owner:
+                raise PluginError(
+                    f'plugin "{owner}" registered a migration set named "{migrations.name}"; '
+                    f'a plugin\'s migration set must carry the plugin\'s name ("{owner}")'
+                )
+            if migrations.name in seen:
+                raise PluginError(f'migration set "{migrations.name}" is registered twice')
+            seen[migrations.name] = plugin_name
+            sets.append(storage.MigrationSet(owner, migrations))
+        return sets
+
+    def _collect_named(self, hook: str, what: str) -> dict[str, Any]:
+        registry: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for plugin_name, item in self.pm.collect(hook):
+            (name, function), _ = item
+            owner = self._owner(plugin_name)
+            if name in registry:
+                raise PluginError(f'{what} "{name}" is registered by both "{owners[name]}" and "{owner}"')
+            registry[name] = function
+            owners[name] = owner
+        return registry
+
+    def _collect_exporters(self) -> dict[str, Any]:
+        registry: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for plugin_name, exporter in self.pm.collect("register_exporters"):
+            owner = self._owner(plugin_name)
+            name = exporter.name
+            if name in registry:
+                raise PluginError(f'exporter "{name}" is registered by both "{owners[name]}" and "{owner}"')
+            registry[name] = exporter
+            owners[name] = owner
+        return registry

@@ -1,0 +1,114 @@
+"""Hook specifications: the only way plugins extend ccch.
+
+One flat module, a docstring on every hook (``tests/test_hookspecs.py`` fails when one is missing
+or undocumented in ``docs/plugins.md``). Registries are ``register_*`` hooks that receive a
+``register`` callback; events are nouns. The core's own features are ordinary plugins
+(``ccch_core.builtin``) that implement these same hooks.
+
+A plugin module marks its functions with :data:`hookimpl`::
+
+    from ccch_core import hookimpl
+
+    @hookimpl
+    def register_migrations(register):
+        register(migrations)
+
+Every hook name is checked at start-up: a function marked ``@hookimpl`` whose name is not a hook
+below (a typo) stops the app with an error instead of silently doing nothing.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "ccch"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_migrations(register):
+    """Register the plugin's database migrations.
+
+    Call ``register(migrations)`` with a :class:`sqlite_utils.migrations.Migrations` set whose
+    name is the plugin's name (the same name used to enable it in ``ccch.toml``). Sets are
+    applied by ``ccch db migrate`` and at start-up, core first, then in the order plugins are
+    enabled; each step runs in one transaction with its record.
+    """
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands or groups to the ``ccch`` command line.
+
+    ``cli`` is the root :class:`click.Group`, built anew for each invocation from the enabled
+    plugins. Use ``cli.command()`` / ``cli.group()`` or ``cli.add_command(...)``. Commands get
+    the deployment with :func:`ccch_core.cli.pass_deployment`.
+    """
+
+
+@hookspec
+def register_blueprints(register, deployment):
+    """Add Flask blueprints to the web app.
+
+    Call ``register(blueprint, url_prefix=None)`` for each blueprint. Templates live next to
+    the blueprint. ``deployment`` is the :class:`ccch_core.deployment.Deployment`.
+    """
+
+
+@hookspec
+def navigation_items(deployment, user):
+    """Return a list of navigation entries for the web shell's menu.
+
+    Each entry is a dict ``{"label": str, "endpoint": str, "order": int}``; ``user`` is the
+    signed-in user or None, so that a plugin can hide items the user's role may not open.
+    """
+
+
+@hookspec
+def dashboard_panels(deployment, user, period):
+    """Return a list of panels for the plan dashboard for ``period``.
+
+    Each panel is a dict ``{"title": str, "template": str, "context": dict, "order": int}``.
+    """
+
+
+@hookspec
+def register_measures(register):
+    """Register measures that compute indicator values.
+
+    Call ``register(name, function)``. An indicator whose ``source`` is ``"plugin:<name>"`` is
+    evaluated by calling ``function(context)`` with a
+    :class:`ccch_core.progress.MeasureContext` (deployment, indicator, period, units); it
+    returns a mapping ``{unit_id: MeasureValue}`` for the units it has data for. Two plugins
+    registering the same measure name is an error at start-up.
+    """
+
+
+@hookspec
+def report_sections(report):
+    """Return sections to add to a periodic report, or None.
+
+    ``report`` describes the report being built (deployment, plan, period, unit scope). Return
+    a list of :class:`ccch_core.report.Section` objects; a deployment without the plugin gets a
+    report without its sections.
+    """
+
+
+@hookspec
+def register_exporters(register):
+    """Register report exporters (file formats).
+
+    Call ``register(exporter)`` with an object that has ``name``, ``extension``,
+    ``media_type`` and ``export(report, stream)``. Duplicate names are an error at start-up.
+    """
+
+
+@hookspec
+def startup(deployment):
+    """Called once when a deployment is opened (CLI or web), after migrations are checked.
+
+    Use it to validate per-plugin settings (``deployment.plugin_settings(name)``) and fail
+    early with a clear message. Must be fast: it runs on every CLI invocation.
+    """

@@ -1,0 +1,876 @@
+"""Progress data: what the indicators measured and what units did, and where the plan stands.
+
+- :func:`record_measurement` stores a value of an indicator for a unit and a period (and keeps
+  every earlier value in ``measurement_log``).
+- :func:`record_activity_report` stores a unit's periodic activity report (items published,
+  broadcast, printed, trainings held…).
+- :func:`evaluate_plan` computes every indicator for a period: value, target, status and the
+  units without data.
+- :func:`reporting_completeness` gives, as DHIS2 does, the reporting rate and the on-time rate.
+
+Each write is one short transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+from sqlite_utils import Database
+
+from .model import CountScope, Indicator, IndicatorKind, Plan, Unit
+from .periods import Period, PeriodType, utc_now
+from .storage import parse_utc, utc_now_iso, write_transaction
+from .text import clean, fold
+
+
+class ProgressError(ValueError):
+    """Bad progress input. ``field`` names the offending field, ``value`` the value given."""
+
+    def __init__(self, field: str, message: str, value: Any = None):
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: {message}")
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements
+
+
+@attrs.frozen
+class Measurement:
+    """A value of an indicator for one unit and one period."""
+
+    plan_id: str
+    indicator: str
+    unit_id: str
+    period: Period
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str | None = None
+    recorded_by: str | None = None
+    recorded_at: dt.datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "Measurement":
+        """Build from a ``measurements`` row."""
+        return cls(
+            plan_id=row["plan_id"],
+            indicator=row["indicator"],
+            unit_id=row["unit_id"],
+            period=Period.parse(row["period"]),
+            value=row["value"],
+            numerator=row["numerator"],
+            denominator=row["denominator"],
+            note=row["note"],
+            recorded_by=row["recorded_by"],
+            recorded_at=parse_utc(row["recorded_at"]) if row["recorded_at"] else None,
+        )
+
+
+YES_WORDS = {"1", "yes", "y", "true", "có", "co", "đạt", "dat", "x"}
+NO_WORDS = {"0", "no", "n", "false", "không", "khong", "chưa", "chua", "không đạt", "khong dat"}
+
+
+def parse_yes_no(value: Any, field: str = "value") -> float:
+    """1.0 for yes (có, đạt, 1, true…), 0.0 for no (không, chưa, 0, false…)."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return float(value)
+    key = fold(str(value))
+    if key in YES_WORDS:
+        return 1.0
+    if key in NO_WORDS:
+        return 0.0
+    raise ProgressError(field, f"{value!r} is not yes or no (có/không, 1/0)", value)
+
+
+def parse_number(value: Any, field: str) -> float:
+    """A finite number; accepts Vietnamese decimal commas ("87,5")."""
+    if isinstance(value, bool):
+        raise ProgressError(field, f"{value!r} is not a number", value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = clean(str(value)).replace(" ", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ProgressError(field, f"{value!r} is not a number", value) from None
+    if not math.isfinite(number):
+        raise ProgressError(field, f"{value!r} is not a finite number", value)
+    return number
+
+
+def _check_value(indicator: Indicator, value: Any, numerator: Any, denominator: Any):
+    """Validate and normalise what is entered for an indicator of each kind."""
+    kind = indicator.kind
+    if kind is IndicatorKind.RATIO:
+        if numerator is None or denominator is None:
+            raise ProgressError(
+                "numerator" if numerator is None else "denominator",
+                f"indicator {indicator.code} is a ratio: give both numerator and denominator",
+            )
+        num = parse_number(numerator, "numerator")
+        den = parse_number(denominator, "denominator")
+        if num < 0:
+            raise ProgressError("numerator", f"{num:g} is negative", numerator)
+        if den < 0:
+            raise ProgressError("denominator", f"{den:g} is negative", denominator)
+        if num > den:
+            raise ProgressError("numerator", f"{num:g} is larger than the denominator {den:g}", numerator)
+        value = 100.0 * num / den if den else None
+        return value, num, den
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ProgressError("value", f"missing value for indicator {indicator.code}")
+    if kind in (IndicatorKind.SHARE_OF_UNITS, IndicatorKind.YES_NO):
+        return parse_yes_no(value), None, None
+    number = parse_number(value, "value")
+    if kind is IndicatorKind.PERCENTAGE and not 0 <= number <= 100:
+        raise ProgressError("value", f"{number:g} is not a percentage between 0 and 100", value)
+    if kind is IndicatorKind.COUNT:
+        if number < 0 or number != int(number):
+            raise ProgressError("value", f"{number:g} is not a count (a whole number ≥ 0)", value)
+        if number > 1_000_000:
+            raise ProgressError("value", f"{number:g} is implausibly large for a count", value)
+    return number, None, None
+
+
+def check_measurement(
+    plan: Plan,
+    indicator: str,
+    unit_id: str,
+    period: Period | str,
+    value: Any = None,
+    *,
+    numerator: Any = None,
+    denominator: Any = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Validate a measurement without writing it; returns the normalised fields.
+
+    Checks that the indicator exists and is entered (not computed by a plugin), that the unit
+    is one the indicator applies to and existed during the period, that the period has the
+    indicator's period type and lies within the plan, and that the value suits the kind
+    (yes/no, a count, a percentage, or numerator and denominator). Raises
+    :class:`ProgressError` naming the field otherwise.
+    """
+    try:
+        ind = plan.indicator(indicator)
+    except KeyError:
+        codes = ", ".join(i.code for i in plan.indicators)
+        raise ProgressError("indicator", f"unknown indicator {indicator!r} (the plan has {codes})", indicator) from None
+    if ind.source != "entered":
+        raise ProgressError("indicator", f"{ind.code} is computed by {ind.source}; it cannot be entered", indicator)
+    if isinstance(period, str):
+        try:
+            period = Period.parse(period)
+        except ValueError as exc:
+            raise ProgressError("period", str(exc), period) from None
+    if period.type is not ind.period_type:
+        raise ProgressError(
+            "period",
+            f"{ind.code} is recorded per {ind.period_type.value}; {period} is a {period.type.value}",
+            str(period),
+        )
+    if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+        raise ProgressError("period", f"{period} is outside the plan ({plan.starts_on} – {plan.ends_on})", str(period))
+    if not plan.has_unit(unit_id):
+        raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
+    applicable = {u.id for u in plan.resolve(ind.applies_to, period)}
+    if unit_id not in applicable:
+        unit = plan.unit(unit_id)
+        if not unit.active_during(period):
+            raise ProgressError("unit", f"{unit_id} ({unit.name}) did not exist during {period}", unit_id)
+        raise ProgressError("unit", f"{ind.code} does not apply to {unit_id} ({unit.name})", unit_id)
+    number, num, den = _check_value(ind, value, numerator, denominator)
+    note = clean(note) if note else None
+    if note and len(note) > 2000:
+        raise ProgressError("note", "longer than 2000 characters")
+    return {
+        "plan_id": plan.id,
+        "indicator": ind.code,
+        "unit_id": unit_id,
+        "period": str(period),
+        "value": number,
+        "numerator": num,
+        "denominator": den,
+        "note": note,
+    }
+
+
+def record_measurement(
+    db: Database,
+    plan: Plan,
+    indicator: str,
+    unit_id: str,
+    period: Period | str,
+    value: Any = None,
+    *,
+    numerator: Any = None,
+    denominator: Any = None,
+    note: str | None = None,
+    recorded_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> Measurement:
+    """Record (or correct) the value of ``indicator`` for ``unit_id`` in ``period``.
+
+    Validates as :func:`check_measurement` does (raising :class:`ProgressError` naming the
+    field). The previous value is kept in ``measurement_log``.
+    """
+    row = check_measurement(
+        plan, indicator, unit_id, period, value, numerator=numerator, denominator=denominator, note=note
+    )
+    row = {**row, "recorded_by": recorded_by, "recorded_at": utc_now_iso(now)}
+    with write_transaction(db):
+        existing = db.execute(
+            "select 1 from measurements where plan_id=? and indicator=? and unit_id=? and period=?",
+            [row["plan_id"], row["indicator"], row["unit_id"], row["period"]],
+        ).fetchone()
+        db["measurements"].upsert(row, pk=("plan_id", "indicator", "unit_id", "period"))
+        db["measurement_log"].insert({**row, "action": "update" if existing else "insert"})
+    return Measurement.from_row(row)
+
+
+def measurements(db: Database, plan: Plan, periods: Iterable[Period], indicator: str | None = None) -> list[Measurement]:
+    """Current measurements of ``plan`` for the given periods (optionally one indicator)."""
+    keys = [str(p) for p in periods]
+    if not keys:
+        return []
+    sql = f"select * from measurements where plan_id = ? and period in ({', '.join('?' * len(keys))})"
+    args: list[Any] = [plan.id, *keys]
+    if indicator:
+        sql += " and indicator = ?"
+        args.append(indicator)
+    return [Measurement.from_row(r) for r in db.query(sql + " order by indicator, unit_id, period", args)]
+
+
+# --------------------------------------------------------------------------------------------
+# Activity reports
+
+ACTIVITY_CATEGORIES: dict[str, str] = {
+    "published": "Tin, bài đăng tải",
+    "broadcast": "Phát sóng (truyền thanh, truyền hình)",
+    "printed": "Ấn phẩm in (tờ rơi, pa nô, áp phích, băng rôn)",
+    "training": "Tập huấn, hội nghị",
+    "meeting": "Lồng ghép trong họp, Ngày pháp luật",
+    "contest": "Cuộc thi tìm hiểu",
+    "other": "Hoạt động khác",
+}
+"""Kinds of activity a unit reports, with Vietnamese labels."""
+
+
+@attrs.frozen
+class ActivityItem:
+    """One line of an activity report: what kind, how many, optionally a title, link and task."""
+
+    category: str
+    count: int
+    title: str | None = None
+    link: str | None = None
+    task_id: str | None = None
+
+
+@attrs.frozen
+class ActivityReport:
+    """A unit's activity report for a period."""
+
+    id: int
+    unit_id: str
+    period: Period
+    items: tuple[ActivityItem, ...]
+    note: str | None
+    submitted_by: str | None
+    submitted_at: dt.datetime
+    updated_at: dt.datetime
+    revision: int
+
+
+def _check_item(plan: Plan, index: int, item: ActivityItem | Mapping[str, Any]) -> ActivityItem:
+    where = f"items[{index}]"
+    data = attrs.asdict(item) if isinstance(item, ActivityItem) else dict(item)
+    unknown = set(data) - {"category", "count", "title", "link", "task_id"}
+    if unknown:
+        raise ProgressError(where, f"unknown field(s) {', '.join(sorted(unknown))}")
+    category = clean(str(data.get("category") or ""))
+    if category not in ACTIVITY_CATEGORIES:
+        raise ProgressError(f"{where}.category", f"{category!r} is not one of {', '.join(ACTIVITY_CATEGORIES)}", category)
+    count = parse_number(data.get("count", ""), f"{where}.count")
+    if count < 0 or count != int(count) or count > 1_000_000:
+        raise ProgressError(f"{where}.count", f"{count:g} is not a count (a whole number ≥ 0)", data.get("count"))
+    title = clean(data["title"]) if data.get("title") else None
+    if title and len(title) > 500:
+        raise ProgressError(f"{where}.title", "longer than 500 characters")
+    link = clean(data["link"]) if data.get("link") else None
+    if link and not (link.startswith("http://") or link.startswith("https://")):
+        raise ProgressError(f"{where}.link", f"{link!r} is not an http(s) link", link)
+    task_id = data.get("task_id") or None
+    if task_id:
+        try:
+            plan.task(task_id)
+        except KeyError:
+            raise ProgressError(f"{where}.task_id", f"unknown task {task_id!r}", task_id) from None
+    return ActivityItem(category, int(count), title, link, task_id)
+
+
+def record_activity_report(
+    db: Database,
+    plan: Plan,
+    unit_id: str,
+    period: Period | str,
+    items: Iterable[ActivityItem | Mapping[str, Any]],
+    *,
+    note: str | None = None,
+    submitted_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> ActivityReport:
+    """Submit (or resubmit) a unit's activity report for a period.
+
+    The unit must owe a report of that period's type under a tracked reporting rule. A
+    resubmission replaces the items and increments ``revision``; ``submitted_at`` stays the time
+    of the first submission, so correcting a report after the deadline does not make it late.
+    """
+    if isinstance(period, str):
+        try:
+            period = Period.parse(period)
+        except ValueError as exc:
+            raise ProgressError("period", str(exc), period) from None
+    if not plan.has_unit(unit_id):
+        raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
+    if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+        raise ProgressError("period", f"{period} is outside the plan ({plan.starts_on} – {plan.ends_on})", str(period))
+    if unit_id not in {u.id for u in plan.expected_reporters(period)}:
+        unit = plan.unit(unit_id)
+        raise ProgressError(
+            "unit",
+            f"{unit_id} ({unit.name}) owes no {period.type.label_vi} report for {period} under the plan's reporting rules",
+            unit_id,
+        )
+    checked = [_check_item(plan, i, item) for i, item in enumerate(items)]
+    note = clean(note) if note else None
+    if note and len(note) > 5000:
+        raise ProgressError("note", "longer than 5000 characters")
+    stamp = utc_now_iso(now)
+    with write_transaction(db):
+        row = db.execute(
+            "select id, submitted_at, revision from activity_reports where unit_id = ? and period = ?",
+            [unit_id, str(period)],
+        ).fetchone()
+        if row:
+            report_id, submitted_at, revision = row[0], row[1], row[2] + 1
+            db["activity_reports"].update(
+                report_id, {"note": note, "submitted_by": submitted_by, "updated_at": stamp, "revision": revision}
+            )
+            db.execute("delete from activity_items where report_id = ?", [report_id])
+        else:
+            submitted_at, revision = stamp, 1
+            report_id = db["activity_reports"].insert(
+                {
+                    "unit_id": unit_id,
+                    "period": str(period),
+                    "note": note,
+                    "submitted_by": submitted_by,
+                    "submitted_at": stamp,
+                    "updated_at": stamp,
+                    "revision": 1,
+                }
+            ).last_pk
+        db["activity_items"].insert_all(
+            [{"report_id": report_id, **attrs.asdict(item)} for item in checked]
+        )
+    return ActivityReport(
+        id=report_id,
+        unit_id=unit_id,
+        period=period,
+        items=tuple(checked),
+        note=note,
+        submitted_by=submitted_by,
+        submitted_at=parse_utc(submitted_at),
+        updated_at=parse_utc(stamp),
+        revision=revision,
+    )
+
+
+def get_activity_report(db: Database, unit_id: str, period: Period | str) -> ActivityReport | None:
+    """The activity report of a unit for a period, or None."""
+    row = next(
+        db.query("select * from activity_reports where unit_id = ? and period = ?", [unit_id, str(period)]),
+        None,
+    )
+    if row is None:
+        return None
+    items = tuple(
+        ActivityItem(r["category"], r["count"], r["title"], r["link"], r["task_id"])
+        for r in db.query("select * from activity_items where report_id = ? order by id", [row["id"]])
+    )
+    return ActivityReport(
+        id=row["id"],
+        unit_id=row["unit_id"],
+        period=Period.parse(row["period"]),
+        items=items,
+        note=row["note"],
+        submitted_by=row["submitted_by"],
+        submitted_at=parse_utc(row["submitted_at"]),
+        updated_at=parse_utc(row["updated_at"]),
+        revision=row["revision"],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reporting completeness
+
+
+class ReportState(str, enum.Enum):
+    """Where one expected report stands."""
+
+    ON_TIME = "on_time"
+    LATE = "late"
+    SUBMITTED = "submitted"
+    """Submitted, for a rule without a due day (timeliness cannot be judged)."""
+    MISSING = "missing"
+    NOT_DUE = "not_due"
+    """Not submitted yet, but the due date has not passed."""
+
+    @property
+    def label_vi(self) -> str:
+        """Vietnamese label."""
+        return {
+            "on_time": "Đúng hạn",
+            "late": "Trễ hạn",
+            "submitted": "Đã nộp",
+            "missing": "Chưa nộp (quá hạn)",
+            "not_due": "Chưa đến hạn",
+        }[self.value]
+
+
+@attrs.frozen
+class ExpectedReport:
+    """One report owed by one unit for one period."""
+
+    unit: Unit
+    period: Period
+    due_at: dt.datetime | None
+    state: ReportState
+    submitted_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class Completeness:
+    """Reporting completeness for a period (DHIS2's reporting rate and on-time rate).
+
+    ``reporting_rate`` = reports received / reports expected; ``on_time_rate`` = reports
+    received by their due date / reports expected. Both are percentages, None when nothing is
+    expected.
+    """
+
+    period: Period
+    reports: tuple[ExpectedReport, ...]
+
+    def count(self, *states: ReportState) -> int:
+        """How many expected reports are in one of ``states``."""
+        return sum(1 for r in self.reports if r.state in states)
+
+    @property
+    def expected(self) -> int:
+        """Reports expected."""
+        return len(self.reports)
+
+    @property
+    def received(self) -> int:
+        """Reports received."""
+        return self.count(ReportState.ON_TIME, ReportState.LATE, ReportState.SUBMITTED)
+
+    @property
+    def reporting_rate(self) -> float | None:
+        """Reports received over reports expected, in percent."""
+        return 100.0 * self.received / self.expected if self.expected else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Reports received on time over reports expected, in percent."""
+        return 100.0 * self.count(ReportState.ON_TIME) / self.expected if self.expected else None
+
+    def missing_units(self) -> list[Unit]:
+        """Units with at least one overdue report, in plan order, without duplicates."""
+        seen: dict[str, Unit] = {}
+        for report in self.reports:
+            if report.state is ReportState.MISSING:
+                seen.setdefault(report.unit.id, report.unit)
+        return list(seen.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary."""
+        return {
+            "period": str(self.period),
+            "expected": self.expected,
+            "received": self.received,
+            "on_time": self.count(ReportState.ON_TIME),
+            "late": self.count(ReportState.LATE),
+            "missing": self.count(ReportState.MISSING),
+            "not_due": self.count(ReportState.NOT_DUE),
+            "reporting_rate": self.reporting_rate,
+            "on_time_rate": self.on_time_rate,
+            "reports": [
+                {
+                    "unit": r.unit.id,
+                    "unit_name": r.unit.name,
+                    "period": str(r.period),
+                    "state": r.state.value,
+                    "due_at": r.due_at.isoformat() if r.due_at else None,
+                    "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
+                }
+                for r in self.reports
+            ],
+        }
+
+
+def _due_days(plan: Plan, ptype: PeriodType) -> dict[str, int | None]:
+    """The earliest due day per unit among tracked rules of ``ptype`` (None: no fixed day)."""
+    days: dict[str, int | None] = {}
+    for rule in plan.tracked_rules(ptype):
+        for unit in plan.resolve(rule.reporters):
+            current = days.get(unit.id, "unset")
+            if current == "unset":
+                days[unit.id] = rule.due_day
+            elif rule.due_day is not None and (current is None or rule.due_day < current):
+                days[unit.id] = rule.due_day
+    return days
+
+
+def reporting_completeness(db: Database, plan: Plan, period: Period | str, *, now: dt.datetime | None = None) -> Completeness:
+    """Which expected reports for ``period`` came in on time, late, or not at all.
+
+    For a longer period, reports of every shorter tracked frequency inside it count: a
+    quarter's completeness covers its three monthly reports from each unit plus the quarterly
+    roll-ups. Only periods within the plan are counted.
+    """
+    if isinstance(period, str):
+        period = Period.parse(period)
+    now = now or utc_now()
+    frequencies = sorted({r.frequency for r in plan.tracked_rules()}, key=lambda t: t.months)
+    rows: list[ExpectedReport] = []
+    for ptype in frequencies:
+        if ptype.months > period.type.months:
+            continue
+        due_days = _due_days(plan, ptype)
+        subperiods = [period] if ptype is period.type else [
+            p for p in _subperiods(period, ptype)
+        ]
+        for sub in subperiods:
+            if sub.end_date < plan.starts_on or sub.start_date > plan.ends_on:
+                continue
+            units = plan.expected_reporters(sub)
+            if not units:
+                continue
+            submitted = {
+                r["unit_id"]: parse_utc(r["submitted_at"])
+                for r in db.query("select unit_id, submitted_at from activity_reports where period = ?", [str(sub)])
+            }
+            for unit in units:
+                day = due_days.get(unit.id)
+                due_at = sub.due_at(day) if day else None
+                at = submitted.get(unit.id)
+                if at is not None:
+                    state = ReportState.SUBMITTED if due_at is None else (
+                        ReportState.ON_TIME if at < due_at else ReportState.LATE
+                    )
+                elif due_at is not None and now < due_at:
+                    state = ReportState.NOT_DUE
+                elif due_at is None and now < sub.end_utc:
+                    state = ReportState.NOT_DUE
+                else:
+                    state = ReportState.MISSING
+                rows.append(ExpectedReport(unit, sub, due_at, state, at))
+    return Completeness(period, tuple(rows))
+
+
+def _subperiods(period: Period, ptype: PeriodType) -> list[Period]:
+    months = period.months()
+    result: list[Period] = []
+    for month in months:
+        sub = month.rollup(ptype)
+        if sub not in result:
+            result.append(sub)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Indicator evaluation
+
+
+class Status(str, enum.Enum):
+    """Where an indicator stands for a period."""
+
+    MET = "met"
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    NO_DATA = "no_data"
+
+    @property
+    def label_vi(self) -> str:
+        """Vietnamese label."""
+        return {"met": "Đạt", "on_track": "Đúng tiến độ", "behind": "Chưa đạt", "no_data": "Chưa có số liệu"}[self.value]
+
+
+@attrs.frozen
+class MeasureValue:
+    """A value a plugin measure computed for one unit (numerator/denominator for ratios)."""
+
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+@attrs.frozen
+class MeasureContext:
+    """What a plugin measure receives: the deployment, the indicator, the period, the units."""
+
+    deployment: Any
+    indicator: Indicator
+    period: Period
+    units: tuple[Unit, ...]
+
+
+@attrs.frozen
+class UnitResult:
+    """An indicator's value for one applicable unit."""
+
+    unit: Unit
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+    expected: float | None = None
+    met: bool | None = None
+
+
+@attrs.frozen
+class IndicatorResult:
+    """An indicator evaluated for a period."""
+
+    indicator: Indicator
+    period: Period
+    value: float | None
+    target: float | None
+    status: Status
+    units: tuple[UnitResult, ...]
+    expected_to_date: float | None = None
+    explanation: str = ""
+
+    @property
+    def units_without_data(self) -> list[Unit]:
+        """Applicable units that have no value for the period."""
+        return [u.unit for u in self.units if u.value is None]
+
+    @property
+    def progress(self) -> float | None:
+        """Value over target in percent, capped at 100 (for progress bars)."""
+        if self.value is None or not self.target:
+            return None
+        return max(0.0, min(100.0, 100.0 * self.value / self.target))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (stable keys; documented in docs/cli.md)."""
+        ind = self.indicator
+        return {
+            "code": ind.code,
+            "text": ind.text,
+            "short_name": ind.short_name,
+            "kind": ind.kind.value,
+            "quantitative": ind.quantitative,
+            "period": str(self.period),
+            "value": self.value,
+            "target": self.target,
+            "comparison": ind.comparison.value,
+            "unit_label": "%" if ind.is_percentage else ind.unit_label,
+            "status": self.status.value,
+            "status_vi": self.status.label_vi,
+            "expected_to_date": self.expected_to_date,
+            "explanation": self.explanation,
+            "units_applicable": len(self.units),
+            "units_without_data": [u.id for u in self.units_without_data],
+            "units": [
+                {
+                    "unit": u.unit.id,
+                    "value": u.value,
+                    "numerator": u.numerator,
+                    "denominator": u.denominator,
+                    "expected": u.expected,
+                    "met": u.met,
+                }
+                for u in self.units
+            ],
+        }
+
+
+def _value_periods(indicator: Indicator, period: Period) -> list[Period]:
+    """The recording periods whose values count for ``period``."""
+    if indicator.period_type.months <= period.type.months:
+        return _subperiods(period, indicator.period_type)
+    # A longer recording period (a yearly figure) seen from a month: use the containing period.
+    return [period.rollup(indicator.period_type)]
+
+
+def _plan_months(plan: Plan, period: Period) -> int:
+    return sum(1 for m in period.months() if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on)
+
+
+def evaluate_indicator(
+    db: Database,
+    plan: Plan,
+    indicator: Indicator,
+    period: Period,
+    *,
+    now: dt.datetime | None = None,
+    measures: Mapping[str, Callable[[MeasureContext], Mapping[str, MeasureValue]]] | None = None,
+    deployment: Any = None,
+) -> IndicatorResult:
+    """Evaluate one indicator for ``period``; see :func:`evaluate_plan` for the rules."""
+    now = now or utc_now()
+    units = plan.resolve(indicator.applies_to, period)
+    value_periods = _value_periods(indicator, period)
+    # Per unit: values per recording period.
+    per_unit: dict[str, list[tuple[Period, float | None, float | None, float | None]]] = {}
+    if indicator.measure_name:
+        function = (measures or {}).get(indicator.measure_name)
+        if function is None:
+            return IndicatorResult(
+                indicator, period, None, indicator.target, Status.NO_DATA,
+                tuple(UnitResult(u, None) for u in units),
+                explanation=f"measure {indicator.measure_name!r} is not available (plugin not enabled?)",
+            )
+        for vp in value_periods:
+            computed = function(MeasureContext(deployment, indicator, vp, units))
+            for unit_id, mv in computed.items():
+                per_unit.setdefault(unit_id, []).append((vp, mv.value, mv.numerator, mv.denominator))
+    else:
+        for m in measurements(db, plan, value_periods, indicator.code):
+            per_unit.setdefault(m.unit_id, []).append((m.period, m.value, m.numerator, m.denominator))
+
+    kind = indicator.kind
+    target = indicator.target
+    ended = now >= period.end_utc
+    unit_results: list[UnitResult] = []
+    if kind is IndicatorKind.COUNT:
+        months = _plan_months(plan, period)
+        per_unit_expected = (target or 0) * months / indicator.target_per.months if indicator.target_per else None
+        fraction = period.elapsed_fraction(now)
+        for unit in units:
+            values = [v for _, v, _, _ in per_unit.get(unit.id, []) if v is not None]
+            total = sum(values) if values else None
+            expected = per_unit_expected if indicator.scope is CountScope.EACH else None
+            met = None if expected is None or total is None else indicator.comparison.holds(total, expected)
+            unit_results.append(UnitResult(unit, total, expected=expected, met=met))
+        have = [u for u in unit_results if u.value is not None]
+        if not have:
+            return IndicatorResult(indicator, period, None, _count_target(indicator, per_unit_expected, len(units)),
+                                   Status.NO_DATA, tuple(unit_results), explanation="no values recorded")
+        value = sum(u.value for u in have)
+        if indicator.scope is CountScope.EACH:
+            period_target = (per_unit_expected or 0) * len(units)
+            to_date = [(per_unit_expected or 0) * fraction] * len(units)
+            values_each = [u.value or 0 for u in unit_results]
+            met_all = all(indicator.comparison.holds(v, per_unit_expected or 0) for v in values_each)
+            on_track = all(indicator.comparison.holds(v, e) for v, e in zip(values_each, to_date))
+            expected_to_date = sum(to_date)
+        else:
+            period_target = per_unit_expected or 0
+            met_all = indicator.comparison.holds(value, period_target)
+            expected_to_date = period_target * fraction
+            on_track = indicator.comparison.holds(value, expected_to_date)
+        if met_all:
+            status = Status.MET
+        elif not ended and on_track:
+            status = Status.ON_TRACK
+        else:
+            status = Status.BEHIND
+        return IndicatorResult(indicator, period, value, period_target, status, tuple(unit_results),
+                               expected_to_date=None if ended else expected_to_date)
+
+    # State-like kinds: the latest value in the period counts (DHIS2 aggregation "last").
+    for unit in units:
+        entries = sorted(per_unit.get(unit.id, []), key=lambda e: e[0])
+        if not entries:
+            unit_results.append(UnitResult(unit, None))
+            continue
+        _, value, num, den = entries[-1]
+        met = None
+        if value is not None and target is not None:
+            if kind in (IndicatorKind.SHARE_OF_UNITS, IndicatorKind.YES_NO):
+                met = value >= 0.5
+            else:
+                met = indicator.comparison.holds(value, target)
+        unit_results.append(UnitResult(unit, value, num, den, met=met))
+    have = [u for u in unit_results if u.value is not None or u.denominator is not None]
+    if not have:
+        return IndicatorResult(indicator, period, None, target, Status.NO_DATA, tuple(unit_results),
+                               explanation="no values recorded")
+    if kind is IndicatorKind.SHARE_OF_UNITS:
+        # Units without a value count as not meeting the condition: the denominator is every
+        # applicable unit, as the plan's "100% of …" means.
+        value = 100.0 * sum(1 for u in unit_results if (u.value or 0) >= 0.5) / len(unit_results)
+    elif kind is IndicatorKind.YES_NO:
+        value = 1.0 if all((u.value or 0) >= 0.5 for u in unit_results) else 0.0
+    elif kind is IndicatorKind.RATIO:
+        num = sum(u.numerator or 0 for u in have)
+        den = sum(u.denominator or 0 for u in have)
+        value = 100.0 * num / den if den else None
+    else:  # PERCENTAGE: unweighted mean of the units' values
+        values = [u.value for u in have if u.value is not None]
+        value = sum(values) / len(values) if values else None
+    if value is None:
+        return IndicatorResult(indicator, period, None, target, Status.NO_DATA, tuple(unit_results),
+                               explanation="denominators are zero")
+    missing = [u for u in unit_results if u.value is None and u.denominator is None]
+    if target is None:
+        status = Status.NO_DATA
+    elif indicator.comparison.holds(value, target) and not (missing and kind in (IndicatorKind.RATIO, IndicatorKind.PERCENTAGE, IndicatorKind.YES_NO)):
+        status = Status.MET
+    else:
+        status = Status.BEHIND
+    explanation = f"{len(missing)} of {len(unit_results)} units without data" if missing else ""
+    return IndicatorResult(indicator, period, value, target, status, tuple(unit_results), explanation=explanation)
+
+
+def _count_target(indicator: Indicator, per_unit_expected: float | None, units: int) -> float | None:
+    if per_unit_expected is None:
+        return None
+    return per_unit_expected * units if indicator.scope is CountScope.EACH else per_unit_expected
+
+
+def evaluate_plan(
+    db: Database,
+    plan: Plan,
+    period: Period | str,
+    *,
+    now: dt.datetime | None = None,
+    measures: Mapping[str, Callable[[MeasureContext], Mapping[str, MeasureValue]]] | None = None,
+    deployment: Any = None,
+) -> list[IndicatorResult]:
+    """Evaluate every indicator of the plan for ``period``.
+
+    Rules (documented in docs/indicators.md):
+
+    - share_of_units: the latest yes/no per applicable unit in the period; value = units
+      meeting the condition over *all* applicable units (a unit without data does not meet it).
+    - yes_no: met when every applicable unit's latest answer is yes.
+    - ratio: Σ numerators / Σ denominators of the units' latest values, in percent.
+    - percentage: the mean of the units' latest values.
+    - count: the sum of the values recorded in the period, against the target scaled to the
+      period (15 a year is 3.75 a quarter); scope "each" requires every unit to reach it. While
+      the period is running, a count at or above the pro-rata expectation is "on track".
+    - a ratio, percentage or yes/no with units still missing is not "met".
+    """
+    if isinstance(period, str):
+        period = Period.parse(period)
+    return [
+        evaluate_indicator(db, plan, ind, period, now=now, measures=measures, deployment=deployment)
+        for ind in plan.indicators
+    ]

@@ -1,0 +1,200 @@
+"""Storage: SQLite through sqlite-utils, migrations per plugin, consistent backups.
+
+Every connection runs in WAL mode (readers never block the writer) with a busy timeout, so a
+burst of survey answers or contest submissions waits for the lock instead of failing. Each
+plugin owns one :class:`sqlite_utils.migrations.Migrations` set named after the plugin; the
+sets are recorded in the same ``_sqlite_migrations`` table, which also tells when a database was
+written by a newer version of the code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import attrs
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for the lock before giving up (milliseconds)."""
+
+MIGRATIONS_TABLE = Migrations.migrations_table
+
+
+class StorageError(RuntimeError):
+    """A database problem an operator must act on (message says what and how)."""
+
+
+class SchemaTooNewError(StorageError):
+    """The database has migrations this code does not know: it was written by a newer ccch."""
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> Database:
+    """Open the deployment database with WAL, a busy timeout and foreign keys on.
+
+    ``path`` may be ``":memory:"`` for tests. The connection may be used from another thread
+    than the one that opened it (the WSGI server hands requests to worker threads), but never
+    from two threads at once.
+    """
+    path_text = str(path)
+    if readonly and path_text != ":memory:":
+        conn = sqlite3.connect(
+            f"file:{Path(path_text).resolve().as_posix()}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+        )
+    else:
+        if path_text != ":memory:":
+            Path(path_text).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path_text, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    db = Database(conn, execute_plugins=False)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA foreign_keys = ON")
+    if path_text != ":memory:" and not readonly:
+        db.enable_wal()
+        # NORMAL is safe in WAL mode: a crash of the process never loses a committed write.
+        db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+@contextlib.contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """One short write transaction, taking the write lock at the start (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads first and then writes can fail with "database is locked"
+    without waiting when another writer got there first; IMMEDIATE waits within the busy timeout.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def utc_now_iso(now: dt.datetime | None = None) -> str:
+    """An instant as the ISO text stored in every ``*_at`` column (UTC, seconds, ``+00:00``)."""
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("naive datetime: ccch stores instants in UTC and never guesses a timezone")
+    return now.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """The inverse of :func:`utc_now_iso`."""
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Migrations
+
+
+@attrs.frozen
+class MigrationSet:
+    """A plugin's migrations with the name of the plugin that registered them."""
+
+    plugin: str
+    migrations: Migrations
+
+
+def applied_migrations(db: Database) -> dict[str, list[str]]:
+    """Applied migration names by set, in the order they were applied."""
+    if not db[MIGRATIONS_TABLE].exists():
+        return {}
+    result: dict[str, list[str]] = {}
+    for row in db.query(f"select migration_set, name from [{MIGRATIONS_TABLE}] order by rowid"):
+        result.setdefault(row["migration_set"], []).append(row["name"])
+    return result
+
+
+def check_schema(db: Database, sets: Iterable[MigrationSet]) -> dict[str, list[str]]:
+    """Compare the database with the code's migration sets.
+
+    Returns the pending migration names per set. Raises :class:`SchemaTooNewError` when the
+    database has applied migrations that a known set does not contain (it was migrated by a
+    newer version of ccch or of that plugin: running older code on it could corrupt data).
+    Sets the code does not know at all belong to plugins that are not enabled; their tables
+    are left alone.
+    """
+    applied = applied_migrations(db)
+    pending: dict[str, list[str]] = {}
+    for item in sets:
+        known = [m.name for m in item.migrations._migrations]
+        unknown = [name for name in applied.get(item.migrations.name, []) if name not in known]
+        if unknown:
+            raise SchemaTooNewError(
+                f"the database has migration(s) {', '.join(unknown)} of set "
+                f'"{item.migrations.name}" that this version of ccch does not know: it was '
+                "written by a newer version. Upgrade ccch (and its plugins), or restore a "
+                "backup made with this version."
+            )
+        done = set(applied.get(item.migrations.name, []))
+        todo = [name for name in known if name not in done]
+        if todo:
+            pending[item.migrations.name] = todo
+    return pending
+
+
+def migrate(db: Database, sets: Iterable[MigrationSet]) -> dict[str, list[str]]:
+    """Apply every pending migration, set by set in the given order; idempotent.
+
+    Returns the names applied per set (empty when the database was up to date).
+    """
+    sets = list(sets)
+    pending = check_schema(db, sets)
+    for item in sets:
+        if item.migrations.name in pending:
+            item.migrations.apply(db)
+    return pending
+
+
+# --------------------------------------------------------------------------------------------
+# Backup
+
+
+def backup(source: str | Path, destination: str | Path, *, overwrite: bool = False) -> Path:
+    """Copy a live database to ``destination`` with SQLite's online backup API.
+
+    Safe while the app is serving: the copy is a consistent snapshot. Refuses to overwrite an
+    existing file unless ``overwrite`` is true; the copy is checked with
+    ``PRAGMA integrity_check`` before it is reported done.
+    """
+    source = Path(source)
+    destination = Path(destination)
+    if not source.exists():
+        raise StorageError(f"no database at {source}")
+    if destination.exists() and not overwrite:
+        raise StorageError(f"{destination} exists; choose another name or pass --force")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(str(source), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        dst = sqlite3.connect(str(partial))
+        try:
+            src.backup(dst, pages=1024)
+            dst.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+            result = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    if result != "ok":
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"the backup failed its integrity check: {result}")
+    partial.replace(destination)
+    return destination
