@@ -11,7 +11,7 @@ import functools
 import json
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import click
 from .config import ConfigError, DeploymentConfig, find_config, load_config
 from .deployment import Deployment
 from .planfile import PlanFileError
-from .plugins import CcchPluginManager, PluginError, make_plugin_manager
+from .plugins import AvailablePlugin, CcchPluginManager, PluginError, make_plugin_manager
 from .storage import StorageError
 
 
@@ -80,8 +80,16 @@ def _config_from_argv(argv: Sequence[str]) -> str | None:
     return None
 
 
-def make_cli(config_path: str | Path | None = None, *, argv: Sequence[str] = ()) -> click.Group:
-    """Build the root command for a deployment config (found as :func:`find_config` says)."""
+def make_cli(
+    config_path: str | Path | None = None,
+    *,
+    argv: Sequence[str] = (),
+    available: Mapping[str, AvailablePlugin] | None = None,
+) -> click.Group:
+    """Build the root command for a deployment config (found as :func:`find_config` says).
+
+    ``available`` replaces the installed plugins (tests load small plugin modules this way).
+    """
     path = find_config(config_path or _config_from_argv(argv))
     config = None
     error: Exception | None = None
@@ -91,10 +99,14 @@ def make_cli(config_path: str | Path | None = None, *, argv: Sequence[str] = ())
         except ConfigError as exc:
             error = exc
     try:
-        pm = make_plugin_manager(config.plugins if config else (), strict=config.strict_plugins if config else False)
+        pm = make_plugin_manager(
+            config.plugins if config else (),
+            strict=config.strict_plugins if config else False,
+            available=available,
+        )
     except PluginError as exc:
         error = error or exc
-        pm = make_plugin_manager(())
+        pm = make_plugin_manager((), available=available)
     state = CliState(path, config, pm, error)
 
     @click.group(
