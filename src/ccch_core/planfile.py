@@ -107,12 +107,14 @@ class _Entry:
         self.section = section
         self.index = index
         self.known: set[str] = set()
+        self.has_problems = False
         if not isinstance(data, dict):
             self.problem("", f"must be a table, not {type(data).__name__}")
             data = {}
         self.data = data
 
     def problem(self, key: str, message: str) -> None:
+        self.has_problems = True
         where = f"{self.where}.{key}" if key else self.where
         self.loader.problem(where, message, self.loader.locator.line(self.section, self.index, key or None))
 
@@ -178,7 +180,11 @@ class _Entry:
 
     def date(self, key: str, required: bool = False) -> dt.date | None:
         value = self._get(key, required)
-        if value is _MISSING or value == "":
+        if value is _MISSING:
+            return None
+        if value == "":
+            if required:
+                self.problem(key, "must not be empty: write a date as YYYY-MM-DD")
             return None
         if isinstance(value, dt.datetime):
             self.problem(key, f"must be a date (YYYY-MM-DD) without a time, not {value!r}")
@@ -211,7 +217,7 @@ class _Entry:
         try:
             return PeriodType.parse(value) if isinstance(value, str) else PeriodType(value)
         except ValueError:
-            self.problem(key, f"{value!r} is not a period type (month, quarter, half, year)")
+            self.problem(key, f"{value!r} is not a period type (month, quarter, half, year — or tháng, quý, 6 tháng, năm)")
             return default
 
     def refs(self, key: str, required: bool = False, kind: str = "unit or group") -> list[str]:
@@ -253,12 +259,24 @@ class _Loader:
         self.locator = _Locator(text)
         self.problems: list[Problem] = []
         self.pending_refs: list[tuple[_Entry, str, str, str]] = []
+        # Every id an entry declares, even when the entry itself is rejected, so that a
+        # reference to it is not reported as unknown on top of the entry's own problem.
+        self.declared: dict[str, set[str]] = {}
+
+    def declare(self, kind: str, value: str | None) -> None:
+        if value:
+            self.declared.setdefault(kind, set()).add(value)
 
     def problem(self, where: str, message: str, line: int | None = None) -> None:
         self.problems.append(Problem(self.file, where, message, line))
 
     def build(self, entry: _Entry, factory: Callable[..., Any], **kwargs):
-        """Construct a model object; a validator's complaint becomes a problem at the entry."""
+        """Construct a model object; a validator's complaint becomes a problem at the entry.
+
+        An entry that already has a problem is not built: the model would only repeat it.
+        """
+        if entry.has_problems:
+            return None
         try:
             return factory(**kwargs)
         except (ValueError, TypeError) as exc:
@@ -318,8 +336,9 @@ def loads_plan(text: str, path: str | Path = "<plan>") -> model.Plan:
         ) from None
     loader = _Loader(path, text)
     plan = _read(loader, doc)
-    if loader.problems:
-        raise PlanFileError(loader.problems)
+    if loader.problems or plan is None:
+        problems = sorted(loader.problems, key=lambda p: (p.line or 0))
+        raise PlanFileError(problems or [Problem(str(path), "", "the plan could not be read")])
     return attrs.evolve(plan, source_path=str(path))
 
 
@@ -330,9 +349,10 @@ def _read(loader: _Loader, doc: dict) -> model.Plan | None:
     version = doc.get("format")
     if version is None:
         loader.problem("format", f"missing required field: put format = {FORMAT_VERSION} at the top")
-    elif version != FORMAT_VERSION:
+    elif isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
         loader.problem("format", f"this version of ccch reads plan format {FORMAT_VERSION}, not {version!r}", loader.locator.line(None, None, "format"))
 
+    _declare_ids(loader, doc)
     unit_kinds = dict(model.UNIT_KINDS)
     for entry in loader.entries(doc, "unit_kinds"):
         kind_id = entry.text("id", required=True)
@@ -359,24 +379,15 @@ def _read(loader: _Loader, doc: dict) -> model.Plan | None:
     deadlines = _read_deadlines(loader, doc)
     rules = _read_rules(loader, doc)
 
-    _check_unique(loader, "indicators", [i.code for i in indicators if i], "code")
-    _check_unique(loader, "tasks", [t.id for t in tasks if t], "id")
-    _check_unique(loader, "legal_documents", [d.id for d in documents if d], "id")
-    _check_unique(loader, "topics", [t.id for t in topics if t], "id")
-    _check_unique(loader, "channels", [c.id for c in channels if c], "id")
-    _check_unique(loader, "deadlines", [d.id for d in deadlines if d], "id")
-    _check_unique(loader, "reporting_rules", [r.id for r in rules if r], "id")
 
     # Cross references, now that every unit, group and document is known.
-    indicator_codes = {i.code for i in indicators if i}
-    task_ids = {t.id for t in tasks if t}
-    document_ids = {d.id for d in documents if d}
+    declared = loader.declared
     known = {
-        "unit": unit_ids,
-        "unit or group": unit_ids | group_ids,
-        "indicator": indicator_codes,
-        "task": task_ids,
-        "legal document": document_ids,
+        "unit": declared.get("unit", set()),
+        "unit or group": declared.get("unit", set()) | declared.get("group", set()),
+        "indicator": declared.get("indicator", set()),
+        "task": declared.get("task", set()),
+        "legal document": declared.get("legal document", set()),
     }
     for entry, key, value, kind in loader.pending_refs:
         if value not in known[kind]:
@@ -401,9 +412,50 @@ def _read(loader: _Loader, doc: dict) -> model.Plan | None:
     )
 
 
-def _check_unique(loader: _Loader, section: str, ids: list[str], key: str) -> None:
-    seen: dict[str, int] = {}
-    for index, value in enumerate(ids):
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+"""Codes of indicators, tasks, documents, topics and channels ("I1", "T12", "L01", "1.3")."""
+
+# section, key, kind declared for references, whether the code pattern is checked here (the
+# model validates unit, group, deadline and rule ids itself)
+_IDENTIFIED = (
+    ("units", "id", "unit", False),
+    ("unit_groups", "id", "group", False),
+    ("indicators", "code", "indicator", True),
+    ("tasks", "id", "task", True),
+    ("tasks", "number", None, False),
+    ("legal_documents", "id", "legal document", True),
+    ("topics", "id", "topic", True),
+    ("channels", "id", "channel", True),
+    ("deadlines", "id", "deadline", False),
+    ("reporting_rules", "id", "rule", False),
+)
+
+
+def _declare_ids(loader: _Loader, doc: dict) -> None:
+    """Declare every id for references and report duplicates and malformed codes, with the
+    index and line of the entry as written (before any entry is rejected)."""
+    for section, key, kind, check_pattern in _IDENTIFIED:
+        entries = doc.get(section, [])
+        if not isinstance(entries, list):
+            continue
+        values = [(i, e.get(key)) for i, e in enumerate(entries) if isinstance(e, dict)]
+        for index, value in values:
+            if isinstance(value, str):
+                value = clean(value)
+                if kind:
+                    loader.declare(kind, value)
+                if check_pattern and value and not CODE_PATTERN.match(value):
+                    loader.problem(
+                        f"{section}[{index}].{key}",
+                        f"{value!r} is not a valid code (letters, digits, '.', '_' or '-')",
+                        loader.locator.line(section, index, key),
+                    )
+        _check_unique(loader, section, [(i, clean(v) if isinstance(v, str) else v) for i, v in values if v is not None], key)
+
+
+def _check_unique(loader: _Loader, section: str, ids: list[tuple[int, object]], key: str) -> None:
+    seen: dict[object, int] = {}
+    for index, value in ids:
         if value in seen:
             loader.problem(
                 f"{section}[{index}].{key}",
@@ -453,6 +505,10 @@ def _read_header(loader: _Loader, doc: dict) -> dict | None:
         entry.problem("id", f"{header['id']!r} is not a valid id (lower-case letters, digits, '-', '_', '.')")
     if header["starts_on"] and header["ends_on"] and header["ends_on"] < header["starts_on"]:
         entry.problem("ends_on", f"{header['ends_on']} is before starts_on {header['starts_on']}")
+    elif header["year"] and header["starts_on"] and not (
+        header["starts_on"].year <= header["year"] <= (header["ends_on"] or header["starts_on"]).year
+    ):
+        entry.problem("year", f"{header['year']} is outside starts_on–ends_on ({header['starts_on']} – {header['ends_on']})")
     if None in (header["id"], header["title"], header["year"], header["starts_on"], header["ends_on"], header["issuing_unit"]):
         return None
     return header
@@ -488,11 +544,11 @@ def _read_units(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list[
             former_names=former,
         )
         entry.done()
-        if unit_id:
-            if unit_id in ids:
-                entry.problem("id", f'duplicate unit id "{unit_id}" (first used by units[{ids[unit_id]}])')
-                continue
-            ids[unit_id] = index
+        if unit_id in ids:
+            continue  # reported by _declare_ids
+        ids[unit_id] = index
+        if fields["merged_into"] and fields["merged_into"] == unit_id:
+            entry.problem("merged_into", f'unit "{unit_id}" cannot be merged into itself')
         unit = loader.build(entry, model.Unit, **fields) if unit_id else None
         if unit:
             units.append(unit)
@@ -519,7 +575,6 @@ def _read_groups(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list
         group = loader.build(entry, model.UnitGroup, **fields)
         if group:
             groups.append(group)
-    _check_unique(loader, "unit_groups", [g.id for g in groups], "id")
     return groups
 
 
@@ -556,6 +611,15 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
         )
         entry.done()
         if kind is None:
+            continue
+        if kind is not model.IndicatorKind.COUNT:
+            for key in ("scope", "target_per"):
+                if key in entry.data:
+                    entry.problem(key, f"only count indicators have {key}; this one is {kind.value}")
+        source = fields["source"] or "entered"
+        if source != "entered" and not (source.startswith("plugin:") and len(source) > len("plugin:")):
+            entry.problem("source", f'{source!r}: write "entered" or "plugin:<measure name>"')
+        if entry.has_problems:
             continue
         if target is not None:
             if kind in model.PERCENT_KINDS and not 0 <= target <= 100:

@@ -1,0 +1,100 @@
+"""A well-behaved test plugin that implements every hook (plugin name: "good")."""
+
+from __future__ import annotations
+
+import click
+from sqlite_utils.migrations import Migrations
+
+from ccch_core.hookspecs import hookimpl
+from ccch_core.cli import pass_deployment
+from ccch_core.progress import MeasureValue
+
+NAME = "good"
+
+migrations = Migrations(NAME)
+
+
+@migrations()
+def m001_good_things(db):
+    """A table only this plugin uses."""
+    db["good_things"].create({"id": int, "label": str}, pk="id")
+
+
+class TextExporter:
+    """A tiny exporter: one line of text per report."""
+
+    name = "good-text"
+    extension = "txt"
+    media_type = "text/plain; charset=utf-8"
+
+    def export(self, report, stream):
+        stream.write(f"good report: {report}\n")
+
+
+class GoodBlueprint:
+    """Stands in for a Flask blueprint (the core does not depend on Flask)."""
+
+    name = "good"
+
+
+def good_measure(context):
+    """Every unit the indicator applies to measured 1 (yes)."""
+    return {unit.id: MeasureValue(1.0) for unit in context.units}
+
+
+@hookimpl
+def register_migrations(register):
+    register(migrations)
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.group()
+    def good():
+        """Commands of the good test plugin."""
+
+    @good.command()
+    @pass_deployment
+    def hello(deployment):
+        """Greet from the deployment."""
+        started = NAME in getattr(deployment, "started_plugins", [])
+        click.echo(f"hello from {deployment.config.name}; startup ran: {'yes' if started else 'no'}")
+
+
+@hookimpl
+def register_blueprints(register, deployment):
+    register(GoodBlueprint(), url_prefix="/good")
+
+
+@hookimpl
+def navigation_items(deployment, user):
+    return [{"label": "Good", "endpoint": "good.index", "order": 50}]
+
+
+@hookimpl
+def dashboard_panels(deployment, user, period):
+    return [{"title": "Good panel", "template": "good/panel.html", "context": {"period": str(period)}, "order": 50}]
+
+
+@hookimpl
+def register_measures(register):
+    register("good_measure", good_measure)
+
+
+@hookimpl
+def report_sections(report):
+    return [{"title": "Good section", "report": report}]
+
+
+@hookimpl
+def register_exporters(register):
+    register(TextExporter())
+
+
+@hookimpl
+def startup(deployment):
+    # Recorded on the deployment, not in a module global: nothing leaks between tests.
+    started = getattr(deployment, "started_plugins", None)
+    if started is None:
+        started = deployment.started_plugins = []
+    started.append(NAME)

@@ -1,0 +1,8 @@
+"""A plugin with a misspelt hook name (plugin name: "typo")."""
+
+from ccch_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_comands(cli):  # the hook is register_commands
+    raise AssertionError("never called")
