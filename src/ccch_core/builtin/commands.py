@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import math
 import io
 import shutil
 from pathlib import Path
 
+import attrs
 import click
 
 from .. import progress, storage
@@ -40,10 +42,24 @@ def _resolve_period(plan: Plan, text: str | None) -> Period:
 
 
 def _fmt(value: float | None, percent: bool = False) -> str:
+    """A figure for a terminal table. Percentages are cut, not rounded, to one decimal so that
+    99.97% never shows as a met "100%"."""
     if value is None:
         return "–"
-    text = f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-    return text + ("%" if percent else "")
+    if percent:
+        value = math.floor(value * 10 + 1e-9) / 10
+        text = f"{value:.1f}".removesuffix(".0")
+        return text + "%"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _fmt_result(result) -> tuple[str, str]:
+    """(value, target) texts of an indicator result."""
+    indicator = result.indicator
+    if indicator.kind.value == "yes_no":
+        yes_no = {None: "–", 1.0: "Có", 0.0: "Không"}
+        return yes_no.get(result.value, _fmt(result.value)), yes_no.get(result.target, _fmt(result.target))
+    return _fmt(result.value, indicator.is_percentage), _fmt(result.target, indicator.is_percentage)
 
 
 def _load_plan_or_fail(path: str) -> Plan:
@@ -230,11 +246,11 @@ def register_commands(cli: click.Group) -> None:
         click.echo(f"{the_plan.title} — {period.label_vi}\n")
         rows = []
         for r in results:
-            percent = r.indicator.is_percentage
+            value_text, target_text = _fmt_result(r)
             rows.append((
                 r.indicator.code,
-                _fmt(r.value, percent),
-                _fmt(r.target, percent),
+                value_text,
+                target_text,
                 r.status.label_vi,
                 f"{len(r.units_without_data)}/{len(r.units)}",
                 r.indicator.label,
@@ -292,10 +308,7 @@ def register_commands(cli: click.Group) -> None:
         checked first; if any row is bad, each bad row is reported with its line and nothing
         is recorded.
         """
-        try:
-            rows = read_measurement_csv(Path(file))
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+        rows = read_measurement_csv(Path(file))
         problems = []
         checked = []
         for line, row in rows:
@@ -340,19 +353,29 @@ def register_commands(cli: click.Group) -> None:
     # -- activity reports -------------------------------------------------------------------
 
     @cli.command("report-activity")
-    @click.argument("unit")
-    @click.argument("period")
+    @click.argument("unit", required=False)
+    @click.argument("period", required=False)
     @click.option("--item", "items", multiple=True, metavar="CATEGORY=COUNT[|TITLE[|LINK[|TASK]]]",
                   help=f"One activity line (repeat). Categories: {', '.join(progress.ACTIVITY_CATEGORIES)}.")
     @click.option("--note", help="Free text for the report.")
     @click.option("--by", "submitted_by", default="cli", show_default=True, help="Who submits it.")
+    @click.option("--from-csv", "csv_file", type=click.Path(exists=True, dir_okay=False),
+                  help="Import reports from a CSV instead (columns: unit, period, category, count, title, link, "
+                       "task, note, submitted_at). All rows are checked first; nothing is stored if one is bad.")
     @click.option("--json", "as_json", is_flag=True, help="Print the stored report as JSON.")
     @pass_deployment
-    def report_activity(deployment, unit, period, items, note, submitted_by, as_json):
+    def report_activity(deployment, unit, period, items, note, submitted_by, csv_file, as_json):
         """Submit UNIT's activity report for PERIOD (replaces an earlier one for the same period).
 
-        Example: ccch report-activity xa-an-dung 2024-03 --item "broadcast=4|Nêu gương người tốt việc tốt"
+        Example: ccch report-activity xa-an-dung 2024-03 --item "broadcast=4|Nêu gương người tốt, việc tốt"
         """
+        if csv_file:
+            if unit or period or items:
+                raise click.UsageError("give either --from-csv or UNIT PERIOD --item …, not both")
+            import_activity_csv(deployment, Path(csv_file), submitted_by)
+            return
+        if not unit or not period:
+            raise click.UsageError("UNIT and PERIOD are required (or use --from-csv FILE)")
         parsed = []
         for index, text in enumerate(items):
             head, *rest = text.split("|")
@@ -370,7 +393,7 @@ def register_commands(cli: click.Group) -> None:
         if as_json:
             echo_json({"id": report.id, "unit": report.unit_id, "period": str(report.period),
                        "revision": report.revision, "submitted_at": report.submitted_at,
-                       "items": [vars_of(i) for i in report.items]})
+                       "items": [attrs.asdict(i) for i in report.items]})
         else:
             click.echo(f"Report of {unit} for {report.period} saved (revision {report.revision}, {len(report.items)} item(s)).")
 
@@ -451,13 +474,6 @@ def register_commands(cli: click.Group) -> None:
         except storage.StorageError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Backup written to {path} (integrity check ok).")
-
-
-def vars_of(item) -> dict:
-    """An attrs item as a dict (for JSON)."""
-    import attrs
-
-    return attrs.asdict(item)
 
 
 def _target_text(target: dict) -> str:
@@ -551,25 +567,8 @@ MEASUREMENT_COLUMNS = ("indicator", "unit", "period", "value", "numerator", "den
 
 
 def read_measurement_csv(path: Path) -> list[tuple[int, dict]]:
-    """Rows of a measurement CSV with their line numbers; ValueError on a bad header or encoding."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    unknown = [h for h in header if h not in MEASUREMENT_COLUMNS]
-    if unknown or not {"indicator", "unit", "period"} <= set(header):
-        raise ValueError(
-            f"{path}:1: the header must name the columns {', '.join(MEASUREMENT_COLUMNS)} "
-            f"(indicator, unit and period required); unknown: {', '.join(unknown) or 'none'}"
-        )
-    reader.fieldnames = header
-    rows = []
-    for row in reader:
-        clean_row = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k is not None}
-        rows.append((reader.line_num, {k: v for k, v in clean_row.items() if v not in ("", None)}))
-    return rows
+    """Rows of a measurement CSV with their line numbers (click error on a bad header or encoding)."""
+    return _read_csv(path, MEASUREMENT_COLUMNS, {"indicator", "unit", "period"})
 
 
 def check_measurement_row(plan: Plan, row: dict) -> None:
@@ -578,3 +577,96 @@ def check_measurement_row(plan: Plan, row: dict) -> None:
         plan, row.get("indicator", ""), row.get("unit", ""), row.get("period", ""), row.get("value"),
         numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
     )
+
+
+ACTIVITY_COLUMNS = ("unit", "period", "category", "count", "title", "link", "task", "note", "submitted_at")
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], required: set[str]) -> list[tuple[int, dict]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    unknown = [h for h in header if h not in columns]
+    if unknown or not required <= set(header):
+        raise click.ClickException(
+            f"{path}:1: the header must name the columns {', '.join(columns)} "
+            f"({', '.join(sorted(required))} required); unknown: {', '.join(unknown) or 'none'}"
+        )
+    reader.fieldnames = header
+    return [
+        (reader.line_num, {k: v.strip() for k, v in row.items() if k is not None and isinstance(v, str) and v.strip()})
+        for row in reader
+    ]
+
+
+def parse_local_instant(text: str) -> "dt.datetime":
+    """A submission time written in Vietnam time ("2024-04-03" or "2024-04-03 08:30") as UTC.
+
+    A date alone means noon of that day, so that on-time checks depend only on the day.
+    """
+    import datetime as dt
+
+    from ..periods import VN_TZ
+
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            local = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(12, 0))
+        else:
+            local = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise progress.ProgressError("submitted_at", f"{text!r} is not a date (2024-04-03) or time (2024-04-03 08:30)", text) from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=VN_TZ)
+    return local.astimezone(dt.UTC)
+
+
+def import_activity_csv(deployment, path: Path, submitted_by: str) -> None:
+    """Import activity reports from CSV: one report per (unit, period), one item per row."""
+    rows = _read_csv(path, ACTIVITY_COLUMNS, {"unit", "period", "category", "count"})
+    reports: dict[tuple[str, str], dict] = {}
+    problems = []
+    for line, row in rows:
+        key = (row.get("unit", ""), row.get("period", ""))
+        report = reports.setdefault(key, {"lines": [], "items": [], "note": None, "submitted_at": None})
+        report["lines"].append(line)
+        report["items"].append({"category": row.get("category", ""), "count": row.get("count", ""),
+                                "title": row.get("title"), "link": row.get("link"), "task_id": row.get("task")})
+        report["note"] = report["note"] or row.get("note")
+        if row.get("submitted_at"):
+            try:
+                report["submitted_at"] = parse_local_instant(row["submitted_at"])
+            except progress.ProgressError as exc:
+                problems.append(f"{path}:{line}: {exc}")
+    # Check every report against a scratch transaction that is rolled back: validation is
+    # exactly what recording does, and a bad file changes nothing.
+    db = deployment.db
+    try:
+        with storage.write_transaction(db):
+            for (unit, period), report in reports.items():
+                for index, item in enumerate(report["items"]):
+                    try:
+                        progress.record_activity_report(db, deployment.plan, unit, period, [item])
+                    except progress.ProgressError as exc:
+                        where = str(exc).replace("items[0]", "")
+                        problems.append(f"{path}:{report['lines'][index]}: {where.lstrip('.')}")
+            raise _Rollback
+    except _Rollback:
+        pass
+    if problems:
+        click.echo(f"{len(problems)} bad row(s); nothing was imported:", err=True)
+        for p in problems:
+            click.echo(f"  {p}", err=True)
+        raise SystemExit(1)
+    with storage.write_transaction(db):
+        for (unit, period), report in reports.items():
+            progress.record_activity_report(db, deployment.plan, unit, period, report["items"], note=report["note"],
+                                            submitted_by=submitted_by, now=report["submitted_at"])
+    click.echo(f"Imported {len(reports)} report(s) ({len(rows)} item(s)) from {path}.")
+
+
+class _Rollback(Exception):
+    """Raised to roll back the validation pass of an import."""
