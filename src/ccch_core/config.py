@@ -113,6 +113,9 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         elif not isinstance(value, str):
             problems.append(f"{where}: deployment.{key}: must be text, not {value!r}")
             return default
+        elif not value.strip():
+            problems.append(f"{where}: deployment.{key}: must not be empty")
+            return None
         return value
 
     plan = text("plan")
@@ -120,7 +123,8 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
     name = text("name", "ccch")
     base_url = text("public_base_url", "http://127.0.0.1:8000")
     try:
-        base_url = check_base_url(base_url, f"{where}: deployment.public_base_url") if base_url else base_url
+        if base_url is not None:
+            base_url = check_base_url(base_url, f"{where}: deployment.public_base_url")
     except ConfigError as exc:
         problems.append(str(exc))
     plugins = deployment.get("plugins", [])
@@ -153,8 +157,8 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         web = {}
     if problems:
         raise ConfigError("\n".join(problems))
-    env_strict = os.environ.get(ENV_STRICT)
-    if env_strict is not None:
+    env_strict = os.environ.get(ENV_STRICT, "").strip()
+    if env_strict:
         strict = env_strict.strip().lower() in ("1", "true", "yes", "on")
     database_path: Path | str = database if database == ":memory:" else (folder / database).resolve()
     return DeploymentConfig(

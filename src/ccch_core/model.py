@@ -260,7 +260,7 @@ class Indicator:
                 raise ValueError(f"indicator {self.code}: a yes/no target is 1 (yes) or 0 (no)")
             if self.target < 0:
                 raise ValueError(f"indicator {self.code}: target must not be negative")
-        if self.source != "entered" and not self.source.startswith("plugin:"):
+        if self.source != "entered" and not (self.source.startswith("plugin:") and len(self.source) > 7):
             raise ValueError(f"indicator {self.code}: source is 'entered' or 'plugin:<measure>'")
 
     @property

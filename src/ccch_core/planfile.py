@@ -74,7 +74,7 @@ class _Locator:
         start, end = 0, len(self.lines)
         if section is not None:
             if index is None:
-                pattern = re.compile(r"^\s*\[\s*" + re.escape(section) + r"\s*\]")
+                pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(section) + r"\s*\]\]?")
                 hits = [i for i, line in enumerate(self.lines) if pattern.match(line)]
             else:
                 hits = self._headers(section)
@@ -262,6 +262,7 @@ class _Loader:
         # Every id an entry declares, even when the entry itself is rejected, so that a
         # reference to it is not reported as unknown on top of the entry's own problem.
         self.declared: dict[str, set[str]] = {}
+        self.unit_positions: dict[str, int] = {}
 
     def declare(self, kind: str, value: str | None) -> None:
         if value:
@@ -319,7 +320,8 @@ def load_plan(path: str | Path) -> model.Plan:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PlanFileError(
-            [Problem(str(path), "", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")]
+            [Problem(str(path), "", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8",
+                     raw[: exc.start].count(b"\n") + 1)]
         ) from None
     return loads_plan(text, path)
 
@@ -393,7 +395,7 @@ def _read(loader: _Loader, doc: dict) -> model.Plan | None:
         if value not in known[kind]:
             entry.problem(key, f'unknown {kind} "{value}"{_suggest(value, known[kind])}')
 
-    _check_tree(loader, units)
+    _check_tree(loader, units, loader.unit_positions)
 
     if loader.problems or header is None:
         return None
@@ -547,6 +549,7 @@ def _read_units(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list[
         if unit_id in ids:
             continue  # reported by _declare_ids
         ids[unit_id] = index
+        loader.unit_positions[unit_id] = index
         if fields["merged_into"] and fields["merged_into"] == unit_id:
             entry.problem("merged_into", f'unit "{unit_id}" cannot be merged into itself')
         unit = loader.build(entry, model.Unit, **fields) if unit_id else None
@@ -789,19 +792,23 @@ def _read_rules(loader: _Loader, doc: dict) -> list[model.ReportingRule]:
     return rules
 
 
-def _check_tree(loader: _Loader, units: list[model.Unit]) -> None:
-    """Parents must form a tree: no cycles."""
+def _check_tree(loader: _Loader, units: list[model.Unit], positions: dict[str, int]) -> None:
+    """Parents must form a tree: a unit on a cycle is reported at its own entry (units merely
+    hanging below a cycle are not)."""
     parents = {u.id: u.parent for u in units}
-    for index, unit in enumerate(units):
+    for unit in units:
         seen = {unit.id}
         current = unit.parent
         while current is not None and current in parents:
-            if current in seen:
+            if current == unit.id:
+                index = positions[unit.id]
                 loader.problem(
                     f"units[{index}].parent",
-                    f'unit "{unit.id}" is its own ancestor (a cycle through "{current}")',
+                    f'unit "{unit.id}" is its own ancestor (a cycle through "{unit.parent}")',
                     loader.locator.line("units", index, "parent"),
                 )
+                break
+            if current in seen:
                 break
             seen.add(current)
             current = parents[current]

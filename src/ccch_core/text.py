@@ -31,7 +31,8 @@ def fold(text: str) -> str:
 
 def strip_diacritics(text: str) -> str:
     """ASCII-ish form used to build identifiers and short codes ("Đức Thọ" -> "Duc Tho")."""
-    text = nfc(text).replace("Đ", "D").replace("đ", "d")
+    # U+00D0 (Ð) is a look-alike of Đ left by old-encoding conversions.
+    text = nfc(text).replace("Đ", "D").replace("đ", "d").replace("Ð", "D")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
