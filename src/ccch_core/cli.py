@@ -7,6 +7,7 @@ every plugin — the core's own commands included — add commands through ``reg
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import sys
@@ -28,15 +29,20 @@ class CliState:
     """What the root command knows: the config (if any) and the plugin manager."""
 
     def __init__(self, config_path: Path | None, config: DeploymentConfig | None, pm: CcchPluginManager,
-                 error: Exception | None = None):
+                 error: Exception | None = None, available: Mapping[str, AvailablePlugin] | None = None):
         self.config_path = config_path
+        self.available = available
         self.config = config
         self.pm = pm
         self.error = error
         self._deployment: Deployment | None = None
 
-    def deployment(self, *, migrate: bool = True) -> Deployment:
-        """Open the deployment (once per invocation); a clear error if there is none."""
+    def deployment(self, *, migrate: bool = True, startup: bool = True) -> Deployment:
+        """Open the deployment (once per invocation); a clear error if there is none.
+
+        ``startup=False`` skips the plugins' ``startup`` hooks (the ``db`` commands, which must
+        work before a plugin's tables exist).
+        """
         if self.error is not None:
             raise click.ClickException(str(self.error))
         if self.config is None:
@@ -49,7 +55,8 @@ class CliState:
                 deployment = Deployment(self.config, pm=self.pm)
                 deployment.plan  # noqa: B018 - validate now
                 deployment.prepare_database(migrate=migrate)
-                deployment.pm.hook.startup(deployment=deployment)
+                if startup:
+                    deployment.pm.hook.startup(deployment=deployment)
             except PlanFileError as exc:
                 raise click.ClickException(f"the deployment's plan file has problems:\n{exc}") from None
             except (StorageError, PluginError, ConfigError) as exc:
@@ -107,7 +114,7 @@ def make_cli(
     except PluginError as exc:
         error = error or exc
         pm = make_plugin_manager((), available=available)
-    state = CliState(path, config, pm, error)
+    state = CliState(path, config, pm, error, available)
 
     @click.group(
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -166,6 +173,12 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], max_width: int 
     return "\n".join(out)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
 def echo_json(data: Any) -> None:
-    """Print JSON with Vietnamese text readable (not \\u-escaped)."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Print JSON with Vietnamese text readable (not \\u-escaped); instants in ISO 8601."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))

@@ -103,7 +103,8 @@ class CcchPluginManager(pluggy.PluginManager):
 
     def plugin_names(self) -> list[str]:
         """Names of the loaded plugins, core modules first, then in enabling order."""
-        return [name for name, _ in self.list_name_plugin() if name is not None]
+        # A blocked name stays registered with a None plugin: it is not loaded.
+        return [name for name, plugin in self.list_name_plugin() if plugin is not None]
 
     def hooks_of(self, name: str) -> list[str]:
         """Names of the hooks the plugin ``name`` implements."""

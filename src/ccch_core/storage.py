@@ -177,6 +177,8 @@ def backup(source: str | Path, destination: str | Path, *, overwrite: bool = Fal
     destination = Path(destination)
     if not source.exists():
         raise StorageError(f"no database at {source}")
+    if destination.resolve() == source.resolve():
+        raise StorageError(f"{destination} is the live database itself; choose another file")
     if destination.exists() and not overwrite:
         raise StorageError(f"{destination} exists; choose another name or pass --force")
     destination.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """A plugin that registers a measure name the "good" plugin also registers."""
 
-from ccch_core.hookspecs import hookimpl
+from ccch_core import hookimpl
 from ccch_core.progress import MeasureValue
 
 

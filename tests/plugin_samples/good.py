@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlite_utils.migrations import Migrations
 
-from ccch_core.hookspecs import hookimpl
+from ccch_core import hookimpl
 from ccch_core.cli import pass_deployment
 from ccch_core.progress import MeasureValue
 

@@ -1,6 +1,6 @@
 """A plugin with a misspelt hook name (plugin name: "typo")."""
 
-from ccch_core.hookspecs import hookimpl
+from ccch_core import hookimpl
 
 
 @hookimpl

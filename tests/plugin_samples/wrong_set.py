@@ -2,7 +2,7 @@
 
 from sqlite_utils.migrations import Migrations
 
-from ccch_core.hookspecs import hookimpl
+from ccch_core import hookimpl
 
 migrations = Migrations("not-the-plugin-name")
 

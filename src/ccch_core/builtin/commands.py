@@ -19,7 +19,8 @@ from ..hookspecs import hookimpl
 from ..model import Plan
 from ..periods import Period, PeriodError, utc_now
 from ..planfile import PlanFileError, load_plan
-from ..plugins import DEFAULT_PLUGINS, PluginError, installed_plugins
+from ..config import load_config
+from ..plugins import DEFAULT_PLUGINS, PluginError, installed_plugins, make_plugin_manager
 
 
 def _period_option(required: bool = False):
@@ -39,6 +40,15 @@ def _resolve_period(plan: Plan, text: str | None) -> Period:
     if plan.starts_on <= current.start_date <= plan.ends_on:
         return current
     return Period.year_of(plan.year)
+
+
+def _period_in_plan(plan: Plan, text: str | None) -> Period:
+    period = _resolve_period(plan, text)
+    if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+        raise click.BadParameter(
+            f"{period} is outside the plan ({plan.starts_on} – {plan.ends_on})", param_hint="--period"
+        )
+    return period
 
 
 def _fmt(value: float | None, percent: bool = False) -> str:
@@ -87,7 +97,8 @@ def register_commands(cli: click.Group) -> None:
                   help="The address citizens reach; QR codes carry it.")
     @click.option("--plugin", "plugins", multiple=True, help="Enable a plugin (repeat for several).")
     @click.option("--force", is_flag=True, help="Overwrite an existing ccch.toml and plan.toml in FOLDER.")
-    def init(folder: Path, plan_file: str, name: str | None, public_base_url: str, plugins: tuple[str, ...], force: bool):
+    @click.pass_obj
+    def init(state: CliState, folder: Path, plan_file: str, name: str | None, public_base_url: str, plugins: tuple[str, ...], force: bool):
         """Create a deployment in FOLDER: config, plan copy and migrated database.
 
         Running it again on an existing deployment without --force changes nothing and says so.
@@ -97,7 +108,7 @@ def register_commands(cli: click.Group) -> None:
             base_url = check_base_url(public_base_url, "--public-base-url")
         except ConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="--public-base-url") from None
-        installed = installed_plugins()
+        installed = state.available if state.available is not None else installed_plugins()
         missing = [p for p in plugins if p not in installed]
         if missing:
             raise click.BadParameter(
@@ -122,7 +133,12 @@ def register_commands(cli: click.Group) -> None:
             encoding="utf-8",
         )
         try:
-            Deployment.open(config_path, migrate=True).close()
+            config = load_config(config_path)
+            deployment = Deployment(config, pm=make_plugin_manager(config.plugins, strict=config.strict_plugins,
+                                                                   available=state.available))
+            deployment.migrate()
+            deployment.pm.hook.startup(deployment=deployment)
+            deployment.close()
         except (ConfigError, PluginError, storage.StorageError) as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Created {config_path} for plan {plan.id!r} ({plan.title}).")
@@ -229,7 +245,7 @@ def register_commands(cli: click.Group) -> None:
     def status(deployment, period_text: str | None, as_json: bool):
         """Where the plan stands for a period: indicators and missing reports."""
         the_plan = deployment.plan
-        period = _resolve_period(the_plan, period_text)
+        period = _period_in_plan(the_plan, period_text)
         now = utc_now()
         results = progress.evaluate_plan(deployment.db, the_plan, period, now=now,
                                          measures=deployment.measures, deployment=deployment)
@@ -405,6 +421,8 @@ def register_commands(cli: click.Group) -> None:
     @click.pass_obj
     def plugins_command(state: CliState, as_json: bool, show_all: bool):
         """Loaded plugins with versions and hooks; installed-but-disabled and broken ones."""
+        if state.error is not None:
+            raise click.ClickException(str(state.error))
         pm = state.pm
         loaded = [
             {"name": name, "version": pm.versions.get(name), "hooks": pm.hooks_of(name), "core": name in DEFAULT_PLUGINS}
@@ -439,7 +457,7 @@ def register_commands(cli: click.Group) -> None:
     @click.pass_obj
     def db_migrate(state: CliState):
         """Apply pending migrations of the core and every enabled plugin (idempotent)."""
-        deployment = state.deployment(migrate=False)
+        deployment = state.deployment(migrate=False, startup=False)
         applied = deployment.migrate()
         if not applied:
             click.echo("Database is up to date.")
@@ -451,7 +469,7 @@ def register_commands(cli: click.Group) -> None:
     @click.pass_obj
     def db_status(state: CliState, as_json: bool):
         """Applied and pending migrations per migration set."""
-        deployment = state.deployment(migrate=False)
+        deployment = state.deployment(migrate=False, startup=False)
         applied = storage.applied_migrations(deployment.db)
         pending = deployment.prepare_database(migrate=False)
         data = {s.migrations.name: {"applied": applied.get(s.migrations.name, []), "pending": pending.get(s.migrations.name, [])}
@@ -468,7 +486,7 @@ def register_commands(cli: click.Group) -> None:
     @click.pass_obj
     def backup(state: CliState, destination: Path, force: bool):
         """Copy the live database to DESTINATION (safe while the app is serving)."""
-        deployment = state.deployment(migrate=False)
+        deployment = state.deployment(migrate=False, startup=False)
         try:
             path = storage.backup(deployment.config.database_path, destination, overwrite=force)
         except storage.StorageError as exc:

@@ -1,0 +1,472 @@
+"""Storage: connections, the core schema, per-plugin migrations, transactions, backups, timestamps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from ccch_core import storage
+from ccch_core.builtin.schema import migrations as core_migrations
+from ccch_core.storage import (
+    MIGRATIONS_TABLE,
+    MigrationSet,
+    SchemaTooNewError,
+    StorageError,
+    applied_migrations,
+    backup,
+    check_schema,
+    connect,
+    migrate,
+    parse_utc,
+    utc_now_iso,
+    write_transaction,
+)
+
+CORE = [MigrationSet("core", core_migrations)]
+
+
+def pragma(db_or_conn, name):
+    conn = db_or_conn.conn if isinstance(db_or_conn, Database) else db_or_conn
+    return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def schema_sql(db: Database) -> list[tuple]:
+    return db.execute("select type, name, tbl_name, sql from sqlite_master order by type, name").fetchall()
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "data" / "ccch.db"
+
+
+@pytest.fixture
+def file_db(db_path):
+    db = connect(db_path)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def migrated(file_db):
+    migrate(file_db, CORE)
+    return file_db
+
+
+# -- connect ------------------------------------------------------------------------------------
+
+
+def test_connect_turns_on_wal_busy_timeout_and_foreign_keys(file_db, db_path):
+    assert db_path.exists()  # parent folder created
+    assert pragma(file_db, "journal_mode") == "wal"
+    assert pragma(file_db, "busy_timeout") >= 5000
+    assert pragma(file_db, "foreign_keys") == 1
+    assert pragma(file_db, "synchronous") == 1  # NORMAL
+
+
+def test_wal_is_persistent_for_other_connections(file_db, db_path):
+    file_db["t"].insert({"x": 1})
+    other = sqlite3.connect(str(db_path))
+    try:
+        assert pragma(other, "journal_mode") == "wal"
+    finally:
+        other.close()
+
+
+def test_memory_database_has_foreign_keys_and_busy_timeout():
+    db = connect(":memory:")
+    try:
+        assert pragma(db, "foreign_keys") == 1
+        assert pragma(db, "busy_timeout") >= 5000
+    finally:
+        db.close()
+
+
+def test_foreign_keys_are_enforced(migrated):
+    with pytest.raises(sqlite3.IntegrityError):
+        migrated["activity_items"].insert({"report_id": 999, "category": "published", "count": 1})
+
+
+def test_readonly_connection_cannot_write(migrated, db_path):
+    ro = connect(db_path, readonly=True)
+    try:
+        assert ro["measurements"].count == 0
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            ro.execute("insert into activity_reports (unit_id, period, submitted_at, updated_at, revision) "
+                       "values ('x', '2024-03', 'a', 'a', 1)")
+    finally:
+        ro.close()
+
+
+def test_connection_is_usable_from_another_thread(migrated):
+    import threading
+
+    errors = []
+
+    def work():
+        try:
+            migrated["measurements"].count  # noqa: B018
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert errors == []
+
+
+# -- the core schema ----------------------------------------------------------------------------
+
+
+def _columns(db, table):
+    return {c.name: (c.type, bool(c.notnull), c.is_pk) for c in db[table].columns}
+
+
+def test_core_migrations_create_exactly_the_core_tables(fresh_db):
+    assert set(fresh_db.table_names()) == {
+        "measurements", "measurement_log", "activity_reports", "activity_items", MIGRATIONS_TABLE,
+    }
+    assert fresh_db.view_names() == []
+
+
+def test_measurements_schema(fresh_db):
+    assert _columns(fresh_db, "measurements") == {
+        "plan_id": ("TEXT", True, 1),
+        "indicator": ("TEXT", True, 2),
+        "unit_id": ("TEXT", True, 3),
+        "period": ("TEXT", True, 4),
+        "value": ("REAL", False, 0),
+        "numerator": ("REAL", False, 0),
+        "denominator": ("REAL", False, 0),
+        "note": ("TEXT", False, 0),
+        "recorded_by": ("TEXT", False, 0),
+        "recorded_at": ("TEXT", True, 0),
+    }
+    assert fresh_db["measurements"].pks == ["plan_id", "indicator", "unit_id", "period"]
+    assert [i.columns for i in fresh_db["measurements"].indexes if not i.name.startswith("sqlite_autoindex")] == [
+        ["plan_id", "period"]
+    ]
+
+
+def test_measurement_log_schema(fresh_db):
+    assert _columns(fresh_db, "measurement_log") == {
+        "id": ("INTEGER", False, 1),
+        "plan_id": ("TEXT", True, 0),
+        "indicator": ("TEXT", True, 0),
+        "unit_id": ("TEXT", True, 0),
+        "period": ("TEXT", True, 0),
+        "value": ("REAL", False, 0),
+        "numerator": ("REAL", False, 0),
+        "denominator": ("REAL", False, 0),
+        "note": ("TEXT", False, 0),
+        "recorded_by": ("TEXT", False, 0),
+        "recorded_at": ("TEXT", True, 0),
+        "action": ("TEXT", True, 0),
+    }
+
+
+def test_activity_reports_schema_and_unique_unit_period(fresh_db):
+    assert _columns(fresh_db, "activity_reports") == {
+        "id": ("INTEGER", False, 1),
+        "unit_id": ("TEXT", True, 0),
+        "period": ("TEXT", True, 0),
+        "note": ("TEXT", False, 0),
+        "submitted_by": ("TEXT", False, 0),
+        "submitted_at": ("TEXT", True, 0),
+        "updated_at": ("TEXT", True, 0),
+        "revision": ("INTEGER", True, 0),
+    }
+    indexes = {tuple(i.columns): bool(i.unique) for i in fresh_db["activity_reports"].indexes}
+    assert indexes == {("unit_id", "period"): True, ("period",): False}
+    row = {"unit_id": "xa-an-dung", "period": "2024-03", "submitted_at": "t", "updated_at": "t", "revision": 1}
+    fresh_db["activity_reports"].insert(row)
+    with pytest.raises(sqlite3.IntegrityError):
+        fresh_db["activity_reports"].insert(row)
+
+
+def test_activity_items_schema(fresh_db):
+    assert _columns(fresh_db, "activity_items") == {
+        "id": ("INTEGER", False, 1),
+        "report_id": ("INTEGER", True, 0),
+        "category": ("TEXT", True, 0),
+        "count": ("INTEGER", True, 0),
+        "title": ("TEXT", False, 0),
+        "link": ("TEXT", False, 0),
+        "task_id": ("TEXT", False, 0),
+    }
+    fks = fresh_db["activity_items"].foreign_keys
+    assert [(fk.column, fk.other_table, fk.other_column) for fk in fks] == [("report_id", "activity_reports", "id")]
+    assert [i.columns for i in fresh_db["activity_items"].indexes] == [["report_id"]]
+
+
+# -- migrations ---------------------------------------------------------------------------------
+
+
+def test_migrate_applies_core_once_and_records_it(file_db):
+    assert check_schema(file_db, CORE) == {"core": ["m001_progress"]}
+    assert migrate(file_db, CORE) == {"core": ["m001_progress"]}
+    rows = list(file_db[MIGRATIONS_TABLE].rows)
+    assert [(r["migration_set"], r["name"]) for r in rows] == [("core", "m001_progress")]
+    assert rows[0]["applied_at"]
+    assert applied_migrations(file_db) == {"core": ["m001_progress"]}
+    assert check_schema(file_db, CORE) == {}
+
+
+def test_migrate_is_idempotent(migrated):
+    before = schema_sql(migrated)
+    records = list(migrated[MIGRATIONS_TABLE].rows)
+    assert migrate(migrated, CORE) == {}
+    assert migrate(migrated, CORE) == {}
+    assert schema_sql(migrated) == before
+    assert list(migrated[MIGRATIONS_TABLE].rows) == records
+
+
+def test_applied_migrations_of_an_empty_database(file_db):
+    assert applied_migrations(file_db) == {}
+
+
+def test_plugin_sets_are_applied_after_core_in_order(file_db):
+    events = []
+    first = Migrations("first")
+    second = Migrations("second")
+
+    @first()
+    def m001_a(db):
+        events.append("first.m001_a")
+        db["first_a"].create({"id": int}, pk="id")
+
+    @second()
+    def m001_b(db):
+        events.append("second.m001_b")
+        db["second_b"].create({"id": int}, pk="id")
+
+    sets = [*CORE, MigrationSet("first", first), MigrationSet("second", second)]
+    assert migrate(file_db, sets) == {"core": ["m001_progress"], "first": ["m001_a"], "second": ["m001_b"]}
+    assert events == ["first.m001_a", "second.m001_b"]
+    assert list(applied_migrations(file_db)) == ["core", "first", "second"]
+    assert migrate(file_db, sets) == {}
+    assert events == ["first.m001_a", "second.m001_b"]
+
+
+def test_a_new_migration_in_a_set_is_pending_then_applied(migrated):
+    plugin = Migrations("plugin")
+
+    @plugin()
+    def m001_one(db):
+        db["plugin_one"].create({"id": int}, pk="id")
+
+    sets = [*CORE, MigrationSet("plugin", plugin)]
+    assert migrate(migrated, sets) == {"plugin": ["m001_one"]}
+
+    @plugin()
+    def m002_two(db):
+        db["plugin_one"].add_column("label", str)
+
+    assert check_schema(migrated, sets) == {"plugin": ["m002_two"]}
+    assert migrate(migrated, sets) == {"plugin": ["m002_two"]}
+    assert "label" in migrated["plugin_one"].columns_dict
+
+
+def test_a_failing_migration_rolls_back_and_stays_pending(migrated):
+    failing = Migrations("failing")
+
+    @failing()
+    def m001_ok(db):
+        db["failing_ok"].create({"id": int}, pk="id")
+
+    @failing()
+    def m002_boom(db):
+        db["failing_half"].create({"id": int}, pk="id")
+        db["failing_ok"].insert({"id": 1})
+        raise RuntimeError("boom")
+
+    sets = [*CORE, MigrationSet("failing", failing)]
+    with pytest.raises(RuntimeError, match="boom"):
+        migrate(migrated, sets)
+    assert not migrated.conn.in_transaction
+    assert "failing_half" not in migrated.table_names()
+    assert migrated["failing_ok"].count == 0
+    assert applied_migrations(migrated)["failing"] == ["m001_ok"]
+    assert check_schema(migrated, sets) == {"failing": ["m002_boom"]}
+
+
+def test_database_from_a_newer_version_is_refused(migrated):
+    migrated[MIGRATIONS_TABLE].insert({"migration_set": "core", "name": "m999_future", "applied_at": "2030-01-01"})
+    with pytest.raises(SchemaTooNewError) as info:
+        check_schema(migrated, CORE)
+    message = str(info.value)
+    assert "m999_future" in message
+    assert '"core"' in message
+    assert "newer" in message and "Upgrade" in message
+    before = schema_sql(migrated)
+    with pytest.raises(SchemaTooNewError):
+        migrate(migrated, CORE)
+    assert schema_sql(migrated) == before
+
+
+def test_schema_too_new_is_a_storage_error():
+    assert issubclass(SchemaTooNewError, StorageError)
+
+
+def test_sets_of_plugins_that_are_not_enabled_are_ignored(migrated):
+    migrated[MIGRATIONS_TABLE].insert({"migration_set": "survey", "name": "m001_survey", "applied_at": "2024-01-01"})
+    migrated["survey_responses"].create({"id": int}, pk="id")
+    assert check_schema(migrated, CORE) == {}
+    assert migrate(migrated, CORE) == {}
+    assert "survey_responses" in migrated.table_names()
+    assert applied_migrations(migrated)["survey"] == ["m001_survey"]
+
+
+# -- write_transaction --------------------------------------------------------------------------
+
+
+def test_write_transaction_commits(migrated, db_path):
+    migrated["t"].create({"x": int})
+    with write_transaction(migrated) as db:
+        assert db is migrated
+        assert migrated.conn.in_transaction
+        db.execute("insert into t (x) values (1)")
+    assert not migrated.conn.in_transaction
+    other = sqlite3.connect(str(db_path))
+    try:
+        assert other.execute("select count(*) from t").fetchone()[0] == 1
+    finally:
+        other.close()
+
+
+def test_write_transaction_rolls_back_on_exception(migrated):
+    migrated["t"].create({"x": int})
+    with pytest.raises(ValueError, match="stop"):
+        with write_transaction(migrated) as db:
+            db.execute("insert into t (x) values (1)")
+            db["t"].insert({"x": 2})
+            raise ValueError("stop")
+    assert not migrated.conn.in_transaction
+    assert migrated["t"].count == 0
+
+
+def test_nested_write_transaction_rolls_back_only_the_inner_part(migrated):
+    migrated["t"].create({"x": int})
+    with write_transaction(migrated) as db:
+        db.execute("insert into t (x) values (1)")
+        with pytest.raises(ValueError):
+            with write_transaction(db):
+                db.execute("insert into t (x) values (2)")
+                raise ValueError("inner")
+        db.execute("insert into t (x) values (3)")
+    assert [r["x"] for r in migrated["t"].rows] == [1, 3]
+
+
+def test_write_transaction_takes_the_write_lock_at_the_start(migrated, db_path):
+    migrated["t"].create({"x": int})
+    other = sqlite3.connect(str(db_path), timeout=0.05, isolation_level=None)
+    try:
+        with write_transaction(migrated):
+            # Nothing written yet, but the lock is held: another writer cannot start.
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            # Readers are not blocked (WAL).
+            assert other.execute("select count(*) from t").fetchone()[0] == 0
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+# -- backup -------------------------------------------------------------------------------------
+
+
+def _rows(path, table="t") -> int:
+    conn = sqlite3.connect(str(path))
+    try:
+        return conn.execute(f"select count(*) from {table}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_backup_copies_committed_data_from_another_connection(migrated, db_path, tmp_path):
+    migrated["t"].create({"id": int, "text": str}, pk="id")
+    writer = connect(db_path)
+    try:
+        with write_transaction(writer):
+            writer["t"].insert_all({"id": i, "text": f"dòng {i}"} for i in range(500))
+        # Committed rows sit in the WAL file, not yet checkpointed into the main file.
+        assert (db_path.parent / (db_path.name + "-wal")).stat().st_size > 0
+        # Another writer is mid-transaction: its rows are not part of the snapshot.
+        writer.conn.execute("BEGIN IMMEDIATE")
+        writer.execute("insert into t (id, text) values (1000, 'chưa lưu')")
+        destination = backup(db_path, tmp_path / "backups" / "copy.db")
+        writer.conn.execute("ROLLBACK")
+    finally:
+        writer.close()
+    assert destination == tmp_path / "backups" / "copy.db"
+    assert _rows(destination) == 500
+    copy = sqlite3.connect(str(destination))
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert copy.execute("select text from t where id = 7").fetchone()[0] == "dòng 7"
+        assert copy.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+        assert {r[0] for r in copy.execute("select name from sqlite_master where type='table'")} >= {
+            "measurements", "activity_reports", MIGRATIONS_TABLE,
+        }
+    finally:
+        copy.close()
+
+
+def test_backup_is_a_single_self_contained_file(migrated, db_path, tmp_path):
+    migrated["t"].insert({"x": 1})
+    destination = backup(db_path, tmp_path / "copy.db")
+    siblings = sorted(p.name for p in destination.parent.iterdir() if p.name.startswith("copy.db"))
+    assert siblings == ["copy.db"]
+    # Moved alone to another folder, it still has the data.
+    moved = tmp_path / "elsewhere" / "moved.db"
+    moved.parent.mkdir()
+    destination.rename(moved)
+    assert _rows(moved) == 1
+
+
+def test_backup_refuses_to_overwrite_without_overwrite(migrated, db_path, tmp_path):
+    migrated["t"].insert({"x": 1})
+    destination = tmp_path / "copy.db"
+    destination.write_bytes(b"precious")
+    with pytest.raises(StorageError, match="exists"):
+        backup(db_path, destination)
+    assert destination.read_bytes() == b"precious"
+    backup(db_path, destination, overwrite=True)
+    assert _rows(destination) == 1
+    assert not (tmp_path / "copy.db.partial").exists()
+
+
+def test_backup_of_a_missing_database_fails(tmp_path):
+    with pytest.raises(StorageError, match="no database"):
+        backup(tmp_path / "missing.db", tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
+
+
+# -- timestamps ---------------------------------------------------------------------------------
+
+
+def test_utc_now_iso_rejects_naive_datetimes():
+    with pytest.raises(ValueError, match="naive"):
+        utc_now_iso(dt.datetime(2024, 3, 1, 8, 0))
+
+
+def test_utc_now_iso_converts_to_utc_seconds():
+    vietnam = dt.timezone(dt.timedelta(hours=7))
+    assert utc_now_iso(dt.datetime(2024, 3, 1, 7, 0, 30, 999_999, tzinfo=vietnam)) == "2024-03-01T00:00:30+00:00"
+    now = parse_utc(utc_now_iso())
+    assert now.tzinfo is not None
+    assert abs((dt.datetime.now(dt.UTC) - now).total_seconds()) < 5
+
+
+def test_parse_utc_is_the_inverse_of_utc_now_iso():
+    instant = dt.datetime(2024, 12, 31, 16, 59, 59, tzinfo=dt.UTC)
+    assert parse_utc(utc_now_iso(instant)) == instant
+    assert parse_utc("2024-03-01T00:00:00").tzinfo == dt.UTC
+
+
+def test_busy_timeout_constant_is_at_least_five_seconds():
+    assert storage.BUSY_TIMEOUT_MS >= 5000
