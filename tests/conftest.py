@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from ccch_core.builtin.schema import migrations as core_migrations
-from ccch_core.config import render_config
 from ccch_core.deployment import Deployment
 from ccch_core.planfile import load_plan
 from ccch_core.storage import connect
 
-ROOT = Path(__file__).resolve().parents[1]
-DUC_THO_PLAN = ROOT / "examples" / "duc-tho-2024" / "plan.toml"
-TWO_TIER_PLAN = ROOT / "examples" / "two-tier-province" / "plan.toml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for ccch_testing
+
+from ccch_testing import DUC_THO_PLAN, TWO_TIER_PLAN, make_deployment_folder  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -44,19 +43,6 @@ def duc_tho_plan():
 def two_tier_plan():
     """The two-tier (province → communes) example plan."""
     return load_plan(TWO_TIER_PLAN)
-
-
-def make_deployment_folder(folder: Path, plan_file: Path = DUC_THO_PLAN, plugins=()) -> Path:
-    """Write a deployment folder (ccch.toml + plan.toml) and return the config path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(plan_file, folder / "plan.toml")
-    config = folder / "ccch.toml"
-    config.write_text(
-        render_config(name="Thử nghiệm", plan="plan.toml", database="ccch.db",
-                      public_base_url="https://cchc.example.gov.vn", plugins=list(plugins)),
-        encoding="utf-8",
-    )
-    return config
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ import importlib
 import importlib.util
 import inspect
 import re
-import sys
 import types
-from pathlib import Path
 
 import pluggy
 import pytest
@@ -20,26 +18,13 @@ import pytest
 from ccch_core import hookspecs
 from ccch_core.plugins import DEFAULT_PLUGINS
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES_DIR = Path(__file__).resolve().parent / "plugin_samples"
+from ccch_testing import ROOT, load_plugin_samples
+
 PLUGINS_DOC = ROOT / "docs" / "plugins.md"
 MIN_DOCSTRING = 40
 
 
-def _load_samples():
-    """Import tests/plugin_samples by path (tests/ is not a package)."""
-    name = "ccch_plugin_samples"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, SAMPLES_DIR / "__init__.py", submodule_search_locations=[str(SAMPLES_DIR)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-samples = _load_samples()
+samples = load_plugin_samples()
 
 
 # -- the checks ---------------------------------------------------------------------------------

@@ -9,16 +9,14 @@ from __future__ import annotations
 import importlib.util
 import io
 import logging
-import shutil
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from ccch_core import hookspecs
 from ccch_core.cli import make_cli
-from ccch_core.config import load_config, render_config
+from ccch_core.config import load_config
 from ccch_core.deployment import Deployment
 from ccch_core.periods import Period
 from ccch_core.planfile import loads_plan
@@ -33,44 +31,13 @@ from ccch_core.plugins import (
 )
 from ccch_core.progress import MeasureContext, MeasureValue, Status, evaluate_indicator
 
-
-SAMPLES_DIR = Path(__file__).resolve().parent / "plugin_samples"
-
-ROOT = Path(__file__).resolve().parents[1]
-DUC_THO_PLAN = ROOT / "examples" / "duc-tho-2024" / "plan.toml"
+from ccch_testing import DUC_THO_PLAN, load_plugin_samples, make_deployment_folder
 
 
-def make_deployment_folder(folder: Path, plan_file: Path = DUC_THO_PLAN, plugins=()) -> Path:
-    """A deployment folder (ccch.toml + plan.toml) as conftest's helper of the same name writes it.
-
-    Defined here rather than imported from conftest: ``import conftest`` depends on pytest's
-    import mode and breaks when several test folders have a conftest.py.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(plan_file, folder / "plan.toml")
-    config = folder / "ccch.toml"
-    config.write_text(
-        render_config(name="Thử nghiệm", plan="plan.toml", database="ccch.db",
-                      public_base_url="https://cchc.example.gov.vn", plugins=list(plugins)),
-        encoding="utf-8",
-    )
-    return config
 
 
-def _load_samples():
-    """Import tests/plugin_samples by path (tests/ is not a package)."""
-    name = "ccch_plugin_samples"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, SAMPLES_DIR / "__init__.py", submodule_search_locations=[str(SAMPLES_DIR)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
-
-samples = _load_samples()
+samples = load_plugin_samples()
 
 ALL_HOOKS = sorted(
     name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), f"{hookspecs.PROJECT}_spec")

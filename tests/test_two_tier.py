@@ -4,15 +4,13 @@ reports exactly as the three-tier Đức Thọ plan does, through the same comma
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from ccch_core.cli import make_cli
 
-ROOT = Path(__file__).resolve().parents[1]
-TWO_TIER = ROOT / "examples" / "two-tier-province" / "plan.toml"
+from ccch_testing import TWO_TIER_PLAN as TWO_TIER
 
 
 def run(config, *args):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 import io
 import shutil
@@ -17,7 +18,7 @@ from ..deployment import Deployment
 from ..config import CONFIG_FILENAME, ConfigError, check_base_url, render_config
 from ..hookspecs import hookimpl
 from ..model import Plan
-from ..periods import Period, PeriodError, utc_now
+from ..periods import VN_TZ, Period, PeriodError, utc_now
 from ..planfile import PlanFileError, load_plan
 from ..config import load_config
 from ..plugins import DEFAULT_PLUGINS, PluginError, installed_plugins, make_plugin_manager
@@ -339,7 +340,7 @@ def register_commands(cli: click.Group) -> None:
                 click.echo(f"  {p}", err=True)
             raise SystemExit(1)
         with storage.write_transaction(deployment.db):
-            for line, row in checked:
+            for _line, row in checked:
                 progress.record_measurement(
                     deployment.db, deployment.plan, row["indicator"], row["unit"], row["period"], row.get("value"),
                     numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
@@ -620,15 +621,11 @@ def _read_csv(path: Path, columns: tuple[str, ...], required: set[str]) -> list[
     ]
 
 
-def parse_local_instant(text: str) -> "dt.datetime":
+def parse_local_instant(text: str) -> dt.datetime:
     """A submission time written in Vietnam time ("2024-04-03" or "2024-04-03 08:30") as UTC.
 
     A date alone means noon of that day, so that on-time checks depend only on the day.
     """
-    import datetime as dt
-
-    from ..periods import VN_TZ
-
     text = text.strip()
     try:
         if len(text) == 10:
