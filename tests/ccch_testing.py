@@ -41,3 +41,13 @@ def load_plugin_samples():
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def _core_steps() -> list[str]:
+    from ccch_core.builtin.schema import migrations
+
+    return [m.name for m in migrations._migrations]
+
+
+CORE_STEPS = _core_steps()
+"""Names of the core's migration steps, in order (tests compare against these, not a copy)."""

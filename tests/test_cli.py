@@ -18,7 +18,7 @@ from ccch_core.config import load_config
 from ccch_core.plugins import installed_plugins
 from ccch_core.storage import MIGRATIONS_TABLE
 
-from ccch_testing import DUC_THO_PLAN, load_plugin_samples, make_deployment_folder
+from ccch_testing import CORE_STEPS, DUC_THO_PLAN, load_plugin_samples, make_deployment_folder
 
 
 
@@ -115,7 +115,7 @@ def test_init_creates_config_plan_and_migrated_database(runner, no_config, tmp_p
         applied = conn.execute(f"select migration_set, name from {MIGRATIONS_TABLE}").fetchall()
     finally:
         conn.close()
-    assert applied == [("core", "m001_progress")]
+    assert applied == [("core", name) for name in CORE_STEPS]
     # The new deployment works.
     status = runner.invoke(make_cli(folder / "ccch.toml"), ["status", "--period", "2024-03"])
     assert status.exit_code == 0, status.output
@@ -686,7 +686,7 @@ def test_plugin_enabled_but_not_installed_is_a_clear_error(invoke, tmp_path):
 def test_db_migrate_twice(invoke, deployment_config):
     first = invoke("db", "migrate")
     assert first.exit_code == 0, first.output
-    assert "core: applied m001_progress" in first.output
+    assert "core: applied " + ", ".join(CORE_STEPS) in first.output
     second = invoke("db", "migrate")
     assert second.exit_code == 0
     assert second.output.strip() == "Database is up to date."
@@ -695,19 +695,19 @@ def test_db_migrate_twice(invoke, deployment_config):
 def test_db_migrate_applies_plugin_sets(invoke, good_config):
     result = invoke("db", "migrate", config=good_config, available=samples.available("good"))
     assert result.exit_code == 0, result.output
-    assert "core: applied m001_progress" in result.output
+    assert "core: applied " + ", ".join(CORE_STEPS) in result.output
     assert "good: applied m001_good_things" in result.output
 
 
 def test_db_status_json(invoke):
     before = json_of(invoke("db", "status", "--json"))
-    assert before == {"core": {"applied": [], "pending": ["m001_progress"]}}
+    assert before == {"core": {"applied": [], "pending": CORE_STEPS}}
     assert invoke("db", "migrate").exit_code == 0
     after = json_of(invoke("db", "status", "--json"))
-    assert after == {"core": {"applied": ["m001_progress"], "pending": []}}
+    assert after == {"core": {"applied": CORE_STEPS, "pending": []}}
     text = invoke("db", "status")
     assert text.exit_code == 0
-    assert text.output.splitlines()[-1].split() == ["core", "1", "–"]
+    assert text.output.splitlines()[-1].split() == ["core", str(len(CORE_STEPS)), "–"]
 
 
 def test_database_from_a_newer_ccch_is_refused_with_advice(invoke, deployment_config):
@@ -771,7 +771,7 @@ def test_commands_needing_a_deployment_without_config_fail_clearly(runner, no_co
 def test_config_from_the_environment(runner, no_config, deployment_config, monkeypatch):
     monkeypatch.setenv("CCCH_CONFIG", str(deployment_config))
     result = runner.invoke(make_cli(), ["db", "status", "--json"])
-    assert json.loads(result.output) == {"core": {"applied": [], "pending": ["m001_progress"]}}
+    assert json.loads(result.output) == {"core": {"applied": [], "pending": CORE_STEPS}}
 
 
 def test_config_option_on_the_command_line(runner, no_config, deployment_config):

@@ -31,7 +31,7 @@ from ccch_core.plugins import (
 )
 from ccch_core.progress import MeasureContext, MeasureValue, Status, evaluate_indicator
 
-from ccch_testing import DUC_THO_PLAN, load_plugin_samples, make_deployment_folder
+from ccch_testing import CORE_STEPS, DUC_THO_PLAN, load_plugin_samples, make_deployment_folder
 
 
 
@@ -305,7 +305,7 @@ def test_startup_runs_when_the_deployment_is_opened(good_config):
     try:
         deployment.plan  # noqa: B018
         applied = deployment.prepare_database(migrate=True)
-        assert applied == {"core": ["m001_progress"], "good": ["m001_good_things"]}
+        assert applied == {"core": CORE_STEPS, "good": ["m001_good_things"]}
         assert deployment.db["good_things"].exists()
         assert not hasattr(deployment, "started_plugins")
         deployment.pm.hook.startup(deployment=deployment)

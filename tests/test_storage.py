@@ -26,6 +26,8 @@ from ccch_core.storage import (
     write_transaction,
 )
 
+from ccch_testing import CORE_STEPS
+
 CORE = [MigrationSet("core", core_migrations)]
 
 
@@ -127,7 +129,8 @@ def _columns(db, table):
 
 def test_core_migrations_create_exactly_the_core_tables(fresh_db):
     assert set(fresh_db.table_names()) == {
-        "measurements", "measurement_log", "activity_reports", "activity_items", MIGRATIONS_TABLE,
+        "measurements", "measurement_log", "activity_reports", "activity_items",
+        "users", "login_failures", MIGRATIONS_TABLE,
     }
     assert fresh_db.view_names() == []
 
@@ -178,13 +181,34 @@ def test_activity_reports_schema_and_unique_unit_period(fresh_db):
         "submitted_at": ("TEXT", True, 0),
         "updated_at": ("TEXT", True, 0),
         "revision": ("INTEGER", True, 0),
+        "status": ("TEXT", True, 0),
+        "reopened_at": ("TEXT", False, 0),
+        "reopened_by": ("TEXT", False, 0),
     }
+    assert {c.name: c.default_value for c in fresh_db["activity_reports"].columns}["status"] == "'submitted'"
     indexes = {tuple(i.columns): bool(i.unique) for i in fresh_db["activity_reports"].indexes}
     assert indexes == {("unit_id", "period"): True, ("period",): False}
     row = {"unit_id": "xa-an-dung", "period": "2024-03", "submitted_at": "t", "updated_at": "t", "revision": 1}
     fresh_db["activity_reports"].insert(row)
     with pytest.raises(sqlite3.IntegrityError):
         fresh_db["activity_reports"].insert(row)
+
+
+def test_users_and_login_failures_schema(fresh_db):
+    assert _columns(fresh_db, "users") == {
+        "id": ("INTEGER", False, 1),
+        "username": ("TEXT", True, 0),
+        "full_name": ("TEXT", False, 0),
+        "password_hash": ("TEXT", True, 0),
+        "role": ("TEXT", True, 0),
+        "unit_id": ("TEXT", False, 0),
+        "active": ("INTEGER", True, 0),
+        "session_version": ("INTEGER", True, 0),
+        "created_at": ("TEXT", True, 0),
+        "last_login_at": ("TEXT", False, 0),
+    }
+    assert {tuple(i.columns): bool(i.unique) for i in fresh_db["users"].indexes} == {("username",): True}
+    assert set(_columns(fresh_db, "login_failures")) == {"id", "username", "address", "at"}
 
 
 def test_activity_items_schema(fresh_db):
@@ -206,12 +230,12 @@ def test_activity_items_schema(fresh_db):
 
 
 def test_migrate_applies_core_once_and_records_it(file_db):
-    assert check_schema(file_db, CORE) == {"core": ["m001_progress"]}
-    assert migrate(file_db, CORE) == {"core": ["m001_progress"]}
+    assert check_schema(file_db, CORE) == {"core": CORE_STEPS}
+    assert migrate(file_db, CORE) == {"core": CORE_STEPS}
     rows = list(file_db[MIGRATIONS_TABLE].rows)
-    assert [(r["migration_set"], r["name"]) for r in rows] == [("core", "m001_progress")]
+    assert [(r["migration_set"], r["name"]) for r in rows] == [("core", name) for name in CORE_STEPS]
     assert rows[0]["applied_at"]
-    assert applied_migrations(file_db) == {"core": ["m001_progress"]}
+    assert applied_migrations(file_db) == {"core": CORE_STEPS}
     assert check_schema(file_db, CORE) == {}
 
 
@@ -244,7 +268,7 @@ def test_plugin_sets_are_applied_after_core_in_order(file_db):
         db["second_b"].create({"id": int}, pk="id")
 
     sets = [*CORE, MigrationSet("first", first), MigrationSet("second", second)]
-    assert migrate(file_db, sets) == {"core": ["m001_progress"], "first": ["m001_a"], "second": ["m001_b"]}
+    assert migrate(file_db, sets) == {"core": CORE_STEPS, "first": ["m001_a"], "second": ["m001_b"]}
     assert events == ["first.m001_a", "second.m001_b"]
     assert list(applied_migrations(file_db)) == ["core", "first", "second"]
     assert migrate(file_db, sets) == {}

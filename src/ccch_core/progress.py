@@ -292,6 +292,17 @@ class ActivityReport:
     submitted_at: dt.datetime
     updated_at: dt.datetime
     revision: int
+    status: str = "submitted"
+    """``submitted`` (locked for the unit) or ``reopened`` (the plan admin opened it for changes)."""
+
+    @property
+    def locked(self) -> bool:
+        """Whether the unit may no longer change the report without it being reopened."""
+        return self.status == "submitted"
+
+
+class ReportLocked(ProgressError):
+    """The report was submitted; the plan admin must reopen it before the unit changes it."""
 
 
 def _check_item(plan: Plan, index: int, item: ActivityItem | Mapping[str, Any]) -> ActivityItem:
@@ -331,12 +342,15 @@ def record_activity_report(
     note: str | None = None,
     submitted_by: str | None = None,
     now: dt.datetime | None = None,
+    respect_lock: bool = False,
 ) -> ActivityReport:
     """Submit (or resubmit) a unit's activity report for a period.
 
     The unit must owe a report of that period's type under a tracked reporting rule. A
     resubmission replaces the items and increments ``revision``; ``submitted_at`` stays the time
     of the first submission, so correcting a report after the deadline does not make it late.
+    With ``respect_lock`` (the web form of a unit officer), a submitted report that has not been
+    reopened raises :class:`ReportLocked`; admins and the CLI replace it directly.
     """
     if isinstance(period, str):
         try:
@@ -361,13 +375,20 @@ def record_activity_report(
     stamp = utc_now_iso(now)
     with write_transaction(db):
         row = db.execute(
-            "select id, submitted_at, revision from activity_reports where unit_id = ? and period = ?",
+            "select id, submitted_at, revision, status from activity_reports where unit_id = ? and period = ?",
             [unit_id, str(period)],
         ).fetchone()
         if row:
             report_id, submitted_at, revision = row[0], row[1], row[2] + 1
+            if respect_lock and row[3] == "submitted":
+                raise ReportLocked(
+                    "report",
+                    f"the report of {unit_id} for {period} was submitted; ask the plan admin to reopen it",
+                )
             db["activity_reports"].update(
-                report_id, {"note": note, "submitted_by": submitted_by, "updated_at": stamp, "revision": revision}
+                report_id,
+                {"note": note, "submitted_by": submitted_by, "updated_at": stamp, "revision": revision,
+                 "status": "submitted"},
             )
             db.execute("delete from activity_items where report_id = ?", [report_id])
         else:
@@ -396,7 +417,26 @@ def record_activity_report(
         submitted_at=parse_utc(submitted_at),
         updated_at=parse_utc(stamp),
         revision=revision,
+        status="submitted",
     )
+
+
+def reopen_activity_report(
+    db: Database, unit_id: str, period: Period | str, *, reopened_by: str | None = None, now: dt.datetime | None = None
+) -> ActivityReport:
+    """Open a submitted report for changes by its unit (the plan admin's action).
+
+    The first submission time is kept: reopening never makes an on-time report late.
+    """
+    with write_transaction(db):
+        changed = db.execute(
+            "update activity_reports set status = 'reopened', reopened_at = ?, reopened_by = ? "
+            "where unit_id = ? and period = ?",
+            [utc_now_iso(now), reopened_by, unit_id, str(period)],
+        ).rowcount
+    if not changed:
+        raise ProgressError("report", f"no report of {unit_id} for {period} to reopen")
+    return get_activity_report(db, unit_id, period)
 
 
 def get_activity_report(db: Database, unit_id: str, period: Period | str) -> ActivityReport | None:
@@ -421,6 +461,7 @@ def get_activity_report(db: Database, unit_id: str, period: Period | str) -> Act
         submitted_at=parse_utc(row["submitted_at"]),
         updated_at=parse_utc(row["updated_at"]),
         revision=row["revision"],
+        status=row.get("status", "submitted"),
     )
 
 

@@ -85,3 +85,38 @@ def m001_progress(db):
 @hookimpl
 def register_migrations(register):
     register(migrations)
+
+
+@migrations()
+def m002_accounts_and_review(db):
+    """Users of the web shell, login throttling, and reopening of submitted reports."""
+    db["users"].create(
+        {
+            "id": int,
+            "username": str,
+            "full_name": str,
+            "password_hash": str,
+            "role": str,
+            "unit_id": str,
+            "active": int,
+            "session_version": int,
+            "created_at": str,
+            "last_login_at": str,
+        },
+        pk="id",
+        not_null=("username", "password_hash", "role", "active", "session_version", "created_at"),
+        defaults={"active": 1, "session_version": 1},
+    )
+    db["users"].create_index(["username"], unique=True)
+    # Failed logins, for throttling by account and by address; old rows are pruned on write.
+    db["login_failures"].create(
+        {"id": int, "username": str, "address": str, "at": str},
+        pk="id",
+        not_null=("username", "address", "at"),
+    )
+    db["login_failures"].create_index(["username", "at"])
+    db["login_failures"].create_index(["address", "at"])
+    # A submitted report is locked for the unit; the plan admin can reopen it.
+    db["activity_reports"].add_column("status", str, not_null_default="submitted")
+    db["activity_reports"].add_column("reopened_at", str)
+    db["activity_reports"].add_column("reopened_by", str)
