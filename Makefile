@@ -1,15 +1,18 @@
 # ccch — the two set-up commands (see README.md):
-#   make run    install into .venv and run the Đức Thọ 2024 example on SQLite
+#   make run    install into .venv and serve the Đức Thọ 2024 example (SQLite) on http://127.0.0.1:8000/
 #   make test   install into .venv and run the whole test suite
+# Also: make status (the plan's status in the terminal), make clean.
 PYTHON ?= python3
 VENV ?= .venv
 INSTANCE ?= instance
+HOST ?= 127.0.0.1
+PORT ?= 8000
 EXAMPLE := examples/duc-tho-2024
 BIN := $(VENV)/bin
 # Every plugin in this repository is its own distribution with its own pyproject.toml.
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml) $(wildcard examples/*/pyproject.toml))
 
-.PHONY: install run test clean
+.PHONY: install run status test clean
 
 $(BIN)/.installed: pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ccch needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -20,13 +23,22 @@ $(BIN)/.installed: pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml
 
 install: $(BIN)/.installed
 
-# A deployment folder under instance/ with the example plan and its demo data, created once.
+# A deployment folder under instance/ with the example plan, its demo data and a demo admin whose
+# password is printed once, here. Created once; `make clean` starts over.
 $(INSTANCE)/ccch.toml: | $(BIN)/.installed
-	$(BIN)/ccch init $(INSTANCE) --plan $(EXAMPLE)/plan.toml
+	$(BIN)/ccch init $(INSTANCE) --plan $(EXAMPLE)/plan.toml --public-base-url http://$(HOST):$(PORT)
 	$(BIN)/ccch --config $@ measure import $(EXAMPLE)/demo/measurements-2024-q1.csv
 	$(BIN)/ccch --config $@ report-activity --from-csv $(EXAMPLE)/demo/activity-2024-03.csv
+	@echo "== Demo accounts (passwords are shown only now) =="
+	$(BIN)/ccch --config $@ users add admin --role plan_admin --name "Quản trị kế hoạch (demo)" --generate-password
+	$(BIN)/ccch --config $@ users add canbo.andung --role unit_officer --unit xa-an-dung --name "Cán bộ xã An Dũng (demo)" --generate-password
 
 run: install $(INSTANCE)/ccch.toml
+	@echo "Open http://$(HOST):$(PORT)/ and sign in as admin (password printed when instance/ was created;"
+	@echo "forgot it? $(BIN)/ccch --config $(INSTANCE)/ccch.toml users passwd admin --generate-password)"
+	$(BIN)/ccch --config $(INSTANCE)/ccch.toml serve --host $(HOST) --port $(PORT)
+
+status: install $(INSTANCE)/ccch.toml
 	$(BIN)/ccch --config $(INSTANCE)/ccch.toml status --period 2024-03
 
 test: install

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from ccch_core.cli import make_cli
+from ccch_core.plugins import DEFAULT_PLUGINS
 from ccch_core.config import load_config
 from ccch_core.plugins import installed_plugins
 from ccch_core.storage import MIGRATIONS_TABLE
@@ -636,7 +637,7 @@ def test_plugins_text(invoke, good_config):
 def test_plugins_all_includes_the_core_modules(invoke, good_config):
     data = json_of(invoke("plugins", "--all", "--json", config=good_config, available=samples.available("good")))
     assert [(p["name"], p["core"]) for p in data["loaded"]] == [
-        ("ccch_core.builtin.schema", True), ("ccch_core.builtin.commands", True), ("good", False),
+        *((name, True) for name in DEFAULT_PLUGINS), ("good", False),
     ]
     assert data["loaded"][0]["hooks"] == ["register_migrations"]
 
@@ -815,6 +816,8 @@ EXPECTED_COMMANDS = {
     ("init",), ("plan",), ("plan", "validate"), ("plan", "show"), ("plan", "units"), ("status",),
     ("measure",), ("measure", "record"), ("measure", "import"), ("measure", "list"), ("report-activity",),
     ("plugins",), ("db",), ("db", "migrate"), ("db", "status"), ("backup",),
+    ("users",), ("users", "add"), ("users", "list"), ("users", "set-role"), ("users", "disable"),
+    ("users", "enable"), ("users", "passwd"), ("serve",),
 }
 
 

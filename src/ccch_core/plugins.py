@@ -33,6 +33,7 @@ ENTRY_POINT_GROUP = "ccch"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "ccch_core.builtin.schema",
     "ccch_core.builtin.commands",
+    "ccch_core.builtin.web",
 )
 """The core's own plugin modules, registered first and never blocked."""
 

@@ -305,7 +305,8 @@ class ReportLocked(ProgressError):
     """The report was submitted; the plan admin must reopen it before the unit changes it."""
 
 
-def _check_item(plan: Plan, index: int, item: ActivityItem | Mapping[str, Any]) -> ActivityItem:
+def check_activity_item(plan: Plan, index: int, item: ActivityItem | Mapping[str, Any]) -> ActivityItem:
+    """Validate one activity item; ProgressError names `items[index].field`."""
     where = f"items[{index}]"
     data = attrs.asdict(item) if isinstance(item, ActivityItem) else dict(item)
     unknown = set(data) - {"category", "count", "title", "link", "task_id"}
@@ -368,7 +369,7 @@ def record_activity_report(
             f"{unit_id} ({unit.name}) owes no {period.type.label_vi} report for {period} under the plan's reporting rules",
             unit_id,
         )
-    checked = [_check_item(plan, i, item) for i, item in enumerate(items)]
+    checked = [check_activity_item(plan, i, item) for i, item in enumerate(items)]
     note = clean(note) if note else None
     if note and len(note) > 5000:
         raise ProgressError("note", "longer than 5000 characters")

@@ -1,0 +1,227 @@
+"""The web shell: a Flask app built from a deployment and its enabled plugins.
+
+``create_app(config)`` is the factory (``flask --app ccch_core.web:create_app run`` for
+development; ``ccch serve`` for production). Every blueprint — the core's own login, dashboard
+and unit-report pages included — is added through the ``register_blueprints`` hook; the menu
+through ``navigation_items``; dashboard panels through ``dashboard_panels``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g, render_template, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from .. import accounts
+from ..config import DeploymentConfig, find_config, load_config
+from ..deployment import Deployment
+from ..periods import to_local
+
+DEFAULT_MAX_REQUEST_BYTES = 1_000_000
+SESSION_HOURS = 8
+
+ERROR_TEXTS = {
+    400: ("Yêu cầu không hợp lệ", "Trình duyệt đã gửi một yêu cầu không hợp lệ. Vui lòng tải lại trang và thử lại."),
+    403: ("Không có quyền truy cập", "Tài khoản của bạn không có quyền xem hoặc thay đổi nội dung này."),
+    404: ("Không tìm thấy trang", "Địa chỉ này không tồn tại hoặc đã được thay đổi."),
+    405: ("Phương thức không được hỗ trợ", "Trang này không nhận loại yêu cầu vừa gửi."),
+    413: ("Dữ liệu gửi lên quá lớn", "Nội dung gửi lên vượt quá giới hạn cho phép. Vui lòng rút gọn và gửi lại."),
+    422: ("Dữ liệu chưa hợp lệ", "Vui lòng kiểm tra lại các mục được đánh dấu."),
+    429: ("Quá nhiều yêu cầu", "Bạn đã thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại."),
+    500: ("Lỗi hệ thống", "Đã có lỗi xảy ra phía máy chủ. Dữ liệu bạn đã nộp trước đó không bị ảnh hưởng; vui lòng thử lại sau."),
+    503: ("Hệ thống đang bận", "Máy chủ đang quá tải hoặc bảo trì. Vui lòng thử lại sau ít phút."),
+}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+csrf = CSRFProtect()
+
+
+def deployment() -> Deployment:
+    """The deployment of the current app (for views and plugins)."""
+    return current_app.extensions["ccch"]
+
+
+def _secret_key(config: DeploymentConfig) -> str:
+    """The session-signing key: ``[web] secret_key``, ``$CCCH_SECRET_KEY``, or a random key kept in
+    ``secret_key`` next to ccch.toml (created on first start, readable by the owner only)."""
+    if config.web.get("secret_key"):
+        return str(config.web["secret_key"])
+    if os.environ.get("CCCH_SECRET_KEY"):
+        return os.environ["CCCH_SECRET_KEY"]
+    path = config.folder / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker created it first
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(
+    config: str | Path | DeploymentConfig | None = None,
+    *,
+    deployment_obj: Deployment | None = None,
+    migrate: bool = True,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the web app for a deployment.
+
+    ``config`` is a ``ccch.toml`` path or a parsed config (default: ``$CCCH_CONFIG`` or
+    ``./ccch.toml``). ``migrate`` applies pending migrations at start (``ccch serve`` migrates once
+    before starting workers and passes False). ``test_config`` overrides Flask settings.
+    """
+    if deployment_obj is None:
+        if config is None:
+            config = find_config()
+            if config is None:
+                raise RuntimeError("no deployment config: set CCCH_CONFIG or run where ccch.toml is")
+        if not isinstance(config, DeploymentConfig):
+            config = load_config(config)
+        deployment_obj = Deployment(config)
+        deployment_obj.plan  # noqa: B018 - validate the plan now, not on the first request
+        deployment_obj.prepare_database(migrate=migrate)
+        deployment_obj.pm.hook.startup(deployment=deployment_obj)
+        deployment_obj.close()  # worker threads open their own connections
+    cfg = deployment_obj.config
+    app = Flask(__name__, template_folder="templates", static_folder="static")
+    app.config.update(
+        SECRET_KEY=_secret_key(cfg),
+        MAX_CONTENT_LENGTH=int(cfg.web.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)),
+        SESSION_COOKIE_NAME="ccch_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg.public_base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
+        WTF_CSRF_SSL_STRICT=False,  # behind a TLS-terminating proxy the Referer check misfires
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["ccch"] = deployment_obj
+    csrf.init_app(app)
+
+    for plugin_name, item in deployment_obj.pm.collect("register_blueprints", deployment=deployment_obj):
+        if isinstance(item, tuple):
+            (blueprint, *rest), options = item
+            url_prefix = rest[0] if rest else options.get("url_prefix")
+        else:
+            blueprint, url_prefix = item, None
+        app.register_blueprint(blueprint, url_prefix=url_prefix)
+
+    _install_request_hooks(app)
+    _install_error_pages(app)
+    _install_template_helpers(app)
+    return app
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def load_user():
+        g.user = None
+        user_id = session.get("user_id")
+        if user_id is None:
+            return
+        user = accounts.get_user(deployment().db, user_id)
+        if user is None or not user.active or user.session_version != session.get("version"):
+            session.clear()  # logged out elsewhere, disabled, or password changed
+            return
+        g.user = user
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if g.get("user") is not None:
+            # Pages with personal or unit data must not be kept by shared computers' caches.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _install_error_pages(app: Flask) -> None:
+    def render_error(code: int, detail: str | None = None, retry_after: int | None = None):
+        title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
+        response = current_app.make_response(
+            (render_template("error.html", code=code, title=title, text=detail or text), code)
+        )
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, "Biểu mẫu đã hết hạn hoặc không hợp lệ (mã bảo vệ CSRF). Vui lòng tải lại trang rồi gửi lại."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code in (301, 302, 303, 307, 308):
+            return error
+        # A description set where the error was raised is Vietnamese text for the visitor;
+        # Werkzeug's English default is replaced by ours.
+        detail = error.description if error.description != type(error).description else None
+        return render_error(error.code or 500, detail, getattr(error, "retry_after", None))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)
+
+
+def _install_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject():
+        dep = deployment()
+        user = g.get("user")
+        items: list[dict[str, Any]] = []
+        for result in dep.pm.hook.navigation_items(deployment=dep, user=user):
+            items.extend(result or [])
+        endpoints = set(app.view_functions)
+        nav = sorted((i for i in items if i.get("endpoint") in endpoints), key=lambda i: i.get("order", 100))
+        return {"nav_items": nav, "plan": dep.plan, "current_user": user, "deployment_name": dep.config.name}
+
+    @app.template_filter("local_time")
+    def local_time(value) -> str:
+        """An instant as Vietnam time, "05/04/2024 08:30"."""
+        if value is None:
+            return "–"
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return to_local(value).strftime("%d/%m/%Y %H:%M")
+
+    @app.template_filter("vn_date")
+    def vn_date(value) -> str:
+        """A date as "20/01/2024"."""
+        return value.strftime("%d/%m/%Y") if value else "–"
+
+    @app.template_filter("figure")
+    def figure(value, percent: bool = False) -> str:
+        """A figure with a decimal comma; percentages cut (never rounded up) to one decimal."""
+        if value is None:
+            return "–"
+        if percent:
+            value = int(value * 10 + 1e-9) / 10
+            text = f"{value:.1f}".removesuffix(".0")
+            return text.replace(".", ",") + "%"
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",")

@@ -1,0 +1,296 @@
+"""Unit reporting: the monthly report form, the list of a user's reports, the admin roll-up."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import attrs
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from .. import progress, storage
+from ..accounts import Role
+from ..model import Indicator, IndicatorKind, Plan, Unit
+from ..periods import Period, PeriodError, PeriodType, utc_now
+from . import deployment
+from .auth import login_required, require_unit_access, roles_required
+from .dashboard import chosen_period, period_choices
+
+bp = Blueprint("reports", __name__)
+
+ITEM_ROWS = 8
+"""Activity lines offered on the form (blank lines are ignored; no JavaScript needed)."""
+
+ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
+
+
+@attrs.frozen
+class MeasureField:
+    """One indicator value a unit enters on its report form."""
+
+    indicator: Indicator
+    unit: Unit
+    period: Period
+
+    @property
+    def name(self) -> str:
+        """The form field name (``-num``/``-den`` suffixes for ratios)."""
+        return f"m-{self.indicator.code}-{self.unit.id}"
+
+    @property
+    def kind(self) -> str:
+        """yes_no, number or ratio: how the field is drawn."""
+        if self.indicator.kind in (IndicatorKind.SHARE_OF_UNITS, IndicatorKind.YES_NO):
+            return "yes_no"
+        if self.indicator.kind is IndicatorKind.RATIO:
+            return "ratio"
+        return "number"
+
+
+def measure_fields(plan: Plan, unit_id: str, month: Period) -> list[MeasureField]:
+    """The entered indicators that apply to ``unit_id`` or the units below it, for ``month``.
+
+    Monthly indicators are asked every month; quarterly, half-yearly and yearly ones in the last
+    month of their period.
+    """
+    fields = []
+    for indicator in plan.indicators:
+        if indicator.source != "entered":
+            continue
+        if indicator.period_type is PeriodType.MONTH:
+            period = month
+        else:
+            period = month.rollup(indicator.period_type)
+            if period.months()[-1] != month:
+                continue
+        for unit in plan.resolve(indicator.applies_to, period):
+            if plan.is_within(unit.id, unit_id):
+                fields.append(MeasureField(indicator, unit, period))
+    return fields
+
+
+def visible_reporters(plan: Plan, period: Period) -> list[Unit]:
+    """Units that owe a report for ``period`` and the signed-in user may see."""
+    return [u for u in plan.expected_reporters(period) if g.user.can_see_unit(plan, u.id)]
+
+
+def _month(text: str) -> Period:
+    try:
+        period = Period.parse(text)
+    except PeriodError:
+        abort(404)
+    return period
+
+
+@bp.route("/bao-cao")
+@login_required
+def index():
+    """The reports the user can open for a month, with their state (on time, late, missing…)."""
+    if g.user.role not in (*ADMINS, Role.UNIT_OFFICER):
+        abort(403)
+    dep = deployment()
+    plan = dep.plan
+    period = chosen_period(plan)
+    if period.type is not PeriodType.MONTH:
+        period = period.months()[-1]
+    completeness = progress.reporting_completeness(dep.db, plan, period, now=utc_now())
+    rows = [r for r in completeness.reports if r.period == period and g.user.can_see_unit(plan, r.unit.id)]
+    months = [c for c in period_choices(plan) if len(c[0]) == 7]
+    return render_template("reports_index.html", period=period, rows=rows, months=months)
+
+
+def _existing_values(db, plan: Plan, fields: list[MeasureField]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    periods = {f.period for f in fields}
+    current = {(m.indicator, m.unit_id, str(m.period)): m for m in progress.measurements(db, plan, periods)}
+    for field in fields:
+        m = current.get((field.indicator.code, field.unit.id, str(field.period)))
+        if m is None:
+            continue
+        if field.kind == "ratio":
+            values[field.name + "-num"] = _plain(m.numerator)
+            values[field.name + "-den"] = _plain(m.denominator)
+        elif field.kind == "yes_no":
+            values[field.name] = "1" if (m.value or 0) >= 0.5 else "0"
+        else:
+            values[field.name] = _plain(m.value)
+    return values
+
+
+def _plain(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _form_from_report(report: progress.ActivityReport | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if report is None:
+        return values
+    values["note"] = report.note or ""
+    for i, item in enumerate(report.items[:ITEM_ROWS]):
+        values[f"item-{i}-category"] = item.category
+        values[f"item-{i}-count"] = str(item.count)
+        values[f"item-{i}-title"] = item.title or ""
+        values[f"item-{i}-link"] = item.link or ""
+        values[f"item-{i}-task"] = item.task_id or ""
+    return values
+
+
+def _parse_form(plan: Plan, form, fields: list[MeasureField]):
+    """Validate the posted form. Returns (items, measurements, errors) with errors keyed by the
+    form field name, so the page can mark each field and keep what was typed."""
+    errors: dict[str, str] = {}
+    items: list[dict[str, Any]] = []
+    for i in range(ITEM_ROWS):
+        raw = {key: (form.get(f"item-{i}-{key}") or "").strip() for key in ("category", "count", "title", "link", "task")}
+        if not raw["count"] and not raw["title"] and not raw["link"]:
+            continue  # a blank line
+        item = {"category": raw["category"], "count": raw["count"], "title": raw["title"] or None,
+                "link": raw["link"] or None, "task_id": raw["task"] or None}
+        try:
+            progress.check_activity_item(plan, i, item)
+        except progress.ProgressError as exc:
+            key = exc.field.rsplit(".", 1)[-1].replace("task_id", "task")
+            errors[f"item-{i}-{key}"] = _vietnamese(exc)
+            continue
+        items.append(item)
+    measurements = []
+    for field in fields:
+        if field.kind == "ratio":
+            num = (form.get(field.name + "-num") or "").strip()
+            den = (form.get(field.name + "-den") or "").strip()
+            if not num and not den:
+                continue
+            args = {"numerator": num or None, "denominator": den or None}
+            value = None
+        else:
+            value = (form.get(field.name) or "").strip()
+            if not value:
+                continue
+            args = {}
+        try:
+            row = progress.check_measurement(plan, field.indicator.code, field.unit.id, field.period, value, **args)
+        except progress.ProgressError as exc:
+            suffix = {"numerator": "-num", "denominator": "-den"}.get(exc.field, "")
+            errors[field.name + suffix] = _vietnamese(exc)
+            continue
+        measurements.append((field, row, value, args))
+    note = (form.get("note") or "").strip()
+    if len(note) > 5000:
+        errors["note"] = "Ghi chú dài quá 5.000 ký tự."
+    return items, measurements, note, errors
+
+
+_MESSAGES_VI = (
+    ("is not a number", "Vui lòng nhập một số."),
+    ("is not a finite number", "Vui lòng nhập một số."),
+    ("is not a count", "Vui lòng nhập số nguyên không âm."),
+    ("implausibly large", "Số quá lớn, vui lòng kiểm tra lại."),
+    ("is not a percentage", "Tỷ lệ phải từ 0 đến 100."),
+    ("is larger than the denominator", "Tử số không được lớn hơn mẫu số."),
+    ("give both numerator and denominator", "Vui lòng nhập cả tử số và mẫu số."),
+    ("is negative", "Không được là số âm."),
+    ("is not yes or no", "Vui lòng chọn Có hoặc Không."),
+    ("is not one of", "Vui lòng chọn loại hoạt động."),
+    ("is not an http(s) link", "Đường dẫn phải bắt đầu bằng http:// hoặc https://."),
+    ("unknown task", "Nhiệm vụ không có trong kế hoạch."),
+    ("longer than", "Nội dung quá dài."),
+)
+
+
+def _vietnamese(exc: progress.ProgressError) -> str:
+    text = str(exc)
+    for needle, message in _MESSAGES_VI:
+        if needle in text:
+            return message
+    return text
+
+
+@bp.route("/bao-cao/<unit_id>/<period_text>", methods=["GET", "POST"])
+@login_required
+def form(unit_id: str, period_text: str):
+    """A unit's monthly report: activities and indicator values, submitted together."""
+    if g.user.role not in (*ADMINS, Role.UNIT_OFFICER):
+        abort(403)
+    require_unit_access(unit_id)
+    dep = deployment()
+    plan, db = dep.plan, dep.db
+    period = _month(period_text)
+    if period.type is not PeriodType.MONTH or period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+        abort(404)
+    unit = plan.unit(unit_id)
+    if unit not in plan.expected_reporters(period):
+        abort(404, description=f"{unit.name} không phải gửi báo cáo {period.label_vi}.")
+    report = progress.get_activity_report(db, unit_id, period)
+    fields = measure_fields(plan, unit_id, period)
+    locked = report is not None and report.locked and not g.user.is_admin
+    completeness = progress.reporting_completeness(db, plan, period, now=utc_now())
+    expected = next((r for r in completeness.reports if r.unit.id == unit_id and r.period == period), None)
+    context = dict(unit=unit, period=period, report=report, fields=fields, locked=locked, expected=expected,
+                   categories=progress.ACTIVITY_CATEGORIES, rows=range(ITEM_ROWS), tasks=plan.tasks)
+    if request.method == "GET":
+        values = {**_existing_values(db, plan, fields), **_form_from_report(report)}
+        return render_template("report_form.html", values=values, errors={}, **context)
+
+    if locked:
+        abort(403, description="Báo cáo đã nộp. Liên hệ Phòng Văn hóa - Thông tin để mở lại nếu cần sửa.")
+    items, measurements, note, errors = _parse_form(plan, request.form, fields)
+    if errors:
+        # Everything typed comes back, with each problem shown at its field.
+        return render_template("report_form.html", values=request.form, errors=errors, **context), 422
+    by = g.user.username
+    try:
+        with storage.write_transaction(db):
+            for field, _row, value, args in measurements:
+                progress.record_measurement(db, plan, field.indicator.code, field.unit.id, field.period, value,
+                                            recorded_by=by, **args)
+            progress.record_activity_report(db, plan, unit_id, period, items, note=note or None,
+                                            submitted_by=by, respect_lock=not g.user.is_admin)
+    except progress.ReportLocked:
+        abort(403, description="Báo cáo đã nộp. Liên hệ Phòng Văn hóa - Thông tin để mở lại nếu cần sửa.")
+    flash(f"Đã nộp báo cáo {period.label_vi} của {unit.name}.")
+    return redirect(url_for("reports.form", unit_id=unit_id, period_text=str(period)), code=303)
+
+
+@bp.route("/bao-cao/<unit_id>/<period_text>/mo-lai", methods=["POST"])
+@roles_required(*ADMINS)
+def reopen(unit_id: str, period_text: str):
+    """Reopen a submitted report so the unit can correct it (plan admin)."""
+    require_unit_access(unit_id)
+    period = _month(period_text)
+    try:
+        progress.reopen_activity_report(deployment().db, unit_id, period, reopened_by=g.user.username)
+    except progress.ProgressError:
+        abort(404)
+    flash("Đã mở lại báo cáo để đơn vị chỉnh sửa.")
+    return redirect(url_for("reports.form", unit_id=unit_id, period_text=str(period)), code=303)
+
+
+@bp.route("/tong-hop")
+@roles_required(*ADMINS)
+def rollup():
+    """Roll-up of the reports for a month, quarter, half-year or year (plan admin)."""
+    dep = deployment()
+    plan, db = dep.plan, dep.db
+    period = chosen_period(plan)
+    now = utc_now()
+    completeness = progress.reporting_completeness(db, plan, period, now=now)
+    months = [str(m) for m in period.months()]
+    totals: dict[str, int] = defaultdict(int)
+    by_unit: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    sql = (
+        "select r.unit_id, i.category, sum(i.count) as total from activity_items i "
+        "join activity_reports r on r.id = i.report_id "
+        f"where r.period in ({', '.join('?' * len(months))}) group by r.unit_id, i.category"
+    )
+    for row in db.query(sql, months):
+        totals[row["category"]] += row["total"]
+        by_unit[row["unit_id"]][row["category"]] += row["total"]
+    units = [u for u in plan.units if u.id in by_unit]
+    return render_template(
+        "rollup.html", period=period, choices=period_choices(plan), completeness=completeness,
+        states=progress.ReportState, totals=totals, by_unit=by_unit, units=units,
+        categories=progress.ACTIVITY_CATEGORIES,
+        results=progress.evaluate_plan(db, plan, period, now=now, measures=dep.measures, deployment=dep),
+    )

@@ -1,0 +1,76 @@
+"""Production serving: gunicorn (pre-fork workers) where it runs, waitress on Windows.
+
+Measured on a 2-core machine (see docs/performance.md and docs/deploy.md): gunicorn with sync
+workers is not held back by the GIL, while a single waitress process is; waitress is the fallback
+for Windows servers, where gunicorn cannot run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import click
+
+from ..config import DeploymentConfig
+from . import _secret_key
+
+
+def default_workers() -> int:
+    """2 × cores + 1, capped at 9: SQLite has one writer, more processes only queue."""
+    return min(2 * (os.cpu_count() or 1) + 1, 9)
+
+
+def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int | None, threads: int | None,
+               server: str = "auto") -> None:
+    """Run until interrupted. Migrations must already be applied (``ccch serve`` does it)."""
+    _secret_key(config)  # create the key file once, before workers race for it
+    if server == "auto":
+        server = "gunicorn" if os.name != "nt" and importlib.util.find_spec("gunicorn") else "waitress"
+    click.echo(f"ccch: serving {config.name} on http://{host}:{port}/ with {server} (Ctrl+C to stop)")
+    if config.public_base_url and not config.public_base_url.startswith(f"http://{host}"):
+        click.echo(f"ccch: public address (QR codes, links): {config.public_base_url}")
+    if server == "gunicorn":
+        _run_gunicorn(config, host, port, workers or default_workers(), threads or 1)
+    else:
+        _run_waitress(config, host, port, threads or 8)
+
+
+def _run_gunicorn(config: DeploymentConfig, host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from . import create_app
+
+    class Application(BaseApplication):
+        def load_config(self):
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread" if threads > 1 else "sync",
+                "timeout": 60,
+                "graceful_timeout": 20,
+                # Recycle workers now and then so memory stays flat over weeks of serving.
+                "max_requests": 20_000,
+                "max_requests_jitter": 2_000,
+                "accesslog": "-",
+                "limit_request_line": 8190,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            # Each worker builds its own app (and so its own database connections).
+            return create_app(config, migrate=False)
+
+    Application().run()
+
+
+def _run_waitress(config: DeploymentConfig, host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    from . import create_app
+
+    # One process: throughput is bounded by the GIL (docs/deploy.md gives the figures).
+    serve(create_app(config, migrate=False), host=host, port=port, threads=threads,
+          connection_limit=500, channel_timeout=60, ident="ccch")
