@@ -32,7 +32,7 @@ posters = 40
 formats = ["xlsx", "csv"]
 
 [web]
-port = 8080
+max_request_bytes = 2000000
 """
 
 
@@ -78,7 +78,7 @@ def test_good_config(tmp_path, no_env_strict):
         "survey": {"short_path": "k", "posters": 40},
         "export": {"formats": ["xlsx", "csv"]},
     }
-    assert config.web == {"port": 8080}
+    assert config.web == {"max_request_bytes": 2000000}
 
 
 def test_paths_are_relative_to_the_config_file_not_the_working_directory(tmp_path, monkeypatch):
@@ -220,7 +220,7 @@ def test_missing_plan(tmp_path):
 
 
 def test_missing_deployment_table_reports_missing_plan(tmp_path):
-    message = config_error(tmp_path, "[web]\nport = 8000\n")
+    message = config_error(tmp_path, "[web]\nmax_request_bytes = 2000000\n")
     assert "deployment.plan: missing required field" in message
 
 
@@ -391,3 +391,16 @@ def test_render_config_has_comments():
                          public_base_url="https://x.gov.vn", plugins=[])
     comments = [line for line in text.splitlines() if line.startswith("#")]
     assert len(comments) >= 5
+
+
+@pytest.mark.parametrize(
+    ("web", "expected"),
+    [
+        ("port = 8000", "web.port: unknown key"),
+        ('secret_key = "short"', "web.secret_key: must be text of at least 32 characters"),
+        ("max_request_bytes = 10", "web.max_request_bytes: must be a whole number"),
+    ],
+)
+def test_bad_web_settings(tmp_path, web, expected):
+    message = config_error(tmp_path, minimal() + f"\n[web]\n{web}\n")
+    assert expected in message

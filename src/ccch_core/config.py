@@ -37,6 +37,7 @@ PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins")
 TOP_KEYS = ("deployment", "plugins", "web")
+WEB_KEYS = ("secret_key", "max_request_bytes")
 
 
 class ConfigError(ValueError):
@@ -155,6 +156,13 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
     if not isinstance(web, dict):
         problems.append(f"{where}: [web] must be a table")
         web = {}
+    for key, value in web.items():
+        if key not in WEB_KEYS:
+            problems.append(f"{where}: web.{key}: unknown key{_suggest(key, WEB_KEYS)}")
+        elif key == "secret_key" and (not isinstance(value, str) or len(value) < 32):
+            problems.append(f"{where}: web.secret_key: must be text of at least 32 characters")
+        elif key == "max_request_bytes" and (isinstance(value, bool) or not isinstance(value, int) or value < 10_000):
+            problems.append(f"{where}: web.max_request_bytes: must be a whole number ≥ 10000, not {value!r}")
     if problems:
         raise ConfigError("\n".join(problems))
     env_strict = os.environ.get(ENV_STRICT, "").strip()

@@ -209,6 +209,15 @@ def _install_template_helpers(app: Flask) -> None:
             value = dt.datetime.fromisoformat(value)
         return to_local(value).strftime("%d/%m/%Y %H:%M")
 
+    @app.template_filter("due_date")
+    def due_date(value) -> str:
+        """A due instant (the exclusive bound, local midnight after the due day) as the due day:
+        "hết ngày 05/04/2024"."""
+        if value is None:
+            return "–"
+        last_moment = to_local(value) - dt.timedelta(microseconds=1)
+        return "hết ngày " + last_moment.strftime("%d/%m/%Y")
+
     @app.template_filter("vn_date")
     def vn_date(value) -> str:
         """A date as "20/01/2024"."""

@@ -23,6 +23,9 @@ ITEM_ROWS = 8
 
 ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
 
+ITEM_LABELS = {"category": "loại hoạt động", "count": "số lượng", "title": "nội dung", "link": "đường dẫn",
+               "task": "nhiệm vụ"}
+
 
 @attrs.frozen
 class MeasureField:
@@ -138,9 +141,11 @@ def _form_from_report(report: progress.ActivityReport | None) -> dict[str, str]:
 
 
 def _parse_form(plan: Plan, form, fields: list[MeasureField]):
-    """Validate the posted form. Returns (items, measurements, errors) with errors keyed by the
-    form field name, so the page can mark each field and keep what was typed."""
+    """Validate the posted form. Returns (items, measurements, note, errors, labels): errors and
+    their human labels are keyed by the form field name, so the page can mark each field, list
+    the problems and keep what was typed."""
     errors: dict[str, str] = {}
+    labels: dict[str, str] = {}
     items: list[dict[str, Any]] = []
     for i in range(ITEM_ROWS):
         raw = {key: (form.get(f"item-{i}-{key}") or "").strip() for key in ("category", "count", "title", "link", "task")}
@@ -153,6 +158,7 @@ def _parse_form(plan: Plan, form, fields: list[MeasureField]):
         except progress.ProgressError as exc:
             key = exc.field.rsplit(".", 1)[-1].replace("task_id", "task")
             errors[f"item-{i}-{key}"] = _vietnamese(exc)
+            labels[f"item-{i}-{key}"] = f"Dòng {i + 1}, {ITEM_LABELS.get(key, key)}"
             continue
         items.append(item)
     measurements = []
@@ -174,12 +180,14 @@ def _parse_form(plan: Plan, form, fields: list[MeasureField]):
         except progress.ProgressError as exc:
             suffix = {"numerator": "-num", "denominator": "-den"}.get(exc.field, "")
             errors[field.name + suffix] = _vietnamese(exc)
+            labels[field.name + suffix] = f"{field.indicator.code} — {field.unit.name}"
             continue
         measurements.append((field, row, value, args))
     note = (form.get("note") or "").strip()
     if len(note) > 5000:
         errors["note"] = "Ghi chú dài quá 5.000 ký tự."
-    return items, measurements, note, errors
+        labels["note"] = "Ghi chú"
+    return items, measurements, note, errors, labels
 
 
 _MESSAGES_VI = (
@@ -231,14 +239,15 @@ def form(unit_id: str, period_text: str):
                    categories=progress.ACTIVITY_CATEGORIES, rows=range(ITEM_ROWS), tasks=plan.tasks)
     if request.method == "GET":
         values = {**_existing_values(db, plan, fields), **_form_from_report(report)}
-        return render_template("report_form.html", values=values, errors={}, **context)
+        return render_template("report_form.html", values=values, errors={}, labels={}, **context)
 
     if locked:
         abort(403, description="Báo cáo đã nộp. Liên hệ Phòng Văn hóa - Thông tin để mở lại nếu cần sửa.")
-    items, measurements, note, errors = _parse_form(plan, request.form, fields)
+    items, measurements, note, errors, labels = _parse_form(plan, request.form, fields)
     if errors:
         # Everything typed comes back, with each problem shown at its field.
-        return render_template("report_form.html", values=request.form, errors=errors, **context), 422
+        return render_template("report_form.html", values=request.form, errors=errors, labels=labels,
+                               **context), 422
     by = g.user.username
     try:
         with storage.write_transaction(db):
