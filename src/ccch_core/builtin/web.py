@@ -146,9 +146,9 @@ def register_commands(cli):
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
     @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
     @click.option("--workers", default=None, type=click.IntRange(1, 64),
-                  help="gunicorn worker processes (default: 2 × CPU cores + 1, at most 9).")
+                  help="gunicorn worker processes (default: 2 × CPU cores, at most 8).")
     @click.option("--threads", default=None, type=click.IntRange(1, 256),
-                  help="Threads per worker (gunicorn default 1; waitress default 8).")
+                  help="Threads per gunicorn worker (default 4) or waitress threads (default 8).")
     @click.option("--server", type=click.Choice(["auto", "gunicorn", "waitress"]), default="auto", show_default=True,
                   help="auto: gunicorn where it runs (Linux, macOS), waitress elsewhere (Windows).")
     @click.pass_obj

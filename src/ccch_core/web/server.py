@@ -17,8 +17,12 @@ from . import _secret_key
 
 
 def default_workers() -> int:
-    """2 × cores + 1, capped at 9: SQLite has one writer, more processes only queue."""
-    return min(2 * (os.cpu_count() or 1) + 1, 9)
+    """2 × cores, capped at 8: SQLite has one writer, more processes only queue."""
+    return min(2 * (os.cpu_count() or 1), 8)
+
+
+DEFAULT_GUNICORN_THREADS = 4
+"""Threaded workers keep browser connections alive; docs/performance.md has the comparison."""
 
 
 def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int | None, threads: int | None,
@@ -31,7 +35,7 @@ def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int |
     if config.public_base_url and not config.public_base_url.startswith(f"http://{host}"):
         click.echo(f"ccch: public address (QR codes, links): {config.public_base_url}")
     if server == "gunicorn":
-        _run_gunicorn(config, host, port, workers or default_workers(), threads or 1)
+        _run_gunicorn(config, host, port, workers or default_workers(), threads or DEFAULT_GUNICORN_THREADS)
     else:
         _run_waitress(config, host, port, threads or 8)
 
