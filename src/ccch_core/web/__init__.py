@@ -112,6 +112,7 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["ccch"] = deployment_obj
+    _install_request_hooks(app)  # before CSRF, so that error pages know the signed-in user
     csrf.init_app(app)
 
     for plugin_name, item in deployment_obj.pm.collect("register_blueprints", deployment=deployment_obj):
@@ -122,10 +123,15 @@ def create_app(
             blueprint, url_prefix = item, None
         app.register_blueprint(blueprint, url_prefix=url_prefix)
 
-    _install_request_hooks(app)
     _install_error_pages(app)
     _install_template_helpers(app)
+    app.add_url_rule("/healthz", "health", _health)
     return app
+
+
+def _health():
+    """Liveness check for monitors and load balancers; also the benchmarks' trivial endpoint."""
+    return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -98,7 +98,7 @@ def index():
         period = period.months()[-1]
     completeness = progress.reporting_completeness(dep.db, plan, period, now=utc_now())
     rows = [r for r in completeness.reports if r.period == period and g.user.can_see_unit(plan, r.unit.id)]
-    months = [c for c in period_choices(plan) if len(c[0]) == 7]
+    months = [c for c in period_choices(plan) if Period.parse(c[0]).type is PeriodType.MONTH]
     return render_template("reports_index.html", period=period, rows=rows, months=months)
 
 
