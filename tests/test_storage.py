@@ -130,7 +130,7 @@ def _columns(db, table):
 def test_core_migrations_create_exactly_the_core_tables(fresh_db):
     assert set(fresh_db.table_names()) == {
         "measurements", "measurement_log", "activity_reports", "activity_items",
-        "users", "login_failures", MIGRATIONS_TABLE,
+        "users", "login_failures", "rate_limits", MIGRATIONS_TABLE,
     }
     assert fresh_db.view_names() == []
 

@@ -37,7 +37,7 @@ PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins")
 TOP_KEYS = ("deployment", "plugins", "web")
-WEB_KEYS = ("secret_key", "max_request_bytes")
+WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count")
 
 
 class ConfigError(ValueError):
@@ -161,6 +161,8 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
             problems.append(f"{where}: web.{key}: unknown key{_suggest(key, WEB_KEYS)}")
         elif key == "secret_key" and (not isinstance(value, str) or len(value) < 32):
             problems.append(f"{where}: web.secret_key: must be text of at least 32 characters")
+        elif key == "proxy_count" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5):
+            problems.append(f"{where}: web.proxy_count: must be a whole number 0–5 (reverse proxies in front), not {value!r}")
         elif key == "max_request_bytes" and (isinstance(value, bool) or not isinstance(value, int) or value < 10_000):
             problems.append(f"{where}: web.max_request_bytes: must be a whole number ≥ 10000, not {value!r}")
     if problems:

@@ -7,6 +7,8 @@ built from hooks.
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,26 @@ from .config import DeploymentConfig, load_config
 from .model import Plan
 from .planfile import load_plan
 from .plugins import DEFAULT_PLUGINS, CORE_NAME, CcchPluginManager, PluginError, make_plugin_manager
+
+
+def secret_key_of(config: DeploymentConfig) -> str:
+    """The deployment's secret: ``[web] secret_key``, ``$CCCH_SECRET_KEY``, or a random key kept in
+    ``secret_key`` next to ccch.toml (created on first use, readable by the owner only). It signs
+    session cookies and keys the hashes of personal data; keep it in backups."""
+    if config.web.get("secret_key"):
+        return str(config.web["secret_key"])
+    if os.environ.get("CCCH_SECRET_KEY"):
+        return os.environ["CCCH_SECRET_KEY"]
+    path = config.folder / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker created it first
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 class Deployment:
@@ -58,6 +80,13 @@ class Deployment:
     def plugin_settings(self, name: str) -> dict[str, Any]:
         """The ``[plugins.NAME]`` table of ``ccch.toml`` (empty if absent)."""
         return dict(self.config.plugin_settings.get(name, {}))
+
+    @property
+    def secret_key(self) -> str:
+        """The deployment's secret (see :func:`secret_key_of`)."""
+        if getattr(self, "_secret", None) is None:
+            self._secret = secret_key_of(self.config)
+        return self._secret
 
     @property
     def public_base_url(self) -> str:

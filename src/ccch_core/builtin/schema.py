@@ -120,3 +120,14 @@ def m002_accounts_and_review(db):
     db["activity_reports"].add_column("status", str, not_null_default="submitted")
     db["activity_reports"].add_column("reopened_at", str)
     db["activity_reports"].add_column("reopened_by", str)
+
+
+@migrations()
+def m003_rate_limits(db):
+    """Fixed-window rate-limit counters shared by all worker processes (ccch_core.ratelimit)."""
+    db["rate_limits"].create(
+        {"bucket": str, "key": str, "window": int, "count": int},
+        pk=("bucket", "key", "window"),
+        not_null=("bucket", "key", "window", "count"),
+    )
+    db["rate_limits"].create_index(["window"])

@@ -9,14 +9,13 @@ through ``navigation_items``; dashboard panels through ``dashboard_panels``.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import accounts
 from ..config import DeploymentConfig, find_config, load_config
@@ -51,23 +50,12 @@ def deployment() -> Deployment:
     return current_app.extensions["ccch"]
 
 
-def _secret_key(config: DeploymentConfig) -> str:
-    """The session-signing key: ``[web] secret_key``, ``$CCCH_SECRET_KEY``, or a random key kept in
-    ``secret_key`` next to ccch.toml (created on first start, readable by the owner only)."""
-    if config.web.get("secret_key"):
-        return str(config.web["secret_key"])
-    if os.environ.get("CCCH_SECRET_KEY"):
-        return os.environ["CCCH_SECRET_KEY"]
-    path = config.folder / "secret_key"
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another worker created it first
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+def client_key(purpose: str) -> str:
+    """A keyed hash of the visitor's address for rate limits and duplicate checks, never the
+    address itself (it is personal data). Set ``[web] proxy_count`` behind a reverse proxy."""
+    from ..privacy import keyed_hash
+
+    return keyed_hash(deployment().secret_key, purpose, request.remote_addr or "?")
 
 
 def create_app(
@@ -98,7 +86,7 @@ def create_app(
     cfg = deployment_obj.config
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(
-        SECRET_KEY=_secret_key(cfg),
+        SECRET_KEY=deployment_obj.secret_key,
         MAX_CONTENT_LENGTH=int(cfg.web.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)),
         SESSION_COOKIE_NAME="ccch_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -112,6 +100,11 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["ccch"] = deployment_obj
+    proxies = int(cfg.web.get("proxy_count", 0))
+    if proxies:
+        # Behind nginx: trust that many X-Forwarded-For/-Proto hops, so that throttling and
+        # rate limits see the visitor's address rather than the proxy's.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _install_request_hooks(app)  # before CSRF, so that error pages know the signed-in user
     csrf.init_app(app)
 

@@ -13,7 +13,7 @@ import os
 import click
 
 from ..config import DeploymentConfig
-from . import _secret_key
+from ..deployment import secret_key_of
 
 
 def default_workers() -> int:
@@ -28,7 +28,7 @@ DEFAULT_GUNICORN_THREADS = 4
 def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int | None, threads: int | None,
                server: str = "auto") -> None:
     """Run until interrupted. Migrations must already be applied (``ccch serve`` does it)."""
-    _secret_key(config)  # create the key file once, before workers race for it
+    secret_key_of(config)  # create the key file once, before workers race for it
     if server == "auto":
         server = "gunicorn" if os.name != "nt" and importlib.util.find_spec("gunicorn") else "waitress"
     click.echo(f"ccch: serving {config.name} on http://{host}:{port}/ with {server} (Ctrl+C to stop)")

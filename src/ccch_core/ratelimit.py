@@ -1,0 +1,62 @@
+"""Rate limits shared by every worker process: fixed windows counted in SQLite.
+
+A counter row per (bucket, key, window). Counting costs one upsert, so call :func:`hit` inside
+the request's own write transaction where there is one (a survey answer, a contest submission) —
+it then adds no transaction of its own. Keys should be hashed client addresses or account ids,
+never clear personal data. Old windows are deleted now and then by :func:`prune`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+from sqlite_utils import Database
+
+from .storage import write_transaction
+
+
+@attrs.frozen
+class Limit:
+    """At most ``count`` hits per ``seconds`` for one key of a bucket."""
+
+    count: int
+    seconds: int
+
+
+@attrs.frozen
+class Decision:
+    """Whether the hit is allowed, and if not how long to wait (seconds)."""
+
+    allowed: bool
+    retry_after: int = 0
+
+
+def hit(db: Database, bucket: str, key: str, limit: Limit, now: dt.datetime | None = None) -> Decision:
+    """Count one hit and say whether it is within the limit (the hit is counted either way).
+
+    Runs in the caller's transaction if one is open, else in its own short one.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    epoch = int(now.timestamp())
+    window = epoch - epoch % limit.seconds
+    with write_transaction(db):
+        db.execute(
+            "insert into rate_limits (bucket, key, window, count) values (?, ?, ?, 1) "
+            "on conflict (bucket, key, window) do update set count = count + 1",
+            [bucket, key, window],
+        )
+        count = db.execute(
+            "select count from rate_limits where bucket = ? and key = ? and window = ?", [bucket, key, window]
+        ).fetchone()[0]
+        if count == 1 and epoch % 64 == 0:
+            prune(db, now)
+    if count > limit.count:
+        return Decision(False, window + limit.seconds - epoch)
+    return Decision(True)
+
+
+def prune(db: Database, now: dt.datetime | None = None, keep_seconds: int = 86_400) -> None:
+    """Delete counters of windows that ended more than ``keep_seconds`` ago."""
+    now = now or dt.datetime.now(dt.UTC)
+    db.execute("delete from rate_limits where window < ?", [int(now.timestamp()) - keep_seconds])

@@ -1,0 +1,59 @@
+"""Personal data helpers and the shared rate limiter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ccch_core.privacy import (
+    PersonalDataError,
+    keyed_hash,
+    mask_citizen_id,
+    mask_phone,
+    normalise_citizen_id,
+    normalise_phone,
+)
+from ccch_core.ratelimit import Limit, hit
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("0912345678", "0912345678"), ("+84 912 345 678", "0912345678"), ("84912345678", "0912345678"),
+     ("091.234.5678", "0912345678"), ("(0239) 3856 789", "02393856789"), ("0３12345678".replace("３", "3"), "0312345678")],
+)
+def test_normalise_phone(raw, expected):
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "12345", "0112345678", "09123456789", "abc", "+1 202 555 0100", "0912-34-567x"])
+def test_bad_phone(raw):
+    with pytest.raises(PersonalDataError, match="Số điện thoại không hợp lệ"):
+        normalise_phone(raw)
+
+
+def test_citizen_id():
+    assert normalise_citizen_id(" 001203 004567 ") == "001203004567"
+    with pytest.raises(PersonalDataError, match="12 chữ số"):
+        normalise_citizen_id("00120300456")
+    assert mask_citizen_id("001203004567") == "********4567"
+
+
+def test_masks_and_keyed_hash():
+    assert mask_phone("0912345678") == "0912***678"
+    a = keyed_hash("secret", "contest.phone", "0912345678")
+    assert a == keyed_hash("secret", "contest.phone", "0912345678")
+    assert a != keyed_hash("other-secret", "contest.phone", "0912345678")
+    assert a != keyed_hash("secret", "survey.phone", "0912345678")
+    assert "0912345678" not in a and len(a) == 64
+
+
+def test_rate_limit_fixed_window(fresh_db):
+    limit = Limit(count=3, seconds=60)
+    start = dt.datetime(2024, 3, 1, 8, 0, 5, tzinfo=dt.UTC)
+    decisions = [hit(fresh_db, "survey.submit", "k1", limit, start + dt.timedelta(seconds=i)) for i in range(5)]
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert decisions[3].retry_after == 60 - 8  # the window started at 08:00:00
+    assert hit(fresh_db, "survey.submit", "k2", limit, start).allowed  # another key
+    assert hit(fresh_db, "contest.start", "k1", limit, start).allowed  # another bucket
+    assert hit(fresh_db, "survey.submit", "k1", limit, start + dt.timedelta(seconds=60)).allowed  # next window
