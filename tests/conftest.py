@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite (in memory or a temporary file), the example plans, deployments."""
+"""Fixtures of the core test suite. The shared ones (fresh_db, duc_tho_plan, make_deployment,
+make_app, make_user) come from ccch_core.testing, a pytest plugin."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ccch_core.builtin.schema import migrations as core_migrations
 from ccch_core.deployment import Deployment
 from ccch_core.planfile import load_plan
-from ccch_core.storage import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for ccch_testing
 
@@ -22,21 +21,6 @@ def strict_plugins(monkeypatch):
     """Tests run plugins in strict mode: a plugin that fails to load is an error, not a warning."""
     monkeypatch.setenv("CCCH_STRICT_PLUGINS", "1")
     monkeypatch.delenv("CCCH_CONFIG", raising=False)
-
-
-@pytest.fixture
-def fresh_db():
-    """An in-memory SQLite database with the core's migrations applied."""
-    db = connect(":memory:")
-    core_migrations.apply(db)
-    yield db
-    db.close()
-
-
-@pytest.fixture(scope="session")
-def duc_tho_plan():
-    """The Đức Thọ 2024 example plan, loaded once."""
-    return load_plan(DUC_THO_PLAN)
 
 
 @pytest.fixture(scope="session")
