@@ -13,6 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from ccch_core import hookspecs
 from ccch_core.cli import make_cli
 from ccch_core.plugins import DEFAULT_PLUGINS
 from ccch_core.config import load_config
@@ -608,8 +609,9 @@ def test_report_activity_from_csv_and_arguments_together_is_refused(invoke, tmp_
 # -- plugins ------------------------------------------------------------------------------------
 
 
-ALL_HOOKS = ["dashboard_panels", "navigation_items", "register_blueprints", "register_commands",
-             "register_exporters", "register_measures", "register_migrations", "report_sections", "startup"]
+ALL_HOOKS = sorted(  # the good sample plugin implements every hook
+    name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), f"{hookspecs.PROJECT}_spec")
+)
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ class Deployment:
         self.migration_sets = self._collect_migrations()
         self.measures = self._collect_named("register_measures", "measure")
         self.exporters = self._collect_exporters()
+        self.data_tables = self._collect_data_tables()
 
     @classmethod
     def open(cls, config_path: str | Path, *, migrate: bool = False) -> "Deployment":
@@ -155,6 +156,17 @@ class Deployment:
                 raise PluginError(f'{what} "{name}" is registered by both "{owners[name]}" and "{owner}"')
             registry[name] = function
             owners[name] = owner
+        return registry
+
+    def _collect_data_tables(self) -> dict[str, Any]:
+        registry: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for plugin_name, table in self.pm.collect("register_data_tables"):
+            owner = self._owner(plugin_name)
+            if table.name in registry:
+                raise PluginError(f'data table "{table.name}" is registered by both "{owners[table.name]}" and "{owner}"')
+            registry[table.name] = table
+            owners[table.name] = owner
         return registry
 
     def _collect_exporters(self) -> dict[str, Any]:

@@ -106,6 +106,17 @@ def register_exporters(register):
 
 
 @hookspec
+def register_data_tables(register):
+    """Offer the plugin's raw tables for export.
+
+    Call ``register(table)`` with a :class:`ccch_core.report.DataTable` whose ``rows(deployment,
+    scope)`` streams tuples (a generator over a database cursor: a million rows must never sit in
+    memory). Names are unique across plugins; start them with the plugin's name
+    (``survey_responses``).
+    """
+
+
+@hookspec
 def startup(deployment):
     """Called once when a deployment is opened (CLI or web), after migrations are checked.
 

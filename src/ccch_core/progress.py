@@ -773,10 +773,16 @@ def evaluate_indicator(
     now: dt.datetime | None = None,
     measures: Mapping[str, Callable[[MeasureContext], Mapping[str, MeasureValue]]] | None = None,
     deployment: Any = None,
+    within: str | None = None,
 ) -> IndicatorResult:
-    """Evaluate one indicator for ``period``; see :func:`evaluate_plan` for the rules."""
+    """Evaluate one indicator for ``period``; see :func:`evaluate_plan` for the rules.
+
+    ``within``: only the applicable units at or below this unit (a commune's own figures).
+    """
     now = now or utc_now()
     units = plan.resolve(indicator.applies_to, period)
+    if within is not None:
+        units = tuple(u for u in units if plan.is_within(u.id, within))
     value_periods = _value_periods(indicator, period)
     # Per unit: values per recording period.
     per_unit: dict[str, list[tuple[Period, float | None, float | None, float | None]]] = {}
@@ -895,6 +901,7 @@ def evaluate_plan(
     now: dt.datetime | None = None,
     measures: Mapping[str, Callable[[MeasureContext], Mapping[str, MeasureValue]]] | None = None,
     deployment: Any = None,
+    within: str | None = None,
 ) -> list[IndicatorResult]:
     """Evaluate every indicator of the plan for ``period``.
 
@@ -909,10 +916,15 @@ def evaluate_plan(
       period (15 a year is 3.75 a quarter); scope "each" requires every unit to reach it. While
       the period is running, a count at or above the pro-rata expectation is "on track".
     - a ratio, percentage or yes/no with units still missing is not "met".
+
+    ``within`` restricts every indicator to the units at or below one unit, and leaves out the
+    indicators that apply to none of them.
     """
     if isinstance(period, str):
         period = Period.parse(period)
-    return [
-        evaluate_indicator(db, plan, ind, period, now=now, measures=measures, deployment=deployment)
+    results = [
+        evaluate_indicator(db, plan, ind, period, now=now, measures=measures, deployment=deployment, within=within)
         for ind in plan.indicators
     ]
+    # Within one unit, indicators that apply to none of its units are left out.
+    return [r for r in results if within is None or r.units]

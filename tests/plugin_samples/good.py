@@ -91,6 +91,19 @@ def register_exporters(register):
     register(TextExporter())
 
 
+def _good_rows(deployment, scope):
+    for row in deployment.db.execute("select id, label from good_things order by id"):
+        yield tuple(row)
+
+
+@hookimpl
+def register_data_tables(register):
+    from ccch_core.report import Column, DataTable
+
+    register(DataTable("good_things", "Good things", [Column("id", "Id", "integer"), Column("label", "Label")],
+                       _good_rows))
+
+
 @hookimpl
 def startup(deployment):
     # Recorded on the deployment, not in a module global: nothing leaks between tests.

@@ -1,0 +1,286 @@
+"""The report model: a periodic report as sections of headings, paragraphs, tables and figures.
+
+:func:`build_report` assembles the report of a plan for a period — for the whole plan or for one
+unit and the units below it. The core contributes the plan header, the indicator table, task
+status and reporting completeness; every enabled plugin adds its sections through the
+``report_sections`` hook (a deployment without the plugin gets a report without them). Exporters
+(``register_exporters``) turn a :class:`Report` into DOCX, XLSX, CSV, JSON, Markdown…; they see
+only this model, never the database.
+
+Tables carry typed columns so that exporters can write numbers as numbers and dates as dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Union
+
+import attrs
+
+from . import progress
+from .model import Plan, Unit
+from .periods import Period, utc_now
+
+COLUMN_KINDS = ("text", "integer", "number", "percent", "date", "datetime")
+
+
+@attrs.frozen
+class Column:
+    """A table column: a stable machine ``key``, a Vietnamese ``label`` and a value kind
+    (text, integer, number, percent — a value 0–100 —, date, datetime)."""
+
+    key: str
+    label: str
+    kind: str = attrs.field(default="text", validator=attrs.validators.in_(COLUMN_KINDS))
+
+
+@attrs.frozen
+class Table:
+    """A table with typed columns; ``key`` names it in CSV files and XLSX sheets."""
+
+    key: str
+    title: str
+    columns: tuple[Column, ...] = attrs.field(converter=tuple)
+    rows: tuple[tuple[Any, ...], ...] = attrs.field(converter=lambda rows: tuple(tuple(r) for r in rows))
+
+    def __attrs_post_init__(self):
+        width = len(self.columns)
+        for i, row in enumerate(self.rows):
+            if len(row) != width:
+                raise ValueError(f"table {self.key}: row {i} has {len(row)} cells for {width} columns")
+
+
+@attrs.frozen
+class Heading:
+    """A heading; level 1 for a section's own title, 2 and 3 below it."""
+
+    text: str
+    level: int = 2
+
+
+@attrs.frozen
+class Paragraph:
+    """A paragraph of text."""
+
+    text: str
+
+
+@attrs.frozen
+class Figure:
+    """A chart as server-rendered SVG, with a text alternative (and, ideally, a table of its data)."""
+
+    title: str
+    svg: str
+    alt: str
+
+
+Block = Union[Heading, Paragraph, Table, Figure]
+
+
+@attrs.frozen
+class Section:
+    """A part of a report contributed by the core or a plugin; ``order`` sorts sections."""
+
+    key: str
+    title: str
+    blocks: tuple[Block, ...] = attrs.field(converter=tuple)
+    order: int = 100
+    source: str = "core"
+
+
+@attrs.frozen
+class ReportRequest:
+    """What is being reported: passed to the ``report_sections`` hook as ``report``."""
+
+    deployment: Any
+    plan: Plan
+    period: Period
+    unit: Unit | None = None
+    """None: the whole plan; else this unit and the units below it."""
+    now: dt.datetime = attrs.field(factory=utc_now)
+
+    def includes(self, unit_id: str) -> bool:
+        """Whether ``unit_id`` is within the report's scope."""
+        return self.unit is None or self.plan.is_within(unit_id, self.unit.id)
+
+
+@attrs.frozen
+class Report:
+    """A built report."""
+
+    request: ReportRequest
+    title: str
+    sections: tuple[Section, ...]
+
+    @property
+    def plan(self) -> Plan:
+        """The plan reported on."""
+        return self.request.plan
+
+    @property
+    def period(self) -> Period:
+        """The period reported on."""
+        return self.request.period
+
+    def tables(self) -> list[Table]:
+        """Every table of every section, in order."""
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
+
+
+# -- the core's sections --------------------------------------------------------------------------
+
+
+def _indicator_section(request: ReportRequest) -> Section:
+    dep = request.deployment
+    results = progress.evaluate_plan(dep.db, request.plan, request.period, now=request.now,
+                                     measures=dep.measures, deployment=dep,
+                                     within=request.unit.id if request.unit else None)
+    rows = []
+    for r in results:
+        rows.append((r.indicator.code, r.indicator.label, r.value, r.target,
+                     "%" if r.indicator.is_percentage else (r.indicator.unit_label or ""),
+                     r.status.label_vi, len(r.units_without_data), len(r.units)))
+    table = Table(
+        key="chi_tieu",
+        title=f"Kết quả thực hiện chỉ tiêu — {request.period.label_vi}",
+        columns=[
+            Column("ma", "Mã"), Column("chi_tieu", "Chỉ tiêu"), Column("ket_qua", "Kết quả", "number"),
+            Column("muc_tieu", "Mục tiêu", "number"), Column("don_vi_tinh", "Đơn vị tính"),
+            Column("tinh_trang", "Tình trạng"), Column("thieu_so_lieu", "Đơn vị chưa có số liệu", "integer"),
+            Column("so_don_vi", "Số đơn vị áp dụng", "integer"),
+        ],
+        rows=rows,
+    )
+    met = sum(1 for r in results if r.status is progress.Status.MET)
+    text = (f"Trong {lower_first(request.period.label_vi)}, {met}/{len(results)} chỉ tiêu đạt; "
+            f"{sum(1 for r in results if r.status is progress.Status.NO_DATA)} chỉ tiêu chưa có số liệu.")
+    return Section("chi_tieu", "Kết quả thực hiện các chỉ tiêu", [Paragraph(text), table], order=10)
+
+
+def _completeness_section(request: ReportRequest) -> Section:
+    dep = request.deployment
+    completeness = progress.reporting_completeness(dep.db, request.plan, request.period, now=request.now)
+    reports = [r for r in completeness.reports if request.includes(r.unit.id)]
+    table = Table(
+        key="tinh_hinh_bao_cao",
+        title="Tình hình gửi báo cáo",
+        columns=[Column("don_vi", "Đơn vị"), Column("ky", "Kỳ"), Column("han_nop", "Hạn nộp", "datetime"),
+                 Column("ngay_nop", "Ngày nộp", "datetime"), Column("tinh_trang", "Tình trạng")],
+        rows=[(r.unit.name, r.period.label_vi, r.due_at, r.submitted_at, r.state.label_vi) for r in reports],
+    )
+    subset = progress.Completeness(completeness.period, tuple(reports))
+    text = (f"Đã nhận {subset.received}/{subset.expected} báo cáo; tỷ lệ báo cáo "
+            f"{_pct(subset.reporting_rate)}, đúng hạn {_pct(subset.on_time_rate)}.")
+    return Section("bao_cao", "Tình hình báo cáo của các đơn vị", [Paragraph(text), table], order=30)
+
+
+def lower_first(text: str) -> str:
+    """"Quý I/2024" → "quý I/2024" (the roman numeral keeps its case)."""
+    return text[:1].lower() + text[1:]
+
+
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{int(value * 10) / 10:g}%".replace(".", ",")
+
+
+def _task_section(request: ReportRequest) -> Section:
+    dep = request.deployment
+    months = [str(m) for m in request.period.months()]
+    placeholders = ", ".join("?" * len(months))
+    counts: dict[str, int] = {}
+    for row in dep.db.query(
+        "select i.task_id, r.unit_id, sum(i.count) as total from activity_items i "
+        f"join activity_reports r on r.id = i.report_id where r.period in ({placeholders}) "
+        "and i.task_id is not null group by i.task_id, r.unit_id",
+        months,
+    ):
+        if request.includes(row["unit_id"]):
+            counts[row["task_id"]] = counts.get(row["task_id"], 0) + row["total"]
+    plan = request.plan
+    table = Table(
+        key="nhiem_vu",
+        title="Tình hình thực hiện nhiệm vụ trọng tâm",
+        columns=[Column("tt", "TT", "integer"), Column("nhiem_vu", "Nhiệm vụ"), Column("chu_tri", "Cơ quan chủ trì"),
+                 Column("phoi_hop", "Cơ quan phối hợp"), Column("thoi_gian", "Thời gian thực hiện"),
+                 Column("hoat_dong", "Số hoạt động báo cáo", "integer")],
+        rows=[(t.number, t.duty, "; ".join(plan.reference_name(r) for r in t.lead),
+               "; ".join(plan.reference_name(r) for r in t.coordinating), t.timing or "", counts.get(t.id, 0))
+              for t in plan.tasks],
+    )
+    return Section("nhiem_vu", "Tình hình thực hiện nhiệm vụ trọng tâm", [table], order=20)
+
+
+def _activity_section(request: ReportRequest) -> Section:
+    dep = request.deployment
+    months = [str(m) for m in request.period.months()]
+    placeholders = ", ".join("?" * len(months))
+    totals: dict[str, int] = {}
+    for row in dep.db.query(
+        "select r.unit_id, i.category, sum(i.count) as total from activity_items i "
+        f"join activity_reports r on r.id = i.report_id where r.period in ({placeholders}) "
+        "group by r.unit_id, i.category",
+        months,
+    ):
+        if request.includes(row["unit_id"]):
+            totals[row["category"]] = totals.get(row["category"], 0) + row["total"]
+    table = Table(
+        key="hoat_dong",
+        title="Kết quả hoạt động tuyên truyền",
+        columns=[Column("loai", "Hình thức"), Column("so_luong", "Số lượng", "integer")],
+        rows=[(label, totals.get(key, 0)) for key, label in progress.ACTIVITY_CATEGORIES.items()],
+    )
+    return Section("hoat_dong", "Kết quả hoạt động tuyên truyền", [table], order=15)
+
+
+def build_report(deployment, period: Period | str, unit_id: str | None = None,
+                 now: dt.datetime | None = None) -> Report:
+    """The report of ``deployment``'s plan for ``period`` (whole plan, or ``unit_id`` and below)."""
+    plan = deployment.plan
+    if isinstance(period, str):
+        period = Period.parse(period)
+    unit = plan.unit(unit_id) if unit_id else None
+    request = ReportRequest(deployment, plan, period, unit, now or utc_now())
+    sections = [_indicator_section(request), _activity_section(request), _task_section(request),
+                _completeness_section(request)]
+    for plugin_name, impl in deployment.pm.each_impl("report_sections"):
+        result = impl.function(report=request) or []
+        for section in result:
+            if not isinstance(section, Section):
+                raise TypeError(f"plugin {plugin_name!r} returned {type(section).__name__} from report_sections")
+            sections.append(attrs.evolve(section, source=plugin_name) if section.source == "core" else section)
+    sections.sort(key=lambda s: s.order)
+    scope = unit.name if unit else plan.unit(plan.issuing_unit).name
+    title = f"Báo cáo kết quả công tác tuyên truyền CCHC {lower_first(period.label_vi)} — {scope}"
+    return Report(request, title, tuple(sections))
+
+
+# -- raw data tables ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class DataScope:
+    """Which rows a data export may contain: a unit and the units below it (None: all), and a
+    period (None: all time)."""
+
+    unit_id: str | None = None
+    period: Period | None = None
+
+
+@attrs.frozen
+class DataTable:
+    """A plugin's raw table offered for export (participants, attempts, responses…).
+
+    ``rows(deployment, scope)`` yields tuples matching ``columns`` one at a time — it must stream
+    (a generator over a cursor), never build the whole table in memory. ``roles`` are the role
+    values allowed to export it (unit officers only ever get their own units' rows, through
+    ``scope``). ``personal_data`` marks tables holding personal data (Decree 13/2023/NĐ-CP).
+    """
+
+    name: str
+    title: str
+    columns: tuple[Column, ...] = attrs.field(converter=tuple)
+    rows: Any = None
+    roles: tuple[str, ...] = ("system_admin", "plan_admin")
+    personal_data: bool = False
