@@ -283,6 +283,11 @@ def test_plugin_measure_computes_an_indicator(good_config, duc_tho_plan):
         deployment.close()
 
 
+class _Request:
+    def __init__(self, period):
+        self.period = period
+
+
 def test_web_hooks_of_the_good_plugin(good_config):
     pm = good_pm()
     deployment = Deployment(good_config, pm=pm)
@@ -296,7 +301,8 @@ def test_web_hooks_of_the_good_plugin(good_config):
     panels = pm.hook.dashboard_panels(deployment=deployment, user=None, period=Period.parse("2024-03"))
     assert panels == [[{"title": "Good panel", "template": "good/panel.html",
                         "context": {"period": "2024-03"}, "order": 50}]]
-    assert pm.hook.report_sections(report="r") == [[{"title": "Good section", "report": "r"}]]
+    [[section]] = [s for s in pm.hook.report_sections(report=_Request("2024-03")) if s]
+    assert (section.key, section.title, section.blocks[0].text) == ("good", "Good section", "Good things in 2024-03")
 
 
 def test_startup_runs_when_the_deployment_is_opened(good_config):

@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ccch_core.builtin.schema",
     "ccch_core.builtin.commands",
     "ccch_core.builtin.web",
+    "ccch_core.builtin.data",
 )
 """The core's own plugin modules, registered first and never blocked."""
 

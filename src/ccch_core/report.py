@@ -137,6 +137,12 @@ def _indicator_section(request: ReportRequest) -> Section:
                                      within=request.unit.id if request.unit else None)
     rows = []
     for r in results:
+        if r.indicator.kind.value == "yes_no":
+            # A qualitative target reads as "Có"/"Không", not as 1/0.
+            yes_no = {1.0: "Có", 0.0: "Không"}
+            rows.append((r.indicator.code, r.indicator.label, yes_no.get(r.value), yes_no.get(r.target), "",
+                         r.status.label_vi, len(r.units_without_data), len(r.units)))
+            continue
         rows.append((r.indicator.code, r.indicator.label, r.value, r.target,
                      "%" if r.indicator.is_percentage else (r.indicator.unit_label or ""),
                      r.status.label_vi, len(r.units_without_data), len(r.units)))
@@ -284,3 +290,7 @@ class DataTable:
     rows: Any = None
     roles: tuple[str, ...] = ("system_admin", "plan_admin")
     personal_data: bool = False
+    count: Any = None
+    """Optional ``count(deployment, scope) -> int`` for progress bars (a cheap COUNT query)."""
+    unit_scoped: bool = True
+    """Whether ``rows`` honours ``scope.unit_id`` (so unit officers may export their part)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from .builtin.schema import migrations as core_migrations
-from .config import config_from_dict
+from .config import load_config
 from .deployment import Deployment
 from .planfile import load_plan
 from .plugins import AvailablePlugin, make_plugin_manager
@@ -48,6 +48,38 @@ def login(client, username: str, password: str = PASSWORD):
     """Sign in through the real login form (with its CSRF token); returns the response."""
     return client.post("/dang-nhap", data={"csrf_token": csrf_token(client), "username": username,
                                            "password": password})
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def to_toml(doc: Mapping[str, object], prefix: tuple[str, ...] = ()) -> str:
+    """A small TOML writer for config documents (tables of scalars, lists and sub-tables)."""
+    lines, tables = [], []
+    for key, value in doc.items():
+        if isinstance(value, Mapping):
+            tables.append((key, value))
+        else:
+            lines.append(f"{_toml_value(key) if not key.replace('_', '').replace('-', '').isalnum() else key} = "
+                         f"{_toml_value(value)}")
+    out = []
+    if prefix and (lines or not tables):
+        out.append("[" + ".".join(_toml_value(p) if not p.replace("_", "").replace("-", "").isalnum() else p
+                                  for p in prefix) + "]")
+    out.extend(lines)
+    text = "\n".join(out) + ("\n" if out else "")
+    for key, value in tables:
+        text += "\n" + to_toml(value, (*prefix, key))
+    return text
 
 
 @pytest.fixture
@@ -100,7 +132,8 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
             "plugins": {k: dict(v) for k, v in (plugin_settings or {}).items()},
             "web": dict(web or {}),
         }
-        config = config_from_dict(doc, folder / "ccch.toml")
+        (folder / "ccch.toml").write_text(to_toml(doc), encoding="utf-8")  # so the CLI can open it too
+        config = load_config(folder / "ccch.toml")
         pm = make_plugin_manager(config.plugins, strict=True, available=available)
         deployment = Deployment(config, pm=pm)
         deployment.plan  # noqa: B018 - validate

@@ -83,7 +83,9 @@ def register_measures(register):
 
 @hookimpl
 def report_sections(report):
-    return [{"title": "Good section", "report": report}]
+    from ccch_core.report import Paragraph, Section
+
+    return [Section("good", "Good section", [Paragraph(f"Good things in {report.period}")], order=50)]
 
 
 @hookimpl

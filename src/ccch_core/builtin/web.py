@@ -33,6 +33,8 @@ def navigation_items(deployment, user):
 @hookimpl
 def register_commands(cli):
     """``ccch users …`` and ``ccch serve``."""
+    import sys
+
     import click
 
     from .. import accounts
@@ -44,7 +46,7 @@ def register_commands(cli):
         if generate:
             return accounts.generate_password(), True
         if password_stdin:
-            return click.get_text_stream("stdin").readline().rstrip("\n"), False
+            return sys.stdin.readline().rstrip("\n"), False
         return click.prompt("Password", hide_input=True, confirmation_prompt=True), False
 
     def _fail(exc: accounts.AccountError):

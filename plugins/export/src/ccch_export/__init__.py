@@ -1,0 +1,1 @@
+"""ccch-export: reports for the reporting chain and raw data exports, through ccch's hooks."""

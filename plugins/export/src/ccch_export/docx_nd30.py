@@ -1,0 +1,292 @@
+"""A report as a Word document laid out as a Vietnamese administrative document
+(Decree 30/2020/NĐ-CP, Appendix I).
+
+A4 portrait; margins top and bottom 20 mm, left 30 mm, right 15 mm; Times New Roman; body 14 pt,
+justified, first-line indent 1.27 cm, 6 pt after each paragraph. Page 1 opens with two blocks side
+by side: the issuing body (parent body regular, the body itself bold, a short rule, "Số: …/BC-…")
+and the national name and motto (bold, the motto underlined by a rule) with place and date in
+italics. Then the document type and summary (bold, centred), "Kính gửi:", the body with roman
+numbered headings, and at the end "Nơi nhận:" (bold italic 12 pt, list 11 pt) on the left and
+the signature block (authority prefix, title, name) on the right. Page numbers from page 2, top
+centre.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import IO, Any
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Mm, Pt
+
+from ccch_core.model import Plan, Unit
+from ccch_core.periods import to_local
+from ccch_core.report import Figure, Heading, Paragraph, Report, Table
+
+FONT = "Times New Roman"
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV")
+PEOPLE_COMMITTEE_KINDS = {"people_committee", "province", "district", "commune", "ward", "town"}
+LEVEL_WORDS = ("thành phố", "thị trấn", "thị xã", "huyện", "quận", "tỉnh", "xã", "phường")
+
+
+def split_body_name(name: str) -> tuple[str, str]:
+    """"Ủy ban nhân dân huyện Đức Thọ" → ("ỦY BAN NHÂN DÂN", "HUYỆN ĐỨC THỌ"): the two lines of the
+    issuing body in the header. A name without a level word stays on one line."""
+    name = re.sub(r"^UBND\b", "Ủy ban nhân dân", name.strip())
+    lower = name.lower()
+    for word in LEVEL_WORDS:
+        index = lower.find(" " + word + " ")
+        if index > 0:
+            return name[:index].upper(), name[index + 1:].upper()
+    return name.upper(), ""
+
+
+def header_lines(plan: Plan, unit: Unit) -> tuple[str, str, str]:
+    """(parent line, body line(s), symbol suffix) for the issuing body block."""
+    if unit.kind in PEOPLE_COMMITTEE_KINDS:
+        first, second = split_body_name(unit.name)
+        return "", f"{first}\n{second}".strip(), "BC-UBND"
+    parent = plan.unit(unit.parent).name if unit.parent and plan.has_unit(unit.parent) else ""
+    parent = re.sub(r"^Ủy ban nhân dân", "UBND", parent)
+    return parent.upper(), unit.name.upper(), "BC"
+
+
+def vietnamese_date(place: str, day: dt.date) -> str:
+    """"Đức Thọ, ngày 05 tháng 01 năm 2024": days below 10 and months 1–2 get a leading zero."""
+    d = f"{day.day:02d}" if day.day < 10 else str(day.day)
+    m = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"{place}, ngày {d} tháng {m} năm {day.year}"
+
+
+def _font(run, size: float, bold: bool = False, italic: bool = False, underline: bool = False) -> None:
+    run.font.name = FONT
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run.font.italic = italic
+    run.font.underline = underline
+    # East-Asian and complex-script slots too, or Word substitutes another font for Vietnamese.
+    rpr = run._element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attr), FONT)
+
+
+def _para(container, text: str = "", size: float = 14, *, bold=False, italic=False, underline=False,
+          align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, after: float = 6, before: float = 0):
+    paragraph = container.add_paragraph()
+    paragraph.alignment = align
+    fmt = paragraph.paragraph_format
+    fmt.space_after = Pt(after)
+    fmt.space_before = Pt(before)
+    fmt.line_spacing = 1.15
+    if indent and align == WD_ALIGN_PARAGRAPH.JUSTIFY:
+        fmt.first_line_indent = Cm(1.27)
+    if text:
+        for i, line in enumerate(text.split("\n")):
+            if i:
+                paragraph.add_run().add_break()
+            _font(paragraph.add_run(line), size, bold, italic, underline)
+    return paragraph
+
+
+def _rule(container, width_cm: float) -> None:
+    """A short centred rule under a header line (a bottom border on an empty narrow paragraph)."""
+    paragraph = container.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    fmt = paragraph.paragraph_format
+    fmt.space_after = Pt(4)
+    fmt.space_before = Pt(0)
+    total = 7.5
+    margin = Cm(max((total - width_cm) / 2, 0))
+    fmt.left_indent = margin
+    fmt.right_indent = margin
+    ppr = paragraph._element.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
+    ppr.append(borders)
+    _font(paragraph.add_run(""), 2)
+
+
+def _no_borders(table) -> None:
+    tbl_pr = table._element.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "nil")
+        borders.append(element)
+    tbl_pr.append(borders)
+
+
+def _page_numbers_from_page_two(section) -> None:
+    section.different_first_page_header_footer = True
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = paragraph.add_run()
+    _font(run, 13)
+    for tag, attrs in (("w:fldChar", {"w:fldCharType": "begin"}), ("w:instrText", None),
+                       ("w:fldChar", {"w:fldCharType": "end"})):
+        element = OxmlElement(tag)
+        if attrs:
+            for key, value in attrs.items():
+                element.set(qn(key), value)
+        else:
+            element.set(qn("xml:space"), "preserve")
+            element.text = "PAGE"
+        run._element.append(element)
+
+
+def _cell_text(cell, text: str, size: float, bold: bool = False, align=WD_ALIGN_PARAGRAPH.LEFT) -> None:
+    paragraph = cell.paragraphs[0]
+    paragraph.alignment = align
+    paragraph.paragraph_format.space_after = Pt(0)
+    _font(paragraph.add_run(text), size, bold)
+
+
+def format_cell(value: Any, kind: str) -> str:
+    """A table value as Vietnamese text (decimal comma; percentages cut to one decimal)."""
+    if value is None:
+        return "–"
+    if kind == "datetime":
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        if isinstance(value, dt.datetime):
+            return to_local(value).strftime("%d/%m/%Y %H:%M") if value.tzinfo else value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float):
+        if kind == "percent":
+            value = int(value * 10 + 1e-9) / 10
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+        return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}".replace(",", ".")
+    return str(value)
+
+
+def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = None,
+               recipient: str | None = None, today: dt.date | None = None) -> None:
+    """Write ``report`` as a Decree 30 administrative document (DOCX) to ``stream``."""
+    plan = report.plan
+    request = report.request
+    issuer = request.unit or plan.unit(plan.issuing_unit)
+    today = today or to_local(request.now).date()
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
+    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    section.header_distance = Mm(10)
+    _page_numbers_from_page_two(section)
+    normal = document.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(14)
+
+    # -- header blocks: issuing body | national name and motto --------------------------------------
+    parent_line, body_line, symbol = header_lines(plan, issuer)
+    header = document.add_table(rows=1, cols=2)
+    header.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header.autofit = False
+    _no_borders(header)
+    left, right = header.rows[0].cells
+    left.width, right.width = Cm(7.5), Cm(9)
+    left.paragraphs[0].paragraph_format.space_after = Pt(0)
+    if parent_line:
+        _para(left, parent_line, 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(left, body_line, 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _rule(left, 2.5)
+    _para(left, f"Số: ……/{symbol}", 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12.5, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(right, "Độc lập - Tự do - Hạnh phúc", 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _rule(right, 5.5)
+    place = (plan.place if request.unit is None else split_body_name(issuer.name)[1].title().split(" ", 1)[-1]) or ""
+    _para(right, vietnamese_date(place or plan.place or "", today), 13, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER,
+          after=0)
+    for cell in (left, right):
+        first = cell.paragraphs[0]
+        if not first.text:
+            first._element.getparent().remove(first._element)
+
+    # -- type, summary, addressee -------------------------------------------------------------------
+    _para(document, "BÁO CÁO", 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0, before=18)
+    summary = f"Kết quả công tác tuyên truyền cải cách hành chính {report.period.label_vi[:1].lower()}{report.period.label_vi[1:]}"
+    _para(document, summary, 14, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _rule(document, 3)
+    if recipient:
+        _para(document, f"Kính gửi: {recipient}.", 14, align=WD_ALIGN_PARAGRAPH.CENTER, after=12)
+    _para(document, f"Thực hiện {plan.title}"
+          + (f" ({plan.document_type} số {plan.number_and_symbol})" if plan.symbol else "")
+          + f", {issuer.name} báo cáo kết quả thực hiện {report.period.label_vi[:1].lower()}{report.period.label_vi[1:]} như sau:", 14)
+
+    # -- body -----------------------------------------------------------------------------------------
+    for number, sec in enumerate(report.sections):
+        heading = f"{ROMAN[number] if number < len(ROMAN) else number + 1}. {sec.title.upper()}"
+        _para(document, heading, 14, bold=True, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT, before=6)
+        for block in sec.blocks:
+            if isinstance(block, Heading):
+                _para(document, block.text, 14, bold=True, italic=block.level > 2, align=WD_ALIGN_PARAGRAPH.LEFT,
+                      indent=False)
+            elif isinstance(block, Paragraph):
+                _para(document, block.text, 14)
+            elif isinstance(block, Table):
+                _add_table(document, block)
+            elif isinstance(block, Figure):
+                _para(document, f"{block.title}: {block.alt}", 13, italic=True)
+
+    # -- recipients and signature -------------------------------------------------------------------
+    _para(document, "", 6, after=0)
+    closing = document.add_table(rows=1, cols=2)
+    closing.autofit = False
+    _no_borders(closing)
+    left, right = closing.rows[0].cells
+    left.width, right.width = Cm(8), Cm(8.5)
+    recipients_title = left.paragraphs[0]
+    recipients_title.paragraph_format.space_after = Pt(0)
+    _font(recipients_title.add_run("Nơi nhận:"), 12, bold=True, italic=True)
+    lines = [f"- {recipient};" if recipient else "- Như trên;", "- Lưu: VT, VH."]
+    for line in lines:
+        _para(left, line, 11, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=0)
+    sign = signatory or {}
+    authority = list(sign.get("authority") or (["TM. ỦY BAN NHÂN DÂN"] if issuer.kind in PEOPLE_COMMITTEE_KINDS else []))
+    title = sign.get("title") or ("CHỦ TỊCH" if issuer.kind in PEOPLE_COMMITTEE_KINDS else "TRƯỞNG PHÒNG")
+    sign_lines = authority + [title]
+    first = right.paragraphs[0]
+    first.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    first.paragraph_format.space_after = Pt(0)
+    _font(first.add_run(sign_lines[0]), 13, bold=True)
+    for line in sign_lines[1:]:
+        _para(right, line, 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(right, "\n\n\n", 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(right, sign.get("name") or "", 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    document.save(stream)
+
+
+def _add_table(document, block: Table) -> None:
+    _para(document, block.title, 13, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3)
+    table = document.add_table(rows=1, cols=len(block.columns))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, column in zip(table.rows[0].cells, block.columns, strict=True):
+        _cell_text(cell, column.label, 12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    numeric = {"integer", "number", "percent"}
+    for row in block.rows:
+        cells = table.add_row().cells
+        for cell, value, column in zip(cells, row, block.columns, strict=True):
+            align = WD_ALIGN_PARAGRAPH.RIGHT if column.kind in numeric else WD_ALIGN_PARAGRAPH.LEFT
+            _cell_text(cell, format_cell(value, column.kind), 12, align=align)
+    _para(document, "", 6, after=3)
