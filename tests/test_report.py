@@ -43,6 +43,9 @@ def test_core_sections_and_figures(recorded):
     assert tasks[11][5] == 4 and tasks[2][5] == 0
     completeness = report.tables()[3]
     assert len(completeness.rows) == 23
+    an_dung = next(r for r in completeness.rows if r[0] == "UBND xã An Dũng")
+    assert an_dung[2] == dt.date(2024, 4, 5)  # the due day, not the midnight after it
+    assert an_dung[4] == "Đúng hạn"
     assert "Đã nhận 1/23 báo cáo" in report.sections[3].blocks[0].text
 
 

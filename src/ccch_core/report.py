@@ -19,7 +19,7 @@ import attrs
 
 from . import progress
 from .model import Plan, Unit
-from .periods import Period, utc_now
+from .periods import Period, to_local, utc_now
 
 COLUMN_KINDS = ("text", "integer", "number", "percent", "date", "datetime")
 
@@ -170,14 +170,22 @@ def _completeness_section(request: ReportRequest) -> Section:
     table = Table(
         key="tinh_hinh_bao_cao",
         title="Tình hình gửi báo cáo",
-        columns=[Column("don_vi", "Đơn vị"), Column("ky", "Kỳ"), Column("han_nop", "Hạn nộp", "datetime"),
+        columns=[Column("don_vi", "Đơn vị"), Column("ky", "Kỳ"), Column("han_nop", "Hạn nộp (hết ngày)", "date"),
                  Column("ngay_nop", "Ngày nộp", "datetime"), Column("tinh_trang", "Tình trạng")],
-        rows=[(r.unit.name, r.period.label_vi, r.due_at, r.submitted_at, r.state.label_vi) for r in reports],
+        rows=[(r.unit.name, r.period.label_vi, due_day(r.due_at), r.submitted_at, r.state.label_vi) for r in reports],
     )
     subset = progress.Completeness(completeness.period, tuple(reports))
     text = (f"Đã nhận {subset.received}/{subset.expected} báo cáo; tỷ lệ báo cáo "
             f"{_pct(subset.reporting_rate)}, đúng hạn {_pct(subset.on_time_rate)}.")
     return Section("bao_cao", "Tình hình báo cáo của các đơn vị", [Paragraph(text), table], order=30)
+
+
+def due_day(due_at: dt.datetime | None) -> dt.date | None:
+    """The last day on which a report is on time (``due_at`` is the exclusive bound, the local
+    midnight after it)."""
+    if due_at is None:
+        return None
+    return (to_local(due_at) - dt.timedelta(microseconds=1)).date()
 
 
 def lower_first(text: str) -> str:

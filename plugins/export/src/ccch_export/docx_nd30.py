@@ -98,15 +98,14 @@ def _para(container, text: str = "", size: float = 14, *, bold=False, italic=Fal
     return paragraph
 
 
-def _rule(container, width_cm: float) -> None:
+def _rule(container, width_cm: float, total_cm: float = 16.5) -> None:
     """A short centred rule under a header line (a bottom border on an empty narrow paragraph)."""
     paragraph = container.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     fmt = paragraph.paragraph_format
     fmt.space_after = Pt(4)
     fmt.space_before = Pt(0)
-    total = 7.5
-    margin = Cm(max((total - width_cm) / 2, 0))
+    margin = Cm(max((total_cm - width_cm) / 2, 0))
     fmt.left_indent = margin
     fmt.right_indent = margin
     ppr = paragraph._element.get_or_add_pPr()
@@ -117,6 +116,19 @@ def _rule(container, width_cm: float) -> None:
     borders.append(bottom)
     ppr.append(borders)
     _font(paragraph.add_run(""), 2)
+
+
+def _fix_widths(table, widths) -> None:
+    """Fixed column widths that Word and LibreOffice both honour (grid, every cell, fixed layout)."""
+    table.autofit = False
+    tbl_pr = table._element.tblPr
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    tbl_pr.append(layout)
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
 
 
 def _no_borders(table) -> None:
@@ -201,19 +213,18 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
     parent_line, body_line, symbol = header_lines(plan, issuer)
     header = document.add_table(rows=1, cols=2)
     header.alignment = WD_TABLE_ALIGNMENT.CENTER
-    header.autofit = False
     _no_borders(header)
+    _fix_widths(header, [Cm(6.3), Cm(10.2)])
     left, right = header.rows[0].cells
-    left.width, right.width = Cm(7.5), Cm(9)
     left.paragraphs[0].paragraph_format.space_after = Pt(0)
     if parent_line:
         _para(left, parent_line, 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _para(left, body_line, 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-    _rule(left, 2.5)
+    _rule(left, 2.5, 6.3)
     _para(left, f"Số: ……/{symbol}", 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-    _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12.5, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
+    _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _para(right, "Độc lập - Tự do - Hạnh phúc", 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-    _rule(right, 5.5)
+    _rule(right, 5.5, 10.2)
     place = (plan.place if request.unit is None else split_body_name(issuer.name)[1].title().split(" ", 1)[-1]) or ""
     _para(right, vietnamese_date(place or plan.place or "", today), 13, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER,
           after=0)
@@ -251,10 +262,9 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
     # -- recipients and signature -------------------------------------------------------------------
     _para(document, "", 6, after=0)
     closing = document.add_table(rows=1, cols=2)
-    closing.autofit = False
     _no_borders(closing)
+    _fix_widths(closing, [Cm(8), Cm(8.5)])
     left, right = closing.rows[0].cells
-    left.width, right.width = Cm(8), Cm(8.5)
     recipients_title = left.paragraphs[0]
     recipients_title.paragraph_format.space_after = Pt(0)
     _font(recipients_title.add_run("Nơi nhận:"), 12, bold=True, italic=True)
@@ -276,6 +286,31 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
     document.save(stream)
 
 
+TEXT_WIDTH_CM = 16.5  # A4 less the 30 mm and 15 mm margins
+
+
+def column_widths(block: Table) -> list:
+    """Widths that give text columns room and keep figures narrow, filling the text width."""
+    fixed = {"integer": 1.7, "number": 2.0, "percent": 1.9, "date": 2.4, "datetime": 2.9}
+    weights = []
+    for i, column in enumerate(block.columns):
+        if column.kind in fixed:
+            weights.append(None)
+            continue
+        longest = max([len(column.label)] + [len(str(row[i])) for row in block.rows if row[i] is not None])
+        weights.append(min(max(longest, 4), 60))
+    fixed_total = sum(fixed[c.kind] for c in block.columns if c.kind in fixed)
+    free = max(TEXT_WIDTH_CM - fixed_total, 2.0 * sum(1 for w in weights if w))
+    text_total = sum(w for w in weights if w) or 1
+    widths = []
+    for column, weight in zip(block.columns, weights, strict=True):
+        if weight is None:
+            widths.append(Cm(fixed[column.kind]))
+        else:
+            widths.append(Cm(max(free * weight / text_total, 1.2)))
+    return widths
+
+
 def _add_table(document, block: Table) -> None:
     _para(document, block.title, 13, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3)
     table = document.add_table(rows=1, cols=len(block.columns))
@@ -284,6 +319,7 @@ def _add_table(document, block: Table) -> None:
     for cell, column in zip(table.rows[0].cells, block.columns, strict=True):
         _cell_text(cell, column.label, 12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     numeric = {"integer", "number", "percent"}
+    _fix_widths(table, column_widths(block))
     for row in block.rows:
         cells = table.add_row().cells
         for cell, value, column in zip(cells, row, block.columns, strict=True):
