@@ -5,6 +5,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 INSTANCE ?= instance
+# Plugins the demo deployment enables (those installed from plugins/).
+DEMO_PLUGINS ?= $(filter export survey contest,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 EXAMPLE := examples/duc-tho-2024
@@ -18,7 +20,7 @@ $(BIN)/.installed: pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ccch needs Python 3.11 or newer; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' $(foreach d,$(PLUGIN_DIRS),-e ./$(d))
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(foreach d,$(PLUGIN_DIRS),-e './$(d)[test]')
 	touch $@
 
 install: $(BIN)/.installed
@@ -26,7 +28,7 @@ install: $(BIN)/.installed
 # A deployment folder under instance/ with the example plan, its demo data and a demo admin whose
 # password is printed once, here. Created once; `make clean` starts over.
 $(INSTANCE)/ccch.toml: | $(BIN)/.installed
-	$(BIN)/ccch init $(INSTANCE) --plan $(EXAMPLE)/plan.toml --public-base-url http://$(HOST):$(PORT)
+	$(BIN)/ccch init $(INSTANCE) --plan $(EXAMPLE)/plan.toml --public-base-url http://$(HOST):$(PORT) $(foreach p,$(DEMO_PLUGINS),--plugin $(p))
 	$(BIN)/ccch --config $@ measure import $(EXAMPLE)/demo/measurements-2024-q1.csv
 	$(BIN)/ccch --config $@ report-activity --from-csv $(EXAMPLE)/demo/activity-2024-03.csv
 	@echo "== Demo accounts (passwords are shown only now) =="
