@@ -35,7 +35,7 @@ ENV_STRICT = "CCCH_STRICT_PLUGINS"
 
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
-DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins")
+DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
 TOP_KEYS = ("deployment", "plugins", "web")
 WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count")
 
@@ -55,6 +55,7 @@ class DeploymentConfig:
     public_base_url: str = "http://127.0.0.1:8000"
     plugins: tuple[str, ...] = ()
     strict_plugins: bool = False
+    busy_timeout_ms: int = 10_000
     plugin_settings: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     web: dict[str, Any] = attrs.field(factory=dict)
 
@@ -142,6 +143,10 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
     if not isinstance(strict, bool):
         problems.append(f"{where}: deployment.strict_plugins: must be true or false, not {strict!r}")
         strict = False
+    busy = deployment.get("busy_timeout_ms", 10_000)
+    if isinstance(busy, bool) or not isinstance(busy, int) or not 100 <= busy <= 600_000:
+        problems.append(f"{where}: deployment.busy_timeout_ms: a whole number of milliseconds 100–600000, not {busy!r}")
+        busy = 10_000
     settings = doc.get("plugins", {})
     if not isinstance(settings, dict) or not all(isinstance(v, dict) for v in settings.values()):
         problems.append(f"{where}: [plugins.NAME] sections must be tables")
@@ -179,6 +184,7 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         public_base_url=base_url,
         plugins=tuple(plugins),
         strict_plugins=strict,
+        busy_timeout_ms=busy,
         plugin_settings=settings,
         web=web,
     )

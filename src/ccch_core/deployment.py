@@ -101,7 +101,7 @@ class Deployment:
         """This thread's connection to the deployment database (opened on first use)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = storage.connect(self.config.database_path)
+            db = storage.connect(self.config.database_path, busy_timeout_ms=self.config.busy_timeout_ms)
             self._local.db = db
         return db
 

@@ -29,11 +29,21 @@ class StorageError(RuntimeError):
     """A database problem an operator must act on (message says what and how)."""
 
 
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "locked by another writer for longer than the busy timeout"."""
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in str(error) or "busy" in str(error))
+
+
+def is_full(error: BaseException) -> bool:
+    """Whether a database error means the disk (or the database's size limit) is full."""
+    return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
+
+
 class SchemaTooNewError(StorageError):
     """The database has migrations this code does not know: it was written by a newer ccch."""
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> Database:
+def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
     """Open the deployment database with WAL, a busy timeout and foreign keys on.
 
     ``path`` may be ``":memory:"`` for tests. The connection may be used from another thread
@@ -45,15 +55,15 @@ def connect(path: str | Path, *, readonly: bool = False) -> Database:
         conn = sqlite3.connect(
             f"file:{Path(path_text).resolve().as_posix()}?mode=ro",
             uri=True,
-            timeout=BUSY_TIMEOUT_MS / 1000,
+            timeout=busy_timeout_ms / 1000,
             check_same_thread=False,
         )
     else:
         if path_text != ":memory:":
             Path(path_text).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path_text, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn = sqlite3.connect(path_text, timeout=busy_timeout_ms / 1000, check_same_thread=False)
     db = Database(conn, execute_plugins=False)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     db.execute("PRAGMA foreign_keys = ON")
     if path_text != ":memory:" and not readonly:
         db.enable_wal()

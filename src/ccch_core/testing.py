@@ -122,13 +122,15 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
         plugin_settings: Mapping[str, dict] | None = None,
         public_base_url: str = "https://cchc.example.gov.vn",
         web: Mapping[str, object] | None = None,
+        busy_timeout_ms: int = 10_000,
     ) -> Deployment:
         folder = tmp_path / f"deployment-{next(_counter)}"
         folder.mkdir()
         shutil.copyfile(plan_path or duc_tho_plan_path, folder / "plan.toml")
         doc = {
             "deployment": {"name": "Thử nghiệm", "plan": "plan.toml", "database": "ccch.db",
-                           "public_base_url": public_base_url, "plugins": list(plugins), "strict_plugins": True},
+                           "public_base_url": public_base_url, "plugins": list(plugins), "strict_plugins": True,
+                           "busy_timeout_ms": busy_timeout_ms},
             "plugins": {k: dict(v) for k, v in (plugin_settings or {}).items()},
             "web": dict(web or {}),
         }

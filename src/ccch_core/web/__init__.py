@@ -183,6 +183,17 @@ def _install_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        from ..storage import is_busy, is_full
+
+        if is_busy(error):
+            # Another writer held the database past the busy timeout (a burst): ask to retry.
+            app.logger.warning("database busy on %s %s", request.method, request.path)
+            return render_error(503, "Hệ thống đang bận xử lý nhiều yêu cầu. Dữ liệu của bạn chưa được lưu; "
+                                     "vui lòng gửi lại sau ít giây.", retry_after=5)
+        if is_full(error):
+            app.logger.critical("database or disk full on %s %s: %s", request.method, request.path, error)
+            return render_error(503, "Hệ thống tạm thời không lưu được dữ liệu. Dữ liệu của bạn chưa được lưu; "
+                                     "vui lòng thử lại sau. Cán bộ quản trị đã được báo lỗi.", retry_after=60)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from typing import Any
 
@@ -258,6 +259,16 @@ def form(unit_id: str, period_text: str):
                                             submitted_by=by, respect_lock=not g.user.is_admin)
     except progress.ReportLocked:
         abort(403, description="Báo cáo đã nộp. Liên hệ Phòng Văn hóa - Thông tin để mở lại nếu cần sửa.")
+    except sqlite3.OperationalError as exc:
+        if not (storage.is_busy(exc) or storage.is_full(exc)):
+            raise
+        # Nothing was stored (the transaction rolled back); give the form back as typed.
+        message = ("Hệ thống đang bận, báo cáo chưa được lưu. Nội dung bạn nhập vẫn còn nguyên; vui lòng bấm "
+                   "Nộp báo cáo lại sau ít giây." if storage.is_busy(exc) else
+                   "Hệ thống tạm thời không lưu được dữ liệu. Nội dung bạn nhập vẫn còn nguyên; vui lòng thử lại "
+                   "sau hoặc báo cán bộ quản trị.")
+        return render_template("report_form.html", values=request.form, errors={"_save": message},
+                               labels={"_save": "Lưu báo cáo"}, **context), 503, {"Retry-After": "5"}
     flash(f"Đã nộp báo cáo {period.label_vi} của {unit.name}.")
     return redirect(url_for("reports.form", unit_id=unit_id, period_text=str(period)), code=303)
 
