@@ -101,7 +101,9 @@ class ReportRequest:
 
     def includes(self, unit_id: str) -> bool:
         """Whether ``unit_id`` is within the report's scope."""
-        return self.unit is None or self.plan.is_within(unit_id, self.unit.id)
+        if self.unit is None:
+            return True
+        return self.plan.has_unit(unit_id) and self.plan.is_within(unit_id, self.unit.id)
 
 
 @attrs.frozen

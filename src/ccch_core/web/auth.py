@@ -16,6 +16,11 @@ from . import deployment
 bp = Blueprint("auth", __name__)
 
 
+def current_user():
+    """The signed-in :class:`ccch_core.accounts.User`, or None for an anonymous visitor."""
+    return g.get("user")
+
+
 def login_required(view: Callable) -> Callable:
     """Send anonymous visitors to the login page (and back afterwards)."""
 
