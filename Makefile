@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 INSTANCE ?= instance
 # Plugins the demo deployment enables (those installed from plugins/).
-DEMO_PLUGINS ?= $(filter export survey contest,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))))
+DEMO_PLUGINS ?= $(filter export survey contest reminders,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml examples/reminders/pyproject.toml))))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 EXAMPLE := examples/duc-tho-2024
