@@ -1,0 +1,465 @@
+"""Benchmark of the survey plugin: the real server as ``ccch serve`` runs it, over loopback.
+
+Builds a throw-away Đức Thọ deployment with the survey plugin and the SIPAS template, places a
+poster at every one-stop desk and post-culture point, starts ``ccch serve`` (gunicorn with its
+defaults: 2 × cores workers, 4 threads each) and measures, with wrk (Debian package ``wrk``, C,
+two threads, so the load generator takes little of the machine's CPU):
+
+1. the trivial endpoint ``/healthz``: requests/s and p99 latency — the reference;
+2. survey submissions (POST, a fresh submission id each, one browser session): submissions/s and
+   p99 as ratios to /healthz; then a count check: every submission acknowledged with a 303 must
+   be in the database, and nothing else;
+3. completed citizen responses: each simulated citizen has no cookies, opens the survey page,
+   submits it with the token and cookies it got, then opens the thank-you page; only a
+   thank-you page counts. 50 connections = 50 concurrent citizens;
+4. the citizen page's transferred size (page + stylesheet, headers included, no compression)
+   and number of requests;
+5. batch posters: A4 pages per second, QR generation included (in-process, server stopped);
+6. a month's indices over 1,000,000 responses (13 satisfaction answers each): the results page's
+   computation from the tallies, the plan measure, and — for comparison — the same GROUP BY over
+   the raw answers with a covering index.
+
+The once-a-day and per-address limits are switched off in this deployment: every request comes
+from 127.0.0.1, and with the defaults the server would (rightly) refuse most of them.
+
+    .venv/bin/python bench/survey_bench.py [--seconds 10] [--connections 50] [--responses 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CCCH = str(Path(sys.executable).with_name("ccch"))
+SCALE = ("tiep-can.1", "tiep-can.2", "tiep-can.3", "thu-tuc.1", "thu-tuc.2", "cong-chuc.1", "cong-chuc.2",
+         "cong-chuc.3", "ket-qua.1", "ket-qua.2", "gop-y.1", "gop-y.2", "chung")
+REQUIRED = [k for k in SCALE if k != "gop-y.2"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def ccch(config: str, *args: str) -> str:
+    return subprocess.run([CCCH, "-c", config, *args], check=True, capture_output=True, text=True).stdout
+
+
+def parse_wrk(out: str) -> dict:
+    """Requests/s, p99 (ms) and the counters our Lua scripts print."""
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    result = {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+              "p99": ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1)),
+              "p50": ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))}
+    errors = re.search(r"Socket errors: (.*)", out)
+    result["socket_errors"] = errors.group(1) if errors else ""
+    for key, value in re.findall(r"^COUNT (\w+) (\d+)$", out, re.MULTILINE):
+        result[key] = int(value)
+    return result
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None, pgid: int | None = None) -> dict:
+    """One wrk run; with ``pgid``, also the server's CPU time per request (robust to other load on
+    the machine, unlike requests per second)."""
+    before = server_cpu(pgid) if pgid else 0.0
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", script]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = parse_wrk(out) | {"raw": out}
+    if pgid:
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        result["cpu_ms"] = (server_cpu(pgid) - before) * 1000 / max(requests, 1)
+    return result
+
+
+LUA_COMMON = r'''
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function done(summary, latency, requests)
+  local totals = {}
+  for _, thread in ipairs(threads) do
+    for _, name in ipairs(NAMES) do
+      totals[name] = (totals[name] or 0) + (thread:get(name) or 0)
+    end
+  end
+  for _, name in ipairs(NAMES) do io.write(string.format("COUNT %s %d\n", name, totals[name])) end
+end
+'''
+
+
+def submissions_script(path: Path, codes: list[str], cookie: str, token: str, run: int) -> None:
+    """POSTs of complete answers, a new submission id each, one session (its token and cookie)."""
+    body = "&".join(f"q-{urllib.parse.quote(k)}=5" for k in REQUIRED)
+    path.write_text(LUA_COMMON + textwrap.dedent(f'''
+        NAMES = {{"acked", "other"}}
+        local codes = {{{", ".join(f'"{c}"' for c in codes)}}}
+        local n = 0
+        acked, other = 0, 0
+        function request()
+          n = n + 1
+          local sid = string.format("bench%02d%02d%012dxx", {run}, tid, n)
+          local body = "csrf_token={urllib.parse.quote(token)}&v=1&sid=" .. sid .. "&{body}"
+          return wrk.format("POST", "/k/" .. codes[(n % #codes) + 1],
+            {{["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = "{cookie}"}}, body)
+        end
+        function response(status, headers, body)
+          if status == 303 then acked = acked + 1 else other = other + 1 end
+        end
+    '''))
+
+
+def citizens_script(path: Path, codes: list[str]) -> None:
+    """Fresh citizens: GET the page without cookies, POST it with what it gave, GET thank-you."""
+    body = "&".join(f"q-{urllib.parse.quote(k)}=4" for k in REQUIRED)
+    path.write_text(LUA_COMMON + textwrap.dedent(f'''
+        NAMES = {{"pages", "acked", "thanks", "other"}}
+        local codes = {{{", ".join(f'"{c}"' for c in codes)}}}
+        local posts, thanks_queue = {{}}, {{}}
+        local n = 0
+        pages, acked, thanks, other = 0, 0, 0, 0
+        local function urlencode(s)
+          return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+        end
+        function request()
+          if #thanks_queue > 0 then
+            return wrk.format("GET", table.remove(thanks_queue, 1))
+          end
+          if #posts > 0 then
+            local p = table.remove(posts, 1)
+            return wrk.format("POST", p.path, {{["Content-Type"] = "application/x-www-form-urlencoded",
+              ["Cookie"] = p.cookie}}, p.body)
+          end
+          n = n + 1
+          return wrk.format("GET", "/k/" .. codes[(n % #codes) + 1])
+        end
+        function response(status, headers, body)
+          if status == 200 and body:find('name="csrf_token"', 1, true) then
+            pages = pages + 1
+            local token = body:match('name="csrf_token" value="([^"]+)"')
+            local sid = body:match('name="sid" value="([^"]+)"')
+            local action = body:match('<form method="post" action="([^"]+)"')
+            local cookie = (headers["Set-Cookie"] or ""):match("^([^;]+)") or ""
+            table.insert(posts, {{path = action, cookie = cookie,
+              body = "csrf_token=" .. urlencode(token) .. "&v=1&sid=" .. sid .. "&{body}"}})
+          elseif status == 303 then
+            acked = acked + 1
+            table.insert(thanks_queue, headers["Location"])
+          elseif status == 200 and body:find("Cảm ơn bạn đã góp ý", 1, true) then
+            thanks = thanks + 1
+          else
+            other = other + 1
+          end
+        end
+    '''))
+
+
+def page_weight(base: str, code: str) -> tuple[int, int, list[str]]:
+    """Bytes on the wire (status line, headers, body) of the survey page and everything it loads."""
+    parts = urllib.parse.urlsplit(base)
+    total, requests, names = 0, 0, []
+    paths = [f"/k/{code}"]
+    while paths:
+        path = paths.pop(0)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port)
+        conn.request("GET", path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        response = conn.getresponse()
+        body = response.read()
+        head = f"HTTP/1.1 {response.status} {response.reason}\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in response.getheaders()) + "\r\n"
+        total += len(head.encode()) + len(body)
+        requests += 1
+        names.append(f"{path} ({len(body)} B body)")
+        conn.close()
+        if path.startswith("/k/"):
+            text = body.decode()
+            paths += re.findall(r'<link rel="stylesheet" href="([^"]+)"', text)
+            paths += re.findall(r'<script src="([^"]+)"', text)
+            paths += re.findall(r'<img [^>]*src="([^"]+)"', text)
+    return total, requests, names
+
+
+def server_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by every process of the server's process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def count_responses(database: Path) -> int:
+    with sqlite3.connect(database) as conn:
+        return conn.execute("select count(*) from survey_responses").fetchone()[0]
+
+
+def poster_rate(config: str, pages: int) -> dict:
+    """Batch A4 posters in-process (server stopped), QR generation included."""
+    from ccch_survey import posters
+    from ccch_survey.settings import settings_of
+    from ccch_survey.store import list_placements, placement_url
+
+    from ccch_core.deployment import Deployment
+
+    dep = Deployment.open(config)
+    settings = settings_of(dep)
+    placed = list_placements(dep.db, survey_id="sipas")
+    items = [posters.PosterItem(placement_url(dep.public_base_url, settings, f"Q{i:05d}"), f"Q{i:05d}",
+                                dep.plan.unit(placed[i % len(placed)].unit_id).name, placed[i % len(placed)].place)
+             for i in range(pages)]
+    text = posters.PosterText(dep.config.name)
+    result = {}
+    for label, workers in (("one process", 1), (f"{os.cpu_count()} processes for QR codes", None)):
+        start = time.perf_counter()
+        data = posters.posters_pdf(items, text, "A4", workers=workers)
+        elapsed = time.perf_counter() - start
+        result[label] = (pages / elapsed, len(data))
+    start = time.perf_counter()
+    for item in items:
+        posters.qr_matrix(item.url)
+    result["qr"] = (time.perf_counter() - start) / pages * 1000
+    dep.close()
+    return result
+
+
+def index_timing(config: str, responses: int) -> dict:
+    """A month's indices over ``responses`` responses of 13 satisfaction answers each."""
+    from ccch_survey.results import compute_results, satisfaction_measure
+    from ccch_survey.store import list_placements, retally
+
+    from ccch_core.deployment import Deployment
+    from ccch_core.periods import Period
+    from ccch_core.progress import MeasureContext
+
+    dep = Deployment.open(config)
+    db = dep.db
+    placements = list_placements(db, survey_id="sipas")
+    t0 = time.perf_counter()
+    db.execute("delete from survey_answers")
+    db.execute("delete from survey_responses")
+    db.conn.commit()
+    with db.conn:
+        db.execute("create temp table pl (n integer primary key, id integer, unit_id text)")
+        db.conn.executemany("insert into pl values (?, ?, ?)", [(i, p.id, p.unit_id) for i, p in enumerate(placements)])
+        # March 2024: 31 days; 60% answer 5, 25% 4, 10% 3, 5% 1–2.
+        db.execute(f"""
+            insert into survey_responses (id, survey_id, version, placement_id, unit_id, submitted_at, day,
+                                          submission_id, device_key, channel)
+            with recursive n(i) as (select 1 union all select i + 1 from n where i < {responses})
+            select i, 'sipas', 1, pl.id, pl.unit_id, '2024-03-15T03:00:00+00:00', 20240301 + (i % 31),
+                   'bench-' || i, null, 'poster'
+            from n join pl on pl.n = i % {len(placements)}""")
+        values = ", ".join(f"('{k}')" for k in SCALE)
+        db.execute(f"""
+            insert into survey_answers (response_id, question_key, option_key, value)
+            select r.id, q.column1, case when x < 60 then '5' when x < 85 then '4' when x < 95 then '3'
+                                         when x < 98 then '2' else '1' end, null
+            from (select id, abs(random()) % 100 as x from survey_responses) r cross join (values {values}) q
+            order by r.id, q.column1""")
+    t1 = time.perf_counter()
+    retally(db, "sipas")
+    t2 = time.perf_counter()
+    answers = db.execute("select count(*) from survey_answers").fetchone()[0]
+    march = Period.parse("2024-03")
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        res = compute_results(db, dep.plan, "sipas", march)
+        timings.append(time.perf_counter() - start)
+    assert res.overall.n == answers, (res.overall.n, answers)
+    units = dep.plan.resolve(["bo-phan-mot-cua-xa", "trung-tam-hcc"], march)
+    indicator = type("I", (), {"code": "KS1"})()
+    start = time.perf_counter()
+    measured = satisfaction_measure(MeasureContext(dep, indicator, march, units))
+    measure_time = time.perf_counter() - start
+    # For comparison: the same figures straight from the raw answers, with a covering index.
+    start = time.perf_counter()
+    db.execute("create index if not exists bench_raw on survey_responses (survey_id, day, placement_id, id)")
+    db.conn.commit()
+    raw_sql = ("select a.question_key, r.placement_id, a.option_key, count(*) from survey_responses r "
+               "join survey_answers a on a.response_id = r.id where r.survey_id = 'sipas' and r.day between "
+               "20240301 and 20240331 and r.excluded = 0 group by 1, 2, 3")
+    index_time = time.perf_counter() - start
+    start = time.perf_counter()
+    raw_rows = db.execute(raw_sql).fetchall()
+    raw_time = time.perf_counter() - start
+    tally_rows = db.execute("select count(*) from survey_tallies where survey_id = 'sipas'").fetchone()[0]
+    size = os.path.getsize(dep.config.database_path)
+    dep.close()
+    return {"responses": responses, "answers": answers, "load_s": t1 - t0, "retally_s": t2 - t1,
+            "month_s": min(timings), "measure_s": measure_time, "units_measured": len(measured),
+            "tally_rows": tally_rows, "raw_s": raw_time, "raw_groups": len(raw_rows), "raw_index_s": index_time,
+            "db_mib": size / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--posters", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating /healthz and submission runs.")
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary deployment.")
+    parser.add_argument("--serve-args", default="", help='Extra `ccch serve` options, e.g. "--threads 1".')
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    folder = Path(tempfile.mkdtemp(prefix="ccch-survey-bench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    subprocess.run([CCCH, "init", str(folder), "--plan", str(ROOT / "examples/duc-tho-2024/plan.toml"),
+                    "--public-base-url", base], check=True, capture_output=True)
+    config = str(folder / "ccch.toml")
+    text = Path(config).read_text(encoding="utf-8")
+    text = re.sub(r"plugins = \[.*\]", 'plugins = ["survey"]', text)
+    text += ("\n[plugins.survey]\n# Every request of the benchmark comes from 127.0.0.1: the per-device and\n"
+             "# per-address limits would refuse them by design.\nresponses_per_device_per_day = 0\n"
+             "submissions_per_address_per_hour = 0\n")
+    Path(config).write_text(text, encoding="utf-8")
+    ccch(config, "survey", "load", str(ROOT / "examples/surveys/sipas.toml"))
+    ccch(config, "survey", "place-kind", "sipas", "one_stop_desk", "--place", "Quầy tiếp nhận hồ sơ")
+    ccch(config, "survey", "place-kind", "sipas", "post_culture_point")
+    ccch(config, "survey", "place", "sipas", "trung-tam-hcc", "--place", "Sảnh chờ")
+    codes = re.findall(r"^([2-9A-Z]{6})\s", ccch(config, "survey", "placements"), re.MULTILINE)
+    database = folder / "ccch.db"
+    print(f"load average before: {os.getloadavg()[0]:.2f} (other processes share these cores)")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}; wrk -t2 -c{args.connections} -d{args.seconds}s; "
+          f"`ccch serve {args.serve_args or '(defaults: gunicorn, 2 x cores workers, 4 threads each)'}`")
+    server = subprocess.Popen([CCCH, "-c", config, "serve", "--port", str(port), *args.serve_args.split()],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until_up(base + "/healthz")
+        for code in codes:  # warm every worker
+            urllib.request.urlopen(f"{base}/k/{code}").read()
+        weight, requests, names = page_weight(base, codes[0])
+        print(f"citizen page: {weight:,} bytes transferred in {requests} requests ({', '.join(names)}); "
+              f"LimeSurvey 6 reference 1.2 MB in 28 requests: {1_200_000 / weight:.0f}x lighter")
+
+        # One browser session for the submission runs: its cookie and token.
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", f"/k/{codes[0]}")
+        page = conn.getresponse()
+        cookies = "; ".join(c.split(";", 1)[0] for k, c in page.getheaders() if k.lower() == "set-cookie")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode()).group(1)
+        conn.close()
+        script = folder / "submit.lua"
+        # Alternate the two runs (the machine's speed drifts); report the medians and every round.
+        healths, subs = [], []
+        for round_ in range(args.rounds):
+            healths.append(wrk(base + "/healthz", args.seconds, args.connections, pgid=server.pid))
+            before = count_responses(database)
+            submissions_script(script, codes, cookies, token, round_)
+            sub = wrk(base + "/", args.seconds, args.connections, str(script), pgid=server.pid)
+            sub["stored"] = count_responses(database) - before
+            subs.append(sub)
+            print(f"  round {round_ + 1}: /healthz {healths[-1]['rate']:,.0f} req/s p99 {healths[-1]['p99']:.1f} ms "
+                  f"({healths[-1]['cpu_ms']:.2f} ms server CPU a request); submissions {sub['rate']:,.0f} req/s "
+                  f"p99 {sub['p99']:.1f} ms ({sub['cpu_ms']:.2f} ms CPU) = {sub['rate'] / healths[-1]['rate']:.0%}")
+
+        def median(values):
+            values = sorted(values)
+            return values[len(values) // 2]
+
+        health = {k: median([h[k] for h in healths]) for k in ("rate", "p50", "p99", "cpu_ms")}
+        sub = {k: median([s[k] for s in subs]) for k in ("rate", "p50", "p99", "cpu_ms")}
+        ratio = median([s["rate"] / h["rate"] for s, h in zip(subs, healths)])
+        print(f"/healthz:        {health['rate']:8,.0f} req/s   p50 {health['p50']:.1f} ms   p99 {health['p99']:.1f} ms")
+        print(f"submissions:     {sub['rate']:8,.0f} req/s   p50 {sub['p50']:.1f} ms   p99 {sub['p99']:.1f} ms   "
+              f"= {ratio:.0%} of /healthz's rate (median of {args.rounds} rounds), "
+              f"p99 {sub['p99'] / health['p99']:.1f}x /healthz's")
+        print(f"  server CPU a request: /healthz {health['cpu_ms']:.2f} ms, submission {sub['cpu_ms']:.2f} ms -> "
+              f"{health['cpu_ms'] / sub['cpu_ms']:.0%}: the rate ratio on a machine where the server has the CPU")
+        acked = sum(s["acked"] for s in subs)
+        stored = sum(s["stored"] for s in subs)
+        other = sum(s["other"] for s in subs)
+        in_flight = args.connections * args.rounds
+        verdict = "OK" if acked <= stored <= acked + in_flight and other == 0 else "FAILED"
+        print(f"  count check: {acked:,} acknowledged (303), {other} other responses, {stored:,} stored; every "
+              f"acknowledged submission is stored, the {stored - acked} more were in flight when wrk stopped "
+              f"(at most {in_flight}) -> {verdict}")
+
+        before = count_responses(database)
+        script = folder / "citizens.lua"
+        citizens_script(script, codes)
+        cit = wrk(base + "/", args.seconds, args.connections, str(script), pgid=server.pid)
+        stored = count_responses(database) - before
+        print(f"citizens:        {cit['thanks'] / args.seconds:8,.0f} completed responses/s "
+              f"({cit['pages']:,} pages, {cit['acked']:,} submissions acknowledged, {cit['thanks']:,} thank-you "
+              f"pages, {cit['other']} other; {cit['rate']:,.0f} req/s, p99 {cit['p99']:.1f} ms, "
+              f"{cit['cpu_ms'] * 3:.2f} ms server CPU a citizen); stored "
+              f"{stored:,} -> {'OK' if cit['acked'] <= stored <= cit['acked'] + args.connections else 'FAILED'}; "
+              f"LimeSurvey reference 19/s: "
+              f"{cit['thanks'] / args.seconds / 19:.0f}x")
+        errors = [r["socket_errors"] for r in (*healths, *subs, cit) if r["socket_errors"]]
+        if errors:
+            print(f"  wrk socket errors: {'; '.join(errors)}")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    rates = poster_rate(config, args.posters)
+    qr = rates.pop("qr")
+    for label, (rate, size) in rates.items():
+        print(f"posters A4, {label}: {rate:,.0f} pages/s ({args.posters} pages, {size // 1024} KiB PDF)")
+    print(f"  QR generation alone: {qr:.1f} ms a code")
+
+    timing = index_timing(config, args.responses)
+    print(f"indices: {timing['responses']:,} responses, {timing['answers']:,} satisfaction answers "
+          f"(database {timing['db_mib']:,.0f} MiB; generated in {timing['load_s']:.0f} s, tallies rebuilt in "
+          f"{timing['retally_s']:.1f} s = {timing['tally_rows']:,} tally rows)")
+    print(f"  month's indices (results page, from tallies): {timing['month_s'] * 1000:,.0f} ms")
+    print(f"  plan measure survey_satisfaction for {timing['units_measured']} units: {timing['measure_s'] * 1000:,.0f} ms")
+    print(f"  for comparison, GROUP BY over the raw answers (covering index): {timing['raw_s'] * 1000:,.0f} ms "
+          f"({timing['raw_groups']:,} groups)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if args.keep:
+        print(f"kept: {folder}")
+    else:
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()

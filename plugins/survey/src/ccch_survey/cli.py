@@ -1,0 +1,287 @@
+"""``ccch survey …``: load surveys, place posters, print them, read results, export.
+
+The group is built anew for each invocation (never at import time), like every ccch command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ccch_core.cli import echo_json, pass_deployment, table
+from ccch_core.periods import Period, PeriodError, PeriodType
+
+from .definition import DefinitionError, load_definition
+from .settings import settings_of
+
+
+def _period(text: str | None) -> Period | None:
+    if text in (None, "all", "tat-ca"):
+        return None
+    try:
+        return Period.parse(text)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _pct(value):
+    return "–" if value is None else f"{value:.1f}%"
+
+
+def survey_group() -> click.Group:
+    """Build the ``survey`` command group."""
+    from . import exports, posters, store
+    from .results import compute_results
+
+    @click.group("survey")
+    def survey():
+        """Citizen satisfaction surveys: surveys, placements (posters), results, exports."""
+
+    @survey.command("load")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--note", help="A note for the new version (what changed).")
+    @pass_deployment
+    def load(deployment, file, note):
+        """Load a survey file (TOML); changed content becomes a new version."""
+        try:
+            definition = load_definition(file)
+            version, created = store.save_survey(deployment.db, definition, by="cli", note=note)
+        except DefinitionError as exc:
+            raise click.ClickException("the survey file has problems:\n" + "\n".join(exc.problems)) from None
+        if created:
+            click.echo(f"{definition.id}: version {version} saved ({len(definition.questions)} questions).")
+        else:
+            click.echo(f"{definition.id}: unchanged (version {version}).")
+
+    @survey.command("list")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_deployment
+    def list_(deployment, as_json):
+        """Surveys with their current version and status."""
+        found = store.list_surveys(deployment.db)
+        if as_json:
+            echo_json([{"id": s.id, "title": s.title, "version": s.current_version, "status": s.status} for s in found])
+            return
+        click.echo(table([(s.id, s.title, s.current_version, s.status) for s in found],
+                         ["Survey", "Title", "Version", "Status"]))
+
+    @survey.command("show")
+    @click.argument("survey_id")
+    @click.option("--version", type=int, help="A version (default: the current one).")
+    @pass_deployment
+    def show(deployment, survey_id, version):
+        """Print a survey version as a survey file (TOML)."""
+        try:
+            click.echo(store.get_version(deployment.db, survey_id, version).to_toml(), nl=False)
+        except store.SurveyError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    for name, status in (("open", "open"), ("close", "closed")):
+        def make(status=status):
+            @pass_deployment
+            def command(deployment, survey_id):
+                try:
+                    store.set_status(deployment.db, survey_id, status)
+                except store.SurveyError as exc:
+                    raise click.ClickException(str(exc)) from None
+                click.echo(f"{survey_id}: {status}.")
+            return command
+        survey.command(name, help=f"Mark a survey {status} (closed: posters show a notice).")(
+            click.argument("survey_id")(make()))
+
+    @survey.command("place")
+    @click.argument("survey_id")
+    @click.argument("unit_id")
+    @click.option("--place", required=True, help='Where the poster hangs, e.g. "Quầy tiếp nhận hồ sơ".')
+    @click.option("--kiosk", is_flag=True, help="A tablet at a counter instead of a poster.")
+    @pass_deployment
+    def place(deployment, survey_id, unit_id, place, kiosk):
+        """Create one placement (a poster or kiosk at one place of a unit); prints its code and URL."""
+        try:
+            p = store.add_placement(deployment.db, deployment.plan, survey_id, unit_id, place,
+                                    mode="kiosk" if kiosk else "poster")
+        except store.SurveyError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{p.code}  {store.placement_url(deployment.public_base_url, settings_of(deployment), p.code)}")
+
+    @survey.command("place-kind")
+    @click.argument("survey_id")
+    @click.argument("kind")
+    @click.option("--place", help="Place text printed on every poster (default: the unit's name).")
+    @click.option("--within", help="Only units below this unit.")
+    @click.option("--kiosk", is_flag=True, help="Kiosks instead of posters.")
+    @pass_deployment
+    def place_kind(deployment, survey_id, kind, place, within, kiosk):
+        """One placement for every unit of KIND (e.g. one_stop_desk) that has none for the survey yet."""
+        try:
+            created, kept = store.place_for_kind(deployment.db, deployment.plan, survey_id, kind, place,
+                                                 mode="kiosk" if kiosk else "poster", within=within)
+        except store.SurveyError as exc:
+            raise click.ClickException(str(exc)) from None
+        for p in created:
+            click.echo(f"{p.code}  {p.unit_id}  {p.place}")
+        click.echo(f"{len(created)} created, {len(kept)} already placed.")
+
+    @survey.command("placements")
+    @click.option("--survey", "survey_id", help="Only this survey.")
+    @click.option("--within", help="Only units at or below this unit.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_deployment
+    def placements(deployment, survey_id, within, as_json):
+        """Placements with their code, unit, place and link."""
+        settings = settings_of(deployment)
+        found = store.list_placements(deployment.db, survey_id=survey_id, plan=deployment.plan, within=within)
+        rows = [{"code": p.code, "survey": p.survey_id, "unit": p.unit_id, "place": p.place, "mode": p.mode,
+                 "active": p.active, "url": store.placement_url(deployment.public_base_url, settings, p.code)}
+                for p in found]
+        if as_json:
+            echo_json(rows)
+            return
+        click.echo(table([(r["code"], r["unit"], r["place"], r["mode"], "yes" if r["active"] else "retired", r["url"])
+                          for r in rows], ["Code", "Unit", "Place", "Mode", "Active", "URL"]))
+
+    @survey.command("retire")
+    @click.argument("code")
+    @pass_deployment
+    def retire(deployment, code):
+        """Take a poster down: its link shows a notice; its responses stay."""
+        try:
+            p = store.retire_placement(deployment.db, code)
+        except store.SurveyError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{p.code}: retired.")
+
+    @survey.command("posters")
+    @click.argument("survey_id")
+    @click.option("--kind", help="Every unit of this kind (e.g. one_stop_desk, post_culture_point).")
+    @click.option("--within", help="Only units at or below this unit.")
+    @click.option("--code", "codes", multiple=True, help="These placements (repeatable).")
+    @click.option("--create", is_flag=True, help="With --kind: first create a placement for units that have none.")
+    @click.option("--place", help="With --create: the place text (default: the unit's name).")
+    @click.option("--size", type=click.Choice(["A4", "A3"], case_sensitive=False), default="A4", show_default=True)
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="The PDF file to write.")
+    @pass_deployment
+    def posters_cmd(deployment, survey_id, kind, within, codes, create, place, size, output):
+        """Print-ready posters (PDF, one page each) for a batch of placements."""
+        settings = settings_of(deployment)
+        plan = deployment.plan
+        if store.get_survey(deployment.db, survey_id) is None:
+            raise click.ClickException(f"no survey {survey_id!r}")
+        if create:
+            if not kind:
+                raise click.UsageError("--create needs --kind")
+            created, _ = store.place_for_kind(deployment.db, plan, survey_id, kind, place, within=within)
+            click.echo(f"{len(created)} placements created.")
+        chosen = [p for p in store.list_placements(deployment.db, survey_id=survey_id, plan=plan, within=within,
+                                                   active_only=True)
+                  if (not kind or (plan.has_unit(p.unit_id) and plan.unit(p.unit_id).kind == kind))
+                  and (p.code in {store.normalise_code(c) for c in codes} if codes else not p.is_kiosk)]
+        if not chosen:
+            raise click.ClickException("no active placement matches (create them with `ccch survey place-kind` "
+                                       "or --create)")
+        items = [posters.PosterItem(store.placement_url(deployment.public_base_url, settings, p.code), p.code,
+                                    plan.unit(p.unit_id).name if plan.has_unit(p.unit_id) else p.unit_id, p.place)
+                 for p in chosen]
+        with click.progressbar(length=len(items), label=f"Posters {size.upper()}") as bar:
+            data = posters.posters_pdf(items, posters.PosterText(deployment.config.name), size.upper(),
+                                       progress=bar.update)
+        output.write_bytes(data)
+        click.echo(f"{len(items)} posters written to {output} ({len(data) // 1024} KiB).")
+
+    @survey.command("qr")
+    @click.argument("code")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="A .png or .svg file.")
+    @pass_deployment
+    def qr(deployment, code, output):
+        """The QR code of a placement alone, as PNG or SVG (by the file's extension)."""
+        p = store.get_placement(deployment.db, code)
+        if p is None:
+            raise click.ClickException(f"no placement {code!r}")
+        url = store.placement_url(deployment.public_base_url, settings_of(deployment), p.code)
+        if output.suffix.lower() == ".png":
+            output.write_bytes(posters.qr_png(url))
+        elif output.suffix.lower() == ".svg":
+            output.write_text(posters.qr_svg(url), encoding="utf-8")
+        else:
+            raise click.BadParameter("the file must end in .png or .svg", param_hint="--output")
+        click.echo(f"{output}: {url}")
+
+    @survey.command("results")
+    @click.argument("survey_id")
+    @click.option("--period", default=None, help="2024-03, 2024-Q1, 2024-H1, 2024 or all (default: this month).")
+    @click.option("--unit", "unit_id", help="Only placements at or below this unit.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_deployment
+    def results(deployment, survey_id, period, unit_id, as_json):
+        """Satisfaction index and mean score per criterion and unit; scans, responses, conversion."""
+        if store.get_survey(deployment.db, survey_id) is None:
+            raise click.ClickException(f"no survey {survey_id!r}")
+        chosen = Period.current(PeriodType.MONTH) if period is None else _period(period)
+        res = compute_results(deployment.db, deployment.plan, survey_id, chosen, within=unit_id)
+        if as_json:
+            def score(s):
+                return {"answers": s.n, "satisfied": s.satisfied, "index": s.index, "mean": s.mean,
+                        "counts": list(s.counts)}
+            echo_json({
+                "survey": survey_id, "period": str(chosen) if chosen else None, "overall": score(res.overall),
+                "responses": res.responses, "scans": res.scans, "conversion": res.conversion,
+                "sections": [{"title": t, **score(s)} for t, s in res.sections],
+                "questions": [{"key": q.key, "prompt": q.prompt, **score(q.score)} for q in res.scale_questions],
+                "units": [{"unit": u.id, "responses": n, **score(s)} for u, s, n in res.units],
+                "placements": [{"code": p.placement.code, "unit": p.placement.unit_id, "scans": p.scans,
+                                "responses": p.responses, "conversion": p.conversion, **score(p.score)}
+                               for p in res.placements],
+            })
+            return
+        click.echo(f"{res.title} — {chosen.label_vi if chosen else 'toàn bộ'}")
+        click.echo(f"Satisfaction index {_pct(res.overall.index)}, mean {res.overall.mean or 0:.2f}, "
+                   f"{res.overall.n} answers, {res.responses} responses, {res.scans} scans")
+        click.echo(table([(q.key, q.prompt, _pct(q.score.index), f"{q.score.mean:.2f}" if q.score.mean else "–",
+                           q.score.n) for q in res.scale_questions], ["Key", "Criterion", "Index", "Mean", "Answers"]))
+        click.echo(table([(u.name, _pct(s.index), n) for u, s, n in res.units], ["Unit", "Index", "Responses"]))
+
+    @survey.command("export")
+    @click.argument("survey_id")
+    @click.option("--period", default="all", show_default=True, help="2024-03, 2024-Q1, 2024 or all.")
+    @click.option("--unit", "unit_id", help="Only placements at or below this unit.")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @pass_deployment
+    def export(deployment, survey_id, period, unit_id, output):
+        """Responses as CSV (UTF-8 with BOM, one row per response), streamed to a file."""
+        if store.get_survey(deployment.db, survey_id) is None:
+            raise click.ClickException(f"no survey {survey_id!r}")
+        header, rows = exports.wide_rows(deployment.db, deployment.plan, survey_id, _period(period), unit_id)
+        count = 0
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            for piece in exports.csv_lines(header, rows):
+                handle.write(piece)
+                count += piece.count("\r\n")
+        click.echo(f"{output}: {count - 1} responses.")
+
+    @survey.command("retally")
+    @click.argument("survey_id", required=False)
+    @pass_deployment
+    def retally(deployment, survey_id):
+        """Rebuild the answer tallies from the stored answers (a check and repair tool)."""
+        click.echo(f"{store.retally(deployment.db, survey_id)} tally rows written.")
+
+    @survey.command("forget-contact")
+    @click.option("--phone", help="Delete every contact with this phone number.")
+    @click.option("--response", "response_ids", type=int, multiple=True, help="Delete the contact of a response.")
+    @pass_deployment
+    def forget_contact(deployment, phone, response_ids):
+        """Delete contact details a citizen left (their anonymous answers stay)."""
+        from ccch_core.privacy import PersonalDataError, normalise_phone
+
+        if not phone and not response_ids:
+            raise click.UsageError("give --phone or --response")
+        try:
+            normalised = normalise_phone(phone) if phone else None
+        except PersonalDataError as exc:
+            raise click.BadParameter(str(exc), param_hint="--phone") from None
+        click.echo(f"{store.forget_contacts(deployment.db, normalised, response_ids)} contact(s) deleted.")
+
+    return survey

@@ -1,0 +1,236 @@
+"""QR codes (PNG, SVG) and print-ready posters (PDF, A4 and A3) for placements.
+
+The PDF embeds Be Vietnam Pro (from the ``fontpkg-be-vietnam-pro`` package, SIL Open Font
+License), a typeface designed for Vietnamese: every diacritic (ả, ự, ườ …) prints correctly, which
+the PDF standard fonts cannot do. fpdf2 embeds only the glyphs used (a subset), once per file, so a
+batch of a hundred posters is one small PDF.
+
+QR codes use error correction level Q (25% of the code may be dirty or torn: posters hang in
+sun and rain) and are drawn as vector rectangles, one per run of dark modules, so they stay sharp
+at any print size.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from urllib.parse import urlsplit
+
+import attrs
+import qrcode
+import qrcode.constants
+
+QUIET_ZONE = 4
+"""Light modules around the code, as the QR standard requires."""
+PAGE_SIZES = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+BRAND = (155, 28, 28)
+
+
+def qr_matrix(data: str) -> list[list[bool]]:
+    """The QR code's modules (True = dark), without the quiet zone."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_Q, border=0)
+    code.add_data(data)
+    code.make(fit=True)
+    return [list(row) for row in code.get_matrix()]
+
+
+def _runs(row: Sequence[bool]) -> Iterable[tuple[int, int]]:
+    """(start, length) of each run of dark modules in a row."""
+    x, n = 0, len(row)
+    while x < n:
+        if row[x]:
+            start = x
+            while x < n and row[x]:
+                x += 1
+            yield start, x - start
+        else:
+            x += 1
+
+
+def qr_svg(data: str, module: int = 10) -> str:
+    """The QR code as a standalone SVG (one path, quiet zone included)."""
+    matrix = qr_matrix(data)
+    size = (len(matrix) + 2 * QUIET_ZONE) * module
+    path = []
+    for y, row in enumerate(matrix):
+        for start, length in _runs(row):
+            path.append(f"M{(start + QUIET_ZONE) * module} {(y + QUIET_ZONE) * module}"
+                        f"h{length * module}v{module}h-{length * module}z")
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+            f'width="{size}" height="{size}" viewBox="0 0 {size} {size}">'
+            f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(path)}"/></svg>\n')
+
+
+def qr_png(data: str, module: int = 10) -> bytes:
+    """The QR code as a PNG image (black on white, quiet zone included)."""
+    from PIL import Image
+
+    matrix = qr_matrix(data)
+    n = len(matrix) + 2 * QUIET_ZONE
+    image = Image.new("1", (n, n), 1)
+    pixels = image.load()
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                pixels[x + QUIET_ZONE, y + QUIET_ZONE] = 0
+    image = image.resize((n * module, n * module), Image.NEAREST)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _font_file(name: str) -> str:
+    return str(resources.files("fontpkg_be_vietnam_pro") / "files" / name)
+
+
+@attrs.frozen
+class PosterText:
+    """What a poster says (defaults in Vietnamese; a deployment can change them per batch)."""
+
+    organisation: str
+    title: str = "Ý KIẾN CỦA BẠN GIÚP CHÚNG TÔI PHỤC VỤ TỐT HƠN"
+    subtitle: str = "Khảo sát sự hài lòng của người dân, tổ chức"
+    steps: tuple[str, ...] = (
+        "1. Mở máy ảnh (camera) hoặc Zalo trên điện thoại.",
+        "2. Hướng vào mã QR dưới đây rồi chạm vào đường dẫn hiện ra.",
+        "3. Chọn câu trả lời và bấm “Gửi ý kiến” (khoảng 2–3 phút).",
+    )
+    privacy: str = "Không cần đăng nhập, không bắt buộc để lại họ tên hay số điện thoại. Ý kiến của bạn được giữ kín."
+    url_hint: str = "Không quét được mã? Gõ địa chỉ này vào trình duyệt:"
+
+
+@attrs.frozen
+class PosterItem:
+    """One poster: the placement's URL and code, its unit and place."""
+
+    url: str
+    code: str
+    unit_name: str
+    place: str
+
+
+def printed_url(url: str) -> str:
+    """The URL as printed under the QR: without ``https://`` (shorter to type)."""
+    parts = urlsplit(url)
+    return url.split("://", 1)[1] if parts.scheme == "https" else url
+
+
+class PosterDocument:
+    """A PDF of posters, one page each; add pages, then :meth:`output`."""
+
+    def __init__(self, size: str = "A4"):
+        from fpdf import FPDF
+
+        if size not in PAGE_SIZES:
+            raise ValueError(f"poster size is A4 or A3, not {size!r}")
+        self.size = size
+        self.width, self.height = PAGE_SIZES[size]
+        self.k = self.width / 210.0  # A3 is A4 scaled by √2
+        pdf = FPDF(orientation="P", unit="mm", format=size)
+        pdf.set_auto_page_break(False)
+        pdf.set_margins(15 * self.k, 15 * self.k, 15 * self.k)
+        pdf.add_font("BeVietnamPro", "", _font_file("BeVietnamPro-Regular.ttf"))
+        pdf.add_font("BeVietnamPro", "B", _font_file("BeVietnamPro-Bold.ttf"))
+        pdf.set_title("Poster khảo sát sự hài lòng")
+        pdf.set_creator("ccch-survey")
+        self.pdf = pdf
+        self.pages = 0
+        self._lines: dict[tuple, list[str]] = {}
+
+    def _text(self, width: float, line_height: float, text: str, style: str, size: float, align: str = "C",
+              x: float | None = None) -> None:
+        """Write ``text`` wrapped to ``width``; line breaks are computed once per distinct text (the
+        same instructions repeat on every poster of a batch)."""
+        pdf = self.pdf
+        pdf.set_font("BeVietnamPro", style, size)
+        key = (text, style, size, width)
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = pdf.multi_cell(width, line_height, text, align=align, dry_run=True, output="LINES")
+            self._lines[key] = lines
+        left = pdf.l_margin if x is None else x
+        for line in lines:
+            pdf.set_x(left)
+            pdf.cell(width, line_height, line, align=align, new_x="LMARGIN", new_y="NEXT")
+
+    def add(self, item: PosterItem, text: PosterText, matrix: list[list[bool]] | None = None) -> None:
+        """Draw one poster page (``matrix``: the QR modules if already computed)."""
+        pdf, k, w = self.pdf, self.k, self.width
+        pdf.add_page()
+        inner = w - 30 * k
+        # Band with the organisation's name.
+        pdf.set_fill_color(*BRAND)
+        pdf.rect(0, 0, w, 22 * k, style="F")
+        pdf.set_text_color(255, 255, 255)
+        pdf.set_xy(15 * k, 5 * k)
+        self._text(inner, 12 * k, text.organisation, "B", 15 * k)
+        pdf.set_text_color(26, 26, 26)
+        pdf.set_y(28 * k)
+        self._text(inner, 11 * k, text.title, "B", 24 * k)
+        self._text(inner, 7 * k, text.subtitle, "", 14 * k)
+        pdf.ln(2 * k)
+        pdf.set_text_color(*BRAND)
+        self._text(inner, 6.5 * k, item.unit_name, "B", 13 * k)
+        pdf.set_text_color(26, 26, 26)
+        if item.place and item.place != item.unit_name:
+            self._text(inner, 6 * k, item.place, "", 12 * k)
+        pdf.ln(3 * k)
+        for step in text.steps:
+            self._text(w - 60 * k, 6.5 * k, step, "", 12 * k, align="L", x=30 * k)
+        # The QR code, centred, as big as the space left allows.
+        top = pdf.get_y() + 5 * k
+        matrix = matrix if matrix is not None else qr_matrix(item.url)
+        n = len(matrix)
+        side = min(110 * k, 297 * k - top - 62 * k)
+        cell = side / n
+        x0 = (w - side) / 2
+        pdf.set_fill_color(0, 0, 0)
+        for y, row in enumerate(matrix):
+            for start, length in _runs(row):
+                pdf.rect(x0 + start * cell, top + y * cell, length * cell, cell, style="F")
+        pdf.set_y(top + side + 5 * k)
+        self._text(inner, 6 * k, text.url_hint, "", 11 * k)
+        self._text(inner, 9 * k, printed_url(item.url), "B", 17 * k)
+        self._text(inner, 5 * k, f"Mã nơi đặt: {item.code}", "", 10 * k)
+        pdf.set_draw_color(*BRAND)
+        pdf.line(15 * k, self.height - 24 * k, w - 15 * k, self.height - 24 * k)
+        pdf.set_y(self.height - 22 * k)
+        self._text(inner, 5 * k, text.privacy, "", 10 * k)
+        self.pages += 1
+
+    def output(self) -> bytes:
+        """The PDF file."""
+        return bytes(self.pdf.output())
+
+
+PARALLEL_FROM = 24
+"""Batches at least this long compute their QR codes in worker processes while the main process
+draws the pages (QR generation in pure Python costs a few milliseconds a code)."""
+
+
+def posters_pdf(items: Sequence[PosterItem], text: PosterText, size: str = "A4",
+                progress: Callable[[int], None] | None = None, workers: int | None = None) -> bytes:
+    """A PDF with one poster per item; ``progress(1)`` is called after each page.
+
+    ``workers``: processes computing QR codes for long batches (default: the number of CPUs;
+    0 or 1 computes them in this process)."""
+    items = list(items)
+    document = PosterDocument(size)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers > 1 and len(items) >= PARALLEL_FROM:
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with context.Pool(workers) as pool:
+            matrices = pool.imap(qr_matrix, (item.url for item in items), chunksize=8)
+            for item, matrix in zip(items, matrices):
+                document.add(item, text, matrix)
+                if progress:
+                    progress(1)
+    else:
+        for item in items:
+            document.add(item, text)
+            if progress:
+                progress(1)
+    return document.output()

@@ -1,0 +1,109 @@
+"""The survey plugin's tables (migration set ``survey``).
+
+- ``survey_surveys`` / ``survey_versions``: a survey and every version of its content (JSON);
+- ``survey_placements``: one printed poster (or kiosk) at one place of one unit, with its short code;
+- ``survey_responses`` / ``survey_answers``: what citizens sent, answers by question and option key;
+- ``survey_contacts``: contact details, only for responses whose sender consented (personal data);
+- ``survey_tallies``: answer counts per survey, Vietnam day, question, placement and option, kept up
+  to date in each submission's own transaction, so that a month's indices read a few thousand rows
+  instead of millions (docs/performance.md has the figures);
+- ``survey_daily``: scans and responses per placement and day (conversion).
+
+Days are Vietnam calendar days stored as integers ``YYYYMMDD``.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+from . import PLUGIN_NAME
+
+migrations = Migrations(PLUGIN_NAME)
+
+
+@migrations()
+def m001_surveys(db):
+    """Surveys, versions, placements, responses, answers, contacts, tallies, daily counts."""
+    # One statement at a time: executescript would commit the migration's transaction.
+    for statement in _M001.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+_M001 = """
+        create table survey_surveys (
+            id text primary key,
+            title text not null,
+            current_version integer not null,
+            status text not null default 'open' check (status in ('open', 'closed')),
+            created_at text not null,
+            updated_at text not null
+        );
+        create table survey_versions (
+            survey_id text not null references survey_surveys(id),
+            version integer not null,
+            definition text not null,
+            fingerprint text not null,
+            created_at text not null,
+            created_by text,
+            note text,
+            primary key (survey_id, version)
+        );
+        create table survey_placements (
+            id integer primary key,
+            code text not null unique,
+            survey_id text not null references survey_surveys(id),
+            unit_id text not null,
+            place text not null,
+            mode text not null default 'poster' check (mode in ('poster', 'kiosk')),
+            created_at text not null,
+            retired_at text
+        );
+        create index survey_placements_unit on survey_placements (unit_id);
+        create table survey_responses (
+            id integer primary key,
+            survey_id text not null,
+            version integer not null,
+            placement_id integer not null references survey_placements(id),
+            unit_id text not null,
+            submitted_at text not null,
+            day integer not null,
+            submission_id text not null,
+            device_key text,
+            channel text not null,
+            excluded integer not null default 0
+        );
+        create unique index survey_responses_submission on survey_responses (submission_id);
+        create index survey_responses_day on survey_responses (survey_id, day);
+        create index survey_responses_device on survey_responses (survey_id, device_key, day)
+            where device_key is not null;
+        create table survey_answers (
+            response_id integer not null references survey_responses(id),
+            question_key text not null,
+            option_key text not null default '',
+            value text,
+            primary key (response_id, question_key, option_key)
+        ) without rowid;
+        create table survey_contacts (
+            response_id integer primary key references survey_responses(id),
+            name text,
+            phone text,
+            consent_at text not null
+        );
+        create table survey_tallies (
+            survey_id text not null,
+            day integer not null,
+            question_key text not null,
+            placement_id integer not null,
+            option_key text not null,
+            n integer not null,
+            primary key (survey_id, day, question_key, placement_id, option_key)
+        ) without rowid;
+        create table survey_daily (
+            placement_id integer not null,
+            day integer not null,
+            scans integer not null default 0,
+            responses integer not null default 0,
+            primary key (placement_id, day)
+        ) without rowid;
+"""

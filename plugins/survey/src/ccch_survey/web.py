@@ -1,0 +1,564 @@
+"""Web pages: the citizen's survey (public, reached from a poster's QR code) and the officers'
+pages (results, comments, placements and posters, survey editing).
+
+Citizen pages (blueprint ``survey_public``, under ``/<short_path>``, default ``/k``):
+
+- ``GET /k/<code>``: counts a scan and shows the survey (small, no JavaScript needed);
+- ``POST /k/<code>``: checks and stores the answers (422 with everything kept when something is
+  wrong), then redirects to the thank-you page (303);
+- ``GET /k/<code>/cam-on``: the thank-you page (a kiosk returns to the form from there);
+- ``GET /k/<code>/ma-bao-ve``: a fresh form token for a kiosk sending answers it kept offline.
+
+Officer pages (blueprint ``survey``, under ``/khao-sat``): see :data:`OFFICER_ROUTES` in
+docs/survey.md. Plan and system admins see everything; a unit officer sees the placements and
+results of their unit and the units below it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import TooManyRequests
+
+from ccch_core.accounts import Role
+from ccch_core.periods import Period, PeriodError, PeriodType
+from ccch_core.privacy import keyed_hash
+from ccch_core.web import client_key, deployment
+from ccch_core.web.auth import require_unit_access, roles_required
+
+from . import charts, exports, posters
+from .definition import DefinitionError, loads_definition
+from .forms import HONEYPOT, SUBMISSION_ID, check_form, field_name
+from .results import LEGEND, compute_results
+from .settings import settings_of
+from .store import (
+    Entry,
+    Outcome,
+    Submission,
+    SurveyError,
+    add_placement,
+    entry_for,
+    exclude_response,
+    get_placement,
+    get_survey,
+    get_version,
+    is_valid_code,
+    list_placements,
+    list_surveys,
+    normalise_code,
+    placement_url,
+    record_scan,
+    response_answers,
+    retire_placement,
+    save_survey,
+    set_status,
+    store_submission,
+    versions,
+)
+
+DEVICE_COOKIE = "ccch_tb"
+OFFICERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
+ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
+COMMENTS_PER_PAGE = 50
+
+
+def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
+    """The citizen blueprint (under the configured short path) and the officers' blueprint."""
+    settings = settings_of(dep)
+    public = Blueprint("survey_public", __name__, template_folder="templates", static_folder="static",
+                       static_url_path="/tai-nguyen")
+    officer = Blueprint("survey", __name__, template_folder="templates")
+    _public_routes(public)
+    _officer_routes(officer)
+
+    @public.record_once
+    def limit_body(state):
+        # Runs before every other request hook (CSRF included, which reads the form), so that an
+        # oversized survey submission is refused before it is parsed.
+        prefix = settings.public_prefix + "/"
+
+        def limit_submission_size():
+            if request.method == "POST" and request.path.startswith(prefix):
+                request.max_content_length = settings.max_submission_bytes
+
+        state.app.before_request_funcs.setdefault(None, []).insert(0, limit_submission_size)
+
+    return public, officer
+
+
+# ---------------------------------------------------------------------------------------------
+# Citizen pages
+
+
+def _entry_or_404(code: str) -> Entry:
+    code = normalise_code(code)
+    if not is_valid_code(code):
+        abort(404, description="Mã khảo sát không đúng. Vui lòng quét lại mã QR hoặc gõ lại địa chỉ in trên poster.")
+    entry = entry_for(deployment().db, code)
+    if entry is None:
+        abort(404, description="Không tìm thấy khảo sát của mã này. Vui lòng quét lại mã QR trên poster.")
+    return entry
+
+
+def _unit_name(unit_id: str) -> str:
+    plan = deployment().plan
+    return plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
+
+
+def _device_key() -> str:
+    """A keyed hash of the device cookie (or, without one, of the address and browser)."""
+    dep = deployment()
+    token = request.cookies.get(DEVICE_COOKIE)
+    if token and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
+        return keyed_hash(dep.secret_key, "survey-device", token)
+    return keyed_hash(dep.secret_key, "survey-device-fallback",
+                      f"{request.remote_addr}|{request.headers.get('User-Agent', '')}")
+
+
+def _closed_page(entry: Entry):
+    if not entry.placement.active:
+        text = "Poster này đã được gỡ; khảo sát tại đây đã kết thúc. Cảm ơn bạn đã quan tâm."
+    else:
+        text = "Khảo sát này hiện đã đóng. Cảm ơn bạn đã quan tâm."
+    return render_template("survey/closed.html", entry=entry, text=text), 410
+
+
+def _render_form(entry: Entry, *, values=None, errors=None, status=200, submission_id=None, version=None):
+    settings = settings_of(deployment())
+    definition = entry.definition
+    labels = {field_name(q.key): f"Câu {i}" for i, q in enumerate(definition.questions, start=1)}
+    labels.update({"lien-he": "Thông tin liên hệ", "ho-ten": "Họ tên", "dien-thoai": "Số điện thoại"})
+    response = make_response(render_template(
+        "survey/form.html", entry=entry, d=definition, values=values or {}, errors=errors or {}, labels=labels,
+        sid=submission_id or secrets.token_urlsafe(18), version=version or entry.version,
+        unit_name=_unit_name(entry.placement.unit_id), kiosk=entry.placement.is_kiosk, settings=settings,
+        field_name=field_name,
+    ), status)
+    response.headers["Cache-Control"] = "no-store"
+    if not request.cookies.get(DEVICE_COOKIE):
+        response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(18), max_age=settings.device_cookie_days * 86400,
+                            httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
+def _public_routes(bp: Blueprint) -> None:
+    @bp.route("/<code>", methods=["GET", "POST"])
+    def answer(code):
+        """The survey of a poster: GET counts a scan and shows it; POST stores the answers."""
+        dep = deployment()
+        entry = _entry_or_404(code)
+        if not entry.placement.active or entry.survey_status != "open":
+            return _closed_page(entry)
+        if request.method == "GET":
+            record_scan(dep.db, entry.placement.id)
+            return _render_form(entry)
+        thanks = redirect(url_for("survey_public.thanks", code=entry.placement.code), 303)
+        if request.form.get(HONEYPOT):
+            return thanks  # a bot: looks accepted, nothing stored
+        sid = request.form.get("sid", "")
+        if not SUBMISSION_ID.match(sid):
+            abort(400, description="Biểu mẫu thiếu mã gửi. Vui lòng tải lại trang rồi trả lời lại.")
+        # Answers are checked against the version the citizen saw (the survey may have been edited
+        # since the page was opened).
+        try:
+            version = int(request.form.get("v", entry.version))
+            if version != entry.version:
+                entry = Entry(entry.placement, entry.survey_status, version,
+                              get_version(dep.db, entry.placement.survey_id, version))
+        except (ValueError, SurveyError):
+            abort(400, description="Phiên bản khảo sát không hợp lệ. Vui lòng tải lại trang.")
+        checked = check_form(entry.definition, request.form)
+        if not checked.ok:
+            return _render_form(entry, values=checked.kept, errors=checked.errors, status=422, submission_id=sid,
+                                version=version)
+        settings = settings_of(dep)
+        result = store_submission(dep.db, settings, Submission(
+            entry, checked.answers, sid, _device_key(), client_key("survey-submit"), checked.contact))
+        if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
+            return thanks
+        if result.outcome is Outcome.DEVICE_LIMIT:
+            return render_template("survey/closed.html", entry=entry, text=(
+                "Thiết bị này đã gửi ý kiến cho khảo sát hôm nay. Cảm ơn bạn! Mỗi người chỉ cần trả lời một lần "
+                "mỗi ngày.")), 409
+        raise TooManyRequests(description="Có quá nhiều ý kiến gửi từ cùng một địa chỉ mạng. Vui lòng thử lại "
+                                          f"sau {result.retry_after // 60 + 1} phút.", retry_after=result.retry_after)
+
+    @bp.route("/<code>/cam-on")
+    def thanks(code):
+        """The thank-you page (a kiosk goes back to a fresh form from here)."""
+        entry = _entry_or_404(code)
+        settings = settings_of(deployment())
+        return render_template("survey/thanks.html", entry=entry, d=entry.definition, settings=settings,
+                               kiosk=entry.placement.is_kiosk, unit_name=_unit_name(entry.placement.unit_id))
+
+    @bp.route("/<code>/ma-bao-ve")
+    def token(code):
+        """A fresh CSRF token (text) for a kiosk that sends answers it kept while offline."""
+        _entry_or_404(code)
+        return generate_csrf(), 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Officer pages
+
+
+def _survey_or_404(survey_id: str):
+    survey = get_survey(deployment().db, survey_id)
+    if survey is None:
+        abort(404)
+    return survey
+
+
+def _scope_unit() -> str | None:
+    """The unit chosen in ``?don-vi=`` (checked against the user's scope); None = everything the
+    user may see (for a unit officer: their own unit)."""
+    unit_id = request.args.get("don-vi") or None
+    if unit_id:
+        require_unit_access(unit_id)
+        return unit_id
+    return None if g.user.is_admin else g.user.unit_id
+
+
+def _period() -> Period:
+    text = request.args.get("ky")
+    if text:
+        try:
+            return Period.parse(text)
+        except PeriodError:
+            abort(400, description=f"Kỳ “{text}” không hợp lệ. Dùng dạng 2024-03, 2024-Q1, 2024-H1 hoặc 2024.")
+    return Period.current(PeriodType.MONTH)
+
+
+def period_choices(selected: Period) -> list[tuple[str, str]]:
+    """Recent months, quarters and years, and the selected period."""
+    now = Period.current(PeriodType.MONTH)
+    choices: list[Period] = []
+    month = now
+    for _ in range(13):
+        choices.append(month)
+        month = month.previous()
+    quarter = now.rollup(PeriodType.QUARTER)
+    for _ in range(5):
+        choices.append(quarter)
+        quarter = quarter.previous()
+    choices += [now.rollup(PeriodType.HALF), now.rollup(PeriodType.YEAR), now.rollup(PeriodType.YEAR).previous()]
+    if selected not in choices:
+        choices.insert(0, selected)
+    return [(str(p), p.label_vi) for p in choices]
+
+
+def _visible_units() -> list:
+    plan = deployment().plan
+    if g.user.is_admin:
+        return [u for u in plan.units if not u.external]
+    return [plan.unit(g.user.unit_id), *plan.descendants(g.user.unit_id)]
+
+
+def _placement_in_scope(code: str):
+    placement = get_placement(deployment().db, code)
+    if placement is None:
+        abort(404)
+    require_unit_access(placement.unit_id)
+    return placement
+
+
+def _officer_routes(bp: Blueprint) -> None:
+    @bp.route("/")
+    @roles_required(*OFFICERS)
+    def index():
+        """Every survey with its figures for the period in the user's scope."""
+        dep = deployment()
+        period = _period()
+        within = None if g.user.is_admin else g.user.unit_id
+        rows = [(s, compute_results(dep.db, dep.plan, s.id, period, within=within)) for s in list_surveys(dep.db)]
+        return render_template("survey/index.html", rows=rows, period=period, choices=period_choices(period))
+
+    @bp.route("/<survey_id>")
+    @roles_required(*OFFICERS)
+    def results(survey_id):
+        """Indices per criterion, section, unit and placement, scans and conversion, charts."""
+        dep = deployment()
+        survey = _survey_or_404(survey_id)
+        period = _period()
+        within = _scope_unit()
+        code = request.args.get("noi-dat") or None
+        if code:
+            _placement_in_scope(code)
+        res = compute_results(dep.db, dep.plan, survey_id, period, within=within,
+                              placement_code=normalise_code(code) if code else None)
+        target = _target(dep)
+        distribution = charts.distribution_chart(
+            f"Phân bố câu trả lời — {period.label_vi}",
+            [(f"{q.key}. {q.prompt}", q.score.counts, q.score.index) for q in res.scale_questions], LEGEND)
+        unit_chart = charts.index_chart(
+            f"Chỉ số hài lòng theo đơn vị — {period.label_vi}",
+            [(u.name, s.index, s.n) for u, s, _ in res.units], target) if res.units else None
+        return render_template("survey/results.html", survey=survey, res=res, period=period,
+                               choices=period_choices(period), units=_visible_units(), within=within, code=code,
+                               distribution=distribution, unit_chart=unit_chart, target=target,
+                               unit_name=_unit_name)
+
+    @bp.route("/<survey_id>/y-kien")
+    @roles_required(*OFFICERS)
+    def comments(survey_id):
+        """Free-text answers (newest first), with their unit, place and time."""
+        dep = deployment()
+        _survey_or_404(survey_id)
+        period = _period()
+        within = _scope_unit()
+        page = max(1, request.args.get("trang", 1, type=int))
+        current = get_version(dep.db, survey_id)
+        placements = {p.id: p for p in list_placements(dep.db, survey_id=survey_id, plan=dep.plan, within=within)}
+        from .store import period_days
+
+        first, last = period_days(period)
+        ids = list(placements) or [-1]
+        rows = list(dep.db.query(
+            "select r.id, r.submitted_at, r.placement_id, r.unit_id, r.version, r.excluded, a.question_key, a.value "
+            "from survey_answers a join survey_responses r on r.id = a.response_id "
+            f"where r.survey_id = ? and r.day between ? and ? and a.option_key = '' and a.value is not null "
+            f"and r.placement_id in ({', '.join('?' * len(ids))}) order by r.id desc limit ? offset ?",
+            [survey_id, first, last, *ids, COMMENTS_PER_PAGE + 1, (page - 1) * COMMENTS_PER_PAGE]))
+        more = len(rows) > COMMENTS_PER_PAGE
+        rows = rows[:COMMENTS_PER_PAGE]
+        prompts = {}
+        for row in rows:
+            if (row["version"], row["question_key"]) not in prompts:
+                definition = get_version(dep.db, survey_id, row["version"])
+                prompts[(row["version"], row["question_key"])] = (
+                    definition.question(row["question_key"]).prompt if definition.has_question(row["question_key"])
+                    else row["question_key"])
+        return render_template("survey/comments.html", survey_id=survey_id, title=current.title, rows=rows,
+                               prompts=prompts, placements=placements, period=period, page=page, more=more,
+                               choices=period_choices(period), units=_visible_units(), within=within,
+                               unit_name=_unit_name)
+
+    @bp.route("/<survey_id>/tai-ve.csv")
+    @roles_required(*OFFICERS)
+    def download(survey_id):
+        """Every response of the period in the user's scope, one row each, streamed as CSV."""
+        dep = deployment()
+        _survey_or_404(survey_id)
+        period = None if request.args.get("ky") == "tat-ca" else _period()
+        within = _scope_unit()
+        header, rows = exports.wide_rows(dep.db, dep.plan, survey_id, period, within)
+        name = f"khao-sat-{survey_id}-{period or 'tat-ca'}.csv"
+        response = Response(stream_with_context(exports.csv_lines(header, rows)), mimetype="text/csv")
+        response.headers["Content-Type"] = "text/csv; charset=utf-8"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @bp.route("/<survey_id>/lien-he")
+    @roles_required(*ADMINS)
+    def contacts(survey_id):
+        """Contact details citizens left with consent (admins only; personal data)."""
+        dep = deployment()
+        _survey_or_404(survey_id)
+        rows = list(dep.db.query(
+            "select c.response_id, c.name, c.phone, c.consent_at, r.unit_id, r.submitted_at from survey_contacts c "
+            "join survey_responses r on r.id = c.response_id where r.survey_id = ? order by c.response_id desc "
+            "limit 500", [survey_id]))
+        answers = response_answers(dep.db, [r["response_id"] for r in rows])
+        return render_template("survey/contacts.html", survey_id=survey_id, rows=rows, answers=answers,
+                               unit_name=_unit_name)
+
+    @bp.route("/<survey_id>/lien-he/xoa", methods=["POST"])
+    @roles_required(*ADMINS)
+    def forget_contact(survey_id):
+        """Delete one response's contact details (the person asked; the answers stay anonymous)."""
+        from .store import forget_contacts
+
+        _survey_or_404(survey_id)
+        response_id = request.form.get("response_id", type=int)
+        if not response_id:
+            abort(400, description="Thiếu mã phản hồi.")
+        forget_contacts(deployment().db, response_ids=[response_id])
+        flash("Đã xóa thông tin liên hệ; câu trả lời ẩn danh vẫn được giữ.")
+        return redirect(url_for("survey.contacts", survey_id=survey_id), 303)
+
+    @bp.route("/phan-hoi/<int:response_id>/loai", methods=["POST"])
+    @roles_required(*ADMINS)
+    def exclude(response_id):
+        """Leave a response out of the results (spam), or back in."""
+        dep = deployment()
+        row = dep.db.execute("select survey_id from survey_responses where id = ?", [response_id]).fetchone()
+        if row is None:
+            abort(404)
+        excluded = request.form.get("loai", "1") != "0"
+        exclude_response(dep.db, response_id, excluded)
+        flash(f"Phản hồi {response_id}: {'đã loại khỏi' if excluded else 'đã đưa lại vào'} kết quả.")
+        return redirect(url_for("survey.comments", survey_id=row[0]), 303)
+
+    @bp.route("/<survey_id>/phien-ban/<int:version>")
+    @roles_required(*OFFICERS)
+    def version(survey_id, version):
+        """The questions of one version, as citizens saw them."""
+        dep = deployment()
+        survey = _survey_or_404(survey_id)
+        try:
+            definition = get_version(dep.db, survey_id, version)
+        except SurveyError:
+            abort(404)
+        return render_template("survey/version.html", survey=survey, d=definition, number=version,
+                               versions=versions(dep.db, survey_id))
+
+    @bp.route("/moi", methods=["GET", "POST"])
+    @roles_required(*ADMINS)
+    def new():
+        """Create a survey from TOML text (prefilled with the SIPAS-style template)."""
+        return _edit_page(None)
+
+    @bp.route("/<survey_id>/sua", methods=["GET", "POST"])
+    @roles_required(*ADMINS)
+    def edit(survey_id):
+        """Edit a survey: saving changed content creates a new version; answers keep theirs."""
+        _survey_or_404(survey_id)
+        return _edit_page(survey_id)
+
+    @bp.route("/<survey_id>/trang-thai", methods=["POST"])
+    @roles_required(*ADMINS)
+    def status(survey_id):
+        """Open or close a survey."""
+        _survey_or_404(survey_id)
+        wanted = request.form.get("trang_thai")
+        if wanted not in ("open", "closed"):
+            abort(400, description="Trạng thái là open hoặc closed.")
+        set_status(deployment().db, survey_id, wanted)
+        flash("Đã mở khảo sát." if wanted == "open" else "Đã đóng khảo sát; poster sẽ hiện thông báo kết thúc.")
+        return redirect(url_for("survey.results", survey_id=survey_id), 303)
+
+    @bp.route("/noi-dat", methods=["GET", "POST"])
+    @roles_required(*OFFICERS)
+    def placements():
+        """Placements (posters, kiosks) in the user's scope; add one."""
+        dep = deployment()
+        errors: dict[str, str] = {}
+        values = {}
+        status = 200
+        if request.method == "POST":
+            values = {k: request.form.get(k, "") for k in ("survey_id", "unit_id", "place", "mode")}
+            if not dep.plan.has_unit(values["unit_id"]):
+                errors["unit_id"] = "Vui lòng chọn đơn vị."
+            elif not g.user.can_see_unit(dep.plan, values["unit_id"]):
+                abort(403)
+            if get_survey(dep.db, values["survey_id"]) is None:
+                errors["survey_id"] = "Vui lòng chọn khảo sát."
+            if not values["place"].strip():
+                errors["place"] = "Vui lòng ghi nơi đặt, ví dụ “Quầy tiếp nhận hồ sơ”."
+            elif len(values["place"]) > 200:
+                errors["place"] = "Nơi đặt dài quá 200 ký tự."
+            if values["mode"] not in ("poster", "kiosk"):
+                errors["mode"] = "Vui lòng chọn loại."
+            if not errors:
+                placement = add_placement(dep.db, dep.plan, values["survey_id"], values["unit_id"], values["place"],
+                                          mode=values["mode"])
+                flash(f"Đã tạo nơi đặt {placement.code}. Tải poster để in.")
+                return redirect(url_for("survey.placements", _anchor=f"p-{placement.code}"), 303)
+            status = 422
+        within = None if g.user.is_admin else g.user.unit_id
+        found = list_placements(dep.db, plan=dep.plan, within=within)
+        settings = settings_of(dep)
+        return render_template("survey/placements.html", placements=found, surveys=list_surveys(dep.db),
+                               units=_visible_units(), errors=errors, values=values, unit_name=_unit_name,
+                               url_of=lambda code: placement_url(dep.public_base_url, settings, code)), status
+
+    @bp.route("/noi-dat/<code>/go", methods=["POST"])
+    @roles_required(*OFFICERS)
+    def retire(code):
+        """Take a poster down (its link then shows a notice; its responses stay)."""
+        placement = _placement_in_scope(code)
+        try:
+            retire_placement(deployment().db, placement.code)
+        except SurveyError:
+            flash(f"Nơi đặt {placement.code} đã được gỡ trước đó.")
+        else:
+            flash(f"Đã gỡ nơi đặt {placement.code}.")
+        return redirect(url_for("survey.placements"), 303)
+
+    @bp.route("/noi-dat/<code>/poster.pdf")
+    @roles_required(*OFFICERS)
+    def poster(code):
+        """The placement's poster, A4 (default) or A3 (``?kho=A3``)."""
+        dep = deployment()
+        placement = _placement_in_scope(code)
+        size = request.args.get("kho", "A4").upper()
+        if size not in posters.PAGE_SIZES:
+            abort(400, description="Khổ giấy là A4 hoặc A3.")
+        item = posters.PosterItem(placement_url(dep.public_base_url, settings_of(dep), placement.code),
+                                  placement.code, _unit_name(placement.unit_id), placement.place)
+        data = posters.posters_pdf([item], posters.PosterText(dep.config.name), size)
+        return Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="poster-{placement.code}-{size}.pdf"'})
+
+    @bp.route("/noi-dat/<code>/qr.<fmt>")
+    @roles_required(*OFFICERS)
+    def qr(code, fmt):
+        """The placement's QR code alone, PNG or SVG."""
+        dep = deployment()
+        placement = _placement_in_scope(code)
+        url = placement_url(dep.public_base_url, settings_of(dep), placement.code)
+        if fmt == "png":
+            return Response(posters.qr_png(url), mimetype="image/png")
+        if fmt == "svg":
+            return Response(posters.qr_svg(url), mimetype="image/svg+xml")
+        abort(404)
+
+
+def _target(dep) -> float | None:
+    """The target of the first plan indicator fed by ``survey_satisfaction`` (for chart lines)."""
+    for indicator in dep.plan.indicators:
+        if indicator.measure_name == "survey_satisfaction" and indicator.target is not None:
+            return indicator.target
+    return None
+
+
+def _edit_page(survey_id: str | None):
+    dep = deployment()
+    errors: list[str] = []
+    if request.method == "POST":
+        text = request.form.get("dinh_nghia", "")
+        note = (request.form.get("ghi_chu") or "").strip()[:500] or None
+        try:
+            definition = loads_definition(text, "khảo sát")
+            if survey_id is not None and definition.id != survey_id:
+                raise DefinitionError([f"id phải giữ là {survey_id!r} (muốn khảo sát mới thì dùng “Tạo khảo sát”)."])
+            if survey_id is None and get_survey(dep.db, definition.id) is not None:
+                raise DefinitionError([f"đã có khảo sát {definition.id!r}; hãy chọn id khác hoặc sửa khảo sát đó."])
+            number, created = save_survey(dep.db, definition, by=g.user.username, note=note)
+        except DefinitionError as exc:
+            errors = exc.problems
+        else:
+            flash(f"Đã lưu phiên bản {number}." if created else "Nội dung không đổi; không tạo phiên bản mới.")
+            return redirect(url_for("survey.results", survey_id=definition.id), 303)
+        return render_template("survey/edit.html", survey_id=survey_id, text=text, note=note or "",
+                               errors=errors), 422
+    if survey_id is None:
+        text = _template_text()
+        return render_template("survey/edit.html", survey_id=None, text=text, note="", errors=[])
+    definition = get_version(dep.db, survey_id)
+    return render_template("survey/edit.html", survey_id=survey_id, text=definition.to_toml(), note="",
+                           errors=[], versions=versions(dep.db, survey_id))
+
+
+def _template_text() -> str:
+    from importlib import resources
+
+    return (resources.files("ccch_survey") / "templates" / "survey" / "sipas.toml").read_text(encoding="utf-8")

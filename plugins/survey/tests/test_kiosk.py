@@ -1,0 +1,66 @@
+"""Kiosk mode on the server side: the page loads its script from this site only (CSP
+``script-src 'self'``, no inline script), the thank-you page returns to a fresh form, a kept
+submission can be re-sent later with a fresh token and is stored once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from ccch_survey.store import add_placement
+from ccch_survey_testing import CSRF_RE, answers, count, open_form
+
+
+@pytest.fixture
+def kiosk(dep):
+    return add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
+
+
+def test_kiosk_page_loads_its_script_from_this_site(app, kiosk):
+    client = app.test_client()
+    response = client.get(f"/k/{kiosk.code}")
+    html = response.get_data(as_text=True)
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.DOTALL)
+    assert len(scripts) == 1 and scripts[0][1] == ""  # no inline code
+    src = re.search(r'src="([^"]+)"', scripts[0][0]).group(1)
+    assert src == "/k/tai-nguyen/kiosk.js"
+    script = client.get(src)
+    assert script.status_code == 200 and "javascript" in script.content_type
+    assert "localStorage" in script.get_data(as_text=True)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    form = re.search(r'<form[^>]*id="kiosk"[^>]*>', html).group(0)
+    assert 'data-idle="90"' in form and f'data-token="/k/{kiosk.code}/ma-bao-ve"' in form
+    # A poster's page has no script at all.
+    poster = add_placement(app.extensions["ccch"].db, app.extensions["ccch"].plan, "sipas", "trung-tam-hcc", "Sảnh")
+    assert "<script" not in client.get(f"/k/{poster.code}").get_data(as_text=True)
+
+
+def test_kiosk_thanks_page_returns_to_the_form(app, kiosk):
+    html = app.test_client().get(f"/k/{kiosk.code}/cam-on").get_data(as_text=True)
+    assert f'<meta http-equiv="refresh" content="8;url=/k/{kiosk.code}">' in html
+    assert "Người tiếp theo trả lời" in html
+
+
+def test_kept_submission_is_resent_later_with_a_fresh_token_and_stored_once(app, dep, kiosk):
+    client = app.test_client()
+    _, token, sid = open_form(client, f"/k/{kiosk.code}")
+    kept = {**answers("4"), "csrf_token": token, "sid": sid, "v": "1"}
+    # The tablet lost the network before the answer arrived; later its token is refused…
+    stale = client.post(f"/k/{kiosk.code}", data={**kept, "csrf_token": "expired"})
+    assert stale.status_code == 400
+    # …so the script fetches a fresh one (no scan counted) and sends the kept answers again.
+    fresh = client.get(f"/k/{kiosk.code}/ma-bao-ve")
+    assert fresh.status_code == 200 and fresh.headers["Cache-Control"] == "no-store"
+    kept["csrf_token"] = fresh.get_data(as_text=True)
+    assert client.post(f"/k/{kiosk.code}", data=kept).status_code == 303
+    # The acknowledgement was lost too: the same submission arrives once more and is stored once.
+    again = client.post(f"/k/{kiosk.code}", data=kept, follow_redirects=True)
+    assert again.status_code == 200 and "Cảm ơn bạn đã góp ý" in again.get_data(as_text=True)
+    assert count(dep.db, "survey_responses") == 1
+    assert dep.db.execute("select sum(scans) from survey_daily").fetchone()[0] == 1
+
+
+def test_kiosk_form_marks_required_questions_for_the_offline_check(app, kiosk):
+    html = app.test_client().get(f"/k/{kiosk.code}").get_data(as_text=True)
+    assert html.count("data-required") == 12  # 12 required scale questions; the others are optional
+    assert CSRF_RE.search(html)

@@ -1,0 +1,150 @@
+"""Versioned surveys: editing a survey that has responses never mislabels earlier answers."""
+
+from __future__ import annotations
+
+import pytest
+from ccch_survey.definition import DefinitionError, load_definition, loads_definition
+from ccch_survey.exports import wide_rows
+from ccch_survey.results import compute_results
+from ccch_survey.store import add_placement, get_version, save_survey, versions
+from ccch_survey_testing import SIPAS, store_response
+
+from ccch_core import accounts
+from ccch_core.periods import Period
+from ccch_core.testing import login
+
+V1 = '''
+id = "quay"
+title = "Ý kiến về quầy một cửa"
+
+[[questions]]
+key = "thai-do"
+type = "scale5"
+prompt = "Thái độ của công chức"
+
+[[questions]]
+key = "kenh"
+type = "single"
+prompt = "Ông/Bà biết đến thủ tục qua đâu?"
+options = [{ key = "loa", label = "Loa truyền thanh" }, { key = "zalo", label = "Zalo của xã" }]
+
+[[questions]]
+key = "cu"
+type = "short_text"
+prompt = "Câu hỏi sẽ bị bỏ"
+required = false
+'''
+
+# Version 2: the scale prompt is reworded, an option relabelled and one added, a question removed,
+# a new one added.
+V2 = '''
+id = "quay"
+title = "Ý kiến về Bộ phận một cửa"
+
+[[questions]]
+key = "thai-do"
+type = "scale5"
+prompt = "Thái độ giao tiếp của công chức tiếp nhận hồ sơ"
+
+[[questions]]
+key = "kenh"
+type = "single"
+prompt = "Ông/Bà biết đến thủ tục qua kênh nào?"
+options = [{ key = "zalo", label = "Nhóm Zalo của thôn, xã" }, { key = "loa", label = "Đài truyền thanh xã" },
+           { key = "web", label = "Trang thông tin điện tử" }]
+
+[[questions]]
+key = "moi"
+type = "scale5"
+prompt = "Thời gian chờ"
+'''
+
+
+@pytest.fixture
+def edited(dep):
+    v1, v2 = loads_definition(V1), loads_definition(V2)
+    assert save_survey(dep.db, v1) == (1, True)
+    place = add_placement(dep.db, dep.plan, "quay", "xa-an-dung.mot-cua", "Quầy 1")
+    store_response(dep, place, {"thai-do": "5", "kenh": "loa"}, text={"cu": ("Ý kiến cũ",)})
+    assert save_survey(dep.db, v2, note="Sửa câu chữ") == (2, True)
+    store_response(dep, place, {"thai-do": "2", "kenh": "loa", "moi": "4"})
+    return place
+
+
+def test_saving_unchanged_content_creates_no_version(dep, sipas):
+    assert save_survey(dep.db, sipas) == (1, False)
+    assert save_survey(dep.db, load_definition(SIPAS)) == (1, False)
+
+
+def test_old_answers_keep_their_labels(dep, edited):
+    assert [v["version"] for v in versions(dep.db, "quay")] == [2, 1]
+    assert [v["responses"] for v in versions(dep.db, "quay")] == [1, 1]
+    header, rows = wide_rows(dep.db, dep.plan, "quay", None, None)
+    rows = list(rows)
+    columns = {name.split(" — ")[0]: i for i, name in enumerate(header)}
+    first, second = rows
+    assert first[columns["kenh"]] == "Loa truyền thanh"  # the label citizens saw in version 1
+    assert second[columns["kenh"]] == "Đài truyền thanh xã"  # same key, version 2's label
+    assert first[columns["cu"]] == "Ý kiến cũ" and second[columns["cu"]] == ""
+    assert (first[columns["moi"]], second[columns["moi"]]) == ("", "Hài lòng")
+    assert (first[2], second[2]) == (1, 2)
+
+
+def test_results_aggregate_by_key_across_versions(dep, edited):
+    res = compute_results(dep.db, dep.plan, "quay", Period.parse("2024-03"))
+    thai_do = next(q for q in res.questions if q.key == "thai-do")
+    assert thai_do.prompt == "Thái độ giao tiếp của công chức tiếp nhận hồ sơ" and thai_do.score.counts == (0, 1, 0, 0, 1)
+    kenh = next(q for q in res.questions if q.key == "kenh")
+    assert kenh.options == (("zalo", "Nhóm Zalo của thôn, xã", 0), ("loa", "Đài truyền thanh xã", 2),
+                            ("web", "Trang thông tin điện tử", 0))
+    assert get_version(dep.db, "quay", 1).question("kenh").option("loa").label == "Loa truyền thanh"
+
+
+def test_a_key_cannot_change_type(dep, edited):
+    with pytest.raises(DefinitionError, match="needs a new key"):
+        save_survey(dep.db, loads_definition(V2.replace('key = "moi"\ntype = "scale5"', 'key = "moi"\ntype = "number"')))
+    # An old version's question keeps its type even after it was dropped.
+    with pytest.raises(DefinitionError, match="'cu'"):
+        save_survey(dep.db, loads_definition(V2 + '\n[[questions]]\nkey = "cu"\ntype = "scale5"\nprompt = "x"\n'))
+
+
+def test_definition_problems_are_all_listed():
+    with pytest.raises(DefinitionError) as caught:
+        loads_definition('id = "Bad Id"\nextra = 1\n[[questions]]\nkey = "a"\ntype = "nope"\nprompt = "x"\n'
+                         '[[questions]]\nkey = "b"\ntype = "single"\nprompt = "y"\ncorrect = "a"\n')
+    text = str(caught.value)
+    assert "id" in text and "extra" in text and "title" in text and "nope" in text and "correct" in text
+    assert len(caught.value.problems) >= 5
+
+
+def test_example_template_is_the_packaged_one():
+    from importlib import resources
+
+    packaged = (resources.files("ccch_survey") / "templates" / "survey" / "sipas.toml").read_text(encoding="utf-8")
+    assert packaged == SIPAS.read_text(encoding="utf-8")
+    definition = load_definition(SIPAS)
+    assert 10 <= len(definition.questions) <= 15
+    sections = [title for title, _ in definition.sections()]
+    for factor in ("Tiếp cận dịch vụ", "Thủ tục hành chính", "Công chức trực tiếp giải quyết công việc",
+                   "Kết quả cung ứng dịch vụ", "Tiếp nhận, giải quyết góp ý, phản ánh, kiến nghị"):
+        assert any(factor in s for s in sections), factor
+    assert loads_definition(definition.to_toml()).fingerprint == definition.fingerprint
+
+
+def test_editing_in_the_web_ui_creates_a_version(app, dep, sipas):
+    accounts.create_user(dep.db, dep.plan, "vhtt", "mat-khau-thu-nghiem-2024", "plan_admin")
+    client = app.test_client()
+    login(client, "vhtt")
+    page = client.get("/khao-sat/sipas/sua").get_data(as_text=True)
+    assert 'key = &#34;chung&#34;' in page or 'key = "chung"' in page
+    from ccch_core.testing import csrf_token
+
+    token = csrf_token(client, "/khao-sat/sipas/sua")
+    bad = client.post("/khao-sat/sipas/sua", data={"csrf_token": token, "dinh_nghia": 'id = "sipas"\n'})
+    assert bad.status_code == 422 and "questions" in bad.get_data(as_text=True)
+    assert 'id = &#34;sipas&#34;' in bad.get_data(as_text=True)  # the text typed is kept
+    text = sipas.to_toml().replace("Nhìn chung", "Nói chung")
+    ok = client.post("/khao-sat/sipas/sua", data={"csrf_token": token, "dinh_nghia": text, "ghi_chu": "Sửa câu 13"})
+    assert ok.status_code == 303
+    assert next((v["version"], v["created_by"], v["note"]) for v in versions(dep.db, "sipas")) == (2, "vhtt", "Sửa câu 13")
+    assert get_version(dep.db, "sipas").question("chung").prompt.startswith("Nói chung")
