@@ -150,7 +150,7 @@ def register_commands(cli):
     @click.option("--workers", default=None, type=click.IntRange(1, 64),
                   help="gunicorn worker processes (default: 2 × CPU cores, at most 8).")
     @click.option("--threads", default=None, type=click.IntRange(1, 256),
-                  help="Threads per gunicorn worker (default 4) or waitress threads (default 8).")
+                  help="Threads per gunicorn worker (default 1: sync workers) or waitress threads (default 8).")
     @click.option("--server", type=click.Choice(["auto", "gunicorn", "waitress"]), default="auto", show_default=True,
                   help="auto: gunicorn where it runs (Linux, macOS), waitress elsewhere (Windows).")
     @click.pass_obj

@@ -118,6 +118,7 @@ def create_app(
 
     _install_error_pages(app)
     _install_template_helpers(app)
+    _health.ccch_access = "public"
     app.add_url_rule("/healthz", "health", _health)
     return app
 

@@ -21,6 +21,17 @@ def current_user():
     return g.get("user")
 
 
+def public(view: Callable) -> Callable:
+    """Mark a view as open to anonymous visitors (citizens, contestants).
+
+    Every route declares who may open it — ``public``, ``login_required`` or
+    ``roles_required`` — so that the access tests, generated from the URL map, can check each one
+    and fail on a route that declares nothing.
+    """
+    view.ccch_access = "public"
+    return view
+
+
 def login_required(view: Callable) -> Callable:
     """Send anonymous visitors to the login page (and back afterwards)."""
 
@@ -30,6 +41,7 @@ def login_required(view: Callable) -> Callable:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
 
+    wrapped.ccch_access = "login"
     return wrapped
 
 
@@ -45,6 +57,7 @@ def roles_required(*roles: Role) -> Callable:
             return view(*args, **kwargs)
 
         wrapped.ccch_roles = frozenset(roles)  # read by the authorization-matrix tests
+        wrapped.ccch_access = "roles"
         return wrapped
 
     return decorator
@@ -70,6 +83,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/dang-nhap", methods=["GET", "POST"])
+@public
 def login():
     """The login form; throttled after repeated failures (per account and per address)."""
     next_url = request.values.get("next")
@@ -105,6 +119,7 @@ def login():
 
 
 @bp.route("/dang-xuat", methods=["POST"])
+@public
 def logout():
     """Log out: ends this and every other session of the account."""
     if g.get("user") is not None:

@@ -21,8 +21,10 @@ def default_workers() -> int:
     return min(2 * (os.cpu_count() or 1), 8)
 
 
-DEFAULT_GUNICORN_THREADS = 4
-"""Threaded workers keep browser connections alive; docs/performance.md has the comparison."""
+DEFAULT_GUNICORN_THREADS = 1
+"""Sync workers: in a burst of submissions, threads in one process trade the GIL around every
+SQLite call, which doubled the p99 of survey submissions (docs/performance.md). Behind nginx,
+which keeps the browsers' connections alive itself, sync workers lose nothing."""
 
 
 def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int | None, threads: int | None,
