@@ -214,7 +214,8 @@ def page_weight(base: str, code: str) -> tuple[int, int, list[str]]:
 
 
 def server_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by every process of the server's process group."""
+    """CPU seconds (user + system) used so far by the server's process group, workers that gunicorn
+    recycled (``max_requests``) included: the master's ``cutime``/``cstime`` count its reaped children."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in os.listdir("/proc"):
@@ -226,6 +227,8 @@ def server_cpu(pgid: int) -> float:
             continue
         if int(fields[2]) == pgid:  # field 5 of stat: the process group
             total += int(fields[11]) + int(fields[12])  # utime, stime
+            if int(entry) == pgid:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime: reaped workers
     return total / ticks
 
 

@@ -21,6 +21,7 @@ kept as question and option keys, so labels always come from the version the cit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -111,9 +112,9 @@ class SurveyDefinition:
         """Canonical JSON (sorted keys): what is stored and fingerprinted."""
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of the canonical JSON: equal content, equal fingerprint."""
+        """SHA-256 of the canonical JSON: equal content, equal fingerprint (computed once)."""
         return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
 
     def to_toml(self) -> str:

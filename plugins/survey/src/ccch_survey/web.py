@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import OrderedDict
 
 from flask import (
     Blueprint,
@@ -42,6 +43,14 @@ from ccch_core.privacy import keyed_hash
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import require_unit_access, roles_required
 
+try:
+    from ccch_core.web.auth import public
+except ImportError:  # pragma: no cover - a core without the marker (before the access tests)
+    def public(view):
+        """Mark a view as open to anonymous visitors."""
+        view.ccch_access = "public"
+        return view
+
 from . import charts, exports, posters
 from .definition import DefinitionError, loads_definition
 from .forms import HONEYPOT, SUBMISSION_ID, check_form, field_name
@@ -55,6 +64,7 @@ from .store import (
     add_placement,
     entry_for,
     exclude_response,
+    forget_contacts,
     get_placement,
     get_survey,
     get_version,
@@ -62,6 +72,7 @@ from .store import (
     list_placements,
     list_surveys,
     normalise_code,
+    period_days,
     placement_url,
     record_scan,
     response_answers,
@@ -139,17 +150,52 @@ def _closed_page(entry: Entry):
     return render_template("survey/closed.html", entry=entry, text=text), 410
 
 
+PAGE_CACHE_SIZE = 256
+_TOKEN_MARK = "\x00csrf\x00"
+_SID_MARK = "\x00sid\x00"
+
+
+def _cached(key: tuple, render) -> str:
+    """A rendered page from this app's small cache of citizen pages (LRU, per worker process).
+
+    A blank survey form is the same for every citizen of a placement but for the form token and the
+    submission id, so it is rendered once per (placement, version, settings) and the two values are
+    put in per request; rendering 15 questions is most of the cost of the citizen's first request.
+    The key holds everything the page shows, so an edited survey or placement is a new key.
+    """
+    cache = current_app.extensions.setdefault("ccch_survey_pages", OrderedDict())
+    page = cache.get(key)
+    if page is None:
+        page = cache[key] = render()
+        if len(cache) > PAGE_CACHE_SIZE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return page
+
+
 def _render_form(entry: Entry, *, values=None, errors=None, status=200, submission_id=None, version=None):
     settings = settings_of(deployment())
     definition = entry.definition
-    labels = {field_name(q.key): f"Câu {i}" for i, q in enumerate(definition.questions, start=1)}
-    labels.update({"lien-he": "Thông tin liên hệ", "ho-ten": "Họ tên", "dien-thoai": "Số điện thoại"})
-    response = make_response(render_template(
-        "survey/form.html", entry=entry, d=definition, values=values or {}, errors=errors or {}, labels=labels,
-        sid=submission_id or secrets.token_urlsafe(18), version=version or entry.version,
-        unit_name=_unit_name(entry.placement.unit_id), kiosk=entry.placement.is_kiosk, settings=settings,
-        field_name=field_name,
-    ), status)
+    unit_name = _unit_name(entry.placement.unit_id)
+    sid = submission_id or secrets.token_urlsafe(18)
+
+    def render(token, sid_text):
+        labels = {field_name(q.key): f"Câu {i}" for i, q in enumerate(definition.questions, start=1)}
+        labels.update({"lien-he": "Thông tin liên hệ", "ho-ten": "Họ tên", "dien-thoai": "Số điện thoại"})
+        return render_template(
+            "survey/form.html", entry=entry, d=definition, values=values or {}, errors=errors or {}, labels=labels,
+            sid=sid_text, version=version or entry.version, unit_name=unit_name, kiosk=entry.placement.is_kiosk,
+            settings=settings, field_name=field_name, csrf_token=token)
+
+    if values or errors or (version and version != entry.version):
+        html = render(generate_csrf, sid)
+    else:
+        key = ("form", entry.placement, entry.version, definition.fingerprint, settings, unit_name,
+               deployment().config.name)
+        template = _cached(key, lambda: render(lambda: _TOKEN_MARK, _SID_MARK))
+        html = template.replace(_TOKEN_MARK, generate_csrf()).replace(_SID_MARK, sid)
+    response = make_response(html, status)
     response.headers["Cache-Control"] = "no-store"
     if not request.cookies.get(DEVICE_COOKIE):
         response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(18), max_age=settings.device_cookie_days * 86400,
@@ -160,6 +206,7 @@ def _render_form(entry: Entry, *, values=None, errors=None, status=200, submissi
 
 def _public_routes(bp: Blueprint) -> None:
     @bp.route("/<code>", methods=["GET", "POST"])
+    @public
     def answer(code):
         """The survey of a poster: GET counts a scan and shows it; POST stores the answers."""
         dep = deployment()
@@ -201,14 +248,19 @@ def _public_routes(bp: Blueprint) -> None:
                                           f"sau {result.retry_after // 60 + 1} phút.", retry_after=result.retry_after)
 
     @bp.route("/<code>/cam-on")
+    @public
     def thanks(code):
         """The thank-you page (a kiosk goes back to a fresh form from here)."""
         entry = _entry_or_404(code)
         settings = settings_of(deployment())
-        return render_template("survey/thanks.html", entry=entry, d=entry.definition, settings=settings,
-                               kiosk=entry.placement.is_kiosk, unit_name=_unit_name(entry.placement.unit_id))
+        unit_name = _unit_name(entry.placement.unit_id)
+        key = ("thanks", entry.placement, entry.definition.fingerprint, settings, unit_name, deployment().config.name)
+        return _cached(key, lambda: render_template(
+            "survey/thanks.html", entry=entry, d=entry.definition, settings=settings, kiosk=entry.placement.is_kiosk,
+            unit_name=unit_name))
 
     @bp.route("/<code>/ma-bao-ve")
+    @public
     def token(code):
         """A fresh CSRF token (text) for a kiosk that sends answers it kept while offline."""
         _entry_or_404(code)
@@ -326,8 +378,6 @@ def _officer_routes(bp: Blueprint) -> None:
         page = max(1, request.args.get("trang", 1, type=int))
         current = get_version(dep.db, survey_id)
         placements = {p.id: p for p in list_placements(dep.db, survey_id=survey_id, plan=dep.plan, within=within)}
-        from .store import period_days
-
         first, last = period_days(period)
         ids = list(placements) or [-1]
         rows = list(dep.db.query(
@@ -384,8 +434,6 @@ def _officer_routes(bp: Blueprint) -> None:
     @roles_required(*ADMINS)
     def forget_contact(survey_id):
         """Delete one response's contact details (the person asked; the answers stay anonymous)."""
-        from .store import forget_contacts
-
         _survey_or_404(survey_id)
         response_id = request.form.get("response_id", type=int)
         if not response_id:
