@@ -80,8 +80,9 @@ def register_measures(register):
 
     Call ``register(name, function)``. An indicator whose ``source`` is ``"plugin:<name>"`` is
     evaluated by calling ``function(context)`` with a
-    :class:`ccch_core.progress.MeasureContext` (deployment, indicator, period, units); it
-    returns a mapping ``{unit_id: MeasureValue}`` for the units it has data for. Two plugins
+    :class:`ccch_core.progress.MeasureContext` (deployment, indicator, period, units) — once for
+    the whole period evaluated (a quarter, a year), so that it can pool its data; it returns a
+    mapping ``{unit_id: MeasureValue}`` for the units it has data for. Two plugins
     registering the same measure name is an error at start-up.
     """
 

@@ -794,7 +794,10 @@ def evaluate_indicator(
                 tuple(UnitResult(u, None) for u in units),
                 explanation=f"measure {indicator.measure_name!r} is not available (plugin not enabled?)",
             )
-        for vp in value_periods:
+        # A plugin computes over the whole period at once (a quarter's satisfaction pools all
+        # its answers; it is not the last month's figure).
+        measure_periods = [period] if indicator.period_type.months <= period.type.months else value_periods
+        for vp in measure_periods:
             computed = function(MeasureContext(deployment, indicator, vp, units))
             for unit_id, mv in computed.items():
                 per_unit.setdefault(unit_id, []).append((vp, mv.value, mv.numerator, mv.denominator))

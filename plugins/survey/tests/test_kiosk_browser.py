@@ -25,7 +25,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def chromium() -> str:
+    """The path of Debian's Chromium, installed if missing (as root with apt)."""
     if not shutil.which("chromium"):
         if os.geteuid() == 0 and shutil.which("apt-get"):
             subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
@@ -33,12 +34,26 @@ def chromium():
                            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         else:
             pytest.fail("the kiosk browser test needs Chromium: sudo apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
+    return shutil.which("chromium") or "/usr/bin/chromium"
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS)
-        yield browser
-        browser.close()
+
+def in_own_thread(function, timeout: float = 240) -> None:
+    """Run ``function`` in a thread of its own: Playwright's sync API refuses a thread where another
+    Playwright (the core's browser journeys, in the same pytest session) already runs."""
+    failure: list[BaseException] = []
+
+    def target():
+        try:
+            function()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "the browser check did not finish"
+    if failure:
+        raise failure[0]
 
 
 @pytest.fixture
@@ -66,8 +81,22 @@ def wait_until(predicate, what: str, timeout: float = 20) -> None:
 
 
 def test_kiosk_keeps_offline_answers_and_sends_them_once(chromium, served):
-    dep, url = served
-    context = chromium.new_context()
+    in_own_thread(lambda: kiosk_journey(chromium, *served))
+
+
+def kiosk_journey(chromium_path: str, dep, url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=FLAGS)
+        try:
+            journey(browser, dep, url)
+        finally:
+            browser.close()
+
+
+def journey(browser, dep, url: str) -> None:
+    context = browser.new_context()
     page = context.new_page()
     errors: list[str] = []
     # Resource errors are expected (the favicon the browser asks for, requests made while offline).
