@@ -1,0 +1,470 @@
+"""The question bank of a contest: import (CSV, XLSX, Aiken), export, storage and the in-memory
+bank the draw uses.
+
+Questions are the core's shared model (:mod:`ccch_core.questions`: single choice, multiple
+choice, true/false; correct option keys). The contest adds one column to the core's import
+columns, ``audience`` (the audience keys a question is for, separated by ``;``; empty: every
+audience). A bad row is reported with its line and reason, and nothing is imported unless the
+manager asks to skip bad rows.
+
+Stored questions are never edited in place: importing a changed question retires the old row and
+adds a new one, so an attempt always scores against the question it drew.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import string
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ccch_core.questions import (
+    IMPORT_COLUMNS,
+    OPTION_COLUMNS,
+    Option,
+    Question,
+    QuestionError,
+    QuestionType,
+    RowProblem,
+    check_header,
+    question_to_row,
+    questions_from_rows,
+    read_rows,
+)
+from ccch_core.storage import utc_now_iso, write_transaction
+from ccch_core.text import clean, fold
+
+from .definition import ContestDefinition
+from .sql import query
+from .state import memory
+
+CONTEST_COLUMNS = (*IMPORT_COLUMNS, "audience")
+"""Import/export columns: the core's question columns plus ``audience``."""
+CONTEST_TYPES = (QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE)
+MAX_QUESTIONS = 20_000
+
+
+@attrs.frozen
+class ImportResult:
+    """What an import found and did."""
+
+    questions: tuple[Question, ...]
+    audiences: dict[str, tuple[str, ...]]
+    problems: tuple[RowProblem, ...]
+    imported: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    applied: bool = False
+
+
+class ImportRefused(ValueError):
+    """The file has bad rows and skipping them was not asked for (nothing was imported)."""
+
+    def __init__(self, problems: Sequence[RowProblem]):
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} bad row(s); nothing was imported:\n"
+                         + "\n".join(f"  {p}" for p in self.problems))
+
+
+# -- reading files --------------------------------------------------------------------------------
+
+
+def read_aiken(text: str) -> list[tuple[int, dict[str, str]]]:
+    """Rows (as the CSV columns) from the Aiken format Moodle exports::
+
+        Kế hoạch đặt chỉ tiêu bao nhiêu số phát sóng mỗi năm?
+        A. 12 số
+        B. 15 số
+        ANSWER: B
+
+    Blank lines separate questions; the line of a row is the question's first line.
+    """
+    rows: list[tuple[int, dict[str, str]]] = []
+    block: list[tuple[int, str]] = []
+
+    def flush():
+        if not block:
+            return
+        line = block[0][0]
+        row: dict[str, str] = {}
+        prompt: list[str] = []
+        letters = []
+        for number, content in block:
+            option = re.match(r"^([A-Ha-h])[.)]\s+(.*)$", content)
+            answer = re.match(r"^ANSWER\s*:\s*(.+)$", content, re.IGNORECASE)
+            if answer:
+                row["correct"] = answer.group(1).strip()
+            elif option and (letters or prompt):
+                letter = option.group(1).lower()
+                row[f"option_{letter}"] = option.group(2).strip()
+                letters.append(letter)
+            elif letters:
+                row["__bad__"] = f"line {number}: text after the options that is not “ANSWER: …”"
+            else:
+                prompt.append(content)
+        row["prompt"] = " ".join(prompt)
+        row["type"] = "single"
+        rows.append((line, row))
+        block.clear()
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        content = clean(raw)
+        if not content:
+            flush()
+        else:
+            block.append((number, content))
+    flush()
+    return rows
+
+
+def read_question_file(path: str | Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows with line numbers from a CSV (UTF-8), XLSX or Aiken (.txt) file."""
+    path = Path(path)
+    if path.suffix.lower() == ".txt":
+        try:
+            return read_aiken(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise QuestionError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+    return read_rows(path)
+
+
+def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefinition | None,
+               *, key_prefix: str = "q") -> tuple[list[Question], dict[str, tuple[str, ...]], list[RowProblem]]:
+    """Questions, their audiences by key, and the problems of every bad row.
+
+    Contest rules on top of the core's: single, multiple or true/false only; a correct answer is
+    required; the audience keys must be the contest's.
+    """
+    problems: list[RowProblem] = []
+    unknown = check_header(rows, CONTEST_COLUMNS)
+    if unknown:
+        header_line = rows[0][0] - 1 if rows else 1
+        problems.append(RowProblem(max(header_line, 1), f"unknown column(s) {', '.join(unknown)}; the columns are "
+                                                        f"{', '.join(CONTEST_COLUMNS)}"))
+        return [], {}, problems
+    if len(rows) > MAX_QUESTIONS:
+        return [], {}, [RowProblem(rows[MAX_QUESTIONS][0], f"more than {MAX_QUESTIONS} questions in one file")]
+    audience_keys = {a.key for a in definition.audiences} if definition else None
+    audiences_by_line: dict[int, tuple[str, ...]] = {}
+    clean_rows = []
+    for line, row in rows:
+        if row.get("__bad__"):
+            problems.append(RowProblem(line, row["__bad__"]))
+            continue
+        raw = row.get("audience", "")
+        keys = tuple(k for k in (clean(p) for p in re.split(r"[;,]", raw)) if k)
+        bad = [k for k in keys if audience_keys is not None and k not in audience_keys]
+        if bad:
+            problems.append(RowProblem(line, f"audience {', '.join(bad)} is not an audience of the contest "
+                                             f"({', '.join(sorted(audience_keys or ()))})"))
+            continue
+        audiences_by_line[line] = keys
+        row = {k: v for k, v in row.items() if k != "audience"}
+        if not row.get("key") and row.get("prompt"):
+            # A key from the prompt's text: the same question keeps its key when rows move, and a
+            # question typed twice is reported as a repeated key.
+            row["key"] = "q-" + hashlib.sha1(fold(row["prompt"]).encode()).hexdigest()[:10]
+        clean_rows.append((line, row))
+
+    def contest_rule(question: Question) -> str | None:
+        if question.type not in CONTEST_TYPES:
+            return f"type {question.type.value}: a contest question is single, multiple or true_false"
+        return None
+
+    questions, row_problems = questions_from_rows(clean_rows, key_prefix=key_prefix, require_correct=True,
+                                                  extra_check=contest_rule)
+    problems.extend(row_problems)
+    problems.sort(key=lambda p: p.line)
+    # questions_from_rows keeps the order of the good rows; pair them with their lines again.
+    bad_lines = {p.line for p in row_problems}
+    good_lines = [line for line, _ in clean_rows if line not in bad_lines]
+    audiences = {q.key: audiences_by_line.get(line, ()) for q, line in zip(questions, good_lines)}
+    return questions, audiences, problems
+
+
+# -- storing --------------------------------------------------------------------------------------
+
+
+def _content(question: Question, audiences: Sequence[str]) -> tuple:
+    return (question.type.value, question.prompt, tuple((o.key, o.label) for o in question.options),
+            tuple(question.correct), question.category, question.difficulty, ";".join(audiences), question.help)
+
+
+def _row_content(row: dict[str, Any]) -> tuple:
+    return (row["type"], row["prompt"], tuple(tuple(o) for o in json.loads(row["options"])),
+            tuple(json.loads(row["correct"])), row["category"], row["difficulty"], row["audience"], row["help"])
+
+
+def import_questions(db, contest_id: int, questions: Sequence[Question], audiences: dict[str, Sequence[str]],
+                     *, replace: bool, username: str | None = None) -> tuple[int, int, int]:
+    """Store questions in the contest's bank (one transaction). ``replace`` retires every active
+    question not in the file; otherwise questions not in the file stay. Returns
+    (added or changed, unchanged, retired)."""
+    now = utc_now_iso()
+    added = unchanged = retired = 0
+    with write_transaction(db):
+        current = {row["key"]: row for row in query(db, 
+            "select * from contest_questions where contest_id = ? and active = 1", [contest_id])}
+        seen = set()
+        for q in questions:
+            seen.add(q.key)
+            keys = tuple(audiences.get(q.key, ()))
+            existing = current.get(q.key)
+            if existing is not None and _row_content(existing) == _content(q, keys):
+                unchanged += 1
+                continue
+            if existing is not None:
+                db.execute("update contest_questions set active = 0, retired_at = ? where id = ?", [now, existing["id"]])
+            db.execute(
+                "insert into contest_questions (contest_id, key, type, prompt, options, correct, category, difficulty, "
+                "audience, help, active, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                [contest_id, q.key, q.type.value, q.prompt,
+                 json.dumps([[o.key, o.label] for o in q.options], ensure_ascii=False),
+                 json.dumps(list(q.correct)), q.category, q.difficulty, ";".join(keys), q.help, now],
+            )
+            added += 1
+        if replace:
+            for key, row in current.items():
+                if key not in seen:
+                    db.execute("update contest_questions set active = 0, retired_at = ? where id = ?", [now, row["id"]])
+                    retired += 1
+        if added or retired:
+            db.execute("update contest_contests set bank_version = bank_version + 1, updated_at = ? where id = ?",
+                       [now, contest_id])
+        db.execute("insert into contest_log (contest_id, at, username, action, detail) values (?, ?, ?, ?, ?)",
+                   [contest_id, now, username, "import_questions",
+                    f"{added} added or changed, {unchanged} unchanged, {retired} retired"
+                    + (" (replace)" if replace else "")])
+    return added, unchanged, retired
+
+
+def retire_question(db, contest_id: int, key: str, username: str | None = None) -> bool:
+    """Take a question out of the draw (attempts that drew it keep it)."""
+    now = utc_now_iso()
+    with write_transaction(db):
+        cursor = db.execute("update contest_questions set active = 0, retired_at = ? where contest_id = ? and key = ? "
+                            "and active = 1", [now, contest_id, key])
+        if cursor.rowcount:
+            db.execute("update contest_contests set bank_version = bank_version + 1 where id = ?", [contest_id])
+            db.execute("insert into contest_log (contest_id, at, username, action, detail) values (?, ?, ?, ?, ?)",
+                       [contest_id, now, username, "retire_question", key])
+    return bool(cursor.rowcount)
+
+
+def question_from_stored(row: dict[str, Any]) -> Question:
+    """The shared-model question of a stored row (with its correct answer: for scoring and the
+    manager's pages only)."""
+    qtype = QuestionType(row["type"])
+    options = [Option(k, v) for k, v in json.loads(row["options"])]
+    return Question(key=row["key"], type=qtype, prompt=row["prompt"],
+                    options=options, category=row["category"], difficulty=row["difficulty"], help=row["help"],
+                    correct=json.loads(row["correct"]))
+
+
+def active_questions(db, contest_id: int) -> Iterable[tuple[Question, tuple[str, ...]]]:
+    """The active questions of a contest with their audiences, in import order."""
+    for row in query(db, "select * from contest_questions where contest_id = ? and active = 1 order by id", [contest_id]):
+        yield question_from_stored(row), tuple(k for k in row["audience"].split(";") if k)
+
+
+def export_rows(db, contest_id: int) -> list[dict[str, str]]:
+    """Rows for CSV/XLSX export of the active bank (the import columns, so the file imports back)."""
+    rows = []
+    for question, audiences in active_questions(db, contest_id):
+        row = question_to_row(question)
+        row["audience"] = ";".join(audiences)
+        rows.append(row)
+    return rows
+
+
+def write_csv(rows: Sequence[dict[str, str]], stream) -> None:
+    """CSV with a UTF-8 BOM (Excel reads Vietnamese correctly) and the contest columns."""
+    stream.write("\ufeff")
+    writer = csv.DictWriter(stream, fieldnames=CONTEST_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: safe_cell(row.get(k, "")) for k in CONTEST_COLUMNS})
+
+
+def safe_cell(value: Any) -> Any:
+    """A cell that a spreadsheet will not run as a formula (=, +, -, @, tab, CR at the start)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+COLUMN_HELP = {
+    "key": "Mã câu hỏi (không bắt buộc; để trống thì tự đánh số). Chữ, số, dấu chấm, gạch dưới, gạch ngang.",
+    "type": "Loại: single (một đáp án đúng), multiple (nhiều đáp án đúng), true_false (Đúng/Sai). Trống = single.",
+    "prompt": "Nội dung câu hỏi (bắt buộc).",
+    "option_a": "Phương án A … option_h: phương án H. Điền liên tục từ A, không bỏ trống ở giữa. "
+                "Câu Đúng/Sai để trống các cột phương án.",
+    "correct": "Đáp án đúng: chữ cái của phương án (B; nhiều đáp án: A;C). Câu Đúng/Sai: ghi Đúng hoặc Sai.",
+    "category": "Nhóm câu hỏi (chủ đề), dùng để chia số câu theo nhóm (quotas), ví dụ: Chỉ tiêu, Nhiệm vụ, Văn bản.",
+    "difficulty": "Độ khó 1 (dễ) – 5 (khó), không bắt buộc.",
+    "required": "Không dùng cho cuộc thi (để trống).",
+    "help": "Ghi chú, nguồn (mục của kế hoạch) — chỉ cán bộ quản lý thấy, và người dự thi khi xem lại đáp án.",
+    "section": "Không dùng cho cuộc thi (để trống).",
+    "audience": "Đối tượng dự thi được rút câu này (mã đối tượng, cách nhau bằng dấu ;). Trống = mọi đối tượng.",
+}
+
+EXAMPLE_ROWS = [
+    {"key": "vd-1", "type": "single", "prompt": "Theo Kế hoạch, Chuyên mục CCHC trên sóng phát thanh, truyền hình "
+     "phát bao nhiêu số mỗi năm?", "option_a": "12 số", "option_b": "15 số", "option_c": "24 số", "option_d": "52 số",
+     "correct": "B", "category": "Chỉ tiêu", "difficulty": "2", "help": "Phụ lục, dòng 2"},
+    {"key": "vd-2", "type": "multiple", "prompt": "Những hình thức nào được Kế hoạch nêu để tuyên truyền CCHC?",
+     "option_a": "Tờ gấp, pano, áp phích", "option_b": "Cuộc thi tìm hiểu về CCHC", "option_c": "Nhắn tin quảng cáo "
+     "hàng loạt", "correct": "A;B", "category": "Hình thức tuyên truyền", "difficulty": "2", "help": "Mục II.2"},
+    {"key": "vd-3", "type": "true_false", "prompt": "Kế hoạch yêu cầu UBND các xã, thị trấn gửi kế hoạch của địa "
+     "phương về UBND huyện trước ngày 20/01/2024.", "correct": "Đúng", "category": "Thời hạn", "difficulty": "1",
+     "help": "Mục IV.7"},
+]
+
+
+def write_xlsx(rows: Sequence[dict[str, str]], path_or_stream, *, with_help: bool = True) -> None:
+    """An XLSX workbook: sheet "Câu hỏi" with the columns (and ``rows``), sheet "Hướng dẫn"
+    explaining each column. The importer reads the first sheet."""
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Câu hỏi"
+    sheet.append(list(CONTEST_COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([safe_cell(row.get(k, "")) for k in CONTEST_COLUMNS])
+    widths = {"prompt": 60, "correct": 10, "type": 11, "key": 10, "difficulty": 9, "category": 22, "help": 30}
+    for index, column in enumerate(CONTEST_COLUMNS, start=1):
+        letter = openpyxl.utils.get_column_letter(index)
+        sheet.column_dimensions[letter].width = widths.get(column, 24)
+    sheet.freeze_panes = "A2"
+    if with_help:
+        guide = workbook.create_sheet("Hướng dẫn")
+        guide.append(["Cột", "Ý nghĩa"])
+        for cell in guide[1]:
+            cell.font = Font(bold=True)
+        for column in CONTEST_COLUMNS:
+            if column in OPTION_COLUMNS[1:]:
+                continue
+            guide.append([column, COLUMN_HELP.get(column, "")])
+        guide.append([])
+        guide.append(["", ("Mỗi dòng một câu hỏi. Dòng có lỗi được báo kèm số dòng và lý do; khi có dòng lỗi, "
+                          "không câu nào được nhập, trừ khi chọn “bỏ qua dòng lỗi”.")])
+        guide.column_dimensions["A"].width = 14
+        guide.column_dimensions["B"].width = 100
+        for row in guide.iter_rows(min_row=2):
+            row[1].alignment = Alignment(wrap_text=True, vertical="top")
+    workbook.save(path_or_stream)
+
+
+def template_csv() -> str:
+    """The CSV template: the columns and three example rows."""
+    out = io.StringIO()
+    write_csv(EXAMPLE_ROWS, out)
+    return out.getvalue()
+
+
+# -- the bank the draw uses -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class PublicQuestion:
+    """What a participant may see of a question: no correct answer, ever."""
+
+    id: int
+    key: str
+    type: str
+    prompt: str
+    options: tuple[tuple[str, str], ...]
+    category: str | None
+
+    @property
+    def is_multiple(self) -> bool:
+        """Several options may be chosen."""
+        return self.type == QuestionType.MULTIPLE.value
+
+
+@attrs.frozen
+class Bank:
+    """A contest's questions in memory: the public part and, apart, the correct answers."""
+
+    version: int
+    questions: dict[int, PublicQuestion]
+    correct: dict[int, frozenset[str]]
+    help: dict[int, str | None]
+    audiences: dict[int, frozenset[str]]
+    active: tuple[int, ...]
+    html: dict[int, tuple[str, tuple[str, ...]]] = attrs.field(factory=dict, eq=False, repr=False)
+    """Escaped prompt and labels per question, filled by the attempt page as it renders."""
+
+    def pool(self, audience_key: str) -> list[int]:
+        """Active question ids an audience may draw, in bank order."""
+        return [qid for qid in self.active if not self.audiences[qid] or audience_key in self.audiences[qid]]
+
+
+def load_bank(deployment, contest_id: int, version: int, *, needed: Iterable[int] = ()) -> Bank:
+    """The contest's bank for this process (cached by ``bank_version``). ``needed`` adds retired
+    questions an attempt drew (loaded on demand)."""
+    mem = memory(deployment)
+    cache = mem.setdefault("banks", {})
+    bank = cache.get(contest_id)
+    if bank is None or bank.version != version:
+        bank = _read_bank(deployment.db, contest_id, version)
+        cache[contest_id] = bank
+    missing = [qid for qid in needed if qid not in bank.questions]
+    if missing:
+        extra = _read_bank(deployment.db, contest_id, version, ids=missing)
+        bank.questions.update(extra.questions)
+        bank.correct.update(extra.correct)
+        bank.help.update(extra.help)
+        bank.audiences.update(extra.audiences)
+    return bank
+
+
+def _read_bank(db, contest_id: int, version: int, ids: Sequence[int] | None = None) -> Bank:
+    if ids is None:
+        rows = query(db, "select * from contest_questions where contest_id = ? and active = 1 order by id", [contest_id])
+    else:
+        marks = ", ".join("?" * len(ids))
+        rows = query(db, f"select * from contest_questions where contest_id = ? and id in ({marks})", [contest_id, *ids])
+    questions, correct, helps, audiences, active = {}, {}, {}, {}, []
+    for row in rows:
+        qid = row["id"]
+        options = tuple((k, v) for k, v in json.loads(row["options"]))
+        if not options and row["type"] == QuestionType.TRUE_FALSE.value:
+            options = (("dung", "Đúng"), ("sai", "Sai"))
+        questions[qid] = PublicQuestion(qid, row["key"], row["type"], row["prompt"], options, row["category"])
+        correct[qid] = frozenset(json.loads(row["correct"]))
+        helps[qid] = row["help"]
+        audiences[qid] = frozenset(k for k in row["audience"].split(";") if k)
+        if row["active"]:
+            active.append(qid)
+    return Bank(version, questions, correct, helps, audiences, tuple(active))
+
+
+def bank_summary(db, contest_id: int) -> dict[str, Any]:
+    """Counts of active questions by category and audience, for the manager's pages."""
+    by_category: dict[str, int] = {}
+    by_audience: dict[str, int] = {}
+    total = 0
+    for row in query(db, "select category, audience, count(*) as n from contest_questions where contest_id = ? "
+                        "and active = 1 group by category, audience", [contest_id]):
+        total += row["n"]
+        by_category[row["category"] or "(không nhóm)"] = by_category.get(row["category"] or "(không nhóm)", 0) + row["n"]
+        for key in (row["audience"].split(";") if row["audience"] else ["*"]):
+            by_audience[key] = by_audience.get(key, 0) + row["n"]
+    return {"total": total, "by_category": dict(sorted(by_category.items())), "by_audience": by_audience}
+
+
+def letters(n: int) -> str:
+    """"ABCD" for 4 options."""
+    return string.ascii_uppercase[:n]

@@ -1,0 +1,350 @@
+"""Participants: registration with consent, identity by phone number, disqualification, deletion.
+
+Personal data (Decree 13/2023/NĐ-CP): the phone number and the citizen ID number are stored as a
+keyed hash (``ccch_core.privacy.keyed_hash`` under the deployment's secret; "one participant per
+phone number" is a hash comparison) and a masked form for display. The clear phone number is kept
+only to reach prize winners when the deployment allows it (``keep_contact_phone``), and erased
+``contact_retention_days`` after the contest's last round. A participant can ask for their data to
+be erased; their attempts then leave the rankings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ccch_core import privacy
+from ccch_core.periods import VN_TZ, utc_now
+from ccch_core.ratelimit import hit
+from ccch_core.storage import utc_now_iso
+from ccch_core.text import clean, fold
+
+from .contests import Contest, log
+from .definition import unit_choices
+from .locking import serialized
+from .settings import settings_of
+from .sql import query
+
+NAME_PATTERN = re.compile(r"^[^\d<>@#$%^&*=_+{}\[\]|\\/~`\"]{2,100}$")
+
+
+class RegistrationError(ValueError):
+    """A registration form with problems: ``errors`` maps field names to Vietnamese messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class Throttled(Exception):
+    """Too many requests from one address or participant; ``retry_after`` in seconds."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(f"rate limited; retry after {retry_after} s")
+
+
+@attrs.frozen
+class Participant:
+    """A registered participant (personal data as stored: masked and hashed)."""
+
+    id: int
+    contest_id: int
+    audience: str
+    full_name: str | None
+    phone_masked: str | None
+    contact_phone: str | None
+    citizen_id_masked: str | None
+    birth_year: int | None
+    unit_id: str | None
+    occupation: str | None
+    created_at: str
+    consent_at: str
+    disqualified: bool
+    disqualified_reason: str | None
+    deleted_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Participant:
+        """Build from a ``contest_participants`` row."""
+        return cls(row["id"], row["contest_id"], row["audience"], row["full_name"], row["phone_masked"],
+                   row["contact_phone"], row["citizen_id_masked"], row["birth_year"], row["unit_id"], row["occupation"],
+                   row["created_at"], row["consent_at"], bool(row["disqualified"]), row["disqualified_reason"],
+                   row["deleted_at"])
+
+    @property
+    def display_name(self) -> str:
+        """The name, or a placeholder once erased."""
+        return self.full_name or "(đã xóa dữ liệu)"
+
+
+def phone_hash(deployment, phone: str) -> str:
+    """The keyed hash a normalised phone number is stored under (purpose ``contest-phone``)."""
+    return privacy.keyed_hash(deployment.secret_key, "contest-phone", phone)
+
+
+def citizen_id_hash(deployment, number: str) -> str:
+    """The keyed hash of a normalised citizen ID number (purpose ``contest-citizen-id``)."""
+    return privacy.keyed_hash(deployment.secret_key, "contest-citizen-id", number)
+
+
+def consent_version(text: str) -> str:
+    """A short fingerprint of the consent text the participant agreed to."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def get_participant(db, participant_id: int) -> Participant | None:
+    """The participant with ``participant_id``."""
+    row = next(query(db, "select * from contest_participants where id = ?", [participant_id]), None)
+    return Participant.from_row(row) if row else None
+
+
+def _check_rate(db, bucket: str, key: str, limit, now: dt.datetime) -> None:
+    decision = hit(db, bucket, key, limit, now)
+    if not decision.allowed:
+        raise Throttled(decision.retry_after)
+
+
+def validate_registration(deployment, contest: Contest, form: Mapping[str, str], now: dt.datetime) -> dict[str, Any]:
+    """Check a registration form; returns the cleaned values or raises :class:`RegistrationError`
+    with a message per field (the form is shown again with everything kept)."""
+    d = contest.definition
+    plan = deployment.plan
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    name = clean(form.get("full_name", ""))
+    if not name:
+        errors["full_name"] = "Vui lòng nhập họ và tên."
+    elif not NAME_PATTERN.match(name) or len(name.split()) < 2:
+        errors["full_name"] = "Vui lòng nhập đầy đủ họ và tên như trên căn cước (chỉ gồm chữ cái)."
+    values["full_name"] = name
+    try:
+        values["phone"] = privacy.normalise_phone(form.get("phone", ""))
+    except privacy.PersonalDataError as exc:
+        errors["phone"] = str(exc)
+    year_text = clean(form.get("birth_year", ""))
+    this_year = now.astimezone(VN_TZ).year
+    if not year_text:
+        errors["birth_year"] = "Vui lòng nhập năm sinh."
+    elif not year_text.isdigit() or not 1900 <= int(year_text) <= this_year:
+        errors["birth_year"] = f"Năm sinh là một số có 4 chữ số, từ 1900 đến {this_year}."
+    else:
+        values["birth_year"] = int(year_text)
+        if d.eligibility.who == "adults" and this_year - int(year_text) < d.eligibility.min_age:
+            errors["birth_year"] = f"Cuộc thi dành cho người từ {d.eligibility.min_age} tuổi trở lên."
+    audiences = d.audiences
+    key = clean(form.get("audience", "")) or (audiences[0].key if len(audiences) == 1 else "")
+    audience = next((a for a in audiences if a.key == key), None)
+    if audience is None:
+        errors["audience"] = "Vui lòng chọn đối tượng dự thi."
+    values["audience"] = key
+    choices = {u.id for u in unit_choices(d, audience, plan)} if audience else set()
+    unit_id = clean(form.get("unit_id", ""))
+    if audience is not None:
+        if not unit_id:
+            errors["unit_id"] = "Vui lòng chọn đơn vị, địa phương của bạn."
+        elif unit_id not in choices:
+            errors["unit_id"] = "Đơn vị đã chọn không có trong danh sách của đối tượng này."
+    values["unit_id"] = unit_id or None
+    excluded = {u.id for u in plan.resolve(d.eligibility.excluded_units)}
+    if unit_id and unit_id in excluded:
+        errors["unit_id"] = "Cán bộ của đơn vị tổ chức không tham gia dự thi."
+    occupation = clean(form.get("occupation", ""))
+    if len(occupation) > 100:
+        errors["occupation"] = "Nghề nghiệp, chức vụ tối đa 100 ký tự."
+    values["occupation"] = occupation or None if d.ask_occupation else None
+    cid_text = clean(form.get("citizen_id", ""))
+    values["citizen_id"] = None
+    if d.citizen_id != "no":
+        if cid_text:
+            try:
+                values["citizen_id"] = privacy.normalise_citizen_id(cid_text)
+            except privacy.PersonalDataError as exc:
+                errors["citizen_id"] = str(exc)
+        elif d.citizen_id == "required":
+            errors["citizen_id"] = "Vui lòng nhập số căn cước công dân (12 chữ số)."
+    if form.get("consent") not in ("1", "on", "yes", "co"):
+        errors["consent"] = "Bạn cần đồng ý với việc xử lý dữ liệu cá nhân để tham gia cuộc thi."
+    if form.get("website"):  # the honeypot field people never see
+        errors["website"] = "Biểu mẫu không hợp lệ."
+    if errors:
+        raise RegistrationError(errors)
+    return values
+
+
+def register(deployment, contest: Contest, form: Mapping[str, str], client_key: str,
+             now: dt.datetime | None = None) -> Participant:
+    """Register a participant from the form (one short transaction, rate-limited per address).
+
+    Raises :class:`RegistrationError` (per-field messages) or :class:`Throttled`.
+    """
+    now = now or utc_now()
+    values = validate_registration(deployment, contest, form, now)
+    settings = settings_of(deployment)
+    hashed = phone_hash(deployment, values["phone"])
+    cid_hash = citizen_id_hash(deployment, values["citizen_id"]) if values["citizen_id"] else None
+    consent = contest.definition.consent()
+    at = utc_now_iso(now)
+    db = deployment.db
+    with serialized(deployment):
+        _check_rate(db, "contest-register", client_key, settings.limit_register, now)
+        if db.execute("select 1 from contest_participants where contest_id = ? and phone_hash = ?",
+                      [contest.id, hashed]).fetchone():
+            raise RegistrationError({"phone": "Số điện thoại này đã đăng ký dự thi. Hãy chọn “Tiếp tục dự thi” và "
+                                              "nhập số điện thoại cùng năm sinh đã khai."})
+        if cid_hash and db.execute("select 1 from contest_participants where contest_id = ? and citizen_id_hash = ?",
+                                   [contest.id, cid_hash]).fetchone():
+            raise RegistrationError({"citizen_id": "Số căn cước công dân này đã được dùng để đăng ký."})
+        participant_id = db.execute(
+            "insert into contest_participants (contest_id, audience, full_name, name_key, phone_hash, phone_masked, "
+            "contact_phone, citizen_id_hash, citizen_id_masked, birth_year, unit_id, occupation, consent_at, "
+            "consent_version, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [contest.id, values["audience"], values["full_name"], fold(values["full_name"]), hashed,
+             privacy.mask_phone(values["phone"]), values["phone"] if settings.keep_contact_phone else None,
+             cid_hash, privacy.mask_citizen_id(values["citizen_id"]) if values["citizen_id"] else None,
+             values["birth_year"], values["unit_id"], values["occupation"], at, consent_version(consent), at],
+        ).lastrowid
+    return get_participant(db, participant_id)
+
+
+def identify(deployment, contest: Contest, phone_text: str, birth_year_text: str, client_key: str,
+             now: dt.datetime | None = None) -> Participant:
+    """A returning participant on another device: phone number and year of birth as registered.
+
+    Rate-limited per address (so phone numbers cannot be tried in bulk). Raises
+    :class:`RegistrationError` or :class:`Throttled`.
+    """
+    now = now or utc_now()
+    settings = settings_of(deployment)
+    db = deployment.db
+    errors = {}
+    try:
+        phone = privacy.normalise_phone(phone_text)
+    except privacy.PersonalDataError as exc:
+        errors["phone"] = str(exc)
+    year = clean(birth_year_text or "")
+    if not year.isdigit():
+        errors["birth_year"] = "Vui lòng nhập năm sinh đã khai khi đăng ký."
+    with serialized(deployment):
+        _check_rate(db, "contest-identify", client_key, settings.limit_identify, now)
+    if errors:
+        raise RegistrationError(errors)
+    row = next(query(db, "select * from contest_participants where contest_id = ? and phone_hash = ? and "
+                        "deleted_at is null", [contest.id, phone_hash(deployment, phone)]), None)
+    if row is None or row["birth_year"] != int(year):
+        raise RegistrationError({"phone": "Không tìm thấy người dự thi với số điện thoại và năm sinh này. "
+                                          "Nếu chưa đăng ký, hãy chọn “Đăng ký dự thi”."})
+    return Participant.from_row(row)
+
+
+def find_by_phone(deployment, contest: Contest, phone_text: str) -> Participant | None:
+    """The participant registered with this phone number (the manager's search)."""
+    try:
+        phone = privacy.normalise_phone(phone_text)
+    except privacy.PersonalDataError:
+        return None
+    row = next(query(deployment.db, "select * from contest_participants where contest_id = ? and phone_hash = ?",
+                                   [contest.id, phone_hash(deployment, phone)]), None)
+    return Participant.from_row(row) if row else None
+
+
+def verify_citizen_id(deployment, participant_id: int, number_text: str) -> bool | None:
+    """Whether ``number_text`` is the citizen ID the participant registered with (checked against
+    the hash, at prize handover). None when they gave none or the number is malformed."""
+    row = next(query(deployment.db, "select citizen_id_hash from contest_participants where id = ?", [participant_id]),
+               None)
+    if row is None or not row["citizen_id_hash"]:
+        return None
+    try:
+        number = privacy.normalise_citizen_id(number_text)
+    except privacy.PersonalDataError:
+        return None
+    return citizen_id_hash(deployment, number) == row["citizen_id_hash"]
+
+
+def set_disqualified(deployment, contest: Contest, participant_id: int, disqualified: bool, reason: str,
+                     username: str | None, now: dt.datetime | None = None) -> None:
+    """Disqualify a participant (every attempt leaves the rankings) or reinstate them; the reason
+    is kept on the participant and in the contest's log. Rankings and prediction truths update."""
+    from .attempts import refresh_counted
+    from .ranking import invalidate_rankings
+
+    reason = clean(reason or "")
+    if disqualified and not reason:
+        raise ValueError("Vui lòng ghi lý do loại.")
+    db = deployment.db
+    now = now or utc_now()
+    with serialized(deployment):
+        row = next(query(db, "select * from contest_participants where id = ? and contest_id = ?",
+                            [participant_id, contest.id]), None)
+        if row is None:
+            raise KeyError(participant_id)
+        if row["deleted_at"] and not disqualified:
+            raise ValueError("Dữ liệu của người dự thi này đã bị xóa theo yêu cầu; không thể khôi phục.")
+        db.execute("update contest_participants set disqualified = ?, disqualified_reason = ? where id = ?",
+                   [1 if disqualified else 0, reason if disqualified else None, participant_id])
+        if disqualified:
+            db.execute("update contest_attempts set disqualified = 1, disqualified_reason = coalesce(disqualified_reason, ?)"
+                       " where participant_id = ?", [reason, participant_id])
+        else:
+            db.execute("update contest_attempts set disqualified = 0, disqualified_reason = null where participant_id = ? "
+                       "and disqualified_reason = ?", [participant_id, row["disqualified_reason"]])
+        for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):
+            refresh_counted(db, contest.definition, participant_id, r["round_id"])
+        log(db, contest.id, "disqualify" if disqualified else "reinstate", username=username,
+            participant_id=participant_id, detail=reason or None, at=utc_now_iso(now))
+        invalidate_rankings(db, contest.id)
+    from .ranking import refresh_truths
+
+    refresh_truths(deployment, contest.slug, now=now)
+
+
+def erase_participant(deployment, contest: Contest, participant_id: int, username: str | None,
+                      reason: str = "Xóa dữ liệu cá nhân theo yêu cầu", now: dt.datetime | None = None) -> None:
+    """Erase a participant's personal data (on their request, Decree 13/2023/NĐ-CP). The attempts
+    stay as anonymous records for the statistics and leave the rankings."""
+    from .attempts import refresh_counted
+    from .ranking import invalidate_rankings, refresh_truths
+
+    db = deployment.db
+    now = now or utc_now()
+    with serialized(deployment):
+        row = next(query(db, "select * from contest_participants where id = ? and contest_id = ?",
+                            [participant_id, contest.id]), None)
+        if row is None:
+            raise KeyError(participant_id)
+        db.execute(
+            "update contest_participants set full_name = null, name_key = null, phone_hash = null, phone_masked = null, "
+            "contact_phone = null, citizen_id_hash = null, citizen_id_masked = null, birth_year = null, "
+            "occupation = null, disqualified = 1, disqualified_reason = ?, deleted_at = ? where id = ?",
+            [reason, utc_now_iso(now), participant_id])
+        db.execute("update contest_attempts set disqualified = 1, disqualified_reason = ? where participant_id = ?",
+                   [reason, participant_id])
+        for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):
+            refresh_counted(db, contest.definition, participant_id, r["round_id"])
+        log(db, contest.id, "erase", username=username, participant_id=participant_id, detail=reason,
+            at=utc_now_iso(now))
+        invalidate_rankings(db, contest.id)
+    refresh_truths(deployment, contest.slug, now=now)
+
+
+def purge_contacts(deployment, now: dt.datetime | None = None) -> int:
+    """Erase the clear phone numbers of contests whose last round closed more than
+    ``contact_retention_days`` ago. Returns how many numbers were erased."""
+    now = now or utc_now()
+    settings = settings_of(deployment)
+    limit = utc_now_iso(now - dt.timedelta(days=settings.contact_retention_days))
+    db = deployment.db
+    with serialized(deployment):
+        cursor = db.execute(
+            "update contest_participants set contact_phone = null where contact_phone is not null and contest_id in "
+            "(select contest_id from contest_rounds group by contest_id having max(closes_at) < ?)", [limit])
+        if not settings.keep_contact_phone:
+            cursor2 = db.execute("update contest_participants set contact_phone = null where contact_phone is not null")
+            return cursor.rowcount + cursor2.rowcount
+    return cursor.rowcount

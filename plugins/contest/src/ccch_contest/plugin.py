@@ -1,0 +1,88 @@
+"""The contest plugin's hook implementations (entry point ``contest = "ccch_contest.plugin"``).
+
+Everything the plugin adds goes through the core's hooks: its tables (``register_migrations``),
+``ccch contest …`` (``register_commands``), the public contest pages under ``/cuoc-thi`` and the
+contest manager's pages under ``/cuoc-thi/quan-ly`` (``register_blueprints``), a menu entry and a
+dashboard panel, the participation measures plan indicators can use (``source =
+"plugin:contest_participants"`` or ``"plugin:contest_participation_rate"``), a section of the
+periodic report, and the data tables the export plugin streams.
+"""
+
+from __future__ import annotations
+
+from ccch_core import hookimpl
+
+from .schema import migrations
+
+NAME = "contest"
+MANAGER_ROLES = ("system_admin", "contest_manager")
+
+
+@hookimpl
+def register_migrations(register):
+    register(migrations)
+
+
+@hookimpl
+def startup(deployment):
+    """Validate ``[plugins.contest]`` early (unknown keys and bad values stop start-up)."""
+    from .settings import settings_of
+
+    settings_of(deployment)
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import contest_group
+
+    cli.add_command(contest_group)
+
+
+@hookimpl
+def register_blueprints(register, deployment):
+    from .web import manage, public
+
+    register(public.bp, url_prefix="/cuoc-thi")
+    register(manage.bp, url_prefix="/cuoc-thi/quan-ly")
+
+
+@hookimpl
+def navigation_items(deployment, user):
+    if user is None or user.role.value not in MANAGER_ROLES:
+        return []
+    return [{"label": "Cuộc thi", "endpoint": "contest_manage.index", "order": 50}]
+
+
+@hookimpl
+def dashboard_panels(deployment, user, period):
+    if user is None or user.role.value not in MANAGER_ROLES:
+        return []
+    from .web.manage import dashboard_context
+
+    context = dashboard_context(deployment)
+    if not context["contests"]:
+        return []
+    return [{"title": "Cuộc thi tìm hiểu về CCHC", "template": "contest/_panel.html", "context": context, "order": 60}]
+
+
+@hookimpl
+def register_measures(register):
+    from .measures import participants_measure, rate_measure
+
+    register("contest_participants", participants_measure)
+    register("contest_participation_rate", rate_measure)
+
+
+@hookimpl
+def report_sections(report):
+    from .reporting import contest_sections
+
+    return contest_sections(report)
+
+
+@hookimpl
+def register_data_tables(register):
+    from .exports import DATA_TABLES
+
+    for table in DATA_TABLES:
+        register(table)

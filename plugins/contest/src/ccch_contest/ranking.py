@@ -1,0 +1,612 @@
+"""Rankings, the prediction's true figure, leaderboards, prize lists and participation per unit.
+
+**Order.** Score first, then the contest's tie-breaks in their configured order (``prediction``:
+the distance of the prediction from the true figure, smaller first, no prediction last; ``time``:
+time taken, shorter first; ``submitted``: the earlier submission first), and the attempt's id
+last, so no two entries share a rank. Only the counted attempt of each participant (``best`` or
+``first``) that is not disqualified is ranked.
+
+**Speed.** Submitted attempts store their ranking keys (``rk0`` = −score, ``rk1``…``rk3`` = the
+tie-break values in order) and a partial index lists a round's counted attempts in that order,
+so most of a ranking is an index scan. The prediction's distance depends on the true figure,
+known only when the round has closed; where the prediction is the first tie-break, the round's
+(score, prediction) groups — a few thousand — are sorted by distance in a temporary table and
+each group's attempts come from the index in order; where it is the second or third, only runs
+of equal earlier keys are re-sorted. Ranking a round of 1,000,000 attempts takes well under a
+second (docs/performance.md).
+
+**Truth.** The prediction's true figure is computed when a round has closed (on first need, or
+``ccch contest close-round``): the number of counted, not disqualified attempts that answered every
+question correctly (``count``), or that number as a percentage of the round's entrants with five
+decimals (``percent``). Disqualifying or reinstating someone recomputes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import operator
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
+
+import attrs
+
+from ccch_core.periods import utc_now
+from ccch_core.storage import utc_now_iso
+
+from .attempts import (
+    finish_overdue_attempts,
+    from_ms,
+    ms,
+    scaled_prediction,
+)
+from .contests import Contest, RoundState, get_contest
+from .definition import PERCENT_SCALE, Prize
+from .locking import serialized
+from .settings import settings_of
+from .sql import query
+
+
+def invalidate_rankings(db, contest_id: int) -> None:
+    """Cached leaderboards of the contest are stale (inside the caller's transaction)."""
+    db.execute("update contest_contests set ranking_version = ranking_version + 1 where id = ?", [contest_id])
+
+
+# -- the true figure ------------------------------------------------------------------------------
+
+
+def compute_truth(db, contest: Contest, round_id: int) -> tuple[float | None, int, int]:
+    """(true figure, perfect attempts, entrants) of a round from its counted attempts."""
+    perfect = db.execute("select count(*) from contest_attempts where round_id = ? and counted = 1 and "
+                         "disqualified = 0 and perfect = 1", [round_id]).fetchone()[0]
+    entrants = db.execute("select count(*) from contest_attempts where round_id = ? and counted = 1 and "
+                          "disqualified = 0", [round_id]).fetchone()[0]
+    kind = contest.definition.prediction
+    if kind == "none":
+        return None, perfect, entrants
+    if kind == "percent":
+        truth = round(perfect * 100 * PERCENT_SCALE / entrants) / PERCENT_SCALE if entrants else 0.0
+        return truth, perfect, entrants
+    return float(perfect), perfect, entrants
+
+
+def close_round(deployment, contest: Contest, round_state: RoundState, *, now: dt.datetime | None = None,
+                force: bool = False) -> RoundState:
+    """Finish the round's overdue attempts and store its true figure (once the round has closed).
+    Idempotent; ``force`` recomputes a stored figure."""
+    now = now or utc_now()
+    if round_state.state(now) != "closed":
+        return round_state
+    if round_state.truth_at and not force:
+        return round_state
+    finish_overdue_attempts(deployment, contest, round_state.id, now=now)
+    db = deployment.db
+    with serialized(deployment):
+        truth, perfect, entrants = compute_truth(db, contest, round_state.id)
+        by_audience = json.dumps(dict(db.execute(
+            "select audience, count(*) from contest_attempts indexed by contest_attempts_rank_audience "
+            "where round_id = ? and counted = 1 and disqualified = 0 group by audience", [round_state.id]).fetchall()),
+            sort_keys=True)
+        row = db.execute("select truth, perfect_count, entrant_count, truth_at, entrants_by_audience from "
+                         "contest_rounds where id = ?", [round_state.id]).fetchone()
+        if row[3] is None or (row[0], row[1], row[2], row[4]) != (truth, perfect, entrants, by_audience):
+            db.execute("update contest_rounds set truth = ?, perfect_count = ?, entrant_count = ?, truth_at = ?, "
+                       "entrants_by_audience = ? where id = ?",
+                       [truth, perfect, entrants, utc_now_iso(now), by_audience, round_state.id])
+            invalidate_rankings(db, contest.id)
+    fresh = get_contest(deployment, contest.slug)
+    return fresh.round_by_id(round_state.id)
+
+
+def ensure_closed(deployment, contest: Contest, now: dt.datetime | None = None) -> Contest:
+    """Compute the true figure of every closed round that has none yet; returns the fresh contest."""
+    now = now or utc_now()
+    changed = False
+    for round_state in contest.rounds:
+        if round_state.state(now) == "closed" and not round_state.truth_at:
+            close_round(deployment, contest, round_state, now=now)
+            changed = True
+    return get_contest(deployment, contest.slug) if changed else contest
+
+
+def refresh_truths(deployment, slug: str, now: dt.datetime | None = None) -> None:
+    """Recompute the stored true figures of closed rounds (after a disqualification)."""
+    contest = get_contest(deployment, slug)
+    now = now or utc_now()
+    for round_state in contest.rounds:
+        if round_state.state(now) == "closed":
+            close_round(deployment, contest, round_state, now=now, force=True)
+            contest = get_contest(deployment, slug)
+
+
+# -- the ranking stream ---------------------------------------------------------------------------
+
+
+class RankKey(NamedTuple):
+    """The stored keys of a ranked attempt. The ranking streams yield plain tuples whose first
+    value is the attempt id (then some of these keys): a million named tuples cost a tenth of a
+    second more, and only the id is needed downstream."""
+
+    attempt_id: int
+    rk0: int
+    rk1: int
+    rk2: int
+    rk3: int
+
+
+def _where(audience: str | None) -> tuple[str, list[Any]]:
+    if audience:
+        return "round_id = ? and audience = ? and counted = 1 and disqualified = 0", [audience]
+    return "round_id = ? and counted = 1 and disqualified = 0", []
+
+
+def _index(audience: str | None) -> str:
+    return "contest_attempts_rank_audience" if audience else "contest_attempts_rank"
+
+
+def ranked_keys(db, contest: Contest, round_state: RoundState, audience: str | None = None,
+                *, provisional: bool | None = None) -> Iterator[RankKey]:
+    """The round's ranked attempts in order (a stream). ``provisional`` (default: while the round
+    has no true figure) leaves the prediction out of the order."""
+    order = contest.definition.tie_breaks
+    pos = order.index("prediction") + 1 if "prediction" in order else None
+    truth = round_state.truth
+    if provisional is None:
+        provisional = pos is not None and (truth is None or not round_state.truth_at)
+    where, extra = _where(audience)
+    params = [round_state.id, *extra]
+    index = _index(audience)
+    if pos is None:
+        yield from _plain(db, where, params, index)
+    elif provisional:
+        keys = ", ".join(k for i, k in enumerate(("rk1", "rk2", "rk3"), start=1) if i != pos)
+        sql = f"select id, rk0, rk1, rk2, rk3 from contest_attempts where {where} order by rk0, {keys}, id"
+        yield from db.execute(sql, params)
+    else:
+        target = scaled_prediction(contest.definition.prediction, truth)
+        if pos == 1:
+            yield from _prediction_first(db, where, params, index, target)
+        else:
+            yield from _prediction_later(db, where, params, index, target, pos)
+
+
+def _plain(db, where: str, params: list[Any], index: str) -> Iterator[RankKey]:
+    sql = f"select id, rk0, rk1, rk2, rk3 from contest_attempts indexed by {index} where {where} " \
+          "order by rk0, rk1, rk2, rk3, id"
+    yield from db.conn.execute(sql, params)
+
+
+def _levels(db, where: str, params: list[Any], index: str) -> list[int]:
+    """The distinct rk0 (score) values of the ranked attempts, by skipping through the index
+    (about 20 seeks, however many attempts)."""
+    sql = (f"with recursive lv(x) as (select min(rk0) from contest_attempts indexed by {index} where {where} "
+           f"union all select (select min(rk0) from contest_attempts indexed by {index} where {where} and rk0 > lv.x) "
+           "from lv where lv.x is not null) select x from lv where x is not null")
+    return [row[0] for row in db.execute(sql, [*params, *params])]
+
+
+def _prediction_first(db, where: str, params: list[Any], index: str, target: int) -> Iterator[RankKey]:
+    """Score, then distance from the true figure, then rk2, rk3, id.
+
+    For each score, two index scans walk away from the true figure: predictions at or above it
+    upwards, those below it downwards. Each scan yields runs of equal prediction already in
+    (rk2, rk3, id) order (the downward one reversed); the nearer run goes first, and two runs at
+    the same distance (one on each side) are merged. No sort of the whole round, and a top-50
+    reads little more than 50 rows of each scan.
+    """
+    for level in _levels(db, where, params, index):
+        # Only the id and the prediction are read: the index already orders each run of equal
+        # prediction by the later tie-breaks; their values are needed only to merge two runs at
+        # the same distance, which is rare.
+        up = db.conn.execute(
+            f"select id, rk1 from contest_attempts indexed by {index} where {where} and rk0 = ? and rk1 >= ? "
+            "order by rk1, rk2, rk3, id", [*params, level, target])
+        down = db.conn.execute(
+            f"select id, rk1 from contest_attempts indexed by {index} where {where} and rk0 = ? and rk1 < ? "
+            "order by rk1 desc, rk2 desc, rk3 desc, id desc", [*params, level, target])
+        ups = ((p, list(run)) for p, run in itertools.groupby(up, key=_second))
+        downs = ((p, list(run)[::-1]) for p, run in itertools.groupby(down, key=_second))
+        a = next(ups, None)
+        b = next(downs, None)
+        while a is not None or b is not None:
+            da = a[0] - target if a is not None else None
+            d_below = target - b[0] if b is not None else None
+            if b is None or (a is not None and da < d_below):
+                yield from a[1]
+                a = next(ups, None)
+            elif a is None or d_below < da:
+                yield from b[1]
+                b = next(downs, None)
+            else:  # the same distance on both sides: the later tie-breaks decide
+                yield from _merge_runs(db, a[1] + b[1])
+                a = next(ups, None)
+                b = next(downs, None)
+
+
+def _merge_runs(db, rows: list[tuple]) -> list[tuple]:
+    """Rows of two runs at the same distance, ordered by (rk2, rk3, id)."""
+    rest = {}
+    ids = [r[0] for r in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for attempt_id, rk2, rk3 in db.conn.execute(
+                f"select id, rk2, rk3 from contest_attempts where id in ({marks})", chunk):
+            rest[attempt_id] = (rk2, rk3, attempt_id)
+    return sorted(rows, key=lambda r: rest[r[0]])
+
+
+_second = operator.itemgetter(1)
+
+
+
+
+def _prediction_later(db, where: str, params: list[Any], index: str, target: int, pos: int) -> Iterator[RankKey]:
+    """Prediction as the second or third tie-break: the index order is right except within runs
+    of equal earlier keys, which are re-sorted by distance and the keys after it."""
+    prefix_len = pos  # rk0 .. rk(pos-1)
+
+    def sort_key(r):
+        return (abs(r[1 + pos] - target), *r[2 + pos:], r[0])
+
+    block: list[tuple] = []
+    block_prefix = None
+    for row in db.execute(f"select id, rk0, rk1, rk2, rk3 from contest_attempts indexed by {index} where {where} "
+                          "order by rk0, rk1, rk2, rk3, id", params):
+        prefix = row[1:1 + prefix_len]
+        if prefix != block_prefix:
+            if len(block) > 1:
+                block.sort(key=sort_key)
+            for item in block:
+                yield item
+            block = [row]
+            block_prefix = prefix
+        else:
+            block.append(row)
+    if len(block) > 1:
+        block.sort(key=sort_key)
+    for item in block:
+        yield item
+
+
+def rank_round(deployment, contest: Contest, round_state: RoundState, audience: str | None = None) -> dict[str, Any]:
+    """Rank a whole round (for the benchmark and ``ccch contest ranking --all``): the true figure,
+    every entry's rank, and how long it took. Returns counts and timings, not the rows."""
+    started = time.perf_counter()
+    count = 0
+    first: list[int] = []
+    for count, key in enumerate(ranked_keys(deployment.db, contest, round_state, audience), start=1):
+        if count <= 3:
+            first.append(key[0])
+    return {"entries": count, "seconds": time.perf_counter() - started, "top": first}
+
+
+# -- entries with names ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Entry:
+    """A ranked entry as shown on leaderboards and prize lists."""
+
+    rank: int
+    attempt_id: int
+    participant_id: int
+    full_name: str
+    phone_masked: str
+    unit_id: str | None
+    audience: str
+    score: int
+    total: int
+    duration_ms: int
+    submitted_at: str
+    prediction: float | None
+    distance: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return attrs.asdict(self)
+
+
+def _details(db, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = query(db, 
+        "select a.id, a.participant_id, a.audience, a.score, a.total, a.duration_ms, a.submitted_at, a.prediction, "
+        f"a.unit_id, p.full_name, p.phone_masked from contest_attempts a join contest_participants p on "
+        f"p.id = a.participant_id where a.id in ({marks})", list(ids))
+    return {r["id"]: r for r in rows}
+
+
+def entries(db, contest: Contest, round_state: RoundState, audience: str | None = None, *, limit: int | None = None,
+            offset: int = 0, provisional: bool | None = None) -> Iterator[Entry]:
+    """Ranked entries with names (masked phones), fetched in batches; ``limit`` stops early."""
+    truth = round_state.truth if round_state.truth_at else None
+    stream = ranked_keys(db, contest, round_state, audience, provisional=provisional)
+    numbered = enumerate(stream, start=1)
+    if offset:
+        numbered = itertools.islice(numbered, offset, None)
+    if limit is not None:
+        numbered = itertools.islice(numbered, limit)
+    while True:
+        batch = list(itertools.islice(numbered, 500))
+        if not batch:
+            return
+        details = _details(db, [k[0] for _, k in batch])
+        for rank, key in batch:
+            d = details[key[0]]
+            distance = None
+            if truth is not None and d["prediction"] is not None and contest.definition.has_prediction:
+                distance = abs(d["prediction"] - truth)
+            yield Entry(rank, key[0], d["participant_id"], d["full_name"] or "(đã xóa)", d["phone_masked"] or "",
+                        d["unit_id"], d["audience"], d["score"], d["total"], d["duration_ms"], d["submitted_at"],
+                        d["prediction"], distance)
+
+
+def rank_of(db, contest: Contest, round_state: RoundState, attempt_id: int, audience: str | None = None) -> int | None:
+    """The rank of one attempt (None when it is not ranked): one count of the entries before it."""
+    where, extra = _where(audience)
+    row = db.execute(f"select rk0, rk1, rk2, rk3 from contest_attempts where id = ? and {where}",
+                     [attempt_id, round_state.id, *extra]).fetchone()
+    if row is None:
+        return None
+    order = contest.definition.tie_breaks
+    pos = order.index("prediction") + 1 if "prediction" in order else None
+    final = bool(round_state.truth_at)
+    target = scaled_prediction(contest.definition.prediction, round_state.truth) if final and pos else 0
+    expressions, values = ["rk0"], [row[0]]
+    for i in (1, 2, 3):
+        if i == pos and not final:
+            continue
+        if i == pos:
+            expressions.append(f"abs(rk{i} - {int(target)})")
+            values.append(abs(row[i] - target))
+        else:
+            expressions.append(f"rk{i}")
+            values.append(row[i])
+    expressions.append("id")
+    values.append(attempt_id)
+    marks = ", ".join("?" * len(values))
+    before = db.execute(f"select count(*) from contest_attempts where {where} and rk0 <= ? and "
+                        f"({', '.join(expressions)}) < ({marks})",
+                        [round_state.id, *extra, row[0], *values]).fetchone()[0]
+    return before + 1
+
+
+# -- overall ranking (the whole contest) ----------------------------------------------------------
+
+
+def overall_entries(db, contest: Contest, audience: str | None = None, *, limit: int | None = None) -> list[dict]:
+    """The whole contest: total score over the rounds' counted attempts, then total time taken,
+    then the earlier last submission."""
+    where = "contest_id = ? and counted = 1 and disqualified = 0"
+    params: list[Any] = [contest.id]
+    if audience:
+        where += " and audience = ?"
+        params.append(audience)
+    sql = ("select a.participant_id, sum(a.score) as score, sum(a.total) as total, sum(a.duration_ms) as duration_ms, "
+           "max(a.submitted_ms) as last_ms, count(*) as rounds from contest_attempts a "
+           f"where {where} group by a.participant_id order by score desc, duration_ms, last_ms, a.participant_id")
+    if limit is not None:
+        sql += f" limit {int(limit)}"
+    rows = list(query(db, sql, params))
+    if not rows:
+        return []
+    marks = ", ".join("?" * len(rows))
+    people = {r["id"]: r for r in query(db, 
+        f"select id, full_name, phone_masked, unit_id, audience from contest_participants where id in ({marks})",
+        [r["participant_id"] for r in rows])}
+    out = []
+    for rank, r in enumerate(rows, start=1):
+        p = people[r["participant_id"]]
+        out.append({"rank": rank, "participant_id": r["participant_id"], "full_name": p["full_name"] or "(đã xóa)",
+                    "phone_masked": p["phone_masked"] or "", "unit_id": p["unit_id"], "audience": p["audience"],
+                    "score": r["score"], "total": r["total"], "duration_ms": r["duration_ms"], "rounds": r["rounds"],
+                    "last_submitted_at": from_ms(r["last_ms"]).isoformat(timespec="milliseconds")})
+    return out
+
+
+# -- leaderboards (cached) ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Leaderboard:
+    """A leaderboard as shown: the top entries, whether it is provisional, the round's figures."""
+
+    scope: str
+    audience: str
+    rows: tuple[dict[str, Any], ...]
+    provisional: bool
+    computed_at: str
+    entrants: int
+    truth: float | None
+    perfect: int | None
+
+
+def leaderboard(deployment, contest: Contest, round_state: RoundState | None, audience: str | None = None,
+                *, now: dt.datetime | None = None, limit: int | None = None) -> Leaderboard:
+    """The top entries of a round (or of the whole contest when ``round_state`` is None), cached
+    in the database for every worker: a closed round's board until something changes it (a
+    disqualification), an open round's for ``leaderboard_refresh_seconds``."""
+    now = now or utc_now()
+    db = deployment.db
+    limit = limit or contest.definition.leaderboard_size
+    scope = f"round:{round_state.id}" if round_state else "overall"
+    provisional = round_state is None and any(r.state(now) != "closed" for r in contest.rounds) or (
+        round_state is not None and not round_state.truth_at)
+    state = f"v{contest.ranking_version}:{contest.version}:{limit}:{'p' if provisional else 'f'}"
+    row = db.execute("select state, computed_ms, data, computed_at from contest_leaderboards where contest_id = ? and "
+                     "scope = ? and audience = ?", [contest.id, scope, audience or ""]).fetchone()
+    refresh_ms = settings_of(deployment).leaderboard_refresh_seconds * 1000
+    if row is not None and row[0] == state and (not provisional or ms(now) - row[1] < refresh_ms):
+        data = json.loads(row[2])
+        return Leaderboard(scope, audience or "", tuple(data["rows"]), provisional, row[3], data["entrants"],
+                           data["truth"], data["perfect"])
+    if round_state is None:
+        rows = overall_entries(db, contest, audience, limit=limit)
+        entrants = db.execute("select count(distinct participant_id) from contest_attempts where contest_id = ? and "
+                              "counted = 1 and disqualified = 0" + (" and audience = ?" if audience else ""),
+                              [contest.id, *([audience] if audience else [])]).fetchone()[0]
+        truth = perfect = None
+    else:
+        rows = [e.as_dict() for e in entries(db, contest, round_state, audience, limit=limit)]
+        if round_state.truth_at and round_state.entrants_by_audience is not None:
+            # Counted when the round closed: no count over a million attempts here.
+            entrants = (round_state.entrants_by_audience.get(audience, 0) if audience
+                        else round_state.entrant_count)
+        else:
+            where, extra = _where(audience)
+            entrants = db.execute(f"select count(*) from contest_attempts where {where}",
+                                  [round_state.id, *extra]).fetchone()[0]
+        truth = round_state.truth if round_state.truth_at else None
+        perfect = round_state.perfect_count if round_state.truth_at else None
+    computed_at = utc_now_iso(now)
+    data = json.dumps({"rows": rows, "entrants": entrants, "truth": truth, "perfect": perfect}, ensure_ascii=False)
+    with serialized(deployment):
+        db.execute("insert into contest_leaderboards (contest_id, scope, audience, state, computed_at, computed_ms, data) "
+                   "values (?, ?, ?, ?, ?, ?, ?) on conflict (contest_id, scope, audience) do update set "
+                   "state = excluded.state, computed_at = excluded.computed_at, computed_ms = excluded.computed_ms, "
+                   "data = excluded.data", [contest.id, scope, audience or "", state, computed_at, ms(now), data])
+    return Leaderboard(scope, audience or "", tuple(rows), provisional, computed_at, entrants, truth, perfect)
+
+
+# -- prizes ---------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Winner:
+    """A prize and who won it."""
+
+    prize: str
+    value: str | None
+    entry: Entry | dict[str, Any]
+
+
+def _winners(stream, prizes: Sequence[Prize], skip: set[int], key) -> list[Winner]:
+    slots = [p for p in prizes for _ in range(p.count)]
+    winners: list[Winner] = []
+    if not slots:
+        return winners
+    for item in stream:
+        if key(item) in skip:
+            continue
+        prize = slots[len(winners)]
+        winners.append(Winner(prize.name, prize.value, item))
+        if len(winners) == len(slots):
+            break
+    return winners
+
+
+def prize_list(deployment, contest: Contest, round_state: RoundState, audience_key: str) -> list[Winner]:
+    """Winners of a closed round for one audience, prize by prize down the ranking. With
+    ``one_prize_per_person``, people who won in an earlier round are passed over."""
+    audience = contest.definition.audience(audience_key)
+    if not round_state.truth_at:
+        return []
+    skip: set[int] = set()
+    if contest.definition.one_prize_per_person:
+        for earlier in contest.rounds:
+            if earlier.closes < round_state.closes and earlier.truth_at:
+                skip.update(w.entry.participant_id for w in prize_list(deployment, contest, earlier, audience_key))
+    stream = entries(deployment.db, contest, round_state, audience_key)
+    return _winners(stream, audience.prizes, skip, key=lambda e: e.participant_id)
+
+
+def overall_prize_list(deployment, contest: Contest, audience_key: str) -> list[Winner]:
+    """Winners of the whole contest for one audience (``overall_prizes``)."""
+    audience = contest.definition.audience(audience_key)
+    if not audience.overall_prizes:
+        return []
+    size = sum(p.count for p in audience.overall_prizes)
+    rows = overall_entries(deployment.db, contest, audience_key, limit=size)
+    return _winners(rows, audience.overall_prizes, set(), key=lambda e: e["participant_id"])
+
+
+# -- participation per unit -----------------------------------------------------------------------
+
+
+def participation_counts(db, contest: Contest, round_ids: Sequence[int] | None = None,
+                         audience: str | None = None) -> dict[str | None, int]:
+    """Distinct participants with a submitted, not disqualified attempt, by the unit they chose."""
+    sql = ("select unit_id, count(distinct participant_id) as n from contest_attempts where contest_id = ? "
+           "and status = 'submitted' and disqualified = 0")
+    params: list[Any] = [contest.id]
+    if round_ids:
+        sql += f" and round_id in ({', '.join('?' * len(round_ids))})"
+        params.extend(round_ids)
+    if audience:
+        sql += " and audience = ?"
+        params.append(audience)
+    return {r["unit_id"]: r["n"] for r in query(db, sql + " group by unit_id", params)}
+
+
+@attrs.frozen
+class UnitParticipation:
+    """A unit's participation: people, headcount, rate (percent, None without a headcount)."""
+
+    unit_id: str
+    name: str
+    participants: int
+    headcount: int | None
+
+    @property
+    def rate(self) -> float | None:
+        """Participants per 100 of the headcount."""
+        if not self.headcount:
+            return None
+        return 100.0 * self.participants / self.headcount
+
+
+def participation(deployment, contest: Contest, unit_refs: Sequence[str] | None = None,
+                  round_ids: Sequence[int] | None = None, audience: str | None = None) -> list[UnitParticipation]:
+    """Participation of each unit in ``unit_refs`` (default: the contest's unit choices), counting
+    everyone who chose the unit or a unit below it."""
+    from .definition import unit_choices
+
+    plan = deployment.plan
+    counts = participation_counts(deployment.db, contest, round_ids, audience)
+    units = plan.resolve(unit_refs) if unit_refs else unit_choices(contest.definition, None, plan)
+    out = []
+    for unit in units:
+        total = sum(n for unit_id, n in counts.items() if unit_id and plan.has_unit(unit_id)
+                    and plan.is_within(unit_id, unit.id))
+        out.append(UnitParticipation(unit.id, unit.name, total, unit.headcount))
+    return out
+
+
+@attrs.frozen
+class CollectiveWinner:
+    """A unit that won a collective prize; ``place`` is shared by units with the same figure."""
+
+    prize: str
+    value: str | None
+    place: int
+    unit: UnitParticipation
+    figure: float
+
+
+def collective_winners(deployment, contest: Contest) -> list[tuple[Any, list[CollectiveWinner]]]:
+    """Each collective prize with its winning units (ties at the last place all win)."""
+    out = []
+    for prize in contest.definition.collective_prizes:
+        rounds = [contest.round(n).id for n in prize.rounds] if prize.rounds else None
+        units = participation(deployment, contest, prize.among, rounds, prize.audience)
+        if prize.measure == "rate":
+            candidates = [(u.rate, u) for u in units if u.rate is not None and u.participants]
+        else:
+            candidates = [(float(u.participants), u) for u in units if u.participants]
+        candidates.sort(key=lambda c: (-c[0], -c[1].participants, c[1].name))
+        winners: list[CollectiveWinner] = []
+        place = 0
+        previous = None
+        for index, (figure, unit) in enumerate(candidates, start=1):
+            if figure != previous:
+                place = index
+                previous = figure
+            if place > prize.count:
+                break
+            winners.append(CollectiveWinner(prize.name, prize.value, place, unit, figure))
+        out.append((prize, winners))
+    return out

@@ -1,0 +1,199 @@
+"""The contest plugin's tables: one migration set named ``contest``.
+
+Plain SQL where sqlite-utils cannot say it: partial indexes are what keep the hot paths and the
+ranking fast, and CHECK constraints keep the states honest.
+
+Instants are UTC ISO text (``*_at``); attempts also carry whole milliseconds since the epoch
+(``*_ms``) because time taken and submission order break ties in the ranking.
+
+Ranking keys: a submitted attempt stores ``rk0 = -score`` and, in ``rk1``…``rk3``, the values of
+the contest's tie-breaks in their configured order (``time`` → time taken in ms, ``submitted`` →
+submission instant in ms, ``prediction`` → the prediction as a scaled integer). The partial
+indexes ``contest_attempts_rank*`` list exactly the counted, not disqualified attempts of a round
+in that order, so a ranking is an index scan, not a sort (see ``ranking.py``).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+NAME = "contest"
+
+migrations = Migrations(NAME)
+
+
+@migrations()
+def m001_contest_tables(db):
+    """Contests, rounds, the question bank, participants, attempts, the manager's log and the
+    leaderboard cache."""
+    db.execute(
+        """
+        create table contest_contests (
+            id integer primary key,
+            slug text not null unique,
+            title text not null,
+            status text not null default 'draft' check (status in ('draft', 'published', 'archived')),
+            definition text not null,           -- JSON of the validated contest definition
+            version integer not null default 1, -- +1 on every change of the definition
+            bank_version integer not null default 0,    -- +1 on every change of the question bank
+            ranking_version integer not null default 0, -- +1 on disqualifications, truths, key changes
+            created_at text not null,
+            updated_at text not null
+        )
+        """
+    )
+    db.execute(
+        """
+        create table contest_rounds (
+            id integer primary key,
+            contest_id integer not null references contest_contests(id),
+            number integer not null,
+            name text not null,
+            opens_at text not null,   -- first instant the round is open (UTC)
+            closes_at text not null,  -- last second the round is open (UTC); open until closes_at + 1 s
+            truth real,               -- the prediction's true figure, computed when the round has closed
+            perfect_count integer,
+            entrant_count integer,
+            truth_at text,
+            published_at text,        -- results (prize lists) published to the public pages
+            unique (contest_id, number)
+        )
+        """
+    )
+    db.execute(
+        """
+        create table contest_questions (
+            id integer primary key,
+            contest_id integer not null references contest_contests(id),
+            key text not null,
+            type text not null,
+            prompt text not null,
+            options text not null,     -- JSON [[key, label], ...]
+            correct text not null,     -- JSON [key, ...]
+            category text,
+            difficulty integer,
+            audience text not null default '',  -- ';'-separated audience keys; '' = every audience
+            help text,
+            active integer not null default 1,
+            created_at text not null,
+            retired_at text
+        )
+        """
+    )
+    # One active version of a key; attempts keep pointing at retired versions they drew.
+    db.execute("create unique index contest_questions_active_key on contest_questions (contest_id, key) where active = 1")
+    db.execute(
+        """
+        create table contest_participants (
+            id integer primary key,
+            contest_id integer not null references contest_contests(id),
+            audience text not null,
+            full_name text,
+            name_key text,              -- folded name, for the manager's search
+            phone_hash text,            -- keyed hash of the normalised phone number
+            phone_masked text,
+            contact_phone text,         -- clear number, kept only to reach prize winners (see settings)
+            citizen_id_hash text,
+            citizen_id_masked text,
+            birth_year integer,
+            unit_id text,
+            occupation text,
+            consent_at text not null,
+            consent_version text not null,
+            created_at text not null,
+            disqualified integer not null default 0,
+            disqualified_reason text,
+            deleted_at text
+        )
+        """
+    )
+    db.execute("create unique index contest_participants_phone on contest_participants (contest_id, phone_hash) "
+               "where phone_hash is not null")
+    db.execute("create unique index contest_participants_citizen_id on contest_participants (contest_id, citizen_id_hash) "
+               "where citizen_id_hash is not null")
+    db.execute("create index contest_participants_name on contest_participants (contest_id, name_key)")
+    db.execute(
+        """
+        create table contest_attempts (
+            id integer primary key,
+            token text not null unique,
+            contest_id integer not null references contest_contests(id),
+            round_id integer not null references contest_rounds(id),
+            participant_id integer not null references contest_participants(id),
+            audience text not null,
+            unit_id text,
+            attempt_no integer not null,
+            status text not null default 'open' check (status in ('open', 'submitted', 'abandoned')),
+            started_at text not null,
+            started_ms integer not null,
+            deadline_ms integer not null,      -- what the countdown shows: the time limit or the round's end
+            accept_until_ms integer not null,  -- submissions before this instant count (deadline + grace, never past the round)
+            questions text not null,           -- JSON [[question id, option order], ...] as drawn
+            answers text,                      -- JSON {position: [option key, ...]} last saved or submitted
+            saved_at text,
+            prediction real,
+            submitted_at text,
+            submitted_ms integer,
+            duration_ms integer,
+            finish text check (finish in ('participant', 'overdue')),
+            score integer,
+            total integer,
+            perfect integer not null default 0,
+            counted integer not null default 0,
+            disqualified integer not null default 0,
+            disqualified_reason text,
+            rk0 integer, rk1 integer, rk2 integer, rk3 integer,
+            unique (participant_id, round_id, attempt_no)
+        )
+        """
+    )
+    # A double tap on "start" cannot open two attempts.
+    db.execute("create unique index contest_attempts_one_open on contest_attempts (participant_id, round_id) "
+               "where status = 'open'")
+    db.execute("create index contest_attempts_overdue on contest_attempts (round_id, accept_until_ms) where status = 'open'")
+    db.execute("create index contest_attempts_rank on contest_attempts (round_id, rk0, rk1, rk2, rk3, id) "
+               "where counted = 1 and disqualified = 0")
+    db.execute("create index contest_attempts_rank_audience on contest_attempts "
+               "(round_id, audience, rk0, rk1, rk2, rk3, id) where counted = 1 and disqualified = 0")
+    db.execute("create index contest_attempts_perfect on contest_attempts (round_id, audience) "
+               "where counted = 1 and disqualified = 0 and perfect = 1")
+    db.execute("create index contest_attempts_participation on contest_attempts "
+               "(contest_id, round_id, unit_id, participant_id) where status = 'submitted' and disqualified = 0")
+    db.execute("create index contest_attempts_participant on contest_attempts (participant_id, round_id)")
+    db.execute("create index contest_attempts_submitted on contest_attempts (submitted_at) where status = 'submitted'")
+    db.execute(
+        """
+        create table contest_log (
+            id integer primary key,
+            contest_id integer not null references contest_contests(id),
+            at text not null,
+            username text,
+            action text not null,
+            participant_id integer,
+            attempt_id integer,
+            detail text
+        )
+        """
+    )
+    db.execute("create index contest_log_contest on contest_log (contest_id, id)")
+    db.execute(
+        """
+        create table contest_leaderboards (
+            contest_id integer not null references contest_contests(id),
+            scope text not null,      -- 'round:<id>' or 'overall'
+            audience text not null,   -- '' for every audience together
+            state text not null,      -- what the cached figures depend on; a different state recomputes
+            computed_at text not null,
+            computed_ms integer not null,
+            data text not null,       -- JSON
+            primary key (contest_id, scope, audience)
+        )
+        """
+    )
+
+
+@migrations()
+def m002_round_entrants_by_audience(db):
+    """Entrants per audience of a closed round, counted once when the round closes (so the
+    leaderboard of a round of a million attempts needs no count)."""
+    db.execute("alter table contest_rounds add column entrants_by_audience text")

@@ -1,0 +1,621 @@
+"""The participant's pages under ``/cuoc-thi``: small, work without JavaScript on a cheap phone.
+
+No page or response here contains which option is correct — the templates only ever receive
+:class:`ccch_contest.bank.PublicQuestion` objects — except the review page, which opens after the
+round has closed and only when the contest allows it. A participant is known to the server by the
+signed session cookie (set at registration, or by "Tiếp tục dự thi" with phone number and year of
+birth on another device).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+from pathlib import Path
+
+import attrs
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException, TooManyRequests
+
+from ccch_core.periods import to_local, utc_now
+from ccch_core.web import client_key, deployment
+from ccch_core.web.auth import public
+
+from .. import attempts as attempts_mod
+from ..attempts import AttemptError, PredictionError, parse_prediction
+from ..contests import get_contest, list_contests
+from ..definition import TIE_BREAK_LABELS, unit_choices
+from ..participants import (
+    RegistrationError,
+    Throttled,
+    erase_participant,
+    get_participant,
+    identify,
+    register,
+)
+from ..ranking import ensure_closed, leaderboard, prize_list, rank_of
+from ..state import memory
+
+HERE = Path(__file__).resolve().parent.parent
+bp = Blueprint("contest_public", __name__, template_folder=str(HERE / "templates"),
+               static_folder=str(HERE / "static"), static_url_path="/static")
+
+SESSION_KEY = "cc"
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def current_participant_id(contest) -> int | None:
+    """The participant this browser is known as in ``contest``."""
+    return (session.get(SESSION_KEY) or {}).get(str(contest.id))
+
+
+def _remember(contest, participant_id: int) -> None:
+    known = dict(session.get(SESSION_KEY) or {})
+    known[str(contest.id)] = participant_id
+    session[SESSION_KEY] = known
+
+
+def _forget(contest) -> None:
+    known = dict(session.get(SESSION_KEY) or {})
+    known.pop(str(contest.id), None)
+    session[SESSION_KEY] = known
+
+
+def published(view):
+    """Load ``slug`` as a published contest (404 otherwise) into ``g.contest``."""
+
+    @wraps(view)
+    def wrapped(slug, *args, **kwargs):
+        contest = get_contest(deployment(), slug)
+        if contest is None or contest.status != "published":
+            abort(404, description="Không tìm thấy cuộc thi này, hoặc cuộc thi chưa mở.")
+        g.contest = contest
+        return view(slug, *args, **kwargs)
+
+    return wrapped
+
+
+def _own_attempt(token: str):
+    """The attempt ``token`` of the participant this browser is (403 for anyone else)."""
+    dep = deployment()
+    attempt = attempts_mod.get_attempt(dep.db, token)
+    if attempt is None or attempt.contest_id != g.contest.id:
+        abort(404, description="Không tìm thấy bài thi.")
+    if current_participant_id(g.contest) != attempt.participant_id:
+        abort(403, description="Bài thi này không phải của bạn, hoặc phiên làm việc đã hết. Hãy chọn “Tiếp tục dự "
+                               "thi” và nhập số điện thoại, năm sinh đã đăng ký.")
+    return attempt
+
+
+def _local(instant: dt.datetime) -> str:
+    return to_local(instant).strftime("%H:%M:%S ngày %d/%m/%Y")
+
+
+@bp.app_template_filter("contest_duration")
+def contest_duration(ms_value) -> str:
+    """Milliseconds as "12 phút 05,3 giây"."""
+    if ms_value is None:
+        return "–"
+    seconds = ms_value / 1000
+    minutes = int(seconds // 60)
+    rest = f"{seconds - minutes * 60:.1f}".replace(".", ",")
+    return f"{minutes} phút {rest} giây" if minutes else f"{rest} giây"
+
+
+@bp.app_template_filter("contest_number")
+def contest_number(value) -> str:
+    """A figure with a decimal comma and no needless zeros ("87,65432", "125")."""
+    if value is None:
+        return "–"
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", ".")
+    return f"{value:.5f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+@bp.app_template_filter("vn_time")
+def vn_time(value) -> str:
+    """An instant (aware datetime or ISO text) as Vietnam time "09/06/2024 23:59:59"."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return to_local(value).strftime("%d/%m/%Y %H:%M:%S")
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(error):
+    response = make_response(render_template(
+        "contest/public_error.html", code=400, title="Phiên làm việc đã hết hạn",
+        text="Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng quay lại, tải lại trang rồi gửi lại. Nếu bạn đang làm "
+             "bài, các câu trả lời đã lưu vẫn được giữ.", contest=g.get("contest")), 400)
+    return _no_store(response)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    titles = {403: "Không có quyền truy cập", 404: "Không tìm thấy trang", 405: "Phương thức không được hỗ trợ",
+              409: "Không thực hiện được", 413: "Dữ liệu gửi lên quá lớn", 429: "Quá nhiều yêu cầu",
+              503: "Chưa sẵn sàng"}
+    if error.code in (301, 302, 303, 307, 308):
+        return error
+    text = error.description if error.description != type(error).description else \
+        "Yêu cầu không thực hiện được. Vui lòng quay lại trang trước."
+    response = make_response(render_template("contest/public_error.html", code=error.code,
+                                             title=titles.get(error.code, "Yêu cầu không hợp lệ"), text=text,
+                                             contest=g.get("contest")), error.code)
+    retry = getattr(error, "retry_after", None)
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return _no_store(response)
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@public
+def index():
+    """Published contests (one contest: straight to it)."""
+    contests = list_contests(deployment(), published_only=True)
+    if len(contests) == 1:
+        return redirect(url_for(".landing", slug=contests[0].slug))
+    return render_template("contest/index.html", contests=contests, now=utc_now())
+
+
+@bp.route("/<slug>")
+@public
+@published
+def landing(slug):
+    """Rules, rounds and their dates, prizes; register, continue or start."""
+    dep = deployment()
+    now = utc_now()
+    contest = ensure_closed(dep, g.contest, now)
+    participant = None
+    open_attempt = None
+    used = 0
+    pid = current_participant_id(contest)
+    current = contest.current_round(now)
+    if pid:
+        participant = get_participant(dep.db, pid)
+        if participant is None or participant.deleted_at:
+            participant = None
+        elif current:
+            row = dep.db.execute("select token, status, accept_until_ms from contest_attempts where participant_id = ? "
+                                 "and round_id = ? order by attempt_no", [pid, current.id]).fetchall()
+            used = len(row)
+            open_attempt = next((r[0] for r in row if r[1] == "open" and r[2] > attempts_mod.ms(now)), None)
+    response = make_response(render_template("contest/landing.html", contest=contest, definition=contest.definition, now=now,
+                               current=current, upcoming=contest.next_round(now), participant=participant,
+                               open_attempt=open_attempt, used=used, plan=dep.plan,
+                               static_html=_landing_static(dep, contest)))
+    return _no_store(response) if participant else response
+
+
+def _landing_static(dep, contest) -> Markup:
+    """Rules, schedule, ranking rules and prizes: rendered once per process and definition version."""
+    cache = memory(dep).setdefault("landing_html", {})
+    key = (contest.id, contest.version)
+    html = cache.get(key)
+    if html is None:
+        html = Markup(render_template("contest/_landing_static.html", contest=contest, definition=contest.definition,
+                                      tie_break_labels=TIE_BREAK_LABELS))
+        cache[key] = html
+    return html
+
+
+def _registration_context(contest, values, errors):
+    dep = deployment()
+    d = contest.definition
+    audience_key = values.get("audience") or (d.audiences[0].key if len(d.audiences) == 1 else "")
+    units_by_audience = {a.key: unit_choices(d, a, dep.plan) for a in d.audiences}
+    return {"contest": contest, "definition": d, "values": values, "errors": errors, "audience_key": audience_key,
+                "units_by_audience": units_by_audience, "consent": d.consent(), "round_open": contest.current_round(utc_now())}
+
+
+@bp.route("/<slug>/dang-ky", methods=["GET", "POST"])
+@public
+@published
+def register_view(slug):
+    """Registration with consent to the processing of personal data (Decree 13/2023/NĐ-CP)."""
+    contest = g.contest
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in ("full_name", "phone", "birth_year", "audience", "unit_id",
+                                                       "occupation", "citizen_id", "consent", "website", "start_now")}
+        try:
+            participant = register(deployment(), contest, values, client_key("contest-register"))
+        except Throttled as exc:
+            raise TooManyRequests(description=f"Có quá nhiều lượt đăng ký từ mạng của bạn. Vui lòng thử lại sau "
+                                              f"{exc.retry_after // 60 + 1} phút.", retry_after=exc.retry_after) from None
+        except RegistrationError as exc:
+            errors = exc.errors
+            status = 422
+        else:
+            _remember(contest, participant.id)
+            if request.form.get("start_now") == "1" and contest.current_round(utc_now()):
+                # "Đăng ký và bắt đầu làm bài": one round trip fewer on a slow connection.
+                try:
+                    started = attempts_mod.start_attempt(deployment(), contest, participant.id)
+                except (AttemptError, Throttled):
+                    pass  # the landing page says why (no round open, bank not ready…)
+                else:
+                    return redirect(url_for(".attempt_view", slug=slug, token=started.attempt.token), code=303)
+            flash("Đăng ký thành công. Chúc bạn làm bài tốt!")
+            return redirect(url_for(".landing", slug=slug), code=303)
+    else:
+        values["start_now"] = "1"
+    values.pop("website", None)
+    response = make_response(render_template("contest/register.html", **_registration_context(contest, values, errors)),
+                             status)
+    return _no_store(response)
+
+
+@bp.route("/<slug>/tiep-tuc", methods=["GET", "POST"])
+@public
+@published
+def identify_view(slug):
+    """A returning participant (another phone, a cleared browser): phone number and year of birth."""
+    contest = g.contest
+    values = {"phone": "", "birth_year": ""}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in values}
+        try:
+            participant = identify(deployment(), contest, values["phone"], values["birth_year"],
+                                   client_key("contest-identify"))
+        except Throttled as exc:
+            raise TooManyRequests(description=f"Bạn đã thử quá nhiều lần. Vui lòng thử lại sau "
+                                              f"{exc.retry_after // 60 + 1} phút.", retry_after=exc.retry_after) from None
+        except RegistrationError as exc:
+            errors = exc.errors
+            status = 422
+        else:
+            _remember(contest, participant.id)
+            return redirect(url_for(".landing", slug=slug), code=303)
+    response = make_response(render_template("contest/identify.html", contest=contest, values=values, errors=errors),
+                             status)
+    return _no_store(response)
+
+
+@bp.route("/<slug>/thoat", methods=["POST"])
+@public
+@published
+def forget_view(slug):
+    """Forget who this browser is (a shared computer)."""
+    _forget(g.contest)
+    flash("Thiết bị này đã thoát khỏi tài khoản dự thi.")
+    return redirect(url_for(".landing", slug=slug), code=303)
+
+
+@bp.route("/<slug>/bat-dau", methods=["POST"])
+@public
+@published
+def start_view(slug):
+    """Start (or resume) an attempt in the round open now: the server draws and stores it."""
+    contest = g.contest
+    pid = current_participant_id(contest)
+    if not pid:
+        flash("Vui lòng đăng ký, hoặc chọn “Tiếp tục dự thi” nếu đã đăng ký.")
+        return redirect(url_for(".landing", slug=slug), code=303)
+    try:
+        started = attempts_mod.start_attempt(deployment(), contest, pid)
+    except Throttled as exc:
+        raise TooManyRequests(description="Bạn bấm bắt đầu quá nhiều lần. Vui lòng đợi một lát rồi thử lại.",
+                              retry_after=exc.retry_after) from None
+    except AttemptError as exc:
+        abort(exc.code, description=exc.message)
+    return redirect(url_for(".attempt_view", slug=slug, token=started.attempt.token), code=303)
+
+
+_LETTERS = "ABCDEFGH"
+
+
+def _escaped(bank, qid: int) -> tuple[str, tuple[str, ...]]:
+    """A question's prompt and option labels, HTML-escaped once per process."""
+    cache = bank.html
+    found = cache.get(qid)
+    if found is None:
+        question = bank.questions[qid]
+        found = (str(escape(question.prompt)), tuple(str(escape(label)) for _, label in question.options))
+        cache[qid] = found
+    return found
+
+
+def render_questions(attempt, bank) -> Markup:
+    """The attempt's questions as HTML: plain string building (a page of 20 questions is the
+    hottest page of a contest). Option inputs differ only by their displayed position — nothing
+    in the markup tells one option from another."""
+    parts = []
+    for position, (qid, order) in enumerate(attempt.questions, start=1):
+        question = bank.questions[qid]
+        prompt, labels = _escaped(bank, qid)
+        chosen = set(attempt.answers.get(str(position), ()))
+        kind = "checkbox" if question.is_multiple else "radio"
+        hint = (' <span class="hint">(có thể chọn nhiều phương án)</span>'
+                if question.is_multiple and "chọn tất cả" not in question.prompt else "")
+        parts.append(f'<fieldset class="q">\n  <legend>Câu {position}. {prompt}{hint}</legend>\n')
+        for shown, index in enumerate(order):
+            option = int(index)
+            checked = " checked" if question.options[option][0] in chosen else ""
+            parts.append(f'  <label class="opt"><input type="{kind}" name="q{position}" value="{shown + 1}"{checked}> '
+                         f'{_LETTERS[shown]}. {labels[option]}</label>\n')
+        parts.append("</fieldset>\n")
+    return Markup("".join(parts))
+
+
+def _attempt_context(contest, attempt, *, errors=None, answers=None, prediction_text=None):
+    dep = deployment()
+    bank = attempts_mod.bank_for(dep, contest, attempt)
+    now = utc_now()
+    shown = attempt if answers is None else attrs.evolve(attempt, answers=answers)
+    if prediction_text is None:
+        prediction_text = "" if attempt.prediction is None else contest_number(attempt.prediction)
+    return {"contest": contest, "definition": contest.definition, "attempt": attempt,
+                "questions_html": render_questions(shown, bank), "seconds_left": attempt.seconds_left(now),
+                "deadline": attempts_mod.from_ms(attempt.deadline_ms), "now_ms": attempts_mod.ms(now), "errors": errors or {},
+                "prediction_text": prediction_text, "round_state": contest.round_by_id(attempt.round_id)}
+
+
+@bp.route("/<slug>/bai-thi/<token>")
+@public
+@published
+def attempt_view(slug, token):
+    """The attempt: every question on one page, a countdown where JavaScript runs."""
+    contest = g.contest
+    attempt = _own_attempt(token)
+    if attempt.status != "open" or attempt.is_overdue(utc_now()):
+        return redirect(url_for(".result_view", slug=slug, token=token), code=303)
+    return _no_store(make_response(render_template("contest/attempt.html", **_attempt_context(contest, attempt))))
+
+
+def _wants_json() -> bool:
+    return request.headers.get("X-Requested-With") == "fetch" or \
+        request.accept_mimetypes.best == "application/json"
+
+
+@bp.route("/<slug>/bai-thi/<token>/luu", methods=["POST"])
+@public
+@published
+def save_view(slug, token):
+    """Keep the answers so far (the "save" button; the page's script autosaves here)."""
+    contest = g.contest
+    attempt = _own_attempt(token)
+    dep = deployment()
+    bank = attempts_mod.bank_for(dep, contest, attempt)
+    answers = attempts_mod.answers_from_form(attempt, bank, request.form)
+    try:
+        prediction = parse_prediction(contest.definition.prediction, request.form.get("du_doan"))
+    except PredictionError:
+        prediction = None
+    try:
+        saved = attempts_mod.save_answers(dep, contest, attempt, answers, prediction)
+    except Throttled as exc:
+        raise TooManyRequests(description="Bài vừa được lưu; vui lòng đợi một giây rồi lưu lại.",
+                              retry_after=exc.retry_after) from None
+    if _wants_json():
+        response = jsonify(saved=saved, seconds_left=attempt.seconds_left(utc_now()))
+        response.status_code = 200 if saved else 409
+        return _no_store(response)
+    if not saved:
+        return redirect(url_for(".result_view", slug=slug, token=token), code=303)
+    flash("Đã lưu các câu trả lời. Nhớ bấm “Nộp bài” trước khi hết giờ.")
+    return redirect(url_for(".attempt_view", slug=slug, token=token), code=303)
+
+
+@bp.route("/<slug>/bai-thi/<token>/nop", methods=["POST"])
+@public
+@published
+def submit_view(slug, token):
+    """Submit: scored on the server; accepted once, however many times it is sent."""
+    contest = g.contest
+    attempt = _own_attempt(token)
+    dep = deployment()
+    bank = attempts_mod.bank_for(dep, contest, attempt)
+    answers = attempts_mod.answers_from_form(attempt, bank, request.form)
+    prediction_text = request.form.get("du_doan", "")
+    definition = contest.definition
+    errors = {}
+    prediction = None
+    if definition.has_prediction:
+        try:
+            prediction = parse_prediction(definition.prediction, prediction_text)
+        except PredictionError as exc:
+            errors["du_doan"] = str(exc)
+        else:
+            timed_out = request.form.get("het_gio") == "1"  # the page's countdown submitted at 0:00
+            if prediction is None and not timed_out and attempt.status == "open" and not attempt.is_overdue(utc_now()):
+                errors["du_doan"] = "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài."
+    if errors and attempt.status == "open" and not attempt.is_overdue(utc_now()):
+        # Keep what was typed (on the server too, in case time runs out) and show the form again.
+        try:
+            attempts_mod.save_answers(dep, contest, attempt, answers, None)
+        except Throttled:
+            pass  # saved less than a second ago
+        context = _attempt_context(contest, attempt, errors=errors, answers=answers, prediction_text=prediction_text)
+        return _no_store(make_response(render_template("contest/attempt.html", **context), 422))
+    outcome = attempts_mod.submit_attempt(dep, contest, attempt, answers, prediction, bank=bank)
+    if outcome.outcome == "late":
+        flash("Bài được gửi sau khi hết giờ làm bài: chỉ những câu trả lời đã lưu trước giờ hết hạn được tính."
+              if definition.overdue == "submit_saved" and outcome.attempt.status == "submitted" else
+              "Bài được gửi sau khi hết giờ làm bài nên không được tính.")
+    return redirect(url_for(".result_view", slug=slug, token=token), code=303)
+
+
+@bp.route("/<slug>/ket-qua/<token>")
+@public
+@published
+def result_view(slug, token):
+    """Score and time taken; after the round, the rank and the review."""
+    dep = deployment()
+    now = utc_now()
+    contest = ensure_closed(dep, g.contest, now)
+    g.contest = contest
+    attempt = _own_attempt(token)
+    if attempt.is_overdue(now):
+        attempts_mod.finish_overdue_attempts(dep, contest, attempt.round_id, now=now)
+        attempt = attempts_mod.get_attempt(dep.db, token)
+    if attempt.status == "open":
+        return redirect(url_for(".attempt_view", slug=slug, token=token), code=303)
+    round_state = contest.round_by_id(attempt.round_id)
+    rank = None
+    if round_state.truth_at and attempt.counted and not attempt.disqualified:
+        rank = rank_of(dep.db, contest, round_state, attempt.id, attempt.audience)
+    used = dep.db.execute("select count(*) from contest_attempts where participant_id = ? and round_id = ?",
+                          [attempt.participant_id, attempt.round_id]).fetchone()[0]
+    can_review = contest.definition.review == "after_close" and round_state.state(now) == "closed"
+    return _no_store(make_response(render_template(
+        "contest/result.html", contest=contest, definition=contest.definition, attempt=attempt, round_state=round_state,
+        rank=rank, used=used, can_review=can_review, now=now,
+        audience=contest.definition.audience(attempt.audience) if attempt.audience in
+        {a.key for a in contest.definition.audiences} else None)))
+
+
+@bp.route("/<slug>/xem-lai/<token>")
+@public
+@published
+def review_view(slug, token):
+    """The attempt with the correct answers: only after the round has closed, if allowed."""
+    dep = deployment()
+    now = utc_now()
+    contest = g.contest
+    attempt = _own_attempt(token)
+    round_state = contest.round_by_id(attempt.round_id)
+    if contest.definition.review != "after_close":
+        abort(403, description="Cuộc thi này không công bố đáp án.")
+    if round_state.state(now) != "closed":
+        abort(403, description=f"Đáp án được công bố sau khi vòng thi kết thúc ({_local(round_state.closes)}).")
+    if attempt.status == "open":
+        return redirect(url_for(".result_view", slug=slug, token=token), code=303)
+    bank = attempts_mod.bank_for(dep, contest, attempt)
+    items = []
+    for position, (qid, order) in enumerate(attempt.questions, start=1):
+        question = bank.questions[qid]
+        chosen = set(attempt.answers.get(str(position), []))
+        correct = bank.correct[qid]
+        options = []
+        for i, index in enumerate(order):
+            key, label = question.options[int(index)]
+            options.append({"letter": "ABCDEFGH"[i], "label": label, "chosen": key in chosen, "correct": key in correct})
+        items.append({"position": position, "prompt": question.prompt, "options": options,
+                      "right": bool(chosen) and chosen == set(correct), "help": bank.help.get(qid)})
+    return _no_store(make_response(render_template("contest/review.html", contest=contest, attempt=attempt,
+                                                   items=items, round_state=round_state)))
+
+
+@bp.route("/<slug>/bang-xep-hang")
+@public
+@published
+def leaderboard_view(slug):
+    """Leaderboards per round and overall, per audience: names, masked phone numbers, units."""
+    dep = deployment()
+    now = utc_now()
+    contest = ensure_closed(dep, g.contest, now)
+    definition = contest.definition
+    choice = request.args.get("vong", "")
+    audience = request.args.get("doi-tuong", "") or None
+    if audience and audience not in {a.key for a in definition.audiences}:
+        abort(404, description="Không có đối tượng dự thi này.")
+    round_state = None
+    if choice == "tong":
+        pass
+    elif choice:
+        if not choice.isdigit():
+            abort(404, description="Không có vòng thi này.")
+        try:
+            round_state = contest.round(int(choice))
+        except KeyError:
+            abort(404, description="Không có vòng thi này.")
+    else:
+        round_state = contest.current_round(now) or contest.last_closed_round(now)
+        if round_state is None and contest.rounds:
+            round_state = contest.rounds[0]
+    board = None
+    hidden = False
+    if round_state is not None and round_state.state(now) == "open" and not definition.live_leaderboard:
+        hidden = True
+    elif round_state is None and choice != "tong":
+        board = None
+    else:
+        board = leaderboard(dep, contest, round_state, audience, now=now)
+    units = {u.id: u.name for u in dep.plan.units}
+    return render_template("contest/leaderboard.html", contest=contest, definition=definition, board=board,
+                           round_state=round_state, overall=choice == "tong", audience=audience, units=units,
+                           hidden=hidden, now=now)
+
+
+@bp.route("/<slug>/giai-thuong")
+@public
+@published
+def prizes_view(slug):
+    """Prize lists of the rounds whose results the organisers published."""
+    dep = deployment()
+    now = utc_now()
+    contest = ensure_closed(dep, g.contest, now)
+    lists = []
+    for round_state in contest.rounds:
+        if not round_state.published_at:
+            continue
+        for audience in contest.definition.audiences:
+            lists.append((round_state, audience, prize_list(dep, contest, round_state, audience.key)))
+    units = {u.id: u.name for u in dep.plan.units}
+    return render_template("contest/prizes.html", contest=contest, lists=lists, units=units)
+
+
+@bp.route("/<slug>/cua-toi")
+@public
+@published
+def mine_view(slug):
+    """What the contest keeps about me, my attempts, and erasing my data."""
+    dep = deployment()
+    contest = g.contest
+    pid = current_participant_id(contest)
+    participant = get_participant(dep.db, pid) if pid else None
+    if participant is None or participant.deleted_at:
+        return redirect(url_for(".identify_view", slug=slug), code=303)
+    mine = attempts_mod.attempts_of(dep.db, participant.id)
+    rounds = {r.id: r for r in contest.rounds}
+    unit = dep.plan.unit(participant.unit_id).name if participant.unit_id and dep.plan.has_unit(participant.unit_id) else None
+    return _no_store(make_response(render_template("contest/mine.html", contest=contest, participant=participant,
+                                                   attempts=mine, rounds=rounds, unit=unit)))
+
+
+@bp.route("/<slug>/cua-toi/xoa", methods=["POST"])
+@public
+@published
+def erase_mine_view(slug):
+    """Erase my personal data (asked on the page; my attempts leave the rankings)."""
+    contest = g.contest
+    pid = current_participant_id(contest)
+    if not pid:
+        abort(403, description="Bạn chưa đăng nhập vào tài khoản dự thi trên thiết bị này.")
+    if request.form.get("xac_nhan") != "1":
+        flash("Hãy đánh dấu ô xác nhận trước khi xóa dữ liệu.")
+        return redirect(url_for(".mine_view", slug=slug), code=303)
+    erase_participant(deployment(), contest, pid, None, reason="Người dự thi tự yêu cầu xóa dữ liệu cá nhân")
+    _forget(contest)
+    flash("Dữ liệu cá nhân của bạn đã được xóa.")
+    return redirect(url_for(".landing", slug=slug), code=303)

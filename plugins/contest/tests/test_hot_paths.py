@@ -1,0 +1,135 @@
+"""The hot paths' guards: the autosave throttle, the write queue across threads and processes,
+the cached draw plan and pages, the bank kept apart from the public questions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import threading
+
+import pytest
+from ccch_contest import attempts as A
+from ccch_contest.contests import get_contest, save_definition
+from ccch_contest.definition import definition_from_dict
+from ccch_contest.locking import serialized
+from ccch_contest.participants import Throttled
+from ccch_contest_testing import add_participant, answers_for, contest_data, csrf_from
+
+UTC = dt.UTC
+
+
+def test_autosave_is_throttled_to_one_a_second(dep, contest):
+    person = add_participant(dep, contest, 1)
+    attempt = A.start_attempt(dep, contest, person.id).attempt
+    now = dt.datetime.now(UTC)
+    answers = answers_for(dep, contest, attempt)
+    assert A.save_answers(dep, contest, attempt, answers, 1.0, now=now)
+    with pytest.raises(Throttled):
+        A.save_answers(dep, contest, attempt, answers, 2.0, now=now + dt.timedelta(milliseconds=400))
+    assert A.save_answers(dep, contest, attempt, answers, 3.0, now=now + dt.timedelta(seconds=1))
+    assert A.get_attempt(dep.db, attempt.token).prediction == 3.0
+
+
+def test_autosave_throttle_over_http(dep, contest, make_app):
+    app = make_app(dep)
+    client = app.test_client()
+    base = "/cuoc-thi/tim-hieu-cchc-2024"
+    token = csrf_from(client.get(base + "/dang-ky").get_data(as_text=True))
+    client.post(base + "/dang-ky", data={"csrf_token": token, "full_name": "Đào Thị Hoa", "phone": "0987654321",
+                                         "birth_year": "1990", "audience": "cbccvc", "unit_id": "xa-an-dung",
+                                         "consent": "1"})
+    url = client.post(base + "/bat-dau", data={"csrf_token": token}).headers["Location"]
+    headers = {"X-Requested-With": "fetch", "Accept": "application/json"}
+    first = client.post(url + "/luu", data={"csrf_token": token, "q1": "1"}, headers=headers)
+    second = client.post(url + "/luu", data={"csrf_token": token, "q1": "2"}, headers=headers)
+    assert first.status_code == 200 and first.get_json()["saved"] is True
+    assert second.status_code == 429 and second.headers["Retry-After"] == "1"
+
+
+def test_serialized_writes_from_many_threads(dep, contest):
+    dep.db.execute("create table if not exists counter (n integer)")
+    dep.db.execute("insert into counter values (0)")
+    dep.db.conn.commit()
+    errors = []
+
+    def bump():
+        try:
+            for _ in range(50):
+                with serialized(dep) as db:
+                    value = db.execute("select n from counter").fetchone()[0]
+                    db.execute("update counter set n = ?", [value + 1])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            dep.close()
+
+    threads = [threading.Thread(target=bump) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert dep.db.execute("select n from counter").fetchone()[0] == 300
+
+
+BUMP = """
+import sys
+from ccch_core.deployment import Deployment
+from ccch_contest.locking import serialized
+dep = Deployment.open(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    with serialized(dep) as db:
+        value = db.execute("select n from counter").fetchone()[0]
+        db.execute("update counter set n = ?", [value + 1])
+dep.close()
+"""
+
+
+def test_serialized_writes_across_processes(make_deployment):
+    dep = make_deployment(plugins=("contest",))
+    config = dep.config.folder / "ccch.toml"
+    config.write_text('[deployment]\nname = "x"\nplan = "plan.toml"\ndatabase = "ccch.db"\nplugins = ["contest"]\n',
+                      encoding="utf-8")
+    dep.db.execute("create table counter (n integer)")
+    dep.db.execute("insert into counter values (0)")
+    dep.db.conn.commit()
+    workers = [subprocess.Popen([sys.executable, "-c", BUMP, str(config), "40"]) for _ in range(3)]
+    assert [w.wait(120) for w in workers] == [0, 0, 0]
+    assert dep.db.execute("select n from counter").fetchone()[0] == 120
+    assert (dep.config.folder / "ccch.db.contest-lock").exists()
+
+
+def test_nested_serialized_writes_do_not_deadlock(dep):
+    with serialized(dep) as outer:
+        with serialized(dep) as inner:
+            inner.execute("create table nested (x integer)")
+        outer.execute("insert into nested values (1)")
+    assert dep.db.execute("select count(*) from nested").fetchone()[0] == 1
+
+
+def test_cached_draw_plan_follows_the_bank_and_the_definition(dep, contest):
+    from ccch_contest.bank import load_bank
+
+    bank = load_bank(dep, contest.id, contest.bank_version)
+    audience = contest.definition.audience("cbccvc")
+    plan = A.cached_draw_plan(dep, contest, bank, audience)
+    assert A.cached_draw_plan(dep, contest, bank, audience) is plan
+    data = contest_data()
+    data["audiences"][0]["quotas"] = {"Văn bản": 10}
+    save_definition(dep, definition_from_dict(data, dep.plan))
+    changed = get_contest(dep, contest.slug)
+    new_plan = A.cached_draw_plan(dep, changed, bank, changed.definition.audience("cbccvc"))
+    assert new_plan is not plan and [n for _, n in new_plan.quotas] == [10]
+
+
+def test_landing_page_follows_definition_changes(dep, contest, make_app):
+    app = make_app(dep)
+    client = app.test_client()
+    assert "Giải Khuyến khích" in client.get("/cuoc-thi/tim-hieu-cchc-2024").get_data(as_text=True)
+    data = contest_data()
+    data["audiences"][0]["prizes"] = [{"name": "Giải Đặc biệt", "count": 1}]
+    data["audiences"][1]["prizes"] = [{"name": "Giải Đặc biệt", "count": 1}]
+    save_definition(dep, definition_from_dict(data, dep.plan))
+    page = client.get("/cuoc-thi/tim-hieu-cchc-2024").get_data(as_text=True)
+    assert "Giải Đặc biệt" in page and "Giải Khuyến khích" not in page

@@ -1,0 +1,133 @@
+"""The plugin as the core sees it: loading by name, its migrations and schema, settings
+validation, the hooks it implements, its data tables and its report section."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from ccch_contest import attempts as A
+from ccch_contest.schema import migrations
+from ccch_contest.settings import parse_settings
+from ccch_contest_testing import (
+    add_participant,
+    answers_for,
+    contest_data,
+    load_contest,
+)
+
+from ccch_core.config import ConfigError
+from ccch_core.plugins import installed_plugins
+from ccch_core.report import DataScope, build_report
+
+UTC = dt.UTC
+
+
+def test_one_name_everywhere(dep):
+    assert installed_plugins()["contest"].module == "ccch_contest.plugin"
+    assert migrations.name == "contest"
+    assert "contest" in dep.pm.enabled
+    hooks = set(dep.pm.hooks_of("contest"))
+    assert {"register_migrations", "register_commands", "register_blueprints", "navigation_items", "dashboard_panels",
+            "register_measures", "report_sections", "register_data_tables", "startup"} <= hooks
+    assert {"contest_participants", "contest_participation_rate"} <= set(dep.measures)
+    assert {"contest_participants", "contest_attempts", "contest_rankings", "contest_prizes",
+            "contest_participation"} <= set(dep.data_tables)
+
+
+def test_migrated_schema(dep):
+    tables = set(dep.db.table_names())
+    assert {"contest_contests", "contest_rounds", "contest_questions", "contest_participants", "contest_attempts",
+            "contest_log", "contest_leaderboards"} <= tables
+    indexes = {r[0]: r[1] for r in dep.db.execute("select name, sql from sqlite_master where type = 'index' "
+                                                  "and tbl_name = 'contest_attempts'")}
+    assert "where status = 'open'" in indexes["contest_attempts_one_open"]
+    assert "counted = 1 and disqualified = 0" in indexes["contest_attempts_rank"]
+    applied = [r[0] for r in dep.db.execute("select name from _sqlite_migrations where migration_set = 'contest'")]
+    assert applied == [m.name for m in migrations._migrations]
+
+
+def test_settings_are_validated_at_startup(make_deployment):
+    with pytest.raises(ConfigError) as caught:
+        make_deployment(plugins=("contest",), plugin_settings={"contest": {
+            "grace_second": 10, "limit_start": [5], "keep_contact_phone": "có", "grace_seconds": 9999}})
+    message = str(caught.value)
+    assert 'grace_second: unknown key (did you mean "grace_seconds"?)' in message
+    assert "limit_start: write [count, seconds]" in message
+    assert "keep_contact_phone: must be true or false" in message
+    assert "grace_seconds: must be a whole number 0–600" in message
+    settings = parse_settings({"grace_seconds": 5, "limit_register": [10, 60], "keep_contact_phone": False})
+    assert settings.grace_seconds == 5 and settings.limit_register.count == 10 and not settings.keep_contact_phone
+
+
+def test_no_contact_number_kept_when_the_deployment_says_so(make_deployment):
+    dep = make_deployment(plugins=("contest",), plugin_settings={"contest": {"keep_contact_phone": False}})
+    contest = load_contest(dep, contest_data())
+    add_participant(dep, contest, 1)
+    assert dep.db.execute("select contact_phone from contest_participants").fetchone()[0] is None
+
+
+def test_grace_setting_changes_the_deadline(make_deployment):
+    dep = make_deployment(plugins=("contest",), plugin_settings={"contest": {"grace_seconds": 0}})
+    contest = load_contest(dep, contest_data())
+    person = add_participant(dep, contest, 1)
+    attempt = A.start_attempt(dep, contest, person.id).attempt
+    assert attempt.accept_until_ms - attempt.deadline_ms == 1
+
+
+def played(dep):
+    now = dt.datetime.now(UTC)
+    contest = load_contest(dep, contest_data(rounds=[(now - dt.timedelta(days=3), now - dt.timedelta(days=1))]))
+    start = now - dt.timedelta(days=2)
+    for n, unit in enumerate(["xa-an-dung", "xa-an-dung", "xa-yen-ho"]):
+        person = add_participant(dep, contest, n, unit_id=unit)
+        attempt = A.start_attempt(dep, contest, person.id, now=start).attempt
+        A.submit_attempt(dep, contest, attempt, answers_for(dep, contest, attempt, wrong=n), 2.0,
+                         now=start + dt.timedelta(minutes=3))
+    return contest, start
+
+
+def test_data_tables_stream_and_respect_the_scope(dep):
+    from ccch_core.periods import Period
+
+    _contest, start = played(dep)
+    attempts = dep.data_tables["contest_attempts"]
+    rows = attempts.rows(dep, DataScope())
+    assert not isinstance(rows, list)  # a generator
+    assert len(list(rows)) == 3
+    assert len(list(attempts.rows(dep, DataScope(unit_id="xa-an-dung")))) == 2
+    month = Period.of_instant(start)
+    assert len(list(attempts.rows(dep, DataScope(period=month)))) == 3
+    assert len(list(attempts.rows(dep, DataScope(period=month.next())))) == 0
+    people = list(dep.data_tables["contest_participants"].rows(dep, DataScope(unit_id="xa-yen-ho")))
+    assert len(people) == 1 and people[0][3].count("*") == 3
+    assert dep.data_tables["contest_participants"].personal_data
+    rankings = list(dep.data_tables["contest_rankings"].rows(dep, DataScope()))
+    assert [r[3] for r in rankings if r[2] == "cbccvc"] == [1, 2, 3]
+    prizes = list(dep.data_tables["contest_prizes"].rows(dep, DataScope()))
+    assert prizes[0][3] == "Giải Nhất"
+    for table in dep.data_tables.values():
+        if table.name.startswith("contest_"):
+            for row in table.rows(dep, DataScope()):
+                assert len(row) == len(table.columns), table.name
+
+
+def test_report_section(dep):
+    contest, start = played(dep)
+    from ccch_core.periods import Period
+
+    report = build_report(dep, Period.of_instant(start))
+    section = next(s for s in report.sections if s.key == f"contest_{contest.slug}")
+    assert section.source == "contest"
+    tables = {b.key: b for b in section.blocks if hasattr(b, "rows")}
+    assert tables["cuoc_thi_vong"].rows[0][4] == 3
+    assert {r[0]: r[1] for r in tables["cuoc_thi_don_vi"].rows}["UBND xã An Dũng"] == 2
+    assert any(b.__class__.__name__ == "Figure" and b.svg.startswith("<svg") for b in section.blocks)
+    assert tables["cuoc_thi_giai"].rows[0][2] == "Giải Nhất"
+    # A commune's own report sees only its own participants.
+    commune = build_report(dep, Period.of_instant(start), unit_id="xa-yen-ho")
+    section = next(s for s in commune.sections if s.key == f"contest_{contest.slug}")
+    units = next(b for b in section.blocks if getattr(b, "key", "") == "cuoc_thi_don_vi")
+    assert [r[0] for r in units.rows] == ["UBND xã Yên Hồ"]
+    # No contest in a period: no section.
+    assert not any(s.source == "contest" for s in build_report(dep, "2023").sections)
