@@ -8,19 +8,21 @@ What it measures, in one run, against the same server:
    GET), answer (the page's autosave, POST), submit (POST), the result page — as requests/s and p99,
    and both as ratios to the trivial endpoint;
 3. finished attempts per second the way a participant makes them: each simulated participant,
-   with fresh cookies, opens the landing page, registers, starts, loads the attempt page, answers
-   (one autosave), submits and loads the result page; 50 participants at a time;
+   with fresh cookies, opens the landing page and the registration form, registers and starts
+   (the form's "start now" box, checked by default), loads the attempt page, answers (one
+   autosave), submits and loads the result page — 7 requests; 50 participants at a time;
 4. a count check: every submission the server acknowledged (303 to the result page) is stored,
    and nothing else is;
 5. the attempt page's first-load weight (HTML + CSS + JS);
 6. ranking a round of 1,000,000 attempts (the full ordered ranking, streamed) and the leaderboard
    page of that round, first (computed) and then cached.
 
-The load generator is one Python process with asyncio and raw HTTP/1.1 keep-alive connections
-(no threads): on a 2-core machine it uses a share of one core, reported next to the figures, so
-the server has the rest. Each simulated participant has its own cookies; connections are reused
-between participants (phones would each open their own connection: TCP/TLS set-up is not
-measured).
+The load generator is one Python process with asyncio and raw HTTP/1.1 connections (no
+threads): on a 2-core machine it takes a share of the CPU, reported next to the figures, so the
+server has the rest. For the per-step figures each request is encoded before the timed run and
+its response read after it, and each step runs in chunks, each right after a short /healthz run
+that its ratio is computed against. Each simulated participant has its own cookies; connections
+are reused where the server keeps them open (latencies exclude TCP/TLS set-up).
 
     .venv/bin/python bench/contest_bench.py [--participants 3000] [--concurrency 50]
         [--seconds 10] [--finished-seconds 20] [--questions 2000] [--million 1000000]

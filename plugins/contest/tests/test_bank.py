@@ -188,3 +188,30 @@ def test_the_bank_in_memory_keeps_correct_answers_apart(dep):
     public = next(iter(loaded.questions.values()))
     assert not hasattr(public, "correct")
     assert set(json.loads(json.dumps([loaded.correct[q] for q in loaded.active][:1], default=list))[0])
+
+
+def test_gift_import(tmp_path, definition):
+    path = write(tmp_path, "moodle.gift", """// exported from Moodle
+$CATEGORY: $course$/top/Chỉ tiêu
+
+::ct-gift-1:: Kế hoạch đặt bao nhiêu số phát sóng mỗi năm? {
+  =15 số/năm
+  ~12 số/năm#Chưa đúng
+  ~24 số/năm
+}
+
+::ct-gift-2:: Những dịch vụ nào được đẩy mạnh tuyên truyền? {~%50%Dịch vụ công trực tuyến ~%50%Dịch vụ bưu chính công ích ~%-100%Dịch vụ cầm đồ}
+
+$CATEGORY: $course$/top/Thời hạn
+Kế hoạch của xã gửi về UBND huyện trước ngày 20/01/2024. {T}
+
+Câu điền số {#15}
+""")
+    questions, _, problems = parse(path, definition)
+    assert [q.key for q in questions] == ["ct-gift-1", "ct-gift-2", questions[2].key]
+    first, second, third = questions
+    assert [o.label for o in first.options] == ["15 số/năm", "12 số/năm", "24 số/năm"] and first.correct == ("a",)
+    assert first.category == "Chỉ tiêu" and third.category == "Thời hạn"
+    assert second.type.value == "multiple" and second.correct == ("a", "b")
+    assert third.type.value == "true_false" and third.correct == ("dung",)
+    assert [(p.line, "only single choice" in p.message) for p in problems] == [(15, True)]

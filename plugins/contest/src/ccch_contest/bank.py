@@ -124,9 +124,92 @@ def read_aiken(text: str) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
+_GIFT_ANSWERS = re.compile(r"\{(.*)\}", re.DOTALL)
+
+
+def read_gift(text: str) -> list[tuple[int, dict[str, str]]]:
+    """Rows from Moodle's GIFT format — the part a knowledge contest uses: single choice
+    (``{=right ~wrong}``), multiple choice (``{~%50%a ~%50%b ~%-100%c}``: the options with a
+    positive weight are correct), true/false (``{T}``, ``{FALSE}``), ``::title::`` (the key),
+    ``$CATEGORY: name`` (the category of the questions after it), ``//`` comments. Other GIFT
+    question types are reported as bad rows."""
+    rows: list[tuple[int, dict[str, str]]] = []
+    category = ""
+    block: list[tuple[int, str]] = []
+
+    def flush():
+        if not block:
+            return
+        line = block[0][0]
+        source = " ".join(content for _, content in block)
+        block.clear()
+        row: dict[str, str] = {"category": category}
+        title = re.match(r"^::(.+?)::\s*(.*)$", source, re.DOTALL)
+        if title:
+            row["key"] = re.sub(r"[^A-Za-z0-9._-]+", "-", clean(title.group(1))).strip("-")[:64]
+            source = title.group(2)
+        found = _GIFT_ANSWERS.search(source)
+        if not found:
+            row["__bad__"] = "no {…} answer part (GIFT)"
+            rows.append((line, row))
+            return
+        row["prompt"] = clean(re.sub(r"\[(html|markdown|plain|moodle)\]", "", source[:found.start()] + " "
+                                     + source[found.end():]).replace("\\", ""))
+        answers = found.group(1).strip()
+        if answers.upper() in ("T", "TRUE", "F", "FALSE"):
+            row.update(type="true_false", correct="Đúng" if answers.upper().startswith("T") else "Sai")
+            rows.append((line, row))
+            return
+        parts = [p for p in re.split(r"(?<!\\)(?=[=~])", answers) if p.strip()]
+        if not parts or any(p[0] not in "=~" for p in parts):
+            row["__bad__"] = "only single choice, multiple choice and true/false GIFT questions are read"
+            rows.append((line, row))
+            return
+        correct, letters_ = [], "abcdefgh"
+        if len(parts) > len(letters_):
+            row["__bad__"] = f"more than {len(letters_)} options"
+            rows.append((line, row))
+            return
+        weighted = False
+        for i, part in enumerate(parts):
+            body = part[1:].split("#", 1)[0].strip()  # "#feedback" is dropped
+            weight = re.match(r"^%(-?\d+(?:\.\d+)?)%(.*)$", body, re.DOTALL)
+            if weight:
+                weighted = True
+                body = weight.group(2).strip()
+                if float(weight.group(1)) > 0:
+                    correct.append(letters_[i].upper())
+            elif part[0] == "=":
+                correct.append(letters_[i].upper())
+            row[f"option_{letters_[i]}"] = clean(body.replace("\\", ""))
+        row["type"] = "multiple" if weighted or len(correct) > 1 else "single"
+        row["correct"] = ";".join(correct)
+        rows.append((line, row))
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        content = raw.strip()
+        if content.startswith("//"):
+            continue
+        if content.startswith("$CATEGORY:"):
+            flush()
+            category = clean(content.split(":", 1)[1]).split("/")[-1]
+            continue
+        if not content:
+            flush()
+        else:
+            block.append((number, content))
+    flush()
+    return rows
+
+
 def read_question_file(path: str | Path) -> list[tuple[int, dict[str, str]]]:
-    """Rows with line numbers from a CSV (UTF-8), XLSX or Aiken (.txt) file."""
+    """Rows with line numbers from a CSV (UTF-8), XLSX, Aiken (.txt) or GIFT (.gift) file."""
     path = Path(path)
+    if path.suffix.lower() == ".gift":
+        try:
+            return read_gift(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise QuestionError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
     if path.suffix.lower() == ".txt":
         try:
             return read_aiken(path.read_text(encoding="utf-8-sig"))
@@ -143,7 +226,7 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
     required; the audience keys must be the contest's.
     """
     problems: list[RowProblem] = []
-    unknown = check_header(rows, CONTEST_COLUMNS)
+    unknown = [c for c in check_header(rows, CONTEST_COLUMNS) if c != "__bad__"]
     if unknown:
         header_line = rows[0][0] - 1 if rows else 1
         problems.append(RowProblem(max(header_line, 1), f"unknown column(s) {', '.join(unknown)}; the columns are "

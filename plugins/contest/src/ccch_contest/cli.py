@@ -165,7 +165,7 @@ for _status, _help in (("publish", "Open the contest's public pages (checks read
 
 @contest_group.group("questions")
 def questions_group():
-    """The question bank: import (CSV, XLSX, Aiken .txt), export, template."""
+    """The question bank: import (CSV, XLSX, Aiken .txt, GIFT .gift), export, template."""
 
 
 @questions_group.command("import")

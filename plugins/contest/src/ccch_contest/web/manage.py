@@ -268,16 +268,16 @@ def _topics(plan, summary) -> list[tuple[str, str, int]]:
 @bp.route("/<slug>/cau-hoi/nhap", methods=["POST"])
 @manager
 def questions_import(slug):
-    """Import CSV, XLSX or Aiken; every bad row with its line; nothing imported unless asked."""
+    """Import CSV, XLSX, Aiken or GIFT; every bad row with its line; nothing imported unless asked."""
     dep = deployment()
     contest = _contest(slug)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Chọn tệp câu hỏi (.csv, .xlsx hoặc .txt).")
+        flash("Chọn tệp câu hỏi (.csv, .xlsx, .txt hoặc .gift).")
         return redirect(url_for(".questions", slug=slug), code=303)
     suffix = Path(upload.filename).suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".txt"):
-        flash("Tệp câu hỏi phải là .csv, .xlsx hoặc .txt (Aiken).")
+    if suffix not in (".csv", ".xlsx", ".txt", ".gift"):
+        flash("Tệp câu hỏi phải là .csv, .xlsx, .txt (Aiken) hoặc .gift (GIFT của Moodle).")
         return redirect(url_for(".questions", slug=slug), code=303)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
