@@ -1,4 +1,4 @@
-"""The question bank of a contest: import (CSV, XLSX, Aiken), export, storage and the in-memory
+"""The question bank of a contest: import (CSV, XLSX, Aiken, GIFT), export, storage and the in-memory
 bank the draw uses.
 
 Questions are the core's shared model (:mod:`ccch_core.questions`: single choice, multiple
