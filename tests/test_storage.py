@@ -494,3 +494,30 @@ def test_parse_utc_is_the_inverse_of_utc_now_iso():
 
 def test_busy_timeout_constant_is_at_least_five_seconds():
     assert storage.BUSY_TIMEOUT_MS >= 5000
+
+
+def test_writers_are_queued_through_a_lock_file(tmp_path):
+    """write_transaction queues writers (a lock per process, flock across processes); the queue
+    is released after a failure and re-entered safely by a nested transaction."""
+    import fcntl
+    import os as _os
+
+    from ccch_core import storage
+
+    db = storage.connect(tmp_path / "q.db")
+    db.execute("create table t (x integer)")
+    with storage.write_transaction(db):
+        db.execute("insert into t values (1)")
+        with storage.write_transaction(db):  # nested: a savepoint, same queue
+            db.execute("insert into t values (2)")
+    assert (tmp_path / "q.db-write-lock").exists()
+    with pytest.raises(RuntimeError):
+        with storage.write_transaction(db):
+            db.execute("insert into t values (3)")
+            raise RuntimeError("boom")
+    # Released: another open file description can take the lock without waiting.
+    fd = _os.open(tmp_path / "q.db-write-lock", _os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    _os.close(fd)
+    assert [r[0] for r in db.execute("select x from t order by x")] == [1, 2]

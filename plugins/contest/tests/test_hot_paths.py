@@ -97,7 +97,7 @@ def test_serialized_writes_across_processes(make_deployment):
     workers = [subprocess.Popen([sys.executable, "-c", BUMP, str(config), "40"]) for _ in range(3)]
     assert [w.wait(120) for w in workers] == [0, 0, 0]
     assert dep.db.execute("select n from counter").fetchone()[0] == 120
-    assert (dep.config.folder / "ccch.db.contest-lock").exists()
+    assert (dep.config.folder / "ccch.db-write-lock").exists()  # the core's queue, shared by all plugins
 
 
 def test_nested_serialized_writes_do_not_deadlock(dep):

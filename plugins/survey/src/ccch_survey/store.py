@@ -11,11 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
-import os
 import secrets
 import sqlite3
-import threading
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
@@ -49,54 +46,12 @@ class SurveyError(ValueError):
 
 # -- the write gate -----------------------------------------------------------------------------
 
-try:  # pragma: no cover - the import differs by platform
-    import fcntl
-except ImportError:  # Windows: threads of the one waitress process are serialised by the lock alone
-    fcntl = None
-
-_gates: weakref.WeakKeyDictionary[Database, tuple[threading.Lock, int | None]] = weakref.WeakKeyDictionary()
-_gates_lock = threading.Lock()
-
-
-def _gate_of(db: Database) -> tuple[threading.Lock, int | None]:
-    with _gates_lock:
-        gate = _gates.get(db)
-        if gate is None:
-            fd = None
-            row = db.execute("pragma database_list").fetchone()
-            path = row[2] if row else ""
-            if fcntl is not None and path:
-                fd = os.open(path + "-survey-lock", os.O_RDWR | os.O_CREAT, 0o600)
-                weakref.finalize(db, os.close, fd)
-            gate = (_process_locks.setdefault(path or id(db), threading.Lock()), fd)
-            _gates[db] = gate
-        return gate
-
-
-_process_locks: dict = {}
-
-
 @contextlib.contextmanager
 def hot_write(db: Database):
-    """A write transaction for the hot paths (scans, submissions), entered through a gate.
-
-    SQLite's busy handler waits for a held write lock by *sleeping* (1, 2, 5 … up to 100 ms), so
-    under a burst many writers sleep while the lock is free again, and the tail latency grows. The
-    gate queues the plugin's writers instead: one thread per process (a lock), one process at a
-    time (``flock`` on a file next to the database, which wakes the next writer at once). The
-    transaction inside is still :func:`ccch_core.storage.write_transaction` (BEGIN IMMEDIATE), so
-    other writers remain safe.
-    """
-    lock, fd = _gate_of(db)
-    with lock:
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            with write_transaction(db):
-                yield db
-        finally:
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+    """The hot paths' write transaction (scans, submissions): the core's queued
+    :func:`ccch_core.storage.write_transaction`, one short BEGIN IMMEDIATE transaction."""
+    with write_transaction(db):
+        yield db
 
 
 # -- days --------------------------------------------------------------------------------------
