@@ -5,6 +5,7 @@ exception or a 500, and HTML is always escaped."""
 
 from __future__ import annotations
 
+import os
 import string
 import unicodedata
 
@@ -27,8 +28,9 @@ NASTY = st.one_of(
     st.text(alphabet=VIETNAMESE, max_size=20).map(lambda t: unicodedata.normalize("NFD", t)),
 )
 BAD_VALUES = ["1", "-5", "1e400", "true", '""', "[]", "2024-13-45", '"xa-khong-co"']
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                      HealthCheck.too_slow])
+SCALE = float(os.environ.get("CCCH_FUZZ_SCALE", "1"))  # e.g. 25 for a long run before a release
+FUZZ = settings(max_examples=int(60 * SCALE), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 @FUZZ
@@ -66,6 +68,18 @@ def test_plan_loader_on_a_mutated_real_plan(duc_tho_plan_path, data):
         assert plan.indicators and plan.units
 
 
+@pytest.mark.parametrize("value", ["[]", "[\"a\", \"b\"]", "{ a = 1 }"])
+@pytest.mark.parametrize("line", ['id = "bao-cao-thang"', 'id = "xa-an-dung"', 'code = "I7"'])
+def test_plan_loader_reports_a_list_or_table_where_an_id_belongs(duc_tho_plan_path, line, value):
+    """Found by the mutated-plan fuzzing (a TypeError: unhashable list, while checking ids for duplicates)."""
+    text = duc_tho_plan_path.read_text(encoding="utf-8")
+    assert line in text
+    key = line.split(" = ")[0]
+    with pytest.raises(PlanFileError) as caught:
+        loads_plan(text.replace(line, f"{key} = {value}", 1), "plan.toml")
+    assert any(f".{key}: must be text" in str(p) for p in caught.value.problems)
+
+
 @FUZZ
 @given(st.lists(st.dictionaries(st.sampled_from(["key", "type", "prompt", "option_a", "option_b", "option_c",
                                                  "correct", "category", "difficulty", "required", "__extra__"]),
@@ -101,9 +115,9 @@ def web(tmp_path_factory):
     import shutil
 
     from ccch_core import accounts
+    from ccch_core.config import load_config
     from ccch_core.deployment import Deployment
     from ccch_core.testing import to_toml
-    from ccch_core.config import load_config
     from ccch_core.web import create_app
 
     folder = tmp_path_factory.mktemp("fuzz")

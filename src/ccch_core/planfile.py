@@ -101,7 +101,7 @@ _MISSING = object()
 class _Entry:
     """Reads the fields of one TOML table, recording problems instead of raising."""
 
-    def __init__(self, loader: "_Loader", data: Any, where: str, section: str | None, index: int | None):
+    def __init__(self, loader: _Loader, data: Any, where: str, section: str | None, index: int | None):
         self.loader = loader
         self.where = where
         self.section = section
@@ -452,7 +452,9 @@ def _declare_ids(loader: _Loader, doc: dict) -> None:
                         f"{value!r} is not a valid code (letters, digits, '.', '_' or '-')",
                         loader.locator.line(section, index, key),
                     )
-        _check_unique(loader, section, [(i, clean(v) if isinstance(v, str) else v) for i, v in values if v is not None], key)
+        # A list or table where an id belongs is reported where the entry is read; it cannot be compared here.
+        _check_unique(loader, section, [(i, clean(v) if isinstance(v, str) else v) for i, v in values
+                                        if v is not None and not isinstance(v, (list, dict))], key)
 
 
 def _check_unique(loader: _Loader, section: str, ids: list[tuple[int, object]], key: str) -> None:

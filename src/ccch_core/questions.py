@@ -207,7 +207,7 @@ class Question:
         """Whether ``answer`` (option keys) is exactly the set of correct options."""
         return bool(self.correct) and set(answer) == set(self.correct)
 
-    def without_answer(self) -> "Question":
+    def without_answer(self) -> Question:
         """A copy with the correct answers removed, for anything shown to a participant."""
         return attrs.evolve(self, correct=())
 
@@ -242,24 +242,48 @@ def question_from_dict(data: Mapping[str, Any], where: str = "question") -> Ques
     qtype = TYPE_ALIASES.get(raw_type)
     if qtype is None:
         raise QuestionError(f"{where}.type: {data.get('type')!r} is not one of {', '.join(t.value for t in QuestionType)}")
+    raw_options = data.get("options", []) or []
+    if not isinstance(raw_options, list):
+        raise QuestionError(f"{where}.options: write a list, e.g. [\"Có\", \"Không\"]")
     options = []
-    for i, option in enumerate(data.get("options", []) or []):
-        if isinstance(option, str):
+    for i, option in enumerate(raw_options):
+        if isinstance(option, str) and i < len(string.ascii_lowercase):
             options.append(Option(string.ascii_lowercase[i], option))
+        elif isinstance(option, str):
+            raise QuestionError(f"{where}.options[{i}]: more than 26 options need a key each ({{key = …, label = …}})")
         elif isinstance(option, Mapping) and set(option) <= {"key", "label"} and "label" in option:
             options.append(Option(str(option.get("key") or string.ascii_lowercase[i]), str(option["label"])))
         else:
             raise QuestionError(f"{where}.options[{i}]: write a label or {{key = \"a\", label = \"…\"}}")
+    standard = {QuestionType.SCALE5: _scale_options(), QuestionType.TRUE_FALSE: TRUE_FALSE_OPTIONS}.get(qtype)
+    if standard and options and [o.key for o in options] != [o.key for o in standard]:
+        raise QuestionError(f"{where}.options: a {qtype.value} question has the options "
+                            f"{', '.join(o.key for o in standard)}; leave 'options' out")
     correct = data.get("correct", [])
     if isinstance(correct, str):
         correct = [correct]
+    if not isinstance(correct, list):
+        raise QuestionError(f"{where}.correct: write an option key or a list of option keys")
+    if not isinstance(data.get("required", True), bool):
+        raise QuestionError(f"{where}.required: must be true or false")
+    for name in ("min_value", "max_value"):
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise QuestionError(f"{where}.{name}: {value!r} is not a number")
+    for name, low in (("max_length", 1), ("difficulty", None)):
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or (low is not None and value < low)):
+            raise QuestionError(f"{where}.{name}: {value!r} is not a whole number"
+                                + (f" of at least {low}" if low is not None else ""))
     try:
         return Question(
             key=str(data.get("key", "")),
             type=qtype,
             prompt=str(data.get("prompt", "")),
             options=options,
-            required=bool(data.get("required", True)),
+            required=data.get("required", True),
             help=clean(str(data["help"])) if data.get("help") else None,
             section=clean(str(data["section"])) if data.get("section") else None,
             category=clean(str(data["category"])) if data.get("category") else None,

@@ -347,7 +347,7 @@ def answers_from_form(attempt: Attempt, bank: Bank, form) -> dict[str, list[str]
         keys = []
         for value in values:
             value = (value or "").strip()
-            if value.isdigit() and 1 <= int(value) <= len(order):
+            if value.isascii() and value.isdigit() and len(value) <= 2 and 1 <= int(value) <= len(order):
                 key = question.options[int(order[int(value) - 1])][0]
                 if key not in keys:
                     keys.append(key)
@@ -387,12 +387,12 @@ def parse_prediction(kind: str, text: str | None) -> float | None:
         # "1.250" is one thousand two hundred and fifty (Vietnamese thousands separator); "12,5"
         # has a decimal comma and is not a whole number.
         digits = value.replace(".", "")
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()):  # str.isdigit accepts "²", which int() refuses
             raise PredictionError("Câu dự đoán: vui lòng nhập một số nguyên (ví dụ 125).")
-        number = int(digits)
-        if number > MAX_PREDICTION:
+        digits = digits.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_PREDICTION)) or int(digits) > MAX_PREDICTION:
             raise PredictionError(f"Câu dự đoán: số lớn nhất được nhập là {MAX_PREDICTION:,}".replace(",", ".") + ".")
-        return float(number)
+        return float(int(digits))
     normalised = value.replace(",", ".")
     try:
         number = Decimal(normalised)

@@ -80,6 +80,15 @@ def _font(run, size: float, bold: bool = False, italic: bool = False, underline:
         fonts.set(qn(attr), FONT)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """Text without the control characters XML (and so Word) cannot hold: a report must not fail
+    because an input let one through."""
+    return _NOT_XML.sub("", text)
+
+
 def _para(container, text: str = "", size: float = 14, *, bold=False, italic=False, underline=False,
           align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True, after: float = 6, before: float = 0):
     paragraph = container.add_paragraph()
@@ -91,7 +100,7 @@ def _para(container, text: str = "", size: float = 14, *, bold=False, italic=Fal
     if indent and align == WD_ALIGN_PARAGRAPH.JUSTIFY:
         fmt.first_line_indent = Cm(1.27)
     if text:
-        for i, line in enumerate(text.split("\n")):
+        for i, line in enumerate(xml_text(text).split("\n")):
             if i:
                 paragraph.add_run().add_break()
             _font(paragraph.add_run(line), size, bold, italic, underline)
@@ -163,7 +172,7 @@ def _cell_text(cell, text: str, size: float, bold: bool = False, align=WD_ALIGN_
     paragraph = cell.paragraphs[0]
     paragraph.alignment = align
     paragraph.paragraph_format.space_after = Pt(0)
-    _font(paragraph.add_run(text), size, bold)
+    _font(paragraph.add_run(xml_text(text)), size, bold)
 
 
 def format_cell(value: Any, kind: str) -> str:
@@ -278,7 +287,7 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
     first = right.paragraphs[0]
     first.alignment = WD_ALIGN_PARAGRAPH.CENTER
     first.paragraph_format.space_after = Pt(0)
-    _font(first.add_run(sign_lines[0]), 13, bold=True)
+    _font(first.add_run(xml_text(sign_lines[0])), 13, bold=True)
     for line in sign_lines[1:]:
         _para(right, line, 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _para(right, "\n\n\n", 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)

@@ -6,8 +6,10 @@ writing bytes to ``stream``. Third parties add formats the same way (examples/ex
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import zipfile
 from typing import IO, Any
 
@@ -118,8 +120,22 @@ class JsonExporter:
         stream.write(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2).encode("utf-8"))
 
 
+_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]])")
+
+
+def _md_text(text: str) -> str:
+    """Text from the data, shown literally by a Markdown viewer: markup as entities (no HTML runs),
+    no link, emphasis or code made of it, no heading from a leading "#"."""
+    text = _MD_PUNCTUATION.sub(r"\\\1", html.escape(str(text), quote=False))
+    return re.sub(r"(?m)^(\s*)#", r"\1\\#", text)
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _md_line(text: str) -> str:
+    return _md_text(text).replace("\r", " ").replace("\n", " ")
 
 
 @attrs.frozen
@@ -132,18 +148,19 @@ class MarkdownExporter:
     label: str = "Markdown"
 
     def export(self, report: Report, stream: IO[bytes], **options: Any) -> None:
-        lines = [f"# {report.title}", ""]
+        lines = [f"# {_md_line(report.title)}", ""]
         for section in report.sections:
-            lines += [f"## {section.title}", ""]
+            lines += [f"## {_md_line(section.title)}", ""]
             for b in section.blocks:
                 if isinstance(b, Heading):
-                    lines += [f"{'#' * min(b.level + 1, 6)} {b.text}", ""]
+                    lines += [f"{'#' * min(b.level + 1, 6)} {_md_line(b.text)}", ""]
                 elif isinstance(b, Paragraph):
-                    lines += [b.text, ""]
+                    lines += [_md_text(b.text), ""]
                 elif isinstance(b, Figure):
-                    lines += [f"*{b.title}*: {b.alt}", ""]
+                    lines += [f"*{_md_line(b.title)}*: {_md_line(b.alt)}", ""]
                 elif isinstance(b, Table):
-                    lines += [f"**{b.title}**", "", "| " + " | ".join(_md_cell(c.label) for c in b.columns) + " |",
+                    lines += [f"**{_md_line(b.title)}**", "",
+                              "| " + " | ".join(_md_cell(c.label) for c in b.columns) + " |",
                               "|" + "|".join("---:" if c.kind in ("integer", "number", "percent") else "---"
                                              for c in b.columns) + "|"]
                     for row in b.rows:

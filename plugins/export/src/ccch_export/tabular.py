@@ -30,6 +30,15 @@ def safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_text(value: str) -> str:
+    """A text cell for a workbook: neutralised, and without the control characters a worksheet
+    cannot hold (openpyxl refuses them, Excel would not open the file)."""
+    return safe_text(_NOT_IN_XLSX.sub("", value))
+
+
 def _local_naive(value: dt.datetime) -> dt.datetime:
     # Spreadsheets have no time zones: write Vietnam time, the time officers think in.
     return to_local(value).replace(tzinfo=None) if value.tzinfo else value
@@ -136,7 +145,7 @@ def write_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], stream: 
     if bom:
         stream.write(BOM)
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow([c.label for c in columns])
+    writer.writerow([safe_text(c.label) for c in columns])
     convert = csv_row_converter(columns)
     count = 0
     batch: list[list[Any]] = []
@@ -160,7 +169,7 @@ def iter_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, chunk_
     buffer = io.StringIO()
     buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.label for c in columns])
+    writer.writerow([safe_text(c.label) for c in columns])
     convert = csv_row_converter(columns)
     pending = 0
     for row in rows:
@@ -174,12 +183,13 @@ def iter_csv(columns: Sequence[Column], rows: Iterable[Sequence[Any]], *, chunk_
     yield buffer.getvalue().encode("utf-8")
 
 
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
 def sheet_name(title: str, taken: set[str]) -> str:
-    """A valid, unique worksheet name (≤ 31 characters, no []:*?/\\)."""
-    base = _SHEET_BAD.sub(" ", title).strip()[:31] or "Sheet"
+    """A valid, unique worksheet name (≤ 31 characters, no []:*?/\\ nor control characters, not
+    starting or ending with an apostrophe — Excel refuses those)."""
+    base = _SHEET_BAD.sub(" ", title).strip().strip("'").strip()[:31].strip("'") or "Sheet"
     name, n = base, 2
     while name.casefold() in taken:
         suffix = f" ({n})"
@@ -232,7 +242,7 @@ def add_sheet(workbook, title: str, columns: Sequence[Column], rows: Iterable[Se
         sheet.freeze_panes = "A2"
         header = []
         for column in columns:
-            cell = WriteOnlyCell(sheet, value=column.label)
+            cell = WriteOnlyCell(sheet, value=xlsx_text(column.label))
             cell.font = bold
             cell.alignment = wrap
             header.append(cell)
@@ -277,7 +287,7 @@ def _xlsx_value(value: Any, column: Column) -> Any:
         return value
     if isinstance(value, bool):
         return int(value)
-    return safe_text(str(value))
+    return xlsx_text(str(value))
 
 
 def json_value(value: Any) -> Any:

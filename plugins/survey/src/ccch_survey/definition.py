@@ -134,7 +134,8 @@ class SurveyDefinition:
                 lines.append(f"help = {_q(q.help)}")
             if not q.required:
                 lines.append("required = false")
-            if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE) or q.options != Question(
+                    key=q.key, type=q.type, prompt=q.prompt).options:  # scale, true/false: relabelled options
                 options = ", ".join(f"{{ key = {_q(o.key)}, label = {_q(o.label)} }}" for o in q.options)
                 lines.append(f"options = [{options}]")
             for name in ("min_value", "max_value", "max_length"):
