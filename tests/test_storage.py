@@ -6,6 +6,7 @@ import datetime as dt
 import sqlite3
 
 import pytest
+from ccch_testing import CORE_STEPS
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -25,8 +26,6 @@ from ccch_core.storage import (
     utc_now_iso,
     write_transaction,
 )
-
-from ccch_testing import CORE_STEPS
 
 CORE = [MigrationSet("core", core_migrations)]
 
@@ -130,7 +129,7 @@ def _columns(db, table):
 def test_core_migrations_create_exactly_the_core_tables(fresh_db):
     assert set(fresh_db.table_names()) == {
         "measurements", "measurement_log", "activity_reports", "activity_items",
-        "users", "login_failures", "rate_limits", MIGRATIONS_TABLE,
+        "users", "login_failures", "rate_limits", "audit_log", MIGRATIONS_TABLE,
     }
     assert fresh_db.view_names() == []
 
@@ -363,11 +362,10 @@ def test_write_transaction_commits(migrated, db_path):
 
 def test_write_transaction_rolls_back_on_exception(migrated):
     migrated["t"].create({"x": int})
-    with pytest.raises(ValueError, match="stop"):
-        with write_transaction(migrated) as db:
-            db.execute("insert into t (x) values (1)")
-            db["t"].insert({"x": 2})
-            raise ValueError("stop")
+    with pytest.raises(ValueError, match="stop"), write_transaction(migrated) as db:
+        db.execute("insert into t (x) values (1)")
+        db["t"].insert({"x": 2})
+        raise ValueError("stop")
     assert not migrated.conn.in_transaction
     assert migrated["t"].count == 0
 
@@ -376,10 +374,9 @@ def test_nested_write_transaction_rolls_back_only_the_inner_part(migrated):
     migrated["t"].create({"x": int})
     with write_transaction(migrated) as db:
         db.execute("insert into t (x) values (1)")
-        with pytest.raises(ValueError):
-            with write_transaction(db):
-                db.execute("insert into t (x) values (2)")
-                raise ValueError("inner")
+        with pytest.raises(ValueError), write_transaction(db):
+            db.execute("insert into t (x) values (2)")
+            raise ValueError("inner")
         db.execute("insert into t (x) values (3)")
     assert [r["x"] for r in migrated["t"].rows] == [1, 3]
 
@@ -511,10 +508,9 @@ def test_writers_are_queued_through_a_lock_file(tmp_path):
         with storage.write_transaction(db):  # nested: a savepoint, same queue
             db.execute("insert into t values (2)")
     assert (tmp_path / "q.db-write-lock").exists()
-    with pytest.raises(RuntimeError):
-        with storage.write_transaction(db):
-            db.execute("insert into t values (3)")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), storage.write_transaction(db):
+        db.execute("insert into t values (3)")
+        raise RuntimeError("boom")
     # Released: another open file description can take the lock without waiting.
     fd = _os.open(tmp_path / "q.db-write-lock", _os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

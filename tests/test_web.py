@@ -265,6 +265,7 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("reports.reopen", "POST", "own"): _row(LOGIN, 303, 403, 403),
     ("reports.reopen", "POST", "other"): _row(LOGIN, 303, 403, 403),
     ("reports.rollup", "GET", None): _row(LOGIN, 200, 403, 403),
+    ("audit.index", "GET", None): _row(LOGIN, 200, 403, 403),
 }
 
 ENDS_SESSION = {("auth.logout", "POST")}
@@ -1197,8 +1198,8 @@ def nav_labels(html: str) -> list[str]:
         ("viewer", ["Tổng quan", "Đơn vị"]),
         ("contest_manager", ["Tổng quan", "Đơn vị"]),
         ("unit_officer", ["Tổng quan", "Báo cáo đơn vị", "Đơn vị"]),
-        ("plan_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị"]),
-        ("system_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị"]),
+        ("plan_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Nhật ký thao tác"]),
+        ("system_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Nhật ký thao tác"]),
     ],
 )
 def test_navigation_by_role(client_for, role, expected):

@@ -9,9 +9,10 @@ Roles (vai trò):
 - ``contest_manager`` — quản lý cuộc thi (Phòng Nội vụ): the contest plugin's pages, the dashboard;
 - ``viewer`` — xem: the dashboard, read only.
 
-Passwords are hashed with Werkzeug's current default (scrypt). Every account carries a
-``session_version``: logging out everywhere, disabling the account or changing its password
-increments it, which invalidates every session cookie issued before.
+Passwords are hashed with Werkzeug's current default (scrypt); a hash made with older or weaker
+parameters (pbkdf2, a smaller scrypt cost) is replaced at the next successful login. Every
+account carries a ``session_version``: logging out everywhere, disabling the account or changing
+its password increments it, which invalidates every session cookie issued before.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import attrs
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import audit
 from .model import Plan
 from .storage import utc_now_iso, write_transaction
 from .text import clean, fold
@@ -90,7 +92,7 @@ class User:
     last_login_at: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "User":
+    def from_row(cls, row: dict[str, Any]) -> User:
         """Build from a ``users`` row (the password hash is left out on purpose)."""
         return cls(
             id=row["id"],
@@ -158,8 +160,12 @@ def create_user(
     *,
     unit_id: str | None = None,
     full_name: str | None = None,
+    actor: str | None = None,
 ) -> User:
-    """Create an account. A unit officer needs a unit of the plan; other roles have none."""
+    """Create an account. A unit officer needs a unit of the plan; other roles have none.
+
+    ``actor`` (who creates it) is recorded in the audit log, as for every change of an account.
+    """
     name = normalise_username(username)
     if not USERNAME_PATTERN.match(name):
         raise AccountError("username", f"{username!r}: 2–64 of a-z, 0-9, '.', '_', '@', '-'")
@@ -184,7 +190,12 @@ def create_user(
                 "created_at": utc_now_iso(),
             }
         ).last_pk
+        audit.record(db, actor, "user.create", name, _role_text(role, unit_id))
     return get_user(db, user_id)
+
+
+def _role_text(role: Role, unit_id: str | None) -> str:
+    return f"vai trò {role.value}" + (f", đơn vị {unit_id}" if role is Role.UNIT_OFFICER and unit_id else "")
 
 
 def _check_unit(plan: Plan | None, role: Role, unit_id: str | None) -> None:
@@ -221,8 +232,9 @@ def _require(db: Database, username: str) -> User:
     return user
 
 
-def set_role(db: Database, plan: Plan | None, username: str, role: Role | str, unit_id: str | None = None) -> User:
-    """Change an account's role (and unit); existing sessions are ended."""
+def set_role(db: Database, plan: Plan | None, username: str, role: Role | str, unit_id: str | None = None,
+             *, actor: str | None = None) -> User:
+    """Change an account's role (and unit); existing sessions are ended. Recorded in the audit log."""
     user = _require(db, username)
     try:
         role = Role(role)
@@ -234,22 +246,25 @@ def set_role(db: Database, plan: Plan | None, username: str, role: Role | str, u
             "update users set role = ?, unit_id = ?, session_version = session_version + 1 where id = ?",
             [role.value, unit_id if role is Role.UNIT_OFFICER else None, user.id],
         )
+        audit.record(db, actor, "user.role", user.username,
+                     f"{_role_text(user.role, user.unit_id)} → {_role_text(role, unit_id)}")
     return get_user(db, user.id)
 
 
-def set_active(db: Database, username: str, active: bool) -> User:
-    """Disable (or enable again) an account; disabling ends its sessions."""
+def set_active(db: Database, username: str, active: bool, *, actor: str | None = None) -> User:
+    """Disable (or enable again) an account; disabling ends its sessions. Recorded in the audit log."""
     user = _require(db, username)
     with write_transaction(db):
         db.execute(
             "update users set active = ?, session_version = session_version + 1 where id = ?",
             [1 if active else 0, user.id],
         )
+        audit.record(db, actor, "user.enable" if active else "user.disable", user.username)
     return get_user(db, user.id)
 
 
-def set_password(db: Database, username: str, password: str) -> User:
-    """Change an account's password; ends its sessions."""
+def set_password(db: Database, username: str, password: str, *, actor: str | None = None) -> User:
+    """Change an account's password; ends its sessions. Recorded in the audit log (not the password)."""
     user = _require(db, username)
     check_password_strength(password)
     with write_transaction(db):
@@ -257,6 +272,7 @@ def set_password(db: Database, username: str, password: str) -> User:
             "update users set password_hash = ?, session_version = session_version + 1 where id = ?",
             [generate_password_hash(password), user.id],
         )
+        audit.record(db, actor, "user.password", user.username)
     return get_user(db, user.id)
 
 
@@ -305,7 +321,24 @@ def authenticate(db: Database, username: str, password: str, address: str, now: 
             db["login_failures"].insert({"username": name, "address": address, "at": utc_now_iso(now)})
             db.execute("delete from login_failures where at < ?", [utc_now_iso(now - 2 * FAILURE_WINDOW)])
         return None
+    # A hash made with older or weaker parameters (pbkdf2, a smaller scrypt cost) is replaced now
+    # that the password is known: stored hashes move to the current parameters as people log in.
+    # Not a password change: sessions stay valid.
+    rehashed = generate_password_hash(password) if needs_rehash(row["password_hash"]) else None
     with write_transaction(db):
         db.execute("update users set last_login_at = ? where id = ?", [utc_now_iso(now), row["id"]])
         db.execute("delete from login_failures where username = ?", [name])
+        if rehashed:
+            db.execute("update users set password_hash = ? where id = ? and password_hash = ?",
+                       [rehashed, row["id"], row["password_hash"]])
     return get_user(db, row["id"])
+
+
+def hash_parameters(password_hash: str) -> str:
+    """The method and parameters of a Werkzeug hash: "scrypt:32768:8:1", "pbkdf2:sha256:600000"."""
+    return password_hash.split("$", 1)[0]
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other parameters than Werkzeug's current default."""
+    return hash_parameters(password_hash) != hash_parameters(_DUMMY_HASH)

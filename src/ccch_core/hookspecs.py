@@ -124,3 +124,37 @@ def startup(deployment):
     Use it to validate per-plugin settings (``deployment.plugin_settings(name)``) and fail
     early with a clear message. Must be fast: it runs on every CLI invocation.
     """
+
+
+@hookspec
+def erase_personal_data(deployment, phone, citizen_id, dry_run, actor):
+    """Find, or erase, one person's personal data held by the plugin (Decree 13/2023/NĐ-CP).
+
+    Called by ``ccch privacy erase`` (through :func:`ccch_core.privacy.erase_person`) on every
+    enabled plugin. ``phone`` is a normalised phone number (``"0912345678"``) or None;
+    ``citizen_id`` a normalised 12-digit citizen ID number or None; at least one is given. Look the
+    person up by the keyed hash the plugin stores (:func:`ccch_core.privacy.keyed_hash` with the
+    plugin's own purpose), never by comparing clear-text columns. With ``dry_run`` change nothing;
+    otherwise erase the personal data (names, numbers, contact details) and keep what is anonymous
+    (answers, counts, attempts without a name), in the plugin's own write transactions, recording
+    each erasure in the audit log (:func:`ccch_core.audit.record`) as ``actor`` (who runs it).
+
+    Return a list of :class:`ccch_core.privacy.Erasure` — one per record found (dry run) or erased,
+    each a line in Vietnamese saying what it is — or an empty list (or None) when the plugin holds
+    nothing about the person.
+    """
+
+
+@hookspec
+def purge_expired_personal_data(deployment, now, dry_run, actor):
+    """Erase the personal data the plugin keeps past its retention time, as of ``now`` (UTC).
+
+    Called by ``ccch privacy purge`` (through :func:`ccch_core.privacy.purge_expired`), which a
+    deployment runs daily from a systemd timer or cron. Each plugin applies its own retention
+    setting (the contest plugin: ``personal_data_retention_days`` after a contest's last round
+    closed; the survey plugin: ``contact_retention_days`` after consent) and keeps anonymous
+    statistics. With ``dry_run`` change nothing. Record what was erased in the audit log as
+    ``actor``. Return a list of :class:`ccch_core.privacy.Erasure` (what was, or would be, erased;
+    ``count`` says how many records a line covers), or an empty list (or None). Must be cheap
+    when nothing has expired: it runs every day.
+    """

@@ -4,13 +4,21 @@ Phone numbers and citizen ID numbers are personal data. Plugins store them as a 
 uniqueness checks: "one participant per phone number") plus a masked form for display, and keep
 the clear value only where the person consented and the purpose needs it. The key is the
 deployment's secret, so hashes cannot be reversed by trying every phone number without it.
+
+Erasure on request and retention: :func:`erase_person` asks every enabled plugin, through the
+``erase_personal_data`` hook, to find or erase one person's data (``ccch privacy erase``);
+:func:`purge_expired` asks them, through ``purge_expired_personal_data``, to erase what is past
+its retention time (``ccch privacy purge``, run daily). Both record what was done in the audit log.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
+
+import attrs
 
 from .text import clean
 
@@ -60,3 +68,109 @@ def keyed_hash(secret: str, purpose: str, value: str) -> str:
     phone hash for contests cannot be matched against one for surveys). Hex, 64 characters."""
     key = hashlib.sha256(f"ccch:{purpose}:{secret}".encode()).digest()
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# -- erasure and retention ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Erasure:
+    """What a plugin found (dry run) or erased: a line in Vietnamese for the officer, and how many
+    records the line covers ("Người dự thi #12 của cuộc thi “…”: họ tên, số điện thoại")."""
+
+    what: str
+    count: int = 1
+
+
+@attrs.frozen
+class PluginErasures:
+    """The erasures one plugin reported."""
+
+    plugin: str
+    items: tuple[Erasure, ...]
+
+    @property
+    def count(self) -> int:
+        """Records covered by every line."""
+        return sum(item.count for item in self.items)
+
+
+def describe_person(phone: str | None, citizen_id: str | None) -> str:
+    """The person as the audit log and messages name them: masked numbers only
+    ("SĐT 0912***678, CCCD ********4567")."""
+    parts = []
+    if phone:
+        parts.append(f"SĐT {mask_phone(phone)}")
+    if citizen_id:
+        parts.append(f"CCCD {mask_citizen_id(citizen_id)}")
+    return ", ".join(parts)
+
+
+def _call_each(hook: str, **kwargs) -> list[PluginErasures]:
+    """Call ``hook`` plugin by plugin (core first, then in enabling order) and collect their lines."""
+    from .plugins import CORE_NAME, DEFAULT_PLUGINS
+
+    found: list[PluginErasures] = []
+    for plugin_name, impl in kwargs["deployment"].pm.each_impl(hook):
+        result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+        items = tuple(result or ())
+        for item in items:
+            if not isinstance(item, Erasure):
+                raise TypeError(f"plugin {plugin_name!r}: {hook} must return ccch_core.privacy.Erasure items, "
+                                f"not {type(item).__name__}")
+        name = CORE_NAME if plugin_name in DEFAULT_PLUGINS else plugin_name
+        found.append(PluginErasures(name, items))
+    return found
+
+
+def plugins_holding_personal_data(deployment) -> list[str]:
+    """Names of the enabled plugins that implement ``erase_personal_data`` (searched on a request)."""
+    from .plugins import CORE_NAME, DEFAULT_PLUGINS
+
+    return [CORE_NAME if name in DEFAULT_PLUGINS else name
+            for name, _ in deployment.pm.each_impl("erase_personal_data")]
+
+
+def _summary(results: list[PluginErasures]) -> str:
+    return "; ".join(f"{r.plugin}: {item.what}" for r in results for item in r.items)
+
+
+def erase_person(deployment, *, phone: str | None = None, citizen_id: str | None = None, dry_run: bool = False,
+                 actor: str | None = None) -> list[PluginErasures]:
+    """Find (``dry_run``) or erase one person's personal data in every enabled plugin.
+
+    ``phone`` and ``citizen_id`` are normalised here (raising :class:`PersonalDataError`); at least
+    one is needed. Each plugin erases in its own transactions and keeps anonymous statistics.
+    After a real run that erased something, one ``privacy.erase`` row naming the person by masked
+    numbers and listing what each plugin erased goes to the audit log. Returns what each plugin
+    reported (plugins that found nothing have no items).
+    """
+    from . import audit
+
+    phone = normalise_phone(phone) if phone else None
+    citizen_id = normalise_citizen_id(citizen_id) if citizen_id else None
+    if not phone and not citizen_id:
+        raise PersonalDataError("Cần số điện thoại hoặc số căn cước công dân của người yêu cầu.")
+    results = _call_each("erase_personal_data", deployment=deployment, phone=phone,
+                         citizen_id=citizen_id, dry_run=dry_run, actor=actor)
+    if not dry_run and any(r.items for r in results):
+        audit.record(deployment.db, actor, "privacy.erase", describe_person(phone, citizen_id), _summary(results))
+    return results
+
+
+def purge_expired(deployment, *, now: dt.datetime | None = None, dry_run: bool = False,
+                  actor: str | None = None) -> list[PluginErasures]:
+    """Erase (or, with ``dry_run``, list) the personal data past every plugin's retention time.
+
+    After a real run that erased something, one ``privacy.purge`` row goes to the audit log.
+    """
+    from . import audit
+    from .periods import utc_now
+
+    now = now or utc_now()
+    results = _call_each("purge_expired_personal_data", deployment=deployment, now=now,
+                         dry_run=dry_run, actor=actor)
+    if not dry_run and any(r.items for r in results):
+        total = sum(r.count for r in results)
+        audit.record(deployment.db, actor, "privacy.purge", f"{total} bản ghi", _summary(results), now=now)
+    return results

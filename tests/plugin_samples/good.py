@@ -113,3 +113,14 @@ def startup(deployment):
     if started is None:
         started = deployment.started_plugins = []
     started.append(NAME)
+
+
+@hookimpl
+def erase_personal_data(deployment, phone, citizen_id, dry_run, actor):
+    # The good plugin keeps no personal data: nothing to find, nothing to erase.
+    return []
+
+
+@hookimpl
+def purge_expired_personal_data(deployment, now, dry_run, actor):
+    return []

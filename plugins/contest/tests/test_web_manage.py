@@ -289,7 +289,7 @@ def test_disqualify_with_a_reason_through_the_web(app, dep, contest, make_user):
     html = client.get(url).get_data(as_text=True)
     assert "Bị loại" in html and "Khai thông tin của người khác" in html
     log = client.get(f"/cuoc-thi/quan-ly/{SLUG}/nhat-ky").get_data(as_text=True)
-    assert "disqualify" in log and "Khai thông tin của người khác" in log
+    assert "Loại người dự thi" in log and "Khai thông tin của người khác" in log
 
 
 def test_verify_a_winners_citizen_id(app, dep, contest, make_user):

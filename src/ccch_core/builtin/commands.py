@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import math
 import io
+import math
 import shutil
 from pathlib import Path
 
 import attrs
 import click
 
-from .. import progress, storage
+from .. import audit, privacy, progress, storage
 from ..cli import CliState, echo_json, pass_deployment, table
+from ..config import (
+    CONFIG_FILENAME,
+    ConfigError,
+    check_base_url,
+    load_config,
+    render_config,
+)
 from ..deployment import Deployment
-from ..config import CONFIG_FILENAME, ConfigError, check_base_url, render_config
 from ..hookspecs import hookimpl
 from ..model import Plan
 from ..periods import VN_TZ, Period, PeriodError, utc_now
 from ..planfile import PlanFileError, load_plan
-from ..config import load_config
-from ..plugins import DEFAULT_PLUGINS, PluginError, installed_plugins, make_plugin_manager
+from ..plugins import (
+    DEFAULT_PLUGINS,
+    PluginError,
+    installed_plugins,
+    make_plugin_manager,
+)
 
 
 def _period_option(required: bool = False):
@@ -302,10 +312,14 @@ def register_commands(cli: click.Group) -> None:
     def measure_record(deployment, indicator, unit, period, value, numerator, denominator, note, recorded_by, as_json):
         """Record VALUE of INDICATOR for UNIT in PERIOD (yes/no: có/không or 1/0)."""
         try:
-            m = progress.record_measurement(
-                deployment.db, deployment.plan, indicator, unit, period, value,
-                numerator=numerator, denominator=denominator, note=note, recorded_by=recorded_by,
-            )
+            with storage.write_transaction(deployment.db):
+                m = progress.record_measurement(
+                    deployment.db, deployment.plan, indicator, unit, period, value,
+                    numerator=numerator, denominator=denominator, note=note, recorded_by=recorded_by,
+                )
+                audit.record(deployment.db, audit.cli_actor(), "measurement.record",
+                             f"{m.indicator} — {_unit_name(deployment.plan, m.unit_id)} — {m.period.label_vi}",
+                             _measurement_detail(m, recorded_by))
         except progress.ProgressError as exc:
             raise click.ClickException(str(exc)) from None
         if as_json:
@@ -346,6 +360,8 @@ def register_commands(cli: click.Group) -> None:
                     numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
                     recorded_by=recorded_by,
                 )
+            audit.record(deployment.db, audit.cli_actor(), "measurement.import", Path(file).name,
+                         f"{len(checked)} giá trị; người ghi: {recorded_by}")
         click.echo(f"Imported {len(checked)} value(s) from {file}.")
 
     @measure.command("list")
@@ -402,9 +418,13 @@ def register_commands(cli: click.Group) -> None:
             fields = dict(zip(("title", "link", "task_id"), rest))
             parsed.append({"category": category.strip(), "count": count.strip(), **fields})
         try:
-            report = progress.record_activity_report(
-                deployment.db, deployment.plan, unit, period, parsed, note=note, submitted_by=submitted_by
-            )
+            with storage.write_transaction(deployment.db):
+                report = progress.record_activity_report(
+                    deployment.db, deployment.plan, unit, period, parsed, note=note, submitted_by=submitted_by
+                )
+                audit.record(deployment.db, audit.cli_actor(), "report.submit",
+                             f"{_unit_name(deployment.plan, unit)} — {report.period.label_vi}",
+                             f"lần {report.revision}, {len(report.items)} hoạt động; người nộp: {submitted_by}")
         except progress.ProgressError as exc:
             raise click.ClickException(str(exc)) from None
         if as_json:
@@ -493,6 +513,107 @@ def register_commands(cli: click.Group) -> None:
         except storage.StorageError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Backup written to {path} (integrity check ok).")
+
+    # -- personal data and the audit log ----------------------------------------------------
+
+    @cli.group("privacy")
+    def privacy_group():
+        """Personal data (Decree 13/2023/NĐ-CP): erase a person's data on request, purge expired data."""
+
+    @privacy_group.command("erase")
+    @click.option("--phone", help="The person's phone number (any usual form: 0912 345 678, +84912345678).")
+    @click.option("--citizen-id", "citizen_id", help="The person's 12-digit citizen ID number (CCCD).")
+    @click.option("--dry-run", is_flag=True, help="Only show what would be erased; change nothing.")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @pass_deployment
+    def privacy_erase(deployment, phone, citizen_id, dry_run, yes):
+        """Erase one person's personal data in every enabled plugin that holds any.
+
+        Names, phone and ID numbers and contact details are erased; anonymous statistics (survey
+        answers, contest attempts without a name, counts by unit) are kept. The person is looked up
+        by the keyed hash of each number, never by a clear-text search. The erasure is recorded in
+        the audit log (with masked numbers only).
+        """
+        if not phone and not citizen_id:
+            raise click.UsageError("give --phone or --citizen-id (or both)")
+        try:
+            phone = privacy.normalise_phone(phone) if phone else None
+        except privacy.PersonalDataError as exc:
+            raise click.BadParameter(str(exc), param_hint="--phone") from None
+        try:
+            citizen_id = privacy.normalise_citizen_id(citizen_id) if citizen_id else None
+        except privacy.PersonalDataError as exc:
+            raise click.BadParameter(str(exc), param_hint="--citizen-id") from None
+        who = privacy.describe_person(phone, citizen_id)
+        found = privacy.erase_person(deployment, phone=phone, citizen_id=citizen_id, dry_run=True)
+        if not any(r.items for r in found):
+            searched = ", ".join(privacy.plugins_holding_personal_data(deployment)) or "không có phần mở rộng nào"
+            raise click.ClickException(
+                f"Không tìm thấy dữ liệu cá nhân nào của {who} (đã tìm trong: {searched}). Không có gì bị xóa.")
+        click.echo(f"Dữ liệu cá nhân của {who}:")
+        _echo_erasures(found)
+        if dry_run:
+            click.echo("Chạy thử (--dry-run): chưa xóa gì.")
+            return
+        if not yes:
+            click.confirm("Xóa vĩnh viễn các dữ liệu cá nhân trên? Không thể hoàn tác", abort=True)
+        erased = privacy.erase_person(deployment, phone=phone, citizen_id=citizen_id, actor=audit.cli_actor())
+        click.echo("Đã xóa:")
+        _echo_erasures(erased)
+        click.echo("Số liệu thống kê ẩn danh được giữ lại; việc xóa đã được ghi vào nhật ký thao tác.")
+
+    @privacy_group.command("purge")
+    @click.option("--dry-run", is_flag=True, help="Only show what would be erased; change nothing.")
+    @pass_deployment
+    def privacy_purge(deployment, dry_run):
+        """Erase personal data kept past each plugin's retention time (run it daily).
+
+        The contest plugin erases participants' names and numbers personal_data_retention_days
+        after a contest's last round closed (and clear contact phones after contact_retention_days);
+        the survey plugin erases contact details contact_retention_days after they were given.
+        Rankings, counts by unit and answers stay as anonymous statistics. docs/deploy.md has a
+        systemd timer that runs this every night.
+        """
+        results = privacy.purge_expired(deployment, dry_run=dry_run, actor=audit.cli_actor())
+        if not any(r.items for r in results):
+            click.echo("Không có dữ liệu cá nhân nào quá thời hạn lưu trữ.")
+            return
+        click.echo("Sẽ xóa (chạy thử, chưa xóa gì):" if dry_run else "Đã xóa dữ liệu cá nhân quá thời hạn lưu trữ:")
+        _echo_erasures(results)
+
+    @cli.command("audit")
+    @click.option("--user", "username", help="Only the actions of this account (cli:NAME for the command line).")
+    @click.option("--action", help="Only this action code, e.g. user.create or contest.erase.")
+    @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="Rows to print.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @pass_deployment
+    def audit_command(deployment, username, action, limit, as_json):
+        """The audit log, newest first: who did what, when (Vietnam time)."""
+        rows = audit.entries(deployment.db, username=username, action=action, limit=limit)
+        if as_json:
+            echo_json([attrs.asdict(r) for r in rows])
+            return
+        click.echo(table([(storage.parse_utc(r.at).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M:%S"), r.username or "–",
+                           r.label, r.target or "", r.detail or "") for r in rows],
+                         ["Thời điểm", "Người thực hiện", "Thao tác", "Đối tượng", "Chi tiết"], max_width=40))
+
+
+def _echo_erasures(results) -> None:
+    for result in results:
+        for item in result.items:
+            click.echo(f"  [{result.plugin}] {item.what}")
+
+
+def _unit_name(plan: Plan, unit_id: str) -> str:
+    return plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
+
+
+def _measurement_detail(m: progress.Measurement, recorded_by: str | None) -> str:
+    if m.numerator is not None or m.denominator is not None:
+        value = f"{_fmt(m.numerator)}/{_fmt(m.denominator)}"
+    else:
+        value = _fmt(m.value)
+    return f"giá trị {value}" + (f"; người ghi: {recorded_by}" if recorded_by else "")
 
 
 def _target_text(target: dict) -> str:
@@ -680,6 +801,8 @@ def import_activity_csv(deployment, path: Path, submitted_by: str) -> None:
         for (unit, period), report in reports.items():
             progress.record_activity_report(db, deployment.plan, unit, period, report["items"], note=report["note"],
                                             submitted_by=submitted_by, now=report["submitted_at"])
+        audit.record(db, audit.cli_actor(), "report.import", path.name,
+                     f"{len(reports)} báo cáo, {len(rows)} dòng hoạt động; người nộp: {submitted_by}")
     click.echo(f"Imported {len(reports)} report(s) ({len(rows)} item(s)) from {path}.")
 
 

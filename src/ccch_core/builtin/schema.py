@@ -131,3 +131,23 @@ def m003_rate_limits(db):
         not_null=("bucket", "key", "window", "count"),
     )
     db["rate_limits"].create_index(["window"])
+
+
+@migrations()
+def m004_audit_log(db):
+    """The audit log (nhật ký thao tác): who changed what, when (ccch_core.audit)."""
+    db.execute(
+        """
+        create table audit_log (
+            id integer primary key,
+            at text not null,        -- UTC, ISO 8601
+            username text,           -- the account, cli:<system user>, or null (automatic, or a citizen)
+            action text not null,    -- <area>.<verb>: user.create, report.reopen, contest.erase…
+            label text not null,     -- what was done, in Vietnamese, as shown on the page
+            target text,             -- what was changed (never a clear phone or ID number)
+            detail text
+        )
+        """
+    )
+    db.execute("create index audit_log_username on audit_log (username, id)")
+    db.execute("create index audit_log_action on audit_log (action, id)")

@@ -8,11 +8,12 @@ from ..hookspecs import hookimpl
 
 @hookimpl
 def register_blueprints(register, deployment):
-    from ..web import auth, dashboard, reports
+    from ..web import audit, auth, dashboard, reports
 
     register(auth.bp)
     register(dashboard.bp)
     register(reports.bp)
+    register(audit.bp)
 
 
 @hookimpl
@@ -27,6 +28,7 @@ def navigation_items(deployment, user):
         items.append({"label": "Báo cáo đơn vị", "endpoint": "reports.index", "order": 20})
     if user.role in (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN):
         items.append({"label": "Tổng hợp", "endpoint": "reports.rollup", "order": 30})
+        items.append({"label": "Nhật ký thao tác", "endpoint": "audit.index", "order": 90})
     return items
 
 
@@ -38,6 +40,7 @@ def register_commands(cli):
     import click
 
     from .. import accounts
+    from ..audit import cli_actor
     from ..cli import CliState, echo_json, table
 
     def _password(password_stdin: bool, generate: bool) -> tuple[str, bool]:
@@ -71,7 +74,7 @@ def register_commands(cli):
         password, generated = _password(password_stdin, generate)
         try:
             user = accounts.create_user(deployment.db, deployment.plan, username, password, role,
-                                        unit_id=unit_id, full_name=full_name)
+                                        unit_id=unit_id, full_name=full_name, actor=cli_actor())
         except accounts.AccountError as exc:
             _fail(exc)
         click.echo(f"Created {user.username} ({user.role.label_vi}{', ' + user.unit_id if user.unit_id else ''}).")
@@ -101,7 +104,7 @@ def register_commands(cli):
         """Change an account's role (ends its sessions)."""
         deployment = state.deployment()
         try:
-            user = accounts.set_role(deployment.db, deployment.plan, username, role, unit_id)
+            user = accounts.set_role(deployment.db, deployment.plan, username, role, unit_id, actor=cli_actor())
         except accounts.AccountError as exc:
             _fail(exc)
         click.echo(f"{user.username}: {user.role.value}{' ' + user.unit_id if user.unit_id else ''}.")
@@ -112,7 +115,7 @@ def register_commands(cli):
     def users_disable(state: CliState, username):
         """Disable an account and end its sessions (its history is kept)."""
         try:
-            accounts.set_active(state.deployment().db, username, False)
+            accounts.set_active(state.deployment().db, username, False, actor=cli_actor())
         except accounts.AccountError as exc:
             _fail(exc)
         click.echo(f"{username}: disabled.")
@@ -123,7 +126,7 @@ def register_commands(cli):
     def users_enable(state: CliState, username):
         """Enable a disabled account again."""
         try:
-            accounts.set_active(state.deployment().db, username, True)
+            accounts.set_active(state.deployment().db, username, True, actor=cli_actor())
         except accounts.AccountError as exc:
             _fail(exc)
         click.echo(f"{username}: enabled.")
@@ -137,7 +140,7 @@ def register_commands(cli):
         """Set a new password (ends the account's sessions)."""
         password, generated = _password(password_stdin, generate)
         try:
-            accounts.set_password(state.deployment().db, username, password)
+            accounts.set_password(state.deployment().db, username, password, actor=cli_actor())
         except accounts.AccountError as exc:
             _fail(exc)
         click.echo(f"{username}: password changed.")
@@ -148,7 +151,7 @@ def register_commands(cli):
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
     @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
     @click.option("--workers", default=None, type=click.IntRange(1, 64),
-                  help="gunicorn worker processes (default: 2 × CPU cores, at most 8).")
+                  help="gunicorn worker processes (default: one per CPU core, at most 8).")
     @click.option("--threads", default=None, type=click.IntRange(1, 256),
                   help="Threads per gunicorn worker (default 1: sync workers) or waitress threads (default 8).")
     @click.option("--server", type=click.Choice(["auto", "gunicorn", "waitress"]), default="auto", show_default=True,

@@ -7,9 +7,18 @@ from collections import defaultdict
 from typing import Any
 
 import attrs
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from .. import progress, storage
+from .. import audit, progress, storage
 from ..accounts import Role
 from ..model import Indicator, IndicatorKind, Plan, Unit
 from ..periods import Period, PeriodError, PeriodType, utc_now
@@ -255,8 +264,10 @@ def form(unit_id: str, period_text: str):
             for field, _row, value, args in measurements:
                 progress.record_measurement(db, plan, field.indicator.code, field.unit.id, field.period, value,
                                             recorded_by=by, **args)
-            progress.record_activity_report(db, plan, unit_id, period, items, note=note or None,
-                                            submitted_by=by, respect_lock=not g.user.is_admin)
+            saved = progress.record_activity_report(db, plan, unit_id, period, items, note=note or None,
+                                                    submitted_by=by, respect_lock=not g.user.is_admin)
+            audit.record(db, by, "report.submit", f"{unit.name} — {period.label_vi}",
+                         f"lần {saved.revision}, {len(items)} hoạt động, {len(measurements)} số liệu chỉ tiêu")
     except progress.ReportLocked:
         abort(403, description="Báo cáo đã nộp. Liên hệ Phòng Văn hóa - Thông tin để mở lại nếu cần sửa.")
     except sqlite3.OperationalError as exc:
@@ -279,8 +290,12 @@ def reopen(unit_id: str, period_text: str):
     """Reopen a submitted report so the unit can correct it (plan admin)."""
     require_unit_access(unit_id)
     period = _month(period_text)
+    dep = deployment()
     try:
-        progress.reopen_activity_report(deployment().db, unit_id, period, reopened_by=g.user.username)
+        with storage.write_transaction(dep.db):
+            progress.reopen_activity_report(dep.db, unit_id, period, reopened_by=g.user.username)
+            audit.record(dep.db, g.user.username, "report.reopen",
+                         f"{dep.plan.unit(unit_id).name} — {period.label_vi}")
     except progress.ProgressError:
         abort(404)
     flash("Đã mở lại báo cáo để đơn vị chỉnh sửa.")

@@ -321,10 +321,11 @@ def import_questions(db, contest_id: int, questions: Sequence[Question], audienc
         if added or retired:
             db.execute("update contest_contests set bank_version = bank_version + 1, updated_at = ? where id = ?",
                        [now, contest_id])
-        db.execute("insert into contest_log (contest_id, at, username, action, detail) values (?, ?, ?, ?, ?)",
-                   [contest_id, now, username, "import_questions",
-                    f"{added} added or changed, {unchanged} unchanged, {retired} retired"
-                    + (" (replace)" if replace else "")])
+        from .contests import log
+
+        log(db, contest_id, "import_questions", username=username, at=now,
+            detail=f"thêm hoặc sửa {added}, giữ nguyên {unchanged}, ngừng dùng {retired}"
+                   + (" (thay toàn bộ ngân hàng)" if replace else ""))
     return added, unchanged, retired
 
 
@@ -336,8 +337,9 @@ def retire_question(db, contest_id: int, key: str, username: str | None = None) 
                             "and active = 1", [now, contest_id, key])
         if cursor.rowcount:
             db.execute("update contest_contests set bank_version = bank_version + 1 where id = ?", [contest_id])
-            db.execute("insert into contest_log (contest_id, at, username, action, detail) values (?, ?, ?, ?, ?)",
-                       [contest_id, now, username, "retire_question", key])
+            from .contests import log
+
+            log(db, contest_id, "retire_question", username=username, detail=key, at=now)
     return bool(cursor.rowcount)
 
 
@@ -383,6 +385,14 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_cell(value: Any) -> Any:
+    """:func:`safe_cell` for a workbook, without the control characters a worksheet cannot hold."""
+    return safe_cell(_NOT_IN_XLSX.sub("", value) if isinstance(value, str) else value)
+
+
 COLUMN_HELP = {
     "key": "Mã câu hỏi (không bắt buộc; để trống thì tự đánh số). Chữ, số, dấu chấm, gạch dưới, gạch ngang.",
     "type": "Loại: single (một đáp án đúng), multiple (nhiều đáp án đúng), true_false (Đúng/Sai). Trống = single.",
@@ -424,7 +434,7 @@ def write_xlsx(rows: Sequence[dict[str, str]], path_or_stream, *, with_help: boo
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([safe_cell(row.get(k, "")) for k in CONTEST_COLUMNS])
+        sheet.append([xlsx_cell(row.get(k, "")) for k in CONTEST_COLUMNS])
     widths = {"prompt": 60, "correct": 10, "type": 11, "key": 10, "difficulty": 9, "category": 22, "help": 30}
     for index, column in enumerate(CONTEST_COLUMNS, start=1):
         letter = openpyxl.utils.get_column_letter(index)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ccch_core.audit import cli_actor
 from ccch_core.cli import echo_json, pass_deployment, table
 from ccch_core.questions import QuestionError
 from ccch_core.report import DataScope
@@ -82,7 +83,7 @@ def load_command(deployment, path, publish):
 
     try:
         definition = load_definition(path, deployment.plan)
-        contest, created = save_definition(deployment, definition, username="cli")
+        contest, created = save_definition(deployment, definition, username=cli_actor())
     except DefinitionError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{'Created' if created else 'Updated'} contest {contest.slug}: {contest.title}")
@@ -92,7 +93,7 @@ def load_command(deployment, path, publish):
 
 def _publish(deployment, contest):
     try:
-        contest = set_status(deployment, contest, "published", username="cli")
+        contest = set_status(deployment, contest, "published", username=cli_actor())
     except ContestError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{contest.slug}: published")
@@ -157,7 +158,7 @@ for _status, _help in (("publish", "Open the contest's public pages (checks read
                 _publish(deployment, contest)
                 return
             target = {"unpublish": "draft", "archive": "archived"}[status]
-            contest = set_status(deployment, contest, target, username="cli")
+            contest = set_status(deployment, contest, target, username=cli_actor())
             click.echo(f"{contest.slug}: {contest.status}")
         return command
     _make()
@@ -189,7 +190,7 @@ def questions_import(deployment, slug, path, replace, skip_bad_rows):
         raise click.ClickException(f"{len(problems)} bad row(s) in {path.name}; nothing was imported "
                                    "(fix them, or pass --skip-bad-rows)")
     added, unchanged, retired = bank_mod.import_questions(deployment.db, contest.id, questions, audiences,
-                                                          replace=replace, username="cli")
+                                                          replace=replace, username=cli_actor())
     click.echo(f"{len(questions)} questions read: {added} added or changed, {unchanged} unchanged, {retired} retired"
                + (f"; {len(problems)} bad row(s) skipped" if problems else ""))
 
@@ -385,9 +386,9 @@ def _reason_command(name, disqualified, help_text):
         pid, aid = _target(deployment, contest, phone, participant_id, attempt_id)
         try:
             if aid:
-                disqualify_attempt(deployment, contest, aid, disqualified, reason, "cli")
+                disqualify_attempt(deployment, contest, aid, disqualified, reason, cli_actor())
             else:
-                set_disqualified(deployment, contest, pid, disqualified, reason, "cli")
+                set_disqualified(deployment, contest, pid, disqualified, reason, cli_actor())
         except KeyError:
             raise click.ClickException("no such participant or attempt in this contest") from None
         except ValueError as exc:
@@ -416,7 +417,7 @@ def erase_command(deployment, slug, phone, participant_id, yes):
     if not yes:
         click.confirm(f"Erase the personal data of participant {pid}? This cannot be undone", abort=True)
     try:
-        erase_participant(deployment, contest, pid, "cli")
+        erase_participant(deployment, contest, pid, cli_actor())
     except KeyError:
         raise click.ClickException("no such participant in this contest") from None
     click.echo(f"Erased the personal data of participant {pid}; their attempts left the rankings.")
@@ -449,7 +450,8 @@ def export_command(deployment, slug, table_name, path):
 @pass_deployment
 def purge_command(deployment):
     """Erase clear phone numbers kept for prize winners once their retention time has passed
-    (run it daily from cron)."""
+    (`ccch privacy purge`, run daily, does this and erases all personal data after
+    personal_data_retention_days)."""
     from .participants import purge_contacts
 
-    click.echo(f"Erased {purge_contacts(deployment)} contact phone number(s).")
+    click.echo(f"Erased {purge_contacts(deployment, actor=cli_actor())} contact phone number(s).")

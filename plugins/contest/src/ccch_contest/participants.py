@@ -131,7 +131,7 @@ def validate_registration(deployment, contest: Contest, form: Mapping[str, str],
     this_year = now.astimezone(VN_TZ).year
     if not year_text:
         errors["birth_year"] = "Vui lòng nhập năm sinh."
-    elif not year_text.isdigit() or not 1900 <= int(year_text) <= this_year:
+    elif not (year_text.isascii() and year_text.isdigit()) or len(year_text) != 4 or not 1900 <= int(year_text) <= this_year:
         errors["birth_year"] = f"Năm sinh là một số có 4 chữ số, từ 1900 đến {this_year}."
     else:
         values["birth_year"] = int(year_text)
@@ -228,7 +228,7 @@ def identify(deployment, contest: Contest, phone_text: str, birth_year_text: str
     except privacy.PersonalDataError as exc:
         errors["phone"] = str(exc)
     year = clean(birth_year_text or "")
-    if not year.isdigit():
+    if not (year.isascii() and year.isdigit()) or len(year) != 4:  # "²" is a digit to isdigit(), not to int()
         errors["birth_year"] = "Vui lòng nhập năm sinh đã khai khi đăng ký."
     with serialized(deployment):
         _check_rate(db, "contest-identify", client_key, settings.limit_identify, now)
@@ -330,21 +330,17 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
         log(db, contest.id, "erase", username=username, participant_id=participant_id, detail=reason,
             at=utc_now_iso(now))
         invalidate_rankings(db, contest.id)
+        # Cached leaderboards may hold the name: drop them rather than leave it until the next view.
+        db.execute("delete from contest_leaderboards where contest_id = ?", [contest.id])
     refresh_truths(deployment, contest.slug, now=now)
 
 
-def purge_contacts(deployment, now: dt.datetime | None = None) -> int:
+def purge_contacts(deployment, now: dt.datetime | None = None, actor: str | None = None) -> int:
     """Erase the clear phone numbers of contests whose last round closed more than
-    ``contact_retention_days`` ago. Returns how many numbers were erased."""
-    now = now or utc_now()
-    settings = settings_of(deployment)
-    limit = utc_now_iso(now - dt.timedelta(days=settings.contact_retention_days))
-    db = deployment.db
-    with serialized(deployment):
-        cursor = db.execute(
-            "update contest_participants set contact_phone = null where contact_phone is not null and contest_id in "
-            "(select contest_id from contest_rounds group by contest_id having max(closes_at) < ?)", [limit])
-        if not settings.keep_contact_phone:
-            cursor2 = db.execute("update contest_participants set contact_phone = null where contact_phone is not null")
-            return cursor.rowcount + cursor2.rowcount
-    return cursor.rowcount
+    ``contact_retention_days`` ago (all of them with ``keep_contact_phone = false``). Returns how
+    many numbers were erased; each contest's erasure is logged (and so in the audit log).
+    ``ccch privacy purge`` does this and also erases all personal data after
+    ``personal_data_retention_days``."""
+    from .personal_data import purge_contact_phones
+
+    return sum(e.count for e in purge_contact_phones(deployment, now or utc_now(), False, actor))

@@ -5,7 +5,9 @@ Everything the plugin adds goes through the core's hooks: its tables (``register
 contest manager's pages under ``/cuoc-thi/quan-ly`` (``register_blueprints``), a menu entry and a
 dashboard panel, the participation measures plan indicators can use (``source =
 "plugin:contest_participants"`` or ``"plugin:contest_participation_rate"``), a section of the
-periodic report, and the data tables the export plugin streams.
+periodic report, and the data tables the export plugin streams; and participants' personal data
+for the core's ``ccch privacy erase`` and ``ccch privacy purge`` (``erase_personal_data``,
+``purge_expired_personal_data``).
 """
 
 from __future__ import annotations
@@ -86,3 +88,21 @@ def register_data_tables(register):
 
     for table in DATA_TABLES:
         register(table)
+
+
+@hookimpl
+def erase_personal_data(deployment, phone, citizen_id, dry_run, actor):
+    """A person's registrations in every contest, found by the keyed hash of their phone or ID
+    number; erased as on the participant page (the attempts stay anonymous, out of the rankings)."""
+    from .personal_data import erase_person
+
+    return erase_person(deployment, phone, citizen_id, dry_run, actor)
+
+
+@hookimpl
+def purge_expired_personal_data(deployment, now, dry_run, actor):
+    """Contact phones after ``contact_retention_days``, all personal data after
+    ``personal_data_retention_days`` (counted from a contest's last round)."""
+    from .personal_data import purge_expired
+
+    return purge_expired(deployment, now, dry_run, actor)

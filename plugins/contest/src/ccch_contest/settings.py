@@ -25,6 +25,7 @@ class ContestSettings:
     grace_seconds: int = 30
     keep_contact_phone: bool = True
     contact_retention_days: int = 90
+    personal_data_retention_days: int = 365
     leaderboard_refresh_seconds: int = 30
     limit_register: Limit = attrs.field(factory=lambda: Limit(300, 3600))
     limit_identify: Limit = attrs.field(factory=lambda: Limit(30, 600))
@@ -53,7 +54,7 @@ def parse_settings(raw: dict[str, Any]) -> ContestSettings:
             problems.append(f"[plugins.contest] {key}: unknown key{hint}")
         elif key == "grace_seconds":
             values[key] = _int(problems, key, value, 0, 600)
-        elif key == "contact_retention_days":
+        elif key in ("contact_retention_days", "personal_data_retention_days"):
             values[key] = _int(problems, key, value, 1, 3650)
         elif key == "leaderboard_refresh_seconds":
             values[key] = _int(problems, key, value, 0, 3600)
@@ -68,6 +69,12 @@ def parse_settings(raw: dict[str, Any]) -> ContestSettings:
                 problems.append(f"[plugins.contest] {key}: write [count, seconds], e.g. [30, 600], not {value!r}")
             else:
                 values[key] = Limit(value[0], value[1])
+    contact = values.get("contact_retention_days") or DEFAULTS.contact_retention_days
+    personal = values.get("personal_data_retention_days") or DEFAULTS.personal_data_retention_days
+    if contact > personal:
+        problems.append(f"[plugins.contest] contact_retention_days ({contact}) cannot be longer than "
+                        f"personal_data_retention_days ({personal}): every personal datum, the contact phone "
+                        "included, is erased after personal_data_retention_days")
     if problems:
         raise ConfigError("\n".join(problems))
     return ContestSettings(**{k: v for k, v in values.items() if v is not None})

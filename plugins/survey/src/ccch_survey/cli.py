@@ -9,9 +9,12 @@ from pathlib import Path
 
 import click
 
+from ccch_core import audit
 from ccch_core.cli import echo_json, pass_deployment, table
 from ccch_core.periods import Period, PeriodError, PeriodType
+from ccch_core.storage import write_transaction
 
+from .actions import record
 from .definition import DefinitionError, load_definition
 from .settings import settings_of
 
@@ -46,7 +49,11 @@ def survey_group() -> click.Group:
         """Load a survey file (TOML); changed content becomes a new version."""
         try:
             definition = load_definition(file)
-            version, created = store.save_survey(deployment.db, definition, by="cli", note=note)
+            with write_transaction(deployment.db):
+                version, created = store.save_survey(deployment.db, definition, by="cli", note=note)
+                if created:
+                    record(deployment.db, audit.cli_actor(), "survey.save", f"Khảo sát {definition.id}",
+                           f"phiên bản {version}" + (f"; ghi chú: {note}" if note else ""))
         except DefinitionError as exc:
             raise click.ClickException("the survey file has problems:\n" + "\n".join(exc.problems)) from None
         if created:
@@ -82,7 +89,10 @@ def survey_group() -> click.Group:
             @pass_deployment
             def command(deployment, survey_id):
                 try:
-                    store.set_status(deployment.db, survey_id, status)
+                    with write_transaction(deployment.db):
+                        store.set_status(deployment.db, survey_id, status)
+                        record(deployment.db, audit.cli_actor(), "survey.status", f"Khảo sát {survey_id}",
+                               "mở" if status == "open" else "đóng")
                 except store.SurveyError as exc:
                     raise click.ClickException(str(exc)) from None
                 click.echo(f"{survey_id}: {status}.")
@@ -99,8 +109,11 @@ def survey_group() -> click.Group:
     def place(deployment, survey_id, unit_id, place, kiosk):
         """Create one placement (a poster or kiosk at one place of a unit); prints its code and URL."""
         try:
-            p = store.add_placement(deployment.db, deployment.plan, survey_id, unit_id, place,
-                                    mode="kiosk" if kiosk else "poster")
+            with write_transaction(deployment.db):
+                p = store.add_placement(deployment.db, deployment.plan, survey_id, unit_id, place,
+                                        mode="kiosk" if kiosk else "poster")
+                record(deployment.db, audit.cli_actor(), "survey.place", f"Nơi đặt {p.code}",
+                       f"khảo sát {survey_id}, đơn vị {unit_id}, {p.mode}: {p.place}")
         except store.SurveyError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"{p.code}  {store.placement_url(deployment.public_base_url, settings_of(deployment), p.code)}")
@@ -115,8 +128,12 @@ def survey_group() -> click.Group:
     def place_kind(deployment, survey_id, kind, place, within, kiosk):
         """One placement for every unit of KIND (e.g. one_stop_desk) that has none for the survey yet."""
         try:
-            created, kept = store.place_for_kind(deployment.db, deployment.plan, survey_id, kind, place,
-                                                 mode="kiosk" if kiosk else "poster", within=within)
+            with write_transaction(deployment.db):
+                created, kept = store.place_for_kind(deployment.db, deployment.plan, survey_id, kind, place,
+                                                     mode="kiosk" if kiosk else "poster", within=within)
+                if created:
+                    record(deployment.db, audit.cli_actor(), "survey.place", f"{len(created)} nơi đặt",
+                           f"khảo sát {survey_id}, mọi đơn vị loại {kind}: " + ", ".join(p.code for p in created))
         except store.SurveyError as exc:
             raise click.ClickException(str(exc)) from None
         for p in created:
@@ -147,7 +164,10 @@ def survey_group() -> click.Group:
     def retire(deployment, code):
         """Take a poster down: its link shows a notice; its responses stay."""
         try:
-            p = store.retire_placement(deployment.db, code)
+            with write_transaction(deployment.db):
+                p = store.retire_placement(deployment.db, code)
+                record(deployment.db, audit.cli_actor(), "survey.retire", f"Nơi đặt {p.code}",
+                       f"khảo sát {p.survey_id}, đơn vị {p.unit_id}")
         except store.SurveyError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"{p.code}: retired.")
@@ -172,7 +192,11 @@ def survey_group() -> click.Group:
         if create:
             if not kind:
                 raise click.UsageError("--create needs --kind")
-            created, _ = store.place_for_kind(deployment.db, plan, survey_id, kind, place, within=within)
+            with write_transaction(deployment.db):
+                created, _ = store.place_for_kind(deployment.db, plan, survey_id, kind, place, within=within)
+                if created:
+                    record(deployment.db, audit.cli_actor(), "survey.place", f"{len(created)} nơi đặt",
+                           f"khảo sát {survey_id}, mọi đơn vị loại {kind}: " + ", ".join(p.code for p in created))
             click.echo(f"{len(created)} placements created.")
         chosen = [p for p in store.list_placements(deployment.db, survey_id=survey_id, plan=plan, within=within,
                                                    active_only=True)
@@ -273,8 +297,14 @@ def survey_group() -> click.Group:
     @click.option("--response", "response_ids", type=int, multiple=True, help="Delete the contact of a response.")
     @pass_deployment
     def forget_contact(deployment, phone, response_ids):
-        """Delete contact details a citizen left (their anonymous answers stay)."""
+        """Delete contact details a citizen left (their anonymous answers stay).
+
+        A phone number is looked up by its keyed hash. `ccch privacy erase` does the same in every
+        plugin at once.
+        """
         from ccch_core.privacy import PersonalDataError, normalise_phone
+
+        from .personal_data import erase_person
 
         if not phone and not response_ids:
             raise click.UsageError("give --phone or --response")
@@ -282,6 +312,16 @@ def survey_group() -> click.Group:
             normalised = normalise_phone(phone) if phone else None
         except PersonalDataError as exc:
             raise click.BadParameter(str(exc), param_hint="--phone") from None
-        click.echo(f"{store.forget_contacts(deployment.db, normalised, response_ids)} contact(s) deleted.")
+        actor = audit.cli_actor()
+        deleted = len(erase_person(deployment, normalised, None, False, actor)) if normalised else 0
+        if response_ids:
+            db = deployment.db
+            with write_transaction(db):
+                for response_id in response_ids:
+                    if store.forget_contacts(db, response_ids=[response_id]):
+                        deleted += 1
+                        record(db, actor, "survey.forget_contact", f"Phản hồi #{response_id}",
+                               "Xóa thông tin liên hệ; câu trả lời giữ lại ẩn danh")
+        click.echo(f"{deleted} contact(s) deleted.")
 
     return survey

@@ -94,3 +94,19 @@ def register_data_tables(register):
 
     for table in DATA_TABLES:
         register(table)
+
+
+@hookimpl
+def erase_personal_data(deployment, phone, citizen_id, dry_run, actor):
+    """Contact details left with this phone number (found by its keyed hash); the answers stay."""
+    from .personal_data import erase_person
+
+    return erase_person(deployment, phone, citizen_id, dry_run, actor)
+
+
+@hookimpl
+def purge_expired_personal_data(deployment, now, dry_run, actor):
+    """Contact details older than ``contact_retention_days``."""
+    from .personal_data import purge_expired
+
+    return purge_expired(deployment, now, dry_run, actor)

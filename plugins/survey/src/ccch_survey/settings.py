@@ -45,6 +45,9 @@ class SurveySettings:
     """Lifetime of the anonymous device cookie used for the once-a-day rule."""
     measure_surveys: tuple[str, ...] = ()
     """Surveys whose answers feed the ``survey_satisfaction`` measure; empty = every survey."""
+    contact_retention_days: int = 365
+    """Contact details citizens left (with consent) are erased this many days after they were given
+    (``ccch privacy purge``); their answers stay."""
 
     @property
     def public_prefix(self) -> str:
@@ -60,6 +63,7 @@ INT_KEYS = {
     "kiosk_idle_seconds": (15, 3600),
     "kiosk_thanks_seconds": (2, 120),
     "device_cookie_days": (1, 3650),
+    "contact_retention_days": (1, 3650),
 }
 
 

@@ -34,6 +34,7 @@ from .. import bank as bank_mod
 from ..attempts import attempts_of, disqualify_attempt
 from ..checks import readiness
 from ..contests import (
+    ACTION_LABELS,
     ContestError,
     get_contest,
     list_contests,
@@ -401,7 +402,7 @@ def participant(slug, pid):
     unit = dep.plan.unit(person.unit_id).name if person.unit_id and dep.plan.has_unit(person.unit_id) else None
     return render_template("contest/manage_participant.html", contest=contest, person=person,
                            attempts=attempts_of(dep.db, pid), rounds=rounds, history=history, unit=unit,
-                           verified=None)
+                           labels=ACTION_LABELS, verified=None)
 
 
 def _reason_action(slug, pid, disqualified):
@@ -460,7 +461,7 @@ def verify(slug, pid):
     unit = dep.plan.unit(person.unit_id).name if person.unit_id and dep.plan.has_unit(person.unit_id) else None
     return render_template("contest/manage_participant.html", contest=contest, person=person,
                            attempts=attempts_of(dep.db, pid), rounds=rounds, history=history, unit=unit,
-                           verified=verified)
+                           labels=ACTION_LABELS, verified=verified)
 
 
 def _attempt_action(slug, aid, disqualified):
@@ -635,7 +636,7 @@ def log_view(slug):
     contest = _contest(slug)
     rows = list(query(deployment().db, "select * from contest_log where contest_id = ? order by id desc limit 500",
                                       [contest.id]))
-    return render_template("contest/manage_log.html", contest=contest, rows=rows)
+    return render_template("contest/manage_log.html", contest=contest, rows=rows, labels=ACTION_LABELS)
 
 
 @bp.route("/<slug>/xuat/<name>.csv")

@@ -1,0 +1,193 @@
+"""Participants' personal data on request and past retention (Decree 13/2023/NĐ-CP).
+
+The two hooks of the core's ``ccch privacy`` commands land here:
+
+- :func:`erase_person` (hook ``erase_personal_data``): find a person's registrations in every
+  contest by the keyed hash of their phone or citizen ID number, and erase each with
+  :func:`ccch_contest.participants.erase_participant` — name, numbers, year of birth and occupation
+  go; the participant row (unit, audience, consent time) and the attempts stay as anonymous
+  records, and the attempts leave the rankings;
+- :func:`purge_expired` (hook ``purge_expired_personal_data``): clear contact phones
+  ``contact_retention_days`` after a contest's last round closed, and every participant's personal
+  data ``personal_data_retention_days`` after it. Unlike an erasure on request this does not
+  disqualify anyone: the rankings, prize lists and participation by unit of a finished contest stay
+  as they were, with "(đã xóa)" instead of names.
+
+Every erasure is written to the contest's log, which also writes it to the core's audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ccch_core.periods import to_local
+from ccch_core.privacy import Erasure
+from ccch_core.storage import utc_now_iso, write_transaction
+
+from .contests import get_contest_by_id, log
+from .participants import citizen_id_hash, erase_participant, phone_hash
+from .settings import settings_of
+
+REQUEST_REASON = "Xóa dữ liệu cá nhân theo yêu cầu của người dự thi (ccch privacy erase)"
+BATCH = 5000
+"""Participants erased per write transaction by the retention purge (short lock windows while
+other contests may be running)."""
+
+_PERSONAL_COLUMNS = ("full_name = null, name_key = null, phone_hash = null, phone_masked = null, contact_phone = null, "
+                     "citizen_id_hash = null, citizen_id_masked = null, birth_year = null, occupation = null")
+
+
+def _contests(db) -> list[tuple[int, str, str]]:
+    return [tuple(row) for row in db.execute("select id, slug, title from contest_contests order by id")]
+
+
+def _what(row, attempts: int) -> str:
+    kinds = []
+    if row["full_name"]:
+        kinds.append("họ tên")
+    if row["phone_masked"]:
+        kinds.append(f"số điện thoại {row['phone_masked']}")
+    if row["contact_phone"]:
+        kinds.append("số điện thoại liên hệ")
+    if row["citizen_id_masked"]:
+        kinds.append(f"số CCCD {row['citizen_id_masked']}")
+    if row["birth_year"]:
+        kinds.append("năm sinh")
+    if row["occupation"]:
+        kinds.append("nghề nghiệp")
+    return ", ".join(kinds) + (f"; {attempts} bài thi rời bảng xếp hạng, giữ lại ẩn danh để thống kê" if attempts
+                               else "; chưa có bài thi")
+
+
+def erase_person(deployment, phone: str | None, citizen_id: str | None, dry_run: bool,
+                 actor: str | None) -> list[Erasure]:
+    """Find (``dry_run``) or erase the registrations of the person with this phone or citizen ID
+    number, in every contest. Looked up by the keyed hashes (purposes ``contest-phone`` and
+    ``contest-citizen-id``) through the unique indexes per contest; already erased registrations
+    have no hash left and are not found."""
+    db = deployment.db
+    hashes = []
+    if phone:
+        hashes.append(("phone_hash", phone_hash(deployment, phone)))
+    if citizen_id:
+        hashes.append(("citizen_id_hash", citizen_id_hash(deployment, citizen_id)))
+    found: list[tuple[int, str, str, dict, int]] = []
+    for contest_id, slug, title in _contests(db):
+        ids: list[int] = []
+        for column, value in hashes:
+            for (pid,) in db.execute(f"select id from contest_participants where contest_id = ? and {column} = ?",
+                                     [contest_id, value]):
+                if pid not in ids:
+                    ids.append(pid)
+        for pid in ids:
+            cursor = db.execute("select * from contest_participants where id = ?", [pid])
+            names = [c[0] for c in cursor.description]
+            row = dict(zip(names, cursor.fetchone()))
+            attempts = db.execute("select count(*) from contest_attempts where participant_id = ?", [pid]).fetchone()[0]
+            found.append((contest_id, slug, title, row, attempts))
+    out = []
+    for contest_id, slug, title, row, attempts in found:
+        out.append(Erasure(f"Người dự thi #{row['id']} cuộc thi “{title}” ({slug}): {_what(row, attempts)}"))
+        if not dry_run:
+            erase_participant(deployment, get_contest_by_id(deployment, contest_id), row["id"], actor,
+                              reason=REQUEST_REASON)
+    return out
+
+
+def _expired(db, days: int, now: dt.datetime) -> list[tuple[int, str, str, str]]:
+    """(id, slug, title, last close) of contests whose last round closed more than ``days`` ago."""
+    limit = utc_now_iso(now - dt.timedelta(days=days))
+    return [tuple(row) for row in db.execute(
+        "select c.id, c.slug, c.title, r.last_close from contest_contests c join (select contest_id, "
+        "max(closes_at) as last_close from contest_rounds group by contest_id) r on r.contest_id = c.id "
+        "where r.last_close < ? order by c.id", [limit])]
+
+
+def _day(text: str) -> str:
+    return to_local(dt.datetime.fromisoformat(text)).strftime("%d/%m/%Y")
+
+
+def purge_contact_phones(deployment, now: dt.datetime, dry_run: bool, actor: str | None,
+                         skip: frozenset[int] = frozenset()) -> list[Erasure]:
+    """Clear contact phones past ``contact_retention_days`` (or all of them when the deployment no
+    longer keeps them, ``keep_contact_phone = false``), one line per contest; contests in ``skip``
+    (erased entirely by :func:`purge_personal_data`) are left to it."""
+    settings = settings_of(deployment)
+    db = deployment.db
+    if settings.keep_contact_phone:
+        contests = [(cid, slug, title, f"quá {settings.contact_retention_days} ngày sau khi vòng cuối kết thúc "
+                                       f"({_day(last)})")
+                    for cid, slug, title, last in _expired(db, settings.contact_retention_days, now)]
+    else:
+        contests = [(cid, slug, title, "cấu hình không giữ số liên hệ (keep_contact_phone = false)")
+                    for cid, slug, title in _contests(db)]
+    out = []
+    for contest_id, slug, title, why in contests:
+        if contest_id in skip:
+            continue
+        if dry_run:
+            n = db.execute("select count(*) from contest_participants where contest_id = ? and contact_phone is not "
+                           "null", [contest_id]).fetchone()[0]
+        elif not db.execute("select 1 from contest_participants where contest_id = ? and contact_phone is not null "
+                            "limit 1", [contest_id]).fetchone():
+            n = 0  # nothing left to erase: no write transaction (the manager's overview runs this on every view)
+        else:
+            with write_transaction(db):
+                n = db.execute("update contest_participants set contact_phone = null where contest_id = ? and "
+                               "contact_phone is not null", [contest_id]).rowcount
+                if n:
+                    log(db, contest_id, "purge_contacts", username=actor, detail=f"{n} số điện thoại liên hệ; {why}",
+                        at=utc_now_iso(now))
+        if n:
+            out.append(Erasure(f"Số điện thoại liên hệ của {n} người dự thi cuộc thi “{title}” ({slug}): {why}", n))
+    return out
+
+
+def purge_personal_data(deployment, now: dt.datetime, dry_run: bool, actor: str | None) -> list[Erasure]:
+    """Erase every participant's personal data ``personal_data_retention_days`` after the
+    contest's last round closed, in batches; attempts keep counting (rankings, participation)."""
+    settings = settings_of(deployment)
+    days = settings.personal_data_retention_days
+    db = deployment.db
+    out = []
+    for contest_id, slug, title, last in _expired(db, days, now):
+        why = f"quá {days} ngày sau khi vòng cuối kết thúc ({_day(last)})"
+        if dry_run:
+            total = db.execute("select count(*) from contest_participants where contest_id = ? and deleted_at is null",
+                               [contest_id]).fetchone()[0]
+        elif not db.execute("select 1 from contest_participants where contest_id = ? and deleted_at is null limit 1",
+                            [contest_id]).fetchone():
+            total = 0  # purged on an earlier day
+        else:
+            total = 0
+            stamp = utc_now_iso(now)
+            while True:
+                with write_transaction(db):
+                    n = db.execute(
+                        f"update contest_participants set {_PERSONAL_COLUMNS}, deleted_at = ? where id in (select id "
+                        "from contest_participants where contest_id = ? and deleted_at is null limit ?)",
+                        [stamp, contest_id, BATCH]).rowcount
+                    total += n
+                    if n < BATCH:
+                        if total:
+                            # Cached leaderboards hold names: drop them (they are rebuilt without).
+                            db.execute("delete from contest_leaderboards where contest_id = ?", [contest_id])
+                            db.execute("update contest_contests set ranking_version = ranking_version + 1 "
+                                       "where id = ?", [contest_id])
+                            log(db, contest_id, "purge_personal_data", username=actor,
+                                detail=f"{total} người dự thi; {why}", at=stamp)
+                        break
+        if total:
+            out.append(Erasure(f"Dữ liệu cá nhân (họ tên, số điện thoại, số CCCD, năm sinh, nghề nghiệp) của {total} "
+                               f"người dự thi cuộc thi “{title}” ({slug}): {why}; kết quả, xếp hạng và số liệu theo "
+                               "đơn vị được giữ lại ẩn danh", total))
+    return out
+
+
+def purge_expired(deployment, now: dt.datetime, dry_run: bool, actor: str | None) -> list[Erasure]:
+    """Both retention rules: contact phones, and all personal data (a contest past the second is
+    reported once, under the second)."""
+    days = settings_of(deployment).personal_data_retention_days
+    whole = frozenset(contest_id for contest_id, *_ in _expired(deployment.db, days, now))
+    return [*purge_contact_phones(deployment, now, dry_run, actor, whole),
+            *purge_personal_data(deployment, now, dry_run, actor)]
