@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from html.parser import HTMLParser
 
 import pytest
@@ -89,10 +90,10 @@ def test_submission_is_stored_with_placement_unit_and_version(app, dep, poster):
     client = app.test_client()
     response = submit(client, f"/k/{poster.code}", {**answers("4"), "q-gop-y-them": "Cán bộ rất nhiệt tình",
                                                      "q-linh-vuc": "ho-tich"})
-    assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/k/{poster.code}/cam-on")
-    thanks = client.get(response.headers["Location"])
-    assert thanks.status_code == 200 and "Cảm ơn bạn đã góp ý" in thanks.get_data(as_text=True)
+    # The answer is the thank-you page itself (no redirect: one round trip less on a slow phone).
+    assert response.status_code == 200 and response.headers["X-Survey-Result"] == "stored"
+    assert "Cảm ơn bạn đã góp ý" in response.get_data(as_text=True)
+    assert client.get(f"/k/{poster.code}/cam-on").status_code == 200  # still there, for kiosks and old links
     row = next(dep.db.query("select * from survey_responses"))
     assert (row["placement_id"], row["unit_id"], row["survey_id"], row["version"], row["channel"]) == (
         poster.id, "xa-an-dung.mot-cua", "sipas", 1, "poster")
@@ -144,7 +145,7 @@ def test_every_validation_error_keeps_the_answers(app, dep, poster, case):
 
 def test_honeypot_looks_accepted_but_stores_nothing(app, dep, poster):
     response = submit(app.test_client(), f"/k/{poster.code}", {**answers(), "website": "http://spam.example"})
-    assert response.status_code == 303
+    assert response.status_code == 200 and response.headers["X-Survey-Result"] == "stored"  # a bot cannot tell
     assert count(dep.db, "survey_responses") == 0
 
 
@@ -154,19 +155,19 @@ def test_double_tap_and_resend_store_once(app, dep, poster):
     form = {**answers(), "csrf_token": token, "sid": sid, "v": "1"}
     first = client.post(f"/k/{poster.code}", data=form)
     second = client.post(f"/k/{poster.code}", data=form)
-    assert first.status_code == second.status_code == 303
-    assert second.headers["Location"].endswith("/cam-on")
+    assert first.status_code == second.status_code == 200
+    assert second.headers["X-Survey-Result"] == "stored" and "Cảm ơn bạn đã góp ý" in second.get_data(as_text=True)
     assert count(dep.db, "survey_responses") == 1
     assert dep.db.execute("select sum(responses) from survey_daily").fetchone()[0] == 1
 
 
 def test_one_response_per_device_per_day(app, dep, poster):
     client = app.test_client()
-    assert submit(client, f"/k/{poster.code}").status_code == 303
+    assert submit(client, f"/k/{poster.code}").status_code == 200
     again = submit(client, f"/k/{poster.code}")  # a new form (new submission id), same device
     assert again.status_code == 409
     assert "đã gửi ý kiến cho khảo sát hôm nay" in again.get_data(as_text=True)
-    assert submit(app.test_client(), f"/k/{poster.code}").status_code == 303  # another phone
+    assert submit(app.test_client(), f"/k/{poster.code}").status_code == 200  # another phone
     assert count(dep.db, "survey_responses") == 2
 
 
@@ -174,7 +175,7 @@ def test_device_limit_is_configurable(survey_deployment, make_app):
     dep = survey_deployment(responses_per_device_per_day=0)
     placement = add_placement(dep.db, dep.plan, "sipas", "trung-tam-hcc", "Sảnh")
     client = make_app(dep).test_client()
-    assert [submit(client, f"/k/{placement.code}").status_code for _ in range(3)] == [303, 303, 303]
+    assert [submit(client, f"/k/{placement.code}").status_code for _ in range(3)] == [200, 200, 200]
 
 
 def test_rate_limit_per_address(survey_deployment, make_app):
@@ -183,7 +184,7 @@ def test_rate_limit_per_address(survey_deployment, make_app):
     app = make_app(dep)
     codes = [submit(app.test_client(), f"/k/{placement.code}").status_code for _ in range(3)]
     blocked = submit(app.test_client(), f"/k/{placement.code}")
-    assert codes == [303, 303, 303]
+    assert codes == [200, 200, 200]
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     assert "Vui lòng thử lại" in blocked.get_data(as_text=True)
     assert count(dep.db, "survey_responses") == 3
@@ -193,7 +194,7 @@ def test_kiosk_is_exempt_from_the_device_rule_but_has_its_own_limit(survey_deplo
     dep = survey_deployment(kiosk_submissions_per_hour=2)
     kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
     client = make_app(dep).test_client()
-    assert [submit(client, f"/k/{kiosk.code}").status_code for _ in range(3)] == [303, 303, 429]
+    assert [submit(client, f"/k/{kiosk.code}").status_code for _ in range(3)] == [200, 200, 429]
     rows = list(dep.db.query("select channel, device_key from survey_responses"))
     assert rows == [{"channel": "kiosk", "device_key": None}] * 2
 
@@ -206,15 +207,53 @@ def test_payload_limit(survey_deployment, make_app):
     assert count(dep.db, "survey_responses") == 0
 
 
-def test_csrf_is_enforced(app, dep, poster):
+def test_form_token_is_enforced_and_the_answers_come_back(app, dep, poster):
     client = app.test_client()
-    _, token, sid = open_form(client, f"/k/{poster.code}")
-    response = client.post(f"/k/{poster.code}", data={**answers(), "sid": sid, "v": "1"})
-    assert response.status_code == 400
-    assert "CSRF" in response.get_data(as_text=True)
-    stranger = app.test_client()  # a token from another browser's session is refused too
-    assert stranger.post(f"/k/{poster.code}", data={**answers(), "sid": sid, "v": "1",
-                                                   "csrf_token": token}).status_code == 400
+    page, token, sid = open_form(client, f"/k/{poster.code}")
+    assert "ccch_session" not in page.headers.get("Set-Cookie", "")  # no session for a citizen
+    mixed = {**answers("5"), "q-chung": "2"}
+    missing = client.post(f"/k/{poster.code}", data={**mixed, "sid": sid, "v": "1"})
+    assert missing.status_code == 400
+    html = missing.get_data(as_text=True)
+    assert "bấm Gửi ý kiến một lần nữa" in html
+    assert re.search(r'name="q-chung" value="2"[^>]*checked', html)  # every answer kept
+    # A token is good for one submission of one placement's form.
+    other_sid = "ma-gui-khac-0123456789"
+    assert client.post(f"/k/{poster.code}", data={**mixed, "sid": other_sid, "v": "1",
+                                                  "csrf_token": token}).status_code == 400
+    other = add_placement(dep.db, dep.plan, "sipas", "trung-tam-hcc", "Sảnh")
+    assert client.post(f"/k/{other.code}", data={**mixed, "sid": sid, "v": "1",
+                                                 "csrf_token": token}).status_code == 400
+    forged = token.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
+    assert client.post(f"/k/{poster.code}", data={**mixed, "sid": sid, "v": "1",
+                                                  "csrf_token": forged}).status_code == 400
+    # Without a token nothing reveals whether a code exists: 400, not 404.
+    assert client.post("/k/ZZZZZZ", data={**mixed, "sid": sid, "v": "1"}).status_code == 400
+    assert count(dep.db, "survey_responses") == 0
+    # The form that came back carries a fresh token for the same submission: sending it works.
+    again = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post(f"/k/{poster.code}", data={**mixed, "sid": sid, "v": "1",
+                                                  "csrf_token": again}).status_code == 200
+    assert count(dep.db, "survey_responses") == 1
+
+
+def test_a_page_left_open_too_long_is_offered_again_not_stored(app, dep, poster):
+    from ccch_core.web.formtoken import (
+        DEFAULT_MAX_AGE,
+        FormTokenCheck,
+        check_form_token,
+        issue_form_token,
+    )
+
+    client = app.test_client()
+    _, _, sid = open_form(client, f"/k/{poster.code}")
+    with app.app_context():
+        old = issue_form_token("survey", f"{poster.code}|{sid}", now=time.time() - DEFAULT_MAX_AGE - 60)
+        assert check_form_token(old, "survey", f"{poster.code}|{sid}") is FormTokenCheck.EXPIRED
+        future = issue_form_token("survey", f"{poster.code}|{sid}", now=time.time() + 3600)
+        assert check_form_token(future, "survey", f"{poster.code}|{sid}") is FormTokenCheck.INVALID
+    response = client.post(f"/k/{poster.code}", data={**answers("4"), "sid": sid, "v": "1", "csrf_token": old})
+    assert response.status_code == 400 and "đã mở quá lâu" in response.get_data(as_text=True)
     assert count(dep.db, "survey_responses") == 0
 
 
@@ -222,9 +261,11 @@ def test_contact_details_only_with_consent(app, dep, poster):
     client = app.test_client()
     response = submit(client, f"/k/{poster.code}", {**answers(), "lien-he": "dong-y", "ho-ten": "Trần Thị Bình",
                                                      "dien-thoai": "+84 912 345 678"})
-    assert response.status_code == 303
-    contact = next(dep.db.query("select name, phone from survey_contacts"))
-    assert contact == {"name": "Trần Thị Bình", "phone": "0912345678"}
+    assert response.status_code == 200
+    contact = next(dep.db.query("select name, phone, phone_hash from survey_contacts"))
+    from ccch_survey.personal_data import contact_phone_hash
+    assert contact == {"name": "Trần Thị Bình", "phone": "0912345678",
+                       "phone_hash": contact_phone_hash(dep, "0912345678")}  # found by ccch privacy erase
     # Without the consent box nothing personal is stored, and the form says why.
     refused = submit(app.test_client(), f"/k/{poster.code}", {**answers(), "dien-thoai": "0987654321"})
     assert refused.status_code == 422
@@ -238,7 +279,7 @@ def test_answers_are_checked_against_the_version_the_citizen_saw(app, dep, poste
     edited = loads_definition(sipas.to_toml().replace('key = "chung"', 'key = "chung-2024"'))
     assert save_survey(dep.db, edited) == (2, True)
     response = client.post(f"/k/{poster.code}", data={**answers(), "csrf_token": token, "sid": sid, "v": "1"})
-    assert response.status_code == 303
+    assert response.status_code == 200
     assert next(dep.db.query("select version from survey_responses"))["version"] == 1
 
 

@@ -67,7 +67,7 @@ def test_poster_pdf_qr_decodes_and_a_submission_through_it_is_attributed(app, de
     assert b"BeVietnamPro" in response.data  # the embedded font, not a standard PDF font
     # A citizen follows the decoded URL: the response belongs to this placement and its unit.
     citizen = app.test_client()
-    assert submit(citizen, urlsplit(urls[0]).path, answers("4")).status_code == 303
+    assert submit(citizen, urlsplit(urls[0]).path, answers("4")).status_code == 200
     row = next(dep.db.query("select placement_id, unit_id from survey_responses"))
     assert row == {"placement_id": poster.id, "unit_id": "xa-an-dung.mot-cua"}
 

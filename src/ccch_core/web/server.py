@@ -17,8 +17,13 @@ from ..deployment import secret_key_of
 
 
 def default_workers() -> int:
-    """2 × cores, capped at 8: SQLite has one writer, more processes only queue."""
-    return min(2 * (os.cpu_count() or 1), 8)
+    """One sync worker per core, at most 8. A request here is CPU work (SQLite is a local file and
+    nginx in front buffers slow clients), so a worker beyond the cores only adds context switches;
+    and each extra writer process makes the others' SQLite page caches stale more often: on 2 cores,
+    4 workers served survey submissions at 1.1–1.5 ms of CPU each, 2 workers at 0.9–1.0 ms
+    (docs/performance.md). Raise ``--workers`` when long downloads (big exports, poster batches)
+    would otherwise hold every worker."""
+    return min(os.cpu_count() or 1, 8)
 
 
 DEFAULT_GUNICORN_THREADS = 1

@@ -18,7 +18,7 @@ from ccch_core.text import clean
 from .definition import SurveyDefinition
 from .store import Contact
 
-SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")  # \Z: no trailing newline
 HONEYPOT = "website"
 """A field hidden from people (CSS moves it off screen, its label says to leave it empty); bots fill it."""
 CONSENT, NAME, PHONE = "lien-he", "ho-ten", "dien-thoai"
@@ -44,14 +44,28 @@ class FormResult:
         return not self.errors
 
 
-def _plain_choice(question, values: list[str]) -> tuple[str, ...] | None:
-    """The answer of a choice question sent exactly as the form offers it (the common case, a
-    radio button), without the general checks; None for anything else, which then goes through
-    :meth:`Question.check_answer` and its messages."""
-    if len(values) != 1 or not question.type.has_options or question.type.value == "multiple":
-        return None
-    value = values[0]
-    return (value,) if any(o.key == value for o in question.options) else None
+_FIELDS: dict[str, tuple] = {}
+
+
+def _fields(definition: SurveyDefinition) -> tuple:
+    """Per question: the question, its form field, and — for a single choice or scale question —
+    the option keys a radio button sends. Computed once per survey version (by fingerprint)."""
+    fields = _FIELDS.get(definition.fingerprint)
+    if fields is None:
+        fields = tuple(
+            (q, field_name(q.key),
+             frozenset(o.key for o in q.options) if q.type.has_options and q.type.value != "multiple" else None)
+            for q in definition.questions)
+        if len(_FIELDS) > 256:
+            _FIELDS.clear()
+        _FIELDS[definition.fingerprint] = fields
+    return fields
+
+
+def _get(form: Any, name: str) -> str:
+    """A form value or "" (Werkzeug's ``MultiDict.get`` raises and catches an exception for every
+    missing key: this is the busiest form of the app)."""
+    return form[name] if name in form else ""  # noqa: SIM401 - see the docstring
 
 
 def check_form(definition: SurveyDefinition, form: Any) -> FormResult:
@@ -59,13 +73,13 @@ def check_form(definition: SurveyDefinition, form: Any) -> FormResult:
     answers: dict[str, tuple[str, ...]] = {}
     errors: dict[str, str] = {}
     kept: dict[str, list[str]] = {}
-    for question in definition.questions:
-        name = field_name(question.key)
+    for question, name, plain_options in _fields(definition):
         values = form.getlist(name)
-        kept[name] = [str(v) for v in values]
-        fast = _plain_choice(question, values)
-        if fast is not None:
-            answers[question.key] = fast
+        kept[name] = values
+        # The common case — one radio button sent exactly as the form offers it — needs none of
+        # the general checks; anything else goes through Question.check_answer and its messages.
+        if plain_options is not None and len(values) == 1 and values[0] in plain_options:
+            answers[question.key] = (values[0],)
             continue
         try:
             answer = question.check_answer(values)
@@ -76,9 +90,9 @@ def check_form(definition: SurveyDefinition, form: Any) -> FormResult:
             answers[question.key] = answer
     contact = None
     if definition.ask_contact:
-        consent = form.get(CONSENT) == "dong-y"
-        name_text = clean(form.get(NAME, ""))
-        phone_text = clean(form.get(PHONE, ""))
+        consent = _get(form, CONSENT) == "dong-y"
+        name_text = clean(_get(form, NAME))
+        phone_text = clean(_get(form, PHONE))
         kept[CONSENT] = ["dong-y"] if consent else []
         kept[NAME] = [name_text]
         kept[PHONE] = [phone_text]

@@ -107,3 +107,41 @@ _M001 = """
             primary key (placement_id, day)
         ) without rowid;
 """
+
+
+@migrations()
+def m002_contact_phone_hashes(db):
+    """A keyed hash of each contact phone number (``ccch privacy erase`` finds a person by it, never
+    by the clear number) and an index on the consent time (the retention purge)."""
+    db.execute("alter table survey_contacts add column phone_hash text")
+    db.execute("create index survey_contacts_phone_hash on survey_contacts (phone_hash) where phone_hash is not null")
+    # The rows whose hash is still to be computed (see ccch_survey.personal_data.hash_contacts).
+    db.execute("create index survey_contacts_unhashed on survey_contacts (response_id) "
+               "where phone is not null and phone_hash is null")
+    db.execute("create index survey_contacts_consent on survey_contacts (consent_at)")
+
+
+@migrations()
+def m003_hot_path_keys(db):
+    """Keys ordered for the submission's writes. A submission adds one to a dozen tallies of one
+    placement and day: with the placement before the question in the key those rows sit together
+    (a page or two) instead of on a dozen pages, one per question. The once-a-day check looks up
+    today's responses of a device: with the day before the device key, a day's entries are one
+    small, recently used stretch of the index. Readers select by survey and days, as before."""
+    db.execute("""
+        create table survey_tallies_new (
+            survey_id text not null,
+            day integer not null,
+            question_key text not null,
+            placement_id integer not null,
+            option_key text not null,
+            n integer not null,
+            primary key (survey_id, day, placement_id, question_key, option_key)
+        ) without rowid""")
+    db.execute("insert into survey_tallies_new select survey_id, day, question_key, placement_id, option_key, n "
+               "from survey_tallies")
+    db.execute("drop table survey_tallies")
+    db.execute("alter table survey_tallies_new rename to survey_tallies")
+    db.execute("drop index survey_responses_device")
+    db.execute("create index survey_responses_device on survey_responses (survey_id, day, device_key) "
+               "where device_key is not null")

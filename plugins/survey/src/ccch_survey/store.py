@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import enum
 import secrets
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
@@ -319,17 +318,31 @@ class Entry:
 
 
 def entry_for(db: Database, code: str) -> Entry | None:
-    """One query for the citizen page: placement, survey status and current definition (cached)."""
+    """One query for the citizen page: placement, survey status and current version's fingerprint.
+    The definition itself (a few KB of JSON, on overflow pages) is read and parsed only the first
+    time a worker meets that fingerprint: the busiest path reads a handful of small rows."""
     row = db.execute(
         "select p.id, p.code, p.survey_id, p.unit_id, p.place, p.mode, p.created_at, p.retired_at, "
-        "s.status, s.current_version, v.fingerprint, v.definition from survey_placements p "
+        "s.status, s.current_version, v.fingerprint from survey_placements p "
         "join survey_surveys s on s.id = p.survey_id "
         "join survey_versions v on v.survey_id = s.id and v.version = s.current_version where p.code = ?",
         [code]).fetchone()
     if row is None:
         return None
     placement = Placement(*row[:8])
-    return Entry(placement, row[8], row[9], _parse_version(row[10], row[11]))
+    definition = _DEFINITIONS.get(row[10])
+    if definition is None:
+        text = db.execute("select definition from survey_versions where survey_id = ? and version = ?",
+                          [row[2], row[9]]).fetchone()[0]
+        definition = _parse_version(row[10], text)
+        if len(_DEFINITIONS) >= 256:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[row[10]] = definition
+    return Entry(placement, row[8], row[9], definition)
+
+
+_DEFINITIONS: dict[str, SurveyDefinition] = {}
+"""Parsed definitions by fingerprint (a fingerprint is a hash of the content: never stale)."""
 
 
 # -- scans -------------------------------------------------------------------------------------
@@ -352,6 +365,8 @@ class Contact:
 
     name: str | None
     phone: str | None
+    phone_hash: str | None = None
+    """The keyed hash ``ccch privacy erase`` finds the person by (computed where the secret is)."""
 
 
 @attrs.frozen
@@ -406,33 +421,38 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
         else:
             answer_rows.append((question.key, "", values[0]))
     with hot_write(db):
-        earlier = db.execute("select id from survey_responses where submission_id = ?",
-                             [submission.submission_id]).fetchone()
-        if earlier:
-            return Result(Outcome.DUPLICATE, earlier[0])
         if placement.is_kiosk:
             limit, key = settings.kiosk_submissions_per_hour, f"kiosk:{placement.id}"
         else:
             limit, key = settings.submissions_per_address_per_hour, submission.client_key
+        per_day = settings.responses_per_device_per_day
+        if limit or (per_day and not placement.is_kiosk and submission.device_key):
+            # A resend is recognised before it can use up a limit.
+            earlier = db.execute("select id from survey_responses where submission_id = ?",
+                                 [submission.submission_id]).fetchone()
+            if earlier:
+                return Result(Outcome.DUPLICATE, earlier[0])
         if limit:
             decision = ratelimit.hit(db, "survey-submit", key, ratelimit.Limit(limit, 3600), now)
             if not decision.allowed:
                 return Result(Outcome.RATE_LIMITED, retry_after=decision.retry_after)
-        per_day = settings.responses_per_device_per_day
         if per_day and not placement.is_kiosk and submission.device_key:
             count = db.execute("select count(*) from survey_responses where survey_id = ? and device_key = ? "
                                "and day = ?", [placement.survey_id, submission.device_key, day]).fetchone()[0]
             if count >= per_day:
                 return Result(Outcome.DEVICE_LIMIT)
-        try:
-            response_id = db.execute(
-                "insert into survey_responses (survey_id, version, placement_id, unit_id, submitted_at, day, "
-                "submission_id, device_key, channel) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [placement.survey_id, entry.version, placement.id, placement.unit_id, utc_now_iso(now), day,
-                 submission.submission_id, None if placement.is_kiosk else submission.device_key,
-                 placement.mode]).lastrowid
-        except sqlite3.IntegrityError:  # pragma: no cover - the select above runs under the same lock
-            return Result(Outcome.DUPLICATE)
+        # The unique index on the submission id decides: a double tap or a resend inserts nothing.
+        cursor = db.conn.execute(
+            "insert into survey_responses (survey_id, version, placement_id, unit_id, submitted_at, day, "
+            "submission_id, device_key, channel) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "on conflict (submission_id) do nothing",
+            [placement.survey_id, entry.version, placement.id, placement.unit_id, utc_now_iso(now), day,
+             submission.submission_id, None if placement.is_kiosk else submission.device_key, placement.mode])
+        if not cursor.rowcount:
+            earlier = db.execute("select id from survey_responses where submission_id = ?",
+                                 [submission.submission_id]).fetchone()
+            return Result(Outcome.DUPLICATE, earlier[0] if earlier else None)
+        response_id = cursor.lastrowid
         db.conn.executemany("insert into survey_answers (response_id, question_key, option_key, value) "
                             "values (?, ?, ?, ?)", [(response_id, *row) for row in answer_rows])
         if tally_rows:
@@ -442,8 +462,9 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
         db.execute("insert into survey_daily (placement_id, day, responses) values (?, ?, 1) "
                    "on conflict (placement_id, day) do update set responses = responses + 1", [placement.id, day])
         if submission.contact is not None:
-            db.execute("insert into survey_contacts (response_id, name, phone, consent_at) values (?, ?, ?, ?)",
-                       [response_id, submission.contact.name, submission.contact.phone, utc_now_iso(now)])
+            db.execute("insert into survey_contacts (response_id, name, phone, phone_hash, consent_at) "
+                       "values (?, ?, ?, ?, ?)", [response_id, submission.contact.name, submission.contact.phone,
+                                                  submission.contact.phone_hash, utc_now_iso(now)])
     return Result(Outcome.STORED, response_id)
 
 

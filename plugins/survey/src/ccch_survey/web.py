@@ -20,6 +20,7 @@ import re
 import secrets
 from collections import OrderedDict
 
+import attrs
 from flask import (
     Blueprint,
     Response,
@@ -34,7 +35,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import TooManyRequests
 
 from ccch_core.accounts import Role
@@ -42,6 +42,12 @@ from ccch_core.periods import Period, PeriodError, PeriodType
 from ccch_core.privacy import keyed_hash
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import require_unit_access, roles_required
+from ccch_core.web.formtoken import (
+    FormTokenCheck,
+    check_form_token,
+    form_token_protected,
+    issue_form_token,
+)
 
 try:
     from ccch_core.web.auth import public
@@ -51,9 +57,13 @@ except ImportError:  # pragma: no cover - a core without the marker (before the 
         view.ccch_access = "public"
         return view
 
+from ccch_core.storage import write_transaction
+
 from . import charts, exports, posters
+from .actions import record
 from .definition import DefinitionError, loads_definition
 from .forms import HONEYPOT, SUBMISSION_ID, check_form, field_name
+from .personal_data import contact_phone_hash
 from .results import LEGEND, compute_results
 from .settings import settings_of
 from .store import (
@@ -127,6 +137,16 @@ def _entry_or_404(code: str) -> Entry:
     return entry
 
 
+def _entry_or_400(code: str) -> Entry:
+    """The entry of a form posted without a valid token; 400 (not 404) when there is none, so that
+    a request the server never handed a form to learns nothing about which codes exist."""
+    code = normalise_code(code)
+    entry = entry_for(deployment().db, code) if is_valid_code(code) else None
+    if entry is None:
+        abort(400, description="Biểu mẫu không hợp lệ hoặc đã quá hạn. Vui lòng quét lại mã QR rồi trả lời lại.")
+    return entry
+
+
 def _unit_name(unit_id: str) -> str:
     plan = deployment().plan
     return plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
@@ -174,27 +194,38 @@ def _cached(key: tuple, render) -> str:
     return page
 
 
-def _render_form(entry: Entry, *, values=None, errors=None, status=200, submission_id=None, version=None):
+TOKEN_PURPOSE = "survey"
+
+
+def _form_token(code: str, sid: str) -> str:
+    """The form token of one submission of one placement's form (see ccch_core.web.formtoken):
+    the citizen's page needs no session cookie, and a token is good for that submission only."""
+    return issue_form_token(TOKEN_PURPOSE, f"{code}|{sid}")
+
+
+def _render_form(entry: Entry, *, values=None, errors=None, status=200, submission_id=None, version=None,
+                 notice=None):
     settings = settings_of(deployment())
     definition = entry.definition
     unit_name = _unit_name(entry.placement.unit_id)
     sid = submission_id or secrets.token_urlsafe(18)
+    token = _form_token(entry.placement.code, sid)
 
-    def render(token, sid_text):
+    def render(token_value, sid_text):
         labels = {field_name(q.key): f"Câu {i}" for i, q in enumerate(definition.questions, start=1)}
         labels.update({"lien-he": "Thông tin liên hệ", "ho-ten": "Họ tên", "dien-thoai": "Số điện thoại"})
         return render_template(
             "survey/form.html", entry=entry, d=definition, values=values or {}, errors=errors or {}, labels=labels,
             sid=sid_text, version=version or entry.version, unit_name=unit_name, kiosk=entry.placement.is_kiosk,
-            settings=settings, field_name=field_name, csrf_token=token)
+            settings=settings, field_name=field_name, csrf_token=lambda: token_value, notice=notice)
 
-    if values or errors or (version and version != entry.version):
-        html = render(generate_csrf, sid)
+    if values or errors or notice or (version and version != entry.version):
+        html = render(token, sid)
     else:
         key = ("form", entry.placement, entry.version, definition.fingerprint, settings, unit_name,
                deployment().config.name)
-        template = _cached(key, lambda: render(lambda: _TOKEN_MARK, _SID_MARK))
-        html = template.replace(_TOKEN_MARK, generate_csrf()).replace(_SID_MARK, sid)
+        template = _cached(key, lambda: render(_TOKEN_MARK, _SID_MARK))
+        html = template.replace(_TOKEN_MARK, token).replace(_SID_MARK, sid)
     response = make_response(html, status)
     response.headers["Cache-Control"] = "no-store"
     if not request.cookies.get(DEVICE_COOKIE):
@@ -204,24 +235,54 @@ def _render_form(entry: Entry, *, values=None, errors=None, status=200, submissi
     return response
 
 
+def _thanks_page(entry: Entry):
+    """The thank-you page of a placement, also the answer to an accepted submission: the header
+    ``X-Survey-Result: stored`` tells the kiosk script its submission arrived."""
+    settings = settings_of(deployment())
+    unit_name = _unit_name(entry.placement.unit_id)
+    key = ("thanks", entry.placement, entry.definition.fingerprint, settings, unit_name, deployment().config.name)
+    html = _cached(key, lambda: render_template(
+        "survey/thanks.html", entry=entry, d=entry.definition, settings=settings, kiosk=entry.placement.is_kiosk,
+        unit_name=unit_name))
+    return html, 200, {"X-Survey-Result": "stored", "Cache-Control": "no-store"}
+
+
 def _public_routes(bp: Blueprint) -> None:
     @bp.route("/<code>", methods=["GET", "POST"])
     @public
+    @form_token_protected
     def answer(code):
         """The survey of a poster: GET counts a scan and shows it; POST stores the answers."""
         dep = deployment()
-        entry = _entry_or_404(code)
+        if request.method == "POST":
+            form = request.form
+            sid = form["sid"] if "sid" in form else ""  # noqa: SIM401 - .get raises inside
+            if form.get(HONEYPOT):
+                # A bot: looks accepted (the same thank-you page), nothing stored.
+                entry = entry_for(deployment().db, normalise_code(code))
+                if entry is not None:
+                    return _thanks_page(entry)
+                abort(400, description="Biểu mẫu không hợp lệ.")
+            if not SUBMISSION_ID.match(sid):
+                abort(400, description="Biểu mẫu thiếu mã gửi. Vui lòng tải lại trang rồi trả lời lại.")
+            # The form token first, before anything is looked up: a request the server did not hand a
+            # form to gets nothing but a 400.
+            check = check_form_token(form["csrf_token"] if "csrf_token" in form else None, TOKEN_PURPOSE,  # noqa: SIM401
+                                     f"{normalise_code(code)}|{sid}")
+        entry = _entry_or_404(code) if request.method == "GET" or check is FormTokenCheck.VALID else \
+            _entry_or_400(code)
         if not entry.placement.active or entry.survey_status != "open":
             return _closed_page(entry)
         if request.method == "GET":
             record_scan(dep.db, entry.placement.id)
             return _render_form(entry)
-        thanks = redirect(url_for("survey_public.thanks", code=entry.placement.code), 303)
-        if request.form.get(HONEYPOT):
-            return thanks  # a bot: looks accepted, nothing stored
-        sid = request.form.get("sid", "")
-        if not SUBMISSION_ID.match(sid):
-            abort(400, description="Biểu mẫu thiếu mã gửi. Vui lòng tải lại trang rồi trả lời lại.")
+        if check is not FormTokenCheck.VALID:
+            # The page was opened long ago (or the token was damaged): show the form again with every
+            # answer kept and a fresh token for the same submission; nothing is stored yet.
+            checked = check_form(entry.definition, request.form)
+            return _render_form(entry, values=checked.kept, errors=checked.errors, status=400, submission_id=sid,
+                                notice="Trang khảo sát đã mở quá lâu nên chưa gửi được. Các câu trả lời của bạn vẫn "
+                                       "còn nguyên bên dưới; vui lòng bấm Gửi ý kiến một lần nữa.")
         # Answers are checked against the version the citizen saw (the survey may have been edited
         # since the page was opened).
         try:
@@ -236,10 +297,18 @@ def _public_routes(bp: Blueprint) -> None:
             return _render_form(entry, values=checked.kept, errors=checked.errors, status=422, submission_id=sid,
                                 version=version)
         settings = settings_of(dep)
+        # The address's keyed hash only where a limit per address applies (kiosks have their own).
+        address = client_key("survey-submit") if settings.submissions_per_address_per_hour and \
+            not entry.placement.is_kiosk else ""
+        contact = checked.contact
+        if contact is not None and contact.phone:
+            contact = attrs.evolve(contact, phone_hash=contact_phone_hash(dep, contact.phone))
         result = store_submission(dep.db, settings, Submission(
-            entry, checked.answers, sid, _device_key(), client_key("survey-submit"), checked.contact))
+            entry, checked.answers, sid, _device_key(), address, contact))
         if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
-            return thanks
+            # The thank-you page itself, not a redirect to it: one round trip less on a slow phone
+            # connection. Reloading it sends the form again, which the submission id stores once.
+            return _thanks_page(entry)
         if result.outcome is Outcome.DEVICE_LIMIT:
             return render_template("survey/closed.html", entry=entry, text=(
                 "Thiết bị này đã gửi ý kiến cho khảo sát hôm nay. Cảm ơn bạn! Mỗi người chỉ cần trả lời một lần "
@@ -251,20 +320,19 @@ def _public_routes(bp: Blueprint) -> None:
     @public
     def thanks(code):
         """The thank-you page (a kiosk goes back to a fresh form from here)."""
-        entry = _entry_or_404(code)
-        settings = settings_of(deployment())
-        unit_name = _unit_name(entry.placement.unit_id)
-        key = ("thanks", entry.placement, entry.definition.fingerprint, settings, unit_name, deployment().config.name)
-        return _cached(key, lambda: render_template(
-            "survey/thanks.html", entry=entry, d=entry.definition, settings=settings, kiosk=entry.placement.is_kiosk,
-            unit_name=unit_name))
+        return _thanks_page(_entry_or_404(code))
 
     @bp.route("/<code>/ma-bao-ve")
     @public
     def token(code):
-        """A fresh CSRF token (text) for a kiosk that sends answers it kept while offline."""
-        _entry_or_404(code)
-        return generate_csrf(), 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+        """A fresh form token (text) for one submission (``?sid=``): a kiosk asks for one for each
+        new citizen, and for answers it kept while offline before it sends them."""
+        sid = request.args.get("sid", "")
+        if not SUBMISSION_ID.match(sid):
+            abort(400, description="Thiếu mã gửi (sid) hoặc mã gửi không hợp lệ.")
+        entry = _entry_or_404(code)
+        return _form_token(entry.placement.code, sid), 200, {"Content-Type": "text/plain; charset=utf-8",
+                                                             "Cache-Control": "no-store"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,7 +506,11 @@ def _officer_routes(bp: Blueprint) -> None:
         response_id = request.form.get("response_id", type=int)
         if not response_id:
             abort(400, description="Thiếu mã phản hồi.")
-        forget_contacts(deployment().db, response_ids=[response_id])
+        db = deployment().db
+        with write_transaction(db):
+            if forget_contacts(db, response_ids=[response_id]):
+                record(db, g.user.username, "survey.forget_contact", f"Khảo sát {survey_id}, phản hồi #{response_id}",
+                       "Xóa thông tin liên hệ; câu trả lời giữ lại ẩn danh")
         flash("Đã xóa thông tin liên hệ; câu trả lời ẩn danh vẫn được giữ.")
         return redirect(url_for("survey.contacts", survey_id=survey_id), 303)
 
@@ -451,7 +523,10 @@ def _officer_routes(bp: Blueprint) -> None:
         if row is None:
             abort(404)
         excluded = request.form.get("loai", "1") != "0"
-        exclude_response(dep.db, response_id, excluded)
+        with write_transaction(dep.db):
+            exclude_response(dep.db, response_id, excluded)
+            record(dep.db, g.user.username, "survey.exclude", f"Khảo sát {row[0]}, phản hồi #{response_id}",
+                   "loại khỏi kết quả" if excluded else "đưa lại vào kết quả")
         flash(f"Phản hồi {response_id}: {'đã loại khỏi' if excluded else 'đã đưa lại vào'} kết quả.")
         return redirect(url_for("survey.comments", survey_id=row[0]), 303)
 
@@ -489,7 +564,10 @@ def _officer_routes(bp: Blueprint) -> None:
         wanted = request.form.get("trang_thai")
         if wanted not in ("open", "closed"):
             abort(400, description="Trạng thái là open hoặc closed.")
-        set_status(deployment().db, survey_id, wanted)
+        db = deployment().db
+        with write_transaction(db):
+            set_status(db, survey_id, wanted)
+            record(db, g.user.username, "survey.status", f"Khảo sát {survey_id}", "mở" if wanted == "open" else "đóng")
         flash("Đã mở khảo sát." if wanted == "open" else "Đã đóng khảo sát; poster sẽ hiện thông báo kết thúc.")
         return redirect(url_for("survey.results", survey_id=survey_id), 303)
 
@@ -516,8 +594,12 @@ def _officer_routes(bp: Blueprint) -> None:
             if values["mode"] not in ("poster", "kiosk"):
                 errors["mode"] = "Vui lòng chọn loại."
             if not errors:
-                placement = add_placement(dep.db, dep.plan, values["survey_id"], values["unit_id"], values["place"],
-                                          mode=values["mode"])
+                with write_transaction(dep.db):
+                    placement = add_placement(dep.db, dep.plan, values["survey_id"], values["unit_id"],
+                                              values["place"], mode=values["mode"])
+                    record(dep.db, g.user.username, "survey.place", f"Nơi đặt {placement.code}",
+                           f"khảo sát {placement.survey_id}, đơn vị {placement.unit_id}, {placement.mode}: "
+                           f"{placement.place}")
                 flash(f"Đã tạo nơi đặt {placement.code}. Tải poster để in.")
                 return redirect(url_for("survey.placements", _anchor=f"p-{placement.code}"), 303)
             status = 422
@@ -533,8 +615,12 @@ def _officer_routes(bp: Blueprint) -> None:
     def retire(code):
         """Take a poster down (its link then shows a notice; its responses stay)."""
         placement = _placement_in_scope(code)
+        db = deployment().db
         try:
-            retire_placement(deployment().db, placement.code)
+            with write_transaction(db):
+                retire_placement(db, placement.code)
+                record(db, g.user.username, "survey.retire", f"Nơi đặt {placement.code}",
+                       f"khảo sát {placement.survey_id}, đơn vị {placement.unit_id}")
         except SurveyError:
             flash(f"Nơi đặt {placement.code} đã được gỡ trước đó.")
         else:
@@ -590,7 +676,11 @@ def _edit_page(survey_id: str | None):
                 raise DefinitionError([f"id phải giữ là {survey_id!r} (muốn khảo sát mới thì dùng “Tạo khảo sát”)."])
             if survey_id is None and get_survey(dep.db, definition.id) is not None:
                 raise DefinitionError([f"đã có khảo sát {definition.id!r}; hãy chọn id khác hoặc sửa khảo sát đó."])
-            number, created = save_survey(dep.db, definition, by=g.user.username, note=note)
+            with write_transaction(dep.db):
+                number, created = save_survey(dep.db, definition, by=g.user.username, note=note)
+                if created:
+                    record(dep.db, g.user.username, "survey.save", f"Khảo sát {definition.id}",
+                           f"phiên bản {number}" + (f"; ghi chú: {note}" if note else ""))
         except DefinitionError as exc:
             errors = exc.problems
         else:

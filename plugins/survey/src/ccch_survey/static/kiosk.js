@@ -33,19 +33,28 @@
     items.forEach(function (kv) { params.append(kv[0], kv[1]); });
     return params;
   }
-  function refreshToken(items) {
-    return fetch(form.getAttribute("data-token"), { credentials: "same-origin", cache: "no-store" })
+  function sidOf(items) {
+    var sid = "";
+    items.forEach(function (kv) { if (kv[0] === "sid") { sid = kv[1]; } });
+    return sid;
+  }
+  /* A form token is good for one submission id: ask for one for a new citizen's sid, and for a
+     kept submission's sid before resending it. */
+  function tokenFor(sid) {
+    return fetch(form.getAttribute("data-token") + "?sid=" + encodeURIComponent(sid),
+                 { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-      .then(function (token) {
-        items.forEach(function (kv) { if (kv[0] === "csrf_token") { kv[1] = token.trim(); } });
-        var field = form.querySelector("input[name=csrf_token]");
-        if (field) { field.value = token.trim(); }
-      });
+      .then(function (token) { return token.trim(); });
+  }
+  function refreshToken(items) {
+    return tokenFor(sidOf(items)).then(function (token) {
+      items.forEach(function (kv) { if (kv[0] === "csrf_token") { kv[1] = token; } });
+    });
   }
   /* Resolves to "sent", "invalid" (the server wants changes), "gone" (survey closed) or "later". */
   function send(items, retried) {
     return fetch(form.action, { method: "POST", body: body(items), credentials: "same-origin" }).then(function (r) {
-      if (r.ok && /\/cam-on$/.test(new URL(r.url).pathname)) { return "sent"; }
+      if (r.ok && r.headers.get("X-Survey-Result") === "stored") { return "sent"; }
       if (r.status === 422) { return "invalid"; }
       if (r.status === 400 && !retried) { return refreshToken(items).then(function () { return send(items, true); }, function () { return "later"; }); }
       if (r.status === 404 || r.status === 410) { return "gone"; }
@@ -67,7 +76,11 @@
     form.reset();
     Array.prototype.forEach.call(form.querySelectorAll(".q-bad"), function (box) { box.classList.remove("q-bad"); });
     Array.prototype.forEach.call(form.querySelectorAll(".err, .summary"), function (el) { el.parentNode.removeChild(el); });
-    form.querySelector("input[name=sid]").value = newSid();
+    var sid = newSid();
+    form.querySelector("input[name=sid]").value = sid;
+    tokenFor(sid).then(function (token) {
+      if (form.querySelector("input[name=sid]").value === sid) { form.querySelector("input[name=csrf_token]").value = token; }
+    }, function () { /* offline: the token is fetched again before this submission is sent */ });
     window.scrollTo(0, 0);
     say(message);
     window.setTimeout(function () { if (status.textContent === message) { say(note()); } }, thanksMs);
