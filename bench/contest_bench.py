@@ -616,6 +616,24 @@ async def load(host: str, port: int, args, acknowledged: set, page_sizes: list) 
 
     finished, elapsed = await timed("finished", run_for(host, port, args.concurrency, args.finished_seconds, participant))
     results["finished"] = (finished / elapsed, percentile([s for v in flow.samples.values() for s in v], 99))
+
+    # The same on a phone without JavaScript, arriving from a link to the registration form: no
+    # landing page, no autosave (the answers travel with the submission) — 5 requests.
+    plain = Recorder()
+
+    async def plain_participant(conn):
+        p = Participant(next(counter), None)
+        p.phone = f"08{p.number:08d}"
+        await step_register_form(conn, p, plain)
+        await step_register(conn, p, plain, start_now=True)
+        await step_attempt_page(conn, p, plain, rng)
+        await step_submit(conn, p, plain, acknowledged)
+        await step_result(conn, p, plain)
+
+    finished, elapsed = await timed("finished without JavaScript", run_for(
+        host, port, args.concurrency, args.finished_seconds, plain_participant))
+    results["finished without JavaScript"] = (finished / elapsed,
+                                              percentile([s for v in plain.samples.values() for s in v], 99))
     results["flow_p99"] = {k: percentile(v, 99) for k, v in flow.samples.items()}
     results["flow_median"] = {k: statistics.median(v) for k, v in flow.samples.items()}
     results["cpu"] = client_cpu
@@ -724,6 +742,12 @@ def main() -> None:
           f"{client / args.finished_seconds:.0%}, server CPU {server_cpu / args.finished_seconds:.0%} (200% = both cores)")
     print("  median / p99 per request in that run: " + ", ".join(
         f"{k} {results['flow_median'][k] * 1000:.1f}/{results['flow_p99'][k] * 1000:.1f} ms" for k in results["flow_p99"]))
+    rate, p99 = results["finished without JavaScript"]
+    client, server_cpu = results["cpu"]["finished without JavaScript"]
+    print(f"finished attempts without JavaScript (registration form, register and start, attempt page, submit, "
+          f"result: 5 requests), {args.concurrency} at a time: {rate:,.1f} per second ({rate / 9.5:.0f}× Moodle's "
+          f"9.5/s); p99 {p99 * 1000:.1f} ms; client CPU {client / args.finished_seconds:.0%}, server CPU "
+          f"{server_cpu / args.finished_seconds:.0%}")
     print(f"\ncount check: {len(acknowledged)} submissions acknowledged, {len(stored)} stored, "
           f"{len(missing)} acknowledged but missing, {len(extra)} stored but not acknowledged")
     print(f"attempt page first load: HTML {statistics.median(page_sizes) / 1024:.1f} KB (median) + CSS/JS "
