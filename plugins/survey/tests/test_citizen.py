@@ -304,3 +304,23 @@ def test_day_of_a_response_is_the_vietnam_day(dep, poster, sipas):
     store_submission(dep.db, settings_of(dep), Submission(entry, {"chung": ("5",)}, "s" * 20, "d", "c"),
                      now=late_evening_utc)
     assert next(dep.db.query("select day from survey_responses"))["day"] == 20240401
+
+
+def test_a_full_disk_gives_the_form_back_with_the_answers_and_stores_nothing(app, dep, poster):
+    client = app.test_client()
+    _, token, sid = open_form(client, f"/k/{poster.code}")
+    form = {**answers("4"), "q-chung": "2", "q-gop-y-them": "Cần thêm ghế chờ ệ " * 50,  # ~1.4 KB: an overflow page
+            "csrf_token": token, "sid": sid, "v": "1"}
+    pages = dep.db.execute("PRAGMA page_count").fetchone()[0]
+    dep.db.execute(f"PRAGMA max_page_count = {pages}")  # the database may not grow: a full disk
+    response = client.post(f"/k/{poster.code}", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "60"
+    assert "chưa lưu được ý kiến" in html and "Cần thêm ghế chờ ệ" in html
+    assert re.search(r'name="q-chung" value="2"[^>]*checked', html)
+    assert dep.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert count(dep.db, "survey_responses") == 0
+    dep.db.execute("PRAGMA max_page_count = 1073741823")  # space again: the same form goes through once
+    again = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert client.post(f"/k/{poster.code}", data={**form, "csrf_token": again}).headers["X-Survey-Result"] == "stored"
+    assert count(dep.db, "survey_responses") == 1

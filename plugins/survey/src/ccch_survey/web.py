@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import sqlite3
 from collections import OrderedDict
 
 import attrs
@@ -40,6 +41,7 @@ from werkzeug.exceptions import TooManyRequests
 from ccch_core.accounts import Role
 from ccch_core.periods import Period, PeriodError, PeriodType
 from ccch_core.privacy import keyed_hash
+from ccch_core.storage import is_busy, is_full
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import require_unit_access, roles_required
 from ccch_core.web.formtoken import (
@@ -303,8 +305,20 @@ def _public_routes(bp: Blueprint) -> None:
         contact = checked.contact
         if contact is not None and contact.phone:
             contact = attrs.evolve(contact, phone_hash=contact_phone_hash(dep, contact.phone))
-        result = store_submission(dep.db, settings, Submission(
-            entry, checked.answers, sid, _device_key(), address, contact))
+        try:
+            result = store_submission(dep.db, settings, Submission(
+                entry, checked.answers, sid, _device_key(), address, contact))
+        except sqlite3.OperationalError as error:
+            if not (is_full(error) or is_busy(error)):
+                raise
+            # A full disk or a write lock held too long: nothing was stored (the transaction rolled
+            # back). The citizen gets the form back with every answer, to send again in a moment.
+            current_app.logger.warning("survey submission not stored on %s: %s", entry.placement.code, error)
+            response = _render_form(entry, values=checked.kept, status=503, submission_id=sid, version=version,
+                                    notice="Hệ thống tạm thời chưa lưu được ý kiến của bạn. Các câu trả lời vẫn còn "
+                                           "nguyên bên dưới; vui lòng bấm Gửi ý kiến lại sau ít phút.")
+            response.headers["Retry-After"] = "60" if is_full(error) else "5"
+            return response
         if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
             # The thank-you page itself, not a redirect to it: one round trip less on a slow phone
             # connection. Reloading it sends the form again, which the submission id stores once.
