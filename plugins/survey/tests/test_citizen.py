@@ -324,3 +324,36 @@ def test_a_full_disk_gives_the_form_back_with_the_answers_and_stores_nothing(app
     again = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     assert client.post(f"/k/{poster.code}", data={**form, "csrf_token": again}).headers["X-Survey-Result"] == "stored"
     assert count(dep.db, "survey_responses") == 1
+
+
+def test_a_lock_held_past_the_busy_timeout_gives_the_form_back(make_deployment, make_app, survey_plan_path, sipas):
+    import sqlite3
+    import threading
+
+    from ccch_survey.store import save_survey
+
+    dep = make_deployment(plugins=("survey",), plan_path=survey_plan_path, busy_timeout_ms=200)
+    save_survey(dep.db, sipas)
+    placement = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Quầy")
+    client = make_app(dep).test_client()
+    _, token, sid = open_form(client, f"/k/{placement.code}")
+    ready = threading.Event()
+
+    def hold():  # another program holds the write lock for longer than the busy timeout
+        conn = sqlite3.connect(str(dep.config.database_path), timeout=5)
+        conn.execute("BEGIN IMMEDIATE")
+        ready.set()
+        time.sleep(1.0)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    ready.wait()
+    response = client.post(f"/k/{placement.code}", data={**answers("3"), "csrf_token": token, "sid": sid, "v": "1"})
+    holder.join()
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "chưa lưu được ý kiến" in html and "Traceback" not in html
+    assert re.search(r'name="q-chung" value="3"[^>]*checked', html)
+    assert count(dep.db, "survey_responses") == 0
