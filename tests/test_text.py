@@ -147,3 +147,10 @@ def test_slugify_gives_a_valid_unit_id():
 
 def test_slugify_of_punctuation_only_is_empty():
     assert slugify(" - / & ") == ""
+
+
+def test_clean_drops_control_characters_and_bidi_overrides():
+    assert clean("Xã\x00 An\x07 Dũng\x1b") == "Xã An Dũng"
+    assert clean("Nguyễn\u202eVăn A\u2066") == "NguyễnVăn A"
+    assert clean("Dòng 1\r\nDòng\t2\x0b") == "Dòng 1 Dòng 2"  # white space still collapses
+    assert clean("\x85\x9f") == ""

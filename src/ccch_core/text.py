@@ -11,6 +11,9 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
+# Control characters (text pasted from a PDF carries some; XML and spreadsheets refuse them) and
+# the bidirectional overrides that can make a name display as something else ("Trojan source").
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def nfc(text: str) -> str:
@@ -19,8 +22,9 @@ def nfc(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """NFC-normalise, trim and collapse runs of white space to one space."""
-    return _SPACES.sub(" ", nfc(text)).strip()
+    """NFC-normalise, drop control characters and bidirectional overrides, trim and collapse runs
+    of white space to one space (for one-line text: names, titles, places)."""
+    return _SPACES.sub(" ", _INVISIBLE.sub("", nfc(text))).strip()
 
 
 def fold(text: str) -> str:
