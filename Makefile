@@ -25,12 +25,15 @@ $(BIN)/.installed: pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml
 
 install: $(BIN)/.installed
 
-# A deployment folder under instance/ with the example plan, its demo data and a demo admin whose
-# password is printed once, here. Created once; `make clean` starts over.
+# A deployment folder under instance/ with the example plan, its demo data (and, with the survey
+# plugin, the SIPAS survey on a poster at every one-stop desk: open /k/<code> as a citizen would),
+# and a demo admin whose password is printed once, here. Created once; `make clean` starts over.
 $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 	$(BIN)/ccch init $(INSTANCE) --plan $(EXAMPLE)/plan.toml --public-base-url http://$(HOST):$(PORT) $(foreach p,$(DEMO_PLUGINS),--plugin $(p))
 	$(BIN)/ccch --config $@ measure import $(EXAMPLE)/demo/measurements-2024-q1.csv
 	$(BIN)/ccch --config $@ report-activity --from-csv $(EXAMPLE)/demo/activity-2024-03.csv
+	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey load examples/surveys/sipas.toml)
+	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey place-kind sipas one_stop_desk --place "Quầy tiếp nhận hồ sơ")
 	@echo "== Demo accounts (passwords are shown only now) =="
 	$(BIN)/ccch --config $@ users add admin --role plan_admin --name "Quản trị kế hoạch (demo)" --generate-password
 	$(BIN)/ccch --config $@ users add canbo.andung --role unit_officer --unit xa-an-dung --name "Cán bộ xã An Dũng (demo)" --generate-password
