@@ -13,7 +13,6 @@ import datetime as dt
 import enum
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 
 import attrs
 from sqlite_utils import Database
@@ -88,9 +87,17 @@ class SurveyRecord:
         return self.status == "open"
 
 
-@lru_cache(maxsize=256)
+_DEFINITIONS: dict[str, SurveyDefinition] = {}
+"""Parsed definitions by fingerprint (a hash of the content: never stale), per worker process."""
+
+
 def _parse_version(fingerprint: str, definition_json: str) -> SurveyDefinition:
-    return definition_from_json(definition_json)
+    definition = _DEFINITIONS.get(fingerprint)
+    if definition is None:
+        if len(_DEFINITIONS) >= 256:
+            _DEFINITIONS.clear()
+        definition = _DEFINITIONS[fingerprint] = definition_from_json(definition_json)
+    return definition
 
 
 def save_survey(db: Database, definition: SurveyDefinition, *, by: str | None = None, note: str | None = None,
@@ -330,19 +337,9 @@ def entry_for(db: Database, code: str) -> Entry | None:
     if row is None:
         return None
     placement = Placement(*row[:8])
-    definition = _DEFINITIONS.get(row[10])
-    if definition is None:
-        text = db.execute("select definition from survey_versions where survey_id = ? and version = ?",
-                          [row[2], row[9]]).fetchone()[0]
-        definition = _parse_version(row[10], text)
-        if len(_DEFINITIONS) >= 256:
-            _DEFINITIONS.clear()
-        _DEFINITIONS[row[10]] = definition
+    definition = _DEFINITIONS.get(row[10]) or _parse_version(row[10], db.execute(
+        "select definition from survey_versions where survey_id = ? and version = ?", [row[2], row[9]]).fetchone()[0])
     return Entry(placement, row[8], row[9], definition)
-
-
-_DEFINITIONS: dict[str, SurveyDefinition] = {}
-"""Parsed definitions by fingerprint (a fingerprint is a hash of the content: never stale)."""
 
 
 # -- scans -------------------------------------------------------------------------------------
