@@ -40,7 +40,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -50,6 +49,8 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from _common import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 CCCH = str(Path(sys.executable).with_name("ccch"))
@@ -304,23 +305,6 @@ async def run_for(host, port, concurrency, seconds, work):
 
 
 # -- the server and its deployment ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not start")
 
 
 def cpu_seconds_of_group(pgid: int) -> float:

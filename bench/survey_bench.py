@@ -35,7 +35,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -46,28 +45,13 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from _common import free_port, wait_until_up
+
 ROOT = Path(__file__).resolve().parents[1]
 CCCH = str(Path(sys.executable).with_name("ccch"))
 SCALE = ("tiep-can.1", "tiep-can.2", "tiep-can.3", "thu-tuc.1", "thu-tuc.2", "cong-chuc.1", "cong-chuc.2",
          "cong-chuc.3", "ket-qua.1", "ket-qua.2", "gop-y.1", "gop-y.2", "chung")
 REQUIRED = [k for k in SCALE if k != "gop-y.2"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not start")
 
 
 def ccch(config: str, *args: str) -> str:
