@@ -259,9 +259,9 @@ def _public_routes(bp: Blueprint) -> None:
         if request.method == "POST":
             form = request.form
             sid = form["sid"] if "sid" in form else ""  # noqa: SIM401 - .get raises inside
-            if form.get(HONEYPOT):
+            if HONEYPOT in form and form[HONEYPOT]:  # noqa: RUF019 - .get raises inside
                 # A bot: looks accepted (the same thank-you page), nothing stored.
-                entry = entry_for(deployment().db, normalise_code(code))
+                entry = entry_for(dep.db, normalise_code(code))
                 if entry is not None:
                     return _thanks_page(entry)
                 abort(400, description="Biểu mẫu không hợp lệ.")
@@ -271,8 +271,10 @@ def _public_routes(bp: Blueprint) -> None:
             # form to gets nothing but a 400.
             check = check_form_token(form["csrf_token"] if "csrf_token" in form else None, TOKEN_PURPOSE,  # noqa: SIM401
                                      f"{normalise_code(code)}|{sid}")
-        entry = _entry_or_404(code) if request.method == "GET" or check is FormTokenCheck.VALID else \
-            _entry_or_400(code)
+        if request.method == "GET" or check is FormTokenCheck.VALID:
+            entry = _entry_or_404(code)
+        else:
+            entry = _entry_or_400(code)
         if not entry.placement.active or entry.survey_status != "open":
             return _closed_page(entry)
         if request.method == "GET":
