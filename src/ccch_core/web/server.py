@@ -47,8 +47,45 @@ def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int |
         _run_waitress(config, host, port, threads or 8)
 
 
+_graceful_close = None  # gunicorn's own close, kept for connections with unread request bytes
+
+
+def _close_at_once(sock, timeout=2.0, max_drain=65536):
+    """Close a served connection without lingering for the client's FIN when nothing is left unread.
+
+    gunicorn 27 half-closes and then waits (up to 2 s) for the client to close its side, so that
+    unread request bytes cannot make the kernel answer with a reset that truncates the response.
+    A sync worker waiting there serves nobody. The reset can only happen when request bytes are
+    still unread (a refused upload), so only then does this wait the way gunicorn does."""
+    from gunicorn import util
+
+    try:
+        sock.setblocking(False)
+        pending = sock.recv(1)
+    except OSError:  # BlockingIOError: nothing unread, so a plain close sends FIN, not RST
+        pending = b""
+    if pending:
+        sock.setblocking(True)
+        return _graceful_close(sock, timeout=timeout, max_drain=max_drain)
+    util.close(sock)
+
+
+def _install_close_at_once() -> None:
+    """Make gunicorn's workers close connections with :func:`_close_at_once` (gunicorn ≥ 27
+    lingers; older versions close at once already and are left as they are)."""
+    global _graceful_close
+    from gunicorn import util
+
+    current = getattr(util, "close_graceful", None)
+    if current is not None and current is not _close_at_once:
+        _graceful_close = current
+        util.close_graceful = _close_at_once
+
+
 def _run_gunicorn(config: DeploymentConfig, host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
+
+    _install_close_at_once()
 
     from . import create_app
 

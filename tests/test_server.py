@@ -1,0 +1,62 @@
+"""``ccch serve`` with gunicorn: closing a served connection."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from ccch_core.web import server
+
+
+@pytest.fixture
+def connected():
+    """A loopback TCP connection: (the server's socket, the client's socket)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    served, _ = listener.accept()
+    listener.close()
+    yield served, client
+    client.close()
+    served.close()
+
+
+@pytest.fixture
+def lingering(monkeypatch):
+    calls = []
+    monkeypatch.setattr(server, "_graceful_close", lambda sock, **kw: (calls.append(sock), sock.close()))
+    return calls
+
+
+def test_a_fully_read_request_is_closed_at_once(connected, lingering):
+    served, client = connected
+    client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    assert served.recv(100) == b"GET / HTTP/1.1\r\n\r\n"  # the worker read the whole request
+    served.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+    server._close_at_once(served)
+    assert served.fileno() == -1 and lingering == []  # closed without waiting for the client
+    client.settimeout(5)
+    received = b""
+    while chunk := client.recv(100):
+        received += chunk
+    assert received == b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"  # the whole response, then FIN
+
+
+def test_unread_request_bytes_get_gunicorns_lingering_close(connected, lingering):
+    served, client = connected
+    client.sendall(b"POST /upload HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + b"x" * 5000)
+    served.settimeout(5)
+    assert served.recv(10) == b"POST /uplo"  # refused after the first bytes (too large): the rest is unread
+    server._close_at_once(served)
+    assert lingering == [served]
+
+
+def test_serve_installs_the_close_once(monkeypatch):
+    gunicorn_util = pytest.importorskip("gunicorn.util")
+    original = gunicorn_util.close_graceful
+    monkeypatch.setattr(gunicorn_util, "close_graceful", original)
+    monkeypatch.setattr(server, "_graceful_close", None)
+    server._install_close_at_once()
+    assert gunicorn_util.close_graceful is server._close_at_once and server._graceful_close is original
+    server._install_close_at_once()  # twice (a second app in one process): still the original behind it
+    assert server._graceful_close is original
