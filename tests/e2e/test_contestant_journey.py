@@ -53,6 +53,7 @@ def test_contestant_journey(server, browser, shot, tmp_path):
         page.check("input[name=start_now]")
     with page.expect_navigation():
         page.click("form button[type=submit]")
+    # The attempt page answers the registration POST; the script puts its own address in the bar.
     assert "/bai-thi/" in page.url, page.content()[:2000]
     attempt_url = page.url
     timer = page.locator("#dem-nguoc")
@@ -77,6 +78,9 @@ def test_contestant_journey(server, browser, shot, tmp_path):
         page.click("#bai-thi button[type=submit]:not([formaction])")
     result = page.content()
     assert "Thời gian làm bài" in result and re.search(r"\d+\s*/\s*5", page.inner_text("main"))
+    assert "/ket-qua/" in page.url  # so that reloading the result shows it again, without re-sending
+    page.reload()
+    assert "Thời gian làm bài" in page.content()
     shot(page, "2-result")
     for name in names:
         second.locator(f"#bai-thi input[name='{name}']").first.check()

@@ -77,12 +77,18 @@ def test_the_whole_flow_without_javascript(app, dep, contest):
     assert A.get_attempt(dep.db, attempt.token).answers
     again = page(client.get(url))
     assert again.count(" checked>") >= 18  # the saved choices are checked again
-    done = client.post(url + "/nop", data=data)
-    assert done.status_code == 303 and "/ket-qua/" in done.headers["Location"]
-    result = page(client.get(done.headers["Location"]))
+    done = client.post(url + "/nop", data=data)  # the result page answers the submission itself
+    assert done.status_code == 200 and done.headers["X-Contest-Submission"] == "accepted"
+    result = page(done)
     assert "18/20" in result and "Thời gian làm bài" in result
+    assert f'data-canonical="{BASE}/ket-qua/{attempt.token}"' in result  # the script puts it in the address bar
+    assert page(client.get(f"{BASE}/ket-qua/{attempt.token}")) == result
     stored = A.get_attempt(dep.db, attempt.token)
     assert (stored.status, stored.score, stored.prediction) == ("submitted", 18, 7.0)
+    # Reloading the result page sends the form again: the same result, nothing counted twice.
+    again = client.post(url + "/nop", data=submit_data(dep, contest, attempt, html, wrong=0))
+    assert again.status_code == 200 and again.headers["X-Contest-Submission"] == "already"
+    assert "18/20" in page(again) and A.get_attempt(dep.db, attempt.token).score == 18
     # The attempt page now sends to the result; the review waits for the round's end.
     assert client.get(url).status_code == 303
     review = client.get(f"{BASE}/xem-lai/{attempt.token}")
@@ -145,9 +151,9 @@ def test_no_page_or_response_shows_the_correct_answers(app, dep, contest):
     bad = dict(data, du_doan="không biết")
     rerender = post(url + "/nop", data=bad)  # rejected prediction: the form comes back
     assert rerender.status_code == 422
-    post(url + "/nop", data=data)
-    result_url = seen[-1][1].headers["Location"]
-    get(result_url)
+    post(url + "/nop", data=data)  # answered with the result page itself
+    assert seen[-1][1].status_code == 200 and seen[-1][1].headers["X-Contest-Submission"] == "accepted"
+    get(f"{BASE}/ket-qua/{attempt.token}")
     get(BASE + "/bang-xep-hang")
     get(BASE + "/bang-xep-hang?vong=1")
     get(BASE + "/bang-xep-hang?vong=tong&doi-tuong=cbccvc")
@@ -221,9 +227,8 @@ def test_the_server_enforces_the_time_limit(app, dep, contest):
                    "accept_until_ms = accept_until_ms - ? where id = ?", [shift, shift, shift, attempt.id])
     dep.db.conn.commit()
     response = client.post(url + "/nop", data=submit_data(dep, contest, attempt, html))
-    assert response.status_code == 303
-    result = page(client.get(response.headers["Location"]))
-    assert "chỉ những câu trả lời đã lưu trước giờ hết hạn được tính" in result
+    assert response.status_code == 200 and response.headers["X-Contest-Submission"] == "late"
+    assert "chỉ những câu trả lời đã lưu trước giờ hết hạn được tính" in page(response)
     stored = A.get_attempt(dep.db, attempt.token)
     assert (stored.score, stored.finish) == (8, "overdue")
     assert client.get(url).status_code == 303  # no more answering
@@ -243,7 +248,8 @@ def test_two_tabs_submitting_at_once_count_once(app, dep, contest):
         other = app.test_client()
         other.set_cookie("ccch_session", cookie)
         barrier.wait()
-        codes.append(other.post(url + "/nop", data=data).status_code)
+        response = other.post(url + "/nop", data=data)
+        codes.append((response.headers.get("X-Contest-Submission"), response.status_code))
         dep.close()
 
     threads = [threading.Thread(target=tab) for _ in range(2)]
@@ -251,7 +257,7 @@ def test_two_tabs_submitting_at_once_count_once(app, dep, contest):
         t.start()
     for t in threads:
         t.join()
-    assert codes == [303, 303]
+    assert sorted(codes) == [("accepted", 200), ("already", 200)]  # both see the result, one counted
     rows = dep.db.execute("select status, counted from contest_attempts").fetchall()
     assert rows == [("submitted", 1)]
     assert dep.db.execute("select count(*) from contest_attempts where counted = 1").fetchone()[0] == 1
@@ -371,7 +377,7 @@ def test_prediction_is_required_and_kept(app, dep, contest):
     assert A.get_attempt(dep.db, attempt.token).status == "open"
     # The page's countdown submits at 0:00 with het_gio=1: accepted without a prediction.
     response = client.post(url + "/nop", data=dict(data, het_gio="1"))
-    assert response.status_code == 303
+    assert response.status_code == 200 and response.headers["X-Contest-Submission"] == "accepted"
     assert A.get_attempt(dep.db, attempt.token).prediction is None
 
 
@@ -445,6 +451,24 @@ def test_register_and_start_in_one_go(app, dep, contest):
     form = page(client.get(BASE + "/dang-ky"))
     assert 'name="start_now" value="1" checked' in form
     response = register(client, start_now="1")
-    assert response.status_code == 303 and "/bai-thi/" in response.headers["Location"]
-    attempt = attempt_of(dep, response.headers["Location"])
+    assert response.status_code == 200  # the attempt page answers the registration itself
+    html = page(response)
+    url = re.search(r'data-canonical="([^"]+)"', html).group(1)
+    assert "/bai-thi/" in url and html.count('<fieldset class="q">') == 20 + 1
+    attempt = attempt_of(dep, url)
     assert attempt.status == "open" and len(attempt.questions) == 20
+    # Reloading that page sends the registration again: the same attempt, no "already registered".
+    again = register(client, start_now="1")
+    assert again.status_code == 200 and f'data-canonical="{url}"' in page(again)
+    assert dep.db.execute("select count(*) from contest_attempts").fetchone()[0] == 1
+    # Another phone number on the same browser is a registration of its own.
+    other = register(client, n=2, start_now="1")
+    assert other.status_code == 200 and f'data-canonical="{url}"' not in page(other)
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 2
+
+
+def test_a_registered_phone_on_another_browser_is_still_refused(app, dep, contest):
+    register(app.test_client(), start_now="1")
+    response = register(app.test_client(), start_now="1")  # same number, a browser that is not theirs
+    assert response.status_code == 422 and "đã đăng ký dự thi" in page(response)
+    assert 'value="Trần Thị Mai"' in page(response)  # the form comes back filled in

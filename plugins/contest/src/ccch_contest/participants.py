@@ -242,6 +242,16 @@ def identify(deployment, contest: Contest, phone_text: str, birth_year_text: str
     return Participant.from_row(row)
 
 
+def has_phone(deployment, participant: Participant, phone_text: str) -> bool:
+    """Whether ``phone_text`` (in any accepted spelling) is the number ``participant`` registered."""
+    try:
+        phone = privacy.normalise_phone(phone_text)
+    except privacy.PersonalDataError:
+        return False
+    row = deployment.db.execute("select phone_hash from contest_participants where id = ?", [participant.id]).fetchone()
+    return row is not None and row[0] == phone_hash(deployment, phone)
+
+
 def find_by_phone(deployment, contest: Contest, phone_text: str) -> Participant | None:
     """The participant registered with this phone number (the manager's search)."""
     try:

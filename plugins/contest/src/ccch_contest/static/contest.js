@@ -2,6 +2,13 @@
    answers; without this script the page works the same (deadline shown, "Lưu tạm" button). */
 (function () {
   "use strict";
+  // The attempt page answers the registration POST and the result page the submission: give the
+  // address bar the page's own address, so that reloading it does not send the form again.
+  var canonical = document.querySelector("[data-canonical]");
+  if (canonical && window.history && window.history.replaceState &&
+      window.location.pathname !== canonical.getAttribute("data-canonical")) {
+    window.history.replaceState(null, "", canonical.getAttribute("data-canonical"));
+  }
   var timer = document.getElementById("dem-nguoc");
   var form = document.getElementById("bai-thi");
   if (!timer || !form) { return; }

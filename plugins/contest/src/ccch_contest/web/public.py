@@ -44,6 +44,7 @@ from ..participants import (
     Throttled,
     erase_participant,
     get_participant,
+    has_phone,
     identify,
     register,
 )
@@ -246,7 +247,10 @@ def register_view(slug):
         values = {k: request.form.get(k, "") for k in ("full_name", "phone", "birth_year", "audience", "unit_id",
                                                        "occupation", "citizen_id", "consent", "website", "start_now")}
         try:
-            participant = register(deployment(), contest, values, client_key("contest-register"))
+            # The attempt page answers this POST, so reloading it sends the registration again:
+            # the same person on the same browser goes on to their attempt instead of an error.
+            participant = _already_registered_here(contest, values["phone"]) or \
+                register(deployment(), contest, values, client_key("contest-register"))
         except Throttled as exc:
             raise TooManyRequests(description=f"Có quá nhiều lượt đăng ký từ mạng của bạn. Vui lòng thử lại sau "
                                               f"{exc.retry_after // 60 + 1} phút.", retry_after=exc.retry_after) from None
@@ -262,7 +266,8 @@ def register_view(slug):
                 except (AttemptError, Throttled):
                     pass  # the landing page says why (no round open, bank not ready…)
                 else:
-                    return redirect(url_for(".attempt_view", slug=slug, token=started.attempt.token), code=303)
+                    # The attempt page itself, not a redirect to it: one round trip fewer on 3G.
+                    return _attempt_page(contest, started.attempt)
             flash("Đăng ký thành công. Chúc bạn làm bài tốt!")
             return redirect(url_for(".landing", slug=slug), code=303)
     else:
@@ -271,6 +276,17 @@ def register_view(slug):
     response = make_response(render_template("contest/register.html", **_registration_context(contest, values, errors)),
                              status)
     return _no_store(response)
+
+
+def _already_registered_here(contest, phone_text: str):
+    """The participant this browser is known as, if ``phone_text`` is their registered number."""
+    pid = current_participant_id(contest)
+    if not pid:
+        return None
+    known = get_participant(deployment().db, pid)
+    if known is None or known.deleted_at or not has_phone(deployment(), known, phone_text):
+        return None
+    return known
 
 
 @bp.route("/<slug>/tiep-tuc", methods=["GET", "POST"])
@@ -389,6 +405,10 @@ def attempt_view(slug, token):
     attempt = _own_attempt(token)
     if attempt.status != "open" or attempt.is_overdue(utc_now()):
         return redirect(url_for(".result_view", slug=slug, token=token), code=303)
+    return _attempt_page(contest, attempt)
+
+
+def _attempt_page(contest, attempt):
     return _no_store(make_response(render_template("contest/attempt.html", **_attempt_context(contest, attempt))))
 
 
@@ -462,7 +482,11 @@ def submit_view(slug, token):
         flash("Bài được gửi sau khi hết giờ làm bài: chỉ những câu trả lời đã lưu trước giờ hết hạn được tính."
               if definition.overdue == "submit_saved" and outcome.attempt.status == "submitted" else
               "Bài được gửi sau khi hết giờ làm bài nên không được tính.")
-    return redirect(url_for(".result_view", slug=slug, token=token), code=303)
+    # The result page answers the submission itself (one round trip fewer on 3G); sending the
+    # form again only shows the same result, since an attempt is accepted once.
+    response = _result_page(dep, contest, outcome.attempt)
+    response.headers["X-Contest-Submission"] = outcome.outcome
+    return response
 
 
 @bp.route("/<slug>/ket-qua/<token>")
@@ -470,11 +494,16 @@ def submit_view(slug, token):
 @published
 def result_view(slug, token):
     """Score and time taken; after the round, the rank and the review."""
-    dep = deployment()
-    now = utc_now()
-    contest = ensure_closed(dep, g.contest, now)
-    g.contest = contest
     attempt = _own_attempt(token)
+    return _result_page(deployment(), g.contest, attempt)
+
+
+def _result_page(dep, contest, attempt):
+    now = utc_now()
+    contest = ensure_closed(dep, contest, now)
+    g.contest = contest
+    token = attempt.token
+    slug = contest.slug
     if attempt.is_overdue(now):
         attempts_mod.finish_overdue_attempts(dep, contest, attempt.round_id, now=now)
         attempt = attempts_mod.get_attempt(dep.db, token)
