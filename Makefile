@@ -41,7 +41,7 @@ $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 run: install $(INSTANCE)/ccch.toml
 	@echo "Open http://$(HOST):$(PORT)/ and sign in as admin (password printed when instance/ was created;"
 	@echo "forgot it? $(BIN)/ccch --config $(INSTANCE)/ccch.toml users passwd admin --generate-password)"
-	$(BIN)/ccch --config $(INSTANCE)/ccch.toml serve --host $(HOST) --port $(PORT)
+	$(BIN)/ccch --config $(INSTANCE)/ccch.toml serve --host $(HOST) --port $(PORT) --access-log
 
 status: install $(INSTANCE)/ccch.toml
 	$(BIN)/ccch --config $(INSTANCE)/ccch.toml status --period 2024-03

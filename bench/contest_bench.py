@@ -563,17 +563,18 @@ async def load(host: str, port: int, args, acknowledged: set, page_sizes: list) 
     def shown(p, r):
         assert "Số câu trả lời đúng".encode() in r.body
 
-    await do("landing", lambda p: req("GET", BASE, p), 200, keep)
-    await do("register form", lambda p: req("GET", BASE + "/dang-ky", p), 200, keep)
-    await do("register", lambda p: req("POST", BASE + "/dang-ky", p, registration(p)), 303, keep)
-    await do("start", lambda p: req("POST", BASE + "/bat-dau", p, {"csrf_token": p.csrf}), 303, started)
-    await do("attempt page", lambda p: req("GET", p.attempt_url, p), 200, answered)
-    await do("answer (autosave)", lambda p: req("POST", p.attempt_url + "/luu", p, p.form,
-                                                {"X-Requested-With": "fetch", "Accept": "application/json"}),
-             200, saved)
-    await do("submit", lambda p: req("POST", p.attempt_url + "/nop", p, p.form), 200,
-             lambda p, r: submitted(p, r, acknowledged))
-    await do("result page", lambda p: req("GET", p.result_url, p), 200, shown)
+    if not args.only_finished:
+        await do("landing", lambda p: req("GET", BASE, p), 200, keep)
+        await do("register form", lambda p: req("GET", BASE + "/dang-ky", p), 200, keep)
+        await do("register", lambda p: req("POST", BASE + "/dang-ky", p, registration(p)), 303, keep)
+        await do("start", lambda p: req("POST", BASE + "/bat-dau", p, {"csrf_token": p.csrf}), 303, started)
+        await do("attempt page", lambda p: req("GET", p.attempt_url, p), 200, answered)
+        await do("answer (autosave)", lambda p: req("POST", p.attempt_url + "/luu", p, p.form,
+                                                    {"X-Requested-With": "fetch", "Accept": "application/json"}),
+                 200, saved)
+        await do("submit", lambda p: req("POST", p.attempt_url + "/nop", p, p.form), 200,
+                 lambda p, r: submitted(p, r, acknowledged))
+        await do("result page", lambda p: req("GET", p.result_url, p), 200, shown)
 
     # 3. Finished attempts per second, the way participants make them.
     counter = iter(range(args.participants, 10_000_000))
@@ -624,6 +625,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=2000, help="size of the question bank")
     parser.add_argument("--million", type=int, default=1_000_000, help="attempts in the ranked round (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary deployment")
+    parser.add_argument("--only-finished", action="store_true",
+                        help="measure only /healthz and the finished attempts (a quick comparison of two builds)")
     parser.add_argument("--serve-option", action="append", default=[], metavar="OPTION",
                         help="extra `ccch serve` option, e.g. --serve-option=--threads=1 (default: none, as ccch serve runs)")
     args = parser.parse_args()
@@ -697,6 +700,8 @@ def main() -> None:
     print(f"{'step':22} {'req/s':>8} {'p99 ms':>8} | {'/healthz in between':>21} | {'ratio':>6} {'p99 ratio':>9} | "
           f"{'client CPU':>10} {'server CPU':>10}")
     for step in ("landing", "register form", "register", "start", "attempt page", "answer (autosave)", "submit", "result page"):
+        if step not in results:
+            continue  # --only-finished
         rate, p99 = results[step]
         near_rate, near_p99 = results["healthz before " + step]
         client, server_cpu = results["cpu"][step]
@@ -723,9 +728,10 @@ def main() -> None:
           f"{server_cpu / args.finished_seconds:.0%}")
     print(f"\ncount check: {len(acknowledged)} submissions acknowledged, {len(stored)} stored, "
           f"{len(missing)} acknowledged but missing, {len(extra)} stored but not acknowledged")
-    print(f"attempt page first load: HTML {statistics.median(page_sizes) / 1024:.1f} KB (median) + CSS/JS "
-          f"{assets / 1024:.1f} KB = {(statistics.median(page_sizes) + assets) / 1024:.1f} KB in 4 requests "
-          f"(uncompressed)")
+    if page_sizes:
+        print(f"attempt page first load: HTML {statistics.median(page_sizes) / 1024:.1f} KB (median) + CSS/JS "
+              f"{assets / 1024:.1f} KB = {(statistics.median(page_sizes) + assets) / 1024:.1f} KB in 4 requests "
+              f"(uncompressed)")
     if ranking:
         print(f"\nranking a round of {ranking['entries']:,} attempts: "
               + ", ".join(f"{s:.2f} s" for s in ranking["rank_seconds"])

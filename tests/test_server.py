@@ -60,3 +60,25 @@ def test_serve_installs_the_close_once(monkeypatch):
     assert gunicorn_util.close_graceful is server._close_at_once and server._graceful_close is original
     server._install_close_at_once()  # twice (a second app in one process): still the original behind it
     assert server._graceful_close is original
+
+
+def test_gunicorn_settings_take_every_value():
+    gunicorn_config = pytest.importorskip("gunicorn.config")
+    plain = server.gunicorn_settings("127.0.0.1", 8000, 2, 1)
+    assert plain["worker_class"] == "sync" and plain["accesslog"] is None  # nginx keeps the access log
+    logged = server.gunicorn_settings("0.0.0.0", 9000, 4, 8, access_log=True)
+    assert (logged["bind"], logged["workers"], logged["worker_class"], logged["accesslog"]) == \
+        ("0.0.0.0:9000", 4, "gthread", "-")
+    config = gunicorn_config.Config()
+    for key, value in logged.items():
+        config.set(key, value)  # every name and value is one gunicorn accepts
+    assert config.accesslog == "-" and config.workers == 4
+
+
+def test_serve_offers_the_access_log():
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    result = CliRunner().invoke(make_cli(argv=["serve", "--help"]), ["serve", "--help"])
+    assert result.exit_code == 0 and "--access-log" in result.output

@@ -156,10 +156,13 @@ def register_commands(cli):
                   help="Threads per gunicorn worker (default 1: sync workers) or waitress threads (default 8).")
     @click.option("--server", type=click.Choice(["auto", "gunicorn", "waitress"]), default="auto", show_default=True,
                   help="auto: gunicorn where it runs (Linux, macOS), waitress elsewhere (Windows).")
+    @click.option("--access-log", is_flag=True,
+                  help="gunicorn: one line per request on standard output (nginx in front keeps its own access log).")
     @click.pass_obj
-    def serve(state: CliState, host, port, workers, threads, server):
+    def serve(state: CliState, host, port, workers, threads, server, access_log):
         """Serve the web app with a production WSGI server."""
         from ..web.server import run_server
 
         deployment = state.deployment(migrate=True)  # migrate once, before any worker starts
-        run_server(deployment.config, host=host, port=port, workers=workers, threads=threads, server=server)
+        run_server(deployment.config, host=host, port=port, workers=workers, threads=threads, server=server,
+                   access_log=access_log)

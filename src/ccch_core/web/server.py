@@ -33,8 +33,11 @@ which keeps the browsers' connections alive itself, sync workers lose nothing.""
 
 
 def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int | None, threads: int | None,
-               server: str = "auto") -> None:
-    """Run until interrupted. Migrations must already be applied (``ccch serve`` does it)."""
+               server: str = "auto", access_log: bool = False) -> None:
+    """Run until interrupted. Migrations must already be applied (``ccch serve`` does it).
+
+    ``access_log``: gunicorn writes a line per request to standard output. Off by default: nginx in
+    front logs every request already, and gunicorn's formatting cost 3 % of a contest's CPU."""
     secret_key_of(config)  # create the key file once, before workers race for it
     if server == "auto":
         server = "gunicorn" if os.name != "nt" and importlib.util.find_spec("gunicorn") else "waitress"
@@ -42,7 +45,8 @@ def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int |
     if config.public_base_url and not config.public_base_url.startswith(f"http://{host}"):
         click.echo(f"ccch: public address (QR codes, links): {config.public_base_url}")
     if server == "gunicorn":
-        _run_gunicorn(config, host, port, workers or default_workers(), threads or DEFAULT_GUNICORN_THREADS)
+        _run_gunicorn(config, host, port, workers or default_workers(), threads or DEFAULT_GUNICORN_THREADS,
+                      access_log)
     else:
         _run_waitress(config, host, port, threads or 8)
 
@@ -70,6 +74,23 @@ def _close_at_once(sock, timeout=2.0, max_drain=65536):
     util.close(sock)
 
 
+def gunicorn_settings(host: str, port: int, workers: int, threads: int, access_log: bool = False) -> dict:
+    """The gunicorn settings ``ccch serve`` runs with."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        # Recycle workers now and then so memory stays flat over weeks of serving.
+        "max_requests": 20_000,
+        "max_requests_jitter": 2_000,
+        "accesslog": "-" if access_log else None,
+        "limit_request_line": 8190,
+    }
+
+
 def _install_close_at_once() -> None:
     """Make gunicorn's workers close connections with :func:`_close_at_once` (gunicorn ≥ 27
     lingers; older versions close at once already and are left as they are)."""
@@ -82,28 +103,18 @@ def _install_close_at_once() -> None:
         util.close_graceful = _close_at_once
 
 
-def _run_gunicorn(config: DeploymentConfig, host: str, port: int, workers: int, threads: int) -> None:
+def _run_gunicorn(config: DeploymentConfig, host: str, port: int, workers: int, threads: int,
+                  access_log: bool = False) -> None:
     from gunicorn.app.base import BaseApplication
 
     _install_close_at_once()
 
     from . import create_app
 
+    settings = gunicorn_settings(host, port, workers, threads, access_log)
+
     class Application(BaseApplication):
         def load_config(self):
-            settings = {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread" if threads > 1 else "sync",
-                "timeout": 60,
-                "graceful_timeout": 20,
-                # Recycle workers now and then so memory stays flat over weeks of serving.
-                "max_requests": 20_000,
-                "max_requests_jitter": 2_000,
-                "accesslog": "-",
-                "limit_request_line": 8190,
-            }
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
