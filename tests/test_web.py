@@ -1212,3 +1212,19 @@ def test_no_navigation_when_anonymous(app, users):
     html = text_of(app.test_client().get("/dang-nhap"))
     assert "Điều hướng chính" not in html
     assert "Đăng xuất" not in html
+
+
+def test_fixed_url_is_url_for_remembered_per_mount_point(app):
+    from flask import url_for
+
+    from ccch_core.web import fixed_url
+
+    with app.test_request_context("/"):
+        assert fixed_url("static", filename="public.css") == url_for("static", filename="public.css") == \
+            "/static/public.css"
+        assert fixed_url("static", filename="public.css") == "/static/public.css"  # from the memo
+    # The same app mounted under a prefix (SCRIPT_NAME) gets its own links, not the memo's.
+    with app.test_request_context("/", base_url="http://localhost/cchc/"):
+        assert fixed_url("static", filename="public.css") == "/cchc/static/public.css"
+    page = app.test_client().get("/dang-nhap", base_url="http://localhost/cchc/").get_data(as_text=True)
+    assert 'href="/cchc/static/' in page

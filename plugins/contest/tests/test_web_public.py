@@ -472,3 +472,23 @@ def test_a_registered_phone_on_another_browser_is_still_refused(app, dep, contes
     response = register(app.test_client(), start_now="1")  # same number, a browser that is not theirs
     assert response.status_code == 422 and "đã đăng ký dự thi" in page(response)
     assert 'value="Trần Thị Mai"' in page(response)  # the form comes back filled in
+
+
+def test_the_blank_registration_form_is_cached_but_each_visitor_gets_a_token(app, dep, contest):
+    import attrs
+    from ccch_contest.contests import save_definition
+
+    first, second = app.test_client(), app.test_client()
+    page_one, page_two = page(first.get(BASE + "/dang-ky")), page(second.get(BASE + "/dang-ky"))
+    token_one, token_two = csrf_from(page_one), csrf_from(page_two)
+    assert token_one != token_two and "ccch-csrf-token-slot" not in page_one + page_two
+    assert page_one.replace(token_one, "") == page_two.replace(token_two, "")  # the same page otherwise
+    assert register(first, n=1).status_code == 303 and register(second, n=2).status_code == 303  # each token works
+    # A changed definition (the manager renamed an audience) shows at once.
+    renamed = attrs.evolve(contest.definition.audiences[0], name="Cán bộ, công chức cấp xã")
+    save_definition(dep, attrs.evolve(contest.definition, audiences=(renamed, *contest.definition.audiences[1:])))
+    assert "Cán bộ, công chức cấp xã" in page(app.test_client().get(BASE + "/dang-ky"))
+    # A message waiting to be shown (after "Thoát") is not lost to the cached page.
+    token = csrf_from(page(first.get(BASE)))
+    first.post(BASE + "/thoat", data={"csrf_token": token})
+    assert "Thiết bị này đã thoát khỏi tài khoản dự thi." in page(first.get(BASE + "/dang-ky"))

@@ -27,7 +27,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
@@ -271,11 +271,32 @@ def register_view(slug):
             flash("Đăng ký thành công. Chúc bạn làm bài tốt!")
             return redirect(url_for(".landing", slug=slug), code=303)
     else:
+        if "_flashes" not in session:
+            return _no_store(make_response(_blank_registration_form(contest)))
         values["start_now"] = "1"
     values.pop("website", None)
     response = make_response(render_template("contest/register.html", **_registration_context(contest, values, errors)),
                              status)
     return _no_store(response)
+
+
+_TOKEN_SLOT = "ccch-csrf-token-slot"
+
+
+def _blank_registration_form(contest) -> str:
+    """The empty registration form, rendered once per process, definition version and open round;
+    only the CSRF token differs from one visitor to the next. It is the first page of every new
+    participant, so at the start of a round it is the most requested page of the contest."""
+    dep = deployment()
+    current = contest.current_round(utc_now())
+    key = (contest.id, contest.version, current.id if current else None)
+    cache = memory(dep).setdefault("registration_form", {})
+    html = cache.get(key)
+    if html is None:
+        cache.clear()  # only the current version and round are ever asked for again
+        html = cache[key] = render_template("contest/register.html", csrf_token=lambda: _TOKEN_SLOT,
+                                            **_registration_context(contest, {"start_now": "1"}, {}))
+    return html.replace(_TOKEN_SLOT, generate_csrf(), 1)
 
 
 def _already_registered_here(contest, phone_text: str):
