@@ -57,3 +57,26 @@ def test_rate_limit_fixed_window(fresh_db):
     assert hit(fresh_db, "survey.submit", "k2", limit, start).allowed  # another key
     assert hit(fresh_db, "contest.start", "k1", limit, start).allowed  # another bucket
     assert hit(fresh_db, "survey.submit", "k1", limit, start + dt.timedelta(seconds=60)).allowed  # next window
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["upsert-returning", "upsert-then-select"])
+def test_rate_limit_inside_a_transaction_and_pruning(fresh_db, monkeypatch, returning):
+    from ccch_core import ratelimit
+    from ccch_core.storage import write_transaction
+
+    monkeypatch.setattr(ratelimit, "_RETURNING", returning)  # SQLite before 3.35 has no RETURNING
+    limit = Limit(count=2, seconds=60)
+    old = dt.datetime(2024, 3, 1, 8, 0, 5, tzinfo=dt.UTC)
+    hit(fresh_db, "contest.start", "old", limit, old)
+    with pytest.raises(RuntimeError), write_transaction(fresh_db):
+        assert hit(fresh_db, "contest.start", "k", limit, old).allowed  # in the caller's transaction
+        raise RuntimeError("the request failed")
+    # Rolled back with the caller's transaction: the hit did not count.
+    assert fresh_db.execute("select count(*) from rate_limits where key = 'k'").fetchone()[0] == 0
+    with write_transaction(fresh_db):
+        assert [hit(fresh_db, "contest.start", "k", limit, old).allowed for _ in range(3)] == [True, True, False]
+    # A first hit in a window whose second is a multiple of 64 prunes windows older than a day.
+    later = dt.datetime.fromtimestamp((int((old + dt.timedelta(days=2)).timestamp()) // 64 + 1) * 64, dt.UTC)
+    assert hit(fresh_db, "contest.start", "new", limit, later).allowed
+    keys = {row[0] for row in fresh_db.execute("select key from rate_limits")}
+    assert keys == {"new"}

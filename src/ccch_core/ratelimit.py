@@ -9,6 +9,7 @@ never clear personal data. Old windows are deleted now and then by :func:`prune`
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import attrs
 from sqlite_utils import Database
@@ -40,20 +41,32 @@ def hit(db: Database, bucket: str, key: str, limit: Limit, now: dt.datetime | No
     now = now or dt.datetime.now(dt.UTC)
     epoch = int(now.timestamp())
     window = epoch - epoch % limit.seconds
-    with write_transaction(db):
-        db.execute(
-            "insert into rate_limits (bucket, key, window, count) values (?, ?, ?, 1) "
-            "on conflict (bucket, key, window) do update set count = count + 1",
-            [bucket, key, window],
-        )
-        count = db.execute(
-            "select count from rate_limits where bucket = ? and key = ? and window = ?", [bucket, key, window]
-        ).fetchone()[0]
-        if count == 1 and epoch % 64 == 0:
+    if db.conn.in_transaction:
+        # One statement needs no savepoint of its own: it is atomic, and a failure rolls back the
+        # caller's transaction anyway.
+        count = _count_hit(db, bucket, key, window)
+    else:
+        with write_transaction(db):
+            count = _count_hit(db, bucket, key, window)
+    if count == 1 and epoch % 64 == 0:
+        with write_transaction(db):
             prune(db, now)
     if count > limit.count:
         return Decision(False, window + limit.seconds - epoch)
     return Decision(True)
+
+
+_UPSERT = ("insert into rate_limits (bucket, key, window, count) values (?, ?, ?, 1) "
+           "on conflict (bucket, key, window) do update set count = count + 1")
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+
+
+def _count_hit(db: Database, bucket: str, key: str, window: int) -> int:
+    if _RETURNING:  # the count in the same statement (SQLite 3.35+)
+        return db.conn.execute(_UPSERT + " returning count", [bucket, key, window]).fetchone()[0]
+    db.conn.execute(_UPSERT, [bucket, key, window])
+    return db.conn.execute("select count from rate_limits where bucket = ? and key = ? and window = ?",
+                           [bucket, key, window]).fetchone()[0]
 
 
 def prune(db: Database, now: dt.datetime | None = None, keep_seconds: int = 86_400) -> None:

@@ -492,3 +492,29 @@ def test_the_blank_registration_form_is_cached_but_each_visitor_gets_a_token(app
     token = csrf_from(page(first.get(BASE)))
     first.post(BASE + "/thoat", data={"csrf_token": token})
     assert "Thiết bị này đã thoát khỏi tài khoản dự thi." in page(first.get(BASE + "/dang-ky"))
+
+
+def test_register_and_start_when_the_start_is_refused_still_registers(make_deployment, make_app):
+    # The first participant (id 1) has used up their starts for this minute and the next: the
+    # start is throttled inside the transaction that registers them.
+    dep = make_deployment(plugins=("contest",), plugin_settings={"contest": {"limit_start": [1, 60]}})
+    load_contest(dep, contest_data())
+    minute = int(dt.datetime.now(dt.UTC).timestamp()) // 60 * 60
+    for window in (minute, minute + 60):
+        dep.db.execute("insert into rate_limits (bucket, key, window, count) values ('contest-start', '1', ?, 1)",
+                       [window])
+    dep.db.conn.commit()
+    client = make_app(dep).test_client()
+    response = register(client, start_now="1")
+    assert response.status_code == 303 and response.headers["Location"].endswith(BASE)  # to the landing page
+    assert "Đăng ký thành công" in page(client.get(BASE))
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1  # committed
+    assert dep.db.execute("select count(*) from contest_attempts").fetchone()[0] == 0
+    # A refused registration in the same combined transaction leaves nothing behind, not even its hit.
+    before = dep.db.execute("select coalesce(sum(count), 0) from rate_limits where bucket = 'contest-register'"
+                            ).fetchone()[0]
+    again = register(make_app(dep).test_client(), start_now="1")  # the same phone on another browser
+    assert again.status_code == 422 and "đã đăng ký dự thi" in page(again)
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1
+    assert dep.db.execute("select coalesce(sum(count), 0) from rate_limits where bucket = 'contest-register'"
+                          ).fetchone()[0] == before
