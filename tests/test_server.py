@@ -82,3 +82,29 @@ def test_serve_offers_the_access_log():
 
     result = CliRunner().invoke(make_cli(argv=["serve", "--help"]), ["serve", "--help"])
     assert result.exit_code == 0 and "--access-log" in result.output
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_CORK"), reason="TCP_CORK is Linux's")
+def test_a_response_is_corked_until_complete(connected):
+    served, client = connected
+
+    class Req:  # what gunicorn's pre_request hook gets: the request, its socket in the unreader
+        class unreader:
+            sock = served
+
+    class Resp:
+        sock = served
+
+    server._cork(None, Req)
+    assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 1
+    served.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+    served.sendall(b"ok")
+    server._uncork(None, Req, {}, Resp)
+    assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 0
+    client.settimeout(5)
+    received = b""
+    while len(received) < 21:
+        received += client.recv(100)
+    assert received == b"HTTP/1.1 200 OK\r\n\r\nok"
+    server._cork(None, object())  # a request without a socket (another worker class): nothing to do
+    assert "pre_request" in server.gunicorn_settings("127.0.0.1", 8000, 2, 1)
