@@ -614,6 +614,20 @@ async def load(host: str, port: int, args, acknowledged: set, page_sizes: list) 
     return results
 
 
+def run_client(coroutine, plain: bool = False):
+    """Run the load generator on uvloop when it is installed (``pip install -e '.[bench]'``): on 2
+    cores the client shares the machine with the server, and uvloop needs less of it."""
+    try:
+        if plain:
+            raise ImportError
+        import uvloop
+    except ImportError:
+        print("client: asyncio (install uvloop for a lighter load generator: pip install -e '.[bench]')")
+        return asyncio.run(coroutine)
+    print(f"client: asyncio on uvloop {uvloop.__version__}")
+    return uvloop.run(coroutine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=3000, help="participants per step (default 3000)")
@@ -625,6 +639,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=2000, help="size of the question bank")
     parser.add_argument("--million", type=int, default=1_000_000, help="attempts in the ranked round (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary deployment")
+    parser.add_argument("--plain-asyncio", action="store_true", help="the client without uvloop even if installed")
     parser.add_argument("--only-finished", action="store_true",
                         help="measure only /healthz and the finished attempts (a quick comparison of two builds)")
     parser.add_argument("--serve-option", action="append", default=[], metavar="OPTION",
@@ -655,7 +670,7 @@ def main() -> None:
     page_sizes: list[int] = []
     try:
         wait_until_up(base + "/healthz")
-        results = asyncio.run(load("127.0.0.1", port, args, acknowledged, page_sizes))
+        results = run_client(load("127.0.0.1", port, args, acknowledged, page_sizes), args.plain_asyncio)
         wrk_rate = wrk(base + "/healthz", args.seconds, args.concurrency) if shutil.which("wrk") else None
         # The leaderboard of the 1,000,000-attempt round, through the server: first, then cached.
         board = {}
