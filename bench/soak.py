@@ -9,11 +9,13 @@ four weekly rounds moved so that round 2 is open for the whole run) with ``ccch 
   token and sid. Acknowledged: a 303 to ``…/cam-on``, or a 200 with ``X-Survey-Result: stored``
   (the thank-you page answered directly); every acknowledged submission id is remembered;
 - contest participants: each with fresh cookies and a new phone number opens the landing page and
-  the registration form, registers (half of them with "start now", the others then press "start"
-  on the landing page), loads the attempt page, answers every question it shows (radio: one
-  option, checkbox: one or two), autosaves twice in a row, submits and loads the result page.
-  Acknowledged: a 303 to ``…/ket-qua/<token>``. A submission that got no answer (the server was
-  being killed) is sent again until it gets one, as a phone would (a submission counts once);
+  the registration form, registers (half of them with "start now", answered with the attempt page;
+  the others then press "start" on the landing page and load the attempt page), answers every
+  question it shows (radio: one option, checkbox: one or two), autosaves twice in a row, submits
+  and reads the result page that answers the submission. Acknowledged: a 200 with
+  ``X-Contest-Submission: accepted`` or ``already`` (a resent submission the first one counted)
+  and the attempt's result page. A submission that got no answer (the server was being killed) is
+  sent again until it gets one, as a phone would (a submission counts once);
 - officers: a plan admin reading the dashboard and the roll-up; a contest manager reading the
   contest's overview (live counts) and the open round's public leaderboard.
 
@@ -80,6 +82,7 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 SID = re.compile(r'name="sid" value="([^"]+)"')
 REQUIRED = re.compile(r'<fieldset id="(q-[^"]+)" data-required')
 CHOICE = re.compile(r'<input type="(radio|checkbox)" name="(q\d+)" value="(\d+)"')
+CANONICAL = re.compile(r'data-canonical="([^"]+)"')
 QUESTION = re.compile(r"<legend>Câu (\d+)\. ")
 OPTGROUP = re.compile(r'<optgroup label="[^"]*">(.*?)</optgroup>', re.DOTALL)
 OPTION_VALUE = re.compile(r'<option value="([^"]+)"')
@@ -100,13 +103,12 @@ EXPECTED = {
     "manager-get": {200},
     "contest-landing": {200},
     "contest-register-form": {200},
-    "contest-register": {303},
+    "contest-register": {200, 303},      # 200: the attempt page ("start now"); 303: to the landing page
     "contest-start": {303},
     "contest-attempt": {200},
     "contest-save": {200},
     "contest-save-again": {200, 429},    # intended 429: a second save of one attempt within a second
-    "contest-submit": {303},
-    "contest-result": {200},
+    "contest-submit": {200},             # the result page, with X-Contest-Submission
 }
 
 
@@ -361,15 +363,18 @@ def one_participant(soak: Soak, rng: random.Random, n: int) -> bool:
                 soak.register_unanswered += 1
                 soak.broken_flows += start_now  # it may have started an attempt too
             return state["unanswered"]
-        if r.status != 303:
+        if r.status != (200 if start_now else 303):
             return state["unanswered"]
         with soak.lock:
             soak.registered.add(phone)
+        attempt_html = None
         if start_now:
-            attempt_path = r.path
+            match = CANONICAL.search(r.text)
+            attempt_path = match.group(1) if match else ""
             if "/bai-thi/" not in attempt_path:
-                soak.odd("register and start: 303 not to an attempt")
+                soak.odd("register and start: the answer is not an attempt page")
                 return state["unanswered"]
+            attempt_html = r.text
         else:
             if r.path != base:
                 soak.odd("register: 303 not to the landing page")
@@ -391,7 +396,7 @@ def one_participant(soak: Soak, rng: random.Random, n: int) -> bool:
                 soak.odd("start: 303 not to an attempt")
                 return state["unanswered"]
         token = attempt_path.rsplit("/", 1)[-1]
-        answered = answer_and_submit(soak, rng, client, call, state, base, attempt_path, token)
+        answered = answer_and_submit(soak, rng, client, call, state, base, attempt_path, token, attempt_html)
         if not answered:
             with soak.lock:
                 soak.broken_flows += 1
@@ -401,13 +406,15 @@ def one_participant(soak: Soak, rng: random.Random, n: int) -> bool:
 
 
 def answer_and_submit(soak: Soak, rng: random.Random, client: Client, call, state, base: str, attempt_path: str,
-                      token: str) -> bool:
-    """The attempt page, answers, two autosaves, the submission and the result page. False when
-    the attempt was left open (a request got no answer or an unexpected status)."""
-    page = call("contest-attempt", "GET", attempt_path)
-    if page.status != 200:
-        return False
-    html = page.text
+                      token: str, html: str | None = None) -> bool:
+    """The attempt page (unless the registration answered with it), answers, two autosaves, the
+    submission and its result page. False when the attempt was left open (a request got no answer
+    or an unexpected status)."""
+    if html is None:
+        page = call("contest-attempt", "GET", attempt_path)
+        if page.status != 200:
+            return False
+        html = page.text
     kinds: dict[str, str] = {}
     values: dict[str, list[str]] = {}
     for kind, name, value in CHOICE.findall(html):
@@ -441,22 +448,21 @@ def answer_and_submit(soak: Soak, rng: random.Random, client: Client, call, stat
         with soak.lock:
             soak.submit_unanswered.add(token)
         return False
-    if r.status != 303:
+    if r.status != 200:
         return False
-    if r.path != f"{base}/ket-qua/{token}":
-        soak.odd("submit: 303 not to the attempt's result page")
+    outcome = r.headers.get("X-Contest-Submission")
+    if outcome not in ("accepted", "already") or f'data-canonical="{base}/ket-qua/{token}"' not in r.text:
+        soak.odd(f"submit: 200 without an acknowledgement ({outcome!r}) or not this attempt's result page")
         return False
     record = {"answers": {name[1:]: vs for name, vs in chosen.items()}, "prediction": float(prediction),
               "cookies": dict(client.cookies), "score": None, "shown": shown}
     with soak.lock:
         soak.attempts[token] = record
-    result = call("contest-result", "GET", r.path)
-    if result.status == 200:
-        match = SCORE.search(result.text)
-        if match:
-            record["score"] = (int(match.group(1)), int(match.group(2)))
-        else:
-            soak.odd("result page without the score")
+    match = SCORE.search(r.text)
+    if match:
+        record["score"] = (int(match.group(1)), int(match.group(2)))
+    else:
+        soak.odd("result page without the score")
     return True
 
 
