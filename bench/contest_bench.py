@@ -39,6 +39,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import signal
 import sqlite3
@@ -467,6 +468,89 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, float]:
     return rate, float(p99.group(1)) * scale
 
 
+WRK_FLOW = r'''
+-- Participants without JavaScript, as many at a time as wrk has connections: the registration
+-- form (no cookies), "register and start" (answered with the attempt page), the submission
+-- (answered with the result page). What one step's answer gives (cookie, token, attempt) travels
+-- in the queued next request, so any connection of the thread may send it.
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+local queue = {}
+local n = 0
+finished, other = 0, 0
+local function letters(k)
+  local s = ""
+  repeat s = string.char(65 + k % 26) .. s; k = math.floor(k / 26) until k == 0
+  return s
+end
+local function cookie_of(headers, fallback)
+  return (headers["Set-Cookie"] or ""):match("^([^;]+)") or fallback
+end
+local function urlencode(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+function request()
+  if #queue > 0 then
+    local item = table.remove(queue, 1)
+    return wrk.format("POST", item.path, {["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Cookie"] = item.cookie}, item.body)
+  end
+  return wrk.format("GET", BASE .. "/dang-ky")
+end
+function response(status, headers, body)
+  local canonical = body:match('data%-canonical="([^"]+)"')
+  if status == 200 and headers["X-Contest-Submission"] == "accepted" then
+    finished = finished + 1
+  elseif status == 200 and canonical and canonical:find("/bai-thi/", 1, true) then
+    local token = body:match('name="csrf_token" value="([^"]+)"')
+    local parts, seen = {"csrf_token=" .. urlencode(token), "du_doan=7"}, {}
+    for q, v in body:gmatch('name="q(%d+)" value="(%d+)"') do
+      if not seen[q] then seen[q] = true; table.insert(parts, "q" .. q .. "=" .. v) end
+    end
+    table.insert(queue, {path = canonical .. "/nop", cookie = cookie_of(headers, ""), body = table.concat(parts, "&")})
+  elseif status == 200 and body:find('name="consent"', 1, true) then
+    n = n + 1
+    local token = body:match('name="csrf_token" value="([^"]+)"')
+    local phone = string.format("0%s%d%07d", ({"3", "5", "7", "9"})[RUN], tid + 1, n)  -- 0[35789]: mobile
+    table.insert(queue, {path = BASE .. "/dang-ky", cookie = cookie_of(headers, ""),
+      body = "csrf_token=" .. urlencode(token) .. "&full_name=" .. NAME .. letters(n + 1000 * tid) ..
+             "&phone=" .. phone .. "&birth_year=1985&audience=cbccvc&unit_id=xa-an-dung&consent=1&start_now=1"})
+  else
+    other = other + 1
+  end
+end
+function done(summary, latency, requests)
+  local f, o = 0, 0
+  for _, thread in ipairs(threads) do f = f + thread:get("finished"); o = o + thread:get("other") end
+  io.write(string.format("FINISHED %d\nOTHER %d\n", f, o))
+end
+'''
+
+
+def wrk_flow(folder: Path, base: str, seconds: int, connections: int, run: int, pgid: int) -> dict:
+    """Finished attempts without JavaScript driven by wrk (C, a Lua script), which leaves the server
+    more of the machine than the Python client: a run of ``seconds`` at ``connections``."""
+    script = folder / f"flow{run}.lua"
+    name = urllib.parse.quote("Người Dự Thi ")
+    script.write_text(f'BASE = "{BASE}"\nRUN = {run}\nNAME = "{name}"\n' + WRK_FLOW, encoding="utf-8")
+    cpu0 = cpu_seconds_of_group(pgid)
+    own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+                          base + "/"], capture_output=True, text=True, check=True).stdout
+    finished = int(re.search(r"FINISHED (\d+)", out).group(1))
+    elapsed = float(re.search(r"requests in ([\d.]+)(s|m)", out).group(1)) * (
+        60 if re.search(r"requests in [\d.]+(s|m)", out).group(1) == "m" else 1)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"finished": finished, "rate": finished / elapsed,
+            "client_cpu": (own1.ru_utime - own0.ru_utime + own1.ru_stime - own0.ru_stime) / elapsed, "other": int(re.search(r"OTHER (\d+)", out).group(1)),
+            "p99": float(p99.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[p99.group(2)],
+            "server_cpu": (cpu_seconds_of_group(pgid) - cpu0) / elapsed}
+
+
 # -- the run --------------------------------------------------------------------------------------
 
 
@@ -672,6 +756,8 @@ def main() -> None:
         wait_until_up(base + "/healthz")
         results = run_client(load("127.0.0.1", port, args, acknowledged, page_sizes), args.plain_asyncio)
         wrk_rate = wrk(base + "/healthz", args.seconds, args.concurrency) if shutil.which("wrk") else None
+        wrk_flows = [wrk_flow(folder, base, args.finished_seconds, args.concurrency, run, args.server_pgid)
+                     for run in (1, 2)] if wrk_rate else []
         # The leaderboard of the 1,000,000-attempt round, through the server: first, then cached.
         board = {}
         if args.million:
@@ -708,6 +794,10 @@ def main() -> None:
     db.close()
     missing = acknowledged - stored
     extra = stored - acknowledged
+    # wrk's participants are counted, not listed: theirs are the stored submissions nobody else
+    # acknowledged, as many as wrk counted plus at most one in flight per connection at its stop.
+    wrk_acked = sum(f["finished"] for f in wrk_flows)
+    wrk_ok = wrk_acked <= len(extra) <= wrk_acked + args.concurrency * len(wrk_flows)
 
     h_rate, h_p99 = results["healthz"]
     print(f"\n/healthz (this client): {h_rate:,.0f} req/s, p99 {h_p99 * 1000:.1f} ms"
@@ -741,8 +831,16 @@ def main() -> None:
           f"submit → result page: 3 requests), {args.concurrency} at a time: {rate:,.1f} per second ({rate / 9.5:.0f}× Moodle's "
           f"9.5/s); p99 {p99 * 1000:.1f} ms; client CPU {client / args.finished_seconds:.0%}, server CPU "
           f"{server_cpu / args.finished_seconds:.0%}")
-    print(f"\ncount check: {len(acknowledged)} submissions acknowledged, {len(stored)} stored, "
-          f"{len(missing)} acknowledged but missing, {len(extra)} stored but not acknowledged")
+    for number, flow in enumerate(wrk_flows, start=1):
+        print(f"finished attempts without JavaScript, driven by wrk (C; the same 3 requests), {args.concurrency} "
+              f"at a time, run {number}: {flow['rate']:,.1f} per second ({flow['rate'] / 9.5:.0f}× Moodle's 9.5/s); "
+              f"p99 {flow['p99'] * 1000:.1f} ms; client (wrk) CPU {flow['client_cpu']:.0%}, server CPU "
+              f"{flow['server_cpu']:.0%}; "
+              f"{flow['other']} unexpected answers")
+    print(f"\ncount check: {len(acknowledged)} submissions acknowledged by the Python client, {len(stored)} stored, "
+          f"{len(missing)} acknowledged but missing; {wrk_acked} acknowledged by wrk, {len(extra)} stored that "
+          f"the Python client did not acknowledge (allowed: up to {args.concurrency} in flight per wrk run at its "
+          f"stop) -> {'OK' if not missing and wrk_ok else 'PROBLEM'}")
     if page_sizes:
         print(f"attempt page first load: HTML {statistics.median(page_sizes) / 1024:.1f} KB (median) + CSS/JS "
               f"{assets / 1024:.1f} KB = {(statistics.median(page_sizes) + assets) / 1024:.1f} KB in 4 requests "
@@ -759,7 +857,7 @@ def main() -> None:
                                                         ("cpu", "flow_p99", "flow_median")}}, default=str))
     if not args.keep:
         shutil.rmtree(folder)
-    if missing or extra:
+    if missing or not wrk_ok:
         raise SystemExit("COUNT CHECK FAILED")
 
 
