@@ -73,6 +73,8 @@ def test_gunicorn_settings_take_every_value():
     for key, value in logged.items():
         config.set(key, value)  # every name and value is one gunicorn accepts
     assert config.accesslog == "-" and config.workers == 4
+    if "control_socket_disable" in config.settings:  # gunicorn ≥ 25.1: no shared ~/.gunicorn/gunicorn.ctl
+        assert config.control_socket_disable is True
 
 
 def test_serve_offers_the_access_log():

@@ -78,7 +78,7 @@ def _close_at_once(sock, timeout=2.0, max_drain=65536):
 
 def gunicorn_settings(host: str, port: int, workers: int, threads: int, access_log: bool = False) -> dict:
     """The gunicorn settings ``ccch serve`` runs with."""
-    return {
+    settings = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
@@ -93,6 +93,20 @@ def gunicorn_settings(host: str, port: int, workers: int, threads: int, access_l
         "pre_request": _cork,
         "post_request": _uncork,
     }
+    if "control_socket_disable" in _gunicorn_setting_names():
+        # gunicorn ≥ 25.1 opens a control socket at ~/.gunicorn/gunicorn.ctl: one path for every
+        # instance a user runs, so two deployments on one server (or a benchmark and `make run`)
+        # would take it from each other. ccch is run by systemd, not managed with gunicornc.
+        settings["control_socket_disable"] = True
+    return settings
+
+
+def _gunicorn_setting_names() -> set[str]:
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:  # pragma: no cover - gunicorn is not installed on Windows
+        return set()
+    return {setting.name for setting in KNOWN_SETTINGS}
 
 
 _CORK = getattr(socket, "TCP_CORK", None)  # Linux
