@@ -14,6 +14,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def letters(n: int) -> str:
+    """0 → "A", 25 → "Z", 26 → "BA": a name part without digits (names refuse digits)."""
+    out = ""
+    while True:
+        out = chr(ord("A") + n % 26) + out
+        n //= 26
+        if not n:
+            return out
+
+
 def wait_until_up(url: str, timeout: float = 30) -> None:
     """Wait until ``url`` answers (the server started), or stop the benchmark."""
     deadline = time.time() + timeout

@@ -52,7 +52,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from _common import free_port, wait_until_up
+from _common import free_port, letters, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 CCCH = str(Path(sys.executable).with_name("ccch"))
@@ -262,15 +262,6 @@ def submitted(p, r, acknowledged):
     p.result_url = f"{BASE}/ket-qua/{token}"
     acknowledged.add(token)
 
-
-
-def letters(n: int) -> str:
-    out = ""
-    while True:
-        out = chr(ord("A") + n % 26) + out
-        n //= 26
-        if not n:
-            return out
 
 
 async def run_pool(host, port, concurrency, items, work):

@@ -63,7 +63,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -75,6 +74,8 @@ import tomllib
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from _common import free_port, letters
 
 ROOT = Path(__file__).resolve().parents[1]
 CCCH = str(Path(sys.executable).with_name("ccch"))
@@ -114,12 +115,6 @@ EXPECTED = {
 
 def run(*args: str, stdin: str | None = None) -> str:
     return subprocess.run([CCCH, *args], check=True, capture_output=True, text=True, input=stdin).stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -289,15 +284,6 @@ def citizen(soak: Soak, codes: list[str], index: int) -> None:
 
 
 # -- contest participants -------------------------------------------------------------------------
-
-
-def letters(n: int) -> str:
-    out = ""
-    while True:
-        out = chr(ord("A") + n % 26) + out
-        n //= 26
-        if not n:
-            return out
 
 
 def phone_of(n: int) -> str:
