@@ -42,15 +42,12 @@ def hit(db: Database, bucket: str, key: str, limit: Limit, now: dt.datetime | No
     epoch = int(now.timestamp())
     window = epoch - epoch % limit.seconds
     if db.conn.in_transaction:
-        # One statement needs no savepoint of its own: it is atomic, and a failure rolls back the
-        # caller's transaction anyway.
-        count = _count_hit(db, bucket, key, window)
+        # Single statements need no savepoint of their own: each is atomic, and a failure rolls
+        # back the caller's transaction anyway.
+        count = _count_hit(db, bucket, key, window, now)
     else:
         with write_transaction(db):
-            count = _count_hit(db, bucket, key, window)
-    if count == 1 and epoch % 64 == 0:
-        with write_transaction(db):
-            prune(db, now)
+            count = _count_hit(db, bucket, key, window, now)
     if count > limit.count:
         return Decision(False, window + limit.seconds - epoch)
     return Decision(True)
@@ -61,12 +58,16 @@ _UPSERT = ("insert into rate_limits (bucket, key, window, count) values (?, ?, ?
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 
 
-def _count_hit(db: Database, bucket: str, key: str, window: int) -> int:
+def _count_hit(db: Database, bucket: str, key: str, window: int, now: dt.datetime) -> int:
     if _RETURNING:  # the count in the same statement (SQLite 3.35+)
-        return db.conn.execute(_UPSERT + " returning count", [bucket, key, window]).fetchone()[0]
-    db.conn.execute(_UPSERT, [bucket, key, window])
-    return db.conn.execute("select count from rate_limits where bucket = ? and key = ? and window = ?",
-                           [bucket, key, window]).fetchone()[0]
+        count = db.conn.execute(_UPSERT + " returning count", [bucket, key, window]).fetchone()[0]
+    else:
+        db.conn.execute(_UPSERT, [bucket, key, window])
+        count = db.conn.execute("select count from rate_limits where bucket = ? and key = ? and window = ?",
+                                [bucket, key, window]).fetchone()[0]
+    if count == 1 and int(now.timestamp()) % 64 == 0:  # now and then, in the same transaction
+        prune(db, now)
+    return count
 
 
 def prune(db: Database, now: dt.datetime | None = None, keep_seconds: int = 86_400) -> None:
