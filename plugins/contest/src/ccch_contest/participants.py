@@ -242,14 +242,17 @@ def identify(deployment, contest: Contest, phone_text: str, birth_year_text: str
     return Participant.from_row(row)
 
 
-def has_phone(deployment, participant: Participant, phone_text: str) -> bool:
-    """Whether ``phone_text`` (in any accepted spelling) is the number ``participant`` registered."""
+def participant_with_phone(deployment, contest: Contest, participant_id: int, phone_text: str) -> Participant | None:
+    """Participant ``participant_id`` of ``contest`` if ``phone_text`` (in any accepted spelling) is
+    the number they registered, and their data is not erased; otherwise None."""
     try:
         phone = privacy.normalise_phone(phone_text)
     except privacy.PersonalDataError:
-        return False
-    row = deployment.db.execute("select phone_hash from contest_participants where id = ?", [participant.id]).fetchone()
-    return row is not None and row[0] == phone_hash(deployment, phone)
+        return None
+    row = next(query(deployment.db, "select * from contest_participants where id = ? and contest_id = ? and "
+                                    "phone_hash = ? and deleted_at is null",
+                     [participant_id, contest.id, phone_hash(deployment, phone)]), None)
+    return Participant.from_row(row) if row else None
 
 
 def find_by_phone(deployment, contest: Contest, phone_text: str) -> Participant | None:

@@ -46,8 +46,8 @@ from ..participants import (
     Throttled,
     erase_participant,
     get_participant,
-    has_phone,
     identify,
+    participant_with_phone,
     register,
 )
 from ..ranking import ensure_closed, leaderboard, prize_list, rank_of
@@ -310,12 +310,7 @@ def _blank_registration_form(contest) -> str:
 def _already_registered_here(contest, phone_text: str):
     """The participant this browser is known as, if ``phone_text`` is their registered number."""
     pid = current_participant_id(contest)
-    if not pid:
-        return None
-    known = get_participant(deployment().db, pid)
-    if known is None or known.deleted_at or not has_phone(deployment(), known, phone_text):
-        return None
-    return known
+    return participant_with_phone(deployment(), contest, pid, phone_text) if pid else None
 
 
 @bp.route("/<slug>/tiep-tuc", methods=["GET", "POST"])
