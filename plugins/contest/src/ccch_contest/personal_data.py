@@ -115,8 +115,8 @@ def purge_contact_phones(deployment, now: dt.datetime, dry_run: bool, actor: str
     settings = settings_of(deployment)
     db = deployment.db
     if settings.keep_contact_phone:
-        contests = [(cid, slug, title, f"quá {settings.contact_retention_days} ngày sau khi vòng cuối kết thúc "
-                                       f"({_day(last)})")
+        contests = [(cid, slug, title, (f"quá {settings.contact_retention_days} ngày sau khi vòng cuối kết thúc "
+                                        f"({_day(last)})"))
                     for cid, slug, title, last in _expired(db, settings.contact_retention_days, now)]
     else:
         contests = [(cid, slug, title, "cấu hình không giữ số liên hệ (keep_contact_phone = false)")

@@ -41,7 +41,7 @@ from werkzeug.exceptions import TooManyRequests
 from ccch_core.accounts import Role
 from ccch_core.periods import Period, PeriodError, PeriodType
 from ccch_core.privacy import keyed_hash
-from ccch_core.storage import is_busy, is_full
+from ccch_core.storage import is_busy, is_full, write_transaction
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import require_unit_access, roles_required
 from ccch_core.web.formtoken import (
@@ -58,8 +58,6 @@ except ImportError:  # pragma: no cover - a core without the marker (before the 
         """Mark a view as open to anonymous visitors."""
         view.ccch_access = "public"
         return view
-
-from ccch_core.storage import write_transaction
 
 from . import charts, exports, posters
 from .actions import record
