@@ -98,11 +98,21 @@ def test_batch_has_one_page_per_unit_of_a_kind_each_with_its_own_code(dep):
 
 
 def test_parallel_batch_matches_serial(dep):
+    """A batch long enough for worker processes gives the same pages, in the same order, as the
+    same batch drawn in this process: same page count, same decoded QR per page, same text and
+    the same pixels."""
     items = [posters.PosterItem(f"https://cchc.example.gov.vn/k/A{i:05d}", f"A{i:05d}", "Xã Tùng Ảnh", "Quầy")
              for i in range(posters.PARALLEL_FROM)]
     text = posters.PosterText("Thử nghiệm")
-    parallel = pdf_pages(posters.posters_pdf(items, text, workers=2), scale=0.6)
-    assert [decode(image) for image, _ in parallel] == [[i.url] for i in items]
+    serial_ticks, parallel_ticks = [], []
+    serial = pdf_pages(posters.posters_pdf(items, text, workers=0, progress=serial_ticks.append), scale=0.6)
+    parallel = pdf_pages(posters.posters_pdf(items, text, workers=2, progress=parallel_ticks.append), scale=0.6)
+    assert len(serial) == len(parallel) == len(items)
+    assert len(serial_ticks) == len(parallel_ticks) == len(items)
+    assert [decode(image) for image, _ in serial] == [[i.url] for i in items]
+    assert [decode(image) for image, _ in parallel] == [decode(image) for image, _ in serial]
+    assert [page_text for _, page_text in parallel] == [page_text for _, page_text in serial]
+    assert [image.tobytes() for image, _ in parallel] == [image.tobytes() for image, _ in serial]
 
 
 def test_kiosk_and_poster_codes_are_short_and_unambiguous(dep):
