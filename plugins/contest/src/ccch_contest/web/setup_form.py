@@ -6,7 +6,8 @@ paths (``rounds[1].closes``), which the template shows beside the fields.
 
 Repeated parts are numbered fields: ``rounds-0-name``, ``audiences-1-quotas``… Quotas are written
 one per line as ``Nhóm: số câu``; prizes one per line as ``Tên giải | số giải | trị giá``;
-collective prizes as ``Tên giải | count hoặc rate | số giải | đơn vị, nhóm | trị giá``.
+collective prizes as ``Tên giải | count hoặc rate | số giải | đơn vị, nhóm | trị giá | vòng: 1, 2 |
+đối tượng: nhan-dan`` (the last three optional; the tags tell the rounds and the audience apart).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from typing import Any
 
 from ccch_core.periods import VN_TZ
+from ccch_core.text import fold
 
 from ..definition import ContestDefinition, default_unit_choices
 
@@ -64,6 +66,54 @@ def _prizes(text: str) -> tuple[list[dict[str, Any]], list[str]]:
             item["value"] = parts[2]
         prizes.append(item)
     return prizes, bad
+
+
+COLLECTIVE_FORMAT = ("Tên giải | count hoặc rate | số giải | mã đơn vị hoặc nhóm, cách nhau dấu phẩy | trị giá "
+                     "| vòng: 1, 2 | đối tượng: mã đối tượng")
+# Tags of a collective prize's optional parts, folded ("Vòng: 1, 2", "vong: 1,2", "rounds: 1").
+ROUND_TAGS = ("vòng", "vong", "rounds")
+AUDIENCE_TAGS = ("đối tượng", "doi tuong", "audience")
+
+
+def _collective_line(line: str) -> tuple[dict[str, Any], str | None]:
+    """A collective prize line ``Tên | count | 1 | units[ | trị giá][ | vòng: 1, 2][ | đối tượng: key]``:
+    the prize's data, or the problem with the line. The optional parts after the units are told
+    apart by their tag, so a prize without a value can still name its rounds."""
+    parts = [p.strip() for p in line.split("|")]
+    if len(parts) < 4:
+        return {}, f"“{line}”: viết mỗi dòng “{COLLECTIVE_FORMAT}”"
+    item: dict[str, Any] = {"name": parts[0], "measure": parts[1], "count": _int_or_text(parts[2]),
+                            "among": [u.strip() for u in parts[3].split(",") if u.strip()]}
+    for part in parts[4:]:
+        tag, sep, rest = part.partition(":")
+        tag = fold(tag) if sep else ""
+        if tag in ROUND_TAGS:
+            numbers = [n.strip() for n in rest.split(",") if n.strip()]
+            if not numbers or not all(re.fullmatch(r"\d{1,4}", n) for n in numbers):
+                return {}, (f"“{line}”: “{part}” — ghi các số vòng cách nhau dấu phẩy, ví dụ “vòng: 1, 2” "
+                            "(bỏ phần này nếu giải xét mọi vòng)")
+            item["rounds"] = [int(n) for n in numbers]
+        elif tag in AUDIENCE_TAGS:
+            if not rest.strip():
+                return {}, f"“{line}”: “{part}” — ghi mã đối tượng, ví dụ “đối tượng: nhan-dan”"
+            item["audience"] = rest.strip()
+        elif part and "value" not in item:
+            item["value"] = part
+        elif part:
+            return {}, f"“{line}”: “{part}” — mỗi giải chỉ có một trị giá; viết mỗi dòng “{COLLECTIVE_FORMAT}”"
+    return item, None
+
+
+def _collective_text(p) -> str:
+    """A collective prize as the setup form's line (inverse of :func:`_collective_line`)."""
+    parts = [p.name, p.measure, str(p.count), ", ".join(p.among)]
+    if p.value:
+        parts.append(p.value)
+    if p.rounds:
+        parts.append("vòng: " + ", ".join(str(n) for n in p.rounds))
+    if p.audience:
+        parts.append(f"đối tượng: {p.audience}")
+    return " | ".join(parts)
 
 
 def form_to_data(form, slug: str | None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -145,17 +195,12 @@ def form_to_data(form, slug: str | None) -> tuple[dict[str, Any], dict[str, str]
         audiences.append(item)
 
     collective = []
-    for n, line in enumerate(_lines(get("collective_prizes", ""))):
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) < 4:
-            problems["collective_prizes"] = (f"“{line}”: viết mỗi dòng “Tên giải | count hoặc rate | số giải | "
-                                             "mã đơn vị hoặc nhóm, cách nhau dấu phẩy | trị giá”")
-            continue
-        item = {"name": parts[0], "measure": parts[1], "count": _int_or_text(parts[2]),
-                "among": [u.strip() for u in parts[3].split(",") if u.strip()]}
-        if len(parts) > 4 and parts[4]:
-            item["value"] = parts[4]
-        collective.append(item)
+    for line in _lines(get("collective_prizes", "")):
+        item, problem = _collective_line(line)
+        if problem:
+            problems["collective_prizes"] = problem
+        else:
+            collective.append(item)
     data: dict[str, Any] = {"format": 1, "contest": contest, "audiences": audiences, "rounds": rounds}
     if collective:
         data["collective_prizes"] = collective
@@ -194,8 +239,7 @@ def definition_to_form(d: ContestDefinition | None) -> dict[str, Any]:
                   "prizes": "\n".join(f"{p.name} | {p.count} | {p.value or ''}".rstrip(" |") for p in a.prizes),
                   "overall_prizes": "\n".join(f"{p.name} | {p.count} | {p.value or ''}".rstrip(" |")
                                               for p in a.overall_prizes)} for a in d.audiences]
-    collective = "\n".join(f"{p.name} | {p.measure} | {p.count} | {', '.join(p.among)}" + (f" | {p.value}" if p.value else "")
-                           for p in d.collective_prizes)
+    collective = "\n".join(_collective_text(p) for p in d.collective_prizes)
     return {"slug": d.slug, "title": d.title, "organiser": d.organiser or "", "rules": d.rules or "",
             "consent_text": d.consent_text or "", "questions_per_attempt": d.questions_per_attempt,
             "time_limit_minutes": d.time_limit_minutes, "attempts_per_round": d.attempts_per_round,
