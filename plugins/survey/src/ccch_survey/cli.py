@@ -5,6 +5,7 @@ The group is built anew for each invocation (never at import time), like every c
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import click
@@ -32,10 +33,65 @@ def _pct(value):
     return "–" if value is None else f"{value:.1f}%"
 
 
+def _did_you_mean(value: str, choices) -> str:
+    """" Có phải: a, b?" for the choices close to a mistyped value (difflib), or ""."""
+    close = difflib.get_close_matches(value, sorted(set(choices)), n=3, cutoff=0.6)
+    return f" Có phải: {', '.join(close)}?" if close else ""
+
+
+def _check_unit(plan, value: str | None, option: str) -> None:
+    """Refuse a unit option naming no unit of the plan: a mistyped unit must not filter everything
+    out and print an empty table or an empty CSV as if there were no responses."""
+    if value is None or plan.has_unit(value):
+        return
+    by_name = [u.id for u in plan.units if value.casefold() in (u.name.casefold(), *(a.casefold() for a in u.aliases))]
+    hint = f" Mã của đơn vị tên này là: {', '.join(by_name)}." if by_name else _did_you_mean(
+        value, [u.id for u in plan.units])
+    raise click.ClickException(f"{option} “{value}”: không có đơn vị nào có mã này trong kế hoạch.{hint}")
+
+
+def _check_kind(plan, value: str | None, option: str = "--kind") -> None:
+    """Refuse a unit kind no unit of the plan has."""
+    kinds = {u.kind for u in plan.units}
+    if value is None or value in kinds:
+        return
+    raise click.ClickException(f"{option} “{value}”: không có đơn vị nào thuộc loại này trong kế hoạch."
+                               + (_did_you_mean(value, kinds) or f" Các loại có: {', '.join(sorted(kinds))}."))
+
+
+def _check_survey(db, value: str | None, option: str) -> None:
+    """Refuse a survey id that is not in the database."""
+    from . import store
+
+    if value is None or store.get_survey(db, value) is not None:
+        return
+    raise click.ClickException(f"{option} “{value}”: không có khảo sát nào có mã này."
+                               + _did_you_mean(value, [s.id for s in store.list_surveys(db)]))
+
+
 def survey_group() -> click.Group:
     """Build the ``survey`` command group."""
     from . import exports, posters, store
     from .results import compute_results
+
+    def check_public_url(deployment, allow_local_url: bool) -> None:
+        """Stop before printing a QR code citizens cannot open (loopback, private, local name) unless
+        --allow-local-url; warn on plain http. Runs before anything is created or written."""
+        problem = posters.public_url_problem(deployment.public_base_url)
+        if problem is None:
+            return
+        config = deployment.config.path
+        where = f"\nTệp cấu hình của triển khai này: {config}" if config else ""
+        if problem.blocking and not allow_local_url:
+            raise click.ClickException(
+                f"{problem.message}{where}\nNếu mã QR chỉ dùng trong mạng nội bộ (ví dụ máy tính bảng tại quầy "
+                "nối cùng mạng), chạy lại lệnh với --allow-local-url.")
+        click.echo(f"Cảnh báo: {problem.message}", err=True)
+
+    allow_local_url_option = click.option(
+        "--allow-local-url", is_flag=True,
+        help="Print even if public_base_url is a loopback/private address or a local-network name "
+             "(QR codes for a local network only).")
 
     @click.group("survey")
     def survey():
@@ -127,6 +183,9 @@ def survey_group() -> click.Group:
     @pass_deployment
     def place_kind(deployment, survey_id, kind, place, within, kiosk):
         """One placement for every unit of KIND (e.g. one_stop_desk) that has none for the survey yet."""
+        _check_survey(deployment.db, survey_id, "SURVEY_ID")
+        _check_kind(deployment.plan, kind, "KIND")
+        _check_unit(deployment.plan, within, "--within")
         try:
             with write_transaction(deployment.db):
                 created, kept = store.place_for_kind(deployment.db, deployment.plan, survey_id, kind, place,
@@ -147,6 +206,8 @@ def survey_group() -> click.Group:
     @pass_deployment
     def placements(deployment, survey_id, within, as_json):
         """Placements with their code, unit, place and link."""
+        _check_survey(deployment.db, survey_id, "--survey")
+        _check_unit(deployment.plan, within, "--within")
         settings = settings_of(deployment)
         found = store.list_placements(deployment.db, survey_id=survey_id, plan=deployment.plan, within=within)
         rows = [{"code": p.code, "survey": p.survey_id, "unit": p.unit_id, "place": p.place, "mode": p.mode,
@@ -182,16 +243,39 @@ def survey_group() -> click.Group:
     @click.option("--size", type=click.Choice(["A4", "A3"], case_sensitive=False), default="A4", show_default=True)
     @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
                   help="The PDF file to write.")
+    @allow_local_url_option
     @pass_deployment
-    def posters_cmd(deployment, survey_id, kind, within, codes, create, place, size, output):
+    def posters_cmd(deployment, survey_id, kind, within, codes, create, place, size, output, allow_local_url):
         """Print-ready posters (PDF, one page each) for a batch of placements."""
         settings = settings_of(deployment)
         plan = deployment.plan
         if store.get_survey(deployment.db, survey_id) is None:
             raise click.ClickException(f"no survey {survey_id!r}")
+        if create and not kind:
+            raise click.UsageError("--create needs --kind")
+        # Every check before --create writes anything and before the PDF is written.
+        _check_kind(plan, kind)
+        _check_unit(plan, within, "--within")
+        wanted = {store.normalise_code(c): c for c in codes}
+        for code, typed in wanted.items():
+            found = store.get_placement(deployment.db, code)
+            if found is None:
+                raise click.ClickException(
+                    f"--code “{typed}”: không có nơi đặt nào có mã này."
+                    + _did_you_mean(code, [p.code for p in store.list_placements(deployment.db, survey_id=survey_id)]))
+            if found.survey_id != survey_id:
+                raise click.ClickException(f"--code “{typed}”: nơi đặt này thuộc khảo sát “{found.survey_id}”, "
+                                           f"không phải “{survey_id}”.")
+            if not found.active:
+                raise click.ClickException(f"--code “{typed}”: nơi đặt này đã gỡ (retired), không in áp phích.")
+            if kind and not (plan.has_unit(found.unit_id) and plan.unit(found.unit_id).kind == kind):
+                raise click.ClickException(f"--code “{typed}”: đơn vị {found.unit_id} của nơi đặt này không thuộc "
+                                           f"loại “{kind}” (--kind).")
+            if within and not (plan.has_unit(found.unit_id) and plan.is_within(found.unit_id, within)):
+                raise click.ClickException(f"--code “{typed}”: đơn vị {found.unit_id} của nơi đặt này không nằm "
+                                           f"trong “{within}” (--within).")
+        check_public_url(deployment, allow_local_url)
         if create:
-            if not kind:
-                raise click.UsageError("--create needs --kind")
             with write_transaction(deployment.db):
                 created, _ = store.place_for_kind(deployment.db, plan, survey_id, kind, place, within=within)
                 if created:
@@ -201,7 +285,7 @@ def survey_group() -> click.Group:
         chosen = [p for p in store.list_placements(deployment.db, survey_id=survey_id, plan=plan, within=within,
                                                    active_only=True)
                   if (not kind or (plan.has_unit(p.unit_id) and plan.unit(p.unit_id).kind == kind))
-                  and (p.code in {store.normalise_code(c) for c in codes} if codes else not p.is_kiosk)]
+                  and (p.code in wanted if codes else not p.is_kiosk)]
         if not chosen:
             raise click.ClickException("no active placement matches (create them with `ccch survey place-kind` "
                                        "or --create)")
@@ -218,12 +302,14 @@ def survey_group() -> click.Group:
     @click.argument("code")
     @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
                   help="A .png or .svg file.")
+    @allow_local_url_option
     @pass_deployment
-    def qr(deployment, code, output):
+    def qr(deployment, code, output, allow_local_url):
         """The QR code of a placement alone, as PNG or SVG (by the file's extension)."""
-        p = store.get_placement(deployment.db, code)
+        p = store.get_placement(deployment.db, store.normalise_code(code))
         if p is None:
             raise click.ClickException(f"no placement {code!r}")
+        check_public_url(deployment, allow_local_url)
         url = store.placement_url(deployment.public_base_url, settings_of(deployment), p.code)
         if output.suffix.lower() == ".png":
             output.write_bytes(posters.qr_png(url))
@@ -243,6 +329,7 @@ def survey_group() -> click.Group:
         """Satisfaction index and mean score per criterion and unit; scans, responses, conversion."""
         if store.get_survey(deployment.db, survey_id) is None:
             raise click.ClickException(f"no survey {survey_id!r}")
+        _check_unit(deployment.plan, unit_id, "--unit")
         chosen = Period.current(PeriodType.MONTH) if period is None else _period(period)
         res = compute_results(deployment.db, deployment.plan, survey_id, chosen, within=unit_id)
         if as_json:
@@ -277,6 +364,7 @@ def survey_group() -> click.Group:
         """Responses as CSV (UTF-8 with BOM, one row per response), streamed to a file."""
         if store.get_survey(deployment.db, survey_id) is None:
             raise click.ClickException(f"no survey {survey_id!r}")
+        _check_unit(deployment.plan, unit_id, "--unit")  # before the file is opened: nothing written
         header, rows = exports.wide_rows(deployment.db, deployment.plan, survey_id, _period(period), unit_id)
         count = 0
         with output.open("w", encoding="utf-8", newline="") as handle:
@@ -290,6 +378,7 @@ def survey_group() -> click.Group:
     @pass_deployment
     def retally(deployment, survey_id):
         """Rebuild the answer tallies from the stored answers (a check and repair tool)."""
+        _check_survey(deployment.db, survey_id, "SURVEY_ID")
         click.echo(f"{store.retally(deployment.db, survey_id)} tally rows written.")
 
     @survey.command("forget-contact")

@@ -13,6 +13,7 @@ at any print size.
 from __future__ import annotations
 
 import io
+import ipaddress
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -116,6 +117,85 @@ def printed_url(url: str) -> str:
     """The URL as printed under the QR: without ``https://`` (shorter to type)."""
     parts = urlsplit(url)
     return url.split("://", 1)[1] if parts.scheme == "https" else url
+
+
+LOCAL_NAME_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+"""Host name endings that only resolve inside a local network (RFC 6761, 6762, 8375 and common
+private use), never from a citizen's phone on mobile data."""
+
+_HOW_TO_FIX = ("Hãy ghi địa chỉ mà người dân truy cập được từ Internet vào tệp ccch.toml, mục [deployment], "
+               'ví dụ: public_base_url = "https://cchc.ductho.hatinh.gov.vn", rồi khởi động lại `ccch serve`.')
+
+
+@attrs.frozen
+class PublicUrlProblem:
+    """Why a public base URL is not fit to print on posters.
+
+    ``blocking``: True when citizens could not reach it at all (loopback, private or link-local
+    address, a local-network name) — printing should stop unless the officer says it is meant for a
+    local network; False for a warning (plain http on a public host works but is not encrypted).
+    ``message``: Vietnamese, names the URL and says how to set ``public_base_url`` in ccch.toml."""
+
+    message: str
+    blocking: bool
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def public_url_problem(base_url: str) -> PublicUrlProblem | None:
+    """Check the public base URL that QR codes and printed links carry, before posters are printed.
+
+    Returns None when the URL looks reachable by citizens (https on a public host name or address),
+    otherwise a :class:`PublicUrlProblem`: blocking for a loopback (``127.0.0.1``, ``localhost``,
+    ``::1``), unspecified (``0.0.0.0``), private (RFC 1918 ``10/8``, ``172.16/12``, ``192.168/16``,
+    IPv6 ``fc00::/7``) or link-local (``169.254/16``, ``fe80::/10``) address, a name ending in
+    ``.local``, ``.localhost``, ``.internal``, ``.lan`` or ``.home.arpa``, or a name without a dot;
+    a warning (not blocking) for plain ``http`` on a public host. No DNS look-up is made: a poster
+    must not depend on how the printing machine resolves names.
+
+    Shared by ``ccch survey posters`` / ``ccch survey qr`` and the web poster download page, so
+    both refuse and warn alike.
+    """
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").rstrip(".")
+    where = f"Địa chỉ công khai (public_base_url) “{base_url}”"
+
+    def blocking(reason: str) -> PublicUrlProblem:
+        return PublicUrlProblem(f"{where} {reason}: người dân quét mã QR trên áp phích sẽ không mở được trang "
+                                f"khảo sát. {_HOW_TO_FIX}", True)
+
+    if not host:
+        return blocking("không có tên máy chủ")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if address.is_loopback:
+            return blocking(f"trỏ về chính máy này ({host} là địa chỉ loopback)")
+        if address.is_unspecified:
+            return blocking(f"không phải địa chỉ của một máy cụ thể ({host})")
+        if address.is_link_local:
+            return blocking(f"là địa chỉ link-local ({host}), chỉ dùng được trong một đoạn mạng")
+        if address.is_private:
+            return blocking(f"là địa chỉ mạng nội bộ ({host}), chỉ máy trong cùng mạng mới vào được")
+    else:
+        name = host.lower()
+        if name == "localhost" or name.endswith(".localhost"):
+            return blocking(f"trỏ về chính máy này ({host})")
+        if name.endswith(LOCAL_NAME_SUFFIXES):
+            return blocking(f"dùng tên máy trong mạng nội bộ ({host}), không tra được từ Internet")
+        if "." not in name:
+            return blocking(f"dùng tên máy không có tên miền ({host}), không tra được từ Internet")
+    if parts.scheme != "https":
+        return PublicUrlProblem(
+            f"{where} dùng http, không mã hóa: điện thoại có thể báo “không an toàn” và câu trả lời đi qua mạng "
+            "không được bảo vệ. Nên dùng https, ví dụ: public_base_url = \"https://cchc.ductho.hatinh.gov.vn\" "
+            "trong tệp ccch.toml, mục [deployment].", False)
+    return None
 
 
 class PosterDocument:
