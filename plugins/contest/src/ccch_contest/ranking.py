@@ -378,17 +378,37 @@ def rank_of(db, contest: Contest, round_state: RoundState, attempt_id: int, audi
 # -- overall ranking (the whole contest) ----------------------------------------------------------
 
 
+# The overall ranking's key for each tie-break, aggregated over the rounds (see overall_entries).
+OVERALL_KEYS = {"prediction": "missed_predictions, distance", "time": "duration_ms", "submitted": "last_ms"}
+
+
 def overall_entries(db, contest: Contest, audience: str | None = None, *, limit: int | None = None) -> list[dict]:
-    """The whole contest: total score over the rounds' counted attempts, then total time taken,
-    then the earlier last submission."""
-    where = "contest_id = ? and counted = 1 and disqualified = 0"
+    """The whole contest: total score over the rounds' counted attempts, then the contest's
+    tie-breaks in their configured order, each aggregated over the rounds — ``prediction``: first
+    the number of rounds with a known true figure where the participant gave no prediction (fewer
+    first, as a missing prediction ranks last in a round), then the sum of the prediction's
+    distances from those rounds' true figures (a round still open, with no true figure yet,
+    counts for neither); ``time``: the total time taken; ``submitted``: the earlier last
+    submission — then the participant, so no two entries share a rank."""
+    d = contest.definition
+    # Distances in the stored precision (percent predictions keep five decimals), so that sums
+    # of equal distances compare equal.
+    scale = PERCENT_SCALE if d.prediction == "percent" else 1
+    where = "a.contest_id = ? and a.counted = 1 and a.disqualified = 0"
     params: list[Any] = [contest.id]
     if audience:
-        where += " and audience = ?"
+        where += " and a.audience = ?"
         params.append(audience)
+    judged = "r.truth_at is not null and r.truth is not null"
+    order = ", ".join(OVERALL_KEYS[name] for name in d.tie_breaks)
     sql = ("select a.participant_id, sum(a.score) as score, sum(a.total) as total, sum(a.duration_ms) as duration_ms, "
-           "max(a.submitted_ms) as last_ms, count(*) as rounds from contest_attempts a "
-           f"where {where} group by a.participant_id order by score desc, duration_ms, last_ms, a.participant_id")
+           "max(a.submitted_ms) as last_ms, count(*) as rounds, "
+           f"sum({judged} and a.prediction is null) as missed_predictions, "
+           f"sum(case when {judged} and a.prediction is not null then abs(cast(round(a.prediction * {scale}) as integer)"
+           f" - cast(round(r.truth * {scale}) as integer)) else 0 end) as distance "
+           "from contest_attempts a join contest_rounds r on r.id = a.round_id "
+           f"where {where} group by a.participant_id order by score desc, {order + ', ' if order else ''}"
+           "a.participant_id")
     if limit is not None:
         sql += f" limit {int(limit)}"
     rows = list(query(db, sql, params))
@@ -404,7 +424,9 @@ def overall_entries(db, contest: Contest, audience: str | None = None, *, limit:
         out.append({"rank": rank, "participant_id": r["participant_id"], "full_name": p["full_name"] or "(đã xóa)",
                     "phone_masked": p["phone_masked"] or "", "unit_id": p["unit_id"], "audience": p["audience"],
                     "score": r["score"], "total": r["total"], "duration_ms": r["duration_ms"], "rounds": r["rounds"],
-                    "last_submitted_at": from_ms(r["last_ms"]).isoformat(timespec="milliseconds")})
+                    "last_submitted_at": from_ms(r["last_ms"]).isoformat(timespec="milliseconds"),
+                    "missed_predictions": r["missed_predictions"],
+                    "distance": r["distance"] / scale if scale != 1 else r["distance"]})
     return out
 
 
