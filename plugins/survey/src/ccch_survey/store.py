@@ -2,7 +2,7 @@
 
 The two hot paths — a scan (a GET of a poster's short URL) and a submission — are one short
 ``BEGIN IMMEDIATE`` transaction each (:func:`ccch_core.storage.write_transaction`). A submission
-checks the rate limit, the once-a-day rule and the submission id, stores the response with its
+checks the submission id, the once-a-day rule and the rate limit, stores the response with its
 answers and updates the tallies and daily counts, all in that one transaction.
 """
 
@@ -100,13 +100,74 @@ def _parse_version(fingerprint: str, definition_json: str) -> SurveyDefinition:
     return definition
 
 
+MAX_FORM_BYTES = 1_000_000
+"""The largest submission a survey's own form may produce (:func:`largest_submission_bytes`); a
+definition beyond it is refused when saved (the ceiling of ``max_submission_bytes`` too)."""
+NUMBER_MAX_CHARS = 40
+"""The ``maxlength`` of a number question's field (templates/survey/form.html)."""
+_PART_OVERHEAD = 160
+"""Bytes around one field's value, whichever encoding the browser uses: ``name=…&`` when
+url-encoded; the boundary line, ``Content-Disposition: form-data; name="…"`` and blank lines when
+multipart (a WebKit boundary is 38 characters)."""
+_BYTES_PER_CHAR = 9
+"""A character counted by ``maxlength`` (one UTF-16 unit) is at most 3 UTF-8 bytes (a Vietnamese
+letter with its marks, ``ệ``), each written ``%XX`` when url-encoded; a line break (one unit) is
+sent as CR LF, ``%0D%0A``."""
+
+
+def largest_submission_bytes(definition: SurveyDefinition) -> int:
+    """The largest body a browser can send from this survey's form, filled to every ``maxlength``
+    (every option of a multiple choice ticked): the payload limit must never be below it, or a
+    citizen who wrote long answers the form itself allowed would lose them all to a 413."""
+    from .forms import field_name  # forms imports this module
+
+    total = 2_000  # the hidden fields (form token, submission id, version) and the honeypot
+    for q in definition.questions:
+        name = len(field_name(q.key))
+        if q.type.value == "multiple":
+            total += sum(_PART_OVERHEAD + name + len(o.key) for o in q.options)
+        elif q.type.has_options:
+            total += _PART_OVERHEAD + name + max(len(o.key) for o in q.options)
+        else:
+            if q.type.value == "number":
+                chars = NUMBER_MAX_CHARS
+            else:
+                chars = q.max_length or (200 if q.type.value == "short_text" else 2000)
+            total += _PART_OVERHEAD + name + _BYTES_PER_CHAR * chars
+    if definition.ask_contact:  # consent box, name (100 characters), phone (20)
+        total += 3 * _PART_OVERHEAD + 30 + _BYTES_PER_CHAR * 120
+    return total
+
+
+def submission_limit(db: Database, survey_id: str, floor: int) -> int:
+    """The payload limit of a survey's submissions: ``floor`` (the ``max_submission_bytes``
+    setting) or, when larger, what the form of any of its versions can send — a citizen may be
+    answering a version opened before an edit."""
+    rows = db.execute("select fingerprint, definition from survey_versions where survey_id = ?",
+                      [survey_id]).fetchall()
+    return max([floor, *(largest_submission_bytes(_parse_version(f, d)) for f, d in rows)])
+
+
 def save_survey(db: Database, definition: SurveyDefinition, *, by: str | None = None, note: str | None = None,
                 now: dt.datetime | None = None) -> tuple[int, bool]:
     """Store ``definition`` as the survey's next version unless it equals the current one.
 
     Returns (version, created). A question key that changes type across versions is refused
-    (:class:`DefinitionError`): results aggregate answers by key.
+    (:class:`DefinitionError`): results aggregate answers by key. So is a survey whose form could
+    send more than :data:`MAX_FORM_BYTES` (text questions with a huge ``max_length``): the payload
+    limit follows the form (:func:`largest_submission_bytes`) and must stay bounded.
     """
+    size = largest_submission_bytes(definition)
+    if size > MAX_FORM_BYTES:
+        longest = sorted((q for q in definition.questions if q.type.value in ("short_text", "long_text")),
+                         key=lambda q: -(q.max_length or 0))[:3]
+        def dotted(number: int) -> str:  # thousands with dots, as Vietnamese writes them
+            return f"{number:,}".replace(",", ".")
+
+        raise DefinitionError([
+            f"phiếu khảo sát có thể gửi tới {dotted(size)} byte khi điền đủ mọi ô, quá giới hạn "
+            f"{dotted(MAX_FORM_BYTES)} byte; hãy giảm max_length của các câu trả lời bằng chữ (dài nhất: "
+            + ", ".join(f"{q.key} = {q.max_length or 'mặc định'}" for q in longest) + ")."])
     now_text = utc_now_iso(now)
     with write_transaction(db):
         row = db.execute("select current_version from survey_surveys where id = ?", [definition.id]).fetchone()
@@ -397,6 +458,22 @@ class Result:
     retry_after: int = 0
 
 
+def _device_count(db: Database, survey_id: str, device_key: str, day: int) -> int:
+    return db.execute("select count(*) from survey_responses where survey_id = ? and device_key = ? and day = ?",
+                      [survey_id, device_key, day]).fetchone()[0]
+
+
+def device_answered_today(db: Database, settings: SurveySettings, entry: Entry, device_key: str,
+                          now: dt.datetime | None = None) -> bool:
+    """Whether this device has used up its responses to the entry's survey for today (the
+    once-a-day rule; never for kiosks). One read of a partial index, no write: the survey page
+    asks it to say so before the citizen fills in the form."""
+    per_day = settings.responses_per_device_per_day
+    if not per_day or entry.placement.is_kiosk:
+        return False
+    return _device_count(db, entry.placement.survey_id, device_key, local_day(now or utc_now())) >= per_day
+
+
 def store_submission(db: Database, settings: SurveySettings, submission: Submission,
                      now: dt.datetime | None = None) -> Result:
     """Store a submission in one short write transaction (see the module docstring)."""
@@ -429,15 +506,15 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
                                  [submission.submission_id]).fetchone()
             if earlier:
                 return Result(Outcome.DUPLICATE, earlier[0])
+        # The once-a-day refusal before the rate limit: the limit counts stored submissions per
+        # address, and a device that already answered must not use up its neighbours' share.
+        if per_day and not placement.is_kiosk and submission.device_key and \
+                _device_count(db, placement.survey_id, submission.device_key, day) >= per_day:
+            return Result(Outcome.DEVICE_LIMIT)
         if limit:
             decision = ratelimit.hit(db, "survey-submit", key, ratelimit.Limit(limit, 3600), now)
             if not decision.allowed:
                 return Result(Outcome.RATE_LIMITED, retry_after=decision.retry_after)
-        if per_day and not placement.is_kiosk and submission.device_key:
-            count = db.execute("select count(*) from survey_responses where survey_id = ? and device_key = ? "
-                               "and day = ?", [placement.survey_id, submission.device_key, day]).fetchone()[0]
-            if count >= per_day:
-                return Result(Outcome.DEVICE_LIMIT)
         # The unique index on the submission id decides: a double tap or a resend inserts nothing.
         cursor = db.conn.execute(
             "insert into survey_responses (survey_id, version, placement_id, unit_id, submitted_at, day, "

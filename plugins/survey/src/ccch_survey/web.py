@@ -36,7 +36,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ccch_core.accounts import Role
 from ccch_core.periods import Period, PeriodError, PeriodType
@@ -72,6 +72,7 @@ from .store import (
     Submission,
     SurveyError,
     add_placement,
+    device_answered_today,
     entry_for,
     exclude_response,
     forget_contacts,
@@ -90,6 +91,7 @@ from .store import (
     save_survey,
     set_status,
     store_submission,
+    submission_limit,
     versions,
 )
 
@@ -116,7 +118,16 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
 
         def limit_submission_size():
             if request.method == "POST" and request.path.startswith(prefix):
-                request.max_content_length = settings.max_submission_bytes
+                limit = settings.max_submission_bytes
+                length = request.content_length
+                if length is None or length > limit:
+                    # Only a body larger than the setting (or of unknown length) pays for looking up
+                    # its survey: the limit is never below what the survey's own form can send.
+                    code = normalise_code(request.path[len(prefix):].split("/", 1)[0])
+                    entry = entry_for(deployment().db, code) if is_valid_code(code) else None
+                    if entry is not None:
+                        limit = submission_limit(deployment().db, entry.placement.survey_id, limit)
+                request.max_content_length = limit
 
         state.app.before_request_funcs.setdefault(None, []).insert(0, limit_submission_size)
 
@@ -235,6 +246,21 @@ def _render_form(entry: Entry, *, values=None, errors=None, status=200, submissi
     return response
 
 
+ANSWERED_TODAY = ("Thiết bị này đã gửi ý kiến cho khảo sát hôm nay. Cảm ơn bạn! Mỗi người chỉ cần trả lời một lần "
+                  "mỗi ngày.")
+
+
+def _answered_today_notice(entry: Entry) -> str | None:
+    """The notice at the top of the survey page when this device already answered today, so that
+    a citizen learns it before filling in the form rather than after (the page stays readable).
+    Only a browser that carries the device cookie can have answered: a first visit costs nothing."""
+    if not request.cookies.get(DEVICE_COOKIE):
+        return None
+    if not device_answered_today(deployment().db, settings_of(deployment()), entry, _device_key()):
+        return None
+    return ANSWERED_TODAY + " Bạn vẫn có thể xem các câu hỏi, nhưng phiếu gửi thêm hôm nay sẽ không được ghi nhận."
+
+
 def _thanks_page(entry: Entry):
     """The thank-you page of a placement, also the answer to an accepted submission: the header
     ``X-Survey-Result: stored`` tells the kiosk script its submission arrived."""
@@ -252,8 +278,11 @@ def _public_routes(bp: Blueprint) -> None:
     @public
     @form_token_protected
     def answer(code):
-        """The survey of a poster: GET counts a scan and shows it; POST stores the answers."""
+        """The survey of a poster: GET counts a scan and shows it; POST stores the answers. HEAD
+        (link checkers, chat-app previews) is a GET without the body and counts no scan: nobody
+        opened the survey."""
         dep = deployment()
+        check = None
         if request.method == "POST":
             form = request.form
             sid = form["sid"] if "sid" in form else ""  # noqa: SIM401 - .get raises inside
@@ -269,15 +298,16 @@ def _public_routes(bp: Blueprint) -> None:
             # form to gets nothing but a 400.
             check = check_form_token(form["csrf_token"] if "csrf_token" in form else None, TOKEN_PURPOSE,  # noqa: SIM401
                                      f"{normalise_code(code)}|{sid}")
-        if request.method == "GET" or check is FormTokenCheck.VALID:
+        if request.method != "POST" or check is FormTokenCheck.VALID:
             entry = _entry_or_404(code)
         else:
             entry = _entry_or_400(code)
         if not entry.placement.active or entry.survey_status != "open":
             return _closed_page(entry)
-        if request.method == "GET":
-            record_scan(dep.db, entry.placement.id)
-            return _render_form(entry)
+        if request.method != "POST":
+            if request.method == "GET":
+                record_scan(dep.db, entry.placement.id)
+            return _render_form(entry, notice=_answered_today_notice(entry))
         if check is not FormTokenCheck.VALID:
             # The page was opened long ago (or the token was damaged): show the form again with every
             # answer kept and a fresh token for the same submission; nothing is stored yet.
@@ -296,8 +326,12 @@ def _public_routes(bp: Blueprint) -> None:
             abort(400, description="Phiên bản khảo sát không hợp lệ. Vui lòng tải lại trang.")
         checked = check_form(entry.definition, request.form)
         if not checked.ok:
-            return _render_form(entry, values=checked.kept, errors=checked.errors, status=422, submission_id=sid,
-                                version=version)
+            response = _render_form(entry, values=checked.kept, errors=checked.errors, status=422,
+                                    submission_id=sid, version=version)
+            # For the kiosk script resending answers it kept offline (the citizen has left): which
+            # fields to leave out so that the rest can still be stored.
+            response.headers["X-Survey-Invalid"] = " ".join(checked.errors)
+            return response
         settings = settings_of(dep)
         # The address's keyed hash only where a limit per address applies (kiosks have their own).
         address = client_key("survey-submit") if settings.submissions_per_address_per_hour and \
@@ -324,11 +358,30 @@ def _public_routes(bp: Blueprint) -> None:
             # connection. Reloading it sends the form again, which the submission id stores once.
             return _thanks_page(entry)
         if result.outcome is Outcome.DEVICE_LIMIT:
-            return render_template("survey/closed.html", entry=entry, text=(
-                "Thiết bị này đã gửi ý kiến cho khảo sát hôm nay. Cảm ơn bạn! Mỗi người chỉ cần trả lời một lần "
-                "mỗi ngày.")), 409
-        raise TooManyRequests(description="Có quá nhiều ý kiến gửi từ cùng một địa chỉ mạng. Vui lòng thử lại "
-                                          f"sau {result.retry_after // 60 + 1} phút.", retry_after=result.retry_after)
+            return render_template("survey/closed.html", entry=entry, text=ANSWERED_TODAY), 409
+        # The rate limit: nothing stored; like a busy database, the form comes back with every answer
+        # and the same submission id, to send again when the window has passed.
+        where = "máy tính bảng này" if entry.placement.is_kiosk else "cùng một địa chỉ mạng"
+        response = _render_form(
+            entry, values=checked.kept, status=429, submission_id=sid, version=version,
+            notice=f"Có quá nhiều ý kiến gửi từ {where} trong giờ này nên ý kiến của bạn chưa được lưu. Các câu "
+                   f"trả lời vẫn còn nguyên bên dưới; vui lòng bấm Gửi ý kiến lại sau "
+                   f"{result.retry_after // 60 + 1} phút.")
+        response.headers["Retry-After"] = str(max(1, result.retry_after))
+        return response
+
+    @bp.errorhandler(RequestEntityTooLarge)
+    def too_large(error):
+        """A submission larger than the survey's form can send (see ``limit_submission_size``): the
+        body was not read, so the answers cannot be shown again; the page says why and how to get
+        them back (the browser's Back button keeps a form's answers)."""
+        code = normalise_code((request.view_args or {}).get("code", ""))
+        entry = entry_for(deployment().db, code) if is_valid_code(code) else None
+        limit = request.max_content_length or settings_of(deployment()).max_submission_bytes
+        size = request.content_length
+        html = render_template("survey/too_large.html", entry=entry, limit_kb=-(-limit // 1000),
+                               size_kb=-(-size // 1000) if size else None)
+        return html, 413, {"Cache-Control": "no-store"}
 
     @bp.route("/<code>/cam-on")
     @public
