@@ -585,7 +585,12 @@ def review_view(slug, token):
 @public
 @published
 def leaderboard_view(slug):
-    """Leaderboards per round and overall, per audience: names, masked phone numbers, units."""
+    """Leaderboards per round and overall, one audience at a time (the first by default, the others
+    a link away): names, masked phone numbers, units.
+
+    Never a board mixing audiences: prizes are per audience, and audiences may answer different
+    numbers of questions (20 and 15 in the example), so a mixed board would rank one audience
+    below the other on raw score and show places that win nothing."""
     dep = deployment()
     now = utc_now()
     contest = ensure_closed(dep, g.contest, now)
@@ -594,6 +599,8 @@ def leaderboard_view(slug):
     audience = request.args.get("doi-tuong", "") or None
     if audience and audience not in {a.key for a in definition.audiences}:
         abort(404, description="Không có đối tượng dự thi này.")
+    if audience is None and definition.audiences:
+        audience = definition.audiences[0].key
     round_state = None
     if choice == "tong":
         pass

@@ -1,0 +1,51 @@
+"""The public leaderboard is per audience: prizes are per audience and audiences answer different
+numbers of questions (the example: civil servants 20, citizens 15), so a board mixing them would
+rank every citizen below on raw score. The first audience is shown by default, with a switch."""
+
+from __future__ import annotations
+
+import pytest
+from ccch_contest import attempts as A
+from ccch_contest_testing import add_participant, answers_for
+
+BASE = "/cuoc-thi/tim-hieu-cchc-2024"
+
+
+@pytest.fixture
+def client(dep, contest, make_app):
+    people = [("Công Chức Một", "cbccvc", 0), ("Công Chức Hai", "cbccvc", 3),
+              ("Người Dân Một", "nhan-dan", 0), ("Người Dân Hai", "nhan-dan", 1)]
+    for n, (name, audience, wrong) in enumerate(people):
+        person = add_participant(dep, contest, n, audience=audience, unit_id="xa-an-dung", name=name)
+        attempt = A.start_attempt(dep, contest, person.id).attempt
+        result = A.submit_attempt(dep, contest, attempt, answers_for(dep, contest, attempt, wrong=wrong), 3.0)
+        assert result.outcome == "accepted"
+    return make_app(dep).test_client()
+
+
+def names(html: str) -> list[str]:
+    everyone = ("Công Chức Một", "Công Chức Hai", "Người Dân Một", "Người Dân Hai")
+    return sorted((n for n in everyone if n in html), key=html.index)
+
+
+@pytest.mark.parametrize("query", ["", "?doi-tuong=", "?vong=tong", "?vong=2&doi-tuong="])
+def test_the_default_board_is_the_first_audience_alone(client, query):
+    html = client.get(BASE + "/bang-xep-hang" + query).get_data(as_text=True)
+    assert names(html) == ["Công Chức Một", "Công Chức Hai"]
+    assert "<h1>Bảng xếp hạng: Cán bộ, công chức, viên chức, người lao động</h1>" in html
+    if "tong" in query:  # the overall board shows what its prediction tie-break compares
+        assert "Tổng chênh lệch dự đoán" in html
+
+
+@pytest.mark.parametrize("query", ["?doi-tuong=nhan-dan", "?vong=tong&doi-tuong=nhan-dan"])
+def test_the_switch_shows_another_audience(client, query):
+    html = client.get(BASE + "/bang-xep-hang" + query).get_data(as_text=True)
+    assert names(html) == ["Người Dân Một", "Người Dân Hai"]
+
+
+def test_no_mixed_board_is_offered(client):
+    html = client.get(BASE + "/bang-xep-hang").get_data(as_text=True)
+    assert ">Tất cả<" not in html
+    # Links to each audience's board, for a phone without JavaScript (one tap, no form).
+    assert 'href="/cuoc-thi/tim-hieu-cchc-2024/bang-xep-hang?vong=2&amp;doi-tuong=nhan-dan"' in html
+    assert client.get(BASE + "/bang-xep-hang?doi-tuong=khac").status_code == 404
