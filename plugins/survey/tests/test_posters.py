@@ -119,3 +119,62 @@ def test_kiosk_and_poster_codes_are_short_and_unambiguous(dep):
     codes = {add_placement(dep.db, dep.plan, "sipas", "trung-tam-hcc", f"Quầy {i}").code for i in range(30)}
     assert len(codes) == 30
     assert all(re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}", c) for c in codes)
+
+
+LONG_NAME = "Ủy ban nhân dân xã Trường Sơn, huyện Đức Thọ, tỉnh Hà Tĩnh – Bộ phận tiếp nhận và trả kết quả"
+VERY_LONG_NAME = " – ".join([LONG_NAME] * 4)  # even the smallest size needs more than two lines
+
+
+def glyph_boxes(page, text: str, start: int = 0) -> tuple[list[tuple[float, float]], int]:
+    """The (top, bottom) in mm from the page's top of each glyph of ``text`` as drawn from char
+    ``start`` on (spaces and the line breaks pdfium adds are skipped); and the index after it."""
+    textpage = page.get_textpage()
+    height = page.get_height()
+    wanted = "".join(text.split())
+    boxes, i, seen = [], start, ""
+    while seen != wanted:
+        char = textpage.get_text_range(i, 1)
+        if not char.isspace() and char:
+            assert wanted.startswith(seen + char), (seen + char, wanted)
+            seen += char
+            _left, bottom, _right, top = textpage.get_charbox(i)
+            boxes.append(((height - top) * 25.4 / 72, (height - bottom) * 25.4 / 72))
+        i += 1
+    return boxes, i
+
+
+@pytest.mark.parametrize("size", ["A4", "A3"])
+@pytest.mark.parametrize("name", [LONG_NAME, VERY_LONG_NAME, "UBND huyện Đức Thọ"], ids=["long", "very-long", "short"])
+def test_a_long_organisation_name_stays_on_the_red_band(size, name):
+    """White on red: every glyph of the name lies on the band (a wrapped line used to fall off it,
+    white on white, onto the title), the title starts below the band, and the QR still decodes."""
+    url = "https://cchc.ductho.hatinh.gov.vn/k/7KQ2MX"
+    item = posters.PosterItem(url, "7KQ2MX", "Điểm Bưu điện - Văn hóa xã Đức Thủy", "Bảng tin trước cửa")
+    text = posters.PosterText(name)
+    data = posters.posters_pdf([item], text, size)
+    page = pdfium.PdfDocument(data)[0]
+    scale = 4  # 4 px per point
+    image = page.render(scale=scale).to_pil().convert("RGB")
+    mm = 72 / 25.4 * scale
+    # The band's bottom, measured on the rendered page: the first row under the top that is not red.
+    column = int(1 * mm)
+    rows = next(y for y in range(image.size[1]) if image.getpixel((column, y)) != posters.BRAND)
+    band_bottom = rows / mm
+    name_boxes, after = glyph_boxes(page, name)
+    title_boxes, _ = glyph_boxes(page, text.title, after)
+    assert all(top >= 0.5 and bottom <= band_bottom - 0.5 for top, bottom in name_boxes), (band_bottom, name_boxes)
+    assert min(top for top, _ in title_boxes) >= band_bottom + 1
+    assert decode(image) == [url]
+    # The layout function says the same: at most two lines unless even 10 pt needs more.
+    document = posters.PosterDocument(size)
+    layout = document.header_layout(name)
+    k = document.k
+    assert abs(layout.band_height - band_bottom) < 0.3
+    assert layout.content_top >= layout.band_height
+    assert layout.first_line_top >= 0 and layout.first_line_top + len(layout.lines) * layout.line_height <= layout.band_height
+    if name == VERY_LONG_NAME:
+        assert len(layout.lines) > 2 and layout.font_size == posters.PosterDocument.NAME_SIZES[-1] * k
+    else:
+        assert len(layout.lines) <= 2 and layout.band_height == posters.PosterDocument.BAND * k
+    if name == LONG_NAME:
+        assert "".join(layout.lines).replace(" ", "") == name.replace(" ", "")

@@ -198,8 +198,36 @@ def public_url_problem(base_url: str) -> PublicUrlProblem | None:
     return None
 
 
+PT = 25.4 / 72
+"""Millimetres per typographic point."""
+
+
+@attrs.frozen
+class HeaderLayout:
+    """Where the organisation's name goes in the red band at the top of a poster (millimetres from
+    the top of the page; the band spans the page's width)."""
+
+    lines: tuple[str, ...]
+    """The name as wrapped, one entry per printed line."""
+    font_size: float
+    """Points (bold)."""
+    line_height: float
+    band_height: float
+    first_line_top: float
+    """Top of the first line's cell; line ``i`` starts at ``first_line_top + i * line_height``."""
+    content_top: float
+    """Where the title starts, below the band."""
+
+
 class PosterDocument:
     """A PDF of posters, one page each; add pages, then :meth:`output`."""
+
+    BAND = 22.0
+    """Height of the red band on A4 (mm; scaled for A3) while the name fits in two lines."""
+    NAME_SIZES = (15.0, 14.0, 13.0, 12.0, 11.0, 10.0)
+    """Font sizes (points, A4) tried for the organisation's name, largest first: a long name first
+    wraps to two lines, then shrinks (down to 10 pt, still readable from a metre), and only a name
+    that needs three lines even then makes the band taller and pushes the rest down."""
 
     def __init__(self, size: str = "A4"):
         from fpdf import FPDF
@@ -219,18 +247,71 @@ class PosterDocument:
         self.pdf = pdf
         self.pages = 0
         self._lines: dict[tuple, list[str]] = {}
+        self._headers: dict[str, HeaderLayout] = {}
+
+    def _wrap(self, width: float, text: str, style: str, size: float) -> list[str]:
+        """``text`` broken into lines that fit ``width`` (cached: a batch repeats the same texts)."""
+        key = (text, style, size, width)
+        lines = self._lines.get(key)
+        if lines is None:
+            self.pdf.set_font("BeVietnamPro", style, size)
+            lines = self.pdf.multi_cell(width, 5, text, align="C", dry_run=True, output="LINES")
+            self._lines[key] = lines
+        return lines
+
+    def _wrap_words(self, width: float, text: str, style: str, size: float) -> list[str]:
+        """``text`` broken at spaces into lines no wider than ``width`` (a word longer than a line is
+        cut between letters). Measured with the font's metrics, so it works before any page exists."""
+        pdf = self.pdf
+        pdf.set_font("BeVietnamPro", style, size)
+        lines: list[str] = []
+        line = ""
+        for word in text.split():
+            candidate = f"{line} {word}" if line else word
+            if pdf.get_string_width(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for char in word:
+                if line and pdf.get_string_width(line + char) > width:
+                    lines.append(line)
+                    line = ""
+                line += char
+        if line or not lines:
+            lines.append(line)
+        return lines
+
+    def header_layout(self, organisation: str) -> HeaderLayout:
+        """How the organisation's name fits the red band: one or two lines at the largest size of
+        :attr:`NAME_SIZES` that needs at most two, each line inside the band (white on red, never
+        off it onto the white page), the title below it."""
+        layout = self._headers.get(organisation)
+        if layout is not None:
+            return layout
+        k, inner = self.k, self.width - 30 * self.k
+        pad = 3.5 * k
+        for size in self.NAME_SIZES:
+            lines = self._wrap_words(inner - 2 * self.pdf.c_margin, organisation, "B", size * k)
+            if len(lines) <= 2:
+                break
+        font_size = size * k
+        # 1.35 × the font size: room for Vietnamese stacked marks (Ủ, Ấ, Ễ) above the capitals.
+        line_height = font_size * PT * 1.35
+        band = max(self.BAND * k, len(lines) * line_height + 2 * pad)
+        layout = HeaderLayout(tuple(lines), font_size, line_height, band,
+                              (band - len(lines) * line_height) / 2, band + 6 * k)
+        self._headers[organisation] = layout
+        return layout
 
     def _text(self, width: float, line_height: float, text: str, style: str, size: float, align: str = "C",
               x: float | None = None) -> None:
         """Write ``text`` wrapped to ``width``; line breaks are computed once per distinct text (the
         same instructions repeat on every poster of a batch)."""
         pdf = self.pdf
+        lines = self._wrap(width, text, style, size)
         pdf.set_font("BeVietnamPro", style, size)
-        key = (text, style, size, width)
-        lines = self._lines.get(key)
-        if lines is None:
-            lines = pdf.multi_cell(width, line_height, text, align=align, dry_run=True, output="LINES")
-            self._lines[key] = lines
         left = pdf.l_margin if x is None else x
         for line in lines:
             pdf.set_x(left)
@@ -241,14 +322,17 @@ class PosterDocument:
         pdf, k, w = self.pdf, self.k, self.width
         pdf.add_page()
         inner = w - 30 * k
-        # Band with the organisation's name.
+        # Band with the organisation's name (white on red: every line must stay on the band).
+        header = self.header_layout(text.organisation)
         pdf.set_fill_color(*BRAND)
-        pdf.rect(0, 0, w, 22 * k, style="F")
+        pdf.rect(0, 0, w, header.band_height, style="F")
         pdf.set_text_color(255, 255, 255)
-        pdf.set_xy(15 * k, 5 * k)
-        self._text(inner, 12 * k, text.organisation, "B", 15 * k)
+        pdf.set_font("BeVietnamPro", "B", header.font_size)
+        for i, line in enumerate(header.lines):
+            pdf.set_xy(15 * k, header.first_line_top + i * header.line_height)
+            pdf.cell(inner, header.line_height, line, align="C")
         pdf.set_text_color(26, 26, 26)
-        pdf.set_y(28 * k)
+        pdf.set_y(header.content_top)
         self._text(inner, 11 * k, text.title, "B", 24 * k)
         self._text(inner, 7 * k, text.subtitle, "", 14 * k)
         pdf.ln(2 * k)
@@ -264,7 +348,8 @@ class PosterDocument:
         top = pdf.get_y() + 5 * k
         matrix = matrix if matrix is not None else qr_matrix(item.url)
         n = len(matrix)
-        side = min(110 * k, 297 * k - top - 62 * k)
+        # A very long name makes the band taller: the code shrinks, but never below 45 mm on A4.
+        side = max(45 * k, min(110 * k, 297 * k - top - 62 * k))
         cell = side / n
         x0 = (w - side) / 2
         pdf.set_fill_color(0, 0, 0)
