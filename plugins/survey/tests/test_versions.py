@@ -35,8 +35,8 @@ prompt = "Câu hỏi sẽ bị bỏ"
 required = false
 '''
 
-# Version 2: the scale prompt is reworded, an option relabelled and one added, a question removed,
-# a new one added.
+# Version 2: the scale prompt is reworded, two options reworded (confirmed in [reworded], with
+# their old labels) and one added, a question removed, a new one added.
 V2 = '''
 id = "quay"
 title = "Ý kiến về Bộ phận một cửa"
@@ -57,6 +57,10 @@ options = [{ key = "zalo", label = "Nhóm Zalo của thôn, xã" }, { key = "loa
 key = "moi"
 type = "scale5"
 prompt = "Thời gian chờ"
+
+[reworded]
+"kenh"."loa" = "Loa truyền thanh"
+"kenh"."zalo" = "Zalo của xã"
 '''
 
 
@@ -101,10 +105,10 @@ def test_results_aggregate_by_key_across_versions(dep, edited):
 
 
 def test_a_key_cannot_change_type(dep, edited):
-    with pytest.raises(DefinitionError, match="needs a new key"):
+    with pytest.raises(DefinitionError, match="“moi”: trước đây là loại scale5.*nay là number.*cần một key mới"):
         save_survey(dep.db, loads_definition(V2.replace('key = "moi"\ntype = "scale5"', 'key = "moi"\ntype = "number"')))
     # An old version's question keeps its type even after it was dropped.
-    with pytest.raises(DefinitionError, match="'cu'"):
+    with pytest.raises(DefinitionError, match="“cu”: trước đây là loại short_text"):
         save_survey(dep.db, loads_definition(V2 + '\n[[questions]]\nkey = "cu"\ntype = "scale5"\nprompt = "x"\n'))
 
 
@@ -148,3 +152,99 @@ def test_editing_in_the_web_ui_creates_a_version(app, dep, sipas):
     assert ok.status_code == 303
     assert next((v["version"], v["created_by"], v["note"]) for v in versions(dep.db, "sipas")) == (2, "vhtt", "Sửa câu 13")
     assert get_version(dep.db, "sipas").question("chung").prompt.startswith("Nói chung")
+
+
+# -- the reviewer's case: options written as plain labels are keyed a, b, c… by position -------
+
+PLAIN_V1 = '''id = "kenh-tt"
+title = "Kênh thông tin"
+
+[[questions]]
+key = "kenh"
+type = "single"
+prompt = "Ông/Bà biết đến thủ tục qua đâu?"
+options = ["Loa", "Zalo", "Khác"]
+'''
+
+
+def _plain(options: str) -> str:
+    return PLAIN_V1.replace('options = ["Loa", "Zalo", "Khác"]', f"options = {options}")
+
+
+@pytest.fixture
+def plain(dep):
+    assert save_survey(dep.db, loads_definition(PLAIN_V1)) == (1, True)
+    place = add_placement(dep.db, dep.plan, "kenh-tt", "xa-an-dung.mot-cua", "Quầy")
+    store_response(dep, place, {"kenh": "b"})  # Zalo
+    store_response(dep, place, {"kenh": "c"})  # Khác
+    return place
+
+
+def _kenh(dep):
+    res = compute_results(dep.db, dep.plan, "kenh-tt", Period.parse("2024-03"))
+    return next(q for q in res.questions if q.key == "kenh")
+
+
+def test_inserting_a_plain_option_in_the_middle_is_refused(dep, plain):
+    """v1 ["Loa","Zalo","Khác"] answered b and c; v2 ["Loa","Website","Zalo"] would relabel them."""
+    with pytest.raises(DefinitionError) as caught:
+        save_survey(dep.db, loads_definition(_plain('["Loa", "Website", "Zalo"]')))
+    problems = caught.value.problems
+    assert len(problems) == 2
+    assert "“kenh”" in problems[0] and "“b”" in problems[0] and "“Zalo”" in problems[0] and "“Website”" in problems[0]
+    assert "“c”" in problems[1] and "“Khác”" in problems[1] and "“Zalo”" in problems[1]
+    assert "ở cuối" in problems[0] and "key" in problems[0]  # how to fix it
+    assert [v["version"] for v in versions(dep.db, "kenh-tt")] == [1]
+    assert _kenh(dep).options == (("a", "Loa", 0), ("b", "Zalo", 1), ("c", "Khác", 1))
+
+
+def test_a_retired_key_cannot_come_back_with_another_meaning(dep, plain):
+    assert save_survey(dep.db, loads_definition(_plain('["Loa", "Zalo"]')))[0] == 2
+    with pytest.raises(DefinitionError, match="“c”.*“Khác”.*“Website”"):
+        save_survey(dep.db, loads_definition(_plain('["Loa", "Zalo", "Website"]')))
+
+
+def test_adding_at_the_end_or_with_keys_keeps_old_answers_labelled(dep, plain):
+    """The fixes the message suggests: a new option at the end, or explicit keys (old ones kept)."""
+    assert save_survey(dep.db, loads_definition(_plain('["Loa", "Zalo", "Khác", "Website"]')))[0] == 2
+    assert _kenh(dep).options == (("a", "Loa", 0), ("b", "Zalo", 1), ("c", "Khác", 1), ("d", "Website", 0))
+    keyed = ('[{ key = "a", label = "Loa" }, { key = "d", label = "Website" }, { key = "b", label = "Zalo" }, '
+             '{ key = "c", label = "Khác" }]')
+    assert save_survey(dep.db, loads_definition(_plain(keyed)))[0] == 3
+    assert _kenh(dep).options == (("a", "Loa", 0), ("d", "Website", 0), ("b", "Zalo", 1), ("c", "Khác", 1))
+
+
+def test_a_removed_option_keeps_its_answers_visible(dep, plain):
+    """v2 drops “Khác”: its answer stays in the results, labelled and marked as no longer asked."""
+    assert save_survey(dep.db, loads_definition(_plain('["Loa", "Zalo"]')))[0] == 2
+    kenh = _kenh(dep)
+    assert kenh.options == (("a", "Loa", 0), ("b", "Zalo", 1), ("c", "Khác (phương án không còn hỏi)", 1))
+    assert kenh.retired == ("c",)
+    # An option removed and never answered in the period is not shown.
+    assert save_survey(dep.db, loads_definition(_plain('["Loa", "Zalo", "Khác", "Website"]')))[0] == 3
+    assert save_survey(dep.db, loads_definition(_plain('["Loa", "Zalo", "Khác"]')))[0] == 4
+    assert _kenh(dep).options == (("a", "Loa", 0), ("b", "Zalo", 1), ("c", "Khác", 1))
+
+
+def test_a_wording_fix_needs_the_old_label_confirmed(dep, plain):
+    """The same key with another label is refused unless [reworded] names its old label; the
+    confirmation is not stored, and one naming a label that is no longer current does not apply."""
+    fixed = _plain('["Loa truyền thanh", "Zalo", "Khác"]')
+    with pytest.raises(DefinitionError, match="“a”.*“Loa”.*“Loa truyền thanh”"):
+        save_survey(dep.db, loads_definition(fixed))
+    confirmed = loads_definition(fixed + '\n[reworded]\n"kenh"."a" = "Loa"\n')
+    assert save_survey(dep.db, confirmed)[0] == 2
+    assert "reworded" not in get_version(dep.db, "kenh-tt").to_json()
+    assert _kenh(dep).options == (("a", "Loa truyền thanh", 0), ("b", "Zalo", 1), ("c", "Khác", 1))
+    # Kept in a file by mistake, the same confirmation does not let "a" change meaning later.
+    with pytest.raises(DefinitionError, match="“a”"):
+        save_survey(dep.db, loads_definition(_plain('["Website", "Zalo", "Khác"]') + '\n[reworded]\n"kenh"."a" = "Loa"\n'))
+    # Case and spacing alone are no change of meaning.
+    assert save_survey(dep.db, loads_definition(_plain('["loa  truyền thanh", "Zalo", "Khác"]')))[0] == 3
+
+
+def test_reworded_must_name_an_option_of_this_version():
+    with pytest.raises(DefinitionError) as caught:
+        loads_definition(PLAIN_V1 + '\n[reworded]\n"kenh"."x" = "Loa"\n"khong-co"."a" = "Loa"\n"kenh"."a" = 1\n', "kt.toml")
+    text = str(caught.value)
+    assert "kt.toml.reworded" in text and "“x”" in text and "“khong-co”" in text and "phải là nhãn cũ" in text

@@ -14,9 +14,17 @@ A survey file (UTF-8 TOML; the SIPAS-style template is ``examples/surveys/sipas.
     type = "scale5"             # scale5, single, multiple, true_false, short_text, long_text, number
     prompt = "…"
 
+    [reworded]                  # optional, for one save only: option labels whose wording was
+    "kenh"."b" = "Zalo"         # fixed without changing their meaning ("question"."option" = old label)
+
 Questions use the shared question model (:mod:`ccch_core.questions`). A definition is stored as
 a new *version* whenever it changes; each response names the version it answered, and answers are
-kept as question and option keys, so labels always come from the version the citizen saw.
+kept as question and option keys, so labels always come from the version the citizen saw. Results
+pool answers by key across versions, so :func:`check_evolution` refuses a version in which a key
+changes meaning: a question key its type, an option key its label (unless ``[reworded]`` confirms
+a wording fix).
+
+Every problem is reported in Vietnamese, prefixed by where it is (file, field, question number).
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from ccch_core.text import clean
 
 SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MAX_QUESTIONS = 60
-TOP_KEYS = {"id", "title", "intro", "thanks", "ask_contact", "questions"}
+TOP_KEYS = {"id", "title", "intro", "thanks", "ask_contact", "questions", "reworded"}
 
 
 class DefinitionError(ValueError):
@@ -63,6 +71,10 @@ class SurveyDefinition:
     intro: str | None = None
     thanks: str | None = None
     ask_contact: bool = False
+    reworded: frozenset[tuple[str, str, str]] = attrs.field(default=frozenset(), converter=frozenset, eq=False)
+    """(question key, option key, old label) triples from ``[reworded]``: the author confirms these
+    options were only reworded. A statement about one edit, not part of the survey: it is neither
+    stored, nor fingerprinted, nor written back by :meth:`to_toml`."""
 
     def question(self, key: str) -> Question:
         """The question with ``key`` (KeyError if this version has none)."""
@@ -150,38 +162,42 @@ def _q(text: str) -> str:
 
 
 def definition_from_dict(data: Mapping[str, Any], where: str = "survey") -> SurveyDefinition:
-    """Build and check a definition; raises :class:`DefinitionError` listing every problem."""
+    """Build and check a definition; raises :class:`DefinitionError` listing every problem, each
+    in Vietnamese and prefixed by where it is (``where``, then the field or question number)."""
     problems: list[str] = []
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(TOP_KEYS))})")
+        problems.append(f"{where}: không có trường {', '.join(unknown)} "
+                        f"(các trường dùng được: {', '.join(sorted(TOP_KEYS))})")
     survey_id = data.get("id")
     if not isinstance(survey_id, str) or not SURVEY_ID.match(survey_id):
-        problems.append(f"{where}.id: {survey_id!r} must be 1–40 of a-z, 0-9 and '-' (e.g. \"sipas-2024\")")
+        problems.append(f"{where}.id: {survey_id!r} không hợp lệ; id gồm 1–40 ký tự a-z, 0-9 và dấu '-', "
+                        "bắt đầu bằng chữ hoặc số (ví dụ \"sipas-2024\")")
     title = clean(str(data.get("title") or ""))
     if not title:
-        problems.append(f"{where}.title: missing")
+        problems.append(f"{where}.title: thiếu tiêu đề khảo sát")
     for key in ("intro", "thanks"):
         if key in data and not isinstance(data[key], str):
-            problems.append(f"{where}.{key}: must be text")
+            problems.append(f"{where}.{key}: phải là một chuỗi chữ trong dấu ngoặc kép, không phải {data[key]!r}")
     ask_contact = data.get("ask_contact", False)
     if not isinstance(ask_contact, bool):
-        problems.append(f"{where}.ask_contact: must be true or false")
+        problems.append(f"{where}.ask_contact: phải là true hoặc false, không phải {ask_contact!r}")
     raw_questions = data.get("questions")
     questions: list[Question] = []
     if not isinstance(raw_questions, list) or not raw_questions:
-        problems.append(f"{where}.questions: at least one [[questions]] table is needed")
+        problems.append(f"{where}.questions: cần ít nhất một câu hỏi (một bảng [[questions]])")
         raw_questions = []
     if len(raw_questions) > MAX_QUESTIONS:
-        problems.append(f"{where}.questions: at most {MAX_QUESTIONS} questions (a poster survey should take minutes)")
+        problems.append(f"{where}.questions: có {len(raw_questions)} câu hỏi, tối đa {MAX_QUESTIONS} "
+                        "(khảo sát qua poster chỉ nên mất vài phút)")
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_questions):
         qwhere = f"{where}.questions[{i + 1}]"
         if not isinstance(raw, Mapping):
-            problems.append(f"{qwhere}: must be a table")
+            problems.append(f"{qwhere}: phải là một bảng [[questions]] có key, type, prompt")
             continue
         if raw.get("correct"):
-            problems.append(f"{qwhere}: a survey question has no correct answer (remove 'correct')")
+            problems.append(f"{qwhere}: câu hỏi khảo sát không có đáp án đúng (xóa dòng 'correct')")
             continue
         try:
             question = question_from_dict(raw, qwhere)
@@ -189,10 +205,12 @@ def definition_from_dict(data: Mapping[str, Any], where: str = "survey") -> Surv
             problems.append(str(exc))
             continue
         if question.key in seen:
-            problems.append(f"{qwhere}: key {question.key!r} repeats question {seen[question.key]}")
+            problems.append(f"{qwhere}: key {question.key!r} trùng với câu hỏi thứ {seen[question.key]}; "
+                            "mỗi câu hỏi cần một key riêng")
             continue
         seen[question.key] = i + 1
         questions.append(question)
+    reworded = _reworded(data.get("reworded"), questions, f"{where}.reworded", problems) if "reworded" in data else ()
     if problems:
         raise DefinitionError(problems)
     return SurveyDefinition(
@@ -202,7 +220,37 @@ def definition_from_dict(data: Mapping[str, Any], where: str = "survey") -> Surv
         intro=clean(data["intro"]) if data.get("intro") else None,
         thanks=clean(data["thanks"]) if data.get("thanks") else None,
         ask_contact=ask_contact,
+        reworded=reworded,
     )
+
+
+def _reworded(raw: Any, questions: list[Question], where: str, problems: list[str]) -> list[tuple[str, str, str]]:
+    """The ``[reworded]`` table as (question, option, old label) triples; each entry must name an
+    option of this version, so a mistyped key is reported instead of silently confirming nothing."""
+    form = '[reworded] rồi mỗi dòng "mã câu hỏi"."mã phương án" = "nhãn cũ"'
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where}: phải là một bảng: {form}")
+        return []
+    by_key = {q.key: q for q in questions}
+    found = []
+    for question_key, options in raw.items():
+        question = by_key.get(question_key)
+        if question is None or not question.type.has_options:
+            problems.append(f"{where}: phiên bản này không có câu hỏi “{question_key}” có phương án để chọn")
+            continue
+        if not isinstance(options, Mapping):
+            problems.append(f"{where}.{question_key}: viết theo mẫu {form}")
+            continue
+        for option_key, old_label in options.items():
+            if not any(o.key == option_key for o in question.options):
+                problems.append(f"{where}: câu hỏi “{question_key}” không có phương án “{option_key}” "
+                                f"(các phương án: {', '.join(o.key for o in question.options)})")
+            elif not isinstance(old_label, str):
+                problems.append(f"{where}: “{question_key}”.“{option_key}” = {old_label!r} phải là nhãn cũ "
+                                "của phương án, viết trong dấu ngoặc kép")
+            else:
+                found.append((question_key, option_key, clean(old_label)))
+    return found
 
 
 def loads_definition(text: str, where: str = "survey") -> SurveyDefinition:
@@ -210,7 +258,7 @@ def loads_definition(text: str, where: str = "survey") -> SurveyDefinition:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError([f"{where}: not valid TOML: {exc}"]) from None
+        raise DefinitionError([f"{where}: không đọc được nội dung TOML: {_toml_error_vi(exc, text)}"]) from None
     return definition_from_dict(data, where)
 
 
@@ -220,31 +268,114 @@ def load_definition(path: str | Path) -> SurveyDefinition:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DefinitionError([f"{path}: no such file"]) from None
+        raise DefinitionError([f"{path}: không tìm thấy tệp"]) from None
     except UnicodeDecodeError:
-        raise DefinitionError([f"{path}: not UTF-8 text"]) from None
+        raise DefinitionError([f"{path}: tệp không phải văn bản UTF-8 (hãy lưu lại tệp với mã hóa UTF-8)"]) from None
     return loads_definition(text, path.name)
 
 
 def definition_from_json(text: str) -> SurveyDefinition:
     """Inverse of :meth:`SurveyDefinition.to_json` (stored versions)."""
-    return definition_from_dict(json.loads(text), "stored version")
+    return definition_from_dict(json.loads(text), "phiên bản đã lưu")
+
+
+# tomllib's messages (CPython 3.11–3.13), in Vietnamese; anything else is shown as tomllib says it.
+_TOML_MESSAGES = [
+    (r"Invalid statement", "dòng này không phải một dòng TOML hợp lệ (mỗi dòng dạng tên = giá trị, hoặc [bảng])"),
+    (r"Expected '=' after a key in a key/value pair", "thiếu dấu '=' sau tên trường"),
+    (r"Invalid initial character for a key part", "tên trường bắt đầu bằng ký tự không hợp lệ"),
+    (r"Invalid value", "giá trị không hợp lệ (chữ phải nằm trong dấu ngoặc kép; đúng/sai viết true/false)"),
+    (r"Unterminated string", "chuỗi chữ chưa có dấu ngoặc kép đóng"),
+    (r"Unclosed array", "danh sách […] chưa có dấu ']' đóng"),
+    (r"Unclosed inline table", "bảng {{…}} chưa có dấu '}}' đóng"),
+    (r"Expected '\]' at the end of a table declaration", "thiếu dấu ']' ở cuối tên bảng"),
+    (r"Expected '\]\]' at the end of an array declaration", "thiếu ']]' ở cuối [[questions]]"),
+    (r"Cannot overwrite a value", "một trường được khai báo hai lần"),
+    (r"Expected newline or end of document after a statement", "sau giá trị còn chữ thừa (mỗi trường một dòng)"),
+    (r"Cannot declare \('?(.*?)'?,?\) twice", "bảng [{0}] được khai báo hai lần"),
+    (r"Cannot (?:mutate immutable|redefine) namespace (.*)", "không thể khai báo lại {0}"),
+    (r"Duplicate inline table key (.*)", "trường {0} lặp lại trong cùng một bảng {{…}}"),
+    (r"Unescaped '\\' in a string", "dấu '\\' trong chuỗi phải viết thành '\\\\'"),
+    (r"Invalid hex value", "mã \\u… trong chuỗi không hợp lệ"),
+    (r"Escaped character is not a Unicode scalar value", "mã \\u… trong chuỗi không phải một ký tự hợp lệ"),
+    (r"Invalid date or datetime", "ngày hoặc giờ không hợp lệ"),
+    (r"Illegal character '\\n'", "chuỗi chữ chưa có dấu ngoặc kép đóng trước khi xuống dòng"),
+    (r"Illegal character (.*)", "ký tự {0} không được phép ở đây"),
+    (r"Found invalid character (.*)", "ký tự {0} không hợp lệ ở đây"),
+    (r"Expected (.*)", "thiếu {0}"),
+]
+
+
+def _toml_error_vi(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """A TOML syntax error in Vietnamese: where (line, column and the line itself) and what."""
+    message = str(exc)
+    where = ""
+    match = re.search(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$", message)
+    if match:
+        message = message[:match.start()]
+        if match[1]:
+            lines = text.split("\n")  # tomllib counts "\n" only
+            line = int(match[1])
+            shown = lines[line - 1].strip() if line <= len(lines) else ""
+            where = f"dòng {line}, cột {match[2]}" + (f" («{shown[:80]}»)" if shown else "") + ": "
+        else:
+            where = "cuối nội dung: "
+    for pattern, vietnamese in _TOML_MESSAGES:
+        found = re.fullmatch(pattern, message)
+        if found:
+            return where + vietnamese.format(*found.groups())
+    return where + message
+
+
+def _same_meaning(old: str, new: str) -> bool:
+    """Labels that differ only in letter case or spacing say the same thing."""
+    return " ".join(old.split()).casefold() == " ".join(new.split()).casefold()
 
 
 def check_evolution(previous: list[SurveyDefinition], new: SurveyDefinition) -> list[str]:
-    """Problems with reusing keys across versions: a question key keeps its type, and an option key
-    keeps its meaning only if the type allows it. Results aggregate answers by key across
-    versions, so changing what a key means would mix different answers."""
+    """Problems (in Vietnamese) with reusing keys across versions. Results and exports pool answers
+    by question and option key across versions, so a key must keep its meaning:
+
+    * a question key keeps its type (in every earlier version that asked it);
+    * an option key keeps its label, compared with the latest earlier version that had the option
+      (so a key dropped and later reused is checked too). Options written as plain labels are keyed
+      a, b, c… by position, so inserting one in the middle would relabel every answer after it.
+      A pure wording fix is accepted when ``new.reworded`` names the option with its current
+      (old) label; case and spacing alone never count as a change.
+    """
     problems = []
     for question in new.questions:
-        for old in previous:
-            if not old.has_question(question.key):
+        earlier = [old.question(question.key) for old in previous if old.has_question(question.key)]
+        changed = next((before for before in earlier if before.type is not question.type), None)
+        if changed is not None:
+            problems.append(
+                f"Câu hỏi “{question.key}”: trước đây là loại {changed.type.value} ({changed.type.label_vi}), "
+                f"nay là {question.type.value} ({question.type.label_vi}). Câu hỏi đổi loại cần một key mới; "
+                "các câu trả lời cũ vẫn giữ key cũ."
+            )
+            continue
+        if not question.type.has_options:
+            continue
+        last_label: dict[str, str] = {}
+        for before in earlier:  # oldest first: the latest label of each option wins
+            last_label.update((o.key, o.label) for o in before.options)
+        new_key_of = {o.label: o.key for o in question.options}
+        for option in question.options:
+            old_label = last_label.get(option.key)
+            if old_label is None or _same_meaning(old_label, option.label):
                 continue
-            before = old.question(question.key)
-            if before.type is not question.type:
-                problems.append(
-                    f"question {question.key!r}: was {before.type.value}, now {question.type.value}; "
-                    "a question that changes type needs a new key (earlier answers keep the old one)"
-                )
-                break
+            if (question.key, option.key, old_label) in new.reworded:
+                continue
+            moved = new_key_of.get(old_label)
+            problems.append(
+                f"Câu hỏi “{question.key}”, phương án “{option.key}”: trước đây là “{old_label}”, "
+                f"nay là “{option.label}”"
+                + (f" (nhãn “{old_label}” nay nằm ở phương án “{moved}”: có lẽ một phương án đã được chèn vào giữa)"
+                   if moved else "")
+                + ". Câu trả lời đã có được lưu theo mã phương án, nên đổi nghĩa của một mã sẽ làm sai kết quả cũ. "
+                "Phương án viết dạng nhãn trơn được đánh mã a, b, c… theo thứ tự: muốn thêm phương án thì thêm "
+                "ở cuối danh sách, hoặc ghi mã cho từng phương án ({ key = \"…\", label = \"…\" }), giữ mã cũ cho "
+                "phương án cũ và dùng mã mới cho phương án mới. Nếu chỉ sửa câu chữ mà nghĩa không đổi, thêm vào "
+                f"cuối nội dung hai dòng: [reworded] và \"{question.key}\".\"{option.key}\" = \"{old_label}\""
+            )
     return problems

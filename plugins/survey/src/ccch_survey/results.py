@@ -34,6 +34,8 @@ from .store import (
 )
 
 SCALE_KEYS = ("1", "2", "3", "4", "5")
+RETIRED_MARK = " (phương án không còn hỏi)"
+"""Appended to the label of an option that earlier versions offered and the latest one no longer does."""
 
 
 @attrs.frozen
@@ -89,9 +91,14 @@ class QuestionResult:
     type: QuestionType
     score: Score
     options: tuple[tuple[str, str, int], ...] = ()
-    """(option key, label, count) for single and multiple choice."""
+    """(option key, label, count) for single and multiple choice: the options of the latest version
+    that asked the question, in its order, each labelled as that version labels it; then options
+    only earlier versions offered that have answers in the scope, labelled from the latest version
+    that had them and marked :data:`RETIRED_MARK` (their answers stay counted and visible)."""
     current: bool = True
     """False for a question only earlier versions asked."""
+    retired: tuple[str, ...] = ()
+    """Keys of the options listed that the latest version asking the question no longer offers."""
 
 
 @attrs.frozen
@@ -190,11 +197,14 @@ def compute_results(db: Database, plan: Plan, survey_id: str, period: Period | N
     for _, key, pid, option, n in tally_rows(db, [survey_id], period):
         if pid in placements and n:
             per_question[key][pid][option] = n
-    # Labels from the current version, or from the latest version that asked the question.
+    # Labels from the current version, or from the latest version that asked the question; an
+    # option's label from the latest version that offered it (check_evolution keeps its meaning).
     known: dict[str, tuple] = {}
+    option_labels: dict[str, dict[str, str]] = defaultdict(dict)
     for version in versions:
         for q in version.questions:
             known[q.key] = (q, version is current)
+            option_labels[q.key].update((o.key, o.label) for o in q.options)
     order = [q.key for q in current.questions] + [k for k in known if not current.has_question(k)]
     questions: list[QuestionResult] = []
     unit_scores: dict[str, Score] = defaultdict(Score)
@@ -221,9 +231,14 @@ def compute_results(db: Database, plan: Plan, survey_id: str, period: Period | N
             for opts in data.values():
                 for option, n in opts.items():
                     counts[option] += n
-            options = tuple((o.key, o.label, counts.get(o.key, 0)) for o in question.options)
+            options = [(o.key, o.label, counts.get(o.key, 0)) for o in question.options]
+            offered = {o.key for o in question.options}
+            retired = [k for k in option_labels[key] if k not in offered and counts.get(k)]
+            # A key no version knows cannot come from a validated submission; shown by key rather than dropped.
+            retired += sorted(k for k in counts if counts[k] and k not in offered and k not in option_labels[key])
+            options += [(k, option_labels[key].get(k, k) + RETIRED_MARK, counts[k]) for k in retired]
             questions.append(QuestionResult(key, question.prompt, question.section, question.type, Score(),
-                                            options, current=is_current))
+                                            tuple(options), current=is_current, retired=tuple(retired)))
     counts = daily_counts(db, placements, period)
     placement_results = tuple(
         PlacementResult(p, *counts.get(pid, (0, 0)), placement_scores.get(pid, Score()))
