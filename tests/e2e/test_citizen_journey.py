@@ -26,7 +26,8 @@ def test_citizen_scans_a_poster_and_answers(server, browser, shot, tmp_path):
     code = ccch(server.config, "survey", "place", "sipas", "xa-an-dung.mot-cua",
                 "--place", "Quầy tiếp nhận hồ sơ").split()[0]
     pdf = tmp_path / "poster.pdf"
-    ccch(server.config, "survey", "posters", "sipas", "--code", code, "-o", pdf)
+    # The test server listens on loopback: say so, or `posters` refuses an address phones cannot reach.
+    ccch(server.config, "survey", "posters", "sipas", "--code", code, "--allow-local-url", "-o", pdf)
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "poster")], check=True)
     decoded = zxingcpp.read_barcodes(Image.open(tmp_path / "poster.png"))
     urls = [b.text for b in decoded if b.format == zxingcpp.BarcodeFormat.QRCode]
