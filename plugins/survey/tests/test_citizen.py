@@ -76,7 +76,7 @@ def test_page_is_small_accessible_and_needs_nothing_external(app, poster):
     assert parsed.scripts == [], "the poster page needs no JavaScript"
     assert parsed.external == [], parsed.external
     # Every choice question is a fieldset with a legend; every text field has a label.
-    assert parsed.fieldsets == parsed.legends == 15  # 13 scale + 1 single + contact block
+    assert parsed.fieldsets == parsed.legends == 16  # 13 scale + 1 multiple + 1 single + contact block
     text_fields = [i for i in parsed.inputs if i.get("type") in (None, "text", "tel") and i.get("name") != "website"]
     assert text_fields and all(i.get("id") in parsed.label_for for i in text_fields)
     assert '<html lang="vi">' in html

@@ -7,7 +7,7 @@ from ccch_survey.definition import DefinitionError, load_definition, loads_defin
 from ccch_survey.exports import wide_rows
 from ccch_survey.results import compute_results
 from ccch_survey.store import add_placement, get_version, save_survey, versions
-from ccch_survey_testing import SIPAS, store_response
+from ccch_survey_testing import REQUIRED_SCALE, SIPAS, store_response
 
 from ccch_core import accounts
 from ccch_core.periods import Period
@@ -127,12 +127,27 @@ def test_example_template_is_the_packaged_one():
     packaged = (resources.files("ccch_survey") / "templates" / "survey" / "sipas.toml").read_text(encoding="utf-8")
     assert packaged == SIPAS.read_text(encoding="utf-8")
     definition = load_definition(SIPAS)
-    assert 10 <= len(definition.questions) <= 15
+    assert 10 <= len(definition.questions) <= 16
     sections = [title for title, _ in definition.sections()]
     for factor in ("Tiếp cận dịch vụ", "Thủ tục hành chính", "Công chức trực tiếp giải quyết công việc",
                    "Kết quả cung ứng dịch vụ", "Tiếp nhận, giải quyết góp ý, phản ánh, kiến nghị"):
         assert any(factor in s for s in sections), factor
     assert loads_definition(definition.to_toml()).fingerprint == definition.fingerprint
+
+
+def test_the_template_asks_expectation_as_sipas_does():
+    """SIPAS asks opinion, satisfaction and expectation: besides the scale questions, the citizen
+    can say which of the five factors should improve first. Optional, so that the benchmarks'
+    forms (every required question, all scale) stay valid."""
+    definition = load_definition(SIPAS)
+    expectation = definition.question("mong-muon")
+    assert expectation.type.value == "multiple" and not expectation.required
+    assert [o.key for o in expectation.options] == ["tiep-can", "thu-tuc", "cong-chuc", "ket-qua", "gop-y"]
+    factors = [title for title, _ in definition.sections()][:5]
+    for option, factor in zip(expectation.options, factors):
+        assert any(q.key.startswith(option.key + ".") and q.section == factor for q in definition.questions)
+    # bench/survey_bench.py and bench/soak.py submit exactly these: the required questions stay the scale ones.
+    assert {q.key for q in definition.questions if q.required} == set(REQUIRED_SCALE)
 
 
 def test_editing_in_the_web_ui_creates_a_version(app, dep, sipas):
