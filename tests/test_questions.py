@@ -13,6 +13,8 @@ from ccch_core.questions import (
     QuestionError,
     QuestionType,
     check_header,
+    header_problem,
+    parse_vietnamese_number,
     question_from_dict,
     question_to_row,
     questions_from_rows,
@@ -37,11 +39,11 @@ def test_scale_and_true_false_get_their_options():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"key": "bad key"}, "key"),
-        ({"prompt": "  "}, "prompt is empty"),
-        ({"correct": ("z",)}, "not an option"),
-        ({"correct": ("a", "b")}, "exactly one correct"),
-        ({"difficulty": 9}, "difficulty"),
+        ({"key": "bad key"}, "mã câu hỏi 'bad key' không hợp lệ"),
+        ({"prompt": "  "}, r"q1: chưa có nội dung câu hỏi \(cột prompt\)"),
+        ({"correct": ("z",)}, "đáp án đúng z không phải là một phương án"),
+        ({"correct": ("a", "b")}, "chỉ có đúng một đáp án đúng"),
+        ({"difficulty": 9}, "độ khó 9 không hợp lệ"),
     ],
 )
 def test_invalid_definitions(kwargs, message):
@@ -67,7 +69,8 @@ def test_check_answer_for_each_type():
     assert multi.is_correct(("c", "a")) and not multi.is_correct(("a",))
     number = question_from_dict({"key": "n", "type": "number", "prompt": "Số", "min_value": 0, "max_value": 100})
     assert number.check_answer(["87,5"]) == ("87.5",)
-    for bad, message in (("abc", "một số"), ("101", "lớn nhất"), ("-1", "nhỏ nhất"), ("nan", "một số")):
+    for bad, message in (("abc", "không phải là một số"), ("101", "lớn nhất"), ("-1", "nhỏ nhất"),
+                         ("nan", "không phải là một số")):
         with pytest.raises(AnswerError, match=message):
             number.check_answer([bad])
     text = question_from_dict({"key": "t", "type": "short_text", "prompt": "Ý kiến", "required": False})
@@ -103,16 +106,113 @@ def test_import_reports_every_bad_row_with_its_line(tmp_path):
     assert check_header(rows) == []
     questions, problems = questions_from_rows(rows, require_correct=True)
     assert [q.key for q in questions] == ["q1", "q5"]
-    assert [(p.line, p.message.split(" ")[0]) for p in problems] == [
-        (3, "no"), (4, "correct"), (5, "key"), (8, "type"), (9, "option"),
+    assert [(p.line, p.message) for p in problems] == [
+        (3, "chưa có đáp án đúng (cột correct)"),
+        (4, "cột correct: 'D' không phải chữ cái của một phương án đã điền (A, B)"),
+        (5, "cột key: mã 'q1' trùng với dòng 2"),
+        (8, "cột type: 'kiểu lạ' không phải loại câu hỏi hợp lệ (một trong: scale5, single, multiple, true_false, "
+            "short_text, long_text, number)"),
+        (9, "cột option_b (phương án B) để trống trong khi phương án sau có nội dung; điền liên tục từ phương án A"),
     ]
-    assert "repeats line 2" in problems[2].message
+    assert str(problems[0]) == "Dòng 3: chưa có đáp án đúng (cột correct)"
+
+
+def test_row_messages_are_vietnamese_and_name_the_column():
+    """Every message an import row can get: Vietnamese, with the column and the value."""
+    rows = [
+        (2, {"prompt": "Câu?", "option_a": "Một", "option_b": "Hai", "correct": "A", "difficulty": "khó"}),
+        (3, {"prompt": "Câu?", "type": "true_false", "correct": "Có lẽ"}),
+        (4, {"prompt": "", "option_a": "Một", "option_b": "Hai", "correct": "A"}),
+        (5, {"prompt": "Câu?", "option_a": "Một", "correct": "A"}),
+        (6, {"prompt": "Câu?", "option_a": "Một", "option_b": "Hai", "correct": "A;B"}),
+        (7, {"prompt": "Câu?", "key": "có dấu", "option_a": "Một", "option_b": "Hai", "correct": "A"}),
+        (8, {"prompt": "Câu?", "__extra__": "x"}),
+    ]
+    _, problems = questions_from_rows(rows, require_correct=True)
+    messages = {p.line: p.message for p in problems}
+    assert messages == {
+        2: "cột difficulty: 'khó' không phải số nguyên từ 1 đến 5",
+        3: "cột correct: 'Có lẽ' không hợp lệ; câu Đúng/Sai ghi “Đúng” hoặc “Sai”",
+        4: "chưa có nội dung câu hỏi (cột prompt)",
+        5: "câu hỏi loại “Chọn một đáp án” cần ít nhất 2 phương án",
+        6: "câu hỏi loại “Chọn một đáp án” chỉ có đúng một đáp án đúng (đang ghi 2)",
+        7: "mã câu hỏi 'có dấu' không hợp lệ: dùng 1–64 ký tự gồm chữ cái không dấu, chữ số, dấu chấm, gạch dưới "
+           "hoặc gạch ngang",
+        8: "dòng có nhiều ô hơn số cột của dòng tiêu đề",
+    }
+    english = ("no correct", "is empty", "is not", "repeats", "write ", "option ", "column")
+    assert not [m for m in messages.values() if any(word in m for word in english)]
+
+
+def test_definition_messages_are_vietnamese():
+    with pytest.raises(QuestionError, match=r"q\[1\]: không có trường colour"):
+        question_from_dict({"key": "a", "type": "single", "prompt": "x", "colour": 1}, "q[1]")
+    with pytest.raises(QuestionError, match=r"q\[1\]\.type: 'nope' không phải loại câu hỏi hợp lệ"):
+        question_from_dict({"key": "a", "type": "nope", "prompt": "x"}, "q[1]")
+    with pytest.raises(QuestionError, match=r"q\[1\]\.min_value: 'x' không phải là một số"):
+        question_from_dict({"key": "a", "type": "number", "prompt": "x", "min_value": "x"}, "q[1]")
 
 
 def test_unknown_column_is_reported(tmp_path):
     path = tmp_path / "q.csv"
     path.write_text("key,type,promt,option_a,option_b,correct\nq1,single,X,A,B,A\n", encoding="utf-8")
     assert check_header(read_rows(path)) == ["promt"]
+
+
+def test_a_wrong_header_is_a_problem_of_the_whole_file(tmp_path):
+    """A typo in the header (or a missing prompt column) is one file-level message, not a bad row."""
+    typo = tmp_path / "typo.csv"
+    typo.write_text("key,typ,prompt,option_a,option_b,correct\nq1,single,X,A,B,A\n", encoding="utf-8")
+    message = header_problem(read_rows(typo))
+    assert message.startswith("dòng tiêu đề sai (cột không có trong mẫu: typ)")
+    assert "chưa nhập câu nào" in message
+    no_prompt = tmp_path / "no-prompt.csv"
+    no_prompt.write_text("key,type,option_a,option_b,correct\nq1,single,A,B,A\n", encoding="utf-8")
+    assert "thiếu cột bắt buộc: prompt" in header_problem(read_rows(no_prompt))
+    short_rows = tmp_path / "short.csv"
+    short_rows.write_text("key,prompt,option_a,option_b,correct,category\nq1,X,A,B,A\n", encoding="utf-8")
+    assert header_problem(read_rows(short_rows)) is None
+    assert read_rows(short_rows)[0][1]["category"] == ""
+
+
+def test_xlsx_cells_are_read_as_the_person_sees_them(tmp_path):
+    """A percentage, a date, a whole number, a grouped number and a decimal come in as shown in
+    Excel (Vietnamese style), not as the raw cell value."""
+    import datetime as dt
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["key", "type", "prompt", "option_a", "option_b", "option_c", "option_d", "option_e", "option_f",
+                  "correct", "difficulty"])
+    sheet.append(["x1", "single", "Chỉ tiêu?", 0.8, 1, dt.datetime(2024, 1, 20), 1500000, 2.5, 0.125, "B", 2.0])
+    formats = {"D2": "0%", "E2": "0%", "F2": "dd/mm/yyyy", "G2": "#,##0", "H2": "General", "I2": "0.0%"}
+    for ref, number_format in formats.items():
+        sheet[ref].number_format = number_format
+    path = tmp_path / "pct.xlsx"
+    workbook.save(path)
+    questions, problems = questions_from_rows(read_rows(path))
+    assert problems == []
+    assert [o.label for o in questions[0].options] == ["80%", "100%", "20/01/2024", "1.500.000", "2,5", "12,5%"]
+    assert questions[0].difficulty == 2
+
+
+def test_number_answers_are_read_as_vietnamese_write_them():
+    number = question_from_dict({"key": "n", "type": "number", "prompt": "Số tiền"})
+    for written, stored in (("50.000", "50000"), ("1.500.000", "1500000"), ("2,5", "2.5"), ("1.500,25", "1500.25"),
+                            ("50", "50"), ("1 500 000", "1500000"), ("0,125", "0.125"), ("-3", "-3"),
+                            ("2.5", "2.5")):
+        assert number.check_answer([written]) == (stored,), written
+    for ambiguous in ("50,000", "1,500,000", "1,500.5", "12.345.67", "1e5"):
+        with pytest.raises(AnswerError) as caught:
+            number.check_answer([ambiguous])
+        assert f"“{ambiguous}”" in str(caught.value)
+    with pytest.raises(AnswerError, match="Nếu là 50000 thì viết 50.000 hoặc 50000"):
+        parse_vietnamese_number("50,000")
+    bounded = question_from_dict({"key": "b", "type": "number", "prompt": "Số", "max_value": 1000000})
+    with pytest.raises(AnswerError, match="Số lớn nhất được nhập là 1.000.000"):
+        bounded.check_answer(["1.500.000"])
 
 
 def test_xlsx_import_and_round_trip(tmp_path):
@@ -139,7 +239,7 @@ def test_xlsx_import_and_round_trip(tmp_path):
 def test_not_utf8_csv(tmp_path):
     path = tmp_path / "q.csv"
     path.write_bytes("key,prompt\nq1,C\xe2u h\xf4i\n".encode("latin-1"))
-    with pytest.raises(QuestionError, match="not UTF-8"):
+    with pytest.raises(QuestionError, match="không phải văn bản UTF-8"):
         read_rows(path)
 
 

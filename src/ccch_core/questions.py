@@ -9,12 +9,20 @@ what a person submitted through :meth:`Question.check_answer`, which raises an
 
 Import columns (CSV or XLSX, a header row, any order; documented in docs/questions.md):
 
-``key, type, prompt, option_a … option_h, correct, category, difficulty, required, help, section``
+``key, type, prompt, option_a … option_h, correct, category, topic, difficulty, required, help, section``
+
+``category`` is free text (a contest draws its quotas by it); ``topic`` is the id of one of the
+plan's content topics (II.1, for example ``1.3``): the caller checks it against the plan.
+
+Every message a person sees (a bad row, a bad definition, a bad answer) is in Vietnamese and
+names the column or field and the value.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import decimal
 import enum
 import io
 import math
@@ -30,8 +38,10 @@ from .text import clean
 
 MAX_OPTIONS = 8
 OPTION_COLUMNS = tuple(f"option_{letter}" for letter in string.ascii_lowercase[:MAX_OPTIONS])
-IMPORT_COLUMNS = ("key", "type", "prompt", *OPTION_COLUMNS, "correct", "category", "difficulty", "required",
-                  "help", "section")
+IMPORT_COLUMNS = ("key", "type", "prompt", *OPTION_COLUMNS, "correct", "category", "topic", "difficulty",
+                  "required", "help", "section")
+REQUIRED_COLUMNS = ("prompt",)
+"""Columns a CSV/XLSX header must have (a file without them cannot hold a single question)."""
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 SCALE_LABELS = ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng")
@@ -85,7 +95,76 @@ class AnswerError(ValueError):
 
 
 class QuestionError(ValueError):
-    """A question definition that is not valid."""
+    """A question definition that is not valid (message in Vietnamese). ``detail`` is the message
+    without the question's key in front (what an import row reports: the line says where)."""
+
+    def __init__(self, message: str, detail: str | None = None):
+        super().__init__(message)
+        self.detail = detail or message
+
+
+# -- numbers as Vietnamese write them -------------------------------------------------------------
+
+# Vietnamese groups thousands with "." and writes decimals after ",": 1.500.000 and 2,5.
+_GROUPED = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")   # 50.000 · 1.500.000 · 1.500,25
+_DECIMAL_COMMA = re.compile(r"^\d+(?:,\d+)?$")                   # 50 · 2,5 · 0,125
+_DECIMAL_POINT = re.compile(r"^\d+\.\d+$")                        # 2.5 (a phone keypad's decimal point)
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+NUMBER_HELP = "viết dấu chấm để phân cách hàng nghìn (1.500.000) và dấu phẩy trước phần thập phân (2,5)"
+
+
+def parse_vietnamese_number(text: str) -> decimal.Decimal:
+    """The number in ``text`` as a Vietnamese writes it, exactly (a :class:`~decimal.Decimal`).
+
+    "." groups thousands and "," starts the decimals: ``50.000`` is 50000, ``1.500.000`` is
+    1500000, ``2,5`` is 2.5, ``1.500,25`` is 1500.25. A single "." followed by other than three
+    digits can only be a decimal point (``2.5``, ``87.25``), so it is read as one. Forms that an
+    English writer and a Vietnamese one read differently are refused rather than guessed:
+    ``50,000`` (fifty thousand or fifty?), ``1,500,000``, ``1,500.5``. Spaces are ignored.
+    Raises :class:`AnswerError` with a Vietnamese message that shows the value.
+    """
+    raw = clean(text)
+    body = _SPACES.sub("", raw)
+    sign = ""
+    if body[:1] in "+-−" and body:
+        sign, body = ("-" if body[0] in "-−" else ""), body[1:]
+    if _GROUPED.match(body):
+        normalised = body.replace(".", "").replace(",", ".")
+    elif _DECIMAL_COMMA.match(body):
+        integer, _, fraction = body.partition(",")
+        if fraction and len(fraction) == 3 and integer != "0" and len(integer) <= 3:
+            # "50,000": fifty thousand to an English writer, fifty to a Vietnamese one.
+            short = fraction.rstrip("0")
+            as_decimal = f"{integer},{short}" if short and short != fraction else (
+                integer if not short else f"{integer},{fraction}0")
+            raise AnswerError(f"“{raw}” không rõ nghĩa. Nếu là {integer}{fraction} thì viết {integer}.{fraction} "
+                              f"hoặc {integer}{fraction}; nếu là số thập phân thì viết {as_decimal} "
+                              "(dấu phẩy đứng trước phần thập phân).")
+        normalised = body.replace(",", ".")
+    elif _DECIMAL_POINT.match(body) and not (len(body.split(".")[1]) == 3 and body.split(".")[0] != "0"):
+        normalised = body
+    else:
+        raise AnswerError(f"“{raw}” không phải là một số viết đúng cách: {NUMBER_HELP}.")
+    value = decimal.Decimal(sign + normalised)
+    if not value.is_finite() or abs(value) >= decimal.Decimal("1e15"):
+        raise AnswerError(f"“{raw}” không phải là một số hợp lệ.")
+    return value
+
+
+def _plain_number(value: decimal.Decimal) -> str:
+    """``1500000``, ``2.5``, ``-3`` (no exponent, no trailing zeros): how an answer is stored."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "+0") else text
+
+
+def _vn_number(value: float) -> str:
+    """A number for a message, as a Vietnamese reads it (1.500.000; 2,5)."""
+    text = _plain_number(decimal.Decimal(repr(value)))
+    integer, _, fraction = text.partition(".")
+    sign = "-" if integer.startswith("-") else ""
+    digits = integer.lstrip("-")
+    grouped = ".".join(digits[max(i - 3, 0):i] for i in range(len(digits), 0, -3)[::-1])
+    return sign + grouped + ("," + fraction if fraction else "")
 
 
 @attrs.frozen
@@ -115,6 +194,8 @@ class Question:
     help: str | None = None
     section: str | None = None
     category: str | None = None
+    topic: str | None = None
+    """The id of the plan's content topic (II.1) the question is about; checked by the caller."""
     difficulty: int | None = None
     correct: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     min_value: float | None = None
@@ -122,10 +203,16 @@ class Question:
     max_length: int | None = None
 
     def __attrs_post_init__(self):
+        def fail(message: str):
+            raise QuestionError(f"{self.key}: {message}", message)
+
         if not KEY_PATTERN.match(self.key):
-            raise QuestionError(f"key {self.key!r}: 1–64 letters, digits, '.', '_' or '-'")
+            message = (f"mã câu hỏi {self.key!r} không hợp lệ: dùng 1–64 ký tự gồm chữ cái không dấu, chữ số, "
+                       "dấu chấm, gạch dưới hoặc gạch ngang")
+            raise QuestionError(message)
         if not self.prompt:
-            raise QuestionError(f"{self.key}: the prompt is empty")
+            fail("chưa có nội dung câu hỏi (cột prompt)")
+        kind = f"câu hỏi loại “{self.type.label_vi}”"
         if self.type is QuestionType.SCALE5 and not self.options:
             object.__setattr__(self, "options", _scale_options())
         if self.type is QuestionType.TRUE_FALSE and not self.options:
@@ -133,22 +220,23 @@ class Question:
         keys = [o.key for o in self.options]
         if self.type.has_options:
             if len(self.options) < 2:
-                raise QuestionError(f"{self.key}: a {self.type.value} question needs at least 2 options")
+                fail(f"{kind} cần ít nhất 2 phương án")
             if len(set(keys)) != len(keys):
-                raise QuestionError(f"{self.key}: option keys repeat")
+                fail(f"các phương án trùng mã ({', '.join(k for k in dict.fromkeys(keys) if keys.count(k) > 1)})")
             if any(not o.label for o in self.options):
-                raise QuestionError(f"{self.key}: an option has no text")
+                fail("có phương án để trống nội dung")
         elif self.options:
-            raise QuestionError(f"{self.key}: a {self.type.value} question has no options")
+            fail(f"{kind} không có phương án; hãy bỏ các phương án")
         unknown = [k for k in self.correct if k not in keys]
         if unknown:
-            raise QuestionError(f"{self.key}: correct answer {', '.join(unknown)} is not an option")
+            fail(f"đáp án đúng {', '.join(unknown)} không phải là một phương án của câu hỏi")
         if self.correct and self.type in (QuestionType.SINGLE, QuestionType.TRUE_FALSE) and len(self.correct) != 1:
-            raise QuestionError(f"{self.key}: a {self.type.value} question has exactly one correct answer")
+            fail(f"{kind} chỉ có đúng một đáp án đúng (đang ghi {len(self.correct)})")
         if self.difficulty is not None and not 1 <= self.difficulty <= 5:
-            raise QuestionError(f"{self.key}: difficulty is 1 (easy) to 5 (hard)")
+            fail(f"độ khó {self.difficulty} không hợp lệ: từ 1 (dễ) đến 5 (khó)")
         if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
-            raise QuestionError(f"{self.key}: min_value is larger than max_value")
+            fail(f"giá trị nhỏ nhất (min_value = {self.min_value:g}) lớn hơn giá trị lớn nhất "
+                 f"(max_value = {self.max_value:g})")
 
     # -- answers ----------------------------------------------------------------------------------
 
@@ -184,18 +272,13 @@ class Question:
             raise AnswerError("Câu trả lời bị gửi lặp; vui lòng nhập lại.")
         text = values[0]
         if self.type is QuestionType.NUMBER:
-            normalised = text.replace(" ", "").replace(",", ".") if text.count(",") == 1 and "." not in text else text
-            try:
-                number = float(normalised)
-            except ValueError:
-                raise AnswerError("Vui lòng nhập một số.") from None
-            if not math.isfinite(number):
-                raise AnswerError("Vui lòng nhập một số.")
+            value = parse_vietnamese_number(text)
+            number = float(value)
             if self.min_value is not None and number < self.min_value:
-                raise AnswerError(f"Số nhỏ nhất được nhập là {self.min_value:g}.")
+                raise AnswerError(f"Số nhỏ nhất được nhập là {_vn_number(self.min_value)}.")
             if self.max_value is not None and number > self.max_value:
-                raise AnswerError(f"Số lớn nhất được nhập là {self.max_value:g}.")
-            return (f"{number:g}" if abs(number) < 1e15 else str(number),)
+                raise AnswerError(f"Số lớn nhất được nhập là {_vn_number(self.max_value)}.")
+            return (_plain_number(value),)
         limit = self.max_length or (200 if self.type is QuestionType.SHORT_TEXT else 2000)
         if len(text) > limit:
             raise AnswerError(f"Câu trả lời dài quá {limit} ký tự.")
@@ -216,7 +299,7 @@ class Question:
         data: dict[str, Any] = {"key": self.key, "type": self.type.value, "prompt": self.prompt}
         if self.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
             data["options"] = [{"key": o.key, "label": o.label} for o in self.options]
-        for name in ("help", "section", "category", "difficulty", "min_value", "max_value", "max_length"):
+        for name in ("help", "section", "category", "topic", "difficulty", "min_value", "max_value", "max_length"):
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
@@ -231,50 +314,52 @@ def question_from_dict(data: Mapping[str, Any], where: str = "question") -> Ques
     """Build a question from a mapping (a TOML table, JSON). Options are a list of
     ``{"key", "label"}`` tables or of plain labels (keyed a, b, c…). Raises
     :class:`QuestionError` naming ``where`` and the field."""
-    allowed = {"key", "type", "prompt", "options", "required", "help", "section", "category", "difficulty",
+    allowed = {"key", "type", "prompt", "options", "required", "help", "section", "category", "topic", "difficulty",
                "correct", "min_value", "max_value", "max_length"}
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise QuestionError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        raise QuestionError(f"{where}: không có trường {', '.join(unknown)} (các trường: {', '.join(sorted(allowed))})")
     raw_type = clean(str(data.get("type", ""))).casefold()
     qtype = TYPE_ALIASES.get(raw_type)
     if qtype is None:
-        raise QuestionError(f"{where}.type: {data.get('type')!r} is not one of {', '.join(t.value for t in QuestionType)}")
+        raise QuestionError(f"{where}.type: {data.get('type')!r} không phải loại câu hỏi hợp lệ "
+                            f"(một trong: {', '.join(t.value for t in QuestionType)})")
     raw_options = data.get("options", []) or []
     if not isinstance(raw_options, list):
-        raise QuestionError(f"{where}.options: write a list, e.g. [\"Có\", \"Không\"]")
+        raise QuestionError(f"{where}.options: ghi một danh sách, ví dụ [\"Có\", \"Không\"]")
     options = []
     for i, option in enumerate(raw_options):
         if isinstance(option, str) and i < len(string.ascii_lowercase):
             options.append(Option(string.ascii_lowercase[i], option))
         elif isinstance(option, str):
-            raise QuestionError(f"{where}.options[{i}]: more than 26 options need a key each ({{key = …, label = …}})")
+            raise QuestionError(f"{where}.options[{i}]: quá 26 phương án thì mỗi phương án cần có mã "
+                                f"({{key = …, label = …}})")
         elif isinstance(option, Mapping) and set(option) <= {"key", "label"} and "label" in option:
             options.append(Option(str(option.get("key") or string.ascii_lowercase[i]), str(option["label"])))
         else:
-            raise QuestionError(f"{where}.options[{i}]: write a label or {{key = \"a\", label = \"…\"}}")
+            raise QuestionError(f"{where}.options[{i}]: ghi nội dung phương án hoặc {{key = \"a\", label = \"…\"}}")
     standard = {QuestionType.SCALE5: _scale_options(), QuestionType.TRUE_FALSE: TRUE_FALSE_OPTIONS}.get(qtype)
     if standard and options and [o.key for o in options] != [o.key for o in standard]:
-        raise QuestionError(f"{where}.options: a {qtype.value} question has the options "
-                            f"{', '.join(o.key for o in standard)}; leave 'options' out")
+        raise QuestionError(f"{where}.options: câu hỏi loại “{qtype.label_vi}” có sẵn các phương án "
+                            f"{', '.join(o.key for o in standard)}; hãy bỏ trường options")
     correct = data.get("correct", [])
     if isinstance(correct, str):
         correct = [correct]
     if not isinstance(correct, list):
-        raise QuestionError(f"{where}.correct: write an option key or a list of option keys")
+        raise QuestionError(f"{where}.correct: ghi mã một phương án hoặc danh sách mã phương án")
     if not isinstance(data.get("required", True), bool):
-        raise QuestionError(f"{where}.required: must be true or false")
+        raise QuestionError(f"{where}.required: {data.get('required')!r} phải là true hoặc false")
     for name in ("min_value", "max_value"):
         value = data.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                   or not math.isfinite(value)):
-            raise QuestionError(f"{where}.{name}: {value!r} is not a number")
+            raise QuestionError(f"{where}.{name}: {value!r} không phải là một số")
     for name, low in (("max_length", 1), ("difficulty", None)):
         value = data.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or (low is not None and value < low)):
-            raise QuestionError(f"{where}.{name}: {value!r} is not a whole number"
-                                + (f" of at least {low}" if low is not None else ""))
+            raise QuestionError(f"{where}.{name}: {value!r} không phải là số nguyên"
+                                + (f" từ {low} trở lên" if low is not None else ""))
     try:
         return Question(
             key=str(data.get("key", "")),
@@ -285,6 +370,7 @@ def question_from_dict(data: Mapping[str, Any], where: str = "question") -> Ques
             help=clean(str(data["help"])) if data.get("help") else None,
             section=clean(str(data["section"])) if data.get("section") else None,
             category=clean(str(data["category"])) if data.get("category") else None,
+            topic=clean(str(data["topic"])) if data.get("topic") else None,
             difficulty=data.get("difficulty"),
             correct=[str(c) for c in correct],
             min_value=data.get("min_value"),
@@ -308,7 +394,7 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"Dòng {self.line}: {self.message}"
 
 
 def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
@@ -321,7 +407,8 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise QuestionError(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as “CSV UTF-8”") from None
+        raise QuestionError(f"{path.name}: không phải văn bản UTF-8 (byte thứ {exc.start}); hãy lưu tệp "
+                            "dưới dạng “CSV UTF-8”") from None
     reader = csv.reader(io.StringIO(text))
     rows = list(reader)
     return _rows_with_header(rows, path.name, start_line=1)
@@ -331,27 +418,84 @@ def _read_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - openpyxl comes with the plugins that need it
-        raise QuestionError("reading .xlsx needs openpyxl: pip install openpyxl") from None
+        raise QuestionError("cần cài openpyxl để đọc tệp .xlsx: pip install openpyxl") from None
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
-        raise QuestionError(f"{path.name}: not a readable XLSX file ({type(exc).__name__})") from None
+        raise QuestionError(f"{path.name}: không đọc được tệp XLSX ({type(exc).__name__})") from None
     sheet = workbook.worksheets[0]
-    rows = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in row]
-            for row in sheet.iter_rows(values_only=True)]
+    rows = [[cell_text(cell) for cell in row] for row in sheet.iter_rows()]
     workbook.close()
     return _rows_with_header(rows, path.name, start_line=1)
 
 
+def cell_text(cell) -> str:
+    """A worksheet cell as the person sees it in Excel, not its raw value: 80% not 0.8,
+    20/01/2024 (Vietnamese day/month/year) not 2024-01-20 00:00:00, 15 not 15.0, 1.500.000 for a
+    number formatted with thousands separators, 2,5 for a decimal (Vietnamese style)."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        shows_time = bool(re.search(r"[hHs]", _format_section(cell.number_format)))
+        if shows_time and (value.hour or value.minute or value.second):
+            return value.strftime("%d/%m/%Y %H:%M")
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, (int, float)):
+        return _format_number(value, cell.number_format or "General")
+    return str(value)
+
+
+def _format_section(number_format: str | None) -> str:
+    """The positive-number part of an Excel number format without quoted text, escapes and
+    [colour]/[locale] tags."""
+    section = (number_format or "General").split(";")[0]
+    section = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.', "", section)
+    return section
+
+
+def _format_number(value: float, number_format: str) -> str:
+    section = _format_section(number_format)
+    percent = "%" in section
+    number = decimal.Decimal(repr(value)) * (100 if percent else 1)
+    if section.casefold() in ("general", "", "@") or not re.search(r"[0#?]", section):
+        # General: a whole number whole (a code, a year, a count); a fraction to the 10 significant
+        # digits Excel shows.
+        integral = number == number.to_integral_value()
+        text = _plain_number(number if integral else round(number, 10 - max(number.adjusted() + 1, 0)))
+        grouped = False
+    else:
+        places = len(re.search(r"\.([0#?]*)", section).group(1)) if re.search(r"\.([0#?]*)", section) else 0
+        text = format(round(number, places), f".{places}f")
+        grouped = "," in section.split(".")[0]
+    integer, _, fraction = text.partition(".")
+    if grouped:
+        sign = "-" if integer.startswith("-") else ""
+        digits = integer.lstrip("-")
+        integer = sign + ".".join(digits[max(i - 3, 0):i] for i in range(len(digits), 0, -3)[::-1])
+    return integer + ("," + fraction if fraction else "") + ("%" if percent else "")
+
+
 def _rows_with_header(rows: list[list[str]], name: str, start_line: int) -> list[tuple[int, dict[str, str]]]:
     if not rows:
-        raise QuestionError(f"{name}: the file is empty")
+        raise QuestionError(f"{name}: tệp không có dữ liệu")
     header = [clean(h).casefold() for h in rows[0]]
     result = []
     for offset, row in enumerate(rows[1:], start=start_line + 1):
         if not any(clean(cell) for cell in row):
             continue  # blank line
-        values = {header[i]: clean(cell) for i, cell in enumerate(row) if i < len(header) and header[i]}
+        # Every header column is in every row (a short CSV row has the rest empty), so a missing
+        # column is seen from the rows alone.
+        values = {name: "" for name in header if name}
+        values.update({header[i]: clean(cell) for i, cell in enumerate(row) if i < len(header) and header[i]})
         if len(row) > len(header) and any(clean(c) for c in row[len(header):]):
             values["__extra__"] = "x"
         result.append((offset, values))
@@ -363,7 +507,33 @@ def check_header(rows: list[tuple[int, dict[str, str]]], columns: Sequence[str] 
     seen: set[str] = set()
     for _, row in rows:
         seen.update(row)
-    return sorted(c for c in seen if c not in columns and c != "__extra__")
+    return sorted(c for c in seen if c not in columns and not c.startswith("__"))
+
+
+def missing_columns(rows: list[tuple[int, dict[str, str]]], required: Sequence[str] = REQUIRED_COLUMNS) -> list[str]:
+    """Required column names no row has (rows of :func:`read_rows` carry every header column)."""
+    seen: set[str] = set()
+    for _, row in rows:
+        seen.update(row)
+    return [c for c in required if c not in seen] if rows else []
+
+
+def header_problem(rows: list[tuple[int, dict[str, str]]], columns: Sequence[str] = IMPORT_COLUMNS,
+                   required: Sequence[str] = REQUIRED_COLUMNS) -> str | None:
+    """A Vietnamese message for a header with unknown or missing columns, or None when it is
+    right. A header problem concerns the whole file: the caller imports nothing, whatever the
+    options (skipping "bad rows" would skip every row)."""
+    unknown = check_header(rows, columns)
+    missing = missing_columns(rows, required)
+    parts = []
+    if unknown:
+        parts.append(f"cột không có trong mẫu: {', '.join(unknown)}")
+    if missing:
+        parts.append(f"thiếu cột bắt buộc: {', '.join(missing)}")
+    if not parts:
+        return None
+    return (f"dòng tiêu đề sai ({'; '.join(parts)}). Các cột của mẫu: {', '.join(columns)}. "
+            "Sửa dòng tiêu đề rồi nhập lại; chưa nhập câu nào")
 
 
 def _yes(value: str, default: bool) -> bool:
@@ -379,15 +549,17 @@ def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
     for true/false. ``key`` defaults to ``auto_key``.
     """
     if row.get("__extra__"):
-        raise QuestionError("the row has more cells than the header has columns")
+        raise QuestionError("dòng có nhiều ô hơn số cột của dòng tiêu đề")
     qtype = TYPE_ALIASES.get(clean(row.get("type", "")).casefold() or "single")
     if qtype is None:
-        raise QuestionError(f"type {row.get('type')!r} is not one of {', '.join(t.value for t in QuestionType)}")
+        raise QuestionError(f"cột type: {row.get('type')!r} không phải loại câu hỏi hợp lệ "
+                            f"(một trong: {', '.join(t.value for t in QuestionType)})")
     options = [Option(column[-1], row[column]) for column in OPTION_COLUMNS if row.get(column)]
     letters = [column[-1] for column in OPTION_COLUMNS]
-    gaps = [c[-1].upper() for c in OPTION_COLUMNS[: len(options)] if not row.get(c)]
+    gaps = [c for c in OPTION_COLUMNS[: len(options)] if not row.get(c)]
     if gaps:
-        raise QuestionError(f"option {', '.join(gaps)} is empty while a later option is filled")
+        raise QuestionError(f"cột {', '.join(gaps)} (phương án {', '.join(c[-1].upper() for c in gaps)}) để trống "
+                            "trong khi phương án sau có nội dung; điền liên tục từ phương án A")
     correct_text = clean(row.get("correct", ""))
     correct: list[str] = []
     if correct_text:
@@ -395,20 +567,22 @@ def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
             key = correct_text.casefold()
             mapping = {"đúng": "dung", "dung": "dung", "true": "dung", "sai": "sai", "false": "sai"}
             if key not in mapping:
-                raise QuestionError(f"correct {correct_text!r}: write Đúng or Sai")
+                raise QuestionError(f"cột correct: {correct_text!r} không hợp lệ; câu Đúng/Sai ghi “Đúng” hoặc “Sai”")
             correct = [mapping[key]]
         else:
             for part in re.split(r"[;,\s]+", correct_text):
                 letter = part.strip().lower()
                 if letter not in letters[: len(options)]:
-                    raise QuestionError(f"correct {part!r} is not the letter of a filled option")
+                    filled = ", ".join(letters[: len(options)]).upper() or "chưa điền phương án nào"
+                    raise QuestionError(f"cột correct: {part!r} không phải chữ cái của một phương án đã điền "
+                                        f"({filled})")
                 correct.append(letter)
     difficulty = row.get("difficulty") or None
     if difficulty is not None:
         try:
             difficulty = int(difficulty)
         except ValueError:
-            raise QuestionError(f"difficulty {difficulty!r} is not a whole number 1–5") from None
+            raise QuestionError(f"cột difficulty: {difficulty!r} không phải số nguyên từ 1 đến 5") from None
     try:
         return Question(
             key=row.get("key") or auto_key,
@@ -419,11 +593,12 @@ def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
             help=row.get("help") or None,
             section=row.get("section") or None,
             category=row.get("category") or None,
+            topic=row.get("topic") or None,
             difficulty=difficulty,
             correct=correct,
         )
     except QuestionError as exc:
-        raise QuestionError(str(exc).split(": ", 1)[-1]) from None
+        raise QuestionError(exc.detail) from None
 
 
 def questions_from_rows(
@@ -449,10 +624,10 @@ def questions_from_rows(
             problems.append(RowProblem(line, str(exc)))
             continue
         if question.key in seen:
-            problems.append(RowProblem(line, f"key {question.key!r} repeats line {seen[question.key]}"))
+            problems.append(RowProblem(line, f"cột key: mã {question.key!r} trùng với dòng {seen[question.key]}"))
             continue
         if require_correct and question.type.has_options and not question.correct:
-            problems.append(RowProblem(line, "no correct answer (column correct)"))
+            problems.append(RowProblem(line, "chưa có đáp án đúng (cột correct)"))
             continue
         message = extra_check(question) if extra_check else None
         if message:
@@ -467,7 +642,8 @@ def question_to_row(question: Question) -> dict[str, str]:
     """An import row for ``question`` (export back to CSV/XLSX with the same columns)."""
     row = {column: "" for column in IMPORT_COLUMNS}
     row.update(key=question.key, type=question.type.value, prompt=question.prompt,
-               category=question.category or "", help=question.help or "", section=question.section or "",
+               category=question.category or "", topic=question.topic or "", help=question.help or "",
+               section=question.section or "",
                difficulty="" if question.difficulty is None else str(question.difficulty),
                required="" if question.required else "không")
     if question.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
