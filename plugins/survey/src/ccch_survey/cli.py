@@ -6,6 +6,7 @@ The group is built anew for each invocation (never at import time), like every c
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from pathlib import Path
 
 import click
@@ -44,7 +45,8 @@ def _check_unit(plan, value: str | None, option: str) -> None:
     out and print an empty table or an empty CSV as if there were no responses."""
     if value is None or plan.has_unit(value):
         return
-    by_name = [u.id for u in plan.units if value.casefold() in (u.name.casefold(), *(a.casefold() for a in u.aliases))]
+    typed = unicodedata.normalize("NFC", value).casefold()  # input methods differ in composing marks
+    by_name = [u.id for u in plan.units if typed in (u.name.casefold(), *(a.casefold() for a in u.aliases))]
     hint = f" Mã của đơn vị tên này là: {', '.join(by_name)}." if by_name else _did_you_mean(
         value, [u.id for u in plan.units])
     raise click.ClickException(f"{option} “{value}”: không có đơn vị nào có mã này trong kế hoạch.{hint}")
