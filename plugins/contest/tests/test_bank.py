@@ -42,19 +42,76 @@ def test_every_bad_row_with_its_line_and_reason(tmp_path, definition):
     assert audiences == {"a1": (), "a7": ("cbccvc",)}
     lines = {p.line: p.message for p in problems}
     assert sorted(lines) == [3, 4, 5, 6, 7, 10, 11]
-    assert "no correct answer" in lines[3]
-    assert "'D' is not the letter of a filled option" in lines[4]
-    assert "a contest question is single, multiple or true_false" in lines[5]
-    assert "repeats line 2" in lines[6]
-    assert "hoc-sinh is not an audience" in lines[7]
-    assert "write Đúng or Sai" in lines[10]
-    assert "difficulty" in lines[11]
+    assert lines[3] == "chưa có đáp án đúng (cột correct)"
+    assert lines[4] == "cột correct: 'D' không phải chữ cái của một phương án đã điền (A, B)"
+    assert lines[5] == ("cột type: short_text (Trả lời ngắn) không dùng cho cuộc thi; câu hỏi cuộc thi là single, "
+                        "multiple hoặc true_false")
+    assert lines[6] == "cột key: mã 'a1' trùng với dòng 2"
+    assert lines[7] == "cột audience: hoc-sinh không phải mã đối tượng dự thi của cuộc thi (các mã: cbccvc, nhan-dan)"
+    assert lines[10] == "cột correct: 'Có lẽ' không hợp lệ; câu Đúng/Sai ghi “Đúng” hoặc “Sai”"
+    assert lines[11] == "độ khó 9 không hợp lệ: từ 1 (dễ) đến 5 (khó)"
 
 
 def test_unknown_column_is_refused(tmp_path, definition):
     path = write(tmp_path, "x.csv", "key,type,prompt,option_a,option_b,dap_an\nk,single,Câu?,A,B,A\n")
-    questions, _, problems = parse(path, definition)
-    assert questions == [] and "unknown column(s) dap_an" in problems[0].message
+    with pytest.raises(bank.ImportFileError) as caught:
+        parse(path, definition)
+    assert "x.csv: dòng tiêu đề sai (cột không có trong mẫu: dap_an; thiếu cột bắt buộc: correct)" in str(caught.value)
+    # parse_rows on rows from elsewhere refuses an unknown column the same way, not as a row problem.
+    with pytest.raises(bank.ImportFileError, match="cột không có trong mẫu: dap_an"):
+        bank.parse_rows([(2, {"prompt": "Câu?", "dap_an": "A"})], definition)
+
+
+REVIEW_BANK = HEADER + "r1,single,Câu một?,Một,Hai,,,A,Chỉ tiêu,1,\nr2,single,Câu hai?,Một,Hai,,,B,Chỉ tiêu,1,\n"
+
+
+def _cli(dep, *args):
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    config = str(dep.config.path)
+    return CliRunner().invoke(make_cli(config), ["-c", config, "contest", "questions", "import", *args])
+
+
+def _active(dep):
+    return [r[0] for r in dep.db.execute("select key from contest_questions where active = 1 order by key")]
+
+
+def test_a_header_typo_with_skip_and_replace_retires_nothing(dep, tmp_path):
+    """The reviewer's case: header "typ", --replace --skip-bad-rows used to read 0 questions and
+    retire the whole bank. A wrong header is a problem of the file: nothing happens."""
+    contest = load_contest(dep, contest_data(), questions=None, publish=False)
+    assert _cli(dep, contest.slug, str(write(tmp_path, "good.csv", REVIEW_BANK))).exit_code == 0
+    bad = write(tmp_path, "bad.csv", "key,typ,prompt,option_a,option_b,correct\nx1,single,Câu hỏi?,A1,B1,A\n")
+    result = _cli(dep, contest.slug, str(bad), "--replace", "--skip-bad-rows")
+    assert result.exit_code == 1
+    assert "bad.csv: dòng tiêu đề sai (cột không có trong mẫu: typ)" in result.output
+    assert "retired" not in result.output and "ngừng dùng" not in result.output
+    assert _active(dep) == ["r1", "r2"]
+
+
+def test_a_replace_that_would_leave_the_bank_unable_to_serve_is_refused(dep, tmp_path):
+    """A replace that retires questions and leaves fewer than an attempt needs is refused, with the
+    reason in Vietnamese, unless forced; nothing changes when refused."""
+    contest = load_contest(dep, contest_data(), publish=False)  # the 89-question example bank
+    before = _active(dep)
+    assert len(before) == 89
+    small = write(tmp_path, "small.csv", REVIEW_BANK)
+    result = _cli(dep, contest.slug, str(small), "--replace")
+    assert result.exit_code == 1
+    assert "Không thay ngân hàng câu hỏi: thay toàn bộ sẽ ngừng dùng 89 câu đang dùng và chỉ còn 2 câu" in result.output
+    assert "mỗi lượt thi cần" in result.output and "--force-replace" in result.output
+    assert _active(dep) == before
+    # Nothing valid at all (every row bad, skipped): refused too.
+    empty = write(tmp_path, "empty.csv", HEADER + "e1,single,Không đáp án?,Một,Hai,,,,Chỉ tiêu,1,\n")
+    result = _cli(dep, contest.slug, str(empty), "--replace", "--skip-bad-rows")
+    assert result.exit_code == 1 and "tệp không có câu hỏi hợp lệ nào" in result.output
+    assert _active(dep) == before
+    # Adding without replace is not limited; forcing replaces.
+    result = _cli(dep, contest.slug, str(small), "--replace", "--force-replace")
+    assert result.exit_code == 0, result.output
+    assert "ngừng dùng 89" in result.output and _active(dep) == ["r1", "r2"]
 
 
 def test_nothing_is_imported_unless_bad_rows_are_skipped(dep, tmp_path):
@@ -68,13 +125,13 @@ def test_nothing_is_imported_unless_bad_rows_are_skipped(dep, tmp_path):
     config = str(dep.config.path)
     result = CliRunner().invoke(make_cli(config), ["-c", config, "contest", "questions", "import", contest.slug, str(path)])
     assert result.exit_code == 1
-    assert "cau-hoi.csv:3: no correct answer" in result.output
-    assert "nothing was imported" in result.output
+    assert "cau-hoi.csv:3: chưa có đáp án đúng (cột correct)" in result.output
+    assert "chưa nhập câu nào" in result.output
     assert dep.db.execute("select count(*) from contest_questions").fetchone()[0] == 0
     result = CliRunner().invoke(make_cli(config), ["-c", config, "contest", "questions", "import", contest.slug,
                                                    str(path), "--skip-bad-rows"])
     assert result.exit_code == 0, result.output
-    assert "1 bad row(s) skipped" in result.output
+    assert "bỏ qua 1 dòng lỗi" in result.output
     assert [r[0] for r in dep.db.execute("select key from contest_questions")] == ["b1"]
 
 
@@ -103,7 +160,7 @@ def test_rows_without_key_get_a_stable_key_from_the_prompt(tmp_path, definition)
                  ",single,Câu không mã?,Ba,Bốn,,,A,Chỉ tiêu,1,\n")
     questions, _, problems = parse(path, definition)
     assert questions[0].key.startswith("q-") and len(questions[0].key) == 12
-    assert problems[0].line == 3 and "repeats line 2" in problems[0].message  # the same question twice
+    assert problems[0].line == 3 and "trùng với dòng 2" in problems[0].message  # the same question twice
 
 
 def test_xlsx_import_and_export_round_trip(dep, tmp_path):
@@ -136,7 +193,7 @@ def test_aiken_import(tmp_path, definition):
     questions, _, problems = parse(path, definition)
     assert [q.prompt for q in questions] == ["Kế hoạch đặt bao nhiêu số phát sóng mỗi năm?", "Câu thứ ba có hai dòng?"]
     assert questions[0].correct == ("b",)
-    assert [(p.line, p.message) for p in problems] == [(6, "no correct answer (column correct)")]
+    assert [(p.line, p.message) for p in problems] == [(6, "chưa có đáp án đúng (cột correct)")]
 
 
 def test_template_files_import_cleanly(tmp_path, definition):
@@ -214,4 +271,77 @@ Câu điền số {#15}
     assert first.category == "Chỉ tiêu" and third.category == "Thời hạn"
     assert second.type.value == "multiple" and second.correct == ("a", "b")
     assert third.type.value == "true_false" and third.correct == ("dung",)
-    assert [(p.line, "only single choice" in p.message) for p in problems] == [(15, True)]
+    assert [(p.line, p.message) for p in problems] == [
+        (15, "chỉ đọc được câu GIFT loại một đáp án, nhiều đáp án và Đúng/Sai")]
+
+
+def test_topic_is_checked_against_the_plans_content_topics(tmp_path, duc_tho_plan, definition):
+    """Column topic: the id of one of the plan's content topics (II.1), apart from the category."""
+    path = write(tmp_path, "t.csv", "key,prompt,option_a,option_b,correct,category,topic\n"
+                 "t1,Câu một?,Một,Hai,A,Văn bản,1.3\nt2,Câu hai?,Một,Hai,A,Văn bản,9.9\nt3,Câu ba?,Một,Hai,A,Văn bản,\n")
+    questions, _, problems = bank.parse_rows(bank.read_question_file(path), definition, plan=duc_tho_plan)
+    assert [(q.key, q.category, q.topic) for q in questions] == [("t1", "Văn bản", "1.3"), ("t3", "Văn bản", None)]
+    assert [p.line for p in problems] == [3]
+    assert problems[0].message.startswith("cột topic: '9.9' không phải mã nội dung tuyên truyền của kế hoạch (các mã: "
+                                          "1.1 (Tầm quan trọng")
+
+
+def test_example_bank_ties_questions_to_the_plans_topics(duc_tho_plan, definition):
+    questions, _, problems = bank.parse_rows(bank.read_question_file(QUESTIONS_CSV), definition, plan=duc_tho_plan)
+    assert problems == []
+    by_topic = {}
+    for q in questions:
+        by_topic.setdefault(q.topic, []).append(q.key)
+    assert {"1.3", "1.4", "1.6"} <= set(by_topic)
+    assert "vb-01" in by_topic["1.3"] and by_topic["1.4"] == ["th-06"] and by_topic["1.6"] == ["nd-06"]
+
+
+def test_topic_is_stored_exported_and_counted(dep, tmp_path):
+    contest = load_contest(dep, contest_data(), publish=False)
+    summary = bank.bank_summary(dep.db, contest.id)
+    assert summary["by_topic"]["1.3"] == 23 and "1.1" not in summary["by_topic"]
+    rows = bank.export_rows(dep.db, contest.id)
+    assert next(r for r in rows if r["key"] == "th-06")["topic"] == "1.4"
+    out = io.StringIO()
+    bank.write_csv(rows, out)
+    assert out.getvalue().lstrip("\ufeff").startswith("key,type,prompt,") and ",category,topic," in out.getvalue()
+    # Changing only the topic is a change (a new version), not "unchanged".
+    q, a, _ = bank.parse_rows([(2, {"key": "th-06", **{k: v for k, v in next(r for r in rows if r["key"] == "th-06")
+                                                       .items() if k not in ("key", "topic")}, "topic": "1.5"})],
+                              contest.definition)
+    assert bank.import_questions(dep.db, contest.id, q, a, replace=False) == (1, 0, 0)
+
+
+def test_template_text_columns_are_text_formatted(tmp_path):
+    """Excel keeps 80%, 20/01/2024 and 0123 as typed in a text column (it converts them otherwise)."""
+    path = tmp_path / "mau.xlsx"
+    bank.write_xlsx(bank.EXAMPLE_ROWS, path)
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    for index, column in enumerate(header, start=1):
+        letter = openpyxl.utils.get_column_letter(index)
+        expected = "General" if column == "difficulty" else "@"
+        assert sheet.column_dimensions[letter].number_format == expected, column
+        assert sheet.cell(row=2, column=index).number_format == expected, column
+    from importlib.resources import files
+
+    shipped = openpyxl.load_workbook(files("ccch_contest") / "data" / "mau-cau-hoi.xlsx").worksheets[0]
+    assert shipped.column_dimensions["D"].number_format == "@"  # option_a
+
+
+def test_xlsx_percentages_and_dates_import_as_shown(tmp_path, definition):
+    """The reviewer's workbook: cells shown as 80%, 100%, 20/01/2024 were imported as 0.8, 1 and
+    2024-01-20 00:00:00."""
+    import datetime as dt
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["key", "type", "prompt", "option_a", "option_b", "option_c", "option_d", "correct", "category"])
+    sheet.append(["x1", "single", "Chỉ tiêu?", 0.8, 1, dt.datetime(2024, 1, 20), 0.9, "B", "Chỉ tiêu"])
+    for ref in ("D2", "E2", "G2"):
+        sheet[ref].number_format = "0%"
+    sheet["F2"].number_format = "dd/mm/yyyy"
+    path = tmp_path / "pct.xlsx"
+    workbook.save(path)
+    questions, _, problems = parse(path, definition)
+    assert problems == [] and [o.label for o in questions[0].options] == ["80%", "100%", "20/01/2024", "90%"]

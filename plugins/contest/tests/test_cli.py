@@ -41,7 +41,7 @@ def test_load_check_import_publish_show(run, dep, tmp_path):
     result = run("contest", "publish", "tim-hieu-cchc-2024")
     assert result.exit_code == 1 and "not ready to publish" in result.output and "chưa có câu hỏi" in result.output
     result = run("contest", "questions", "import", "tim-hieu-cchc-2024", str(QUESTIONS_CSV))
-    assert result.exit_code == 0 and "89 questions read: 89 added or changed" in result.output
+    assert result.exit_code == 0 and "Đã đọc 89 câu hỏi: thêm hoặc sửa 89" in result.output
     assert run("contest", "publish", "tim-hieu-cchc-2024").output.strip() == "tim-hieu-cchc-2024: published"
     shown = json.loads(run("contest", "show", "tim-hieu-cchc-2024", "--json").output)
     assert shown["status"] == "published" and shown["questions"]["total"] == 89

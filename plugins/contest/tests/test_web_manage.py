@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -267,7 +268,7 @@ def test_import_questions_through_the_web(bare_app, dep, make_user):
                            content_type="multipart/form-data")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "Dòng 3: no correct answer" in html and "chưa nhập câu nào" in html
+    assert "Dòng 3: chưa có đáp án đúng (cột correct)" in html and "chưa nhập câu nào" in html
     assert dep.db.execute("select count(*) from contest_questions").fetchone()[0] == 0
     response = client.post(url, data={"csrf_token": token, "skip_bad_rows": "1",
                                       "file": (io.BytesIO(content), "cau-hoi.csv")}, content_type="multipart/form-data")
@@ -275,6 +276,60 @@ def test_import_questions_through_the_web(bare_app, dep, make_user):
     assert [r[0] for r in dep.db.execute("select key from contest_questions")] == ["w1"]
     exported = client.get(f"/cuoc-thi/quan-ly/{contest.slug}/cau-hoi/xuat.xlsx")
     assert exported.status_code == 200 and exported.data[:2] == b"PK"
+
+
+REVIEW_BANK = ("key,type,prompt,option_a,option_b,correct,category\n"
+               "r1,single,Câu một?,Một,Hai,A,Chỉ tiêu\nr2,single,Câu hai?,Một,Hai,B,Chỉ tiêu\n").encode()
+
+
+def _active_keys(dep):
+    return [r[0] for r in dep.db.execute("select key from contest_questions where active = 1 order by key")]
+
+
+def test_a_header_typo_imports_nothing_whatever_the_options(bare_app, dep, make_user):
+    """Header "typ" with "replace" and "skip bad rows" ticked used to retire the whole bank."""
+    contest = load_contest(dep, contest_data(), publish=False)
+    client = manager_client(bare_app, dep, make_user)
+    token = csrf_token(client, f"/cuoc-thi/quan-ly/{contest.slug}/cau-hoi")
+    bad = "key,typ,prompt,option_a,option_b,correct\nx1,single,Câu hỏi?,A1,B1,A\n".encode()
+    response = client.post(f"/cuoc-thi/quan-ly/{contest.slug}/cau-hoi/nhap",
+                           data={"csrf_token": token, "replace": "1", "skip_bad_rows": "1",
+                                 "file": (io.BytesIO(bad), "bad.csv")}, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Chưa nhập tệp bad.csv" in html and "dòng tiêu đề sai (cột không có trong mẫu: typ)" in html
+    # The options come back as they were ticked.
+    assert 'name="replace" value="1" checked' in html and 'name="skip_bad_rows" value="1" checked' in html
+    assert len(_active_keys(dep)) == 89
+
+
+def test_a_replace_that_leaves_too_few_questions_is_refused_unless_forced(bare_app, dep, make_user):
+    contest = load_contest(dep, contest_data(), publish=False)
+    client = manager_client(bare_app, dep, make_user)
+    token = csrf_token(client, f"/cuoc-thi/quan-ly/{contest.slug}/cau-hoi")
+    url = f"/cuoc-thi/quan-ly/{contest.slug}/cau-hoi/nhap"
+    response = client.post(url, data={"csrf_token": token, "replace": "1", "file": (io.BytesIO(REVIEW_BANK), "nho.csv")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Không thay ngân hàng câu hỏi: thay toàn bộ sẽ ngừng dùng 89 câu đang dùng và chỉ còn 2 câu" in html
+    assert len(_active_keys(dep)) == 89
+    response = client.post(url, data={"csrf_token": token, "replace": "1", "force_replace": "1",
+                                      "file": (io.BytesIO(REVIEW_BANK), "nho.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 303 and _active_keys(dep) == ["r1", "r2"]
+
+
+def test_the_topic_table_counts_questions_by_their_topic_column(bare_app, dep, make_user):
+    """The example bank ties its questions to the plan's content topics (column topic); the
+    manager's table counts them per topic, whatever their quota category."""
+    contest = load_contest(dep, contest_data(), publish=False)
+    client = manager_client(bare_app, dep, make_user)
+    html = client.get(f"/cuoc-thi/quan-ly/{contest.slug}/cau-hoi").get_data(as_text=True)
+    table = html[html.index("Nội dung tuyên truyền của kế hoạch"):]
+    table = table[:table.index("</details>")]
+    counts = dict(re.findall(r"<tr><td>(1\.\d)</td><td>[^<]*</td><td>(\d+)</td></tr>", table))
+    assert counts["1.3"] == "23" and counts["1.4"] == "1" and counts["1.6"] == "1"
+    assert counts["1.1"] == "0"
 
 
 def test_disqualify_with_a_reason_through_the_web(app, dep, contest, make_user):

@@ -4,8 +4,12 @@ bank the draw uses.
 Questions are the core's shared model (:mod:`ccch_core.questions`: single choice, multiple
 choice, true/false; correct option keys). The contest adds one column to the core's import
 columns, ``audience`` (the audience keys a question is for, separated by ``;``; empty: every
-audience). A bad row is reported with its line and reason, and nothing is imported unless the
-manager asks to skip bad rows.
+audience). ``category`` is what quotas draw by; ``topic`` ties a question to one of the plan's
+content topics (II.1) and is checked against the plan. A bad row is reported with its line and
+reason, and nothing is imported unless the manager asks to skip bad rows. A wrong header (an
+unknown or a missing required column) is a problem of the whole file: nothing is imported,
+whatever the options. A replace that would retire questions and leave a bank that cannot supply
+an attempt is refused unless forced.
 
 Stored questions are never edited in place: importing a changed question retires the old row and
 adds a new one, so an attempt always scores against the question it drew.
@@ -34,6 +38,7 @@ from ccch_core.questions import (
     QuestionType,
     RowProblem,
     check_header,
+    header_problem,
     question_to_row,
     questions_from_rows,
     read_rows,
@@ -47,6 +52,10 @@ from .state import memory
 
 CONTEST_COLUMNS = (*IMPORT_COLUMNS, "audience")
 """Import/export columns: the core's question columns plus ``audience``."""
+CONTEST_REQUIRED_COLUMNS = ("prompt", "correct")
+"""A CSV/XLSX without these columns cannot hold a single contest question."""
+TEXT_COLUMNS = tuple(c for c in CONTEST_COLUMNS if c != "difficulty")
+"""Template columns formatted as text, so Excel keeps 80%, 20/01/2024, 0123 as typed."""
 CONTEST_TYPES = (QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE)
 MAX_QUESTIONS = 20_000
 
@@ -69,8 +78,27 @@ class ImportRefused(ValueError):
 
     def __init__(self, problems: Sequence[RowProblem]):
         self.problems = list(problems)
-        super().__init__(f"{len(self.problems)} bad row(s); nothing was imported:\n"
+        super().__init__(f"{len(self.problems)} dòng lỗi; chưa nhập câu nào:\n"
                          + "\n".join(f"  {p}" for p in self.problems))
+
+
+class ImportFileError(QuestionError):
+    """The file as a whole cannot be imported (a wrong header): nothing is imported, whatever the
+    options — skipping "bad rows" must not turn a header typo into an empty import."""
+
+
+class ReplaceRefused(ValueError):
+    """A replace would retire questions and leave a bank that cannot supply an attempt (nothing
+    was changed). ``problems`` are the draw's problems with the new bank (Vietnamese)."""
+
+    def __init__(self, kept: int, retired: int, problems: Sequence[str]):
+        self.kept, self.retired, self.problems = kept, retired, list(problems)
+        super().__init__(
+            f"Không thay ngân hàng câu hỏi: thay toàn bộ sẽ ngừng dùng {retired} câu đang dùng và chỉ còn "
+            f"{kept} câu, không đủ để rút đề"
+            + (": " + " ".join(self.problems) if self.problems else ".")
+            + " Chưa thay đổi gì. Kiểm tra lại tệp; nếu thật sự muốn thay, chọn “Vẫn thay dù ngân hàng mới không "
+              "đủ câu” (dòng lệnh: --force-replace).")
 
 
 # -- reading files --------------------------------------------------------------------------------
@@ -106,7 +134,7 @@ def read_aiken(text: str) -> list[tuple[int, dict[str, str]]]:
                 row[f"option_{letter}"] = option.group(2).strip()
                 letters.append(letter)
             elif letters:
-                row["__bad__"] = f"line {number}: text after the options that is not “ANSWER: …”"
+                row["__bad__"] = f"dòng {number}: sau các phương án có nội dung không phải “ANSWER: …”"
             else:
                 prompt.append(content)
         row["prompt"] = " ".join(prompt)
@@ -150,7 +178,7 @@ def read_gift(text: str) -> list[tuple[int, dict[str, str]]]:
             source = title.group(2)
         found = _GIFT_ANSWERS.search(source)
         if not found:
-            row["__bad__"] = "no {…} answer part (GIFT)"
+            row["__bad__"] = "không có phần đáp án {…} (định dạng GIFT)"
             rows.append((line, row))
             return
         row["prompt"] = clean(re.sub(r"\[(html|markdown|plain|moodle)\]", "", source[:found.start()] + " "
@@ -162,12 +190,12 @@ def read_gift(text: str) -> list[tuple[int, dict[str, str]]]:
             return
         parts = [p for p in re.split(r"(?<!\\)(?=[=~])", answers) if p.strip()]
         if not parts or any(p[0] not in "=~" for p in parts):
-            row["__bad__"] = "only single choice, multiple choice and true/false GIFT questions are read"
+            row["__bad__"] = "chỉ đọc được câu GIFT loại một đáp án, nhiều đáp án và Đúng/Sai"
             rows.append((line, row))
             return
         correct, letters_ = [], "abcdefgh"
         if len(parts) > len(letters_):
-            row["__bad__"] = f"more than {len(letters_)} options"
+            row["__bad__"] = f"quá {len(letters_)} phương án"
             rows.append((line, row))
             return
         weighted = False
@@ -203,37 +231,41 @@ def read_gift(text: str) -> list[tuple[int, dict[str, str]]]:
 
 
 def read_question_file(path: str | Path) -> list[tuple[int, dict[str, str]]]:
-    """Rows with line numbers from a CSV (UTF-8), XLSX, Aiken (.txt) or GIFT (.gift) file."""
+    """Rows with line numbers from a CSV (UTF-8), XLSX, Aiken (.txt) or GIFT (.gift) file.
+
+    Raises :class:`ImportFileError` for a CSV/XLSX whose header has an unknown column or lacks
+    ``prompt`` or ``correct`` (nothing can be imported from it)."""
     path = Path(path)
-    if path.suffix.lower() == ".gift":
+    if path.suffix.lower() in (".gift", ".txt"):
+        reader = read_gift if path.suffix.lower() == ".gift" else read_aiken
         try:
-            return read_gift(path.read_text(encoding="utf-8-sig"))
+            return reader(path.read_text(encoding="utf-8-sig"))
         except UnicodeDecodeError as exc:
-            raise QuestionError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
-    if path.suffix.lower() == ".txt":
-        try:
-            return read_aiken(path.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            raise QuestionError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
-    return read_rows(path)
+            raise QuestionError(f"{path.name}: không phải văn bản UTF-8 (byte thứ {exc.start})") from None
+    rows = read_rows(path)
+    problem = header_problem(rows, CONTEST_COLUMNS, CONTEST_REQUIRED_COLUMNS)
+    if problem:
+        raise ImportFileError(f"{path.name}: {problem}")
+    return rows
 
 
 def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefinition | None,
-               *, key_prefix: str = "q") -> tuple[list[Question], dict[str, tuple[str, ...]], list[RowProblem]]:
+               *, key_prefix: str = "q", plan=None) -> tuple[list[Question], dict[str, tuple[str, ...]], list[RowProblem]]:
     """Questions, their audiences by key, and the problems of every bad row.
 
     Contest rules on top of the core's: single, multiple or true/false only; a correct answer is
-    required; the audience keys must be the contest's.
+    required; the audience keys must be the contest's; a ``topic`` must be the id of one of
+    ``plan``'s content topics (``plan`` None skips that check). An unknown column raises
+    :class:`ImportFileError` (a problem of the whole file, not of a row).
     """
     problems: list[RowProblem] = []
-    unknown = [c for c in check_header(rows, CONTEST_COLUMNS) if c != "__bad__"]
+    unknown = check_header(rows, CONTEST_COLUMNS)
     if unknown:
-        header_line = rows[0][0] - 1 if rows else 1
-        problems.append(RowProblem(max(header_line, 1), f"unknown column(s) {', '.join(unknown)}; the columns are "
-                                                        f"{', '.join(CONTEST_COLUMNS)}"))
-        return [], {}, problems
+        raise ImportFileError(f"dòng tiêu đề sai (cột không có trong mẫu: {', '.join(unknown)}). Các cột của mẫu: "
+                              f"{', '.join(CONTEST_COLUMNS)}. Sửa dòng tiêu đề rồi nhập lại; chưa nhập câu nào")
     if len(rows) > MAX_QUESTIONS:
-        return [], {}, [RowProblem(rows[MAX_QUESTIONS][0], f"more than {MAX_QUESTIONS} questions in one file")]
+        return [], {}, [RowProblem(rows[MAX_QUESTIONS][0], f"tệp có quá {MAX_QUESTIONS} câu hỏi; hãy chia thành "
+                                                           "nhiều tệp")]
     audience_keys = {a.key for a in definition.audiences} if definition else None
     audiences_by_line: dict[int, tuple[str, ...]] = {}
     clean_rows = []
@@ -245,8 +277,8 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
         keys = tuple(k for k in (clean(p) for p in re.split(r"[;,]", raw)) if k)
         bad = [k for k in keys if audience_keys is not None and k not in audience_keys]
         if bad:
-            problems.append(RowProblem(line, f"audience {', '.join(bad)} is not an audience of the contest "
-                                             f"({', '.join(sorted(audience_keys or ()))})"))
+            problems.append(RowProblem(line, f"cột audience: {', '.join(bad)} không phải mã đối tượng dự thi của "
+                                             f"cuộc thi (các mã: {', '.join(sorted(audience_keys or ()))})"))
             continue
         audiences_by_line[line] = keys
         row = {k: v for k, v in row.items() if k != "audience"}
@@ -256,9 +288,16 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
             row["key"] = "q-" + hashlib.sha1(fold(row["prompt"]).encode()).hexdigest()[:10]
         clean_rows.append((line, row))
 
+    topics = {t.id: t for t in plan.topics} if plan is not None else None
+
     def contest_rule(question: Question) -> str | None:
         if question.type not in CONTEST_TYPES:
-            return f"type {question.type.value}: a contest question is single, multiple or true_false"
+            return (f"cột type: {question.type.value} ({question.type.label_vi}) không dùng cho cuộc thi; câu hỏi "
+                    "cuộc thi là single, multiple hoặc true_false")
+        if question.topic is not None and topics is not None and question.topic not in topics:
+            known = "; ".join(f"{t.id} ({t.title or t.text[:40]})" for t in topics.values())
+            return (f"cột topic: {question.topic!r} không phải mã nội dung tuyên truyền của kế hoạch"
+                    + (f" (các mã: {known})" if known else " (kế hoạch chưa có nội dung tuyên truyền nào)"))
         return None
 
     questions, row_problems = questions_from_rows(clean_rows, key_prefix=key_prefix, require_correct=True,
@@ -277,24 +316,55 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
 
 def _content(question: Question, audiences: Sequence[str]) -> tuple:
     return (question.type.value, question.prompt, tuple((o.key, o.label) for o in question.options),
-            tuple(question.correct), question.category, question.difficulty, ";".join(audiences), question.help)
+            tuple(question.correct), question.category, question.difficulty, ";".join(audiences), question.help,
+            question.topic)
 
 
 def _row_content(row: dict[str, Any]) -> tuple:
     return (row["type"], row["prompt"], tuple(tuple(o) for o in json.loads(row["options"])),
-            tuple(json.loads(row["correct"])), row["category"], row["difficulty"], row["audience"], row["help"])
+            tuple(json.loads(row["correct"])), row["category"], row["difficulty"], row["audience"], row["help"],
+            row["topic"])
+
+
+def replace_problems(questions: Sequence[Question], audiences: dict[str, Sequence[str]],
+                     definition: ContestDefinition | None) -> list[str]:
+    """Why a bank of exactly ``questions`` could not supply an attempt (empty: it could)."""
+    if not questions:
+        return ["tệp không có câu hỏi hợp lệ nào."]
+    if definition is None:
+        return []
+    from .checks import draw_problems  # checks imports this module
+
+    ids = range(1, len(questions) + 1)
+    public = {i: PublicQuestion(i, q.key, q.type.value, q.prompt, (), q.category) for i, q in zip(ids, questions)}
+    bank = Bank(0, public, {}, {}, {i: frozenset(audiences.get(q.key, ())) for i, q in zip(ids, questions)},
+                tuple(ids))
+    return draw_problems(bank, definition)
 
 
 def import_questions(db, contest_id: int, questions: Sequence[Question], audiences: dict[str, Sequence[str]],
-                     *, replace: bool, username: str | None = None) -> tuple[int, int, int]:
+                     *, replace: bool, username: str | None = None, definition: ContestDefinition | None = None,
+                     force: bool = False) -> tuple[int, int, int]:
     """Store questions in the contest's bank (one transaction). ``replace`` retires every active
     question not in the file; otherwise questions not in the file stay. Returns
-    (added or changed, unchanged, retired)."""
+    (added or changed, unchanged, retired).
+
+    A replace that would retire questions and leave a bank that cannot supply an attempt (no
+    question at all, or fewer than an audience's questions per attempt or a quota needs, checked
+    against ``definition``) raises :class:`ReplaceRefused` and changes nothing, unless ``force``.
+    The retired questions are not lost (attempts keep them), but the contest could not be played
+    until the bank is filled again, and a header typo with "skip bad rows" used to do exactly that.
+    """
     now = utc_now_iso()
     added = unchanged = retired = 0
     with write_transaction(db):
-        current = {row["key"]: row for row in query(db, 
+        current = {row["key"]: row for row in query(db,
             "select * from contest_questions where contest_id = ? and active = 1", [contest_id])}
+        if replace and not force:
+            would_retire = len(set(current) - {q.key for q in questions})
+            problems = replace_problems(questions, audiences, definition) if would_retire else []
+            if problems:
+                raise ReplaceRefused(len(questions), would_retire, problems)
         seen = set()
         for q in questions:
             seen.add(q.key)
@@ -306,11 +376,11 @@ def import_questions(db, contest_id: int, questions: Sequence[Question], audienc
             if existing is not None:
                 db.execute("update contest_questions set active = 0, retired_at = ? where id = ?", [now, existing["id"]])
             db.execute(
-                "insert into contest_questions (contest_id, key, type, prompt, options, correct, category, difficulty, "
-                "audience, help, active, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                "insert into contest_questions (contest_id, key, type, prompt, options, correct, category, topic, "
+                "difficulty, audience, help, active, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
                 [contest_id, q.key, q.type.value, q.prompt,
                  json.dumps([[o.key, o.label] for o in q.options], ensure_ascii=False),
-                 json.dumps(list(q.correct)), q.category, q.difficulty, ";".join(keys), q.help, now],
+                 json.dumps(list(q.correct)), q.category, q.topic, q.difficulty, ";".join(keys), q.help, now],
             )
             added += 1
         if replace:
@@ -349,7 +419,8 @@ def question_from_stored(row: dict[str, Any]) -> Question:
     qtype = QuestionType(row["type"])
     options = [Option(k, v) for k, v in json.loads(row["options"])]
     return Question(key=row["key"], type=qtype, prompt=row["prompt"],
-                    options=options, category=row["category"], difficulty=row["difficulty"], help=row["help"],
+                    options=options, category=row["category"], topic=row["topic"], difficulty=row["difficulty"],
+                    help=row["help"],
                     correct=json.loads(row["correct"]))
 
 
@@ -400,7 +471,9 @@ COLUMN_HELP = {
     "option_a": "Phương án A … option_h: phương án H. Điền liên tục từ A, không bỏ trống ở giữa. "
                 "Câu Đúng/Sai để trống các cột phương án.",
     "correct": "Đáp án đúng: chữ cái của phương án (B; nhiều đáp án: A;C). Câu Đúng/Sai: ghi Đúng hoặc Sai.",
-    "category": "Nhóm câu hỏi (chủ đề), dùng để chia số câu theo nhóm (quotas), ví dụ: Chỉ tiêu, Nhiệm vụ, Văn bản.",
+    "category": "Nhóm câu hỏi, dùng để chia số câu theo nhóm (quotas), ví dụ: Chỉ tiêu, Nhiệm vụ, Văn bản.",
+    "topic": "Mã nội dung tuyên truyền của kế hoạch (mục II.1, ví dụ 1.3) mà câu hỏi nói đến; không bắt buộc. "
+             "Mã phải có trong kế hoạch, nếu không dòng bị báo lỗi. Khác với nhóm câu hỏi (category).",
     "difficulty": "Độ khó 1 (dễ) – 5 (khó), không bắt buộc.",
     "required": "Không dùng cho cuộc thi (để trống).",
     "help": "Ghi chú, nguồn (mục của kế hoạch) — chỉ cán bộ quản lý thấy, và người dự thi khi xem lại đáp án.",
@@ -435,10 +508,17 @@ def write_xlsx(rows: Sequence[dict[str, str]], path_or_stream, *, with_help: boo
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([xlsx_cell(row.get(k, "")) for k in CONTEST_COLUMNS])
-    widths = {"prompt": 60, "correct": 10, "type": 11, "key": 10, "difficulty": 9, "category": 22, "help": 30}
+    widths = {"prompt": 60, "correct": 10, "type": 11, "key": 10, "difficulty": 9, "category": 22, "help": 30,
+              "topic": 9}
     for index, column in enumerate(CONTEST_COLUMNS, start=1):
         letter = openpyxl.utils.get_column_letter(index)
         sheet.column_dimensions[letter].width = widths.get(column, 24)
+        if column in TEXT_COLUMNS:
+            # Text format for the whole column and every written cell: Excel then keeps what is
+            # typed (80%, 20/01/2024, 1.500) instead of turning it into a number or a date.
+            sheet.column_dimensions[letter].number_format = "@"
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "@"
     sheet.freeze_panes = "A2"
     if with_help:
         guide = workbook.create_sheet("Hướng dẫn")
@@ -545,17 +625,21 @@ def _read_bank(db, contest_id: int, version: int, ids: Sequence[int] | None = No
 
 
 def bank_summary(db, contest_id: int) -> dict[str, Any]:
-    """Counts of active questions by category and audience, for the manager's pages."""
+    """Counts of active questions by category, content topic and audience, for the manager's pages."""
     by_category: dict[str, int] = {}
     by_audience: dict[str, int] = {}
+    by_topic: dict[str, int] = {}
     total = 0
-    for row in query(db, "select category, audience, count(*) as n from contest_questions where contest_id = ? "
-                        "and active = 1 group by category, audience", [contest_id]):
+    for row in query(db, "select category, topic, audience, count(*) as n from contest_questions where contest_id = ? "
+                        "and active = 1 group by category, topic, audience", [contest_id]):
         total += row["n"]
+        if row["topic"]:
+            by_topic[row["topic"]] = by_topic.get(row["topic"], 0) + row["n"]
         by_category[row["category"] or "(không nhóm)"] = by_category.get(row["category"] or "(không nhóm)", 0) + row["n"]
         for key in (row["audience"].split(";") if row["audience"] else ["*"]):
             by_audience[key] = by_audience.get(key, 0) + row["n"]
-    return {"total": total, "by_category": dict(sorted(by_category.items())), "by_audience": by_audience}
+    return {"total": total, "by_category": dict(sorted(by_category.items())), "by_audience": by_audience,
+            "by_topic": by_topic}
 
 
 def letters(n: int) -> str:

@@ -174,25 +174,34 @@ def questions_group():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="Retire the active questions the file does not contain.")
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even when some rows are bad.")
+@click.option("--force-replace", is_flag=True,
+              help="With --replace: replace even when the new bank cannot supply an attempt (refused otherwise).")
 @pass_deployment
-def questions_import(deployment, slug, path, replace, skip_bad_rows):
+def questions_import(deployment, slug, path, replace, skip_bad_rows, force_replace):
     """Import questions; every bad row is listed with its line and nothing is imported unless
-    --skip-bad-rows is given."""
+    --skip-bad-rows is given. A wrong header imports nothing whatever the options; --replace is
+    refused when it would leave a bank that cannot supply an attempt, unless --force-replace.
+    Messages are in Vietnamese, like the manager's web page."""
     contest = _contest(deployment, slug)
     try:
         rows = bank_mod.read_question_file(path)
+        questions, audiences, problems = bank_mod.parse_rows(rows, contest.definition, plan=deployment.plan)
     except QuestionError as exc:
-        raise click.ClickException(str(exc)) from None
-    questions, audiences, problems = bank_mod.parse_rows(rows, contest.definition)
+        message = str(exc) if str(exc).startswith(path.name) else f"{path.name}: {exc}"
+        raise click.ClickException(message) from None
     for problem in problems:
         click.echo(f"{path.name}:{problem.line}: {problem.message}", err=True)
     if problems and not skip_bad_rows:
-        raise click.ClickException(f"{len(problems)} bad row(s) in {path.name}; nothing was imported "
-                                   "(fix them, or pass --skip-bad-rows)")
-    added, unchanged, retired = bank_mod.import_questions(deployment.db, contest.id, questions, audiences,
-                                                          replace=replace, username=cli_actor())
-    click.echo(f"{len(questions)} questions read: {added} added or changed, {unchanged} unchanged, {retired} retired"
-               + (f"; {len(problems)} bad row(s) skipped" if problems else ""))
+        raise click.ClickException(f"{path.name} có {len(problems)} dòng lỗi; chưa nhập câu nào "
+                                   "(sửa các dòng đó, hoặc dùng --skip-bad-rows để bỏ qua)")
+    try:
+        added, unchanged, retired = bank_mod.import_questions(
+            deployment.db, contest.id, questions, audiences, replace=replace, username=cli_actor(),
+            definition=contest.definition, force=force_replace)
+    except bank_mod.ReplaceRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Đã đọc {len(questions)} câu hỏi: thêm hoặc sửa {added}, giữ nguyên {unchanged}, ngừng dùng {retired}"
+               + (f"; bỏ qua {len(problems)} dòng lỗi" if problems else "") + ".")
 
 
 @questions_group.command("export")

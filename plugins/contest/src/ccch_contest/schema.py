@@ -197,3 +197,9 @@ def m002_round_entrants_by_audience(db):
     """Entrants per audience of a closed round, counted once when the round closes (so the
     leaderboard of a round of a million attempts needs no count)."""
     db.execute("alter table contest_rounds add column entrants_by_audience text")
+
+
+@migrations()
+def m003_question_topic(db):
+    """The plan's content topic (II.1) a question is about, apart from its quota category."""
+    db.execute("alter table contest_questions add column topic text")

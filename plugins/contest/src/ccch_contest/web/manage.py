@@ -260,10 +260,10 @@ def questions(slug):
 
 
 def _topics(plan, summary) -> list[tuple[str, str, int]]:
-    """The plan's content topics (II.1) with the questions whose category is the topic's id or title."""
-    counts = summary["by_category"]
-    return [(t.id, t.title or t.text, counts.get(t.id, 0) + (counts.get(t.title, 0) if t.title else 0))
-            for t in plan.topics]
+    """The plan's content topics (II.1) with the number of active questions whose ``topic`` column
+    names the topic (the import checks the id against the plan)."""
+    counts = summary["by_topic"]
+    return [(t.id, t.title or t.text, counts.get(t.id, 0)) for t in plan.topics]
 
 
 @bp.route("/<slug>/cau-hoi/nhap", methods=["POST"])
@@ -285,23 +285,37 @@ def questions_import(slug):
         upload.save(path)
         try:
             rows = bank_mod.read_question_file(path)
+            found, audiences, problems = bank_mod.parse_rows(rows, contest.definition, plan=dep.plan)
         except QuestionError as exc:
-            flash(f"Không đọc được tệp {upload.filename}: {str(exc).split(': ', 1)[-1]}")
-            return redirect(url_for(".questions", slug=slug), code=303)
-    found, audiences, problems = bank_mod.parse_rows(rows, contest.definition)
+            # A file that cannot be read or has a wrong header: nothing is imported, whatever the
+            # options (skipping "bad rows" would skip them all).
+            return _import_refused(dep, contest, upload.filename,
+                                   f"Không nhập được tệp {upload.filename}: {str(exc).split(': ', 1)[-1]}.")
     skip = request.form.get("skip_bad_rows") == "1"
     if problems and not skip:
         summary = bank_mod.bank_summary(dep.db, contest.id)
         return make_response(render_template(
             "contest/manage_questions.html", contest=contest, summary=summary, items=[], total=summary["total"], page=1,
             pages=0, category="", problems=problems, filename=upload.filename, good=len(found),
-            topics=_topics(dep.plan, summary)), 422)
-    added, unchanged, retired = bank_mod.import_questions(dep.db, contest.id, found, audiences,
-                                                          replace=request.form.get("replace") == "1",
-                                                          username=_username())
+            topics=_topics(dep.plan, summary), form=request.form), 422)
+    try:
+        added, unchanged, retired = bank_mod.import_questions(
+            dep.db, contest.id, found, audiences, replace=request.form.get("replace") == "1", username=_username(),
+            definition=contest.definition, force=request.form.get("force_replace") == "1")
+    except bank_mod.ReplaceRefused as exc:
+        return _import_refused(dep, contest, upload.filename, str(exc))
     flash(f"Đã đọc {len(found)} câu hỏi: thêm hoặc sửa {added}, giữ nguyên {unchanged}, ngừng dùng {retired}"
           + (f"; bỏ qua {len(problems)} dòng lỗi" if problems else "") + ".")
     return redirect(url_for(".questions", slug=slug), code=303)
+
+
+def _import_refused(dep, contest, filename: str, message: str):
+    """The question page with why a whole import was refused, the options as they were ticked."""
+    summary = bank_mod.bank_summary(dep.db, contest.id)
+    return make_response(render_template(
+        "contest/manage_questions.html", contest=contest, summary=summary, items=[], total=summary["total"], page=1,
+        pages=0, category="", problems=None, refused=message, filename=filename,
+        topics=_topics(dep.plan, summary), form=request.form), 422)
 
 
 @bp.route("/<slug>/cau-hoi/xuat.<fmt>")
