@@ -263,3 +263,32 @@ def test_reworded_must_name_an_option_of_this_version():
         loads_definition(PLAIN_V1 + '\n[reworded]\n"kenh"."x" = "Loa"\n"khong-co"."a" = "Loa"\n"kenh"."a" = 1\n', "kt.toml")
     text = str(caught.value)
     assert "kt.toml.reworded" in text and "“x”" in text and "“khong-co”" in text and "phải là nhãn cũ" in text
+
+
+def test_relabelling_a_scale_point_is_refused(dep, edited):
+    """A scale point's label is its meaning, and the index counts 4 and 5 as satisfied."""
+    relabelled = V2.replace('prompt = "Thời gian chờ"', 'prompt = "Thời gian chờ"\noptions = [{ key = "1", label = "Rất lâu" }, '
+                            '{ key = "2", label = "Lâu" }, { key = "3", label = "Bình thường" }, '
+                            '{ key = "4", label = "Tạm được" }, { key = "5", label = "Nhanh" }]')
+    with pytest.raises(DefinitionError) as caught:
+        save_survey(dep.db, loads_definition(relabelled))
+    assert [p.split(":")[0] for p in caught.value.problems] == [f"Câu hỏi “moi”, phương án “{k}”" for k in "1245"]
+
+
+def test_the_editor_refuses_a_relabel_then_saves_the_confirmed_wording_fix(app, dep, plain):
+    from ccch_core.testing import csrf_token
+
+    accounts.create_user(dep.db, dep.plan, "vhtt", "mat-khau-thu-nghiem-2024", "plan_admin")
+    client = app.test_client()
+    login(client, "vhtt")
+    token = csrf_token(client, "/khao-sat/kenh-tt/sua")
+    text = get_version(dep.db, "kenh-tt").to_toml().replace('label = "Loa"', 'label = "Loa truyền thanh"')
+    refused = client.post("/khao-sat/kenh-tt/sua", data={"csrf_token": token, "dinh_nghia": text})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Câu hỏi “kenh”, phương án “a”: trước đây là “Loa”, nay là “Loa truyền thanh”" in page
+    assert "[reworded] và &#34;kenh&#34;.&#34;a&#34; = &#34;Loa&#34;" in page  # the line to add
+    confirmed = text + '\n[reworded]\n"kenh"."a" = "Loa"\n'
+    assert client.post("/khao-sat/kenh-tt/sua", data={"csrf_token": token, "dinh_nghia": confirmed}).status_code == 303
+    assert get_version(dep.db, "kenh-tt").question("kenh").option("a").label == "Loa truyền thanh"
+    assert "reworded" not in client.get("/khao-sat/kenh-tt/sua").get_data(as_text=True).split('id="huong-dan"')[0]
