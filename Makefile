@@ -10,6 +10,8 @@ DEMO_PLUGINS ?= $(filter export survey contest reminders,$(notdir $(patsubst %/p
 HOST ?= 127.0.0.1
 PORT ?= 8000
 EXAMPLE := examples/duc-tho-2024
+# The example contest's slug (examples/duc-tho-2024/contest.toml).
+CONTEST := tim-hieu-cchc-2024
 BIN := $(VENV)/bin
 # Every plugin in this repository is its own distribution with its own pyproject.toml.
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml) $(wildcard examples/*/pyproject.toml))
@@ -26,21 +28,29 @@ $(BIN)/.installed: pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml
 install: $(BIN)/.installed
 
 # A deployment folder under instance/ with the example plan, its demo data (and, with the survey
-# plugin, the SIPAS survey on a poster at every one-stop desk: open /k/<code> as a citizen would),
-# and a demo admin whose password is printed once, here. Created once; `make clean` starts over.
+# plugin, the SIPAS survey on a poster at every one-stop desk: open /k/<code> as a citizen would;
+# with the contest plugin, a trial copy of the example contest whose first round is open now, its
+# questions, and a contest manager), and demo accounts whose passwords are printed once, here.
+# Created once; `make clean` starts over.
 $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 	$(BIN)/ccch init $(INSTANCE) --plan $(EXAMPLE)/plan.toml --public-base-url http://$(HOST):$(PORT) $(foreach p,$(DEMO_PLUGINS),--plugin $(p))
 	$(BIN)/ccch --config $@ measure import $(EXAMPLE)/demo/measurements-2024-q1.csv
 	$(BIN)/ccch --config $@ report-activity --from-csv $(EXAMPLE)/demo/activity-2024-03.csv
 	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey load examples/surveys/sipas.toml)
 	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey place-kind sipas one_stop_desk --place "Quầy tiếp nhận hồ sơ")
+	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/python -m ccch_contest.trial $(EXAMPLE)/contest.toml -o $(INSTANCE)/contest-trial.toml)
+	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest load $(INSTANCE)/contest-trial.toml)
+	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest questions import $(CONTEST) $(EXAMPLE)/questions.csv)
+	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest publish $(CONTEST))
 	@echo "== Demo accounts (passwords are shown only now) =="
 	$(BIN)/ccch --config $@ users add admin --role plan_admin --name "Quản trị kế hoạch (demo)" --generate-password
 	$(BIN)/ccch --config $@ users add canbo.andung --role unit_officer --unit xa-an-dung --name "Cán bộ xã An Dũng (demo)" --generate-password
+	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ users add noivu --role contest_manager --name "Cán bộ Phòng Nội vụ phụ trách cuộc thi (demo)" --generate-password)
 
 run: install $(INSTANCE)/ccch.toml
 	@echo "Open http://$(HOST):$(PORT)/ and sign in as admin (password printed when instance/ was created;"
 	@echo "forgot it? $(BIN)/ccch --config $(INSTANCE)/ccch.toml users passwd admin --generate-password)"
+	$(if $(filter contest,$(DEMO_PLUGINS)),@echo "Contest: http://$(HOST):$(PORT)/cuoc-thi/$(CONTEST) (participants); sign in as noivu for /cuoc-thi/quan-ly")
 	$(BIN)/ccch --config $(INSTANCE)/ccch.toml serve --host $(HOST) --port $(PORT) --access-log
 
 status: install $(INSTANCE)/ccch.toml
