@@ -39,8 +39,8 @@ def problems_of(text: str, where: str = "ks.toml") -> list[str]:
     ('id = "x"\ntitle = "T"\n' + Q + Q, "ks.toml.questions[2]: key 'a' trùng với câu hỏi thứ 1"),
     ('id = "x"\ntitle = "T"\n' + Q * 61, "ks.toml.questions: có 61 câu hỏi, tối đa 60"),
     ('id = "x"\ntitle = "T"\nreworded = 1\n' + Q, "ks.toml.reworded: phải là một bảng"),
-    ('id = "x"\ntitle "T"\n' + Q, "ks.toml: không đọc được nội dung TOML: dòng 2, cột 7 («title \"T\"»): "
-                                  "thiếu dấu '=' sau tên trường"),
+    ('id = "x"\ntitle "T"\n' + Q, ("ks.toml: không đọc được nội dung TOML: dòng 2, cột 7 («title \"T\"»): "
+                                   "thiếu dấu '=' sau tên trường")),
     ('id = "x"\ntitle = "T\n' + Q, "ks.toml: không đọc được nội dung TOML: dòng 2, cột 11"),
 ])
 def test_definition_problems_are_in_vietnamese_and_say_where(text, expected):
