@@ -110,8 +110,8 @@ def test_import_reports_every_bad_row_with_its_line(tmp_path):
         (3, "chưa có đáp án đúng (cột correct)"),
         (4, "cột correct: 'D' không phải chữ cái của một phương án đã điền (A, B)"),
         (5, "cột key: mã 'q1' trùng với dòng 2"),
-        (8, "cột type: 'kiểu lạ' không phải loại câu hỏi hợp lệ (một trong: scale5, single, multiple, true_false, "
-            "short_text, long_text, number)"),
+        (8, ("cột type: 'kiểu lạ' không phải loại câu hỏi hợp lệ (một trong: scale5, single, multiple, true_false, "
+             "short_text, long_text, number)")),
         (9, "cột option_b (phương án B) để trống trong khi phương án sau có nội dung; điền liên tục từ phương án A"),
     ]
     assert str(problems[0]) == "Dòng 3: chưa có đáp án đúng (cột correct)"
