@@ -16,6 +16,14 @@ refuses a submission at 00:00:00). What happens to an attempt nobody submitted i
 contest's ``overdue`` rule: ``submit_saved`` scores the answers saved before the deadline,
 ``discard`` drops the attempt.
 
+The clock is read when the request arrives, and that instant is the submission's time; but the
+write lock may come later, after the round has closed and its figures (the prediction's true
+figure, the entrants) were computed. So the transaction checks again: once a round's figures are
+computed nothing more enters it — a start is refused, a submission is late, and an attempt still
+open then (its start got the lock after the round's overdue attempts were closed) is dropped
+rather than added to figures already computed without it. Before the figures, a submission sent in
+time is accepted even if a later request has meanwhile closed the attempt by the overdue rule.
+
 Option order: the options of a question are shown in a drawn order; the form sends displayed
 positions (1, 2, 3…), never option keys, so nothing on the page tells which option was first in
 the bank, let alone which is correct.
@@ -295,8 +303,14 @@ def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.
     overdue: Attempt | None = None
     with serialized(deployment):
         _check_rate(db, "contest-start", str(participant_id), settings.limit_start, now)
-        used, open_id = db.execute("select count(*), max(case when status = 'open' then id end) from contest_attempts "
-                                   "where participant_id = ? and round_id = ?", [participant_id, round_state.id]).fetchone()
+        used, open_id, closed_at = db.execute(
+            "select count(*), max(case when status = 'open' then id end), "
+            "(select truth_at from contest_rounds where id = ?) from contest_attempts "
+            "where participant_id = ? and round_id = ?", [round_state.id, participant_id, round_state.id]).fetchone()
+        if closed_at is not None:
+            # The clock said open, but the round closed and its figures were computed before this
+            # start got the lock: an attempt now could only end outside them.
+            raise RoundNotOpen("Vòng thi đã kết thúc.")
         if open_id is not None:
             open_row = next(query(db, "select * from contest_attempts where id = ?", [open_id]))
             if now_ms < open_row["accept_until_ms"]:
@@ -436,20 +450,57 @@ def rekey_attempts(db, contest_id: int, definition: ContestDefinition) -> None:
         refresh_counted(db, definition, participant_id, round_id)
 
 
+def _best_order(db, definition: ContestDefinition, round_id: int):
+    """The sort key, over rows (id, rk0, rk1, rk2, rk3), of the round's ranking order: score, then
+    the tie-breaks in the contest's order, then the attempt's id. The prediction is compared by its
+    distance from the round's true figure once the round's figures are computed, and left out
+    before — exactly as :func:`ccch_contest.ranking.ranked_keys` orders the round."""
+    pos = definition.tie_breaks.index("prediction") + 1 if "prediction" in definition.tie_breaks else None
+    if pos is None:
+        return lambda r: (r[1], r[2], r[3], r[4], r[0])
+    truth, truth_at = db.execute("select truth, truth_at from contest_rounds where id = ?", [round_id]).fetchone()
+    if truth is None or truth_at is None:  # provisional: the prediction is left out
+        return lambda r: (r[1], *(r[i] for i in (2, 3, 4) if i != pos + 1), r[0])
+    target = scaled_prediction(definition.prediction, truth)
+    return lambda r: (r[1], *(abs(r[i] - target) if i == pos + 1 else r[i] for i in (2, 3, 4)), r[0])
+
+
 def refresh_counted(db, definition: ContestDefinition, participant_id: int, round_id: int) -> None:
     """Mark which of a participant's attempts in a round counts (inside the caller's transaction):
-    ``first`` — the first submitted one; ``best`` — the highest score, then the shorter time, then
-    the earlier submission. Disqualified attempts never count."""
-    rows = db.execute("select id, score, duration_ms, submitted_ms, counted from contest_attempts where participant_id = ? "
+    ``first`` — the first submitted one; ``best`` — the one the round's ranking would place
+    highest: the highest score, then the contest's tie-breaks in their configured order (the
+    prediction by its distance from the true figure once the round's figures are computed —
+    :func:`recount_round` chooses again then), then the earlier attempt. Disqualified attempts
+    never count."""
+    rows = db.execute("select id, rk0, rk1, rk2, rk3, submitted_ms from contest_attempts where participant_id = ? "
                       "and round_id = ? and status = 'submitted' and disqualified = 0", [participant_id, round_id]).fetchall()
     if definition.counted_attempt == "first":
-        key = lambda r: (r[3], r[0])
+        key = lambda r: (r[5], r[0])
+    elif len(rows) > 1:
+        key = _best_order(db, definition, round_id)
     else:
-        key = lambda r: (-r[1], r[2], r[3], r[0])
+        key = None
     chosen = min(rows, key=key)[0] if rows else None
     db.execute("update contest_attempts set counted = case when id = ? then 1 else 0 end where participant_id = ? "
                "and round_id = ? and counted != case when id = ? then 1 else 0 end",
                [chosen, participant_id, round_id, chosen])
+
+
+def recount_round(db, definition: ContestDefinition, round_id: int) -> int:
+    """Choose again which attempt counts for everyone with several in the round (inside the
+    caller's transaction), after the round's true figure was stored or changed: with ``best`` and
+    the prediction among the tie-breaks, the choice between attempts of equal score depends on it.
+    The figure itself does not depend on that choice — it counts counted attempts by score alone,
+    and every candidate has the best score. Returns how many participants were looked at."""
+    if definition.counted_attempt != "best" or definition.attempts_per_round < 2 \
+            or "prediction" not in definition.tie_breaks:
+        return 0
+    people = [r[0] for r in db.execute(
+        "select participant_id from contest_attempts where round_id = ? and status = 'submitted' and disqualified = 0 "
+        "group by participant_id having count(*) > 1", [round_id])]
+    for participant_id in people:
+        refresh_counted(db, definition, participant_id, round_id)
+    return len(people)
 
 
 @attrs.frozen
@@ -498,26 +549,49 @@ def submit_attempt(deployment, contest: Contest, attempt: Attempt, answers: Mapp
         with serialized(deployment):
             fresh = Attempt.from_row(next(query(db, "select * from contest_attempts where id = ?", [attempt.id])))
             if fresh.status == "open":
-                _finish_overdue(db, contest, fresh, bank)
+                if db.execute("select truth_at from contest_rounds where id = ?", [attempt.round_id]).fetchone()[0]:
+                    # Still open when the round's figures were computed: dropped, as below.
+                    db.execute("update contest_attempts set status = 'abandoned', finish = 'overdue' where id = ?",
+                               [attempt.id])
+                else:
+                    _finish_overdue(db, contest, fresh, bank)
         return Submitted("late", get_attempt_by_id(db, attempt.id))
     score, total = score_answers(attempt, bank, answers)
     duration = now_ms - attempt.started_ms
     keys = rank_keys(contest.definition, score, duration, now_ms, prediction)
     single = contest.definition.attempts_per_round == 1
     text = json.dumps(answers, separators=(",", ":"))
+    outcome = "accepted"
     with serialized(deployment):
-        # One attempt per round: it counts unless disqualified, decided in the same statement.
+        # Sent in time (by the clock read when the request arrived): accepted if still open — or
+        # closed meanwhile by the overdue rule on a later request's clock — unless the round's
+        # figures were computed in between (the deadline holds inside the transaction). One
+        # attempt per round: it counts unless disqualified, decided in the same statement.
         cursor = db.execute(
             "update contest_attempts set status = 'submitted', answers = ?, prediction = ?, submitted_at = ?, "
             "submitted_ms = ?, duration_ms = ?, finish = 'participant', score = ?, total = ?, perfect = ?, "
             "rk0 = ?, rk1 = ?, rk2 = ?, rk3 = ?"
-            + (", counted = 1 - disqualified" if single else "") + " where id = ? and status = 'open'",
-            [text, prediction, iso_ms(now), now_ms, duration, score, total, int(score == total), *keys, attempt.id])
-        accepted = cursor.rowcount == 1
-        if accepted and not single:
-            refresh_counted(db, contest.definition, attempt.participant_id, attempt.round_id)
-    if not accepted:
-        return Submitted("already", get_attempt_by_id(db, attempt.id))
+            + (", counted = 1 - disqualified" if single else "") + " where id = ? and (status = 'open' or "
+            "finish = 'overdue') and (select truth_at from contest_rounds where id = ?) is null",
+            [text, prediction, iso_ms(now), now_ms, duration, score, total, int(score == total), *keys, attempt.id,
+             attempt.round_id])
+        if cursor.rowcount == 1:
+            if not single:
+                refresh_counted(db, contest.definition, attempt.participant_id, attempt.round_id)
+        else:
+            status, finish = db.execute("select status, finish from contest_attempts where id = ?",
+                                        [attempt.id]).fetchone()
+            if status == "open":
+                # The round's figures were computed while this attempt was open (its start got the
+                # lock after the overdue attempts were closed): too late, and dropped so that it
+                # does not change figures already computed without it.
+                db.execute("update contest_attempts set status = 'abandoned', finish = 'overdue' where id = ?",
+                           [attempt.id])
+                outcome = "late"
+            else:
+                outcome = "late" if finish == "overdue" else "already"
+    if outcome != "accepted":
+        return Submitted(outcome, get_attempt_by_id(db, attempt.id))
     return Submitted("accepted", attrs.evolve(
         attempt, status="submitted", answers=dict(answers), prediction=prediction, submitted_at=iso_ms(now),
         submitted_ms=now_ms, duration_ms=duration, finish="participant", score=score, total=total,

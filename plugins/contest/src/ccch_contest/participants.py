@@ -6,6 +6,14 @@ phone number" is a hash comparison) and a masked form for display. The clear pho
 only to reach prize winners when the deployment allows it (``keep_contact_phone``), and erased
 ``contact_retention_days`` after the contest's last round. A participant can ask for their data to
 be erased; their attempts then leave the rankings.
+
+Erasure and the attempt limit: a person who erases their data while a round they entered is still
+open keeps, on the otherwise empty participant row, only the keyed hashes of their phone and citizen
+ID numbers — an *erasure marker*. Without it, erasing and registering again with the same number
+would give a fresh attempt in the same round (and, with the score shown after each attempt, as many
+retakes as wanted). The marker cannot be read back as a number, is not shown anywhere, and is
+dropped as soon as every round the person entered has closed: by a new registration with the same
+number, by the next erasure in the contest, or by ``ccch privacy purge`` (run daily).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from ccch_core.ratelimit import hit
 from ccch_core.storage import utc_now_iso
 from ccch_core.text import clean, fold
 
-from .contests import Contest, log
+from .contests import Contest, get_contest_by_id, log
 from .definition import unit_choices
 from .locking import serialized
 from .settings import settings_of
@@ -193,23 +201,73 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
     db = deployment.db
     with serialized(deployment):
         _check_rate(db, "contest-register", client_key, settings.limit_register, now)
-        if db.execute("select 1 from contest_participants where contest_id = ? and phone_hash = ?",
-                      [contest.id, hashed]).fetchone():
-            raise RegistrationError({"phone": "Số điện thoại này đã đăng ký dự thi. Hãy chọn “Tiếp tục dự thi” và "
-                                              "nhập số điện thoại cùng năm sinh đã khai."})
-        if cid_hash and db.execute("select 1 from contest_participants where contest_id = ? and citizen_id_hash = ?",
-                                   [contest.id, cid_hash]).fetchone():
-            raise RegistrationError({"citizen_id": "Số căn cước công dân này đã được dùng để đăng ký."})
-        participant_id = db.execute(
-            "insert into contest_participants (contest_id, audience, full_name, name_key, phone_hash, phone_masked, "
-            "contact_phone, citizen_id_hash, citizen_id_masked, birth_year, unit_id, occupation, consent_at, "
-            "consent_version, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [contest.id, values["audience"], values["full_name"], fold(values["full_name"]), hashed,
-             privacy.mask_phone(values["phone"]), values["phone"] if settings.keep_contact_phone else None,
-             cid_hash, privacy.mask_citizen_id(values["citizen_id"]) if values["citizen_id"] else None,
-             values["birth_year"], values["unit_id"], values["occupation"], at, consent_version(consent), at],
-        ).lastrowid
+        refusal = _refusal(db, contest, "phone_hash", hashed, now) or (
+            _refusal(db, contest, "citizen_id_hash", cid_hash, now) if cid_hash else None)
+        if refusal is None:
+            participant_id = _insert(db, contest, values, hashed, cid_hash, settings, consent, at)
+    if refusal is not None:
+        # Raised only now, after the commit: the rate-limit hit of a refused registration stays
+        # counted, so registered numbers cannot be probed one after another (a caller's outer
+        # transaction must not roll it back either — the registration page catches this inside it).
+        raise RegistrationError(refusal)
     return get_participant(db, participant_id)
+
+
+_TAKEN = {
+    "phone_hash": ("phone", ("Số điện thoại này đã đăng ký dự thi. Hãy chọn “Tiếp tục dự thi” và nhập số điện "
+                             "thoại cùng năm sinh đã khai.")),
+    "citizen_id_hash": ("citizen_id", "Số căn cước công dân này đã được dùng để đăng ký."),
+}
+_NUMBER = {"phone": "Số điện thoại", "citizen_id": "Số căn cước công dân"}
+
+
+def _refusal(db, contest: Contest, column: str, value: str, now: dt.datetime) -> dict[str, str] | None:
+    """Why a number cannot register (inside the registration's transaction), or None.
+
+    A live registration with the number refuses it. So does an erasure marker (see the module's
+    docstring) while a round the erased participant entered is open: registering again would give
+    a second attempt in that round. A marker whose rounds have all closed has done its job and is
+    dropped here, and the number registers afresh."""
+    field, taken = _TAKEN[column]
+    row = db.execute(f"select id, deleted_at from contest_participants where contest_id = ? and {column} = ?",
+                     [contest.id, value]).fetchone()
+    if row is None:
+        return None
+    if row[1] is None:
+        return {field: taken}
+    still_open = _rounds_entered_open(db, contest, row[0], now)
+    if still_open:
+        # Worded like the refusal of a live registration: it tells a prober no more than that one.
+        closes = max(r.closes for r in still_open)
+        return {field: (f"{_NUMBER[field]} này đã được dùng để dự thi {', '.join(r.name for r in still_open)}; "
+                        f"mỗi người chỉ dự thi một lần trong mỗi vòng. Bạn có thể đăng ký lại sau khi vòng thi "
+                        f"kết thúc lúc {_local_second(closes)}.")}
+    db.execute(f"update contest_participants set {column} = null where id = ?", [row[0]])
+    return None
+
+
+def _rounds_entered_open(db, contest: Contest, participant_id: int, now: dt.datetime) -> list:
+    """The rounds not yet closed at ``now`` in which the participant started an attempt."""
+    ids = {r[0] for r in db.execute("select distinct round_id from contest_attempts where participant_id = ?",
+                                    [participant_id])}
+    return [r for r in contest.rounds if r.id in ids and r.state(now) != "closed"]
+
+
+def _local_second(instant: dt.datetime) -> str:
+    return instant.astimezone(VN_TZ).strftime("%H:%M:%S ngày %d/%m/%Y")
+
+
+def _insert(db, contest: Contest, values: dict[str, Any], hashed: str, cid_hash: str | None, settings,
+            consent: str, at: str) -> int:
+    return db.execute(
+        "insert into contest_participants (contest_id, audience, full_name, name_key, phone_hash, phone_masked, "
+        "contact_phone, citizen_id_hash, citizen_id_masked, birth_year, unit_id, occupation, consent_at, "
+        "consent_version, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [contest.id, values["audience"], values["full_name"], fold(values["full_name"]), hashed,
+         privacy.mask_phone(values["phone"]), values["phone"] if settings.keep_contact_phone else None,
+         cid_hash, privacy.mask_citizen_id(values["citizen_id"]) if values["citizen_id"] else None,
+         values["birth_year"], values["unit_id"], values["occupation"], at, consent_version(consent), at],
+    ).lastrowid
 
 
 def identify(deployment, contest: Contest, phone_text: str, birth_year_text: str, client_key: str,
@@ -320,7 +378,11 @@ def set_disqualified(deployment, contest: Contest, participant_id: int, disquali
 def erase_participant(deployment, contest: Contest, participant_id: int, username: str | None,
                       reason: str = "Xóa dữ liệu cá nhân theo yêu cầu", now: dt.datetime | None = None) -> None:
     """Erase a participant's personal data (on their request, Decree 13/2023/NĐ-CP). The attempts
-    stay as anonymous records for the statistics and leave the rankings."""
+    stay as anonymous records for the statistics and leave the rankings.
+
+    When a round the participant entered is still open, the keyed hashes of their numbers stay as
+    an erasure marker until it closes (see the module's docstring): registering again with the same
+    number must not give a second attempt in that round. Everything else goes at once."""
     from .attempts import refresh_counted
     from .ranking import invalidate_rankings, refresh_truths
 
@@ -331,11 +393,13 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
                             [participant_id, contest.id]), None)
         if row is None:
             raise KeyError(participant_id)
+        marker = bool(_rounds_entered_open(db, contest, participant_id, now))
         db.execute(
-            "update contest_participants set full_name = null, name_key = null, phone_hash = null, phone_masked = null, "
-            "contact_phone = null, citizen_id_hash = null, citizen_id_masked = null, birth_year = null, "
-            "occupation = null, disqualified = 1, disqualified_reason = ?, deleted_at = ? where id = ?",
-            [reason, utc_now_iso(now), participant_id])
+            "update contest_participants set full_name = null, name_key = null, phone_masked = null, "
+            "contact_phone = null, citizen_id_masked = null, birth_year = null, occupation = null, "
+            "phone_hash = case when ? then phone_hash end, citizen_id_hash = case when ? then citizen_id_hash end, "
+            "disqualified = 1, disqualified_reason = ?, deleted_at = ? where id = ?",
+            [marker, marker, reason, utc_now_iso(now), participant_id])
         db.execute("update contest_attempts set disqualified = 1, disqualified_reason = ? where participant_id = ?",
                    [reason, participant_id])
         for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):
@@ -346,6 +410,28 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
         # Cached leaderboards may hold the name: drop them rather than leave it until the next view.
         db.execute("delete from contest_leaderboards where contest_id = ?", [contest.id])
     refresh_truths(deployment, contest.slug, now=now)
+
+
+def drop_erasure_markers(deployment, now: dt.datetime | None = None) -> int:
+    """Drop the erasure markers (keyed hashes kept on erased participants, see the module's
+    docstring) whose rounds have all closed; ``ccch privacy purge`` runs this. Returns how many
+    participants lost their marker."""
+    now = now or utc_now()
+    db = deployment.db
+    rows = db.execute("select id, contest_id from contest_participants where deleted_at is not null and "
+                      "(phone_hash is not null or citizen_id_hash is not null)").fetchall()
+    contests: dict[int, Contest] = {}
+    stale = []
+    for participant_id, contest_id in rows:
+        if contest_id not in contests:
+            contests[contest_id] = get_contest_by_id(deployment, contest_id)
+        if not _rounds_entered_open(db, contests[contest_id], participant_id, now):
+            stale.append(participant_id)
+    if stale:
+        with serialized(deployment):
+            db.conn.executemany("update contest_participants set phone_hash = null, citizen_id_hash = null "
+                                "where id = ?", [(i,) for i in stale])
+    return len(stale)
 
 
 def purge_contacts(deployment, now: dt.datetime | None = None, actor: str | None = None) -> int:

@@ -25,7 +25,12 @@ from ccch_core.privacy import Erasure
 from ccch_core.storage import utc_now_iso, write_transaction
 
 from .contests import get_contest_by_id, log
-from .participants import citizen_id_hash, erase_participant, phone_hash
+from .participants import (
+    citizen_id_hash,
+    drop_erasure_markers,
+    erase_participant,
+    phone_hash,
+)
 from .settings import settings_of
 
 REQUEST_REASON = "Xóa dữ liệu cá nhân theo yêu cầu của người dự thi (ccch privacy erase)"
@@ -64,7 +69,8 @@ def erase_person(deployment, phone: str | None, citizen_id: str | None, dry_run:
     """Find (``dry_run``) or erase the registrations of the person with this phone or citizen ID
     number, in every contest. Looked up by the keyed hashes (purposes ``contest-phone`` and
     ``contest-citizen-id``) through the unique indexes per contest; already erased registrations
-    have no hash left and are not found."""
+    are not found again (one erased while a round it entered is open keeps only its erasure marker
+    until that round closes: see :mod:`ccch_contest.participants`)."""
     db = deployment.db
     hashes = []
     if phone:
@@ -75,7 +81,8 @@ def erase_person(deployment, phone: str | None, citizen_id: str | None, dry_run:
     for contest_id, slug, title in _contests(db):
         ids: list[int] = []
         for column, value in hashes:
-            for (pid,) in db.execute(f"select id from contest_participants where contest_id = ? and {column} = ?",
+            for (pid,) in db.execute(f"select id from contest_participants where contest_id = ? and {column} = ? "
+                                     "and deleted_at is null",
                                      [contest_id, value]):
                 if pid not in ids:
                     ids.append(pid)
@@ -186,7 +193,9 @@ def purge_personal_data(deployment, now: dt.datetime, dry_run: bool, actor: str 
 
 def purge_expired(deployment, now: dt.datetime, dry_run: bool, actor: str | None) -> list[Erasure]:
     """Both retention rules: contact phones, and all personal data (a contest past the second is
-    reported once, under the second)."""
+    reported once, under the second). Erasure markers whose rounds have closed go first."""
+    if not dry_run:
+        drop_erasure_markers(deployment, now)  # the erasures' last step, once the rounds they guard closed
     days = settings_of(deployment).personal_data_retention_days
     whole = frozenset(contest_id for contest_id, *_ in _expired(deployment.db, days, now))
     return [*purge_contact_phones(deployment, now, dry_run, actor, whole),

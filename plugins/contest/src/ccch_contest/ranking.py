@@ -40,6 +40,7 @@ from .attempts import (
     finish_overdue_attempts,
     from_ms,
     ms,
+    recount_round,
     scaled_prediction,
 )
 from .contests import Contest, RoundState, get_contest
@@ -95,6 +96,8 @@ def close_round(deployment, contest: Contest, round_state: RoundState, *, now: d
             db.execute("update contest_rounds set truth = ?, perfect_count = ?, entrant_count = ?, truth_at = ?, "
                        "entrants_by_audience = ? where id = ?",
                        [truth, perfect, entrants, utc_now_iso(now), by_audience, round_state.id])
+            # With "best" counted, the prediction's distance may decide between someone's attempts.
+            recount_round(db, contest.definition, round_state.id)
             invalidate_rankings(db, contest.id)
     fresh = get_contest(deployment, contest.slug)
     return fresh.round_by_id(round_state.id)

@@ -251,6 +251,7 @@ def register_view(slug):
         # "Đăng ký và bắt đầu làm bài" (checked by default): one round trip fewer on a slow connection.
         start_now = values["start_now"] == "1" and contest.current_round(utc_now()) is not None
         started = None
+        refused = None
         dep = deployment()
         try:
             # Registration and the start in one write transaction (the inner ones become
@@ -258,18 +259,22 @@ def register_view(slug):
             with write_transaction(dep.db) if start_now else contextlib.nullcontext():
                 # The attempt page answers this POST, so reloading it sends the registration again:
                 # the same person on the same browser goes on to their attempt instead of an error.
-                participant = _already_registered_here(contest, values["phone"]) or \
-                    register(dep, contest, values, client_key("contest-register"))
-                if start_now:
-                    try:
-                        started = attempts_mod.start_attempt(dep, contest, participant.id)
-                    except (AttemptError, Throttled):
-                        pass  # registered all the same; the landing page says why (bank not ready…)
+                try:
+                    participant = _already_registered_here(contest, values["phone"]) or \
+                        register(dep, contest, values, client_key("contest-register"))
+                except RegistrationError as exc:
+                    refused = exc  # caught inside: the refusal's rate-limit hit must commit
+                else:
+                    if start_now:
+                        try:
+                            started = attempts_mod.start_attempt(dep, contest, participant.id)
+                        except (AttemptError, Throttled):
+                            pass  # registered all the same; the landing page says why (bank not ready…)
         except Throttled as exc:
             raise TooManyRequests(description=f"Có quá nhiều lượt đăng ký từ mạng của bạn. Vui lòng thử lại sau "
                                               f"{exc.retry_after // 60 + 1} phút.", retry_after=exc.retry_after) from None
-        except RegistrationError as exc:
-            errors = exc.errors
+        if refused is not None:
+            errors = refused.errors
             status = 422
         else:
             _remember(contest, participant.id)
