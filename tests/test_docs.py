@@ -33,17 +33,23 @@ def test_readme_links_resolve():
     assert not missing, f"README.md links to missing files: {missing}"
 
 
-def readme_plain_commands() -> list[list[str]]:
-    """The "without make" commands of README.md, minus those that install, serve or run pytest."""
+def readme_commands(after: str) -> list[list[str]]:
+    """The commands of the first ``sh`` block of README.md after ``after``, continuation lines
+    joined, minus those that install, serve or run pytest."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("Without make", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    block = readme.split(after, 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     commands = []
-    for line in block.strip().splitlines():
+    for line in re.sub(r"\\\n\s*", " ", block).strip().splitlines():
         line = line.split("  #", 1)[0].strip()
-        if not line.startswith(".venv/bin/ccch") or " serve" in line:
+        if not line.startswith((".venv/bin/ccch", ".venv/bin/python -m ccch_")) or " serve" in line:
             continue
         commands.append(shlex.split(line))
     return commands
+
+
+def readme_plain_commands() -> list[list[str]]:
+    """The "without make" commands of README.md that run ccch."""
+    return readme_commands("Without make")
 
 
 def test_readme_commands_work_as_written(tmp_path):
@@ -53,10 +59,14 @@ def test_readme_commands_work_as_written(tmp_path):
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     env = {**os.environ, "CCCH_STRICT_PLUGINS": "1"}
     env.pop("CCCH_CONFIG", None)
-    for command in commands:
-        command[0] = str(BIN / "ccch")
+    # Then the contest's trial copy, as "Try the contest" says, in the same deployment.
+    trial = readme_commands("**Try the contest.**")
+    assert any("ccch_contest.trial" in c for c in trial) and any("publish" in c for c in trial)
+    for command in commands + trial:
+        command[0] = str(BIN / "ccch") if command[0].endswith("/ccch") else sys.executable
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env)
         assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    assert (tmp_path / "instance" / "contest-trial.toml").exists()
     status = subprocess.run([str(BIN / "ccch"), "-c", "instance/ccch.toml", "status", "--period", "2024-03"],
                             cwd=tmp_path, capture_output=True, text=True, env=env)
     assert status.returncode == 0 and "Tháng 3/2024" in status.stdout
