@@ -178,3 +178,34 @@ def test_placements_and_place_kind_check_their_options(cli, dep):
     result = cli("survey", "retally", "sipa")
     assert result.exit_code != 0 and "SURVEY_ID “sipa”" in result.output
     assert count(dep.db, "survey_placements") == 0
+
+
+# -- the same check on the officers' web pages -------------------------------------------------
+
+@pytest.mark.parametrize(("base_url", "kind"), [("http://127.0.0.1:8000", "blocking"),
+                                                ("http://cchc.ductho.hatinh.gov.vn", "warning"),
+                                                ("https://cchc.ductho.hatinh.gov.vn", None)])
+def test_the_placements_page_and_downloads_show_an_unreachable_public_url(make_deployment, survey_plan_path, sipas,
+                                                                          base_url, kind):
+    from ccch_core import accounts
+    from ccch_core.testing import login
+    from ccch_core.web import create_app
+    from ccch_survey.store import save_survey
+
+    dep = make_deployment(plugins=("survey",), plan_path=survey_plan_path, public_base_url=base_url)
+    save_survey(dep.db, sipas)
+    placement = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung", "Quầy tiếp nhận hồ sơ")
+    accounts.create_user(dep.db, dep.plan, "vhtt", "mat-khau-thu-nghiem-2024", "plan_admin")
+    client = create_app(dep.config.path).test_client()
+    login(client, "vhtt")
+    page = client.get("/khao-sat/noi-dat").get_data(as_text=True)
+    pdf = client.get(f"/khao-sat/noi-dat/{placement.code}/poster.pdf")
+    png = client.get(f"/khao-sat/noi-dat/{placement.code}/qr.png")
+    assert pdf.status_code == 200 and png.status_code == 200  # a test print on a local network stays possible
+    assert pdf.headers.get("X-Survey-Url-Problem") == kind and png.headers.get("X-Survey-Url-Problem") == kind
+    if kind == "blocking":
+        assert "Chưa nên in poster" in page and "127.0.0.1" in page and "public_base_url" in page
+    elif kind == "warning":
+        assert "Lưu ý trước khi in poster" in page and "Chưa nên in poster" not in page
+    else:
+        assert 'id="dia-chi-cong-khai"' not in page

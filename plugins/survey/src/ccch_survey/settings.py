@@ -36,7 +36,9 @@ class SurveySettings:
     kiosk_submissions_per_hour: int = 600
     """Stored submissions per kiosk placement per hour; 0 = no limit."""
     max_submission_bytes: int = 20_000
-    """Largest accepted survey submission (bytes); larger is refused with HTTP 413 before parsing."""
+    """Size limit of a survey submission (bytes), refused with HTTP 413 before parsing. A survey
+    whose own form can send more (long-text questions filled to their maximum length) gets that
+    larger limit instead, so a citizen who stays within the form's limits is never refused."""
     kiosk_idle_seconds: int = 90
     """A kiosk form left untouched this long is cleared for the next citizen (needs JavaScript)."""
     kiosk_thanks_seconds: int = 8

@@ -675,6 +675,7 @@ def _officer_routes(bp: Blueprint) -> None:
         settings = settings_of(dep)
         return render_template("survey/placements.html", placements=found, surveys=list_surveys(dep.db),
                                units=_visible_units(), errors=errors, values=values, unit_name=_unit_name,
+                               url_problem=posters.public_url_problem(dep.public_base_url),
                                url_of=lambda code: placement_url(dep.public_base_url, settings, code)), status
 
     @bp.route("/noi-dat/<code>/go", methods=["POST"])
@@ -706,8 +707,8 @@ def _officer_routes(bp: Blueprint) -> None:
         item = posters.PosterItem(placement_url(dep.public_base_url, settings_of(dep), placement.code),
                                   placement.code, _unit_name(placement.unit_id), placement.place)
         data = posters.posters_pdf([item], posters.PosterText(dep.config.name), size)
-        return Response(data, mimetype="application/pdf", headers={
-            "Content-Disposition": f'inline; filename="poster-{placement.code}-{size}.pdf"'})
+        return _with_url_problem(Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="poster-{placement.code}-{size}.pdf"'}), dep)
 
     @bp.route("/noi-dat/<code>/qr.<fmt>")
     @roles_required(*OFFICERS)
@@ -717,10 +718,21 @@ def _officer_routes(bp: Blueprint) -> None:
         placement = _placement_in_scope(code)
         url = placement_url(dep.public_base_url, settings_of(dep), placement.code)
         if fmt == "png":
-            return Response(posters.qr_png(url), mimetype="image/png")
+            return _with_url_problem(Response(posters.qr_png(url), mimetype="image/png"), dep)
         if fmt == "svg":
-            return Response(posters.qr_svg(url), mimetype="image/svg+xml")
+            return _with_url_problem(Response(posters.qr_svg(url), mimetype="image/svg+xml"), dep)
         abort(404)
+
+
+def _with_url_problem(response: Response, dep) -> Response:
+    """Mark a poster or QR download whose address citizens may not reach (``X-Survey-Url-Problem``:
+    ``blocking`` or ``warning``). The web page does not refuse it, unlike ``ccch survey posters``:
+    the placements page shows the problem in full next to the download links, and a test print on a
+    local network is legitimate; the header lets scripts and tests see it."""
+    problem = posters.public_url_problem(dep.public_base_url)
+    if problem is not None:
+        response.headers["X-Survey-Url-Problem"] = "blocking" if problem.blocking else "warning"
+    return response
 
 
 def _target(dep) -> float | None:
