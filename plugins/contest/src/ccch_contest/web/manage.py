@@ -513,12 +513,23 @@ def reinstate_attempt_view(slug, aid):
 @bp.route("/<slug>/xep-hang")
 @manager
 def rankings(slug):
-    """Full rankings per round or overall, per audience, paged."""
+    """Full rankings per round or overall, one audience at a time (the first by default, the others
+    a link away), paged.
+
+    Never a board mixing audiences, as on the public leaderboard: prizes are per audience, and
+    audiences may answer different numbers of questions (20 and 15 in the example), so a mixed
+    board's places would mean nothing for the prize lists. Who took part at all is on the
+    participants page and in the exports."""
     dep = deployment()
     now = utc_now()
     contest = ensure_closed(dep, _contest(slug), now)
+    definition = contest.definition
     choice = request.args.get("vong", "")
     audience = request.args.get("doi-tuong") or None
+    if audience and audience not in {a.key for a in definition.audiences}:
+        abort(404, description="Không có đối tượng dự thi này.")
+    if audience is None and definition.audiences:
+        audience = definition.audiences[0].key
     page = max(1, request.args.get("trang", 1, type=int))
     round_state = None
     if choice != "tong":
