@@ -71,6 +71,18 @@ def _check_survey(db, value: str | None, option: str) -> None:
                                + _did_you_mean(value, [s.id for s in store.list_surveys(db)]))
 
 
+def _placement_or_fail(db, code: str, option: str):
+    """The placement with this code, or an error naming the code with close matches."""
+    from . import store
+
+    found = store.get_placement(db, store.normalise_code(code))
+    if found is None:
+        raise click.ClickException(f"{option} “{code}”: không có nơi đặt nào có mã này."
+                                   + _did_you_mean(store.normalise_code(code),
+                                                   [p.code for p in store.list_placements(db)]))
+    return found
+
+
 def survey_group() -> click.Group:
     """Build the ``survey`` command group."""
     from . import exports, posters, store
@@ -113,7 +125,7 @@ def survey_group() -> click.Group:
                     record(deployment.db, audit.cli_actor(), "survey.save", f"Khảo sát {definition.id}",
                            f"phiên bản {version}" + (f"; ghi chú: {note}" if note else ""))
         except DefinitionError as exc:
-            raise click.ClickException("the survey file has problems:\n" + "\n".join(exc.problems)) from None
+            raise click.ClickException("Tệp khảo sát có lỗi, chưa nạp gì:\n" + "\n".join(exc.problems)) from None
         if created:
             click.echo(f"{definition.id}: version {version} saved ({len(definition.questions)} questions).")
         else:
@@ -137,22 +149,24 @@ def survey_group() -> click.Group:
     @pass_deployment
     def show(deployment, survey_id, version):
         """Print a survey version as a survey file (TOML)."""
+        _check_survey(deployment.db, survey_id, "SURVEY_ID")
         try:
             click.echo(store.get_version(deployment.db, survey_id, version).to_toml(), nl=False)
         except store.SurveyError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(f"--version: {exc}.") from None
 
     for name, status in (("open", "open"), ("close", "closed")):
         def make(status=status):
             @pass_deployment
             def command(deployment, survey_id):
+                _check_survey(deployment.db, survey_id, "SURVEY_ID")
                 try:
                     with write_transaction(deployment.db):
                         store.set_status(deployment.db, survey_id, status)
                         record(deployment.db, audit.cli_actor(), "survey.status", f"Khảo sát {survey_id}",
                                "mở" if status == "open" else "đóng")
                 except store.SurveyError as exc:
-                    raise click.ClickException(str(exc)) from None
+                    raise click.ClickException(f"{exc}.") from None
                 click.echo(f"{survey_id}: {status}.")
             return command
         survey.command(name, help=f"Mark a survey {status} (closed: posters show a notice).")(
@@ -166,14 +180,16 @@ def survey_group() -> click.Group:
     @pass_deployment
     def place(deployment, survey_id, unit_id, place, kiosk):
         """Create one placement (a poster or kiosk at one place of a unit); prints its code and URL."""
+        _check_survey(deployment.db, survey_id, "SURVEY_ID")
+        _check_unit(deployment.plan, unit_id, "UNIT_ID")
         try:
             with write_transaction(deployment.db):
                 p = store.add_placement(deployment.db, deployment.plan, survey_id, unit_id, place,
                                         mode="kiosk" if kiosk else "poster")
                 record(deployment.db, audit.cli_actor(), "survey.place", f"Nơi đặt {p.code}",
                        f"khảo sát {survey_id}, đơn vị {unit_id}, {p.mode}: {p.place}")
-        except store.SurveyError as exc:
-            raise click.ClickException(str(exc)) from None
+        except store.SurveyError as exc:  # survey and unit are checked above: what is left is the place text
+            raise click.ClickException(f"--place: {exc}.") from None
         click.echo(f"{p.code}  {store.placement_url(deployment.public_base_url, settings_of(deployment), p.code)}")
 
     @survey.command("place-kind")
@@ -196,7 +212,7 @@ def survey_group() -> click.Group:
                     record(deployment.db, audit.cli_actor(), "survey.place", f"{len(created)} nơi đặt",
                            f"khảo sát {survey_id}, mọi đơn vị loại {kind}: " + ", ".join(p.code for p in created))
         except store.SurveyError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(f"{exc}.") from None
         for p in created:
             click.echo(f"{p.code}  {p.unit_id}  {p.place}")
         click.echo(f"{len(created)} created, {len(kept)} already placed.")
@@ -226,13 +242,15 @@ def survey_group() -> click.Group:
     @pass_deployment
     def retire(deployment, code):
         """Take a poster down: its link shows a notice; its responses stay."""
+        if not _placement_or_fail(deployment.db, code, "CODE").active:
+            raise click.ClickException(f"CODE “{code}”: nơi đặt này đã gỡ trước đó; không có gì thay đổi.")
         try:
             with write_transaction(deployment.db):
                 p = store.retire_placement(deployment.db, code)
                 record(deployment.db, audit.cli_actor(), "survey.retire", f"Nơi đặt {p.code}",
                        f"khảo sát {p.survey_id}, đơn vị {p.unit_id}")
         except store.SurveyError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(f"CODE {exc}.") from None
         click.echo(f"{p.code}: retired.")
 
     @survey.command("posters")
@@ -251,10 +269,10 @@ def survey_group() -> click.Group:
         """Print-ready posters (PDF, one page each) for a batch of placements."""
         settings = settings_of(deployment)
         plan = deployment.plan
-        if store.get_survey(deployment.db, survey_id) is None:
-            raise click.ClickException(f"no survey {survey_id!r}")
+        _check_survey(deployment.db, survey_id, "SURVEY_ID")
         if create and not kind:
-            raise click.UsageError("--create needs --kind")
+            raise click.UsageError("--create cần có --kind: tạo nơi đặt cho mọi đơn vị của loại nào "
+                                   "(ví dụ --kind one_stop_desk).")
         # Every check before --create writes anything and before the PDF is written.
         _check_kind(plan, kind)
         _check_unit(plan, within, "--within")
@@ -289,8 +307,8 @@ def survey_group() -> click.Group:
                   if (not kind or (plan.has_unit(p.unit_id) and plan.unit(p.unit_id).kind == kind))
                   and (p.code in wanted if codes else not p.is_kiosk)]
         if not chosen:
-            raise click.ClickException("no active placement matches (create them with `ccch survey place-kind` "
-                                       "or --create)")
+            raise click.ClickException("Không có nơi đặt poster nào đang dùng khớp với lựa chọn này; chưa ghi tệp nào. "
+                                       "Tạo nơi đặt bằng `ccch survey place-kind` hoặc thêm --create.")
         items = [posters.PosterItem(store.placement_url(deployment.public_base_url, settings, p.code), p.code,
                                     plan.unit(p.unit_id).name if plan.has_unit(p.unit_id) else p.unit_id, p.place)
                  for p in chosen]
@@ -308,9 +326,7 @@ def survey_group() -> click.Group:
     @pass_deployment
     def qr(deployment, code, output, allow_local_url):
         """The QR code of a placement alone, as PNG or SVG (by the file's extension)."""
-        p = store.get_placement(deployment.db, store.normalise_code(code))
-        if p is None:
-            raise click.ClickException(f"no placement {code!r}")
+        p = _placement_or_fail(deployment.db, code, "CODE")
         check_public_url(deployment, allow_local_url)
         url = store.placement_url(deployment.public_base_url, settings_of(deployment), p.code)
         if output.suffix.lower() == ".png":
@@ -318,7 +334,7 @@ def survey_group() -> click.Group:
         elif output.suffix.lower() == ".svg":
             output.write_text(posters.qr_svg(url), encoding="utf-8")
         else:
-            raise click.BadParameter("the file must end in .png or .svg", param_hint="--output")
+            raise click.BadParameter(f"“{output.name}”: tệp phải có đuôi .png hoặc .svg.", param_hint="--output")
         click.echo(f"{output}: {url}")
 
     @survey.command("results")
@@ -329,8 +345,7 @@ def survey_group() -> click.Group:
     @pass_deployment
     def results(deployment, survey_id, period, unit_id, as_json):
         """Satisfaction index and mean score per criterion and unit; scans, responses, conversion."""
-        if store.get_survey(deployment.db, survey_id) is None:
-            raise click.ClickException(f"no survey {survey_id!r}")
+        _check_survey(deployment.db, survey_id, "SURVEY_ID")
         _check_unit(deployment.plan, unit_id, "--unit")
         chosen = Period.current(PeriodType.MONTH) if period is None else _period(period)
         res = compute_results(deployment.db, deployment.plan, survey_id, chosen, within=unit_id)
@@ -364,8 +379,7 @@ def survey_group() -> click.Group:
     @pass_deployment
     def export(deployment, survey_id, period, unit_id, output):
         """Responses as CSV (UTF-8 with BOM, one row per response), streamed to a file."""
-        if store.get_survey(deployment.db, survey_id) is None:
-            raise click.ClickException(f"no survey {survey_id!r}")
+        _check_survey(deployment.db, survey_id, "SURVEY_ID")
         _check_unit(deployment.plan, unit_id, "--unit")  # before the file is opened: nothing written
         header, rows = exports.wide_rows(deployment.db, deployment.plan, survey_id, _period(period), unit_id)
         count = 0
@@ -398,21 +412,35 @@ def survey_group() -> click.Group:
         from .personal_data import erase_person
 
         if not phone and not response_ids:
-            raise click.UsageError("give --phone or --response")
+            raise click.UsageError("Hãy ghi --phone hoặc --response (có thể ghi nhiều --response).")
         try:
             normalised = normalise_phone(phone) if phone else None
         except PersonalDataError as exc:
             raise click.BadParameter(str(exc), param_hint="--phone") from None
+        db = deployment.db
+        # Every id is checked before anything is deleted (the phone's contacts too): a mistyped id
+        # must not pass for "no contact there" while the rest of the request is carried out.
+        wanted = list(dict.fromkeys(response_ids))
+        known = set()
+        if wanted:
+            marks = ", ".join("?" * len(wanted))
+            known = {r[0] for r in db.execute(f"select id from survey_responses where id in ({marks})", wanted)}
+        unknown = [rid for rid in wanted if rid not in known]
+        if unknown:
+            raise click.ClickException("\n".join(f"--response {rid}: không có phản hồi nào có mã này." for rid in unknown)
+                                       + "\nKhông có gì bị xóa.")
         actor = audit.cli_actor()
         deleted = len(erase_person(deployment, normalised, None, False, actor)) if normalised else 0
-        if response_ids:
-            db = deployment.db
+        if wanted:
             with write_transaction(db):
-                for response_id in response_ids:
+                for response_id in wanted:
                     if store.forget_contacts(db, response_ids=[response_id]):
                         deleted += 1
                         record(db, actor, "survey.forget_contact", f"Phản hồi #{response_id}",
                                "Xóa thông tin liên hệ; câu trả lời giữ lại ẩn danh")
+                        click.echo(f"Phản hồi #{response_id}: đã xóa thông tin liên hệ.")
+                    else:
+                        click.echo(f"Phản hồi #{response_id}: không có thông tin liên hệ nào để xóa.")
         click.echo(f"{deleted} contact(s) deleted.")
 
     return survey

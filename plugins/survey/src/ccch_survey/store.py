@@ -217,7 +217,8 @@ def get_version(db: Database, survey_id: str, version: int | None = None) -> Sur
         row = db.execute("select fingerprint, definition from survey_versions where survey_id = ? and version = ?",
                          [survey_id, version]).fetchone()
     if row is None:
-        raise SurveyError(f"no survey {survey_id!r}" + (f" version {version}" if version else ""))
+        raise SurveyError(f"khảo sát “{survey_id}” không có phiên bản {version}" if version
+                          else f"không có khảo sát nào có mã “{survey_id}”")
     return _parse_version(row[0], row[1])
 
 
@@ -232,11 +233,11 @@ def versions(db: Database, survey_id: str) -> list[dict]:
 def set_status(db: Database, survey_id: str, status: str) -> None:
     """Open or close a survey (a closed survey's posters show a notice instead of the form)."""
     if status not in ("open", "closed"):
-        raise SurveyError("status is open or closed")
+        raise SurveyError("trạng thái phải là open (mở) hoặc closed (đóng)")
     with write_transaction(db):
         if not db.execute("update survey_surveys set status = ?, updated_at = ? where id = ?",
                           [status, utc_now_iso(), survey_id]).rowcount:
-            raise SurveyError(f"no survey {survey_id!r}")
+            raise SurveyError(f"không có khảo sát nào có mã “{survey_id}”")
 
 
 # -- placements --------------------------------------------------------------------------------
@@ -290,23 +291,23 @@ def add_placement(db: Database, plan: Plan, survey_id: str, unit_id: str, place:
                   now: dt.datetime | None = None) -> Placement:
     """Create a placement with a fresh code."""
     if not plan.has_unit(unit_id):
-        raise SurveyError(f"no unit {unit_id!r} in the plan")
+        raise SurveyError(f"đơn vị “{unit_id}” không có trong kế hoạch")
     place = clean(place or "")
     if not place:
-        raise SurveyError("the place is empty (e.g. \"Quầy tiếp nhận hồ sơ\")")
+        raise SurveyError("chưa ghi nơi đặt (ví dụ “Quầy tiếp nhận hồ sơ”)")
     if len(place) > 200:
-        raise SurveyError("the place is longer than 200 characters")
+        raise SurveyError(f"nơi đặt dài {len(place)} ký tự, tối đa 200")
     if mode not in ("poster", "kiosk"):
-        raise SurveyError("mode is poster or kiosk")
+        raise SurveyError(f"kiểu nơi đặt “{mode}” không hợp lệ: poster hoặc kiosk")
     with write_transaction(db):
         if not db.execute("select 1 from survey_surveys where id = ?", [survey_id]).fetchone():
-            raise SurveyError(f"no survey {survey_id!r}")
+            raise SurveyError(f"không có khảo sát nào có mã “{survey_id}”")
         for _ in range(20):
             code = new_code()
             if not db.execute("select 1 from survey_placements where code = ?", [code]).fetchone():
                 break
         else:  # pragma: no cover - 20 collisions in a row means the code space is full
-            raise SurveyError("could not find a free code")
+            raise SurveyError("không tìm được mã nơi đặt còn trống")
         placement_id = db.execute(
             "insert into survey_placements (code, survey_id, unit_id, place, mode, created_at) values (?, ?, ?, ?, ?, ?)",
             [code, survey_id, unit_id, place, mode, utc_now_iso(now)]).lastrowid
@@ -320,7 +321,7 @@ def place_for_kind(db: Database, plan: Plan, survey_id: str, kind: str, place: s
     units = [u for u in plan.units if u.kind == kind and u.retired_on is None and not u.external
              and (within is None or plan.is_within(u.id, within))]
     if not units:
-        raise SurveyError(f"no unit of kind {kind!r}" + (f" below {within!r}" if within else ""))
+        raise SurveyError(f"không có đơn vị nào thuộc loại “{kind}”" + (f" trong “{within}”" if within else ""))
     existing = {p.unit_id: p for p in list_placements(db, survey_id=survey_id) if p.active}
     created, kept = [], []
     for unit in units:
@@ -369,9 +370,9 @@ def retire_placement(db: Database, code: str, now: dt.datetime | None = None) ->
                              [utc_now_iso(now), normalise_code(code)]).rowcount
     placement = get_placement(db, code)
     if placement is None:
-        raise SurveyError(f"no placement {code!r}")
+        raise SurveyError(f"không có nơi đặt nào có mã “{code}”")
     if not changed:
-        raise SurveyError(f"placement {placement.code} was already retired")
+        raise SurveyError(f"nơi đặt {placement.code} đã gỡ trước đó")
     return placement
 
 
@@ -549,7 +550,7 @@ def exclude_response(db: Database, response_id: int, excluded: bool = True) -> N
         row = db.execute("select survey_id, placement_id, day, excluded from survey_responses where id = ?",
                          [response_id]).fetchone()
         if row is None:
-            raise SurveyError(f"no response {response_id}")
+            raise SurveyError(f"không có phản hồi #{response_id}")
         survey_id, placement_id, day, was = row
         if bool(was) == excluded:
             return
