@@ -519,3 +519,39 @@ def test_register_and_start_when_the_start_is_refused_still_registers(make_deplo
     assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1
     assert dep.db.execute("select coalesce(sum(count), 0) from rate_limits where bucket = 'contest-register'"
                           ).fetchone()[0] == before + 1
+
+
+def test_the_attempt_page_token_is_good_for_that_attempt_only(app, dep, contest):
+    """Save and submit check the attempt page's form token (bound to the attempt, signed by the
+    deployment) instead of the session's CSRF token, which is still accepted for a page rendered
+    before an upgrade."""
+    import time
+
+    from ccch_core.web.formtoken import issue_form_token
+
+    owner, other = app.test_client(), app.test_client()
+    register(owner, n=1)
+    register(other, n=2)
+    url, other_url = start(owner), start(other)
+    attempt = attempt_of(dep, url)
+    html = page(owner.get(url))
+    page_token, session_token = csrf_from(html), csrf_from(page(owner.get(BASE)))
+    assert page_token != session_token and page_token.count(".") == 1  # "<issued>.<signature>"
+    data = submit_data(dep, contest, attempt, html, wrong=1)
+    # Another attempt's page token, and a token too old, are refused before anything is stored.
+    with app.test_request_context():
+        too_old = issue_form_token("contest-attempt", attempt.token, now=time.time() - 3 * 24 * 3600)
+    for token in (csrf_from(page(other.get(other_url))), too_old, "1.x", page_token + "x"):
+        for path in ("/luu", "/nop"):
+            refused = owner.post(url + path, data={**data, "csrf_token": token})
+            assert refused.status_code == 400 and "Phiên làm việc đã hết hạn" in page(refused), (token, path)
+    assert (attempt_of(dep, url).status, attempt_of(dep, url).answers) == ("open", {})
+    # The same page token does not open someone else's attempt either (bound to this one).
+    assert other.post(other_url + "/nop", data={**data, "csrf_token": page_token}).status_code == 400
+    # The session's own CSRF token (a page from before the change) still saves …
+    assert owner.post(url + "/luu", data={**data, "csrf_token": session_token}).status_code == 303
+    assert attempt_of(dep, url).answers
+    # … and the page token submits.
+    done = owner.post(url + "/nop", data=data)
+    assert done.status_code == 200 and done.headers["X-Contest-Submission"] == "accepted"
+    assert attempt_of(dep, url).score == 19
