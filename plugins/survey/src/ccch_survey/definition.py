@@ -161,9 +161,13 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def definition_from_dict(data: Mapping[str, Any], where: str = "survey") -> SurveyDefinition:
+def definition_from_dict(data: Mapping[str, Any], where: str = "survey", *, stored: bool = False) -> SurveyDefinition:
     """Build and check a definition; raises :class:`DefinitionError` listing every problem, each
-    in Vietnamese and prefixed by where it is (``where``, then the field or question number)."""
+    in Vietnamese and prefixed by where it is (``where``, then the field or question number).
+
+    A question's ``topic`` (a plan content topic, which the shared question model accepts for the
+    contest) is refused: a survey neither uses nor checks it, and ``to_toml`` would drop it. Only
+    ``stored`` versions, saved before it was refused, may still carry one."""
     problems: list[str] = []
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
@@ -199,6 +203,12 @@ def definition_from_dict(data: Mapping[str, Any], where: str = "survey") -> Surv
         if raw.get("correct"):
             problems.append(f"{qwhere}: câu hỏi khảo sát không có đáp án đúng (xóa dòng 'correct')")
             continue
+        if "topic" in raw and not stored:
+            key = raw.get("key")
+            named = f" (key “{key}”)" if isinstance(key, str) and key else ""
+            value = _q(raw["topic"]) if isinstance(raw["topic"], str) else repr(raw["topic"])
+            problems.append(f"{qwhere}{named}: trường topic (chủ đề nội dung của kế hoạch) không dùng cho khảo "
+                            f"sát; hãy xóa dòng topic = {value}")
         try:
             question = question_from_dict(raw, qwhere)
         except QuestionError as exc:
@@ -276,7 +286,7 @@ def load_definition(path: str | Path) -> SurveyDefinition:
 
 def definition_from_json(text: str) -> SurveyDefinition:
     """Inverse of :meth:`SurveyDefinition.to_json` (stored versions)."""
-    return definition_from_dict(json.loads(text), "phiên bản đã lưu")
+    return definition_from_dict(json.loads(text), "phiên bản đã lưu", stored=True)
 
 
 # tomllib's messages (CPython 3.11–3.13), in Vietnamese; anything else is shown as tomllib says it.
