@@ -18,8 +18,10 @@ import attrs
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
+    get_flashed_messages,
     jsonify,
     make_response,
     redirect,
@@ -475,7 +477,32 @@ def attempt_view(slug, token):
 
 
 def _attempt_page(contest, attempt):
-    return _no_store(make_response(render_template("contest/attempt.html", **_attempt_context(contest, attempt))))
+    context = _attempt_context(contest, attempt)
+    return _page(f"Bài thi · {context['round_state'].name}", "contest/attempt.html", **context)
+
+
+_SLOT = "<!--ccch-contest-page-slot-->"
+
+
+def _page(title: str, template: str, status: int = 200, **context):
+    """The attempt and result pages: their frame (head, header, the contest's navigation:
+    contest/shell.html) rendered once per process, mount point, contest version and title, and
+    only the page's own part (``template``, no ``extends``) per request, with the flashed messages
+    between them. These two pages answer the contest's two hottest POSTs (register-and-start,
+    submit); rendering the frame each time — three levels of template inheritance, the menu hook —
+    cost about as much as rendering what differs."""
+    contest = context["contest"]
+    cache = memory(deployment()).setdefault("page_frames", {})
+    key = (request.script_root, contest.id, contest.version, title)
+    frame = cache.get(key)
+    if frame is None:
+        if len(cache) >= 256:  # rounds × pages × versions: a handful; this only bounds a pathological case
+            cache.clear()
+        html = render_template("contest/shell.html", contest=contest, title=title, slot=Markup(_SLOT))
+        frame = cache[key] = tuple(html.split(_SLOT, 1))
+    flashes = "".join(f'<p class="ok" role="status">{escape(message)}</p>\n' for message in get_flashed_messages())
+    body = current_app.jinja_env.get_template(template).render(**context)
+    return _no_store(make_response(frame[0] + flashes + body + frame[1], status))
 
 
 def _wants_json() -> bool:
@@ -544,7 +571,7 @@ def submit_view(slug, token):
         except Throttled:
             pass  # saved less than a second ago
         context = _attempt_context(contest, attempt, errors=errors, answers=answers, prediction_text=prediction_text)
-        return _no_store(make_response(render_template("contest/attempt.html", **context), 422))
+        return _page(f"Bài thi · {context['round_state'].name}", "contest/attempt.html", 422, **context)
     outcome = attempts_mod.submit_attempt(dep, contest, attempt, answers, prediction, bank=bank)
     if outcome.outcome == "late":
         flash("Bài được gửi sau khi hết giờ làm bài: chỉ những câu trả lời đã lưu trước giờ hết hạn được tính."
@@ -586,11 +613,10 @@ def _result_page(dep, contest, attempt):
         used = dep.db.execute("select count(*) from contest_attempts where participant_id = ? and round_id = ?",
                               [attempt.participant_id, attempt.round_id]).fetchone()[0]
     can_review = contest.definition.review == "after_close" and round_state.state(now) == "closed"
-    return _no_store(make_response(render_template(
-        "contest/result.html", contest=contest, definition=contest.definition, attempt=attempt, round_state=round_state,
-        rank=rank, used=used, can_review=can_review, now=now,
-        audience=contest.definition.audience(attempt.audience) if attempt.audience in
-        {a.key for a in contest.definition.audiences} else None)))
+    return _page(f"Kết quả · {round_state.name}", "contest/result.html", contest=contest, definition=contest.definition,
+                 attempt=attempt, round_state=round_state, rank=rank, used=used, can_review=can_review, now=now,
+                 audience=contest.definition.audience(attempt.audience) if attempt.audience in
+                 {a.key for a in contest.definition.audiences} else None)
 
 
 @bp.route("/<slug>/xem-lai/<token>")
