@@ -16,7 +16,9 @@ from ccch_contest.participants import (
     Throttled,
     drop_erasure_markers,
     erase_participant,
+    find_by_phone,
     register,
+    verify_citizen_id,
 )
 from ccch_contest_testing import (
     PHONES,
@@ -82,7 +84,9 @@ def test_erasing_and_registering_again_gives_no_second_attempt_in_the_round(dep,
     again = register_page()
     assert again.status_code == 422
     text = again.get_data(as_text=True)
-    assert "Số điện thoại này đã được dùng để dự thi Vòng 2" in text and "Trần Thị Mai" in text  # the form kept
+    # Refused in the very words of a registered number: a prober learns nothing about the erasure.
+    assert "Số điện thoại này đã đăng ký dự thi." in text and "Trần Thị Mai" in text  # the form kept
+    assert "đã được dùng để dự thi" not in text and "đăng ký lại sau khi" not in text
     assert dep.db.execute("select count(*) from contest_attempts").fetchone()[0] == 1
     assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1
 
@@ -96,7 +100,7 @@ def test_the_marker_lasts_only_while_a_round_the_person_entered_is_open(dep):
     # The same citizen ID with another phone is the same person: refused as well.
     with pytest.raises(RegistrationError) as refused:
         register(dep, contest, form(2, citizen_id=cid), "a", now=NOW)
-    assert "Số căn cước công dân này đã được dùng để dự thi Vòng 1" in refused.value.errors["citizen_id"]
+    assert refused.value.errors == {"citizen_id": "Số căn cước công dân này đã được dùng để đăng ký."}
     # Not found again by ``ccch privacy erase``: nothing is left to erase on request.
     assert all(not r.items for r in privacy.erase_person(dep, phone=PHONES[1], dry_run=True))
     # The round has closed: the marker has done its job; the purge drops it, the number registers afresh.
@@ -280,3 +284,35 @@ def test_a_submission_in_time_wins_over_an_overdue_close_on_a_later_clock(dep, c
     again = A.submit_attempt(dep, contest, stored, answers_for(dep, contest, attempt, wrong=5), 3.0,
                              now=start + dt.timedelta(minutes=15, seconds=11))
     assert again.outcome == "already" and A.get_attempt_by_id(dep.db, attempt.id).score == 20
+
+
+def test_an_erased_participant_is_not_found_by_number_while_the_marker_stays(dep):
+    contest = closing_soon(dep, citizen_id="optional")
+    cid = "042175001234"
+    person = register(dep, contest, form(1, citizen_id=cid), "a", now=NOW)
+    A.start_attempt(dep, contest, person.id, now=NOW)
+    assert find_by_phone(dep, contest, PHONES[1]).id == person.id
+    assert verify_citizen_id(dep, person.id, cid) is True
+    erase_participant(dep, contest, person.id, None, now=NOW)
+    assert row_of(dep, person.id)["phone_hash"]  # the marker is there …
+    assert find_by_phone(dep, contest, PHONES[1]) is None  # … but the manager's search does not link it back
+    assert verify_citizen_id(dep, person.id, cid) is None
+
+
+def test_the_manager_can_erase_without_a_marker(dep, contest, make_app, make_user):
+    """A registration made with someone else's number: erased, the owner registers at once."""
+    from ccch_core.testing import login
+
+    person = register(dep, contest, form(1), "a")
+    A.start_attempt(dep, contest, person.id)
+    username, password = make_user(dep, "contest_manager")
+    client = make_app(dep).test_client()
+    login(client, username, password)
+    url = f"/cuoc-thi/quan-ly/{contest.slug}/thi-sinh/{person.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="free_number"' in page
+    token = csrf_from(page)
+    assert client.post(url + "/xoa", data={"csrf_token": token, "confirm": "1", "free_number": "1"}).status_code == 303
+    erased = row_of(dep, person.id)
+    assert erased["deleted_at"] and erased["phone_hash"] is None and erased["citizen_id_hash"] is None
+    assert register(dep, contest, form(1), "b").id != person.id  # the owner of the number

@@ -13,7 +13,10 @@ ID numbers — an *erasure marker*. Without it, erasing and registering again wi
 would give a fresh attempt in the same round (and, with the score shown after each attempt, as many
 retakes as wanted). The marker cannot be read back as a number, is not shown anywhere, and is
 dropped as soon as every round the person entered has closed: by a new registration with the same
-number, by the next erasure in the contest, or by ``ccch privacy purge`` (run daily).
+number, or by ``ccch privacy purge`` (run daily). An erased participant is never found by number
+(the manager's search, ``--phone``), and a registration refused by a marker reads exactly like one
+refused because the number is registered. The contest manager can erase without keeping a marker
+(a registration made with someone else's number: the owner can then register at once).
 """
 
 from __future__ import annotations
@@ -218,7 +221,6 @@ _TAKEN = {
                              "thoại cùng năm sinh đã khai.")),
     "citizen_id_hash": ("citizen_id", "Số căn cước công dân này đã được dùng để đăng ký."),
 }
-_NUMBER = {"phone": "Số điện thoại", "citizen_id": "Số căn cước công dân"}
 
 
 def _refusal(db, contest: Contest, column: str, value: str, now: dt.datetime) -> dict[str, str] | None:
@@ -235,13 +237,11 @@ def _refusal(db, contest: Contest, column: str, value: str, now: dt.datetime) ->
         return None
     if row[1] is None:
         return {field: taken}
-    still_open = _rounds_entered_open(db, contest, row[0], now)
-    if still_open:
-        # Worded like the refusal of a live registration: it tells a prober no more than that one.
-        closes = max(r.closes for r in still_open)
-        return {field: (f"{_NUMBER[field]} này đã được dùng để dự thi {', '.join(r.name for r in still_open)}; "
-                        f"mỗi người chỉ dự thi một lần trong mỗi vòng. Bạn có thể đăng ký lại sau khi vòng thi "
-                        f"kết thúc lúc {_local_second(closes)}.")}
+    if _rounds_entered_open(db, contest, row[0], now):
+        # Worded exactly like the refusal of a live registration: whoever types a number learns no
+        # more than that it is taken — not that its owner erased their data, nor which round they
+        # entered. (The person who erased is told of this rule on the erasure form itself.)
+        return {field: taken}
     db.execute(f"update contest_participants set {column} = null where id = ?", [row[0]])
     return None
 
@@ -319,16 +319,16 @@ def find_by_phone(deployment, contest: Contest, phone_text: str) -> Participant 
         phone = privacy.normalise_phone(phone_text)
     except privacy.PersonalDataError:
         return None
-    row = next(query(deployment.db, "select * from contest_participants where contest_id = ? and phone_hash = ?",
-                                   [contest.id, phone_hash(deployment, phone)]), None)
+    row = next(query(deployment.db, "select * from contest_participants where contest_id = ? and phone_hash = ? "
+                                    "and deleted_at is null", [contest.id, phone_hash(deployment, phone)]), None)
     return Participant.from_row(row) if row else None
 
 
 def verify_citizen_id(deployment, participant_id: int, number_text: str) -> bool | None:
     """Whether ``number_text`` is the citizen ID the participant registered with (checked against
     the hash, at prize handover). None when they gave none or the number is malformed."""
-    row = next(query(deployment.db, "select citizen_id_hash from contest_participants where id = ?", [participant_id]),
-               None)
+    row = next(query(deployment.db, "select citizen_id_hash from contest_participants where id = ? and deleted_at is null",
+                     [participant_id]), None)
     if row is None or not row["citizen_id_hash"]:
         return None
     try:
@@ -376,13 +376,16 @@ def set_disqualified(deployment, contest: Contest, participant_id: int, disquali
 
 
 def erase_participant(deployment, contest: Contest, participant_id: int, username: str | None,
-                      reason: str = "Xóa dữ liệu cá nhân theo yêu cầu", now: dt.datetime | None = None) -> None:
+                      reason: str = "Xóa dữ liệu cá nhân theo yêu cầu", now: dt.datetime | None = None,
+                      *, keep_marker: bool = True) -> None:
     """Erase a participant's personal data (on their request, Decree 13/2023/NĐ-CP). The attempts
     stay as anonymous records for the statistics and leave the rankings.
 
     When a round the participant entered is still open, the keyed hashes of their numbers stay as
     an erasure marker until it closes (see the module's docstring): registering again with the same
-    number must not give a second attempt in that round. Everything else goes at once."""
+    number must not give a second attempt in that round. Everything else goes at once.
+    ``keep_marker=False`` (the contest manager's choice, e.g. for a registration made with someone
+    else's number) keeps nothing, so the number can register again at once."""
     from .attempts import refresh_counted
     from .ranking import invalidate_rankings, refresh_truths
 
@@ -393,7 +396,7 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
                             [participant_id, contest.id]), None)
         if row is None:
             raise KeyError(participant_id)
-        marker = bool(_rounds_entered_open(db, contest, participant_id, now))
+        marker = keep_marker and bool(_rounds_entered_open(db, contest, participant_id, now))
         db.execute(
             "update contest_participants set full_name = null, name_key = null, phone_masked = null, "
             "contact_phone = null, citizen_id_masked = null, birth_year = null, occupation = null, "

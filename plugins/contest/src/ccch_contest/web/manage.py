@@ -456,7 +456,8 @@ def erase(slug, pid):
         flash("Đánh dấu ô xác nhận để xóa dữ liệu cá nhân.")
     else:
         erase_participant(deployment(), contest, pid, _username(),
-                          reason=request.form.get("reason") or "Xóa dữ liệu cá nhân theo yêu cầu")
+                          reason=request.form.get("reason") or "Xóa dữ liệu cá nhân theo yêu cầu",
+                          keep_marker=request.form.get("free_number") != "1")
         flash("Đã xóa dữ liệu cá nhân; các bài thi không còn được xếp hạng.")
     return redirect(url_for(".participant", slug=slug, pid=pid), code=303)
 
