@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ccch_survey.definition import DefinitionError, load_definition, loads_definition
 from ccch_survey.exports import wide_rows
@@ -292,3 +294,16 @@ def test_the_editor_refuses_a_relabel_then_saves_the_confirmed_wording_fix(app, 
     assert client.post("/khao-sat/kenh-tt/sua", data={"csrf_token": token, "dinh_nghia": confirmed}).status_code == 303
     assert get_version(dep.db, "kenh-tt").question("kenh").option("a").label == "Loa truyền thanh"
     assert "reworded" not in client.get("/khao-sat/kenh-tt/sua").get_data(as_text=True).split('id="huong-dan"')[0]
+
+
+def test_the_suggested_reworded_line_pasted_as_is_confirms_the_fix(dep):
+    """The refusal's suggested ``[reworded]`` line is valid TOML even when the old label has quotes
+    or a backslash: pasted as it is, it saves the wording fix."""
+    old = 'Nhóm "Zalo" xã \\ thôn'
+    v1 = PLAIN_V1.replace('options = ["Loa", "Zalo", "Khác"]', f'options = ["Loa", {json.dumps(old, ensure_ascii=False)}, "Khác"]')
+    assert save_survey(dep.db, loads_definition(v1)) == (1, True)
+    v2 = PLAIN_V1.replace('options = ["Loa", "Zalo", "Khác"]', 'options = ["Loa", "Nhóm Zalo của xã", "Khác"]')
+    with pytest.raises(DefinitionError) as refused:
+        save_survey(dep.db, loads_definition(v2))
+    suggested = str(refused.value).split("hai dòng: [reworded] và ", 1)[1].split("\n", 1)[0].strip()
+    assert save_survey(dep.db, loads_definition(v2 + "\n[reworded]\n" + suggested + "\n"))[0] == 2

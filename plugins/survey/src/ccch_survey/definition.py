@@ -386,6 +386,6 @@ def check_evolution(previous: list[SurveyDefinition], new: SurveyDefinition) -> 
                 "Phương án viết dạng nhãn trơn được đánh mã a, b, c… theo thứ tự: muốn thêm phương án thì thêm "
                 "ở cuối danh sách, hoặc ghi mã cho từng phương án ({ key = \"…\", label = \"…\" }), giữ mã cũ cho "
                 "phương án cũ và dùng mã mới cho phương án mới. Nếu chỉ sửa câu chữ mà nghĩa không đổi, thêm vào "
-                f"cuối nội dung hai dòng: [reworded] và \"{question.key}\".\"{option.key}\" = \"{old_label}\""
+                f"cuối nội dung hai dòng: [reworded] và {_q(question.key)}.{_q(option.key)} = {_q(old_label)}"
             )
     return problems
