@@ -130,3 +130,29 @@ def test_purge_contacts_after_retention(run, dep, make_deployment):
     assert dep.db.execute("select contact_phone from contest_participants").fetchone()[0] == PHONES[1]
     assert run("contest", "purge-contacts").output.strip() == "Erased 1 contact phone number(s)."
     assert dep.db.execute("select contact_phone from contest_participants").fetchone()[0] is None
+
+
+def test_ranking_is_printed_one_audience_at_a_time(run, dep, tmp_path):
+    """Without --audience, each audience is ranked on its own: a citizen's 15/15 and a civil
+    servant's 19/20 are not places of one board."""
+    now = dt.datetime.now(UTC)
+    contest = load_contest(dep, contest_data(rounds=[(now - dt.timedelta(days=3), now - dt.timedelta(days=1))]))
+    start = now - dt.timedelta(days=2)
+    for n, (audience, wrong) in enumerate([("cbccvc", 1), ("nhan-dan", 0), ("cbccvc", 0)]):
+        person = add_participant(dep, contest, n, audience=audience, name=f"Bùi Văn {'ABC'[n]}")
+        attempt = A.start_attempt(dep, contest, person.id, now=start).attempt
+        A.submit_attempt(dep, contest, attempt, answers_for(dep, contest, attempt, wrong=wrong), 2.0,
+                         now=start + dt.timedelta(minutes=4))
+    run("contest", "close-round", contest.slug, "1")
+    ranking = json.loads(run("contest", "ranking", contest.slug, "--round", "1", "--json").output)
+    assert ranking["audiences"] == ["cbccvc", "nhan-dan"]
+    assert [(e["audience"], e["rank"], e["full_name"]) for e in ranking["entries"]] == [
+        ("cbccvc", 1, "Bùi Văn C"), ("cbccvc", 2, "Bùi Văn A"), ("nhan-dan", 1, "Bùi Văn B")]
+    text = run("contest", "ranking", contest.slug, "--round", "1").output
+    assert text.index("Đối tượng: Cán bộ") < text.index("Bùi Văn C") < text.index("Đối tượng: Nhân dân") < text.index("Bùi Văn B")
+    only = json.loads(run("contest", "ranking", contest.slug, "--round", "1", "--audience", "nhan-dan", "--json").output)
+    assert [(e["rank"], e["full_name"]) for e in only["entries"]] == [(1, "Bùi Văn B")]
+    overall = json.loads(run("contest", "ranking", contest.slug, "--overall", "--json").output)
+    assert sorted((r["audience"], r["rank"]) for r in overall) == [("cbccvc", 1), ("cbccvc", 2), ("nhan-dan", 1)]
+    wrong = run("contest", "ranking", contest.slug, "--audience", "khong-co")
+    assert wrong.exit_code == 1 and "khong-co" in wrong.output and "cbccvc" in wrong.output

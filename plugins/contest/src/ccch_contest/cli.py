@@ -267,17 +267,32 @@ def _duration(ms_value):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_deployment
 def ranking_command(deployment, slug, number, overall, audience, limit, time_all, as_json):
-    """The ranking of a round (names, masked phones)."""
+    """The ranking of a round (names, masked phones), one audience at a time.
+
+    Without --audience, a contest with several audiences prints one ranking per audience (prizes
+    are per audience, and audiences may answer different numbers of questions: a mixed ranking
+    would mean nothing); --json then lists every audience's entries, each ranked within its own
+    audience and carrying its ``audience``."""
     from ccch_core.periods import utc_now
 
     from .ranking import ensure_closed, entries, overall_entries, rank_round
 
     contest = ensure_closed(deployment, _contest(deployment, slug))
+    known = [a.key for a in contest.definition.audiences]
+    if audience is not None and known and audience not in known:
+        raise click.ClickException(f"--audience “{audience}”: cuộc thi không có đối tượng này "
+                                   f"(các đối tượng: {', '.join(known)}).")
+    audiences = [audience] if audience is not None or len(known) < 2 else known
+    names = {a.key: a.name for a in contest.definition.audiences}
     if overall:
-        rows = overall_entries(deployment.db, contest, audience, limit=limit)
+        boards = [(key, overall_entries(deployment.db, contest, key, limit=limit)) for key in audiences]
         if as_json:
-            echo_json(rows)
-        else:
+            echo_json([row | {"audience": key} if key is not None and "audience" not in row else row
+                       for key, rows in boards for row in rows])
+            return
+        for key, rows in boards:
+            if len(boards) > 1:
+                click.echo(f"Đối tượng: {names.get(key, key)}")
             click.echo(table([(r["rank"], r["full_name"], r["phone_masked"], r["unit_id"], r["score"], r["rounds"],
                                _duration(r["duration_ms"])) for r in rows],
                              ["Rank", "Name", "Phone", "Unit", "Score", "Rounds", "Time"]))
@@ -291,17 +306,22 @@ def ranking_command(deployment, slug, number, overall, audience, limit, time_all
         result = rank_round(deployment, contest, round_state, audience)
         click.echo(f"Ranked {result['entries']} entries of round {round_state.number} in {result['seconds']:.3f} s")
         return
-    rows = list(entries(deployment.db, contest, round_state, audience, limit=limit))
+    boards = [(key, list(entries(deployment.db, contest, round_state, key, limit=limit))) for key in audiences]
     if as_json:
         echo_json({"round": round_state.number, "final": bool(round_state.truth_at), "truth": round_state.truth,
-                   "entries": [e.as_dict() for e in rows]})
+                   "audiences": [key for key in audiences if key is not None],
+                   "entries": [e.as_dict() for _, rows in boards for e in rows]})
         return
     state = "final" if round_state.truth_at else "provisional (round open)"
     click.echo(f"Round {round_state.number} — {state}" + (f"; true figure {round_state.truth:g}"
                                                            if round_state.truth is not None else ""))
-    click.echo(table([(e.rank, e.full_name, e.phone_masked, e.unit_id, f"{e.score}/{e.total}",
-                       "" if e.prediction is None else f"{e.prediction:g}", _duration(e.duration_ms)) for e in rows],
-                     ["Rank", "Name", "Phone", "Unit", "Score", "Prediction", "Time"]))
+    for key, rows in boards:
+        if len(boards) > 1:
+            click.echo(f"Đối tượng: {names.get(key, key)}")
+        click.echo(table([(e.rank, e.full_name, e.phone_masked, e.unit_id, f"{e.score}/{e.total}",
+                           "" if e.prediction is None else f"{e.prediction:g}", _duration(e.duration_ms))
+                          for e in rows],
+                         ["Rank", "Name", "Phone", "Unit", "Score", "Prediction", "Time"]))
 
 
 @contest_group.command("prizes")
