@@ -117,7 +117,7 @@ def test_erase_by_citizen_id_only(dep):
     contest = contest_ending(dep, "thi-cccd", 5, citizen_id="optional")
     person = take_part(dep, contest, 3, citizen_id=CID)
     results = privacy.erase_person(dep, citizen_id=CID[:6] + " " + CID[6:], dry_run=True)
-    assert [i.what for r in results for i in r.items if r.plugin == "contest"][0].count("số CCCD ********1234") == 1
+    assert next(i.what for r in results for i in r.items if r.plugin == "contest").count("số CCCD ********1234") == 1
     privacy.erase_person(dep, citizen_id=CID)
     row = row_of(dep, person.id)
     assert row["citizen_id_hash"] is None and row["citizen_id_masked"] is None and row["deleted_at"]
@@ -219,8 +219,8 @@ def test_retention_days_come_from_the_settings(make_deployment):
 
 @pytest.mark.parametrize("raw, message", [
     ({"personal_data_retention_days": 0}, "personal_data_retention_days: must be a whole number 1–3650"),
-    ({"personal_data_retention_days": 30}, "contact_retention_days (90) cannot be longer than "
-                                           "personal_data_retention_days (30)"),
+    ({"personal_data_retention_days": 30}, ("contact_retention_days (90) cannot be longer than "
+                                            "personal_data_retention_days (30)")),
 ])
 def test_bad_retention_settings_are_refused(raw, message):
     with pytest.raises(ConfigError) as caught:

@@ -39,7 +39,12 @@ from ccch_core.periods import to_local, utc_now
 from ccch_core.storage import write_transaction
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import public
-from ccch_core.web.formtoken import FormTokenCheck, check_form_token, form_token_protected, issue_form_token
+from ccch_core.web.formtoken import (
+    FormTokenCheck,
+    check_form_token,
+    form_token_protected,
+    issue_form_token,
+)
 
 from .. import attempts as attempts_mod
 from ..attempts import AttemptError, PredictionError, parse_prediction
