@@ -245,3 +245,64 @@ def test_not_utf8_csv(tmp_path):
 
 def test_type_labels_are_vietnamese():
     assert QuestionType.SCALE5.label_vi == "Thang đo hài lòng 5 mức"
+
+
+# -- numbers typed in an answer ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("50", "50"),
+        ("50.000", "50000"),          # "." groups thousands, as on every Vietnamese price
+        ("1.500", "1500"),
+        ("1.500.000", "1500000"),
+        ("1 500 000", "1500000"),
+        ("2,5", "2.5"),               # "," starts the decimals
+        ("0,125", "0.125"),
+        ("0,500", "0.5"),             # no English writer groups after a 0: only a decimal
+        ("1.500,25", "1500.25"),
+        ("1500,250", "1500.25"),      # no English writer groups 1500 that way: only a decimal
+        ("2.5", "2.5"),               # a phone keypad's decimal point
+        ("87.25", "87.25"),
+        ("3.14159", "3.14159"),
+        ("0.125", "0.125"),           # a 0 groups nothing: only a decimal
+        ("0.500", "0.5"),
+        ("-3", "-3"),
+        ("−3,5", "-3.5"),
+        ("５０", "50"),                # full-width digits (a CJK keyboard) are the digits 0–9
+        ("１．５００", "1500"),
+    ],
+)
+def test_number_answers_accepted(written, stored):
+    assert parse_vietnamese_number(written) == __import__("decimal").Decimal(stored)
+    number = question_from_dict({"key": "n", "type": "number", "prompt": "Số"})
+    assert number.check_answer([written]) == (stored,)
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        # The English thousands form: an English writer means thousands, a Vietnamese reader reads decimals.
+        ("50,000", "“50,000” không rõ nghĩa. Nếu là 50000 thì viết 50.000 hoặc 50000; nếu là 50 thì viết 50."),
+        ("1,500", "“1,500” không rõ nghĩa. Nếu là 1500 thì viết 1.500 hoặc 1500; nếu là 1,5 thì viết 1,5."),
+        ("1,234", "“1,234” không rõ nghĩa. Nếu là 1234 thì viết 1.234 hoặc 1234; nếu là số thập phân 1,234 thì "
+                  "thêm một chữ số 0 ở cuối (1,2340) để không lẫn với cách viết hàng nghìn kiểu Anh."),
+        ("1,500,000", "“1,500,000” viết theo kiểu Anh. Nếu là 1500000 thì viết 1.500.000 hoặc 1500000."),
+        ("1,500.5", "“1,500.5” viết theo kiểu Anh. Nếu là 1500,5 thì viết 1.500,5 hoặc 1500,5."),
+        # Neither a Vietnamese number nor a decimal point.
+        ("1234.567", "“1234.567” không phải là một số viết đúng cách"),
+        ("12.345.67", "“12.345.67” không phải là một số viết đúng cách"),
+        ("1e5", "“1e5” không phải là một số viết đúng cách"),
+        ("abc", "“abc” không phải là một số viết đúng cách"),
+        ("nan", "“nan” không phải là một số viết đúng cách"),
+        # Digits other than 0–9 are not read as numbers.
+        ("١٢", "“١٢” có chữ số không phải 0–9"),
+        ("５²", "“５²” có chữ số không phải 0–9"),
+        ("௫", "“௫” có chữ số không phải 0–9"),
+    ],
+)
+def test_number_answers_refused(written, message):
+    with pytest.raises(AnswerError) as caught:
+        parse_vietnamese_number(written)
+    assert str(caught.value).startswith(message)

@@ -28,6 +28,7 @@ import io
 import math
 import re
 import string
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,42 +107,70 @@ class QuestionError(ValueError):
 # -- numbers as Vietnamese write them -------------------------------------------------------------
 
 # Vietnamese groups thousands with "." and writes decimals after ",": 1.500.000 and 2,5.
-_GROUPED = re.compile(r"^[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")   # 50.000 · 1.500.000 · 1.500,25
-_DECIMAL_COMMA = re.compile(r"^\d+(?:,\d+)?$")                   # 50 · 2,5 · 0,125
-_DECIMAL_POINT = re.compile(r"^\d+\.\d+$")                        # 2.5 (a phone keypad's decimal point)
+_GROUPED = re.compile(r"^[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?$")   # 50.000 · 1.500.000 · 1.500,25
+_DECIMAL_COMMA = re.compile(r"^[0-9]+(?:,[0-9]+)?$")                        # 50 · 2,5 · 0,125
+_DECIMAL_POINT = re.compile(r"^[0-9]+\.[0-9]+$")                            # 2.5 (a phone keypad's point)
+_ENGLISH_GROUPED = re.compile(r"^[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?$")  # 50,000 · 1,500,000 · 1,500.5
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
+# Full-width digits and marks (a Chinese or Japanese keyboard types them) are the digits 0–9 and the
+# ASCII marks; nothing else is mapped: NFKC would also turn "5²" into "52".
+_FULL_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
+                             "\uff0c": ",", "\uff0e": ".", "\uff0b": "+", "\uff0d": "-"})
 NUMBER_HELP = "viết dấu chấm để phân cách hàng nghìn (1.500.000) và dấu phẩy trước phần thập phân (2,5)"
 
 
 def parse_vietnamese_number(text: str) -> decimal.Decimal:
     """The number in ``text`` as a Vietnamese writes it, exactly (a :class:`~decimal.Decimal`).
 
-    "." groups thousands and "," starts the decimals: ``50.000`` is 50000, ``1.500.000`` is
-    1500000, ``2,5`` is 2.5, ``1.500,25`` is 1500.25. A single "." followed by other than three
-    digits can only be a decimal point (``2.5``, ``87.25``), so it is read as one. Forms that an
-    English writer and a Vietnamese one read differently are refused rather than guessed:
-    ``50,000`` (fifty thousand or fifty?), ``1,500,000``, ``1,500.5``. Spaces are ignored.
-    Raises :class:`AnswerError` with a Vietnamese message that shows the value.
+    The rule (docs/questions.md, "Numbers"), in order:
+
+    1. A Vietnamese number is read the Vietnamese way: "." groups thousands in threes and one ","
+       starts the decimals. ``50.000`` is 50000, ``1.500`` is 1500, ``1.500.000`` is 1500000,
+       ``2,5`` is 2.5, ``1.500,25`` is 1500.25, ``0,500`` is 0.5. A page in Vietnamese takes the
+       dot as Vietnamese prices write it, so ``1.500`` is never 1.5.
+    2. Except the English thousands form — 1 to 3 digits, then groups of ",ddd", perhaps ".d…" —
+       which is refused: ``50,000``, ``1,500``, ``2,125``, ``1,500,000``, ``1,500.5``. An English
+       writer (or a phone set to English) means thousands there, while a Vietnamese writes 1,5
+       rather than 1,500, so reading it as decimals would store a number a thousand times off.
+       ``0,500`` and ``1500,250`` are not that form (nobody groups after 0 or after 4 digits).
+    3. Otherwise one "." between digits is a decimal point, as a phone keypad types it: ``2.5``,
+       ``87.25``, ``3.14159``, and ``0.125`` or ``0.500`` (a 0 groups nothing). A dot that can
+       be neither — ``1234.567`` (a group missing its dot?), ``12.345.67`` — is refused.
+
+    Spaces are ignored; a sign (+, - or −) may lead. Digits are the ASCII 0–9; full-width ones
+    (０–９, with ，．) count as them; any other digit ("١٢", "²") is refused. Raises
+    :class:`AnswerError` with a Vietnamese message that shows the value and, for a refused form,
+    how to write each reading.
     """
     raw = clean(text)
-    body = _SPACES.sub("", raw)
+    body = _SPACES.sub("", raw).translate(_FULL_WIDTH)
+    if any(not ch.isascii() and unicodedata.category(ch).startswith("N") for ch in body):
+        raise AnswerError(f"“{raw}” có chữ số không phải 0–9; hãy gõ số bằng các chữ số 0–9.")
     sign = ""
     if body[:1] in "+-−" and body:
         sign, body = ("-" if body[0] in "-−" else ""), body[1:]
+    if _ENGLISH_GROUPED.match(body):
+        integer_part, _, fraction = body.partition(".")
+        digits = integer_part.replace(",", "")
+        english = sign + digits + ("," + fraction if fraction else "")
+        as_vietnamese = sign + _group_thousands(digits) + ("," + fraction if fraction else "")
+        plain = f"Nếu là {english} thì viết {as_vietnamese} hoặc {english}"
+        if fraction or integer_part.count(",") > 1:
+            # Not a Vietnamese number at all: only the English reading is left.
+            raise AnswerError(f"“{raw}” viết theo kiểu Anh. {plain}.")
+        whole, _, decimals = integer_part.partition(",")
+        short = sign + whole + ("," + decimals.rstrip("0") if decimals.rstrip("0") else "")
+        if decimals.endswith("0"):
+            decimal_way = f"nếu là {short} thì viết {short}"
+        else:
+            decimal_way = (f"nếu là số thập phân {sign}{integer_part} thì thêm một chữ số 0 ở cuối "
+                           f"({sign}{integer_part}0) để không lẫn với cách viết hàng nghìn kiểu Anh")
+        raise AnswerError(f"“{raw}” không rõ nghĩa. {plain}; {decimal_way}.")
     if _GROUPED.match(body):
         normalised = body.replace(".", "").replace(",", ".")
     elif _DECIMAL_COMMA.match(body):
-        integer, _, fraction = body.partition(",")
-        if fraction and len(fraction) == 3 and integer != "0" and len(integer) <= 3:
-            # "50,000": fifty thousand to an English writer, fifty to a Vietnamese one.
-            short = fraction.rstrip("0")
-            as_decimal = f"{integer},{short}" if short and short != fraction else (
-                integer if not short else f"{integer},{fraction}0")
-            raise AnswerError(f"“{raw}” không rõ nghĩa. Nếu là {integer}{fraction} thì viết {integer}.{fraction} "
-                              f"hoặc {integer}{fraction}; nếu là số thập phân thì viết {as_decimal} "
-                              "(dấu phẩy đứng trước phần thập phân).")
         normalised = body.replace(",", ".")
-    elif _DECIMAL_POINT.match(body) and not (len(body.split(".")[1]) == 3 and body.split(".")[0] != "0"):
+    elif _DECIMAL_POINT.match(body) and (len(body.split(".")[1]) != 3 or body.split(".")[0] == "0"):
         normalised = body
     else:
         raise AnswerError(f"“{raw}” không phải là một số viết đúng cách: {NUMBER_HELP}.")
@@ -151,20 +180,23 @@ def parse_vietnamese_number(text: str) -> decimal.Decimal:
     return value
 
 
+def _group_thousands(digits: str) -> str:
+    """``1500000`` → ``1.500.000`` (a sign and the decimals are the caller's)."""
+    return ".".join(digits[max(i - 3, 0):i] for i in range(len(digits), 0, -3)[::-1])
+
+
 def _plain_number(value: decimal.Decimal) -> str:
     """``1500000``, ``2.5``, ``-3`` (no exponent, no trailing zeros): how an answer is stored."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "+0") else text
 
 
-def _vn_number(value: float) -> str:
+def _vn_number(value: float | decimal.Decimal) -> str:
     """A number for a message, as a Vietnamese reads it (1.500.000; 2,5)."""
-    text = _plain_number(decimal.Decimal(repr(value)))
+    text = _plain_number(value if isinstance(value, decimal.Decimal) else decimal.Decimal(repr(value)))
     integer, _, fraction = text.partition(".")
     sign = "-" if integer.startswith("-") else ""
-    digits = integer.lstrip("-")
-    grouped = ".".join(digits[max(i - 3, 0):i] for i in range(len(digits), 0, -3)[::-1])
-    return sign + grouped + ("," + fraction if fraction else "")
+    return sign + _group_thousands(integer.lstrip("-")) + ("," + fraction if fraction else "")
 
 
 @attrs.frozen
