@@ -247,6 +247,134 @@ def test_type_labels_are_vietnamese():
     assert QuestionType.SCALE5.label_vi == "Thang đo hài lòng 5 mức"
 
 
+# -- XLSX: codes read as their plain value, prose as Excel shows it --------------------------------
+
+
+def _workbook(tmp_path, header, *rows, formats=None):
+    """An .xlsx with ``header`` and ``rows``; ``formats`` maps a cell ("A2") to its number format."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    for ref, number_format in (formats or {}).items():
+        sheet[ref].number_format = number_format
+    path = tmp_path / "cau-hoi.xlsx"
+    workbook.save(path)
+    return path
+
+
+def test_xlsx_codes_are_read_as_their_plain_value(tmp_path):
+    """A key typed 2.1 and a topic typed 1.3 in an English-locale Excel are numbers: they come in as
+    "2.1" and "1.3" (not "2,1", "1,3"), whatever the cell's number format; 15.0 comes in as "15"."""
+    path = _workbook(
+        tmp_path,
+        ["key", "type", "prompt", "option_a", "option_b", "correct", "category", "topic", "difficulty"],
+        [2.1, "single", "Câu hỏi?", "Một", "Hai", "A", 15.0, 1.3, 2.0],
+        [7, "single", "Câu hỏi?", "Một", "Hai", "A", "Văn bản", 1.25, 3],
+        formats={"A2": "0.00", "H2": "0.0", "I2": "0.0", "A3": "#,##0.00", "H3": "0%"},
+    )
+    questions, problems = questions_from_rows(read_rows(path))
+    assert problems == []
+    assert [(q.key, q.category, q.topic, q.difficulty) for q in questions] == [
+        ("2.1", "15", "1.3", 2), ("7", "Văn bản", "1.25", 3)]
+
+
+def test_xlsx_a_date_in_a_code_column_is_a_row_error(tmp_path):
+    """A Vietnamese-locale Excel stores a topic typed 1.3 as the date 1 March: the row is refused
+    with its line, the column and a way out (format the column as Text), not imported as a date."""
+    import datetime as dt
+
+    path = _workbook(
+        tmp_path,
+        ["key", "type", "prompt", "option_a", "option_b", "correct", "topic"],
+        ["q1", "single", "Câu hỏi?", "Một", "Hai", "A", "1.2"],
+        ["q2", "single", "Câu hỏi?", "Một", "Hai", "A", dt.datetime(2024, 3, 1)],
+        [dt.datetime(2024, 1, 2), "single", "Câu hỏi?", "Một", "Hai", "A", dt.datetime(2024, 3, 1)],
+        formats={"G3": "dd/mm/yyyy", "A4": "d/m", "G4": "d/m"},
+    )
+    questions, problems = questions_from_rows(read_rows(path))
+    assert [q.key for q in questions] == ["q1"]
+    assert [str(p) for p in problems] == [
+        ("Dòng 3: cột topic: Excel đã hiểu giá trị là ngày tháng (01/03/2024); hãy định dạng cột này là "
+         "Văn bản (Text) rồi gõ lại giá trị"),
+        ("Dòng 4: cột key: Excel đã hiểu giá trị là ngày tháng (02/01/2024); hãy định dạng cột này là "
+         "Văn bản (Text) rồi gõ lại giá trị; cột topic: Excel đã hiểu giá trị là ngày tháng (01/03/2024); "
+         "hãy định dạng cột này là Văn bản (Text) rồi gõ lại giá trị"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "shown"),
+    [
+        # Excel rounds halves away from zero, not to even.
+        (2.5, "0", "3"),
+        (3.5, "0", "4"),
+        (-2.5, "0", "-3"),
+        (0.125, "0.00", "0,13"),
+        (2.675, "0.00", "2,68"),
+        (0.125, "0%", "13%"),
+        (0.05, "0.0%", "5,0%"),
+        # Zero padding and optional digits.
+        (1, "000", "001"),
+        (7, "00.0", "07,0"),
+        (2.5, "0.##", "2,5"),
+        (912345678, '0000" "000" "000', "0912 345 678"),
+        # Literal text, quoted or escaped, and currencies.
+        (5, '0" điểm"', "5 điểm"),
+        (12, "0\\%", "12%"),
+        (1500000, '#,##0 "đ"', "1.500.000 đ"),
+        (1500000, "#,##0\\ [$₫-42A]", "1.500.000 ₫"),
+        (1234.5, '"$"#,##0.00', "$1.234,50"),
+        (1500000, '_-* #,##0 "₫"_-;-* #,##0 "₫"_-;_-* "-"?? "₫"_-;_-@_-', "1.500.000 ₫"),
+        (-1500000, '_-* #,##0 "₫"_-;-* #,##0 "₫"_-;_-* "-"?? "₫"_-;_-@_-', "-1.500.000 ₫"),
+        # Sections: negative, zero; colours and padding show nothing.
+        (-1500, "#,##0;(#,##0)", "(1.500)"),
+        (-1500, "#,##0;[Red]#,##0", "1.500"),
+        (0, '0;-0;"không"', "không"),
+        (7, "0_)", "7"),
+        # General: whole numbers whole, fractions to what fits in Excel's 11 characters.
+        (15.0, "General", "15"),
+        (2.5, "General", "2,5"),
+        (0.1 + 0.2, "General", "0,3"),
+        (1 / 3, "General", "0,333333333"),
+        (99999999999, "General", "99999999999"),
+        (1500000, "#,##0", "1.500.000"),
+    ],
+)
+def test_xlsx_prose_cells_are_read_as_excel_shows_them(tmp_path, value, number_format, shown):
+    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", value, "Hai"],
+                     formats={"C2": number_format})
+    questions, problems = questions_from_rows(read_rows(path))
+    assert problems == []
+    assert questions[0].options[0].label == shown
+
+
+@pytest.mark.parametrize(
+    "number_format", ["0.00E+00", "# ?/?", "#,##0,", "[>=100]0;0", "##0.0E+0", "[h]:mm"])
+def test_xlsx_a_number_format_that_cannot_be_shown_faithfully_refuses_the_row(tmp_path, number_format):
+    """Rather than import a value other than the one Excel shows, the row is refused and the
+    message says to format the cell as Text."""
+    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", 12345.678, "Hai"],
+                     ["q2", "Câu hỏi?", "Một", "Hai"], formats={"C2": number_format})
+    questions, problems = questions_from_rows(read_rows(path))
+    assert [q.key for q in questions] == ["q2"]
+    assert len(problems) == 1 and problems[0].line == 2
+    assert problems[0].message.startswith("cột option_a: định dạng số “")
+    assert "chưa hỗ trợ; hãy định dạng ô là Văn bản (Text)" in problems[0].message
+
+
+def test_xlsx_a_number_excel_shows_with_an_exponent_refuses_the_row(tmp_path):
+    """A 12-digit citizen ID typed as a number shows as 1,23457E+11 in Excel: refused, not guessed."""
+    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", 123456789012, "Hai"])
+    _, problems = questions_from_rows(read_rows(path))
+    assert [str(p) for p in problems] == [
+        ("Dòng 2: cột option_a: định dạng số “General” (giá trị 123.456.789.012) chưa hỗ trợ; hãy định dạng ô là "
+         "Văn bản (Text) và gõ nội dung đúng như muốn hiển thị")]
+
+
 # -- numbers typed in an answer ----------------------------------------------------------------------
 
 
@@ -286,8 +414,8 @@ def test_number_answers_accepted(written, stored):
         # The English thousands form: an English writer means thousands, a Vietnamese reader reads decimals.
         ("50,000", "“50,000” không rõ nghĩa. Nếu là 50000 thì viết 50.000 hoặc 50000; nếu là 50 thì viết 50."),
         ("1,500", "“1,500” không rõ nghĩa. Nếu là 1500 thì viết 1.500 hoặc 1500; nếu là 1,5 thì viết 1,5."),
-        ("1,234", "“1,234” không rõ nghĩa. Nếu là 1234 thì viết 1.234 hoặc 1234; nếu là số thập phân 1,234 thì "
-                  "thêm một chữ số 0 ở cuối (1,2340) để không lẫn với cách viết hàng nghìn kiểu Anh."),
+        ("1,234", ("“1,234” không rõ nghĩa. Nếu là 1234 thì viết 1.234 hoặc 1234; nếu là số thập phân 1,234 thì "
+                  "thêm một chữ số 0 ở cuối (1,2340) để không lẫn với cách viết hàng nghìn kiểu Anh.")),
         ("1,500,000", "“1,500,000” viết theo kiểu Anh. Nếu là 1500000 thì viết 1.500.000 hoặc 1500000."),
         ("1,500.5", "“1,500.5” viết theo kiểu Anh. Nếu là 1500,5 thì viết 1.500,5 hoặc 1500,5."),
         # Neither a Vietnamese number nor a decimal point.

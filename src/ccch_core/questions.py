@@ -13,6 +13,8 @@ Import columns (CSV or XLSX, a header row, any order; documented in docs/questio
 
 ``category`` is free text (a contest draws its quotas by it); ``topic`` is the id of one of the
 plan's content topics (II.1, for example ``1.3``): the caller checks it against the plan.
+In an XLSX, the columns of prose (:data:`DISPLAYED_COLUMNS`) are read as Excel shows them and
+every other column, a code, as its plain value (:func:`read_rows`).
 
 Every message a person sees (a bad row, a bad definition, a bad answer) is in Vietnamese and
 names the column or field and the value.
@@ -429,13 +431,29 @@ class RowProblem:
         return f"Dòng {self.line}: {self.message}"
 
 
-def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
+DISPLAYED_COLUMNS = ("prompt", *OPTION_COLUMNS, "help", "section")
+"""XLSX columns of prose, read as Excel shows them (80%, 1.500.000 đ). Every other column — key,
+type, correct, category, topic, difficulty, required, a plugin's own codes — holds a code, and a
+number there is read as its plain value (2.1, never "2,1")."""
+
+
+class CellError(ValueError):
+    """A spreadsheet cell that cannot be read as the person meant it (Vietnamese message; the
+    caller names the column and the line)."""
+
+
+def read_rows(path: str | Path, *, displayed: Sequence[str] = DISPLAYED_COLUMNS) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV (UTF-8, BOM or not) or XLSX file with their line numbers, keyed by the
     header row's names (lower-cased, trimmed). XLSX needs openpyxl (installed with the plugins
-    that import spreadsheets)."""
+    that import spreadsheets).
+
+    In an XLSX, the ``displayed`` columns are read as Excel shows them (:func:`cell_text`), the
+    others as codes (:func:`cell_code`). A cell that cannot be read either way makes its row
+    bad: the row carries ``__bad__``, the message with the column, which
+    :func:`questions_from_rows` reports with the line."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
+        return _read_xlsx(path, displayed)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -446,7 +464,7 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
     return _rows_with_header(rows, path.name, start_line=1)
 
 
-def _read_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
+def _read_xlsx(path: Path, displayed: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - openpyxl comes with the plugins that need it
@@ -456,24 +474,45 @@ def _read_xlsx(path: Path) -> list[tuple[int, dict[str, str]]]:
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
         raise QuestionError(f"{path.name}: không đọc được tệp XLSX ({type(exc).__name__})") from None
     sheet = workbook.worksheets[0]
-    rows = [[cell_text(cell) for cell in row] for row in sheet.iter_rows()]
+    shown = {clean(name).casefold() for name in displayed}
+    rows: list[list[str]] = []
+    bad: dict[int, str] = {}
+    header: list[str] = []
+    for index, row in enumerate(sheet.iter_rows()):
+        if index == 0:
+            header = [clean(_header_text(cell)).casefold() for cell in row]
+            rows.append(header)
+            continue
+        texts, problems = [], []
+        for column, cell in enumerate(row):
+            name = header[column] if column < len(header) else ""
+            try:
+                texts.append(cell_text(cell) if name in shown else cell_code(cell))
+            except CellError as exc:
+                texts.append(str(cell.value))  # the row is not blank: it is reported
+                problems.append(f"cột {name or column + 1}: {exc}")
+        rows.append(texts)
+        if problems:
+            bad[1 + index] = "; ".join(problems)
     workbook.close()
-    return _rows_with_header(rows, path.name, start_line=1)
+    return _rows_with_header(rows, path.name, start_line=1, bad=bad)
 
 
-def cell_text(cell) -> str:
-    """A worksheet cell as the person sees it in Excel, not its raw value: 80% not 0.8,
-    20/01/2024 (Vietnamese day/month/year) not 2024-01-20 00:00:00, 15 not 15.0, 1.500.000 for a
-    number formatted with thousands separators, 2,5 for a decimal (Vietnamese style)."""
+def _header_text(cell) -> str:
     value = cell.value
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def _excel_decimal(value: float) -> decimal.Decimal:
+    """A cell's number as Excel holds it: 15 significant digits (0.1 + 0.2 is 0.3)."""
+    if isinstance(value, int):
+        return decimal.Decimal(value)
+    return decimal.Decimal(f"{value:.15g}")
+
+
+def _date_text(value: dt.date | dt.time | dt.timedelta, number_format: str | None) -> str:
     if isinstance(value, dt.datetime):
-        shows_time = bool(re.search(r"[hHs]", _format_section(cell.number_format)))
+        shows_time = bool(re.search(r"[hHs]", _strip_literals(number_format)))
         if shows_time and (value.hour or value.minute or value.second):
             return value.strftime("%d/%m/%Y %H:%M")
         return value.strftime("%d/%m/%Y")
@@ -481,42 +520,263 @@ def cell_text(cell) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
-    if isinstance(value, (int, float)):
-        return _format_number(value, cell.number_format or "General")
     return str(value)
 
 
-def _format_section(number_format: str | None) -> str:
-    """The positive-number part of an Excel number format without quoted text, escapes and
-    [colour]/[locale] tags."""
-    section = (number_format or "General").split(";")[0]
-    section = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.', "", section)
-    return section
+def cell_code(cell) -> str:
+    """A worksheet cell of a code column (key, topic, correct…) as its plain value, never through
+    number formatting: 2.1 is "2.1", 15.0 is "15", whatever the cell's format. A date or time
+    there is what Excel made of a code such as 1.3 (1 March in a Vietnamese Excel): it raises
+    :class:`CellError` rather than import a date as a code."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        kind = "giờ" if isinstance(value, (dt.time, dt.timedelta)) else "ngày tháng"
+        raise CellError(f"Excel đã hiểu giá trị là {kind} ({_date_text(value, cell.number_format)}); hãy định dạng "
+                        "cột này là Văn bản (Text) rồi gõ lại giá trị")
+    if isinstance(value, (int, float)):
+        return _plain_number(_excel_decimal(value))
+    return str(value)
 
 
-def _format_number(value: float, number_format: str) -> str:
-    section = _format_section(number_format)
-    percent = "%" in section
-    number = decimal.Decimal(repr(value)) * (100 if percent else 1)
-    if section.casefold() in ("general", "", "@") or not re.search(r"[0#?]", section):
-        # General: a whole number whole (a code, a year, a count); a fraction to the 10 significant
-        # digits Excel shows.
-        integral = number == number.to_integral_value()
-        text = _plain_number(number if integral else round(number, 10 - max(number.adjusted() + 1, 0)))
-        grouped = False
+def cell_text(cell) -> str:
+    """A worksheet cell of a prose column (prompt, options, help) as the person sees it in
+    Excel, not its raw value: 80% not 0.8, 20/01/2024 (day/month/year) not 2024-01-20 00:00:00,
+    15 not 15.0, 001 for 1 formatted "000", 5 điểm for 5 formatted ``0" điểm"``, with Vietnamese
+    marks (1.500.000, 2,5). See :func:`format_number` for the number formats read; a format it
+    cannot show faithfully raises :class:`CellError`."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.timedelta):
+        raise _unsupported(cell.number_format, None)
+    if isinstance(value, (dt.date, dt.time)):
+        return _date_text(value, cell.number_format)
+    if isinstance(value, (int, float)):
+        return format_number(value, cell.number_format or "General")
+    return str(value)
+
+
+def _strip_literals(number_format: str | None) -> str:
+    """A format's first section without quoted text, escapes and [tags] (to look for codes)."""
+    section = _sections(number_format or "General")[0]
+    return re.sub(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.', "", section)
+
+
+def _unsupported(number_format: str | None, value: decimal.Decimal | None) -> CellError:
+    shown = f" (giá trị {_vn_number(value)})" if value is not None else ""
+    return CellError(f"định dạng số “{number_format}”{shown} chưa hỗ trợ; hãy định dạng ô là Văn bản (Text) và gõ "
+                     "nội dung đúng như muốn hiển thị")
+
+
+def _sections(number_format: str) -> list[str]:
+    """The ;-separated sections of a format (a ; inside quotes, after \\ or in [] is text)."""
+    sections, current, quoted, i = [], "", False, 0
+    while i < len(number_format):
+        ch = number_format[i]
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "\\_*" and i + 1 < len(number_format):
+            current += number_format[i:i + 2]
+            i += 2
+            continue
+        elif ch == ";" and not quoted:
+            sections.append(current)
+            current, i = "", i + 1
+            continue
+        current += ch
+        i += 1
+    return [*sections, current]
+
+
+_COLOURS = {"black", "blue", "cyan", "green", "magenta", "red", "white", "yellow"}
+# Characters Excel shows as themselves without quotes (and any non-ASCII one: ₫, €, đ).
+_PLAIN_LITERALS = set(" $-+/():!^&'~{}<>=")
+
+
+def _tokens(section: str) -> list[tuple[str, str]] | None:
+    """A format section as (kind, text) tokens — digit (0 # ?), point, comma, percent, general,
+    literal — or None when it has something not rendered here (an exponent, a fraction, a
+    condition, a date or time code, elapsed time)."""
+    tokens: list[tuple[str, str]] = []
+    i = 0
+    while i < len(section):
+        ch = section[i]
+        if ch == '"':
+            end = section.find('"', i + 1)
+            end = len(section) if end < 0 else end
+            tokens.append(("literal", section[i + 1:end]))
+            i = end + 1
+            continue
+        if ch == "\\":
+            tokens.append(("literal", section[i + 1:i + 2]))
+            i += 2
+            continue
+        if ch == "_":   # room for the next character: a space on screen
+            tokens.append(("literal", " "))
+            i += 2
+            continue
+        if ch == "*":   # fill the cell with the next character: nothing to read
+            i += 2
+            continue
+        if ch == "[":
+            end = section.find("]", i)
+            tag = section[i + 1:end if end >= 0 else len(section)]
+            i = (end if end >= 0 else len(section)) + 1
+            if tag.startswith("$"):       # [$₫-42A]: a currency symbol and a locale
+                tokens.append(("literal", tag[1:].split("-")[0]))
+            elif tag.casefold() in _COLOURS or re.fullmatch(r"(?i)colou?r\s*\d+", tag):
+                pass
+            else:                         # [>=100] conditions, [h] elapsed time
+                return None
+            continue
+        if section[i:i + 7].casefold() == "general":
+            tokens.append(("general", ""))
+            i += 7
+            continue
+        if ch in "0#?":
+            tokens.append(("digit", ch))
+        elif ch == ".":
+            tokens.append(("point", ch))
+        elif ch == ",":
+            tokens.append(("comma", ch))
+        elif ch == "%":
+            tokens.append(("percent", ch))
+        elif ch == "@":                   # a number in a Text cell: Excel shows it as General
+            tokens.append(("general", ""))
+        elif ch == "/" and any(c in "0#?" for c in section[i + 1:]):
+            return None                   # a fraction (# ?/?)
+        elif ch in _PLAIN_LITERALS or not ch.isascii():
+            tokens.append(("literal", ch))
+        else:                             # E+ exponents, date and time codes, other letters
+            return None
+        i += 1
+    return tokens
+
+
+def _round(number: decimal.Decimal, places: int) -> decimal.Decimal:
+    # Excel rounds halves away from zero (2.5 → 3, 0.125 → 0.13); round() would round to even.
+    return number.quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
+
+
+def _general(number: decimal.Decimal) -> str | None:
+    """General: a number in the 11 characters Excel gives it, without grouping — a whole number
+    whole (15), a fraction to the digits that fit (0,333333333) — or None where Excel switches
+    to an exponent (12 digits and more, such as a citizen ID typed as a number, or below 0,0001)."""
+    magnitude = abs(number)
+    if magnitude >= decimal.Decimal("1e11") or (magnitude and magnitude < decimal.Decimal("1e-4")):
+        return None
+    places = max(10 - len(str(int(magnitude))), 0)
+    return _plain_number(_round(number, places)).replace(".", ",")
+
+
+def format_number(value: float, number_format: str) -> str:
+    """``value`` as Excel shows it under ``number_format``, with Vietnamese marks ("," before the
+    decimals, "." between thousands): sections for positive;negative;zero, halves rounded away
+    from zero, 0/#/? placeholders (zero padding: 1 under "000" is 001), thousands grouping,
+    percentages, quoted or \\-escaped text and currency tags (``0" điểm"`` → 5 điểm,
+    ``#,##0 [$₫-42A]`` → 1.500.000 ₫), colours and padding. A format it cannot show faithfully
+    (exponents, fractions, conditions, scaling by thousands, elapsed time) raises
+    :class:`CellError` rather than give another value."""
+    number = _excel_decimal(value)
+    sections = _sections(number_format or "General")
+    if number == 0 and len(sections) >= 3:
+        section, sign = sections[2], ""
+    elif number < 0 and len(sections) >= 2:
+        section, sign = sections[1], ""   # the negative section writes its own sign, if any
+        number = -number
     else:
-        places = len(re.search(r"\.([0#?]*)", section).group(1)) if re.search(r"\.([0#?]*)", section) else 0
-        text = format(round(number, places), f".{places}f")
-        grouped = "," in section.split(".")[0]
-    integer, _, fraction = text.partition(".")
-    if grouped:
-        sign = "-" if integer.startswith("-") else ""
-        digits = integer.lstrip("-")
-        integer = sign + ".".join(digits[max(i - 3, 0):i] for i in range(len(digits), 0, -3)[::-1])
-    return integer + ("," + fraction if fraction else "") + ("%" if percent else "")
+        section, sign = sections[0], ""
+        if number < 0:
+            sign, number = "-", -number
+    tokens = _tokens(section)
+    if tokens is None:
+        raise _unsupported(number_format, _excel_decimal(value))
+    kinds = [kind for kind, _ in tokens]
+    if "general" in kinds:
+        if "digit" in kinds:
+            raise _unsupported(number_format, _excel_decimal(value))
+        general = _general(number)
+        if general is None:
+            raise _unsupported(number_format, _excel_decimal(value))
+        return (sign + "".join(general if kind == "general" else text for kind, text in tokens)).strip()
+    if "digit" not in kinds:   # a format of text only ("không", or ;;; that hides the value)
+        return "".join("%" if kind == "percent" else text for kind, text in tokens).strip()
+    number *= 100 ** kinds.count("percent")
+    point = kinds.index("point") if "point" in kinds else len(tokens)
+    if "point" in kinds[point + 1:]:
+        raise _unsupported(number_format, _excel_decimal(value))
+    integer_tokens, fraction_tokens = tokens[:point], tokens[point + 1:]
+    integer_digits = [i for i, (kind, _) in enumerate(integer_tokens) if kind == "digit"]
+    commas = [i for i, (kind, _) in enumerate(integer_tokens) if kind == "comma"]
+    if any(kind == "comma" for kind, _ in fraction_tokens):
+        raise _unsupported(number_format, _excel_decimal(value))
+    grouped = False
+    for i in commas:
+        if integer_digits and integer_digits[0] < i < integer_digits[-1]:
+            grouped = True
+        else:   # a comma after the last digit scales by a thousand; one before the digits is odd
+            raise _unsupported(number_format, _excel_decimal(value))
+    if grouped and any(kind == "literal" for kind, _ in integer_tokens[integer_digits[0]:integer_digits[-1]]):
+        raise _unsupported(number_format, _excel_decimal(value))
+    places = sum(1 for kind, _ in fraction_tokens if kind == "digit")
+    whole, _, decimals = format(_round(number, places), "f").partition(".")
+    whole = "" if whole == "0" else whole   # a 0 before the point shows only under a "0" placeholder
+
+    # The integer part: placeholders take the digits from the right; the leftmost takes the rest.
+    shown: dict[int, str] = {}
+    remaining = whole
+    for i in reversed(integer_digits):
+        placeholder = integer_tokens[i][1]
+        if i == integer_digits[0]:
+            shown[i] = remaining or {"0": "0", "?": " ", "#": ""}[placeholder]
+        elif remaining:
+            shown[i], remaining = remaining[-1], remaining[:-1]
+        else:
+            shown[i] = {"0": "0", "?": " ", "#": ""}[placeholder]
+
+    def outside(part: list[tuple[str, str]]) -> str:
+        return "".join("%" if kind == "percent" else text for kind, text in part if kind in ("literal", "percent"))
+
+    if grouped:   # no text between the digits (checked above): one run of digits to group
+        run = "".join(shown[i] for i in integer_digits)
+        core = run.lstrip(" ")
+        integer_text = (outside(integer_tokens[:integer_digits[0]]) + run[:len(run) - len(core)]
+                        + _group_thousands(core) + outside(integer_tokens[integer_digits[-1] + 1:]))
+    else:
+        integer_text = "".join(shown.get(i, "") if kind == "digit" else outside([(kind, text)])
+                               for i, (kind, text) in enumerate(integer_tokens))
+
+    # The decimals: placeholders take the digits from the left; trailing zeros under # go, under ? become spaces.
+    fraction_pieces: list[str] = []
+    digit_positions = []
+    position = 0
+    for kind, text in fraction_tokens:
+        if kind == "digit":
+            fraction_pieces.append(decimals[position])
+            digit_positions.append((len(fraction_pieces) - 1, text))
+            position += 1
+        else:
+            fraction_pieces.append("%" if kind == "percent" else text)
+    for index, placeholder in reversed(digit_positions):
+        if placeholder == "0" or fraction_pieces[index] != "0":
+            break
+        fraction_pieces[index] = " " if placeholder == "?" else ""
+    text = integer_text + ("," if point < len(tokens) else "") + "".join(fraction_pieces)
+    return (sign + text).strip()
 
 
-def _rows_with_header(rows: list[list[str]], name: str, start_line: int) -> list[tuple[int, dict[str, str]]]:
+def _rows_with_header(rows: list[list[str]], name: str, start_line: int,
+                      bad: Mapping[int, str] | None = None) -> list[tuple[int, dict[str, str]]]:
     if not rows:
         raise QuestionError(f"{name}: tệp không có dữ liệu")
     header = [clean(h).casefold() for h in rows[0]]
@@ -530,6 +790,8 @@ def _rows_with_header(rows: list[list[str]], name: str, start_line: int) -> list
         values.update({header[i]: clean(cell) for i, cell in enumerate(row) if i < len(header) and header[i]})
         if len(row) > len(header) and any(clean(c) for c in row[len(header):]):
             values["__extra__"] = "x"
+        if bad and offset in bad:
+            values["__bad__"] = bad[offset]
         result.append((offset, values))
     return result
 
@@ -580,6 +842,8 @@ def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
     ``correct`` is the option letters ("A", "A;C") for single and multiple choice, "Đúng"/"Sai"
     for true/false. ``key`` defaults to ``auto_key``.
     """
+    if row.get("__bad__"):
+        raise QuestionError(row["__bad__"])
     if row.get("__extra__"):
         raise QuestionError("dòng có nhiều ô hơn số cột của dòng tiêu đề")
     qtype = TYPE_ALIASES.get(clean(row.get("type", "")).casefold() or "single")
