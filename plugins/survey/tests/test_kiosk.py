@@ -65,3 +65,51 @@ def test_kiosk_form_marks_required_questions_for_the_offline_check(app, kiosk):
     html = app.test_client().get(f"/k/{kiosk.code}").get_data(as_text=True)
     assert html.count("data-required") == 12  # 12 required scale questions; the others are optional
     assert CSRF_RE.search(html)
+
+
+def test_kiosk_pages_keep_nothing_for_back_forward_or_autofill(app, kiosk, poster):
+    """No cache may hold a kiosk page (a citizen's answers on a page sent back for correction), and
+    the browser keeps no form state of it to restore on Back or Forward (autocomplete="off")."""
+    client = app.test_client()
+    page, token, sid = open_form(client, f"/k/{kiosk.code}")
+    html = page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert re.search(r'<form[^>]*id="kiosk"[^>]*autocomplete="off"', html)
+    assert 'autocomplete="name"' not in html and 'autocomplete="tel"' not in html
+    assert html.count('autocomplete="off"') == 4  # the form, name, phone, and the honeypot
+    sent_back = client.post(f"/k/{kiosk.code}", data={**answers("4"), "ho-ten": "Trần Thị Bình", "csrf_token": token,
+                                                      "sid": sid, "v": "1"})
+    assert sent_back.status_code == 422 and sent_back.headers["Cache-Control"] == "no-store"
+    assert sent_back.headers["X-Survey-Invalid"] == "lien-he"
+    assert client.get(f"/k/{kiosk.code}/cam-on").headers["Cache-Control"] == "no-store"
+    # A citizen's own phone keeps its autofill of name and number.
+    html = client.get(f"/k/{poster.code}").get_data(as_text=True)
+    assert 'autocomplete="name"' in html and 'autocomplete="tel"' in html and 'autocomplete="off" data-idle' not in html
+
+
+NUMBER_SURVEY = '''
+id = "so-tien"
+title = "Chi phí"
+
+[[questions]]
+key = "chi-phi"
+type = "number"
+prompt = "Số tiền đã nộp (đồng)"
+min_value = 0
+max_value = 10000000.5
+'''
+
+
+def test_kiosk_number_fields_carry_their_range_for_the_offline_check(app, dep):
+    from ccch_survey.definition import loads_definition
+    from ccch_survey.store import save_survey
+
+    save_survey(dep.db, loads_definition(NUMBER_SURVEY))
+    kiosk = add_placement(dep.db, dep.plan, "so-tien", "xa-an-dung.mot-cua", "Máy tính bảng", mode="kiosk")
+    poster = add_placement(dep.db, dep.plan, "so-tien", "xa-an-dung.mot-cua", "Sảnh")
+    client = app.test_client()
+    field = re.search(r'<input[^>]*name="q-chi-phi"[^>]*>', client.get(f"/k/{kiosk.code}").get_data(as_text=True)).group(0)
+    assert 'data-kind="number"' in field and 'data-min="0' in field and 'data-max="10000000.5"' in field
+    # The citizen's phone page stays as small as before: no attribute only the kiosk script reads.
+    field = re.search(r'<input[^>]*name="q-chi-phi"[^>]*>', client.get(f"/k/{poster.code}").get_data(as_text=True)).group(0)
+    assert "data-" not in field

@@ -211,12 +211,14 @@ def refused_journey(browser, dep, url: str) -> None:
     page.click("button[type=submit]")
     wait_until(lambda: "lưu trên máy" in kiosk.status(), "the first kept answer")
     kiosk.answer_all("4")
-    page.fill("#i-ho-ten", "Lê Văn Cường")  # consent not ticked
     page.click("button[type=submit]")
     wait_until(lambda: kiosk.queued() == 2, "the second kept answer")
+    queue = json.loads(page.evaluate("k => localStorage.getItem(k)", kiosk.queue_key()))
+    # The second one given a name without consent, as a page older than the offline check kept it
+    # (the script now asks the citizen to correct that before keeping an answer).
+    queue[1] = [[k, "Lê Văn Cường" if k == "ho-ten" else v] for k, v in queue[1]]
     # The first kept answer made too large to be accepted (as a form from an older, longer version
     # of the page could be): it comes first in the queue, where it used to block the others forever.
-    queue = json.loads(page.evaluate("k => localStorage.getItem(k)", kiosk.queue_key()))
     oversized = [list(kv) for kv in queue[0]] + [["q-gop-y-them", "ệ" * 100_000]]
     oversized = [kv for kv in oversized if kv[0] != "sid"] + [["sid", "kiosk-qua-lon-0123456789"]]
     page.evaluate("([k, v]) => localStorage.setItem(k, v)",
@@ -234,7 +236,7 @@ def refused_journey(browser, dep, url: str) -> None:
     wait_until(lambda: "máy chủ từ chối" in kiosk.status(), "the staff notice")
     status = kiosk.status()
     assert "1 ý kiến lưu trên máy không gửi được vì máy chủ từ chối" in status
-    assert "1 ý kiến gửi sau khi có mạng đã được lưu nhưng bỏ bớt" in status
+    assert "1 ý kiến gửi sau khi có mạng đã được lưu nhưng bỏ bớt" in status and "Thông tin liên hệ" in status
     assert "báo bộ phận phụ trách" in status
     assert "Lê Văn Cường" not in page.content()  # counts for the staff, never an answer
     # The staff notice survives a reload of the page (it is kept on the tablet, without content).
@@ -307,3 +309,321 @@ def journey(browser, dep, url: str) -> None:
     assert "làm mới" in status()
     assert errors == []
     context.close()
+
+
+# -- the next citizen's Back and Forward buttons ------------------------------------------------------
+
+SECRETS = ("Trần Thị Bình", "0912345678", "Quầy số 3")
+
+
+def test_back_and_forward_after_a_correction_and_a_send_show_nothing_of_the_previous_citizen(chromium, served):
+    in_own_thread(lambda: kiosk_journey(chromium, lambda b, d, u: history_journey(b, d, u, idle=False), *served))
+
+
+def test_back_and_forward_after_an_idle_reset_show_nothing_of_the_previous_citizen(chromium, served):
+    in_own_thread(lambda: kiosk_journey(chromium, lambda b, d, u: history_journey(b, d, u, idle=True), *served))
+
+
+def history_journey(browser, dep, url: str, *, idle: bool) -> None:
+    """A citizen's form is sent back (contact details without consent) and corrected in the page
+    itself, then sent (or left alone until the idle reset): no history entry, no cache and no
+    restored form state shows that citizen's answers when the next one presses Back or Forward."""
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    entries = page.evaluate("history.length")
+    kiosk.answer_all("2")
+    page.fill("#i-q-gop-y-them", "Quầy số 3 phục vụ chu đáo")
+    page.fill("#i-ho-ten", "Trần Thị Bình")
+    page.fill("#i-dien-thoai", "0912345678")
+    page.click("button[type=submit]")
+    wait_until(lambda: "chưa đánh dấu đồng ý" in kiosk.content(), "the problems shown in the page")
+    # Shown in place: the summary and the message beside the contact details, nothing navigated,
+    # everything the citizen typed still there.
+    assert page.locator("#loi").count() == 1 and "Còn 1 mục cần xem lại" in page.locator("#loi").text_content()
+    assert "chưa đánh dấu đồng ý" in page.locator("fieldset#lien-he .err").text_content()
+    assert page.locator("fieldset#lien-he.q-bad").count() == 1
+    assert page.evaluate("history.length") == entries and page.url == url
+    assert page.input_value("#i-ho-ten") == "Trần Thị Bình"
+    assert page.input_value("#i-q-gop-y-them") == "Quầy số 3 phục vụ chu đáo"
+    assert page.locator("input[type=radio]:checked").count() == 12
+    if idle:
+        wait_until(lambda: "làm mới" in kiosk.status(), "the idle reset", timeout=40)
+        assert kiosk.stored() == 0
+    else:
+        page.check("input[name=lien-he]")
+        page.click("button[type=submit]")
+        wait_until(lambda: "đã được gửi" in kiosk.status(), "the sent message")
+        assert kiosk.stored() == 1
+    assert kiosk.what_the_next_citizen_sees() == BLANK
+
+    def nothing_of_the_previous_citizen(where: str) -> None:
+        page.wait_for_load_state()
+        html = kiosk.content()
+        for secret in SECRETS:
+            assert secret not in html, f"{where}: {secret} in {html[max(0, html.find(secret) - 300):][:400]}"
+        if page.locator("#kiosk").count():
+            assert kiosk.what_the_next_citizen_sees() == BLANK, where
+            values = page.locator("#kiosk input, #kiosk textarea").evaluate_all("els => els.map(e => e.value)")
+            assert not any(secret in v for v in values for secret in SECRETS), where
+
+    page.go_back()
+    nothing_of_the_previous_citizen("Back")
+    page.go_forward()
+    nothing_of_the_previous_citizen("Forward")
+    if page.url != url:  # Forward may not come back (no entry): the kiosk is opened again
+        page.goto(url)
+    # The form still works for the next citizen.
+    before = kiosk.stored()
+    kiosk.answer_all("5")
+    page.click("button[type=submit]")
+    wait_until(lambda: "đã được gửi" in kiosk.status(), "the next citizen's answer sent")
+    assert kiosk.stored() == before + 1 and kiosk.errors == []
+    kiosk.context.close()
+
+
+# -- what the server would refuse, checked before "saved on this device" -----------------------------
+
+COUNTER = '''
+id = "quay"
+title = "Ý kiến tại quầy"
+ask_contact = true
+
+[[questions]]
+key = "hai-long"
+type = "scale5"
+prompt = "Mức độ hài lòng"
+
+[[questions]]
+key = "chi-phi"
+type = "number"
+prompt = "Số tiền đã nộp (đồng)"
+min_value = 0
+max_value = 10000000
+
+[[questions]]
+key = "kenh"
+type = "multiple"
+prompt = "Bạn biết đến dịch vụ qua"
+required = false
+options = ["Loa", "Zalo", "Bạn bè"]
+
+[[questions]]
+key = "ghi-chu"
+type = "short_text"
+prompt = "Ghi chú"
+required = false
+max_length = 20
+'''
+
+
+@pytest.fixture
+def served_counter(survey_deployment, make_app):
+    """A kiosk of a survey with a required number question (0 to 10.000.000), served on loopback."""
+    from ccch_survey.definition import loads_definition
+    from ccch_survey.store import save_survey
+
+    dep = survey_deployment(kiosk_idle_seconds=60, kiosk_thanks_seconds=2)
+    save_survey(dep.db, loads_definition(COUNTER))
+    kiosk = add_placement(dep.db, dep.plan, "quay", "xa-an-dung.mot-cua", "Máy tính bảng quầy 2", mode="kiosk")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield dep, f"http://127.0.0.1:{port}/k/{kiosk.code}"
+    server.close()
+
+
+def test_an_offline_answer_the_server_would_refuse_is_caught_before_it_is_saved(chromium, served_counter):
+    in_own_thread(lambda: kiosk_journey(chromium, offline_check_journey, *served_counter))
+
+
+def offline_check_journey(browser, dep, url: str) -> None:
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    kiosk.context.set_offline(True)
+    page.check("#q-hai-long input[value='4']")
+    page.fill("#i-q-chi-phi", "50,000")  # fifty thousand to an English writer, fifty to a Vietnamese one
+    page.fill("#i-ho-ten", "Phạm Văn Dũng")  # consent not ticked
+    page.click("button[type=submit]")
+    wait_until(lambda: "chưa được gửi" in kiosk.status(), "the problems found offline")
+    assert "lưu trên máy này" in kiosk.status() and "đã được lưu" not in kiosk.status()
+    assert kiosk.queued() == 0
+    # Beside each question, the server's own words; what the citizen typed stays to be corrected.
+    assert "“50,000” không rõ nghĩa" in page.locator("#q-chi-phi .err").text_content()
+    assert page.get_attribute("#i-q-chi-phi", "aria-invalid") == "true"
+    assert "chưa đánh dấu đồng ý" in page.locator("#lien-he .err").text_content()
+    assert "Còn 2 mục cần xem lại" in page.locator("#loi").text_content()
+    assert page.input_value("#i-q-chi-phi") == "50,000" and page.input_value("#i-ho-ten") == "Phạm Văn Dũng"
+
+    # Out of range, then a text longer than its question allows (typed past maxlength by a script
+    # or an older page), are caught too.
+    page.fill("#i-q-chi-phi", "12.000.000")
+    page.fill("#i-ho-ten", "")
+    page.evaluate("() => { const el = document.getElementById('i-q-ghi-chu'); el.removeAttribute('maxlength');"
+                  " el.value = 'x'.repeat(21); el.setAttribute('maxlength', '20'); }")
+    page.click("button[type=submit]")
+    wait_until(lambda: "Số lớn nhất được nhập là 10.000.000." in kiosk.content(), "the range message")
+    assert "Câu trả lời dài quá 20 ký tự." in page.locator("#q-ghi-chu .err").text_content()
+    assert page.locator("#lien-he .err").count() == 0 and kiosk.queued() == 0
+
+    # Corrected: now kept, and the citizen is told so.
+    page.fill("#i-q-chi-phi", "50.000")
+    page.fill("#i-q-ghi-chu", "")
+    page.click("button[type=submit]")
+    wait_until(lambda: "đã được lưu trên máy này" in kiosk.status(), "the kept-offline message")
+    assert kiosk.queued() == 1 and kiosk.what_the_next_citizen_sees() == BLANK
+    kiosk.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: kiosk.stored() == 1, "the kept answer to arrive")
+    assert dep.db.execute("select value from survey_answers where question_key = 'chi-phi'").fetchall() == [("50000",)]
+    assert kiosk.errors == []
+    kiosk.context.close()
+
+
+def test_a_kept_answer_still_refused_later_is_reported_precisely(chromium, served_counter):
+    in_own_thread(lambda: kiosk_journey(chromium, still_refused_journey, *served_counter))
+
+
+def still_refused_journey(browser, dep, url: str) -> None:
+    """A kept answer whose required number the server refuses (kept by an older script, which did
+    not check numbers): it cannot be stored even without that answer; the staff are told which
+    answer (when it was given) and which question, without its content."""
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    kiosk.context.set_offline(True)
+    page.check("#q-hai-long input[value='2']")
+    page.fill("#i-q-chi-phi", "15.000")
+    page.click("button[type=submit]")
+    wait_until(lambda: kiosk.queued() == 1, "the kept answer")
+    queue = json.loads(page.evaluate("k => localStorage.getItem(k)", kiosk.queue_key()))
+    queue[0] = [[k, "50,000" if k == "q-chi-phi" else v] for k, v in queue[0]]
+    page.evaluate("([k, v]) => localStorage.setItem(k, v)", [kiosk.queue_key(), json.dumps(queue)])
+    kiosk.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: kiosk.queued() == 0, "the queue to empty")
+    wait_until(lambda: "không lưu được" in kiosk.status(), "the staff notice")
+    status = kiosk.status()
+    assert kiosk.stored() == 0
+    assert "1 ý kiến lưu trên máy (gửi lúc " in status
+    assert "không nhận câu trả lời ở Câu 2 (câu bắt buộc)" in status
+    assert "báo bộ phận phụ trách" in status and "50,000" not in status and "50,000" not in page.content()
+    kiosk.context.close()
+
+
+def test_the_offline_check_says_what_the_server_says(chromium, served_counter):
+    """The script's mirror of the server's rules, value by value against the server's own code."""
+    in_own_thread(lambda: kiosk_journey(chromium, mirror_journey, *served_counter))
+
+
+NUMBERS = ["50", "50.000", "50,000", "1.500.000", "1.500,25", "2,5", "2.5", "87.25", "0,125", "0.125", "1,500,000",
+           "1,500.5", "-3", "−3", "+7", "- 4", "1 500", "12.000.000", "10.000.000", "10.000.001", "-0", "0,0",
+           "9.999.999,99", "abc", "1e5", "0x10", "٥٠", "١٢٫٥", "５０", "1.5e3", ".5", "5.", "05", "00,500",
+           "100,000", "100,500", "1000,000", "0,000", "999999999999999", "1000000000000000", "1.000.000.000.000.000",
+           " 42 ", "4\u00a02", "4\u202f2", "\u202e42", "4.50", "4.500", "0.500", "1,50", "12,345", "-12,345",
+           "²", "1_000", "NaN", "inf", "", "   "]
+PHONES = ["0912345678", "0912 345 678", "+84 912 345 678", "84912345678", "(091) 234-5678", "091.234.5678",
+          "0212345678", "02123456789", "12345", "0112345678", "091234567", "09123456789", "+8491234567",
+          "０９１２３４５６７８", "09١٢٣٤٥٦٧٨", "0912345678x", ""]
+
+
+def mirror_journey(browser, dep, url: str) -> None:
+    from ccch_core.privacy import PersonalDataError, normalise_phone
+    from ccch_core.questions import AnswerError, Question
+
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    questions = [Question("so", "number", "Số"), Question("so", "number", "Số", required=False),
+                 Question("so", "number", "Số", min_value=0, max_value=10_000_000),
+                 Question("so", "number", "Số", min_value=-1000.5, max_value=1e-7),
+                 Question("so", "number", "Số", min_value=2.5, max_value=1e21)]
+    for question in questions:
+        for text in NUMBERS:
+            try:
+                question.check_answer([text])
+                expected = ""
+            except AnswerError as exc:
+                expected = str(exc)
+            js = page.evaluate("([q, v]) => window.ccchKiosk.checkAnswer(q, [v])",
+                               [{"required": question.required, "options": None, "multiple": False, "number": True,
+                                 "min": question.min_value, "max": question.max_value, "maxLength": 40}, text])
+            assert js == expected, (question, text)
+    text_question = Question("t", "short_text", "Chữ", max_length=5, required=False)
+    for text in ["abcde", "abcdef", "  ab  cd  ", "ệệệệệ", "e\u0302\u0323" * 5, "𝟘𝟙𝟚𝟛𝟜", "𝟘𝟙𝟚𝟛𝟜𝟝", "a\x00b\u202ec",
+                 "\ufeffabcd", "\ufeffabcde", " \t\n "]:
+        try:
+            text_question.check_answer([text])
+            expected = ""
+        except AnswerError as exc:
+            expected = str(exc)
+        js = page.evaluate("v => window.ccchKiosk.checkAnswer({required: false, options: null, number: false,"
+                           " maxLength: 5}, [v])", text)
+        assert js == expected, repr(text)
+    for phone in PHONES:
+        try:
+            normalise_phone(phone)
+            expected = True
+        except PersonalDataError:
+            expected = False
+        assert page.evaluate("v => window.ccchKiosk.phoneOk(v)", phone) is expected, phone
+    kiosk.context.close()
+
+
+# -- which answers of the server end a kept submission ---------------------------------------------------
+
+def test_only_the_survey_servers_final_answers_take_a_kept_answer_out_of_the_queue(chromium, served):
+    in_own_thread(lambda: kiosk_journey(chromium, decision_journey, *served))
+
+
+def decision_journey(browser, dep, url: str) -> None:
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    # In the page: a kept answer meets a proxy's 407, a captive portal's 401 and 403, and stays kept;
+    # it is sent when the survey server answers.
+    kiosk.context.set_offline(True)
+    kiosk.answer_all("3")
+    page.click("button[type=submit]")
+    wait_until(lambda: kiosk.queued() == 1, "the kept answer")
+    answered: list[int] = []
+
+    def portal(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        code = (407, 401, 403)[min(len(answered), 2)]
+        answered.append(code)
+        route.fulfill(status=code, content_type="text/html", body="<p>Vui lòng đăng nhập Wi-Fi</p>")
+
+    page.route(url, portal)
+    kiosk.context.set_offline(False)  # fires "online" in the page: the first attempt
+    for tries in (1, 2, 3):
+        if tries > 1:
+            page.evaluate("window.dispatchEvent(new Event('online'))")
+        # Reading the page lets Playwright run the route handler (it runs inside Playwright's calls).
+        wait_until(lambda: kiosk.queued() == 1 and len(answered) == tries, f"attempt {tries}")
+        page.wait_for_timeout(300)
+        assert kiosk.queued() == 1, answered
+    page.unroute(url)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: kiosk.queued() == 0, "the queue to empty")
+    assert kiosk.stored() == 1 and answered == [407, 401, 403]
+    assert "không gửi được" not in kiosk.status() and kiosk.errors == []
+
+    # The whole table, asked of the script's own decision.
+    verdict = "([s, retried, stored, invalid]) => window.ccchKiosk.verdict(s, retried, stored, invalid)"
+    table = [
+        ((200, False, True, None), "sent"),
+        ((200, False, False, None), "later"),  # a captive portal's login page
+        ((422, False, False, "q-chung"), "invalid"),
+        ((422, False, False, None), "later"),  # not the survey's answer
+        ((400, False, False, None), "retry"),
+        ((400, True, False, None), "refused"),
+        ((413, False, False, None), "refused"),
+        ((404, False, False, None), "gone"),
+        ((410, False, False, None), "gone"),
+    ] + [((code, retried, False, None), "later")
+         for code in (401, 403, 405, 407, 408, 409, 429, 451, 500, 502, 503, 504, 302) for retried in (False, True)]
+    for args, expected in table:
+        assert page.evaluate(verdict, list(args)) == expected, args
+    kiosk.context.close()

@@ -1,15 +1,164 @@
 /* ccch survey — kiosk mode (a tablet at a counter). No answer is lost when the network drops:
    a submission that cannot be sent is kept in this browser's localStorage and sent when the
    connection returns (the server stores a resent submission once: it carries its submission id).
-   The form is cleared for the next citizen after each submission and after a period without
-   activity: every field is emptied, its default value too, so that nothing of a citizen's answers
-   (a page the server sent back to correct carries them as default values) can come back for the
-   next one. A kept submission the server will never accept leaves the queue and is counted on the
-   screen for the staff, without its content. Without JavaScript the page is an ordinary form. */
+   Before it is kept, the script checks what the server would refuse (the rules below mirror the
+   server's), so that the citizen corrects it while still at the counter.
+   Nothing of a citizen may reach the next one: the form is cleared after each submission and after
+   a period without activity (every field emptied, its default value too); the page never navigates
+   (a form the server sends back for correction is shown in place, from the server's own page), so
+   no history entry holds a citizen's answers; kiosk forms say autocomplete="off", so the browser
+   keeps no form state to restore on Back or Forward, and the pages are served with
+   Cache-Control: no-store. A kept submission the server will never accept leaves the queue and is
+   reported on the screen for the staff — when and why, never its content. Without JavaScript the
+   page is an ordinary form. */
 (function () {
   "use strict";
+
+  /* -- What the server would refuse (a mirror of its rules) -----------------------------------------
+     Asked only when the server cannot be (network down), before telling a citizen that an answer
+     was saved on this device. These functions mirror, word for word in their messages, and must be
+     kept in step with: ccch_core.text.clean, ccch_core.questions.parse_vietnamese_number and
+     Question.check_answer, ccch_core.privacy.normalise_phone and ccch_survey.forms.check_form.
+     test_kiosk_browser.py compares them with the server's on a table of values. */
+  var INVISIBLE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+  // Python's \s once INVISIBLE is gone (JavaScript's \s also takes U+FEFF, Python's does not).
+  var SPACES = /[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
+  var GROUPED = /^[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?$/;          // 50.000 · 1.500.000 · 1.500,25
+  var DECIMAL_COMMA = /^[0-9]+(?:,[0-9]+)?$/;                             // 50 · 2,5 · 0,125
+  var DECIMAL_POINT = /^[0-9]+\.[0-9]+$/;                                 // 2.5 (a phone keypad's point)
+  var ENGLISH_GROUPED = /^[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?$/;  // 50,000 · 1,500,000 · 1,500.5
+  var FULL_WIDTH = { "\uff0c": ",", "\uff0e": ".", "\uff0b": "+", "\uff0d": "-" };
+  var NUMBER_HELP = "viết dấu chấm để phân cách hàng nghìn (1.500.000) và dấu phẩy trước phần thập phân (2,5)";
+  // Python's \d: any script's decimal digits.
+  var MOBILE = /^0[35789]\p{Nd}{8}$/u, LANDLINE = /^02\p{Nd}{8,9}$/u;
+
+  /* Python's len(): code points, not UTF-16 units. */
+  function len(text) { return Array.from(text).length; }
+  /* ccch_core.text.clean: NFC, no control characters or bidirectional overrides, white space
+     collapsed to one space and trimmed. */
+  function clean(text) {
+    return String(text).normalize("NFC").replace(INVISIBLE, "").replace(SPACES, " ").replace(/^ | $/g, "");
+  }
+  function groupThousands(digits) { return digits.replace(/\B(?=(\d{3})+(?!\d))/g, "."); }
+  /* A number written out without an exponent, as Python's Decimal formats it (1e-7 → 0.0000001). */
+  function plain(value) {
+    var text = String(value), m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+    if (!m) { return text; }
+    var digits = m[2] + (m[3] || ""), point = 1 + parseInt(m[4], 10);
+    if (point <= 0) { return m[1] + "0." + "0".repeat(-point) + digits; }
+    if (point >= digits.length) { return m[1] + digits + "0".repeat(point - digits.length); }
+    return m[1] + digits.slice(0, point) + "." + digits.slice(point);
+  }
+  /* A number as the server shows it in a message (1.500.000; 2,5; -1.000). */
+  function vnNumber(value) {
+    var parts = plain(value).split("."), sign = parts[0].charAt(0) === "-" ? "-" : "";
+    return sign + groupThousands(parts[0].replace("-", "")) + (parts[1] ? "," + parts[1] : "");
+  }
+  /* parse_vietnamese_number: { value } or { error } (the server's message). */
+  function parseNumber(text) {
+    var raw = clean(text), sign = "", normalised;
+    var body = raw.replace(/ /g, "").replace(/[\uff10-\uff19\uff0c\uff0e\uff0b\uff0d]/g, function (ch) {
+      return FULL_WIDTH[ch] || String(ch.charCodeAt(0) - 0xff10);
+    });
+    if (/(?![\x00-\x7f])\p{N}/u.test(body)) {
+      return { error: "“" + raw + "” có chữ số không phải 0–9; hãy gõ số bằng các chữ số 0–9." };
+    }
+    if (body && "+-\u2212".indexOf(body.charAt(0)) >= 0) { sign = body.charAt(0) === "+" ? "" : "-"; body = body.slice(1); }
+    if (ENGLISH_GROUPED.test(body)) {
+      var integerPart = body.split(".")[0], fraction = body.split(".")[1] || "", digits = integerPart.replace(/,/g, "");
+      var english = sign + digits + (fraction ? "," + fraction : "");
+      var plainWay = "Nếu là " + english + " thì viết " + sign + groupThousands(digits) + (fraction ? "," + fraction : "")
+        + " hoặc " + english;
+      if (fraction || integerPart.split(",").length > 2) { return { error: "“" + raw + "” viết theo kiểu Anh. " + plainWay + "." }; }
+      var whole = integerPart.split(",")[0], decimals = integerPart.split(",")[1], trimmed = decimals.replace(/0+$/, "");
+      var short = sign + whole + (trimmed ? "," + trimmed : "");
+      var decimalWay = /0$/.test(decimals) ? "nếu là " + short + " thì viết " + short
+        : "nếu là số thập phân " + sign + integerPart + " thì thêm một chữ số 0 ở cuối (" + sign + integerPart
+          + "0) để không lẫn với cách viết hàng nghìn kiểu Anh";
+      return { error: "“" + raw + "” không rõ nghĩa. " + plainWay + "; " + decimalWay + "." };
+    }
+    if (GROUPED.test(body)) {
+      normalised = body.replace(/\./g, "").replace(",", ".");
+    } else if (DECIMAL_COMMA.test(body)) {
+      normalised = body.replace(",", ".");
+    } else if (DECIMAL_POINT.test(body) && (body.split(".")[1].length !== 3 || body.split(".")[0] === "0")) {
+      normalised = body;
+    } else {
+      return { error: "“" + raw + "” không phải là một số viết đúng cách: " + NUMBER_HELP + "." };
+    }
+    if (normalised.split(".")[0].replace(/^0+/, "").length > 15) {  // |value| ≥ 1e15, decided exactly
+      return { error: "“" + raw + "” không phải là một số hợp lệ." };
+    }
+    return { value: Number(sign + normalised) };
+  }
+  /* Question.check_answer: "" or the server's message. ``q``: { required, options (option keys,
+     for a choice question), multiple, number, min, max, maxLength }. */
+  function checkAnswer(q, values) {
+    values = values.map(clean).filter(Boolean);
+    if (!values.length) {
+      return !q.required ? "" : q.options ? "Vui lòng chọn một câu trả lời." : "Vui lòng trả lời câu hỏi này.";
+    }
+    if (q.options) {
+      if (values.some(function (v) { return q.options.indexOf(v) < 0; })) { return "Lựa chọn không hợp lệ; vui lòng chọn lại."; }
+      var unique = values.filter(function (v, i) { return values.indexOf(v) === i; });
+      return !q.multiple && unique.length > 1 ? "Chỉ được chọn một câu trả lời." : "";
+    }
+    if (values.length > 1) { return "Câu trả lời bị gửi lặp; vui lòng nhập lại."; }
+    if (q.number) {
+      var parsed = parseNumber(values[0]);
+      if (parsed.error) { return parsed.error; }
+      if (q.min !== null && parsed.value < q.min) { return "Số nhỏ nhất được nhập là " + vnNumber(q.min) + "."; }
+      if (q.max !== null && parsed.value > q.max) { return "Số lớn nhất được nhập là " + vnNumber(q.max) + "."; }
+      return "";
+    }
+    return len(values[0]) > q.maxLength ? "Câu trả lời dài quá " + q.maxLength + " ký tự." : "";
+  }
+  /* normalise_phone: whether the server takes ``text`` as a Vietnamese phone number. */
+  function phoneOk(text) {
+    var digits = clean(text || "").replace(/[ .\-()]/g, "");
+    if (digits.indexOf("+84") === 0) { digits = "0" + digits.slice(3); }
+    else if (digits.indexOf("84") === 0 && (len(digits) === 11 || len(digits) === 12)) { digits = "0" + digits.slice(2); }
+    return MOBILE.test(digits) || LANDLINE.test(digits);
+  }
+  /* check_form's contact rules: [[field, message]…] in the server's order. */
+  function checkContact(consent, name, phone) {
+    var problems = [];
+    name = clean(name); phone = clean(phone);
+    if (consent) {
+      if (len(name) > 100) { problems.push(["ho-ten", "Họ tên dài quá 100 ký tự."]); }
+      if (phone) {
+        if (!phoneOk(phone)) { problems.push(["dien-thoai", "Số điện thoại không hợp lệ (ví dụ: 0912 345 678)."]); }
+      } else if (!name) {
+        problems.push(["dien-thoai", "Vui lòng để lại số điện thoại hoặc họ tên, hoặc bỏ đánh dấu đồng ý."]);
+      }
+    } else if (name || phone) {
+      problems.push(["lien-he", "Bạn đã ghi thông tin liên hệ nhưng chưa đánh dấu đồng ý. Hãy đánh dấu đồng ý "
+                     + "hoặc xóa thông tin liên hệ; khảo sát vẫn gửi được mà không cần thông tin này."]);
+    }
+    return problems;
+  }
+
+  /* -- What becomes of a submission, from the server's answer ------------------------------------
+     Final only when the survey server itself says so: 413 (too large: never accepted as it is),
+     404/410 (survey closed, placement gone), a 400 that repeats after a fresh form token, a 422
+     that names the fields at fault (X-Survey-Invalid). Anything else — no network, 401/403/407
+     from a captive portal or a proxy on public Wi-Fi, 408, 409, 429, 5xx, a 200 that is not the
+     survey's thank-you page — keeps a kept submission for later. Returns "sent", "invalid",
+     "retry" (a first 400: fetch a fresh token and send again), "refused", "gone" or "later". */
+  function verdict(status, retried, stored, invalidFields) {
+    if (status >= 200 && status < 300 && stored) { return "sent"; }
+    if (status === 422 && invalidFields) { return "invalid"; }
+    if (status === 400) { return retried ? "refused" : "retry"; }
+    if (status === 413) { return "refused"; }
+    if (status === 404 || status === 410) { return "gone"; }
+    return "later";
+  }
+  // For the tests (and a curious look from the tablet's console): the rules above, nothing else.
+  window.ccchKiosk = { clean: clean, parseNumber: parseNumber, vnNumber: vnNumber, checkAnswer: checkAnswer,
+                       phoneOk: phoneOk, checkContact: checkContact, verdict: verdict };
+
   var form = document.getElementById("kiosk");
-  if (!form || !window.fetch || !window.FormData || !window.URLSearchParams) { return; }
+  if (!form || !window.fetch || !window.FormData || !window.URLSearchParams || !window.DOMParser) { return; }
   var status = document.getElementById("kiosk-status");
   var key = "ccch-khao-sat-chua-gui:" + form.getAttribute("action");
   /* Kept submissions that could not be stored as they were: when and why, never their content. */
@@ -17,6 +166,7 @@
   var REPORT_DAYS = 7;
   /* Contact details are stored all together or not at all (consent). */
   var CONTACT = ["lien-he", "ho-ten", "dien-thoai"];
+  var CONTACT_LABELS = { "lien-he": "Thông tin liên hệ", "ho-ten": "Họ tên", "dien-thoai": "Số điện thoại" };
   var idleMs = (parseInt(form.getAttribute("data-idle"), 10) || 90) * 1000;
   var thanksMs = (parseInt(form.getAttribute("data-thanks"), 10) || 8) * 1000;
   var idleTimer = null, sending = false;
@@ -31,9 +181,9 @@
       return JSON.parse(window.localStorage.getItem(reportKey) || "[]").filter(function (r) { return r.at > since; });
     } catch (e) { return []; }
   }
-  function report(kind) {
+  function report(kind, fields) {
     var kept = reports();
-    kept.push({ at: Date.now(), kind: kind });
+    kept.push({ at: Date.now(), kind: kind, fields: (fields || []).map(describe) });
     try { window.localStorage.setItem(reportKey, JSON.stringify(kept)); } catch (e) { /* the count is lost, not an answer */ }
   }
   function newSid() {
@@ -57,6 +207,106 @@
     items.forEach(function (kv) { if (kv[0] === "sid") { sid = kv[1]; } });
     return sid;
   }
+  function each(selector, fn) { Array.prototype.forEach.call(document.querySelectorAll(selector), fn); }
+
+  /* The question blocks of the form, in order (each has the id of its field, "q-…"). */
+  function questionBoxes() { return Array.prototype.slice.call(form.querySelectorAll("fieldset[id^='q-'], div[id^='q-']")); }
+  /* A field's name as the server's summary gives it ("Câu 3", "Họ tên"). */
+  function labelOf(name) {
+    if (CONTACT_LABELS[name]) { return CONTACT_LABELS[name]; }
+    var i = questionBoxes().map(function (box) { return box.id; }).indexOf(name);
+    return i >= 0 ? "Câu " + (i + 1) : name;
+  }
+  /* A field for the staff's notice: its label, and whether the question must be answered. */
+  function describe(name) {
+    var box = document.getElementById(name);
+    return labelOf(name) + (box && box.hasAttribute("data-required") ? " (câu bắt buộc)" : "");
+  }
+
+  /* -- Problems shown in place: the summary above the form and a message beside each field ------- */
+  function clearProblems() {
+    each("#kiosk .err, .summary", function (el) { el.parentNode.removeChild(el); });
+    each("#kiosk .q-bad", function (box) { box.classList.remove("q-bad"); box.removeAttribute("aria-describedby"); });
+    each("#kiosk [aria-invalid]", function (el) { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); });
+  }
+  /* ``problems``: [[field, message]…]. Built as the server's own page shows them (form.html). */
+  function showProblems(problems) {
+    clearProblems();
+    var summary = document.createElement("div"), title = document.createElement("h2"), list = document.createElement("ul");
+    summary.className = "summary";
+    summary.id = "loi";
+    summary.setAttribute("role", "alert");
+    title.textContent = "Còn " + problems.length + " mục cần xem lại";
+    summary.appendChild(title);
+    summary.appendChild(list);
+    problems.forEach(function (problem) {
+      var name = problem[0], message = problem[1], item = document.createElement("li"), link = document.createElement("a");
+      link.href = "#" + name;
+      link.textContent = labelOf(name) + ": " + message;
+      item.appendChild(link);
+      list.appendChild(item);
+      var box = document.getElementById(name);
+      if (!box || !form.contains(box)) { return; }
+      var err = document.createElement("span");
+      err.className = "err";
+      err.id = "e-" + name;
+      err.textContent = message;
+      box.classList.add("q-bad");
+      var before = Array.prototype.filter.call(box.children, function (el) {
+        return el.matches("input, textarea, label.opt");
+      })[0] || null;
+      box.insertBefore(err, before);
+      if (box.tagName === "FIELDSET") { box.setAttribute("aria-describedby", err.id); }
+      Array.prototype.forEach.call(box.querySelectorAll(":scope > input, :scope > textarea"), function (el) {
+        el.setAttribute("aria-invalid", "true");
+        el.setAttribute("aria-describedby", err.id);
+      });
+    });
+    form.parentNode.insertBefore(summary, form);
+    summary.scrollIntoView();
+  }
+  /* The problems the server's page (a 422) shows, in its order: [[field, message]…]. */
+  function problemsIn(html, fields) {
+    var page = new DOMParser().parseFromString(html, "text/html"), problems = [];
+    Array.prototype.forEach.call(page.querySelectorAll("#loi li a[href^='#']"), function (link) {
+      var name = link.getAttribute("href").slice(1), box = page.getElementById(name);
+      var beside = box && box.querySelector(".err");
+      var text = beside ? beside.textContent : link.textContent.replace(/^[^:]*:\s*/, "");
+      problems.push([name, text.trim()]);
+    });
+    // Not the survey's page after all (a proxy's?): the header still names the fields.
+    return problems.length ? problems : fields.map(function (name) { return [name, "Câu trả lời chưa hợp lệ; vui lòng xem lại."]; });
+  }
+  /* What the server would refuse in the form as it stands (the mirror above). */
+  function problemsNow() {
+    var problems = [];
+    questionBoxes().forEach(function (box) {
+      var inputs = Array.prototype.slice.call(box.querySelectorAll("input, textarea"));
+      var choice = inputs.length && (inputs[0].type === "radio" || inputs[0].type === "checkbox");
+      var field = inputs[0], message;
+      if (!field) { return; }
+      var q = { required: box.hasAttribute("data-required"), options: null, multiple: inputs[0].type === "checkbox",
+                number: field.getAttribute("data-kind") === "number",
+                min: field.hasAttribute("data-min") ? parseFloat(field.getAttribute("data-min")) : null,
+                max: field.hasAttribute("data-max") ? parseFloat(field.getAttribute("data-max")) : null,
+                maxLength: field.maxLength > 0 ? field.maxLength : 2000 };
+      if (choice) {
+        q.options = inputs.map(function (el) { return el.value; });
+        message = checkAnswer(q, inputs.filter(function (el) { return el.checked; }).map(function (el) { return el.value; }));
+      } else {
+        message = checkAnswer(q, [field.value]);
+      }
+      if (message) { problems.push([box.id, message]); }
+    });
+    var consent = form.querySelector("input[name='lien-he']");
+    if (consent) {
+      var name = form.querySelector("input[name='ho-ten']"), phone = form.querySelector("input[name='dien-thoai']");
+      problems = problems.concat(checkContact(consent.checked, name ? name.value : "", phone ? phone.value : ""));
+    }
+    return problems;
+  }
+
+  /* -- Sending -------------------------------------------------------------------------------------- */
   /* A form token is good for one submission id: ask for one for a new citizen's sid, and for a
      kept submission's sid before resending it. */
   function tokenFor(sid) {
@@ -70,32 +320,32 @@
       items.forEach(function (kv) { if (kv[0] === "csrf_token") { kv[1] = token; } });
     });
   }
-  /* Resolves to { outcome, fields }: "sent"; "invalid" (422: the server wants changes to the
-     fields named in X-Survey-Invalid); "gone" (survey closed, poster removed); "refused" (never
-     accepted as it is: too large, or a form token refused again after a fresh one); or "later"
-     (no network, rate limit, server busy: worth sending again). */
+  /* Resolves to { outcome, fields, html } (see verdict; for "invalid", the fields named in
+     X-Survey-Invalid and the server's page that shows the problems). */
   function send(items, retried) {
-    return fetch(form.action, { method: "POST", body: body(items), credentials: "same-origin" }).then(function (r) {
-      if (r.ok && r.headers.get("X-Survey-Result") === "stored") { return { outcome: "sent" }; }
-      if (r.status === 422) {
-        return { outcome: "invalid", fields: (r.headers.get("X-Survey-Invalid") || "").split(" ").filter(Boolean) };
+    return fetch(form.action, { method: "POST", body: body(items), credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      var invalid = r.headers.get("X-Survey-Invalid");
+      var outcome = verdict(r.status, !!retried, r.headers.get("X-Survey-Result") === "stored", invalid);
+      if (outcome === "retry") {
+        return refreshToken(items).then(function () { return send(items, true); }, function (code) {
+          return { outcome: code === 404 || code === 410 ? "gone" : "later" };
+        });
       }
-      if (r.status === 400 && !retried) {
-        return refreshToken(items).then(function () { return send(items, true); },
-                                        function () { return { outcome: "later" }; });
-      }
-      if (r.status === 404 || r.status === 410) { return { outcome: "gone" }; }
-      if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) { return { outcome: "refused" }; }
-      return { outcome: "later" };
+      if (outcome !== "invalid") { return { outcome: outcome }; }
+      var fields = invalid.split(" ").filter(Boolean);
+      return r.text().then(function (html) { return { outcome: outcome, fields: fields, html: html }; },
+                           function () { return { outcome: outcome, fields: fields, html: "" }; });
     }, function () { return { outcome: "later" }; });
   }
   /* A kept submission, sent again after its citizen has left. When the server wants changes, the
      answers it refused are left out (contact details all together: without valid consent they may
-     not be stored) and the rest is sent once more: what can be stored is stored. Resolves to
+     not be stored) and the rest is sent once more: what can be stored is stored. A response whose
+     refused answer is a required question cannot be stored at all (the server refuses it again):
+     it leaves the queue, reported with the questions at fault. Resolves to { outcome, fields }:
      "later" (stays queued) or what became of it (leaves the queue). */
   function resend(items) {
     return send(items).then(function (result) {
-      if (result.outcome !== "invalid" || !result.fields.length) { return result.outcome; }
+      if (result.outcome !== "invalid") { return result; }
       var drop = {};
       result.fields.forEach(function (name) {
         drop[name] = true;
@@ -103,7 +353,11 @@
       });
       var rest = items.filter(function (kv) { return !drop[kv[0]]; });
       return send(rest).then(function (second) {
-        return second.outcome === "sent" ? "trimmed" : second.outcome === "invalid" ? "invalid" : second.outcome;
+        if (second.outcome === "sent") { return { outcome: "trimmed", fields: result.fields }; }
+        if (second.outcome !== "invalid") { return second; }
+        return { outcome: "invalid", fields: result.fields.concat(second.fields.filter(function (name) {
+          return result.fields.indexOf(name) < 0;
+        })) };
       });
     });
   }
@@ -130,14 +384,12 @@
         el.value = "";
         el.defaultValue = "";
       }
-      el.removeAttribute("aria-invalid");
     });
   }
   function reset(message) {
     blank();
-    Array.prototype.forEach.call(form.querySelectorAll(".q-bad"), function (box) { box.classList.remove("q-bad"); });
     // The error summary and notices stand above the form: they would tell the next citizen about the last one.
-    Array.prototype.forEach.call(document.querySelectorAll(".err, .summary"), function (el) { el.parentNode.removeChild(el); });
+    clearProblems();
     var sid = newSid();
     form.querySelector("input[name=sid]").value = sid;
     tokenFor(sid).then(function (token) {
@@ -147,26 +399,41 @@
     say(message);
     window.setTimeout(function () { if (status.textContent === message) { say(note()); } }, thanksMs);
   }
-  /* The status line, for the staff at the counter: counts and reasons, never an answer. */
+  function when(at) {
+    var d = new Date(at), two = function (n) { return (n < 10 ? "0" : "") + n; };
+    return two(d.getHours()) + ":" + two(d.getMinutes()) + " ngày " + d.getDate() + "/" + (d.getMonth() + 1);
+  }
+  /* The status line, for the staff at the counter: counts, times and reasons, never an answer. */
   function note() {
-    var n = pending(), counts = {};
-    reports().forEach(function (r) { counts[r.kind] = (counts[r.kind] || 0) + 1; });
-    var text = n ? n + " ý kiến đang chờ gửi (sẽ tự gửi khi có mạng)." : "";
+    var n = pending(), counts = {}, left = [], text = n ? n + " ý kiến đang chờ gửi (sẽ tự gửi khi có mạng)." : "";
     var why = {
       trimmed: " ý kiến gửi sau khi có mạng đã được lưu nhưng bỏ bớt câu trả lời không hợp lệ (hoặc thông tin liên hệ chưa có đồng ý).",
-      invalid: " ý kiến lưu trên máy không gửi được vì câu trả lời không hợp lệ.",
       refused: " ý kiến lưu trên máy không gửi được vì máy chủ từ chối (phiếu quá lớn hoặc biểu mẫu không hợp lệ).",
       gone: " ý kiến lưu trên máy không gửi được vì khảo sát đã đóng hoặc poster đã gỡ."
     };
     var problems = false;
-    ["trimmed", "invalid", "refused", "gone"].forEach(function (kind) {
-      if (counts[kind]) { text += " " + counts[kind] + why[kind]; problems = problems || kind !== "trimmed"; }
+    reports().forEach(function (r) {
+      if (r.kind === "invalid") {
+        // One line each: which answer (when it was sent) and which questions the server refused.
+        text += " 1 ý kiến lưu trên máy (gửi lúc " + when(r.at) + ") không lưu được vì máy chủ không nhận câu trả lời ở "
+          + ((r.fields || []).join(", ") || "một số câu") + "; phiếu thiếu câu bắt buộc thì không lưu được.";
+        problems = true;
+      } else {
+        counts[r.kind] = (counts[r.kind] || 0) + 1;
+        (r.fields || []).forEach(function (field) { if (left.indexOf(field) < 0) { left.push(field); } });
+      }
+    });
+    ["trimmed", "refused", "gone"].forEach(function (kind) {
+      if (!counts[kind]) { return; }
+      text += " " + counts[kind] + why[kind];
+      if (kind === "trimmed" && left.length) { text = text.replace(/\.$/, "") + ", ở: " + left.join(", ") + "."; }
+      problems = problems || kind !== "trimmed";
     });
     if (problems) { text += " Cán bộ tại quầy vui lòng báo bộ phận phụ trách khảo sát."; }
     return text.trim();
   }
   /* Sends every kept submission, one after the other: one the server will never accept no longer
-     holds up the others (it leaves the queue and is counted for the staff). */
+     holds up the others (it leaves the queue and is reported for the staff). */
   function flush() {
     if (sending) { return; }
     var items = load();
@@ -182,9 +449,9 @@
         return;
       }
       var item = items[i++];
-      resend(item).then(function (outcome) {
-        if (outcome !== "later") { done[sidOf(item)] = true; }
-        if (outcome !== "later" && outcome !== "sent") { report(outcome); }
+      resend(item).then(function (result) {
+        if (result.outcome !== "later") { done[sidOf(item)] = true; }
+        if (result.outcome !== "later" && result.outcome !== "sent") { report(result.outcome, result.fields); }
         next();
       });
     }
@@ -192,6 +459,7 @@
   }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    clearProblems();
     var first = missing();
     if (first) {
       say("Vui lòng trả lời các câu được đánh dấu đỏ.");
@@ -203,13 +471,27 @@
     send(items).then(function (result) {
       var outcome = result.outcome;
       if (outcome === "sent") { reset("Cảm ơn bạn! Ý kiến đã được gửi. Mời người tiếp theo."); return; }
-      // The server shows what to correct (the next reset empties that page's fields too).
-      if (outcome === "invalid") { form.submit(); return; }
+      if (outcome === "invalid") {
+        // Shown in this page, never by navigating to the server's: a page in the history would
+        // show this citizen's answers to the next one on Back.
+        showProblems(problemsIn(result.html, result.fields));
+        say("Vui lòng xem lại các mục được đánh dấu đỏ rồi bấm Gửi ý kiến lại.");
+        return;
+      }
       if (outcome === "gone") { say("Khảo sát đã đóng: ý kiến này không gửi được. Xin cảm ơn bạn."); return; }
       if (outcome === "refused") {
         // The citizen is still here: the answers stay on screen to shorten and send again.
         say("Chưa gửi được: phiếu quá lớn hoặc không hợp lệ. Vui lòng rút ngắn ý kiến dài rồi bấm Gửi ý kiến lại, "
             + "hoặc báo cán bộ tại quầy.");
+        return;
+      }
+      // The server cannot be asked: what it would refuse is checked here, while the citizen can
+      // still correct it (a kept answer refused later could not be).
+      var problems = problemsNow();
+      if (problems.length) {
+        showProblems(problems);
+        say("Mạng đang gián đoạn nên ý kiến chưa được gửi, và có mục cần sửa (đánh dấu đỏ). Vui lòng sửa rồi bấm "
+            + "Gửi ý kiến lại: ý kiến sẽ được lưu trên máy này và tự gửi khi có mạng.");
         return;
       }
       try {
@@ -226,12 +508,18 @@
     if (idleTimer) { window.clearTimeout(idleTimer); }
     idleTimer = window.setTimeout(function () {
       var touched = pairs().some(function (kv) { return ["csrf_token", "sid", "v"].indexOf(kv[0]) < 0 && kv[1] !== ""; });
-      if (touched) { reset("Biểu mẫu đã được làm mới cho người tiếp theo."); }
+      if (touched || document.querySelector(".summary")) { reset("Biểu mẫu đã được làm mới cho người tiếp theo."); }
       activity();
     }, idleMs);
   }
   ["input", "change", "click", "keydown", "touchstart", "scroll"].forEach(function (name) {
     document.addEventListener(name, activity, { passive: true });
+  });
+  /* A page shown again from the back/forward cache, or by Back/Forward at all, starts blank with a
+     new submission id (no-store and autocomplete="off" should already see to it). */
+  window.addEventListener("pageshow", function (event) {
+    var navigation = window.performance && performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    if (event.persisted || (navigation && navigation.type === "back_forward")) { reset(note()); }
   });
   window.addEventListener("online", flush);
   window.setInterval(flush, 30000);
