@@ -601,7 +601,7 @@ def decision_journey(browser, dep, url: str) -> None:
         if tries > 1:
             page.evaluate("window.dispatchEvent(new Event('online'))")
         # Reading the page lets Playwright run the route handler (it runs inside Playwright's calls).
-        wait_until(lambda: kiosk.queued() == 1 and len(answered) == tries, f"attempt {tries}")
+        wait_until(lambda n=tries: kiosk.queued() == 1 and len(answered) == n, f"attempt {tries}")
         page.wait_for_timeout(300)
         assert kiosk.queued() == 1, answered
     page.unroute(url)
