@@ -184,3 +184,28 @@ def test_a_rejected_form_names_its_bad_fields_for_the_kiosk(app, poster):
                       {**answers(), "q-chung": "", "ho-ten": "Trần Thị Bình"})
     assert response.status_code == 422
     assert set(response.headers["X-Survey-Invalid"].split()) == {"q-chung", "lien-he"}
+
+
+# -- "gone" is the survey server's own word ------------------------------------------------------
+
+
+def test_a_missing_or_closed_placement_says_gone_and_nothing_else_does(app, dep, poster):
+    """A kiosk drops an answer it kept offline only on ``X-Survey-Result: gone``, which the survey
+    server sets on its own 404 (no such placement) and 410 (survey closed, poster retired), on the
+    form and on the token a kiosk asks for — so a captive portal's or a proxy's 404 keeps it."""
+    from ccch_survey.store import retire_placement
+
+    client = app.test_client()
+    sid = "kiosk00000000000000000x1"
+    for path in ("/k/ZZZZZZ", f"/k/ZZZZZZ/ma-bao-ve?sid={sid}"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and missing.headers.get("X-Survey-Result") == "gone", path
+    assert client.get("/khong-co-trang-nay").headers.get("X-Survey-Result") is None  # not the survey's 404
+    assert client.get(f"/k/{poster.code}").headers.get("X-Survey-Result") is None
+    retire_placement(dep.db, poster.code)
+    retired = client.get(f"/k/{poster.code}")
+    assert retired.status_code == 410 and retired.headers.get("X-Survey-Result") == "gone"
+    # A kiosk's kept answer, sent with a fresh token after the poster was taken down.
+    token = client.get(f"/k/{poster.code}/ma-bao-ve?sid={sid}").get_data(as_text=True).strip()
+    kept = client.post(f"/k/{poster.code}", data=answers("4") | {"sid": sid, "csrf_token": token, "v": "1"})
+    assert kept.status_code == 410 and kept.headers.get("X-Survey-Result") == "gone"

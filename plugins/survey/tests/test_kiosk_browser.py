@@ -611,18 +611,21 @@ def decision_journey(browser, dep, url: str) -> None:
     assert "không gửi được" not in kiosk.status() and kiosk.errors == []
 
     # The whole table, asked of the script's own decision.
-    verdict = "([s, retried, stored, invalid]) => window.ccchKiosk.verdict(s, retried, stored, invalid)"
+    verdict = ("([s, retried, stored, invalid, gone]) => "
+               "window.ccchKiosk.verdict(s, retried, stored, invalid, gone)")
     table = [
-        ((200, False, True, None), "sent"),
-        ((200, False, False, None), "later"),  # a captive portal's login page
-        ((422, False, False, "q-chung"), "invalid"),
-        ((422, False, False, None), "later"),  # not the survey's answer
-        ((400, False, False, None), "retry"),
-        ((400, True, False, None), "refused"),
-        ((413, False, False, None), "refused"),
-        ((404, False, False, None), "gone"),
-        ((410, False, False, None), "gone"),
-    ] + [((code, retried, False, None), "later")
+        ((200, False, True, None, False), "sent"),
+        ((200, False, False, None, False), "later"),  # a captive portal's login page
+        ((422, False, False, "q-chung", False), "invalid"),
+        ((422, False, False, None, False), "later"),  # not the survey's answer
+        ((400, False, False, None, False), "retry"),
+        ((400, True, False, None, False), "refused"),
+        ((413, False, False, None, False), "refused"),
+        ((404, False, False, None, True), "gone"),  # the survey server's own 404 / 410 …
+        ((410, False, False, None, True), "gone"),
+        ((404, False, False, None, False), "later"),  # … not a proxy's
+        ((410, False, False, None, False), "later"),
+    ] + [((code, retried, False, None, False), "later")
          for code in (401, 403, 405, 407, 408, 409, 429, 451, 500, 502, 503, 504, 302) for retried in (False, True)]
     for args, expected in table:
         assert page.evaluate(verdict, list(args)) == expected, args

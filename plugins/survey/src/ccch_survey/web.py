@@ -274,6 +274,15 @@ def _thanks_page(entry: Entry):
 
 
 def _public_routes(bp: Blueprint) -> None:
+    @bp.after_request
+    def mark_gone(response):
+        """A placement that does not exist (404) or a survey closed here (410) says so in
+        ``X-Survey-Result: gone``: a kiosk drops an answer it kept offline only on the survey
+        server's own word, never on a 404 from a captive portal or a proxy in between."""
+        if response.status_code in (404, 410) and request.endpoint in (f"{bp.name}.answer", f"{bp.name}.token"):
+            response.headers["X-Survey-Result"] = "gone"
+        return response
+
     @bp.route("/<code>", methods=["GET", "POST"])
     @public
     @form_token_protected

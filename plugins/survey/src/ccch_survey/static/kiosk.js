@@ -140,17 +140,18 @@
 
   /* -- What becomes of a submission, from the server's answer ------------------------------------
      Final only when the survey server itself says so: 413 (too large: never accepted as it is),
-     404/410 (survey closed, placement gone), a 400 that repeats after a fresh form token, a 422
+     404/410 with X-Survey-Result: gone (survey closed, placement gone — a captive portal's 404
+     does not say it), a 400 that repeats after a fresh form token, a 422
      that names the fields at fault (X-Survey-Invalid). Anything else — no network, 401/403/407
      from a captive portal or a proxy on public Wi-Fi, 408, 409, 429, 5xx, a 200 that is not the
      survey's thank-you page — keeps a kept submission for later. Returns "sent", "invalid",
      "retry" (a first 400: fetch a fresh token and send again), "refused", "gone" or "later". */
-  function verdict(status, retried, stored, invalidFields) {
+  function verdict(status, retried, stored, invalidFields, gone) {
     if (status >= 200 && status < 300 && stored) { return "sent"; }
     if (status === 422 && invalidFields) { return "invalid"; }
     if (status === 400) { return retried ? "refused" : "retry"; }
     if (status === 413) { return "refused"; }
-    if (status === 404 || status === 410) { return "gone"; }
+    if ((status === 404 || status === 410) && gone) { return "gone"; }
     return "later";
   }
   // For the tests (and a curious look from the tablet's console): the rules above, nothing else.
@@ -312,7 +313,9 @@
   function tokenFor(sid) {
     return fetch(form.getAttribute("data-token") + "?sid=" + encodeURIComponent(sid),
                  { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (r) {
+        return r.ok ? r.text() : Promise.reject(r.headers.get("X-Survey-Result") === "gone" ? "gone" : r.status);
+      })
       .then(function (token) { return token.trim(); });
   }
   function refreshToken(items) {
@@ -325,10 +328,11 @@
   function send(items, retried) {
     return fetch(form.action, { method: "POST", body: body(items), credentials: "same-origin", cache: "no-store" }).then(function (r) {
       var invalid = r.headers.get("X-Survey-Invalid");
-      var outcome = verdict(r.status, !!retried, r.headers.get("X-Survey-Result") === "stored", invalid);
+      var result = r.headers.get("X-Survey-Result");
+      var outcome = verdict(r.status, !!retried, result === "stored", invalid, result === "gone");
       if (outcome === "retry") {
         return refreshToken(items).then(function () { return send(items, true); }, function (code) {
-          return { outcome: code === 404 || code === 410 ? "gone" : "later" };
+          return { outcome: code === "gone" ? "gone" : "later" };
         });
       }
       if (outcome !== "invalid") { return { outcome: outcome }; }
