@@ -187,10 +187,11 @@ def test_placements_and_place_kind_check_their_options(cli, dep):
                                                 ("https://cchc.ductho.hatinh.gov.vn", None)])
 def test_the_placements_page_and_downloads_show_an_unreachable_public_url(make_deployment, survey_plan_path, sipas,
                                                                           base_url, kind):
+    from ccch_survey.store import save_survey
+
     from ccch_core import accounts
     from ccch_core.testing import login
     from ccch_core.web import create_app
-    from ccch_survey.store import save_survey
 
     dep = make_deployment(plugins=("survey",), plan_path=survey_plan_path, public_base_url=base_url)
     save_survey(dep.db, sipas)

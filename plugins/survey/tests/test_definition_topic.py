@@ -8,7 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from ccch_survey.definition import DefinitionError, definition_from_json, loads_definition
+from ccch_survey.definition import (
+    DefinitionError,
+    definition_from_json,
+    loads_definition,
+)
 from click.testing import CliRunner
 
 from ccch_core.cli import make_cli
