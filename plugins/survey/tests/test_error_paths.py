@@ -209,3 +209,31 @@ def test_a_missing_or_closed_placement_says_gone_and_nothing_else_does(app, dep,
     token = client.get(f"/k/{poster.code}/ma-bao-ve?sid={sid}").get_data(as_text=True).strip()
     kept = client.post(f"/k/{poster.code}", data=answers("4") | {"sid": sid, "csrf_token": token, "v": "1"})
     assert kept.status_code == 410 and kept.headers.get("X-Survey-Result") == "gone"
+
+
+def test_a_closed_survey_says_closed_not_gone(app, dep, poster):
+    """Officers may close a survey and open it again: its 410 says ``closed`` (a kiosk keeps its
+    answers for later), never ``gone`` (a retired poster: final)."""
+    from ccch_survey.store import set_status
+
+    client = app.test_client()
+    sid = "kiosk00000000000000000x2"
+    token = client.get(f"/k/{poster.code}/ma-bao-ve?sid={sid}").get_data(as_text=True).strip()
+    set_status(dep.db, poster.survey_id, "closed")
+    kept = client.post(f"/k/{poster.code}", data=answers("4") | {"sid": sid, "csrf_token": token, "v": "1"})
+    assert kept.status_code == 410 and kept.headers.get("X-Survey-Result") == "closed"
+    assert client.get(f"/k/{poster.code}").headers.get("X-Survey-Result") == "closed"
+
+
+def test_the_forms_own_400_and_413_say_refused(app, dep, poster):
+    """A kiosk drops a kept answer on a 400 (after a fresh token) or a 413 only when the survey
+    server marks it ``X-Survey-Result: refused``: a captive portal's 400 keeps it."""
+    client = app.test_client()
+    bad_token = client.post(f"/k/{poster.code}", data=answers("4") | {"sid": "kiosk00000000000000000x3",
+                                                                       "csrf_token": "1.abc", "v": "1"})
+    assert bad_token.status_code == 400 and bad_token.headers.get("X-Survey-Result") == "refused"
+    no_sid = client.get(f"/k/{poster.code}/ma-bao-ve?sid=")
+    assert no_sid.status_code == 400 and no_sid.headers.get("X-Survey-Result") == "refused"
+    too_large = submit(client, f"/k/{poster.code}", {**answers(), "q-gop-y-them": "x" * 600_000})
+    assert too_large.status_code == 413 and too_large.headers.get("X-Survey-Result") == "refused"
+    assert client.post("/khong-co-trang-nay").headers.get("X-Survey-Result") is None  # not the survey's answer

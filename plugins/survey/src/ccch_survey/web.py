@@ -174,11 +174,16 @@ def _device_key() -> str:
 
 
 def _closed_page(entry: Entry):
+    """410. ``X-Survey-Result`` tells a kiosk resending kept answers which: ``gone`` (the poster was
+    retired: final) or ``closed`` (the survey is closed, and officers may open it again: the kiosk
+    keeps the answers)."""
     if not entry.placement.active:
         text = "Poster này đã được gỡ; khảo sát tại đây đã kết thúc. Cảm ơn bạn đã quan tâm."
+        result = "gone"
     else:
         text = "Khảo sát này hiện đã đóng. Cảm ơn bạn đã quan tâm."
-    return render_template("survey/closed.html", entry=entry, text=text), 410
+        result = "closed"
+    return render_template("survey/closed.html", entry=entry, text=text), 410, {"X-Survey-Result": result}
 
 
 PAGE_CACHE_SIZE = 256
@@ -275,12 +280,18 @@ def _thanks_page(entry: Entry):
 
 def _public_routes(bp: Blueprint) -> None:
     @bp.after_request
-    def mark_gone(response):
-        """A placement that does not exist (404) or a survey closed here (410) says so in
-        ``X-Survey-Result: gone``: a kiosk drops an answer it kept offline only on the survey
-        server's own word, never on a 404 from a captive portal or a proxy in between."""
-        if response.status_code in (404, 410) and request.endpoint in (f"{bp.name}.answer", f"{bp.name}.token"):
+    def mark_own_answers(response):
+        """The survey server's own final answers say so in ``X-Survey-Result``: ``gone`` on a 404
+        (no such placement) and on a retired poster's 410, ``closed`` on a closed survey's 410 (set
+        by ``_closed_page``), ``refused`` on a 400 or 413 of the form. A kiosk drops an answer it
+        kept offline only on the survey server's own word, never on a 400, 404 or 413 from a
+        captive portal or a proxy in between."""
+        if request.endpoint not in (f"{bp.name}.answer", f"{bp.name}.token") or "X-Survey-Result" in response.headers:
+            return response
+        if response.status_code in (404, 410):
             response.headers["X-Survey-Result"] = "gone"
+        elif response.status_code in (400, 413):
+            response.headers["X-Survey-Result"] = "refused"
         return response
 
     @bp.route("/<code>", methods=["GET", "POST"])
@@ -390,7 +401,7 @@ def _public_routes(bp: Blueprint) -> None:
         size = request.content_length
         html = render_template("survey/too_large.html", entry=entry, limit_kb=-(-limit // 1000),
                                size_kb=-(-size // 1000) if size else None)
-        return html, 413, {"Cache-Control": "no-store"}
+        return html, 413, {"Cache-Control": "no-store", "X-Survey-Result": "refused"}
 
     @bp.route("/<code>/cam-on")
     @public
