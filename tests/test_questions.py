@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 
 import pytest
@@ -267,19 +268,47 @@ def _workbook(tmp_path, header, *rows, formats=None):
 
 
 def test_xlsx_codes_are_read_as_their_plain_value(tmp_path):
-    """A key typed 2.1 and a topic typed 1.3 in an English-locale Excel are numbers: they come in as
-    "2.1" and "1.3" (not "2,1", "1,3"), whatever the cell's number format; 15.0 comes in as "15"."""
+    """A whole number in a code column is read as its digits, whatever the cell's number format:
+    15.0 is "15", 7 under "#,##0.00" is "7"."""
     path = _workbook(
         tmp_path,
         ["key", "type", "prompt", "option_a", "option_b", "correct", "category", "topic", "difficulty"],
-        [2.1, "single", "Câu hỏi?", "Một", "Hai", "A", 15.0, 1.3, 2.0],
-        [7, "single", "Câu hỏi?", "Một", "Hai", "A", "Văn bản", 1.25, 3],
-        formats={"A2": "0.00", "H2": "0.0", "I2": "0.0", "A3": "#,##0.00", "H3": "0%"},
+        [21, "single", "Câu hỏi?", "Một", "Hai", "A", 15.0, 3, 2.0],
+        [7, "single", "Câu hỏi?", "Một", "Hai", "A", "Văn bản", "1.25", 3],
+        [8, "single", "Câu hỏi?", "Một", "Hai", "A", 999999999999999, "1.10", 3],
+        formats={"A2": "0.00", "H2": "0.0", "I2": "0.0", "A3": "#,##0.00"},
     )
     questions, problems = questions_from_rows(read_rows(path))
     assert problems == []
     assert [(q.key, q.category, q.topic, q.difficulty) for q in questions] == [
-        ("2.1", "15", "1.3", 2), ("7", "Văn bản", "1.25", 3)]
+        ("21", "15", "3", 2), ("7", "Văn bản", "1.25", 3), ("8", "999999999999999", "1.10", 3)]
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "shown"),
+    [
+        (1.1, "0.00", "1,10"),        # a topic shown 1.10 is not topic 1.1
+        (1.1, "General", "1,1"),      # nor is 1.1 typed as a number: 1.1 or 1.10 was meant?
+        (2.1, "General", "2,1"),      # a key typed as a number
+        (1.3, "0%", "130%"),
+        (123456789012345678, "General", "123456789012346000"),  # Excel keeps 15 digits
+        (1e15, "0", "1000000000000000"),
+    ],
+)
+def test_xlsx_a_number_that_is_not_a_whole_code_is_a_row_error(tmp_path, value, number_format, shown):
+    """A code column holds text: a number there is read only when it is a whole number Excel keeps
+    exactly (below 10^15). Anything else — a decimal, whose trailing zeros the number drops (1.10
+    is 1.1, another topic), or a number of 16 digits and more, which Excel rounds — refuses the row,
+    naming the line, the column and the value as shown, rather than import another code."""
+    path = _workbook(
+        tmp_path, ["key", "prompt", "option_a", "option_b", "correct", "topic"],
+        ["q1", "Câu hỏi?", "Một", "Hai", "A", value], ["q2", "Câu hỏi?", "Một", "Hai", "A", "1.10"],
+        formats={"F2": number_format})
+    questions, problems = questions_from_rows(read_rows(path))
+    assert [(q.key, q.topic) for q in questions] == [("q2", "1.10")]
+    assert len(problems) == 1 and problems[0].line == 2
+    assert problems[0].message.startswith(f"cột topic: “{shown}” là một số")
+    assert problems[0].message.endswith("hãy định dạng cột này là Văn bản (Text) rồi gõ lại giá trị")
 
 
 def test_xlsx_a_date_in_a_code_column_is_a_row_error(tmp_path):
@@ -350,6 +379,66 @@ def test_xlsx_prose_cells_are_read_as_excel_shows_them(tmp_path, value, number_f
     questions, problems = questions_from_rows(read_rows(path))
     assert problems == []
     assert questions[0].options[0].label == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "shown"),
+    [
+        (dt.datetime(2024, 1, 20), "dd/mm/yyyy", "20/01/2024"),
+        (dt.datetime(2024, 1, 2), "d/m/yy", "2/1/24"),
+        (dt.datetime(2026, 2, 1), "d/m", "1/2"),                # "1/2" as the option typed
+        (dt.datetime(2024, 1, 1), "yyyy", "2024"),
+        (dt.datetime(2024, 3, 5), "mm/yyyy", "03/2024"),
+        (dt.datetime(2024, 3, 5), 'dd"-"mm"-"yyyy', "05-03-2024"),
+        (dt.datetime(2024, 3, 5), "d.m.yyyy", "5.3.2024"),
+        (dt.datetime(2024, 1, 20), "mm-dd-yy", "20/01/2024"),   # built-in short date: the system's
+        (dt.datetime(2024, 1, 20, 7, 5), "m/d/yy h:mm", "20/01/2024 7:05"),
+        (dt.datetime(2024, 1, 20), "dd/mm/yyyy hh:mm", "20/01/2024 00:00"),
+        (dt.time(7, 30, 15), "h:mm:ss AM/PM", "7:30:15 AM"),
+        (dt.time(19, 5), "hh:mm AM/PM", "07:05 PM"),
+        (dt.time(0, 5), "h:mm AM/PM", "12:05 AM"),
+        (dt.time(7, 30, 15), "hh:mm:ss", "07:30:15"),
+        (dt.time(7, 30, 15), "h:mm", "7:30"),
+        (dt.time(0, 4, 9), "mm:ss", "04:09"),
+        (dt.time(7, 30), 'h"h"mm', "7h30"),
+    ],
+)
+def test_xlsx_prose_dates_and_times_are_read_as_excel_shows_them(tmp_path, value, number_format, shown):
+    """A date or time in a prompt or an option comes in as its format shows it (a year alone, a
+    time with its seconds and AM/PM), not rewritten as a full day/month/year or a shorter time."""
+    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", value, "Hai"],
+                     formats={"C2": number_format})
+    questions, problems = questions_from_rows(read_rows(path))
+    assert problems == []
+    assert questions[0].options[0].label == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "value_text"),
+    [
+        (dt.datetime(2026, 2, 1), "d-mmm", "01/02/2026"),          # month names depend on Excel's language
+        (dt.datetime(2024, 1, 20), "dd mmmm yyyy", "20/01/2024"),
+        (dt.datetime(2024, 1, 20), "mmm-yy", "20/01/2024"),
+        (dt.datetime(2024, 1, 20), "dddd, dd/mm/yyyy", "20/01/2024"),  # weekday names too
+        (dt.datetime(2024, 1, 20), "[$-F800]dddd, mmmm dd, yyyy", "20/01/2024"),
+        (dt.datetime(2024, 1, 20, 7, 30), "[$-42A]h:mm AM/PM", "20/01/2024 07:30:00"),  # SA/CH?
+        (dt.time(7, 30, 15), "h:mm:ss.0", "07:30:15"),
+        (dt.time(7, 30), "h:mm A/P", "07:30:00"),
+        (dt.time(7, 30), "dd/mm/yyyy", "07:30:00"),                # a time shown as a date
+        (dt.datetime(2024, 1, 20), "yyy", "20/01/2024"),
+    ],
+)
+def test_xlsx_a_date_format_that_cannot_be_shown_faithfully_refuses_the_row(tmp_path, value, number_format,
+                                                                            value_text):
+    """Rather than guess what Excel showed (a month or weekday name in Excel's language, tenths of a
+    second…), the row is refused, naming the line, the column, the format and the value."""
+    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", value, "Hai"],
+                     ["q2", "Câu hỏi?", "Một", "Hai"], formats={"C2": number_format})
+    questions, problems = questions_from_rows(read_rows(path))
+    assert [q.key for q in questions] == ["q2"]
+    assert [str(p) for p in problems] == [
+        (f"Dòng 2: cột option_a: định dạng ngày giờ “{number_format}” (giá trị {value_text}) chưa hỗ trợ; hãy "
+         "định dạng ô là Văn bản (Text) và gõ nội dung đúng như muốn hiển thị")]
 
 
 @pytest.mark.parametrize(

@@ -510,24 +510,155 @@ def _excel_decimal(value: float) -> decimal.Decimal:
     return decimal.Decimal(f"{value:.15g}")
 
 
-def _date_text(value: dt.date | dt.time | dt.timedelta, number_format: str | None) -> str:
+def _date_value_text(value: dt.date | dt.time | dt.timedelta) -> str:
+    """A date or time for a message, whatever its cell's format: 20/01/2024, 07:30:15."""
     if isinstance(value, dt.datetime):
-        shows_time = bool(re.search(r"[hHs]", _strip_literals(number_format)))
-        if shows_time and (value.hour or value.minute or value.second):
-            return value.strftime("%d/%m/%Y %H:%M")
-        return value.strftime("%d/%m/%Y")
+        if value.time() == dt.time():
+            return value.strftime("%d/%m/%Y")
+        return value.strftime("%d/%m/%Y %H:%M:%S")
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
     if isinstance(value, dt.time):
-        return value.strftime("%H:%M")
+        return value.strftime("%H:%M:%S")
     return str(value)
+
+
+# Built-in formats Excel shows in the computer's own short-date style (numFmtId 14 and 22; openpyxl
+# names them "mm-dd-yy" and "m/d/yy h:mm"): a Vietnamese Windows shows day/month/year.
+_SYSTEM_DATE_FORMATS = {14: "dd/mm/yyyy", 22: "dd/mm/yyyy h:mm"}
+
+
+def _date_tokens(section: str) -> list[tuple[str, str]] | None:
+    """A date/time format section as (kind, text) tokens — ``code`` (d, dd, m, mm, yy, yyyy, h, hh,
+    s, ss, lower-cased), ``ampm`` or ``literal`` — or None when it has something not rendered
+    faithfully here: month or weekday names (mmm, dddd: they follow Excel's language, which the
+    file does not say), tenths of a second, A/P, elapsed time, conditions, another locale's AM/PM,
+    the system's long date ([$-F800]), eras, number placeholders."""
+    tokens: list[tuple[str, str]] = []
+    locale = ""
+    i = 0
+    while i < len(section):
+        ch = section[i]
+        lower = ch.lower()
+        if ch == '"':
+            end = section.find('"', i + 1)
+            end = len(section) if end < 0 else end
+            tokens.append(("literal", section[i + 1:end]))
+            i = end + 1
+        elif ch == "\\":
+            tokens.append(("literal", section[i + 1:i + 2]))
+            i += 2
+        elif ch == "_":
+            tokens.append(("literal", " "))
+            i += 2
+        elif ch == "*":
+            i += 2
+        elif ch == "[":
+            end = section.find("]", i)
+            tag = section[i + 1:end if end >= 0 else len(section)]
+            i = (end if end >= 0 else len(section)) + 1
+            if tag.startswith("$"):       # [$₫-42A], [$-409]: a symbol and a locale
+                symbol, _, locale = tag[1:].partition("-")
+                if symbol:
+                    tokens.append(("literal", symbol))
+                if locale.upper().lstrip("0") in ("F800", "F400") or locale.lower().startswith("x-"):
+                    return None           # the system's long date or time: its layout is unknown
+            elif not (tag.casefold() in _COLOURS or re.fullmatch(r"(?i)colou?r\s*\d+", tag)):
+                return None               # [h] elapsed time, [>=100] conditions
+        elif section[i:i + 5].casefold() == "am/pm":
+            # Another locale's tag ([$-42A]) shows its own words (SA/CH): not known here.
+            if locale and locale.upper().lstrip("0") not in ("409", "809"):
+                return None
+            tokens.append(("ampm", ""))
+            i += 5
+        elif lower in "ymdhs":
+            run = len(section[i:]) - len(section[i:].lstrip(ch))
+            tokens.append(("code", lower * run))
+            i += run
+        elif ch == "." and section[i + 1:i + 2] == "0":
+            return None                   # tenths of a second
+        elif ch in _PLAIN_LITERALS or ch in ".," or not ch.isascii():
+            tokens.append(("literal", ch))
+            i += 1
+        else:                             # A/P, e (era), b (Buddhist year), 0 # ?, @, General
+            return None
+    codes = [index for index, (kind, _) in enumerate(tokens) if kind == "code"]
+    for position, index in enumerate(codes):
+        code = tokens[index][1]
+        if code[0] == "m" and len(code) <= 2:
+            # m is the minute right after an hour or right before seconds, else the month.
+            before = tokens[codes[position - 1]][1] if position else ""
+            after = tokens[codes[position + 1]][1] if position + 1 < len(codes) else ""
+            if before.startswith("h") or after.startswith("s"):
+                tokens[index] = ("code", "n" * len(code))   # n: minutes
+        elif code not in ("d", "dd", "m", "mm", "yy", "yyyy", "h", "hh", "s", "ss"):
+            return None                   # mmm, dddd: names; y, yyy, hhh…: not guessed
+    return tokens
+
+
+def _date_text(value: dt.date | dt.time, number_format: str | None, builtin: int | None = None) -> str:
+    """A date or time as Excel shows it under ``number_format`` (``builtin``: the format's
+    built-in number, when known): day, month, two- or four-digit year, hour (12-hour with AM/PM),
+    minutes and seconds, with the format's own separators and text; the built-in short date shows
+    day/month/year. A format it cannot show faithfully (month or weekday names, tenths of a second,
+    elapsed time…) raises :class:`CellError` rather than give another value."""
+    number_format = _SYSTEM_DATE_FORMATS.get(builtin, number_format) if builtin is not None else number_format
+    tokens = _date_tokens(_sections(number_format or "General")[0])
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    else:
+        moment = None
+    time = value.time() if isinstance(value, dt.datetime) else value if isinstance(value, dt.time) else dt.time()
+    shows_date = tokens is not None and any(kind == "code" and text[0] in "dmy" for kind, text in tokens)
+    if tokens is None or not any(kind == "code" for kind, _ in tokens) or time.microsecond \
+            or (shows_date and moment is None):
+        # A time alone under a date format shows Excel's day 0 (00/01/1900); parts of a second
+        # are rounded in ways not reproduced here.
+        raise CellError(f"định dạng ngày giờ “{number_format}” (giá trị {_date_value_text(value)}) chưa hỗ trợ; "
+                        "hãy định dạng ô là Văn bản (Text) và gõ nội dung đúng như muốn hiển thị")
+    twelve = any(kind == "ampm" for kind, _ in tokens)
+    hour = (time.hour % 12 or 12) if twelve else time.hour
+    parts = {"d": moment.day if moment else 0, "m": moment.month if moment else 0, "h": hour,
+             "n": time.minute, "s": time.second}
+    out = []
+    for kind, text in tokens:
+        if kind == "literal":
+            out.append(text)
+        elif kind == "ampm":
+            out.append("AM" if time.hour < 12 else "PM")
+        elif text == "yyyy":
+            out.append(f"{moment.year:04d}")
+        elif text == "yy":
+            out.append(f"{moment.year % 100:02d}")
+        else:
+            number = parts[text[0]]
+            out.append(f"{number:02d}" if len(text) == 2 else str(number))
+    return "".join(out).strip()
+
+
+def _builtin_format(cell) -> int | None:
+    """The built-in number of the cell's format (14 is the system's short date), if openpyxl says."""
+    try:
+        number = cell.style_array.numFmtId   # a read-only cell (what read_rows reads)
+    except AttributeError:
+        # A cell of a workbook opened for editing does not say: openpyxl's names of 14 and 22.
+        return {"mm-dd-yy": 14, "m/d/yy h:mm": 22}.get(cell.number_format)
+    return number if isinstance(number, int) and number < 164 else None
+
+
+# The largest whole number a code may be typed as: Excel keeps 15 significant digits.
+_CODE_NUMBER_LIMIT = decimal.Decimal(10) ** 15
 
 
 def cell_code(cell) -> str:
     """A worksheet cell of a code column (key, topic, correct…) as its plain value, never through
-    number formatting: 2.1 is "2.1", 15.0 is "15", whatever the cell's format. A date or time
-    there is what Excel made of a code such as 1.3 (1 March in a Vietnamese Excel): it raises
-    :class:`CellError` rather than import a date as a code."""
+    number formatting: 15.0 is "15", whatever the cell's format. Only a whole number below 10^15
+    is read: a decimal (a topic shown 1.10 is the number 1.1, which may be another topic) or a
+    longer number (Excel keeps 15 digits) raises :class:`CellError`, and so does a date or time
+    (what Excel made of a code such as 1.3: 1 March in a Vietnamese Excel) — the column must be
+    Text."""
     value = cell.value
     if value is None:
         return ""
@@ -537,10 +668,21 @@ def cell_code(cell) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, (dt.date, dt.time, dt.timedelta)):
         kind = "giờ" if isinstance(value, (dt.time, dt.timedelta)) else "ngày tháng"
-        raise CellError(f"Excel đã hiểu giá trị là {kind} ({_date_text(value, cell.number_format)}); hãy định dạng "
+        raise CellError(f"Excel đã hiểu giá trị là {kind} ({_date_value_text(value)}); hãy định dạng "
                         "cột này là Văn bản (Text) rồi gõ lại giá trị")
     if isinstance(value, (int, float)):
-        return _plain_number(_excel_decimal(value))
+        number = _excel_decimal(value)
+        if number == number.to_integral_value() and abs(number) < _CODE_NUMBER_LIMIT:
+            return _plain_number(number)
+        try:
+            shown = format_number(value, cell.number_format or "General")
+        except CellError:
+            shown = _plain_number(number)
+        if abs(number) >= _CODE_NUMBER_LIMIT:
+            why = "từ 16 chữ số trở lên, Excel chỉ giữ 15 chữ số đầu"
+        else:
+            why = "có phần thập phân, không đọc chắc chắn được như một mã (với Excel, 1.10 và 1.1 là một số)"
+        raise CellError(f"“{shown}” là một số {why}; hãy định dạng cột này là Văn bản (Text) rồi gõ lại giá trị")
     return str(value)
 
 
@@ -548,8 +690,9 @@ def cell_text(cell) -> str:
     """A worksheet cell of a prose column (prompt, options, help) as the person sees it in
     Excel, not its raw value: 80% not 0.8, 20/01/2024 (day/month/year) not 2024-01-20 00:00:00,
     15 not 15.0, 001 for 1 formatted "000", 5 điểm for 5 formatted ``0" điểm"``, with Vietnamese
-    marks (1.500.000, 2,5). See :func:`format_number` for the number formats read; a format it
-    cannot show faithfully raises :class:`CellError`."""
+    marks (1.500.000, 2,5). See :func:`format_number` for the number formats read and
+    :func:`_date_text` for dates and times; a format it cannot show faithfully raises
+    :class:`CellError`."""
     value = cell.value
     if value is None:
         return ""
@@ -560,7 +703,7 @@ def cell_text(cell) -> str:
     if isinstance(value, dt.timedelta):
         raise _unsupported(cell.number_format, None)
     if isinstance(value, (dt.date, dt.time)):
-        return _date_text(value, cell.number_format)
+        return _date_text(value, cell.number_format, _builtin_format(cell))
     if isinstance(value, (int, float)):
         return format_number(value, cell.number_format or "General")
     return str(value)
