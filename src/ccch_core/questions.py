@@ -14,7 +14,7 @@ Import columns (CSV or XLSX, a header row, any order; documented in docs/questio
 ``category`` is free text (a contest draws its quotas by it); ``topic`` is the id of one of the
 plan's content topics (II.1, for example ``1.3``): the caller checks it against the plan.
 In an XLSX, the columns of prose (:data:`DISPLAYED_COLUMNS`) are read as Excel shows them and
-every other column, a code, as its plain value (:func:`read_rows`).
+every other column, a code, as typed (:func:`read_rows`).
 
 Every message a person sees (a bad row, a bad definition, a bad answer) is in Vietnamese and
 names the column or field and the value.
@@ -433,8 +433,8 @@ class RowProblem:
 
 DISPLAYED_COLUMNS = ("prompt", *OPTION_COLUMNS, "help", "section")
 """XLSX columns of prose, read as Excel shows them (80%, 1.500.000 đ). Every other column — key,
-type, correct, category, topic, difficulty, required, a plugin's own codes — holds a code, and a
-number there is read as its plain value (2.1, never "2,1")."""
+type, correct, category, topic, difficulty, required, a plugin's own codes — holds a code: a whole
+number there is read as its digits, any other number or a date is a bad row (:func:`cell_code`)."""
 
 
 class CellError(ValueError):
