@@ -523,3 +523,17 @@ def test_number_answers_refused(written, message):
     with pytest.raises(AnswerError) as caught:
         parse_vietnamese_number(written)
     assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(("number_format", "shown"), [("000", "001"), ('"Q"0', "Q1")])
+def test_xlsx_a_whole_code_shown_otherwise_is_a_row_error(tmp_path, number_format, shown):
+    """1 formatted "000" shows 001: whoever typed it meant 001, which the digits "1" would silently
+    change. Grouping marks and a zero decimal part (21 shown 21,00) change nothing and are read."""
+    path = _workbook(
+        tmp_path, ["key", "prompt", "option_a", "option_b", "correct", "topic"],
+        ["q1", "Câu hỏi?", "Một", "Hai", "A", 1], ["q2", "Câu hỏi?", "Một", "Hai", "A", 21],
+        formats={"F2": number_format, "F3": "0.00"})
+    questions, problems = questions_from_rows(read_rows(path))
+    assert [(q.key, q.topic) for q in questions] == [("q2", "21")]
+    assert len(problems) == 1 and problems[0].line == 2
+    assert f"Excel hiện “{shown}” nhưng ô chứa số 1" in problems[0].message

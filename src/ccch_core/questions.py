@@ -673,7 +673,21 @@ def cell_code(cell) -> str:
     if isinstance(value, (int, float)):
         number = _excel_decimal(value)
         if number == number.to_integral_value() and abs(number) < _CODE_NUMBER_LIMIT:
-            return _plain_number(number)
+            digits = _plain_number(number)
+            fmt = cell.number_format or "General"
+            if fmt != "General":
+                # A whole number shown otherwise (001 under "000") was meant as what is shown:
+                # reading its digits would silently change the code.
+                try:
+                    shown = format_number(value, fmt)
+                except CellError:
+                    shown = digits
+                # Grouping marks and a zero decimal part (21,00 under "0.00") change nothing; padding
+                # (001) or text around the number does.
+                if re.sub(r",0*$", "", shown.strip().replace(".", "")) != digits:
+                    raise CellError(f"Excel hiện “{shown}” nhưng ô chứa số {digits}; hãy định dạng cột này là "
+                                    "Văn bản (Text) rồi gõ lại giá trị")
+            return digits
         try:
             shown = format_number(value, cell.number_format or "General")
         except CellError:
