@@ -610,23 +610,251 @@ def decision_journey(browser, dep, url: str) -> None:
     assert kiosk.stored() == 1 and answered == [407, 401, 403]
     assert "không gửi được" not in kiosk.status() and kiosk.errors == []
 
-    # The whole table, asked of the script's own decision.
-    verdict = ("([s, retried, stored, invalid, gone]) => "
-               "window.ccchKiosk.verdict(s, retried, stored, invalid, gone)")
+    # The whole table, asked of the script's own decision: (status, retried, X-Survey-Result, X-Survey-Invalid).
+    verdict = "([s, retried, result, invalid]) => window.ccchKiosk.verdict(s, retried, result, invalid)"
     table = [
-        ((200, False, True, None, False), "sent"),
-        ((200, False, False, None, False), "later"),  # a captive portal's login page
-        ((422, False, False, "q-chung", False), "invalid"),
-        ((422, False, False, None, False), "later"),  # not the survey's answer
-        ((400, False, False, None, False), "retry"),
-        ((400, True, False, None, False), "refused"),
-        ((413, False, False, None, False), "refused"),
-        ((404, False, False, None, True), "gone"),  # the survey server's own 404 / 410 …
-        ((410, False, False, None, True), "gone"),
-        ((404, False, False, None, False), "later"),  # … not a proxy's
-        ((410, False, False, None, False), "later"),
-    ] + [((code, retried, False, None, False), "later")
+        ((200, False, "stored", None), "sent"),
+        ((200, False, None, None), "later"),  # a captive portal's login page
+        ((422, False, None, "q-chung"), "invalid"),
+        ((422, False, None, None), "later"),  # not the survey's answer
+        ((400, False, "refused", None), "retry"),  # the survey's own 400: a fresh token, once
+        ((400, True, "refused", None), "refused"),
+        ((400, False, None, None), "later"),  # a captive portal's or a proxy's 400 …
+        ((400, True, None, None), "later"),
+        ((413, False, "refused", None), "refused"),  # the survey's own 413 …
+        ((413, False, None, None), "later"),  # … not a proxy's
+        ((404, False, "gone", None), "gone"),  # the survey server's own 404 / a retired poster's 410 …
+        ((410, False, "gone", None), "gone"),
+        ((404, False, None, None), "later"),  # … not a proxy's
+        ((410, False, None, None), "later"),
+        ((410, False, "closed", None), "closed"),  # a closed survey may be opened again: kept
+        ((200, False, "gone", None), "later"),
+    ] + [((code, retried, None, None), "later")
          for code in (401, 403, 405, 407, 408, 409, 429, 451, 500, 502, 503, 504, 302) for retried in (False, True)]
     for args, expected in table:
         assert page.evaluate(verdict, list(args)) == expected, args
+    kiosk.context.close()
+
+
+# -- a submission on its way: the idle reset waits, each result goes to its own citizen ----------------
+
+@pytest.fixture
+def served_quick(survey_deployment, make_app):
+    """The counter survey's kiosk with the shortest idle reset (15 s), served on loopback."""
+    from ccch_survey.definition import loads_definition
+    from ccch_survey.store import save_survey
+
+    dep = survey_deployment(kiosk_idle_seconds=15, kiosk_thanks_seconds=2)
+    save_survey(dep.db, loads_definition(COUNTER))
+    kiosk = add_placement(dep.db, dep.plan, "quay", "xa-an-dung.mot-cua", "Máy tính bảng quầy 3", mode="kiosk")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield dep, f"http://127.0.0.1:{port}/k/{kiosk.code}"
+    server.close()
+
+
+def counter_answer(page, number: str, score: str = "4") -> None:
+    page.check(f"#q-hai-long input[value='{score}']")
+    page.fill("#i-q-chi-phi", number)
+
+
+def hold_posts(kiosk) -> list:
+    """Holds every POST of the form (the test releases them); the token requests go through."""
+    held: list = []
+    kiosk.page.route(kiosk.url, lambda r: held.append(r) if r.request.method == "POST" else r.continue_())
+    return held
+
+
+def resend_kept(kiosk) -> None:
+    kiosk.page.unroute(kiosk.url)
+    kiosk.page.evaluate("window.dispatchEvent(new Event('online'))")
+
+
+def chi_phi_stored(dep) -> list:
+    return [r[0] for r in dep.db.execute("select value from survey_answers where question_key = 'chi-phi'")]
+
+
+@pytest.mark.parametrize("release", ["network fails", "server wants a correction", "stored", "never answers"])
+def test_the_idle_reset_waits_for_a_submission_on_its_way(chromium, served_quick, release):
+    """The citizen who pressed Send is still at the counter: the form is not cleared under them
+    while the answers are on their way (the reviewer's race: the answer was lost, or the next
+    citizen saw the last one's input). Send is disabled meanwhile; a request that never answers
+    ends after the script's timeout with the answer kept on the tablet."""
+    in_own_thread(lambda: kiosk_journey(chromium, lambda b, d, u: waiting_journey(b, d, u, release), *served_quick))
+
+
+def waiting_journey(browser, dep, url: str, release: str) -> None:
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    held = hold_posts(kiosk)
+    counter_answer(page, "50,000" if release == "server wants a correction" else "50.000")
+    page.click("button[type=submit]")
+    wait_until(lambda: kiosk.status() and len(held) == 1, "the POST held")
+    assert page.locator("button[type=submit]").is_disabled()
+    page.evaluate("() => document.getElementById('kiosk').requestSubmit()")  # a second tap (Enter, a script)
+    page.wait_for_timeout(17_000)  # past kiosk_idle_seconds (15) since the tap on Send
+    assert len(held) == 1, "sent twice"
+    assert "Đang gửi" in kiosk.status() and "làm mới" not in kiosk.status()
+    assert page.locator("#q-hai-long input:checked").count() == 1, "the form was cleared under the citizen"
+    assert kiosk.queued() == 0 and kiosk.stored() == 0
+    if release == "network fails":
+        held[0].abort("failed")
+        wait_until(lambda: "lưu trên máy này" in kiosk.status(), "the kept-offline message")
+        assert kiosk.queued() == 1 and kiosk.what_the_next_citizen_sees() == BLANK
+    elif release == "server wants a correction":
+        held[0].continue_()
+        wait_until(lambda: page.locator("#q-chi-phi .err").count() == 1, "the server's message, to the same citizen")
+        assert "“50,000” không rõ nghĩa" in page.locator("#q-chi-phi .err").text_content()
+        assert page.input_value("#i-q-chi-phi") == "50,000" and not page.locator("button[type=submit]").is_disabled()
+        assert kiosk.queued() == 0 and kiosk.stored() == 0
+        kiosk.context.close()
+        return
+    elif release == "stored":
+        held[0].continue_()
+        wait_until(lambda: "đã được gửi" in kiosk.status(), "the sent message")
+        assert kiosk.stored() == 1 and kiosk.queued() == 0 and kiosk.what_the_next_citizen_sees() == BLANK
+        kiosk.context.close()
+        return
+    else:  # never answers: the script gives up after its timeout (25 s) and keeps the answer
+        wait_until(lambda: "lưu trên máy này" in kiosk.status(), "the timeout", timeout=15)
+        assert kiosk.queued() == 1 and kiosk.what_the_next_citizen_sees() == BLANK
+    assert not page.locator("button[type=submit]").is_disabled()
+    resend_kept(kiosk)
+    wait_until(lambda: kiosk.queued() == 0, "the kept answer sent")
+    assert kiosk.stored() == 1 and chi_phi_stored(dep) == ["50000"]
+    kiosk.context.close()
+
+
+@pytest.mark.parametrize("release", ["network fails", "server wants a correction", "stored"])
+def test_a_late_result_never_reaches_the_next_citizen(chromium, served_quick, release):
+    """The form was reset while a submission was on its way (here the reset of a page shown again
+    from the back/forward cache) and the next citizen has started: the late result leaves the
+    screen alone — no summary, nothing of the last citizen, the new answers kept — and an answer
+    not stored is kept on the tablet from what was sent, for the queue."""
+    in_own_thread(lambda: kiosk_journey(chromium, lambda b, d, u: late_journey(b, d, u, release), *served_quick))
+
+
+def late_journey(browser, dep, url: str, release: str) -> None:
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    held = hold_posts(kiosk)
+    counter_answer(page, "50,000" if release == "server wants a correction" else "50.000")
+    page.click("button[type=submit]")
+    wait_until(lambda: kiosk.status() and len(held) == 1, "the POST held")
+    page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))")
+    wait_until(lambda: kiosk.what_the_next_citizen_sees() == BLANK, "the reset")
+    assert not page.locator("button[type=submit]").is_disabled()  # the next citizen may send
+    page.check("#q-hai-long input[value='2']")  # the next citizen starts
+    if release == "network fails":
+        held[0].abort("failed")
+        wait_until(lambda: kiosk.queued() == 1, "the late failure kept")
+    else:
+        held[0].continue_()
+        if release == "stored":
+            wait_until(lambda: kiosk.stored() == 1, "the late answer stored")
+        else:
+            wait_until(lambda: kiosk.queued() == 1, "the late correction kept for the queue")
+    page.wait_for_timeout(500)
+    seen = kiosk.what_the_next_citizen_sees()
+    assert seen["checked"] == 1 and page.is_checked("#q-hai-long input[value='2']"), seen
+    assert seen["text"] == [] and seen["errors shown"] == 0, seen
+    assert "50,000" not in kiosk.content() and "50.000" not in kiosk.content()
+    assert "đã được gửi" not in kiosk.status() and "đánh dấu đỏ" not in kiosk.status()
+    if release == "stored":
+        assert kiosk.queued() == 0 and chi_phi_stored(dep) == ["50000"]
+    else:
+        resend_kept(kiosk)
+        wait_until(lambda: kiosk.queued() == 0, "the queue to empty")
+        if release == "network fails":
+            assert kiosk.stored() == 1 and chi_phi_stored(dep) == ["50000"]
+        else:  # its required number refused again: cannot be stored, the staff are told
+            wait_until(lambda: "không lưu được" in kiosk.status(), "the staff notice")
+            assert kiosk.stored() == 0 and "Câu 2 (câu bắt buộc)" in kiosk.status()
+        assert page.is_checked("#q-hai-long input[value='2']")  # still the next citizen's answer
+    kiosk.context.close()
+
+
+# -- a captive portal's answers never drop a kept answer -------------------------------------------------
+
+@pytest.mark.parametrize("portal", ["POST 400", "POST 413", "token page"])
+def test_a_captive_portals_answers_keep_the_kept_answer(chromium, served_quick, portal):
+    """The reviewer's portal (GET: a 200 login page; POST: 400) emptied the queue. Neither its
+    400 or 413 (no X-Survey-Result: refused) nor its login page in place of a form token (after
+    the survey's own 400 for an expired token) drops a kept answer."""
+    in_own_thread(lambda: kiosk_journey(chromium, lambda b, d, u: portal_journey(b, d, u, portal), *served_quick))
+
+
+def portal_journey(browser, dep, url: str, portal: str) -> None:
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    kiosk.context.set_offline(True)
+    counter_answer(page, "50.000")
+    page.click("button[type=submit]")
+    wait_until(lambda: kiosk.queued() == 1, "the kept answer")
+    asked: list[str] = []
+
+    def login_page(route):
+        method = route.request.method
+        if portal == "token page" and "ma-bao-ve" not in route.request.url:
+            route.continue_()  # the survey server itself answers the POST: 400, expired token
+            return
+        asked.append(method)
+        status = 200 if method == "GET" else 400 if portal == "POST 400" else 413
+        route.fulfill(status=status, content_type="text/html", body="<html><p>Đăng nhập Wi-Fi miễn phí</p></html>")
+
+    if portal == "token page":  # the kept token no longer valid: the server asks for a fresh one
+        queue = json.loads(page.evaluate("k => localStorage.getItem(k)", kiosk.queue_key()))
+        queue[0] = [[k, "1.AAAAAAAAAAAAAAAAAAAAAA" if k == "csrf_token" else v] for k, v in queue[0]]
+        page.evaluate("([k, v]) => localStorage.setItem(k, v)", [kiosk.queue_key(), json.dumps(queue)])
+    page.route("**/*", login_page)
+    kiosk.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    # Reading the page lets Playwright run the route handler (it runs inside Playwright's calls).
+    wait_until(lambda: kiosk.queued() and ("GET" if portal == "token page" else "POST") in asked, "the portal's answer")
+    page.wait_for_timeout(1000)
+    assert kiosk.queued() == 1 and kiosk.stored() == 0, asked
+    assert "không gửi được" not in kiosk.status()
+    page.unroute("**/*")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: kiosk.queued() == 0, "the kept answer sent")
+    assert kiosk.stored() == 1 and kiosk.errors == []
+    kiosk.context.close()
+
+
+# -- a closed survey keeps the answers for when it is opened again ---------------------------------------
+
+def test_answers_kept_while_the_survey_is_closed_are_sent_when_it_opens_again(chromium, served_quick):
+    in_own_thread(lambda: kiosk_journey(chromium, closed_journey, *served_quick))
+
+
+def closed_journey(browser, dep, url: str) -> None:
+    from ccch_survey.store import set_status
+
+    kiosk = Kiosk(browser, dep, url)
+    page = kiosk.page
+    kiosk.context.set_offline(True)
+    counter_answer(page, "50.000")
+    page.click("button[type=submit]")
+    wait_until(lambda: kiosk.queued() == 1, "the kept answer")
+    set_status(dep.db, "quay", "closed")  # officers close the survey for a while
+    kiosk.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: "Khảo sát đang đóng" in kiosk.status(), "the staff notice")
+    assert kiosk.queued() == 1 and "sẽ tự gửi khi khảo sát mở lại" in kiosk.status()
+    # A citizen answers meanwhile: kept too, and told so.
+    page.wait_for_timeout(2500)  # the thank-you message of the first answer has gone
+    counter_answer(page, "20.000", "5")
+    page.click("button[type=submit]")
+    wait_until(lambda: "khảo sát mở lại" in kiosk.status(), "the citizen told")
+    assert kiosk.queued() == 2 and kiosk.what_the_next_citizen_sees() == BLANK
+    set_status(dep.db, "quay", "open")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_until(lambda: kiosk.queued() == 0, "the kept answers sent")
+    assert sorted(chi_phi_stored(dep)) == ["20000", "50000"]
+    wait_until(lambda: "Khảo sát đang đóng" not in kiosk.status(), "the notice gone")
+    assert kiosk.errors == []
     kiosk.context.close()

@@ -139,19 +139,22 @@
   }
 
   /* -- What becomes of a submission, from the server's answer ------------------------------------
-     Final only when the survey server itself says so: 413 (too large: never accepted as it is),
-     404/410 with X-Survey-Result: gone (survey closed, placement gone — a captive portal's 404
-     does not say it), a 400 that repeats after a fresh form token, a 422
-     that names the fields at fault (X-Survey-Invalid). Anything else — no network, 401/403/407
-     from a captive portal or a proxy on public Wi-Fi, 408, 409, 429, 5xx, a 200 that is not the
-     survey's thank-you page — keeps a kept submission for later. Returns "sent", "invalid",
-     "retry" (a first 400: fetch a fresh token and send again), "refused", "gone" or "later". */
-  function verdict(status, retried, stored, invalidFields, gone) {
-    if (status >= 200 && status < 300 && stored) { return "sent"; }
+     Final only when the survey server itself says so in X-Survey-Result (``result``; a captive
+     portal's or a proxy's answer does not say it): 413 "refused" (too large: never accepted as it
+     is), a 400 "refused" that repeats after a fresh form token, 404/410 "gone" (no such placement,
+     poster retired), a 422 that names the fields at fault (X-Survey-Invalid). A 410 "closed" (the
+     survey is closed, and officers may open it again) keeps a submission for later, the staff told.
+     Anything else — no network, a timeout, 400/404/413 without the mark, 401/403/407 from a
+     captive portal or a proxy on public Wi-Fi, 408, 409, 429, 5xx, a 200 that is not the survey's
+     thank-you page — keeps it for later too. Returns "sent", "invalid", "retry" (a first 400: fetch
+     a fresh token and send again), "refused", "gone", "closed" or "later". */
+  function verdict(status, retried, result, invalidFields) {
+    if (status >= 200 && status < 300 && result === "stored") { return "sent"; }
     if (status === 422 && invalidFields) { return "invalid"; }
-    if (status === 400) { return retried ? "refused" : "retry"; }
-    if (status === 413) { return "refused"; }
-    if ((status === 404 || status === 410) && gone) { return "gone"; }
+    if (status === 400 && result === "refused") { return retried ? "refused" : "retry"; }
+    if (status === 413 && result === "refused") { return "refused"; }
+    if ((status === 404 || status === 410) && result === "gone") { return "gone"; }
+    if (status === 410 && result === "closed") { return "closed"; }
     return "later";
   }
   // For the tests (and a curious look from the tablet's console): the rules above, nothing else.
@@ -171,6 +174,18 @@
   var idleMs = (parseInt(form.getAttribute("data-idle"), 10) || 90) * 1000;
   var thanksMs = (parseInt(form.getAttribute("data-thanks"), 10) || 8) * 1000;
   var idleTimer = null, sending = false;
+  /* How long one request may take before its answers count as not sent ("later": kept on this
+     device). Without it a request a bad network leaves hanging would keep the citizen waiting and
+     the kiosk's sending stuck for good. Long enough for a slow mobile upload. */
+  var SEND_MS = 25000;
+  /* The submission id of the citizen's submission on its way (null: none): their Send button is
+     disabled and the idle reset waits for it (SEND_MS bounds each request). */
+  var sendingSid = null;
+  /* The last resend met a closed survey (the answers stay kept: it may be opened again). */
+  var closedSeen = false;
+  var button = form.querySelector("button[type=submit]");
+  /* What the survey's token endpoint answers: "<base36>.<22 characters>" (ccch_core.web.formtoken). */
+  var TOKEN = /^[0-9a-z]+\.[A-Za-z0-9_-]{22}$/;
 
   function say(text) { status.textContent = text; }
   function load() { try { return JSON.parse(window.localStorage.getItem(key) || "[]"); } catch (e) { return []; } }
@@ -278,9 +293,11 @@
     // Not the survey's page after all (a proxy's?): the header still names the fields.
     return problems.length ? problems : fields.map(function (name) { return [name, "Câu trả lời chưa hợp lệ; vui lòng xem lại."]; });
   }
-  /* What the server would refuse in the form as it stands (the mirror above). */
-  function problemsNow() {
+  /* What the server would refuse in ``items`` (the submission as it was sent, not the page as it
+     stands now), by the mirror above and the questions of this page. */
+  function problemsOf(items) {
     var problems = [];
+    function valuesOf(name) { return items.filter(function (kv) { return kv[0] === name; }).map(function (kv) { return kv[1]; }); }
     questionBoxes().forEach(function (box) {
       var inputs = Array.prototype.slice.call(box.querySelectorAll("input, textarea"));
       var choice = inputs.length && (inputs[0].type === "radio" || inputs[0].type === "checkbox");
@@ -293,16 +310,13 @@
                 maxLength: field.maxLength > 0 ? field.maxLength : 2000 };
       if (choice) {
         q.options = inputs.map(function (el) { return el.value; });
-        message = checkAnswer(q, inputs.filter(function (el) { return el.checked; }).map(function (el) { return el.value; }));
-      } else {
-        message = checkAnswer(q, [field.value]);
       }
+      message = checkAnswer(q, valuesOf(field.name));
       if (message) { problems.push([box.id, message]); }
     });
-    var consent = form.querySelector("input[name='lien-he']");
-    if (consent) {
-      var name = form.querySelector("input[name='ho-ten']"), phone = form.querySelector("input[name='dien-thoai']");
-      problems = problems.concat(checkContact(consent.checked, name ? name.value : "", phone ? phone.value : ""));
+    if (form.querySelector("input[name='lien-he']")) {
+      problems = problems.concat(checkContact(valuesOf("lien-he").length > 0, valuesOf("ho-ten")[0] || "",
+                                              valuesOf("dien-thoai")[0] || ""));
     }
     return problems;
   }
@@ -310,13 +324,33 @@
   /* -- Sending -------------------------------------------------------------------------------------- */
   /* A form token is good for one submission id: ask for one for a new citizen's sid, and for a
      kept submission's sid before resending it. */
+  /* fetch, bounded: resolves to { r, text } (the response and its body) or rejects when the
+     network fails or SEND_MS pass first (the request is then aborted). */
+  function fetchWithin(url, options) {
+    var controller = window.AbortController ? new AbortController() : null, timer;
+    if (controller) { options.signal = controller.signal; }
+    var timeout = new Promise(function (resolve, reject) {
+      timer = window.setTimeout(function () {
+        if (controller) { controller.abort(); }
+        reject(new Error("timeout"));
+      }, SEND_MS);
+    });
+    var done = fetch(url, options).then(function (r) {
+      return r.text().then(function (text) { return { r: r, text: text }; }, function () { return { r: r, text: "" }; });
+    });
+    return Promise.race([done, timeout]).then(function (got) { window.clearTimeout(timer); return got; },
+                                              function (error) { window.clearTimeout(timer); throw error; });
+  }
+  /* Resolves to the token; rejects with "gone" or "closed" (the survey server's own 404/410) or
+     "later" (anything else: a captive portal's 200 login page is not a token). */
   function tokenFor(sid) {
-    return fetch(form.getAttribute("data-token") + "?sid=" + encodeURIComponent(sid),
-                 { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) {
-        return r.ok ? r.text() : Promise.reject(r.headers.get("X-Survey-Result") === "gone" ? "gone" : r.status);
-      })
-      .then(function (token) { return token.trim(); });
+    return fetchWithin(form.getAttribute("data-token") + "?sid=" + encodeURIComponent(sid),
+                       { credentials: "same-origin", cache: "no-store" })
+      .then(function (got) {
+        var r = got.r, result = r.headers.get("X-Survey-Result"), token = got.text.trim();
+        if (r.ok && /^text\/plain/i.test(r.headers.get("Content-Type") || "") && TOKEN.test(token)) { return token; }
+        return Promise.reject(!r.ok && (result === "gone" || result === "closed") ? result : "later");
+      }, function () { return Promise.reject("later"); });
   }
   function refreshToken(items) {
     return tokenFor(sidOf(items)).then(function (token) {
@@ -326,19 +360,17 @@
   /* Resolves to { outcome, fields, html } (see verdict; for "invalid", the fields named in
      X-Survey-Invalid and the server's page that shows the problems). */
   function send(items, retried) {
-    return fetch(form.action, { method: "POST", body: body(items), credentials: "same-origin", cache: "no-store" }).then(function (r) {
-      var invalid = r.headers.get("X-Survey-Invalid");
-      var result = r.headers.get("X-Survey-Result");
-      var outcome = verdict(r.status, !!retried, result === "stored", invalid, result === "gone");
+    return fetchWithin(form.action, { method: "POST", body: body(items), credentials: "same-origin",
+                                      cache: "no-store" }).then(function (got) {
+      var r = got.r, invalid = r.headers.get("X-Survey-Invalid");
+      var outcome = verdict(r.status, !!retried, r.headers.get("X-Survey-Result"), invalid);
       if (outcome === "retry") {
-        return refreshToken(items).then(function () { return send(items, true); }, function (code) {
-          return { outcome: code === "gone" ? "gone" : "later" };
+        return refreshToken(items).then(function () { return send(items, true); }, function (why) {
+          return { outcome: why === "gone" || why === "closed" ? why : "later" };
         });
       }
       if (outcome !== "invalid") { return { outcome: outcome }; }
-      var fields = invalid.split(" ").filter(Boolean);
-      return r.text().then(function (html) { return { outcome: outcome, fields: fields, html: html }; },
-                           function () { return { outcome: outcome, fields: fields, html: "" }; });
+      return { outcome: outcome, fields: invalid.split(" ").filter(Boolean), html: got.text };
     }, function () { return { outcome: "later" }; });
   }
   /* A kept submission, sent again after its citizen has left. When the server wants changes, the
@@ -396,6 +428,8 @@
     clearProblems();
     var sid = newSid();
     form.querySelector("input[name=sid]").value = sid;
+    // A new citizen may send at once, even if the last one's answers are still on their way.
+    if (button) { button.disabled = false; }
     tokenFor(sid).then(function (token) {
       if (form.querySelector("input[name=sid]").value === sid) { form.querySelector("input[name=csrf_token]").value = token; }
     }, function () { /* offline: the token is fetched again before this submission is sent */ });
@@ -413,8 +447,13 @@
     var why = {
       trimmed: " ý kiến gửi sau khi có mạng đã được lưu nhưng bỏ bớt câu trả lời không hợp lệ (hoặc thông tin liên hệ chưa có đồng ý).",
       refused: " ý kiến lưu trên máy không gửi được vì máy chủ từ chối (phiếu quá lớn hoặc biểu mẫu không hợp lệ).",
-      gone: " ý kiến lưu trên máy không gửi được vì khảo sát đã đóng hoặc poster đã gỡ."
+      gone: " ý kiến lưu trên máy không gửi được vì poster (nơi đặt) đã gỡ hoặc không còn.",
+      lost: " ý kiến không lưu được vào máy này (bộ nhớ trình duyệt đầy) nên đã mất."
     };
+    if (n && closedSeen) {
+      text += " Khảo sát đang đóng trên máy chủ nên chưa nhận ý kiến; các ý kiến vẫn giữ trên máy và sẽ tự gửi "
+        + "khi khảo sát mở lại. Nếu khảo sát đã kết thúc hẳn, cán bộ vui lòng báo bộ phận phụ trách.";
+    }
     var problems = false;
     reports().forEach(function (r) {
       if (r.kind === "invalid") {
@@ -427,7 +466,7 @@
         (r.fields || []).forEach(function (field) { if (left.indexOf(field) < 0) { left.push(field); } });
       }
     });
-    ["trimmed", "refused", "gone"].forEach(function (kind) {
+    ["trimmed", "refused", "gone", "lost"].forEach(function (kind) {
       if (!counts[kind]) { return; }
       text += " " + counts[kind] + why[kind];
       if (kind === "trimmed" && left.length) { text = text.replace(/\.$/, "") + ", ở: " + left.join(", ") + "."; }
@@ -443,26 +482,53 @@
     var items = load();
     if (!items.length) { return; }
     sending = true;
-    var done = {}, i = 0;
+    var done = {}, i = 0, closed = false;
     function next() {
       if (i >= items.length) {
         sending = false;
+        closedSeen = closed;
         // Read the queue again: a citizen may have added to it meanwhile.
         store(load().filter(function (kept) { return !done[sidOf(kept)]; }));
-        if (!/Cảm ơn/.test(status.textContent)) { say(note()); }
+        if (!/Cảm ơn/.test(status.textContent) && !sendingNow()) { say(note()); }
         return;
       }
       var item = items[i++];
       resend(item).then(function (result) {
+        // "closed" stays kept, like "later": officers may open the survey again.
+        if (result.outcome === "closed") { closed = true; return; }
         if (result.outcome !== "later") { done[sidOf(item)] = true; }
         if (result.outcome !== "later" && result.outcome !== "sent") { report(result.outcome, result.fields); }
-        next();
-      });
+      }).then(next, next);  // whatever happens, the queue moves on and `sending` ends
     }
     next();
   }
+  function sidOnScreen() { return form.querySelector("input[name=sid]").value; }
+  /* Whether the answers of the citizen now at the counter are on their way. */
+  function sendingNow() { return sendingSid !== null && sendingSid === sidOnScreen(); }
+  /* Keeps ``items`` for the queue; false when this device cannot (storage full or refused). */
+  function keep(items) {
+    try {
+      var queued = load();
+      queued.push(items);
+      store(queued);
+      return true;
+    } catch (e) { return false; }
+  }
+  /* The result of a submission whose citizen has gone (the form was reset while it was on its way):
+     nothing of it is shown to the one now at the counter. What was not stored is kept from the
+     answers as they were sent, for the queue, which sends them again and, if the server still wants
+     changes, stores what it can and tells the staff (as for any kept answer). */
+  function settleLate(items, outcome) {
+    if (outcome === "sent") { return; }
+    if (outcome === "refused" || outcome === "gone") { report(outcome); }
+    else if (!keep(items)) { report("lost"); }
+    else if (outcome === "closed") { closedSeen = true; }
+    if (!/Cảm ơn/.test(status.textContent) && !sendingNow()) { say(note()); }
+  }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    var sid = sidOnScreen();
+    if (sendingSid === sid) { return; }  // a second tap on Send while these answers are on their way
     clearProblems();
     var first = missing();
     if (first) {
@@ -471,9 +537,15 @@
       return;
     }
     var items = pairs();
+    sendingSid = sid;
+    if (button) { button.disabled = true; }
     say("Đang gửi…");
     send(items).then(function (result) {
       var outcome = result.outcome;
+      if (sendingSid === sid) { sendingSid = null; }
+      activity();  // the idle period starts again from here
+      if (sidOnScreen() !== sid) { settleLate(items, outcome); return; }
+      if (button) { button.disabled = false; }
       if (outcome === "sent") { reset("Cảm ơn bạn! Ý kiến đã được gửi. Mời người tiếp theo."); return; }
       if (outcome === "invalid") {
         // Shown in this page, never by navigating to the server's: a page in the history would
@@ -482,7 +554,7 @@
         say("Vui lòng xem lại các mục được đánh dấu đỏ rồi bấm Gửi ý kiến lại.");
         return;
       }
-      if (outcome === "gone") { say("Khảo sát đã đóng: ý kiến này không gửi được. Xin cảm ơn bạn."); return; }
+      if (outcome === "gone") { say("Khảo sát tại đây đã kết thúc: ý kiến này không gửi được. Xin cảm ơn bạn."); return; }
       if (outcome === "refused") {
         // The citizen is still here: the answers stay on screen to shorten and send again.
         say("Chưa gửi được: phiếu quá lớn hoặc không hợp lệ. Vui lòng rút ngắn ý kiến dài rồi bấm Gửi ý kiến lại, "
@@ -491,26 +563,35 @@
       }
       // The server cannot be asked: what it would refuse is checked here, while the citizen can
       // still correct it (a kept answer refused later could not be).
-      var problems = problemsNow();
+      var problems = problemsOf(items);
       if (problems.length) {
         showProblems(problems);
         say("Mạng đang gián đoạn nên ý kiến chưa được gửi, và có mục cần sửa (đánh dấu đỏ). Vui lòng sửa rồi bấm "
             + "Gửi ý kiến lại: ý kiến sẽ được lưu trên máy này và tự gửi khi có mạng.");
         return;
       }
-      try {
-        var queued = load();
-        queued.push(items);
-        store(queued);
-        reset("Cảm ơn bạn! Mạng đang gián đoạn: ý kiến đã được lưu trên máy này và sẽ tự gửi khi có mạng.");
-      } catch (e) {
+      if (!keep(items)) {
         say("Chưa gửi được ý kiến (mạng gián đoạn, máy không lưu được). Vui lòng báo cán bộ tại quầy rồi bấm Gửi lại.");
+        return;
       }
+      if (outcome === "closed") {
+        closedSeen = true;
+        reset("Cảm ơn bạn! Khảo sát đang tạm đóng: ý kiến đã được lưu trên máy này và sẽ tự gửi khi khảo sát mở lại.");
+        return;
+      }
+      reset("Cảm ơn bạn! Mạng đang gián đoạn: ý kiến đã được lưu trên máy này và sẽ tự gửi khi có mạng.");
+    }).then(null, function () {
+      // A fault of this script: the answers stay on screen, to send again.
+      if (sendingSid === sid) { sendingSid = null; }
+      if (button && sidOnScreen() === sid) { button.disabled = false; }
+      say("Chưa gửi được ý kiến. Vui lòng bấm Gửi ý kiến lại hoặc báo cán bộ tại quầy.");
     });
   });
   function activity() {
     if (idleTimer) { window.clearTimeout(idleTimer); }
     idleTimer = window.setTimeout(function () {
+      // The citizen is waiting for their answers to be sent (SEND_MS bounds the wait): not idle.
+      if (sendingNow()) { activity(); return; }
       var touched = pairs().some(function (kv) { return ["csrf_token", "sid", "v"].indexOf(kv[0]) < 0 && kv[1] !== ""; });
       if (touched || document.querySelector(".summary")) { reset("Biểu mẫu đã được làm mới cho người tiếp theo."); }
       activity();
