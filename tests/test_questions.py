@@ -267,6 +267,16 @@ def _workbook(tmp_path, header, *rows, formats=None):
     return path
 
 
+def _option_as_read(tmp_path, value, number_format) -> str:
+    """Option A of a one-question workbook whose cell holds ``value`` in ``number_format``, as read
+    (the row must be good)."""
+    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", value, "Hai"],
+                     formats={"C2": number_format})
+    questions, problems = questions_from_rows(read_rows(path))
+    assert problems == []
+    return questions[0].options[0].label
+
+
 def test_xlsx_codes_are_read_as_their_plain_value(tmp_path):
     """A whole number in a code column is read as its digits, whatever the cell's number format:
     15.0 is "15", 7 under "#,##0.00" is "7"."""
@@ -374,11 +384,7 @@ def test_xlsx_a_date_in_a_code_column_is_a_row_error(tmp_path):
     ],
 )
 def test_xlsx_prose_cells_are_read_as_excel_shows_them(tmp_path, value, number_format, shown):
-    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", value, "Hai"],
-                     formats={"C2": number_format})
-    questions, problems = questions_from_rows(read_rows(path))
-    assert problems == []
-    assert questions[0].options[0].label == shown
+    assert _option_as_read(tmp_path, value, number_format) == shown
 
 
 @pytest.mark.parametrize(
@@ -406,11 +412,7 @@ def test_xlsx_prose_cells_are_read_as_excel_shows_them(tmp_path, value, number_f
 def test_xlsx_prose_dates_and_times_are_read_as_excel_shows_them(tmp_path, value, number_format, shown):
     """A date or time in a prompt or an option comes in as its format shows it (a year alone, a
     time with its seconds and AM/PM), not rewritten as a full day/month/year or a shorter time."""
-    path = _workbook(tmp_path, ["key", "prompt", "option_a", "option_b"], ["q1", "Câu hỏi?", value, "Hai"],
-                     formats={"C2": number_format})
-    questions, problems = questions_from_rows(read_rows(path))
-    assert problems == []
-    assert questions[0].options[0].label == shown
+    assert _option_as_read(tmp_path, value, number_format) == shown
 
 
 @pytest.mark.parametrize(

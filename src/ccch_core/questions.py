@@ -652,6 +652,17 @@ def _builtin_format(cell) -> int | None:
 _CODE_NUMBER_LIMIT = decimal.Decimal(10) ** 15
 
 
+def _literal(value) -> str | None:
+    """An empty, text or logical cell as read in every column; None for a number, date or time."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return None
+
+
 def cell_code(cell) -> str:
     """A worksheet cell of a code column (key, topic, correct…) as its plain value, never through
     number formatting: 15.0 is "15", whatever the cell's format. Only a whole number below 10^15
@@ -660,12 +671,9 @@ def cell_code(cell) -> str:
     (what Excel made of a code such as 1.3: 1 March in a Vietnamese Excel) — the column must be
     Text."""
     value = cell.value
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
+    literal = _literal(value)
+    if literal is not None:
+        return literal
     if isinstance(value, (dt.date, dt.time, dt.timedelta)):
         kind = "giờ" if isinstance(value, (dt.time, dt.timedelta)) else "ngày tháng"
         raise CellError(f"Excel đã hiểu giá trị là {kind} ({_date_value_text(value)}); hãy định dạng "
@@ -708,12 +716,9 @@ def cell_text(cell) -> str:
     :func:`_date_text` for dates and times; a format it cannot show faithfully raises
     :class:`CellError`."""
     value = cell.value
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
+    literal = _literal(value)
+    if literal is not None:
+        return literal
     if isinstance(value, dt.timedelta):
         raise _unsupported(cell.number_format, None)
     if isinstance(value, (dt.date, dt.time)):
