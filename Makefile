@@ -29,7 +29,7 @@ install: $(BIN)/.installed
 
 # A deployment folder under instance/ with the example plan, its demo data (and, with the survey
 # plugin, the SIPAS survey on a poster at every one-stop desk: open /k/<code> as a citizen would;
-# with the contest plugin, a trial copy of the example contest whose first round is open now, its
+# with the contest plugin, the example contest loaded as a trial whose first round is open now, its
 # questions, and a contest manager), and demo accounts whose passwords are printed once, here.
 # Created once; `make clean` starts over.
 $(INSTANCE)/ccch.toml: | $(BIN)/.installed
@@ -38,8 +38,7 @@ $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 	$(BIN)/ccch --config $@ report-activity --from-csv $(EXAMPLE)/demo/activity-2024-03.csv
 	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey load examples/surveys/sipas.toml)
 	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey place-kind sipas one_stop_desk --place "Quầy tiếp nhận hồ sơ")
-	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/python -m ccch_contest.trial $(EXAMPLE)/contest.toml -o $(INSTANCE)/contest-trial.toml)
-	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest load $(INSTANCE)/contest-trial.toml)
+	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest load $(EXAMPLE)/contest.toml --trial)
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest questions import $(CONTEST) $(EXAMPLE)/questions.csv)
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest publish $(CONTEST))
 	@echo "== Demo accounts (passwords are shown only now) =="

@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import attrs
-import pytest
 from ccch_contest import attempts as A
 from ccch_contest import bank
-from ccch_contest.contests import save_definition, set_status
-from ccch_contest.definition import load_definition, loads_definition
-from ccch_contest.trial import main, shifted_to_now, trial_toml
+from ccch_contest.contests import get_contest, set_status
+from ccch_contest.definition import load_definition
+from ccch_contest.trial import shifted_to_now
 from ccch_contest_testing import CONTEST_TOML, QUESTIONS_CSV, add_participant
 
 from ccch_core.periods import VN_TZ
@@ -45,33 +44,33 @@ def test_open_round_two_leaves_round_one_closed():
     assert trial.rounds[0].ends <= NOW
 
 
-def test_the_command_writes_a_loadable_copy_and_never_touches_the_source(tmp_path, dep, capsys):
+def test_load_trial_opens_a_round_now_and_never_touches_the_file(dep):
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    config = str(dep.config.path)
     before = CONTEST_TOML.read_bytes()
-    out = tmp_path / "contest-trial.toml"
-    assert main([str(CONTEST_TOML), "-o", str(out)]) == 0
+
+    def run(*args):
+        dep.close()  # the CLI opens its own connection, as a separate process would
+        return CliRunner().invoke(make_cli(config), ["-c", config, *args], catch_exceptions=False)
+
+    loaded = run("contest", "load", str(CONTEST_TOML), "--trial")
+    assert loaded.exit_code == 0 and "Trial: the rounds are moved so that" in loaded.output
     assert CONTEST_TOML.read_bytes() == before
-    trial = loads_definition(out.read_text(encoding="utf-8"), dep.plan, file=str(out))
-    assert trial.slug == "tim-hieu-cchc-2024" and trial.current_round(dt.datetime.now(VN_TZ)).number == 1
-    # The participant flow works in the loaded copy now, with no date edited by hand.
-    contest, _ = save_definition(dep, trial, username="test")
+    contest = get_contest(dep, "tim-hieu-cchc-2024")
+    assert contest.current_round(dt.datetime.now(VN_TZ)).number == 1
+    # The participant flow works in the loaded trial now, with no date edited by hand.
     found, audiences, problems = bank.parse_rows(bank.read_question_file(QUESTIONS_CSV), contest.definition)
     assert not problems
     bank.import_questions(dep.db, contest.id, found, audiences, replace=True, username="test")
     contest = set_status(dep, contest, "published", username="test")
     person = add_participant(dep, contest, 1)
     assert A.start_attempt(dep, contest, person.id).attempt.status == "open"
-
-
-def test_the_command_refuses_to_overwrite_its_source_and_unknown_rounds(tmp_path, capsys):
-    copy = tmp_path / "contest.toml"
-    copy.write_bytes(CONTEST_TOML.read_bytes())
-    with pytest.raises(SystemExit):
-        main([str(copy), "-o", str(copy)])
-    assert copy.read_bytes() == CONTEST_TOML.read_bytes()
-    assert main([str(copy), "--open-round", "9"]) == 1
-    assert "there is no round 9" in capsys.readouterr().err
-
-
-def test_the_copy_says_what_it_is():
-    text = trial_toml(CONTEST_TOML, NOW)
-    assert text.startswith("# Bản chạy thử của contest.toml") and "opens = 2026-11-26T07:00:00" in text
+    # Round 2 instead; an unknown round and --open-round without --trial are refused.
+    assert run("contest", "load", str(CONTEST_TOML), "--trial", "--open-round", "2").exit_code == 0
+    assert get_contest(dep, contest.slug).current_round(dt.datetime.now(VN_TZ)).number == 2
+    unknown = run("contest", "load", str(CONTEST_TOML), "--trial", "--open-round", "9")
+    assert unknown.exit_code == 1 and "there is no round 9" in unknown.output
+    assert run("contest", "load", str(CONTEST_TOML), "--open-round", "2").exit_code == 2

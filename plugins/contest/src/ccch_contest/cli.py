@@ -76,17 +76,32 @@ def check_command(deployment, path):
 @contest_group.command("load")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--publish", is_flag=True, help="Publish the contest after loading it.")
+@click.option("--trial", is_flag=True,
+              help="Load a trial copy: every round moved by the same whole number of days so that one is "
+                   "open now (the file is not changed). For a demo or a rehearsal.")
+@click.option("--open-round", type=int, help="With --trial: the round to open now (default: the first).")
 @pass_deployment
-def load_command(deployment, path, publish):
+def load_command(deployment, path, publish, trial, open_round):
     """Create or update a contest from its definition file (TOML); the slug identifies it."""
     from .contests import save_definition
+    from .trial import shifted_to_now
 
+    if open_round is not None and not trial:
+        raise click.UsageError("--open-round goes with --trial")
     try:
         definition = load_definition(path, deployment.plan)
+        if trial:
+            definition = shifted_to_now(definition, open_round=open_round)
         contest, created = save_definition(deployment, definition, username=cli_actor())
     except DefinitionError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyError:
+        raise click.ClickException(f"{path}: there is no round {open_round}") from None
     click.echo(f"{'Created' if created else 'Updated'} contest {contest.slug}: {contest.title}")
+    if trial:
+        opened = contest.definition.round(open_round) if open_round else contest.definition.rounds[0]
+        click.echo(f"Trial: the rounds are moved so that {opened.name} is open now "
+                   f"({opened.opens:%d/%m/%Y %H:%M} – {opened.closes:%d/%m/%Y %H:%M}); {path.name} is unchanged")
     if publish:
         _publish(deployment, contest)
 
