@@ -81,6 +81,17 @@ def add_participant(dep, contest, n: int, *, audience: str = "cbccvc", unit_id: 
     return register(dep, contest, form, client_key=f"test-{n}")
 
 
+def submit_people(dep, contest, people, prediction: float = 3.0) -> None:
+    """Register each (name, audience, wrong answers) of ``people``, start and submit an attempt."""
+    from ccch_contest import attempts as A
+
+    for n, (name, audience, wrong) in enumerate(people):
+        person = add_participant(dep, contest, n, audience=audience, unit_id="xa-an-dung", name=name)
+        attempt = A.start_attempt(dep, contest, person.id).attempt
+        result = A.submit_attempt(dep, contest, attempt, answers_for(dep, contest, attempt, wrong=wrong), prediction)
+        assert result.outcome == "accepted"
+
+
 def letters(n: int) -> str:
     """0 → "A", 25 → "Z", 26 → "BA": a name part without digits."""
     out = ""

@@ -6,8 +6,7 @@ audience is shown by default, the others one link away; there is no mixed board.
 from __future__ import annotations
 
 import pytest
-from ccch_contest import attempts as A
-from ccch_contest_testing import add_participant, answers_for
+from ccch_contest_testing import submit_people
 
 from ccch_core.testing import login
 
@@ -22,11 +21,7 @@ def client(dep, contest, make_app, make_user):
     # a citizen first on raw score although the audiences do not compete with each other.
     people = [("Công Chức Một", "cbccvc", 1), ("Công Chức Hai", "cbccvc", 3),
               ("Người Dân Một", "nhan-dan", 0), ("Người Dân Hai", "nhan-dan", 2)]
-    for n, (name, audience, wrong) in enumerate(people):
-        person = add_participant(dep, contest, n, audience=audience, unit_id="xa-an-dung", name=name)
-        attempt = A.start_attempt(dep, contest, person.id).attempt
-        result = A.submit_attempt(dep, contest, attempt, answers_for(dep, contest, attempt, wrong=wrong), 3.0)
-        assert result.outcome == "accepted"
+    submit_people(dep, contest, people)
     app = make_app(dep)
     client = app.test_client()
     username, password = make_user(dep, "contest_manager", None)

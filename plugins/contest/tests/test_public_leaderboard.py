@@ -5,8 +5,7 @@ rank every citizen below on raw score. The first audience is shown by default, w
 from __future__ import annotations
 
 import pytest
-from ccch_contest import attempts as A
-from ccch_contest_testing import add_participant, answers_for
+from ccch_contest_testing import submit_people
 
 BASE = "/cuoc-thi/tim-hieu-cchc-2024"
 
@@ -15,11 +14,7 @@ BASE = "/cuoc-thi/tim-hieu-cchc-2024"
 def client(dep, contest, make_app):
     people = [("Công Chức Một", "cbccvc", 0), ("Công Chức Hai", "cbccvc", 3),
               ("Người Dân Một", "nhan-dan", 0), ("Người Dân Hai", "nhan-dan", 1)]
-    for n, (name, audience, wrong) in enumerate(people):
-        person = add_participant(dep, contest, n, audience=audience, unit_id="xa-an-dung", name=name)
-        attempt = A.start_attempt(dep, contest, person.id).attempt
-        result = A.submit_attempt(dep, contest, attempt, answers_for(dep, contest, attempt, wrong=wrong), 3.0)
-        assert result.outcome == "accepted"
+    submit_people(dep, contest, people)
     return make_app(dep).test_client()
 
 
