@@ -59,19 +59,24 @@ def in_own_thread(function, timeout: float = 240) -> None:
         raise failure[0]
 
 
+def serve_kiosk(make_app, dep, kiosk):
+    """Serve ``dep``'s app with waitress on a free loopback port; yields (dep, the kiosk's URL)
+    until the test is done."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    yield dep, f"http://127.0.0.1:{port}/k/{kiosk.code}"
+    server.close()
+
+
 @pytest.fixture
 def served(survey_deployment, make_app):
     """The app of a deployment whose kiosks reset after 15 s idle, served by waitress on loopback."""
     dep = survey_deployment(kiosk_idle_seconds=15, kiosk_thanks_seconds=2)
     kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield dep, f"http://127.0.0.1:{port}/k/{kiosk.code}"
-    server.close()
+    yield from serve_kiosk(make_app, dep, kiosk)
 
 
 def wait_until(predicate, what: str, timeout: float = 20) -> None:
@@ -416,23 +421,21 @@ max_length = 20
 '''
 
 
-@pytest.fixture
-def served_counter(survey_deployment, make_app):
-    """A kiosk of a survey with a required number question (0 to 10.000.000), served on loopback."""
+def counter_kiosk(survey_deployment, idle_seconds: int):
+    """A deployment with the counter survey (a required number question, 0 to 10.000.000) and a
+    kiosk placement of it: (dep, kiosk)."""
     from ccch_survey.definition import loads_definition
     from ccch_survey.store import save_survey
 
-    dep = survey_deployment(kiosk_idle_seconds=60, kiosk_thanks_seconds=2)
+    dep = survey_deployment(kiosk_idle_seconds=idle_seconds, kiosk_thanks_seconds=2)
     save_survey(dep.db, loads_definition(COUNTER))
-    kiosk = add_placement(dep.db, dep.plan, "quay", "xa-an-dung.mot-cua", "Máy tính bảng quầy 2", mode="kiosk")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield dep, f"http://127.0.0.1:{port}/k/{kiosk.code}"
-    server.close()
+    return dep, add_placement(dep.db, dep.plan, "quay", "xa-an-dung.mot-cua", "Máy tính bảng quầy 2", mode="kiosk")
+
+
+@pytest.fixture
+def served_counter(survey_deployment, make_app):
+    """The counter survey's kiosk (60 s idle reset), served on loopback."""
+    yield from serve_kiosk(make_app, *counter_kiosk(survey_deployment, 60))
 
 
 def test_an_offline_answer_the_server_would_refuse_is_caught_before_it_is_saved(chromium, served_counter):
@@ -641,20 +644,7 @@ def decision_journey(browser, dep, url: str) -> None:
 @pytest.fixture
 def served_quick(survey_deployment, make_app):
     """The counter survey's kiosk with the shortest idle reset (15 s), served on loopback."""
-    from ccch_survey.definition import loads_definition
-    from ccch_survey.store import save_survey
-
-    dep = survey_deployment(kiosk_idle_seconds=15, kiosk_thanks_seconds=2)
-    save_survey(dep.db, loads_definition(COUNTER))
-    kiosk = add_placement(dep.db, dep.plan, "quay", "xa-an-dung.mot-cua", "Máy tính bảng quầy 3", mode="kiosk")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield dep, f"http://127.0.0.1:{port}/k/{kiosk.code}"
-    server.close()
+    yield from serve_kiosk(make_app, *counter_kiosk(survey_deployment, 15))
 
 
 def counter_answer(page, number: str, score: str = "4") -> None:
