@@ -36,7 +36,7 @@ ENV_STRICT = "CCCH_STRICT_PLUGINS"
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
-TOP_KEYS = ("deployment", "plugins", "web")
+TOP_KEYS = ("deployment", "plugins", "web", "messages")
 WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count")
 
 
@@ -58,6 +58,8 @@ class DeploymentConfig:
     busy_timeout_ms: int = 10_000
     plugin_settings: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     web: dict[str, Any] = attrs.field(factory=dict)
+    messages: dict[str, Any] = attrs.field(factory=dict)
+    """The raw ``[messages]`` table (parsed by :mod:`ccch_core.messages.settings`)."""
 
     @property
     def folder(self) -> Path:
@@ -170,6 +172,14 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
             problems.append(f"{where}: web.proxy_count: must be a whole number 0–5 (reverse proxies in front), not {value!r}")
         elif key == "max_request_bytes" and (isinstance(value, bool) or not isinstance(value, int) or value < 10_000):
             problems.append(f"{where}: web.max_request_bytes: must be a whole number ≥ 10000, not {value!r}")
+    messages = doc.get("messages", {})
+    if not isinstance(messages, dict):
+        problems.append(f"{where}: [messages] must be a table")
+        messages = {}
+    else:
+        from .messages.settings import parse_messaging
+
+        problems.extend(parse_messaging(messages, where)[1])
     if problems:
         raise ConfigError("\n".join(problems))
     env_strict = os.environ.get(ENV_STRICT, "").strip()
@@ -187,6 +197,7 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         busy_timeout_ms=busy,
         plugin_settings=settings,
         web=web,
+        messages=messages,
     )
 
 
@@ -200,8 +211,15 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
     return candidate if candidate.exists() else None
 
 
+def render_messages_config() -> str:
+    """The ``[messages]`` section of a new ``ccch.toml`` (development senders)."""
+    from .messages.settings import render_messages_config as render
+
+    return render()
+
+
 def render_config(
-    *, name: str, plan: str, database: str, public_base_url: str, plugins: list[str]
+    *, name: str, plan: str, database: str, public_base_url: str, plugins: list[str], messages: bool = True
 ) -> str:
     """The text of a new ``ccch.toml`` (used by ``ccch init``), with comments for each key."""
 
@@ -223,4 +241,4 @@ def render_config(
         f"plugins = [{plugin_list}]\n"
         "# true: a plugin that fails to load stops start-up instead of being skipped.\n"
         "strict_plugins = false\n"
-    )
+    ) + (render_messages_config() if messages else "")

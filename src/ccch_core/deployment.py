@@ -54,6 +54,7 @@ class Deployment:
         self.measures = self._collect_named("register_measures", "measure")
         self.exporters = self._collect_exporters()
         self.data_tables = self._collect_data_tables()
+        self.messaging = self._build_messaging()
 
     @classmethod
     def open(cls, config_path: str | Path, *, migrate: bool = False) -> "Deployment":
@@ -168,6 +169,37 @@ class Deployment:
             registry[table.name] = table
             owners[table.name] = owner
         return registry
+
+    def _build_messaging(self):
+        from .config import ConfigError
+        from .messages.outbox import Messaging
+        from .messages.settings import parse_messaging
+
+        where = str(self.config.path or "ccch.toml")
+        settings, problems = parse_messaging(self.config.messages, where)
+        templates: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for plugin_name, template in self.pm.collect("register_message_templates"):
+            owner = self._owner(plugin_name)
+            if template.key in templates:
+                raise PluginError(f'message template "{template.key}" is registered by both '
+                                  f'"{owners[template.key]}" and "{owner}"')
+            templates[template.key] = template
+            owners[template.key] = owner
+        kinds: dict[str, Any] = {}
+        owners = {}
+        for plugin_name, kind in self.pm.collect("register_message_senders"):
+            owner = self._owner(plugin_name)
+            if kind.name in kinds:
+                raise PluginError(f'message sender "{kind.name}" is registered by both "{owners[kind.name]}" '
+                                  f'and "{owner}"')
+            kinds[kind.name] = kind
+            owners[kind.name] = owner
+        messaging = Messaging(settings, templates, kinds, where)
+        problems.extend(messaging.problems)
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return messaging
 
     def _collect_exporters(self) -> dict[str, Any]:
         registry: dict[str, Any] = {}

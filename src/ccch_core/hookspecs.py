@@ -127,12 +127,40 @@ def startup(deployment):
 
 
 @hookspec
-def erase_personal_data(deployment, phone, citizen_id, dry_run, actor):
+def register_message_senders(register):
+    """Register senders that deliver messages of a channel (e-mail, SMS, Zalo).
+
+    Call ``register(kind)`` with a :class:`ccch_core.messages.SenderKind`: its ``name`` is what a
+    deployment writes as ``sender = "…"`` in ``[messages.channels.<channel>]`` of ``ccch.toml``,
+    ``channels`` the channels it can serve, ``keys`` the settings it reads, and
+    ``create(context)`` builds a sender from a :class:`ccch_core.messages.SenderContext`. The
+    sender's ``send(message)`` gets one :class:`ccch_core.messages.OutgoingMessage` and returns a
+    :class:`ccch_core.messages.SendResult`; pass ``message.idempotency_key`` to the gateway when it
+    accepts one. The core registers ``smtp``, ``http_sms``, ``zalo_zns`` and ``folder``. Two
+    plugins registering one name is an error at start-up.
+    """
+
+
+@hookspec
+def register_message_templates(register):
+    """Register the texts of the messages the plugin queues.
+
+    Call ``register(template)`` with a :class:`ccch_core.messages.MessageTemplate`: a key (start it
+    with the plugin's name), a Vietnamese label, the parameters, an e-mail subject and body and an
+    SMS text, with ``{name}`` placeholders. A deployment can override each text in
+    ``[messages.templates.<key>]`` of ``ccch.toml``. Duplicate keys are an error at start-up.
+    """
+
+
+@hookspec
+def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
     """Find, or erase, one person's personal data held by the plugin (Decree 13/2023/NĐ-CP).
 
     Called by ``ccch privacy erase`` (through :func:`ccch_core.privacy.erase_person`) on every
     enabled plugin. ``phone`` is a normalised phone number (``"0912345678"``) or None;
-    ``citizen_id`` a normalised 12-digit citizen ID number or None; at least one is given. Look the
+    ``citizen_id`` a normalised 12-digit citizen ID number or None; ``email`` a normalised e-mail
+    address or None; at least one is given (a plugin that stores no e-mail addresses need not
+    take ``email``). Look the
     person up by the keyed hash the plugin stores (:func:`ccch_core.privacy.keyed_hash` with the
     plugin's own purpose), never by comparing clear-text columns. With ``dry_run`` change nothing;
     otherwise erase the personal data (names, numbers, contact details) and keep what is anonymous

@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ccch_core.builtin.commands",
     "ccch_core.builtin.web",
     "ccch_core.builtin.data",
+    "ccch_core.builtin.messaging",
 )
 """The core's own plugin modules, registered first and never blocked."""
 

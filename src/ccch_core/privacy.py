@@ -53,6 +53,18 @@ def normalise_citizen_id(text: str) -> str:
     return digits
 
 
+def normalise_email_address(text: str) -> str:
+    """An e-mail address as messages store it (:func:`ccch_core.messages.normalise_email`);
+    :class:`PersonalDataError` otherwise."""
+    from .messages.base import MessageError
+    from .messages.outbox import normalise_email
+
+    try:
+        return normalise_email(text)
+    except MessageError as exc:
+        raise PersonalDataError(str(exc).split(": ", 1)[-1]) from None
+
+
 def mask_phone(phone: str) -> str:
     """"0912345678" → "0912***678": enough for a person to recognise their entry in a public list."""
     return phone[:4] + "***" + phone[-3:] if len(phone) >= 8 else "***"
@@ -95,14 +107,17 @@ class PluginErasures:
         return sum(item.count for item in self.items)
 
 
-def describe_person(phone: str | None, citizen_id: str | None) -> str:
+def describe_person(phone: str | None, citizen_id: str | None, email: str | None = None) -> str:
     """The person as the audit log and messages name them: masked numbers only
-    ("SĐT 0912***678, CCCD ********4567")."""
+    ("SĐT 0912***678, CCCD ********4567, thư n***@gmail.com")."""
     parts = []
     if phone:
         parts.append(f"SĐT {mask_phone(phone)}")
     if citizen_id:
         parts.append(f"CCCD {mask_citizen_id(citizen_id)}")
+    if email:
+        local, _, domain = email.rpartition("@")
+        parts.append(f"thư {local[:1]}***@{domain}")
     return ", ".join(parts)
 
 
@@ -135,12 +150,12 @@ def _summary(results: list[PluginErasures]) -> str:
     return "; ".join(f"{r.plugin}: {item.what}" for r in results for item in r.items)
 
 
-def erase_person(deployment, *, phone: str | None = None, citizen_id: str | None = None, dry_run: bool = False,
-                 actor: str | None = None) -> list[PluginErasures]:
+def erase_person(deployment, *, phone: str | None = None, citizen_id: str | None = None, email: str | None = None,
+                 dry_run: bool = False, actor: str | None = None) -> list[PluginErasures]:
     """Find (``dry_run``) or erase one person's personal data in every enabled plugin.
 
-    ``phone`` and ``citizen_id`` are normalised here (raising :class:`PersonalDataError`); at least
-    one is needed. Each plugin erases in its own transactions and keeps anonymous statistics.
+    ``phone``, ``citizen_id`` and ``email`` are normalised here (raising
+    :class:`PersonalDataError`); at least one is needed. Each plugin erases in its own transactions and keeps anonymous statistics.
     After a real run that erased something, one ``privacy.erase`` row naming the person by masked
     numbers and listing what each plugin erased goes to the audit log. Returns what each plugin
     reported (plugins that found nothing have no items).
@@ -149,12 +164,14 @@ def erase_person(deployment, *, phone: str | None = None, citizen_id: str | None
 
     phone = normalise_phone(phone) if phone else None
     citizen_id = normalise_citizen_id(citizen_id) if citizen_id else None
-    if not phone and not citizen_id:
-        raise PersonalDataError("Cần số điện thoại hoặc số căn cước công dân của người yêu cầu.")
+    email = normalise_email_address(email) if email else None
+    if not phone and not citizen_id and not email:
+        raise PersonalDataError("Cần số điện thoại, số căn cước công dân hoặc thư điện tử của người yêu cầu.")
     results = _call_each("erase_personal_data", deployment=deployment, phone=phone,
-                         citizen_id=citizen_id, dry_run=dry_run, actor=actor)
+                         citizen_id=citizen_id, email=email, dry_run=dry_run, actor=actor)
     if not dry_run and any(r.items for r in results):
-        audit.record(deployment.db, actor, "privacy.erase", describe_person(phone, citizen_id), _summary(results))
+        audit.record(deployment.db, actor, "privacy.erase", describe_person(phone, citizen_id, email),
+                     _summary(results))
     return results
 
 

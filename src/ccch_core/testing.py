@@ -5,8 +5,8 @@ Real SQLite, real deployments in temporary folders, the real Flask app with CSRF
 
 - ``fresh_db``: an in-memory database with the core's tables;
 - ``duc_tho_plan_path`` / ``duc_tho_plan``: the Đức Thọ 2024 example (found from the rootdir);
-- ``make_deployment(plugins=(), plan_path=None, **config)``: a migrated deployment in a new
-  temporary folder, with the named plugins enabled (they must be installed, or passed through
+- ``make_deployment(plugins=(), plan_path=None, messages=None, **config)``: a migrated deployment in
+  a new temporary folder, with the named plugins enabled (``messages``: the ``[messages]`` table) (they must be installed, or passed through
   ``available=`` as :class:`ccch_core.plugins.AvailablePlugin`);
 - ``make_app(deployment)``: the Flask app of a deployment (testing mode, CSRF on);
 - ``make_user(deployment, role, unit_id=None)``: an account, returning (username, password);
@@ -110,7 +110,7 @@ def duc_tho_plan(duc_tho_plan_path):
 @pytest.fixture
 def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
     """Factory: ``make_deployment(plugins=("survey",), plan_path=None, available=None,
-    plugin_settings=None, public_base_url="https://cchc.example.gov.vn")`` → an opened, migrated
+    plugin_settings=None, public_base_url="https://cchc.example.gov.vn", messages=None)`` → an opened, migrated
     :class:`Deployment` in a fresh temporary folder (closed at the end of the test)."""
     opened: list[Deployment] = []
 
@@ -123,6 +123,7 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
         public_base_url: str = "https://cchc.example.gov.vn",
         web: Mapping[str, object] | None = None,
         busy_timeout_ms: int = 10_000,
+        messages: Mapping[str, object] | None = None,
     ) -> Deployment:
         folder = tmp_path / f"deployment-{next(_counter)}"
         folder.mkdir()
@@ -134,6 +135,8 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
             "plugins": {k: dict(v) for k, v in (plugin_settings or {}).items()},
             "web": dict(web or {}),
         }
+        if messages is not None:
+            doc["messages"] = dict(messages)
         (folder / "ccch.toml").write_text(to_toml(doc), encoding="utf-8")  # so the CLI can open it too
         config = load_config(folder / "ccch.toml")
         pm = make_plugin_manager(config.plugins, strict=True, available=available)

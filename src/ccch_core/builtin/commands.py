@@ -523,10 +523,11 @@ def register_commands(cli: click.Group) -> None:
     @privacy_group.command("erase")
     @click.option("--phone", help="The person's phone number (any usual form: 0912 345 678, +84912345678).")
     @click.option("--citizen-id", "citizen_id", help="The person's 12-digit citizen ID number (CCCD).")
+    @click.option("--email", help="The person's e-mail address (messages sent to it, unit contacts).")
     @click.option("--dry-run", is_flag=True, help="Only show what would be erased; change nothing.")
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     @pass_deployment
-    def privacy_erase(deployment, phone, citizen_id, dry_run, yes):
+    def privacy_erase(deployment, phone, citizen_id, email, dry_run, yes):
         """Erase one person's personal data in every enabled plugin that holds any.
 
         Names, phone and ID numbers and contact details are erased; anonymous statistics (survey
@@ -534,8 +535,8 @@ def register_commands(cli: click.Group) -> None:
         by the keyed hash of each number, never by a clear-text search. The erasure is recorded in
         the audit log (with masked numbers only).
         """
-        if not phone and not citizen_id:
-            raise click.UsageError("give --phone or --citizen-id (or both)")
+        if not phone and not citizen_id and not email:
+            raise click.UsageError("give --phone, --citizen-id or --email (or several)")
         try:
             phone = privacy.normalise_phone(phone) if phone else None
         except privacy.PersonalDataError as exc:
@@ -544,8 +545,12 @@ def register_commands(cli: click.Group) -> None:
             citizen_id = privacy.normalise_citizen_id(citizen_id) if citizen_id else None
         except privacy.PersonalDataError as exc:
             raise click.BadParameter(str(exc), param_hint="--citizen-id") from None
-        who = privacy.describe_person(phone, citizen_id)
-        found = privacy.erase_person(deployment, phone=phone, citizen_id=citizen_id, dry_run=True)
+        try:
+            email = privacy.normalise_email_address(email) if email else None
+        except privacy.PersonalDataError as exc:
+            raise click.BadParameter(str(exc), param_hint="--email") from None
+        who = privacy.describe_person(phone, citizen_id, email)
+        found = privacy.erase_person(deployment, phone=phone, citizen_id=citizen_id, email=email, dry_run=True)
         if not any(r.items for r in found):
             searched = ", ".join(privacy.plugins_holding_personal_data(deployment)) or "không có phần mở rộng nào"
             raise click.ClickException(
@@ -557,7 +562,8 @@ def register_commands(cli: click.Group) -> None:
             return
         if not yes:
             click.confirm("Xóa vĩnh viễn các dữ liệu cá nhân trên? Không thể hoàn tác", abort=True)
-        erased = privacy.erase_person(deployment, phone=phone, citizen_id=citizen_id, actor=audit.cli_actor())
+        erased = privacy.erase_person(deployment, phone=phone, citizen_id=citizen_id, email=email,
+                                      actor=audit.cli_actor())
         click.echo("Đã xóa:")
         _echo_erasures(erased)
         click.echo("Số liệu thống kê ẩn danh được giữ lại; việc xóa đã được ghi vào nhật ký thao tác.")

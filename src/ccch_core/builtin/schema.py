@@ -151,3 +151,65 @@ def m004_audit_log(db):
     )
     db.execute("create index audit_log_username on audit_log (username, id)")
     db.execute("create index audit_log_action on audit_log (action, id)")
+
+
+@migrations()
+def m005_messages(db):
+    """The outbox (ccch_core.messages), its daily counts, channel back-off, sender state, and the
+    deployment's unit contacts (who receives a unit's messages: people change, the plan does not)."""
+    db.execute(
+        """
+        create table messages (
+            id integer primary key,
+            channel text not null,          -- email, sms, zalo
+            address text,                   -- clear address until erased (delivery + retention)
+            address_hash text,              -- keyed hash: erasure finds a person's messages
+            address_masked text not null,   -- 0912***678, v***@ductho.gov.vn
+            purpose text not null,          -- what daily caps count: otp, report_overdue…
+            template text not null,
+            params text,                    -- JSON, until erased
+            idempotency_key text not null unique,
+            source text,                    -- the plugin that queued it
+            unit_id text,                   -- the unit it concerns (officers see their scope)
+            state text not null,            -- queued, sending, sent, failed, cancelled
+            attempts integer not null default 0,
+            created_at text not null,
+            next_attempt_at text not null,
+            claimed_at text,
+            claimed_by text,                -- host:pid of the deliverer of the last attempt
+            sent_at text,
+            failed_at text,
+            last_error text,                -- the gateway's reason
+            gateway_id text,
+            segments integer,               -- SMS segments sent
+            erased_at text
+        )
+        """
+    )
+    db.execute("create index messages_due on messages (next_attempt_at, id) where state = 'queued'")
+    db.execute("create index messages_state on messages (state, id)")
+    db.execute("create index messages_channel_claimed on messages (channel, claimed_at)")
+    db.execute("create index messages_address_hash on messages (address_hash)")
+    db.execute("create index messages_unit on messages (unit_id, id)")
+    db.execute("create table message_counts (day text not null, purpose text not null, count integer not null, "
+               "primary key (day, purpose)) without rowid")
+    db.execute("create table message_channels (channel text primary key, failures integer not null default 0, "
+               "paused_until text, last_error text)")
+    db.execute("create table message_sender_state (channel text not null, key text not null, value text, "
+               "updated_at text not null, primary key (channel, key))")
+    db.execute(
+        """
+        create table unit_contacts (
+            id integer primary key,
+            unit_id text not null,          -- a unit id of the plan
+            channel text not null,          -- email, sms, zalo
+            address text not null,          -- normalised e-mail address or phone number
+            address_hash text not null,
+            name text,                      -- who: "Đ/c Nguyễn Văn A, công chức Văn hóa - Xã hội"
+            created_at text not null,
+            created_by text,
+            unique (unit_id, channel, address)
+        )
+        """
+    )
+    db.execute("create index unit_contacts_hash on unit_contacts (address_hash)")

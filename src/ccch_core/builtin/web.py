@@ -158,11 +158,20 @@ def register_commands(cli):
                   help="auto: gunicorn where it runs (Linux, macOS), waitress elsewhere (Windows).")
     @click.option("--access-log", is_flag=True,
                   help="gunicorn: one line per request on standard output (nginx in front keeps its own access log).")
+    @click.option("--deliver/--no-deliver", default=None,
+                  help="Deliver messages beside the server (default: as [messages] delivery says, \"server\").")
     @click.pass_obj
-    def serve(state: CliState, host, port, workers, threads, server, access_log):
-        """Serve the web app with a production WSGI server."""
-        from ..web.server import run_server
+    def serve(state: CliState, host, port, workers, threads, server, access_log, deliver):
+        """Serve the web app with a production WSGI server.
+
+        Unless [messages] delivery = "separate" (or --no-deliver), a second process delivers the
+        outbox's messages meanwhile (`ccch messages send --loop`), and stops with the server."""
+        from ..web.server import message_deliverer, run_server
 
         deployment = state.deployment(migrate=True)  # migrate once, before any worker starts
-        run_server(deployment.config, host=host, port=port, workers=workers, threads=threads, server=server,
-                   access_log=access_log)
+        messaging = deployment.messaging
+        if deliver is None:
+            deliver = messaging.settings.delivery == "server" and bool(messaging.channels())
+        with message_deliverer(deployment.config if deliver else None):
+            run_server(deployment.config, host=host, port=port, workers=workers, threads=threads, server=server,
+                       access_log=access_log)

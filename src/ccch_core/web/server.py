@@ -10,12 +10,39 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
 import socket
+import subprocess
+import sys
 
 import click
 
 from ..config import DeploymentConfig
 from ..deployment import secret_key_of
+
+
+@contextlib.contextmanager
+def message_deliverer(config: DeploymentConfig | None):
+    """Run ``ccch messages send --loop`` for ``config`` in a child process while the block runs
+    (nothing when ``config`` is None). The child is stopped with SIGTERM (it finishes the message
+    in flight) when the server stops."""
+    if config is None or config.path is None:
+        yield None
+        return
+    channels = ", ".join(f"{c} → {t.get('sender')}" for c, t in config.messages.get("channels", {}).items())
+    click.echo(f"ccch: delivering messages beside the server ({channels}); `ccch messages list` shows them")
+    child = subprocess.Popen([sys.executable, "-c", "from ccch_core.cli import main; main()", "--config",
+                              str(config.path), "messages", "send", "--loop"])
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def default_workers() -> int:

@@ -1,0 +1,327 @@
+"""Delivery: take due messages one at a time, hand each to its channel's sender, record the result.
+
+Exactly once to the gateway, as far as the gateway allows:
+
+1. *claim*: one statement moves the oldest due message from ``queued`` to ``sending``, counts the
+   attempt and writes who claimed it (host and process). Only one deliverer can claim a message.
+2. *send*: the sender gets the message with its idempotency key (an ``Idempotency-Key`` header, the
+   ZNS ``tracking_id``, the e-mail's ``Message-ID``).
+3. *record*: ``sent`` (with an audit row, without the body), ``queued`` again later (transient
+   failure, exponential back-off per message and per channel), or ``failed`` with the gateway's
+   reason.
+
+A deliverer killed between 2 and 3 leaves its one in-flight message in ``sending``. The next
+deliverer on the same host sees that the claiming process is gone (or, from another host, that
+``sending_timeout_seconds`` passed) and queues it again: it is sent once more with the same
+idempotency key, which the gateway recognises. Messages are claimed one at a time, so a crash
+repeats at most that one message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from .. import audit
+from ..storage import parse_utc, utc_now_iso, write_transaction
+from .base import OutgoingMessage, SendResult, SenderConfigError, SenderContext
+from .outbox import Messaging, render_message
+
+log = logging.getLogger("ccch.messages")
+
+MESSAGE_BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
+"""Wait after the 1st, 2nd… transient failure of a message (then 6 hours), ±20 %."""
+CHANNEL_BACKOFF_SECONDS = (5, 15, 60, 300, 900)
+"""A channel whose gateway is down pauses 5 s, then 15 s, 1 min, 5 min, then 15 min."""
+
+
+def message_backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before the next try of a message that failed ``attempts`` times (jittered ±20 %)."""
+    base = MESSAGE_BACKOFF_SECONDS[min(attempts, len(MESSAGE_BACKOFF_SECONDS)) - 1]
+    return base * (0.8 + 0.4 * (rng or random).random())
+
+
+def channel_backoff(failures: int) -> float:
+    """Seconds a channel pauses after ``failures`` failures of its gateway in a row."""
+    return float(CHANNEL_BACKOFF_SECONDS[min(failures, len(CHANNEL_BACKOFF_SECONDS)) - 1])
+
+
+def worker_id() -> str:
+    """Who claims a message: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+class DbSenderState:
+    """Small persistent values of one channel's sender (table ``message_sender_state``)."""
+
+    def __init__(self, deployment, channel: str):
+        self.deployment = deployment
+        self.channel = channel
+
+    def get(self, key: str) -> str | None:
+        row = self.deployment.db.execute("select value from message_sender_state where channel = ? and key = ?",
+                                         [self.channel, key]).fetchone()
+        return row[0] if row else None
+
+    def set(self, key: str, value: str) -> None:
+        with write_transaction(self.deployment.db) as db:
+            db.execute("insert into message_sender_state (channel, key, value, updated_at) values (?, ?, ?, ?) "
+                       "on conflict (channel, key) do update set value = excluded.value, "
+                       "updated_at = excluded.updated_at", [self.channel, key, value, utc_now_iso()])
+
+
+@attrs.define
+class DeliveryReport:
+    """What one pass (``ccch messages send``) did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    recovered: int = 0
+    paused_channels: dict[str, str] = attrs.field(factory=dict)
+    """Channels skipped because their gateway is backing off → until when (UTC ISO)."""
+    waiting: int = 0
+    """Messages still queued after the pass (due later, or on a paused channel)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+class Deliverer:
+    """Delivers a deployment's due messages. One per process; senders are built on first use and
+    kept (with their open connections) until :meth:`close`."""
+
+    def __init__(self, deployment, *, clock: Callable[[], dt.datetime] | None = None,
+                 rng: random.Random | None = None):
+        self.deployment = deployment
+        self.messaging: Messaging = deployment.messaging
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.rng = rng or random.Random()
+        self.me = worker_id()
+        self._senders: dict[str, Any] = {}
+        self._rate: dict[str, list[float]] = {}
+
+    # -- senders ----------------------------------------------------------------------------------
+
+    def sender(self, channel: str):
+        """The channel's sender, built from its settings on first use."""
+        sender = self._senders.get(channel)
+        if sender is None:
+            table = self.messaging.settings.channels[channel]
+            kind = self.messaging.sender_kinds[table.sender]
+            config = self.deployment.config
+            context = SenderContext(channel=channel, settings=table.options, folder=config.folder,
+                                    state=DbSenderState(self.deployment, channel),
+                                    where=f"{config.path or 'ccch.toml'}: messages.channels.{channel}")
+            sender = self._senders[channel] = kind.create(context)
+        return sender
+
+    def check_senders(self) -> list[str]:
+        """Build every configured sender; returns the settings problems (empty when all are fine)."""
+        problems = []
+        for channel in self.messaging.channels():
+            try:
+                self.sender(channel)
+            except SenderConfigError as exc:
+                problems.append(str(exc))
+        return problems
+
+    def close(self) -> None:
+        """Close every sender's connections."""
+        for sender in self._senders.values():
+            close = getattr(sender, "close", None)
+            if close:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - closing a dead connection must not stop shutdown
+                    log.debug("closing a sender failed", exc_info=True)
+        self._senders.clear()
+
+    # -- the state machine ----------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Queue again the messages left in ``sending`` by a deliverer that died (same host: its
+        process is gone; any host: ``sending_timeout_seconds`` passed). Returns how many."""
+        now = self.clock()
+        host = self.me.rsplit(":", 1)[0]
+        lease = utc_now_iso(now - dt.timedelta(seconds=self.messaging.settings.sending_timeout_seconds))
+        rows = self.deployment.db.execute(
+            "select id, claimed_by, claimed_at from messages where state = 'sending'").fetchall()
+        stale = []
+        for message_id, claimed_by, claimed_at in rows:
+            claim_host, _, pid = (claimed_by or "").rpartition(":")
+            dead = claim_host == host and pid.isdigit() and claimed_by != self.me and not _process_alive(int(pid))
+            if dead or (claimed_at or "") < lease:
+                stale.append(message_id)
+        if not stale:
+            return 0
+        with write_transaction(self.deployment.db) as db:
+            for message_id in stale:
+                db.execute("update messages set state = 'queued', next_attempt_at = ? "
+                           "where id = ? and state = 'sending'", [utc_now_iso(now), message_id])
+        log.warning("requeued %d message(s) left in sending by a stopped deliverer", len(stale))
+        return len(stale)
+
+    def paused_channels(self) -> dict[str, str]:
+        """Channels backing off after gateway failures → until when."""
+        now = utc_now_iso(self.clock())
+        return dict(self.deployment.db.execute(
+            "select channel, paused_until from message_channels where paused_until > ?", [now]).fetchall())
+
+    def _rate_ok(self, channel: str) -> bool:
+        limit = self.messaging.settings.channels[channel].rate_per_minute
+        if not limit:
+            return True
+        since = utc_now_iso(self.clock() - dt.timedelta(seconds=60))
+        used = self.deployment.db.execute(
+            "select count(*) from messages where channel = ? and claimed_at > ?", [channel, since]).fetchone()[0]
+        return used < limit
+
+    def claim(self, channels: Iterable[str]) -> dict[str, Any] | None:
+        """Move the oldest due message of ``channels`` to ``sending``; returns its row or None."""
+        channels = list(channels)
+        if not channels:
+            return None
+        now = utc_now_iso(self.clock())
+        marks = ", ".join("?" * len(channels))
+        with write_transaction(self.deployment.db) as db:
+            cursor = db.conn.execute(
+                "update messages set state = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ? "
+                "where id = (select id from messages where state = 'queued' and next_attempt_at <= ? "
+                f"and channel in ({marks}) order by next_attempt_at, id limit 1) and state = 'queued' "
+                "returning *", [now, self.me, now, *channels])
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description] if row else []
+        return dict(zip(names, row, strict=True)) if row else None
+
+    def deliver_one(self, row: dict[str, Any]) -> SendResult:
+        """Render and send one claimed message, then record what happened."""
+        params = json.loads(row["params"])
+        segments = None
+        try:
+            subject, text, segments = render_message(self.messaging, row["channel"], row["template"], params)
+            table = self.messaging.settings.channels[row["channel"]]
+            if segments is not None and table.max_segments and segments > table.max_segments:
+                result = SendResult.failed(f"tin nhắn dài {segments} tin SMS, quá giới hạn {table.max_segments} "
+                                           "(max_segments)")
+            else:
+                message = OutgoingMessage(id=row["id"], channel=row["channel"], address=row["address"],
+                                          purpose=row["purpose"], template=row["template"], params=params,
+                                          idempotency_key=row["idempotency_key"], text=text, subject=subject,
+                                          attempt=row["attempts"])
+                result = self.sender(row["channel"]).send(message)
+        except SenderConfigError as exc:
+            result = SendResult.retry(f"cấu hình gửi sai: {exc}", channel_down=True)
+        except Exception as exc:  # noqa: BLE001 - a sender bug must not lose the message
+            log.exception("sender of %s raised on message #%s", row["channel"], row["id"])
+            result = SendResult.retry(f"{type(exc).__name__}: {exc}", channel_down=True)
+        self.record(row, result, segments)
+        return result
+
+    def record(self, row: dict[str, Any], result: SendResult, segments: int | None = None) -> None:
+        """Write a send's outcome (and, on success, its audit row) in one transaction."""
+        now = self.clock()
+        at = utc_now_iso(now)
+        channel = row["channel"]
+        with write_transaction(self.deployment.db) as db:
+            if result.outcome == "sent":
+                db.execute("update messages set state = 'sent', sent_at = ?, gateway_id = ?, segments = ?, "
+                           "last_error = null where id = ? and state = 'sending'",
+                           [at, result.gateway_id, segments, row["id"]])
+                db.execute("update message_channels set failures = 0, paused_until = null where channel = ? "
+                           "and failures > 0", [channel])
+                audit.record(db, None, "message.send", f"Tin nhắn #{row['id']} ({channel}, {row['address_masked']})",
+                             f"{row['purpose']}: mẫu {row['template']}, lần thử {row['attempts']}",
+                             label="Gửi tin nhắn", now=now)
+            elif result.outcome == "retry" and row["attempts"] < self.messaging.settings.max_attempts:
+                wait = max(message_backoff(row["attempts"], self.rng), result.retry_after or 0)
+                db.execute("update messages set state = 'queued', next_attempt_at = ?, last_error = ? "
+                           "where id = ? and state = 'sending'",
+                           [utc_now_iso(now + dt.timedelta(seconds=wait)), result.reason, row["id"]])
+            else:
+                reason = result.reason or "không rõ lý do"
+                if result.outcome == "retry":
+                    reason = f"hết {row['attempts']} lần thử; lần cuối: {reason}"
+                db.execute("update messages set state = 'failed', failed_at = ?, last_error = ? "
+                           "where id = ? and state = 'sending'", [at, reason, row["id"]])
+            if result.outcome == "retry" and result.channel_down:
+                failures = db.execute(
+                    "insert into message_channels (channel, failures, paused_until, last_error) values (?, 1, ?, ?) "
+                    "on conflict (channel) do update set failures = failures + 1, last_error = excluded.last_error "
+                    "returning failures", [channel, at, result.reason]).fetchone()[0]
+                pause = max(channel_backoff(failures), result.retry_after or 0)
+                db.execute("update message_channels set paused_until = ? where channel = ?",
+                           [utc_now_iso(now + dt.timedelta(seconds=pause)), channel])
+        if result.outcome == "sent":
+            log.info("sent message #%s (%s, %s, %s)", row["id"], channel, row["address_masked"], row["purpose"])
+        else:
+            log.warning("message #%s (%s, %s): %s: %s", row["id"], channel, row["address_masked"], result.outcome,
+                        result.reason)
+
+    def run_once(self, *, limit: int | None = None, channels: Iterable[str] | None = None) -> DeliveryReport:
+        """Deliver what is due now (at most ``limit`` messages) and return what happened."""
+        report = DeliveryReport(recovered=self.recover())
+        wanted = [c for c in (channels or self.messaging.channels()) if self.messaging.available(c)]
+        done = 0
+        while limit is None or done < limit:
+            paused = self.paused_channels()
+            report.paused_channels = paused
+            open_channels = [c for c in wanted if c not in paused and self._rate_ok(c)]
+            row = self.claim(open_channels)
+            if row is None:
+                break
+            result = self.deliver_one(row)
+            done += 1
+            if result.outcome == "sent":
+                report.sent += 1
+            elif result.outcome == "retry":
+                report.retried += 1
+            else:
+                report.failed += 1
+        report.paused_channels = self.paused_channels()
+        report.waiting = self.deployment.db.execute(
+            "select count(*) from messages where state = 'queued'").fetchone()[0]
+        return report
+
+    def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:
+        """Deliver until ``stop()`` is true, sleeping ``poll_seconds`` when nothing is due."""
+        poll = self.messaging.settings.poll_seconds
+        try:
+            while not stop():
+                try:
+                    report = self.run_once()
+                except Exception:  # noqa: BLE001 - a locked or full database: try again later
+                    log.exception("a delivery pass failed; trying again in %s s", poll)
+                    report = None
+                if report is None or (report.sent + report.retried + report.failed) == 0:
+                    time.sleep(poll)
+        finally:
+            self.close()
+
+
+def next_due_in(deployment, now: dt.datetime | None = None) -> float | None:
+    """Seconds until the next queued message is due (0 when one is due now), None when none waits."""
+    row = deployment.db.execute("select min(next_attempt_at) from messages where state = 'queued'").fetchone()
+    if not row or not row[0]:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    return max(0.0, (parse_utc(row[0]) - now).total_seconds())

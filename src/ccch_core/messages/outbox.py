@@ -1,0 +1,369 @@
+"""The outbox: messages queued in the caller's own write transaction, delivered later.
+
+A plugin queues a message inside the transaction of the action it belongs to (a registration, a
+question assigned to a unit): the action and its message commit together or not at all, and
+nothing is sent from inside a request. The delivery side (:mod:`ccch_core.messages.delivery`)
+takes due messages one at a time and hands them to the channel's sender.
+
+States::
+
+    queued ──claim──▶ sending ──gateway accepted──▶ sent
+      ▲                  │ ──transient failure──▶ queued (later: exponential back-off)
+      │                  │ ──permanent failure, or attempts used up──▶ failed
+      └──retry── failed  └──sender killed──▶ (recovered) queued, same idempotency key
+    queued ──cancel──▶ cancelled
+
+A recipient's address and the template parameters are personal data: they are kept until
+delivery plus ``retention_days``, then erased (``ccch privacy purge``); ``ccch privacy erase``
+finds a person's messages by a keyed hash of the address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+from sqlite_utils import Database
+
+from .. import audit
+from ..periods import VN_TZ
+from ..privacy import PersonalDataError, keyed_hash, mask_phone, normalise_phone
+from ..storage import utc_now_iso, write_transaction
+from ..text import clean
+from .base import CHANNELS, ChannelUnavailable, DailyCapReached, MessageError
+from .settings import MessagingSettings
+from .templates import MessageTemplate, check_params, check_template, render, sms_segments, sms_text
+
+STATES: dict[str, str] = {
+    "queued": "Đang chờ gửi",
+    "sending": "Đang gửi",
+    "sent": "Đã gửi",
+    "failed": "Gửi không được",
+    "cancelled": "Đã hủy",
+}
+"""Message states → their Vietnamese label."""
+
+HASH_PURPOSE = "messages"
+"""The keyed-hash purpose of recipients' addresses (:func:`ccch_core.privacy.keyed_hash`)."""
+
+_EMAIL = re.compile(r"^[^@\s\"<>(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def normalise_email(text: str) -> str:
+    """An e-mail address, trimmed, its domain in lower case; :class:`MessageError` otherwise."""
+    value = clean(text or "")
+    if not _EMAIL.match(value) or ".." in value:
+        raise MessageError("address", f"“{value}” không phải địa chỉ thư điện tử hợp lệ (ví dụ: vanthu@ductho.gov.vn)")
+    local, domain = value.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def normalise_address(channel: str, address: str) -> str:
+    """The address as stored and sent: an e-mail address, or a phone number as ``0912345678``."""
+    if channel == "email":
+        return normalise_email(address)
+    try:
+        return normalise_phone(address)
+    except PersonalDataError as exc:
+        raise MessageError("address", str(exc)) from None
+
+
+def mask_address(channel: str, address: str) -> str:
+    """What lists show: ``0912***678``, ``v***@ductho.gov.vn``."""
+    if channel == "email" and "@" in address:
+        local, domain = address.rsplit("@", 1)
+        return f"{local[:1]}***@{domain}"
+    return mask_phone(address)
+
+
+def address_hash(secret: str, channel: str, address: str) -> str:
+    """The keyed hash by which erasure finds an address (phones for SMS and Zalo share one)."""
+    kind = "email" if channel == "email" else "phone"
+    return keyed_hash(secret, f"{HASH_PURPOSE}:{kind}", address.casefold() if kind == "email" else address)
+
+
+class Messaging:
+    """A deployment's messaging: settings, templates and sender kinds (``deployment.messaging``)."""
+
+    def __init__(self, settings: MessagingSettings, templates: Mapping[str, MessageTemplate],
+                 sender_kinds: Mapping[str, Any], where: str = "ccch.toml"):
+        self.settings = settings
+        self.sender_kinds = dict(sender_kinds)
+        problems = []
+        merged: dict[str, MessageTemplate] = {}
+        for key, template in templates.items():
+            overrides = settings.templates.get(key)
+            merged[key] = template.with_overrides(overrides) if overrides else template
+            problems.extend(check_template(merged[key], f"{where}: messages.templates.{key}"))
+        for key in settings.templates:
+            if key not in templates:
+                problems.append(f"{where}: messages.templates.{key}: no such template "
+                                f"(templates: {', '.join(sorted(templates))})")
+        for channel, table in settings.channels.items():
+            kind = self.sender_kinds.get(table.sender)
+            cw = f"{where}: messages.channels.{channel}"
+            if kind is None:
+                problems.append(f"{cw}.sender: no sender {table.sender!r} "
+                                f"(senders: {', '.join(sorted(self.sender_kinds))})")
+            elif channel not in kind.channels:
+                problems.append(f"{cw}.sender: {table.sender!r} cannot send {channel} "
+                                f"(it sends {', '.join(kind.channels)})")
+            else:
+                unknown = [k for k in table.options if k not in kind.keys]
+                for key in unknown:
+                    from .settings import _suggest
+
+                    problems.append(f"{cw}.{key}: unknown key for sender {table.sender!r}"
+                                    f"{_suggest(key, kind.keys)}")
+        self.problems = problems
+        self.templates = merged
+        self._hash_key_cache: dict[str, str] = {}
+
+    def template(self, key: str) -> MessageTemplate:
+        """The template ``key`` (with the deployment's overrides); :class:`MessageError` if unknown."""
+        try:
+            return self.templates[key]
+        except KeyError:
+            raise MessageError("template", f"no template {key!r} (templates: {', '.join(sorted(self.templates))})") from None
+
+    def channels(self) -> list[str]:
+        """The channels this deployment has a sender for."""
+        return list(self.settings.channels)
+
+    def available(self, channel: str) -> bool:
+        """Whether a message on ``channel`` can be delivered here."""
+        return channel in self.settings.channels
+
+    def daily_cap(self, purpose: str) -> int | None:
+        """The cap of ``purpose`` a day: ``[messages.daily_caps]``, else the template's default."""
+        if purpose in self.settings.daily_caps:
+            return self.settings.daily_caps[purpose]
+        caps = [t.daily_cap for t in self.templates.values() if t.purpose_key == purpose and t.daily_cap is not None]
+        return min(caps) if caps else None
+
+
+@attrs.frozen
+class Message:
+    """A row of the outbox, as lists and ``ccch messages show`` read it."""
+
+    id: int
+    channel: str
+    address: str | None
+    """Clear address; None once erased."""
+    address_masked: str
+    purpose: str
+    template: str
+    params: dict[str, str] | None
+    idempotency_key: str
+    source: str | None
+    unit_id: str | None
+    state: str
+    attempts: int
+    created_at: str
+    next_attempt_at: str | None
+    sent_at: str | None
+    failed_at: str | None
+    last_error: str | None
+    gateway_id: str | None
+    segments: int | None
+    erased_at: str | None
+
+    @property
+    def state_label(self) -> str:
+        """The state in Vietnamese."""
+        return STATES.get(self.state, self.state)
+
+    @property
+    def channel_label(self) -> str:
+        """The channel in Vietnamese."""
+        return CHANNELS.get(self.channel, self.channel)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Message:
+        """Build from a ``messages`` row."""
+        values = {field.name: row[field.name] for field in attrs.fields(cls) if field.name != "params"}
+        params = json.loads(row["params"]) if row["params"] else None
+        return cls(params=params, **values)
+
+    def to_dict(self, *, reveal: bool = False) -> dict[str, Any]:
+        """JSON-ready; the clear address and the parameters only with ``reveal``."""
+        data = attrs.asdict(self)
+        data["state_vi"] = self.state_label
+        if not reveal:
+            data.pop("address")
+            data.pop("params")
+        return data
+
+
+_INSERT = (
+    "insert into messages (channel, address, address_hash, address_masked, purpose, template, params, "
+    "idempotency_key, source, unit_id, state, attempts, created_at, next_attempt_at) "
+    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
+    "on conflict (idempotency_key) do nothing"
+)
+_COUNT = ("insert into message_counts (day, purpose, count) values (?, ?, 1) "
+          "on conflict (day, purpose) do update set count = count + 1 returning count")
+
+
+def vietnam_day(now: dt.datetime) -> str:
+    """The Vietnam calendar day of an instant (daily caps count Vietnam days)."""
+    return now.astimezone(VN_TZ).date().isoformat()
+
+
+def queue_message(deployment, *, channel: str, address: str, template: str, params: Mapping[str, object],
+                  idempotency_key: str | None = None, purpose: str | None = None, unit_id: str | None = None,
+                  source: str | None = None, now: dt.datetime | None = None) -> int:
+    """Queue one message; returns its id. Call it inside the caller's write transaction
+    (``with write_transaction(deployment.db): …``) so that the action and its message commit
+    together; outside one it opens its own.
+
+    ``channel``: ``email``, ``sms`` or ``zalo``. ``address``: an e-mail address, or a phone number in
+    any usual form (stored normalised). ``template``: a template key, whose parameters ``params``
+    must give, no more, no less. ``idempotency_key``: the caller's key for this message (e.g.
+    ``"reminders:overdue:2024-03:xa-an-dung:email:3"``); queueing the same key again returns the
+    first message's id and queues nothing (a random key when None). ``unit_id``: the unit the
+    message concerns, so that the unit's officers see its failures. ``source``: the plugin queueing.
+
+    Raises :class:`MessageError` (bad address, template or parameters),
+    :class:`ChannelUnavailable` (no sender for the channel) or :class:`DailyCapReached` (the
+    purpose's cap for today is used up: nothing is queued).
+    """
+    messaging: Messaging = deployment.messaging
+    if channel not in messaging.settings.channels:
+        if channel not in CHANNELS:
+            raise MessageError("channel", f"unknown channel {channel!r} (channels: {', '.join(CHANNELS)})")
+        raise ChannelUnavailable("channel", f"this deployment has no sender for {channel} "
+                                            f"([messages.channels.{channel}] in ccch.toml)")
+    tpl = messaging.template(template)
+    text_params = check_params(tpl, params)
+    address = normalise_address(channel, address)
+    key = idempotency_key or "auto:" + secrets.token_hex(16)
+    if not _KEY.match(key):
+        raise MessageError("idempotency_key", "1–200 printable ASCII characters without spaces")
+    purpose = purpose or tpl.purpose_key
+    now = now or dt.datetime.now(dt.UTC)
+    at = utc_now_iso(now)
+    row = (channel, address, address_hash(deployment.secret_key, channel, address), mask_address(channel, address),
+           purpose, template, json.dumps(text_params, ensure_ascii=False), key, source, unit_id, at, at)
+    db = deployment.db
+    cap = messaging.daily_cap(purpose)
+    if db.conn.in_transaction:
+        return _queue(db, row, key, purpose, cap, now)
+    with write_transaction(db):
+        return _queue(db, row, key, purpose, cap, now)
+
+
+def _queue(db: Database, row: tuple, key: str, purpose: str, cap: int | None, now: dt.datetime) -> int:
+    cursor = db.conn.execute(_INSERT, row)
+    if cursor.rowcount == 0:  # the same key was queued before: that message stands for this one
+        return db.conn.execute("select id from messages where idempotency_key = ?", (key,)).fetchone()[0]
+    message_id = cursor.lastrowid
+    if cap is not None:
+        count = db.conn.execute(_COUNT, (vietnam_day(now), purpose)).fetchone()[0]
+        if count > cap:
+            db.conn.execute("delete from messages where id = ?", (message_id,))
+            raise DailyCapReached("purpose", f"the daily cap of {purpose!r} messages ({cap}) is used up for today")
+    return message_id
+
+
+def render_message(messaging: Messaging, channel: str, template_key: str, params: Mapping[str, str]
+                   ) -> tuple[str | None, str, int | None]:
+    """(subject, text, SMS segments) of a message as its channel sends it."""
+    tpl = messaging.template(template_key)
+    if channel == "email":
+        return render(tpl.subject, params), render(tpl.email, params), None
+    if channel == "sms":
+        settings = messaging.settings.channels.get(channel)
+        text = sms_text(render(tpl.sms, params), without_diacritics=bool(settings and settings.strip_diacritics))
+        return None, text, sms_segments(text).segments
+    return None, render(tpl.sms, params), None
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _where(state: str | None = None, channel: str | None = None, purpose: str | None = None,
+           source: str | None = None, unit_ids: Iterable[str] | None = None) -> tuple[str, list[Any]]:
+    clauses, args = [], []
+    for column, value in (("state", state), ("channel", channel), ("purpose", purpose), ("source", source)):
+        if value:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if unit_ids is not None:
+        ids = list(unit_ids)
+        clauses.append(f"unit_id in ({', '.join('?' * len(ids))})" if ids else "0")
+        args.extend(ids)
+    return (" where " + " and ".join(clauses)) if clauses else "", args
+
+
+def list_messages(db: Database, *, state: str | None = None, channel: str | None = None, purpose: str | None = None,
+                  source: str | None = None, unit_ids: Iterable[str] | None = None, limit: int = 50,
+                  offset: int = 0) -> list[Message]:
+    """Messages, newest first, filtered by state, channel, purpose, source plugin and units
+    (``unit_ids``: only messages about these units)."""
+    where, args = _where(state, channel, purpose, source, unit_ids)
+    rows = db.query(f"select * from messages{where} order by id desc limit ? offset ?", [*args, int(limit), int(offset)])
+    return [Message.from_row(row) for row in rows]
+
+
+def count_messages(db: Database, **filters: Any) -> int:
+    """How many messages :func:`list_messages` pages through with the same filters."""
+    where, args = _where(**filters)
+    return db.execute(f"select count(*) from messages{where}", args).fetchone()[0]
+
+
+def counts_by_state(db: Database) -> dict[str, int]:
+    """How many messages are in each state."""
+    return dict(db.execute("select state, count(*) from messages group by state").fetchall())
+
+
+def get_message(db: Database, message_id: int) -> Message | None:
+    """One message, or None."""
+    rows = list(db.query("select * from messages where id = ?", [int(message_id)]))
+    return Message.from_row(rows[0]) if rows else None
+
+
+# -- officers' actions ----------------------------------------------------------------------------
+
+
+def retry_message(deployment, message_id: int, *, actor: str | None, now: dt.datetime | None = None) -> Message:
+    """Queue a failed (or cancelled) message again, now, with a fresh count of attempts.
+    :class:`MessageError` if it is not failed or cancelled, or its address was erased."""
+    now = now or dt.datetime.now(dt.UTC)
+    with write_transaction(deployment.db) as db:
+        message = get_message(db, message_id)
+        if message is None:
+            raise MessageError("id", f"no message #{message_id}")
+        if message.state not in ("failed", "cancelled"):
+            raise MessageError("state", f"message #{message_id} is {message.state}: only a failed or cancelled "
+                                        "message can be sent again")
+        if message.address is None:
+            raise MessageError("address", f"message #{message_id}: its address was erased; it cannot be sent")
+        db.execute("update messages set state = 'queued', attempts = 0, next_attempt_at = ?, failed_at = null "
+                   "where id = ?", [utc_now_iso(now), message.id])
+        audit.record(db, actor, "message.retry", _target(message), message.last_error, label="Gửi lại tin nhắn", now=now)
+    return get_message(deployment.db, message_id)
+
+
+def cancel_message(deployment, message_id: int, *, actor: str | None, now: dt.datetime | None = None) -> Message:
+    """Cancel a queued message (it will not be sent). :class:`MessageError` otherwise."""
+    with write_transaction(deployment.db) as db:
+        message = get_message(db, message_id)
+        if message is None:
+            raise MessageError("id", f"no message #{message_id}")
+        if message.state != "queued":
+            raise MessageError("state", f"message #{message_id} is {message.state}: only a queued message can be "
+                                        "cancelled")
+        db.execute("update messages set state = 'cancelled' where id = ? and state = 'queued'", [message.id])
+        audit.record(db, actor, "message.cancel", _target(message), None, label="Hủy tin nhắn", now=now)
+    return get_message(deployment.db, message_id)
+
+
+def _target(message: Message) -> str:
+    return f"Tin nhắn #{message.id} ({message.channel_label}, {message.address_masked}, {message.purpose})"
