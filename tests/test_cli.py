@@ -821,6 +821,9 @@ EXPECTED_COMMANDS = {
     ("users",), ("users", "add"), ("users", "list"), ("users", "set-role"), ("users", "disable"),
     ("users", "enable"), ("users", "passwd"), ("serve",),
     ("privacy",), ("privacy", "erase"), ("privacy", "purge"), ("audit",),
+    ("messages",), ("messages", "send"), ("messages", "list"), ("messages", "show"), ("messages", "retry"),
+    ("messages", "cancel"), ("messages", "test"), ("messages", "senders"),
+    ("contacts",), ("contacts", "add"), ("contacts", "list"), ("contacts", "remove"), ("contacts", "import"),
 }
 
 

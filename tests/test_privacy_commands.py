@@ -114,20 +114,20 @@ def test_an_unknown_person_gets_a_clear_message(both):
     result = ccch(both, "privacy", "erase", "--phone", "0901234567", "--citizen-id", "001203004567")
     assert result.exit_code == 1
     assert ("Không tìm thấy dữ liệu cá nhân nào của SĐT 0901***567, CCCD ********4567 "
-            "(đã tìm trong: contest, survey). Không có gì bị xóa.") in result.output
+            "(đã tìm trong: tin nhắn và đầu mối liên hệ, contest, survey). Không có gì bị xóa.") in result.output
 
 
 def test_a_deployment_without_such_plugins_says_so(make_deployment):
     dep = make_deployment()
     result = ccch(dep, "privacy", "erase", "--phone", PHONE)
-    assert result.exit_code == 1 and "(đã tìm trong: không có phần mở rộng nào)" in result.output
+    assert result.exit_code == 1 and "(đã tìm trong: tin nhắn và đầu mối liên hệ)" in result.output
     purge = ccch(dep, "privacy", "purge")
     assert purge.exit_code == 0 and purge.output.strip() == "Không có dữ liệu cá nhân nào quá thời hạn lưu trữ."
     assert audit.count(dep.db, action="privacy.purge") == 0  # nothing erased, nothing recorded
 
 
 @pytest.mark.parametrize("args, message", [
-    ((), "give --phone or --citizen-id (or both)"),
+    ((), "give --phone, --citizen-id or --email (or several)"),
     (("--phone", "12345"), "Số điện thoại không hợp lệ"),
     (("--citizen-id", "12345"), "Số căn cước công dân phải gồm đúng 12 chữ số."),
 ])

@@ -14,6 +14,7 @@ its retention time (``ccch privacy purge``, run daily). Both record what was don
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -78,8 +79,13 @@ def mask_citizen_id(number: str) -> str:
 def keyed_hash(secret: str, purpose: str, value: str) -> str:
     """HMAC-SHA256 of ``value`` under the deployment ``secret``, separated by ``purpose`` (so a
     phone hash for contests cannot be matched against one for surveys). Hex, 64 characters."""
-    key = hashlib.sha256(f"ccch:{purpose}:{secret}".encode()).digest()
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(_hash_key(secret, purpose), value.encode("utf-8"), "sha256").hex()
+
+
+@functools.lru_cache(maxsize=64)
+def _hash_key(secret: str, purpose: str) -> bytes:
+    """The HMAC key of a purpose (derived once: keyed hashes are on hot paths)."""
+    return hashlib.sha256(f"ccch:{purpose}:{secret}".encode()).digest()
 
 
 # -- erasure and retention ----------------------------------------------------------------------
@@ -140,10 +146,14 @@ def _call_each(hook: str, **kwargs) -> list[PluginErasures]:
 
 def plugins_holding_personal_data(deployment) -> list[str]:
     """Names of the enabled plugins that implement ``erase_personal_data`` (searched on a request)."""
-    from .plugins import CORE_NAME, DEFAULT_PLUGINS
+    from .plugins import DEFAULT_PLUGINS
 
-    return [CORE_NAME if name in DEFAULT_PLUGINS else name
+    return [CORE_LABEL if name in DEFAULT_PLUGINS else name
             for name, _ in deployment.pm.each_impl("erase_personal_data")]
+
+
+CORE_LABEL = "tin nhắn và đầu mối liên hệ"
+"""How the core's own personal data (the outbox, unit contacts) is named where plugins are listed."""
 
 
 def _summary(results: list[PluginErasures]) -> str:

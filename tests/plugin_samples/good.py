@@ -116,7 +116,28 @@ def startup(deployment):
 
 
 @hookimpl
-def erase_personal_data(deployment, phone, citizen_id, dry_run, actor):
+def register_message_senders(register):
+    from ccch_core.messages import SenderKind, SendResult
+
+    class Accepting:
+        def send(self, message):
+            return SendResult.sent(f"good-{message.id}")
+
+        def close(self):
+            pass
+
+    register(SenderKind("good_sender", ("sms",), lambda context: Accepting(), "accepts every message"))
+
+
+@hookimpl
+def register_message_templates(register):
+    from ccch_core.messages import MessageTemplate
+
+    register(MessageTemplate("good.hello", "Lời chào", ("name",), "Chào {name}", "Xin chào {name}.", "Chao {name}"))
+
+
+@hookimpl
+def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
     # The good plugin keeps no personal data: nothing to find, nothing to erase.
     return []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import time
 
 import click
 
@@ -13,6 +14,7 @@ from ..cli import echo_json, pass_deployment, table
 from ..hookspecs import hookimpl
 from ..messages import outbox
 from ..messages.base import CHANNELS, MessageError
+from ..messages.delivery import Deliverer, DelivererBusy
 from ..messages.templates import BUILTIN_TEMPLATES
 from ..periods import VN_TZ
 from ..privacy import Erasure
@@ -54,8 +56,6 @@ def register_commands(cli: click.Group) -> None:
     @pass_deployment
     def send_command(deployment, loop, limit, channels, as_json):
         """Deliver the messages that are due, then exit (with --loop: keep delivering)."""
-        from ..messages.delivery import Deliverer
-
         deliverer = Deliverer(deployment)
         problems = deliverer.check_senders()
         if problems:
@@ -75,6 +75,10 @@ def register_commands(cli: click.Group) -> None:
             return
         try:
             report = deliverer.run_once(limit=limit, channels=channels or None)
+        except DelivererBusy:
+            click.echo("Đang có một tiến trình khác gửi tin nhắn của nơi triển khai này (ccch serve hoặc "
+                       "`ccch messages send --loop`): tin nhắn đến hạn sẽ được tiến trình đó gửi.")
+            return
         finally:
             deliverer.close()
         if as_json:
@@ -92,7 +96,7 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--channel", type=click.Choice(list(CHANNELS)), help="Only this channel.")
     @click.option("--purpose", help="Only this purpose (otp, report_overdue…).")
     @click.option("--unit", "unit_id", help="Only messages about this unit.")
-    @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+    @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="Rows to print.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (addresses masked).")
     @pass_deployment
     def list_command(deployment, state, channel, purpose, unit_id, limit, as_json):
@@ -181,14 +185,28 @@ def register_commands(cli: click.Group) -> None:
     @pass_deployment
     def test_command(deployment, channel, address):
         """Send a test message to ADDRESS now, to check a channel's settings."""
-        from ..messages.delivery import Deliverer
-
         try:
             message_id = outbox.queue_message(deployment, channel=channel, address=address, template="test",
                                               params={"deployment": deployment.config.name}, source="core")
         except MessageError as exc:
             raise click.ClickException(str(exc)) from None
         deliverer = Deliverer(deployment)
+        try:
+            deliverer.acquire()
+        except DelivererBusy:
+            # The running deliverer sends it: wait for its outcome instead of racing it.
+            deliverer.close()
+            for _ in range(100):
+                message = outbox.get_message(deployment.db, message_id)
+                if message.state in ("sent", "failed") or (message.state == "queued" and message.last_error):
+                    break
+                time.sleep(0.1)
+            if message.state != "sent":
+                raise click.ClickException(f"tin nhắn thử #{message_id}: {message.state_label}: "
+                                           f"{message.last_error or 'chưa gửi sau 10 giây'}")
+            click.echo(f"Đã gửi tin nhắn thử #{message_id} qua {CHANNELS[channel]} (mã của cổng gửi: "
+                       f"{message.gateway_id or '–'}).")
+            return
         try:
             row = deliverer.claim([channel])
             if row is None or row["id"] != message_id:

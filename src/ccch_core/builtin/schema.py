@@ -186,11 +186,13 @@ def m005_messages(db):
         )
         """
     )
+    # Queueing is on hot paths (a contest registration): an insert touches only the table, the
+    # idempotency key and the queue of due messages. The other indexes are partial so that a new
+    # message does not enter them; erasure, rare, scans the keyed hashes.
     db.execute("create index messages_due on messages (next_attempt_at, id) where state = 'queued'")
-    db.execute("create index messages_state on messages (state, id)")
-    db.execute("create index messages_channel_claimed on messages (channel, claimed_at)")
-    db.execute("create index messages_address_hash on messages (address_hash)")
-    db.execute("create index messages_unit on messages (unit_id, id)")
+    db.execute("create index messages_failed on messages (id) where state = 'failed'")
+    db.execute("create index messages_channel_claimed on messages (channel, claimed_at) where claimed_at is not null")
+    db.execute("create index messages_unit on messages (unit_id, id) where unit_id is not null")
     db.execute("create table message_counts (day text not null, purpose text not null, count integer not null, "
                "primary key (day, purpose)) without rowid")
     db.execute("create table message_channels (channel text primary key, failures integer not null default 0, "

@@ -55,6 +55,17 @@ def channel_backoff(failures: int) -> float:
     return float(CHANNEL_BACKOFF_SECONDS[min(failures, len(CHANNEL_BACKOFF_SECONDS)) - 1])
 
 
+class DelivererBusy(RuntimeError):
+    """Another deliverer of the same deployment runs on this machine (only one at a time: a
+    sender's state, such as Zalo's single-use refresh token, must not be raced)."""
+
+
+try:  # Linux and macOS; on Windows one deliverer per deployment is the operator's rule
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+
 def worker_id() -> str:
     """Who claims a message: ``host:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -118,7 +129,33 @@ class Deliverer:
         self.rng = rng or random.Random()
         self.me = worker_id()
         self._senders: dict[str, Any] = {}
-        self._rate: dict[str, list[float]] = {}
+        self._lock_fd: int | None = None
+
+    # -- one deliverer at a time ------------------------------------------------------------------
+
+    def acquire(self, *, wait: bool = False) -> None:
+        """Take the deployment's deliverer lock (a file next to the database), or raise
+        :class:`DelivererBusy` (``wait``: block until it is free). The kernel releases it when
+        the process dies, however it dies."""
+        if self._lock_fd is not None or fcntl is None:
+            return
+        path = str(self.deployment.config.database_path)
+        if path == ":memory:":
+            return
+        fd = os.open(path + "-deliver-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            raise DelivererBusy("another `ccch messages send` (or the server's deliverer) is delivering this "
+                                "deployment's messages") from None
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        """Let go of the deliverer lock."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # -- senders ----------------------------------------------------------------------------------
 
@@ -146,7 +183,8 @@ class Deliverer:
         return problems
 
     def close(self) -> None:
-        """Close every sender's connections."""
+        """Close every sender's connections and release the deliverer lock."""
+        self.release()
         for sender in self._senders.values():
             close = getattr(sender, "close", None)
             if close:
@@ -278,7 +316,17 @@ class Deliverer:
                         result.reason)
 
     def run_once(self, *, limit: int | None = None, channels: Iterable[str] | None = None) -> DeliveryReport:
-        """Deliver what is due now (at most ``limit`` messages) and return what happened."""
+        """Deliver what is due now (at most ``limit`` messages) and return what happened.
+        :class:`DelivererBusy` when another deliverer of the deployment runs."""
+        held = self._lock_fd is not None
+        self.acquire()
+        try:
+            return self._run_once(limit, channels)
+        finally:
+            if not held:
+                self.release()
+
+    def _run_once(self, limit: int | None, channels: Iterable[str] | None) -> DeliveryReport:
         report = DeliveryReport(recovered=self.recover())
         wanted = [c for c in (channels or self.messaging.channels()) if self.messaging.available(c)]
         done = 0
@@ -303,8 +351,19 @@ class Deliverer:
         return report
 
     def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:
-        """Deliver until ``stop()`` is true, sleeping ``poll_seconds`` when nothing is due."""
+        """Deliver until ``stop()`` is true, sleeping ``poll_seconds`` when nothing is due. When
+        another deliverer runs, wait (checking ``stop()``) until it stops, then take over."""
         poll = self.messaging.settings.poll_seconds
+        waiting_said = False
+        while not stop():
+            try:
+                self.acquire()
+                break
+            except DelivererBusy:
+                if not waiting_said:
+                    log.warning("another deliverer runs for this deployment; waiting to take over")
+                    waiting_said = True
+                time.sleep(poll)
         try:
             while not stop():
                 try:
