@@ -92,18 +92,18 @@ def register_commands(cli: click.Group) -> None:
             click.echo(f"Kênh {CHANNELS.get(channel, channel)} tạm dừng đến {_local(until)} vì cổng gửi bị lỗi.")
 
     @messages_group.command("list")
-    @click.option("--state", type=click.Choice(list(outbox.STATES)), help="Only messages in this state.")
+    @click.option("--state", "state_filter", type=click.Choice(list(outbox.STATES)), help="Only messages in this state.")
     @click.option("--channel", type=click.Choice(list(CHANNELS)), help="Only this channel.")
     @click.option("--purpose", help="Only this purpose (otp, report_overdue…).")
     @click.option("--unit", "unit_id", help="Only messages about this unit.")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="Rows to print.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON (addresses masked).")
     @pass_deployment
-    def list_command(deployment, state, channel, purpose, unit_id, limit, as_json):
+    def list_command(deployment, state_filter, channel, purpose, unit_id, limit, as_json):
         """The outbox, newest first (addresses masked)."""
         if unit_id and not deployment.plan.has_unit(unit_id):
             raise click.BadParameter(f"no unit {unit_id!r} in the plan", param_hint="--unit")
-        rows = outbox.list_messages(deployment.db, state=state, channel=channel, purpose=purpose,
+        rows = outbox.list_messages(deployment.db, state=state_filter, channel=channel, purpose=purpose,
                                     unit_ids=[unit_id] if unit_id else None, limit=limit)
         if as_json:
             echo_json({"counts": outbox.counts_by_state(deployment.db), "messages": [m.to_dict() for m in rows]})
