@@ -13,14 +13,13 @@ import json
 import unicodedata
 
 import pytest
+from ccch_reminders.reminders import default_month, record_reminder
 from click.testing import CliRunner
 
 from ccch_core import VN_TZ, Period, record_activity_report
 from ccch_core.cli import make_cli
 from ccch_core.report import DataScope, Paragraph, Table, build_report
 from ccch_core.testing import csrf_token, login
-
-from ccch_reminders.reminders import default_month, record_reminder
 
 MONTH = "2024-03"  # reports due by the end of 5 April 2024, Vietnam time
 ON_TIME, LATE, MISSING = "xa-an-dung", "xa-duc-dong", "xa-yen-ho"
@@ -77,12 +76,13 @@ def overdue_count(dep) -> int:
 def test_migration_creates_the_reminders_table(dep, make_deployment):
     table = dep.db["reminders"]
     assert table.columns_dict == {"id": int, "unit_id": str, "period": str, "channel": str, "note": str,
-                                  "sent_by": str, "sent_at": str}
+                                  "sent_by": str, "sent_at": str, "message_id": int, "message_key": str}
     assert table.pks == ["id"]
-    assert {tuple(index.columns) for index in table.indexes} == {("period", "unit_id"), ("sent_at",)}
+    assert {tuple(index.columns) for index in table.indexes} == {("period", "unit_id"), ("sent_at",),
+                                                                 ("message_key",)}
     applied = [r["name"] for r in dep.db.query("select name from _sqlite_migrations where migration_set = ?",
                                                 ["reminders"])]
-    assert applied == ["m001_reminders"]
+    assert applied == ["m001_reminders", "m002_messages"]
     assert not make_deployment([]).db["reminders"].exists()  # not enabled: no table
 
 

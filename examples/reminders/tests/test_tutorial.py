@@ -61,15 +61,17 @@ def test_the_tutorial_shows_every_file_of_the_plugin():
         "src/ccch_reminders/web.py",
         "src/ccch_reminders/templates/reminders/index.html",
         "src/ccch_reminders/report.py",
+        "src/ccch_reminders/sending.py",
         "tests/conftest.py",
         "tests/test_reminders.py",
+        "tests/test_sending.py",
     }
 
 
 def test_the_tutorial_shows_every_hook_the_plugin_implements():
     plugin_excerpts = "\n".join(piece for path, piece in excerpts(GUIDE.read_text(encoding="utf-8"))
                                 if path == "src/ccch_reminders/plugin.py")
-    hooks = re.findall(r"^@hookimpl\ndef (\w+)", (DISTRIBUTION / "src/ccch_reminders/plugin.py").read_text(), re.M)
+    hooks = re.findall(r"^@hookimpl\ndef (\w+)", (DISTRIBUTION / "src/ccch_reminders/plugin.py").read_text(), re.MULTILINE)
     assert len(hooks) == 6
     assert [h for h in hooks if f"def {h}(" not in plugin_excerpts] == []
 

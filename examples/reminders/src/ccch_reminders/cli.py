@@ -1,4 +1,4 @@
-"""``ccch reminders list`` and ``ccch reminders record``: the reminder log on the command line.
+"""``ccch reminders list``, ``record`` and ``send``: the reminder log on the command line.
 
 The group is a plain click group; the ``register_commands`` hook adds it to the root command
 that the core builds for each invocation (nothing is attached at import time).
@@ -8,9 +8,25 @@ from __future__ import annotations
 
 import click
 
+from ccch_core import Period
 from ccch_core.cli import echo_json, pass_deployment, table
 
-from .reminders import ReminderError, default_month, overdue_reports, parse_month, record_reminder, reminders_by_unit
+from .reminders import (
+    ReminderError,
+    default_month,
+    overdue_reports,
+    parse_month,
+    record_reminder,
+    reminders_by_unit,
+)
+from .sending import (
+    DEFAULT_CHANNELS,
+    DUE_WITHIN_DAYS,
+    KIND_LABELS,
+    OVERDUE_WITHIN_DAYS,
+    SEND_CHANNELS,
+    send_reminders,
+)
 
 
 @click.group("reminders")
@@ -72,3 +88,46 @@ def record_command(deployment, unit, period, channel, note, sent_by):
     name = deployment.plan.unit(reminder.unit_id).name
     click.echo(f"Đã ghi lượt nhắc #{reminder.id}: {name}, báo cáo {reminder.period.label_vi.lower()}, "
                f"qua {reminder.channel_label}.")
+
+
+@reminders.command("send")
+@click.option("--due-within", "due_within", type=click.IntRange(0, 31), default=DUE_WITHIN_DAYS,
+              show_default=True, metavar="DAYS",
+              help="Also remind units whose report is not in yet and falls due within DAYS days.")
+@click.option("--overdue-within", "overdue_within", type=click.IntRange(0, 3660), default=OVERDUE_WITHIN_DAYS,
+              show_default=True, metavar="DAYS",
+              help="Remind about missing reports that fell due at most DAYS days ago (older ones: phone the unit).")
+@click.option("--channel", "channels", multiple=True, type=click.Choice(SEND_CHANNELS),
+              help="Send on this channel (repeat for several; default: email and zalo).")
+@click.option("--dry-run", is_flag=True, help="Show what would be queued; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (addresses masked).")
+@click.option("--by", "sent_by", metavar="WHO", help="Who sends the reminders (default: ccch (tự động)).")
+@pass_deployment
+def send_command(deployment, due_within, overdue_within, channels, dry_run, as_json, sent_by):
+    """Queue a reminder to the contacts of every unit whose report is overdue or due soon.
+
+    One message per contact (`ccch contacts`) and report, at most once a Vietnam day: run it daily
+    (e.g. at 08:00). It only queues: `ccch messages send`, or the delivery loop of `ccch serve`,
+    sends the messages. Exits with 1 if a unit's messages could not be queued.
+    """
+    run = send_reminders(deployment, due_within_days=due_within, overdue_within_days=overdue_within,
+                         channels=channels or DEFAULT_CHANNELS, dry_run=dry_run, actor=sent_by)
+    if as_json:
+        echo_json(run.to_dict())
+    else:
+        lines = run.summary()
+        click.echo(lines[0])
+        if run.queued:
+            click.echo("")
+            click.echo(table([(m.unit_name, Period.parse(m.period).label_vi, KIND_LABELS[m.kind],
+                               m.channel, m.address_masked, "–" if m.message_id is None else f"#{m.message_id}")
+                              for m in run.queued],
+                             ["Đơn vị", "Báo cáo", "Tình trạng", "Kênh", "Người nhận", "Tin nhắn"]))
+            click.echo("")
+        for line in lines[1:]:
+            click.echo(line)
+        if run.queued and not dry_run:
+            click.echo("Tin nhắn mới chỉ được xếp vào hộp thư đi: `ccch messages send` (hoặc vòng gửi tin của "
+                       "`ccch serve`) sẽ gửi chúng đi.")
+    if run.failed:
+        raise SystemExit(1)

@@ -27,7 +27,8 @@ def register_commands(cli):
 
 @hookimpl
 def register_blueprints(register, deployment):
-    from .web import bp  # Flask is imported when the web app is built, not by every `ccch` command
+    # Flask is imported when the web app is built, not by every `ccch` command.
+    from .web import bp
 
     register(bp, url_prefix="/nhac-bao-cao")
 

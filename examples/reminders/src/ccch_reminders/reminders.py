@@ -26,8 +26,11 @@ CHANNELS: dict[str, str] = {
     "cong-van": "Công văn",
     "email": "Thư điện tử",
     "truc-tiep": "Trực tiếp",
+    "sms": "Tin nhắn SMS",
 }
-"""How a unit was reminded: the key stored in the table → the Vietnamese label shown."""
+"""How a unit was reminded: the key stored in the table → the Vietnamese label shown. The keys
+``email``, ``zalo`` and ``sms`` are also the core's channels: an automatic reminder
+(:mod:`ccch_reminders.sending`) is logged under the channel its message travels by."""
 
 OVERDUE = (ReportState.MISSING, ReportState.LATE)
 """Report states that call for a reminder: still missing after the due day, or sent late."""
@@ -59,6 +62,13 @@ class Reminder:
     note: str | None
     sent_by: str | None
     sent_at: dt.datetime
+    message_id: int | None = None
+    """The outbox message of an automatic reminder (None: a reminder recorded by hand)."""
+
+    @property
+    def automatic(self) -> bool:
+        """Whether the reminder is a message queued by :func:`ccch_reminders.sending.send_reminders`."""
+        return self.message_id is not None
 
     @property
     def channel_label(self) -> str:
@@ -69,13 +79,13 @@ class Reminder:
     def from_row(cls, row: Mapping[str, Any]) -> Reminder:
         """Build from a ``reminders`` row."""
         return cls(row["id"], row["unit_id"], Period.parse(row["period"]), row["channel"], row["note"],
-                   row["sent_by"], dt.datetime.fromisoformat(row["sent_at"]))
+                   row["sent_by"], dt.datetime.fromisoformat(row["sent_at"]), row.get("message_id"))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (the instant in UTC, ISO 8601)."""
         return {"id": self.id, "unit": self.unit_id, "period": str(self.period), "channel": self.channel,
                 "channel_vi": self.channel_label, "note": self.note, "sent_by": self.sent_by,
-                "sent_at": self.sent_at.isoformat()}
+                "sent_at": self.sent_at.isoformat(), "message_id": self.message_id}
 
 
 # -- months -----------------------------------------------------------------------------------

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from ccch_core.report import Column, DataScope, DataTable, Paragraph, ReportRequest, Section, Table, lower_first
+from ccch_core.report import (
+    Column,
+    DataScope,
+    DataTable,
+    Paragraph,
+    ReportRequest,
+    Section,
+    Table,
+    lower_first,
+)
 
 from .reminders import CHANNELS, OFFICE_ROLES, reminders_sent
 

@@ -25,3 +25,12 @@ def m001_reminders(db):
     )
     db["reminders"].create_index(["period", "unit_id"])  # the page and `ccch reminders list`
     db["reminders"].create_index(["sent_at"])  # the report section: reminders sent in a period
+
+
+@migrations()
+def m002_messages(db):
+    """Reminders sent through the core's outbox (``ccch reminders send``): the message each row
+    stands for, and its idempotency key, unique, so that a message is logged once."""
+    db["reminders"].add_column("message_id", int)  # the outbox message: `ccch messages show 12`
+    db["reminders"].add_column("message_key", str)  # "reminders:overdue:2024-03:xa-yen-ho:3:2024-04-08"
+    db["reminders"].create_index(["message_key"], unique=True)  # NULL (a reminder by hand) may repeat
