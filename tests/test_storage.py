@@ -130,8 +130,29 @@ def test_core_migrations_create_exactly_the_core_tables(fresh_db):
     assert set(fresh_db.table_names()) == {
         "measurements", "measurement_log", "activity_reports", "activity_items",
         "users", "login_failures", "rate_limits", "audit_log", MIGRATIONS_TABLE,
+        "messages", "message_counts", "message_channels", "message_sender_state", "unit_contacts",
     }
     assert fresh_db.view_names() == []
+
+
+def test_messages_schema_keeps_queueing_to_three_btrees(fresh_db):
+    """A queued message enters the table, the idempotency key's index and the queue of due messages;
+    the other indexes are partial, so that queueing stays cheap on hot paths (bench/messages_bench.py)."""
+    columns = fresh_db["messages"].columns_dict
+    assert {"channel", "address", "address_hash", "address_masked", "purpose", "template", "params",
+            "idempotency_key", "source", "unit_id", "state", "attempts", "next_attempt_at", "claimed_by",
+            "last_error", "gateway_id", "segments", "erased_at"} <= set(columns)
+    partial = {row[1]: row[4] for row in fresh_db.execute("pragma index_list(messages)")}
+    assert partial.pop("messages_due") == 1
+    unique = [name for name in partial if name.startswith("sqlite_autoindex")]
+    assert len(unique) == 1 and partial.pop(unique[0]) == 0  # the idempotency key
+    assert partial == {"messages_failed": 1, "messages_channel_claimed": 1, "messages_unit": 1}
+    fresh_db.execute("insert into messages (channel, address_masked, purpose, template, idempotency_key, state, "
+                     "created_at, next_attempt_at) values ('sms', 'x', 'otp', 'otp', 'k', 'queued', 'a', 'a')")
+    plan = " ".join(row[3] for row in fresh_db.execute(
+        "explain query plan select id from messages where state = 'queued' and next_attempt_at <= 'b' "
+        "order by next_attempt_at, id limit 1"))
+    assert "messages_due" in plan
 
 
 def test_measurements_schema(fresh_db):
