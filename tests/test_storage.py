@@ -139,7 +139,7 @@ def test_messages_schema_keeps_queueing_to_three_btrees(fresh_db):
     """A queued message enters the table, the idempotency key's index and the queue of due messages;
     the other indexes are partial, so that queueing stays cheap on hot paths (bench/messages_bench.py)."""
     columns = fresh_db["messages"].columns_dict
-    assert {"channel", "address", "address_hash", "address_masked", "purpose", "template", "params",
+    assert {"channel", "address", "address_masked", "purpose", "template", "params",
             "idempotency_key", "source", "unit_id", "state", "attempts", "next_attempt_at", "claimed_by",
             "last_error", "gateway_id", "segments", "erased_at"} <= set(columns)
     partial = {row[1]: row[4] for row in fresh_db.execute("pragma index_list(messages)")}

@@ -159,23 +159,36 @@ def test_units_without_contacts_are_listed_for_a_phone_call(dep):
 
 
 def test_a_unit_whose_messages_cannot_be_queued_stores_nothing_and_is_reported(make_dep):
-    """Two report_overdue messages a day: Tùng Ảnh (before Yên Hồ in the plan) takes one; Yên Hồ's
-    first message is queued, its second hits the cap, and the unit's transaction is rolled back
-    whole: its first message too."""
-    dep = make_dep({**MESSAGES, "daily_caps": {"report_overdue": 2}})
+    """Yên Hồ's e-mail is queued, then its Zalo number (a row written before numbers were checked)
+    is refused: the unit's transaction is rolled back whole, its first message too; other units go on."""
+    dep = make_dep()
     add_contact(dep, TUNG_ANH, "email", "vanthu@tunganh.ductho.gov.vn")
+    dep.db.execute("update unit_contacts set address = '12345' where unit_id = ? and channel = 'zalo'", [YEN_HO])
+    dep.db.conn.commit()
     run = send_reminders(dep, now=MONDAY)
     assert [(m.unit_id, m.channel) for m in run.queued] == [(TUNG_ANH, "email")]
     [failure] = run.failed
     assert (failure.unit_id, failure.unit_name) == (YEN_HO, "UBND xã Yên Hồ")
-    assert "hạn mức tin nhắn trong ngày" in failure.reason
+    assert "Số điện thoại không hợp lệ" in failure.reason
     assert [m.unit_id for m in outbox(dep)] == [TUNG_ANH]
     assert [r[0] for r in dep.db.execute("select unit_id from reminders")] == [TUNG_ANH]
     assert dep.db.execute("select count(*) from audit_log where action = 'reminders.send'").fetchone()[0] == 1
-    assert any(x.startswith("Không xếp được tin nhắn cho UBND xã Yên Hồ: đã hết hạn mức") for x in run.summary())
-    # The next day the cap starts over: Tùng Ảnh's message fits again, Yên Hồ's two still do not.
+    assert any(x.startswith("Không xếp được tin nhắn cho UBND xã Yên Hồ") for x in run.summary())
+
+
+def test_when_the_days_cap_is_used_up_nothing_is_queued_and_every_unit_is_reported(make_dep):
+    """The deliverer counts the messages it sends against [messages.daily_caps]; once the day's cap
+    is used, queueing refuses, and the office reads which units were not reminded."""
+    dep = make_dep({**MESSAGES, "daily_caps": {"report_overdue": 2}})
+    dep.db.execute("insert into message_counts (day, purpose, count) values ('2024-04-08', 'report_overdue', 2)")
+    dep.db.conn.commit()
+    run = send_reminders(dep, now=MONDAY)
+    assert run.queued == [] and [f.unit_id for f in run.failed] == [YEN_HO]
+    assert "hạn mức tin nhắn trong ngày" in run.failed[0].reason
+    assert outbox(dep) == [] and count(dep, "reminders") == 0
+    # The next day the cap starts over.
     tuesday = send_reminders(dep, now=at(2024, 4, 9, 8))
-    assert [m.unit_id for m in tuesday.queued] == [TUNG_ANH] and [f.unit_id for f in tuesday.failed] == [YEN_HO]
+    assert [m.unit_id for m in tuesday.queued] == [YEN_HO, YEN_HO] and tuesday.failed == []
 
 
 def test_a_dry_run_changes_nothing(dep):
@@ -264,7 +277,9 @@ def test_ccch_reminders_send_json_and_dry_run(dep, frozen):
 
 
 def test_ccch_reminders_send_exits_1_when_a_unit_could_not_be_queued(make_dep, frozen):
-    dep = make_dep({**MESSAGES, "daily_caps": {"report_overdue": 1}})
+    dep = make_dep()
+    dep.db.execute("update unit_contacts set address = '12345' where unit_id = ? and channel = 'zalo'", [YEN_HO])
+    dep.db.conn.commit()
     result = ccch(dep, "reminders", "send")
     assert result.exit_code == 1
     assert "Không xếp được tin nhắn cho UBND xã Yên Hồ" in result.output

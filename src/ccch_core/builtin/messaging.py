@@ -212,6 +212,9 @@ def register_commands(cli: click.Group) -> None:
             if row is None or row["id"] != message_id:
                 raise click.ClickException("the test message is not due yet (the channel is backing off?); "
                                            "see `ccch messages list`")
+            if row.get("capped"):
+                raise click.ClickException(f"tin nhắn thử #{message_id}: vượt hạn mức tin nhắn thử trong ngày "
+                                           "([messages.daily_caps])")
             result = deliverer.deliver_one(row)
         finally:
             deliverer.close()
@@ -316,15 +319,27 @@ def _hashes(deployment, phone, email) -> list[str]:
     return found
 
 
+def _message_match(phone, email) -> tuple[str, list[str]]:
+    """SQL finding a person's messages by the address they keep until erasure."""
+    clauses, args = [], []
+    if phone:
+        clauses.append("(channel in ('sms', 'zalo') and address = ?)")
+        args.append(phone)
+    if email:
+        clauses.append("(channel = 'email' and lower(address) = ?)")
+        args.append(outbox.normalise_email(email).casefold())
+    return " or ".join(clauses), args
+
+
 @hookimpl
 def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
     hashes = _hashes(deployment, phone, email)
     if not hashes:
         return []
     db = deployment.db
+    match, args = _message_match(phone, email)
+    messages = db.execute(f"select id, state from messages where address is not null and ({match})", args).fetchall()
     marks = ", ".join("?" * len(hashes))
-    messages = db.execute(f"select id, state, channel, address_masked from messages where address_hash in ({marks})",
-                          hashes).fetchall()
     found_contacts = db.execute(f"select id, unit_id, channel from unit_contacts where address_hash in ({marks})",
                                 hashes).fetchall()
     items = []
@@ -339,9 +354,9 @@ def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
         return items
     now = utc_now_iso()
     with write_transaction(db):
-        db.execute(f"update messages set state = case when state in ('queued', 'sending') then 'cancelled' "
-                   f"else state end, address = null, params = null, address_hash = null, erased_at = ? "
-                   f"where address_hash in ({marks})", [now, *hashes])
+        db.execute("update messages set state = case when state in ('queued', 'sending') then 'cancelled' "
+                   "else state end, address = null, params = null, erased_at = ? "
+                   f"where address is not null and ({match})", [now, *args])
         db.execute(f"delete from unit_contacts where address_hash in ({marks})", hashes)
         audit.record(db, actor, "message.erase", f"{len(messages)} tin nhắn, {len(found_contacts)} đầu mối",
                      None, label="Xóa địa chỉ người nhận theo yêu cầu")
@@ -362,7 +377,7 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
     if dry_run:
         return [item]
     with write_transaction(db):
-        db.execute(f"update messages set address = null, params = null, address_hash = null, erased_at = ? "
+        db.execute(f"update messages set address = null, params = null, erased_at = ? "
                    f"where {where}", [utc_now_iso(now), cutoff])
     return [item]
 

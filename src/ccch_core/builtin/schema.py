@@ -162,8 +162,9 @@ def m005_messages(db):
         create table messages (
             id integer primary key,
             channel text not null,          -- email, sms, zalo
-            address text,                   -- clear address until erased (delivery + retention)
-            address_hash text,              -- keyed hash: erasure finds a person's messages
+            address text,                   -- clear address until erased (delivery + retention);
+                                            -- erasure finds a person's messages by it (no hash:
+                                            -- it would add nothing while the address is kept)
             address_masked text not null,   -- 0912***678, v***@ductho.gov.vn
             purpose text not null,          -- what daily caps count: otp, report_overdue…
             template text not null,

@@ -34,7 +34,7 @@ import attrs
 from .. import audit
 from ..storage import parse_utc, utc_now_iso, write_transaction
 from .base import OutgoingMessage, SendResult, SenderConfigError, SenderContext
-from .outbox import Messaging, render_message
+from .outbox import _COUNT, Messaging, render_message, vietnam_day
 
 log = logging.getLogger("ccch.messages")
 
@@ -248,8 +248,20 @@ class Deliverer:
                 f"and channel in ({marks}) order by next_attempt_at, id limit 1) and state = 'queued' "
                 "returning *", [now, self.me, now, *channels])
             row = cursor.fetchone()
-            names = [d[0] for d in cursor.description] if row else []
-        return dict(zip(names, row, strict=True)) if row else None
+            if row is None:
+                return None
+            claimed = dict(zip([d[0] for d in cursor.description], row, strict=True))
+            cap = self.messaging.daily_cap(claimed["purpose"])
+            if cap is not None:
+                # The daily cap is counted and enforced here, where money is spent: every attempt
+                # at the gateway counts, and past the cap the message is not sent at all.
+                used = db.conn.execute(_COUNT, (vietnam_day(self.clock()), claimed["purpose"])).fetchone()[0]
+                if used > cap:
+                    db.execute("update messages set state = 'failed', failed_at = ?, last_error = ? where id = ?",
+                               [now, f"vượt hạn mức {cap} tin nhắn một ngày của mục đích {claimed['purpose']} "
+                                     "([messages.daily_caps]); không gửi", claimed["id"]])
+                    claimed["capped"] = True
+        return claimed
 
     def deliver_one(self, row: dict[str, Any]) -> SendResult:
         """Render and send one claimed message, then record what happened."""
@@ -337,6 +349,10 @@ class Deliverer:
             row = self.claim(open_channels)
             if row is None:
                 break
+            if row.get("capped"):
+                report.failed += 1
+                done += 1
+                continue
             result = self.deliver_one(row)
             done += 1
             if result.outcome == "sent":
