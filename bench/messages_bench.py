@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # message_fakes: the fake gateway the tests use
 
-from ccch_core.config import load_config  # noqa: E402
-from ccch_core.deployment import Deployment  # noqa: E402
-from ccch_core.messages import queue_message  # noqa: E402
-from ccch_core.messages.delivery import Deliverer  # noqa: E402
-from ccch_core.storage import write_transaction  # noqa: E402
+from ccch_core.config import load_config
+from ccch_core.deployment import Deployment
+from ccch_core.messages import queue_message
+from ccch_core.messages.delivery import Deliverer
+from ccch_core.storage import write_transaction
 
 PLAN = ROOT / "examples" / "duc-tho-2024" / "plan.toml"
 

@@ -89,7 +89,7 @@ def test_a_gateway_that_fails_and_recovers_gets_every_message_exactly_once(sms_d
 
 
 def test_an_outage_pauses_the_channel_and_loses_nothing(sms_deployment, fake):
-    dep, keys = sms_deployment(5)
+    dep, _keys = sms_deployment(5)
     fake.fail_next(1, close=True)
     deliverer = Deliverer(dep)
     report = deliverer.run_once()
@@ -131,7 +131,7 @@ def test_a_deliverer_killed_mid_batch_repeats_at_most_the_message_in_flight(sms_
     assert states == {"sent": 11, "sending": 1, "queued": 18}
     fake.sms_answer = default_sms_answer
     restarted = subprocess.run(ccch(config, "messages", "send", "--json"), env=env, capture_output=True, text=True,
-                               timeout=120)
+                               timeout=120, check=False)
     assert restarted.returncode == 0, restarted.stderr
     assert '"recovered": 1' in restarted.stdout and '"sent": 19' in restarted.stdout
     assert dep.db.execute("select count(*) from messages where state = 'sent'").fetchone()[0] == 30

@@ -122,11 +122,10 @@ def test_a_message_commits_with_the_action_or_not_at_all(dep):
     with write_transaction(dep.db) as db:
         db.execute("insert into audit_log (at, action, label) values ('2024-04-08', 'test.action', 'x')")
         queue(dep, "k-commit")
-    with pytest.raises(RuntimeError):
-        with write_transaction(dep.db) as db:
-            db.execute("insert into audit_log (at, action, label) values ('2024-04-08', 'test.rolled', 'x')")
-            queue(dep, "k-rollback")
-            raise RuntimeError("the action failed")
+    with pytest.raises(RuntimeError), write_transaction(dep.db) as db:
+        db.execute("insert into audit_log (at, action, label) values ('2024-04-08', 'test.rolled', 'x')")
+        queue(dep, "k-rollback")
+        raise RuntimeError("the action failed")
     keys = [row[0] for row in dep.db.execute("select idempotency_key from messages")]
     assert keys == ["k-commit"]
     assert dep.db.execute("select count(*) from audit_log where action = 'test.rolled'").fetchone()[0] == 0
@@ -388,7 +387,7 @@ def test_erasure_finds_queued_and_sent_messages(dep, sender_plugin):
     other = queue(dep, "k-other", channel="sms", address="0987654321")
     mail = queue(dep, "k-mail", address="lan.nguyen@gmail.com")
     found = privacy.erase_person(dep, phone="0912 345 678", dry_run=True)
-    core = [r for r in found if r.plugin == "core"][0]
+    core = next(r for r in found if r.plugin == "core")
     assert core.count == 2 and "1 tin đang chờ sẽ bị hủy" in core.items[0].what
     privacy.erase_person(dep, phone="0912345678", actor="cli:test")
     for message_id in (sent, waiting):
@@ -409,7 +408,7 @@ def test_addresses_are_purged_after_the_retention(dep, sender_plugin):
     waiting = queue(dep, "k-new", now=T0 + dt.timedelta(days=40))
     assert privacy.purge_expired(dep, now=T0 + dt.timedelta(days=29), dry_run=True)[0].items == ()
     results = privacy.purge_expired(dep, now=T0 + dt.timedelta(days=31), actor="cli:test")
-    core = [r for r in results if r.plugin == "core"][0]
+    core = next(r for r in results if r.plugin == "core")
     assert core.count == 1
     assert get_message(dep.db, done).address is None
     assert get_message(dep.db, waiting).address == "vanthu@andung.ductho.gov.vn"  # not delivered yet: kept

@@ -44,7 +44,13 @@ from .outbox import (
     render_message,
     retry_message,
 )
-from .templates import BUILTIN_TEMPLATES, MessageTemplate, SmsLength, sms_segments, sms_text
+from .templates import (
+    BUILTIN_TEMPLATES,
+    MessageTemplate,
+    SmsLength,
+    sms_segments,
+    sms_text,
+)
 
 __all__ = [
     "BUILTIN_TEMPLATES",

@@ -33,7 +33,7 @@ import attrs
 
 from .. import audit
 from ..storage import parse_utc, utc_now_iso, write_transaction
-from .base import OutgoingMessage, SendResult, SenderConfigError, SenderContext
+from .base import OutgoingMessage, SenderConfigError, SenderContext, SendResult
 from .outbox import _COUNT, Messaging, render_message, vietnam_day
 
 log = logging.getLogger("ccch.messages")
@@ -190,7 +190,7 @@ class Deliverer:
             if close:
                 try:
                     close()
-                except Exception:  # noqa: BLE001 - closing a dead connection must not stop shutdown
+                except Exception:
                     log.debug("closing a sender failed", exc_info=True)
         self._senders.clear()
 
@@ -257,9 +257,10 @@ class Deliverer:
                 # at the gateway counts, and past the cap the message is not sent at all.
                 used = db.conn.execute(_COUNT, (vietnam_day(self.clock()), claimed["purpose"])).fetchone()[0]
                 if used > cap:
+                    reason = (f"vượt hạn mức {cap} tin nhắn một ngày của mục đích {claimed['purpose']} "
+                              "([messages.daily_caps]); không gửi")
                     db.execute("update messages set state = 'failed', failed_at = ?, last_error = ? where id = ?",
-                               [now, f"vượt hạn mức {cap} tin nhắn một ngày của mục đích {claimed['purpose']} "
-                                     "([messages.daily_caps]); không gửi", claimed["id"]])
+                               [now, reason, claimed["id"]])
                     claimed["capped"] = True
         return claimed
 
@@ -281,7 +282,7 @@ class Deliverer:
                 result = self.sender(row["channel"]).send(message)
         except SenderConfigError as exc:
             result = SendResult.retry(f"cấu hình gửi sai: {exc}", channel_down=True)
-        except Exception as exc:  # noqa: BLE001 - a sender bug must not lose the message
+        except Exception as exc:
             log.exception("sender of %s raised on message #%s", row["channel"], row["id"])
             result = SendResult.retry(f"{type(exc).__name__}: {exc}", channel_down=True)
         self.record(row, result, segments)
@@ -384,7 +385,7 @@ class Deliverer:
             while not stop():
                 try:
                     report = self.run_once()
-                except Exception:  # noqa: BLE001 - a locked or full database: try again later
+                except Exception:
                     log.exception("a delivery pass failed; trying again in %s s", poll)
                     report = None
                 if report is None or (report.sent + report.retried + report.failed) == 0:

@@ -38,7 +38,14 @@ from ..storage import utc_now_iso, write_transaction
 from ..text import clean
 from .base import CHANNELS, ChannelUnavailable, DailyCapReached, MessageError
 from .settings import MessagingSettings
-from .templates import MessageTemplate, check_params, check_template, render, sms_segments, sms_text
+from .templates import (
+    MessageTemplate,
+    check_params,
+    check_template,
+    render,
+    sms_segments,
+    sms_text,
+)
 
 STATES: dict[str, str] = {
     "queued": "Đang chờ gửi",
