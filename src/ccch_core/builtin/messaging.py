@@ -23,7 +23,7 @@ from ..storage import parse_utc, utc_now_iso, write_transaction
 
 @hookimpl
 def register_message_senders(register):
-    from ..messages.senders import BUILTIN_SENDERS
+    from ..messages.kinds import BUILTIN_SENDERS
 
     for kind in BUILTIN_SENDERS:
         register(kind)

@@ -49,7 +49,6 @@ from .base import (
     OutgoingMessage,
     SenderConfigError,
     SenderContext,
-    SenderKind,
     SendResult,
 )
 
@@ -1130,32 +1129,7 @@ def _create_folder(context: SenderContext) -> FolderSender:
                         from_name=_text(context, "from_name"))
 
 
-# -- the registry's entries ---------------------------------------------------------------------
+# -- the registry's entries: in ccch_core.messages.kinds, which names them without importing this
+# module (smtplib, ssl and urllib3 cost every `ccch` command a noticeable start-up otherwise).
 
-SMTP = SenderKind(
-    "smtp", ("email",), _create_smtp,
-    "E-mail through an SMTP server (STARTTLS, SSL or plain; login optional).",
-    keys=("host", "port", "security", "username", "password", "password_env", "from_address", "from_name",
-          "reply_to", "timeout", "helo", "ca_file"),
-)
-HTTP_SMS = SenderKind(
-    "http_sms", ("sms",), _create_http_sms,
-    "SMS through a brandname gateway's HTTP API (JSON, form or query fields described in ccch.toml).",
-    keys=("url", "method", "body", "fields", "headers", "api_key", "api_key_env", "secret_key", "secret_key_env",
-          "brandname", "success_status", "success_field", "success_values", "retry_values", "message_id_field",
-          "error_field", "idempotency_header", "timeout"),
-)
-ZALO_ZNS = SenderKind(
-    "zalo_zns", ("zalo",), _create_zalo_zns,
-    "Zalo Notification Service (ZNS) template messages from an Official Account.",
-    keys=("app_id", "secret_key", "secret_key_env", "access_token", "access_token_env", "refresh_token",
-          "refresh_token_env", "api_url", "oauth_url", "templates", "mode", "timeout"),
-)
-FOLDER = SenderKind(
-    "folder", ("email", "sms", "zalo"), _create_folder,
-    "Development: writes each message to a file under the deployment folder instead of sending it.",
-    keys=("folder", "from_address", "from_name"),
-)
-
-BUILTIN_SENDERS: tuple[SenderKind, ...] = (SMTP, HTTP_SMS, ZALO_ZNS, FOLDER)
-"""The senders ccch ships, registered by the core's ``register_message_senders``."""
+from .kinds import BUILTIN_SENDERS, FOLDER, HTTP_SMS, SMTP, ZALO_ZNS
