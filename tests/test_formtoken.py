@@ -11,6 +11,7 @@ from ccch_core.web.formtoken import (
     FormTokenCheck,
     _base36,
     check_form_token,
+    form_token_issued_at,
     form_token_protected,
     issue_form_token,
 )
@@ -51,6 +52,15 @@ def test_age_limits(app):
         assert check_form_token(slightly_ahead, "survey", "x", now=now) is FormTokenCheck.VALID
         far_ahead = issue_form_token("survey", "x", now=now + 3600)
         assert check_form_token(far_ahead, "survey", "x", now=now) is FormTokenCheck.INVALID
+
+
+def test_issued_at_reads_the_signed_time(app):
+    with app.app_context():
+        token = issue_form_token("survey", "x", now=1_700_000_000.7)
+        assert check_form_token(token, "survey", "x", now=1_700_000_100) is FormTokenCheck.VALID
+        assert form_token_issued_at(token) == 1_700_000_000
+    for bad in (None, "", "khong-co-dau-cham", "zz!.abc", "1." + "A" * 70):
+        assert form_token_issued_at(bad) is None
 
 
 def test_tokens_depend_on_the_deployment_secret(make_deployment, make_app):

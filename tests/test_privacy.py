@@ -60,6 +60,24 @@ def test_rate_limit_fixed_window(fresh_db):
 
 
 @pytest.mark.parametrize("returning", [True, False], ids=["upsert-returning", "upsert-then-select"])
+def test_rate_limit_cost_and_count(fresh_db, monkeypatch, returning):
+    """A hit may cost more than one (a look-up of a code that does not exist), and the decision
+    carries the window's count, so a caller can act on a lower threshold than the limit."""
+    from ccch_core import ratelimit
+
+    monkeypatch.setattr(ratelimit, "_RETURNING", returning)
+    limit = Limit(count=10, seconds=60)
+    start = dt.datetime(2024, 3, 1, 8, 0, 5, tzinfo=dt.UTC)
+    first = hit(fresh_db, "survey.lookup", "k", limit, start)
+    assert (first.allowed, first.count) == (True, 1)
+    costly = hit(fresh_db, "survey.lookup", "k", limit, start, cost=8)
+    assert (costly.allowed, costly.count) == (True, 9)
+    over = hit(fresh_db, "survey.lookup", "k", limit, start, cost=8)
+    assert (over.allowed, over.count, over.retry_after) == (False, 17, 55)
+    assert hit(fresh_db, "survey.lookup", "k", limit, start, cost=0).count == 18  # at least one
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["upsert-returning", "upsert-then-select"])
 def test_rate_limit_inside_a_transaction_and_pruning(fresh_db, monkeypatch, returning):
     from ccch_core import ratelimit
     from ccch_core.storage import write_transaction

@@ -31,41 +31,48 @@ class Decision:
 
     allowed: bool
     retry_after: int = 0
+    count: int = 0
+    """The key's count in this window, this hit included: a caller may act on a lower threshold
+    than the limit (flag rather than refuse) without a second counter."""
 
 
-def hit(db: Database, bucket: str, key: str, limit: Limit, now: dt.datetime | None = None) -> Decision:
+def hit(db: Database, bucket: str, key: str, limit: Limit, now: dt.datetime | None = None, *,
+        cost: int = 1) -> Decision:
     """Count one hit and say whether it is within the limit (the hit is counted either way).
 
+    ``cost`` counts the hit as that many (at least 1): a request that is more suspicious than
+    others, such as a look-up of a code that does not exist, uses up the limit faster.
     Runs in the caller's transaction if one is open, else in its own short one.
     """
+    cost = max(1, int(cost))
     now = now or dt.datetime.now(dt.UTC)
     epoch = int(now.timestamp())
     window = epoch - epoch % limit.seconds
     if db.conn.in_transaction:
         # Single statements need no savepoint of their own: each is atomic, and a failure rolls
         # back the caller's transaction anyway.
-        count = _count_hit(db, bucket, key, window, now)
+        count = _count_hit(db, bucket, key, window, now, cost)
     else:
         with write_transaction(db):
-            count = _count_hit(db, bucket, key, window, now)
+            count = _count_hit(db, bucket, key, window, now, cost)
     if count > limit.count:
-        return Decision(False, window + limit.seconds - epoch)
-    return Decision(True)
+        return Decision(False, window + limit.seconds - epoch, count)
+    return Decision(True, 0, count)
 
 
-_UPSERT = ("insert into rate_limits (bucket, key, window, count) values (?, ?, ?, 1) "
-           "on conflict (bucket, key, window) do update set count = count + 1")
+_UPSERT = ("insert into rate_limits (bucket, key, window, count) values (?, ?, ?, ?) "
+           "on conflict (bucket, key, window) do update set count = count + excluded.count")
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 
 
-def _count_hit(db: Database, bucket: str, key: str, window: int, now: dt.datetime) -> int:
+def _count_hit(db: Database, bucket: str, key: str, window: int, now: dt.datetime, cost: int = 1) -> int:
     if _RETURNING:  # the count in the same statement (SQLite 3.35+)
-        count = db.conn.execute(_UPSERT + " returning count", [bucket, key, window]).fetchone()[0]
+        count = db.conn.execute(_UPSERT + " returning count", [bucket, key, window, cost]).fetchone()[0]
     else:
-        db.conn.execute(_UPSERT, [bucket, key, window])
+        db.conn.execute(_UPSERT, [bucket, key, window, cost])
         count = db.conn.execute("select count from rate_limits where bucket = ? and key = ? and window = ?",
                                 [bucket, key, window]).fetchone()[0]
-    if count == 1 and int(now.timestamp()) % 64 == 0:  # now and then, in the same transaction
+    if count == cost and int(now.timestamp()) % 64 == 0:  # now and then, in the same transaction
         prune(db, now)
     return count
 

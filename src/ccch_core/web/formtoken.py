@@ -85,6 +85,20 @@ def check_form_token(token: str | None, purpose: str, bound: str, *, max_age: in
     return FormTokenCheck.EXPIRED if age > max_age else FormTokenCheck.VALID
 
 
+def form_token_issued_at(token: str | None) -> int | None:
+    """When ``token`` says it was issued (seconds since the epoch), or None if it is malformed.
+
+    Read the time only of a token that :func:`check_form_token` found ``VALID`` or ``EXPIRED``
+    (the time is part of what the signature covers): it says how long ago this deployment handed
+    out the form, e.g. to notice an answer sent faster than a person can read the questions."""
+    if not token or len(token) > 64 or "." not in token:
+        return None
+    try:
+        return int(token.partition(".")[0], 36)
+    except ValueError:
+        return None
+
+
 def form_token_protected(view: Callable) -> Callable:
     """Mark a view that checks a form token itself: the session-based CSRF check is skipped for
     it. The view must refuse a request without a valid token with 400."""
