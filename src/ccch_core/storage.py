@@ -63,6 +63,7 @@ def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = 
     else:
         if path_text != ":memory:":
             Path(path_text).parent.mkdir(parents=True, exist_ok=True)
+            make_private(path_text)
         conn = sqlite3.connect(path_text, timeout=busy_timeout_ms / 1000, check_same_thread=False)
     db = Database(conn, execute_plugins=False)
     db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -72,6 +73,44 @@ def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = 
         # NORMAL is safe in WAL mode: a crash of the process never loses a committed write.
         db.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+PRIVATE_MODE = 0o600
+"""Files holding personal data (the database, its WAL and shm, backups, exports): owner only."""
+
+
+def make_private(path: str | Path) -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist, else take away the group's and
+    others' permissions (the database, its ``-wal`` and ``-shm`` files too: SQLite gives those the
+    database's mode when it creates them). A file owned by another account is left as it is."""
+    path = str(path)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
+        return
+    except FileExistsError:
+        pass
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            mode = os.stat(name).st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(name, mode & 0o700)
+        except (FileNotFoundError, PermissionError):
+            continue
+
+
+def open_private(path: str | Path, mode: str = "w", **kwargs):
+    """``open(path, mode)`` for a new file that may hold personal data (an export, a backup): the
+    file is created with mode 0600, whatever the umask, before anything is written to it."""
+    if not any(flag in mode for flag in "wax"):
+        raise ValueError(f"open_private writes files; mode {mode!r} does not")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if "x" in mode else os.O_TRUNC if "w" in mode else os.O_APPEND)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), PRIVATE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_MODE) if hasattr(os, "fchmod") else None  # an existing file keeps no wider mode
+        return open(fd, mode.replace("x", "w"), **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 try:  # Linux and macOS; on Windows ccch runs one waitress process and the thread lock suffices
@@ -258,6 +297,7 @@ def backup(source: str | Path, destination: str | Path, *, overwrite: bool = Fal
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
     partial.unlink(missing_ok=True)
+    make_private(partial)  # a backup holds every personal datum of the live database
     src = sqlite3.connect(str(source), timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         dst = sqlite3.connect(str(partial))
