@@ -44,7 +44,7 @@ def test_an_old_hash_logs_in_and_is_rehashed_with_current_parameters(make_deploy
     assert accounts.needs_rehash(old)
     before = accounts.find_user(dep.db, name)
     # A wrong password changes nothing.
-    assert accounts.authenticate(dep.db, name, "sai-mat-khau-2024", "127.0.0.1") is None
+    assert accounts.authenticate(dep.db, name, "sai-mat-khau-2024", address_key="a", secret=dep.secret_key) is None
     assert stored_hash(dep, name) == old
     # The right one, through the real login form: accepted, and the hash is replaced.
     client = make_app(dep).test_client()
@@ -55,5 +55,5 @@ def test_an_old_hash_logs_in_and_is_rehashed_with_current_parameters(make_deploy
     # Not a password change: the session is still valid, and the next login keeps the new hash.
     assert accounts.find_user(dep.db, name).session_version == before.session_version
     assert client.get("/").status_code == 200
-    assert accounts.authenticate(dep.db, name, PASSWORD, "127.0.0.1") is not None
+    assert accounts.authenticate(dep.db, name, PASSWORD, address_key="a", secret=dep.secret_key) is not None
     assert stored_hash(dep, name) == new

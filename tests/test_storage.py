@@ -226,9 +226,21 @@ def test_users_and_login_failures_schema(fresh_db):
         "session_version": ("INTEGER", True, 0),
         "created_at": ("TEXT", True, 0),
         "last_login_at": ("TEXT", False, 0),
+        "totp_secret": ("TEXT", False, 0),
+        "totp_enabled_at": ("TEXT", False, 0),
+        "totp_last_step": ("INTEGER", False, 0),
     }
     assert {tuple(i.columns): bool(i.unique) for i in fresh_db["users"].indexes} == {("username",): True}
-    assert set(_columns(fresh_db, "login_failures")) == {"id", "username", "address", "at"}
+    # Accounts and addresses only as keyed hashes: no column holds a typed name or an address.
+    assert _columns(fresh_db, "login_failures") == {
+        "id": ("INTEGER", False, 1),
+        "account_key": ("TEXT", True, 0),
+        "address_key": ("TEXT", True, 0),
+        "at": ("TEXT", True, 0),
+        "trusted": ("INTEGER", True, 0),
+    }
+    assert {tuple(i.columns) for i in fresh_db["login_failures"].indexes} == {
+        ("account_key", "at"), ("address_key", "at"), ("at",)}
 
 
 def test_activity_items_schema(fresh_db):
@@ -538,3 +550,4 @@ def test_writers_are_queued_through_a_lock_file(tmp_path):
     fcntl.flock(fd, fcntl.LOCK_UN)
     _os.close(fd)
     assert [r[0] for r in db.execute("select x from t order by x")] == [1, 2]
+

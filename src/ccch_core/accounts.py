@@ -13,6 +13,21 @@ Passwords are hashed with Werkzeug's current default (scrypt); a hash made with 
 parameters (pbkdf2, a smaller scrypt cost) is replaced at the next successful login. Every
 account carries a ``session_version``: logging out everywhere, disabling the account or changing
 its password increments it, which invalidates every session cookie issued before.
+
+Signing in (see docs/web.md, "Sign-in policy", and docs/security.md):
+
+- every attempt is checked against the throttle and recorded as a failure *before* the password is
+  checked, in one write transaction (BEGIN IMMEDIATE): however many attempts arrive at once, no
+  more than the limit are ever checked; a right password then removes its own record;
+- failures count per (account, address), per address across accounts, and per account across
+  addresses; the last is no lockout but a slower pace (one attempt per
+  :data:`ACCOUNT_BACKOFF`), which a browser the account has signed in from before skips — so a
+  stranger's failures never lock the owner out;
+- accounts and addresses are kept in ``login_failures`` only as keyed hashes
+  (:func:`ccch_core.privacy.keyed_hash`), and rows older than :data:`ACCOUNT_WINDOW` are deleted
+  as new ones are written and by ``ccch privacy purge``;
+- an account may have a second factor (TOTP, :mod:`ccch_core.totp`), checked by
+  :func:`verify_second_factor` under the same throttle, each code accepted once.
 """
 
 from __future__ import annotations
@@ -27,18 +42,39 @@ import attrs
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit
+from . import audit, totp
 from .model import Plan
+from .privacy import keyed_hash
 from .storage import utc_now_iso, write_transaction
 from .text import clean, fold
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+"""Longer passwords are refused when set; at sign-in they are wrong without being hashed."""
+MAX_USERNAME_INPUT = 200
+"""A typed username longer than this is no account's (usernames have at most 64 characters)."""
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
-# Throttling: failures counted over this window, per account and per address.
+# Throttling (docs/web.md, "Sign-in policy").
 FAILURE_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
+"""Failures per (account, address) and per address are counted over this window."""
+MAX_FAILURES_PER_ACCOUNT_ADDRESS = 5
+"""Wrong passwords or codes for one account from one address before that address must wait."""
 MAX_FAILURES_PER_ADDRESS = 20
+"""Wrong passwords or codes from one address, whatever the accounts, before it must wait."""
+ACCOUNT_WINDOW = dt.timedelta(hours=1)
+"""Failures per account from every address are counted over this window (and rows older than it
+are deleted)."""
+ACCOUNT_CEILING = 50
+"""Failures of one account from browsers it never signed in from, within :data:`ACCOUNT_WINDOW`,
+beyond which such browsers get one attempt per :data:`ACCOUNT_BACKOFF` (a guessing attack spread
+over many addresses is slowed to that pace; no account is ever locked)."""
+ACCOUNT_BACKOFF = dt.timedelta(seconds=30)
+
+ADDRESS_PURPOSE = "sign-in-address"
+"""The keyed-hash purpose of addresses in ``login_failures`` (``ccch_core.web.client_key``)."""
+ACCOUNT_PURPOSE = "sign-in-account"
+"""The keyed-hash purpose of typed usernames in ``login_failures`` and in trusted-browser cookies."""
 
 # Verifying against this hash when the account does not exist keeps the time of a failed login
 # the same whether or not the name exists.
@@ -90,6 +126,8 @@ class User:
     session_version: int
     created_at: str
     last_login_at: str | None = None
+    totp_enabled: bool = False
+    """Whether the account signs in with a code from an authenticator app as well."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> User:
@@ -104,6 +142,7 @@ class User:
             session_version=row["session_version"],
             created_at=row["created_at"],
             last_login_at=row["last_login_at"],
+            totp_enabled=bool(row.get("totp_enabled_at")),
         )
 
     @property
@@ -117,10 +156,14 @@ class User:
         return self.full_name or self.username
 
     def can_see_unit(self, plan: Plan, unit_id: str) -> bool:
-        """Whether the account may see ``unit_id``'s reports and figures.
+        """Whether the account may see ``unit_id``'s data: the one rule of the whole app.
 
-        Admins see every unit; a unit officer sees their unit and the units below it; viewers and
-        contest managers see the plan-wide dashboard but no unit's report.
+        A unit's data is anything attributed to it: its reports, indicator figures, activities,
+        survey answers at its posters, a report or export of it. Admins see every unit; a unit
+        officer sees their unit and the units below it; viewers and contest managers see the
+        plan-wide picture (the dashboard, the whole plan's report) but no unit's own data. Web
+        views apply it through :func:`ccch_core.web.auth.require_unit_access` (a unit in the
+        path) and :func:`ccch_core.web.auth.unit_scope` (an optional ``unit`` parameter).
         """
         if self.is_admin:
             return True
@@ -141,6 +184,8 @@ def check_password_strength(password: str) -> None:
     """Refuse passwords that are too short or trivially repetitive."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError("password", f"at most {MAX_PASSWORD_LENGTH} characters")
     if len(set(password)) < 4:
         raise AccountError("password", "too repetitive")
 
@@ -283,55 +328,228 @@ def end_sessions(db: Database, user_id: int) -> None:
 
 
 class Throttled(Exception):
-    """Too many failed logins; ``retry_after`` is in seconds."""
+    """Too many failed sign-ins: ``retry_after`` in seconds, ``limit`` which one was reached
+    ("account_address", "address" or "account"). Never shown to the visitor as such: the web
+    answers a throttled attempt exactly as a wrong password."""
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, limit: str):
         self.retry_after = retry_after
-        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.limit = limit
+        super().__init__(f"too many failed sign-ins ({limit}); try again in {retry_after} s")
 
 
-def check_throttle(db: Database, username: str, address: str, now: dt.datetime | None = None) -> None:
-    """Raise :class:`Throttled` when the account or the address has too many recent failures."""
-    now = now or dt.datetime.now(dt.UTC)
+def account_key(secret: str, username: str) -> str:
+    """The keyed hash that stands for a typed username in ``login_failures`` and trusted-browser
+    cookies (a name typed by mistake may be someone's password: it is never stored as typed)."""
+    return keyed_hash(secret, ACCOUNT_PURPOSE, normalise_username(username[:MAX_USERNAME_INPUT]))
+
+
+def address_key(secret: str, address: str) -> str:
+    """The keyed hash that stands for a client address (what ``ccch_core.web.client_key`` gives
+    for :data:`ADDRESS_PURPOSE`)."""
+    return keyed_hash(secret, ADDRESS_PURPOSE, address)
+
+
+def _wait(oldest: str, window: dt.timedelta, now: dt.datetime) -> int:
+    return max(int((dt.datetime.fromisoformat(oldest) + window - now).total_seconds()) + 1, 1)
+
+
+def _check_limits(db: Database, account: str, address: str, trusted: bool, now: dt.datetime) -> None:
     since = utc_now_iso(now - FAILURE_WINDOW)
-    name = normalise_username(username)
-    by_account = db.execute(
-        "select count(*), min(at) from login_failures where username = ? and at > ?", [name, since]
-    ).fetchone()
-    by_address = db.execute(
-        "select count(*), min(at) from login_failures where address = ? and at > ?", [address, since]
-    ).fetchone()
-    for (count, oldest), limit in ((by_account, MAX_FAILURES_PER_ACCOUNT), (by_address, MAX_FAILURES_PER_ADDRESS)):
-        if count >= limit:
-            oldest_at = dt.datetime.fromisoformat(oldest)
-            wait = int((oldest_at + FAILURE_WINDOW - now).total_seconds()) + 1
-            raise Throttled(max(wait, 1))
+    count, oldest = db.execute(
+        "select count(*), min(at) from login_failures where account_key = ? and address_key = ? and at > ?",
+        [account, address, since]).fetchone()
+    if count >= MAX_FAILURES_PER_ACCOUNT_ADDRESS:
+        raise Throttled(_wait(oldest, FAILURE_WINDOW, now), "account_address")
+    count, oldest = db.execute(
+        "select count(*), min(at) from login_failures where address_key = ? and at > ?", [address, since]).fetchone()
+    if count >= MAX_FAILURES_PER_ADDRESS:
+        raise Throttled(_wait(oldest, FAILURE_WINDOW, now), "address")
+    if trusted:
+        return
+    count, latest = db.execute(
+        "select count(*), max(at) from login_failures where account_key = ? and trusted = 0 and at > ?",
+        [account, utc_now_iso(now - ACCOUNT_WINDOW)]).fetchone()
+    if count >= ACCOUNT_CEILING:
+        wait = dt.datetime.fromisoformat(latest) + ACCOUNT_BACKOFF - now
+        if wait > dt.timedelta(0):
+            raise Throttled(max(int(wait.total_seconds()) + 1, 1), "account")
 
 
-def authenticate(db: Database, username: str, password: str, address: str, now: dt.datetime | None = None) -> User | None:
-    """Check a login. Returns the user, or None for a wrong name or password (recorded for
-    throttling). Raises :class:`Throttled` when there were too many failures."""
+def _reserve_attempt(db: Database, account: str, address: str, trusted: bool, now: dt.datetime) -> int:
+    """Check the limits and record the attempt as a failure, in one write transaction.
+
+    BEGIN IMMEDIATE takes the write lock before counting, so concurrent attempts are counted one
+    after another and at most the limit get through. The caller deletes the record when the
+    password or code was right."""
+    with write_transaction(db):
+        _check_limits(db, account, address, trusted, now)
+        attempt = db.execute(
+            "insert into login_failures (account_key, address_key, at, trusted) values (?, ?, ?, ?)",
+            [account, address, utc_now_iso(now), 1 if trusted else 0]).lastrowid
+        prune_login_failures(db, now)
+    return attempt
+
+
+def prune_login_failures(db: Database, now: dt.datetime | None = None) -> int:
+    """Delete the failure records no limit looks at any more (older than :data:`ACCOUNT_WINDOW`);
+    returns how many. Runs with every recorded attempt and from ``ccch privacy purge``."""
     now = now or dt.datetime.now(dt.UTC)
-    check_throttle(db, username, address, now)
-    name = normalise_username(username)
-    row = next(db.query("select * from users where username = ?", [name]), None)
-    ok = check_password_hash(row["password_hash"] if row else _DUMMY_HASH, password)
-    if row is None or not ok or not row["active"]:
-        with write_transaction(db):
-            db["login_failures"].insert({"username": name, "address": address, "at": utc_now_iso(now)})
-            db.execute("delete from login_failures where at < ?", [utc_now_iso(now - 2 * FAILURE_WINDOW)])
+    return db.execute("delete from login_failures where at <= ?", [utc_now_iso(now - ACCOUNT_WINDOW)]).rowcount
+
+
+def authenticate(db: Database, username: str, password: str, *, address_key: str, secret: str,
+                 trusted: bool = False, now: dt.datetime | None = None) -> User | None:
+    """The first step of signing in: the password, under the throttle.
+
+    ``address_key`` is the keyed hash of the visitor's address (:func:`address_key`), ``secret``
+    the deployment's secret, ``trusted`` whether the browser carries this account's
+    trusted-browser cookie (it then skips the per-account pace). Returns the user for a right
+    password of an active account — the sign-in is complete only after
+    :func:`complete_sign_in`, once the second factor, if any, is checked — or None otherwise
+    (recorded as a failure). Raises :class:`Throttled` before checking anything when a limit is
+    reached, so a throttled attempt tells nothing about the password.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    account = account_key(secret, username)
+    attempt = _reserve_attempt(db, account, address_key, trusted, now)
+    row = None
+    if len(username) <= MAX_USERNAME_INPUT:
+        row = next(db.query("select * from users where username = ?", [normalise_username(username)]), None)
+    # The same work whatever is wrong: an unknown name or an over-long password is checked
+    # against a dummy hash, so the time taken does not tell them apart.
+    usable = row is not None and len(password) <= MAX_PASSWORD_LENGTH
+    ok = check_password_hash(row["password_hash"] if usable else _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+    if not usable or not ok or not row["active"]:
         return None
     # A hash made with older or weaker parameters (pbkdf2, a smaller scrypt cost) is replaced now
     # that the password is known: stored hashes move to the current parameters as people log in.
     # Not a password change: sessions stay valid.
     rehashed = generate_password_hash(password) if needs_rehash(row["password_hash"]) else None
     with write_transaction(db):
-        db.execute("update users set last_login_at = ? where id = ?", [utc_now_iso(now), row["id"]])
-        db.execute("delete from login_failures where username = ?", [name])
+        db.execute("delete from login_failures where id = ?", [attempt])
         if rehashed:
             db.execute("update users set password_hash = ? where id = ? and password_hash = ?",
                        [rehashed, row["id"], row["password_hash"]])
     return get_user(db, row["id"])
+
+
+def spend_like_a_password_check(password: str = "") -> None:
+    """Take the time of one password check. The web calls it for a throttled attempt, whose
+    answer must not come back faster than a checked one's."""
+    check_password_hash(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+
+
+def needs_second_factor(user: User, required_roles: frozenset[Role] | set[Role] = frozenset()) -> bool:
+    """Whether ``user`` must give a code after the password: they have one set up, or their role
+    is one the deployment requires it of (``[web] require_totp_for``)."""
+    return user.totp_enabled or user.role in required_roles
+
+
+def verify_second_factor(db: Database, user: User, code: str, *, address_key: str, secret: str,
+                         trusted: bool = False, now: dt.datetime | None = None) -> bool:
+    """The second step: a code from the account's authenticator app, under the same throttle as
+    passwords (a wrong code counts as a failure for the account and the address).
+
+    Accepted only if it is the code of the current 30-second step or of the one before or after,
+    and of a later step than the last code accepted for the account — a code is never accepted
+    twice, even by two requests at once. Raises :class:`Throttled` before checking when a limit
+    is reached.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    attempt = _reserve_attempt(db, account_key(secret, user.username), address_key, trusted, now)
+    row = next(db.query("select totp_secret, active from users where id = ?", [user.id]), None)
+    typed = totp.normalise_code(code)
+    if row is None or not row["active"] or not row["totp_secret"] or typed is None:
+        return False
+    try:
+        plain = totp.unseal(secret, user.id, row["totp_secret"])
+    except totp.SecretError:
+        return False
+    step = totp.matching_step(plain, typed, now.timestamp())
+    if step is None:
+        return False
+    with write_transaction(db):
+        used = db.execute("update users set totp_last_step = ? where id = ? and coalesce(totp_last_step, -1) < ?",
+                          [step, user.id, step]).rowcount
+        if used:
+            db.execute("delete from login_failures where id = ?", [attempt])
+    return bool(used)
+
+
+def complete_sign_in(db: Database, user: User, *, address_key: str, secret: str,
+                     now: dt.datetime | None = None) -> None:
+    """Record a completed sign-in: the time, and the end of this account's failures from this
+    address (not those from elsewhere, nor the address's failures on other accounts)."""
+    now = now or dt.datetime.now(dt.UTC)
+    with write_transaction(db):
+        db.execute("update users set last_login_at = ? where id = ?", [utc_now_iso(now), user.id])
+        db.execute("delete from login_failures where account_key = ? and address_key = ?",
+                   [account_key(secret, user.username), address_key])
+
+
+# -- the second factor ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class TotpSetup:
+    """What an officer enters in their authenticator app: the secret (base32) and the
+    ``otpauth://`` URI a QR code would carry. Shown once; only the sealed secret is stored."""
+
+    username: str
+    secret: str
+    uri: str
+
+    @property
+    def grouped_secret(self) -> str:
+        """The secret in groups of four, to type by hand."""
+        return totp.grouped(self.secret)
+
+
+TOTP_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.CONTEST_MANAGER})
+"""The roles a deployment may require a second factor of (``[web] require_totp_for``); any
+account may have one."""
+
+
+def _new_totp(db: Database, user: User, secret: str, issuer: str, action: str, actor: str | None) -> TotpSetup:
+    plain = totp.generate_secret()
+    with write_transaction(db):
+        # A new secret ends every session: each one from now on has passed the new factor.
+        db.execute("update users set totp_secret = ?, totp_enabled_at = ?, totp_last_step = null, "
+                   "session_version = session_version + 1 where id = ?",
+                   [totp.seal(secret, user.id, plain), utc_now_iso(), user.id])
+        audit.record(db, actor, action, user.username)
+    return TotpSetup(user.username, plain, totp.provisioning_uri(plain, user.username, issuer))
+
+
+def enable_totp(db: Database, username: str, *, secret: str, issuer: str, actor: str | None = None) -> TotpSetup:
+    """Give an account a second factor and return what its owner enters in their app (shown
+    once). Refused if it has one already (:func:`reset_totp` replaces it). Ends its sessions;
+    recorded in the audit log."""
+    user = _require(db, username)
+    if user.totp_enabled:
+        raise AccountError("totp", f"{user.username} already has a second factor; "
+                                   "`ccch users totp reset` gives a new secret")
+    return _new_totp(db, user, secret, issuer, "user.totp_enable", actor)
+
+
+def reset_totp(db: Database, username: str, *, secret: str, issuer: str, actor: str | None = None) -> TotpSetup:
+    """Replace an account's second factor with a new secret (a lost or replaced phone): the old
+    app's codes stop working and every session ends. Recorded in the audit log."""
+    user = _require(db, username)
+    return _new_totp(db, user, secret, issuer, "user.totp_reset", actor)
+
+
+def disable_totp(db: Database, username: str, *, actor: str | None = None) -> User:
+    """Remove an account's second factor (its sessions go on). Recorded in the audit log."""
+    user = _require(db, username)
+    if not user.totp_enabled:
+        raise AccountError("totp", f"{user.username} has no second factor")
+    with write_transaction(db):
+        db.execute("update users set totp_secret = null, totp_enabled_at = null, totp_last_step = null "
+                   "where id = ?", [user.id])
+        audit.record(db, actor, "user.totp_disable", user.username)
+    return get_user(db, user.id)
 
 
 def hash_parameters(password_hash: str) -> str:

@@ -216,3 +216,31 @@ def m005_messages(db):
         """
     )
     db.execute("create index unit_contacts_hash on unit_contacts (address_hash)")
+
+
+@migrations()
+def m006_sign_in(db):
+    """Sign-in throttling keyed by hashed account and address, and the second factor (TOTP).
+
+    ``login_failures`` held the clear address (personal data) and the name as typed. Its rows
+    are at most half an hour old and a migration has no deployment secret to hash them with, so
+    they are dropped with the old table: the throttle starts afresh.
+    """
+    db.execute("drop table login_failures")
+    db.execute(
+        """
+        create table login_failures (
+            id integer primary key,
+            account_key text not null,      -- keyed hash of the typed username (accounts.account_key)
+            address_key text not null,      -- keyed hash of the client address (web.client_key)
+            at text not null,               -- UTC, ISO 8601
+            trusted integer not null default 0  -- from a browser the account signed in from before
+        )
+        """
+    )
+    db.execute("create index login_failures_account on login_failures (account_key, at)")
+    db.execute("create index login_failures_address on login_failures (address_key, at)")
+    db.execute("create index login_failures_at on login_failures (at)")
+    db["users"].add_column("totp_secret", str)        # sealed (ccch_core.totp.seal), never shown again
+    db["users"].add_column("totp_enabled_at", str)
+    db["users"].add_column("totp_last_step", int)     # the last accepted code's time step: no replay

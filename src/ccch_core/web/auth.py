@@ -1,17 +1,36 @@
-"""Login, logout and the access checks every view uses."""
+"""Login, logout and the access checks every view uses.
+
+Signing in is one or two steps: the password (``/dang-nhap``), then, for an account with a second
+factor or of a role the deployment requires one of, a code from an authenticator app
+(``/dang-nhap/ma-xac-thuc``). Every refusal of a step reads the same whatever its reason (an
+unknown name, a wrong password, a disabled account, a throttled attempt; a wrong, reused or late
+code), with the same status and no ``Retry-After``: a stranger learns nothing from it.
+"""
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
-from werkzeug.exceptions import TooManyRequests
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import accounts
 from ..accounts import Role
-from . import deployment
+from . import client_key, deployment
 
 bp = Blueprint("auth", __name__)
 
@@ -64,12 +83,33 @@ def roles_required(*roles: Role) -> Callable:
 
 
 def require_unit_access(unit_id: str) -> None:
-    """403 unless the signed-in user may see and edit ``unit_id`` (own unit and sub-units)."""
+    """404 for a unit the plan does not have; 403 unless the signed-in user may see ``unit_id``'s
+    data by the one rule, :meth:`ccch_core.accounts.User.can_see_unit` (admins: every unit; a unit
+    officer: their unit and the units below it; viewers and contest managers: none)."""
     plan = deployment().plan
     if not plan.has_unit(unit_id):
         abort(404)
     if not g.user.can_see_unit(plan, unit_id):
         abort(403)
+
+
+def unit_scope(unit_id: str | None) -> str | None:
+    """The unit whose data a request asks for through an optional parameter (``?unit=…``),
+    checked by the same rule as :func:`require_unit_access`; None means the whole plan.
+
+    A unit given is checked as in the path of ``/bao-cao/<unit>/…`` (404 unknown, 403 not
+    within the user's scope). Without one, a unit officer gets their own unit, never the whole
+    plan; the other roles get the whole plan's picture (the dashboard's figures). Every view that
+    shows or exports data for an optional unit — reports, exports, downloads, plugin pages —
+    goes through here, so one role gets one answer for one unit wherever it asks."""
+    if unit_id:
+        require_unit_access(unit_id)
+        return unit_id
+    if g.user.role is Role.UNIT_OFFICER:
+        if not g.user.unit_id:
+            abort(403)
+        return g.user.unit_id
+    return None
 
 
 def _safe_next(target: str | None) -> str:
@@ -82,40 +122,155 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+REFUSAL = ("Tên đăng nhập hoặc mật khẩu không đúng, hoặc đã nhập sai quá nhiều lần. Vui lòng kiểm tra lại; "
+           "nếu đã nhập sai nhiều lần, hãy đợi 15 phút rồi thử lại.")
+"""The one answer to a refused password step, whatever the reason."""
+
+CODE_REFUSAL = ("Mã xác thực không đúng, đã được dùng hoặc đã hết hạn. Vui lòng nhập mã mới đang hiện trong "
+                "ứng dụng xác thực; nếu đã nhập sai nhiều lần, hãy đợi 15 phút rồi thử lại.")
+"""The one answer to a refused code, whatever the reason."""
+
+PENDING_SECONDS = 300
+"""How long after a right password the code may be given (then the password is asked again)."""
+
+TRUSTED_COOKIE = "ccch_trusted"
+TRUSTED_DAYS = 180
+TRUSTED_ACCOUNTS = 5
+"""A browser remembers at most this many accounts it signed in (a shared office computer)."""
+
+
+def required_second_factor_roles() -> frozenset[Role]:
+    """The roles the deployment requires a second factor of (``[web] require_totp_for``)."""
+    return frozenset(Role(r) for r in deployment().config.web.get("require_totp_for", ()))
+
+
+def _trusted_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(deployment().secret_key, salt="ccch-trusted-browser")
+
+
+def _trusted_accounts() -> list[str]:
+    """Account keys of the accounts this browser completed a sign-in to (signed cookie)."""
+    raw = request.cookies.get(TRUSTED_COOKIE)
+    if not raw or len(raw) > 2000:
+        return []
+    try:
+        keys = _trusted_serializer().loads(raw, max_age=TRUSTED_DAYS * 86400)
+    except BadSignature:
+        return []
+    return [k for k in keys if isinstance(k, str)][:TRUSTED_ACCOUNTS] if isinstance(keys, list) else []
+
+
+def _remember_browser(response, user: accounts.User) -> None:
+    key = accounts.account_key(deployment().secret_key, user.username)
+    keys = [key, *(k for k in _trusted_accounts() if k != key)][:TRUSTED_ACCOUNTS]
+    response.set_cookie(TRUSTED_COOKIE, _trusted_serializer().dumps(keys), max_age=TRUSTED_DAYS * 86400,
+                        path=url_for("auth.login"), httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+
+
+def _finish(user: accounts.User, next_url: str | None):
+    """Complete a sign-in: a new session (nothing from before carries over), the browser
+    remembered, and on to where the officer was going."""
+    dep = deployment()
+    accounts.complete_sign_in(dep.db, user, address_key=client_key(accounts.ADDRESS_PURPOSE),
+                              secret=dep.secret_key)
+    session.clear()
+    session["user_id"] = user.id
+    session["version"] = user.session_version
+    session.permanent = True
+    response = redirect(_safe_next(next_url))
+    _remember_browser(response, user)
+    return response
+
+
+def _bounded(name: str, limit: int) -> str:
+    value = request.form.get(name) or ""
+    return value if len(value) <= limit else value[:limit + 1]
+
+
 @bp.route("/dang-nhap", methods=["GET", "POST"])
 @public
 def login():
-    """The login form; throttled after repeated failures (per account and per address)."""
+    """The sign-in form; throttled per account and address, per address, and paced per account."""
     next_url = request.values.get("next")
+    if next_url and len(next_url) > 2000:
+        next_url = None
     username = ""
     error = None
     status = 200
     if request.method == "POST":
-        username = (request.form.get("username") or "").strip()
-        password = request.form.get("password") or ""
+        username = _bounded("username", accounts.MAX_USERNAME_INPUT).strip()
+        password = _bounded("password", accounts.MAX_PASSWORD_LENGTH)
         if not username or not password:
             error = "Vui lòng nhập tên đăng nhập và mật khẩu."
             status = 422
         else:
-            db = deployment().db
+            dep = deployment()
+            secret = dep.secret_key
+            trusted = accounts.account_key(secret, username) in _trusted_accounts()
             try:
-                user = accounts.authenticate(db, username, password, request.remote_addr or "?")
-            except accounts.Throttled as exc:
-                raise TooManyRequests(
-                    description=f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {exc.retry_after // 60 + 1} phút.",
-                    retry_after=exc.retry_after,
-                ) from None
+                user = accounts.authenticate(dep.db, username, password, secret=secret, trusted=trusted,
+                                             address_key=client_key(accounts.ADDRESS_PURPOSE))
+            except accounts.Throttled:
+                # Answered as a wrong password, after the same work: neither the words, the status
+                # nor the time tell a throttled attempt from a checked one.
+                accounts.spend_like_a_password_check(password)
+                user = None
             if user is None:
-                error = "Tên đăng nhập hoặc mật khẩu không đúng."
+                error = REFUSAL
                 status = 401
+            elif not accounts.needs_second_factor(user, required_second_factor_roles()):
+                return _finish(user, next_url)
+            elif not user.totp_enabled:
+                error = ("Tài khoản của bạn phải đăng nhập bằng mã xác thực hai bước nhưng chưa được thiết lập. "
+                         "Vui lòng liên hệ quản trị hệ thống để được cấp mã (xem hướng dẫn “Xác thực hai bước”).")
+                status = 403
             else:
-                # A new session at login: nothing from before the login carries over.
                 session.clear()
-                session["user_id"] = user.id
-                session["version"] = user.session_version
-                session.permanent = True
-                return redirect(_safe_next(next_url))
+                session["pending_login"] = {"user": user.id, "version": user.session_version,
+                                            "at": int(time.time()), "next": next_url}
+                return redirect(url_for("auth.second_factor"), code=303)
     return render_template("login.html", username=username, error=error, next=next_url), status
+
+
+def _pending_user() -> accounts.User | None:
+    """The account whose password was right a moment ago in this browser, or None."""
+    pending = session.get("pending_login")
+    if not isinstance(pending, dict):
+        return None
+    started = pending.get("at")
+    if not isinstance(started, int) or not 0 <= time.time() - started <= PENDING_SECONDS:
+        return None
+    user = accounts.get_user(deployment().db, pending.get("user"))
+    if user is None or not user.active or user.session_version != pending.get("version"):
+        return None
+    return user
+
+
+@bp.route("/dang-nhap/ma-xac-thuc", methods=["GET", "POST"])
+@public
+def second_factor():
+    """The second step of signing in: the 6-digit code from the officer's authenticator app."""
+    user = _pending_user()
+    if user is None:
+        session.pop("pending_login", None)
+        return render_template("login_code.html", expired=True, error=None), 401 if request.method == "POST" else 200
+    error = None
+    status = 200
+    if request.method == "POST":
+        dep = deployment()
+        secret = dep.secret_key
+        trusted = accounts.account_key(secret, user.username) in _trusted_accounts()
+        try:
+            ok = accounts.verify_second_factor(dep.db, user, _bounded("code", 16), secret=secret, trusted=trusted,
+                                               address_key=client_key(accounts.ADDRESS_PURPOSE))
+        except accounts.Throttled:
+            ok = False
+        if ok:
+            return _finish(user, session["pending_login"].get("next"))
+        error = CODE_REFUSAL
+        status = 401
+    return render_template("login_code.html", expired=False, error=error, user=user), status
 
 
 @bp.route("/dang-xuat", methods=["POST"])
