@@ -28,13 +28,14 @@ def everything(tmp_path_factory):
     """An app with every installed plugin enabled, and a logged-in client per role."""
     import shutil
 
+    from ccch_testing import DUC_THO_PLAN
+
     from ccch_core import accounts
     from ccch_core.config import load_config
     from ccch_core.deployment import Deployment
     from ccch_core.plugins import make_plugin_manager
     from ccch_core.testing import PASSWORD, to_toml
     from ccch_core.web import create_app
-    from ccch_testing import DUC_THO_PLAN
 
     folder = tmp_path_factory.mktemp("all-plugins")
     shutil.copyfile(DUC_THO_PLAN, folder / "plan.toml")
@@ -72,7 +73,7 @@ def routes(app):
 
 
 def test_every_installed_plugin_is_enabled(everything):
-    app, dep, plugins, _ = everything
+    _app, dep, plugins, _ = everything
     assert set(plugins) <= set(dep.pm.plugin_names())
 
 
@@ -89,7 +90,7 @@ def _request(client, method, url, with_token=True):
 
 
 def test_declared_access_holds_for_every_role(everything):
-    app, dep, _, clients = everything
+    app, _dep, _, clients = everything
     problems = []
     for rule, method, url in routes(app):
         view = app.view_functions[rule.endpoint]
@@ -120,7 +121,7 @@ def test_declared_access_holds_for_every_role(everything):
 
 
 def test_every_state_changing_route_needs_a_csrf_token(everything):
-    app, dep, _, clients = everything
+    app, _dep, _, clients = everything
     problems = []
     for rule, method, url in routes(app):
         if method == "GET":
@@ -133,7 +134,7 @@ def test_every_state_changing_route_needs_a_csrf_token(everything):
 
 
 def test_menu_links_only_to_pages_the_role_may_open(everything):
-    app, dep, _, clients = everything
+    _app, _dep, _, clients = everything
     import re
 
     for role in ROLES:
@@ -142,3 +143,74 @@ def test_menu_links_only_to_pages_the_role_may_open(everything):
         for href in re.findall(r'href="([^"]+)"', nav):
             status = clients[role].get(href).status_code
             assert status == 200, f"{role}: menu link {href} gives {status}"
+
+
+# -- one rule for a unit's data, whatever route asks ---------------------------------------------
+
+UNIT_PARAMETER_VARIANTS = {"own": "xa-an-dung", "other": "xa-duc-dong", "parent": "ubnd-huyen"}
+"""The unit officer's commune, another commune, and the district above the commune."""
+
+MAY_SEE = {
+    "system_admin": {"own", "other", "parent"},
+    "plan_admin": {"own", "other", "parent"},
+    "unit_officer": {"own"},
+    "contest_manager": set(),
+    "viewer": set(),
+}
+"""The one rule (ccch_core.accounts.User.can_see_unit), written out for the test."""
+
+
+def test_unit_parameters_answer_as_the_units_own_pages(everything):
+    """Every route that takes a unit — in its path (/bao-cao/<unit>/…) or as a parameter of the
+    export plugin (/xuat/bao-cao?unit=…, /xuat/du-lieu/<table>?unit=…) — refuses exactly the
+    role × unit pairs the one rule refuses: the export once gave viewers and contest managers any
+    unit's full report that /bao-cao/<unit>/… refused them."""
+    _app, dep, _, clients = everything
+    if "export" not in dep.pm.plugin_names():
+        pytest.skip("the export plugin is not installed")
+    assert {dep.plan.has_unit(u) for u in UNIT_PARAMETER_VARIANTS.values()} == {True}
+    problems = []
+    for role, allowed in MAY_SEE.items():
+        client = clients[role]
+        for variant, unit in UNIT_PARAMETER_VARIANTS.items():
+            may = variant in allowed
+            page = client.get(f"/bao-cao/{unit}/2024-03").status_code
+            if (page == 403) == may:
+                problems.append(f"{role} /bao-cao/{unit}/2024-03: {page}")
+            report = client.get(f"/xuat/bao-cao?period=2024-03&unit={unit}&format=json").status_code
+            if report != (200 if may else 403):
+                problems.append(f"{role} /xuat/bao-cao?unit={unit} ({variant}): {report}")
+            for table in dep.data_tables.values():
+                if role not in table.roles or (role == "unit_officer" and not table.unit_scoped):
+                    continue  # the table itself is not theirs (403 either way)
+                data = client.get(f"/xuat/du-lieu/{table.name}?format=csv&unit={unit}")
+                body = data.get_data()  # drain the stream
+                if data.status_code != (200 if may else 403):
+                    problems.append(f"{role} /xuat/du-lieu/{table.name}?unit={unit} ({variant}): "
+                                    f"{data.status_code} {body[:80]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_rule_written_out_is_the_cores(everything):
+    from ccch_core import accounts
+
+    _, dep, _, _ = everything
+    for role, allowed in MAY_SEE.items():
+        user = accounts.find_user(dep.db, role.replace("_", "-"))
+        for variant, unit in UNIT_PARAMETER_VARIANTS.items():
+            assert user.can_see_unit(dep.plan, unit) == (variant in allowed), (role, variant)
+
+
+def test_without_a_unit_an_officer_gets_their_own_never_the_whole_plan(everything):
+    import json
+
+    _app, dep, _, clients = everything
+    if "export" not in dep.pm.plugin_names():
+        pytest.skip("the export plugin is not installed")
+    expected = {"unit_officer": "xa-an-dung", "system_admin": None, "plan_admin": None, "viewer": None,
+                "contest_manager": None}
+    for role, unit in expected.items():
+        response = clients[role].get("/xuat/bao-cao?period=2024-03&format=json")
+        assert response.status_code == 200, role
+        got = json.loads(response.data)["unit"]
+        assert (got["id"] if got else None) == unit, role

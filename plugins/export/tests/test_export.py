@@ -6,18 +6,19 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 
 import docx
 import openpyxl
 import pytest
+from ccch_export.plugin import export_report
 from click.testing import CliRunner
 from docx.shared import Mm
 
 from ccch_core import progress
 from ccch_core.cli import make_cli
 from ccch_core.testing import login
-from ccch_export.plugin import export_report
 
 AFTER = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
 EVIL = "=HYPERLINK(\"http://evil.example\",\"Bấm vào đây\")"
@@ -95,7 +96,7 @@ def test_docx_of_a_commune_is_addressed_up_the_chain(dep):
 
 
 def test_xlsx_one_sheet_per_table_typed_and_frozen(dep):
-    content, filename, _ = produce(dep, "xlsx")
+    content, _filename, _ = produce(dep, "xlsx")
     workbook = openpyxl.load_workbook(io.BytesIO(content))
     assert len(workbook.sheetnames) == 4
     sheet = workbook.worksheets[0]
@@ -234,6 +235,30 @@ def test_viewer_cannot_download_raw_data(dep, make_app, make_user):
     assert client.get("/xuat/du-lieu").status_code == 403
     assert client.get("/xuat/du-lieu/measurements?format=csv").status_code == 403
     assert client.get("/xuat/bao-cao?period=2024-03&format=md").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["viewer", "contest_manager"])
+def test_a_units_report_answers_as_the_units_page_does(dep, make_app, make_user, role):
+    """The finding: a viewer or a contest manager downloaded any unit's full report from
+    /xuat/bao-cao?unit=…, while /bao-cao/<unit>/… refused them. One rule, one answer."""
+    app = make_app(dep)
+    name, password = make_user(dep, role)
+    client = app.test_client()
+    assert login(client, name, password).status_code == 302
+    for unit in ("xa-duc-dong", "xa-an-dung", "ubnd-huyen"):
+        assert client.get(f"/bao-cao/{unit}/2024-03").status_code == 403
+        for format_name in ("docx", "json", "md"):
+            refused = client.get(f"/xuat/bao-cao?period=2024-03&unit={unit}&format={format_name}")
+            assert refused.status_code == 403, (unit, format_name)
+            assert "Content-Disposition" not in refused.headers
+    assert client.get("/xuat/bao-cao?period=2024-03&unit=xa-khong-co&format=md").status_code == 404
+    # The whole plan's picture (what the dashboard shows) stays theirs, and the dashboard offers
+    # nothing else.
+    whole = client.get("/xuat/bao-cao?period=2024-03&format=json")
+    assert whole.status_code == 200 and json.loads(whole.data)["unit"] is None
+    page = client.get("/?period=2024-03").get_data(as_text=True)
+    panel = page.split('id="export-unit"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]*)"', panel) == [""]
 
 
 def test_signatory_settings_are_checked(make_deployment):

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sys
 import re
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import click
-from flask import Blueprint, Response, abort, g, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    render_template,
+    request,
+    stream_with_context,
+)
 
 from ccch_core import hookimpl
 from ccch_core.accounts import Role
@@ -19,7 +27,7 @@ from ccch_core.periods import Period, PeriodError
 from ccch_core.report import DataScope, build_report
 from ccch_core.text import slugify
 from ccch_core.web import deployment as current_deployment
-from ccch_core.web.auth import login_required
+from ccch_core.web.auth import login_required, unit_scope
 
 from . import tabular
 from .exporters import EXPORTERS
@@ -97,7 +105,7 @@ def write_data_table(table, rows, format_name: str, target, *, meta: dict[str, A
     """Stream ``rows`` of a data table to ``target`` (a path or a binary stream); returns rows written."""
     if format_name == "csv":
         own = isinstance(target, (str, Path))
-        stream = open(target, "w", encoding="utf-8", newline="") if own else io.TextIOWrapper(target, "utf-8", newline="")
+        stream = open(target, "w", encoding="utf-8", newline="") if own else io.TextIOWrapper(target, "utf-8", newline="")  # noqa: SIM115 - closed below when ours
         try:
             return tabular.write_csv(table.columns, rows, stream, on_row=on_row)
         finally:
@@ -116,7 +124,7 @@ def write_data_table(table, rows, format_name: str, target, *, meta: dict[str, A
     if format_name == "json":
         counter = _Counter(rows, on_row)
         own = isinstance(target, (str, Path))
-        stream = open(target, "wb") if own else target
+        stream = open(target, "wb") if own else target  # noqa: SIM115 - closed below when ours
         try:
             for chunk in tabular.iter_json(table.columns, counter, meta):
                 stream.write(chunk)
@@ -171,7 +179,8 @@ def startup(deployment):
 
 @hookimpl
 def register_commands(cli):
-    from ccch_core.cli import pass_deployment, table as text_table
+    from ccch_core.cli import pass_deployment
+    from ccch_core.cli import table as text_table
 
     @cli.command("report")
     @click.option("--period", "-p", "period_text", required=True, help="2024-03, 2024-Q1, 2024-H1 or 2024.")
@@ -239,20 +248,6 @@ def register_commands(cli):
 bp = Blueprint("export", __name__, template_folder="templates")
 
 
-def _allowed_unit(unit_id: str | None) -> str | None:
-    """The unit a user may export: unit officers only within their scope (default their unit)."""
-    plan = current_deployment().plan
-    user = g.user
-    if user.role is Role.UNIT_OFFICER:
-        unit_id = unit_id or user.unit_id
-        if not plan.has_unit(unit_id) or not user.can_see_unit(plan, unit_id):
-            abort(403)
-        return unit_id
-    if unit_id and not plan.has_unit(unit_id):
-        abort(404)
-    return unit_id or None
-
-
 def _content_disposition(filename: str) -> str:
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
@@ -269,7 +264,8 @@ def download_report():
         abort(400, description="Kỳ báo cáo không hợp lệ (ví dụ: 2024-03, 2024-Q1, 2024-H1, 2024).")
     if period.end_date < dep.plan.starts_on or period.start_date > dep.plan.ends_on:
         abort(400, description=f"Kỳ {period.label_vi} nằm ngoài thời gian của kế hoạch.")
-    unit_id = _allowed_unit(request.args.get("unit") or None)
+    # The core's one rule: a unit's report only for who may see the unit (as /bao-cao/<unit>/…).
+    unit_id = unit_scope(request.args.get("unit") or None)
     format_name = request.args.get("format", "docx")
     if format_name not in dep.exporters:
         abort(400, description=f"Định dạng “{format_name}” không được hỗ trợ.")
@@ -307,7 +303,7 @@ def data_download(name: str):
         period = _parse_period(request.args.get("period"))
     except PeriodError:
         abort(400, description="Kỳ không hợp lệ.")
-    unit_id = _allowed_unit(request.args.get("unit") or None)
+    unit_id = unit_scope(request.args.get("unit") or None)
     scope = DataScope(unit_id, period)
     extension, media_type = DATA_FORMATS[format_name]
     filename = f"{table.name}{'-' + str(period) if period else ''}{'-' + slugify(unit_id) if unit_id else ''}.{extension}"
@@ -322,7 +318,7 @@ def data_download(name: str):
         # openpyxl's write-only mode streams rows to a temporary file; send that file.
         import tempfile
 
-        handle = tempfile.TemporaryFile()
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 - read by the streamed response
         write_data_table(table, table.rows(dep, scope), "xlsx", handle, meta=meta)
         handle.seek(0)
         body = iter(lambda: handle.read(256 * 1024), b"")
@@ -346,10 +342,10 @@ def navigation_items(deployment, user):
 @hookimpl
 def dashboard_panels(deployment, user, period):
     plan = deployment.plan
-    if user is not None and user.role is Role.UNIT_OFFICER:
-        units = [u for u in plan.units if user.can_see_unit(plan, u.id) and u in plan.expected_reporters(period.months()[-1])]
-    else:
-        units = list(plan.expected_reporters(period.months()[-1]))
+    # Only the units whose report the user may download (the core's one rule): every unit for
+    # admins, their own for a unit officer, none for viewers and contest managers.
+    reporters = plan.expected_reporters(period.months()[-1])
+    units = [u for u in reporters if user is not None and user.can_see_unit(plan, u.id)]
     exporters = [e for e in deployment.exporters.values()]
     return [{"title": "Tải báo cáo", "template": "export/panel.html", "order": 5,
              "context": {"units": units, "exporters": exporters, "whole_plan": user is None or user.role is not Role.UNIT_OFFICER}}]
