@@ -37,7 +37,7 @@ PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
 TOP_KEYS = ("deployment", "plugins", "web", "messages")
-WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count")
+WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count", "require_totp_for")
 
 
 class ConfigError(ValueError):
@@ -70,6 +70,17 @@ class DeploymentConfig:
 def _suggest(value: str, choices) -> str:
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _check_roles(value: Any, where: str) -> list[str]:
+    """Problems of a list of role names (``[web] require_totp_for``)."""
+    from .accounts import Role
+
+    names = [r.value for r in Role]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return [f"{where}: must be a list of role names ({', '.join(names)}), not {value!r}"]
+    return [f"{where}: {v!r} is not a role{_suggest(v, names)} (roles: {', '.join(names)})"
+            for v in value if v not in names]
 
 
 def check_base_url(url: str, where: str = "public_base_url") -> str:
@@ -172,6 +183,8 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
             problems.append(f"{where}: web.proxy_count: must be a whole number 0–5 (reverse proxies in front), not {value!r}")
         elif key == "max_request_bytes" and (isinstance(value, bool) or not isinstance(value, int) or value < 10_000):
             problems.append(f"{where}: web.max_request_bytes: must be a whole number ≥ 10000, not {value!r}")
+        elif key == "require_totp_for":
+            problems.extend(_check_roles(value, f"{where}: web.require_totp_for"))
     messages = doc.get("messages", {})
     if not isinstance(messages, dict):
         problems.append(f"{where}: [messages] must be a table")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..accounts import Role
 from ..hookspecs import hookimpl
+from .signin import purge_expired_personal_data  # noqa: F401 - sign-in failure records, pruned daily
 
 
 @hookimpl
@@ -57,7 +58,11 @@ def register_commands(cli):
 
     @cli.group()
     def users():
-        """Web accounts: add, list, set-role, disable, enable, passwd."""
+        """Web accounts: add, list, set-role, disable, enable, passwd, totp (second factor)."""
+
+    from .signin import totp_group
+
+    users.add_command(totp_group())
 
     @users.command("add")
     @click.argument("username")
@@ -89,11 +94,12 @@ def register_commands(cli):
         found = accounts.list_users(state.deployment().db)
         if as_json:
             echo_json([{"username": u.username, "full_name": u.full_name, "role": u.role.value, "unit": u.unit_id,
-                        "active": u.active, "last_login_at": u.last_login_at} for u in found])
+                        "active": u.active, "last_login_at": u.last_login_at, "totp": u.totp_enabled}
+                       for u in found])
             return
         click.echo(table([(u.username, u.full_name, u.role.value, u.unit_id or "", "yes" if u.active else "DISABLED",
-                           u.last_login_at or "") for u in found],
-                         ["Username", "Name", "Role", "Unit", "Active", "Last login"]))
+                           "yes" if u.totp_enabled else "", u.last_login_at or "") for u in found],
+                         ["Username", "Name", "Role", "Unit", "Active", "2FA", "Last login"]))
 
     @users.command("set-role")
     @click.argument("username")
