@@ -212,9 +212,9 @@ def login():
                 user = accounts.authenticate(dep.db, username, password, secret=secret, trusted=trusted,
                                              address_key=client_key(accounts.ADDRESS_PURPOSE))
             except accounts.Throttled:
-                # Answered as a wrong password, after the same work: neither the words, the status
-                # nor the time tell a throttled attempt from a checked one.
-                accounts.spend_like_a_password_check(password)
+                # Answered as a wrong password, after as long: neither the words, the status nor
+                # the time tell a throttled attempt from a checked one.
+                accounts.wait_like_a_password_check()
                 user = None
             if user is None:
                 error = REFUSAL
