@@ -163,6 +163,31 @@ def test_the_owners_browser_skips_the_pace_others_do_not(make_deployment, make_a
     assert post_login(forged, name, PASSWORD, address="192.0.2.101").status_code == 401
 
 
+def test_failures_at_the_owners_own_office_address_do_not_stop_the_owners_browser(make_deployment, make_app,
+                                                                                   make_user):
+    """A commune's officers often share one public address: a stranger (or a careless colleague)
+    failing there on the owner's account, and on others, stops the strangers, not the browser the
+    owner signed in from before."""
+    dep = make_deployment()
+    name, _ = make_user(dep, "unit_officer", "xa-an-dung")
+    app = make_app(dep)
+    owner = app.test_client()
+    assert post_login(owner, name, PASSWORD).status_code == 302
+    owner.post("/dang-xuat", data={"csrf_token": csrf_token(owner, "/")})
+    stranger = app.test_client()
+    for i in range(accounts.MAX_FAILURES_PER_ACCOUNT_ADDRESS):
+        assert post_login(stranger, name, f"sai-{i}").status_code == 401
+    for i in range(accounts.MAX_FAILURES_PER_ADDRESS):
+        post_login(stranger, f"ai-do-{i}", "sai")
+    assert post_login(app.test_client(), name, PASSWORD).status_code == 401  # a new browser there waits
+    assert post_login(owner, name, PASSWORD).status_code == 302
+    # The trusted browser has its own count, not an unlimited one.
+    owner.post("/dang-xuat", data={"csrf_token": csrf_token(owner, "/")})
+    for i in range(accounts.MAX_FAILURES_PER_ACCOUNT_ADDRESS):
+        assert post_login(owner, name, f"sai-nua-{i}").status_code == 401
+    assert post_login(owner, name, PASSWORD).status_code == 401
+
+
 def test_every_refusal_reads_the_same(make_deployment, make_app, make_user):
     """Unknown name, wrong password, disabled account, throttled (with the right password): one
     status, one page, no Retry-After — nothing tells a stranger which it was."""

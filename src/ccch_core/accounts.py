@@ -21,8 +21,9 @@ Signing in (see docs/web.md, "Sign-in policy", and docs/security.md):
   more than the limit are ever checked; a right password then removes its own record;
 - failures count per (account, address), per address across accounts, and per account across
   addresses; the last is no lockout but a slower pace (one attempt per
-  :data:`ACCOUNT_BACKOFF`), which a browser the account has signed in from before skips — so a
-  stranger's failures never lock the owner out;
+  :data:`ACCOUNT_BACKOFF`). A browser the account has signed in from before skips the last two
+  and has a per-(account, address) count of its own — so a stranger's failures never lock the
+  owner out, even from the owner's own office address;
 - accounts and addresses are kept in ``login_failures`` only as keyed hashes
   (:func:`ccch_core.privacy.keyed_hash`), and rows older than :data:`ACCOUNT_WINDOW` are deleted
   as new ones are written and by ``ccch privacy purge``;
@@ -357,17 +358,19 @@ def _wait(oldest: str, window: dt.timedelta, now: dt.datetime) -> int:
 
 def _check_limits(db: Database, account: str, address: str, trusted: bool, now: dt.datetime) -> None:
     since = utc_now_iso(now - FAILURE_WINDOW)
+    # A browser the account signed in from before has a count of its own: others failing on the
+    # account from the same address (an office behind one NAT address) do not stop it.
     count, oldest = db.execute(
-        "select count(*), min(at) from login_failures where account_key = ? and address_key = ? and at > ?",
-        [account, address, since]).fetchone()
+        "select count(*), min(at) from login_failures where account_key = ? and address_key = ? and trusted = ? "
+        "and at > ?", [account, address, 1 if trusted else 0, since]).fetchone()
     if count >= MAX_FAILURES_PER_ACCOUNT_ADDRESS:
         raise Throttled(_wait(oldest, FAILURE_WINDOW, now), "account_address")
+    if trusted:
+        return
     count, oldest = db.execute(
         "select count(*), min(at) from login_failures where address_key = ? and at > ?", [address, since]).fetchone()
     if count >= MAX_FAILURES_PER_ADDRESS:
         raise Throttled(_wait(oldest, FAILURE_WINDOW, now), "address")
-    if trusted:
-        return
     count, latest = db.execute(
         "select count(*), max(at) from login_failures where account_key = ? and trusted = 0 and at > ?",
         [account, utc_now_iso(now - ACCOUNT_WINDOW)]).fetchone()
