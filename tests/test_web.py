@@ -233,7 +233,8 @@ LOGIN = "login"
 UNIT_VARIANTS = {"own": OWN_UNIT, "other": OTHER_UNIT}
 """Every route with <unit_id> is checked for the officer's own commune and for another commune."""
 
-ARGUMENT_VALUES = {"period_text": PERIOD}
+ARGUMENT_VALUES = {"period_text": PERIOD, "message_id": "999999", "contact_id": "999999"}
+"""No message or contact has these ids: the admins' actions on them are 404, the others' 403."""
 
 
 def _row(anonymous, admins, officer, others) -> dict[str, object]:
@@ -268,6 +269,12 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("reports.reopen", "POST", "other"): _row(LOGIN, 303, 403, 403),
     ("reports.rollup", "GET", None): _row(LOGIN, 200, 403, 403),
     ("audit.index", "GET", None): _row(LOGIN, 200, 403, 403),
+    ("messages.index", "GET", None): {**_row(LOGIN, 200, 200, 403), "contest_manager": 200},
+    ("messages.retry", "POST", None): _row(LOGIN, 404, 403, 403),
+    ("messages.cancel", "POST", None): _row(LOGIN, 404, 403, 403),
+    ("messages.contacts_index", "GET", None): _row(LOGIN, 200, 403, 403),
+    ("messages.contacts_index", "POST", None): _row(LOGIN, 422, 403, 403),  # an empty contact
+    ("messages.contacts_remove", "POST", None): _row(LOGIN, 404, 403, 403),
 }
 
 ENDS_SESSION = {("auth.logout", "POST")}
@@ -1205,10 +1212,10 @@ def nav_labels(html: str) -> list[str]:
     "role, expected",
     [
         ("viewer", ["Tổng quan", "Đơn vị"]),
-        ("contest_manager", ["Tổng quan", "Đơn vị"]),
-        ("unit_officer", ["Tổng quan", "Báo cáo đơn vị", "Đơn vị"]),
-        ("plan_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Nhật ký thao tác"]),
-        ("system_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Nhật ký thao tác"]),
+        ("contest_manager", ["Tổng quan", "Đơn vị", "Tin nhắn"]),
+        ("unit_officer", ["Tổng quan", "Báo cáo đơn vị", "Đơn vị", "Tin nhắn"]),
+        ("plan_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Tin nhắn", "Nhật ký thao tác"]),
+        ("system_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Tin nhắn", "Nhật ký thao tác"]),
     ],
 )
 def test_navigation_by_role(client_for, role, expected):

@@ -21,6 +21,7 @@ import attrs
 from sqlite_utils import Database
 
 from . import audit
+from .limits import LimitError, csv_records, limits_of, read_limited
 from .messages.base import CHANNELS, MessageError
 from .messages.outbox import address_hash, mask_address, normalise_address
 from .storage import utc_now_iso, write_transaction
@@ -73,14 +74,14 @@ def check_contact(plan, unit_id: str | None, channel: str | None, address: str |
     errors: dict[str, str] = {}
     unit_id = clean(unit_id or "")
     if not unit_id:
-        errors["unit"] = "missing unit id"
+        errors["unit"] = "thiếu mã đơn vị"
     elif not plan.has_unit(unit_id):
-        errors["unit"] = f"no unit {unit_id!r} in the plan"
+        errors["unit"] = f"không có đơn vị “{unit_id}” trong kế hoạch"
     channel = clean(channel or "").lower()
     if channel not in CHANNELS:
-        errors["channel"] = f"{channel!r} is not a channel ({', '.join(CHANNELS)})"
+        errors["channel"] = f"“{channel}” không phải kênh liên lạc (chọn một trong: {', '.join(CHANNELS)})"
     elif not clean(address or ""):
-        errors["address"] = "missing address"
+        errors["address"] = "thiếu địa chỉ nhận tin (thư điện tử hoặc số điện thoại)"
     else:
         try:
             address = normalise_address(channel, address)
@@ -88,7 +89,7 @@ def check_contact(plan, unit_id: str | None, channel: str | None, address: str |
             errors["address"] = str(exc).split(": ", 1)[-1]
     name = clean(name or "") or None
     if name and len(name) > NAME_MAX:
-        errors["name"] = f"{len(name)} characters, at most {NAME_MAX}"
+        errors["name"] = f"dài {len(name)} ký tự, tối đa {NAME_MAX}"
     if errors:
         raise ContactError(errors)
     return {"unit_id": unit_id, "channel": channel, "address": address, "name": name}
@@ -122,7 +123,7 @@ def remove_contact(deployment, contact_id: int, *, actor: str | None = None) -> 
     with write_transaction(deployment.db) as db:
         contact = get_contact(db, contact_id)
         if contact is None:
-            raise ContactError({"id": f"no contact #{contact_id}"})
+            raise ContactError({"id": f"không có đầu mối #{contact_id}"})
         db.execute("delete from unit_contacts where id = ?", [contact_id])
         audit.record(db, actor, "contact.remove", f"{deployment.plan.unit(contact.unit_id).name if deployment.plan.has_unit(contact.unit_id) else contact.unit_id}: "
                      f"{contact.channel_label} {contact.masked}", None, label="Xóa đầu mối liên hệ")
@@ -157,25 +158,27 @@ def import_contacts(deployment, path: str | Path, *, actor: str | None = None) -
     without BOM). All or nothing: every bad row is reported (``line N: field: …``) and nothing is
     stored. Returns how many rows were stored."""
     path = Path(path)
-    size = path.stat().st_size
-    if size > CSV_MAX_BYTES:
-        raise ContactError({str(path): f"{size} bytes; a contacts file may have at most {CSV_MAX_BYTES}"})
+    limits = limits_of(deployment)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # Size, rows, columns and cell length, from the deployment's [limits], before anything is read.
+        text = read_limited(path, path.name, limits).decode("utf-8-sig")
+        csv_records(text, path.name, limits)
+    except LimitError as exc:
+        raise ContactError({str(path): exc.message}) from None
     except UnicodeDecodeError as exc:
-        raise ContactError({str(path): f"not UTF-8 text (byte {exc.start}); save it as CSV UTF-8"}) from None
+        raise ContactError({str(path): f"không phải văn bản UTF-8 (byte {exc.start}); hãy lưu tệp dạng CSV UTF-8"}) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [clean(h or "").lower() for h in (reader.fieldnames or [])]
     missing = [c for c in CSV_COLUMNS[:3] if c not in header]
     if missing:
-        raise ContactError({f"{path}: line 1": f"missing column(s) {', '.join(missing)}; "
-                                               f"columns are {', '.join(CSV_COLUMNS)}"})
+        raise ContactError({f"{path}: line 1": f"thiếu cột {', '.join(missing)}; các cột là "
+                                               f"{', '.join(CSV_COLUMNS)}"})
     reader.fieldnames = header
     errors: dict[str, str] = {}
     rows = []
     for number, row in enumerate(reader, start=2):
         if number - 1 > CSV_MAX_ROWS:
-            errors[f"{path}: line {number}"] = f"more than {CSV_MAX_ROWS} rows"
+            errors[f"{path}: line {number}"] = f"quá {CSV_MAX_ROWS} dòng"
             break
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue

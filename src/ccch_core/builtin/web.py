@@ -9,12 +9,13 @@ from .signin import purge_expired_personal_data  # noqa: F401 - sign-in failure 
 
 @hookimpl
 def register_blueprints(register, deployment):
-    from ..web import audit, auth, dashboard, reports
+    from ..web import audit, auth, dashboard, messages, reports
 
     register(auth.bp)
     register(dashboard.bp)
     register(reports.bp)
     register(audit.bp)
+    register(messages.bp)
 
 
 @hookimpl
@@ -27,6 +28,8 @@ def navigation_items(deployment, user):
     ]
     if user.role in (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER):
         items.append({"label": "Báo cáo đơn vị", "endpoint": "reports.index", "order": 20})
+    if user.role in (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER, Role.CONTEST_MANAGER):
+        items.append({"label": "Tin nhắn", "endpoint": "messages.index", "order": 85})
     if user.role in (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN):
         items.append({"label": "Tổng hợp", "endpoint": "reports.rollup", "order": 30})
         items.append({"label": "Nhật ký thao tác", "endpoint": "audit.index", "order": 90})

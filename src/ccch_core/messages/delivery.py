@@ -34,7 +34,7 @@ import attrs
 from .. import audit
 from ..storage import parse_utc, utc_now_iso, write_transaction
 from .base import OutgoingMessage, SenderConfigError, SenderContext, SendResult
-from .outbox import _COUNT, Messaging, render_message, vietnam_day
+from .outbox import _COUNT, Messaging, mask_in_text, render_message, vietnam_day
 
 log = logging.getLogger("ccch.messages")
 
@@ -293,6 +293,8 @@ class Deliverer:
         now = self.clock()
         at = utc_now_iso(now)
         channel = row["channel"]
+        if result.reason:
+            result = attrs.evolve(result, reason=mask_in_text(result.reason, channel, row["address"]))
         with write_transaction(self.deployment.db) as db:
             if result.outcome == "sent":
                 db.execute("update messages set state = 'sent', sent_at = ?, gateway_id = ?, segments = ?, "

@@ -331,9 +331,24 @@ def count_messages(db: Database, **filters: Any) -> int:
     return db.execute(f"select count(*) from messages{where}", args).fetchone()[0]
 
 
-def counts_by_state(db: Database) -> dict[str, int]:
-    """How many messages are in each state."""
-    return dict(db.execute("select state, count(*) from messages group by state").fetchall())
+def counts_by_state(db: Database, **filters: Any) -> dict[str, int]:
+    """How many messages are in each state (with the filters of :func:`list_messages` but
+    ``state``: ``channel``, ``purpose``, ``source``, ``unit_ids``)."""
+    where, args = _where(**filters)
+    return dict(db.execute(f"select state, count(*) from messages{where} group by state", args).fetchall())
+
+
+def mask_in_text(text: str | None, channel: str, address: str | None) -> str | None:
+    """``text`` (a gateway's reason) with the recipient's address masked wherever it appears: an
+    SMTP server's "550 <vanthu@…>: Recipient unknown" repeats it, and reasons outlive the
+    address's erasure."""
+    if not text or not address:
+        return text
+    masked = mask_address(channel, address)
+    text = re.sub(re.escape(address), masked, text, flags=re.IGNORECASE)
+    if channel != "email" and address.startswith("0"):
+        text = text.replace("84" + address[1:], masked)  # the international form gateways echo
+    return text
 
 
 def get_message(db: Database, message_id: int) -> Message | None:

@@ -36,7 +36,7 @@ from ..messages import (
     Message,
     MessageError,
     cancel_message,
-    count_messages,
+    counts_by_state,
     get_message,
     list_messages,
     retry_message,
@@ -46,7 +46,7 @@ from ..model import Plan, Unit
 from ..periods import to_local, utc_now
 from ..privacy import mask_phone
 from . import deployment
-from .auth import roles_required
+from .auth import roles_required, unit_scope
 
 bp = Blueprint("messages", __name__)
 
@@ -81,9 +81,8 @@ def scope_filters(user, plan: Plan) -> dict[str, Any]:
     if user.role in ADMINS:
         return {}
     if user.role == Role.UNIT_OFFICER:
-        if not user.unit_id:
-            return {"unit_ids": []}
-        return {"unit_ids": [user.unit_id, *(u.id for u in plan.descendants(user.unit_id))]}
+        unit_id = unit_scope(None)  # the core's one rule for a unit's data: their own unit (403 without one)
+        return {"unit_ids": [unit_id, *(u.id for u in plan.descendants(unit_id))]}
     if user.role == Role.CONTEST_MANAGER:
         return {"source": CONTEST_SOURCE}
     abort(403)
@@ -92,7 +91,7 @@ def scope_filters(user, plan: Plan) -> dict[str, Any]:
 # -- what a row shows ---------------------------------------------------------------------------
 
 _EMAIL_IN_TEXT = re.compile(r"[^\s<>()\[\],;:\"'`]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}")
-_PHONE_IN_TEXT = re.compile(r"(?<![\w+])(?:\+?84|0)(?:[ .\-]?\d){8,10}(?!\d)")
+_PHONE_IN_TEXT = re.compile(r"(?<![\w+/.=\-])(?:\+?84|0)(?:[ .\-]?\d){8,10}(?![\w/])")
 
 
 def redact(text: str, message: Message | None = None) -> str:
@@ -129,6 +128,7 @@ class MessageRow:
     """A message as the page shows it: words and masked recipient only."""
 
     id: int
+    channel: str
     state: str
     state_label: str
     badge: str
@@ -161,7 +161,7 @@ def message_row(plan: Plan, message: Message) -> MessageRow:
             reason = reason[:REASON_MAX].rstrip() + "…"
     erased = message.address is None
     return MessageRow(
-        id=message.id, state=message.state, state_label=message.state_label,
+        id=message.id, channel=message.channel, state=message.state, state_label=message.state_label,
         badge=STATE_BADGES.get(message.state, "no_data"), channel_label=message.channel_label,
         recipient=message.address_masked or "–",
         unit_name=unit_name(plan, message.unit_id), purpose=purpose_label(message.template),
@@ -217,7 +217,8 @@ def index():
     scope = scope_filters(g.user, plan)
     state = _state_arg(request.args.get(STATE_ARG))
     page = _page_arg(request.args.get(PAGE_ARG))
-    counts = {key: count_messages(db, state=key, **scope) for key in STATES}
+    found = counts_by_state(db, **scope)
+    counts = {key: found.get(key, 0) for key in STATES}
     total = counts[state] if state else sum(counts.values())
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(page, pages)
@@ -301,7 +302,7 @@ def cancel(message_id: int):
 # -- /tin-nhan/dau-moi ----------------------------------------------------------------------------
 
 CONTACT_FIELDS = ("unit", "channel", "address", "name")
-FIELD_LABELS = {"unit": "Đơn vị", "channel": "Kênh liên lạc", "address": "Địa chỉ", "name": "Tên người, bộ phận"}
+FIELD_LABELS = {"unit": "Đơn vị", "channel": "Kênh liên lạc", "address": "Địa chỉ nhận tin", "name": "Tên người, bộ phận"}
 
 
 def _today():
