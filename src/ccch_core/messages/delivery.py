@@ -256,6 +256,7 @@ class Deliverer:
                 # The daily cap is counted and enforced here, where money is spent: every attempt
                 # at the gateway counts, and past the cap the message is not sent at all.
                 used = db.conn.execute(_COUNT, (vietnam_day(self.clock()), claimed["purpose"])).fetchone()[0]
+                self.messaging.forget_cap_read(claimed["purpose"])  # queueing in this process reads it anew
                 if used > cap:
                     reason = (f"vượt hạn mức {cap} tin nhắn một ngày của mục đích {claimed['purpose']} "
                               "([messages.daily_caps]); không gửi")

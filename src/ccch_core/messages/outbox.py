@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -132,7 +133,7 @@ class Messaging:
                                     f"{_suggest(key, kind.keys)}")
         self.problems = problems
         self.templates = merged
-        self._hash_key_cache: dict[str, str] = {}
+        self._cap_reads: dict[str, tuple[str, float, bool]] = {}
 
     def template(self, key: str) -> MessageTemplate:
         """The template ``key`` (with the deployment's overrides); :class:`MessageError` if unknown."""
@@ -148,6 +149,30 @@ class Messaging:
     def available(self, channel: str) -> bool:
         """Whether a message on ``channel`` can be delivered here."""
         return channel in self.settings.channels
+
+    CAP_READ_SECONDS = 1.0
+    """How long a process trusts its last read of a purpose's daily count (see :meth:`cap_used_up`)."""
+
+    def cap_used_up(self, db: Database, purpose: str, cap: int, now: dt.datetime) -> bool:
+        """Whether today's cap of ``purpose`` is used up, as the deliverer counted it.
+
+        A read, not a write: the deliverer counts and enforces the cap as it sends, so queueing
+        stays one insert on hot paths and this early refusal only lets the caller tell the person.
+        The count is read at most once a second per process (a burst of registrations reads it
+        once), so a refusal may start up to a second late; the deliverer's count is what holds."""
+        day = vietnam_day(now)
+        clock = time.monotonic()
+        cached = self._cap_reads.get(purpose)
+        if cached is not None and cached[0] == day and clock - cached[1] < self.CAP_READ_SECONDS:
+            return cached[2]
+        used = db.conn.execute(_USED, (day, purpose)).fetchone()
+        result = used is not None and used[0] >= cap
+        self._cap_reads[purpose] = (day, clock, result)
+        return result
+
+    def forget_cap_read(self, purpose: str) -> None:
+        """Drop this process's remembered count of ``purpose`` (the deliverer changed it)."""
+        self._cap_reads.pop(purpose, None)
 
     def daily_cap(self, purpose: str) -> int | None:
         """The cap of ``purpose`` a day: ``[messages.daily_caps]``, else the template's default."""
@@ -264,12 +289,8 @@ def queue_message(deployment, *, channel: str, address: str, template: str, para
     at = now.isoformat(timespec="seconds") if now.tzinfo is dt.UTC else utc_now_iso(now)
     db = deployment.db
     cap = messaging.daily_cap(purpose)
-    if cap is not None:
-        # A read, not a write: the deliverer counts (and enforces) the cap as it sends, so that
-        # queueing stays one insert on hot paths; this early refusal lets the caller say so.
-        used = db.conn.execute(_USED, (vietnam_day(now), purpose)).fetchone()
-        if used is not None and used[0] >= cap:
-            raise DailyCapReached("purpose", f"the daily cap of {purpose!r} messages ({cap}) is used up for today")
+    if cap is not None and messaging.cap_used_up(db, purpose, cap, now):
+        raise DailyCapReached("purpose", f"the daily cap of {purpose!r} messages ({cap}) is used up for today")
     row = (channel, address, mask_address(channel, address), purpose, template, json.dumps(text_params, ensure_ascii=False, separators=(",", ":")), key, source,
            unit_id, at, at)
     if db.conn.in_transaction:
