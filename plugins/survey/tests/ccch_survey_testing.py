@@ -50,6 +50,31 @@ def submit(client, path: str, data: dict | None = None, **extra):
     return client.post(path, data=form)
 
 
+def new_enrolment(dep, placement, label: str = "Máy tính bảng quầy 1", by: str = "vhtt") -> str:
+    """An enrolment code for a kiosk placement, created as the officer's page creates one."""
+    from ccch_survey.review import ENROL_LINK_PURPOSE
+    from ccch_survey.store import create_enrolment, new_enrolment_code
+
+    from ccch_core.privacy import keyed_hash
+
+    code = new_enrolment_code()
+    create_enrolment(dep.db, placement, keyed_hash(dep.secret_key, ENROL_LINK_PURPOSE, code), label, by=by,
+                     minutes=15)
+    return code
+
+
+def enrol(client, dep, placement, label: str = "Máy tính bảng quầy 1"):
+    """Enrol ``client`` as the placement's kiosk tablet through the real enrolment page (the code
+    typed by hand); returns the answer (a 303 to the kiosk page, with the device secret's cookie)."""
+    code = new_enrolment(dep, placement, label)
+    page = client.get(f"/k/{placement.code}/dang-ky")
+    assert page.status_code == 200, page.status_code
+    token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    response = client.post(f"/k/{placement.code}/dang-ky", data={"csrf_token": token, "ma": f"{code[:4]}-{code[4:]}"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response
+
+
 def count(db, table: str, where: str = "1", args=()) -> int:
     return db.execute(f"select count(*) from {table} where {where}", list(args)).fetchone()[0]
 
@@ -75,6 +100,8 @@ def store_response(dep, placement, scores: dict, *, when=None, sid=None, text=No
     if text:
         values.update(text)
     when = when or dt.datetime(2024, 3, 15, 3, tzinfo=dt.UTC)
+    # Crafted data for arithmetic: no limit and no flag (test_trust.py tests those).
     return store_submission(dep.db, SurveySettings(responses_per_device_per_day=0,
-                                                               submissions_per_address_per_hour=0),
+                                                   submissions_per_address_per_hour=0,
+                                                   flag_responses_per_address_per_hour=0, flag_identical_answers=0),
                             Submission(entry, values, sid or secrets.token_urlsafe(18), None, "test"), now=when)

@@ -5,7 +5,7 @@ and the unit officers' scope."""
 from __future__ import annotations
 
 import pytest
-from ccch_survey.store import add_placement
+from ccch_survey.store import add_placement, create_enrolment, enrol_device
 from ccch_survey_testing import store_response
 
 from ccch_core import accounts
@@ -32,6 +32,8 @@ MATRIX = {
     ("survey_public.thanks", "GET", "own"): row(200, 200, 200, 200),
     ("survey_public.token", "GET", "own"): row(200, 200, 200, 200),
     ("survey_public.static", "GET", None): row(200, 200, 200, 200),
+    ("survey_public.enrol", "GET", "own"): row(200, 200, 200, 200),  # a kiosk's enrolment page
+    ("survey_public.enrol", "POST", "own"): row(400, 400, 400, 400),  # no enrolment form token
     ("survey.index", "GET", None): row(LOGIN, 200, 200, 403),
     ("survey.results", "GET", None): row(LOGIN, 200, 200, 403),
     ("survey.comments", "GET", None): row(LOGIN, 200, 200, 403),
@@ -53,7 +55,17 @@ MATRIX = {
     ("survey.poster", "GET", "other"): row(LOGIN, 200, 403, 403),
     ("survey.qr", "GET", "own"): row(LOGIN, 200, 200, 403),
     ("survey.qr", "GET", "other"): row(LOGIN, 200, 403, 403),
+    ("survey.kiosk_devices", "GET", "own"): row(LOGIN, 200, 200, 403),
+    ("survey.kiosk_devices", "GET", "other"): row(LOGIN, 200, 403, 403),
+    ("survey.kiosk_devices", "POST", "own"): row(LOGIN, 200, 200, 403),  # an enrolment code, shown once
+    ("survey.kiosk_devices", "POST", "other"): row(LOGIN, 200, 403, 403),
+    ("survey.kiosk_revoke", "POST", "own"): row(LOGIN, 303, 303, 403),
+    ("survey.kiosk_revoke", "POST", "other"): row(LOGIN, 303, 403, 403),
+    ("survey.flags", "GET", None): row(LOGIN, 200, 200, 403),
+    ("survey.review_flags", "POST", None): row(LOGIN, 400, 403, 403),  # no action chosen
 }
+KIOSK_ENDPOINTS = {"survey_public.enrol", "survey.kiosk_devices", "survey.kiosk_revoke"}
+"""Routes of a kiosk placement: "own" and "other" are then An Dũng's and Yên Hồ's kiosks."""
 
 ENDS_SESSION: set = set()
 
@@ -66,7 +78,13 @@ def world(dep):
     own = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Quầy 1")
     other = add_placement(dep.db, dep.plan, "sipas", "xa-yen-ho.mot-cua", "Quầy 1")
     response_id = store_response(dep, own, {"chung": "5"}).response_id
-    return {"own": own.code, "other": other.code, "response_id": response_id}
+    world = {"own": own.code, "other": other.code, "response_id": response_id}
+    for variant, unit in (("own", "xa-an-dung.mot-cua"), ("other", "xa-yen-ho.mot-cua")):
+        kiosk = add_placement(dep.db, dep.plan, "sipas", unit, "Máy tính bảng", mode="kiosk")
+        create_enrolment(dep.db, kiosk, f"ma-{variant}", "Máy 1", by="vhtt", minutes=15)
+        world[f"{variant}_kiosk"] = kiosk.code
+        world[f"{variant}_device"] = enrol_device(dep.db, kiosk, f"ma-{variant}", f"bi-mat-{variant}").id
+    return world
 
 
 def route_checks(app, world):
@@ -78,7 +96,7 @@ def route_checks(app, world):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] not in BLUEPRINTS:
             continue
-        unknown = set(rule.arguments) - {"code", *values}
+        unknown = set(rule.arguments) - {"code", "device_id", *values}
         if unknown:
             problems.append(f"{rule.rule}: add the route to the matrix (and a value for {sorted(unknown)})")
             continue
@@ -94,7 +112,9 @@ def route_checks(app, world):
                     continue
                 args = {k: v for k, v in values.items() if k in rule.arguments}
                 if variant:
-                    args["code"] = world[variant]
+                    args["code"] = world[f"{variant}_kiosk" if rule.endpoint in KIOSK_ENDPOINTS else variant]
+                if "device_id" in rule.arguments:
+                    args["device_id"] = world[f"{variant}_device"]
                 if rule.endpoint == "survey_public.token":
                     args["sid"] = "ma-gui-cua-kiosk-01"  # a token is issued for one submission id
                 checks.append((key, adapter.build(rule.endpoint, args, method=method)))

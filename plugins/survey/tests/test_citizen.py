@@ -11,13 +11,14 @@ from html.parser import HTMLParser
 import pytest
 from ccch_survey.definition import loads_definition
 from ccch_survey.store import add_placement, retire_placement, save_survey, set_status
-from ccch_survey_testing import REQUIRED_SCALE, answers, count, open_form, submit
+from ccch_survey_testing import REQUIRED_SCALE, answers, count, enrol, open_form, submit
 
 
-def test_scan_is_counted_and_page_shows_unit_and_place(app, dep, poster):
-    client = app.test_client()
-    for _ in range(3):
-        response = client.get(f"/k/{poster.code}")
+def test_scan_is_counted_once_per_device_and_page_shows_unit_and_place(app, dep, poster):
+    phones = [app.test_client() for _ in range(3)]
+    for phone in phones:
+        for _ in range(2):  # a phone that opens the page again the same day counts once
+            response = phone.get(f"/k/{poster.code}")
     html = response.get_data(as_text=True)
     assert "Khảo sát sự hài lòng của người dân, tổ chức" in html
     assert "Bộ phận tiếp nhận và trả kết quả xã An Dũng" in html and "Quầy tiếp nhận hồ sơ" in html
@@ -191,13 +192,14 @@ def test_rate_limit_per_address(survey_deployment, make_app):
     assert count(dep.db, "survey_responses") == 3
 
 
-def test_kiosk_is_exempt_from_the_device_rule_but_has_its_own_limit(survey_deployment, make_app):
+def test_enrolled_kiosk_is_exempt_from_the_device_rule_but_has_its_own_limit(survey_deployment, make_app):
     dep = survey_deployment(kiosk_submissions_per_hour=2)
     kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
     client = make_app(dep).test_client()
+    enrol(client, dep, kiosk)
     assert [submit(client, f"/k/{kiosk.code}").status_code for _ in range(3)] == [200, 200, 429]
-    rows = list(dep.db.query("select channel, device_key from survey_responses"))
-    assert rows == [{"channel": "kiosk", "device_key": None}] * 2
+    rows = list(dep.db.query("select channel, device_key, kiosk_device_id from survey_responses"))
+    assert rows == [{"channel": "kiosk", "device_key": None, "kiosk_device_id": 1}] * 2
 
 
 def test_payload_limit(survey_deployment, make_app):

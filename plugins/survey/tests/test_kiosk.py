@@ -8,7 +8,7 @@ import re
 
 import pytest
 from ccch_survey.store import add_placement
-from ccch_survey_testing import CSRF_RE, answers, count, open_form
+from ccch_survey_testing import CSRF_RE, answers, count, enrol, open_form
 
 
 @pytest.fixture
@@ -16,8 +16,16 @@ def kiosk(dep):
     return add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
 
 
-def test_kiosk_page_loads_its_script_from_this_site(app, kiosk):
+@pytest.fixture
+def tablet(app, dep, kiosk):
+    """A test client enrolled as the kiosk's tablet (through the real enrolment page)."""
     client = app.test_client()
+    enrol(client, dep, kiosk)
+    return client
+
+
+def test_kiosk_page_loads_its_script_from_this_site(app, kiosk, tablet):
+    client = tablet
     response = client.get(f"/k/{kiosk.code}")
     html = response.get_data(as_text=True)
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.DOTALL)
@@ -35,14 +43,14 @@ def test_kiosk_page_loads_its_script_from_this_site(app, kiosk):
     assert "<script" not in client.get(f"/k/{poster.code}").get_data(as_text=True)
 
 
-def test_kiosk_thanks_page_returns_to_the_form(app, kiosk):
-    html = app.test_client().get(f"/k/{kiosk.code}/cam-on").get_data(as_text=True)
+def test_kiosk_thanks_page_returns_to_the_form(app, kiosk, tablet):
+    html = tablet.get(f"/k/{kiosk.code}/cam-on").get_data(as_text=True)
     assert f'<meta http-equiv="refresh" content="8;url=/k/{kiosk.code}">' in html
     assert "Người tiếp theo trả lời" in html
 
 
-def test_kept_submission_is_resent_later_with_a_fresh_token_and_stored_once(app, dep, kiosk):
-    client = app.test_client()
+def test_kept_submission_is_resent_later_with_a_fresh_token_and_stored_once(app, dep, kiosk, tablet):
+    client = tablet
     _, token, sid = open_form(client, f"/k/{kiosk.code}")
     kept = {**answers("4"), "csrf_token": token, "sid": sid, "v": "1"}
     # The tablet lost the network before the answer arrived; later its token is refused…
@@ -61,16 +69,16 @@ def test_kept_submission_is_resent_later_with_a_fresh_token_and_stored_once(app,
     assert dep.db.execute("select sum(scans) from survey_daily").fetchone()[0] == 1
 
 
-def test_kiosk_form_marks_required_questions_for_the_offline_check(app, kiosk):
-    html = app.test_client().get(f"/k/{kiosk.code}").get_data(as_text=True)
+def test_kiosk_form_marks_required_questions_for_the_offline_check(app, kiosk, tablet):
+    html = tablet.get(f"/k/{kiosk.code}").get_data(as_text=True)
     assert html.count("data-required") == 12  # 12 required scale questions; the others are optional
     assert CSRF_RE.search(html)
 
 
-def test_kiosk_pages_keep_nothing_for_back_forward_or_autofill(app, kiosk, poster):
+def test_kiosk_pages_keep_nothing_for_back_forward_or_autofill(app, kiosk, tablet, poster):
     """No cache may hold a kiosk page (a citizen's answers on a page sent back for correction), and
     the browser keeps no form state of it to restore on Back or Forward (autocomplete="off")."""
-    client = app.test_client()
+    client = tablet
     page, token, sid = open_form(client, f"/k/{kiosk.code}")
     html = page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
@@ -108,6 +116,7 @@ def test_kiosk_number_fields_carry_their_range_for_the_offline_check(app, dep):
     kiosk = add_placement(dep.db, dep.plan, "so-tien", "xa-an-dung.mot-cua", "Máy tính bảng", mode="kiosk")
     poster = add_placement(dep.db, dep.plan, "so-tien", "xa-an-dung.mot-cua", "Sảnh")
     client = app.test_client()
+    enrol(client, dep, kiosk)
     field = re.search(r'<input[^>]*name="q-chi-phi"[^>]*>', client.get(f"/k/{kiosk.code}").get_data(as_text=True)).group(0)
     assert 'data-kind="number"' in field and 'data-min="0' in field and 'data-max="10000000.5"' in field
     # The citizen's phone page stays as small as before: no attribute only the kiosk script reads.

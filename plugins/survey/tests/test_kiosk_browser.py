@@ -1,5 +1,6 @@
 """Kiosk mode in a real browser (Debian's Chromium driven by Playwright, never a downloaded
-browser): an answer given while the network is down is kept in the tablet and sent once when the
+browser): the tablet is enrolled through the enrolment page (the officer's code typed, or the QR
+code's link opened) before anything else; an answer given while the network is down is kept in the tablet and sent once when the
 network returns; the form resets for the next citizen and after inactivity, blank even after a page
 the server sent back for correction; a kept answer the server refuses does not hold up the others;
 the page runs under the app's Content-Security-Policy (``script-src 'self'``) without a JavaScript
@@ -20,7 +21,8 @@ import threading
 import time
 
 import pytest
-from ccch_survey.store import add_placement
+from ccch_survey.store import add_placement, get_placement
+from ccch_survey_testing import new_enrolment
 from waitress.server import create_server
 
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -100,6 +102,21 @@ def test_a_kept_answer_the_server_refuses_does_not_hold_up_the_others(chromium, 
     in_own_thread(lambda: kiosk_journey(chromium, refused_journey, *served))
 
 
+def tablet_context(browser, dep, url: str):
+    """A browser context enrolled as the kiosk's tablet through the enrolment page, the officer's
+    code typed by hand as the staff at the counter would."""
+    context = browser.new_context()
+    page = context.new_page()
+    code = new_enrolment(dep, get_placement(dep.db, url.rsplit("/", 1)[1]))
+    page.goto(url + "/dang-ky")
+    page.fill("#i-ma", code.lower())  # typed without care: lower case works
+    page.click("button[type=submit]")
+    wait_until(lambda: page.url == url and "<form" in page.content(), "the kiosk page after enrolment")
+    assert page.locator("#kiosk").count() == 1
+    page.close()
+    return context
+
+
 def kiosk_journey(chromium_path: str, run, dep, url: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -116,7 +133,7 @@ class Kiosk:
 
     def __init__(self, browser, dep, url: str):
         self.dep, self.url = dep, url
-        self.context = browser.new_context()
+        self.context = tablet_context(browser, dep, url)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         # Resource errors are expected (requests made while offline, the 422 and 413 answers).
@@ -252,7 +269,7 @@ def refused_journey(browser, dep, url: str) -> None:
 
 
 def journey(browser, dep, url: str) -> None:
-    context = browser.new_context()
+    context = tablet_context(browser, dep, url)
     page = context.new_page()
     errors: list[str] = []
     # Resource errors are expected (the favicon the browser asks for, requests made while offline).

@@ -79,16 +79,15 @@ def test_period_boundaries_are_vietnam_days(dep, places):
 
 
 def test_scans_responses_and_conversion(app, dep, places):
-    client = app.test_client()
-    for _ in range(4):
-        client.get(f"/k/{places['huyen'].code}")
+    for _ in range(4):  # four phones
+        app.test_client().get(f"/k/{places['huyen'].code}")
     store_response(dep, places["huyen"], {"chung": "5"}, when=dt.datetime.now(dt.UTC))
     res = compute_results(dep.db, dep.plan, "sipas", Period.current())
     row = next(p for p in res.placements if p.placement.code == places["huyen"].code)
     assert (row.scans, row.responses, row.conversion) == (4, 1, 25.0)
     # A kiosk's form resets in place for each citizen: scans say nothing about it, no conversion.
     kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-yen-ho.mot-cua", "Máy tính bảng", mode="kiosk")
-    client.get(f"/k/{kiosk.code}")
+    app.test_client().get(f"/k/{kiosk.code}")
     for value in "54":
         store_response(dep, kiosk, {"chung": value}, when=dt.datetime.now(dt.UTC))
     res = compute_results(dep.db, dep.plan, "sipas", Period.current())

@@ -16,6 +16,10 @@ LABELS = {
     "survey.exclude": "Loại hoặc đưa lại phản hồi vào kết quả",
     "survey.forget_contact": "Xóa thông tin liên hệ người trả lời khảo sát",
     "survey.purge_contacts": "Xóa thông tin liên hệ khảo sát hết thời hạn lưu trữ",
+    "survey.kiosk_code": "Tạo mã đăng ký máy tính bảng tại quầy",
+    "survey.kiosk_enrol": "Đăng ký máy tính bảng tại quầy",
+    "survey.kiosk_revoke": "Thu hồi máy tính bảng tại quầy",
+    "survey.review_flags": "Xử lý phản hồi khảo sát bị đánh dấu đáng ngờ",
 }
 """Action code → what the audit log page shows."""
 

@@ -7,7 +7,9 @@ satisfaction questions (answer-weighted). Every figure comes with the number of 
 
 Figures are read from ``survey_tallies`` (counts per day, question, placement and option, kept
 in each submission's transaction), so a month's indices over a million responses read a few
-thousand rows. Excluded responses are not counted.
+thousand rows. Excluded responses are not counted. Flagged responses (not yet reviewed) count in
+the official figures until an officer excludes them; ``without_flagged`` leaves them out too, by
+subtracting ``survey_flagged_tallies`` (the same counts for flagged responses only).
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class PlacementResult:
     scans: int
     responses: int
     score: Score
+    flagged: int = 0
+    """Responses flagged and not yet reviewed (counted in ``responses`` unless ``without_flagged``)."""
 
     @property
     def conversion(self) -> float | None:
@@ -134,6 +138,10 @@ class SurveyResults:
     placements: tuple[PlacementResult, ...]
     responses: int
     scans: int
+    flagged: int = 0
+    """Responses flagged and not yet reviewed in the scope and period."""
+    without_flagged: bool = False
+    """Whether the figures leave the flagged responses out (else: the official figures)."""
 
     @property
     def conversion(self) -> float | None:
@@ -154,47 +162,57 @@ def all_versions(db: Database, survey_id: str) -> list[SurveyDefinition]:
     return [get_version(db, survey_id, v) for v in range(1, (count or 0) + 1)]
 
 
-def tally_rows(db: Database, survey_ids: Iterable[str], period: Period | None) -> Iterator[tuple]:
-    """(survey, question key, placement id, option key, count) summed over the period's days."""
+def tally_rows(db: Database, survey_ids: Iterable[str], period: Period | None, *,
+               without_flagged: bool = False) -> Iterator[tuple]:
+    """(survey, question key, placement id, option key, count) summed over the period's days; with
+    ``without_flagged``, less the answers of flagged responses not yet reviewed."""
     ids = list(survey_ids)
     if not ids:
         return iter(())
-    sql = ("select survey_id, question_key, placement_id, option_key, sum(n) from survey_tallies "
-           f"where survey_id in ({', '.join('?' * len(ids))})")
+    where = f"where survey_id in ({', '.join('?' * len(ids))})"
     args: list = list(ids)
     if period is not None:
         first, last = period_days(period)
-        sql += " and day between ? and ?"
+        where += " and day between ? and ?"
         args += [first, last]
-    sql += " group by survey_id, question_key, placement_id, option_key"
-    return db.execute(sql, args)
+    group = " group by survey_id, question_key, placement_id, option_key"
+    sql = f"select survey_id, question_key, placement_id, option_key, sum(n) from survey_tallies {where}{group}"
+    if not without_flagged:
+        return db.execute(sql, args)
+    flagged = {row[:4]: row[4] for row in db.execute(
+        f"select survey_id, question_key, placement_id, option_key, sum(n) from survey_flagged_tallies {where}{group}",
+        args)}
+    if not flagged:
+        return db.execute(sql, args)
+    return iter([(*row[:4], row[4] - flagged.get(tuple(row[:4]), 0)) for row in db.execute(sql, args)])
 
 
-def daily_counts(db: Database, placement_ids: Iterable[int], period: Period | None) -> dict[int, tuple[int, int]]:
-    """{placement id: (scans, responses)} over the period."""
+def daily_counts(db: Database, placement_ids: Iterable[int], period: Period | None) -> dict[int, tuple[int, int, int]]:
+    """{placement id: (scans, responses, flagged responses not yet reviewed)} over the period."""
     ids = list(placement_ids)
     if not ids:
         return {}
-    sql = ("select placement_id, sum(scans), sum(responses) from survey_daily "
+    sql = ("select placement_id, sum(scans), sum(responses), sum(flagged) from survey_daily "
            f"where placement_id in ({', '.join('?' * len(ids))})")
     args: list = list(ids)
     if period is not None:
         first, last = period_days(period)
         sql += " and day between ? and ?"
         args += [first, last]
-    return {r[0]: (r[1] or 0, r[2] or 0) for r in db.execute(sql + " group by placement_id", args)}
+    return {r[0]: (r[1] or 0, r[2] or 0, r[3] or 0) for r in db.execute(sql + " group by placement_id", args)}
 
 
 def compute_results(db: Database, plan: Plan, survey_id: str, period: Period | None, *, within: str | None = None,
-                    placement_code: str | None = None) -> SurveyResults:
+                    placement_code: str | None = None, without_flagged: bool = False) -> SurveyResults:
     """Figures of a survey for ``period`` (None: all time), for the placements at or below ``within`` (None: all)
-    or for one placement."""
+    or for one placement. The official figures count every response not excluded; ``without_flagged``
+    also leaves out the flagged responses no officer has reviewed yet."""
     versions = all_versions(db, survey_id)
     current = versions[-1]
     placements = {p.id: p for p in list_placements(db, survey_id=survey_id, plan=plan, within=within)
                   if (placement_code is None or p.code == placement_code)}
     per_question: dict[str, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for _, key, pid, option, n in tally_rows(db, [survey_id], period):
+    for _, key, pid, option, n in tally_rows(db, [survey_id], period, without_flagged=without_flagged):
         if pid in placements and n:
             per_question[key][pid][option] = n
     # Labels from the current version, or from the latest version that asked the question; an
@@ -240,9 +258,12 @@ def compute_results(db: Database, plan: Plan, survey_id: str, period: Period | N
             questions.append(QuestionResult(key, question.prompt, question.section, question.type, Score(),
                                             tuple(options), current=is_current, retired=tuple(retired)))
     counts = daily_counts(db, placements, period)
-    placement_results = tuple(
-        PlacementResult(p, *counts.get(pid, (0, 0)), placement_scores.get(pid, Score()))
-        for pid, p in placements.items())
+    placement_results = []
+    for pid, p in placements.items():
+        scans, responses, flagged = counts.get(pid, (0, 0, 0))
+        placement_results.append(PlacementResult(p, scans, responses - flagged if without_flagged else responses,
+                                                 placement_scores.get(pid, Score()), flagged))
+    placement_results = tuple(placement_results)
     unit_responses: dict[str, int] = defaultdict(int)
     for pr in placement_results:
         unit_responses[pr.placement.unit_id] += pr.responses
@@ -261,6 +282,8 @@ def compute_results(db: Database, plan: Plan, survey_id: str, period: Period | N
         placements=placement_results,
         responses=sum(p.responses for p in placement_results),
         scans=sum(p.scans for p in placement_results),
+        flagged=sum(p.flagged for p in placement_results),
+        without_flagged=without_flagged,
     )
 
 
@@ -322,7 +345,7 @@ def responses_measure(context: MeasureContext) -> dict[str, MeasureValue]:
     counts = daily_counts(db, placements, context.period)
     values = {}
     for unit in context.units:
-        n = sum(resp for pid, (_, resp) in counts.items()
+        n = sum(resp for pid, (_, resp, _) in counts.items()
                 if plan.has_unit(placements[pid]) and plan.is_within(placements[pid], unit.id))
         if any(plan.has_unit(u) and plan.is_within(u, unit.id) for u in placements.values()):
             values[unit.id] = MeasureValue(float(n))

@@ -145,3 +145,81 @@ def m003_hot_path_keys(db):
     db.execute("drop index survey_responses_device")
     db.execute("create index survey_responses_device on survey_responses (survey_id, day, device_key) "
                "where device_key is not null")
+
+
+@migrations()
+def m004_trust(db):
+    """Responses you can trust (issue #17): enrolled kiosk tablets, scans counted once per device
+    per day, and flagged responses.
+
+    - ``survey_kiosk_enrolments``: one-time enrolment codes an officer shows to a tablet (keyed
+      hash only, short-lived, single use); ``survey_kiosk_devices``: the enrolled tablets (the
+      keyed hash of their device secret, never the secret), revocable;
+    - ``survey_scan_keys``: which devices (and how many new devices per client address) a placement
+      counted as scans today; older days are pruned as the days go by;
+    - ``survey_flags``: why a response looks suspicious (one row per kind, with the evidence);
+      ``survey_responses.flag_state`` 0 = not flagged, 1 = flagged and not reviewed, 2 = flagged
+      and kept after review; ``excluded_reason`` what the officer gave when excluding it;
+      ``kiosk_device_id`` the enrolled tablet a kiosk response came from;
+    - ``survey_flagged_tallies`` and ``survey_daily.flagged``: the tallies and daily counts of the
+      responses flagged and not reviewed (nor excluded), kept in the same transactions as the
+      tallies, so that the results show the index without them at the cost of a second small read.
+    """
+    for statement in _M004.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+_M004 = """
+        create table survey_kiosk_devices (
+            id integer primary key,
+            placement_id integer not null references survey_placements(id),
+            secret_hash text not null unique,
+            label text not null,
+            enrolled_at text not null,
+            enrolled_by text,
+            last_seen_at text,
+            revoked_at text,
+            revoked_by text
+        );
+        create index survey_kiosk_devices_placement on survey_kiosk_devices (placement_id);
+        create table survey_kiosk_enrolments (
+            id integer primary key,
+            placement_id integer not null references survey_placements(id),
+            code_hash text not null unique,
+            label text not null,
+            created_at text not null,
+            created_by text,
+            expires_at text not null,
+            used_at text,
+            device_id integer references survey_kiosk_devices(id)
+        );
+        create index survey_kiosk_enrolments_placement on survey_kiosk_enrolments (placement_id);
+        create table survey_scan_keys (
+            placement_id integer not null,
+            day integer not null,
+            key text not null,
+            n integer not null default 1,
+            primary key (placement_id, day, key)
+        ) without rowid;
+        alter table survey_responses add column flag_state integer not null default 0;
+        alter table survey_responses add column kiosk_device_id integer;
+        alter table survey_responses add column excluded_reason text;
+        create index survey_responses_flagged on survey_responses (survey_id, day) where flag_state != 0;
+        create table survey_flags (
+            response_id integer not null references survey_responses(id),
+            kind text not null,
+            detail text not null,
+            primary key (response_id, kind)
+        ) without rowid;
+        create table survey_flagged_tallies (
+            survey_id text not null,
+            day integer not null,
+            placement_id integer not null,
+            question_key text not null,
+            option_key text not null,
+            n integer not null,
+            primary key (survey_id, day, placement_id, question_key, option_key)
+        ) without rowid;
+        alter table survey_daily add column flagged integer not null default 0
+"""

@@ -1,9 +1,11 @@
-"""Surveys, placements, scans and responses in the database.
+"""Surveys, placements, scans, responses, kiosk tablets and flags in the database.
 
 The two hot paths — a scan (a GET of a poster's short URL) and a submission — are one short
-``BEGIN IMMEDIATE`` transaction each (:func:`ccch_core.storage.write_transaction`). A submission
-checks the submission id, the once-a-day rule and the rate limit, stores the response with its
-answers and updates the tallies and daily counts, all in that one transaction.
+``BEGIN IMMEDIATE`` transaction each (:func:`ccch_core.storage.write_transaction`). A scan counts
+the look-up against the client address's limit and the scan once per device per day. A submission
+checks the submission id, the once-a-day rule and the rate limit, flags what looks suspicious,
+stores the response with its answers and updates the tallies and daily counts, all in that one
+transaction.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -20,6 +23,7 @@ from sqlite_utils import Database
 from ccch_core import ratelimit
 from ccch_core.model import Plan
 from ccch_core.periods import Period, to_local, utc_now
+from ccch_core.questions import QuestionType
 from ccch_core.storage import utc_now_iso, write_transaction
 from ccch_core.text import clean
 
@@ -404,15 +408,191 @@ def entry_for(db: Database, code: str) -> Entry | None:
     return Entry(placement, row[8], row[9], definition)
 
 
-# -- scans -------------------------------------------------------------------------------------
+# -- scans and look-ups -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Scan:
+    """A page view of a placement's survey, to count once per device per Vietnam day."""
+
+    placement_id: int
+    device: str
+    """A keyed hash naming the device: of its device cookie (the one it sent, or the one this
+    answer gives it), or of an enrolled kiosk tablet."""
+    address: str | None
+    """The keyed hash of the client address (None for an enrolled kiosk tablet): one address adds
+    at most ``scan_devices_per_address_per_day`` devices to a placement's scans a day."""
+
+
+def record_visit(db: Database, settings: SurveySettings, *, address: str | None, known: bool,
+                 scan: Scan | None = None, now: dt.datetime | None = None) -> ratelimit.Decision:
+    """A citizen's request that names a placement code, in one short transaction: the look-up is
+    counted against the client address's limit (``lookups_per_address_per_hour``; a code that does
+    not exist counts ``unknown_code_lookup_cost`` times; ``address`` None: exempt, an enrolled
+    tablet) and, if the request is within it, the page view is counted as a scan (once per device
+    per placement per day). Returns the look-up's decision (allowed when no limit applies)."""
+    limit = settings.lookups_per_address_per_hour
+    counted = bool(limit and address)
+    if not counted and scan is None:
+        return ratelimit.Decision(True)
+    now = now or utc_now()
+    with hot_write(db):
+        decision = ratelimit.Decision(True)
+        if counted:
+            decision = ratelimit.hit(db, "survey-lookup", address, ratelimit.Limit(limit, 3600), now,
+                                     cost=1 if known else settings.unknown_code_lookup_cost)
+        if decision.allowed and scan is not None:
+            _count_scan(db, settings, scan, local_day(now))
+    return decision
+
+
+def _count_scan(db: Database, settings: SurveySettings, scan: Scan, day: int) -> None:
+    """Inside the caller's transaction: one insert for a device already counted today; three
+    statements (and the daily count) for a new one."""
+    if not db.execute("insert into survey_scan_keys (placement_id, day, key) values (?, ?, ?) "
+                      "on conflict do nothing", [scan.placement_id, day, "d" + scan.device[:32]]).rowcount:
+        return  # this device was counted today
+    if scan.address is not None:
+        key = "a" + scan.address[:32]
+        db.execute("insert into survey_scan_keys (placement_id, day, key) values (?, ?, ?) "
+                   "on conflict do update set n = n + 1", [scan.placement_id, day, key])
+        devices = db.execute("select n from survey_scan_keys where placement_id = ? and day = ? and key = ?",
+                             [scan.placement_id, day, key]).fetchone()[0]
+        if devices == 1:  # a new address today: now and then, forget the placement's earlier days
+            db.execute("delete from survey_scan_keys where placement_id = ? and day < ?", [scan.placement_id, day])
+        if devices > settings.scan_devices_per_address_per_day:
+            return
+    db.execute("insert into survey_daily (placement_id, day, scans) values (?, ?, 1) "
+               "on conflict (placement_id, day) do update set scans = scans + 1", [scan.placement_id, day])
 
 
 def record_scan(db: Database, placement_id: int, now: dt.datetime | None = None) -> None:
-    """Count one scan (a GET of the poster's link): one upsert in one short transaction."""
+    """Count one scan without the once-per-device rule (for imports and tests): one upsert."""
     day = local_day(now or utc_now())
     with hot_write(db):
         db.execute("insert into survey_daily (placement_id, day, scans) values (?, ?, 1) "
                    "on conflict (placement_id, day) do update set scans = scans + 1", [placement_id, day])
+
+
+# -- kiosk tablets -------------------------------------------------------------------------------
+
+ENROLMENT_LENGTH = 8
+"""An enrolment code: 8 characters of :data:`CODE_ALPHABET` (31^8 ≈ 850 billion), typed as two
+groups of four (``7KQ2-MXH9``) when the tablet cannot scan."""
+
+
+@attrs.frozen
+class KioskDevice:
+    """A tablet enrolled for a kiosk placement: the server keeps only a keyed hash of its secret."""
+
+    id: int
+    placement_id: int
+    label: str
+    enrolled_at: str
+    enrolled_by: str | None
+    last_seen_at: str | None
+    revoked_at: str | None
+    revoked_by: str | None
+
+    @property
+    def active(self) -> bool:
+        """Not revoked."""
+        return self.revoked_at is None
+
+
+_DEVICE_COLUMNS = "id, placement_id, label, enrolled_at, enrolled_by, last_seen_at, revoked_at, revoked_by"
+
+
+def new_enrolment_code() -> str:
+    """A random enrolment code."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(ENROLMENT_LENGTH))
+
+
+def normalise_enrolment_code(text: str) -> str:
+    """An enrolment code as typed: spaces and dashes dropped, upper case."""
+    return "".join(ch for ch in (text or "")[:40] if ch not in " -\t").upper()
+
+
+def is_valid_enrolment_code(code: str) -> bool:
+    """Whether ``code`` (normalised) could be an enrolment code."""
+    return len(code) == ENROLMENT_LENGTH and all(ch in CODE_ALPHABET for ch in code)
+
+
+def create_enrolment(db: Database, placement: Placement, code_hash: str, label: str, *, by: str | None,
+                     minutes: int, now: dt.datetime | None = None) -> dt.datetime:
+    """Store a new enrolment code (its keyed hash) for a kiosk placement; the placement's earlier
+    unused codes stop working. Returns when the new one expires."""
+    if not placement.is_kiosk or not placement.active:
+        raise SurveyError(f"nơi đặt {placement.code} không phải máy tính bảng đang dùng")
+    now = now or utc_now()
+    expires = now + dt.timedelta(minutes=minutes)
+    with write_transaction(db):
+        db.execute("update survey_kiosk_enrolments set expires_at = ? where placement_id = ? and used_at is null "
+                   "and expires_at > ?", [utc_now_iso(now), placement.id, utc_now_iso(now)])
+        db.execute("insert into survey_kiosk_enrolments (placement_id, code_hash, label, created_at, created_by, "
+                   "expires_at) values (?, ?, ?, ?, ?, ?)",
+                   [placement.id, code_hash, label, utc_now_iso(now), by, utc_now_iso(expires)])
+    return expires
+
+
+def enrol_device(db: Database, placement: Placement, code_hash: str, secret_hash: str,
+                 now: dt.datetime | None = None) -> KioskDevice | None:
+    """Use an enrolment code (once, before it expires, for its own placement) to enrol a tablet
+    whose device secret hashes to ``secret_hash``. None when the code is wrong, used, expired or
+    another placement's: the caller answers all of these alike."""
+    now_text = utc_now_iso(now)
+    with write_transaction(db):
+        row = db.execute(
+            "select e.id, e.label, e.created_by from survey_kiosk_enrolments e "
+            "join survey_placements p on p.id = e.placement_id "
+            "where e.code_hash = ? and e.placement_id = ? and e.used_at is null and e.expires_at > ? "
+            "and p.mode = 'kiosk' and p.retired_at is null", [code_hash, placement.id, now_text]).fetchone()
+        if row is None:
+            return None
+        device_id = db.execute(
+            "insert into survey_kiosk_devices (placement_id, secret_hash, label, enrolled_at, enrolled_by, "
+            "last_seen_at) values (?, ?, ?, ?, ?, ?)",
+            [placement.id, secret_hash, row[1], now_text, row[2], now_text]).lastrowid
+        db.execute("update survey_kiosk_enrolments set used_at = ?, device_id = ? where id = ?",
+                   [now_text, device_id, row[0]])
+    return get_kiosk_device(db, device_id)
+
+
+def get_kiosk_device(db: Database, device_id: int) -> KioskDevice | None:
+    """An enrolled tablet by id (revoked or not)."""
+    row = db.execute(f"select {_DEVICE_COLUMNS} from survey_kiosk_devices where id = ?", [device_id]).fetchone()
+    return KioskDevice(*row) if row else None
+
+
+def active_kiosk_device(db: Database, placement_id: int, secret_hash: str) -> KioskDevice | None:
+    """The tablet enrolled for this placement whose secret hashes to ``secret_hash``, if not revoked."""
+    row = db.execute(f"select {_DEVICE_COLUMNS} from survey_kiosk_devices where secret_hash = ? "
+                     "and placement_id = ? and revoked_at is null", [secret_hash, placement_id]).fetchone()
+    return KioskDevice(*row) if row else None
+
+
+def list_kiosk_devices(db: Database, placement_id: int) -> list[KioskDevice]:
+    """The placement's tablets, enrolled ones first, newest first."""
+    return [KioskDevice(*r) for r in db.execute(
+        f"select {_DEVICE_COLUMNS} from survey_kiosk_devices where placement_id = ? "
+        "order by revoked_at is not null, id desc", [placement_id])]
+
+
+def pending_enrolment(db: Database, placement_id: int, now: dt.datetime | None = None) -> dict | None:
+    """The placement's enrolment code still waiting for a tablet (its label and expiry), if any."""
+    row = db.execute("select label, created_by, expires_at from survey_kiosk_enrolments where placement_id = ? "
+                     "and used_at is null and expires_at > ? order by id desc limit 1",
+                     [placement_id, utc_now_iso(now)]).fetchone()
+    return {"label": row[0], "created_by": row[1], "expires_at": row[2]} if row else None
+
+
+def revoke_kiosk_device(db: Database, placement_id: int, device_id: int, *, by: str | None,
+                        now: dt.datetime | None = None) -> bool:
+    """Revoke an enrolled tablet (call inside the action's write transaction): its answers then go
+    through the public limits like a phone's. False if it was not enrolled there or already revoked."""
+    return bool(db.execute("update survey_kiosk_devices set revoked_at = ?, revoked_by = ? where id = ? "
+                           "and placement_id = ? and revoked_at is null",
+                           [utc_now_iso(now), by, device_id, placement_id]).rowcount)
 
 
 # -- submissions -------------------------------------------------------------------------------
@@ -438,6 +618,26 @@ class Submission:
     device_key: str | None
     client_key: str
     contact: Contact | None = None
+    kiosk_device_id: int | None = None
+    """The enrolled tablet it came from (the view checked its device secret): only then is a
+    kiosk placement's submission a kiosk answer; anything else posting to a kiosk code goes through
+    the public limits, like a phone scanning a poster."""
+    issued_at: float | None = None
+    """When the server handed out the form it answers (its form token's time), for the "too fast"
+    flag; None when that is not known (answers kept by a kiosk and sent later)."""
+
+    @property
+    def as_kiosk(self) -> bool:
+        """A kiosk answer: a kiosk placement's, from a tablet enrolled for it."""
+        return self.entry.placement.is_kiosk and self.kiosk_device_id is not None
+
+    @property
+    def channel(self) -> str:
+        """``poster``, ``kiosk`` (an enrolled tablet) or ``kiosk_unenrolled`` (a kiosk code answered
+        from anything else)."""
+        if not self.entry.placement.is_kiosk:
+            return "poster"
+        return "kiosk" if self.as_kiosk else "kiosk_unenrolled"
 
 
 class Outcome(str, enum.Enum):
@@ -457,6 +657,8 @@ class Result:
     outcome: Outcome
     response_id: int | None = None
     retry_after: int = 0
+    flagged: tuple[str, ...] = ()
+    """The kinds of flag a stored response got (:data:`FLAG_KINDS`)."""
 
 
 def _device_count(db: Database, survey_id: str, device_key: str, day: int) -> int:
@@ -465,22 +667,72 @@ def _device_count(db: Database, survey_id: str, device_key: str, day: int) -> in
 
 
 def device_answered_today(db: Database, settings: SurveySettings, entry: Entry, device_key: str,
-                          now: dt.datetime | None = None) -> bool:
+                          now: dt.datetime | None = None, *, as_kiosk: bool | None = None) -> bool:
     """Whether this device has used up its responses to the entry's survey for today (the
-    once-a-day rule; never for kiosks). One read of a partial index, no write: the survey page
-    asks it to say so before the citizen fills in the form."""
+    once-a-day rule; never for a kiosk answer: ``as_kiosk``, by default whether the placement is a
+    kiosk, is False for a kiosk code opened on a device that is not enrolled). One read of a
+    partial index, no write: the survey page asks it to say so before the citizen fills in the form."""
     per_day = settings.responses_per_device_per_day
-    if not per_day or entry.placement.is_kiosk:
+    if as_kiosk is None:
+        as_kiosk = entry.placement.is_kiosk
+    if not per_day or as_kiosk:
         return False
     return _device_count(db, entry.placement.survey_id, device_key, local_day(now or utc_now())) >= per_day
 
 
+FLAG_KINDS = {
+    "address_burst": "Nhiều phiếu từ cùng một địa chỉ mạng",
+    "identical_answers": "Trùng hệt câu trả lời của nhiều phiếu khác",
+    "too_fast": "Gửi nhanh hơn thời gian đọc câu hỏi",
+}
+"""Why a response is flagged → what the officers' pages show."""
+IDENTICAL_WINDOW = 600
+"""Seconds of the fixed windows in which identical answer sets are counted per placement."""
+SUBMIT_BUCKET = "survey-submit"
+IDENTICAL_BUCKET = "survey-identical"
+_NO_LIMIT = 10**12
+
+
+def reading_seconds(definition: SurveyDefinition, answered: Iterable[str], chars_per_second: int) -> int:
+    """How long a person needs at least to skim the questions they answered: the characters of
+    their prompts (and of the options of a choice question; the five satisfaction labels repeat and
+    are read once) at ``chars_per_second`` — a generous speed, so that only answers nobody could
+    have read are flagged."""
+    if chars_per_second <= 0:
+        return 0
+    keys = set(answered)
+    chars = 0
+    for q in definition.questions:
+        if q.key in keys:
+            chars += len(q.prompt)
+            if q.type.has_options and q.type is not QuestionType.SCALE5:
+                chars += sum(len(o.label) for o in q.options)
+    return int(chars / chars_per_second)
+
+
+def _hhmm(instant: dt.datetime) -> str:
+    return to_local(instant).strftime("%H:%M")
+
+
+def _answers_fingerprint(answer_rows: Sequence[tuple]) -> str:
+    text = "\x1f".join(f"{q}\x1e{o}\x1e{v or ''}" for q, o, v in sorted(answer_rows, key=lambda r: (r[0], r[1])))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def store_submission(db: Database, settings: SurveySettings, submission: Submission,
                      now: dt.datetime | None = None) -> Result:
-    """Store a submission in one short write transaction (see the module docstring)."""
+    """Store a submission in one short write transaction (see the module docstring).
+
+    Flags are decided here, from counters updated in the same transaction (no extra read of
+    earlier responses): the client address's hourly count (the same counter as its rate limit) above
+    ``flag_responses_per_address_per_hour``; more than ``flag_identical_answers`` identical answer
+    sets at the placement in a 10-minute window; an answer sent sooner after its form was handed out
+    than ``reading_seconds``. A flagged response still counts until an officer excludes it; its
+    answers are also added to the flagged tallies, so that results can leave it out."""
     now = now or utc_now()
     entry = submission.entry
     placement = entry.placement
+    as_kiosk = submission.as_kiosk
     day = local_day(now)
     definition = entry.definition
     answer_rows: list[tuple] = []
@@ -495,34 +747,62 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
                 tally_rows.append((placement.survey_id, day, question.key, placement.id, option_key))
         else:
             answer_rows.append((question.key, "", values[0]))
+    flags: list[tuple[str, str]] = []
+    if submission.issued_at is not None and settings.flag_reading_chars_per_second:
+        answered = {row[0] for row in answer_rows}
+        needed = reading_seconds(definition, answered, settings.flag_reading_chars_per_second)
+        elapsed = now.timestamp() - submission.issued_at
+        if elapsed < needed:
+            detail = (f"Gửi sau {max(0, int(elapsed))} giây kể từ khi trang khảo sát được mở; chỉ đọc lướt "
+                      f"{len(answered)} câu đã trả lời cũng cần khoảng {needed} giây.")
+            flags.append(("too_fast", detail))
+    per_day = settings.responses_per_device_per_day
+    device_rule = bool(per_day and not as_kiosk and submission.device_key)
+    if as_kiosk:
+        limit, key, flag_at = settings.kiosk_submissions_per_hour, f"kiosk:{placement.id}", 0
+    else:
+        limit, key = settings.submissions_per_address_per_hour, submission.client_key
+        flag_at = settings.flag_responses_per_address_per_hour if key else 0
+    identical_at = settings.flag_identical_answers
     with hot_write(db):
-        if placement.is_kiosk:
-            limit, key = settings.kiosk_submissions_per_hour, f"kiosk:{placement.id}"
-        else:
-            limit, key = settings.submissions_per_address_per_hour, submission.client_key
-        per_day = settings.responses_per_device_per_day
-        if limit or (per_day and not placement.is_kiosk and submission.device_key):
-            # A resend is recognised before it can use up a limit.
+        if limit or flag_at or identical_at or device_rule:
+            # A resend is recognised before it can use up a limit or count towards a flag.
             earlier = db.execute("select id from survey_responses where submission_id = ?",
                                  [submission.submission_id]).fetchone()
             if earlier:
                 return Result(Outcome.DUPLICATE, earlier[0])
         # The once-a-day refusal before the rate limit: the limit counts stored submissions per
         # address, and a device that already answered must not use up its neighbours' share.
-        if per_day and not placement.is_kiosk and submission.device_key and \
-                _device_count(db, placement.survey_id, submission.device_key, day) >= per_day:
+        if device_rule and _device_count(db, placement.survey_id, submission.device_key, day) >= per_day:
             return Result(Outcome.DEVICE_LIMIT)
-        if limit:
-            decision = ratelimit.hit(db, "survey-submit", key, ratelimit.Limit(limit, 3600), now)
-            if not decision.allowed:
+        if limit or flag_at:
+            # One counter for the limit and the flag: the flag's threshold is the lower.
+            decision = ratelimit.hit(db, SUBMIT_BUCKET, key, ratelimit.Limit(limit or _NO_LIMIT, 3600), now)
+            if limit and not decision.allowed:
                 return Result(Outcome.RATE_LIMITED, retry_after=decision.retry_after)
+            if flag_at and decision.count > flag_at:
+                hour = to_local(now).hour
+                detail = (f"Phiếu thứ {decision.count} gửi từ cùng một địa chỉ mạng trong khung giờ {hour}:00–"
+                          f"{(hour + 1) % 24}:00 (đánh dấu khi quá {flag_at} phiếu một giờ, dù mỗi phiếu mang một "
+                          f"mã thiết bị khác).")
+                flags.append(("address_burst", detail))
+        if identical_at and answer_rows:
+            same = ratelimit.hit(db, IDENTICAL_BUCKET, f"{placement.id}|{_answers_fingerprint(answer_rows)}",
+                                 ratelimit.Limit(identical_at, IDENTICAL_WINDOW), now)
+            if not same.allowed:
+                start = int(now.timestamp()) // IDENTICAL_WINDOW * IDENTICAL_WINDOW
+                window = dt.datetime.fromtimestamp(start, dt.UTC)
+                detail = (f"{same.count} phiếu có câu trả lời giống hệt nhau gửi đến nơi đặt này trong 10 phút "
+                          f"({_hhmm(window)}–{_hhmm(window + dt.timedelta(seconds=IDENTICAL_WINDOW))}).")
+                flags.append(("identical_answers", detail))
         # The unique index on the submission id decides: a double tap or a resend inserts nothing.
         cursor = db.conn.execute(
             "insert into survey_responses (survey_id, version, placement_id, unit_id, submitted_at, day, "
-            "submission_id, device_key, channel) values (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "submission_id, device_key, channel, flag_state, kiosk_device_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "on conflict (submission_id) do nothing",
             [placement.survey_id, entry.version, placement.id, placement.unit_id, utc_now_iso(now), day,
-             submission.submission_id, None if placement.is_kiosk else submission.device_key, placement.mode])
+             submission.submission_id, None if as_kiosk else submission.device_key, submission.channel,
+             1 if flags else 0, submission.kiosk_device_id if as_kiosk else None])
         if not cursor.rowcount:
             earlier = db.execute("select id from survey_responses where submission_id = ?",
                                  [submission.submission_id]).fetchone()
@@ -534,60 +814,108 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
             db.conn.executemany(
                 "insert into survey_tallies (survey_id, day, question_key, placement_id, option_key, n) "
                 "values (?, ?, ?, ?, ?, 1) on conflict do update set n = n + 1", tally_rows)
-        db.execute("insert into survey_daily (placement_id, day, responses) values (?, ?, 1) "
-                   "on conflict (placement_id, day) do update set responses = responses + 1", [placement.id, day])
+        db.execute("insert into survey_daily (placement_id, day, responses, flagged) values (?, ?, 1, ?) "
+                   "on conflict (placement_id, day) do update set responses = responses + 1, "
+                   "flagged = flagged + excluded.flagged", [placement.id, day, 1 if flags else 0])
+        if flags:
+            db.conn.executemany("insert into survey_flags (response_id, kind, detail) values (?, ?, ?)",
+                                [(response_id, kind, detail) for kind, detail in flags])
+            if tally_rows:
+                db.conn.executemany(
+                    "insert into survey_flagged_tallies (survey_id, day, question_key, placement_id, option_key, n) "
+                    "values (?, ?, ?, ?, ?, 1) on conflict do update set n = n + 1", tally_rows)
+        if as_kiosk:
+            # Last seen, written at most every five minutes (a no-op update otherwise).
+            db.execute("update survey_kiosk_devices set last_seen_at = ?1 where id = ?2 and "
+                       "(last_seen_at is null or last_seen_at < ?3)",
+                       [utc_now_iso(now), submission.kiosk_device_id, utc_now_iso(now - dt.timedelta(minutes=5))])
         if submission.contact is not None:
             db.execute("insert into survey_contacts (response_id, name, phone, phone_hash, consent_at) "
                        "values (?, ?, ?, ?, ?)", [response_id, submission.contact.name, submission.contact.phone,
                                                   submission.contact.phone_hash, utc_now_iso(now)])
-    return Result(Outcome.STORED, response_id)
+    return Result(Outcome.STORED, response_id, flagged=tuple(kind for kind, _ in flags))
 
 
-def exclude_response(db: Database, response_id: int, excluded: bool = True) -> None:
-    """Leave a response out of (or back into) the results — for spam an officer recognises. The
-    tallies and daily counts are adjusted in the same transaction; the response itself is kept."""
+def _adjust_counts(db: Database, response_id: int, survey_id: str, placement_id: int, day: int, *,
+                   tallies: int = 0, flagged: int = 0) -> None:
+    """Add ``tallies`` to the response's options in the tallies and to the day's responses, and
+    ``flagged`` to its options in the flagged tallies and to the day's flagged count."""
+    options = db.execute("select question_key, option_key from survey_answers where response_id = ? "
+                         "and option_key != ''", [response_id]).fetchall()
+    for table, step in (("survey_tallies", tallies), ("survey_flagged_tallies", flagged)):
+        if step:
+            db.conn.executemany(
+                f"insert into {table} (survey_id, day, question_key, placement_id, option_key, n) "
+                "values (?, ?, ?, ?, ?, ?) on conflict do update set n = n + excluded.n",
+                [(survey_id, day, q, placement_id, o, step) for q, o in options])
+    db.execute("insert into survey_daily (placement_id, day, responses, flagged) values (?, ?, ?, ?) "
+               "on conflict (placement_id, day) do update set responses = responses + excluded.responses, "
+               "flagged = flagged + excluded.flagged", [placement_id, day, tallies, flagged])
+
+
+def exclude_response(db: Database, response_id: int, excluded: bool = True, reason: str | None = None) -> bool:
+    """Leave a response out of (or back into) the results — for spam or a forgery an officer
+    recognises, with the officer's ``reason``. The tallies, flagged tallies and daily counts are
+    adjusted in the same transaction; the response itself is kept. Returns whether it changed."""
     with write_transaction(db):
-        row = db.execute("select survey_id, placement_id, day, excluded from survey_responses where id = ?",
-                         [response_id]).fetchone()
+        row = db.execute("select survey_id, placement_id, day, excluded, flag_state from survey_responses "
+                         "where id = ?", [response_id]).fetchone()
         if row is None:
             raise SurveyError(f"không có phản hồi #{response_id}")
-        survey_id, placement_id, day, was = row
+        survey_id, placement_id, day, was, flag_state = row
         if bool(was) == excluded:
-            return
+            return False
         step = -1 if excluded else 1
-        db.execute("update survey_responses set excluded = ? where id = ?", [1 if excluded else 0, response_id])
-        options = db.execute("select question_key, option_key from survey_answers where response_id = ? "
-                             "and option_key != ''", [response_id]).fetchall()
-        db.conn.executemany(
-            "insert into survey_tallies (survey_id, day, question_key, placement_id, option_key, n) "
-            "values (?, ?, ?, ?, ?, ?) on conflict do update set n = n + excluded.n",
-            [(survey_id, day, q, placement_id, o, step) for q, o in options])
-        db.execute("insert into survey_daily (placement_id, day, responses) values (?, ?, ?) "
-                   "on conflict (placement_id, day) do update set responses = responses + excluded.responses",
-                   [placement_id, day, step])
+        db.execute("update survey_responses set excluded = ?, excluded_reason = ? where id = ?",
+                   [1 if excluded else 0, (reason or None) if excluded else None, response_id])
+        _adjust_counts(db, response_id, survey_id, placement_id, day, tallies=step,
+                       flagged=step if flag_state == 1 else 0)
+    return True
+
+
+def keep_flagged_response(db: Database, response_id: int) -> bool:
+    """An officer looked at a flagged response and keeps it: it is no longer counted as flagged
+    (its flags stay, as the record of why it was looked at). Returns whether it changed."""
+    with write_transaction(db):
+        row = db.execute("select survey_id, placement_id, day, excluded, flag_state from survey_responses "
+                         "where id = ?", [response_id]).fetchone()
+        if row is None:
+            raise SurveyError(f"không có phản hồi #{response_id}")
+        survey_id, placement_id, day, excluded, flag_state = row
+        if flag_state != 1:
+            return False
+        db.execute("update survey_responses set flag_state = 2 where id = ?", [response_id])
+        if not excluded:
+            _adjust_counts(db, response_id, survey_id, placement_id, day, flagged=-1)
+    return True
 
 
 def retally(db: Database, survey_id: str | None = None) -> int:
-    """Rebuild tallies and daily response counts from the stored answers (scans are kept).
-    Returns the number of tally rows written. For checking and for repairs; not needed normally."""
+    """Rebuild tallies, flagged tallies and daily response counts from the stored answers (scans are
+    kept). Returns the number of tally rows written. For checking and for repairs; not needed normally."""
     where, args = ("where r.excluded = 0" + (" and r.survey_id = ?" if survey_id else "")), ([survey_id] if survey_id else [])
     with write_transaction(db):
         if survey_id:
             db.execute("delete from survey_tallies where survey_id = ?", [survey_id])
-            db.execute("update survey_daily set responses = 0 where placement_id in "
+            db.execute("delete from survey_flagged_tallies where survey_id = ?", [survey_id])
+            db.execute("update survey_daily set responses = 0, flagged = 0 where placement_id in "
                        "(select id from survey_placements where survey_id = ?)", [survey_id])
         else:
             db.execute("delete from survey_tallies")
-            db.execute("update survey_daily set responses = 0")
-        written = db.execute(
-            "insert into survey_tallies (survey_id, day, question_key, placement_id, option_key, n) "
-            "select r.survey_id, r.day, a.question_key, r.placement_id, a.option_key, count(*) "
-            "from survey_answers a join survey_responses r on r.id = a.response_id "
-            f"{where} and a.option_key != '' group by 1, 2, 3, 4, 5", args).rowcount
+            db.execute("delete from survey_flagged_tallies")
+            db.execute("update survey_daily set responses = 0, flagged = 0")
+        written = 0
+        for table, condition in (("survey_tallies", ""), ("survey_flagged_tallies", " and r.flag_state = 1")):
+            written += db.execute(
+                f"insert into {table} (survey_id, day, question_key, placement_id, option_key, n) "
+                "select r.survey_id, r.day, a.question_key, r.placement_id, a.option_key, count(*) "
+                "from survey_answers a join survey_responses r on r.id = a.response_id "
+                f"{where}{condition} and a.option_key != '' group by 1, 2, 3, 4, 5", args).rowcount
         db.execute(
-            "insert into survey_daily (placement_id, day, responses) "
-            f"select r.placement_id, r.day, count(*) from survey_responses r {where} group by 1, 2 "
-            "on conflict (placement_id, day) do update set responses = excluded.responses", args)
+            "insert into survey_daily (placement_id, day, responses, flagged) "
+            f"select r.placement_id, r.day, count(*), sum(r.flag_state = 1) from survey_responses r {where} "
+            "group by 1, 2 on conflict (placement_id, day) do update set responses = excluded.responses, "
+            "flagged = excluded.flagged", args)
     return written
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import secrets
 import sqlite3
+import time
 from collections import OrderedDict
 
 import attrs
@@ -49,6 +50,7 @@ from ccch_core.web.formtoken import (
     check_form_token,
     form_token_protected,
     issue_form_token,
+    form_token_issued_at,
 )
 
 try:
@@ -71,9 +73,12 @@ from .store import (
     Outcome,
     Submission,
     SurveyError,
+    KioskDevice,
     add_placement,
+    Scan,
     device_answered_today,
     entry_for,
+    active_kiosk_device,
     exclude_response,
     forget_contacts,
     get_placement,
@@ -85,7 +90,8 @@ from .store import (
     normalise_code,
     period_days,
     placement_url,
-    record_scan,
+    reading_seconds,
+    record_visit,
     response_answers,
     retire_placement,
     save_survey,
@@ -99,6 +105,12 @@ DEVICE_COOKIE = "ccch_tb"
 OFFICERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
 ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
 COMMENTS_PER_PAGE = 50
+DEVICE_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+KIOSK_COOKIE = "ccch_kiosk"
+"""An enrolled kiosk tablet's device secret (HttpOnly, scoped to its placement's path); the server
+keeps only its keyed hash (purpose :data:`KIOSK_SECRET_PURPOSE`)."""
+KIOSK_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{40,64}")
+KIOSK_SECRET_PURPOSE = "survey-kiosk-device"
 
 
 def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
@@ -112,6 +124,9 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
 
     @public.record_once
     def limit_body(state):
+    from . import review  # kiosk enrolment and flagged responses (imports this module)
+
+    review.register(public, officer)
         # Runs before every other request hook (CSRF included, which reads the form), so that an
         # oversized survey submission is refused before it is parsed.
         prefix = settings.public_prefix + "/"
@@ -138,36 +153,90 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
 # Citizen pages
 
 
+NOT_FOUND = "Không tìm thấy khảo sát của mã này. Vui lòng quét lại mã QR trên poster."
+BAD_FORM = "Biểu mẫu không hợp lệ hoặc đã quá hạn. Vui lòng quét lại mã QR rồi trả lời lại."
+
+
+def _lookup(code: str) -> Entry | None:
+    """The entry of a code as typed (None when there is no such placement); no limit counted."""
+    code = normalise_code(code)
+    return entry_for(deployment().db, code) if is_valid_code(code) else None
+
+
+def _count_lookup(entry: Entry | None, *, scan: bool = False):
+    """Count a request that names a code against the client address's look-up limit (an unknown
+    code costs ``unknown_code_lookup_cost``; an enrolled kiosk tablet is exempt) and, with ``scan``,
+    the page view as a scan (once per device per day). Returns None, or the 429 answer every
+    throttled request gets, the same whatever the code — a stranger learns nothing from it."""
+    dep = deployment()
+    device = _kiosk_device(entry) if entry is not None else None
+    visit = None
+    if scan and entry is not None:
+        if device is not None:
+            visit = Scan(entry.placement.id, f"kiosk-{device.id}", None)
+        else:
+            visit = Scan(entry.placement.id, keyed_hash(dep.secret_key, "survey-device", _device_cookie()[0]),
+                         _address())
+    decision = record_visit(dep.db, settings_of(dep), address=None if device else _address(),
+                            known=entry is not None, scan=visit)
+    if decision.allowed:
+        return None
+    return throttled(decision.retry_after)
+
+
+def _read_earlier(entry: Entry) -> float:
+    """A form token's time for answers given to a form handed out earlier than this request: long
+    enough ago for reading every question of the form (see ``flag_reading_chars_per_second``)."""
+    settings = settings_of(deployment())
+    keys = [q.key for q in entry.definition.questions]
+    return time.time() - reading_seconds(entry.definition, keys, settings.flag_reading_chars_per_second) - 1
+
+
+def throttled(retry_after: int):
+    """The one answer to a throttled request: the same page and headers for any code (known,
+    unknown or malformed), any route and any reason; only ``Retry-After`` moves with the clock."""
+    return (render_template("survey/throttled.html"), 429,
+            {"Retry-After": str(max(1, retry_after)), "Cache-Control": "no-store"})
+
+
 def _entry_or_404(code: str) -> Entry:
-    code = normalise_code(code)
-    if not is_valid_code(code):
-        abort(404, description="Mã khảo sát không đúng. Vui lòng quét lại mã QR hoặc gõ lại địa chỉ in trên poster.")
-    entry = entry_for(deployment().db, code)
+    """The entry of a code, counted as a look-up; 404 (or the throttled 429) otherwise."""
+    entry = _lookup(code)
+    refused = _count_lookup(entry)
+    if refused is not None:
+        abort(make_response(refused))
     if entry is None:
-        abort(404, description="Không tìm thấy khảo sát của mã này. Vui lòng quét lại mã QR trên poster.")
-    return entry
-
-
-def _entry_or_400(code: str) -> Entry:
-    """The entry of a form posted without a valid token; 400 (not 404) when there is none, so that
-    a request the server never handed a form to learns nothing about which codes exist."""
-    code = normalise_code(code)
-    entry = entry_for(deployment().db, code) if is_valid_code(code) else None
-    if entry is None:
-        abort(400, description="Biểu mẫu không hợp lệ hoặc đã quá hạn. Vui lòng quét lại mã QR rồi trả lời lại.")
+        abort(404, description=NOT_FOUND)
     return entry
 
 
 def _unit_name(unit_id: str) -> str:
     plan = deployment().plan
     return plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
+def _address() -> str:
+    """The keyed hash of the client's address (never the address), once per request."""
+    if "survey_address" not in g:
+        g.survey_address = client_key("survey-submit")
+    return g.survey_address
+
+
 
 
 def _device_key() -> str:
     """A keyed hash of the device cookie (or, without one, of the address and browser)."""
     dep = deployment()
+def _device_cookie() -> tuple[str, bool]:
+    """The device cookie's value, and whether this answer must set it: a browser without one (or
+    with a value this server never hands out) gets a new random one, which the scan counts already."""
+    if "survey_device_cookie" not in g:
+        token = request.cookies.get(DEVICE_COOKIE)
+        g.survey_device_cookie = ((token, False) if token and DEVICE_COOKIE_VALUE.fullmatch(token)
+                                  else (secrets.token_urlsafe(18), True))
+    return g.survey_device_cookie
+
+
     token = request.cookies.get(DEVICE_COOKIE)
-    if token and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", token):
+    if token and DEVICE_COOKIE_VALUE.fullmatch(token):
         return keyed_hash(dep.secret_key, "survey-device", token)
     return keyed_hash(dep.secret_key, "survey-device-fallback",
                       f"{request.remote_addr}|{request.headers.get('User-Agent', '')}")
@@ -176,6 +245,36 @@ def _device_key() -> str:
 def _closed_page(entry: Entry):
     """410. ``X-Survey-Result`` tells a kiosk resending kept answers which: ``gone`` (the poster was
     retired: final) or ``closed`` (the survey is closed, and officers may open it again: the kiosk
+def _kiosk_device(entry: Entry) -> KioskDevice | None:
+    """The enrolled tablet this request comes from, if the entry is a kiosk placement and the
+    request carries the device secret of an active tablet enrolled for it (one indexed read)."""
+    if not entry.placement.is_kiosk:
+        return None
+    if "survey_kiosk" not in g:
+        value = request.cookies.get(KIOSK_COOKIE)
+        device = None
+        if value and KIOSK_COOKIE_VALUE.fullmatch(value):
+            device = active_kiosk_device(deployment().db, entry.placement.id,
+                                         keyed_hash(deployment().secret_key, KIOSK_SECRET_PURPOSE, value))
+        g.survey_kiosk = device
+    return g.survey_kiosk
+
+
+def _as_kiosk(entry: Entry) -> bool:
+    """Whether this request is served as a kiosk: a kiosk placement, from a tablet enrolled for it.
+    A kiosk code opened anywhere else is an ordinary survey page with the public limits."""
+    return _kiosk_device(entry) is not None
+
+
+def set_kiosk_cookie(response: Response, code: str, secret: str) -> None:
+    """Give an enrolled tablet its device secret: HttpOnly, Secure behind https, for
+    ``kiosk_device_days``, sent only to its placement's pages (``/<short_path>/<code>``)."""
+    settings = settings_of(deployment())
+    response.set_cookie(KIOSK_COOKIE, secret, max_age=settings.kiosk_device_days * 86400,
+                        path=f"{settings.public_prefix}/{code}", httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+
+
     keeps the answers)."""
     if not entry.placement.active:
         text = "Poster này đã được gỡ; khảo sát tại đây đã kết thúc. Cảm ơn bạn đã quan tâm."
@@ -213,39 +312,43 @@ def _cached(key: tuple, render) -> str:
 TOKEN_PURPOSE = "survey"
 
 
-def _form_token(code: str, sid: str) -> str:
+def _form_token(code: str, sid: str, issued: float | None = None) -> str:
     """The form token of one submission of one placement's form (see ccch_core.web.formtoken):
-    the citizen's page needs no session cookie, and a token is good for that submission only."""
-    return issue_form_token(TOKEN_PURPOSE, f"{code}|{sid}")
+    the citizen's page needs no session cookie, and a token is good for that submission only.
+    ``issued``: the time it carries, when the form was first handed out earlier (a form sent back
+    for correction keeps the time it was first opened, for the "too fast" flag)."""
+    return issue_form_token(TOKEN_PURPOSE, f"{code}|{sid}", now=issued)
 
 
 def _render_form(entry: Entry, *, values=None, errors=None, status=200, submission_id=None, version=None,
-                 notice=None):
+                 notice=None, issued: float | None = None):
     settings = settings_of(deployment())
     definition = entry.definition
     unit_name = _unit_name(entry.placement.unit_id)
     sid = submission_id or secrets.token_urlsafe(18)
-    token = _form_token(entry.placement.code, sid)
+    token = _form_token(entry.placement.code, sid, issued)
+    kiosk = _as_kiosk(entry)
 
     def render(token_value, sid_text):
         labels = {field_name(q.key): f"Câu {i}" for i, q in enumerate(definition.questions, start=1)}
         labels.update({"lien-he": "Thông tin liên hệ", "ho-ten": "Họ tên", "dien-thoai": "Số điện thoại"})
         return render_template(
             "survey/form.html", entry=entry, d=definition, values=values or {}, errors=errors or {}, labels=labels,
-            sid=sid_text, version=version or entry.version, unit_name=unit_name, kiosk=entry.placement.is_kiosk,
+            sid=sid_text, version=version or entry.version, unit_name=unit_name, kiosk=kiosk,
             settings=settings, field_name=field_name, csrf_token=lambda: token_value, notice=notice)
 
     if values or errors or notice or (version and version != entry.version):
         html = render(token, sid)
     else:
-        key = ("form", entry.placement, entry.version, definition.fingerprint, settings, unit_name,
+        key = ("form", entry.placement, kiosk, entry.version, definition.fingerprint, settings, unit_name,
                deployment().config.name)
         template = _cached(key, lambda: render(_TOKEN_MARK, _SID_MARK))
         html = template.replace(_TOKEN_MARK, token).replace(_SID_MARK, sid)
     response = make_response(html, status)
     response.headers["Cache-Control"] = "no-store"
-    if not request.cookies.get(DEVICE_COOKIE):
-        response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(18), max_age=settings.device_cookie_days * 86400,
+    cookie, new = _device_cookie()
+    if new:
+        response.set_cookie(DEVICE_COOKIE, cookie, max_age=settings.device_cookie_days * 86400,
                             httponly=True, samesite="Lax",
                             secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
@@ -261,7 +364,8 @@ def _answered_today_notice(entry: Entry) -> str | None:
     Only a browser that carries the device cookie can have answered: a first visit costs nothing."""
     if not request.cookies.get(DEVICE_COOKIE):
         return None
-    if not device_answered_today(deployment().db, settings_of(deployment()), entry, _device_key()):
+    if not device_answered_today(deployment().db, settings_of(deployment()), entry, _device_key(),
+                                 as_kiosk=_as_kiosk(entry)):
         return None
     return ANSWERED_TODAY + " Bạn vẫn có thể xem các câu hỏi, nhưng phiếu gửi thêm hôm nay sẽ không được ghi nhận."
 
@@ -271,9 +375,11 @@ def _thanks_page(entry: Entry):
     ``X-Survey-Result: stored`` tells the kiosk script its submission arrived."""
     settings = settings_of(deployment())
     unit_name = _unit_name(entry.placement.unit_id)
-    key = ("thanks", entry.placement, entry.definition.fingerprint, settings, unit_name, deployment().config.name)
+    kiosk = _as_kiosk(entry)
+    key = ("thanks", entry.placement, kiosk, entry.definition.fingerprint, settings, unit_name,
+           deployment().config.name)
     html = _cached(key, lambda: render_template(
-        "survey/thanks.html", entry=entry, d=entry.definition, settings=settings, kiosk=entry.placement.is_kiosk,
+        "survey/thanks.html", entry=entry, d=entry.definition, settings=settings, kiosk=kiosk,
         unit_name=unit_name))
     return html, 200, {"X-Survey-Result": "stored", "Cache-Control": "no-store"}
 
@@ -300,42 +406,65 @@ def _public_routes(bp: Blueprint) -> None:
     def answer(code):
         """The survey of a poster: GET counts a scan and shows it; POST stores the answers. HEAD
         (link checkers, chat-app previews) is a GET without the body and counts no scan: nobody
-        opened the survey."""
+        opened the survey. Every request that names a code without a valid form token counts
+        against the client address's look-up limit (enrolled kiosk tablets are exempt)."""
         dep = deployment()
         check = None
         if request.method == "POST":
             form = request.form
             sid = form["sid"] if "sid" in form else ""  # noqa: SIM401 - .get raises inside
+        token = None
             if HONEYPOT in form and form[HONEYPOT]:  # noqa: RUF019 - .get raises inside
-                # A bot: looks accepted (the same thank-you page), nothing stored.
-                entry = entry_for(dep.db, normalise_code(code))
-                if entry is not None:
+                # A bot: looks accepted (the same thank-you page), nothing stored. Counted as a
+                # look-up: the thank-you page tells that the code exists.
+                entry = _lookup(code)
+                if _count_lookup(entry) is None and entry is not None:
                     return _thanks_page(entry)
-                abort(400, description="Biểu mẫu không hợp lệ.")
+                abort(400, description=BAD_FORM)
             if not SUBMISSION_ID.match(sid):
                 abort(400, description="Biểu mẫu thiếu mã gửi. Vui lòng tải lại trang rồi trả lời lại.")
             # The form token first, before anything is looked up: a request the server did not hand a
             # form to gets nothing but a 400.
-            check = check_form_token(form["csrf_token"] if "csrf_token" in form else None, TOKEN_PURPOSE,  # noqa: SIM401
-                                     f"{normalise_code(code)}|{sid}")
-        if request.method != "POST" or check is FormTokenCheck.VALID:
-            entry = _entry_or_404(code)
-        else:
-            entry = _entry_or_400(code)
+            token = form["csrf_token"] if "csrf_token" in form else None  # noqa: SIM401
+            check = check_form_token(token, TOKEN_PURPOSE, f"{normalise_code(code)}|{sid}")
+        entry = _lookup(code)
+        if request.method != "POST":
+            live = entry is not None and entry.placement.active and entry.survey_status == "open"
+            refused = _count_lookup(entry, scan=request.method == "GET" and live)
+            if refused is not None:
+                return refused
+            if entry is None:
+                abort(404, description=NOT_FOUND)
+            if not live:
+                return _closed_page(entry)
+            if entry.placement.is_kiosk and code != entry.placement.code:
+                # The tablet's device secret is sent only to the placement's own path, as printed.
+                return redirect(url_for(".answer", code=entry.placement.code), 308)
+            response = _render_form(entry, notice=_answered_today_notice(entry))
+            if request.method == "GET" and _as_kiosk(entry):
+                set_kiosk_cookie(response, entry.placement.code, request.cookies[KIOSK_COOKIE])  # renewed
+            return response
+        if check is not FormTokenCheck.VALID:
+            # Without a valid token the look-up counts (the form sent back tells the code exists),
+            # and over the limit the answer is the same 400 as for a code that does not exist.
+            if entry is None or _count_lookup(entry) is not None:
+                abort(400, description=BAD_FORM)
+        elif entry is None:
+            abort(404, description=NOT_FOUND)
         if not entry.placement.active or entry.survey_status != "open":
             return _closed_page(entry)
-        if request.method != "POST":
-            if request.method == "GET":
-                record_scan(dep.db, entry.placement.id)
-            return _render_form(entry, notice=_answered_today_notice(entry))
         if check is not FormTokenCheck.VALID:
             # The page was opened long ago (or the token was damaged): show the form again with every
-            # answer kept and a fresh token for the same submission; nothing is stored yet.
+            # answer kept and a fresh token for the same submission; nothing is stored yet. A token
+            # that expired proves the form was handed out a day ago: the fresh one says so, so that
+            # sending it again at once is not taken for an answer faster than anyone reads.
             checked = check_form(entry.definition, request.form)
             return _render_form(entry, values=checked.kept, errors=checked.errors, status=400, submission_id=sid,
                                 notice="Trang khảo sát đã mở quá lâu nên chưa gửi được. Các câu trả lời của bạn vẫn "
                                        "còn nguyên bên dưới; vui lòng bấm Gửi ý kiến một lần nữa.")
+            issued = _read_earlier(entry) if check is FormTokenCheck.EXPIRED else None
         # Answers are checked against the version the citizen saw (the survey may have been edited
+                                issued=issued,
         # since the page was opened).
         try:
             version = int(request.form.get("v", entry.version))
@@ -347,21 +476,21 @@ def _public_routes(bp: Blueprint) -> None:
         checked = check_form(entry.definition, request.form)
         if not checked.ok:
             response = _render_form(entry, values=checked.kept, errors=checked.errors, status=422,
-                                    submission_id=sid, version=version)
+                                    submission_id=sid, version=version, issued=issued)
             # For the kiosk script resending answers it kept offline (the citizen has left): which
             # fields to leave out so that the rest can still be stored.
+        issued = form_token_issued_at(token)  # when the form was first handed out (kept on every resend)
             response.headers["X-Survey-Invalid"] = " ".join(checked.errors)
             return response
         settings = settings_of(dep)
-        # The address's keyed hash only where a limit per address applies (kiosks have their own).
-        address = client_key("survey-submit") if settings.submissions_per_address_per_hour and \
-            not entry.placement.is_kiosk else ""
+        device = _kiosk_device(entry)
         contact = checked.contact
         if contact is not None and contact.phone:
             contact = attrs.evolve(contact, phone_hash=contact_phone_hash(dep, contact.phone))
         try:
             result = store_submission(dep.db, settings, Submission(
-                entry, checked.answers, sid, _device_key(), address, contact))
+                entry, checked.answers, sid, _device_key(), "" if device else _address(), contact,
+                kiosk_device_id=device.id if device else None, issued_at=issued))
         except sqlite3.OperationalError as error:
             if not (is_full(error) or is_busy(error)):
                 raise
@@ -369,7 +498,7 @@ def _public_routes(bp: Blueprint) -> None:
             # back). The citizen gets the form back with every answer, to send again in a moment.
             current_app.logger.warning("survey submission not stored on %s: %s", entry.placement.code, error)
             response = _render_form(entry, values=checked.kept, status=503, submission_id=sid, version=version,
-                                    notice="Hệ thống tạm thời chưa lưu được ý kiến của bạn. Các câu trả lời vẫn còn "
+                                    issued=issued, notice="Hệ thống tạm thời chưa lưu được ý kiến của bạn. Các câu trả lời vẫn còn "
                                            "nguyên bên dưới; vui lòng bấm Gửi ý kiến lại sau ít phút.")
             response.headers["Retry-After"] = "60" if is_full(error) else "5"
             return response
@@ -381,9 +510,9 @@ def _public_routes(bp: Blueprint) -> None:
             return render_template("survey/closed.html", entry=entry, text=ANSWERED_TODAY), 409
         # The rate limit: nothing stored; like a busy database, the form comes back with every answer
         # and the same submission id, to send again when the window has passed.
-        where = "máy tính bảng này" if entry.placement.is_kiosk else "cùng một địa chỉ mạng"
+        where = "máy tính bảng này" if device else "cùng một địa chỉ mạng"
         response = _render_form(
-            entry, values=checked.kept, status=429, submission_id=sid, version=version,
+            entry, values=checked.kept, status=429, submission_id=sid, version=version, issued=issued,
             notice=f"Có quá nhiều ý kiến gửi từ {where} trong giờ này nên ý kiến của bạn chưa được lưu. Các câu "
                    f"trả lời vẫn còn nguyên bên dưới; vui lòng bấm Gửi ý kiến lại sau "
                    f"{result.retry_after // 60 + 1} phút.")
@@ -418,8 +547,13 @@ def _public_routes(bp: Blueprint) -> None:
         if not SUBMISSION_ID.match(sid):
             abort(400, description="Thiếu mã gửi (sid) hoặc mã gửi không hợp lệ.")
         entry = _entry_or_404(code)
-        return _form_token(entry.placement.code, sid), 200, {"Content-Type": "text/plain; charset=utf-8",
-                                                             "Cache-Control": "no-store"}
+        issued = None
+        if request.args.get("gui-lai") == "1" and _as_kiosk(entry):
+            # An enrolled tablet sends again answers it kept while offline: their citizen read the
+            # form long ago, so the token is dated early enough not to look "too fast".
+            issued = _read_earlier(entry)
+        return _form_token(entry.placement.code, sid, issued), 200, {"Content-Type": "text/plain; charset=utf-8",
+                                                                     "Cache-Control": "no-store"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,12 +649,17 @@ def _officer_routes(bp: Blueprint) -> None:
             f"Phân bố câu trả lời — {period.label_vi}",
             [(f"{q.key}. {q.prompt}", q.score.counts, q.score.index) for q in res.scale_questions], LEGEND)
         unit_chart = charts.index_chart(
+        # The index without the flagged responses no officer has reviewed yet (a second small read
+        # of the tallies, only when there are any).
+        clean = compute_results(dep.db, dep.plan, survey_id, period, within=within, without_flagged=True,
+                                placement_code=normalise_code(code) if code else None) if res.flagged else res
             f"Chỉ số hài lòng theo đơn vị — {period.label_vi}",
             [(u.name, s.index, s.n) for u, s, _ in res.units], target) if res.units else None
         return render_template("survey/results.html", survey=survey, res=res, period=period,
                                choices=period_choices(period), units=_visible_units(), within=within, code=code,
                                distribution=distribution, unit_chart=unit_chart, target=target,
-                               unit_name=_unit_name)
+                               unit_name=_unit_name, clean=clean,
+                               clean_units={u.id: score for u, score, _ in clean.units})
 
     @bp.route("/<survey_id>/y-kien")
     @roles_required(*OFFICERS)

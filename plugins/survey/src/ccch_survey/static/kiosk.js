@@ -342,9 +342,11 @@
                                               function (error) { window.clearTimeout(timer); throw error; });
   }
   /* Resolves to the token; rejects with "gone" or "closed" (the survey server's own 404/410) or
-     "later" (anything else: a captive portal's 200 login page is not a token). */
-  function tokenFor(sid) {
-    return fetchWithin(form.getAttribute("data-token") + "?sid=" + encodeURIComponent(sid),
+     "later" (anything else: a captive portal's 200 login page is not a token). ``again``: for
+     answers given earlier and sent again now (the server dates the token so that they do not look
+     sent faster than a person reads). */
+  function tokenFor(sid, again) {
+    return fetchWithin(form.getAttribute("data-token") + "?sid=" + encodeURIComponent(sid) + (again ? "&gui-lai=1" : ""),
                        { credentials: "same-origin", cache: "no-store" })
       .then(function (got) {
         var r = got.r, result = r.headers.get("X-Survey-Result"), token = got.text.trim();
@@ -353,7 +355,7 @@
       }, function () { return Promise.reject("later"); });
   }
   function refreshToken(items) {
-    return tokenFor(sidOf(items)).then(function (token) {
+    return tokenFor(sidOf(items), true).then(function (token) {
       items.forEach(function (kv) { if (kv[0] === "csrf_token") { kv[1] = token; } });
     });
   }
