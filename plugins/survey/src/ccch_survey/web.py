@@ -48,9 +48,9 @@ from ccch_core.web.auth import require_unit_access, roles_required
 from ccch_core.web.formtoken import (
     FormTokenCheck,
     check_form_token,
+    form_token_issued_at,
     form_token_protected,
     issue_form_token,
-    form_token_issued_at,
 )
 
 try:
@@ -70,15 +70,15 @@ from .results import LEGEND, compute_results
 from .settings import settings_of
 from .store import (
     Entry,
+    KioskDevice,
     Outcome,
+    Scan,
     Submission,
     SurveyError,
-    KioskDevice,
+    active_kiosk_device,
     add_placement,
-    Scan,
     device_answered_today,
     entry_for,
-    active_kiosk_device,
     exclude_response,
     forget_contacts,
     get_placement,
@@ -102,15 +102,15 @@ from .store import (
 )
 
 DEVICE_COOKIE = "ccch_tb"
-OFFICERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
-ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
-COMMENTS_PER_PAGE = 50
 DEVICE_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 KIOSK_COOKIE = "ccch_kiosk"
 """An enrolled kiosk tablet's device secret (HttpOnly, scoped to its placement's path); the server
 keeps only its keyed hash (purpose :data:`KIOSK_SECRET_PURPOSE`)."""
 KIOSK_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{40,64}")
 KIOSK_SECRET_PURPOSE = "survey-kiosk-device"
+OFFICERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
+ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
+COMMENTS_PER_PAGE = 50
 
 
 def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
@@ -121,12 +121,12 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
     officer = Blueprint("survey", __name__, template_folder="templates")
     _public_routes(public)
     _officer_routes(officer)
-
-    @public.record_once
-    def limit_body(state):
     from . import review  # kiosk enrolment and flagged responses (imports this module)
 
     review.register(public, officer)
+
+    @public.record_once
+    def limit_body(state):
         # Runs before every other request hook (CSRF included, which reads the form), so that an
         # oversized survey submission is refused before it is parsed.
         prefix = settings.public_prefix + "/"
@@ -210,9 +210,6 @@ def _entry_or_404(code: str) -> Entry:
     return entry
 
 
-def _unit_name(unit_id: str) -> str:
-    plan = deployment().plan
-    return plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
 def _address() -> str:
     """The keyed hash of the client's address (never the address), once per request."""
     if "survey_address" not in g:
@@ -220,11 +217,11 @@ def _address() -> str:
     return g.survey_address
 
 
+def _unit_name(unit_id: str) -> str:
+    plan = deployment().plan
+    return plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
 
 
-def _device_key() -> str:
-    """A keyed hash of the device cookie (or, without one, of the address and browser)."""
-    dep = deployment()
 def _device_cookie() -> tuple[str, bool]:
     """The device cookie's value, and whether this answer must set it: a browser without one (or
     with a value this server never hands out) gets a new random one, which the scan counts already."""
@@ -235,6 +232,9 @@ def _device_cookie() -> tuple[str, bool]:
     return g.survey_device_cookie
 
 
+def _device_key() -> str:
+    """A keyed hash of the device cookie (or, without one, of the address and browser)."""
+    dep = deployment()
     token = request.cookies.get(DEVICE_COOKIE)
     if token and DEVICE_COOKIE_VALUE.fullmatch(token):
         return keyed_hash(dep.secret_key, "survey-device", token)
@@ -242,9 +242,6 @@ def _device_cookie() -> tuple[str, bool]:
                       f"{request.remote_addr}|{request.headers.get('User-Agent', '')}")
 
 
-def _closed_page(entry: Entry):
-    """410. ``X-Survey-Result`` tells a kiosk resending kept answers which: ``gone`` (the poster was
-    retired: final) or ``closed`` (the survey is closed, and officers may open it again: the kiosk
 def _kiosk_device(entry: Entry) -> KioskDevice | None:
     """The enrolled tablet this request comes from, if the entry is a kiosk placement and the
     request carries the device secret of an active tablet enrolled for it (one indexed read)."""
@@ -275,6 +272,9 @@ def set_kiosk_cookie(response: Response, code: str, secret: str) -> None:
                         secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
 
 
+def _closed_page(entry: Entry):
+    """410. ``X-Survey-Result`` tells a kiosk resending kept answers which: ``gone`` (the poster was
+    retired: final) or ``closed`` (the survey is closed, and officers may open it again: the kiosk
     keeps the answers)."""
     if not entry.placement.active:
         text = "Poster này đã được gỡ; khảo sát tại đây đã kết thúc. Cảm ơn bạn đã quan tâm."
@@ -410,10 +410,10 @@ def _public_routes(bp: Blueprint) -> None:
         against the client address's look-up limit (enrolled kiosk tablets are exempt)."""
         dep = deployment()
         check = None
+        token = None
         if request.method == "POST":
             form = request.form
             sid = form["sid"] if "sid" in form else ""  # noqa: SIM401 - .get raises inside
-        token = None
             if HONEYPOT in form and form[HONEYPOT]:  # noqa: RUF019 - .get raises inside
                 # A bot: looks accepted (the same thank-you page), nothing stored. Counted as a
                 # look-up: the thank-you page tells that the code exists.
@@ -459,12 +459,12 @@ def _public_routes(bp: Blueprint) -> None:
             # that expired proves the form was handed out a day ago: the fresh one says so, so that
             # sending it again at once is not taken for an answer faster than anyone reads.
             checked = check_form(entry.definition, request.form)
+            issued = _read_earlier(entry) if check is FormTokenCheck.EXPIRED else None
             return _render_form(entry, values=checked.kept, errors=checked.errors, status=400, submission_id=sid,
+                                issued=issued,
                                 notice="Trang khảo sát đã mở quá lâu nên chưa gửi được. Các câu trả lời của bạn vẫn "
                                        "còn nguyên bên dưới; vui lòng bấm Gửi ý kiến một lần nữa.")
-            issued = _read_earlier(entry) if check is FormTokenCheck.EXPIRED else None
         # Answers are checked against the version the citizen saw (the survey may have been edited
-                                issued=issued,
         # since the page was opened).
         try:
             version = int(request.form.get("v", entry.version))
@@ -474,12 +474,12 @@ def _public_routes(bp: Blueprint) -> None:
         except (ValueError, SurveyError):
             abort(400, description="Phiên bản khảo sát không hợp lệ. Vui lòng tải lại trang.")
         checked = check_form(entry.definition, request.form)
+        issued = form_token_issued_at(token)  # when the form was first handed out (kept on every resend)
         if not checked.ok:
             response = _render_form(entry, values=checked.kept, errors=checked.errors, status=422,
                                     submission_id=sid, version=version, issued=issued)
             # For the kiosk script resending answers it kept offline (the citizen has left): which
             # fields to leave out so that the rest can still be stored.
-        issued = form_token_issued_at(token)  # when the form was first handed out (kept on every resend)
             response.headers["X-Survey-Invalid"] = " ".join(checked.errors)
             return response
         settings = settings_of(dep)
@@ -644,15 +644,15 @@ def _officer_routes(bp: Blueprint) -> None:
             _placement_in_scope(code)
         res = compute_results(dep.db, dep.plan, survey_id, period, within=within,
                               placement_code=normalise_code(code) if code else None)
+        # The index without the flagged responses no officer has reviewed yet (a second small read
+        # of the tallies, only when there are any).
+        clean = compute_results(dep.db, dep.plan, survey_id, period, within=within, without_flagged=True,
+                                placement_code=normalise_code(code) if code else None) if res.flagged else res
         target = _target(dep)
         distribution = charts.distribution_chart(
             f"Phân bố câu trả lời — {period.label_vi}",
             [(f"{q.key}. {q.prompt}", q.score.counts, q.score.index) for q in res.scale_questions], LEGEND)
         unit_chart = charts.index_chart(
-        # The index without the flagged responses no officer has reviewed yet (a second small read
-        # of the tallies, only when there are any).
-        clean = compute_results(dep.db, dep.plan, survey_id, period, within=within, without_flagged=True,
-                                placement_code=normalise_code(code) if code else None) if res.flagged else res
             f"Chỉ số hài lòng theo đơn vị — {period.label_vi}",
             [(u.name, s.index, s.n) for u, s, _ in res.units], target) if res.units else None
         return render_template("survey/results.html", survey=survey, res=res, period=period,
