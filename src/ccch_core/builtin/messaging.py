@@ -9,7 +9,7 @@ import time
 
 import click
 
-from .. import audit, contacts
+from .. import audit, contacts, onetime
 from ..cli import echo_json, pass_deployment, table
 from ..hookspecs import hookimpl
 from ..messages import outbox
@@ -371,13 +371,18 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
     where = ("address is not null and state in ('sent', 'failed', 'cancelled') "
              "and coalesce(sent_at, failed_at, created_at) < ?")
     count = db.execute(f"select count(*) from messages where {where}", [cutoff]).fetchone()[0]
-    if not count:
-        return []
-    item = Erasure(f"Địa chỉ người nhận và nội dung của tin nhắn đã gửi xong quá {days} ngày", count)
-    if dry_run:
-        return [item]
+    code_cutoff = utc_now_iso(now - dt.timedelta(days=1))
+    codes = db.execute("select count(*) from one_time_codes where coalesce(spent_at, expires_at) < ?",
+                       [code_cutoff]).fetchone()[0]
+    items = []
+    if count:
+        items.append(Erasure(f"Địa chỉ người nhận và nội dung của tin nhắn đã gửi xong quá {days} ngày", count))
+    if codes:
+        items.append(Erasure("Mã xác nhận đã dùng hoặc hết hạn quá một ngày", codes))
+    if dry_run or not items:
+        return items
     with write_transaction(db):
         db.execute(f"update messages set address = null, params = null, erased_at = ? "
                    f"where {where}", [utc_now_iso(now), cutoff])
-    return [item]
-
+        onetime.purge_codes(db, now)
+    return items

@@ -244,3 +244,26 @@ def m006_sign_in(db):
     db["users"].add_column("totp_secret", str)        # sealed (ccch_core.totp.seal), never shown again
     db["users"].add_column("totp_enabled_at", str)
     db["users"].add_column("totp_last_step", int)     # the last accepted code's time step: no replay
+
+
+@migrations()
+def m007_one_time_codes(db):
+    """One-time codes (ccch_core.onetime): a keyed hash of the code and of the address it was sent
+    to, its expiry and wrong attempts; never the code itself."""
+    db.execute(
+        """
+        create table one_time_codes (
+            id integer primary key,
+            purpose text not null,        -- what the code proves: contest.register:<slug>…
+            subject text not null,        -- keyed hash of the address (phone or e-mail)
+            code_hash text not null,      -- keyed hash of the code
+            created_at text not null,
+            expires_at text not null,
+            attempts integer not null default 0,
+            spent_at text,                -- verified, superseded, expired or out of attempts
+            verified_at text
+        )
+        """
+    )
+    db.execute("create index one_time_codes_subject on one_time_codes (purpose, subject, id) where spent_at is null")
+    db.execute("create index one_time_codes_spent on one_time_codes (coalesce(spent_at, expires_at))")
