@@ -86,6 +86,9 @@ def create_app(
         deployment_obj.close()  # worker threads open their own connections
     cfg = deployment_obj.config
     app = Flask(__name__, template_folder="templates", static_folder="static")
+    from .params import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # ids in paths: ASCII digits, within SQLite's range
     app.session_interface = _SessionInterface()
     app.config.update(
         SECRET_KEY=deployment_obj.secret_key,
