@@ -14,6 +14,9 @@ codes carry, and which plugins are enabled (in order) with their settings::
     [plugins.survey]                # settings of one plugin, read by that plugin
     short_path = "k"
 
+    [limits]                        # bounds of every import (ccch_core.limits); defaults are safe
+    max_rows = 20000
+
 Unknown keys are errors, as in plan files.
 """
 
@@ -29,6 +32,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .limits import DEFAULT_LIMITS, ImportLimits, parse_limits
+
 CONFIG_FILENAME = "ccch.toml"
 ENV_CONFIG = "CCCH_CONFIG"
 ENV_STRICT = "CCCH_STRICT_PLUGINS"
@@ -36,7 +41,7 @@ ENV_STRICT = "CCCH_STRICT_PLUGINS"
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
-TOP_KEYS = ("deployment", "plugins", "web", "messages")
+TOP_KEYS = ("deployment", "plugins", "web", "messages", "limits")
 WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count", "require_totp_for")
 
 
@@ -60,6 +65,8 @@ class DeploymentConfig:
     web: dict[str, Any] = attrs.field(factory=dict)
     messages: dict[str, Any] = attrs.field(factory=dict)
     """The raw ``[messages]`` table (parsed by :mod:`ccch_core.messages.settings`)."""
+    limits: ImportLimits = DEFAULT_LIMITS
+    """The bounds of every import (``[limits]``, :mod:`ccch_core.limits`)."""
 
     @property
     def folder(self) -> Path:
@@ -193,6 +200,8 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         from .messages.settings import parse_messaging
 
         problems.extend(parse_messaging(messages, where)[1])
+    limits, limit_problems = parse_limits(doc.get("limits", {}), where)
+    problems.extend(limit_problems)
     if problems:
         raise ConfigError("\n".join(problems))
     env_strict = os.environ.get(ENV_STRICT, "").strip()
@@ -211,6 +220,7 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         plugin_settings=settings,
         web=web,
         messages=messages,
+        limits=limits,
     )
 
 

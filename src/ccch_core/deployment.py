@@ -76,7 +76,7 @@ class Deployment:
     def plan(self) -> Plan:
         """The plan this deployment runs (loaded on first use)."""
         if self._plan is None:
-            self._plan = load_plan(self.config.plan_path)
+            self._plan = load_plan(self.config.plan_path, limits=self.config.limits)
         return self._plan
 
     def plugin_settings(self, name: str) -> dict[str, Any]:

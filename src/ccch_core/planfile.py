@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from . import model
+from .limits import DEFAULT_LIMITS, ImportLimits, LimitError, loads_toml, read_limited
 from .periods import PeriodType
 from .text import clean, nfc
 
@@ -308,14 +309,18 @@ TOP_LEVEL = (
 )
 
 
-def load_plan(path: str | Path) -> model.Plan:
+def load_plan(path: str | Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> model.Plan:
     """Load and validate a plan file.
 
     Raises :class:`PlanFileError` listing every problem (file, line, entry, what is wrong), or
-    ``FileNotFoundError`` if there is no such file.
+    ``FileNotFoundError`` if there is no such file. A file over ``limits`` (its size, its nesting
+    depth) is one problem, found before the TOML is parsed.
     """
     path = Path(path)
-    raw = path.read_bytes()
+    try:
+        raw = read_limited(path, str(path), limits)
+    except LimitError as exc:
+        raise PlanFileError([_limit_problem(exc)]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -323,14 +328,21 @@ def load_plan(path: str | Path) -> model.Plan:
             [Problem(str(path), "", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8",
                      raw[: exc.start].count(b"\n") + 1)]
         ) from None
-    return loads_plan(text, path)
+    return loads_plan(text, path, limits=limits)
 
 
-def loads_plan(text: str, path: str | Path = "<plan>") -> model.Plan:
-    """Load and validate a plan from TOML text; ``path`` is only used in messages."""
+def _limit_problem(exc: LimitError) -> Problem:
+    return Problem(exc.file, "", f"{exc.detail} ({exc.setting})", exc.line)
+
+
+def loads_plan(text: str, path: str | Path = "<plan>", *, limits: ImportLimits = DEFAULT_LIMITS) -> model.Plan:
+    """Load and validate a plan from TOML text; ``path`` is only used in messages. Text over
+    ``limits`` is refused before it is parsed."""
     path = Path(path)
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, str(path), limits)
+    except LimitError as exc:
+        raise PlanFileError([_limit_problem(exc)]) from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise PlanFileError(

@@ -22,11 +22,9 @@ names the column or field and the value.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
 import enum
-import io
 import math
 import re
 import string
@@ -37,6 +35,15 @@ from typing import Any
 
 import attrs
 
+from .limits import (
+    DEFAULT_LIMITS,
+    ImportLimits,
+    LimitError,
+    csv_records,
+    open_xlsx,
+    read_limited,
+    xlsx_rows,
+)
 from .text import clean
 
 MAX_OPTIONS = 8
@@ -442,7 +449,8 @@ class CellError(ValueError):
     caller names the column and the line)."""
 
 
-def read_rows(path: str | Path, *, displayed: Sequence[str] = DISPLAYED_COLUMNS) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: str | Path, *, displayed: Sequence[str] = DISPLAYED_COLUMNS,
+              limits: ImportLimits = DEFAULT_LIMITS) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV (UTF-8, BOM or not) or XLSX file with their line numbers, keyed by the
     header row's names (lower-cased, trimmed). XLSX needs openpyxl (installed with the plugins
     that import spreadsheets).
@@ -450,51 +458,69 @@ def read_rows(path: str | Path, *, displayed: Sequence[str] = DISPLAYED_COLUMNS)
     In an XLSX, the ``displayed`` columns are read as Excel shows them (:func:`cell_text`), the
     others as codes (:func:`cell_code`). A cell that cannot be read either way makes its row
     bad: the row carries ``__bad__``, the message with the column, which
-    :func:`questions_from_rows` reports with the line."""
+    :func:`questions_from_rows` reports with the line.
+
+    The file is measured against ``limits`` before it is parsed (its size; an XLSX's zip
+    directory) and while it is read (rows, columns, cell length; an XLSX's declared dimension is
+    never trusted): a file over a limit raises :class:`QuestionError` naming the file and the
+    limit (:mod:`ccch_core.limits`)."""
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, displayed)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise QuestionError(f"{path.name}: không phải văn bản UTF-8 (byte thứ {exc.start}); hãy lưu tệp "
-                            "dưới dạng “CSV UTF-8”") from None
-    reader = csv.reader(io.StringIO(text))
-    rows = list(reader)
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            return _read_xlsx(path, displayed, limits)
+        raw = read_limited(path, path.name, limits)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise QuestionError(f"{path.name}: không phải văn bản UTF-8 (byte thứ {exc.start}); hãy lưu tệp "
+                                "dưới dạng “CSV UTF-8”") from None
+        rows = csv_records(text, path.name, limits)
+    except LimitError as exc:
+        raise QuestionError(str(exc)) from None
     return _rows_with_header(rows, path.name, start_line=1)
 
 
-def _read_xlsx(path: Path, displayed: Sequence[str]) -> list[tuple[int, dict[str, str]]]:
+def _read_xlsx(path: Path, displayed: Sequence[str], limits: ImportLimits) -> list[tuple[int, dict[str, str]]]:
     try:
-        import openpyxl
+        import openpyxl  # noqa: F401 - only to say what to install
     except ImportError:  # pragma: no cover - openpyxl comes with the plugins that need it
         raise QuestionError("cần cài openpyxl để đọc tệp .xlsx: pip install openpyxl") from None
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = open_xlsx(path, path.name, limits)
+    except LimitError:
+        raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
         raise QuestionError(f"{path.name}: không đọc được tệp XLSX ({type(exc).__name__})") from None
-    sheet = workbook.worksheets[0]
     shown = {clean(name).casefold() for name in displayed}
     rows: list[list[str]] = []
     bad: dict[int, str] = {}
     header: list[str] = []
-    for index, row in enumerate(sheet.iter_rows()):
-        if index == 0:
-            header = [clean(_header_text(cell)).casefold() for cell in row]
-            rows.append(header)
-            continue
-        texts, problems = [], []
-        for column, cell in enumerate(row):
-            name = header[column] if column < len(header) else ""
-            try:
-                texts.append(cell_text(cell) if name in shown else cell_code(cell))
-            except CellError as exc:
-                texts.append(str(cell.value))  # the row is not blank: it is reported
-                problems.append(f"cột {name or column + 1}: {exc}")
-        rows.append(texts)
-        if problems:
-            bad[1 + index] = "; ".join(problems)
-    workbook.close()
+    names: dict[int, str] = {}
+    try:
+        sheet = workbook.worksheets[0]
+        for line, row in xlsx_rows(sheet, path.name, limits, names):
+            if line == 1:
+                header = [clean(_header_text(cell)).casefold() for cell in row]
+                names.update((i, name) for i, name in enumerate(header) if name)
+                rows.append(header)
+                continue
+            texts, problems = [], []
+            for column, cell in enumerate(row):
+                name = header[column] if column < len(header) else ""
+                try:
+                    texts.append(cell_text(cell) if name in shown else cell_code(cell))
+                except CellError as exc:
+                    texts.append(str(cell.value))  # the row is not blank: it is reported
+                    problems.append(f"cột {name or column + 1}: {exc}")
+            rows.append(texts)
+            if problems:
+                bad[line] = "; ".join(problems)
+    except LimitError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet fails while it is read, in many ways
+        raise QuestionError(f"{path.name}: không đọc được tệp XLSX ({type(exc).__name__})") from None
+    finally:
+        workbook.close()
     return _rows_with_header(rows, path.name, start_line=1, bad=bad)
 
 
@@ -740,8 +766,16 @@ def _unsupported(number_format: str | None, value: decimal.Decimal | None) -> Ce
                      "nội dung đúng như muốn hiển thị")
 
 
+# Excel's own bound on a number format code. The format comes from the file's styles, so a longer
+# one was written by something else; the readers below are quadratic in it and run for every cell.
+MAX_FORMAT_CHARS = 255
+
+
 def _sections(number_format: str) -> list[str]:
     """The ;-separated sections of a format (a ; inside quotes, after \\ or in [] is text)."""
+    if len(number_format) > MAX_FORMAT_CHARS:
+        raise CellError(f"định dạng số của ô dài {_group_thousands(str(len(number_format)))} ký tự, quá "
+                        f"{MAX_FORMAT_CHARS} ký tự Excel cho phép; hãy định dạng ô là Văn bản (Text)")
     sections, current, quoted, i = [], "", False, 0
     while i < len(number_format):
         ch = number_format[i]

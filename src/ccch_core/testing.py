@@ -10,15 +10,23 @@ Real SQLite, real deployments in temporary folders, the real Flask app with CSRF
   ``available=`` as :class:`ccch_core.plugins.AvailablePlugin`);
 - ``make_app(deployment)``: the Flask app of a deployment (testing mode, CSRF on);
 - ``make_user(deployment, role, unit_id=None)``: an account, returning (username, password);
-- :func:`login` and :func:`csrf_token` helpers for Flask test clients.
+- :func:`login` and :func:`csrf_token` helpers for Flask test clients;
+- :func:`cpu_limit`: fail a block that uses more than so many seconds of CPU (a bound that makes a
+  test of a CPU or memory bomb fail fast on code that does not stop it, not a benchmark);
+- :func:`xlsx_file`: an XLSX written by hand, including the shapes an attacker sends (a declared
+  dimension that lies, a million rows, a cell at column XFD, a monstrous number format), to test an
+  importer against :mod:`ccch_core.limits`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import shutil
-from collections.abc import Iterator, Mapping
+import signal
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -110,8 +118,9 @@ def duc_tho_plan(duc_tho_plan_path):
 @pytest.fixture
 def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
     """Factory: ``make_deployment(plugins=("survey",), plan_path=None, available=None,
-    plugin_settings=None, public_base_url="https://cchc.example.gov.vn", messages=None)`` → an opened, migrated
-    :class:`Deployment` in a fresh temporary folder (closed at the end of the test)."""
+    plugin_settings=None, public_base_url="https://cchc.example.gov.vn", messages=None, limits=None)`` → an
+    opened, migrated :class:`Deployment` in a fresh temporary folder (closed at the end of the test);
+    ``limits`` becomes the ``[limits]`` table."""
     opened: list[Deployment] = []
 
     def factory(
@@ -124,6 +133,7 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
         web: Mapping[str, object] | None = None,
         busy_timeout_ms: int = 10_000,
         messages: Mapping[str, object] | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> Deployment:
         folder = tmp_path / f"deployment-{next(_counter)}"
         folder.mkdir()
@@ -137,6 +147,8 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
         }
         if messages is not None:
             doc["messages"] = dict(messages)
+        if limits is not None:
+            doc["limits"] = dict(limits)
         (folder / "ccch.toml").write_text(to_toml(doc), encoding="utf-8")  # so the CLI can open it too
         config = load_config(folder / "ccch.toml")
         pm = make_plugin_manager(config.plugins, strict=True, available=available)
@@ -174,3 +186,141 @@ def make_user():
         return name, PASSWORD
 
     return factory
+
+
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+    "xl/workbook.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'styles" Target="styles.xml"/></Relationships>'),
+}
+
+
+def _column_name(index: int) -> str:
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def xlsx_file(path: str | Path, rows=(), *, dimension: str | None = None, number_format: str | None = None,
+              sheet_data: Iterable[bytes] = ()) -> Path:
+    """Write a minimal XLSX by hand (streamed, so a million rows take seconds) and return its path.
+
+    ``rows``: an iterable of rows, each a list of cells (``None`` leaves the cell out, a ``str`` is
+    an inline string, an ``int`` or ``float`` a number) or a ``(row number, cells)`` pair to place a
+    row anywhere below the previous one. ``dimension``: the ``<dimension ref=…>`` the sheet
+    declares (a lie, if you like: ``"A1:XFD1048576"``). ``number_format``: a custom format that
+    every number cell carries. ``sheet_data``: chunks of raw ``<row>`` XML written after ``rows``
+    (rows and cells may leave out their ``r`` numbers, as the format allows: the fastest way to a
+    million rows)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    path = Path(path)
+    styles = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+              '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+    if number_format is not None:
+        styles += f'<numFmts count="1"><numFmt numFmtId="164" formatCode="{escape(number_format, {chr(34): "&quot;"})}"/></numFmts>'
+    styles += ('<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+               '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+               '<fill><patternFill patternType="gray125"/></fill></fills>'
+               '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+               '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+               '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+               f'<xf numFmtId="{164 if number_format is not None else 0}" fontId="0" fillId="0" borderId="0" xfId="0" '
+               'applyNumberFormat="1"/></cellXfs></styleSheet>')
+    number_style = ' s="1"' if number_format is not None else ""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in _XLSX_PARTS.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/styles.xml", styles)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            if dimension:
+                head += f'<dimension ref="{dimension}"/>'
+            sheet.write((head + "<sheetData>").encode())
+            number = 0
+            chunk: list[str] = []
+            for row in rows:
+                if isinstance(row, tuple):
+                    number, cells = row
+                else:
+                    number, cells = number + 1, row
+                parts = [f'<row r="{number}">']
+                for index, value in enumerate(cells, start=1):
+                    if value is None:
+                        continue
+                    ref = f"{_column_name(index)}{number}"
+                    if isinstance(value, str):
+                        parts.append(f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
+                    else:
+                        parts.append(f'<c r="{ref}"{number_style}><v>{value!r}</v></c>')
+                parts.append("</row>")
+                chunk.append("".join(parts))
+                if len(chunk) >= 10_000:
+                    sheet.write("".join(chunk).encode())
+                    chunk.clear()
+            sheet.write("".join(chunk).encode())
+            for raw in sheet_data:
+                sheet.write(raw)
+            sheet.write(b"</sheetData></worksheet>")
+    return path
+
+
+class CpuTimeExceeded(AssertionError):
+    """A block of a test used more CPU than :func:`cpu_limit` allowed."""
+
+
+@contextlib.contextmanager
+def cpu_limit(seconds: float, what: str = "the block"):
+    """Fail with :class:`CpuTimeExceeded` once the block has used ``seconds`` of CPU time.
+
+    Where the platform has ``SIGPROF`` (Linux, macOS), the block is interrupted when the time is
+    up, so a test of a bomb fails in seconds on code that would otherwise run for minutes or eat
+    the machine's memory; elsewhere the time is checked when the block ends. Call it from the main
+    thread (signals are delivered there). A bound, not a benchmark: keep it generous."""
+    start = time.process_time()
+    interrupt = hasattr(signal, "setitimer") and hasattr(signal, "SIGPROF")
+
+    def expired(_signum, _frame):
+        raise CpuTimeExceeded(f"{what} used more than {seconds} s of CPU")
+
+    if interrupt:
+        previous = signal.signal(signal.SIGPROF, expired)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        if interrupt:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
+    used = time.process_time() - start
+    if used > seconds:
+        raise CpuTimeExceeded(f"{what} used {used:.2f} s of CPU, more than {seconds} s")

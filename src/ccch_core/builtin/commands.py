@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 import shutil
 from pathlib import Path
@@ -23,6 +21,14 @@ from ..config import (
 )
 from ..deployment import Deployment
 from ..hookspecs import hookimpl
+from ..limits import (
+    DEFAULT_LIMITS,
+    ImportLimits,
+    LimitError,
+    csv_records,
+    limits_of,
+    read_limited,
+)
 from ..model import Plan
 from ..periods import VN_TZ, Period, PeriodError, utc_now
 from ..planfile import PlanFileError, load_plan
@@ -339,7 +345,7 @@ def register_commands(cli: click.Group) -> None:
         checked first; if any row is bad, each bad row is reported with its line and nothing
         is recorded.
         """
-        rows = read_measurement_csv(Path(file))
+        rows = read_measurement_csv(Path(file), limits_of(deployment))
         problems = []
         checked = []
         for line, row in rows:
@@ -712,9 +718,10 @@ def plan_summary(plan: Plan, unit_id: str | None = None) -> dict:
 MEASUREMENT_COLUMNS = ("indicator", "unit", "period", "value", "numerator", "denominator", "note")
 
 
-def read_measurement_csv(path: Path) -> list[tuple[int, dict]]:
-    """Rows of a measurement CSV with their line numbers (click error on a bad header or encoding)."""
-    return _read_csv(path, MEASUREMENT_COLUMNS, {"indicator", "unit", "period"})
+def read_measurement_csv(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> list[tuple[int, dict]]:
+    """Rows of a measurement CSV with their line numbers (click error on a bad header or encoding,
+    or a file over ``limits``)."""
+    return _read_csv(path, MEASUREMENT_COLUMNS, {"indicator", "unit", "period"}, limits)
 
 
 def check_measurement_row(plan: Plan, row: dict) -> None:
@@ -728,24 +735,32 @@ def check_measurement_row(plan: Plan, row: dict) -> None:
 ACTIVITY_COLUMNS = ("unit", "period", "category", "count", "title", "link", "task", "note", "submitted_at")
 
 
-def _read_csv(path: Path, columns: tuple[str, ...], required: set[str]) -> list[tuple[int, dict]]:
+def _read_csv(path: Path, columns: tuple[str, ...], required: set[str],
+              limits: ImportLimits = DEFAULT_LIMITS) -> list[tuple[int, dict]]:
+    """The rows of a CSV after its header, each with its row number (the header is row 1) and its
+    non-blank fields by column name. The file is measured against ``limits`` (size, rows,
+    columns, cell length) before anything is imported: over a limit, nothing is."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_limited(path, path.name, limits).decode("utf-8-sig")
+        records = csv_records(text, path.name, limits)
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    except LimitError as exc:
+        raise click.ClickException(f"{exc} ({exc.setting}). Nothing was imported." if exc.key else
+                                   f"{exc} Nothing was imported.") from None
+    header = [h.strip() for h in (records[0] if records else [])]
     unknown = [h for h in header if h not in columns]
     if unknown or not required <= set(header):
         raise click.ClickException(
             f"{path}:1: the header must name the columns {', '.join(columns)} "
             f"({', '.join(sorted(required))} required); unknown: {', '.join(unknown) or 'none'}"
         )
-    reader.fieldnames = header
-    return [
-        (reader.line_num, {k: v.strip() for k, v in row.items() if k is not None and isinstance(v, str) and v.strip()})
-        for row in reader
-    ]
+    rows = []
+    for line, record in enumerate(records[1:], start=2):
+        if not record:
+            continue  # an empty line, as csv.DictReader skips it
+        rows.append((line, {name: value.strip() for name, value in zip(header, record, strict=False) if value.strip()}))
+    return rows
 
 
 def parse_local_instant(text: str) -> dt.datetime:
@@ -768,7 +783,7 @@ def parse_local_instant(text: str) -> dt.datetime:
 
 def import_activity_csv(deployment, path: Path, submitted_by: str) -> None:
     """Import activity reports from CSV: one report per (unit, period), one item per row."""
-    rows = _read_csv(path, ACTIVITY_COLUMNS, {"unit", "period", "category", "count"})
+    rows = _read_csv(path, ACTIVITY_COLUMNS, {"unit", "period", "category", "count"}, limits_of(deployment))
     reports: dict[tuple[str, str], dict] = {}
     problems = []
     for line, row in rows:
