@@ -13,6 +13,7 @@ import click
 
 from ccch_core import audit
 from ccch_core.cli import echo_json, pass_deployment, table
+from ccch_core.limits import limits_of
 from ccch_core.periods import Period, PeriodError, PeriodType
 from ccch_core.storage import write_transaction
 
@@ -118,7 +119,7 @@ def survey_group() -> click.Group:
     def load(deployment, file, note):
         """Load a survey file (TOML); changed content becomes a new version."""
         try:
-            definition = load_definition(file)
+            definition = load_definition(file, limits=limits_of(deployment))
             with write_transaction(deployment.db):
                 version, created = store.save_survey(deployment.db, definition, by="cli", note=note)
                 if created:

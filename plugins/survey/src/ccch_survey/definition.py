@@ -40,6 +40,13 @@ from typing import Any
 
 import attrs
 
+from ccch_core.limits import (
+    DEFAULT_LIMITS,
+    ImportLimits,
+    LimitError,
+    loads_toml,
+    read_limited,
+)
 from ccch_core.questions import (
     Question,
     QuestionError,
@@ -263,25 +270,30 @@ def _reworded(raw: Any, questions: list[Question], where: str, problems: list[st
     return found
 
 
-def loads_definition(text: str, where: str = "survey") -> SurveyDefinition:
-    """Parse survey TOML text."""
+def loads_definition(text: str, where: str = "survey", *, limits: ImportLimits = DEFAULT_LIMITS) -> SurveyDefinition:
+    """Parse survey TOML text; text over ``limits`` (size, nesting depth: ``[limits]`` of
+    ``ccch.toml``) is refused before it is parsed."""
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, where, limits)
+    except LimitError as exc:
+        raise DefinitionError([str(exc)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise DefinitionError([f"{where}: không đọc được nội dung TOML: {_toml_error_vi(exc, text)}"]) from None
     return definition_from_dict(data, where)
 
 
-def load_definition(path: str | Path) -> SurveyDefinition:
-    """Read a survey file."""
+def load_definition(path: str | Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> SurveyDefinition:
+    """Read a survey file (over ``limits``: refused before it is parsed)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, path.name, limits).decode("utf-8")
     except FileNotFoundError:
         raise DefinitionError([f"{path}: không tìm thấy tệp"]) from None
+    except LimitError as exc:
+        raise DefinitionError([str(exc)]) from None
     except UnicodeDecodeError:
         raise DefinitionError([f"{path}: tệp không phải văn bản UTF-8 (hãy lưu lại tệp với mã hóa UTF-8)"]) from None
-    return loads_definition(text, path.name)
+    return loads_definition(text, path.name, limits=limits)
 
 
 def definition_from_json(text: str) -> SurveyDefinition:

@@ -40,6 +40,8 @@ from flask import (
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ccch_core.accounts import Role
+from ccch_core.inputs import SQLITE_MAX_INT, parse_int
+from ccch_core.limits import limits_of
 from ccch_core.periods import Period, PeriodError, PeriodType
 from ccch_core.privacy import keyed_hash
 from ccch_core.storage import is_busy, is_full, write_transaction
@@ -52,6 +54,7 @@ from ccch_core.web.formtoken import (
     form_token_protected,
     issue_form_token,
 )
+from ccch_core.web.params import id_arg, page_arg
 
 try:
     from ccch_core.web.auth import public
@@ -467,7 +470,9 @@ def _public_routes(bp: Blueprint) -> None:
         # Answers are checked against the version the citizen saw (the survey may have been edited
         # since the page was opened).
         try:
-            version = int(request.form.get("v", entry.version))
+            version = parse_int(request.form["v"], 1, SQLITE_MAX_INT) if "v" in request.form else entry.version
+            if version is None:
+                raise ValueError("v")
             if version != entry.version:
                 entry = Entry(entry.placement, entry.survey_status, version,
                               get_version(dep.db, entry.placement.survey_id, version))
@@ -669,7 +674,7 @@ def _officer_routes(bp: Blueprint) -> None:
         _survey_or_404(survey_id)
         period = _period()
         within = _scope_unit()
-        page = max(1, request.args.get("trang", 1, type=int))
+        page = page_arg()
         current = get_version(dep.db, survey_id)
         placements = {p.id: p for p in list_placements(dep.db, survey_id=survey_id, plan=dep.plan, within=within)}
         first, last = period_days(period)
@@ -729,7 +734,7 @@ def _officer_routes(bp: Blueprint) -> None:
     def forget_contact(survey_id):
         """Delete one response's contact details (the person asked; the answers stay anonymous)."""
         _survey_or_404(survey_id)
-        response_id = request.form.get("response_id", type=int)
+        response_id = id_arg("response_id", source=request.form, what="Mã phản hồi")
         if not response_id:
             abort(400, description="Thiếu mã phản hồi.")
         db = deployment().db
@@ -909,7 +914,7 @@ def _edit_page(survey_id: str | None):
         text = request.form.get("dinh_nghia", "")
         note = (request.form.get("ghi_chu") or "").strip()[:500] or None
         try:
-            definition = loads_definition(text, "khảo sát")
+            definition = loads_definition(text, "khảo sát", limits=limits_of(dep))
             if survey_id is not None and definition.id != survey_id:
                 raise DefinitionError([f"id phải giữ là {survey_id!r} (muốn khảo sát mới thì dùng “Tạo khảo sát”)."])
             if survey_id is None and get_survey(dep.db, definition.id) is not None:
