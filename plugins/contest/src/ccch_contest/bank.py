@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from ccch_core.limits import DEFAULT_LIMITS, ImportLimits, LimitError, read_limited
 from ccch_core.questions import (
     IMPORT_COLUMNS,
     OPTION_COLUMNS,
@@ -230,19 +231,39 @@ def read_gift(text: str) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def read_question_file(path: str | Path) -> list[tuple[int, dict[str, str]]]:
+def _dotted(number: int) -> str:
+    """20.000: thousands grouped with dots, as Vietnamese writes them."""
+    return f"{number:,}".replace(",", ".")
+
+
+def read_question_file(path: str | Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> list[tuple[int, dict[str, str]]]:
     """Rows with line numbers from a CSV (UTF-8), XLSX, Aiken (.txt) or GIFT (.gift) file.
 
     Raises :class:`ImportFileError` for a CSV/XLSX whose header has an unknown column or lacks
-    ``prompt`` or ``correct`` (nothing can be imported from it)."""
+    ``prompt`` or ``correct`` (nothing can be imported from it), :class:`QuestionError` for a
+    file that cannot be read or is over the deployment's ``limits`` (``[limits]`` of
+    ``ccch.toml``: size, rows, columns, cell length; an XLSX's zip directory is checked before
+    it is opened)."""
     path = Path(path)
     if path.suffix.lower() in (".gift", ".txt"):
         reader = read_gift if path.suffix.lower() == ".gift" else read_aiken
         try:
-            return reader(path.read_text(encoding="utf-8-sig"))
+            text = read_limited(path, path.name, limits).decode("utf-8-sig")
+        except LimitError as exc:
+            raise QuestionError(str(exc)) from None
         except UnicodeDecodeError as exc:
             raise QuestionError(f"{path.name}: không phải văn bản UTF-8 (byte thứ {exc.start})") from None
-    rows = read_rows(path)
+        rows = reader(text)
+        if len(rows) > limits.max_rows:
+            raise QuestionError(f"{path.name}: có {_dotted(len(rows))} câu hỏi, quá giới hạn {_dotted(limits.max_rows)} câu "
+                                "cho một lần nhập. Hãy chia thành nhiều tệp.")
+        for line, row in rows:
+            for column, value in row.items():
+                if len(value) > limits.max_cell_chars:
+                    raise QuestionError(f"{path.name}: câu hỏi ở dòng {line}, phần {column}: dài {_dotted(len(value))} "
+                                        f"ký tự, quá giới hạn {_dotted(limits.max_cell_chars)} ký tự.")
+        return rows
+    rows = read_rows(path, limits=limits)
     problem = header_problem(rows, CONTEST_COLUMNS, CONTEST_REQUIRED_COLUMNS)
     if problem:
         raise ImportFileError(f"{path.name}: {problem}")

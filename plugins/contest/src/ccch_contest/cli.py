@@ -10,6 +10,7 @@ import click
 
 from ccch_core.audit import cli_actor
 from ccch_core.cli import echo_json, pass_deployment, table
+from ccch_core.limits import limits_of
 from ccch_core.questions import QuestionError
 from ccch_core.report import DataScope
 
@@ -66,7 +67,7 @@ def list_command(deployment, as_json):
 def check_command(deployment, path):
     """Validate a contest definition file (TOML) without saving it."""
     try:
-        definition = load_definition(path, deployment.plan)
+        definition = load_definition(path, deployment.plan, limits=limits_of(deployment))
     except DefinitionError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{path}: OK — {definition.title} ({len(definition.rounds)} rounds, "
@@ -89,7 +90,7 @@ def load_command(deployment, path, publish, trial, open_round):
     if open_round is not None and not trial:
         raise click.UsageError("--open-round goes with --trial")
     try:
-        definition = load_definition(path, deployment.plan)
+        definition = load_definition(path, deployment.plan, limits=limits_of(deployment))
         if trial:
             definition = shifted_to_now(definition, open_round=open_round)
         contest, created = save_definition(deployment, definition, username=cli_actor())
@@ -199,7 +200,7 @@ def questions_import(deployment, slug, path, replace, skip_bad_rows, force_repla
     Messages are in Vietnamese, like the manager's web page."""
     contest = _contest(deployment, slug)
     try:
-        rows = bank_mod.read_question_file(path)
+        rows = bank_mod.read_question_file(path, limits=limits_of(deployment))
         questions, audiences, problems = bank_mod.parse_rows(rows, contest.definition, plan=deployment.plan)
     except QuestionError as exc:
         message = str(exc) if str(exc).startswith(path.name) else f"{path.name}: {exc}"

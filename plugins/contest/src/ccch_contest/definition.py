@@ -48,6 +48,13 @@ from typing import Any
 
 import attrs
 
+from ccch_core.limits import (
+    DEFAULT_LIMITS,
+    ImportLimits,
+    LimitError,
+    loads_toml,
+    read_limited,
+)
 from ccch_core.model import Plan
 from ccch_core.periods import VN_TZ
 from ccch_core.text import clean
@@ -69,6 +76,17 @@ PREDICTION_PROMPTS = {
                "(ví dụ 12,34567)",
 }
 MAX_PREDICTION = 10_000_000
+MAX_ROUND_NUMBER = 1000
+"""The largest round number (``rounds[].number``)."""
+MAX_ROUNDS = 52
+"""Rounds of one contest (one a week for a year). The setup form and the validator both stop
+there: a definition of thousands of rounds once took minutes to check."""
+MAX_AUDIENCES = 20
+"""Audiences of one contest."""
+MAX_LIST = 100
+"""Prizes in one list, collective prizes."""
+MAX_PROBLEMS = 100
+"""Problems reported for one definition; the rest are counted (each is located in the text)."""
 PERCENT_SCALE = 100_000
 """Percent predictions keep 5 decimals ("87,65432"), stored as integers × 100000."""
 
@@ -292,6 +310,14 @@ class _Locator:
 
     def __init__(self, text: str | None):
         self.lines = text.splitlines() if text else []
+        self._headers: dict[str, list[int]] = {}
+
+    def _hits(self, pattern: str) -> list[int]:
+        """The lines matching a header pattern, found once per pattern."""
+        if pattern not in self._headers:
+            compiled = re.compile(pattern)
+            self._headers[pattern] = [i for i, line in enumerate(self.lines) if compiled.match(line)]
+        return self._headers[pattern]
 
     def line(self, where: str) -> int | None:
         if not self.lines:
@@ -302,14 +328,12 @@ class _Locator:
         section, index, key = match.group(1), match.group(2), match.group(3)
         start, end = 0, len(self.lines)
         if index is not None:
-            pattern = re.compile(r"^\s*\[\[\s*" + re.escape(section) + r"\s*\]\]")
-            hits = [i for i, line in enumerate(self.lines) if pattern.match(line)]
+            hits = self._hits(r"^\s*\[\[\s*" + re.escape(section) + r"\s*\]\]")
             if int(index) >= len(hits):
                 return None
             start = hits[int(index)]
         else:
-            pattern = re.compile(r"^\s*\[\s*" + re.escape(section) + r"\s*\]")
-            hits = [i for i, line in enumerate(self.lines) if pattern.match(line)]
+            hits = self._hits(r"^\s*\[\s*" + re.escape(section) + r"\s*\]")
             if hits:
                 start = hits[0]
             elif key is None:
@@ -345,9 +369,19 @@ class _Reader:
         self.locator = locator
         self.file = file
         self.problems: list[Problem] = []
+        self.unreported = 0
 
     def problem(self, where: str, message: str) -> None:
-        self.problems.append(Problem(where, message, self.locator.line(where), self.file))
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(where, message, self.locator.line(where), self.file))
+            return
+        self.unreported += 1
+        more = Problem("", f"and {self.unreported} more problem(s) not listed: fix the ones above and check again",
+                       None, self.file)
+        if self.unreported == 1:
+            self.problems.append(more)
+        else:
+            self.problems[-1] = more
 
     def table(self, data: Any, where: str, allowed: Sequence[str]) -> dict[str, Any]:
         if not isinstance(data, Mapping):
@@ -428,6 +462,9 @@ class _Reader:
             self.problem(f"{where}.{key}", "must be a list of {name, count, value} tables")
             return ()
         prizes = []
+        if len(value) > MAX_LIST:
+            self.problem(f"{where}.{key}", f"{len(value)} prizes: at most {MAX_LIST} in one list")
+            return ()
         for i, item in enumerate(value):
             here = f"{where}.{key}[{i}]"
             item = self.table(item, here, PRIZE_KEYS)
@@ -530,6 +567,9 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
     if not isinstance(raw_audiences, list) or not raw_audiences:
         r.problem("audiences", "write at least one [[audiences]] table")
         raw_audiences = []
+    elif len(raw_audiences) > MAX_AUDIENCES:
+        r.problem("audiences", f"{len(raw_audiences)} audiences: a contest has at most {MAX_AUDIENCES}")
+        raw_audiences = []
     for i, item in enumerate(raw_audiences):
         here = f"audiences[{i}]"
         item = r.table(item, here, AUDIENCE_KEYS)
@@ -566,10 +606,13 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
     if not isinstance(raw_rounds, list) or not raw_rounds:
         r.problem("rounds", "write at least one [[rounds]] table with opens and closes")
         raw_rounds = []
+    elif len(raw_rounds) > MAX_ROUNDS:
+        r.problem("rounds", f"{len(raw_rounds)} rounds: a contest has at most {MAX_ROUNDS}")
+        raw_rounds = []
     for i, item in enumerate(raw_rounds):
         here = f"rounds[{i}]"
         item = r.table(item, here, ROUND_KEYS)
-        number = r.integer(item, "number", here, 1, 1000, i + 1)
+        number = r.integer(item, "number", here, 1, MAX_ROUND_NUMBER, i + 1)
         if any(x.number == number for x in rounds):
             r.problem(f"{here}.number", f"round {number} is defined twice")
         name = r.text(item, "name", here, max_length=200) or f"Vòng {number}"
@@ -598,6 +641,9 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
     raw_collective = doc.get("collective_prizes", [])
     if not isinstance(raw_collective, list):
         r.problem("collective_prizes", "write [[collective_prizes]] tables")
+        raw_collective = []
+    elif len(raw_collective) > MAX_LIST:
+        r.problem("collective_prizes", f"{len(raw_collective)} collective prizes: at most {MAX_LIST}")
         raw_collective = []
     for i, item in enumerate(raw_collective):
         here = f"collective_prizes[{i}]"
@@ -649,23 +695,29 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
     )
 
 
-def loads_definition(text: str, plan: Plan | None, file: str = "<contest>") -> ContestDefinition:
-    """Parse and validate a TOML definition."""
+def loads_definition(text: str, plan: Plan | None, file: str = "<contest>", *,
+                     limits: ImportLimits = DEFAULT_LIMITS) -> ContestDefinition:
+    """Parse and validate a TOML definition. Text over ``limits`` (its size, its nesting depth:
+    ``[limits]`` of ``ccch.toml``) is refused before it is parsed."""
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, file, limits)
+    except LimitError as exc:
+        raise DefinitionError([Problem("", exc.detail, exc.line, file)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise DefinitionError([Problem("", f"not valid TOML: {exc}", None, file)]) from None
     return definition_from_dict(data, plan, text=text, file=file)
 
 
-def load_definition(path: str | Path, plan: Plan | None) -> ContestDefinition:
-    """Read and validate a TOML definition file."""
+def load_definition(path: str | Path, plan: Plan | None, *, limits: ImportLimits = DEFAULT_LIMITS) -> ContestDefinition:
+    """Read and validate a TOML definition file (over ``limits``: refused before it is parsed)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_limited(path, str(path), limits).decode("utf-8-sig")
+    except LimitError as exc:
+        raise DefinitionError([Problem("", exc.detail, None, str(path))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError([Problem("", f"cannot read the file: {exc}", None, str(path))]) from None
-    return loads_definition(text, plan, file=str(path))
+    return loads_definition(text, plan, file=str(path), limits=limits)
 
 
 # -- back to data ---------------------------------------------------------------------------------

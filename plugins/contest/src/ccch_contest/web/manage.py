@@ -24,11 +24,14 @@ from flask import (
 )
 
 from ccch_core.accounts import Role
+from ccch_core.inputs import parse_int
+from ccch_core.limits import LimitError, limits_of, read_limited
 from ccch_core.periods import utc_now
 from ccch_core.questions import QuestionError
 from ccch_core.report import DataScope
 from ccch_core.web import deployment
 from ccch_core.web.auth import roles_required
+from ccch_core.web.params import page_arg
 
 from .. import bank as bank_mod
 from ..attempts import attempts_of, disqualify_attempt
@@ -42,6 +45,7 @@ from ..contests import (
     set_status,
 )
 from ..definition import (
+    MAX_ROUND_NUMBER,
     TIE_BREAK_LABELS,
     DefinitionError,
     definition_from_dict,
@@ -167,12 +171,18 @@ def upload_definition():
     """Create or update a contest from a TOML definition file (the slug in the file says which)."""
     dep = deployment()
     upload = request.files.get("file")
-    text = upload.read().decode("utf-8-sig", errors="replace") if upload else request.form.get("text", "")
+    name = upload.filename if upload and upload.filename else "contest.toml"
+    try:
+        raw = read_limited(upload.stream, name, limits_of(dep)) if upload else None
+    except LimitError as exc:
+        return make_response(render_template("contest/manage_problems.html", title="Tệp định nghĩa có lỗi",
+                                             problems=[str(exc)], back=url_for(".index")), 422)
+    text = raw.decode("utf-8-sig", errors="replace") if raw is not None else request.form.get("text", "")
     if not text.strip():
         flash("Chọn tệp định nghĩa cuộc thi (.toml).")
         return redirect(url_for(".index"), code=303)
     try:
-        definition = loads_definition(text, dep.plan, file=upload.filename if upload and upload.filename else "contest.toml")
+        definition = loads_definition(text, dep.plan, file=name, limits=limits_of(dep))
         contest, created = save_definition(dep, definition, username=_username())
     except DefinitionError as exc:
         return make_response(render_template("contest/manage_problems.html", title="Tệp định nghĩa có lỗi",
@@ -251,7 +261,7 @@ def questions(slug):
     dep = deployment()
     contest = _contest(slug)
     category = request.args.get("nhom", "")
-    page = max(1, request.args.get("trang", 1, type=int))
+    page = page_arg()
     items = [(q, a) for q, a in bank_mod.active_questions(dep.db, contest.id) if not category or q.category == category]
     summary = bank_mod.bank_summary(dep.db, contest.id)
     return render_template("contest/manage_questions.html", contest=contest, summary=summary,
@@ -284,7 +294,7 @@ def questions_import(slug):
         path = Path(folder) / f"upload{suffix}"
         upload.save(path)
         try:
-            rows = bank_mod.read_question_file(path)
+            rows = bank_mod.read_question_file(path, limits=limits_of(dep))
             found, audiences, problems = bank_mod.parse_rows(rows, contest.definition, plan=dep.plan)
         except QuestionError as exc:
             # A file that cannot be read or has a wrong header: nothing is imported, whatever the
@@ -376,7 +386,7 @@ def participants(slug):
     dep = deployment()
     contest = _contest(slug)
     search = (request.args.get("q") or "").strip()
-    page = max(1, request.args.get("trang", 1, type=int))
+    page = page_arg()
     where, params = "contest_id = ?", [contest.id]
     if search:
         found = find_by_phone(dep, contest, search) if any(ch.isdigit() for ch in search) else None
@@ -531,12 +541,13 @@ def rankings(slug):
         abort(404, description="Không có đối tượng dự thi này.")
     if audience is None and definition.audiences:
         audience = definition.audiences[0].key
-    page = max(1, request.args.get("trang", 1, type=int))
+    page = page_arg()
     round_state = None
     if choice != "tong":
-        if choice.isdigit():
+        number = parse_int(choice, 1, MAX_ROUND_NUMBER)
+        if number is not None:
             try:
-                round_state = contest.round(int(choice))
+                round_state = contest.round(number)
             except KeyError:
                 abort(404, description="Không có vòng thi này.")
         else:
@@ -642,9 +653,10 @@ def participation_view(slug):
     contest = _contest(slug)
     choice = request.args.get("vong", "")
     rounds = None
-    if choice.isdigit():
+    number = parse_int(choice, 1, MAX_ROUND_NUMBER)
+    if number is not None:
         try:
-            rounds = [contest.round(int(choice)).id]
+            rounds = [contest.round(number).id]
         except KeyError:
             abort(404, description="Không có vòng thi này.")
     units = participation(dep, contest, None, rounds)

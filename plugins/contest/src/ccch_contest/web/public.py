@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from wtforms import ValidationError
 
+from ccch_core.inputs import parse_int
 from ccch_core.periods import to_local, utc_now
 from ccch_core.storage import write_transaction
 from ccch_core.web import client_key, deployment
@@ -49,7 +50,7 @@ from ccch_core.web.formtoken import (
 from .. import attempts as attempts_mod
 from ..attempts import AttemptError, PredictionError, parse_prediction
 from ..contests import get_contest, list_contests
-from ..definition import TIE_BREAK_LABELS, unit_choices
+from ..definition import MAX_ROUND_NUMBER, TIE_BREAK_LABELS, unit_choices
 from ..participants import (
     RegistrationError,
     Throttled,
@@ -680,10 +681,11 @@ def leaderboard_view(slug):
     if choice == "tong":
         pass
     elif choice:
-        if not choice.isdigit():
+        number = parse_int(choice, 1, MAX_ROUND_NUMBER)
+        if number is None:
             abort(404, description="Không có vòng thi này.")
         try:
-            round_state = contest.round(int(choice))
+            round_state = contest.round(number)
         except KeyError:
             abort(404, description="Không có vòng thi này.")
     else:

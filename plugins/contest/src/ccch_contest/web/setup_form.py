@@ -16,10 +16,16 @@ import datetime as dt
 import re
 from typing import Any
 
+from ccch_core.inputs import parse_int
 from ccch_core.periods import VN_TZ
 from ccch_core.text import fold
 
-from ..definition import ContestDefinition, default_unit_choices
+from ..definition import (
+    MAX_AUDIENCES,
+    MAX_ROUNDS,
+    ContestDefinition,
+    default_unit_choices,
+)
 
 EXTRA_ROUNDS = 2
 EXTRA_AUDIENCES = 1
@@ -30,8 +36,28 @@ def _lines(text: str) -> list[str]:
 
 
 def _int_or_text(value: str) -> Any:
+    """A whole number typed in a field, or the text as typed for the validator to report (ASCII
+    digits only, at most 18: "٣" and 5,000 digits are text, not numbers)."""
     value = (value or "").strip()
-    return int(value) if re.fullmatch(r"-?\d+", value) else (value or None)
+    return int(value) if re.fullmatch(r"-?[0-9]{1,18}", value) else (value or None)
+
+
+ROUND_ROWS = MAX_ROUNDS + EXTRA_ROUNDS
+"""The most rows of rounds the form has (a full contest and its blank rows)."""
+AUDIENCE_ROWS = MAX_AUDIENCES + EXTRA_AUDIENCES
+
+
+def row_count(form, field: str, prefix: str, most: int) -> tuple[int, bool]:
+    """How many numbered rows (``rounds-0-…``, ``rounds-1-…``) the form sent, from its hidden
+    ``field`` (``round_count``), 0 to ``most``, and True; or, when that field is not such a number
+    (a damaged or forged form), the rows its field names show (at most ``most``) and False. Never
+    a loop as long as a number the visitor chose."""
+    count = parse_int(form.get(field) or "0", 0, most)
+    if count is not None:
+        return count, True
+    pattern = re.compile(re.escape(prefix) + r"-([0-9]{1,4})-")
+    present = [int(m.group(1)) for key in form if (m := pattern.match(key)) and int(m.group(1)) < most]
+    return (max(present) + 1 if present else 0), False
 
 
 def _datetime(date_text: str, time_text: str, end: bool) -> Any:
@@ -148,8 +174,12 @@ def form_to_data(form, slug: str | None) -> tuple[dict[str, Any], dict[str, str]
         eligibility["excluded_units"] = form.getlist("excluded_units")
     contest["eligibility"] = eligibility
 
+    round_rows, counted = row_count(form, "round_count", "rounds", ROUND_ROWS)
+    if not counted:
+        problems["rounds"] = (f"Biểu mẫu gửi số dòng vòng thi không hợp lệ; một cuộc thi có nhiều nhất {MAX_ROUNDS} "
+                              "vòng. Kiểm tra các vòng bên dưới rồi bấm Lưu lại.")
     rounds = []
-    for i in range(int(get("round_count", "0") or 0)):
+    for i in range(round_rows):
         p = f"rounds-{i}-"
         if not any((get(p + k) or "").strip() for k in ("name", "opens_date", "closes_date")):
             continue
@@ -164,8 +194,12 @@ def form_to_data(form, slug: str | None) -> tuple[dict[str, Any], dict[str, str]
             item["closes"] = closes
         rounds.append(item)
 
+    audience_rows, counted = row_count(form, "audience_count", "audiences", AUDIENCE_ROWS)
+    if not counted:
+        problems["audiences"] = (f"Biểu mẫu gửi số đối tượng dự thi không hợp lệ; một cuộc thi có nhiều nhất "
+                                 f"{MAX_AUDIENCES} đối tượng. Kiểm tra các đối tượng bên dưới rồi bấm Lưu lại.")
     audiences = []
-    for i in range(int(get("audience_count", "0") or 0)):
+    for i in range(audience_rows):
         p = f"audiences-{i}-"
         if not (get(p + "key") or "").strip() and not (get(p + "name") or "").strip():
             continue
@@ -269,10 +303,11 @@ def submitted_to_form(form) -> dict[str, Any]:
     values["tie_breaks"] = [form.get(f"tie_break_{i}", "") for i in (1, 2, 3)]
     values["rounds"] = [{k: form.get(f"rounds-{i}-{k}", "") for k in ("number", "name", "opens_date", "opens_time",
                                                                       "closes_date", "closes_time")}
-                        for i in range(int(form.get("round_count", "0") or 0))]
+                        for i in range(row_count(form, "round_count", "rounds", ROUND_ROWS)[0])]
     values["audiences"] = [dict({k: form.get(f"audiences-{i}-{k}", "") for k in (
         "key", "name", "description", "questions_per_attempt", "quotas", "prizes", "overall_prizes")},
-        units=form.getlist(f"audiences-{i}-units")) for i in range(int(form.get("audience_count", "0") or 0))]
+        units=form.getlist(f"audiences-{i}-units"))
+        for i in range(row_count(form, "audience_count", "audiences", AUDIENCE_ROWS)[0])]
     # Drop blank repeated rows; the template adds empty ones again.
     values["rounds"] = [r for r in values["rounds"] if any(str(v).strip() for k, v in r.items() if k != "number")]
     values["audiences"] = [a for a in values["audiences"] if a["key"].strip() or a["name"].strip()]
