@@ -308,9 +308,13 @@ def test_a_poster_or_unknown_code_cannot_be_enrolled(app, dep, poster):
 # -- scans and enumeration ----------------------------------------------------------------------------
 
 
-def test_a_scan_counts_once_per_device_per_day(app, dep, poster):
+@pytest.mark.parametrize("returning", [True, False], ids=["upsert-returning", "upsert-then-select"])
+def test_a_scan_counts_once_per_device_per_day(app, dep, poster, monkeypatch, returning):
     """The issue: 200 GETs added 200 to a poster's scans. Now one phone counts once a day, and a
     script that drops its cookies adds at most ``scan_devices_per_address_per_day`` (20) a day."""
+    from ccch_survey import store
+
+    monkeypatch.setattr(store, "_RETURNING", returning)  # SQLite before 3.35 has no RETURNING
     same_phone = phone(app)
     for _ in range(200):
         assert same_phone.get(f"/k/{poster.code}").status_code == 200
@@ -514,3 +518,27 @@ def test_review_pages_take_odd_filters_without_a_500(app, dep, make_user):
         "csrf_token": csrf_token(admin, "/khao-sat/sipas/dang-ngo"), "hanh-dong": "loai", "phan-hoi": "1",
         "ly-do": "x" * 501})
     assert reason.status_code == 422 and "500 ký tự" in reason.get_data(as_text=True)
+
+
+def test_flagged_responses_are_named_in_the_csv_and_the_report(survey_deployment, make_app, make_user):
+    """Until they are reviewed, flagged responses are in the official figures: the officers' CSV
+    says which are flagged, and the periodic report says how many and the index without them."""
+    from ccch_core.report import build_report
+
+    dep = survey_deployment(flag_identical_answers=1, flag_reading_chars_per_second=0,
+                            flag_responses_per_address_per_hour=0)
+    poster = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Quầy tiếp nhận hồ sơ")
+    app = make_app(dep)
+    submit(phone(app, {"REMOTE_ADDR": "198.51.100.1"}), f"/k/{poster.code}", answers("1"))
+    for n in range(2, 5):
+        submit(phone(app, {"REMOTE_ADDR": f"198.51.100.{n}"}), f"/k/{poster.code}", answers("5"))
+    assert flagged(dep) == [3, 4]
+    admin, _ = signed_in(app, dep, make_user)
+    rows = list(csv.reader(io.StringIO(admin.get("/khao-sat/sipas/tai-ve.csv").get_data(as_text=True))))
+    column = rows[0].index("Đáng ngờ")
+    same = "Trùng hệt câu trả lời của nhiều phiếu khác"
+    assert [r[column] for r in rows[1:]] == ["", "", same, same]
+    (section,) = [s for s in build_report(dep, Period.current()).sections if s.key == "khao_sat"]
+    text = " ".join(b.text for b in section.blocks if hasattr(b, "text"))
+    assert "Trong đó 2 phiếu bị hệ thống đánh dấu đáng ngờ" in text
+    assert "không tính các phiếu này, chỉ số hài lòng chung là 50%" in text

@@ -33,7 +33,21 @@ from .store import (
 
 BATCH = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CHANNELS = {"poster": "Mã QR trên poster", "kiosk": "Máy tính bảng tại quầy"}
+CHANNELS = {"poster": "Mã QR trên poster", "kiosk": "Máy tính bảng tại quầy",
+            "kiosk_unenrolled": "Mã của máy tính bảng, thiết bị chưa đăng ký"}
+
+
+def _flags_of(db: Database, response_ids: Sequence[int]) -> dict[int, list[str]]:
+    """{response id: the labels of its flags} (only flagged responses are asked about)."""
+    from .store import FLAG_KINDS
+
+    found: dict[int, list[str]] = {}
+    if response_ids:
+        for rid, kind in db.execute(f"select response_id, kind from survey_flags where response_id in "
+                                    f"({', '.join('?' * len(response_ids))}) order by response_id, kind",
+                                    list(response_ids)):
+            found.setdefault(rid, []).append(FLAG_KINDS.get(kind, kind))
+    return found
 
 
 def safe_cell(value) -> object:
@@ -108,12 +122,13 @@ def wide_rows(db: Database, plan: Plan, survey_id: str, period: Period | None, w
                 keys.append(q.key)
                 prompts[q.key] = q.prompt
     header = ["Mã phản hồi", "Thời điểm (giờ Việt Nam)", "Phiên bản", "Mã đơn vị", "Đơn vị", "Mã nơi đặt", "Nơi đặt",
-              "Kênh"] + [f"{k} — {prompts[k]}" for k in keys]
+              "Kênh", "Đáng ngờ"] + [f"{k} — {prompts[k]}" for k in keys]
     placements = _scope_placements(db, plan, survey_id, within)
 
     def rows():
         for batch in _response_batches(db, survey_id, list(placements), period):
             answers = response_answers(db, [r["id"] for r in batch])
+            flags = _flags_of(db, [r["id"] for r in batch if r["flag_state"]])
             for r in batch:
                 definition = versions[r["version"] - 1]
                 mine = answers.get(r["id"], {})
@@ -129,8 +144,11 @@ def wide_rows(db: Database, plan: Plan, survey_id: str, period: Period | None, w
                         cells.append(values[0])
                 p = placements[r["placement_id"]]
                 unit = plan.unit(r["unit_id"]).name if plan.has_unit(r["unit_id"]) else r["unit_id"]
+                flagged = "; ".join(flags.get(r["id"], ()))
+                if flagged and r["flag_state"] == 2:
+                    flagged += " (đã xem xét, giữ lại)"
                 yield [r["id"], local_text(r["submitted_at"]), r["version"], r["unit_id"], unit, p.code, p.place,
-                       CHANNELS.get(r["channel"], r["channel"]), *cells]
+                       CHANNELS.get(r["channel"], r["channel"]), flagged, *cells]
 
     return header, rows()
 

@@ -31,6 +31,14 @@ def survey_sections(request) -> list[Section]:
                     f"{res.overall.mean:.2f}/5.".replace(f"{res.overall.mean:.2f}/5", f"{res.overall.mean:.2f}/5".replace(".", ",")))
         else:
             text = f"{res.title}: {res.responses} phiếu trả lời, chưa có câu trả lời về mức độ hài lòng."
+        if res.flagged:
+            # Flagged responses count until an officer reviews them: the reader sees how many, and
+            # the index without them.
+            clean = compute_results(dep.db, request.plan, survey.id, request.period,
+                                    within=request.unit.id if request.unit else None, without_flagged=True)
+            text += (f" Trong đó {res.flagged} phiếu bị hệ thống đánh dấu đáng ngờ (nhiều phiếu từ một địa chỉ mạng, "
+                     f"câu trả lời trùng hệt hoặc gửi nhanh hơn thời gian đọc câu hỏi) chưa được xem xét; không tính "
+                     f"các phiếu này, chỉ số hài lòng chung là {_pct(clean.overall.index)}.")
         blocks.append(Paragraph(text))
         blocks.append(Table(
             key=f"khao_sat_{survey.id}_tieu_chi",

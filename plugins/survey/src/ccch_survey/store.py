@@ -15,6 +15,7 @@ import datetime as dt
 import enum
 import hashlib
 import secrets
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -446,6 +447,9 @@ def record_visit(db: Database, settings: SurveySettings, *, address: str | None,
     return decision
 
 
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+
+
 def _count_scan(db: Database, settings: SurveySettings, scan: Scan, day: int) -> None:
     """Inside the caller's transaction: one insert for a device already counted today; three
     statements (and the daily count) for a new one."""
@@ -454,10 +458,14 @@ def _count_scan(db: Database, settings: SurveySettings, scan: Scan, day: int) ->
         return  # this device was counted today
     if scan.address is not None:
         key = "a" + scan.address[:32]
-        db.execute("insert into survey_scan_keys (placement_id, day, key) values (?, ?, ?) "
-                   "on conflict do update set n = n + 1", [scan.placement_id, day, key])
-        devices = db.execute("select n from survey_scan_keys where placement_id = ? and day = ? and key = ?",
-                             [scan.placement_id, day, key]).fetchone()[0]
+        upsert = ("insert into survey_scan_keys (placement_id, day, key) values (?, ?, ?) "
+                  "on conflict do update set n = n + 1")
+        if _RETURNING:  # the count in the same statement (SQLite 3.35+)
+            devices = db.conn.execute(upsert + " returning n", [scan.placement_id, day, key]).fetchone()[0]
+        else:
+            db.execute(upsert, [scan.placement_id, day, key])
+            devices = db.execute("select n from survey_scan_keys where placement_id = ? and day = ? and key = ?",
+                                 [scan.placement_id, day, key]).fetchone()[0]
         if devices == 1:  # a new address today: now and then, forget the placement's earlier days
             db.execute("delete from survey_scan_keys where placement_id = ? and day < ?", [scan.placement_id, day])
         if devices > settings.scan_devices_per_address_per_day:
@@ -765,8 +773,9 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
         flag_at = settings.flag_responses_per_address_per_hour if key else 0
     identical_at = settings.flag_identical_answers
     with hot_write(db):
-        if limit or flag_at or identical_at or device_rule:
-            # A resend is recognised before it can use up a limit or count towards a flag.
+        if limit or device_rule:
+            # A resend is recognised before it can use up a limit (one read; without a limit the
+            # unique index below decides, and a rare resend counts twice towards a flag's counter).
             earlier = db.execute("select id from survey_responses where submission_id = ?",
                                  [submission.submission_id]).fetchone()
             if earlier:
