@@ -111,12 +111,26 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
 # -- XLSX -----------------------------------------------------------------------------------------
 
 
-def test_a_sheet_declaring_a1_xfd1048576_is_read_by_its_real_rows(tmp_path):
-    """Issue #17: a 2 KB file whose <dimension> claims 17 billion cells drove a worker to 4 GB."""
-    path = xlsx_file(tmp_path / "bom.xlsx", [HEADER, *GOOD], dimension="A1:XFD1048576")
+CORNER = b'<row r="1048576"><c r="XFD1048576" s="0"/></row>'
+"""The last cell of a sheet: with a declared A1:XFD1048576, every row between was 16,384 cells."""
+
+
+def test_a_2kb_sheet_reaching_xfd1048576_is_refused_in_a_moment(tmp_path):
+    """Issue #17: a 1.6 KB file declaring A1:XFD1048576, with a cell in its last corner, drove a
+    worker to 4 GB and a 500 (openpyxl filled every row between to the declared width)."""
+    path = xlsx_file(tmp_path / "bom.xlsx", [HEADER, *GOOD], dimension="A1:XFD1048576", sheet_data=[CORNER])
     assert path.stat().st_size < 3_000
+    with cpu_limit(3, "reading a 2 KB sheet"), pytest.raises(QuestionError) as caught:
+        read_rows(path)
+    assert str(caught.value) == ("bom.xlsx: có hơn 20.000 dòng dữ liệu (trang tính còn dòng sau dòng 21.001), quá "
+                                 "giới hạn 20.000 dòng cho một lần nhập. Hãy xóa các dòng thừa ở cuối hoặc chia "
+                                 "thành nhiều tệp.")
+
+
+def test_a_declared_dimension_is_not_the_width_of_the_rows(tmp_path):
+    path = xlsx_file(tmp_path / "khai-bao.xlsx", [HEADER, *GOOD], dimension="A1:XFD1048576")
     with cpu_limit(3, "reading a 2 KB sheet"):
-        rows = read_rows(path)
+        rows = read_rows(path, limits=small(max_columns=10))
     assert [line for line, _ in rows] == [2, 3]
     assert rows[0][1]["prompt"] == "Câu 1?" and rows[1][1]["correct"] == "B"
 

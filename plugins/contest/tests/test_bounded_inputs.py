@@ -56,11 +56,26 @@ def text_of(response) -> str:
 # -- spreadsheet bombs ----------------------------------------------------------------------------
 
 
-def test_a_sheet_declaring_a1_xfd1048576_imports_its_real_rows(manager, dep, contest, tmp_path):
-    """Issue #17: a 1.6 KB XLSX declaring A1:XFD1048576 drove the import worker to 4 GB and a 500."""
-    rows = [[f"bom-{i}", "single", f"Câu hỏi bom số {i}?", "Có", "Không", "A", "Chung", "cbccvc"] for i in range(3)]
-    path = xlsx_file(tmp_path / "bom.xlsx", [HEADER, *rows], dimension="A1:XFD1048576")
+BOMB_ROWS = [[f"bom-{i}", "single", f"Câu hỏi bom số {i}?", "Có", "Không", "A", "Chung", "cbccvc"] for i in range(3)]
+
+
+def test_a_sheet_declaring_a1_xfd1048576_with_its_last_cell_is_refused(manager, dep, contest, tmp_path):
+    """Issue #17: a 1.6 KB XLSX declaring A1:XFD1048576 drove the import worker to 4 GB and a 500
+    (a cell in the last corner made openpyxl fill a million rows of 16,384 cells)."""
+    path = xlsx_file(tmp_path / "bom.xlsx", [HEADER, *BOMB_ROWS], dimension="A1:XFD1048576",
+                     sheet_data=[b'<row r="1048576"><c r="XFD1048576" s="0"/></row>'])
     assert path.stat().st_size < 3_000
+    before = bank_size(dep, contest)
+    with cpu_limit(5, "importing a 3 KB sheet"):
+        response = upload(manager, f"{MANAGE}/cau-hoi/nhap", path)
+    assert response.status_code == 422
+    assert ("Không nhập được tệp bom.xlsx: có hơn 20.000 dòng dữ liệu (trang tính còn dòng sau dòng 21.001), quá "
+            "giới hạn 20.000 dòng cho một lần nhập.") in text_of(response)
+    assert bank_size(dep, contest) == before
+
+
+def test_a_declared_dimension_alone_changes_nothing(manager, dep, contest, tmp_path):
+    path = xlsx_file(tmp_path / "khai-bao.xlsx", [HEADER, *BOMB_ROWS], dimension="A1:XFD1048576")
     before = bank_size(dep, contest)
     with cpu_limit(5, "importing a 3 KB sheet"):
         response = upload(manager, f"{MANAGE}/cau-hoi/nhap", path)
