@@ -410,6 +410,7 @@ def test_every_route_survives_every_odd_input(fuzz):
                 best = (score, values)
         chosen[rule.rule] = best[1]
     sent_keys: set[str] = set()
+    targets_sent = 0
     for rule, method in routes:
         values = chosen.get(rule.rule)
         if values is None:  # a POST-only route: the values it answers best to, as system_admin
@@ -451,6 +452,7 @@ def test_every_route_survives_every_odd_input(fuzz):
         targets += [(kind, key) for kind in ("args", "form", "files") for key in sorted(keys[kind])
                     if key not in SKIP_PARAMS and (kind != "form" or method != "GET")]
         refused = [r for r in ORDER if r not in reached]
+        targets_sent += len(targets)
         for index, (kind, key) in enumerate(targets):
             sent_keys.add(key)
             for role, (label, value) in attacks(kind, key, index, reached, refused):
@@ -473,7 +475,8 @@ def test_every_route_survives_every_odd_input(fuzz):
     # The keys views read by name were all sent.
     missing = sorted(key for key in read_by_name(state.app) if key not in sent_keys and key not in UNREACHED
                      and key not in SKIP_PARAMS)
-    print(f"\nroute fuzz: {state.requests} requests, slowest {state.slowest[0]:.3f} s CPU ({state.slowest[1]})")
+    print(f"\nroute fuzz: {len(routes)} route-method pairs, {targets_sent} converters and parameters, "
+          f"{state.requests} requests, slowest {state.slowest[0]:.3f} s CPU ({state.slowest[1]})")
     assert not state.problems, f"{len(state.problems)} problem(s):\n" + "\n".join(state.problems[:60])
     assert not missing, ("views read these keys but the fuzz never sent them (give the route a base value or "
                          f"list the key in UNREACHED with the reason): {missing}")
