@@ -236,7 +236,7 @@ def test_the_page_filters_by_user_and_action_and_pages_newest_first(dep, client_
     assert "Chưa có thao tác nào khớp với bộ lọc." in empty
 
 
-@pytest.mark.parametrize("query", ["trang=0", "trang=3", "trang=-1"])
+@pytest.mark.parametrize("query", ["trang=0", "trang=3", "trang=-1", "trang=٣", "trang=²", "trang=" + "9" * 5000])
 def test_pages_out_of_range_are_404(dep, client_as, query):
     client, _ = client_as("system_admin")
     assert client.get(f"/nhat-ky-thao-tac?{query}").status_code == 404

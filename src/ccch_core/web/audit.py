@@ -10,8 +10,10 @@ from flask import Blueprint, abort, render_template, request, url_for
 
 from .. import audit
 from ..accounts import Role
+from ..inputs import parse_int
 from . import deployment
 from .auth import roles_required
+from .params import MAX_PAGE
 
 bp = Blueprint("audit", __name__)
 
@@ -30,9 +32,9 @@ def index():
     db = deployment().db
     who = (request.args.get("nguoi") or "").strip()
     action = (request.args.get("thao-tac") or "").strip()
-    page = request.args.get("trang", 1, type=int)
-    if page < 1:
-        abort(404)
+    page = parse_int(request.args.get("trang") or "1", 1, MAX_PAGE)  # ASCII digits only: "٣" is no page
+    if page is None:
+        abort(404, description="Không có trang này của nhật ký thao tác.")
     username = "" if who == NO_ACCOUNT else (who or None)
     total = audit.count(db, username=username, action=action or None)
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
