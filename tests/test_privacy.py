@@ -75,6 +75,13 @@ def test_rate_limit_cost_and_count(fresh_db, monkeypatch, returning):
     over = hit(fresh_db, "survey.lookup", "k", limit, start, cost=8)
     assert (over.allowed, over.count, over.retry_after) == (False, 17, 55)
     assert hit(fresh_db, "survey.lookup", "k", limit, start, cost=0).count == 18  # at least one
+    # peek reads the count without adding to it.
+    from ccch_core.ratelimit import peek
+
+    assert (peek(fresh_db, "survey.lookup", "k", limit, start).allowed, peek(fresh_db, "survey.lookup", "k", limit,
+                                                                            start).count) == (False, 18)
+    assert peek(fresh_db, "survey.lookup", "other", limit, start) == ratelimit.Decision(True, 0, 0)
+    assert peek(fresh_db, "survey.lookup", "k", limit, start + dt.timedelta(seconds=60)).allowed  # next window
 
 
 @pytest.mark.parametrize("returning", [True, False], ids=["upsert-returning", "upsert-then-select"])

@@ -60,6 +60,21 @@ def hit(db: Database, bucket: str, key: str, limit: Limit, now: dt.datetime | No
     return Decision(True, 0, count)
 
 
+def peek(db: Database, bucket: str, key: str, limit: Limit, now: dt.datetime | None = None) -> Decision:
+    """Whether ``key`` is within the limit now, without counting a hit: one read, no write. For a
+    request that is not itself what the limit counts but must be refused while its key is over it
+    (an address that looked up too many unknown survey codes is refused known ones too)."""
+    now = now or dt.datetime.now(dt.UTC)
+    epoch = int(now.timestamp())
+    window = epoch - epoch % limit.seconds
+    row = db.execute("select count from rate_limits where bucket = ? and key = ? and window = ?",
+                     [bucket, key, window]).fetchone()
+    count = row[0] if row else 0
+    if count > limit.count:
+        return Decision(False, window + limit.seconds - epoch, count)
+    return Decision(True, 0, count)
+
+
 _UPSERT = ("insert into rate_limits (bucket, key, window, count) values (?, ?, ?, ?) "
            "on conflict (bucket, key, window) do update set count = count + excluded.count")
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35)
