@@ -539,3 +539,11 @@ def test_xlsx_a_whole_code_shown_otherwise_is_a_row_error(tmp_path, number_forma
     assert [(q.key, q.topic) for q in questions] == [("q2", "21")]
     assert len(problems) == 1 and problems[0].line == 2
     assert f"Excel hiện “{shown}” nhưng ô chứa số 1" in problems[0].message
+
+
+@pytest.mark.parametrize("field", ["help", "section", "category", "topic"])
+def test_a_text_of_control_characters_only_is_no_text(field):
+    """Found by the survey loader's fuzz: a section "\\u0000" loaded as "" (cleaned), which
+    to_toml() leaves out, so the definition read back had another fingerprint."""
+    data = {"key": "q1", "type": "text", "prompt": "Ý kiến của Ông/Bà", field: "\u0000\u0007 \u202e"}
+    assert getattr(question_from_dict(data), field) is None

@@ -408,10 +408,12 @@ def question_from_dict(data: Mapping[str, Any], where: str = "question") -> Ques
             prompt=str(data.get("prompt", "")),
             options=options,
             required=data.get("required", True),
-            help=clean(str(data["help"])) if data.get("help") else None,
-            section=clean(str(data["section"])) if data.get("section") else None,
-            category=clean(str(data["category"])) if data.get("category") else None,
-            topic=clean(str(data["topic"])) if data.get("topic") else None,
+            # A text that cleans to nothing (only control characters) is no text: "" would be
+            # dropped by to_toml and change the definition's fingerprint on the way back.
+            help=clean(str(data["help"])) or None if data.get("help") else None,
+            section=clean(str(data["section"])) or None if data.get("section") else None,
+            category=clean(str(data["category"])) or None if data.get("category") else None,
+            topic=clean(str(data["topic"])) or None if data.get("topic") else None,
             difficulty=data.get("difficulty"),
             correct=[str(c) for c in correct],
             min_value=data.get("min_value"),
