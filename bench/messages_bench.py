@@ -90,7 +90,12 @@ def bench_queueing(n: int) -> dict[str, float]:
         deployment.close()
     median_bare = statistics.median(bare) * 1e6
     median_queued = statistics.median(queued) * 1e6
+    # The steadiest figure on a shared machine: the best block's median on each side (as timeit
+    # takes the best of its repeats: load only ever adds time).
+    best_bare = min(statistics.median(bare[b:b + block]) for b in range(0, len(bare), block)) * 1e6
+    best_queued = min(statistics.median(queued[b:b + block]) for b in range(0, len(queued), block)) * 1e6
     return {"bare_us": median_bare, "queued_us": median_queued, "added_us": median_queued - median_bare,
+            "best_bare_us": best_bare, "best_added_us": best_queued - best_bare,
             "cpu_added_us": (cpu_queued - cpu_bare) / len(bare) * 1e6, "cpu_bare_us": cpu_bare / len(bare) * 1e6}
 
 
@@ -137,7 +142,9 @@ def main(argv=None) -> None:
     print(f"queueing: {args.transactions} transactions each way; median {q['bare_us']:.1f} µs without a message, "
           f"{q['queued_us']:.1f} µs with one: queueing adds {q['added_us']:.1f} µs of wall time; "
           f"CPU {q['cpu_bare_us']:.1f} µs a bare transaction, +{q['cpu_added_us']:.1f} µs with a message; "
-          f"target ≤ 50 µs: ratio {q['added_us'] / 50:.2f} of the budget (wall), {q['cpu_added_us'] / 50:.2f} (CPU)")
+          f"best block: {q['best_bare_us']:.1f} µs bare, +{q['best_added_us']:.1f} µs with a message; "
+          f"target ≤ 50 µs: ratio {q['added_us'] / 50:.2f} of the budget (median), "
+          f"{q['best_added_us'] / 50:.2f} (best block), {q['cpu_added_us'] / 50:.2f} (CPU)")
     for sender in ("http_sms", "folder"):
         d = bench_delivery(args.messages, sender)
         target = f"; target ≥ 200/s: {d['per_second'] / 200:.1f}× the target" if sender == "http_sms" else ""

@@ -188,12 +188,13 @@ def m005_messages(db):
         """
     )
     # Queueing is on hot paths (a contest registration): an insert touches only the table, the
-    # idempotency key and the queue of due messages. The other indexes are partial so that a new
-    # message does not enter them; erasure, rare, scans the keyed hashes.
+    # idempotency key and the queue of due messages (bench/messages_bench.py: each further index,
+    # even a partial one, cost 2-3 µs a queued message). The officers' lists and erasure, rare and
+    # off the hot path, read the table in order; the channel's rate is counted in rate_limits.
     db.execute("create index messages_due on messages (next_attempt_at, id) where state = 'queued'")
-    db.execute("create index messages_failed on messages (id) where state = 'failed'")
-    db.execute("create index messages_channel_claimed on messages (channel, claimed_at) where claimed_at is not null")
-    db.execute("create index messages_unit on messages (unit_id, id) where unit_id is not null")
+    # A new message is queued, so it does not enter this one: the deliverer's recovery of
+    # messages left in 'sending' by a dead deliverer reads it every pass.
+    db.execute("create index messages_sending on messages (id) where state = 'sending'")
     db.execute("create table message_counts (day text not null, purpose text not null, count integer not null, "
                "primary key (day, purpose)) without rowid")
     db.execute("create table message_channels (channel text primary key, failures integer not null default 0, "

@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from .. import audit
+from .. import audit, ratelimit
 from ..storage import parse_utc, utc_now_iso, write_transaction
 from .base import OutgoingMessage, SenderConfigError, SenderContext, SendResult
 from .outbox import _COUNT, Messaging, mask_in_text, render_message, vietnam_day
@@ -42,6 +42,10 @@ MESSAGE_BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)
 """Wait after the 1st, 2nd… transient failure of a message (then 6 hours), ±20 %."""
 CHANNEL_BACKOFF_SECONDS = (5, 15, 60, 300, 900)
 """A channel whose gateway is down pauses 5 s, then 15 s, 1 min, 5 min, then 15 min."""
+
+
+RATE_BUCKET = "messages.rate"
+"""The rate_limits bucket of the channels' ``rate_per_minute`` (key: the channel)."""
 
 
 def message_backoff(attempts: int, rng: random.Random | None = None) -> float:
@@ -225,14 +229,17 @@ class Deliverer:
         return dict(self.deployment.db.execute(
             "select channel, paused_until from message_channels where paused_until > ?", [now]).fetchall())
 
+    def _rate(self, channel: str) -> ratelimit.Limit | None:
+        per_minute = self.messaging.settings.channels[channel].rate_per_minute
+        return ratelimit.Limit(per_minute, 60) if per_minute else None
+
     def _rate_ok(self, channel: str) -> bool:
-        limit = self.messaging.settings.channels[channel].rate_per_minute
-        if not limit:
+        """Whether the channel's ``rate_per_minute`` leaves room this minute (counted over every
+        deliverer in ``rate_limits``, one point read)."""
+        limit = self._rate(channel)
+        if limit is None:
             return True
-        since = utc_now_iso(self.clock() - dt.timedelta(seconds=60))
-        used = self.deployment.db.execute(
-            "select count(*) from messages where channel = ? and claimed_at > ?", [channel, since]).fetchone()[0]
-        return used < limit
+        return ratelimit.peek(self.deployment.db, RATE_BUCKET, channel, limit, self.clock()).count < limit.count
 
     def claim(self, channels: Iterable[str]) -> dict[str, Any] | None:
         """Move the oldest due message of ``channels`` to ``sending``; returns its row or None."""
@@ -251,6 +258,9 @@ class Deliverer:
             if row is None:
                 return None
             claimed = dict(zip([d[0] for d in cursor.description], row, strict=True))
+            limit = self._rate(claimed["channel"])
+            if limit is not None:  # every attempt at the gateway counts against the channel's rate
+                ratelimit.hit(db, RATE_BUCKET, claimed["channel"], limit, self.clock())
             cap = self.messaging.daily_cap(claimed["purpose"])
             if cap is not None:
                 # The daily cap is counted and enforced here, where money is spent: every attempt

@@ -62,6 +62,8 @@ HASH_PURPOSE = "messages"
 
 _EMAIL = re.compile(r"^[^@\s\"<>(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_MOBILE_FAST = re.compile(r"0[35789]\d{8}")
+_PARAMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def normalise_email(text: str) -> str:
@@ -77,6 +79,8 @@ def normalise_address(channel: str, address: str) -> str:
     """The address as stored and sent: an e-mail address, or a phone number as ``0912345678``."""
     if channel == "email":
         return normalise_email(address)
+    if len(address) == 10 and address.isascii() and address.isdigit() and _MOBILE_FAST.match(address):
+        return address  # already normalised (the usual case on hot paths)
     try:
         return normalise_phone(address)
     except PersonalDataError as exc:
@@ -134,6 +138,7 @@ class Messaging:
         self.problems = problems
         self.templates = merged
         self._cap_reads: dict[str, tuple[str, float, bool]] = {}
+        self._caps: dict[str, int | None] = {}
 
     def template(self, key: str) -> MessageTemplate:
         """The template ``key`` (with the deployment's overrides); :class:`MessageError` if unknown."""
@@ -160,10 +165,10 @@ class Messaging:
         stays one insert on hot paths and this early refusal only lets the caller tell the person.
         The count is read at most once a second per process (a burst of registrations reads it
         once), so a refusal may start up to a second late; the deliverer's count is what holds."""
-        day = vietnam_day(now)
         clock = time.monotonic()
         cached = self._cap_reads.get(purpose)
-        if cached is not None and cached[0] == day and clock - cached[1] < self.CAP_READ_SECONDS:
+        day = vietnam_day(now)
+        if cached is not None and clock - cached[1] < self.CAP_READ_SECONDS and cached[0] == day:
             return cached[2]
         used = db.conn.execute(_USED, (day, purpose)).fetchone()
         result = used is not None and used[0] >= cap
@@ -176,10 +181,18 @@ class Messaging:
 
     def daily_cap(self, purpose: str) -> int | None:
         """The cap of ``purpose`` a day: ``[messages.daily_caps]``, else the template's default."""
+        try:
+            return self._caps[purpose]
+        except KeyError:
+            pass
         if purpose in self.settings.daily_caps:
-            return self.settings.daily_caps[purpose]
-        caps = [t.daily_cap for t in self.templates.values() if t.purpose_key == purpose and t.daily_cap is not None]
-        return min(caps) if caps else None
+            cap = self.settings.daily_caps[purpose]
+        else:
+            caps = [t.daily_cap for t in self.templates.values()
+                    if t.purpose_key == purpose and t.daily_cap is not None]
+            cap = min(caps) if caps else None
+        self._caps[purpose] = cap
+        return cap
 
 
 @attrs.frozen
@@ -291,7 +304,7 @@ def queue_message(deployment, *, channel: str, address: str, template: str, para
     cap = messaging.daily_cap(purpose)
     if cap is not None and messaging.cap_used_up(db, purpose, cap, now):
         raise DailyCapReached("purpose", f"the daily cap of {purpose!r} messages ({cap}) is used up for today")
-    row = (channel, address, mask_address(channel, address), purpose, template, json.dumps(text_params, ensure_ascii=False, separators=(",", ":")), key, source,
+    row = (channel, address, mask_address(channel, address), purpose, template, _PARAMS_JSON.encode(text_params), key, source,
            unit_id, at, at)
     if db.conn.in_transaction:
         return _queue(db, row, key)
