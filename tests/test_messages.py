@@ -484,3 +484,27 @@ def test_counts_by_state_within_a_scope(dep, sender_plugin):
     assert counts_by_state(dep.db) == {"sent": 2, "queued": 1}
     assert counts_by_state(dep.db, unit_ids=["xa-an-dung"]) == {"sent": 1, "queued": 1}
     assert counts_by_state(dep.db, unit_ids=[]) == {}
+
+
+def test_the_deliverer_walks_the_queue_from_its_floor(dep, sender_plugin):
+    """Queued messages enter no index: the deliverer walks the table from the lowest id that may
+    still wait. A message that is not due yet holds the floor without holding up later ones; one
+    put back below the floor (an officer's retry) is found by the periodic full rescan."""
+    clock = Clock()
+    deliverer = Deliverer(dep, clock=clock)
+    first = queue(dep, "k1")
+    sender_plugin.script.append(SendResult.retry("timeout", channel_down=False))
+    deliverer.run_once()  # #1 now waits 30 s
+    later = [queue(dep, f"k{i}") for i in (2, 3)]
+    assert deliverer.run_once().sent == 2
+    assert deliverer.queue_floor() == first  # still waiting: the floor stays on it
+    clock.advance(60)
+    assert deliverer.run_once().sent == 1
+    assert deliverer.queue_floor() == later[-1] + 1
+    dep.db.execute("update messages set state = 'failed' where id = ?", [first])
+    dep.db.conn.commit()
+    retry_message(dep, first, actor="cli:test", now=clock.now)
+    assert deliverer.run_once().sent == 0  # below the floor: not seen until the rescan…
+    deliverer.FLOOR_RESCAN_SECONDS = 0
+    assert deliverer.run_once().sent == 1  # …which finds it
+    assert Deliverer(dep, clock=clock).queue_floor() == later[-1] + 1  # a new deliverer scans at once

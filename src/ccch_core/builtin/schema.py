@@ -187,13 +187,13 @@ def m005_messages(db):
         )
         """
     )
-    # Queueing is on hot paths (a contest registration): an insert touches only the table, the
-    # idempotency key and the queue of due messages (bench/messages_bench.py: each further index,
-    # even a partial one, cost 2-3 µs a queued message). The officers' lists and erasure, rare and
-    # off the hot path, read the table in order; the channel's rate is counted in rate_limits.
-    db.execute("create index messages_due on messages (next_attempt_at, id) where state = 'queued'")
-    # A new message is queued, so it does not enter this one: the deliverer's recovery of
-    # messages left in 'sending' by a dead deliverer reads it every pass.
+    # Queueing is on hot paths (a contest registration): an insert touches only the table and the
+    # idempotency key (bench/messages_bench.py: each further index, even a partial one, cost a
+    # queued message 2-8 µs). The deliverer walks the table in id order from the queue's floor
+    # (ccch_core.messages.delivery); the officers' lists and erasure, rare and off the hot path,
+    # read the table; the channel's rate is counted in rate_limits. A new message is queued, so it
+    # does not enter this partial index, which the recovery of messages left in 'sending' by a
+    # dead deliverer reads every pass.
     db.execute("create index messages_sending on messages (id) where state = 'sending'")
     db.execute("create table message_counts (day text not null, purpose text not null, count integer not null, "
                "primary key (day, purpose)) without rowid")

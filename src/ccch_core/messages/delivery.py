@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 
 from .. import audit, ratelimit
-from ..storage import parse_utc, utc_now_iso, write_transaction
+from ..storage import utc_now_iso, write_transaction
 from .base import OutgoingMessage, SenderConfigError, SenderContext, SendResult
 from .outbox import _COUNT, Messaging, mask_in_text, render_message, vietnam_day
 
@@ -134,6 +134,8 @@ class Deliverer:
         self.me = worker_id()
         self._senders: dict[str, Any] = {}
         self._lock_fd: int | None = None
+        self._floor: int | None = None
+        self._floor_at = 0.0
 
     # -- one deliverer at a time ------------------------------------------------------------------
 
@@ -241,19 +243,47 @@ class Deliverer:
             return True
         return ratelimit.peek(self.deployment.db, RATE_BUCKET, channel, limit, self.clock()).count < limit.count
 
-    def claim(self, channels: Iterable[str]) -> dict[str, Any] | None:
-        """Move the oldest due message of ``channels`` to ``sending``; returns its row or None."""
+    # -- where the queue starts ----------------------------------------------------------------------
+    #
+    # A queued message enters no index but the table's and its idempotency key's (queueing is on
+    # hot paths). The deliverer finds due messages by walking the table in id order from a floor:
+    # the lowest id that may still be queued or sending. New messages always get higher ids, so
+    # they are above it; the floor rises as messages are sent. A message put back in the queue
+    # below the floor (an officer's "send again", another host's stale claim) is found by the full
+    # scan that recomputes the floor every FLOOR_RESCAN_SECONDS, and at once by a new deliverer.
+
+    FLOOR_RESCAN_SECONDS = 30.0
+
+    def queue_floor(self) -> int:
+        """The lowest id that may be queued or sending (recomputed by a full scan now and then)."""
+        db = self.deployment.db
+        clock = time.monotonic()
+        if self._floor is None or clock - self._floor_at >= self.FLOOR_RESCAN_SECONDS:
+            low = db.execute("select min(id) from messages where state in ('queued', 'sending')").fetchone()[0]
+            self._floor_at = clock
+        else:
+            low = db.execute("select min(id) from messages where id >= ? and state in ('queued', 'sending')",
+                             [self._floor]).fetchone()[0]
+        if low is None:  # nothing waits: the next message will have a higher id than any now
+            low = (db.execute("select max(id) from messages").fetchone()[0] or 0) + 1
+        self._floor = low
+        return low
+
+    def claim(self, channels: Iterable[str], *, start: int | None = None) -> dict[str, Any] | None:
+        """Move the first due message of ``channels`` (in id order, from ``start`` or the queue's
+        floor) to ``sending``; returns its row or None."""
         channels = list(channels)
         if not channels:
             return None
         now = utc_now_iso(self.clock())
         marks = ", ".join("?" * len(channels))
+        start = self.queue_floor() if start is None else start
         with write_transaction(self.deployment.db) as db:
             cursor = db.conn.execute(
                 "update messages set state = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ? "
-                "where id = (select id from messages where state = 'queued' and next_attempt_at <= ? "
-                f"and channel in ({marks}) order by next_attempt_at, id limit 1) and state = 'queued' "
-                "returning *", [now, self.me, now, *channels])
+                "where id = (select id from messages where id >= ? and state = 'queued' and next_attempt_at <= ? "
+                f"and channel in ({marks}) order by id limit 1) and state = 'queued' "
+                "returning *", [now, self.me, start, now, *channels])
             row = cursor.fetchone()
             if row is None:
                 return None
@@ -356,13 +386,19 @@ class Deliverer:
         report = DeliveryReport(recovered=self.recover())
         wanted = [c for c in (channels or self.messaging.channels()) if self.messaging.available(c)]
         done = 0
+        if report.recovered:
+            self._floor = None  # requeued messages may lie below the floor
+        start = self.queue_floor()
         while limit is None or done < limit:
             paused = self.paused_channels()
             report.paused_channels = paused
             open_channels = [c for c in wanted if c not in paused and self._rate_ok(c)]
-            row = self.claim(open_channels)
+            # Within a pass, go on from the last claimed message: what lies before it was sent or
+            # is not due yet (the next pass looks again from the floor).
+            row = self.claim(open_channels, start=start)
             if row is None:
                 break
+            start = row["id"] + 1
             if row.get("capped"):
                 report.failed += 1
                 done += 1
@@ -377,7 +413,7 @@ class Deliverer:
                 report.failed += 1
         report.paused_channels = self.paused_channels()
         report.waiting = self.deployment.db.execute(
-            "select count(*) from messages where state = 'queued'").fetchone()[0]
+            "select count(*) from messages where id >= ? and state = 'queued'", [self.queue_floor()]).fetchone()[0]
         return report
 
     def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:
@@ -405,12 +441,3 @@ class Deliverer:
                     time.sleep(poll)
         finally:
             self.close()
-
-
-def next_due_in(deployment, now: dt.datetime | None = None) -> float | None:
-    """Seconds until the next queued message is due (0 when one is due now), None when none waits."""
-    row = deployment.db.execute("select min(next_attempt_at) from messages where state = 'queued'").fetchone()
-    if not row or not row[0]:
-        return None
-    now = now or dt.datetime.now(dt.UTC)
-    return max(0.0, (parse_utc(row[0]) - now).total_seconds())
