@@ -283,19 +283,22 @@ def test_every_refused_enrolment_reads_the_same(survey_deployment, make_app):
     for link in (f"?ma={replaced}&ky=1.AAAAAAAAAAAAAAAAAAAAAA", f"?ma={replaced}&ky=garbage", "?ma=zz"):
         html = tablet.get(f"/k/{kiosk.code}/dang-ky{link}").get_data(as_text=True)
         assert "Mã đăng ký không đúng, đã dùng hoặc đã hết hạn" in html and 'name="ky"' not in html
-    # Guessing: a wrong code costs like an unknown code (20 of an address's 600 look-ups an hour);
-    # then every answer is the throttled page, for the enrolment page and the kiosk alike.
+    # Guessing: a wrong code counts like a look-up of an unknown code (30 an hour per address); then
+    # every answer is the throttled page, for the enrolment page and the kiosk alike.
     guesser = phone(app, ATTACKER)
-    tries = 0
-    while tries < 100:
+    refused = 0
+    for _ in range(100):
         page = guesser.get(f"/k/{kiosk.code}/dang-ky")
         if page.status_code == 429:
             break
         token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
         tried = guesser.post(f"/k/{kiosk.code}/dang-ky", data={"csrf_token": token, "ma": secrets.choice("23456789") * 8})
+        if tried.status_code == 429:
+            break
         assert tried.status_code == 422
-        tries += 1
-    assert tries == 28  # 28 guesses an hour from one address, out of 31^8 codes that live 15 minutes
+        refused += 1
+    assert refused == 30  # 30 guesses an hour from one address, out of 31^8 codes that live 15 minutes
+    assert guesser.get(f"/k/{kiosk.code}/dang-ky").status_code == 429
     assert guesser.get(f"/k/{kiosk.code}").status_code == 429
 
 
@@ -333,11 +336,23 @@ def test_a_scan_counts_once_per_device_per_day(app, dep, poster, monkeypatch, re
         forger.set_cookie("ccch_tb", secrets.token_urlsafe(18))
         forger.get(f"/k/{poster.code}")
     assert scans(dep, poster) == 23 + 19
+    # The phone's cookie carries a signed mark of the scan counted: a mark made up is worth nothing.
+    from ccch_survey.store import local_day
+
+    from ccch_core.periods import utc_now
+    marker = phone(app, {"REMOTE_ADDR": "198.51.100.77"})
+    marker.set_cookie("ccch_tb", f"{secrets.token_urlsafe(18)}.{poster.id}-{local_day(utc_now())}-{'0' * 12}")
+    marker.get(f"/k/{poster.code}")
+    assert scans(dep, poster) == 23 + 19 + 1
+    cookie = marker.get_cookie("ccch_tb").value
+    assert re.fullmatch(r"[A-Za-z0-9_-]{24}\.[0-9a-z]+-[0-9]{8}-[0-9a-f]{12}", cookie)
+    marker.get(f"/k/{poster.code}")  # the genuine mark: not counted again
+    assert scans(dep, poster) == 23 + 19 + 1
 
 
-def test_code_lookups_are_limited_per_address_and_unknown_codes_cost_more(app, dep, poster):
-    """The issue: 1,500 random /k/<code> lookups in 1.8 s, no limit. An unknown code costs 20 of
-    the 600 look-ups an address has in an hour: after 30 the answers stop."""
+def test_code_lookups_are_limited_per_address(app, dep, poster):
+    """The issue: 1,500 random /k/<code> lookups in 1.8 s, no limit. An address may look up 30
+    codes that do not exist an hour; then every look-up from it gets 429, known codes included."""
     from ccch_survey.store import CODE_ALPHABET
 
     attacker = phone(app, ATTACKER)
@@ -349,19 +364,23 @@ def test_code_lookups_are_limited_per_address_and_unknown_codes_cost_more(app, d
     # A citizen elsewhere is not affected; a known code from the attacker's address is throttled too.
     assert phone(app).get(f"/k/{poster.code}").status_code == 200
     assert attacker.get(f"/k/{poster.code}").status_code == 429
+    # Known codes alone are page views, not guesses: never throttled (scans are capped instead).
+    reader = phone(app, {"REMOTE_ADDR": "198.51.100.50"})
+    assert {reader.get(f"/k/{poster.code}").status_code for _ in range(300)} == {200}
 
 
 def test_a_throttled_answer_is_the_same_for_every_code(survey_deployment, make_app):
     """Over the limit, a known code, an unknown code, a malformed one, a thank-you page, a form
     token and an enrolment page all get the same 429 (body and headers but the date); a form posted
     without a valid token gets the same 400 whatever the code."""
-    dep = survey_deployment(lookups_per_address_per_hour=3, **QUIET)
+    dep = survey_deployment(unknown_codes_per_address_per_hour=3, **QUIET)
     poster = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Quầy tiếp nhận hồ sơ")
     kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng", mode="kiosk")
     app = make_app(dep)
     client = phone(app, ATTACKER)
-    for _ in range(3):
-        assert client.get(f"/k/{poster.code}").status_code == 200
+    assert client.get(f"/k/{poster.code}").status_code == 200
+    codes = ("ZZZZZZ", "YYYYYY", "XXXXXX", "WWWWWW")
+    assert [client.get(f"/k/{code}").status_code for code in codes] == [404, 404, 404, 429]
     paths = [f"/k/{poster.code}", "/k/ZZZZZZ", "/k/not-a-code", f"/k/{poster.code}/cam-on", "/k/ZZZZZZ/cam-on",
              f"/k/{poster.code}/ma-bao-ve?sid=ma-gui-cua-kiosk-01", f"/k/{kiosk.code}/dang-ky", "/k/ZZZZZZ/dang-ky",
              f"/k/{kiosk.code}"]
@@ -385,11 +404,11 @@ def test_a_throttled_answer_is_the_same_for_every_code(survey_deployment, make_a
 def test_a_valid_form_is_stored_even_from_a_throttled_address(survey_deployment, make_app):
     """The look-up limit slows strangers, not citizens who have their form: a submission with a
     valid form token is not a look-up (it has its own limits)."""
-    dep = survey_deployment(lookups_per_address_per_hour=2, **QUIET)
+    dep = survey_deployment(unknown_codes_per_address_per_hour=2, **QUIET)
     poster = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Quầy tiếp nhận hồ sơ")
     client = phone(make_app(dep), ATTACKER)
     _, token, sid = open_form(client, f"/k/{poster.code}")
-    client.get(f"/k/{poster.code}")
+    assert [client.get(f"/k/{code}").status_code for code in ("ZZZZZZ", "YYYYYY", "XXXXXX")] == [404, 404, 429]
     assert client.get(f"/k/{poster.code}").status_code == 429
     stored = client.post(f"/k/{poster.code}", data={**answers(), "csrf_token": token, "sid": sid, "v": "1"})
     assert stored.status_code == 200 and count(dep.db, "survey_responses") == 1
@@ -410,7 +429,12 @@ def test_identical_answer_sets_at_one_placement_are_flagged(survey_deployment, m
     submit(phone(app, {"REMOTE_ADDR": "198.51.100.10"}), f"/k/{elsewhere.code}", same)
     assert flagged(dep, "identical_answers") == [4, 5]  # the 4th and 5th at that poster
     detail = dep.db.execute("select detail from survey_flags where response_id = 5").fetchone()[0]
-    assert detail.startswith("5 phiếu có câu trả lời giống hệt nhau gửi đến nơi đặt này trong 10 phút")
+    assert detail.startswith("Trong 10 phút trước phiếu này") and "ít nhất 3 phiếu có câu trả lời giống hệt" in detail
+    # Answers older than the window do not count: the same set again after 10 minutes is not flagged.
+    dep.db.execute("update survey_responses set submitted_at = '2000-01-01T00:00:00+00:00'")
+    dep.db.conn.commit()
+    submit(phone(app, {"REMOTE_ADDR": "198.51.100.11"}), f"/k/{poster.code}", same)
+    assert flagged(dep, "identical_answers") == [4, 5]
 
 
 def test_answers_faster_than_anyone_reads_are_flagged(survey_deployment, make_app):

@@ -164,9 +164,9 @@ def _public_routes(bp: Blueprint) -> None:
                            f"máy tính bảng “{device.label}” (#{device.id}) đã đăng ký bằng mã do "
                            f"{device.enrolled_by or 'cán bộ'} tạo" + (f"; thay máy #{earlier.id}" if earlier else ""))
         if device is None:
-            # Costs like a look-up of a code that does not exist: guessing is slowed as enumeration is.
-            web._count_lookup(None)
-            return _enrol_page(entry, "", "", REFUSED, status=422)
+            # Counted as a look-up of a code that does not exist: guessing is slowed as enumeration is.
+            refused = web._count_lookup(None)
+            return refused if refused is not None else _enrol_page(entry, "", "", REFUSED, status=422)
         response = redirect(url_for(".answer", code=placement.code), 303)
         web.set_kiosk_cookie(response, placement.code, secret)
         return response

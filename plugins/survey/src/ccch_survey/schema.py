@@ -223,3 +223,16 @@ _M004 = """
         ) without rowid;
         alter table survey_daily add column flagged integer not null default 0
 """
+
+
+@migrations()
+def m005_identical_answers(db):
+    """A short fingerprint of each response's answers (every choice and text, in question order),
+    in the index the readers already use by survey and day, widened to (survey, day, placement,
+    fingerprint, time): a submission finds whether the same answers reached its placement within
+    the last minutes in one bounded read of it (the "identical answers" flag), and the index it
+    already maintains is the only one it writes — no counter row, no other index."""
+    db.execute("alter table survey_responses add column answers_key text")
+    db.execute("drop index survey_responses_day")
+    db.execute("create index survey_responses_day on survey_responses "
+               "(survey_id, day, placement_id, answers_key, submitted_at)")

@@ -50,13 +50,11 @@ class SurveySettings:
     contact_retention_days: int = 365
     """Contact details citizens left (with consent) are erased this many days after they were given
     (``ccch privacy purge``); their answers stay."""
-    lookups_per_address_per_hour: int = 600
-    """Look-ups of survey codes (pages, thank-you pages, form tokens, kiosk enrolment) per hashed
-    client address per hour; 0 = no limit. Enrolled kiosk tablets are exempt. Over it every answer
-    is the same 429 page, whatever the code."""
-    unknown_code_lookup_cost: int = 20
-    """How many look-ups a look-up of a code that does not exist (or a wrong enrolment code) counts
-    for: with the defaults an address may try 30 unknown codes an hour."""
+    unknown_codes_per_address_per_hour: int = 30
+    """Look-ups of codes that do not exist (survey pages, thank-you pages, form tokens, enrolment
+    pages, forms posted without a valid token; a wrong enrolment code counts too) per hashed client
+    address per hour; 0 = no limit. Past it every look-up from that address, of any code, gets the
+    same 429 page. Enrolled kiosk tablets are exempt."""
     scan_devices_per_address_per_day: int = 20
     """A scan counts once per device per placement per Vietnam day; one client address adds at
     most this many devices to a placement's scans a day (a script without cookies adds at most this)."""
@@ -69,8 +67,9 @@ class SurveySettings:
     """A response is flagged (address burst) when its client address has sent more than this many
     responses in the clock hour; 0 = never."""
     flag_identical_answers: int = 3
-    """A response is flagged when more than this many responses with exactly the same answers reach
-    one placement within 10 minutes; 0 = never."""
+    """A response is flagged when this many responses with exactly the same answers reached its
+    placement in the 10 minutes before it; 0 = never. At most 1000: the check reads at most this
+    many index entries."""
     flag_reading_chars_per_second: int = 40
     """Reading speed for the "too fast" flag: a response sent sooner after its form was handed out
     than the answered questions take to skim at this many characters a second is flagged; 0 = never."""
@@ -90,13 +89,12 @@ INT_KEYS = {
     "kiosk_thanks_seconds": (2, 120),
     "device_cookie_days": (1, 3650),
     "contact_retention_days": (1, 3650),
-    "lookups_per_address_per_hour": (0, 10_000_000),
-    "unknown_code_lookup_cost": (1, 1000),
+    "unknown_codes_per_address_per_hour": (0, 1_000_000),
     "scan_devices_per_address_per_day": (1, 1_000_000),
     "kiosk_enrolment_minutes": (1, 1440),
     "kiosk_device_days": (1, 400),
     "flag_responses_per_address_per_hour": (0, 10_000_000),
-    "flag_identical_answers": (0, 10_000_000),
+    "flag_identical_answers": (0, 1000),
     "flag_reading_chars_per_second": (0, 1000),
 }
 

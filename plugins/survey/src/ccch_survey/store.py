@@ -2,7 +2,8 @@
 
 The two hot paths — a scan (a GET of a poster's short URL) and a submission — are one short
 ``BEGIN IMMEDIATE`` transaction each (:func:`ccch_core.storage.write_transaction`). A scan counts
-the look-up against the client address's limit and the scan once per device per day. A submission
+the scan once per device per day (a look-up of a code that does not exist is counted against the
+client address's limit instead). A submission
 checks the submission id, the once-a-day rule and the rate limit, flags what looks suspicious,
 stores the response with its answers and updates the tallies and daily counts, all in that one
 transaction.
@@ -411,15 +412,18 @@ def entry_for(db: Database, code: str) -> Entry | None:
 
 # -- scans and look-ups -------------------------------------------------------------------------
 
+LOOKUP_BUCKET = "survey-lookup"
+
 
 @attrs.frozen
 class Scan:
-    """A page view of a placement's survey, to count once per device per Vietnam day."""
+    """A page view of a placement's survey to count as a scan: the view has decided it is the
+    device's first of the day there (a phone's device cookie carries a signed mark of its last
+    counted scan; an enrolled tablet's is checked here)."""
 
     placement_id: int
-    device: str
-    """A keyed hash naming the device: of its device cookie (the one it sent, or the one this
-    answer gives it), or of an enrolled kiosk tablet."""
+    device: str | None
+    """For an enrolled kiosk tablet, its key (counted once a day here); None for anything else."""
     address: str | None
     """The keyed hash of the client address (None for an enrolled kiosk tablet): one address adds
     at most ``scan_devices_per_address_per_day`` devices to a placement's scans a day."""
@@ -427,22 +431,22 @@ class Scan:
 
 def record_visit(db: Database, settings: SurveySettings, *, address: str | None, known: bool,
                  scan: Scan | None = None, now: dt.datetime | None = None) -> ratelimit.Decision:
-    """A citizen's request that names a placement code, in one short transaction: the look-up is
-    counted against the client address's limit (``lookups_per_address_per_hour``; a code that does
-    not exist counts ``unknown_code_lookup_cost`` times; ``address`` None: exempt, an enrolled
-    tablet) and, if the request is within it, the page view is counted as a scan (once per device
-    per placement per day). Returns the look-up's decision (allowed when no limit applies)."""
-    limit = settings.lookups_per_address_per_hour
-    counted = bool(limit and address)
-    if not counted and scan is None:
-        return ratelimit.Decision(True)
+    """A citizen's request that names a placement code. A code that does not exist is counted
+    against the client address's limit (``unknown_codes_per_address_per_hour``, one upsert in its
+    own short transaction: the attacker's path); a known one is only checked against it (one read),
+    and a page view within it is counted as a scan (once per device per placement per day) in one
+    short transaction (the view decided it is the device's first that day). ``address`` None:
+    exempt (an enrolled tablet). Returns the limit's decision
+    (allowed when no limit applies)."""
+    limit = settings.unknown_codes_per_address_per_hour
     now = now or utc_now()
-    with hot_write(db):
-        decision = ratelimit.Decision(True)
-        if counted:
-            decision = ratelimit.hit(db, "survey-lookup", address, ratelimit.Limit(limit, 3600), now,
-                                     cost=1 if known else settings.unknown_code_lookup_cost)
-        if decision.allowed and scan is not None:
+    decision = ratelimit.Decision(True)
+    if limit and address:
+        rule = ratelimit.Limit(limit, 3600)
+        decision = (ratelimit.peek(db, LOOKUP_BUCKET, address, rule, now) if known
+                    else ratelimit.hit(db, LOOKUP_BUCKET, address, rule, now))
+    if decision.allowed and known and scan is not None:
+        with hot_write(db):
             _count_scan(db, settings, scan, local_day(now))
     return decision
 
@@ -451,27 +455,29 @@ _RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 
 
 def _count_scan(db: Database, settings: SurveySettings, scan: Scan, day: int) -> None:
-    """Inside the caller's transaction: one insert for a device already counted today; three
-    statements (and the daily count) for a new one."""
-    if not db.execute("insert into survey_scan_keys (placement_id, day, key) values (?, ?, ?) "
-                      "on conflict do nothing", [scan.placement_id, day, "d" + scan.device[:32]]).rowcount:
-        return  # this device was counted today
-    if scan.address is not None:
+    """Inside the caller's transaction: the address's count of new devices at the placement today
+    (one upsert) and the daily count; an enrolled tablet's key for the day instead."""
+    pid = scan.placement_id
+    if scan.address is None:  # an enrolled tablet: once a day, no per-address count
+        if not db.execute("insert into survey_scan_keys (placement_id, day, key) values (?, ?, ?) "
+                          "on conflict do nothing", [pid, day, "d" + (scan.device or "")[:32]]).rowcount:
+            return  # counted today
+    else:
         key = "a" + scan.address[:32]
         upsert = ("insert into survey_scan_keys (placement_id, day, key) values (?, ?, ?) "
                   "on conflict do update set n = n + 1")
         if _RETURNING:  # the count in the same statement (SQLite 3.35+)
-            devices = db.conn.execute(upsert + " returning n", [scan.placement_id, day, key]).fetchone()[0]
+            devices = db.conn.execute(upsert + " returning n", [pid, day, key]).fetchone()[0]
         else:
-            db.execute(upsert, [scan.placement_id, day, key])
+            db.execute(upsert, [pid, day, key])
             devices = db.execute("select n from survey_scan_keys where placement_id = ? and day = ? and key = ?",
-                                 [scan.placement_id, day, key]).fetchone()[0]
+                                 [pid, day, key]).fetchone()[0]
         if devices == 1:  # a new address today: now and then, forget the placement's earlier days
-            db.execute("delete from survey_scan_keys where placement_id = ? and day < ?", [scan.placement_id, day])
+            db.execute("delete from survey_scan_keys where placement_id = ? and day < ?", [pid, day])
         if devices > settings.scan_devices_per_address_per_day:
             return
     db.execute("insert into survey_daily (placement_id, day, scans) values (?, ?, 1) "
-               "on conflict (placement_id, day) do update set scans = scans + 1", [scan.placement_id, day])
+               "on conflict (placement_id, day) do update set scans = scans + 1", [pid, day])
 
 
 def record_scan(db: Database, placement_id: int, now: dt.datetime | None = None) -> None:
@@ -695,9 +701,8 @@ FLAG_KINDS = {
 }
 """Why a response is flagged → what the officers' pages show."""
 IDENTICAL_WINDOW = 600
-"""Seconds of the fixed windows in which identical answer sets are counted per placement."""
+"""Seconds before a submission in which identical answer sets at its placement are looked for."""
 SUBMIT_BUCKET = "survey-submit"
-IDENTICAL_BUCKET = "survey-identical"
 _NO_LIMIT = 10**12
 
 
@@ -723,20 +728,21 @@ def _hhmm(instant: dt.datetime) -> str:
 
 
 def _answers_fingerprint(answer_rows: Sequence[tuple]) -> str:
-    text = "\x1f".join(f"{q}\x1e{o}\x1e{v or ''}" for q, o, v in sorted(answer_rows, key=lambda r: (r[0], r[1])))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    """16 hex characters naming a response's answers (the rows are in question order)."""
+    return hashlib.blake2b(repr(answer_rows).encode(), digest_size=8).hexdigest()
 
 
 def store_submission(db: Database, settings: SurveySettings, submission: Submission,
                      now: dt.datetime | None = None) -> Result:
     """Store a submission in one short write transaction (see the module docstring).
 
-    Flags are decided here, from counters updated in the same transaction (no extra read of
-    earlier responses): the client address's hourly count (the same counter as its rate limit) above
-    ``flag_responses_per_address_per_hour``; more than ``flag_identical_answers`` identical answer
-    sets at the placement in a 10-minute window; an answer sent sooner after its form was handed out
-    than ``reading_seconds``. A flagged response still counts until an officer excludes it; its
-    answers are also added to the flagged tallies, so that results can leave it out."""
+    Flags are decided here, in the same transaction, without reading earlier responses' rows: the
+    client address's hourly count (the same counter as its rate limit) above
+    ``flag_responses_per_address_per_hour``; ``flag_identical_answers`` identical answer sets or
+    more at the placement in the 10 minutes before it (one bounded read of an index); an answer sent
+    sooner after its form was handed out than ``reading_seconds``. A flagged response still counts
+    until an officer excludes it; its answers are also added to the flagged tallies, so that results
+    can leave it out."""
     now = now or utc_now()
     entry = submission.entry
     placement = entry.placement
@@ -795,23 +801,28 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
                           f"{(hour + 1) % 24}:00 (đánh dấu khi quá {flag_at} phiếu một giờ, dù mỗi phiếu mang một "
                           f"mã thiết bị khác).")
                 flags.append(("address_burst", detail))
-        if identical_at and answer_rows:
-            same = ratelimit.hit(db, IDENTICAL_BUCKET, f"{placement.id}|{_answers_fingerprint(answer_rows)}",
-                                 ratelimit.Limit(identical_at, IDENTICAL_WINDOW), now)
-            if not same.allowed:
-                start = int(now.timestamp()) // IDENTICAL_WINDOW * IDENTICAL_WINDOW
-                window = dt.datetime.fromtimestamp(start, dt.UTC)
-                detail = (f"{same.count} phiếu có câu trả lời giống hệt nhau gửi đến nơi đặt này trong 10 phút "
-                          f"({_hhmm(window)}–{_hhmm(window + dt.timedelta(seconds=IDENTICAL_WINDOW))}).")
+        answers_key = _answers_fingerprint(answer_rows) if identical_at and answer_rows else None
+        if answers_key is not None:
+            # One bounded read of an index: at most ``identical_at`` earlier identical answer sets.
+            since = now - dt.timedelta(seconds=IDENTICAL_WINDOW)
+            # "day in (…)", not "between": equality on the day lets the index seek on every column.
+            same = db.execute(
+                "select count(*) from (select 1 from survey_responses where survey_id = ? and day in (?, ?) "
+                "and placement_id = ? and answers_key = ? and submitted_at >= ? limit ?)",
+                [placement.survey_id, local_day(since), day, placement.id, answers_key, utc_now_iso(since),
+                 identical_at]).fetchone()[0]
+            if same >= identical_at:
+                detail = (f"Trong 10 phút trước phiếu này ({_hhmm(now - dt.timedelta(seconds=IDENTICAL_WINDOW))}–"
+                          f"{_hhmm(now)}), nơi đặt này đã nhận ít nhất {same} phiếu có câu trả lời giống hệt.")
                 flags.append(("identical_answers", detail))
         # The unique index on the submission id decides: a double tap or a resend inserts nothing.
         cursor = db.conn.execute(
             "insert into survey_responses (survey_id, version, placement_id, unit_id, submitted_at, day, "
-            "submission_id, device_key, channel, flag_state, kiosk_device_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "on conflict (submission_id) do nothing",
+            "submission_id, device_key, channel, flag_state, kiosk_device_id, answers_key) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (submission_id) do nothing",
             [placement.survey_id, entry.version, placement.id, placement.unit_id, utc_now_iso(now), day,
              submission.submission_id, None if as_kiosk else submission.device_key, submission.channel,
-             1 if flags else 0, submission.kiosk_device_id if as_kiosk else None])
+             1 if flags else 0, submission.kiosk_device_id if as_kiosk else None, answers_key])
         if not cursor.rowcount:
             earlier = db.execute("select id from survey_responses where submission_id = ?",
                                  [submission.submission_id]).fetchone()

@@ -42,7 +42,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ccch_core.accounts import Role
 from ccch_core.inputs import SQLITE_MAX_INT, parse_int
 from ccch_core.limits import limits_of
-from ccch_core.periods import Period, PeriodError, PeriodType
+from ccch_core.periods import Period, PeriodError, PeriodType, utc_now
 from ccch_core.privacy import keyed_hash
 from ccch_core.storage import is_busy, is_full, write_transaction
 from ccch_core.web import client_key, deployment
@@ -90,6 +90,7 @@ from .store import (
     is_valid_code,
     list_placements,
     list_surveys,
+    local_day,
     normalise_code,
     period_days,
     placement_url,
@@ -105,7 +106,11 @@ from .store import (
 )
 
 DEVICE_COOKIE = "ccch_tb"
-DEVICE_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+DEVICE_COOKIE_VALUE = re.compile(r"([A-Za-z0-9_-]{16,64})(?:\.([0-9a-z]{1,8})-([0-9]{8})-([0-9a-f]{12}))?")
+"""The device cookie: a random device identity, then (once its page was counted as a scan) a
+signed mark ``.<placement, base 36>-<Vietnam day>-<signature>``: a phone that opens the same
+poster again that day is not counted again, and costs no write."""
+SCAN_MARK_PURPOSE = "survey-scan-mark"
 KIOSK_COOKIE = "ccch_kiosk"
 """An enrolled kiosk tablet's device secret (HttpOnly, scoped to its placement's path); the server
 keeps only its keyed hash (purpose :data:`KIOSK_SECRET_PURPOSE`)."""
@@ -167,10 +172,12 @@ def _lookup(code: str) -> Entry | None:
 
 
 def _count_lookup(entry: Entry | None, *, scan: bool = False):
-    """Count a request that names a code against the client address's look-up limit (an unknown
-    code costs ``unknown_code_lookup_cost``; an enrolled kiosk tablet is exempt) and, with ``scan``,
-    the page view as a scan (once per device per day). Returns None, or the 429 answer every
-    throttled request gets, the same whatever the code — a stranger learns nothing from it."""
+    """A request that names a code: an unknown code (``entry`` None) is counted against the client
+    address's limit, a known one checked against it (an enrolled kiosk tablet is exempt) and, with
+    ``scan``, counted as a scan once per device per day: a phone whose device cookie carries this
+    placement's mark for today is not counted again (no write at all); any other device is, within
+    ``scan_devices_per_address_per_day`` per address, and gets the mark. Returns None, or the 429
+    answer every throttled request gets, the same whatever the code — a stranger learns nothing."""
     dep = deployment()
     device = _kiosk_device(entry) if entry is not None else None
     visit = None
@@ -178,13 +185,30 @@ def _count_lookup(entry: Entry | None, *, scan: bool = False):
         if device is not None:
             visit = Scan(entry.placement.id, f"kiosk-{device.id}", None)
         else:
-            visit = Scan(entry.placement.id, keyed_hash(dep.secret_key, "survey-device", _device_cookie()[0]),
-                         _address())
+            identity, _ = _device_cookie()
+            pid, day = entry.placement.id, local_day(utc_now())
+            mark = _scan_mark(identity, pid, day)
+            if g.survey_scan_mark != mark:
+                visit = Scan(pid, None, _address())
+                g.survey_cookie_out = f"{identity}.{mark}"
     decision = record_visit(dep.db, settings_of(dep), address=None if device else _address(),
                             known=entry is not None, scan=visit)
     if decision.allowed:
         return None
     return throttled(decision.retry_after)
+
+
+def _scan_mark(identity: str, placement_id: int, day: int) -> str:
+    """The signed mark saying this device's page view of this placement was counted on ``day``."""
+    digits, number = "0123456789abcdefghijklmnopqrstuvwxyz", placement_id
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if not number:
+            break
+    signature = keyed_hash(deployment().secret_key, SCAN_MARK_PURPOSE, f"{identity}|{placement_id}|{day}")[:12]
+    return f"{text}-{day}-{signature}"
 
 
 def _read_earlier(entry: Entry) -> float:
@@ -226,21 +250,29 @@ def _unit_name(unit_id: str) -> str:
 
 
 def _device_cookie() -> tuple[str, bool]:
-    """The device cookie's value, and whether this answer must set it: a browser without one (or
-    with a value this server never hands out) gets a new random one, which the scan counts already."""
+    """The device's identity (the random part of its cookie) and whether this answer must give it
+    one: a browser without a cookie (or with a value this server never hands out) gets a new one,
+    whose first page view is counted as a scan. The mark the cookie carries is in
+    ``g.survey_scan_mark`` (``<placement>-<day>-<signature>``, or None)."""
     if "survey_device_cookie" not in g:
         token = request.cookies.get(DEVICE_COOKIE)
-        g.survey_device_cookie = ((token, False) if token and DEVICE_COOKIE_VALUE.fullmatch(token)
-                                  else (secrets.token_urlsafe(18), True))
+        match = DEVICE_COOKIE_VALUE.fullmatch(token) if token else None
+        if match:
+            g.survey_device_cookie = (match.group(1), False)
+            g.survey_scan_mark = "-".join(match.group(2, 3, 4)) if match.group(2) else None
+        else:
+            g.survey_device_cookie = (secrets.token_urlsafe(18), True)
+            g.survey_scan_mark = None
     return g.survey_device_cookie
 
 
 def _device_key() -> str:
-    """A keyed hash of the device cookie (or, without one, of the address and browser)."""
+    """A keyed hash of the device's identity (or, without a cookie, of the address and browser)."""
     dep = deployment()
     token = request.cookies.get(DEVICE_COOKIE)
-    if token and DEVICE_COOKIE_VALUE.fullmatch(token):
-        return keyed_hash(dep.secret_key, "survey-device", token)
+    match = DEVICE_COOKIE_VALUE.fullmatch(token) if token else None
+    if match:
+        return keyed_hash(dep.secret_key, "survey-device", match.group(1))
     return keyed_hash(dep.secret_key, "survey-device-fallback",
                       f"{request.remote_addr}|{request.headers.get('User-Agent', '')}")
 
@@ -350,9 +382,9 @@ def _render_form(entry: Entry, *, values=None, errors=None, status=200, submissi
     response = make_response(html, status)
     response.headers["Cache-Control"] = "no-store"
     cookie, new = _device_cookie()
-    if new:
-        response.set_cookie(DEVICE_COOKIE, cookie, max_age=settings.device_cookie_days * 86400,
-                            httponly=True, samesite="Lax",
+    if new or "survey_cookie_out" in g:  # a new device, or the mark of a scan just counted
+        response.set_cookie(DEVICE_COOKIE, g.get("survey_cookie_out", cookie),
+                            max_age=settings.device_cookie_days * 86400, httponly=True, samesite="Lax",
                             secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
 
