@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from .conftest import ROOT, ccch
+from .conftest import ROOT, ccch, sign_in
 
 PLUGINS = ("survey",)
 
@@ -30,9 +30,22 @@ def test_kiosk_keeps_answers_offline_and_sends_them_later(server, browser, shot)
     ccch(server.config, "survey", "load", ROOT / "examples" / "surveys" / "sipas.toml")
     code = ccch(server.config, "survey", "place", "sipas", "xa-an-dung.mot-cua", "--place", "Máy tính bảng quầy 1",
                 "--kiosk").split()[0]
+    # The commune's officer creates an enrolment code; the tablet types it once and is the kiosk.
+    server.user("canbo.andung", "unit_officer", "xa-an-dung")
+    officer = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN").new_page()
+    sign_in(officer, server.base, "canbo.andung")
+    officer.goto(f"{server.base}/khao-sat/noi-dat/{code}/may-tinh-bang")
+    officer.fill("input[name=ten]", "Máy tính bảng quầy 1")
+    officer.click("form.form button[type=submit]")
+    enrolment = officer.locator("p.lead code").inner_text()
     tablet = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
     page = tablet.new_page()
     page.goto(f"{server.base}/k/{code}")
+    assert page.locator("#kiosk").count() == 0  # not enrolled: the public form, under the public limits
+    page.goto(f"{server.base}/k/{code}/dang-ky")
+    page.fill("#i-ma", enrolment)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{server.base}/k/{code}")
     assert page.locator("#kiosk").count() == 1
 
     # The network drops; the first citizen answers and sends.
