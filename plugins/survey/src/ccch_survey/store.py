@@ -778,6 +778,10 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
         limit, key = settings.submissions_per_address_per_hour, submission.client_key
         flag_at = settings.flag_responses_per_address_per_hour if key else 0
     identical_at = settings.flag_identical_answers
+    answers_key = _answers_fingerprint(answer_rows) if identical_at and answer_rows else None
+    if answers_key is not None:
+        since = now - dt.timedelta(seconds=IDENTICAL_WINDOW)
+        since_day, since_text = local_day(since), utc_now_iso(since)
     with hot_write(db):
         if limit or device_rule:
             # A resend is recognised before it can use up a limit (one read; without a limit the
@@ -801,19 +805,17 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
                           f"{(hour + 1) % 24}:00 (đánh dấu khi quá {flag_at} phiếu một giờ, dù mỗi phiếu mang một "
                           f"mã thiết bị khác).")
                 flags.append(("address_burst", detail))
-        answers_key = _answers_fingerprint(answer_rows) if identical_at and answer_rows else None
         if answers_key is not None:
             # One bounded read of an index: at most ``identical_at`` earlier identical answer sets.
-            since = now - dt.timedelta(seconds=IDENTICAL_WINDOW)
             # "day in (…)", not "between": equality on the day lets the index seek on every column.
             same = db.execute(
                 "select count(*) from (select 1 from survey_responses where survey_id = ? and day in (?, ?) "
                 "and placement_id = ? and answers_key = ? and submitted_at >= ? limit ?)",
-                [placement.survey_id, local_day(since), day, placement.id, answers_key, utc_now_iso(since),
+                [placement.survey_id, since_day, day, placement.id, answers_key, since_text,
                  identical_at]).fetchone()[0]
             if same >= identical_at:
-                detail = (f"Trong 10 phút trước phiếu này ({_hhmm(now - dt.timedelta(seconds=IDENTICAL_WINDOW))}–"
-                          f"{_hhmm(now)}), nơi đặt này đã nhận ít nhất {same} phiếu có câu trả lời giống hệt.")
+                detail = (f"Trong 10 phút trước phiếu này ({_hhmm(since)}–{_hhmm(now)}), nơi đặt này đã nhận ít "
+                          f"nhất {same} phiếu có câu trả lời giống hệt.")
                 flags.append(("identical_answers", detail))
         # The unique index on the submission id decides: a double tap or a resend inserts nothing.
         cursor = db.conn.execute(
