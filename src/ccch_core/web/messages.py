@@ -269,34 +269,30 @@ def _refused(message: Message, action: str) -> str:
             f"“{current.state_label}”.")
 
 
+def _act(message_id: int, action, verb: str, done: str):
+    """Apply an officer's ``action`` (retry_message, cancel_message) and flash what happened."""
+    message = _message_or_404(message_id)
+    try:
+        action(deployment(), message.id, actor=g.user.username)
+    except MessageError:
+        flash(_refused(message, verb))
+        return _back()
+    flash(done.format(message=_describe(message)))
+    return _back()
+
+
 @bp.route("/tin-nhan/<int:message_id>/gui-lai", methods=["POST"])
 @roles_required(*ADMINS)
 def retry(message_id: int):
     """Send a failed (or cancelled) message again."""
-    dep = deployment()
-    message = _message_or_404(message_id)
-    try:
-        retry_message(dep, message.id, actor=g.user.username)
-    except MessageError:
-        flash(_refused(message, "gửi lại"))
-        return _back()
-    flash(f"Đã đưa tin nhắn {_describe(message)} vào hàng chờ gửi lại.")
-    return _back()
+    return _act(message_id, retry_message, "gửi lại", "Đã đưa tin nhắn {message} vào hàng chờ gửi lại.")
 
 
 @bp.route("/tin-nhan/<int:message_id>/huy", methods=["POST"])
 @roles_required(*ADMINS)
 def cancel(message_id: int):
     """Cancel a queued message: it will not be sent."""
-    dep = deployment()
-    message = _message_or_404(message_id)
-    try:
-        cancel_message(dep, message.id, actor=g.user.username)
-    except MessageError:
-        flash(_refused(message, "hủy"))
-        return _back()
-    flash(f"Đã hủy tin nhắn {_describe(message)}; tin nhắn sẽ không được gửi.")
-    return _back()
+    return _act(message_id, cancel_message, "hủy", "Đã hủy tin nhắn {message}; tin nhắn sẽ không được gửi.")
 
 
 # -- /tin-nhan/dau-moi ----------------------------------------------------------------------------
