@@ -178,3 +178,12 @@ def test_the_server_delivers_beside_itself_and_stops_its_deliverer(dep):
     assert child.poll() is not None  # stopped with the server
     with message_deliverer(None) as nothing:
         assert nothing is None
+
+
+def test_retry_and_cancel_of_several_ids_do_the_good_ones_and_name_the_refused(dep):
+    ids = [queue_message(dep, channel="email", address="a@ductho.gov.vn", template="test",
+                         params={"deployment": "x"}, idempotency_key=f"k{i}") for i in range(2)]
+    result = ccch(dep, "messages", "cancel", str(ids[0]), "99", str(ids[1]))
+    assert result.exit_code == 1
+    assert "Đã hủy 2 tin nhắn." in result.output and "no message #99" in result.output
+    assert [get_message(dep.db, i).state for i in ids] == ["cancelled", "cancelled"]

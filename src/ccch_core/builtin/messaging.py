@@ -39,6 +39,21 @@ def _local(text: str | None) -> str:
     return parse_utc(text).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M:%S") if text else "–"
 
 
+def _each(deployment, message_ids, action, done: str) -> None:
+    """Apply an officer's ``action`` (retry_message, cancel_message) to every id; the ones refused
+    are named at the end, after the others were done (exit 1)."""
+    refused = []
+    for message_id in message_ids:
+        try:
+            action(deployment, message_id, actor=audit.cli_actor())
+        except MessageError as exc:
+            refused.append(str(exc).split(": ", 1)[-1])
+    if len(refused) < len(message_ids):
+        click.echo(f"{done} {len(message_ids) - len(refused)} tin nhắn.")
+    if refused:
+        raise click.ClickException("\n".join(refused))
+
+
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     """``ccch messages`` and ``ccch contacts``."""
@@ -160,24 +175,14 @@ def register_commands(cli: click.Group) -> None:
             message_ids = [m.id for m in outbox.list_messages(deployment.db, state="failed", limit=1_000_000)]
         if not message_ids:
             raise click.UsageError("name message ids, or --failed")
-        for message_id in message_ids:
-            try:
-                outbox.retry_message(deployment, message_id, actor=audit.cli_actor())
-            except MessageError as exc:
-                raise click.ClickException(str(exc).split(": ", 1)[-1]) from None
-        click.echo(f"Đã xếp gửi lại {len(message_ids)} tin nhắn.")
+        _each(deployment, message_ids, outbox.retry_message, "Đã xếp gửi lại")
 
     @messages_group.command("cancel")
     @click.argument("message_ids", nargs=-1, required=True, type=click.IntRange(1, 2**62))
     @pass_deployment
     def cancel_command(deployment, message_ids):
         """Cancel queued messages (they will not be sent)."""
-        for message_id in message_ids:
-            try:
-                outbox.cancel_message(deployment, message_id, actor=audit.cli_actor())
-            except MessageError as exc:
-                raise click.ClickException(str(exc).split(": ", 1)[-1]) from None
-        click.echo(f"Đã hủy {len(message_ids)} tin nhắn.")
+        _each(deployment, message_ids, outbox.cancel_message, "Đã hủy")
 
     @messages_group.command("test")
     @click.argument("channel", type=click.Choice(list(CHANNELS)))
