@@ -19,7 +19,13 @@ from . import storage
 from .config import DeploymentConfig, load_config
 from .model import Plan
 from .planfile import load_plan
-from .plugins import DEFAULT_PLUGINS, CORE_NAME, CcchPluginManager, PluginError, make_plugin_manager
+from .plugins import (
+    CORE_NAME,
+    DEFAULT_PLUGINS,
+    CcchPluginManager,
+    PluginError,
+    make_plugin_manager,
+)
 
 
 def secret_key_of(config: DeploymentConfig) -> str:
@@ -57,7 +63,7 @@ class Deployment:
         self.messaging = self._build_messaging()
 
     @classmethod
-    def open(cls, config_path: str | Path, *, migrate: bool = False) -> "Deployment":
+    def open(cls, config_path: str | Path, *, migrate: bool = False) -> Deployment:
         """Open the deployment described by ``config_path``.
 
         Loads the plan (all problems reported at once), checks the database schema (refuses a

@@ -487,24 +487,24 @@ def _read_header(loader: _Loader, doc: dict) -> dict | None:
         loader.problem("plan", "missing required [plan] table")
         return None
     entry = _Entry(loader, doc["plan"], "plan", "plan", None)
-    header = dict(
-        id=entry.text("id", required=True),
-        title=entry.text("title", required=True),
-        document_type=entry.text("document_type", default="Kế hoạch"),
-        summary=entry.text("summary"),
-        number=entry.text("number"),
-        symbol=entry.text("symbol"),
-        issuing_unit=entry.ref("issuing_unit", required=True),
-        place=entry.text("place"),
-        issued_on=entry.date("issued_on"),
-        year=entry.integer("year", required=True, minimum=1990, maximum=2200),
-        starts_on=entry.date("starts_on", required=True),
-        ends_on=entry.date("ends_on", required=True),
-        purposes=entry.texts("purposes"),
-        requirements=entry.texts("requirements"),
-        funding=entry.text("funding"),
-        recipients=entry.texts("recipients"),
-    )
+    header = {
+        "id": entry.text("id", required=True),
+        "title": entry.text("title", required=True),
+        "document_type": entry.text("document_type", default="Kế hoạch"),
+        "summary": entry.text("summary"),
+        "number": entry.text("number"),
+        "symbol": entry.text("symbol"),
+        "issuing_unit": entry.ref("issuing_unit", required=True),
+        "place": entry.text("place"),
+        "issued_on": entry.date("issued_on"),
+        "year": entry.integer("year", required=True, minimum=1990, maximum=2200),
+        "starts_on": entry.date("starts_on", required=True),
+        "ends_on": entry.date("ends_on", required=True),
+        "purposes": entry.texts("purposes"),
+        "requirements": entry.texts("requirements"),
+        "funding": entry.text("funding"),
+        "recipients": entry.texts("recipients"),
+    }
     signatory = entry.subtable("signatory")
     entry.done()
     if signatory is not None:
@@ -542,23 +542,23 @@ def _read_units(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list[
             sub.done()
             if former_name:
                 former.append(former_name)
-        fields = dict(
-            id=unit_id or "",
-            name=entry.text("name", required=True) or "",
-            kind=entry.choice("kind", list(unit_kinds), required=True) or "",
-            parent=entry.ref("parent"),
-            short_name=entry.text("short_name"),
-            aliases=entry.texts("aliases"),
-            headcount=entry.integer("headcount", minimum=0, maximum=10_000_000),
-            population=entry.integer("population", minimum=0, maximum=200_000_000),
-            responsibilities=entry.texts("responsibilities"),
-            requested=entry.boolean("requested"),
-            external=entry.boolean("external"),
-            established_on=entry.date("established_on"),
-            retired_on=entry.date("retired_on"),
-            merged_into=entry.ref("merged_into"),
-            former_names=former,
-        )
+        fields = {
+            "id": unit_id or "",
+            "name": entry.text("name", required=True) or "",
+            "kind": entry.choice("kind", list(unit_kinds), required=True) or "",
+            "parent": entry.ref("parent"),
+            "short_name": entry.text("short_name"),
+            "aliases": entry.texts("aliases"),
+            "headcount": entry.integer("headcount", minimum=0, maximum=10_000_000),
+            "population": entry.integer("population", minimum=0, maximum=200_000_000),
+            "responsibilities": entry.texts("responsibilities"),
+            "requested": entry.boolean("requested"),
+            "external": entry.boolean("external"),
+            "established_on": entry.date("established_on"),
+            "retired_on": entry.date("retired_on"),
+            "merged_into": entry.ref("merged_into"),
+            "former_names": former,
+        }
         entry.done()
         if unit_id in ids:
             continue  # reported by _declare_ids
@@ -579,13 +579,13 @@ def _read_groups(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list
         for kind in kinds:
             if kind not in unit_kinds:
                 entry.problem("kinds", f'unknown unit kind "{kind}"{_suggest(kind, unit_kinds)}')
-        fields = dict(
-            id=entry.text("id", required=True) or "",
-            name=entry.text("name", required=True) or "",
-            kinds=kinds,
-            units=entry.refs("units", kind="unit"),
-            within=entry.ref("within"),
-        )
+        fields = {
+            "id": entry.text("id", required=True) or "",
+            "name": entry.text("name", required=True) or "",
+            "kinds": kinds,
+            "units": entry.refs("units", kind="unit"),
+            "within": entry.ref("within"),
+        }
         entry.done()
         if not fields["kinds"] and not fields["units"]:
             entry.problem("", "a unit group needs kinds, units or both")
@@ -605,27 +605,27 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
     for entry in loader.entries(doc, "indicators"):
         kind = entry.choice("kind", _KINDS, required=True)
         target = entry.number("target")
-        fields = dict(
-            code=entry.text("code", required=True) or "",
-            text=entry.text("text", required=True) or "",
-            kind=kind or model.IndicatorKind.YES_NO,
-            target=target,
-            comparison=entry.choice("comparison", _COMPARISONS, default=model.Comparison.AT_LEAST),
-            applies_to=entry.refs("applies_to", required=True),
-            period_type=entry.period_type("period_type", default=PeriodType.MONTH),
-            target_per=entry.period_type("target_per"),
-            scope=entry.choice("scope", _SCOPES, default=model.CountScope.TOTAL),
-            source=entry.text("source", default="entered"),
-            short_name=entry.text("short_name"),
-            condition=entry.text("condition"),
-            numerator=entry.text("numerator"),
-            denominator=entry.text("denominator"),
-            unit_label=entry.text("unit_label"),
-            quantitative=entry.boolean("quantitative", default=kind is not model.IndicatorKind.YES_NO),
-            tasks=entry.refs("tasks", kind="task"),
-            reference=entry.text("reference"),
-            notes=entry.text("notes"),
-        )
+        fields = {
+            "code": entry.text("code", required=True) or "",
+            "text": entry.text("text", required=True) or "",
+            "kind": kind or model.IndicatorKind.YES_NO,
+            "target": target,
+            "comparison": entry.choice("comparison", _COMPARISONS, default=model.Comparison.AT_LEAST),
+            "applies_to": entry.refs("applies_to", required=True),
+            "period_type": entry.period_type("period_type", default=PeriodType.MONTH),
+            "target_per": entry.period_type("target_per"),
+            "scope": entry.choice("scope", _SCOPES, default=model.CountScope.TOTAL),
+            "source": entry.text("source", default="entered"),
+            "short_name": entry.text("short_name"),
+            "condition": entry.text("condition"),
+            "numerator": entry.text("numerator"),
+            "denominator": entry.text("denominator"),
+            "unit_label": entry.text("unit_label"),
+            "quantitative": entry.boolean("quantitative", default=kind is not model.IndicatorKind.YES_NO),
+            "tasks": entry.refs("tasks", kind="task"),
+            "reference": entry.text("reference"),
+            "notes": entry.text("notes"),
+        }
         entry.done()
         if kind is None:
             continue
@@ -682,23 +682,23 @@ def _read_tasks(loader: _Loader, doc: dict) -> list[model.Task]:
             for i, item in entry.tables("frequencies")
             if (f := _read_frequency(loader, item, f"{entry.where}.frequencies[{i}]", index))
         ]
-        fields = dict(
-            id=entry.text("id", required=True) or "",
-            number=entry.integer("number", required=True, minimum=1, maximum=10_000) or 0,
-            duty=entry.text("duty", required=True) or "",
-            products=entry.texts("products"),
-            lead=entry.refs("lead", required=True),
-            coordinating=entry.refs("coordinating"),
-            lead_text=entry.text("lead_text"),
-            coordinating_text=entry.text("coordinating_text"),
-            timing=entry.text("timing"),
-            starts_on=entry.date("starts_on"),
-            ends_on=entry.date("ends_on"),
-            frequencies=frequencies,
-            indicators=entry.refs("indicators", kind="indicator"),
-            budget_source=entry.text("budget_source"),
-            notes=entry.text("notes"),
-        )
+        fields = {
+            "id": entry.text("id", required=True) or "",
+            "number": entry.integer("number", required=True, minimum=1, maximum=10_000) or 0,
+            "duty": entry.text("duty", required=True) or "",
+            "products": entry.texts("products"),
+            "lead": entry.refs("lead", required=True),
+            "coordinating": entry.refs("coordinating"),
+            "lead_text": entry.text("lead_text"),
+            "coordinating_text": entry.text("coordinating_text"),
+            "timing": entry.text("timing"),
+            "starts_on": entry.date("starts_on"),
+            "ends_on": entry.date("ends_on"),
+            "frequencies": frequencies,
+            "indicators": entry.refs("indicators", kind="indicator"),
+            "budget_source": entry.text("budget_source"),
+            "notes": entry.text("notes"),
+        }
         entry.done()
         if fields["starts_on"] and fields["ends_on"] and fields["ends_on"] < fields["starts_on"]:
             entry.problem("ends_on", f"{fields['ends_on']} is before starts_on {fields['starts_on']}")
@@ -711,16 +711,16 @@ def _read_tasks(loader: _Loader, doc: dict) -> list[model.Task]:
 def _read_documents(loader: _Loader, doc: dict) -> list[model.LegalDocument]:
     documents = []
     for entry in loader.entries(doc, "legal_documents"):
-        fields = dict(
-            id=entry.text("id", required=True) or "",
-            number=entry.text("number", required=True) or "",
-            title=entry.text("title", required=True) or "",
-            issuer=entry.text("issuer", required=True) or "",
-            issued_on=entry.date("issued_on"),
-            issued_on_as_written=entry.text("issued_on_as_written"),
-            document_type=entry.text("document_type"),
-            notes=entry.text("notes"),
-        )
+        fields = {
+            "id": entry.text("id", required=True) or "",
+            "number": entry.text("number", required=True) or "",
+            "title": entry.text("title", required=True) or "",
+            "issuer": entry.text("issuer", required=True) or "",
+            "issued_on": entry.date("issued_on"),
+            "issued_on_as_written": entry.text("issued_on_as_written"),
+            "document_type": entry.text("document_type"),
+            "notes": entry.text("notes"),
+        }
         entry.done()
         document = loader.build(entry, model.LegalDocument, **fields)
         if document:
@@ -731,13 +731,13 @@ def _read_documents(loader: _Loader, doc: dict) -> list[model.LegalDocument]:
 def _read_topics(loader: _Loader, doc: dict) -> list[model.Topic]:
     topics = []
     for entry in loader.entries(doc, "topics"):
-        fields = dict(
-            id=entry.text("id", required=True) or "",
-            title=entry.text("title"),
-            text=entry.text("text", required=True) or "",
-            points=entry.texts("points"),
-            documents=entry.refs("documents", kind="legal document"),
-        )
+        fields = {
+            "id": entry.text("id", required=True) or "",
+            "title": entry.text("title"),
+            "text": entry.text("text", required=True) or "",
+            "points": entry.texts("points"),
+            "documents": entry.refs("documents", kind="legal document"),
+        }
         entry.done()
         topic = loader.build(entry, model.Topic, **fields)
         if topic:
@@ -748,12 +748,12 @@ def _read_topics(loader: _Loader, doc: dict) -> list[model.Topic]:
 def _read_channels(loader: _Loader, doc: dict) -> list[model.Channel]:
     channels = []
     for entry in loader.entries(doc, "channels"):
-        fields = dict(
-            id=entry.text("id", required=True) or "",
-            name=entry.text("name"),
-            text=entry.text("text", required=True) or "",
-            units=entry.refs("units"),
-        )
+        fields = {
+            "id": entry.text("id", required=True) or "",
+            "name": entry.text("name"),
+            "text": entry.text("text", required=True) or "",
+            "units": entry.refs("units"),
+        }
         entry.done()
         channel = loader.build(entry, model.Channel, **fields)
         if channel:
@@ -764,15 +764,15 @@ def _read_channels(loader: _Loader, doc: dict) -> list[model.Channel]:
 def _read_deadlines(loader: _Loader, doc: dict) -> list[model.Deadline]:
     deadlines = []
     for entry in loader.entries(doc, "deadlines"):
-        fields = dict(
-            id=entry.text("id", required=True) or "",
-            what=entry.text("what", required=True) or "",
-            due=entry.date("due", required=True),
-            inclusive=entry.boolean("inclusive"),
-            who=entry.refs("who", required=True),
-            to=entry.ref("to"),
-            reference=entry.text("reference"),
-        )
+        fields = {
+            "id": entry.text("id", required=True) or "",
+            "what": entry.text("what", required=True) or "",
+            "due": entry.date("due", required=True),
+            "inclusive": entry.boolean("inclusive"),
+            "who": entry.refs("who", required=True),
+            "to": entry.ref("to"),
+            "reference": entry.text("reference"),
+        }
         entry.done()
         if fields["due"] is None:
             continue
@@ -785,18 +785,18 @@ def _read_deadlines(loader: _Loader, doc: dict) -> list[model.Deadline]:
 def _read_rules(loader: _Loader, doc: dict) -> list[model.ReportingRule]:
     rules = []
     for entry in loader.entries(doc, "reporting_rules"):
-        fields = dict(
-            id=entry.text("id", required=True) or "",
-            what=entry.text("what", required=True) or "",
-            reporters=entry.refs("reporters", required=True),
-            to=entry.ref("to", required=True) or "",
-            via=entry.ref("via"),
-            frequency=entry.period_type("frequency", required=True),
-            due_day=entry.integer("due_day", minimum=1, maximum=28),
-            tracked=entry.boolean("tracked", default=True),
-            requested=entry.boolean("requested"),
-            reference=entry.text("reference"),
-        )
+        fields = {
+            "id": entry.text("id", required=True) or "",
+            "what": entry.text("what", required=True) or "",
+            "reporters": entry.refs("reporters", required=True),
+            "to": entry.ref("to", required=True) or "",
+            "via": entry.ref("via"),
+            "frequency": entry.period_type("frequency", required=True),
+            "due_day": entry.integer("due_day", minimum=1, maximum=28),
+            "tracked": entry.boolean("tracked", default=True),
+            "requested": entry.boolean("requested"),
+            "reference": entry.text("reference"),
+        }
         entry.done()
         if fields["frequency"] is None:
             continue

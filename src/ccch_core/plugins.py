@@ -176,7 +176,7 @@ def make_plugin_manager(
         try:
             module = plugin.load()
             pm.register(module, name=name)
-        except Exception as exc:  # noqa: BLE001 - any import failure of third-party code
+        except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
             if strict:
                 raise PluginError(f'plugin "{name}" failed to load: {message}') from exc
