@@ -130,7 +130,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _dispatch
 
 
-class FakeGateway:
+class _GatewayUrls:
+    """The fake's endpoints, from its ``url`` (in this process or in its own)."""
+
+    @property
+    def sms_url(self) -> str:
+        return self.url + SMS_PATH
+
+    @property
+    def zns_url(self) -> str:
+        return self.url + ZNS_PATH
+
+    @property
+    def oauth_url(self) -> str:
+        return self.url + OAUTH_PATH
+
+
+class FakeGateway(_GatewayUrls):
     """An SMS gateway, Zalo ZNS and Zalo OAuth on one loopback HTTP server. See the module's doc."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, key_header: str = KEY_HEADER,
@@ -196,17 +212,6 @@ class FakeGateway:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def sms_url(self) -> str:
-        return self.url + SMS_PATH
-
-    @property
-    def zns_url(self) -> str:
-        return self.url + ZNS_PATH
-
-    @property
-    def oauth_url(self) -> str:
-        return self.url + OAUTH_PATH
 
     # Steering ---------------------------------------------------------------------------------
 
@@ -375,7 +380,7 @@ def read_state_file(path: str | Path) -> list[tuple[str, str]]:
     return [tuple(line.split(" ", 1)) for line in text.splitlines() if " " in line]
 
 
-class FakeGatewayProcess:
+class FakeGatewayProcess(_GatewayUrls):
     """:class:`FakeGateway` in a child process, which outlives a sender process a test kills.
     ``start()`` waits for ``READY``; the counters come from :meth:`stats` and the state file."""
 
@@ -433,17 +438,6 @@ class FakeGatewayProcess:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    @property
-    def sms_url(self) -> str:
-        return self.url + SMS_PATH
-
-    @property
-    def zns_url(self) -> str:
-        return self.url + ZNS_PATH
-
-    @property
-    def oauth_url(self) -> str:
-        return self.url + OAUTH_PATH
 
 
 def main(argv: list[str] | None = None) -> int:
