@@ -159,6 +159,18 @@ def test_a_zip_bomb_member_is_refused_by_its_ratio(tmp_path):
     assert caught.value.key == "max_compression_ratio"
 
 
+def test_a_docx_zip_bomb_is_refused_in_words_about_a_word_document():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * 30_000_000)
+    buffer.seek(0)
+    with cpu_limit(3), pytest.raises(LimitError) as caught:
+        check_zip(buffer, "sang-kien.docx", kind="docx")
+    assert caught.value.key == "max_compression_ratio"
+    assert "không phải một văn bản Word bình thường. Hãy mở tệp bằng Word và lưu lại." in str(caught.value)
+    assert "bảng tính" not in str(caught.value)
+
+
 def test_the_sum_of_uncompressed_sizes_is_limited(tmp_path):
     path = xlsx_file(tmp_path / "lon.xlsx", [HEADER] + [[f"q{i}", "single", f"Câu hỏi thứ {i} về thủ tục {i * 7919}?",
                                                           "Có", "Không", "A"] for i in range(800)])

@@ -208,11 +208,19 @@ def read_limited(source: str | Path | IO[bytes], file: str | None = None,
 # -- zip (XLSX) -------------------------------------------------------------------------------------
 
 
-def check_zip(source: str | Path | IO[bytes], file: str, limits: ImportLimits = DEFAULT_LIMITS) -> None:
+ZIP_KINDS = {"xlsx": ("một bảng tính bình thường", "Excel"), "docx": ("một văn bản Word bình thường", "Word")}
+"""What a zip checked by :func:`check_zip` should be, as its messages name it: (what, the program
+that saves it again)."""
+
+
+def check_zip(source: str | Path | IO[bytes], file: str, limits: ImportLimits = DEFAULT_LIMITS, *,
+              kind: str = "xlsx") -> None:
     """Check an XLSX (a zip) from its directory alone, before anything is inflated: its size, the
     sum of its members' uncompressed sizes (``max_uncompressed_bytes``) and the compression ratio
     of every member over 100 KB (``max_compression_ratio``). A file that is not a zip passes (the
-    reader then says it is not an XLSX)."""
+    reader then says it is not an XLSX). ``kind="docx"`` words the messages for a Word document
+    (an uploaded DOCX is a zip too, and a zip bomb the same way)."""
+    what, program = ZIP_KINDS[kind]
     if isinstance(source, (str, Path)):
         check_size(Path(source).stat().st_size, file, limits)
     try:
@@ -228,12 +236,13 @@ def check_zip(source: str | Path | IO[bytes], file: str, limits: ImportLimits = 
             if ratio > limits.max_compression_ratio:
                 raise LimitError(file, f"phần “{member.filename[:80]}” của tệp nén tới {_number(int(ratio))} lần, quá "
                                        f"giới hạn tỷ lệ nén {_number(limits.max_compression_ratio)} lần: đây không "
-                                       "phải một bảng tính bình thường. Hãy mở tệp bằng Excel và lưu lại.",
+                                       f"phải {what}. Hãy mở tệp bằng {program} và lưu lại.",
                                  key="max_compression_ratio", limit=limits.max_compression_ratio)
     if total > limits.max_uncompressed_bytes:
         raise LimitError(file, f"tệp giải nén ra {_size(total)}, quá giới hạn {_size(limits.max_uncompressed_bytes)} "
-                               "cho một lần nhập. Hãy xóa các trang tính, hình ảnh không cần thiết hoặc chia thành "
-                               "nhiều tệp nhỏ hơn.", key="max_uncompressed_bytes", limit=limits.max_uncompressed_bytes)
+                               "cho một lần nhập. " + ("Hãy xóa các trang tính, hình ảnh không cần thiết hoặc chia thành "
+                               "nhiều tệp nhỏ hơn." if kind == "xlsx" else "Hãy nén hoặc bớt hình ảnh rồi lưu lại."),
+                         key="max_uncompressed_bytes", limit=limits.max_uncompressed_bytes)
 
 
 def open_xlsx(path: str | Path, file: str | None = None, limits: ImportLimits = DEFAULT_LIMITS):
