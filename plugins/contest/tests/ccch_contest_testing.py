@@ -9,8 +9,9 @@ import tomllib
 from pathlib import Path
 
 from ccch_contest import bank
-from ccch_contest.contests import get_contest, save_definition, set_status
+from ccch_contest.contests import get_contest, save_definition
 from ccch_contest.definition import definition_from_dict
+from ccch_contest.lifecycle import set_status
 
 from ccch_core.periods import VN_TZ
 

@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 from ccch_contest import attempts as A
+from ccch_contest import counting
 from ccch_contest.bank import load_bank
 from ccch_contest.contests import get_contest
 from ccch_contest.definition import definition_from_dict
@@ -233,8 +234,8 @@ def test_round_closing_at_235959_vietnam_time(dep):
     first = A.start_attempt(dep, contest, a.id, now=start).attempt
     second = A.start_attempt(dep, contest, b.id, now=start).attempt
     # A 15-minute attempt started at 23:50 ends with the round, and no grace goes past the round.
-    assert A.from_ms(first.deadline_ms) == dt.datetime(2024, 6, 10, 0, 0, tzinfo=VN_TZ)
-    assert A.from_ms(first.accept_until_ms) == dt.datetime(2024, 6, 10, 0, 0, tzinfo=VN_TZ)
+    assert counting.from_ms(first.deadline_ms) == dt.datetime(2024, 6, 10, 0, 0, tzinfo=VN_TZ)
+    assert counting.from_ms(first.accept_until_ms) == dt.datetime(2024, 6, 10, 0, 0, tzinfo=VN_TZ)
     on_time = A.submit_attempt(dep, contest, first, answers_for(dep, contest, first), 1.0,
                                now=dt.datetime(2024, 6, 9, 23, 59, 59, 999000, tzinfo=VN_TZ))
     late = A.submit_attempt(dep, contest, second, answers_for(dep, contest, second), 1.0,
@@ -295,7 +296,7 @@ def test_answers_from_the_form_ignore_values_the_page_never_offered(dep, contest
 
 
 def test_disqualified_participants_cannot_start(dep, contest):
-    from ccch_contest.participants import set_disqualified
+    from ccch_contest.moderation import set_disqualified
 
     person = add_participant(dep, contest, 1)
     set_disqualified(dep, contest, person.id, True, "Khai thông tin của người khác", "noivu")

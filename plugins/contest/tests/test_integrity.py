@@ -15,11 +15,11 @@ from ccch_contest.participants import (
     RegistrationError,
     Throttled,
     drop_erasure_markers,
-    erase_participant,
     find_by_phone,
     register,
     verify_citizen_id,
 )
+from ccch_contest.personal_data import erase_participant
 from ccch_contest_testing import (
     PHONES,
     add_participant,

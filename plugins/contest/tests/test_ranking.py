@@ -10,10 +10,12 @@ import random
 
 import pytest
 from ccch_contest import attempts as A
+from ccch_contest import counting
 from ccch_contest import ranking as R
 from ccch_contest.contests import get_contest, save_definition
 from ccch_contest.definition import definition_from_dict
-from ccch_contest.participants import erase_participant, set_disqualified
+from ccch_contest.moderation import disqualify_attempt, set_disqualified
+from ccch_contest.personal_data import erase_participant
 from ccch_contest_testing import (
     add_participant,
     answers_for,
@@ -107,7 +109,7 @@ def brute_force(rows, order, truth_scaled):
             elif name == "submitted":
                 values.append(r["submitted_ms"])
             else:
-                p = A.scaled_prediction("count", r["prediction"])
+                p = counting.scaled_prediction("count", r["prediction"])
                 values.append(abs(p - truth_scaled))
         return (-r["score"], *values, r["id"])
 
@@ -137,7 +139,7 @@ def test_every_order_against_a_plain_sort(dep):
             "duration_ms, finish, score, total, perfect, prediction) values (?, ?, ?, ?, ?, 'xa-yen-ho', 1, 'submitted', "
             "'x', 0, 0, 0, '[]', ?, ?, ?, 'participant', ?, 20, ?, ?)",
             [f"t{n}", contest.id, round_id, r["participant_id"], r["audience"],
-             A.iso_ms(A.from_ms(r["submitted_ms"])), r["submitted_ms"], r["duration_ms"], r["score"],
+             counting.iso_ms(counting.from_ms(r["submitted_ms"])), r["submitted_ms"], r["duration_ms"], r["score"],
              int(r["score"] == 20), r["prediction"]]).lastrowid
     dep.db.conn.commit()
     orders = [list(p) for k in (1, 2, 3) for p in itertools.permutations(["prediction", "time", "submitted"], k)]
@@ -204,11 +206,11 @@ def test_disqualifying_one_attempt_lets_the_next_best_count(dep):
     other = A.start_attempt(dep, contest, person.id, now=start + dt.timedelta(minutes=5)).attempt
     A.submit_attempt(dep, contest, other, answers_for(dep, contest, other, wrong=4), 1.0,
                      now=start + dt.timedelta(minutes=7))
-    A.disqualify_attempt(dep, contest, best.id, True, "Lỗi hệ thống ghi nhận", "noivu", now=NOW)
+    disqualify_attempt(dep, contest, best.id, True, "Lỗi hệ thống ghi nhận", "noivu", now=NOW)
     rows = dict(dep.db.execute("select id, counted from contest_attempts").fetchall())
     assert rows == {best.id: 0, other.id: 1}
     with pytest.raises(ValueError, match="lý do"):
-        A.disqualify_attempt(dep, contest, other.id, True, "  ", "noivu")
+        disqualify_attempt(dep, contest, other.id, True, "  ", "noivu")
 
 
 def test_leaderboard_masks_phones_and_is_cached(dep):

@@ -8,8 +8,9 @@ import datetime as dt
 import attrs
 from ccch_contest import attempts as A
 from ccch_contest import bank
-from ccch_contest.contests import get_contest, set_status
+from ccch_contest.contests import get_contest
 from ccch_contest.definition import load_definition
+from ccch_contest.lifecycle import set_status
 from ccch_contest.trial import shifted_to_now
 from ccch_contest_testing import CONTEST_TOML, QUESTIONS_CSV, add_participant
 

@@ -433,7 +433,7 @@ def test_erase_my_data(app, dep, contest):
 
 
 def test_unpublished_and_unknown_contests_are_404(app, dep, contest):
-    from ccch_contest.contests import set_status
+    from ccch_contest.lifecycle import set_status
 
     set_status(dep, contest, "draft")
     response = app.test_client().get(BASE)

@@ -42,21 +42,18 @@ from typing import Any
 import attrs
 
 from ccch_core.periods import utc_now
-from ccch_core.storage import parse_utc, utc_now_iso
+from ccch_core.storage import parse_utc
 from ccch_core.text import clean
 
-from .bank import Bank, load_bank
-from .checks import draw_problems
+from .bank import Bank, draw_problems, load_bank
 from .contests import Contest, RoundState
-from .definition import MAX_PREDICTION, PERCENT_SCALE, Audience, ContestDefinition
+from .counting import from_ms, iso_ms, ms, rank_keys, refresh_counted
+from .definition import MAX_PREDICTION, Audience, ContestDefinition
 from .locking import serialized
 from .participants import Throttled, _check_rate
 from .settings import settings_of
 from .sql import query
 from .state import memory
-
-PREDICTION_MISSING = 2**53
-"""Stands for "no prediction" in the ranking keys: farther from any true figure than any prediction."""
 
 
 class AttemptError(Exception):
@@ -91,21 +88,6 @@ class BankNotReady(AttemptError):
 
 class PredictionError(ValueError):
     """A prediction that is not a number of the right form (Vietnamese message)."""
-
-
-def ms(instant: dt.datetime) -> int:
-    """Whole milliseconds since the epoch."""
-    return int(instant.timestamp() * 1000)
-
-
-def iso_ms(instant: dt.datetime) -> str:
-    """UTC ISO text with milliseconds (attempt instants)."""
-    return instant.astimezone(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def from_ms(value: int) -> dt.datetime:
-    """The instant of ``value`` milliseconds since the epoch (UTC)."""
-    return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
 
 
 # -- the attempt as stored ------------------------------------------------------------------------
@@ -420,89 +402,6 @@ def parse_prediction(kind: str, text: str | None) -> float | None:
     return float(number)
 
 
-def scaled_prediction(kind: str, prediction: float | None) -> int:
-    """The prediction as the integer stored in the ranking keys."""
-    if prediction is None:
-        return PREDICTION_MISSING
-    return round(prediction * PERCENT_SCALE) if kind == "percent" else round(prediction)
-
-
-def rank_keys(definition: ContestDefinition, score: int, duration_ms: int, submitted_ms: int,
-              prediction: float | None) -> tuple[int, int, int, int]:
-    """(rk0, rk1, rk2, rk3) of a submitted attempt: −score, then the tie-breaks in order."""
-    values = {"time": duration_ms, "submitted": submitted_ms,
-              "prediction": scaled_prediction(definition.prediction, prediction)}
-    keys = [values[name] for name in definition.tie_breaks]
-    keys += [0] * (3 - len(keys))
-    return (-score, keys[0], keys[1], keys[2])
-
-
-def rekey_attempts(db, contest_id: int, definition: ContestDefinition) -> None:
-    """Recompute the ranking keys (and which attempt counts) of every submitted attempt after the
-    tie-break order or the counted attempt changed (inside the caller's transaction)."""
-    rows = db.execute("select id, score, duration_ms, submitted_ms, prediction from contest_attempts where "
-                      "contest_id = ? and status = 'submitted'", [contest_id]).fetchall()
-    db.conn.executemany("update contest_attempts set rk0 = ?, rk1 = ?, rk2 = ?, rk3 = ? where id = ?",
-                        [(*rank_keys(definition, s, d, sub, p), i) for i, s, d, sub, p in rows])
-    pairs = db.execute("select distinct participant_id, round_id from contest_attempts where contest_id = ?",
-                       [contest_id]).fetchall()
-    for participant_id, round_id in pairs:
-        refresh_counted(db, definition, participant_id, round_id)
-
-
-def _best_order(db, definition: ContestDefinition, round_id: int):
-    """The sort key, over rows (id, rk0, rk1, rk2, rk3), of the round's ranking order: score, then
-    the tie-breaks in the contest's order, then the attempt's id. The prediction is compared by its
-    distance from the round's true figure once the round's figures are computed, and left out
-    before — exactly as :func:`ccch_contest.ranking.ranked_keys` orders the round."""
-    pos = definition.tie_breaks.index("prediction") + 1 if "prediction" in definition.tie_breaks else None
-    if pos is None:
-        return lambda r: (r[1], r[2], r[3], r[4], r[0])
-    truth, truth_at = db.execute("select truth, truth_at from contest_rounds where id = ?", [round_id]).fetchone()
-    if truth is None or truth_at is None:  # provisional: the prediction is left out
-        return lambda r: (r[1], *(r[i] for i in (2, 3, 4) if i != pos + 1), r[0])
-    target = scaled_prediction(definition.prediction, truth)
-    return lambda r: (r[1], *(abs(r[i] - target) if i == pos + 1 else r[i] for i in (2, 3, 4)), r[0])
-
-
-def refresh_counted(db, definition: ContestDefinition, participant_id: int, round_id: int) -> None:
-    """Mark which of a participant's attempts in a round counts (inside the caller's transaction):
-    ``first`` — the first submitted one; ``best`` — the one the round's ranking would place
-    highest: the highest score, then the contest's tie-breaks in their configured order (the
-    prediction by its distance from the true figure once the round's figures are computed —
-    :func:`recount_round` chooses again then), then the earlier attempt. Disqualified attempts
-    never count."""
-    rows = db.execute("select id, rk0, rk1, rk2, rk3, submitted_ms from contest_attempts where participant_id = ? "
-                      "and round_id = ? and status = 'submitted' and disqualified = 0", [participant_id, round_id]).fetchall()
-    if definition.counted_attempt == "first":
-        key = lambda r: (r[5], r[0])
-    elif len(rows) > 1:
-        key = _best_order(db, definition, round_id)
-    else:
-        key = None
-    chosen = min(rows, key=key)[0] if rows else None
-    db.execute("update contest_attempts set counted = case when id = ? then 1 else 0 end where participant_id = ? "
-               "and round_id = ? and counted != case when id = ? then 1 else 0 end",
-               [chosen, participant_id, round_id, chosen])
-
-
-def recount_round(db, definition: ContestDefinition, round_id: int) -> int:
-    """Choose again which attempt counts for everyone with several in the round (inside the
-    caller's transaction), after the round's true figure was stored or changed: with ``best`` and
-    the prediction among the tie-breaks, the choice between attempts of equal score depends on it.
-    The figure itself does not depend on that choice — it counts counted attempts by score alone,
-    and every candidate has the best score. Returns how many participants were looked at."""
-    if definition.counted_attempt != "best" or definition.attempts_per_round < 2 \
-            or "prediction" not in definition.tie_breaks:
-        return 0
-    people = [r[0] for r in db.execute(
-        "select participant_id from contest_attempts where round_id = ? and status = 'submitted' and disqualified = 0 "
-        "group by participant_id having count(*) > 1", [round_id])]
-    for participant_id in people:
-        refresh_counted(db, definition, participant_id, round_id)
-    return len(people)
-
-
 @attrs.frozen
 class Submitted:
     """The outcome of a submission: ``accepted`` (this request counted it), ``already`` (an
@@ -635,34 +534,6 @@ def finish_overdue_attempts(deployment, contest: Contest, round_id: int | None =
         for attempt in rows:
             _finish_overdue(db, contest, attempt, bank_for(deployment, contest, attempt))
     return len(rows)
-
-
-def disqualify_attempt(deployment, contest: Contest, attempt_id: int, disqualified: bool, reason: str,
-                       username: str | None, now: dt.datetime | None = None) -> None:
-    """Disqualify one attempt (or reinstate it); the participant's next best attempt may count."""
-    from .contests import log
-    from .ranking import invalidate_rankings, refresh_truths
-
-    reason = clean(reason or "")
-    if disqualified and not reason:
-        raise ValueError("Vui lòng ghi lý do loại.")
-    now = now or utc_now()
-    db = deployment.db
-    with serialized(deployment):
-        row = next(query(db, "select * from contest_attempts where id = ? and contest_id = ?", [attempt_id, contest.id]),
-                   None)
-        if row is None:
-            raise KeyError(attempt_id)
-        if not disqualified and db.execute("select disqualified from contest_participants where id = ?",
-                                           [row["participant_id"]]).fetchone()[0]:
-            raise ValueError("Người dự thi này đang bị loại; hãy khôi phục người dự thi trước.")
-        db.execute("update contest_attempts set disqualified = ?, disqualified_reason = ? where id = ?",
-                   [1 if disqualified else 0, reason if disqualified else None, attempt_id])
-        refresh_counted(db, contest.definition, row["participant_id"], row["round_id"])
-        log(db, contest.id, "disqualify_attempt" if disqualified else "reinstate_attempt", username=username,
-            participant_id=row["participant_id"], attempt_id=attempt_id, detail=reason or None, at=utc_now_iso(now))
-        invalidate_rankings(db, contest.id)
-    refresh_truths(deployment, contest.slug, now=now)
 
 
 def started_local(attempt: Attempt) -> dt.datetime:

@@ -48,6 +48,7 @@ from ccch_core.storage import utc_now_iso, write_transaction
 from ccch_core.text import clean, fold
 
 from .definition import ContestDefinition
+from .journal import log
 from .sql import query
 from .state import memory
 
@@ -354,8 +355,6 @@ def replace_problems(questions: Sequence[Question], audiences: dict[str, Sequenc
         return ["tệp không có câu hỏi hợp lệ nào."]
     if definition is None:
         return []
-    from .checks import draw_problems  # checks imports this module
-
     ids = range(1, len(questions) + 1)
     public = {i: PublicQuestion(i, q.key, q.type.value, q.prompt, (), q.category) for i, q in zip(ids, questions)}
     bank = Bank(0, public, {}, {}, {i: frozenset(audiences.get(q.key, ())) for i, q in zip(ids, questions)},
@@ -412,8 +411,6 @@ def import_questions(db, contest_id: int, questions: Sequence[Question], audienc
         if added or retired:
             db.execute("update contest_contests set bank_version = bank_version + 1, updated_at = ? where id = ?",
                        [now, contest_id])
-        from .contests import log
-
         log(db, contest_id, "import_questions", username=username, at=now,
             detail=f"thêm hoặc sửa {added}, giữ nguyên {unchanged}, ngừng dùng {retired}"
                    + (" (thay toàn bộ ngân hàng)" if replace else ""))
@@ -428,8 +425,6 @@ def retire_question(db, contest_id: int, key: str, username: str | None = None) 
                             "and active = 1", [now, contest_id, key])
         if cursor.rowcount:
             db.execute("update contest_contests set bank_version = bank_version + 1 where id = ?", [contest_id])
-            from .contests import log
-
             log(db, contest_id, "retire_question", username=username, detail=key, at=now)
     return bool(cursor.rowcount)
 
@@ -666,3 +661,28 @@ def bank_summary(db, contest_id: int) -> dict[str, Any]:
 def letters(n: int) -> str:
     """"ABCD" for 4 options."""
     return string.ascii_uppercase[:n]
+
+
+def draw_problems(bank, definition) -> list[str]:
+    """Why the bank cannot supply an attempt for an audience (empty list: it can)."""
+    problems = []
+    for audience in definition.audiences:
+        pool = bank.pool(audience.key)
+        wanted = definition.questions_for(audience)
+        by_category: dict[str | None, int] = {}
+        for qid in pool:
+            category = bank.questions[qid].category
+            by_category[category] = by_category.get(category, 0) + 1
+        quota_categories = {c for c, _ in audience.quotas}
+        for category, count in audience.quotas:
+            have = by_category.get(category, 0)
+            if have < count:
+                problems.append(f"Đối tượng “{audience.name}”: nhóm “{category}” cần {count} câu nhưng ngân hàng "
+                                f"chỉ có {have} câu.")
+        rest = wanted - audience.quota_total
+        others = sum(n for c, n in by_category.items() if c not in quota_categories)
+        if rest > 0 and others < rest:
+            where = "ngoài các nhóm có định mức" if quota_categories else "dành cho đối tượng này"
+            problems.append(f"Đối tượng “{audience.name}”: mỗi lượt thi cần {wanted} câu; còn thiếu câu {where} "
+                            f"(cần {rest}, có {others}).")
+    return problems

@@ -8,7 +8,7 @@ import attrs
 
 from ccch_core.periods import utc_now
 
-from .bank import load_bank
+from .bank import draw_problems, load_bank
 
 
 @attrs.frozen
@@ -17,31 +17,6 @@ class Check:
 
     message: str
     blocking: bool = True
-
-
-def draw_problems(bank, definition) -> list[str]:
-    """Why the bank cannot supply an attempt for an audience (empty list: it can)."""
-    problems = []
-    for audience in definition.audiences:
-        pool = bank.pool(audience.key)
-        wanted = definition.questions_for(audience)
-        by_category: dict[str | None, int] = {}
-        for qid in pool:
-            category = bank.questions[qid].category
-            by_category[category] = by_category.get(category, 0) + 1
-        quota_categories = {c for c, _ in audience.quotas}
-        for category, count in audience.quotas:
-            have = by_category.get(category, 0)
-            if have < count:
-                problems.append(f"Đối tượng “{audience.name}”: nhóm “{category}” cần {count} câu nhưng ngân hàng "
-                                f"chỉ có {have} câu.")
-        rest = wanted - audience.quota_total
-        others = sum(n for c, n in by_category.items() if c not in quota_categories)
-        if rest > 0 and others < rest:
-            where = "ngoài các nhóm có định mức" if quota_categories else "dành cho đối tượng này"
-            problems.append(f"Đối tượng “{audience.name}”: mỗi lượt thi cần {wanted} câu; còn thiếu câu {where} "
-                            f"(cần {rest}, có {others}).")
-    return problems
 
 
 def readiness(deployment, contest, now: dt.datetime | None = None) -> list[Check]:

@@ -15,8 +15,9 @@ from ccch_core.questions import QuestionError
 from ccch_core.report import DataScope
 
 from . import bank as bank_mod
-from .contests import ContestError, get_contest, list_contests, set_status
+from .contests import ContestError, get_contest, list_contests
 from .definition import DefinitionError, definition_to_toml, load_definition
+from .lifecycle import set_status
 
 
 def _contest(deployment, slug):
@@ -424,8 +425,7 @@ def _reason_command(name, disqualified, help_text):
     @click.option("--reason", default="", help="Why (required to disqualify).")
     @pass_deployment
     def command(deployment, slug, phone, participant_id, attempt_id, reason):
-        from .attempts import disqualify_attempt
-        from .participants import set_disqualified
+        from .moderation import disqualify_attempt, set_disqualified
 
         contest = _contest(deployment, slug)
         pid, aid = _target(deployment, contest, phone, participant_id, attempt_id)
@@ -455,7 +455,7 @@ _reason_command("reinstate", False, "Reinstate a disqualified participant (or at
 @pass_deployment
 def erase_command(deployment, slug, phone, participant_id, yes):
     """Erase a participant's personal data on their request (Decree 13/2023/NĐ-CP)."""
-    from .participants import erase_participant
+    from .personal_data import erase_participant
 
     contest = _contest(deployment, slug)
     pid, _ = _target(deployment, contest, phone, participant_id, None, allow_attempt=False)
@@ -497,6 +497,6 @@ def purge_command(deployment):
     """Erase clear phone numbers kept for prize winners once their retention time has passed
     (`ccch privacy purge`, run daily, does this and erases all personal data after
     personal_data_retention_days)."""
-    from .participants import purge_contacts
+    from .personal_data import purge_contacts
 
     click.echo(f"Erased {purge_contacts(deployment, actor=cli_actor())} contact phone number(s).")

@@ -8,9 +8,9 @@ from typing import Any
 
 import attrs
 
-from ccch_core import audit
 from ccch_core.storage import parse_utc, utc_now_iso
 
+from .counting import rekey_attempts
 from .definition import (
     ContestDefinition,
     DefinitionError,
@@ -18,6 +18,7 @@ from .definition import (
     definition_from_dict,
     definition_to_dict,
 )
+from .journal import ACTION_LABELS, log  # noqa: F401  (ACTION_LABELS: public name kept here)
 from .locking import serialized
 from .sql import query
 from .state import memory
@@ -108,49 +109,6 @@ class Contest:
         return STATUS_LABELS[self.status]
 
 
-ACTION_LABELS = {
-    "create": "Tạo cuộc thi",
-    "update_definition": "Sửa thiết lập cuộc thi",
-    "status_published": "Công bố cuộc thi",
-    "status_draft": "Chuyển cuộc thi về chuẩn bị",
-    "status_archived": "Lưu trữ cuộc thi",
-    "import_questions": "Nhập câu hỏi",
-    "retire_question": "Ngừng dùng câu hỏi",
-    "disqualify": "Loại người dự thi",
-    "reinstate": "Khôi phục người dự thi",
-    "disqualify_attempt": "Loại bài thi",
-    "reinstate_attempt": "Khôi phục bài thi",
-    "erase": "Xóa dữ liệu cá nhân người dự thi",
-    "publish_results": "Công bố kết quả vòng thi",
-    "withdraw_results": "Rút kết quả vòng thi",
-    "purge_contacts": "Xóa số điện thoại liên hệ hết thời hạn lưu trữ",
-    "purge_personal_data": "Xóa dữ liệu cá nhân người dự thi hết thời hạn lưu trữ",
-}
-"""Vietnamese labels of the contest log's actions (the contest's log page and the core's audit log)."""
-
-
-def log(db, contest_id: int, action: str, *, username: str | None = None, participant_id: int | None = None,
-        attempt_id: int | None = None, detail: str | None = None, at: str | None = None) -> None:
-    """One line of the contest's log (call inside the action's transaction).
-
-    The same line goes to the core's audit log (:func:`ccch_core.audit.record`) as
-    ``contest.<action>``, in the same transaction: the contest manager reads the contest's own log
-    on its pages, the admins read every plugin's actions in "Nhật ký thao tác".
-    """
-    at = at or utc_now_iso()
-    db.execute("insert into contest_log (contest_id, at, username, action, participant_id, attempt_id, detail) "
-               "values (?, ?, ?, ?, ?, ?, ?)", [contest_id, at, username, action, participant_id,
-                                                attempt_id, detail])
-    slug = db.execute("select slug from contest_contests where id = ?", [contest_id]).fetchone()
-    target = f"Cuộc thi {slug[0] if slug else contest_id}"
-    if participant_id:
-        target += f", người dự thi #{participant_id}"
-    if attempt_id:
-        target += f", bài thi #{attempt_id}"
-    audit.record(db, username, f"contest.{action}", target, detail, label=ACTION_LABELS.get(action, action),
-                 now=parse_utc(at))
-
-
 def _read(deployment, row: dict[str, Any]) -> Contest:
     definition = definition_from_dict(json.loads(row["definition"]), None)
     rounds = []
@@ -201,8 +159,6 @@ def save_definition(deployment, definition: ContestDefinition, *, username: str 
     participants. A changed ranking order re-keys the submitted attempts.
     ``expect_new``: True refuses an existing slug, False refuses a missing one.
     """
-    from .attempts import rekey_attempts
-
     db = deployment.db
     now = utc_now_iso()
     data = definition_to_dict(definition, local_times=False)
@@ -267,20 +223,3 @@ def save_definition(deployment, definition: ContestDefinition, *, username: str 
             rekey_attempts(db, contest_id, definition)
     contest = get_contest(deployment, definition.slug)
     return contest, created
-
-
-def set_status(deployment, contest: Contest, status: str, *, username: str | None = None) -> Contest:
-    """Publish, withdraw (draft) or archive a contest."""
-    if status not in STATUS_LABELS:
-        raise ContestError(f"status is one of {', '.join(STATUS_LABELS)}")
-    if status == "published":
-        from .checks import readiness
-
-        blocking = [p for p in readiness(deployment, contest) if p.blocking]
-        if blocking:
-            raise ContestError("the contest is not ready to publish:\n" + "\n".join(f"  {p.message}" for p in blocking))
-    db = deployment.db
-    with serialized(deployment):
-        db.execute("update contest_contests set status = ?, updated_at = ? where id = ?", [status, utc_now_iso(), contest.id])
-        log(db, contest.id, f"status_{status}", username=username)
-    return get_contest(deployment, contest.slug)

@@ -35,7 +35,7 @@ from ccch_core.ratelimit import hit
 from ccch_core.storage import utc_now_iso
 from ccch_core.text import clean, fold
 
-from .contests import Contest, get_contest_by_id, log
+from .contests import Contest, get_contest_by_id
 from .definition import unit_choices
 from .locking import serialized
 from .settings import settings_of
@@ -338,83 +338,6 @@ def verify_citizen_id(deployment, participant_id: int, number_text: str) -> bool
     return citizen_id_hash(deployment, number) == row["citizen_id_hash"]
 
 
-def set_disqualified(deployment, contest: Contest, participant_id: int, disqualified: bool, reason: str,
-                     username: str | None, now: dt.datetime | None = None) -> None:
-    """Disqualify a participant (every attempt leaves the rankings) or reinstate them; the reason
-    is kept on the participant and in the contest's log. Rankings and prediction truths update."""
-    from .attempts import refresh_counted
-    from .ranking import invalidate_rankings
-
-    reason = clean(reason or "")
-    if disqualified and not reason:
-        raise ValueError("Vui lòng ghi lý do loại.")
-    db = deployment.db
-    now = now or utc_now()
-    with serialized(deployment):
-        row = next(query(db, "select * from contest_participants where id = ? and contest_id = ?",
-                            [participant_id, contest.id]), None)
-        if row is None:
-            raise KeyError(participant_id)
-        if row["deleted_at"] and not disqualified:
-            raise ValueError("Dữ liệu của người dự thi này đã bị xóa theo yêu cầu; không thể khôi phục.")
-        db.execute("update contest_participants set disqualified = ?, disqualified_reason = ? where id = ?",
-                   [1 if disqualified else 0, reason if disqualified else None, participant_id])
-        if disqualified:
-            db.execute("update contest_attempts set disqualified = 1, disqualified_reason = coalesce(disqualified_reason, ?)"
-                       " where participant_id = ?", [reason, participant_id])
-        else:
-            db.execute("update contest_attempts set disqualified = 0, disqualified_reason = null where participant_id = ? "
-                       "and disqualified_reason = ?", [participant_id, row["disqualified_reason"]])
-        for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):
-            refresh_counted(db, contest.definition, participant_id, r["round_id"])
-        log(db, contest.id, "disqualify" if disqualified else "reinstate", username=username,
-            participant_id=participant_id, detail=reason or None, at=utc_now_iso(now))
-        invalidate_rankings(db, contest.id)
-    from .ranking import refresh_truths
-
-    refresh_truths(deployment, contest.slug, now=now)
-
-
-def erase_participant(deployment, contest: Contest, participant_id: int, username: str | None,
-                      reason: str = "Xóa dữ liệu cá nhân theo yêu cầu", now: dt.datetime | None = None,
-                      *, keep_marker: bool = True) -> None:
-    """Erase a participant's personal data (on their request, Decree 13/2023/NĐ-CP). The attempts
-    stay as anonymous records for the statistics and leave the rankings.
-
-    When a round the participant entered is still open, the keyed hashes of their numbers stay as
-    an erasure marker until it closes (see the module's docstring): registering again with the same
-    number must not give a second attempt in that round. Everything else goes at once.
-    ``keep_marker=False`` (the contest manager's choice, e.g. for a registration made with someone
-    else's number) keeps nothing, so the number can register again at once."""
-    from .attempts import refresh_counted
-    from .ranking import invalidate_rankings, refresh_truths
-
-    db = deployment.db
-    now = now or utc_now()
-    with serialized(deployment):
-        row = next(query(db, "select * from contest_participants where id = ? and contest_id = ?",
-                            [participant_id, contest.id]), None)
-        if row is None:
-            raise KeyError(participant_id)
-        marker = keep_marker and bool(_rounds_entered_open(db, contest, participant_id, now))
-        db.execute(
-            "update contest_participants set full_name = null, name_key = null, phone_masked = null, "
-            "contact_phone = null, citizen_id_masked = null, birth_year = null, occupation = null, "
-            "phone_hash = case when ? then phone_hash end, citizen_id_hash = case when ? then citizen_id_hash end, "
-            "disqualified = 1, disqualified_reason = ?, deleted_at = ? where id = ?",
-            [marker, marker, reason, utc_now_iso(now), participant_id])
-        db.execute("update contest_attempts set disqualified = 1, disqualified_reason = ? where participant_id = ?",
-                   [reason, participant_id])
-        for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):
-            refresh_counted(db, contest.definition, participant_id, r["round_id"])
-        log(db, contest.id, "erase", username=username, participant_id=participant_id, detail=reason,
-            at=utc_now_iso(now))
-        invalidate_rankings(db, contest.id)
-        # Cached leaderboards may hold the name: drop them rather than leave it until the next view.
-        db.execute("delete from contest_leaderboards where contest_id = ?", [contest.id])
-    refresh_truths(deployment, contest.slug, now=now)
-
-
 def drop_erasure_markers(deployment, now: dt.datetime | None = None) -> int:
     """Drop the erasure markers (keyed hashes kept on erased participants, see the module's
     docstring) whose rounds have all closed; ``ccch privacy purge`` runs this. Returns how many
@@ -435,14 +358,3 @@ def drop_erasure_markers(deployment, now: dt.datetime | None = None) -> int:
             db.conn.executemany("update contest_participants set phone_hash = null, citizen_id_hash = null "
                                 "where id = ?", [(i,) for i in stale])
     return len(stale)
-
-
-def purge_contacts(deployment, now: dt.datetime | None = None, actor: str | None = None) -> int:
-    """Erase the clear phone numbers of contests whose last round closed more than
-    ``contact_retention_days`` ago (all of them with ``keep_contact_phone = false``). Returns how
-    many numbers were erased; each contest's erasure is logged (and so in the audit log).
-    ``ccch privacy purge`` does this and also erases all personal data after
-    ``personal_data_retention_days``."""
-    from .personal_data import purge_contact_phones
-
-    return sum(e.count for e in purge_contact_phones(deployment, now or utc_now(), False, actor))

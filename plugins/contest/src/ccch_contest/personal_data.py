@@ -4,7 +4,7 @@ The two hooks of the core's ``ccch privacy`` commands land here:
 
 - :func:`erase_person` (hook ``erase_personal_data``): find a person's registrations in every
   contest by the keyed hash of their phone or citizen ID number, and erase each with
-  :func:`ccch_contest.participants.erase_participant` — name, numbers, year of birth and occupation
+  :func:`erase_participant` (below) — name, numbers, year of birth and occupation
   go; the participant row (unit, audience, consent time) and the attempts stay as anonymous
   records, and the attempts leave the rankings;
 - :func:`purge_expired` (hook ``purge_expired_personal_data``): clear contact phones
@@ -20,18 +20,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ccch_core.periods import to_local
+from ccch_core.periods import to_local, utc_now
 from ccch_core.privacy import Erasure
 from ccch_core.storage import utc_now_iso, write_transaction
 
-from .contests import get_contest_by_id, log
+from .contests import Contest, get_contest_by_id
+from .counting import invalidate_rankings, refresh_counted
+from .journal import log
+from .locking import serialized
 from .participants import (
+    _rounds_entered_open,
     citizen_id_hash,
     drop_erasure_markers,
-    erase_participant,
     phone_hash,
 )
+from .ranking import refresh_truths
 from .settings import settings_of
+from .sql import query
 
 REQUEST_REASON = "Xóa dữ liệu cá nhân theo yêu cầu của người dự thi (ccch privacy erase)"
 BATCH = 5000
@@ -200,3 +205,49 @@ def purge_expired(deployment, now: dt.datetime, dry_run: bool, actor: str | None
     whole = frozenset(contest_id for contest_id, *_ in _expired(deployment.db, days, now))
     return [*purge_contact_phones(deployment, now, dry_run, actor, whole),
             *purge_personal_data(deployment, now, dry_run, actor)]
+
+
+def erase_participant(deployment, contest: Contest, participant_id: int, username: str | None,
+                      reason: str = "Xóa dữ liệu cá nhân theo yêu cầu", now: dt.datetime | None = None,
+                      *, keep_marker: bool = True) -> None:
+    """Erase a participant's personal data (on their request, Decree 13/2023/NĐ-CP). The attempts
+    stay as anonymous records for the statistics and leave the rankings.
+
+    When a round the participant entered is still open, the keyed hashes of their numbers stay as
+    an erasure marker until it closes (see the module's docstring): registering again with the same
+    number must not give a second attempt in that round. Everything else goes at once.
+    ``keep_marker=False`` (the contest manager's choice, e.g. for a registration made with someone
+    else's number) keeps nothing, so the number can register again at once."""
+    db = deployment.db
+    now = now or utc_now()
+    with serialized(deployment):
+        row = next(query(db, "select * from contest_participants where id = ? and contest_id = ?",
+                            [participant_id, contest.id]), None)
+        if row is None:
+            raise KeyError(participant_id)
+        marker = keep_marker and bool(_rounds_entered_open(db, contest, participant_id, now))
+        db.execute(
+            "update contest_participants set full_name = null, name_key = null, phone_masked = null, "
+            "contact_phone = null, citizen_id_masked = null, birth_year = null, occupation = null, "
+            "phone_hash = case when ? then phone_hash end, citizen_id_hash = case when ? then citizen_id_hash end, "
+            "disqualified = 1, disqualified_reason = ?, deleted_at = ? where id = ?",
+            [marker, marker, reason, utc_now_iso(now), participant_id])
+        db.execute("update contest_attempts set disqualified = 1, disqualified_reason = ? where participant_id = ?",
+                   [reason, participant_id])
+        for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):
+            refresh_counted(db, contest.definition, participant_id, r["round_id"])
+        log(db, contest.id, "erase", username=username, participant_id=participant_id, detail=reason,
+            at=utc_now_iso(now))
+        invalidate_rankings(db, contest.id)
+        # Cached leaderboards may hold the name: drop them rather than leave it until the next view.
+        db.execute("delete from contest_leaderboards where contest_id = ?", [contest.id])
+    refresh_truths(deployment, contest.slug, now=now)
+
+
+def purge_contacts(deployment, now: dt.datetime | None = None, actor: str | None = None) -> int:
+    """Erase the clear phone numbers of contests whose last round closed more than
+    ``contact_retention_days`` ago (all of them with ``keep_contact_phone = false``). Returns how
+    many numbers were erased; each contest's erasure is logged (and so in the audit log).
+    ``ccch privacy purge`` does this and also erases all personal data after
+    ``personal_data_retention_days``."""
+    return sum(e.count for e in purge_contact_phones(deployment, now or utc_now(), False, actor))

@@ -36,24 +36,13 @@ import attrs
 from ccch_core.periods import utc_now
 from ccch_core.storage import utc_now_iso
 
-from .attempts import (
-    finish_overdue_attempts,
-    from_ms,
-    ms,
-    recount_round,
-    scaled_prediction,
-)
+from .attempts import finish_overdue_attempts
 from .contests import Contest, RoundState, get_contest
+from .counting import from_ms, invalidate_rankings, ms, recount_round, scaled_prediction
 from .definition import PERCENT_SCALE, Prize
 from .locking import serialized
 from .settings import settings_of
 from .sql import query
-
-
-def invalidate_rankings(db, contest_id: int) -> None:
-    """Cached leaderboards of the contest are stale (inside the caller's transaction)."""
-    db.execute("update contest_contests set ranking_version = ranking_version + 1 where id = ?", [contest_id])
-
 
 # -- the true figure ------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from ccch_core.web.auth import roles_required
 from ccch_core.web.params import page_arg
 
 from .. import bank as bank_mod
-from ..attempts import attempts_of, disqualify_attempt
+from ..attempts import attempts_of
 from ..checks import readiness
 from ..contests import (
     ACTION_LABELS,
@@ -42,7 +42,6 @@ from ..contests import (
     get_contest,
     list_contests,
     save_definition,
-    set_status,
 )
 from ..definition import (
     MAX_ROUND_NUMBER,
@@ -53,14 +52,10 @@ from ..definition import (
     loads_definition,
 )
 from ..exports import TABLES_BY_NAME, stream_csv
-from ..participants import (
-    erase_participant,
-    find_by_phone,
-    get_participant,
-    purge_contacts,
-    set_disqualified,
-    verify_citizen_id,
-)
+from ..lifecycle import set_status
+from ..moderation import disqualify_attempt, set_disqualified
+from ..participants import find_by_phone, get_participant, verify_citizen_id
+from ..personal_data import erase_participant, purge_contacts
 from ..ranking import (
     close_round,
     collective_winners,
@@ -598,8 +593,8 @@ def publish_results(slug, number):
     """Publish (or withdraw) a closed round's prize lists on the public pages."""
     from ccch_core.storage import utc_now_iso, write_transaction
 
-    from ..contests import log
-    from ..ranking import invalidate_rankings
+    from ..counting import invalidate_rankings
+    from ..journal import log
 
     dep = deployment()
     contest = _contest(slug)

@@ -48,18 +48,19 @@ from ccch_core.web.formtoken import (
 )
 
 from .. import attempts as attempts_mod
+from .. import counting
 from ..attempts import AttemptError, PredictionError, parse_prediction
 from ..contests import get_contest, list_contests
 from ..definition import MAX_ROUND_NUMBER, TIE_BREAK_LABELS, unit_choices
 from ..participants import (
     RegistrationError,
     Throttled,
-    erase_participant,
     get_participant,
     identify,
     participant_with_phone,
     register,
 )
+from ..personal_data import erase_participant
 from ..ranking import ensure_closed, leaderboard, prize_list, rank_of
 from ..state import memory
 
@@ -251,7 +252,7 @@ def landing(slug):
             row = dep.db.execute("select token, status, accept_until_ms from contest_attempts where participant_id = ? "
                                  "and round_id = ? order by attempt_no", [pid, current.id]).fetchall()
             used = len(row)
-            open_attempt = next((r[0] for r in row if r[1] == "open" and r[2] > attempts_mod.ms(now)), None)
+            open_attempt = next((r[0] for r in row if r[1] == "open" and r[2] > counting.ms(now)), None)
     response = make_response(render_template("contest/landing.html", contest=contest, definition=contest.definition, now=now,
                                current=current, upcoming=contest.next_round(now), participant=participant,
                                open_attempt=open_attempt, used=used, plan=dep.plan,
@@ -465,7 +466,7 @@ def _attempt_context(contest, attempt, *, errors=None, answers=None, prediction_
         prediction_text = "" if attempt.prediction is None else contest_number(attempt.prediction)
     return {"contest": contest, "definition": contest.definition, "attempt": attempt,
                 "questions_html": render_questions(shown, bank), "seconds_left": attempt.seconds_left(now),
-                "deadline": attempts_mod.from_ms(attempt.deadline_ms), "now_ms": attempts_mod.ms(now), "errors": errors or {},
+                "deadline": counting.from_ms(attempt.deadline_ms), "now_ms": counting.ms(now), "errors": errors or {},
                 "prediction_text": prediction_text, "round_state": contest.round_by_id(attempt.round_id),
                 "form_token": attempt_form_token(attempt)}
 
