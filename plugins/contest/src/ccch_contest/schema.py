@@ -203,3 +203,53 @@ def m002_round_entrants_by_audience(db):
 def m003_question_topic(db):
     """The plan's content topic (II.1) a question is about, apart from its quota category."""
     db.execute("alter table contest_questions add column topic text")
+
+
+@migrations()
+def m004_integrity_flags(db):
+    """Detection (issue #16, part 4): where each registration came from (a keyed hash of the
+    client's address, never the address), an attempt's answer fingerprint and whether its time is
+    implausible, and the flags the contest manager reviews (``detection.py``)."""
+    db.execute(
+        """
+        create table contest_registration_sources (
+            participant_id integer primary key references contest_participants(id),
+            contest_id integer not null references contest_contests(id),
+            client_hash text not null,   -- ccch_core.web.client_key: keyed hash of the address
+            created_at text not null
+        )
+        """
+    )
+    db.execute("create index contest_registration_sources_client on contest_registration_sources "
+               "(contest_id, client_hash, created_at)")
+    # '' once checked with nothing to compare (no answers); null: not yet looked at by detection.
+    db.execute("alter table contest_attempts add column answer_fingerprint text")
+    # 1 while a "too fast" flag on the attempt is not cleared: its time tie-break key is the worst.
+    db.execute("alter table contest_attempts add column implausible integer not null default 0")
+    db.execute("create index contest_attempts_unchecked on contest_attempts (contest_id) "
+               "where status = 'submitted' and answer_fingerprint is null")
+    db.execute("create index contest_attempts_fingerprint on contest_attempts (round_id, answer_fingerprint, "
+               "submitted_ms) where answer_fingerprint is not null and answer_fingerprint != ''")
+    db.execute(
+        """
+        create table contest_flags (
+            id integer primary key,
+            contest_id integer not null references contest_contests(id),
+            kind text not null check (kind in ('too_fast', 'shared_source', 'same_answers')),
+            participant_id integer not null references contest_participants(id),
+            attempt_id integer references contest_attempts(id),   -- null: the flag is on the registration
+            round_id integer references contest_rounds(id),
+            group_key text,            -- what ties the flags of one group together (source, fingerprint)
+            evidence text not null,    -- JSON: the figures that raised the flag
+            status text not null default 'open' check (status in ('open', 'cleared', 'disqualified')),
+            created_at text not null,
+            reviewed_at text,
+            reviewed_by text,
+            review_reason text
+        )
+        """
+    )
+    db.execute("create unique index contest_flags_one on contest_flags "
+               "(contest_id, kind, participant_id, coalesce(attempt_id, 0))")
+    db.execute("create index contest_flags_open on contest_flags (contest_id, participant_id) where status = 'open'")
+    db.execute("create index contest_flags_group on contest_flags (contest_id, kind, group_key)")
