@@ -208,6 +208,10 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
             _refusal(db, contest, "citizen_id_hash", cid_hash, now) if cid_hash else None)
         if refusal is None:
             participant_id = _insert(db, contest, values, hashed, cid_hash, settings, consent, at)
+            # Where it came from, for detection's "many registrations from one address" (keyed hash).
+            db.execute("insert into contest_registration_sources (participant_id, contest_id, client_hash, created_at) "
+                       "values (?, ?, ?, ?)", [participant_id, contest.id,
+                                               privacy.keyed_hash(deployment.secret_key, "contest-source", client_key), at])
     if refusal is not None:
         # Raised only now, after the commit: the rate-limit hit of a refused registration stays
         # counted, so registered numbers cannot be probed one after another (a caller's outer
