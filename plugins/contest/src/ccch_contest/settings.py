@@ -30,6 +30,12 @@ class ContestSettings:
     limit_register: Limit = attrs.field(factory=lambda: Limit(300, 3600))
     limit_identify: Limit = attrs.field(factory=lambda: Limit(30, 600))
     limit_start: Limit = attrs.field(factory=lambda: Limit(10, 60))
+    # Detection (detection.py): what the review queue flags.
+    detect_reading_chars_per_second: int = 50
+    detect_min_seconds_per_question: int = 1
+    detect_source_registrations: Limit = attrs.field(factory=lambda: Limit(20, 86400))
+    detect_same_answers_seconds: int = 60
+    detect_same_duration_seconds: int = 10
 
 
 DEFAULTS = ContestSettings()
@@ -63,7 +69,13 @@ def parse_settings(raw: dict[str, Any]) -> ContestSettings:
                 problems.append(f"[plugins.contest] {key}: must be true or false, not {value!r}")
             else:
                 values[key] = value
-        elif key.startswith("limit_"):
+        elif key == "detect_reading_chars_per_second":
+            values[key] = _int(problems, key, value, 5, 1000)
+        elif key == "detect_min_seconds_per_question":
+            values[key] = _int(problems, key, value, 0, 60)
+        elif key in ("detect_same_answers_seconds", "detect_same_duration_seconds"):
+            values[key] = _int(problems, key, value, 0, 3600)
+        elif key.startswith("limit_") or key == "detect_source_registrations":
             if (not isinstance(value, list) or len(value) != 2
                     or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
                 problems.append(f"[plugins.contest] {key}: write [count, seconds], e.g. [30, 600], not {value!r}")
