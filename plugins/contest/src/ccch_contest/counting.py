@@ -12,6 +12,11 @@ from .definition import PERCENT_SCALE, ContestDefinition
 PREDICTION_MISSING = 2**53
 """Stands for "no prediction" in the ranking keys: farther from any true figure than any prediction."""
 
+TIME_IMPLAUSIBLE = 2**53
+"""The time tie-break's key of an attempt flagged as answered faster than a reader could, while
+the flag is not cleared (``contest_attempts.implausible``): slower than any real attempt, so its
+time wins no tie."""
+
 
 def ms(instant: dt.datetime) -> int:
     """Whole milliseconds since the epoch."""
@@ -36,9 +41,10 @@ def scaled_prediction(kind: str, prediction: float | None) -> int:
 
 
 def rank_keys(definition: ContestDefinition, score: int, duration_ms: int, submitted_ms: int,
-              prediction: float | None) -> tuple[int, int, int, int]:
-    """(rk0, rk1, rk2, rk3) of a submitted attempt: −score, then the tie-breaks in order."""
-    values = {"time": duration_ms, "submitted": submitted_ms,
+              prediction: float | None, implausible: bool = False) -> tuple[int, int, int, int]:
+    """(rk0, rk1, rk2, rk3) of a submitted attempt: −score, then the tie-breaks in order; an
+    ``implausible`` attempt's time is :data:`TIME_IMPLAUSIBLE`."""
+    values = {"time": TIME_IMPLAUSIBLE if implausible else duration_ms, "submitted": submitted_ms,
               "prediction": scaled_prediction(definition.prediction, prediction)}
     keys = [values[name] for name in definition.tie_breaks]
     keys += [0] * (3 - len(keys))
@@ -48,10 +54,10 @@ def rank_keys(definition: ContestDefinition, score: int, duration_ms: int, submi
 def rekey_attempts(db, contest_id: int, definition: ContestDefinition) -> None:
     """Recompute the ranking keys (and which attempt counts) of every submitted attempt after the
     tie-break order or the counted attempt changed (inside the caller's transaction)."""
-    rows = db.execute("select id, score, duration_ms, submitted_ms, prediction from contest_attempts where "
-                      "contest_id = ? and status = 'submitted'", [contest_id]).fetchall()
+    rows = db.execute("select id, score, duration_ms, submitted_ms, prediction, implausible from contest_attempts "
+                      "where contest_id = ? and status = 'submitted'", [contest_id]).fetchall()
     db.conn.executemany("update contest_attempts set rk0 = ?, rk1 = ?, rk2 = ?, rk3 = ? where id = ?",
-                        [(*rank_keys(definition, s, d, sub, p), i) for i, s, d, sub, p in rows])
+                        [(*rank_keys(definition, s, d, sub, p, bool(x)), i) for i, s, d, sub, p, x in rows])
     pairs = db.execute("select distinct participant_id, round_id from contest_attempts where contest_id = ?",
                        [contest_id]).fetchall()
     for participant_id, round_id in pairs:
@@ -114,3 +120,41 @@ def recount_round(db, definition: ContestDefinition, round_id: int) -> int:
 def invalidate_rankings(db, contest_id: int) -> None:
     """Cached leaderboards of the contest are stale (inside the caller's transaction)."""
     db.execute("update contest_contests set ranking_version = ranking_version + 1 where id = ?", [contest_id])
+
+
+def set_implausible(db, definition: ContestDefinition, attempt_id: int, implausible: bool) -> None:
+    """Mark (or unmark) a submitted attempt as answered faster than a reader could (inside the
+    caller's transaction): its time tie-break key becomes :data:`TIME_IMPLAUSIBLE` (or its time
+    taken again), and the participant's counted attempt is chosen again. The caller invalidates
+    the cached rankings."""
+    row = db.execute("select participant_id, round_id, duration_ms, status from contest_attempts where id = ?",
+                     [attempt_id]).fetchone()
+    if row is None:
+        return
+    participant_id, round_id, duration_ms, status = row
+    db.execute("update contest_attempts set implausible = ? where id = ?", [int(implausible), attempt_id])
+    if status != "submitted":
+        return
+    if "time" in definition.tie_breaks:
+        column = f"rk{definition.tie_breaks.index('time') + 1}"
+        db.execute(f"update contest_attempts set {column} = ? where id = ?",
+                   [TIME_IMPLAUSIBLE if implausible else duration_ms, attempt_id])
+    refresh_counted(db, definition, participant_id, round_id)
+
+
+def under_review(db, contest_id: int) -> tuple[set[int], set[int], set[int]]:
+    """What prize lists hold back: flags of detection (``contest_flags``) nobody has reviewed yet.
+    Returns (participants flagged on their registration, attempts flagged, every participant with
+    any such flag)."""
+    registrations: set[int] = set()
+    attempts: set[int] = set()
+    everyone: set[int] = set()
+    for participant_id, attempt_id in db.execute(
+            "select participant_id, attempt_id from contest_flags where contest_id = ? and status = 'open'",
+            [contest_id]):
+        everyone.add(participant_id)
+        if attempt_id is None:
+            registrations.add(participant_id)
+        else:
+            attempts.add(attempt_id)
+    return registrations, attempts, everyone
