@@ -38,7 +38,14 @@ from ccch_core.storage import utc_now_iso
 
 from .attempts import finish_overdue_attempts
 from .contests import Contest, RoundState, get_contest
-from .counting import from_ms, invalidate_rankings, ms, recount_round, scaled_prediction
+from .counting import (
+    from_ms,
+    invalidate_rankings,
+    ms,
+    recount_round,
+    scaled_prediction,
+    under_review,
+)
 from .definition import PERCENT_SCALE, Prize
 from .locking import serialized
 from .settings import settings_of
@@ -371,7 +378,9 @@ def rank_of(db, contest: Contest, round_state: RoundState, attempt_id: int, audi
 
 
 # The overall ranking's key for each tie-break, aggregated over the rounds (see overall_entries).
-OVERALL_KEYS = {"prediction": "missed_predictions, distance", "time": "duration_ms", "submitted": "last_ms"}
+# An attempt flagged as implausibly fast (not cleared) puts the participant behind everyone on time.
+OVERALL_KEYS = {"prediction": "missed_predictions, distance", "time": "implausible, duration_ms",
+                "submitted": "last_ms"}
 
 
 def overall_entries(db, contest: Contest, audience: str | None = None, *, limit: int | None = None) -> list[dict]:
@@ -394,7 +403,7 @@ def overall_entries(db, contest: Contest, audience: str | None = None, *, limit:
     judged = "r.truth_at is not null and r.truth is not null"
     order = ", ".join(OVERALL_KEYS[name] for name in d.tie_breaks)
     sql = ("select a.participant_id, sum(a.score) as score, sum(a.total) as total, sum(a.duration_ms) as duration_ms, "
-           "max(a.submitted_ms) as last_ms, count(*) as rounds, "
+           "max(a.submitted_ms) as last_ms, count(*) as rounds, sum(a.implausible) as implausible, "
            f"sum({judged} and a.prediction is null) as missed_predictions, "
            f"sum(case when {judged} and a.prediction is not null then abs(cast(round(a.prediction * {scale}) as integer)"
            f" - cast(round(r.truth * {scale}) as integer)) else 0 end) as distance "
@@ -491,14 +500,17 @@ def leaderboard(deployment, contest: Contest, round_state: RoundState | None, au
 
 @attrs.frozen
 class Winner:
-    """A prize and who won it."""
+    """A prize and who won it. ``held``: the entry has a detection flag nobody has reviewed yet
+    ("chờ xem xét"): it keeps its place, and the prize is not given until the manager clears the
+    flag (or disqualifies the entry, and the next entry moves up)."""
 
     prize: str
     value: str | None
     entry: Entry | dict[str, Any]
+    held: bool = False
 
 
-def _winners(stream, prizes: Sequence[Prize], skip: set[int], key) -> list[Winner]:
+def _winners(stream, prizes: Sequence[Prize], skip: set[int], key, held=lambda item: False) -> list[Winner]:
     slots = [p for p in prizes for _ in range(p.count)]
     winners: list[Winner] = []
     if not slots:
@@ -507,7 +519,7 @@ def _winners(stream, prizes: Sequence[Prize], skip: set[int], key) -> list[Winne
         if key(item) in skip:
             continue
         prize = slots[len(winners)]
-        winners.append(Winner(prize.name, prize.value, item))
+        winners.append(Winner(prize.name, prize.value, item, held(item)))
         if len(winners) == len(slots):
             break
     return winners
@@ -525,7 +537,9 @@ def prize_list(deployment, contest: Contest, round_state: RoundState, audience_k
             if earlier.closes < round_state.closes and earlier.truth_at:
                 skip.update(w.entry.participant_id for w in prize_list(deployment, contest, earlier, audience_key))
     stream = entries(deployment.db, contest, round_state, audience_key)
-    return _winners(stream, audience.prizes, skip, key=lambda e: e.participant_id)
+    registrations, attempts, _ = under_review(deployment.db, contest.id)
+    return _winners(stream, audience.prizes, skip, key=lambda e: e.participant_id,
+                    held=lambda e: e.attempt_id in attempts or e.participant_id in registrations)
 
 
 def overall_prize_list(deployment, contest: Contest, audience_key: str) -> list[Winner]:
@@ -535,7 +549,9 @@ def overall_prize_list(deployment, contest: Contest, audience_key: str) -> list[
         return []
     size = sum(p.count for p in audience.overall_prizes)
     rows = overall_entries(deployment.db, contest, audience_key, limit=size)
-    return _winners(rows, audience.overall_prizes, set(), key=lambda e: e["participant_id"])
+    _, _, flagged = under_review(deployment.db, contest.id)
+    return _winners(rows, audience.overall_prizes, set(), key=lambda e: e["participant_id"],
+                    held=lambda e: e["participant_id"] in flagged)
 
 
 # -- participation per unit -----------------------------------------------------------------------
@@ -599,14 +615,18 @@ class CollectiveWinner:
     place: int
     unit: UnitParticipation
     figure: float
+    held: int = 0
+    """Participants counted in the figure whose detection flags nobody has reviewed ("chờ xem xét")."""
 
 
 def collective_winners(deployment, contest: Contest) -> list[tuple[Any, list[CollectiveWinner]]]:
     """Each collective prize with its winning units (ties at the last place all win)."""
     out = []
+    _, _, flagged = under_review(deployment.db, contest.id)
     for prize in contest.definition.collective_prizes:
         rounds = [contest.round(n).id for n in prize.rounds] if prize.rounds else None
         units = participation(deployment, contest, prize.among, rounds, prize.audience)
+        held = _held_by_unit(deployment, contest, flagged, rounds, prize.audience)
         if prize.measure == "rate":
             candidates = [(u.rate, u) for u in units if u.rate is not None and u.participants]
         else:
@@ -621,6 +641,29 @@ def collective_winners(deployment, contest: Contest) -> list[tuple[Any, list[Col
                 previous = figure
             if place > prize.count:
                 break
-            winners.append(CollectiveWinner(prize.name, prize.value, place, unit, figure))
+            winners.append(CollectiveWinner(prize.name, prize.value, place, unit, figure, held(unit.unit_id)))
         out.append((prize, winners))
     return out
+
+
+def _held_by_unit(deployment, contest: Contest, flagged: set[int], round_ids, audience):
+    """unit id → how many participants counted for that unit (or a unit below it) have detection
+    flags nobody has reviewed; counted as :func:`participation_counts` counts."""
+    if not flagged:
+        return lambda unit_id: 0
+    sql = ("select unit_id, participant_id from contest_attempts where contest_id = ? and status = 'submitted' "
+           "and disqualified = 0 and participant_id in (select participant_id from contest_flags where "
+           "contest_id = ? and status = 'open')")
+    params: list[Any] = [contest.id, contest.id]
+    if round_ids:
+        sql += f" and round_id in ({', '.join('?' * len(round_ids))})"
+        params.extend(round_ids)
+    if audience:
+        sql += " and audience = ?"
+        params.append(audience)
+    people: dict[str | None, set[int]] = {}
+    for unit_id, participant_id in deployment.db.execute(sql, params):
+        people.setdefault(unit_id, set()).add(participant_id)
+    plan = deployment.plan
+    return lambda unit_id: sum(len(ids) for u, ids in people.items() if u and plan.has_unit(u)
+                               and plan.is_within(u, unit_id))
