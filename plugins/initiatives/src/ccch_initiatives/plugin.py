@@ -1,0 +1,63 @@
+"""The initiatives plugin's hook implementations (entry point ``initiatives = "ccch_initiatives.plugin"``)."""
+
+from __future__ import annotations
+
+from ccch_core import hookimpl
+
+from .schema import migrations
+
+
+@hookimpl
+def register_migrations(register):
+    register(migrations)
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import initiatives_group
+
+    cli.add_command(initiatives_group)
+
+
+@hookimpl
+def register_blueprints(register, deployment):
+    from .web import panel_bp, public_bp
+
+    register(public_bp, url_prefix="/sang-kien")
+    register(panel_bp, url_prefix="/sang-kien/hoi-dong")
+
+
+@hookimpl
+def navigation_items(deployment, user):
+    """"Sáng kiến CCHC" for the organisers and for anyone with a seat on a call's panel."""
+    from .calls import MANAGER_ROLES, seats_of_user
+
+    if user is None:
+        return []
+    if user.role in MANAGER_ROLES or seats_of_user(deployment.db, user.username):
+        return [{"label": "Sáng kiến CCHC", "endpoint": "initiatives_panel.index", "order": 47}]
+    return []
+
+
+@hookimpl
+def register_measures(register):
+    from .measures import entries_measure, units_measure
+
+    register("initiatives_entries", entries_measure)
+    register("initiatives_units", units_measure)
+
+
+@hookimpl
+def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
+    """Authors' names and contact of the entries left with this phone number or e-mail address."""
+    from .personal_data import erase_person
+
+    return erase_person(deployment, phone, email, dry_run, actor)
+
+
+@hookimpl
+def purge_expired_personal_data(deployment, now, dry_run, actor):
+    """Authors' names and contact of calls closed more than ``retention_days`` ago."""
+    from .personal_data import purge_expired
+
+    return purge_expired(deployment, now, dry_run, actor)

@@ -1,0 +1,584 @@
+"""Web pages: the public call, the entry form and its receipt, the lookup by tracking code, the
+public list of awarded initiatives; the panel's pages (set-up, secretary, judges).
+
+Blind review: every page and download a judge opens is built from :func:`blind_view` — the
+title, summary and document text with the authors' names and contact replaced, and the judges'
+copy of the document (without its metadata), withheld while the name check finds an author's name
+in the text. Nothing a judge opens names the entry's unit either.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ccch_core import ratelimit
+from ccch_core.inputs import parse_code, parse_int
+from ccch_core.limits import limits_of
+from ccch_core.periods import utc_now
+from ccch_core.web import client_key, deployment
+from ccch_core.web.auth import login_required, public, roles_required
+
+from . import entries as entries_mod
+from .calls import (
+    JUDGE,
+    MANAGER_ROLES,
+    PANEL_ROLES,
+    ROUNDS,
+    SECRETARY,
+    CallError,
+    appoint,
+    dismiss,
+    get_call,
+    list_calls,
+    panel,
+    save_call,
+    seat_of,
+    seats_of_user,
+)
+from .definition import AGGREGATIONS, ENTRANTS, DefinitionError, clean_block
+from .documents import (
+    DocumentError,
+    check_document,
+    person_needles,
+    read_upload,
+    redact,
+)
+from .entries import (
+    EntryError,
+    check_form,
+    document_bytes,
+    document_info,
+    eligible_units,
+    entries_of,
+    entry_by_code,
+    get_entry,
+    replace_entry,
+    similar_pairs,
+    submit_entry,
+    withdraw_entry,
+)
+from .entries import (
+    parse_code as parse_tracking_code,
+)
+from .judging import (
+    JudgingError,
+    add_judge,
+    advance_to_final,
+    assign_judges,
+    assignments,
+    awards_of,
+    check_scores,
+    decide_awards,
+    declare_conflict,
+    declared_conflicts,
+    get_assignment,
+    may_judge,
+    publish_results,
+    rank,
+    results,
+    save_scores,
+    scores_of,
+)
+
+public_bp = Blueprint("initiatives_public", __name__, template_folder="templates")
+panel_bp = Blueprint("initiatives_panel", __name__, template_folder="templates")
+
+LOOKUP_LIMIT = ratelimit.Limit(20, 3600)
+"""Tracking-code look-ups per address an hour (a code is a bearer secret of 60 bits)."""
+SUBMIT_LIMIT = ratelimit.Limit(30, 3600)
+MAX_FORM_MARGIN = 200_000
+"""Bytes a submission may carry beyond the document's limit (the other fields)."""
+
+
+def _now():
+    return entries_mod.clock()
+
+
+def _call_or_404(slug: str):
+    if parse_code(slug, 40) is None:
+        abort(404)
+    call = get_call(deployment().db, slug)
+    if call is None:
+        abort(404)
+    return call
+
+
+def _units(call):
+    return eligible_units(deployment().plan, call)
+
+
+# -- public ------------------------------------------------------------------------------------------
+
+
+@public_bp.route("")
+@public
+def calls_index():
+    return render_template("initiatives/public_index.html", calls=list_calls(deployment().db), now=_now())
+
+
+@public_bp.route("/<slug>")
+@public
+def call_page(slug):
+    call = _call_or_404(slug)
+    return render_template("initiatives/call.html", call=call, now=_now(), entrants=ENTRANTS,
+                           aggregations=AGGREGATIONS)
+
+
+def _form_page(call, values, errors, status=200, entry=None):
+    return render_template("initiatives/entry_form.html", call=call, values=values, errors=errors, units=_units(call),
+                           entrants=ENTRANTS, entry=entry, max_authors=entries_mod.MAX_AUTHORS, now=_now()), status
+
+
+def _read_document(call, required: bool):
+    upload = request.files.get("document")
+    if upload is None or not upload.filename:
+        if required:
+            raise DocumentError("Chưa chọn tệp tài liệu (DOCX hoặc PDF).")
+        return None
+    data = read_upload(upload.stream, call.definition.max_document_bytes, limits_of(deployment()))
+    return check_document(data, limits_of(deployment()))
+
+
+def _too_large(call, entry=None):
+    mb = f"{call.definition.max_document_bytes / 1_000_000:g}".replace(".", ",")
+    return _form_page(call, {}, {"document": f"Tài liệu: tệp quá lớn; giới hạn {mb} MB. Hãy giảm dung lượng rồi "
+                                             "gửi lại (thông tin đã nhập cần nhập lại)."}, 413, entry)
+
+
+@public_bp.route("/<slug>/nop-bai", methods=["GET", "POST"])
+@public
+def submit(slug):
+    """The entry form; POST stores the entry and shows the receipt with its tracking code."""
+    call = _call_or_404(slug)
+    dep = deployment()
+    if request.method == "GET":
+        return _form_page(call, {}, {})
+    request.max_content_length = call.definition.max_document_bytes + MAX_FORM_MARGIN
+    try:
+        form = request.form
+        request.files  # noqa: B018 - parse the body now, within the bound
+    except RequestEntityTooLarge:
+        return _too_large(call)
+    decision = ratelimit.hit(dep.db, "initiatives-submit", client_key("initiatives-submit"), SUBMIT_LIMIT)
+    if not decision.allowed:
+        return _form_page(call, form, {"document": "Đã gửi quá nhiều lần từ địa chỉ này; vui lòng thử lại sau ít "
+                                                   "phút."}, 429)
+    errors = {}
+    fields = document = None
+    try:
+        fields = check_form(dep.plan, call, form)
+    except EntryError as exc:
+        errors.update(exc.errors)
+    try:
+        document = _read_document(call, required=True)
+    except DocumentError as exc:
+        errors["document"] = f"Tài liệu: {exc}"
+    if not errors:
+        try:
+            entry = submit_entry(dep, call, fields, document)
+        except EntryError as exc:
+            errors.update(exc.errors)
+    if errors:
+        return _form_page(call, form, errors, 422)
+    return render_template("initiatives/receipt.html", call=call, entry=entry, info=document_info(dep.db, entry.id),
+                           replaced=False)
+
+
+def _lookup_entry(call, raw_code):
+    """The entry of a typed tracking code in this call, rate limited per address; None if none."""
+    dep = deployment()
+    decision = ratelimit.hit(dep.db, "initiatives-lookup", client_key("initiatives-lookup"), LOOKUP_LIMIT)
+    if not decision.allowed:
+        abort(429, description="Đã tra cứu quá nhiều lần từ địa chỉ này; vui lòng thử lại sau một giờ.")
+    code = parse_tracking_code(raw_code)
+    entry = entry_by_code(dep.db, code) if code else None
+    return entry if entry is not None and entry.call_id == call.id else None
+
+
+@public_bp.route("/<slug>/tra-cuu", methods=["GET", "POST"])
+@public
+def lookup(slug):
+    """Look an entry up by its tracking code (POST, so the code stays out of addresses and logs);
+    before the close, replace its document or correct its fields."""
+    call = _call_or_404(slug)
+    dep = deployment()
+    if request.method == "GET":
+        return render_template("initiatives/lookup.html", call=call, error=None, code="")
+    request.max_content_length = call.definition.max_document_bytes + MAX_FORM_MARGIN
+    try:
+        form = request.form
+        request.files  # noqa: B018
+    except RequestEntityTooLarge:
+        return _too_large(call)
+    entry = _lookup_entry(call, form.get("code"))
+    if entry is None or entry.status != "submitted":
+        return render_template("initiatives/lookup.html", call=call, code=(form.get("code") or "")[:40],
+                               error="Không tìm thấy bài dự thi có mã hồ sơ này trong cuộc thi. Hãy kiểm tra lại mã "
+                                     "trên giấy biên nhận (dạng SK-XXXX-XXXX-XXXX)."), 404
+    if form.get("action") != "replace":
+        values = _entry_values(entry)
+        return _form_page(call, values, {}, entry=entry)
+    errors = {}
+    fields = document = None
+    try:
+        fields = check_form(dep.plan, call, form)
+    except EntryError as exc:
+        errors.update(exc.errors)
+    try:
+        document = _read_document(call, required=False)
+    except DocumentError as exc:
+        errors["document"] = f"Tài liệu: {exc}"
+    if not errors:
+        try:
+            entry = replace_entry(dep, call, entry, fields, document)
+        except EntryError as exc:
+            errors.update(exc.errors)
+    if errors:
+        return _form_page(call, form, errors, 422, entry=entry)
+    return render_template("initiatives/receipt.html", call=call, entry=entry, info=document_info(dep.db, entry.id),
+                           replaced=True)
+
+
+def _entry_values(entry) -> dict:
+    values = {"title": entry.title, "summary": entry.summary, "category": entry.category,
+              "entrant_kind": entry.entrant_kind, "unit_id": entry.unit_id, "contact_email": entry.contact_email or "",
+              "contact_phone": entry.contact_phone or "", "consent": "1"}
+    for i, author in enumerate(entry.authors, 1):
+        values[f"author_{i}"] = author.get("name", "")
+        values[f"author_unit_{i}"] = author.get("unit_id", "")
+    return values
+
+
+@public_bp.route("/<slug>/ket-qua")
+@public
+def public_results(slug):
+    """The awarded initiatives, once published: title, authors, unit, award (no contact)."""
+    call = _call_or_404(slug)
+    if not call.results_published_at:
+        abort(404, description="Kết quả cuộc thi chưa được công bố.")
+    return render_template("initiatives/public_results.html", call=call, awards=awards_of(deployment().db, call))
+
+
+# -- the panel ---------------------------------------------------------------------------------------
+
+
+def _is_manager() -> bool:
+    return g.user.role in MANAGER_ROLES
+
+
+def _secretary_call(slug):
+    """The call, for its secretary or a manager; 404/403 for anyone else."""
+    call = _call_or_404(slug)
+    if _is_manager():
+        return call
+    seat = seat_of(deployment().db, call.id, g.user.username)
+    if seat is None or seat.role != SECRETARY:
+        abort(403)
+    return call
+
+
+def _judge_seat(slug):
+    call = _call_or_404(slug)
+    seat = seat_of(deployment().db, call.id, g.user.username)
+    if seat is None or seat.role != JUDGE:
+        abort(403)
+    return call, seat
+
+
+@panel_bp.route("")
+@login_required
+def index():
+    db = deployment().db
+    seats = {s.call_id: s for s in seats_of_user(db, g.user.username)}
+    calls = [c for c in list_calls(db) if _is_manager() or c.id in seats]
+    if not calls and not _is_manager():
+        abort(403)
+    return render_template("initiatives/panel_index.html", calls=calls, seats=seats, manager=_is_manager(),
+                           roles=PANEL_ROLES, rounds=ROUNDS)
+
+
+@panel_bp.route("/tao-moi", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def create():
+    return _definition_page(None)
+
+
+@panel_bp.route("/<slug>/the-le", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def edit(slug):
+    return _definition_page(_call_or_404(slug))
+
+
+def _definition_page(call):
+    dep = deployment()
+    text = call.source if call else ""
+    if request.method == "POST":
+        text = request.form.get("definition") or ""
+        try:
+            saved, _created = save_call(dep, text, actor=g.user.username)
+        except DefinitionError as exc:
+            return render_template("initiatives/definition.html", call=call, text=text, problems=exc.problems), 422
+        except CallError as exc:
+            return render_template("initiatives/definition.html", call=call, text=text, problems=[str(exc)]), 422
+        if call is not None and saved.slug != call.slug:
+            flash(f"Đã lưu thành cuộc thi mới “{saved.slug}” (slug khác với cuộc thi đang sửa).")
+        else:
+            flash("Đã lưu thể lệ cuộc thi.")
+        return redirect(url_for(".secretary", slug=saved.slug), 303)
+    if call is None:
+        from importlib.resources import files
+
+        text = files("ccch_initiatives").joinpath("data/mau-the-le.toml").read_text("utf-8")
+    return render_template("initiatives/definition.html", call=call, text=text, problems=[])
+
+
+@panel_bp.route("/<slug>/thanh-vien", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def members(slug):
+    call = _call_or_404(slug)
+    dep = deployment()
+    errors = {}
+    if request.method == "POST":
+        form = request.form
+        try:
+            if form.get("action") == "remove":
+                dismiss(dep, call, (form.get("username") or "")[:64], actor=g.user.username)
+                flash("Đã rút khỏi hội đồng.")
+            else:
+                unit = form.get("unit_id") or None
+                seat = appoint(dep, call, (form.get("username") or "").strip()[:64], form.get("role") or "", unit,
+                               actor=g.user.username)
+                flash(f"Đã phân công {seat.username}: {seat.role_label}.")
+            return redirect(url_for(".members", slug=slug), 303)
+        except CallError as exc:
+            errors["username"] = str(exc)
+    return render_template("initiatives/members.html", call=call, seats=panel(dep.db, call.id), roles=PANEL_ROLES,
+                           units=dep.plan.units, errors=errors, values=request.form), (422 if errors else 200)
+
+
+@panel_bp.route("/<slug>")
+@login_required
+def secretary(slug):
+    """The secretary's overview: entries with their authors, hints, assignments, scores, flags."""
+    call = _call_or_404(slug)
+    db = deployment().db
+    if not _is_manager():
+        seat = seat_of(db, call.id, g.user.username)
+        if seat is None:
+            abort(403)
+        if seat.role == JUDGE:
+            return redirect(url_for(".judge_index", slug=slug), 303)
+    round_ = request.args.get("vong") if request.args.get("vong") in ROUNDS else call.stage
+    rows = results(db, call, round_)
+    ranked = rank(call, rows)
+    docs = {r[0]: (r[1], r[2]) for r in db.execute(
+        "select d.entry_id, d.names_found, d.kind from initiative_documents d join initiative_entries e on "
+        "e.id = d.entry_id where e.call_id = ?", [call.id])}
+    similar = similar_pairs(db, call.id)
+    codes = {e.id: e.code for e in entries_of(db, call.id, status=None)}
+    withdrawn = entries_of(db, call.id, status="withdrawn")
+    judges = panel(db, call.id, JUDGE)
+    loads = dict(db.execute("select username, count(*) from initiative_assignments where call_id = ? and round = ? "
+                            "group by username", [call.id, round_]).fetchall())
+    return render_template("initiatives/secretary.html", call=call, round=round_, rounds=ROUNDS, ranked=ranked,
+                           docs=docs, similar=similar, codes=codes, judges=judges, loads=loads, withdrawn=withdrawn,
+                           plan=deployment().plan, manager=_is_manager(), now=utc_now(),
+                           awards=awards_of(db, call))
+
+
+@panel_bp.route("/<slug>/thao-tac", methods=["POST"])
+@login_required
+def secretary_action(slug):
+    call = _secretary_call(slug)
+    dep = deployment()
+    action = request.form.get("action")
+    try:
+        if action == "assign":
+            report = assign_judges(dep, call, call.stage, actor=g.user.username)
+            flash(f"Đã phân công: {report.created} lượt mới, {report.moved} lượt chuyển."
+                  + (f" {len(report.short)} bài thiếu giám khảo." if report.short else ""))
+        elif action == "extra":
+            entry = _entry_of_call(call, request.form.get("entry_id"))
+            chosen = add_judge(dep, call, entry, call.stage, actor=g.user.username)
+            flash(f"Đã thêm giám khảo {chosen} cho bài {entry.code}.")
+        elif action == "final":
+            n = advance_to_final(dep, call, actor=g.user.username)
+            flash(f"{n} bài vào vòng chung khảo. Hãy phân công giám khảo chung khảo.")
+        elif action == "awards":
+            flash(f"Đã xét {len(decide_awards(dep, call, actor=g.user.username))} giải.")
+        elif action == "publish":
+            publish_results(dep, call, actor=g.user.username)
+            flash("Đã công bố kết quả.")
+        elif action == "withdraw":
+            entry = _entry_of_call(call, request.form.get("entry_id"))
+            reason = clean_block((request.form.get("reason") or "")[:2000])
+            if not reason:
+                flash("Loại bài: cần ghi lý do.")
+            else:
+                withdraw_entry(dep, call, entry, actor=g.user.username, reason=reason)
+                flash(f"Đã loại bài {entry.code}.")
+        else:
+            abort(400, description="Thao tác không hợp lệ.")
+    except JudgingError as exc:
+        flash(str(exc))
+    return redirect(url_for(".secretary", slug=slug), 303)
+
+
+def _entry_of_call(call, raw):
+    entry_id = parse_int(raw, 1, 2**63 - 1)
+    entry = get_entry(deployment().db, entry_id) if entry_id else None
+    if entry is None or entry.call_id != call.id:
+        abort(404)
+    return entry
+
+
+@panel_bp.route("/<slug>/bai/<int:entry_id>")
+@login_required
+def secretary_entry(slug, entry_id):
+    call = _secretary_call(slug)
+    db = deployment().db
+    entry = _entry_of_call(call, str(entry_id))
+    sheets = []
+    for round_ in ROUNDS:
+        for a in assignments(db, call.id, round_, entry_id=entry.id):
+            sheets.append((round_, a, scores_of(db, a.id)))
+    return render_template("initiatives/secretary_entry.html", call=call, entry=entry, rounds=ROUNDS, sheets=sheets,
+                           info=document_info(db, entry.id), plan=deployment().plan)
+
+
+@panel_bp.route("/<slug>/bai/<int:entry_id>/tai-lieu")
+@login_required
+def secretary_document(slug, entry_id):
+    call = _secretary_call(slug)
+    entry = _entry_of_call(call, str(entry_id))
+    found = document_bytes(deployment().db, entry.id, "original")
+    if found is None:
+        abort(404)
+    kind, data = found
+    return _send(data, kind, f"{entry.code}-ban-goc")
+
+
+def _send(data: bytes, kind: str, stem: str):
+    media = "application/pdf" if kind == "pdf" else \
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return send_file(io.BytesIO(data), mimetype=media, as_attachment=True, download_name=f"{stem}.{kind}")
+
+
+# -- judges ------------------------------------------------------------------------------------------
+
+
+def blind_view(db, entry):
+    """What a judge may see of an entry: code, title, category, summary and document text with
+    every author's name and the contact replaced by "[đã ẩn]"; whether the judges' copy of the
+    document may be downloaded (not while the text still names an author)."""
+    needles = person_needles(list(entry.authors), entry.contact_email, entry.contact_phone)
+    info = document_info(db, entry.id)
+    return {
+        "code": entry.code, "title": redact(entry.title, needles), "category": entry.category,
+        "summary": redact(entry.summary, needles), "text": redact(info.text, needles) if info else "",
+        "kind": info.kind if info else None, "size": info.size if info else 0,
+        "downloadable": bool(info and not info.names_found),
+    }
+
+
+@panel_bp.route("/<slug>/cham")
+@login_required
+def judge_index(slug):
+    call, seat = _judge_seat(slug)
+    db = deployment().db
+    plan = deployment().plan
+    declared = declared_conflicts(db, call.id)
+    mine = assignments(db, call.id, call.stage, username=seat.username)
+    rows = []
+    for a in mine:
+        entry = get_entry(db, a.entry_id)
+        if entry is None or not may_judge(plan, seat, entry, declared):
+            continue
+        rows.append((a, blind_view(db, entry), len(scores_of(db, a.id))))
+    # Entries a judge may declare a conflict on: the call's, minus their own unit's (never shown).
+    others = [e for e in entries_of(db, call.id) if may_judge(plan, seat, e, declared)]
+    return render_template("initiatives/judge_index.html", call=call, seat=seat, rows=rows, rounds=ROUNDS,
+                           others=[(e.id, blind_view(db, e)) for e in others])
+
+
+def _judge_assignment(slug, assignment_id):
+    call, seat = _judge_seat(slug)
+    db = deployment().db
+    assignment = get_assignment(db, assignment_id)
+    if assignment is None or assignment.call_id != call.id or assignment.username != seat.username:
+        abort(404)
+    entry = get_entry(db, assignment.entry_id)
+    if entry is None or not may_judge(deployment().plan, seat, entry, declared_conflicts(db, call.id)):
+        abort(404)
+    return call, seat, assignment, entry
+
+
+@panel_bp.route("/<slug>/cham/<int:assignment_id>", methods=["GET", "POST"])
+@login_required
+def score(slug, assignment_id):
+    """A judge's scoring sheet for one entry, next to the entry's text (blind)."""
+    call, _seat, assignment, entry = _judge_assignment(slug, assignment_id)
+    dep = deployment()
+    stored = scores_of(dep.db, assignment.id)
+    values = {f"score_{k}": str(v[0]) for k, v in stored.items()} | {f"comment_{k}": v[1] for k, v in stored.items()}
+    values["comment"] = assignment.comment or ""
+    errors = {}
+    status = 200
+    if request.method == "POST":
+        form = request.form
+        try:
+            scores, overall = check_scores(call, form)
+            changed = save_scores(dep, call, assignment, scores, overall, submit=form.get("action") == "submit",
+                                  actor=g.user.username)
+            flash("Đã gửi phiếu chấm." if form.get("action") == "submit" else f"Đã lưu ({changed} điểm thay đổi).")
+            return redirect(url_for(".score", slug=slug, assignment_id=assignment.id), 303)
+        except JudgingError as exc:
+            errors = exc.errors or {"form": str(exc)}
+            values = form
+            status = 422
+    return render_template("initiatives/score.html", call=call, assignment=assignment, view=blind_view(dep.db, entry),
+                           values=values, errors=errors, rounds=ROUNDS), status
+
+
+@panel_bp.route("/<slug>/cham/<int:assignment_id>/tai-lieu")
+@login_required
+def judge_document(slug, assignment_id):
+    """The judges' copy: the document without its metadata; refused while the name check finds an
+    author's name in its text."""
+    _call, _seat, _assignment, entry = _judge_assignment(slug, assignment_id)
+    db = deployment().db
+    if not blind_view(db, entry)["downloadable"]:
+        abort(403, description="Tài liệu còn tên tác giả; ban thư ký đang xử lý. Hãy chấm theo nội dung hiển thị "
+                               "trên trang (đã ẩn tên).")
+    found = document_bytes(db, entry.id, "blind")
+    if found is None:
+        abort(404)
+    kind, data = found
+    return _send(data, kind, f"sang-kien-{entry.code}")
+
+
+@panel_bp.route("/<slug>/xung-dot", methods=["POST"])
+@login_required
+def conflict(slug):
+    call, seat = _judge_seat(slug)
+    entry = _entry_of_call(call, request.form.get("entry_id"))
+    reason = clean_block((request.form.get("reason") or "")[:2000])
+    if not reason:
+        flash("Khai báo xung đột lợi ích: cần ghi lý do (ví dụ: người thân, đồng nghiệp cũ).")
+        return redirect(url_for(".judge_index", slug=slug), 303)
+    declare_conflict(deployment(), call, seat, entry, reason)
+    flash(f"Đã ghi nhận xung đột lợi ích với bài {entry.code}; bài không còn trong danh sách chấm của bạn.")
+    return redirect(url_for(".judge_index", slug=slug), 303)
