@@ -5,9 +5,15 @@ rank every citizen below on raw score. The first audience is shown by default, w
 from __future__ import annotations
 
 import pytest
-from ccch_contest_testing import submit_people
+from ccch_contest_testing import contest_data, load_contest, submit_people
 
 BASE = "/cuoc-thi/tim-hieu-cchc-2024"
+
+
+@pytest.fixture
+def contest(dep):
+    """Live boards of an open round need score_disclosure = "immediately" (see the last test)."""
+    return load_contest(dep, contest_data(score_disclosure="immediately"))
 
 
 @pytest.fixture
@@ -44,3 +50,14 @@ def test_no_mixed_board_is_offered(client):
     # Links to each audience's board, for a phone without JavaScript (one tap, no form).
     assert 'href="/cuoc-thi/tim-hieu-cchc-2024/bang-xep-hang?vong=2&amp;doi-tuong=nhan-dan"' in html
     assert client.get(BASE + "/bang-xep-hang?doi-tuong=khac").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["", "?vong=2", "?vong=tong", "?vong=tong&doi-tuong=nhan-dan"])
+def test_by_default_no_board_shows_scores_while_a_round_is_open(dep, make_app, query):
+    """score_disclosure = "after_close" (the default): provisional scores of the open round would
+    tell a fleet of throwaway entries which answers are right, as a score on submission would."""
+    contest = load_contest(dep, contest_data())
+    assert contest.definition.score_disclosure == "after_close"
+    submit_people(dep, contest, [("Công Chức Một", "cbccvc", 0), ("Người Dân Một", "nhan-dan", 0)])
+    html = make_app(dep).test_client().get(BASE + "/bang-xep-hang" + query).get_data(as_text=True)
+    assert names(html) == [] and "sẽ được công bố sau khi vòng thi kết thúc" in html

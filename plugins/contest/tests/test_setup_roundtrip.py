@@ -72,7 +72,7 @@ def every_field_document() -> dict:
     """The example contest with every optional field set, most away from its default."""
     doc = copy.deepcopy(example_document())
     doc["contest"].update(
-        slug="moi-truong-day-du", counted_attempt="first", attempts_per_round=3, review="never", show_score=False,
+        slug="moi-truong-day-du", counted_attempt="first", attempts_per_round=3, review="never", score_disclosure="never",
         citizen_id="required", ask_occupation=False, live_leaderboard=False, leaderboard_size=25,
         one_prize_per_person=True, overdue="discard", shuffle_questions=False, shuffle_options=False,
         tie_breaks=["time", "submitted", "prediction"], time_limit_minutes=12, questions_per_attempt=18,
@@ -81,7 +81,11 @@ def every_field_document() -> dict:
     doc["contest"]["prediction"] = {"kind": "percent", "prompt": "Bao nhiêu phần trăm người dự thi đúng hết?"}
     doc["contest"]["eligibility"] = {"who": "listed_units", "min_age": 16, "units": ["cac-xa-thi-tran"],
                                      "excluded_units": ["phong-noi-vu"]}
+    doc["contest"]["verification"] = {"phone_channel": "zalo", "email_domains": ["hatinh.gov.vn", "gov.vn"],
+                                      "daily_codes": 500}
     doc["audiences"][0]["questions_per_attempt"] = 18
+    doc["audiences"][0]["leaderboard_digits"] = 2
+    doc["audiences"][1]["verify"] = "none"
     doc["audiences"][1]["overall_prizes"] = [{"name": "Giải Đặc biệt", "count": 1, "value": "2.000.000 đồng"},
                                              {"name": "Giải Nhất toàn cuộc thi", "count": 2}]
     doc["audiences"][1]["prizes"].append({"name": "Giải Triển vọng", "count": 4})

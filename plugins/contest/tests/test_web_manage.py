@@ -204,7 +204,7 @@ def setup_form(**overrides):
         "slug": "thi-thang-7", "title": "Cuộc thi tháng 7", "organiser": "phong-noi-vu", "rules": "Thể lệ.\nĐoạn hai.",
         "questions_per_attempt": "10", "time_limit_minutes": "10", "attempts_per_round": "2", "leaderboard_size": "30",
         "counted_attempt": "best", "review": "after_close", "citizen_id": "optional", "overdue": "submit_saved",
-        "shuffle_questions": "1", "shuffle_options": "1", "show_score": "1", "live_leaderboard": "1",
+        "shuffle_questions": "1", "shuffle_options": "1", "score_disclosure": "immediately", "live_leaderboard": "1",
         "prediction_kind": "percent", "tie_break_1": "prediction", "tie_break_2": "time", "tie_break_3": "submitted",
         "eligibility_who": "adults", "eligibility_min_age": "18", "excluded_units": ["phong-noi-vu"],
         "units": ["cac-xa-thi-tran"], "round_count": "2",

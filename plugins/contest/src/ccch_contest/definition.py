@@ -62,6 +62,7 @@ from ccch_core.text import clean
 FORMAT_VERSION = 1
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 TIE_BREAKS = ("prediction", "time", "submitted")
 TIE_BREAK_LABELS = {
     "score": "Điểm",
@@ -104,14 +105,21 @@ FACILITY_KINDS = frozenset({"portal", "radio_station", "one_stop_desk", "post_cu
 
 CONTEST_KEYS = (
     "slug", "title", "organiser", "rules", "questions_per_attempt", "time_limit_minutes", "attempts_per_round",
-    "counted_attempt", "tie_breaks", "shuffle_questions", "shuffle_options", "review", "show_score", "citizen_id",
-    "ask_occupation", "units", "live_leaderboard", "leaderboard_size", "one_prize_per_person", "consent_text",
-    "overdue", "prediction", "eligibility",
+    "counted_attempt", "tie_breaks", "shuffle_questions", "shuffle_options", "review", "score_disclosure",
+    "show_score", "citizen_id", "ask_occupation", "units", "live_leaderboard", "leaderboard_size",
+    "one_prize_per_person", "consent_text", "overdue", "prediction", "eligibility", "verification",
 )
+VERIFICATION_KEYS = ("phone_channel", "email_domains", "daily_codes")
+SCORE_DISCLOSURES = ("after_close", "immediately", "never")
+"""When a participant sees their score: after the round closes (default: a score shown at once
+tells a fleet of throwaway registrations which answers are right), at once, or never."""
+VERIFY_KINDS = ("phone", "phone_or_email", "none")
+"""How a registration of an audience is verified: a one-time code to the phone (SMS or Zalo), the
+phone or an official e-mail address of an allowed domain, or not at all."""
 PREDICTION_KEYS = ("kind", "prompt")
 ELIGIBILITY_KEYS = ("who", "min_age", "units", "excluded_units")
 AUDIENCE_KEYS = ("key", "name", "description", "units", "questions_per_attempt", "quotas", "prizes",
-                 "overall_prizes")
+                 "overall_prizes", "verify", "leaderboard_digits")
 PRIZE_KEYS = ("name", "count", "value")
 ROUND_KEYS = ("number", "name", "opens", "closes")
 COLLECTIVE_KEYS = ("name", "measure", "count", "among", "rounds", "audience", "value")
@@ -143,6 +151,19 @@ class Audience:
     quotas: tuple[tuple[str, int], ...] = ()
     prizes: tuple[Prize, ...] = ()
     overall_prizes: tuple[Prize, ...] = ()
+    verify_setting: str | None = None
+    """``verify`` as written (None: the default, see :attr:`verify`)."""
+    leaderboard_digits: int = 0
+    """Last digits of the phone number public leaderboards show (0–3; default none)."""
+
+    @property
+    def verify(self) -> str:
+        """How registrations are verified: as set, else ``phone`` for an audience with prizes (a
+        prize must reach the person who registered, and prizes are what fleets of throwaway
+        registrations are after) and ``none`` otherwise."""
+        if self.verify_setting:
+            return self.verify_setting
+        return "phone" if self.prizes or self.overall_prizes else "none"
 
     @property
     def quota_total(self) -> int:
@@ -191,6 +212,22 @@ class Eligibility:
 
 
 @attrs.frozen
+class Verification:
+    """How one-time codes are sent: the phone channel (``sms`` or ``zalo``), the e-mail domains
+    accepted for civil servants (``hatinh.gov.vn`` also accepts ``ductho.hatinh.gov.vn``), and the
+    contest-wide cap of codes a day (each SMS costs money)."""
+
+    phone_channel: str = "sms"
+    email_domains: tuple[str, ...] = ()
+    daily_codes: int = 2000
+
+    def allows_email(self, address: str) -> bool:
+        """Whether ``address`` is at one of the allowed domains (or a subdomain of one)."""
+        domain = address.rpartition("@")[2].casefold()
+        return any(domain == d or domain.endswith("." + d) for d in self.email_domains)
+
+
+@attrs.frozen
 class ContestDefinition:
     """A validated contest definition."""
 
@@ -206,7 +243,7 @@ class ContestDefinition:
     shuffle_questions: bool = True
     shuffle_options: bool = True
     review: str = "after_close"
-    show_score: bool = True
+    score_disclosure: str = "after_close"
     citizen_id: str = "no"
     ask_occupation: bool = True
     units: tuple[str, ...] = ()
@@ -218,6 +255,7 @@ class ContestDefinition:
     prediction: str = "count"
     prediction_prompt: str | None = None
     eligibility: Eligibility = Eligibility()
+    verification: Verification = Verification()
     audiences: tuple[Audience, ...] = ()
     rounds: tuple[Round, ...] = ()
     collective_prizes: tuple[CollectivePrize, ...] = ()
@@ -237,6 +275,15 @@ class ContestDefinition:
             if item.number == number:
                 return item
         raise KeyError(number)
+
+    @property
+    def verifies(self) -> bool:
+        """Whether any audience verifies its registrations with a one-time code."""
+        return any(a.verify != "none" for a in self.audiences)
+
+    def score_visible(self, round_closed: bool) -> bool:
+        """Whether a participant may see their score now (``round_closed``: their round has)."""
+        return self.score_disclosure == "immediately" or (self.score_disclosure == "after_close" and round_closed)
 
     def questions_for(self, audience: Audience) -> int:
         """Questions per attempt for ``audience``."""
@@ -591,10 +638,12 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
                 else:
                     quotas.append((clean(str(category)), count))
         per_attempt = r.integer(item, "questions_per_attempt", here, 1, 200, None)
+        verify = r.choice(item, "verify", here, VERIFY_KINDS, "") if "verify" in item else None
         audience = Audience(
             key=key or f"?{i}", name=name or "", description=r.text(item, "description", here, max_length=2000),
             units=r.refs(item, "units", here), questions_per_attempt=per_attempt, quotas=tuple(quotas),
             prizes=r.prizes(item, "prizes", here), overall_prizes=r.prizes(item, "overall_prizes", here),
+            verify_setting=verify or None, leaderboard_digits=r.integer(item, "leaderboard_digits", here, 0, 3, 0),
         )
         if audience.quota_total > (per_attempt or questions_per_attempt or 0):
             r.problem(f"{here}.quotas", f"the quotas add up to {audience.quota_total} questions, more than the "
@@ -676,7 +725,7 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
         "shuffle_questions": r.boolean(c, "shuffle_questions", "contest", True),
         "shuffle_options": r.boolean(c, "shuffle_options", "contest", True),
         "review": r.choice(c, "review", "contest", ("after_close", "never"), "after_close"),
-        "show_score": r.boolean(c, "show_score", "contest", True),
+        "score_disclosure": _score_disclosure(r, c),
         "citizen_id": r.choice(c, "citizen_id", "contest", ("no", "optional", "required"), "no"),
         "ask_occupation": r.boolean(c, "ask_occupation", "contest", True),
         "live_leaderboard": r.boolean(c, "live_leaderboard", "contest", True),
@@ -685,14 +734,44 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
         "consent_text": r.text(c, "consent_text", "contest", max_length=5000),
         "overdue": r.choice(c, "overdue", "contest", ("submit_saved", "discard"), "submit_saved"),
     }
+    verification_data = r.table(c.get("verification", {}), "contest.verification", VERIFICATION_KEYS)
+    domains = verification_data.get("email_domains", [])
+    if not isinstance(domains, list) or not all(isinstance(x, str) and DOMAIN.match(x.strip().casefold())
+                                                for x in domains):
+        r.problem("contest.verification.email_domains", f"{domains!r}: a list of e-mail domains such as "
+                                                        "\"hatinh.gov.vn\"")
+        domains = []
+    if len(domains) > 50:
+        r.problem("contest.verification.email_domains", f"{len(domains)} domains: at most 50")
+        domains = []
+    verification = Verification(
+        phone_channel=r.choice(verification_data, "phone_channel", "contest.verification", ("sms", "zalo"), "sms"),
+        email_domains=tuple(x.strip().casefold() for x in domains),
+        daily_codes=r.integer(verification_data, "daily_codes", "contest.verification", 1, 1_000_000, 2000),
+    )
+    for i, audience in enumerate(audiences):
+        if audience.verify == "phone_or_email" and not verification.email_domains:
+            r.problem(f"audiences[{i}].verify", "\"phone_or_email\" needs contest.verification.email_domains "
+                                                "(the official domains whose addresses may verify)")
     if r.problems:
         raise DefinitionError(r.problems)
     return ContestDefinition(
         slug=slug, title=title, organiser=organiser, questions_per_attempt=questions_per_attempt,
         tie_breaks=tie_breaks, units=units, prediction=prediction, prediction_prompt=prediction_prompt,
         eligibility=eligibility, audiences=tuple(audiences), rounds=tuple(sorted(rounds, key=lambda x: x.opens)),
-        collective_prizes=tuple(collective), **scalars,
+        collective_prizes=tuple(collective), verification=verification, **scalars,
     )
+
+
+def _score_disclosure(r, c: Mapping) -> str:
+    """``score_disclosure``; the older ``show_score`` still reads: true meant "at once", false
+    "after the round closes"."""
+    if "show_score" in c:
+        if "score_disclosure" in c:
+            r.problem("contest.show_score", "write only score_disclosure (show_score is its older form)")
+        shown = r.boolean(c, "show_score", "contest", False)
+        return "immediately" if shown else "after_close"
+    return r.choice(c, "score_disclosure", "contest", SCORE_DISCLOSURES, "after_close")
 
 
 def loads_definition(text: str, plan: Plan | None, file: str = "<contest>", *,
@@ -749,7 +828,7 @@ def definition_to_dict(d: ContestDefinition, *, local_times: bool = True) -> dic
         questions_per_attempt=d.questions_per_attempt, time_limit_minutes=d.time_limit_minutes,
         attempts_per_round=d.attempts_per_round, counted_attempt=d.counted_attempt, tie_breaks=list(d.tie_breaks),
         shuffle_questions=d.shuffle_questions, shuffle_options=d.shuffle_options, review=d.review,
-        show_score=d.show_score, citizen_id=d.citizen_id, ask_occupation=d.ask_occupation,
+        score_disclosure=d.score_disclosure, citizen_id=d.citizen_id, ask_occupation=d.ask_occupation,
     )
     if d.units:
         contest["units"] = list(d.units)
@@ -766,6 +845,13 @@ def definition_to_dict(d: ContestDefinition, *, local_times: bool = True) -> dic
     if d.eligibility.excluded_units:
         eligibility["excluded_units"] = list(d.eligibility.excluded_units)
     contest["eligibility"] = eligibility
+    v = d.verification
+    if v != Verification():
+        verification: dict[str, Any] = {"phone_channel": v.phone_channel}
+        if v.email_domains:
+            verification["email_domains"] = list(v.email_domains)
+        verification["daily_codes"] = v.daily_codes
+        contest["verification"] = verification
     audiences = []
     for a in d.audiences:
         item: dict[str, Any] = {"key": a.key, "name": a.name}
@@ -781,6 +867,10 @@ def definition_to_dict(d: ContestDefinition, *, local_times: bool = True) -> dic
             item["prizes"] = _prizes(a.prizes)
         if a.overall_prizes:
             item["overall_prizes"] = _prizes(a.overall_prizes)
+        if a.verify_setting:
+            item["verify"] = a.verify_setting
+        if a.leaderboard_digits:
+            item["leaderboard_digits"] = a.leaderboard_digits
         audiences.append(item)
     rounds = [{"number": x.number, "name": x.name, "opens": when(x.opens), "closes": when(x.closes)} for x in d.rounds]
     doc: dict[str, Any] = {"format": FORMAT_VERSION, "contest": contest, "audiences": audiences, "rounds": rounds}
@@ -830,9 +920,12 @@ def definition_to_toml(d: ContestDefinition) -> str:
     contest = dict(doc["contest"])
     prediction = contest.pop("prediction")
     eligibility = contest.pop("eligibility")
+    verification = contest.pop("verification", None)
     lines += [f"{k} = {_toml_value(v)}" for k, v in contest.items()]
     lines += ["", "[contest.prediction]"] + [f"{k} = {_toml_value(v)}" for k, v in prediction.items()]
     lines += ["", "[contest.eligibility]"] + [f"{k} = {_toml_value(v)}" for k, v in eligibility.items()]
+    if verification:
+        lines += ["", "[contest.verification]"] + [f"{k} = {_toml_value(v)}" for k, v in verification.items()]
     for section in ("audiences", "rounds", "collective_prizes"):
         for item in doc.get(section, []):
             lines += ["", f"[[{section}]]"] + [f"{k} = {_toml_value(v)}" for k, v in item.items()]

@@ -171,6 +171,14 @@ def contest_duration(ms_value) -> str:
     return f"{minutes} phút {rest} giây" if minutes else f"{rest} giây"
 
 
+@bp.app_template_filter("last_digits")
+def last_digits(masked, digits: int) -> str:
+    """The last ``digits`` digits of a masked phone number, after an ellipsis ("…001"): public
+    pages show at most three (issue #16: a longer mask lets a stranger confirm the number)."""
+    shown = "".join(ch for ch in str(masked or "") if ch.isdigit())[-min(max(int(digits), 0), 3):] if digits else ""
+    return "…" + shown if shown else ""
+
+
 @bp.app_template_filter("contest_number")
 def contest_number(value) -> str:
     """A figure with a decimal comma and no needless zeros ("87,65432", "125")."""
@@ -695,7 +703,12 @@ def leaderboard_view(slug):
             round_state = contest.rounds[0]
     board = None
     hidden = False
-    if round_state is not None and round_state.state(now) == "open" and not definition.live_leaderboard:
+    live_allowed = definition.live_leaderboard and definition.score_disclosure == "immediately"
+    if round_state is not None and round_state.state(now) == "open" and not live_allowed:
+        # Provisional scores of an open round tell a fleet of throwaway entries which answers are
+        # right, as a score shown on submission would: only with score_disclosure = "immediately".
+        hidden = True
+    elif choice == "tong" and contest.current_round(now) is not None and not live_allowed:
         hidden = True
     elif round_state is None and choice != "tong":
         board = None
@@ -740,7 +753,7 @@ def mine_view(slug):
     rounds = {r.id: r for r in contest.rounds}
     unit = dep.plan.unit(participant.unit_id).name if participant.unit_id and dep.plan.has_unit(participant.unit_id) else None
     return _no_store(make_response(render_template("contest/mine.html", contest=contest, participant=participant,
-                                                   attempts=mine, rounds=rounds, unit=unit)))
+                                                   attempts=mine, rounds=rounds, unit=unit, now=utc_now())))
 
 
 @bp.route("/<slug>/cua-toi/xoa", methods=["POST"])

@@ -153,12 +153,18 @@ def form_to_data(form, slug: str | None) -> tuple[dict[str, Any], dict[str, str]
             contest[key] = get(key)
     for key in ("questions_per_attempt", "time_limit_minutes", "attempts_per_round", "leaderboard_size"):
         contest[key] = _int_or_text(get(key, ""))
-    for key in ("counted_attempt", "review", "citizen_id", "overdue"):
+    for key in ("counted_attempt", "review", "score_disclosure", "citizen_id", "overdue"):
         if get(key):
             contest[key] = get(key)
-    for key in ("shuffle_questions", "shuffle_options", "show_score", "ask_occupation", "live_leaderboard",
+    for key in ("shuffle_questions", "shuffle_options", "ask_occupation", "live_leaderboard",
                 "one_prize_per_person"):
         contest[key] = get(key) == "1"
+    verification: dict[str, Any] = {"phone_channel": get("phone_channel") or "sms",
+                                    "daily_codes": _int_or_text(get("daily_codes", "") or "2000")}
+    domains = [d.strip() for d in re.split(r"[\s,;]+", get("email_domains", "")) if d.strip()]
+    if domains:
+        verification["email_domains"] = domains
+    contest["verification"] = verification
     units = form.getlist("units")
     if units:
         contest["units"] = units
@@ -209,6 +215,10 @@ def form_to_data(form, slug: str | None) -> tuple[dict[str, Any], dict[str, str]
             item["description"] = get(p + "description")
         if (get(p + "questions_per_attempt") or "").strip():
             item["questions_per_attempt"] = _int_or_text(get(p + "questions_per_attempt"))
+        if get(p + "verify"):
+            item["verify"] = get(p + "verify")
+        if (get(p + "leaderboard_digits") or "0").strip() != "0":
+            item["leaderboard_digits"] = _int_or_text(get(p + "leaderboard_digits"))
         if form.getlist(p + "units"):
             item["units"] = form.getlist(p + "units")
         quotas = {}
@@ -252,14 +262,16 @@ def definition_to_form(d: ContestDefinition | None) -> dict[str, Any]:
         return {"slug": "", "title": "", "organiser": "", "rules": "", "consent_text": "", "questions_per_attempt": 20,
                 "time_limit_minutes": 15, "attempts_per_round": 1, "leaderboard_size": 50, "counted_attempt": "best",
                 "review": "after_close", "citizen_id": "no", "overdue": "submit_saved", "shuffle_questions": True,
-                "shuffle_options": True, "show_score": True, "ask_occupation": True, "live_leaderboard": True,
+                "shuffle_options": True, "score_disclosure": "after_close", "ask_occupation": True,
+                "live_leaderboard": True, "phone_channel": "sms", "email_domains": "", "daily_codes": 2000,
                 "one_prize_per_person": False, "units": [], "tie_breaks": ["prediction", "time", "submitted"],
                 "prediction_kind": "count", "prediction_prompt": "", "eligibility_who": "everyone",
                 "eligibility_min_age": 18, "eligibility_units": [], "excluded_units": [],
                 "rounds": [{"number": 1, "name": "", "opens_date": "", "opens_time": "07:00:00", "closes_date": "",
                             "closes_time": "23:59:59"}],
                 "audiences": [{"key": "chung", "name": "Mọi người dự thi", "description": "", "questions_per_attempt": "",
-                               "units": [], "quotas": "", "prizes": "", "overall_prizes": ""}],
+                               "units": [], "quotas": "", "prizes": "", "overall_prizes": "", "verify": "",
+                               "leaderboard_digits": 0}],
                 "collective_prizes": ""}
     rounds = []
     for r in d.rounds:
@@ -272,14 +284,17 @@ def definition_to_form(d: ContestDefinition | None) -> dict[str, Any]:
                   "quotas": "\n".join(f"{c}: {n}" for c, n in a.quotas),
                   "prizes": "\n".join(f"{p.name} | {p.count} | {p.value or ''}".rstrip(" |") for p in a.prizes),
                   "overall_prizes": "\n".join(f"{p.name} | {p.count} | {p.value or ''}".rstrip(" |")
-                                              for p in a.overall_prizes)} for a in d.audiences]
+                                              for p in a.overall_prizes),
+                  "verify": a.verify_setting or "", "leaderboard_digits": a.leaderboard_digits} for a in d.audiences]
     collective = "\n".join(_collective_text(p) for p in d.collective_prizes)
     return {"slug": d.slug, "title": d.title, "organiser": d.organiser or "", "rules": d.rules or "",
             "consent_text": d.consent_text or "", "questions_per_attempt": d.questions_per_attempt,
             "time_limit_minutes": d.time_limit_minutes, "attempts_per_round": d.attempts_per_round,
             "leaderboard_size": d.leaderboard_size, "counted_attempt": d.counted_attempt, "review": d.review,
             "citizen_id": d.citizen_id, "overdue": d.overdue, "shuffle_questions": d.shuffle_questions,
-            "shuffle_options": d.shuffle_options, "show_score": d.show_score, "ask_occupation": d.ask_occupation,
+            "shuffle_options": d.shuffle_options, "score_disclosure": d.score_disclosure,
+            "ask_occupation": d.ask_occupation, "phone_channel": d.verification.phone_channel,
+            "email_domains": " ".join(d.verification.email_domains), "daily_codes": d.verification.daily_codes,
             "live_leaderboard": d.live_leaderboard, "one_prize_per_person": d.one_prize_per_person,
             "units": list(d.units), "tie_breaks": list(d.tie_breaks), "prediction_kind": d.prediction,
             "prediction_prompt": d.prediction_prompt or "", "eligibility_who": d.eligibility.who,
@@ -292,9 +307,10 @@ def submitted_to_form(form) -> dict[str, Any]:
     """The values of a rejected form, to show it again exactly as typed."""
     values: dict[str, Any] = {k: form.get(k, "") for k in (
         "slug", "title", "organiser", "rules", "consent_text", "questions_per_attempt", "time_limit_minutes",
-        "attempts_per_round", "leaderboard_size", "counted_attempt", "review", "citizen_id", "overdue",
-        "prediction_kind", "prediction_prompt", "eligibility_who", "eligibility_min_age", "collective_prizes")}
-    for key in ("shuffle_questions", "shuffle_options", "show_score", "ask_occupation", "live_leaderboard",
+        "attempts_per_round", "leaderboard_size", "counted_attempt", "review", "score_disclosure", "citizen_id",
+        "overdue", "prediction_kind", "prediction_prompt", "eligibility_who", "eligibility_min_age",
+        "collective_prizes", "phone_channel", "email_domains", "daily_codes")}
+    for key in ("shuffle_questions", "shuffle_options", "ask_occupation", "live_leaderboard",
                 "one_prize_per_person"):
         values[key] = form.get(key) == "1"
     values["units"] = form.getlist("units")
@@ -305,7 +321,8 @@ def submitted_to_form(form) -> dict[str, Any]:
                                                                       "closes_date", "closes_time")}
                         for i in range(row_count(form, "round_count", "rounds", ROUND_ROWS)[0])]
     values["audiences"] = [dict({k: form.get(f"audiences-{i}-{k}", "") for k in (
-        "key", "name", "description", "questions_per_attempt", "quotas", "prizes", "overall_prizes")},
+        "key", "name", "description", "questions_per_attempt", "quotas", "prizes", "overall_prizes", "verify",
+        "leaderboard_digits")},
         units=form.getlist(f"audiences-{i}-units"))
         for i in range(row_count(form, "audience_count", "audiences", AUDIENCE_ROWS)[0])]
     # Drop blank repeated rows; the template adds empty ones again.
