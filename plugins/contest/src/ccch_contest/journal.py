@@ -26,6 +26,8 @@ ACTION_LABELS = {
     "withdraw_results": "Rút kết quả vòng thi",
     "purge_contacts": "Xóa số điện thoại liên hệ hết thời hạn lưu trữ",
     "purge_personal_data": "Xóa dữ liệu cá nhân người dự thi hết thời hạn lưu trữ",
+    "flag_cleared": "Xác nhận hợp lệ sau khi xem xét bài thi đáng ngờ",
+    "flag_disqualified": "Loại sau khi xem xét bài thi đáng ngờ",
 }
 """Vietnamese labels of the contest log's actions (the contest's log page and the core's audit log)."""
 

@@ -22,9 +22,10 @@ from .sql import query
 
 
 def set_disqualified(deployment, contest: Contest, participant_id: int, disqualified: bool, reason: str,
-                     username: str | None, now: dt.datetime | None = None) -> None:
+                     username: str | None, now: dt.datetime | None = None, *, refresh: bool = True) -> None:
     """Disqualify a participant (every attempt leaves the rankings) or reinstate them; the reason
-    is kept on the participant and in the contest's log. Rankings and prediction truths update."""
+    is kept on the participant and in the contest's log. Rankings and prediction truths update
+    (``refresh=False``: the caller recomputes the truths once after many decisions)."""
     reason = clean(reason or "")
     if disqualified and not reason:
         raise ValueError("Vui lòng ghi lý do loại.")
@@ -50,12 +51,14 @@ def set_disqualified(deployment, contest: Contest, participant_id: int, disquali
         log(db, contest.id, "disqualify" if disqualified else "reinstate", username=username,
             participant_id=participant_id, detail=reason or None, at=utc_now_iso(now))
         invalidate_rankings(db, contest.id)
-    refresh_truths(deployment, contest.slug, now=now)
+    if refresh:
+        refresh_truths(deployment, contest.slug, now=now)
 
 
 def disqualify_attempt(deployment, contest: Contest, attempt_id: int, disqualified: bool, reason: str,
-                       username: str | None, now: dt.datetime | None = None) -> None:
-    """Disqualify one attempt (or reinstate it); the participant's next best attempt may count."""
+                       username: str | None, now: dt.datetime | None = None, *, refresh: bool = True) -> None:
+    """Disqualify one attempt (or reinstate it); the participant's next best attempt may count
+    (``refresh=False``: the caller recomputes the truths once after many decisions)."""
     reason = clean(reason or "")
     if disqualified and not reason:
         raise ValueError("Vui lòng ghi lý do loại.")
@@ -75,4 +78,5 @@ def disqualify_attempt(deployment, contest: Contest, attempt_id: int, disqualifi
         log(db, contest.id, "disqualify_attempt" if disqualified else "reinstate_attempt", username=username,
             participant_id=row["participant_id"], attempt_id=attempt_id, detail=reason or None, at=utc_now_iso(now))
         invalidate_rankings(db, contest.id)
-    refresh_truths(deployment, contest.slug, now=now)
+    if refresh:
+        refresh_truths(deployment, contest.slug, now=now)
