@@ -324,8 +324,9 @@ def _public_routes(bp: Blueprint) -> None:
             "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; "
             f"frame-ancestors {ancestors}")
         if settings.embed_origins:
-            response.headers["X-Frame-Options"] = ""
-            del response.headers["X-Frame-Options"]
+            # The core sets X-Frame-Options: DENY where a response has none. Browsers obey
+            # frame-ancestors over it, and ignore ALLOW-FROM (so an old one does not deny either).
+            response.headers["X-Frame-Options"] = f"ALLOW-FROM {settings.embed_origins[0]}"
         return response
 
 
