@@ -143,10 +143,10 @@ def _docx(data: bytes, limits: ImportLimits) -> Document:
                 elif member.filename.endswith(".xml"):
                     content = _PERSON_ATTRS.sub(rb'\1=""', content)
                 out.writestr(member.filename, content)
+    except (DefusedXmlException, SyntaxError):  # before ValueError, which they are; ParseError is a SyntaxError
+        raise DocumentError("Tệp DOCX bị hỏng hoặc có nội dung XML không được phép.") from None
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError, RuntimeError):
         raise DocumentError("Tệp DOCX bị hỏng: không đọc được nội dung.") from None
-    except (DefusedXmlException, SyntaxError):  # ParseError is a SyntaxError
-        raise DocumentError("Tệp DOCX bị hỏng hoặc có nội dung XML không được phép.") from None
     return Document("docx", data, blind.getvalue(), body[:MAX_TEXT_CHARS], "\n".join(extra)[:MAX_TEXT_CHARS],
                     hashlib.sha256(data).hexdigest())
 

@@ -30,6 +30,12 @@ from ccch_core.limits import limits_of
 from ccch_core.periods import utc_now
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import login_required, public, roles_required
+from ccch_core.web.formtoken import (
+    FormTokenCheck,
+    check_form_token,
+    form_token_protected,
+    issue_form_token,
+)
 
 from . import entries as entries_mod
 from .calls import (
@@ -137,9 +143,35 @@ def call_page(slug):
                            aggregations=AGGREGATIONS)
 
 
+FORM_PURPOSE = "initiatives-entry"
+
+
 def _form_page(call, values, errors, status=200, entry=None):
     return render_template("initiatives/entry_form.html", call=call, values=values, errors=errors, units=_units(call),
-                           entrants=ENTRANTS, entry=entry, max_authors=entries_mod.MAX_AUTHORS, now=_now()), status
+                           entrants=ENTRANTS, entry=entry, max_authors=entries_mod.MAX_AUTHORS, now=_now(),
+                           form_token=issue_form_token(FORM_PURPOSE, call.slug)), status
+
+
+def _parse_body(call):
+    """The form and files of an entry's POST, read within the call's document limit (not the app's
+    general request limit): (form, None), or (None, the response refusing it).
+
+    These views are exempt from the session's CSRF check, which would parse the body first under
+    the app's general limit, and check a form token of their own instead (an entry needs no
+    session: the tracking code is the author's key)."""
+    request.max_content_length = call.definition.max_document_bytes + MAX_FORM_MARGIN
+    try:
+        form = request.form
+        request.files  # noqa: B018 - parse the body now, within the bound
+    except RequestEntityTooLarge:
+        return None, _too_large(call)
+    check = check_form_token(form.get("form_token"), FORM_PURPOSE, call.slug)
+    if check is FormTokenCheck.INVALID:
+        abort(400, description="Biểu mẫu không hợp lệ. Vui lòng tải lại trang rồi gửi lại.")
+    if check is FormTokenCheck.EXPIRED:
+        return None, _form_page(call, form, {"document": "Biểu mẫu đã mở quá lâu; vui lòng chọn lại tệp tài liệu "
+                                                        "rồi gửi lại."}, 422)
+    return form, None
 
 
 def _read_document(call, required: bool):
@@ -160,18 +192,16 @@ def _too_large(call, entry=None):
 
 @public_bp.route("/<slug>/nop-bai", methods=["GET", "POST"])
 @public
+@form_token_protected
 def submit(slug):
     """The entry form; POST stores the entry and shows the receipt with its tracking code."""
     call = _call_or_404(slug)
     dep = deployment()
     if request.method == "GET":
         return _form_page(call, {}, {})
-    request.max_content_length = call.definition.max_document_bytes + MAX_FORM_MARGIN
-    try:
-        form = request.form
-        request.files  # noqa: B018 - parse the body now, within the bound
-    except RequestEntityTooLarge:
-        return _too_large(call)
+    form, refusal = _parse_body(call)
+    if refusal is not None:
+        return refusal
     decision = ratelimit.hit(dep.db, "initiatives-submit", client_key("initiatives-submit"), SUBMIT_LIMIT)
     if not decision.allowed:
         return _form_page(call, form, {"document": "Đã gửi quá nhiều lần từ địa chỉ này; vui lòng thử lại sau ít "
@@ -210,22 +240,20 @@ def _lookup_entry(call, raw_code):
 
 @public_bp.route("/<slug>/tra-cuu", methods=["GET", "POST"])
 @public
+@form_token_protected
 def lookup(slug):
     """Look an entry up by its tracking code (POST, so the code stays out of addresses and logs);
     before the close, replace its document or correct its fields."""
     call = _call_or_404(slug)
     dep = deployment()
     if request.method == "GET":
-        return render_template("initiatives/lookup.html", call=call, error=None, code="")
-    request.max_content_length = call.definition.max_document_bytes + MAX_FORM_MARGIN
-    try:
-        form = request.form
-        request.files  # noqa: B018
-    except RequestEntityTooLarge:
-        return _too_large(call)
+        return _lookup_page(call, None, "")
+    form, refusal = _parse_body(call)
+    if refusal is not None:
+        return refusal
     entry = _lookup_entry(call, form.get("code"))
     if entry is None or entry.status != "submitted":
-        return render_template("initiatives/lookup.html", call=call, code=(form.get("code") or "")[:40],
+        return _lookup_page(call, code=(form.get("code") or "")[:40],
                                error="Không tìm thấy bài dự thi có mã hồ sơ này trong cuộc thi. Hãy kiểm tra lại mã "
                                      "trên giấy biên nhận (dạng SK-XXXX-XXXX-XXXX)."), 404
     if form.get("action") != "replace":
@@ -250,6 +278,11 @@ def lookup(slug):
         return _form_page(call, form, errors, 422, entry=entry)
     return render_template("initiatives/receipt.html", call=call, entry=entry, info=document_info(dep.db, entry.id),
                            replaced=True)
+
+
+def _lookup_page(call, error, code):
+    return render_template("initiatives/lookup.html", call=call, error=error, code=code,
+                           form_token=issue_form_token(FORM_PURPOSE, call.slug))
 
 
 def _entry_values(entry) -> dict:
