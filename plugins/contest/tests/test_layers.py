@@ -19,9 +19,9 @@ LAYERS = [
     {"contests", "bank"},
     # services
     {"checks", "participants", "attempts", "ranking", "lifecycle", "moderation", "personal_data",
-     "measures", "exports", "reporting"},
+     "measures", "exports", "reporting", "detection"},
     # the web pages, the command line and the plugin's hooks
-    {"cli", "plugin", "web", "web.public", "web.manage", "web.setup_form"},
+    {"cli", "plugin", "web", "web.public", "web.manage", "web.setup_form", "web.review_queue"},
 ]
 LAYER_OF = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

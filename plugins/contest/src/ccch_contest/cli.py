@@ -267,6 +267,36 @@ def close_round_command(deployment, slug, number):
     truth = "" if round_state.truth is None else f"; true figure of the prediction: {round_state.truth:g}"
     click.echo(f"Round {number}: {round_state.entrant_count} ranked entries, {round_state.perfect_count} with every "
                f"answer correct{truth}")
+    _echo_detection(deployment, contest)
+
+
+@contest_group.command("detect")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_deployment
+def detect_command(deployment, slug, as_json):
+    """Flag suspicious attempts and registrations for the review queue (too fast to have been read,
+    many registrations from one address, identical answer sheets submitted together). Cheap when
+    nothing is new; run it from cron, or let the review queue and the prize pages run it."""
+    from .detection import counts, detect
+
+    contest = _contest(deployment, slug)
+    run = detect(deployment, contest)
+    waiting = counts(deployment.db, contest)["open"]
+    if as_json:
+        echo_json({"checked": run.checked, "flagged": run.flagged, "open": waiting})
+        return
+    _echo_detection(deployment, contest, run)
+
+
+def _echo_detection(deployment, contest, run=None):
+    from .detection import KIND_LABELS, counts, detect
+
+    run = run or detect(deployment, contest)
+    waiting = counts(deployment.db, contest)["open"]
+    found = ", ".join(f"{KIND_LABELS[k]}: {n}" for k, n in run.flagged.items() if n) or "không có mục mới"
+    click.echo(f"Phát hiện: đã xét {run.checked} bài thi mới; {found}. Chờ xem xét: {waiting} mục "
+               f"(trang “Bài thi đáng ngờ” của cuộc thi).")
 
 
 def _duration(ms_value):
@@ -348,6 +378,7 @@ def ranking_command(deployment, slug, number, overall, audience, limit, time_all
 @pass_deployment
 def prizes_command(deployment, slug, number, as_json):
     """Prize lists of the closed rounds, the whole contest and the collective prizes."""
+    from .detection import detect
     from .ranking import (
         collective_winners,
         ensure_closed,
@@ -356,6 +387,7 @@ def prizes_command(deployment, slug, number, as_json):
     )
 
     contest = ensure_closed(deployment, _contest(deployment, slug))
+    detect(deployment, contest)  # so that the lists hold back what it flags
     out = []
     rounds = [_round(contest, number)] if number else contest.rounds
     for r in rounds:
@@ -363,22 +395,24 @@ def prizes_command(deployment, slug, number, as_json):
             for w in prize_list(deployment, contest, r, audience.key):
                 out.append({"scope": f"round {r.number}", "audience": audience.key, "prize": w.prize,
                             "rank": w.entry.rank, "name": w.entry.full_name, "phone": w.entry.phone_masked,
-                            "unit": w.entry.unit_id, "score": w.entry.score})
+                            "unit": w.entry.unit_id, "score": w.entry.score, "held": w.held})
     if not number:
         for audience in contest.definition.audiences:
             for w in overall_prize_list(deployment, contest, audience.key):
                 out.append({"scope": "overall", "audience": audience.key, "prize": w.prize, "rank": w.entry["rank"],
                             "name": w.entry["full_name"], "phone": w.entry["phone_masked"], "unit": w.entry["unit_id"],
-                            "score": w.entry["score"]})
+                            "score": w.entry["score"], "held": w.held})
         for prize, winners in collective_winners(deployment, contest):
             for w in winners:
                 out.append({"scope": "collective", "audience": prize.audience or "", "prize": w.prize, "rank": w.place,
-                            "name": w.unit.name, "phone": "", "unit": w.unit.unit_id, "score": w.unit.participants})
+                            "name": w.unit.name, "phone": "", "unit": w.unit.unit_id, "score": w.unit.participants,
+                            "held": bool(w.held)})
     if as_json:
         echo_json(out)
         return
-    click.echo(table([(o["scope"], o["audience"], o["prize"], o["rank"], o["name"], o["phone"], o["unit"], o["score"])
-                      for o in out], ["Scope", "Audience", "Prize", "Rank", "Name", "Phone", "Unit", "Score"]))
+    click.echo(table([(o["scope"], o["audience"], o["prize"], o["rank"], o["name"] + (" (chờ xem xét)" if o["held"] else ""),
+                       o["phone"], o["unit"], o["score"]) for o in out],
+                     ["Scope", "Audience", "Prize", "Rank", "Name", "Phone", "Unit", "Score"]))
 
 
 @contest_group.command("participation")

@@ -42,7 +42,7 @@ def register_commands(cli):
 
 @hookimpl
 def register_blueprints(register, deployment):
-    from .web import manage, public
+    from .web import manage, public, review_queue  # noqa: F401 - review_queue adds its routes to manage.bp
 
     register(public.bp, url_prefix="/cuoc-thi")
     register(manage.bp, url_prefix="/cuoc-thi/quan-ly")
