@@ -60,7 +60,7 @@ def ask(client, url="/hoi-dap/gui", **overrides):
 def code_of(response) -> str:
     """The tracking code in the redirect after a successful submission."""
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    return re.search(r"/theo-doi/([A-Z0-9]{10})", response.headers["Location"]).group(1)
+    return re.search(r"/theo-doi/([A-Z0-9]{10})/da-gui$", response.headers["Location"]).group(1)
 
 
 def messages(dep, template=None) -> list[dict]:

@@ -241,7 +241,7 @@ def _public_routes(bp: Blueprint) -> None:
             item = store.ask(dep, question, address_hash=_address())
         except Throttled:
             return _refused()
-        return redirect(url_for("feedback_public.status", code=item.code, moi=1), 303)
+        return redirect(url_for("feedback_public.received", code=item.code), 303)
 
     @bp.get("/theo-doi")
     @public
@@ -258,6 +258,15 @@ def _public_routes(bp: Blueprint) -> None:
     @bp.get("/theo-doi/<code>")
     @public
     def status(code):
+        return _status(code, new=False)
+
+    @bp.get("/theo-doi/<code>/da-gui")
+    @public
+    def received(code):
+        """The status page right after sending: the same, with "received, keep this code" on top."""
+        return _status(code, new=True)
+
+    def _status(code, *, new: bool):
         dep = deployment()
         settings = settings_of(dep)
         limit = Limit(settings.lookups_per_address_per_hour, 3600) if settings.lookups_per_address_per_hour else None
@@ -272,7 +281,7 @@ def _public_routes(bp: Blueprint) -> None:
         target = store.get_item(dep.db, item.merged_into) if item.merged_into else None
         html = render_template("feedback/status.html", item=item, target=target, events=store.events(
             dep.db, item.id, public_only=True), code=format_code(item.code), unit_name=lambda u: _unit_name(dep, u),
-            new=request.args.get("moi") == "1", settings=settings)
+            new=new, settings=settings)
         return _public_response(html)
 
     @bp.get("/<int:item_id>")
