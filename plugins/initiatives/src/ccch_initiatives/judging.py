@@ -263,9 +263,9 @@ def scores_of(db, assignment_id: int) -> dict[str, tuple[int, str]]:
         "select criterion, score, comment from initiative_scores where assignment_id = ?", [assignment_id])}
 
 
-def check_scores(call: Call, form) -> tuple[dict[str, tuple[int, str]], str]:
+def check_scores(call: Call, form, *, complete: bool = True) -> tuple[dict[str, tuple[int, str]], str]:
     """Scores and comments from a scoring form (``score_<key>``, ``comment_<key>``, ``comment``),
-    each problem under its field."""
+    each problem under its field. A draft (``complete=False``) may leave scores empty."""
     from ccch_core.inputs import parse_int
 
     from .definition import clean_block
@@ -275,7 +275,7 @@ def check_scores(call: Call, form) -> tuple[dict[str, tuple[int, str]], str]:
     for c in call.definition.criteria:
         raw = form.get(f"score_{c.key}")
         score = parse_int(raw, c.low, c.high)
-        if score is None:
+        if score is None and (complete or raw not in (None, "")):
             errors[f"score_{c.key}"] = (f"{c.name}: cần một số nguyên từ {c.low} đến {c.high}"
                                         + ("." if raw not in (None, "") else "; chưa nhập điểm."))
         comment_raw = form.get(f"comment_{c.key}") or ""

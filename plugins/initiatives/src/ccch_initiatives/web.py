@@ -573,7 +573,7 @@ def score(slug, assignment_id):
     if request.method == "POST":
         form = request.form
         try:
-            scores, overall = check_scores(call, form)
+            scores, overall = check_scores(call, form, complete=form.get("action") == "submit")
             changed = save_scores(dep, call, assignment, scores, overall, submit=form.get("action") == "submit",
                                   actor=g.user.username)
             flash("Đã gửi phiếu chấm." if form.get("action") == "submit" else f"Đã lưu ({changed} điểm thay đổi).")
