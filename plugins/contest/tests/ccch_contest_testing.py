@@ -36,9 +36,12 @@ def local(instant: dt.datetime) -> dt.datetime:
 
 
 def contest_data(now: dt.datetime | None = None, *, rounds: list[tuple[dt.datetime, dt.datetime]] | None = None,
-                 **contest_overrides) -> dict:
+                 verified: bool = False, **contest_overrides) -> dict:
     """The example definition with rounds placed around ``now``: round 1 closed yesterday, round 2
-    open now (until tomorrow), round 3 next week. ``contest_overrides`` change [contest] keys."""
+    open now (until tomorrow), round 3 next week. ``contest_overrides`` change [contest] keys.
+
+    ``verified=False`` (most tests: they are about something else) sets ``verify = "none"`` on
+    every audience; ``True`` keeps the example's one-time-code verification (test_verification)."""
     now = now or dt.datetime.now(UTC)
     doc = copy.deepcopy(example_document())
     if rounds is None:
@@ -47,6 +50,9 @@ def contest_data(now: dt.datetime | None = None, *, rounds: list[tuple[dt.dateti
                   (now + dt.timedelta(days=6), now + dt.timedelta(days=8))]
     doc["rounds"] = [{"number": i + 1, "name": f"Vòng {i + 1}", "opens": local(o), "closes": local(c)}
                      for i, (o, c) in enumerate(rounds)]
+    if not verified:
+        for audience in doc["audiences"]:
+            audience["verify"] = "none"
     for key, value in contest_overrides.items():
         if value is None:
             doc["contest"].pop(key, None)

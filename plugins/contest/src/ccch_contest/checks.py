@@ -12,6 +12,27 @@ from .bank import draw_problems, load_bank
 
 
 @attrs.frozen
+class DrawableLater:
+    """The questions a round not yet closed can still draw: their stored ids and their keys (a
+    reworded question keeps its key, and its answer)."""
+
+    ids: frozenset[int]
+    keys: frozenset[str]
+
+
+def drawable_later(deployment, contest, now: dt.datetime | None = None) -> DrawableLater:
+    """What a review must not show at ``now``: every active question while any round is not yet
+    closed (the bank is the contest's, shared by its rounds), nothing once all have closed. A
+    manager who replaces the bank between rounds retires the earlier questions, and their answers
+    then show at once."""
+    now = now or utc_now()
+    if all(r.state(now) == "closed" for r in contest.rounds):
+        return DrawableLater(frozenset(), frozenset())
+    bank = load_bank(deployment, contest.id, contest.bank_version)
+    return DrawableLater(frozenset(bank.active), frozenset(bank.questions[q].key for q in bank.active))
+
+
+@attrs.frozen
 class Check:
     """A finding: ``blocking`` ones prevent publishing (and attempts would fail to start)."""
 
@@ -29,6 +50,14 @@ def readiness(deployment, contest, now: dt.datetime | None = None) -> list[Check
         checks.insert(0, Check("Ngân hàng câu hỏi chưa có câu hỏi nào."))
     if contest.rounds and all(r.state(now) == "closed" for r in contest.rounds):
         checks.append(Check("Mọi vòng thi đã kết thúc.", blocking=False))
+    if definition.review == "after_close" and len(contest.rounds) > 1:
+        checks.append(Check("Các vòng thi dùng chung ngân hàng câu hỏi: khi xem lại bài, đáp án của câu còn có thể "
+                            "xuất hiện ở vòng sau chỉ được công bố khi cuộc thi kết thúc (hoặc khi câu đó ngừng dùng).",
+                            blocking=False))
+    if definition.score_disclosure == "immediately" and any(a.prizes or a.overall_prizes
+                                                             for a in definition.audiences):
+        checks.append(Check("Điểm hiện ngay khi nộp bài: người gian lận có thể dùng nhiều tài khoản để dò đáp án. "
+                            "Nên chọn công bố điểm sau khi vòng thi kết thúc.", blocking=False))
     if not definition.rules:
         checks.append(Check("Chưa có thể lệ cuộc thi (rules).", blocking=False))
     if not any(a.prizes for a in definition.audiences):

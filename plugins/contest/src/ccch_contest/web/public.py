@@ -50,6 +50,7 @@ from ccch_core.web.formtoken import (
 from .. import attempts as attempts_mod
 from .. import counting
 from ..attempts import AttemptError, PredictionError, parse_prediction
+from ..checks import drawable_later
 from ..contests import get_contest, list_contests
 from ..definition import MAX_ROUND_NUMBER, TIE_BREAK_LABELS, unit_choices
 from ..participants import (
@@ -651,19 +652,25 @@ def review_view(slug, token):
     if attempt.status == "open":
         return redirect(url_for(".result_view", slug=slug, token=token), code=303)
     bank = attempts_mod.bank_for(dep, contest, attempt)
+    later = drawable_later(dep, contest, now)
     items = []
     for position, (qid, order) in enumerate(attempt.questions, start=1):
         question = bank.questions[qid]
         chosen = set(attempt.answers.get(str(position), []))
-        correct = bank.correct[qid]
+        # A question a round not yet closed can still draw keeps its answer until then: five
+        # reviews of round 1 gave 46 of 76 answers of a bank shared by four rounds.
+        withheld = qid in later.ids or question.key in later.keys
+        correct = frozenset() if withheld else bank.correct[qid]
         options = []
         for i, index in enumerate(order):
             key, label = question.options[int(index)]
             options.append({"letter": "ABCDEFGH"[i], "label": label, "chosen": key in chosen, "correct": key in correct})
-        items.append({"position": position, "prompt": question.prompt, "options": options,
-                      "right": bool(chosen) and chosen == set(correct), "help": bank.help.get(qid)})
+        items.append({"position": position, "prompt": question.prompt, "options": options, "withheld": withheld,
+                      "right": not withheld and bool(chosen) and chosen == set(correct),
+                      "help": None if withheld else bank.help.get(qid)})
     return _no_store(make_response(render_template("contest/review.html", contest=contest, attempt=attempt,
-                                                   items=items, round_state=round_state)))
+                                                   items=items, round_state=round_state,
+                                                   withheld=sum(1 for item in items if item["withheld"]))))
 
 
 @bp.route("/<slug>/bang-xep-hang")
