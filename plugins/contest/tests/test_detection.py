@@ -369,3 +369,25 @@ def test_detect_command(dep, contest):
                                                                    "same_answers": 0}, "open": 1}
     again = CliRunner().invoke(make_cli(config), ["-c", config, "contest", "detect", SLUG], catch_exceptions=False)
     assert "không có mục mới" in again.output and "Chờ xem xét: 1 mục" in again.output
+
+
+def test_the_prize_page_shows_held_entries_and_publishing_waits_for_the_review(dep, make_app, make_user):
+    contest = closed_contest(dep)
+    start = OPENS + dt.timedelta(hours=1)
+    bot = person(dep, contest, 1, client="a")
+    attempt(dep, contest, bot, start=start, seconds=2)
+    app = make_app(dep)
+    manager = client_as(app, dep, make_user, "contest_manager")
+    prizes = f"/cuoc-thi/quan-ly/{SLUG}/giai-thuong"
+    html = manager.get(prizes).get_data(as_text=True)  # detection runs before the lists are drawn up
+    assert "Giải Nhất — <strong>chờ xem xét</strong>" in html
+    publish = f"/cuoc-thi/quan-ly/{SLUG}/vong/1/cong-bo"
+    token = csrf_token(manager, prizes)
+    response = manager.post(publish, data={"csrf_token": token, "publish": "1"}, follow_redirects=True)
+    assert "còn người chờ xem xét" in response.get_data(as_text=True)
+    assert dep.db.execute("select published_at from contest_rounds").fetchone()[0] is None
+    flag_id = dep.db.execute("select id from contest_flags").fetchone()[0]
+    D.review(dep, get_contest(dep, SLUG), [flag_id], "clear", "Đã xác minh", "noivu", now=NOW)
+    assert "— <strong>chờ xem xét</strong>" not in manager.get(prizes).get_data(as_text=True)
+    manager.post(publish, data={"csrf_token": token, "publish": "1"})
+    assert dep.db.execute("select published_at from contest_rounds").fetchone()[0] is not None

@@ -606,6 +606,10 @@ def publish_results(slug, number):
     if publish and round_state.state(utc_now()) != "closed":
         flash("Chỉ công bố kết quả sau khi vòng thi kết thúc.")
         return redirect(url_for(".prizes", slug=slug), code=303)
+    if publish and _held_prizes(dep, contest, round_state):
+        flash(f"Danh sách đạt giải {round_state.name} còn người chờ xem xét (trang “Bài thi đáng ngờ”); "
+              "hãy xem xét trước khi công bố.")
+        return redirect(url_for(".prizes", slug=slug), code=303)
     with write_transaction(dep.db):
         dep.db.execute("update contest_rounds set published_at = ? where id = ?",
                        [utc_now_iso() if publish else None, round_state.id])
@@ -616,13 +620,26 @@ def publish_results(slug, number):
     return redirect(url_for(".prizes", slug=slug), code=303)
 
 
+def _held_prizes(dep, contest, round_state) -> bool:
+    """Whether a prize list of the round holds an entry with a detection flag nobody reviewed."""
+    from ..detection import detect
+
+    detect(dep, contest)
+    contest = ensure_closed(dep, _contest(contest.slug))
+    round_state = contest.round(round_state.number)
+    return any(w.held for a in contest.definition.audiences for w in prize_list(dep, contest, round_state, a.key))
+
+
 @bp.route("/<slug>/giai-thuong")
 @manager
 def prizes(slug):
     """Prize lists per closed round and audience (with contact numbers), overall, collective."""
+    from ..detection import detect
+
     dep = deployment()
     now = utc_now()
     contest = ensure_closed(dep, _contest(slug), now)
+    detect(dep, contest, now=now)  # so that the lists hold back what it flags
     lists = []
     for round_state in contest.rounds:
         lists.append((round_state, [(audience, prize_list(dep, contest, round_state, audience.key))
