@@ -391,3 +391,18 @@ def test_the_prize_page_shows_held_entries_and_publishing_waits_for_the_review(d
     assert "— <strong>chờ xem xét</strong>" not in manager.get(prizes).get_data(as_text=True)
     manager.post(publish, data={"csrf_token": token, "publish": "1"})
     assert dep.db.execute("select published_at from contest_rounds").fetchone()[0] is not None
+
+
+def test_the_prize_export_marks_held_entries(dep):
+    from ccch_core.report import DataScope
+
+    contest = closed_contest(dep)
+    start = OPENS + dt.timedelta(hours=1)
+    attempt(dep, contest, person(dep, contest, 1, client="a"), start=start, seconds=2)
+    attempt(dep, contest, person(dep, contest, 2, client="b"), start=start, seconds=300, wrong=1)
+    contest = R.ensure_closed(dep, get_contest(dep, SLUG), NOW)
+    D.detect(dep, contest, now=NOW)
+    table = dep.data_tables["contest_prizes"]
+    rows = [r for r in table.rows(dep, DataScope()) if r[1] == "Vòng 1" and r[2] == "Nhân dân"]
+    assert all(len(r) == len(table.columns) for r in rows)
+    assert [(r[3], r[-1]) for r in rows] == [("Giải Nhất", "chờ xem xét"), ("Giải Nhì", "")]

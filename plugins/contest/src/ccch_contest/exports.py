@@ -156,7 +156,9 @@ RANKING_COLUMNS = (
 
 
 def prize_rows(deployment, scope: DataScope, contest_id: int | None = None) -> Iterator[tuple]:
-    """Individual prizes of closed rounds and of the whole contest, and collective prizes."""
+    """Individual prizes of closed rounds and of the whole contest, and collective prizes. An
+    entry with a detection flag nobody has reviewed is listed in its place, marked "chờ xem xét"
+    (the prize is not yet given)."""
     from .ranking import collective_winners, overall_prize_list, prize_list
 
     units = _units_in_scope(deployment, scope)
@@ -175,20 +177,25 @@ def prize_rows(deployment, scope: DataScope, contest_id: int | None = None) -> I
                     if units is not None and e.unit_id not in units:
                         continue
                     yield (contest.slug, f"Vòng {round_state.number}", audience.name, w.prize, w.value, e.rank,
-                           e.full_name, e.phone_masked, unit_name(e.unit_id), e.score, e.total)
+                           e.full_name, e.phone_masked, unit_name(e.unit_id), e.score, e.total, _held(w.held))
         for audience in contest.definition.audiences:
             for w in overall_prize_list(deployment, contest, audience.key):
                 e = w.entry
                 if units is not None and e["unit_id"] not in units:
                     continue
                 yield (contest.slug, "Toàn cuộc thi", audience.name, w.prize, w.value, e["rank"], e["full_name"],
-                       e["phone_masked"], unit_name(e["unit_id"]), e["score"], e["total"])
+                       e["phone_masked"], unit_name(e["unit_id"]), e["score"], e["total"], _held(w.held))
         for prize, winners in collective_winners(deployment, contest):
             for w in winners:
                 if units is not None and w.unit.unit_id not in units:
                     continue
                 yield (contest.slug, "Giải tập thể", "", w.prize, w.value, w.place, w.unit.name, "", w.unit.name,
-                       w.unit.participants, w.unit.headcount)
+                       w.unit.participants, w.unit.headcount,
+                       f"{w.held} người chờ xem xét" if w.held else "")
+
+
+def _held(held: bool) -> str:
+    return "chờ xem xét" if held else ""
 
 
 PRIZE_COLUMNS = (
@@ -196,6 +203,7 @@ PRIZE_COLUMNS = (
     Column("giai", "Giải"), Column("tri_gia", "Trị giá"), Column("hang", "Hạng", "integer"),
     Column("ten", "Họ và tên / đơn vị"), Column("dien_thoai", "Số điện thoại (đã che)"), Column("don_vi", "Đơn vị"),
     Column("diem", "Số câu đúng / số người dự thi", "integer"), Column("so_cau", "Số câu / biên chế", "integer"),
+    Column("xem_xet", "Xem xét gian lận"),
 )
 
 
