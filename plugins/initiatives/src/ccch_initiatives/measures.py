@@ -6,6 +6,8 @@ A plan can follow participation as an indicator::
     code = "I10"
     text = "Số sáng kiến về CCHC tham gia cuộc thi"
     kind = "count"
+    target = 1
+    target_per = "year"
     source = "plugin:initiatives_entries"
     applies_to = ["cac-xa-thi-tran"]
     period_type = "year"
