@@ -6,12 +6,14 @@ PYTHON ?= python3
 VENV ?= .venv
 INSTANCE ?= instance
 # Plugins the demo deployment enables (those installed from plugins/).
-DEMO_PLUGINS ?= $(filter export survey contest feedback reminders,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml examples/reminders/pyproject.toml))))
+DEMO_PLUGINS ?= $(filter export survey contest feedback initiatives reminders,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml examples/reminders/pyproject.toml))))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 EXAMPLE := examples/duc-tho-2024
 # The example contest's slug (examples/duc-tho-2024/contest.toml).
 CONTEST := tim-hieu-cchc-2024
+# The example call for initiatives (examples/duc-tho-2024/initiatives.toml).
+INITIATIVES := sang-kien-cchc-2024
 BIN := $(VENV)/bin
 # Every plugin in this repository is its own distribution with its own pyproject.toml.
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml) $(wildcard examples/*/pyproject.toml))
@@ -41,11 +43,17 @@ $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest load $(EXAMPLE)/contest.toml --trial)
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest questions import $(CONTEST) $(EXAMPLE)/questions.csv)
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest publish $(CONTEST))
+	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ initiatives load $(EXAMPLE)/initiatives.toml --trial)
+	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ initiatives entries load $(INITIATIVES) $(EXAMPLE)/initiatives-entries.toml)
 	$(if $(filter feedback,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ feedback demo)
 	@echo "== Demo accounts (passwords are shown only now) =="
 	$(BIN)/ccch --config $@ users add admin --role plan_admin --name "Quản trị kế hoạch (demo)" --generate-password
 	$(BIN)/ccch --config $@ users add canbo.andung --role unit_officer --unit xa-an-dung --name "Cán bộ xã An Dũng (demo)" --generate-password
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ users add noivu --role contest_manager --name "Cán bộ Phòng Nội vụ phụ trách cuộc thi (demo)" --generate-password)
+	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ users add thuky --role viewer --name "Thư ký hội đồng chấm sáng kiến (demo)" --generate-password)
+	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ initiatives panel add $(INITIATIVES) thuky --role secretary)
+	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(foreach j,phong-tckh trung-tam-hcc vp-hdnd-ubnd,$(BIN)/ccch --config $@ users add giamkhao.$(j) --role viewer --name "Giám khảo (demo)" --generate-password && $(BIN)/ccch --config $@ initiatives panel add $(INITIATIVES) giamkhao.$(j) --role judge --unit $(j) &&) true)
+	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ initiatives assign $(INITIATIVES))
 	$(if $(filter feedback,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ users add tuphap --role unit_officer --unit phong-tu-phap --name "Cán bộ Phòng Tư pháp trả lời phản ánh (demo)" --generate-password)
 	$(if $(filter feedback,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ users add lanhdao.tuphap --role unit_officer --unit phong-tu-phap --name "Lãnh đạo Phòng Tư pháp (demo)" --generate-password)
 	$(if $(filter feedback,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ feedback leader add lanhdao.tuphap)
@@ -54,6 +62,7 @@ run: install $(INSTANCE)/ccch.toml
 	@echo "Open http://$(HOST):$(PORT)/ and sign in as admin (password printed when instance/ was created;"
 	@echo "forgot it? $(BIN)/ccch --config $(INSTANCE)/ccch.toml users passwd admin --generate-password)"
 	$(if $(filter contest,$(DEMO_PLUGINS)),@echo "Contest: http://$(HOST):$(PORT)/cuoc-thi/$(CONTEST) (participants); sign in as noivu for /cuoc-thi/quan-ly")
+	$(if $(filter initiatives,$(DEMO_PLUGINS)),@echo "Initiatives: http://$(HOST):$(PORT)/sang-kien/$(INITIATIVES) (authors); sign in as thuky (secretary) or giamkhao.phong-tckh (judge) for /sang-kien/hoi-dong")
 	$(if $(filter feedback,$(DEMO_PLUGINS)),@echo "Hỏi đáp: http://$(HOST):$(PORT)/hoi-dap/ (citizens); admin triages at /phan-anh, tuphap drafts, lanhdao.tuphap approves")
 	$(BIN)/ccch --config $(INSTANCE)/ccch.toml serve --host $(HOST) --port $(PORT) --access-log
 
