@@ -28,6 +28,20 @@ def m001_items(db):
             db.execute(statement)
 
 
+@migrations()
+def m002_search_prefixes(db):
+    """The search index with prefix indexes of 2 and 3 letters: the last word of a query is matched as
+    the beginning of a word ("giay khai si"), which without them merges every term it begins."""
+    from .store import fold_text
+
+    db.execute("drop table feedback_search")
+    db.execute("create virtual table feedback_search using fts5 (text, tokenize = 'unicode61', prefix = '2 3')")
+    rows = db.execute("select id, public_title, public_body, public_answer from feedback_items where published = 1")
+    for item_id, title, body, answer in rows.fetchall():
+        db.execute("insert into feedback_search (rowid, text) values (?, ?)",
+                   [item_id, fold_text(f"{title}\n{body}\n{answer}")])
+
+
 _M001 = """
         create table feedback_items (
             id integer primary key,

@@ -717,6 +717,8 @@ def match_expression(query: str) -> str | None:
     return " ".join(parts)
 
 
+RANKED = 500
+"""Search ranks at most this many matches, the newest (see :func:`search`)."""
 PUBLIC_COLUMNS = ("id, code, kind, requester, field, unit_id, public_title, public_body, public_answer, "
                   "answered_at, asked_count")
 
@@ -734,8 +736,13 @@ def search(db: Database, query: str | None, *, field: str | None = None, unit_id
         params.append(unit_id)
     expression = match_expression(query) if query else None
     if expression:
-        sql = (f"select {PUBLIC_COLUMNS} from feedback_search s join feedback_items i on i.id = s.rowid "
-               f"where feedback_search match ? and {' and '.join(where)} order by s.rank limit ? offset ?")
+        # The best of the newest RANKED matches by FTS5 rank: bm25 costs a little for every row it
+        # ranks, and a common word matches a large share of the answers; past RANKED matches a
+        # query is generic and the newest answers are the useful ones (docs/performance.md).
+        sql = (f"select {PUBLIC_COLUMNS} from (select s.rowid as id, s.rank as rank from feedback_search s "
+               f"join feedback_items i on i.id = s.rowid where feedback_search match ? and {' and '.join(where)} "
+               f"order by s.rowid desc limit {RANKED}) m join feedback_items using (id) "
+               "order by m.rank limit ? offset ?")
         return list(_rows(db, sql, [expression, *params, limit, offset]))
     if query and not expression:
         return []
