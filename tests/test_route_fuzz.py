@@ -63,7 +63,10 @@ LAST = ("contest_public.forget_view", "contest_public.erase_mine_view", "contest
         "auth.second_factor", "auth.login", "auth.logout")
 """Routes fuzzed after all others, in this order: they take down what the other routes need (the
 contestant, the contest, the poster), throttle the address, end the sessions."""
-UNREACHED: dict[str, str] = {}
+UNREACHED: dict[str, str] = {
+    "decision": "the contest's review queue shows its decision form only for flags of detection, and the fuzz's "
+                "state has none; plugins/contest/tests/test_detection.py posts odd decisions and ids",
+}
 """Keys read by name in a view module that the fuzz may not reach, with the reason."""
 
 
@@ -257,7 +260,10 @@ def fuzz(tmp_path_factory):
                     ["contest", "publish", "tim-hieu-cchc-2024"],
                     ["survey", "load", examples / "surveys" / "sipas.toml"],
                     ["survey", "place", "sipas", "xa-an-dung.mot-cua", "--place", "Quầy tiếp nhận hồ sơ"],
-                    ["survey", "place", "sipas", "xa-an-dung.mot-cua", "--place", "Quầy 2", "--kiosk"]):
+                    ["survey", "place", "sipas", "xa-an-dung.mot-cua", "--place", "Quầy 2", "--kiosk"],
+                    ["initiatives", "load", examples / "duc-tho-2024" / "initiatives.toml", "--trial"],
+                    ["initiatives", "entries", "load", "sang-kien-cchc-2024",
+                     examples / "duc-tho-2024" / "initiatives-entries.toml"]):
         result = CliRunner().invoke(cli, [str(c) for c in command])
         assert result.exit_code == 0, (command, result.output)
     dep = Deployment(config, pm=make_plugin_manager(config.plugins, strict=True))
@@ -276,6 +282,11 @@ def fuzz(tmp_path_factory):
     for role in ROLES:
         unit = "xa-an-dung" if role == "unit_officer" else None
         accounts.create_user(dep.db, dep.plan, role.replace("_", "-"), PASSWORD, role, unit_id=unit)
+    # The viewer account is a judge of the call for initiatives, with an entry to score.
+    for command in (["initiatives", "panel", "add", "sang-kien-cchc-2024", "viewer", "--role", "judge"],
+                    ["initiatives", "assign", "sang-kien-cchc-2024"]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 0, (command, result.output)
     code = dep.db.execute("select code from survey_placements where mode = 'poster'").fetchone()[0]
     contact = add_contact(dep, "xa-an-dung", "email", "van-thu@andung.example.vn", "Văn thư")
     message_id = queue_message(dep, channel="email", address="van-thu@andung.example.vn", template="test",
@@ -300,13 +311,16 @@ def fuzz(tmp_path_factory):
     participant, attempt_id = dep.db.execute("select participant_id, id from contest_attempts").fetchone()
     kiosk = dep.db.execute("select code from survey_placements where mode = 'kiosk'").fetchone()[0]
     state.values = {
-        "slug": [slug], "token": [attempt], "pid": [str(participant)], "aid": [str(attempt_id)], "number": ["1"],
+        "slug": [slug, "sang-kien-cchc-2024"], "token": [attempt], "pid": [str(participant)], "aid": [str(attempt_id)],
+        "number": ["1"],
         "key": [dep.db.execute("select key from contest_questions limit 1").fetchone()[0]],
         "fmt": ["csv", "svg", "xlsx"], "name": ["participants", "measurements"],
         "filename": ["app.css", "contest.css", "survey.css"], "unit_id": ["xa-an-dung"], "period_text": ["2024-03"],
         "code": [code, kiosk], "survey_id": ["sipas"], "version": ["1"],
         "response_id": [str(dep.db.execute("select id from survey_responses").fetchone()[0])],
         "message_id": [str(message_id)], "contact_id": [str(contact.id)],
+        "entry_id": [str(dep.db.execute("select min(id) from initiative_entries").fetchone()[0])],
+        "assignment_id": [str(dep.db.execute("select min(id) from initiative_assignments").fetchone()[0])],
     }
     """Real values for each converter; where there are several, each route takes the one it answers
     best to (a poster's code or a kiosk's, a format the route has)."""
