@@ -152,6 +152,22 @@ def _form_page(call, values, errors, status=200, entry=None):
                            form_token=issue_form_token(FORM_PURPOSE, call.slug)), status
 
 
+def _public_call(slug):
+    """The call of a form-token-protected view: a POST without a valid token is refused with 400
+    before anything else, even for a call that does not exist; then 404 for an unknown call."""
+    call = get_call(deployment().db, slug) if parse_code(slug, 40) else None
+    if call is None:
+        if request.method == "POST":
+            try:
+                token = request.form.get("form_token")
+            except RequestEntityTooLarge:
+                token = None
+            if check_form_token(token, FORM_PURPOSE, slug[:40]) is not FormTokenCheck.VALID:
+                abort(400, description="Biểu mẫu không hợp lệ. Vui lòng tải lại trang rồi gửi lại.")
+        abort(404)
+    return call
+
+
 def _parse_body(call):
     """The form and files of an entry's POST, read within the call's document limit (not the app's
     general request limit): (form, None), or (None, the response refusing it).
@@ -195,7 +211,7 @@ def _too_large(call, entry=None):
 @form_token_protected
 def submit(slug):
     """The entry form; POST stores the entry and shows the receipt with its tracking code."""
-    call = _call_or_404(slug)
+    call = _public_call(slug)
     dep = deployment()
     if request.method == "GET":
         return _form_page(call, {}, {})
@@ -244,7 +260,7 @@ def _lookup_entry(call, raw_code):
 def lookup(slug):
     """Look an entry up by its tracking code (POST, so the code stays out of addresses and logs);
     before the close, replace its document or correct its fields."""
-    call = _call_or_404(slug)
+    call = _public_call(slug)
     dep = deployment()
     if request.method == "GET":
         return _lookup_page(call, None, "")
