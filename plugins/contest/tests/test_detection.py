@@ -406,3 +406,21 @@ def test_the_prize_export_marks_held_entries(dep):
     rows = [r for r in table.rows(dep, DataScope()) if r[1] == "Vòng 1" and r[2] == "Nhân dân"]
     assert all(len(r) == len(table.columns) for r in rows)
     assert [(r[3], r[-1]) for r in rows] == [("Giải Nhất", "chờ xem xét"), ("Giải Nhì", "")]
+
+
+def test_a_page_checks_a_bounded_number_of_attempts_and_says_what_is_left(app, dep, make_user, contest,
+                                                                         monkeypatch):
+    from ccch_contest.web import review_queue
+
+    monkeypatch.setattr(D, "BATCH", 1)
+    monkeypatch.setattr(review_queue, "PAGE_BUDGET", 2)
+    start = contest.round(2).opens + dt.timedelta(minutes=10)
+    for n in range(5):
+        attempt(dep, contest, person(dep, contest, n, client=f"c{n}"), start=start, seconds=2)
+    manager = client_as(app, dep, make_user, "contest_manager")
+    html = manager.get(f"/cuoc-thi/quan-ly/{SLUG}/dang-ngo").get_data(as_text=True)
+    assert "Còn 3 bài thi chưa được kiểm tra" in html
+    assert D.unchecked(dep.db, get_contest(dep, SLUG)) == 3
+    assert D.detect(dep, get_contest(dep, SLUG), now=NOW).checked == 3  # the command line has no budget
+    assert D.unchecked(dep.db, get_contest(dep, SLUG)) == 0
+    assert "chưa được kiểm tra" not in manager.get(f"/cuoc-thi/quan-ly/{SLUG}/dang-ngo").get_data(as_text=True)

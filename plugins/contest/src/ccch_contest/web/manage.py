@@ -607,8 +607,8 @@ def publish_results(slug, number):
         flash("Chỉ công bố kết quả sau khi vòng thi kết thúc.")
         return redirect(url_for(".prizes", slug=slug), code=303)
     if publish and _held_prizes(dep, contest, round_state):
-        flash(f"Danh sách đạt giải {round_state.name} còn người chờ xem xét (trang “Bài thi đáng ngờ”); "
-              "hãy xem xét trước khi công bố.")
+        flash(f"Danh sách đạt giải {round_state.name} còn người chờ xem xét, hoặc còn bài thi chưa được kiểm tra "
+              "(trang “Bài thi đáng ngờ”); hãy xem xét trước khi công bố.")
         return redirect(url_for(".prizes", slug=slug), code=303)
     with write_transaction(dep.db):
         dep.db.execute("update contest_rounds set published_at = ? where id = ?",
@@ -621,10 +621,13 @@ def publish_results(slug, number):
 
 
 def _held_prizes(dep, contest, round_state) -> bool:
-    """Whether a prize list of the round holds an entry with a detection flag nobody reviewed."""
-    from ..detection import detect
+    """Whether a prize list of the round holds an entry with a detection flag nobody reviewed, or
+    detection has not yet looked at every attempt."""
+    from ..detection import PAGE_BUDGET, detect, unchecked
 
-    detect(dep, contest)
+    detect(dep, contest, max_attempts=PAGE_BUDGET)
+    if unchecked(dep.db, contest):
+        return True
     contest = ensure_closed(dep, _contest(contest.slug))
     round_state = contest.round(round_state.number)
     return any(w.held for a in contest.definition.audiences for w in prize_list(dep, contest, round_state, a.key))
@@ -634,12 +637,12 @@ def _held_prizes(dep, contest, round_state) -> bool:
 @manager
 def prizes(slug):
     """Prize lists per closed round and audience (with contact numbers), overall, collective."""
-    from ..detection import detect
+    from ..detection import PAGE_BUDGET, detect
 
     dep = deployment()
     now = utc_now()
     contest = ensure_closed(dep, _contest(slug), now)
-    detect(dep, contest, now=now)  # so that the lists hold back what it flags
+    detect(dep, contest, now=now, max_attempts=PAGE_BUDGET)  # so that the lists hold back what it flags
     lists = []
     for round_state in contest.rounds:
         lists.append((round_state, [(audience, prize_list(dep, contest, round_state, audience.key))

@@ -17,6 +17,7 @@ from ccch_core.web.params import page_arg
 from ..detection import (
     KIND_LABELS,
     MAX_REASON,
+    PAGE_BUDGET,
     STATUS_LABELS,
     attempts_of_flags,
     counts,
@@ -24,6 +25,7 @@ from ..detection import (
     flag_groups,
     people_of,
     review,
+    unchecked,
 )
 from .manage import _contest, _username, bp, manager
 
@@ -95,7 +97,7 @@ def flags_view(slug):
     status = _choice("trang-thai", STATUS_ARGS, "open")
     kind = _choice("loai", KIND_ARGS, None)
     page = page_arg()
-    run = detect(dep, contest)
+    run = detect(dep, contest, max_attempts=PAGE_BUDGET)
     groups = flag_groups(dep.db, contest, status, kind)
     pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
     shown = groups[(page - 1) * GROUPS_PER_PAGE: page * GROUPS_PER_PAGE]
@@ -113,7 +115,7 @@ def flags_view(slug):
         attempts=attempts_of_flags(dep.db, flags), units=units, evidence=evidence, counts=counts(dep.db, contest),
         status=status, kind=kind, status_args=status_args, kind_args=kind_args, filter_args=filter_args,
         status_labels=STATUS_LABELS, kind_labels=KIND_LABELS,
-        page=page, pages=pages, run=run, max_reason=MAX_REASON, seconds_text=seconds_text)
+        page=page, pages=pages, run=run, waiting=unchecked(dep.db, contest), max_reason=MAX_REASON, seconds_text=seconds_text)
 
 
 class _Partner:
