@@ -48,6 +48,9 @@ MATRIX = {
     ("contest_public.register_view", "POST"): public(422),
     ("contest_public.identify_view", "GET"): public(200),
     ("contest_public.identify_view", "POST"): public(422),
+    ("contest_public.confirm_view", "GET"): public(303),  # nothing pending: back to the registration
+    ("contest_public.confirm_view", "POST"): public(303),
+    ("contest_public.resume_code_view", "POST"): public(403),
     ("contest_public.forget_view", "POST"): public(303),
     ("contest_public.start_view", "POST"): public(303),
     ("contest_public.attempt_view", "GET"): public(403),
@@ -379,7 +382,7 @@ def test_csv_exports_are_bom_utf8_masked_and_formula_safe(app, dep, contest, mak
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
     assert rows[0][:3] == ["Cuộc thi", "Mã người dự thi", "Họ và tên"]
-    assert rows[1][2] == "Đỗ Văn Hùng" and rows[1][3] == PHONES[3][:4] + "***" + PHONES[3][-3:]
+    assert rows[1][2] == "Đỗ Văn Hùng" and rows[1][3] == "*******" + PHONES[3][-3:]
     assert rows[1][9].startswith("'=HYPERLINK")
     assert PHONES[3] not in body
     for name in ("attempts", "rankings", "prizes", "participation"):

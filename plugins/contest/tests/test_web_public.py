@@ -5,12 +5,14 @@ after the round, masked leaderboards, page weight."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import threading
 from html.parser import HTMLParser
 
 import pytest
 from ccch_contest import attempts as A
+from ccch_contest.participants import REFUSED
 from ccch_contest_testing import (
     PHONES,
     contest_data,
@@ -25,6 +27,11 @@ BASE = "/cuoc-thi/tim-hieu-cchc-2024"
 
 def page(response) -> str:
     return response.get_data(as_text=True)
+
+
+def unquoted(response) -> str:
+    """The page with HTML's quote entities read back (the refusal quotes “Tiếp tục dự thi”)."""
+    return html.unescape(page(response))
 
 
 def register(client, n=1, **overrides):
@@ -294,9 +301,9 @@ def test_registration_problems(app, dep, contest, field, value, message):
 def test_one_participant_per_phone_number(app, dep, contest):
     assert register(app.test_client(), n=5).status_code == 303
     again = register(app.test_client(), n=5, full_name="Người Khác Hẳn", phone="+84 " + PHONES[5][1:])
-    assert again.status_code == 422 and "đã đăng ký dự thi" in page(again)
+    assert again.status_code == 422 and REFUSED in unquoted(again)
     row = dep.db.execute("select phone_hash, phone_masked, contact_phone from contest_participants").fetchone()
-    assert len(row[0]) == 64 and row[1] == PHONES[5][:4] + "***" + PHONES[5][-3:]
+    assert len(row[0]) == 64 and row[1] == "*******" + PHONES[5][-3:]
     assert PHONES[5] not in row[0]
 
 
@@ -304,12 +311,20 @@ def test_identify_on_another_device_and_resume(app, dep, contest):
     first = app.test_client()
     register(first, n=7)
     url = start(first)
+    # On the registering device, "Của tôi" makes a written resume code (shown once).
+    made = first.post(BASE + "/cua-toi/ma-tiep-tuc", data={"csrf_token": csrf_from(page(first.get(BASE + "/cua-toi")))})
+    code = re.search(r'class="big">([A-Z0-9-]{14})<', page(made)).group(1)
     second = app.test_client()
     assert second.get(url).status_code == 403  # not known on this device yet
     token = csrf_from(page(second.get(BASE + "/tiep-tuc")))
-    wrong = second.post(BASE + "/tiep-tuc", data={"csrf_token": token, "phone": PHONES[7], "birth_year": "1999"})
-    assert wrong.status_code == 422 and "Không tìm thấy" in page(wrong)
-    ok = second.post(BASE + "/tiep-tuc", data={"csrf_token": token, "phone": PHONES[7], "birth_year": "1988"})
+    # The year of birth identifies nobody any more (it took 11 tries to take someone's place).
+    old_way = second.post(BASE + "/tiep-tuc", data={"csrf_token": token, "phone": PHONES[7], "birth_year": "1988"})
+    assert old_way.status_code == 422 and second.get(url).status_code == 403
+    wrong = second.post(BASE + "/tiep-tuc", data={"csrf_token": token, "cach": "ma-tiep-tuc", "resume_phone": PHONES[7],
+                                                  "ma_tiep_tuc": "ABCD-EFGH-JKLM"})
+    assert wrong.status_code == 422 and "mã tiếp tục dự thi không đúng" in page(wrong)
+    ok = second.post(BASE + "/tiep-tuc", data={"csrf_token": token, "cach": "ma-tiep-tuc", "resume_phone": PHONES[7],
+                                               "ma_tiep_tuc": code.lower()})
     assert ok.status_code == 303
     assert "Tiếp tục làm bài" in page(second.get(BASE))
     assert second.get(url).status_code == 200
@@ -355,12 +370,20 @@ def test_rate_limits(make_deployment, make_app):
     assert register(client, n=1).status_code == 303
     assert register(client, n=2).status_code == 303
     third = register(client, n=3)
-    assert third.status_code == 429 and third.headers["Retry-After"] and "quá nhiều lượt đăng ký" in page(third)
+    assert third.status_code == 422 and REFUSED in unquoted(third)  # reads like any refusal
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 2
+    made = client.post(BASE + "/cua-toi/ma-tiep-tuc", data={"csrf_token": csrf_from(page(client.get(BASE + "/cua-toi")))})
+    code = re.search(r'class="big">([A-Z0-9-]{14})<', page(made)).group(1)
     other = app.test_client()
     token = csrf_from(page(other.get(BASE + "/tiep-tuc")))
-    for expected in (422, 422, 429):
-        response = other.post(BASE + "/tiep-tuc", data={"csrf_token": token, "phone": PHONES[9], "birth_year": "1970"})
-        assert response.status_code == expected
+    for _ in range(2):
+        response = other.post(BASE + "/tiep-tuc", data={"csrf_token": token, "cach": "ma-tiep-tuc",
+                                                        "resume_phone": PHONES[2], "ma_tiep_tuc": "AAAA-AAAA-AAAA"})
+        assert response.status_code == 422
+    # Over the limit even the right code is refused, in the same words as a wrong one.
+    late = other.post(BASE + "/tiep-tuc", data={"csrf_token": token, "cach": "ma-tiep-tuc", "resume_phone": PHONES[2],
+                                                "ma_tiep_tuc": code})
+    assert late.status_code == 422 and "mã tiếp tục dự thi không đúng" in page(late)
     token = csrf_from(page(client.get(BASE)))
     codes = [client.post(BASE + "/bat-dau", data={"csrf_token": token}).status_code for _ in range(4)]
     assert codes == [303, 303, 303, 429]
@@ -427,7 +450,7 @@ def test_erase_my_data(app, dep, contest):
     client = app.test_client()
     register(client, n=4)
     html = page(client.get(BASE + "/cua-toi"))
-    assert "Trần Thị Mai" in html and PHONES[4][:4] + "***" in html
+    assert "Trần Thị Mai" in html and "*******" + PHONES[4][-3:] in html and PHONES[4][:4] not in html
     token = csrf_from(html)
     kept = client.post(BASE + "/cua-toi/xoa", data={"csrf_token": token})
     assert kept.status_code == 303
@@ -478,7 +501,7 @@ def test_register_and_start_in_one_go(app, dep, contest):
 def test_a_registered_phone_on_another_browser_is_still_refused(app, dep, contest):
     register(app.test_client(), start_now="1")
     response = register(app.test_client(), start_now="1")  # same number, a browser that is not theirs
-    assert response.status_code == 422 and "đã đăng ký dự thi" in page(response)
+    assert response.status_code == 422 and REFUSED in unquoted(response)
     assert 'value="Trần Thị Mai"' in page(response)  # the form comes back filled in
 
 
@@ -523,7 +546,7 @@ def test_register_and_start_when_the_start_is_refused_still_registers(make_deplo
     before = dep.db.execute("select coalesce(sum(count), 0) from rate_limits where bucket = 'contest-register'"
                             ).fetchone()[0]
     again = register(make_app(dep).test_client(), start_now="1")  # the same phone on another browser
-    assert again.status_code == 422 and "đã đăng ký dự thi" in page(again)
+    assert again.status_code == 422 and REFUSED in unquoted(again)
     assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1
     assert dep.db.execute("select coalesce(sum(count), 0) from rate_limits where bucket = 'contest-register'"
                           ).fetchone()[0] == before + 1

@@ -192,7 +192,8 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
              now: dt.datetime | None = None) -> Participant:
     """Register a participant from the form (one short transaction, rate-limited per address).
 
-    Raises :class:`RegistrationError` (per-field messages) or :class:`Throttled`.
+    Raises :class:`RegistrationError`: per-field messages for the form's own mistakes, and the one
+    :data:`REFUSED` for a number that cannot register or too many registrations from this network.
     """
     now = now or utc_now()
     values = validate_registration(deployment, contest, form, now)
@@ -203,15 +204,15 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
     at = utc_now_iso(now)
     db = deployment.db
     with serialized(deployment):
-        _check_rate(db, "contest-register", client_key, settings.limit_register, now)
-        refusal = _refusal(db, contest, "phone_hash", hashed, now) or (
-            _refusal(db, contest, "citizen_id_hash", cid_hash, now) if cid_hash else None)
+        if not hit(db, "contest-register", client_key, settings.limit_register, now).allowed:
+            # Over the limit reads like every other refusal (see REFUSED).
+            refusal = {"phone": REFUSED}
+        else:
+            refusal = _refusal(db, contest, "phone_hash", hashed, now) or (
+                _refusal(db, contest, "citizen_id_hash", cid_hash, now) if cid_hash else None)
         if refusal is None:
             participant_id = _insert(db, contest, values, hashed, cid_hash, settings, consent, at)
-            # Where it came from, for detection's "many registrations from one address" (keyed hash).
-            db.execute("insert into contest_registration_sources (participant_id, contest_id, client_hash, created_at) "
-                       "values (?, ?, ?, ?)", [participant_id, contest.id,
-                                               privacy.keyed_hash(deployment.secret_key, "contest-source", client_key), at])
+            _record_source(deployment, contest, participant_id, client_key, at)
     if refusal is not None:
         # Raised only now, after the commit: the rate-limit hit of a refused registration stays
         # counted, so registered numbers cannot be probed one after another (a caller's outer
@@ -220,11 +221,14 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
     return get_participant(db, participant_id)
 
 
-_TAKEN = {
-    "phone_hash": ("phone", ("Số điện thoại này đã đăng ký dự thi. Hãy chọn “Tiếp tục dự thi” và nhập số điện "
-                             "thoại cùng năm sinh đã khai.")),
-    "citizen_id_hash": ("citizen_id", "Số căn cước công dân này đã được dùng để đăng ký."),
-}
+REFUSED = ("Không đăng ký được với thông tin này lúc này. Nếu bạn đã đăng ký, hãy chọn “Tiếp tục dự thi”; nếu "
+           "chưa, vui lòng kiểm tra lại hoặc thử lại sau ít phút.")
+"""The one refusal a registration gets, whatever the reason: the number is registered, its owner
+erased their data while a round they entered is open, the citizen ID number is used, or too many
+registrations came from this network. A stranger typing someone's number learns nothing more
+(a refusal that named the reason confirmed a leaderboard entry's number in 4 probes)."""
+
+_TAKEN = {"phone_hash": ("phone", REFUSED), "citizen_id_hash": ("phone", REFUSED)}
 
 
 def _refusal(db, contest: Contest, column: str, value: str, now: dt.datetime) -> dict[str, str] | None:
@@ -261,47 +265,67 @@ def _local_second(instant: dt.datetime) -> str:
     return instant.astimezone(VN_TZ).strftime("%H:%M:%S ngày %d/%m/%Y")
 
 
+def _record_source(deployment, contest: Contest, participant_id: int, client_key: str, at: str) -> None:
+    """Where a registration came from, for detection's "many registrations from one address" (a
+    keyed hash of the client key, never the address; inside the registration's transaction)."""
+    deployment.db.execute(
+        "insert into contest_registration_sources (participant_id, contest_id, client_hash, created_at) "
+        "values (?, ?, ?, ?)",
+        [participant_id, contest.id, privacy.keyed_hash(deployment.secret_key, "contest-source", client_key), at])
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number as the contest keeps it beside the hash: the last three digits only
+    (``*******678``); leaderboards show at most those (issue #16)."""
+    return "*******" + phone[-3:]
+
+
 def _insert(db, contest: Contest, values: dict[str, Any], hashed: str, cid_hash: str | None, settings,
-            consent: str, at: str) -> int:
+            consent: str, at: str, *, verified_by: str | None = None, email_hash: str | None = None) -> int:
     return db.execute(
         "insert into contest_participants (contest_id, audience, full_name, name_key, phone_hash, phone_masked, "
         "contact_phone, citizen_id_hash, citizen_id_masked, birth_year, unit_id, occupation, consent_at, "
-        "consent_version, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "consent_version, created_at, verified_by, email_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [contest.id, values["audience"], values["full_name"], fold(values["full_name"]), hashed,
-         privacy.mask_phone(values["phone"]), values["phone"] if settings.keep_contact_phone else None,
+         mask_phone(values["phone"]), values["phone"] if settings.keep_contact_phone else None,
          cid_hash, privacy.mask_citizen_id(values["citizen_id"]) if values["citizen_id"] else None,
-         values["birth_year"], values["unit_id"], values["occupation"], at, consent_version(consent), at],
+         values["birth_year"], values["unit_id"], values["occupation"], at, consent_version(consent), at,
+         verified_by, email_hash],
     ).lastrowid
 
 
-def identify(deployment, contest: Contest, phone_text: str, birth_year_text: str, client_key: str,
-             now: dt.datetime | None = None) -> Participant:
-    """A returning participant on another device: phone number and year of birth as registered.
+def email_hash(deployment, address: str) -> str:
+    """The keyed hash of a verified official e-mail address (purpose ``contest-email``): resuming
+    by e-mail finds the participant by it; the address itself is never stored."""
+    return privacy.keyed_hash(deployment.secret_key, "contest-email", address.strip().casefold())
 
-    Rate-limited per address (so phone numbers cannot be tried in bulk). Raises
-    :class:`RegistrationError` or :class:`Throttled`.
-    """
+
+def register_verified(deployment, contest: Contest, values: Mapping[str, Any], *, verified_by: str,
+                      client_key: str, email: str | None = None,
+                      now: dt.datetime | None = None) -> tuple[Participant | None, str]:
+    """Register ``values`` (from :func:`validate_registration`) once the person proved they hold the
+    phone (or the official e-mail address) with a one-time code. Returns (participant, outcome):
+    ``registered``; ``existing`` — the number was registered already, and the person who proved
+    they hold it is that participant (they go on as them); ``blocked`` — an erasure marker of a
+    round still open, or the citizen ID number registered by someone else (no participant)."""
     now = now or utc_now()
     settings = settings_of(deployment)
+    hashed = phone_hash(deployment, values["phone"])
+    cid_hash = citizen_id_hash(deployment, values["citizen_id"]) if values.get("citizen_id") else None
     db = deployment.db
-    errors = {}
-    try:
-        phone = privacy.normalise_phone(phone_text)
-    except privacy.PersonalDataError as exc:
-        errors["phone"] = str(exc)
-    year = clean(birth_year_text or "")
-    if not (year.isascii() and year.isdigit()) or len(year) != 4:  # "²" is a digit to isdigit(), not to int()
-        errors["birth_year"] = "Vui lòng nhập năm sinh đã khai khi đăng ký."
     with serialized(deployment):
-        _check_rate(db, "contest-identify", client_key, settings.limit_identify, now)
-    if errors:
-        raise RegistrationError(errors)
-    row = next(query(db, "select * from contest_participants where contest_id = ? and phone_hash = ? and "
-                        "deleted_at is null", [contest.id, phone_hash(deployment, phone)]), None)
-    if row is None or row["birth_year"] != int(year):
-        raise RegistrationError({"phone": "Không tìm thấy người dự thi với số điện thoại và năm sinh này. "
-                                          "Nếu chưa đăng ký, hãy chọn “Đăng ký dự thi”."})
-    return Participant.from_row(row)
+        row = db.execute("select id from contest_participants where contest_id = ? and phone_hash = ? and "
+                         "deleted_at is null", [contest.id, hashed]).fetchone()
+        if row is not None:
+            return get_participant(db, row[0]), "existing"
+        if _refusal(db, contest, "phone_hash", hashed, now) or (
+                cid_hash and _refusal(db, contest, "citizen_id_hash", cid_hash, now)):
+            return None, "blocked"
+        participant_id = _insert(db, contest, dict(values), hashed, cid_hash, settings, contest.definition.consent(),
+                                 utc_now_iso(now), verified_by=verified_by,
+                                 email_hash=email_hash(deployment, email) if email else None)
+        _record_source(deployment, contest, participant_id, client_key, utc_now_iso(now))
+    return get_participant(db, participant_id), "registered"
 
 
 def participant_with_phone(deployment, contest: Contest, participant_id: int, phone_text: str) -> Participant | None:

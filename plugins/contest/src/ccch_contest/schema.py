@@ -253,3 +253,30 @@ def m004_integrity_flags(db):
                "(contest_id, kind, participant_id, coalesce(attempt_id, 0))")
     db.execute("create index contest_flags_open on contest_flags (contest_id, participant_id) where status = 'open'")
     db.execute("create index contest_flags_group on contest_flags (contest_id, kind, group_key)")
+
+
+@migrations()
+def m005_verified_identity(db):
+    """Verified identity (issue #16, parts 1 and 5): how a registration was verified, the keyed hash
+    of the official e-mail address that verified it (to resume by e-mail), the secrets that bind a
+    device or a written resume code to a participant (keyed hashes only), and phone masks cut to the
+    last three digits (a 7-digit mask let 4 probes confirm a number)."""
+    db.execute("alter table contest_participants add column verified_by text")  # sms, zalo or email
+    db.execute("alter table contest_participants add column email_hash text")
+    db.execute(
+        """
+        create table contest_devices (
+            id integer primary key,
+            participant_id integer not null references contest_participants(id),
+            kind text not null check (kind in ('device', 'code')),  -- a browser's cookie, or a written resume code
+            secret_hash text not null unique,
+            created_at text not null,
+            used_at text
+        )
+        """
+    )
+    db.execute("create index contest_devices_participant on contest_devices (participant_id, kind)")
+    db.execute("create index contest_participants_email on contest_participants (contest_id, email_hash) "
+               "where email_hash is not null")
+    db.execute("update contest_participants set phone_masked = '*******' || substr(phone_masked, -3) "
+               "where phone_masked is not null and length(phone_masked) > 3")

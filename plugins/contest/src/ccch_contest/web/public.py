@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from wtforms import ValidationError
 
+from ccch_core import privacy, ratelimit
 from ccch_core.inputs import parse_int
 from ccch_core.periods import to_local, utc_now
 from ccch_core.storage import write_transaction
@@ -48,21 +49,24 @@ from ccch_core.web.formtoken import (
 )
 
 from .. import attempts as attempts_mod
-from .. import counting
+from .. import counting, verification
 from ..attempts import AttemptError, PredictionError, parse_prediction
 from ..checks import drawable_later
 from ..contests import get_contest, list_contests
 from ..definition import MAX_ROUND_NUMBER, TIE_BREAK_LABELS, unit_choices
 from ..participants import (
+    REFUSED,
     RegistrationError,
     Throttled,
     get_participant,
-    identify,
     participant_with_phone,
     register,
+    register_verified,
+    validate_registration,
 )
 from ..personal_data import erase_participant
 from ..ranking import ensure_closed, leaderboard, prize_list, rank_of
+from ..settings import settings_of
 from ..state import memory
 
 HERE = Path(__file__).resolve().parent.parent
@@ -80,15 +84,55 @@ def _no_store(response):
     return response
 
 
+PENDING_KEY = "ccv"
+"""The session's pending verification per contest: what was typed, where the code went."""
+
+
+def device_cookie_name(contest) -> str:
+    """The cookie binding this browser to a participant of ``contest`` (see :mod:`..verification`)."""
+    return f"ccch_cuoc_thi_{contest.id}"
+
+
 def current_participant_id(contest) -> int | None:
-    """The participant this browser is known as in ``contest``."""
-    return (session.get(SESSION_KEY) or {}).get(str(contest.id))
+    """The participant this browser is known as in ``contest``: by the session, or else by the
+    device cookie set when it registered or proved its person with a code."""
+    pid = (session.get(SESSION_KEY) or {}).get(str(contest.id))
+    if pid:
+        return pid
+    cookie = request.cookies.get(device_cookie_name(contest))
+    pid = verification.device_participant(deployment(), contest, cookie) if cookie else None
+    if pid:
+        _remember(contest, pid, bind=False)
+    return pid
 
 
-def _remember(contest, participant_id: int) -> None:
+def device_bound(contest, participant_id: int) -> bool:
+    """Whether this browser holds a device secret of ``participant_id`` (erasing needs it)."""
+    cookie = request.cookies.get(device_cookie_name(contest))
+    return bool(cookie) and verification.device_participant(deployment(), contest, cookie) == participant_id
+
+
+def _remember(contest, participant_id: int, *, bind: bool = True) -> None:
+    """Know this browser as ``participant_id``; ``bind`` gives it a device secret (set as a cookie
+    on the response) unless it holds one of theirs already."""
     known = dict(session.get(SESSION_KEY) or {})
     known[str(contest.id)] = participant_id
     session[SESSION_KEY] = known
+    if bind and not device_bound(contest, participant_id):
+        g.contest_bind = (contest, participant_id)
+
+
+@bp.after_app_request
+def _set_device_cookie(response):
+    bind = g.pop("contest_bind", None)
+    if bind is not None and response.status_code < 400:
+        contest, participant_id = bind
+        secret = verification.bind_device(deployment(), participant_id)
+        last = max((r.ends for r in contest.rounds), default=utc_now())
+        max_age = max(int((last - utc_now()).total_seconds()) + 30 * 86_400, 86_400)
+        response.set_cookie(device_cookie_name(contest), f"{participant_id}.{secret}", max_age=max_age, httponly=True,
+                            samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
 
 
 def _forget(contest) -> None:
@@ -152,8 +196,8 @@ def _own_attempt(token: str):
     if attempt is None or attempt.contest_id != g.contest.id:
         abort(404, description="Không tìm thấy bài thi.")
     if current_participant_id(g.contest) != attempt.participant_id:
-        abort(403, description="Bài thi này không phải của bạn, hoặc phiên làm việc đã hết. Hãy chọn “Tiếp tục dự "
-                               "thi” và nhập số điện thoại, năm sinh đã đăng ký.")
+        abort(403, description="Bài thi này không phải của bạn, hoặc thiết bị này chưa được xác nhận. Hãy chọn "
+                               "“Tiếp tục dự thi” và xác nhận bằng mã gửi tới số điện thoại đã đăng ký.")
     return attempt
 
 
@@ -286,8 +330,11 @@ def _registration_context(contest, values, errors):
     d = contest.definition
     audience_key = values.get("audience") or (d.audiences[0].key if len(d.audiences) == 1 else "")
     units_by_audience = {a.key: unit_choices(d, a, dep.plan) for a in d.audiences}
+    email_audiences = [a.name for a in d.audiences if verification.email_allowed(dep, contest, a)]
     return {"contest": contest, "definition": d, "values": values, "errors": errors, "audience_key": audience_key,
-                "units_by_audience": units_by_audience, "consent": d.consent(), "round_open": contest.current_round(utc_now())}
+            "units_by_audience": units_by_audience, "consent": d.consent(), "round_open": contest.current_round(utc_now()),
+            "verifies": d.verifies, "email_audiences": email_audiences,
+            "email_domains": ", ".join(d.verification.email_domains)}
 
 
 @bp.route("/<slug>/dang-ky", methods=["GET", "POST"])
@@ -301,12 +348,22 @@ def register_view(slug):
     status = 200
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in ("full_name", "phone", "birth_year", "audience", "unit_id",
-                                                       "occupation", "citizen_id", "consent", "website", "start_now")}
+                                                       "occupation", "citizen_id", "consent", "website", "start_now",
+                                                       "email")}
         # "Đăng ký và bắt đầu làm bài" (checked by default): one round trip fewer on a slow connection.
         start_now = values["start_now"] == "1" and contest.current_round(utc_now()) is not None
         started = None
         refused = None
         dep = deployment()
+        audience = next((a for a in contest.definition.audiences if a.key == values["audience"]), None) \
+            or (contest.definition.audiences[0] if len(contest.definition.audiences) == 1 else None)
+        if audience is not None and audience.verify != "none" and not _already_registered_here(contest, values["phone"]):
+            errors = _ask_for_code(contest, audience, values, start_now)
+            if not errors:
+                return redirect(url_for(".confirm_view", slug=slug), code=303)
+            values.pop("website", None)
+            return _no_store(make_response(render_template(
+                "contest/register.html", **_registration_context(contest, values, errors)), 422))
         try:
             # Registration and the start in one write transaction (the inner ones become
             # savepoints): one turn of the write lock per new participant instead of two.
@@ -372,30 +429,190 @@ def _already_registered_here(contest, phone_text: str):
     return participant_with_phone(deployment(), contest, pid, phone_text) if pid else None
 
 
+def _ask_for_code(contest, audience, values: dict, start_now: bool) -> dict[str, str]:
+    """Check a registration of an audience that verifies, send the code, keep what was typed in
+    the session; returns the form's errors (none: go to the confirmation page).
+
+    What comes back is the same whether the number is new, registered or erased: the code goes
+    out in every case, and only who types it learns more (see :mod:`..verification`)."""
+    dep = deployment()
+    now = utc_now()
+    try:
+        cleaned = validate_registration(dep, contest, values, now)
+    except RegistrationError as exc:
+        return exc.errors
+    email = privacy_email(values.get("email", ""))
+    if values.get("email", "").strip():
+        if not verification.email_allowed(dep, contest, audience):
+            return {"email": "Đối tượng dự thi này xác nhận bằng mã gửi tới số điện thoại; hãy để trống ô thư điện tử."}
+        if email is None or not contest.definition.verification.allows_email(email):
+            return {"email": "Thư công vụ phải có tên miền " + ", ".join(contest.definition.verification.email_domains)
+                             + " (ví dụ ten.ho@" + contest.definition.verification.email_domains[0] + ")."}
+    with write_transaction(dep.db) as db:
+        allowed = ratelimit.hit(db, "contest-register", client_key("contest-register"),
+                                settings_of(dep).limit_register, now).allowed
+    if not allowed:
+        return {"phone": REFUSED}
+    channel = "email" if email else verification.phone_channel(dep, contest)
+    address = email or cleaned["phone"]
+    if channel is None:
+        return {"phone": verification.CodeNotSent("channel").args[0]}
+    try:
+        verification.send_code(dep, contest, channel, address, client_key("contest-code"), now)
+    except verification.CodeNotSent as exc:
+        return {"phone": str(exc)}
+    pending = dict(session.get(PENDING_KEY) or {})
+    pending[str(contest.id)] = {"kind": "register", "channel": channel, "address": address, "email": email,
+                                "values": {k: v for k, v in cleaned.items()}, "start_now": start_now}
+    session[PENDING_KEY] = pending
+    return {}
+
+
+def privacy_email(text: str) -> str | None:
+    """A plausible e-mail address, normalised (lower case), or None."""
+    text = (text or "").strip()
+    if not text or len(text) > 254 or text.count("@") != 1 or " " in text:
+        return None
+    name, _, domain = text.partition("@")
+    return f"{name}@{domain.casefold()}" if name and "." in domain else None
+
+
+def _pending(contest) -> dict | None:
+    return (session.get(PENDING_KEY) or {}).get(str(contest.id))
+
+
+def _drop_pending(contest) -> None:
+    pending = dict(session.get(PENDING_KEY) or {})
+    pending.pop(str(contest.id), None)
+    session[PENDING_KEY] = pending
+
+
+@bp.route("/<slug>/xac-nhan", methods=["GET", "POST"])
+@public
+@published
+def confirm_view(slug):
+    """Type the code sent to the phone (or the official e-mail address) to register or resume."""
+    contest = g.contest
+    pending = _pending(contest)
+    if pending is None:
+        return redirect(url_for(".register_view", slug=slug), code=303)
+    dep = deployment()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if request.form.get("gui_lai") == "1":
+            try:
+                verification.send_code(dep, contest, pending["channel"], pending["address"], client_key("contest-code"))
+            except verification.CodeNotSent as exc:
+                errors["ma"] = str(exc)
+                status = 429
+            else:
+                flash("Đã gửi lại mã xác nhận.")
+                return redirect(url_for(".confirm_view", slug=slug), code=303)
+        elif verification.check_code(dep, contest, pending["channel"], pending["address"], request.form.get("ma", "")):
+            _drop_pending(contest)
+            return _verified(contest, pending)
+        else:
+            errors["ma"] = ("Mã xác nhận không đúng hoặc đã hết hạn (mã có hiệu lực 10 phút, nhập sai 5 lần thì phải "
+                            "lấy mã mới). Bấm “Gửi lại mã” để nhận mã mới.")
+            status = 422
+    response = make_response(render_template(
+        "contest/confirm.html", contest=contest, errors=errors, kind=pending["kind"],
+        sent_to=verification.masked(pending["channel"], pending["address"]),
+        channel_label=verification.CHANNEL_LABELS.get(pending["channel"], pending["channel"])), status)
+    return _no_store(response)
+
+
+def _verified(contest, pending: dict):
+    """The code was right: register, go on as the participant already registered, or resume."""
+    dep = deployment()
+    slug = contest.slug
+    if pending["kind"] == "resume":
+        participant = verification.participant_by_address(dep, contest, pending["channel"], pending["address"])
+        if participant is None:
+            flash("Chưa có đăng ký dự thi nào với " + ("địa chỉ thư" if pending["channel"] == "email" else "số điện thoại")
+                  + " này. Hãy đăng ký dự thi.")
+            return redirect(url_for(".register_view", slug=slug), code=303)
+        _remember(contest, participant.id)
+        flash("Đã xác nhận. Bạn tiếp tục dự thi trên thiết bị này.")
+        return redirect(url_for(".landing", slug=slug), code=303)
+    participant, outcome = register_verified(dep, contest, pending["values"], verified_by=pending["channel"],
+                                             client_key=client_key("contest-register"), email=pending.get("email"))
+    if participant is None:
+        flash("Không đăng ký được với số điện thoại hoặc số căn cước này: số đã được dùng để đăng ký, hoặc dữ liệu "
+              "của người đăng ký bằng số này đã được xóa khi vòng thi họ dự còn đang mở (đăng ký lại được sau khi "
+              "vòng đó kết thúc).")
+        return redirect(url_for(".landing", slug=slug), code=303)
+    _remember(contest, participant.id)
+    if outcome == "existing":
+        flash("Số điện thoại này đã đăng ký dự thi trước đó; bạn tiếp tục dự thi với đăng ký đã có.")
+        return redirect(url_for(".landing", slug=slug), code=303)
+    if pending.get("start_now") and contest.current_round(utc_now()) is not None:
+        try:
+            started = attempts_mod.start_attempt(dep, contest, participant.id)
+        except (AttemptError, Throttled):
+            pass
+        else:
+            return _attempt_page(contest, started.attempt)
+    flash("Đăng ký thành công. Chúc bạn làm bài tốt!")
+    return redirect(url_for(".landing", slug=slug), code=303)
+
+
 @bp.route("/<slug>/tiep-tuc", methods=["GET", "POST"])
 @public
 @published
 def identify_view(slug):
-    """A returning participant (another phone, a cleared browser): phone number and year of birth."""
+    """A returning participant on another phone or a cleared browser: a code sent to the number
+    (or official e-mail address) they registered with, or their written resume code. Never a
+    year of birth: it took 11 tries to take someone's place with one."""
     contest = g.contest
-    values = {"phone": "", "birth_year": ""}
+    dep = deployment()
+    values = {"phone": "", "email": "", "resume_phone": ""}
     errors: dict[str, str] = {}
     status = 200
+    phone_channel = verification.phone_channel(dep, contest)
+    email_ok = bool(contest.definition.verification.email_domains) and dep.messaging.available("email")
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in values}
-        try:
-            participant = identify(deployment(), contest, values["phone"], values["birth_year"],
-                                   client_key("contest-identify"))
-        except Throttled as exc:
-            raise TooManyRequests(description=f"Bạn đã thử quá nhiều lần. Vui lòng thử lại sau "
-                                              f"{exc.retry_after // 60 + 1} phút.", retry_after=exc.retry_after) from None
-        except RegistrationError as exc:
-            errors = exc.errors
+        if request.form.get("cach") == "ma-tiep-tuc":
+            participant = verification.resume_with_code(dep, contest, values["resume_phone"],
+                                                        request.form.get("ma_tiep_tuc", ""), client_key("contest-identify"))
+            if participant is not None:
+                _remember(contest, participant.id)
+                flash("Đã xác nhận. Bạn tiếp tục dự thi trên thiết bị này.")
+                return redirect(url_for(".landing", slug=slug), code=303)
+            errors["ma_tiep_tuc"] = "Số điện thoại hoặc mã tiếp tục dự thi không đúng (hoặc bạn đã thử quá nhiều lần)."
             status = 422
         else:
-            _remember(contest, participant.id)
-            return redirect(url_for(".landing", slug=slug), code=303)
-    response = make_response(render_template("contest/identify.html", contest=contest, values=values, errors=errors),
+            email = privacy_email(values["email"]) if values["email"].strip() else None
+            if values["email"].strip():
+                if not email_ok or email is None or not contest.definition.verification.allows_email(email):
+                    errors["email"] = ("Thư công vụ phải có tên miền " + ", ".join(contest.definition.verification.email_domains)
+                                       + "." if email_ok else "Cuộc thi này không xác nhận bằng thư điện tử.")
+                channel, address = "email", email
+            else:
+                try:
+                    address = privacy.normalise_phone(values["phone"])
+                except privacy.PersonalDataError as exc:
+                    errors["phone"] = str(exc)
+                channel = phone_channel
+                if channel is None and not errors:
+                    errors["phone"] = ("Cuộc thi chưa gửi được mã qua tin nhắn. Hãy dùng mã tiếp tục dự thi, hoặc "
+                                       "liên hệ Ban Tổ chức.")
+            if not errors:
+                try:
+                    verification.send_code(dep, contest, channel, address, client_key("contest-code"))
+                except verification.CodeNotSent as exc:
+                    errors["phone"] = str(exc)
+                else:
+                    pending = dict(session.get(PENDING_KEY) or {})
+                    pending[str(contest.id)] = {"kind": "resume", "channel": channel, "address": address}
+                    session[PENDING_KEY] = pending
+                    return redirect(url_for(".confirm_view", slug=slug), code=303)
+            status = 422
+    response = make_response(render_template("contest/identify.html", contest=contest, values=values, errors=errors,
+                                             phone_channel=phone_channel, email_ok=email_ok,
+                                             email_domains=", ".join(contest.definition.verification.email_domains)),
                              status)
     return _no_store(response)
 
@@ -759,8 +976,24 @@ def mine_view(slug):
     mine = attempts_mod.attempts_of(dep.db, participant.id)
     rounds = {r.id: r for r in contest.rounds}
     unit = dep.plan.unit(participant.unit_id).name if participant.unit_id and dep.plan.has_unit(participant.unit_id) else None
-    return _no_store(make_response(render_template("contest/mine.html", contest=contest, participant=participant,
-                                                   attempts=mine, rounds=rounds, unit=unit, now=utc_now())))
+    return _no_store(make_response(render_template(
+        "contest/mine.html", contest=contest, participant=participant, attempts=mine, rounds=rounds, unit=unit,
+        now=utc_now(), bound=device_bound(contest, participant.id), resume_code=g.pop("resume_code", None),
+        has_resume_code=verification.has_resume_code(dep, participant.id))))
+
+
+@bp.route("/<slug>/cua-toi/ma-tiep-tuc", methods=["POST"])
+@public
+@published
+def resume_code_view(slug):
+    """Make a written resume code (shown once; the previous one stops working). Only on a device
+    bound to the participant."""
+    contest = g.contest
+    pid = current_participant_id(contest)
+    if not pid or not device_bound(contest, pid):
+        abort(403, description="Thiết bị này chưa được xác nhận là của người dự thi. Hãy chọn “Tiếp tục dự thi”.")
+    g.resume_code = verification.new_resume_code(deployment(), pid)
+    return mine_view(slug)
 
 
 @bp.route("/<slug>/cua-toi/xoa", methods=["POST"])
@@ -770,8 +1003,11 @@ def erase_mine_view(slug):
     """Erase my personal data (asked on the page; my attempts leave the rankings)."""
     contest = g.contest
     pid = current_participant_id(contest)
-    if not pid:
-        abort(403, description="Bạn chưa đăng nhập vào tài khoản dự thi trên thiết bị này.")
+    if not pid or not device_bound(contest, pid):
+        # A session alone is not enough: erasing needs the device that registered, or one that
+        # proved its person with a code (a stranger once erased someone with a birth year).
+        abort(403, description="Để xóa dữ liệu, thiết bị này cần được xác nhận: chọn “Tiếp tục dự thi” và nhập mã "
+                               "gửi tới số điện thoại đã đăng ký.")
     if request.form.get("xac_nhan") != "1":
         flash("Hãy đánh dấu ô xác nhận trước khi xóa dữ liệu.")
         return redirect(url_for(".mine_view", slug=slug), code=303)
