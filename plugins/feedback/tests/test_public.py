@@ -210,3 +210,13 @@ def test_numbers_in_urls_are_bounded(app):
         assert client.get(url).status_code in (400, 404), url
     assert client.get("/hoi-dap/?trang=501").status_code == 404
     assert client.get("/hoi-dap/?q=" + "a " * 3000).status_code == 200
+
+
+def test_offensive_words_whole_words_with_tones():
+    from ccch_feedback.forms import offensive_words
+
+    assert set(offensive_words("Đồ SÚC VẬT, đm")) == {"súc vật", "đm"}
+    assert offensive_words("cho tôi hỏi về con chó nhà hàng xóm") == ["con chó"]
+    assert offensive_words("Tôi muốn đăng ký cho con") == []  # "cho", "con" alone are not offensive
+    assert offensive_words("dmm đăng ký") == []  # whole words only
+    assert offensive_words("thật là đồ khốn", ("khốn",)) == ["khốn"]

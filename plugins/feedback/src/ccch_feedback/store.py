@@ -226,21 +226,19 @@ def format_code(code: str) -> str:
 
 def get_item(db: Database, item_id: int) -> Item | None:
     """The item with this id, or None."""
-    row = db.execute("select * from feedback_items where id = ?", [item_id]).fetchone()
-    return _item(db, row)
+    return _item(db.execute("select * from feedback_items where id = ?", [item_id]))
 
 
 def item_by_code(db: Database, code: str) -> Item | None:
     """The item with this tracking code, or None."""
-    row = db.execute("select * from feedback_items where code = ?", [code]).fetchone()
-    return _item(db, row)
+    return _item(db.execute("select * from feedback_items where code = ?", [code]))
 
 
-def _item(db: Database, row) -> Item | None:
+def _item(cursor) -> Item | None:
+    row = cursor.fetchone()
     if row is None:
         return None
-    names = [d[0] for d in db.execute("select * from feedback_items limit 0").description]
-    return Item.from_row(dict(zip(names, row, strict=True)))
+    return Item.from_row(dict(zip((d[0] for d in cursor.description), row, strict=True)))
 
 
 def _rows(db: Database, sql: str, params=()) -> Iterator[dict]:
