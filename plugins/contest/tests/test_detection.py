@@ -424,3 +424,22 @@ def test_a_page_checks_a_bounded_number_of_attempts_and_says_what_is_left(app, d
     assert D.detect(dep, get_contest(dep, SLUG), now=NOW).checked == 3  # the command line has no budget
     assert D.unchecked(dep.db, get_contest(dep, SLUG)) == 0
     assert "chưa được kiểm tra" not in manager.get(f"/cuoc-thi/quan-ly/{SLUG}/dang-ngo").get_data(as_text=True)
+
+
+def test_erasure_drops_the_registration_source(dep, contest):
+    from ccch_contest.personal_data import erase_participant
+
+    who = person(dep, contest, 1, client="a")
+    keep = person(dep, contest, 2, client="a")
+    erase_participant(dep, contest, who.id, "noivu")
+    assert [r[0] for r in dep.db.execute("select participant_id from contest_registration_sources")] == [keep.id]
+
+
+def test_the_retention_purge_drops_the_contests_registration_sources(dep):
+    from ccch_contest.personal_data import purge_expired
+
+    old = load_contest(dep, contest_data(rounds=[(NOW - dt.timedelta(days=420), NOW - dt.timedelta(days=400))]))
+    person(dep, old, 1, client="a", at=NOW - dt.timedelta(days=410))
+    assert dep.db.execute("select count(*) from contest_registration_sources").fetchone()[0] == 1
+    purge_expired(dep, NOW, False, "test")
+    assert dep.db.execute("select count(*) from contest_registration_sources").fetchone()[0] == 0

@@ -181,6 +181,7 @@ def purge_personal_data(deployment, now: dt.datetime, dry_run: bool, actor: str 
                         [stamp, contest_id, BATCH]).rowcount
                     total += n
                     if n < BATCH:
+                        db.execute("delete from contest_registration_sources where contest_id = ?", [contest_id])
                         if total:
                             # Cached leaderboards hold names: drop them (they are rebuilt without).
                             db.execute("delete from contest_leaderboards where contest_id = ?", [contest_id])
@@ -234,6 +235,8 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
             [marker, marker, reason, utc_now_iso(now), participant_id])
         db.execute("update contest_attempts set disqualified = 1, disqualified_reason = ? where participant_id = ?",
                    [reason, participant_id])
+        # The keyed hash of the address it registered from (detection's evidence) goes too.
+        db.execute("delete from contest_registration_sources where participant_id = ?", [participant_id])
         for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):
             refresh_counted(db, contest.definition, participant_id, r["round_id"])
         log(db, contest.id, "erase", username=username, participant_id=participant_id, detail=reason,
