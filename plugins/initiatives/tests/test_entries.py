@@ -191,3 +191,17 @@ def test_an_entry_without_its_form_token_is_refused(dep, call, client_for):
     response = client_for().post(FORM_URL, data=data, content_type="multipart/form-data")
     assert response.status_code == 400
     assert dep.db.execute("select count(*) from initiative_entries").fetchone()[0] == 0
+
+
+def test_near_identical_entries_are_flagged_for_the_secretary(dep, call, add_entry):
+    from ccch_initiatives.entries import similar_pairs
+
+    long_text = " ".join(f"Bước {i}: công chức một cửa tiếp nhận hồ sơ số {i * 37} và trả kết quả đúng hẹn."
+                         for i in range(60))
+    first = add_entry("xa-an-dung", document=docx(long_text))
+    copy = add_entry("xa-yen-ho", document=docx(long_text.replace("Bước 7:", "Bước bảy:")))
+    add_entry("xa-duc-dong", document=docx(" ".join(f"Đoạn {i} bàn về loa truyền thanh, bản tin số {i * 11}."
+                                                    for i in range(60))))
+    pairs = similar_pairs(dep.db, call.id)
+    assert [(a, b) for a, b, _ in pairs] == [(first.id, copy.id)]
+    assert pairs[0][2] > 0.8

@@ -228,13 +228,22 @@ def _store_document(db, entry_id: int, call_id: int, document: Document, needles
         "names_found": json.dumps(found, ensure_ascii=False), "sketch": " ".join(map(str, shingles)),
         "uploaded_at": stamp}, pk="entry_id")
     db.execute("delete from initiative_similar where entry_a = ? or entry_b = ?", [entry_id, entry_id])
+    db.execute("delete from initiative_shingles where entry_id = ?", [entry_id])
     if not shingles:
         return
+    db.conn.executemany("insert or ignore into initiative_shingles (call_id, hash, entry_id) values (?, ?, ?)",
+                        [(call_id, h, entry_id) for h in shingles])
+    # Candidates: entries sharing at least half as many hashes as a near-duplicate would (an
+    # index look-up per hash); the estimate is then computed on their sketches alone.
+    marks = ", ".join("?" * len(shingles))
+    needed = max(1, int(len(shingles) * SIMILAR_AT / 2))
+    candidates = [r[0] for r in db.execute(
+        f"select entry_id from initiative_shingles where call_id = ? and hash in ({marks}) and entry_id != ? "
+        "group by entry_id having count(*) >= ?", [call_id, *shingles, entry_id, needed])]
     mine = set(shingles)
-    for other_id, other_sketch in db.execute(
-            "select d.entry_id, d.sketch from initiative_documents d join initiative_entries e on e.id = d.entry_id "
-            "where e.call_id = ? and d.entry_id != ? and d.sketch != ''", [call_id, entry_id]):
-        score = similarity(mine, {int(h) for h in other_sketch.split()})
+    for other_id in candidates:
+        other = {r[0] for r in db.execute("select hash from initiative_shingles where entry_id = ?", [other_id])}
+        score = similarity(mine, other)
         if score >= SIMILAR_AT:
             a, b = sorted((entry_id, other_id))
             db.execute("insert or replace into initiative_similar (call_id, entry_a, entry_b, similarity) "

@@ -74,3 +74,17 @@ def m001_initiatives(db):
         "call_id": int, "entry_id": int, "award": str, "award_name": str, "category": str, "rank": int,
         "score": float, "decided_at": str,
     }, pk=("call_id", "entry_id"), not_null=("award", "award_name", "decided_at"))
+
+
+@migrations()
+def m002_shingles(db):
+    """The fingerprint hashes of every entry's text, indexed: a new entry finds the entries that
+    share many of its hashes by ~128 index look-ups, however many entries the call has."""
+    db["initiative_shingles"].create({"call_id": int, "hash": int, "entry_id": int},
+                                     pk=("call_id", "hash", "entry_id"))
+    db["initiative_shingles"].create_index(["entry_id"])
+    for entry_id, call_id, sketch in db.execute(
+            "select d.entry_id, e.call_id, d.sketch from initiative_documents d join initiative_entries e "
+            "on e.id = d.entry_id where d.sketch != ''").fetchall():
+        db.conn.executemany("insert or ignore into initiative_shingles (call_id, hash, entry_id) values (?, ?, ?)",
+                            [(call_id, int(h), entry_id) for h in sketch.split()])

@@ -543,6 +543,12 @@ def blind_view(db, entry):
     }
 
 
+def blind_title(entry) -> dict:
+    """The code and the title (names replaced) of an entry, for a judge's lists."""
+    needles = person_needles(list(entry.authors), entry.contact_email, entry.contact_phone)
+    return {"code": entry.code, "title": redact(entry.title, needles)}
+
+
 @panel_bp.route("/<slug>/cham")
 @login_required
 def judge_index(slug):
@@ -550,17 +556,21 @@ def judge_index(slug):
     db = deployment().db
     plan = deployment().plan
     declared = declared_conflicts(db, call.id)
-    mine = assignments(db, call.id, call.stage, username=seat.username)
+    entries = {e.id: e for e in entries_of(db, call.id)}
+    scored = dict(db.execute(
+        "select s.assignment_id, count(*) from initiative_scores s join initiative_assignments a on "
+        "a.id = s.assignment_id where a.call_id = ? and a.username = ? group by s.assignment_id",
+        [call.id, seat.username]).fetchall())
     rows = []
-    for a in mine:
-        entry = get_entry(db, a.entry_id)
+    for a in assignments(db, call.id, call.stage, username=seat.username):
+        entry = entries.get(a.entry_id)
         if entry is None or not may_judge(plan, seat, entry, declared):
             continue
-        rows.append((a, blind_view(db, entry), len(scores_of(db, a.id))))
+        rows.append((a, blind_title(entry), scored.get(a.id, 0)))
     # Entries a judge may declare a conflict on: the call's, minus their own unit's (never shown).
-    others = [e for e in entries_of(db, call.id) if may_judge(plan, seat, e, declared)]
+    others = [(e.id, blind_title(e)) for e in entries.values() if may_judge(plan, seat, e, declared)]
     return render_template("initiatives/judge_index.html", call=call, seat=seat, rows=rows, rounds=ROUNDS,
-                           others=[(e.id, blind_view(db, e)) for e in others])
+                           others=others)
 
 
 def _judge_assignment(slug, assignment_id):
