@@ -4,6 +4,7 @@ and shm files, backups, and files written with ``storage.open_private`` (exports
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -52,5 +53,34 @@ def test_open_private_creates_owner_only_files_whatever_the_umask(tmp_path):
         assert _mode(tmp_path / "old.xlsx") == 0o600 and (tmp_path / "old.xlsx").read_bytes() == b"y"
         with pytest.raises(ValueError):
             open_private(tmp_path / "export.csv", "r")
+    finally:
+        os.umask(old_umask)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_every_export_command_writes_owner_only_files(make_deployment, tmp_path):
+    """Issue #16 part 5: the contest's, the export plugin's and the survey's export files hold
+    personal data; with the usual umask they would be world-readable."""
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    dep = make_deployment(plugins=("contest", "export", "survey"))
+    old_umask = os.umask(0o022)
+    try:
+        def run(*args):
+            result = CliRunner().invoke(make_cli(dep.config.path), [str(a) for a in args])
+            assert result.exit_code == 0, result.output
+
+        run("contest", "load", examples / "duc-tho-2024" / "contest.toml")
+        run("survey", "load", examples / "surveys" / "sipas.toml")
+        run("contest", "export", "tim-hieu-cchc-2024", "participants", tmp_path / "participants.csv")
+        for fmt in ("csv", "xlsx", "json"):
+            run("export", "contest_participants", "--format", fmt, "-o", tmp_path / f"table.{fmt}")
+        run("export", "measurements", "-o", tmp_path / "measurements.csv")
+        run("survey", "export", "sipas", "-o", tmp_path / "responses.csv")
+        written = ["participants.csv", "table.csv", "table.xlsx", "table.json", "measurements.csv", "responses.csv"]
+        assert {name: _mode(tmp_path / name) for name in written} == {name: 0o600 for name in written}
     finally:
         os.umask(old_umask)

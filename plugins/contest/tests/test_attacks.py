@@ -4,6 +4,7 @@ test that fails on the code before the fix. docs/security.md lists them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 from ccch_contest import attempts as A
@@ -121,3 +122,52 @@ def test_no_review_shows_a_question_a_later_round_can_draw(dep, make_app):
     close_rounds(dep, 2, at=now)
     review = page(client.get(f"{BASE}/xem-lai/{attempt.token}"))
     assert "Đáp án công bố sau" not in review and review.count("— đáp án đúng") >= len(attempt.questions)
+
+
+# -- identity takeover -----------------------------------------------------------------------------
+
+
+def test_a_stranger_who_knows_a_leaderboard_entry_can_neither_resume_view_nor_erase_it(make_deployment, make_app):
+    """The leaderboard showed "0912***001"; 4 probes of the registration form confirmed the number,
+    11 tries found her year of birth, and "Của tôi" erased her. Now the board shows at most the last
+    3 digits, the form answers every number alike, resuming needs a code to her phone, and erasing
+    needs her device. Even knowing her full number and year of birth gets the stranger nothing."""
+    dep = make_deployment(plugins=("contest",), messages={"channels": {"sms": {"sender": "folder"}}})
+    load_contest(dep, contest_data(verified=True, score_disclosure="immediately"))
+    app = make_app(dep)
+    owner = app.test_client()
+    token = csrf_from(page(owner.get(BASE + "/dang-ky")))
+    owner.post(BASE + "/dang-ky", data={"csrf_token": token, "full_name": "Lê Thị Hoa", "phone": PHONES[1],
+                                        "birth_year": "1985", "audience": "cbccvc", "unit_id": "xa-an-dung",
+                                        "consent": "1", "start_now": "1"})
+    code = dep.db.execute("select params from messages where template = 'otp'").fetchone()[0]
+    token = csrf_from(page(owner.get(BASE + "/xac-nhan")))
+    started = owner.post(BASE + "/xac-nhan", data={"csrf_token": token, "ma": json.loads(code)["code"]})
+    assert started.status_code == 200
+    board = page(app.test_client().get(BASE + "/bang-xep-hang"))
+    # (nothing submitted yet: the entry's number as the board would show it)
+    assert PHONES[1][:4] not in board
+
+    stranger = app.test_client()
+    # The old way in: number and year of birth.
+    token = csrf_from(page(stranger.get(BASE + "/tiep-tuc")))
+    old_way = stranger.post(BASE + "/tiep-tuc", data={"csrf_token": token, "phone": PHONES[1], "birth_year": "1985"})
+    assert old_way.status_code in (303, 422)
+    if old_way.status_code == 303:  # a code went to her phone; the stranger must guess it
+        assert old_way.headers["Location"].endswith("/xac-nhan")
+        for guess in ("000000", "111111", "222222", "333333", "444444", "555555"):
+            token = csrf_from(page(stranger.get(BASE + "/xac-nhan")))
+            assert stranger.post(BASE + "/xac-nhan", data={"csrf_token": token, "ma": guess}).status_code == 422
+    mine = stranger.get(BASE + "/cua-toi")
+    assert mine.status_code == 303 and "Lê Thị Hoa" not in page(mine)
+    token = csrf_from(page(stranger.get(BASE + "/tiep-tuc")))
+    erase = stranger.post(BASE + "/cua-toi/xoa", data={"csrf_token": token, "xac_nhan": "1"})
+    assert erase.status_code == 403
+    assert dep.db.execute("select full_name from contest_participants").fetchone()[0] == "Lê Thị Hoa"
+    # Registering with her number only sends her a code: nothing registers, nothing is revealed.
+    token = csrf_from(page(stranger.get(BASE + "/dang-ky")))
+    again = stranger.post(BASE + "/dang-ky", data={"csrf_token": token, "full_name": "Kẻ Mạo Danh", "phone": PHONES[1],
+                                                   "birth_year": "1985", "audience": "cbccvc", "unit_id": "xa-an-dung",
+                                                   "consent": "1"})
+    assert again.status_code == 303 and again.headers["Location"].endswith("/xac-nhan")
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1

@@ -13,6 +13,7 @@ from ccch_core.cli import echo_json, pass_deployment, table
 from ccch_core.limits import limits_of
 from ccch_core.questions import QuestionError
 from ccch_core.report import DataScope
+from ccch_core.storage import open_private
 
 from . import bank as bank_mod
 from .contests import ContestError, get_contest, list_contests
@@ -516,7 +517,7 @@ def export_command(deployment, slug, table_name, path):
     data_table = TABLES_BY_NAME[f"contest_{table_name}"]
     chunks = stream_csv(data_table.columns, data_table.rows(deployment, DataScope(), contest.id))
     if path:
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        with open_private(path, "w", encoding="utf-8", newline="") as handle:  # personal data: 0600
             for chunk in chunks:
                 handle.write(chunk)
         click.echo(f"Wrote {path}")

@@ -25,6 +25,7 @@ from ccch_core import hookimpl
 from ccch_core.accounts import Role
 from ccch_core.periods import Period, PeriodError
 from ccch_core.report import DataScope, build_report
+from ccch_core.storage import open_private
 from ccch_core.text import slugify
 from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
@@ -105,7 +106,8 @@ def write_data_table(table, rows, format_name: str, target, *, meta: dict[str, A
     """Stream ``rows`` of a data table to ``target`` (a path or a binary stream); returns rows written."""
     if format_name == "csv":
         own = isinstance(target, (str, Path))
-        stream = open(target, "w", encoding="utf-8", newline="") if own else io.TextIOWrapper(target, "utf-8", newline="")  # noqa: SIM115 - closed below when ours
+        # A data table may hold personal data: a file of ours is created owner-only (0600).
+        stream = open_private(target, "w", encoding="utf-8", newline="") if own else io.TextIOWrapper(target, "utf-8", newline="")
         try:
             return tabular.write_csv(table.columns, rows, stream, on_row=on_row)
         finally:
@@ -119,12 +121,16 @@ def write_data_table(table, rows, format_name: str, target, *, meta: dict[str, A
 
         workbook = Workbook(write_only=True)
         count = tabular.add_sheet(workbook, table.title, table.columns, rows, set(), on_row=on_row)
-        workbook.save(target)
+        if isinstance(target, (str, Path)):
+            with open_private(target, "wb") as stream:
+                workbook.save(stream)
+        else:
+            workbook.save(target)
         return count
     if format_name == "json":
         counter = _Counter(rows, on_row)
         own = isinstance(target, (str, Path))
-        stream = open(target, "wb") if own else target  # noqa: SIM115 - closed below when ours
+        stream = open_private(target, "wb") if own else target
         try:
             for chunk in tabular.iter_json(table.columns, counter, meta):
                 stream.write(chunk)
@@ -205,7 +211,8 @@ def register_commands(cli):
         except ExportError as exc:
             raise click.BadParameter(str(exc), param_hint="--format") from None
         path = output or Path(filename)
-        path.write_bytes(content)
+        with open_private(path, "wb") as handle:  # a report names officers and units: owner-only
+            handle.write(content)
         click.echo(f"Wrote {path} ({len(content):,} bytes).")
 
     @cli.command("export")

@@ -15,7 +15,7 @@ from ccch_core import audit
 from ccch_core.cli import echo_json, pass_deployment, table
 from ccch_core.limits import limits_of
 from ccch_core.periods import Period, PeriodError, PeriodType
-from ccch_core.storage import write_transaction
+from ccch_core.storage import open_private, write_transaction
 
 from .actions import record
 from .definition import DefinitionError, load_definition
@@ -384,7 +384,7 @@ def survey_group() -> click.Group:
         _check_unit(deployment.plan, unit_id, "--unit")  # before the file is opened: nothing written
         header, rows = exports.wide_rows(deployment.db, deployment.plan, survey_id, _period(period), unit_id)
         count = 0
-        with output.open("w", encoding="utf-8", newline="") as handle:
+        with open_private(output, "w", encoding="utf-8", newline="") as handle:  # answers and comments: 0600
             for piece in exports.csv_lines(header, rows):
                 handle.write(piece)
                 count += piece.count("\r\n")

@@ -1,0 +1,191 @@
+"""Verified identity (issue #16, part 1): registering with a one-time code, continuing on
+another device, the device a participant registered on, and what a stranger can do with a
+leaderboard entry (nothing)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from ccch_contest import attempts as A
+from ccch_contest_testing import PHONES, contest_data, csrf_from, load_contest
+
+BASE = "/cuoc-thi/tim-hieu-cchc-2024"
+MESSAGES = {"channels": {"sms": {"sender": "folder"}, "email": {"sender": "folder"}}}
+
+
+@pytest.fixture
+def dep(make_deployment):
+    return make_deployment(plugins=("contest",), messages=MESSAGES)
+
+
+@pytest.fixture
+def contest(dep):
+    contest = load_contest(dep, contest_data(verified=True))
+    assert [a.verify for a in contest.definition.audiences] == ["phone_or_email", "phone"]
+    return contest
+
+
+@pytest.fixture
+def app(dep, contest, make_app):
+    return make_app(dep)
+
+
+def page(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def codes_sent(dep, address: str | None = None) -> list[str]:
+    """The codes queued in the outbox (to ``address``), oldest first: what the person's phone gets."""
+    rows = dep.db.execute("select address, params from messages where template = 'otp' order by id").fetchall()
+    return [json.loads(p)["code"] for a, p in rows if address is None or a == address]
+
+
+def registration(n=1, **overrides):
+    form = {"full_name": "Trần Thị Mai", "phone": PHONES[n], "birth_year": "1988", "audience": "nhan-dan",
+            "unit_id": "xa-an-dung", "consent": "1", "start_now": "1"}
+    form.update(overrides)
+    return form
+
+
+def post_registration(client, n=1, **overrides):
+    token = csrf_from(page(client.get(BASE + "/dang-ky")))
+    return client.post(BASE + "/dang-ky", data={"csrf_token": token, **registration(n, **overrides)})
+
+
+def confirm(client, code: str):
+    token = csrf_from(page(client.get(BASE + "/xac-nhan")))
+    return client.post(BASE + "/xac-nhan", data={"csrf_token": token, "ma": code})
+
+
+def register_verified(dep, client, n=1, **overrides):
+    """Register through the pages, typing the code the phone received; returns the final response."""
+    sent = post_registration(client, n, **overrides)
+    assert sent.status_code == 303 and sent.headers["Location"].endswith("/xac-nhan"), page(sent)[:400]
+    return confirm(client, codes_sent(dep)[-1])
+
+
+def test_registration_waits_for_the_code_the_phone_received(dep, app):
+    client = app.test_client()
+    sent = post_registration(client)
+    assert sent.status_code == 303
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 0  # not yet
+    waiting = page(client.get(BASE + "/xac-nhan"))
+    assert "*******" + PHONES[1][-3:] in waiting and PHONES[1] not in waiting and "tin nhắn SMS" in waiting
+    wrong = confirm(client, "000000" if codes_sent(dep)[-1] != "000000" else "111111")
+    assert wrong.status_code == 422 and "Mã xác nhận không đúng" in page(wrong)
+    done = confirm(client, codes_sent(dep)[-1])
+    assert done.status_code == 200 and "/bai-thi/" in page(done)  # registered and started, as asked
+    row = dep.db.execute("select verified_by, phone_masked from contest_participants").fetchone()
+    assert row == ("sms", "*******" + PHONES[1][-3:])
+    assert "ccch_cuoc_thi_" in done.headers.get("Set-Cookie", "")  # the device is bound
+    assert dep.db.execute("select count(*) from contest_devices where kind = 'device'").fetchone()[0] == 1
+
+
+def test_a_registered_number_gets_the_same_answer_as_a_new_one(dep, app):
+    assert register_verified(dep, app.test_client(), n=1).status_code == 200
+    stranger, newcomer = app.test_client(), app.test_client()
+    taken = post_registration(stranger, n=1, full_name="Kẻ Mạo Danh")
+    fresh = post_registration(newcomer, n=2, full_name="Kẻ Mạo Danh")
+    assert taken.status_code == fresh.status_code == 303
+    assert taken.headers["Location"] == fresh.headers["Location"]
+    waiting = [page(c.get(BASE + "/xac-nhan")) for c in (stranger, newcomer)]
+    assert re.sub(r"\*{7}\d{3}|value=\"[^\"]+\"", "", waiting[0]) == re.sub(r"\*{7}\d{3}|value=\"[^\"]+\"", "", waiting[1])
+    # The code went to the owner's phone; the stranger has 5 guesses at a 6-digit code, then none.
+    for guess in ("123456", "234567", "345678", "456789", "567890"):
+        assert confirm(stranger, guess).status_code == 422
+    assert confirm(stranger, codes_sent(dep, PHONES[1])[-1]).status_code == 422  # spent after 5 wrong tries
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1
+
+
+def test_the_owner_typing_the_code_again_continues_as_themselves(dep, app):
+    register_verified(dep, app.test_client(), n=1)
+    other_phone = app.test_client()
+    again = register_verified(dep, other_phone, n=1)
+    assert again.status_code == 303
+    assert "đã đăng ký dự thi trước đó" in page(other_phone.get(BASE))
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1
+    assert "Tiếp tục làm bài" in page(other_phone.get(BASE))
+
+
+def test_civil_servants_may_verify_with_an_official_email(dep, app):
+    client = app.test_client()
+    wrong_domain = post_registration(client, n=3, audience="cbccvc", email="mai@gmail.com")
+    assert wrong_domain.status_code == 422 and "hatinh.gov.vn" in page(wrong_domain)
+    assert 'value="Trần Thị Mai"' in page(wrong_domain)  # the form comes back filled in
+    citizen = post_registration(client, n=3, audience="nhan-dan", email="mai@ductho.hatinh.gov.vn")
+    assert citizen.status_code == 422 and "để trống ô thư điện tử" in page(citizen)
+    sent = post_registration(client, n=3, audience="cbccvc", email="Mai.TT@DucTho.HaTinh.gov.vn")
+    assert sent.status_code == 303
+    assert codes_sent(dep, "Mai.TT@ductho.hatinh.gov.vn") and not codes_sent(dep, PHONES[3])
+    assert "thư điện tử" in page(client.get(BASE + "/xac-nhan"))
+    assert confirm(client, codes_sent(dep)[-1]).status_code == 200
+    row = dep.db.execute("select verified_by, email_hash from contest_participants").fetchone()
+    assert row[0] == "email" and len(row[1]) == 64
+    # The address itself is kept nowhere in the contest's tables.
+    dump = " ".join(str(v) for r in dep.db.execute("select * from contest_participants") for v in r)
+    assert "mai.tt" not in dump.lower()
+    # Continuing on another device by the same e-mail address.
+    other = app.test_client()
+    token = csrf_from(page(other.get(BASE + "/tiep-tuc")))
+    assert other.post(BASE + "/tiep-tuc", data={"csrf_token": token, "email": "mai.tt@ductho.hatinh.gov.vn"}
+                      ).status_code == 303
+    assert confirm(other, codes_sent(dep)[-1]).status_code == 303
+    assert "Tiếp tục làm bài" in page(other.get(BASE))
+
+
+def test_codes_are_capped_per_contest_a_day(make_deployment, make_app):
+    dep = make_deployment(plugins=("contest",), messages=MESSAGES)
+    data = contest_data(verified=True)
+    data["contest"]["verification"] = {"phone_channel": "sms", "email_domains": ["hatinh.gov.vn"], "daily_codes": 2}
+    load_contest(dep, data)
+    app = make_app(dep)
+    assert post_registration(app.test_client(), n=1).status_code == 303
+    assert post_registration(app.test_client(), n=2).status_code == 303
+    third = post_registration(app.test_client(), n=3)
+    assert third.status_code == 422 and "Không gửi được mã xác nhận lúc này" in page(third)
+    assert len(codes_sent(dep)) == 2
+
+
+def test_a_number_sent_too_many_codes_reads_as_sent(dep, app):
+    """The core sends 3 codes to a number in 15 minutes; the 4th request must not tell a stranger
+    that someone else asked for codes to that number."""
+    for _ in range(4):
+        response = post_registration(app.test_client(), n=4)
+        assert response.status_code == 303
+    assert len(codes_sent(dep, PHONES[4])) == 3
+
+
+def test_no_sender_for_the_channel_says_so_without_naming_the_number(make_deployment, make_app):
+    dep = make_deployment(plugins=("contest",))  # no [messages] senders at all
+    load_contest(dep, contest_data(verified=True))
+    response = post_registration(make_app(dep).test_client(), n=1)
+    assert response.status_code == 422 and "Không gửi được mã xác nhận" in page(response)
+    assert 'value="Trần Thị Mai"' in page(response)
+
+
+def test_erasing_needs_the_bound_device(dep, app):
+    client = app.test_client()
+    register_verified(dep, client, n=5)
+    # The same session without the device cookie (a copied session, say): it can read, not erase.
+    client.delete_cookie(next(c.key for c in client._cookies.values() if c.key.startswith("ccch_cuoc_thi_")))
+    token = csrf_from(page(client.get(BASE + "/cua-toi")))
+    refused = client.post(BASE + "/cua-toi/xoa", data={"csrf_token": token, "xac_nhan": "1"})
+    assert refused.status_code == 403 and "Tiếp tục dự thi" in page(refused)
+    assert dep.db.execute("select deleted_at from contest_participants").fetchone()[0] is None
+
+
+def test_the_device_cookie_restores_the_participant_after_the_session_ends(dep, app):
+    client = app.test_client()
+    done = register_verified(dep, client, n=6)
+    url = re.search(r'data-canonical="([^"]+)"', page(done)).group(1)
+    client.delete_cookie("ccch_session")
+    assert client.get(url).status_code == 200  # the device secret, not the session, knows them
+    forged = app.test_client()
+    cookie = next(c for c in client._cookies.values() if c.key.startswith("ccch_cuoc_thi_"))
+    pid = cookie.value.split(".")[0]
+    forged.set_cookie(cookie.key, f"{pid}.not-the-secret")
+    assert forged.get(url).status_code == 403
+    assert A.get_attempt(dep.db, url.rsplit("/", 1)[-1]).status == "open"
