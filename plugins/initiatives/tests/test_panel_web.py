@@ -229,3 +229,31 @@ def test_a_manager_sets_up_a_call_and_its_panel_in_the_web(dep, clock, client_fo
     judge_client = client_for(judge)
     assert "Sáng kiến CCHC" in judge_client.get("/").get_data(as_text=True)
     assert judge_client.get(f"/sang-kien/hoi-dong/{SLUG}/cham").status_code == 200
+
+
+def test_certificates_have_one_page_per_award_in_vietnamese(dep, call, world, client_for):
+    from ccch_initiatives.judging import (
+        check_scores,
+        decide_awards,
+        get_assignment,
+        save_scores,
+    )
+    from pypdf import PdfReader
+
+    secretary = client_for(world["secretary"])
+    assert secretary.get(f"/sang-kien/hoi-dong/{SLUG}/giay-chung-nhan.pdf").status_code == 404  # no awards yet
+    for a in assignments(dep.db, call.id, "preliminary"):
+        values, overall = check_scores(call, {f"score_{c.key}": "9" for c in call.definition.criteria})
+        save_scores(dep, call, get_assignment(dep.db, a.id), values, overall, submit=True, actor=a.username)
+    awarded = decide_awards(dep, call, actor="tk")
+    response = secretary.get(f"/sang-kien/hoi-dong/{SLUG}/giay-chung-nhan.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.get_data()))
+    assert len(reader.pages) == len(awarded) == 2
+    text = unicodedata.normalize("NFC", reader.pages[0].extract_text())
+    assert "GIẤY CHỨNG NHẬN" in text and "Đạt Giải A" in text and AUTHOR in text
+    assert "UBND xã An Dũng" in text and "Lĩnh vực: Cải cách thủ tục hành chính" in text
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    assert any("BeVietnamPro" in str(f.get_object()["/BaseFont"]) for f in fonts.values())
+    judge = client_for(world["judges"][0])
+    assert judge.get(f"/sang-kien/hoi-dong/{SLUG}/giay-chung-nhan.pdf").status_code == 403

@@ -243,3 +243,20 @@ def awards_command(deployment, slug, publish):
         except JudgingError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo("Đã công bố kết quả.")
+
+
+@initiatives_group.command("certificates")
+@click.argument("slug")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The PDF file to write.")
+@pass_deployment
+def certificates_command(deployment, slug, output):
+    """Write the certificates of the awards decided (one A4 page each) to a PDF."""
+    from .certificates import certificates_pdf
+    from .judging import awards_of
+
+    call = _call(deployment, slug)
+    awards = awards_of(deployment.db, call)
+    if not awards:
+        raise click.ClickException("Chưa xét giải: ccch initiatives awards " + slug)
+    Path(output).write_bytes(certificates_pdf(deployment.plan, call, awards))
+    click.echo(f"{len(awards)} giấy chứng nhận: {output}")

@@ -7,6 +7,7 @@ Everything here raises :class:`DocumentError` with a Vietnamese message for the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -218,7 +219,12 @@ def _needle(name: str) -> str:
 
 
 def _pattern(needles: list[str]) -> re.Pattern | None:
-    needles = sorted({n for n in needles if len(n) >= 4}, key=len, reverse=True)
+    return _compiled(tuple(sorted({n for n in needles if len(n) >= 4}, key=lambda n: (-len(n), n))))
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled(needles: tuple[str, ...]) -> re.Pattern | None:
+    """The pattern of an entry's needles, kept: a judge's list redacts every title of the call."""
     if not needles:
         return None
     parts = [r"\s+".join(re.escape(word) for word in needle.split(" ")) for needle in needles]

@@ -520,6 +520,21 @@ def secretary_document(slug, entry_id):
     return _send(data, kind, f"{entry.code}-ban-goc")
 
 
+@panel_bp.route("/<slug>/giay-chung-nhan.pdf")
+@login_required
+def certificates(slug):
+    """The certificates of the awards decided, one page each (the secretary and managers)."""
+    from .certificates import certificates_pdf
+
+    call = _secretary_call(slug)
+    awards = awards_of(deployment().db, call)
+    if not awards:
+        abort(404, description="Chưa xét giải.")
+    data = certificates_pdf(deployment().plan, call, awards)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"giay-chung-nhan-{call.slug}.pdf")
+
+
 def _send(data: bytes, kind: str, stem: str):
     media = "application/pdf" if kind == "pdf" else \
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
