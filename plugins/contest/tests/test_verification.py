@@ -189,3 +189,24 @@ def test_the_device_cookie_restores_the_participant_after_the_session_ends(dep, 
     forged.set_cookie(cookie.key, f"{pid}.not-the-secret")
     assert forged.get(url).status_code == 403
     assert A.get_attempt(dep.db, url.rsplit("/", 1)[-1]).status == "open"
+
+
+def test_resending_gives_a_new_code_and_the_old_one_stops_working(dep, app):
+    client = app.test_client()
+    assert post_registration(client, n=8).status_code == 303
+    first = codes_sent(dep, PHONES[8])[-1]
+    token = csrf_from(page(client.get(BASE + "/xac-nhan")))
+    resent = client.post(BASE + "/xac-nhan", data={"csrf_token": token, "gui_lai": "1"})
+    assert resent.status_code == 303 and "Đã gửi lại mã xác nhận" in page(client.get(BASE + "/xac-nhan"))
+    second = codes_sent(dep, PHONES[8])[-1]
+    assert len(codes_sent(dep, PHONES[8])) == 2
+    if first != second:
+        assert confirm(client, first).status_code == 422
+    assert confirm(client, second).status_code == 200
+    # Past the per-number limit (3 in 15 minutes) a resend still reads as sent, and sends nothing.
+    other = app.test_client()
+    assert post_registration(other, n=9).status_code == 303
+    for _ in range(4):
+        token = csrf_from(page(other.get(BASE + "/xac-nhan")))
+        assert other.post(BASE + "/xac-nhan", data={"csrf_token": token, "gui_lai": "1"}).status_code == 303
+    assert len(codes_sent(dep, PHONES[9])) == 3
