@@ -1,10 +1,12 @@
-"""Journey 3: a citizen registers for the contest (with consent), starts an attempt, sees the
-countdown, answers, submits, sees score and time; a second tab cannot submit the same attempt
-again; after the round closes, the review shows the correct answers."""
+"""Journey 3: a citizen registers for the contest (with consent), types the code the phone
+received, starts an attempt, sees the countdown, answers, submits and sees the time (the score
+waits for the round's end); a second tab cannot submit the same attempt again; after the round
+closes, the result shows the score and the review the correct answers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import sqlite3
 import time
@@ -53,7 +55,17 @@ def test_contestant_journey(server, browser, shot, tmp_path):
         page.check("input[name=start_now]")
     with page.expect_navigation():
         page.click("form button[type=submit]")
-    # The attempt page answers the registration POST; the script puts its own address in the bar.
+    # An audience with prizes verifies: the code goes to the phone (the development sender writes it
+    # to the outbox folder); the person types it.
+    assert "/xac-nhan" in page.url and "*******678" in page.content(), page.content()[:1500]
+    shot(page, "0-code")
+    db = sqlite3.connect(server.config.parent / "ccch.db")
+    otp = json.loads(db.execute("select params from messages where template = 'otp' order by id desc").fetchone()[0])
+    db.close()
+    page.fill("input[name=ma]", otp["code"])
+    with page.expect_navigation():
+        page.click("form button:has-text('Xác nhận')")
+    # The attempt page answers the code's POST; the script puts its own address in the bar.
     assert "/bai-thi/" in page.url, page.content()[:2000]
     attempt_url = page.url
     timer = page.locator("#dem-nguoc")
@@ -77,7 +89,8 @@ def test_contestant_journey(server, browser, shot, tmp_path):
     with page.expect_navigation():
         page.click("#bai-thi button[type=submit]:not([formaction])")
     result = page.content()
-    assert "Thời gian làm bài" in result and re.search(r"\d+\s*/\s*5", page.inner_text("main"))
+    assert "Thời gian làm bài" in result and "Bài thi đã được ghi nhận" in result
+    assert not re.search(r"\d+\s*/\s*5", page.inner_text("main"))  # the score after the round (the default)
     assert "/ket-qua/" in page.url  # so that reloading the result shows it again, without re-sending
     page.reload()
     assert "Thời gian làm bài" in page.content()
@@ -95,6 +108,8 @@ def test_contestant_journey(server, browser, shot, tmp_path):
     if wait > 0:
         time.sleep(wait)
     review = attempt_url.replace("/bai-thi/", "/xem-lai/")
+    page.goto(attempt_url.replace("/bai-thi/", "/ket-qua/"))
+    assert re.search(r"\d+\s*/\s*5", page.inner_text("main"))  # now the score shows
     page.goto(review)
     assert "đáp án đúng" in page.content()
     shot(page, "3-review")
