@@ -257,3 +257,30 @@ def test_certificates_have_one_page_per_award_in_vietnamese(dep, call, world, cl
     assert any("BeVietnamPro" in str(f.get_object()["/BaseFont"]) for f in fonts.values())
     judge = client_for(world["judges"][0])
     assert judge.get(f"/sang-kien/hoi-dong/{SLUG}/giay-chung-nhan.pdf").status_code == 403
+
+
+def test_the_secretary_replaces_the_judges_copy_by_an_anonymised_one(dep, call, world, client_for):
+    secretary = client_for(world["secretary"])
+    entry = world["named"]
+    page_url = f"/sang-kien/hoi-dong/{SLUG}/bai/{entry.id}"
+    url = f"{page_url}/ban-an-danh"
+
+    def upload(document):
+        token = re.search(r'name="form_token" value="([^"]+)"', secretary.get(page_url).get_data(as_text=True))
+        return secretary.post(url, data={"form_token": token.group(1), "document": (io.BytesIO(document), "x.docx")},
+                              content_type="multipart/form-data")
+
+    still = docx("Tác giả Nguyễn Thị Hoa đề xuất giải pháp một cửa liên thông cho người dân " * 3)
+    assert upload(still).status_code == 303
+    assert "Bản ẩn danh vẫn còn: nguyen thi hoa" in secretary.get(page_url).get_data(as_text=True)
+    clean = docx("Tác giả [đã xóa] đề xuất giải pháp một cửa liên thông cho người dân " * 3)
+    assert upload(clean).status_code == 303
+    judge = world["judges"][0]
+    a = assignments(dep.db, call.id, "preliminary", username=judge, entry_id=entry.id)[0]
+    download = client_for(judge).get(f"/sang-kien/hoi-dong/{SLUG}/cham/{a.id}/tai-lieu")
+    assert download.status_code == 200 and download.get_data().startswith(b"PK")
+    assert names_in(zipfile.ZipFile(io.BytesIO(download.get_data())).read("word/document.xml").decode()) == []
+    # Without its form token, or as a judge, the upload is refused.
+    assert secretary.post(url, data={"document": (io.BytesIO(clean), "x.docx")},
+                          content_type="multipart/form-data").status_code == 400
+    assert client_for(judge).post(url, data={}).status_code == 403

@@ -208,10 +208,23 @@ def _fold_char(ch: str) -> str:
     return base if len(base) == 1 else " "
 
 
+class _FoldTable(dict):
+    """``str.translate``'s table for :func:`fold_text`, filled as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        if len(self) < 10_000:  # Vietnamese needs a few hundred; odd input must not grow it forever
+            self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def fold_text(text: str) -> str:
     """One character per character of ``text``: lower case, no diacritics, đ → d (so a span found
     in the folded text is the same span in the text)."""
-    return "".join(_fold_char(ch) for ch in text)
+    return text.translate(_FOLD)
 
 
 def _needle(name: str) -> str:

@@ -303,6 +303,22 @@ def replace_entry(deployment, call: Call, entry: Entry, fields: dict[str, Any], 
     return get_entry(deployment.db, entry.id)
 
 
+def replace_judges_copy(deployment, call: Call, entry: Entry, document: Document, *, actor: str | None) -> None:
+    """The secretary replaces the judges' copy of a document that still names its authors by an
+    anonymised one (after the close, when the author can no longer send one). The original stays
+    for the secretary; the new copy must name none of the authors (:class:`EntryError` listing
+    what it still names)."""
+    needles = person_needles(list(entry.authors), entry.contact_email, entry.contact_phone)
+    found = names_found(document.text + "\n" + document.extra_text, needles)
+    if found:
+        raise EntryError({"document": "Bản ẩn danh vẫn còn: " + ", ".join(found) + ". Hãy xóa rồi tải lên lại."})
+    with write_transaction(deployment.db) as db:
+        db.execute("update initiative_documents set kind = ?, blind = ?, text = ?, names_found = '[]' "
+                   "where entry_id = ?", [document.kind, document.blind, document.text, entry.id])
+        audit.record(db, actor, "initiatives.anonymise", f"{call.title} — bài {entry.code}",
+                     "Thay bản cho giám khảo bằng bản đã xóa tên tác giả", label="Ẩn danh tài liệu sáng kiến")
+
+
 def withdraw_entry(deployment, call: Call, entry: Entry, *, actor: str | None, reason: str) -> None:
     """The secretary withdraws an entry (a duplicate, an ineligible author); it is no longer judged."""
     with write_transaction(deployment.db) as db:

@@ -504,8 +504,9 @@ def secretary_entry(slug, entry_id):
     for round_ in ROUNDS:
         for a in assignments(db, call.id, round_, entry_id=entry.id):
             sheets.append((round_, a, scores_of(db, a.id)))
+    token = issue_form_token("initiatives-anonymise", f"{call.slug}:{entry.id}:{g.user.username}")
     return render_template("initiatives/secretary_entry.html", call=call, entry=entry, rounds=ROUNDS, sheets=sheets,
-                           info=document_info(db, entry.id), plan=deployment().plan)
+                           info=document_info(db, entry.id), plan=deployment().plan, anonymise_token=token)
 
 
 @panel_bp.route("/<slug>/bai/<int:entry_id>/tai-lieu")
@@ -518,6 +519,38 @@ def secretary_document(slug, entry_id):
         abort(404)
     kind, data = found
     return _send(data, kind, f"{entry.code}-ban-goc")
+
+
+@panel_bp.route("/<slug>/bai/<int:entry_id>/ban-an-danh", methods=["POST"])
+@login_required
+@form_token_protected
+def secretary_anonymised(slug, entry_id):
+    """The secretary uploads an anonymised copy for the judges (a form token bound to the account
+    and the entry stands for the session's CSRF token, which would read the body under the app's
+    general size limit)."""
+    call = _secretary_call(slug)
+    entry = _entry_of_call(call, str(entry_id))
+    request.max_content_length = call.definition.max_document_bytes + MAX_FORM_MARGIN
+    try:
+        form = request.form
+        upload = request.files.get("document")
+    except RequestEntityTooLarge:
+        abort(413, description="Tệp quá lớn so với giới hạn của cuộc thi.")
+    bound = f"{call.slug}:{entry.id}:{g.user.username}"
+    if check_form_token(form.get("form_token"), "initiatives-anonymise", bound) is not FormTokenCheck.VALID:
+        abort(400, description="Biểu mẫu không hợp lệ hoặc đã hết hạn. Vui lòng tải lại trang rồi gửi lại.")
+    try:
+        if upload is None or not upload.filename:
+            raise DocumentError("Chưa chọn tệp.")
+        data = read_upload(upload.stream, call.definition.max_document_bytes, limits_of(deployment()))
+        entries_mod.replace_judges_copy(deployment(), call, entry, check_document(data, limits_of(deployment())),
+                                        actor=g.user.username)
+        flash("Đã thay bản cho giám khảo bằng bản ẩn danh.")
+    except DocumentError as exc:
+        flash(f"Bản ẩn danh: {exc}")
+    except EntryError as exc:
+        flash(exc.errors["document"])
+    return redirect(url_for(".secretary_entry", slug=slug, entry_id=entry.id), 303)
 
 
 @panel_bp.route("/<slug>/giay-chung-nhan.pdf")
