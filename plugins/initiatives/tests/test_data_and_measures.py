@@ -133,3 +133,19 @@ def test_the_command_line_runs_a_call_end_to_end(dep, tmp_path, monkeypatch, mak
     found = dep.db.execute("select names_found from initiative_documents d join initiative_entries e on "
                            "e.id = d.entry_id where e.unit_id = 'phong-tu-phap'").fetchone()[0]
     assert json.loads(found) == ["pham minh duc"]
+
+
+def test_the_periodic_report_has_a_section_on_the_contest(dep, call, add_entry, judges):
+    from ccch_core.report import build_report
+
+    add_entry("xa-an-dung", authors=[("Nguyễn Thị Hoa", "xa-an-dung")])
+    add_entry("xa-an-dung")
+    add_entry("xa-yen-ho")
+    report = build_report(dep, "2024-08")
+    (section,) = [s for s in report.sections if s.key == "sang_kien"]
+    assert section.blocks[0].text == "Trong tháng 8/2024, 2 đơn vị gửi 3 sáng kiến dự thi viết sáng kiến về CCHC."
+    assert section.blocks[1].rows == (("UBND xã An Dũng", 2), ("UBND xã Yên Hồ", 1))
+    scoped = build_report(dep, "2024-08", unit_id="xa-yen-ho")
+    (section,) = [s for s in scoped.sections if s.key == "sang_kien"]
+    assert section.blocks[1].rows == (("UBND xã Yên Hồ", 1),)
+    assert not [s for s in build_report(dep, "2024-07").sections if s.key == "sang_kien"]  # nothing in July

@@ -48,6 +48,14 @@ def register_measures(register):
 
 
 @hookimpl
+def report_sections(report):
+    from .report import initiatives_section
+
+    section = initiatives_section(report)
+    return [section] if section else []
+
+
+@hookimpl
 def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
     """Authors' names and contact of the entries left with this phone number or e-mail address."""
     from .personal_data import erase_person
