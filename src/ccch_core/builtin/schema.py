@@ -268,3 +268,26 @@ def m007_one_time_codes(db):
     )
     db.execute("create index one_time_codes_subject on one_time_codes (purpose, subject, id) where spent_at is null")
     db.execute("create index one_time_codes_spent on one_time_codes (coalesce(spent_at, expires_at))")
+
+
+@migrations()
+def m008_placements(db):
+    """Placements (ccch_core.placements): one printed poster or kiosk at one place of one unit,
+    with the short code its QR carries, for any plugin's public page (``target`` names the page:
+    ``survey:<survey id>``, ``feedback``…). The survey's own placements are copied here, with their
+    ids and codes, by the survey's migration m006."""
+    db.execute(
+        """
+        create table placements (
+            id integer primary key,
+            code text not null unique,    -- what the QR code carries: <base>/<path>/<code>
+            target text not null,         -- the public page: survey:<id>, feedback, contest:<slug>
+            unit_id text not null,
+            place text not null,
+            mode text not null default 'poster',   -- poster or kiosk
+            created_at text not null,
+            retired_at text
+        )
+        """
+    )
+    db.execute("create index placements_target on placements (target, unit_id)")
