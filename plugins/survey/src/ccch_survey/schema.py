@@ -236,3 +236,21 @@ def m005_identical_answers(db):
     db.execute("drop index survey_responses_day")
     db.execute("create index survey_responses_day on survey_responses "
                "(survey_id, day, placement_id, answers_key, submitted_at)")
+
+
+@migrations()
+def m006_shared_placements(db):
+    """The survey's placements join the core's shared ``placements`` (ccch_core.placements), with
+    the same ids and codes: every poster already printed keeps its QR code, and every response,
+    scan, tally and kiosk tablet stays attributed to the same placement id. ``survey_placements``
+    keeps the survey's part (which survey); new placements get their code from the core."""
+    clash = db.execute(
+        "select s.id, s.code from survey_placements s join placements p on p.id = s.id or p.code = s.code "
+        "where p.target <> 'survey:' || s.survey_id or p.code <> s.code or p.id <> s.id limit 1").fetchone()
+    if clash:  # another plugin's placements were made while the survey was not enabled
+        raise RuntimeError(f"survey placement {clash[0]} ({clash[1]}): its id or code is used by another "
+                           "placement in the shared table; move that placement before enabling the survey")
+    db.execute(
+        "insert into placements (id, code, target, unit_id, place, mode, created_at, retired_at) "
+        "select id, code, 'survey:' || survey_id, unit_id, place, mode, created_at, retired_at "
+        "from survey_placements where id not in (select id from placements)")

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 from sqlite_utils import Database
 
-from ccch_core import ratelimit
+from ccch_core import placements, ratelimit
 from ccch_core.model import Plan
 from ccch_core.periods import Period, to_local, utc_now
 from ccch_core.questions import QuestionType
@@ -308,15 +308,13 @@ def add_placement(db: Database, plan: Plan, survey_id: str, unit_id: str, place:
     with write_transaction(db):
         if not db.execute("select 1 from survey_surveys where id = ?", [survey_id]).fetchone():
             raise SurveyError(f"không có khảo sát nào có mã “{survey_id}”")
-        for _ in range(20):
-            code = new_code()
-            if not db.execute("select 1 from survey_placements where code = ?", [code]).fetchone():
-                break
-        else:  # pragma: no cover - 20 collisions in a row means the code space is full
-            raise SurveyError("không tìm được mã nơi đặt còn trống")
+        # The code and id come from the core's placements, shared by every public page (a
+        # survey poster's code can never be a feedback form's); this row holds the survey's part.
+        shared = placements.add_placement(db, plan, f"survey:{survey_id}", unit_id, place, mode=mode, now=now)
         placement_id = db.execute(
-            "insert into survey_placements (code, survey_id, unit_id, place, mode, created_at) values (?, ?, ?, ?, ?, ?)",
-            [code, survey_id, unit_id, place, mode, utc_now_iso(now)]).lastrowid
+            "insert into survey_placements (id, code, survey_id, unit_id, place, mode, created_at) "
+            "values (?, ?, ?, ?, ?, ?, ?)",
+            [shared.id, shared.code, survey_id, unit_id, place, mode, shared.created_at]).lastrowid
     return get_placement_by_id(db, placement_id)
 
 
@@ -372,8 +370,11 @@ def list_placements(db: Database, *, survey_id: str | None = None, plan: Plan | 
 def retire_placement(db: Database, code: str, now: dt.datetime | None = None) -> Placement:
     """Take a poster down: its link then shows a notice; its responses stay."""
     with write_transaction(db):
+        at = utc_now_iso(now)
         changed = db.execute("update survey_placements set retired_at = ? where code = ? and retired_at is null",
-                             [utc_now_iso(now), normalise_code(code)]).rowcount
+                             [at, normalise_code(code)]).rowcount
+        db.execute("update placements set retired_at = ? where code = ? and retired_at is null",
+                   [at, normalise_code(code)])
     placement = get_placement(db, code)
     if placement is None:
         raise SurveyError(f"không có nơi đặt nào có mã “{code}”")
