@@ -111,6 +111,60 @@ def feedback_group() -> click.Group:
                 store.approve(dep, item.id, actor)
         click.echo(f"Đã nạp {len(DEMO)} câu hỏi mẫu.")
 
+    @group.command("place", help="Tạo nơi đặt poster mã QR của trang gửi câu hỏi (một mã cho mỗi nơi).")
+    @click.argument("unit")
+    @click.option("--place", "place_text", help="Nơi đặt (mặc định: tên đơn vị), ví dụ “Quầy tiếp nhận hồ sơ”.")
+    @pass_deployment
+    def place(dep, unit, place_text):
+        from ccch_core.placements import PlacementError, add_placement
+
+        from .posters import TARGET, form_url
+
+        if not dep.plan.has_unit(unit):
+            raise click.ClickException(f"{unit}: không có đơn vị này trong kế hoạch")
+        try:
+            placement = add_placement(dep.db, dep.plan, TARGET, unit, place_text or dep.plan.unit(unit).name)
+        except PlacementError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{placement.code}  {form_url(dep, placement.code)}")
+
+    @group.command("placements", help="Các nơi đặt poster của trang gửi câu hỏi, với số câu hỏi gửi qua mỗi nơi.")
+    @pass_deployment
+    def list_placements_command(dep):
+        from ccch_core.placements import list_placements
+
+        from .posters import TARGET, form_url
+
+        counts = dict(dep.db.execute("select placement, count(*) from feedback_items where placement is not null "
+                                     "group by placement").fetchall())
+        rows = [(p.code, p.unit_id, p.place, "đang đặt" if p.active else "đã gỡ", counts.get(p.code, 0),
+                 form_url(dep, p.code)) for p in list_placements(dep.db, target=TARGET)]
+        click.echo(table(rows, ("Mã", "Đơn vị", "Nơi đặt", "", "Câu hỏi", "Địa chỉ")))
+
+    @group.command("posters", help="In poster (PDF) cho các nơi đặt đang dùng của trang gửi câu hỏi.")
+    @click.option("--out", "output", required=True, type=click.Path(dir_okay=False), help="Tệp PDF.")
+    @click.option("--size", type=click.Choice(["A4", "A3"], case_sensitive=False), default="A4")
+    @click.option("--code", "codes", multiple=True, help="Chỉ các mã này.")
+    @pass_deployment
+    def posters_command(dep, output, size, codes):
+        from pathlib import Path
+
+        from ccch_core.placements import list_placements
+        from ccch_core.posters import public_url_problem
+
+        from .posters import TARGET, poster_pdf
+
+        problem = public_url_problem(dep.public_base_url, "trang gửi câu hỏi")
+        if problem is not None:
+            if problem.blocking:
+                raise click.ClickException(problem.message)
+            click.echo(problem.message, err=True)
+        chosen = [p for p in list_placements(dep.db, target=TARGET, active_only=True) if not codes or p.code in codes]
+        if not chosen:
+            raise click.ClickException("không có nơi đặt nào (tạo bằng: ccch feedback place <đơn vị>)")
+        Path(output).write_bytes(poster_pdf(dep, chosen, size.upper()))
+        click.echo(f"Đã in {len(chosen)} poster vào {output}.")
+
     @group.command("reindex", help="Dựng lại chỉ mục tìm kiếm từ các câu trả lời công khai.")
     @pass_deployment
     def reindex(dep):

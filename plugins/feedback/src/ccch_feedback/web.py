@@ -13,6 +13,7 @@ import datetime as dt
 import secrets
 from xml.sax.saxutils import escape
 
+import attrs
 from flask import (
     Blueprint,
     Response,
@@ -26,6 +27,7 @@ from flask import (
     url_for,
 )
 
+from ccch_core import placements
 from ccch_core.accounts import Role
 from ccch_core.inputs import parse_code
 from ccch_core.periods import utc_now
@@ -78,7 +80,7 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
         def limit_ask_size():
             # Photos make the form larger than the app's usual request limit; only this form gets
             # the larger limit, computed from the settings, and only for POST.
-            if request.method == "POST" and request.path == ask_path:
+            if request.method == "POST" and (request.path == ask_path or request.path.startswith(ask_path + "/")):
                 request.max_content_length = settings.max_photos * settings.max_photo_bytes + 100_000
 
         state.app.before_request_funcs.setdefault(None, []).insert(0, limit_ask_size)
@@ -165,15 +167,27 @@ def _units_for_form(dep):
     return [(u.id, u.name) for u in plan.units if getattr(u, "kind", None) in kinds and not getattr(u, "retired_on", None)]
 
 
-def _render_form(values=None, errors=None, status=200, sid=None):
+def _render_form(values=None, errors=None, status=200, sid=None, placement=None):
     dep = deployment()
     settings = settings_of(dep)
     sid = sid or secrets.token_urlsafe(12)
+    action = (url_for("feedback_public.ask_at", code=placement.code) if placement is not None
+              else url_for("feedback_public.ask"))
     html = render_template(
         "feedback/form.html", values=values or {}, errors=errors or {}, labels=LABELS, settings=settings,
         units=_units_for_form(dep), kinds=KIND_SLUGS, kind_labels=KIND_LABELS, requesters=REQUESTER_SLUGS,
-        sid=sid, token=issue_form_token(TOKEN_PURPOSE, sid))
+        sid=sid, token=issue_form_token(TOKEN_PURPOSE, _bound(sid, placement)), action=action,
+        placement=placement, placement_unit=_unit_name(dep, placement.unit_id) if placement else None)
     return _public_response(html, status)
+
+
+def _bound(sid: str, placement) -> str:
+    """What a form token is issued for: the submission id, and the poster's code when there is one."""
+    return f"{placement.code}|{sid}" if placement is not None else sid
+
+
+PLACEMENT_TARGET = "feedback"
+"""The target of the form's placements in the core's shared table (ccch_core.placements)."""
 
 
 def _public_routes(bp: Blueprint) -> None:
@@ -205,6 +219,38 @@ def _public_routes(bp: Blueprint) -> None:
     @public
     @form_token_protected
     def ask():
+        return _ask(None)
+
+    @bp.route("/gui/<code>", methods=["GET", "POST"])
+    @public
+    @form_token_protected
+    def ask_at(code):
+        """The form reached from a poster's QR code: what is asked through it is attributed to the
+        placement. A poster taken down leads to the ordinary form; an unknown code is a 404 that
+        counts against the address's look-up limit."""
+        dep = deployment()
+        settings = settings_of(dep)
+        if request.method == "POST":
+            # A form without a valid token is refused first, whatever the code: a token is only
+            # ever issued for an existing poster's form.
+            sid = request.form.get("sid", "")[:40]
+            bound = f"{(placements.normalise_code(code) or '-')}|{sid}"
+            if not sid or check_form_token(request.form.get("csrf_token"), TOKEN_PURPOSE, bound) is \
+                    FormTokenCheck.INVALID:
+                abort(400, description="Biểu mẫu không hợp lệ. Vui lòng quét lại mã QR trên poster.")
+        limit = Limit(settings.lookups_per_address_per_hour, 3600) if settings.lookups_per_address_per_hour else None
+        if limit and not peek(dep.db, "feedback-lookup", _address(), limit).allowed:
+            return _refused()
+        placement = placements.placement_by_code(dep.db, code, target=PLACEMENT_TARGET)
+        if placement is None:
+            if limit:
+                hit(dep.db, "feedback-lookup", _address(), limit)
+            abort(404, description="Không tìm thấy mã poster này. Bạn vẫn có thể gửi câu hỏi tại trang Hỏi đáp.")
+        if not placement.active:
+            return redirect(url_for("feedback_public.ask"), 303)
+        return _ask(placement)
+
+    def _ask(placement):
         dep = deployment()
         settings = settings_of(dep)
         if request.method == "GET":
@@ -215,12 +261,14 @@ def _public_routes(bp: Blueprint) -> None:
             unit = parse_code(request.args.get("don-vi"), 100)
             if unit and dep.plan.has_unit(unit):
                 values["don-vi"] = unit
+            elif placement is not None:
+                values["don-vi"] = placement.unit_id
             kind = request.args.get("loai", "")[:20]
             if kind in KIND_SLUGS.values():
                 values["loai"] = kind
-            return _render_form(values)
+            return _render_form(values, placement=placement)
         sid = request.form.get("sid", "")[:40]
-        check = check_form_token(request.form.get("csrf_token"), TOKEN_PURPOSE, sid)
+        check = check_form_token(request.form.get("csrf_token"), TOKEN_PURPOSE, _bound(sid, placement))
         if check is FormTokenCheck.INVALID or not sid:
             abort(400, description="Biểu mẫu không hợp lệ. Vui lòng mở lại trang gửi câu hỏi.")
         if request.form.get(HONEYPOT):
@@ -233,10 +281,8 @@ def _public_routes(bp: Blueprint) -> None:
             errors = {**errors, "noi-dung": errors.get("noi-dung") or "Trang đã mở quá lâu; vui lòng bấm Gửi lại."}
             question = None
         if question is None:
-            return _render_form(values, errors, 422, sid=sid)
-        import attrs
-
-        question = attrs.evolve(question, sid=sid)
+            return _render_form(values, errors, 422, sid=sid, placement=placement)
+        question = attrs.evolve(question, sid=sid, placement=placement.code if placement is not None else None)
         try:
             item = store.ask(dep, question, address_hash=_address())
         except Throttled:
@@ -429,7 +475,8 @@ def _officer_routes(bp: Blueprint) -> None:
         return render_template("feedback/item.html", item=it, events=store.events(dep.db, it.id),
                                photos=store.photos_of(dep.db, it.id), actions=actions_for(g.user, it),
                                today=today_local(), unit_name=lambda u: _unit_name(dep, u), settings=settings_of(dep),
-                               units=[(u.id, u.name) for u in dep.plan.units], code=format_code(it.code), errors={})
+                               units=[(u.id, u.name) for u in dep.plan.units], code=format_code(it.code), errors={},
+                               placement=placements.placement_by_code(dep.db, it.placement) if it.placement else None)
 
     @bp.post("/<int:item_id>/xu-ly")
     @roles_required(*OFFICERS)
@@ -482,6 +529,24 @@ def _officer_routes(bp: Blueprint) -> None:
                                    values=request.form), 422
         flash(done)
         return redirect(url_for("feedback.item", item_id=it.id), 303)
+
+    @bp.get("/noi-dat/<code>/poster.pdf")
+    @roles_required(*ADMINS)
+    def poster(code):
+        """The print-ready poster (A4, or ``?kho=A3``) of one placement of the form."""
+        from ccch_core.posters import PAGE_SIZES
+
+        from .posters import poster_pdf
+
+        dep = deployment()
+        placement = placements.placement_by_code(dep.db, code, target=PLACEMENT_TARGET)
+        if placement is None:
+            abort(404)
+        size = request.args.get("kho", "A4")
+        if size not in PAGE_SIZES:
+            abort(400, description="Khổ giấy là A4 hoặc A3.")
+        return Response(poster_pdf(dep, [placement], size), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="poster-hoi-dap-{placement.code}.pdf"'})
 
     @bp.get("/<int:item_id>/anh/<int:seq>")
     @roles_required(*OFFICERS)
