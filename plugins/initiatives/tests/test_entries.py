@@ -205,3 +205,24 @@ def test_near_identical_entries_are_flagged_for_the_secretary(dep, call, add_ent
     pairs = similar_pairs(dep.db, call.id)
     assert [(a, b) for a, b, _ in pairs] == [(first.id, copy.id)]
     assert pairs[0][2] > 0.8
+
+
+def test_the_author_gets_a_receipt_and_a_notice_of_each_change_by_email(make_deployment, clock, client_for):
+    from ccch_initiatives.calls import save_call
+    from initiatives_testing import example_text
+
+    from ccch_core.messages import list_messages
+
+    dep = make_deployment(["initiatives"], messages={"channels": {"email": {"sender": "folder"}}})
+    save_call(dep, example_text(), actor="t")
+    from ccch_core.web import create_app
+
+    client = create_app(deployment_obj=dep, test_config={"TESTING": True}).test_client()
+    code = code_of(send(client, docx()).get_data(as_text=True))
+    (receipt,) = list_messages(dep.db)
+    assert receipt.template == "initiatives.receipt" and receipt.address == "hoa@andung.ductho.gov.vn"
+    data = {**entry_form(contact_email="moi@andung.ductho.gov.vn"), "code": code, "action": "replace"}
+    response = post_public(client, f"/sang-kien/{SLUG}/tra-cuu", data, token_url=FORM_URL)
+    assert response.status_code == 200
+    notices = [m for m in list_messages(dep.db) if m.template == "initiatives.changed"]
+    assert sorted(m.address for m in notices) == ["hoa@andung.ductho.gov.vn", "moi@andung.ductho.gov.vn"]

@@ -273,6 +273,14 @@ def submit_entry(deployment, call: Call, fields: dict[str, Any], document: Docum
         _store_document(db, entry_id, call.id, document, needles, stamp)
         audit.record(db, None, "initiatives.entry_submit", f"{call.title} — bài {code}", fields["title"],
                      label="Nộp bài dự thi viết sáng kiến", now=instant)
+        from ccch_core.periods import to_local
+
+        from .messages import notify
+
+        notify(deployment, "initiatives.receipt", fields["contact_email"], code,
+               {"call": call.title, "title": fields["title"],
+                "closes": to_local(call.definition.closes_at).strftime("%H:%M ngày %d/%m/%Y")},
+               key=f"initiatives:receipt:{entry_id}")
     return get_entry(deployment.db, entry_id)
 
 
@@ -300,6 +308,11 @@ def replace_entry(deployment, call: Call, entry: Entry, fields: dict[str, Any], 
         audit.record(db, None, "initiatives.entry_replace", f"{call.title} — bài {entry.code}",
                      "Thay tài liệu" if document else "Sửa thông tin", label="Sửa bài dự thi viết sáng kiến",
                      now=instant)
+        from .messages import notify
+
+        for address in {entry.contact_email, fields["contact_email"]} - {None}:  # the old address too
+            notify(deployment, "initiatives.changed", address, entry.code, {"call": call.title, "title": fields["title"]},
+                   key=f"initiatives:changed:{entry.id}:{stamp}:{address}")
     return get_entry(deployment.db, entry.id)
 
 

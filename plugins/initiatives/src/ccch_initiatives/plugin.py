@@ -48,6 +48,14 @@ def register_measures(register):
 
 
 @hookimpl
+def register_message_templates(register):
+    from .messages import TEMPLATES
+
+    for template in TEMPLATES:
+        register(template)
+
+
+@hookimpl
 def report_sections(report):
     from .report import initiatives_section
 
