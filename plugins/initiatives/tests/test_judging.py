@@ -276,6 +276,10 @@ def test_final_round_and_awards_by_category(dep, clock, add_entry, judges):
         _scored(dep, call, entry, [{"tinh_moi": v, "kha_thi": v, "hieu_qua": v, "pham_vi": v}])
     decide_awards(dep, call, actor="tk")
     awarded = [(w.entry.title, w.award_name) for w in awards_of(dep.db, call)]
+    prelim = assignments(dep.db, call.id, "preliminary", entry_id=e3.id)[0]  # the closed round stays as it was
+    with pytest.raises(JudgingError) as caught:
+        score(dep, call, prelim, tinh_moi=10, kha_thi=10, hieu_qua=10, pham_vi=10)
+    assert "Vòng sơ khảo đã kết thúc" in str(caught.value)
     # Giải A needs 80: Hai (90); Giải B needs 70: Một (70); Bốn (50) gets Khuyến khích (50 and more).
     assert awarded == [("Hai", "Giải A"), ("Một", "Giải B"), ("Bốn", "Giải Khuyến khích")]
 

@@ -303,6 +303,9 @@ def save_scores(deployment, call: Call, assignment: Assignment, values: dict[str
             raise JudgingError("Lượt chấm này không còn (đã khai báo xung đột hoặc ban thư ký đã đổi phân công).")
         if call.results_published_at:
             raise JudgingError("Kết quả đã công bố; không sửa điểm được nữa.")
+        stage = db.execute("select stage from initiative_calls where id = ?", [call.id]).fetchone()[0]
+        if assignment.round != stage:
+            raise JudgingError(f"Vòng {ROUNDS[assignment.round].lower()} đã kết thúc; không sửa điểm vòng này được nữa.")
         old = scores_of(db, assignment.id)
         code = db.execute("select code from initiative_entries where id = ?", [assignment.entry_id]).fetchone()[0]
         for key, (score, comment) in values.items():
