@@ -88,6 +88,40 @@ def _hash_key(secret: str, purpose: str) -> bytes:
     return hashlib.sha256(f"ccch:{purpose}:{secret}".encode()).digest()
 
 
+SEALED_PREFIX = "s1:"
+"""Marks a sealed value (so values stored in clear by an older version still read)."""
+
+
+def seal(secret: str, purpose: str, value: str) -> str:
+    """``value`` encrypted and authenticated (Fernet: AES-128-CBC with HMAC-SHA256) under a key
+    derived from the deployment ``secret`` and ``purpose``, for personal data that must be read back
+    later but never sit in the database in clear: a contestant's contact number, kept only to reach
+    them if they win. A copy of the database alone (a backup sent elsewhere) does not reveal it."""
+    return SEALED_PREFIX + _fernet(secret, purpose).encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def unseal(secret: str, purpose: str, stored: str | None) -> str | None:
+    """The value :func:`seal` sealed (a value stored in clear by an older version comes back as
+    it is); None when it cannot be opened (another secret, another purpose, tampered)."""
+    if stored is None or not stored.startswith(SEALED_PREFIX):
+        return stored
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return _fernet(secret, purpose).decrypt(stored[len(SEALED_PREFIX):].encode("ascii")).decode("utf-8")
+    except (InvalidToken, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _fernet(secret: str, purpose: str):
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"ccch-seal:{purpose}:{secret}".encode()).digest()))
+
+
 # -- erasure and retention ----------------------------------------------------------------------
 
 

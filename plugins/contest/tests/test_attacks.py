@@ -171,3 +171,51 @@ def test_a_stranger_who_knows_a_leaderboard_entry_can_neither_resume_view_nor_er
                                                    "consent": "1"})
     assert again.status_code == 303 and again.headers["Location"].endswith("/xac-nhan")
     assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 1
+
+
+# -- personal data ---------------------------------------------------------------------------------
+
+
+def test_clear_contact_numbers_only_for_winners_until_the_prizes_are_handed_out(dep, make_app):
+    """Every contestant's full number was kept in clear (keep_contact_phone) and the manager's page
+    showed all of them. Now the number is sealed at rest (not in the database file in any form a
+    copy reveals), non-winners lose it when the last round closes, winners when the prizes are
+    recorded as handed out; the prize page shows winners' numbers only."""
+    from ccch_contest.personal_data import release_contacts
+    from ccch_contest_testing import submit_people
+
+    from ccch_core.testing import PASSWORD, login
+
+    now = dt.datetime.now(UTC)
+    contest = load_contest(dep, contest_data(rounds=[(now - dt.timedelta(hours=3), now + dt.timedelta(hours=1))]))
+    people = [(f"Người Dự Thi {chr(65 + n)}", "nhan-dan", n) for n in range(14)]  # 11 prizes for the citizens
+    submit_people(dep, contest, people)
+    dep.db.conn.commit()
+    dep.db.execute("pragma wal_checkpoint(truncate)")
+    raw = dep.config.database_path.read_bytes()
+    assert not any(PHONES[n].encode() in raw for n in range(14))
+    # While a round is open anyone may still win: nothing is released.
+    assert release_contacts(dep, now, False, "test") == []
+    close_rounds(dep, 1, at=now)
+    released = release_contacts(dep, now, False, "test")
+    assert sum(e.count for e in released) == 3  # the 3 who won nothing
+    kept = dep.db.execute("select full_name, contact_phone from contest_participants order by id").fetchall()
+    assert [name for name, phone in kept if phone] == [name for name, _, _ in people[:11]]
+    app = make_app(dep)
+    client = app.test_client()
+    from ccch_core import accounts
+
+    accounts.create_user(dep.db, dep.plan, "noivu", PASSWORD, "contest_manager")
+    dep.db.conn.commit()
+    login(client, "noivu", PASSWORD)
+    prizes = page(client.get("/cuoc-thi/quan-ly/tim-hieu-cchc-2024/giai-thuong"))
+    assert PHONES[0] in prizes and PHONES[13] not in prizes
+    person = dep.db.execute("select id from contest_participants order by id").fetchone()[0]
+    detail = page(client.get(f"/cuoc-thi/quan-ly/tim-hieu-cchc-2024/thi-sinh/{person}"))
+    assert PHONES[0] not in detail  # the participant page never shows the number
+    token = csrf_from(prizes)
+    done = client.post("/cuoc-thi/quan-ly/tim-hieu-cchc-2024/giai-thuong/da-trao", data={"csrf_token": token,
+                                                                                          "xac_nhan": "1"})
+    assert done.status_code == 303
+    assert dep.db.execute("select count(*) from contest_participants where contact_phone is not null").fetchone()[0] == 0
+    assert "Đã ghi nhận trao giải" in page(client.get("/cuoc-thi/quan-ly/tim-hieu-cchc-2024/giai-thuong"))

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from ccch_contest import attempts as A
+from ccch_contest.participants import contact_phone
 from ccch_contest_testing import (
     CONTEST_TOML,
     PHONES,
@@ -127,7 +128,8 @@ def test_purge_contacts_after_retention(run, dep, make_deployment):
     now = dt.datetime.now(UTC)
     contest = load_contest(dep, contest_data(rounds=[(now - dt.timedelta(days=200), now - dt.timedelta(days=100))]))
     add_participant(dep, contest, 1)
-    assert dep.db.execute("select contact_phone from contest_participants").fetchone()[0] == PHONES[1]
+    stored = dep.db.execute("select contact_phone from contest_participants").fetchone()[0]
+    assert PHONES[1] not in stored and contact_phone(dep, stored) == PHONES[1]  # sealed, not in clear
     assert run("contest", "purge-contacts").output.strip() == "Erased 1 contact phone number(s)."
     assert dep.db.execute("select contact_phone from contest_participants").fetchone()[0] is None
 

@@ -89,6 +89,7 @@ MATRIX = {
     ("contest_manage.close_round_view", "POST"): manager(303),
     ("contest_manage.publish_results", "POST"): manager(303),
     ("contest_manage.prizes", "GET"): manager(200),
+    ("contest_manage.prizes_handed", "POST"): manager(303),
     ("contest_manage.flags_view", "GET"): manager(200),
     ("contest_manage.flags_decide", "POST"): manager(303),
     ("contest_manage.participation_view", "GET"): manager(200),

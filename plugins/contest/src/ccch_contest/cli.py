@@ -529,9 +529,28 @@ def export_command(deployment, slug, table_name, path):
 @contest_group.command("purge-contacts")
 @pass_deployment
 def purge_command(deployment):
-    """Erase clear phone numbers kept for prize winners once their retention time has passed
+    """Erase the contact numbers kept for prize winners once their retention time has passed
     (`ccch privacy purge`, run daily, does this and erases all personal data after
     personal_data_retention_days)."""
     from .personal_data import purge_contacts
 
     click.echo(f"Erased {purge_contacts(deployment, actor=cli_actor())} contact phone number(s).")
+
+
+@contest_group.command("prizes-handed")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_deployment
+def prizes_handed_command(deployment, slug, yes):
+    """Record that the prizes of SLUG were handed out: the winners' contact numbers are erased
+    (everyone else's went when the last round closed)."""
+    from ccch_core.periods import utc_now
+
+    from .personal_data import record_prizes_handed
+
+    contest = _contest(deployment, slug)
+    if not contest.rounds or any(r.state(utc_now()) != "closed" for r in contest.rounds):
+        raise click.ClickException(f"{slug}: a round is not closed yet; record the handover after the last round")
+    if not yes:
+        click.confirm(f"Record that every prize of {slug} was handed out and erase the winners' numbers?", abort=True)
+    click.echo(f"Recorded; erased {record_prizes_handed(deployment, contest, cli_actor())} contact phone number(s).")

@@ -25,6 +25,8 @@ ACTION_LABELS = {
     "publish_results": "Công bố kết quả vòng thi",
     "withdraw_results": "Rút kết quả vòng thi",
     "purge_contacts": "Xóa số điện thoại liên hệ hết thời hạn lưu trữ",
+    "release_contacts": "Xóa số điện thoại liên hệ không còn cần cho việc trao giải",
+    "prizes_handed": "Ghi nhận đã trao giải thưởng",
     "purge_personal_data": "Xóa dữ liệu cá nhân người dự thi hết thời hạn lưu trữ",
     "flag_cleared": "Xác nhận hợp lệ sau khi xem xét bài thi đáng ngờ",
     "flag_disqualified": "Loại sau khi xem xét bài thi đáng ngờ",

@@ -202,6 +202,7 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
     cid_hash = citizen_id_hash(deployment, values["citizen_id"]) if values["citizen_id"] else None
     consent = contest.definition.consent()
     at = utc_now_iso(now)
+    sealed = seal_contact(deployment, values["phone"]) if settings.keep_contact_phone else None  # outside the lock
     db = deployment.db
     with serialized(deployment):
         if not hit(db, "contest-register", client_key, settings.limit_register, now).allowed:
@@ -211,7 +212,8 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
             refusal = _refusal(db, contest, "phone_hash", hashed, now) or (
                 _refusal(db, contest, "citizen_id_hash", cid_hash, now) if cid_hash else None)
         if refusal is None:
-            participant_id = _insert(db, contest, values, hashed, cid_hash, settings, consent, at)
+            participant_id = _insert(db, contest, values, hashed, cid_hash, settings, consent, at,
+                                     sealed_contact=sealed)
             _record_source(deployment, contest, participant_id, client_key, at)
     if refusal is not None:
         # Raised only now, after the commit: the rate-limit hit of a refused registration stays
@@ -274,6 +276,20 @@ def _record_source(deployment, contest: Contest, participant_id: int, client_key
         [participant_id, contest.id, privacy.keyed_hash(deployment.secret_key, "contest-source", client_key), at])
 
 
+CONTACT_PURPOSE = "contest-contact"
+
+
+def seal_contact(deployment, phone: str) -> str:
+    """The contact number as stored: sealed (:func:`ccch_core.privacy.seal`), never in clear: a copy
+    of the database alone does not give anyone's number (issue #16, part 5)."""
+    return privacy.seal(deployment.secret_key, CONTACT_PURPOSE, phone)
+
+
+def contact_phone(deployment, stored: str | None) -> str | None:
+    """A stored contact number read back (the prize page shows winners' numbers only)."""
+    return privacy.unseal(deployment.secret_key, CONTACT_PURPOSE, stored)
+
+
 def mask_phone(phone: str) -> str:
     """A phone number as the contest keeps it beside the hash: the last three digits only
     (``*******678``); leaderboards show at most those (issue #16)."""
@@ -281,13 +297,14 @@ def mask_phone(phone: str) -> str:
 
 
 def _insert(db, contest: Contest, values: dict[str, Any], hashed: str, cid_hash: str | None, settings,
-            consent: str, at: str, *, verified_by: str | None = None, email_hash: str | None = None) -> int:
+            consent: str, at: str, *, sealed_contact: str | None, verified_by: str | None = None,
+            email_hash: str | None = None) -> int:
     return db.execute(
         "insert into contest_participants (contest_id, audience, full_name, name_key, phone_hash, phone_masked, "
         "contact_phone, citizen_id_hash, citizen_id_masked, birth_year, unit_id, occupation, consent_at, "
         "consent_version, created_at, verified_by, email_hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [contest.id, values["audience"], values["full_name"], fold(values["full_name"]), hashed,
-         mask_phone(values["phone"]), values["phone"] if settings.keep_contact_phone else None,
+         mask_phone(values["phone"]), sealed_contact,
          cid_hash, privacy.mask_citizen_id(values["citizen_id"]) if values["citizen_id"] else None,
          values["birth_year"], values["unit_id"], values["occupation"], at, consent_version(consent), at,
          verified_by, email_hash],
@@ -312,6 +329,7 @@ def register_verified(deployment, contest: Contest, values: Mapping[str, Any], *
     settings = settings_of(deployment)
     hashed = phone_hash(deployment, values["phone"])
     cid_hash = citizen_id_hash(deployment, values["citizen_id"]) if values.get("citizen_id") else None
+    sealed = seal_contact(deployment, values["phone"]) if settings.keep_contact_phone else None
     db = deployment.db
     with serialized(deployment):
         row = db.execute("select id from contest_participants where contest_id = ? and phone_hash = ? and "
@@ -322,7 +340,7 @@ def register_verified(deployment, contest: Contest, values: Mapping[str, Any], *
                 cid_hash and _refusal(db, contest, "citizen_id_hash", cid_hash, now)):
             return None, "blocked"
         participant_id = _insert(db, contest, dict(values), hashed, cid_hash, settings, contest.definition.consent(),
-                                 utc_now_iso(now), verified_by=verified_by,
+                                 utc_now_iso(now), sealed_contact=sealed, verified_by=verified_by,
                                  email_hash=email_hash(deployment, email) if email else None)
         _record_source(deployment, contest, participant_id, client_key, utc_now_iso(now))
     return get_participant(db, participant_id), "registered"

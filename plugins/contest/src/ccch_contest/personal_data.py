@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ccch_core.periods import to_local, utc_now
-from ccch_core.privacy import Erasure
+from ccch_core.privacy import SEALED_PREFIX, Erasure
 from ccch_core.storage import utc_now_iso, write_transaction
 
 from .contests import Contest, get_contest_by_id
@@ -33,8 +33,9 @@ from .participants import (
     citizen_id_hash,
     drop_erasure_markers,
     phone_hash,
+    seal_contact,
 )
-from .ranking import refresh_truths
+from .ranking import ensure_closed, overall_prize_list, prize_list, refresh_truths
 from .settings import settings_of
 from .sql import query
 
@@ -197,6 +198,80 @@ def purge_personal_data(deployment, now: dt.datetime, dry_run: bool, actor: str 
     return out
 
 
+def prize_winner_ids(deployment, contest: Contest, now: dt.datetime) -> set[int]:
+    """Participants on a prize list of ``contest`` (every round and audience, and the overall
+    lists), held-back entries included: their contact numbers are the ones the prizes need."""
+    contest = ensure_closed(deployment, contest, now)
+    ids: set[int] = set()
+    for round_state in contest.rounds:
+        if round_state.state(now) != "closed":
+            continue
+        for audience in contest.definition.audiences:
+            ids.update(w.entry.participant_id for w in prize_list(deployment, contest, round_state, audience.key))
+    for audience in contest.definition.audiences:
+        if audience.overall_prizes:
+            ids.update(w.entry["participant_id"] for w in overall_prize_list(deployment, contest, audience.key))
+    return ids
+
+
+def release_contacts(deployment, now: dt.datetime, dry_run: bool, actor: str | None,
+                     only: int | None = None) -> list[Erasure]:
+    """Keep contact numbers only where a prize needs them (issue #16, part 5): once every round of a
+    contest has closed, everyone not on a prize list loses theirs; once the organisers recorded the
+    prizes as handed out, the winners lose theirs too. Numbers an older version stored in clear
+    are sealed on the way. ``only``: one contest's id. One line per contest that changed."""
+    db = deployment.db
+    out = []
+    for contest_id, slug, title in _contests(db):
+        if only is not None and contest_id != only:
+            continue
+        if not dry_run:
+            _seal_clear_contacts(deployment, contest_id)
+        if not db.execute("select 1 from contest_participants where contest_id = ? and contact_phone is not null "
+                          "limit 1", [contest_id]).fetchone():
+            continue  # nothing kept: no ranking to compute (this runs every day for every contest)
+        contest = get_contest_by_id(deployment, contest_id)
+        if contest is None or not contest.rounds or any(r.state(now) != "closed" for r in contest.rounds):
+            continue  # anyone may still win a round
+        handed = db.execute("select prizes_handed_at from contest_contests where id = ?", [contest_id]).fetchone()[0]
+        keep = set() if handed else prize_winner_ids(deployment, contest, now)
+        rows = [r[0] for r in db.execute("select id from contest_participants where contest_id = ? and "
+                                         "contact_phone is not null", [contest_id]) if r[0] not in keep]
+        if not rows:
+            continue
+        why = ("giải thưởng đã được trao" if handed else
+               "không đạt giải khi mọi vòng thi đã kết thúc; số của người đạt giải được giữ đến khi trao giải")
+        if not dry_run:
+            with write_transaction(db):
+                db.conn.executemany("update contest_participants set contact_phone = null where id = ?",
+                                    [(i,) for i in rows])
+                log(db, contest_id, "release_contacts", username=actor, detail=f"{len(rows)} số điện thoại liên hệ; {why}",
+                    at=utc_now_iso(now))
+        out.append(Erasure(f"Số điện thoại liên hệ của {len(rows)} người dự thi cuộc thi “{title}” ({slug}): {why}",
+                           len(rows)))
+    return out
+
+
+def _seal_clear_contacts(deployment, contest_id: int) -> None:
+    db = deployment.db
+    clear = db.execute("select id, contact_phone from contest_participants where contest_id = ? and contact_phone "
+                       "is not null and contact_phone not like ?", [contest_id, SEALED_PREFIX + "%"]).fetchall()
+    if clear:
+        with write_transaction(db):
+            db.conn.executemany("update contest_participants set contact_phone = ? where id = ?",
+                                [(seal_contact(deployment, phone), i) for i, phone in clear])
+
+
+def record_prizes_handed(deployment, contest: Contest, username: str | None, now: dt.datetime | None = None) -> int:
+    """The organisers handed out the prizes: the winners' contact numbers go now. Returns how many."""
+    now = now or utc_now()
+    with write_transaction(deployment.db) as db:
+        db.execute("update contest_contests set prizes_handed_at = ?, prizes_handed_by = ? where id = ?",
+                   [utc_now_iso(now), username, contest.id])
+        log(db, contest.id, "prizes_handed", username=username, at=utc_now_iso(now))
+    return sum(e.count for e in release_contacts(deployment, now, False, username, only=contest.id))
+
+
 def purge_expired(deployment, now: dt.datetime, dry_run: bool, actor: str | None) -> list[Erasure]:
     """Both retention rules: contact phones, and all personal data (a contest past the second is
     reported once, under the second). Erasure markers whose rounds have closed go first."""
@@ -204,7 +279,8 @@ def purge_expired(deployment, now: dt.datetime, dry_run: bool, actor: str | None
         drop_erasure_markers(deployment, now)  # the erasures' last step, once the rounds they guard closed
     days = settings_of(deployment).personal_data_retention_days
     whole = frozenset(contest_id for contest_id, *_ in _expired(deployment.db, days, now))
-    return [*purge_contact_phones(deployment, now, dry_run, actor, whole),
+    return [*release_contacts(deployment, now, dry_run, actor),
+            *purge_contact_phones(deployment, now, dry_run, actor, whole),
             *purge_personal_data(deployment, now, dry_run, actor)]
 
 

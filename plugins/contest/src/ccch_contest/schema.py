@@ -280,3 +280,11 @@ def m005_verified_identity(db):
                "where email_hash is not null")
     db.execute("update contest_participants set phone_masked = '*******' || substr(phone_masked, -3) "
                "where phone_masked is not null and length(phone_masked) > 3")
+
+
+@migrations()
+def m006_prizes_handed_out(db):
+    """When the organisers handed out the prizes (issue #16, part 5): winners' contact numbers are
+    kept until then, everyone else's only until the last round has closed."""
+    db.execute("alter table contest_contests add column prizes_handed_at text")
+    db.execute("alter table contest_contests add column prizes_handed_by text")

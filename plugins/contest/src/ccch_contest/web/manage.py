@@ -54,8 +54,13 @@ from ..definition import (
 from ..exports import TABLES_BY_NAME, stream_csv
 from ..lifecycle import set_status
 from ..moderation import disqualify_attempt, set_disqualified
-from ..participants import find_by_phone, get_participant, verify_citizen_id
-from ..personal_data import erase_participant, purge_contacts
+from ..participants import (
+    contact_phone,
+    find_by_phone,
+    get_participant,
+    verify_citizen_id,
+)
+from ..personal_data import erase_participant, purge_contacts, record_prizes_handed
 from ..ranking import (
     close_round,
     collective_winners,
@@ -653,11 +658,32 @@ def prizes(slug):
     ids.update(w.entry["participant_id"] for _, ws in overall for w in ws)
     if ids:
         marks = ", ".join("?" * len(ids))
-        contacts = {r[0]: r[1] for r in dep.db.execute(
+        contacts = {r[0]: contact_phone(dep, r[1]) for r in dep.db.execute(
             f"select id, contact_phone from contest_participants where id in ({marks})", list(ids))}
     units = {u.id: u.name for u in dep.plan.units}
+    handed = dep.db.execute("select prizes_handed_at, prizes_handed_by from contest_contests where id = ?",
+                            [contest.id]).fetchone()
+    all_closed = bool(contest.rounds) and all(r.state(now) == "closed" for r in contest.rounds)
     return render_template("contest/manage_prizes.html", contest=contest, lists=lists, overall=overall,
-                           collective=collective_winners(dep, contest), contacts=contacts, units=units, now=now)
+                           collective=collective_winners(dep, contest), contacts=contacts, units=units, now=now,
+                           handed_at=handed[0], handed_by=handed[1], all_closed=all_closed)
+
+
+@bp.route("/<slug>/giai-thuong/da-trao", methods=["POST"])
+@manager
+def prizes_handed(slug):
+    """The prizes were handed out: the winners' contact numbers are erased (issue #16, part 5)."""
+    dep = deployment()
+    contest = _contest(slug)
+    if request.form.get("xac_nhan") != "1":
+        flash("Hãy đánh dấu ô xác nhận đã trao giải trước khi ghi nhận.")
+        return redirect(url_for(".prizes", slug=slug), code=303)
+    if not contest.rounds or any(r.state(utc_now()) != "closed" for r in contest.rounds):
+        flash("Chỉ ghi nhận đã trao giải khi mọi vòng thi đã kết thúc.")
+        return redirect(url_for(".prizes", slug=slug), code=303)
+    erased = record_prizes_handed(dep, contest, _username())
+    flash(f"Đã ghi nhận việc trao giải; đã xóa {erased} số điện thoại liên hệ của người đạt giải.")
+    return redirect(url_for(".prizes", slug=slug), code=303)
 
 
 @bp.route("/<slug>/tham-gia")
