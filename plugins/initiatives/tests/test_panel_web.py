@@ -96,6 +96,8 @@ def test_the_secretary_sees_the_authors_and_the_name_check(dep, call, world, cli
     client = client_for(world["secretary"])
     page = client.get(f"/sang-kien/hoi-dong/{SLUG}").get_data(as_text=True)
     assert AUTHOR in page and "Tài liệu còn tên tác giả" in page
+    assert f"{AUTHOR}: " in page.split("Tác giả có nhiều bài", 1)[1]  # two entries by the same author
+    assert world["clean"].code in page.split("Tác giả có nhiều bài", 1)[1].split("</ul>", 1)[0]
     detail = client.get(f"/sang-kien/hoi-dong/{SLUG}/bai/{world['named'].id}").get_data(as_text=True)
     assert "Tài liệu còn: nguyen thi hoa" in detail
     original = client.get(f"/sang-kien/hoi-dong/{SLUG}/bai/{world['named'].id}/tai-lieu")

@@ -58,6 +58,7 @@ from .definition import AGGREGATIONS, ENTRANTS, DefinitionError, clean_block
 from .documents import (
     DocumentError,
     check_document,
+    fold_text,
     person_needles,
     read_upload,
     redact,
@@ -440,12 +441,17 @@ def secretary(slug):
     codes = {e.id: e.code for e in entries_of(db, call.id, status=None)}
     withdrawn = entries_of(db, call.id, status="withdrawn")
     judges = panel(db, call.id, JUDGE)
+    by_author: dict[str, tuple[str, list]] = {}
+    for entry in entries_of(db, call.id):  # the same author in several entries: a self-plagiarism hint
+        for name in {" ".join(fold_text(n).split()): n for n in entry.author_names}.items():
+            by_author.setdefault(name[0], (name[1], []))[1].append(entry)
+    repeated = [(name, found) for name, found in by_author.values() if len(found) > 1]
     loads = dict(db.execute("select username, count(*) from initiative_assignments where call_id = ? and round = ? "
                             "group by username", [call.id, round_]).fetchall())
     return render_template("initiatives/secretary.html", call=call, round=round_, rounds=ROUNDS, ranked=ranked,
                            docs=docs, similar=similar, codes=codes, judges=judges, loads=loads, withdrawn=withdrawn,
                            plan=deployment().plan, manager=_is_manager(), now=utc_now(),
-                           awards=awards_of(db, call))
+                           awards=awards_of(db, call), repeated=repeated)
 
 
 @panel_bp.route("/<slug>/thao-tac", methods=["POST"])
