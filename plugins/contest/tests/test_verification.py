@@ -210,3 +210,10 @@ def test_resending_gives_a_new_code_and_the_old_one_stops_working(dep, app):
         token = csrf_from(page(other.get(BASE + "/xac-nhan")))
         assert other.post(BASE + "/xac-nhan", data={"csrf_token": token, "gui_lai": "1"}).status_code == 303
     assert len(codes_sent(dep, PHONES[9])) == 3
+
+
+def test_correcting_the_registration_from_the_code_page_keeps_what_was_typed(dep, app):
+    client = app.test_client()
+    assert post_registration(client, n=10, full_name="Phan Văn Sửa").status_code == 303
+    form = page(client.get(BASE + "/dang-ky"))
+    assert 'value="Phan Văn Sửa"' in form and f'value="{PHONES[10]}"' in form and 'value="1988"' in form

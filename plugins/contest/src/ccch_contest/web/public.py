@@ -395,9 +395,15 @@ def register_view(slug):
             flash("Đăng ký thành công. Chúc bạn làm bài tốt!")
             return redirect(url_for(".landing", slug=slug), code=303)
     else:
-        if "_flashes" not in session:
+        pending = _pending(contest)
+        if pending is not None and pending.get("kind") == "register":
+            # "Sửa thông tin đăng ký" from the code page: the form comes back as it was typed.
+            values = {k: str(v) if v is not None else "" for k, v in pending["values"].items()}
+            values.update(consent="1", start_now="1" if pending.get("start_now") else "", email=pending.get("email") or "")
+        elif "_flashes" not in session:
             return _no_store(make_response(_blank_registration_form(contest)))
-        values["start_now"] = "1"
+        else:
+            values["start_now"] = "1"
     values.pop("website", None)
     response = make_response(render_template("contest/register.html", **_registration_context(contest, values, errors)),
                              status)
