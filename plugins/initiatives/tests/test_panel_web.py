@@ -286,3 +286,24 @@ def test_the_secretary_replaces_the_judges_copy_by_an_anonymised_one(dep, call, 
     assert secretary.post(url, data={"document": (io.BytesIO(clean), "x.docx")},
                           content_type="multipart/form-data").status_code == 400
     assert client_for(judge).post(url, data={}).status_code == 403
+
+
+def test_a_judge_who_sent_their_sheet_sees_the_others_on_a_flagged_entry_without_names(dep, call, world, client_for):
+    from ccch_initiatives.judging import check_scores, get_assignment, save_scores
+
+    entry = world["clean"]
+    sheets = assignments(dep.db, call.id, "preliminary", entry_id=entry.id)
+    for a, v in zip(sheets, ("10", "2", "6"), strict=True):
+        values, overall = check_scores(call, {f"score_{c.key}": v for c in call.definition.criteria}
+                                       | {"comment": f"Nhận xét của phiếu {v}"})
+        save_scores(dep, call, get_assignment(dep.db, a.id), values, overall, submit=True, actor=a.username)
+    first = sheets[0]
+    page = client_for(first.username).get(f"/sang-kien/hoi-dong/{SLUG}/cham/{first.id}").get_data(as_text=True)
+    assert "Trao đổi: điểm các giám khảo lệch" in page
+    assert "Nhận xét của phiếu 2" in page and "Nhận xét của phiếu 6" in page and "Giám khảo 2" in page
+    assert all(s.username not in page for s in sheets[1:])  # the other judges are not named
+    assert names_in(page) == []
+    other = world["named"]
+    unsent = assignments(dep.db, call.id, "preliminary", entry_id=other.id)[0]
+    page = client_for(unsent.username).get(f"/sang-kien/hoi-dong/{SLUG}/cham/{unsent.id}").get_data(as_text=True)
+    assert "Trao đổi" not in page

@@ -472,6 +472,26 @@ def decide_awards(deployment, call: Call, *, actor: str | None, now: dt.datetime
     return rows
 
 
+def discussion(db, call: Call, assignment: Assignment) -> list[dict] | None:
+    """The other judges' sent sheets of a flagged entry, for a judge who has sent theirs (the
+    discussion HotCRP opens after review): judges numbered, never named; None when the entry is
+    not flagged or the judge has not sent their own sheet yet."""
+    if assignment.submitted_at is None:
+        return None
+    row = next((r for r in results(db, call, assignment.round) if r.entry.id == assignment.entry_id), None)
+    if row is None or not row.flagged:
+        return None
+    sheets = []
+    others = [a for a in assignments(db, call.id, assignment.round, entry_id=assignment.entry_id)
+              if a.submitted_at and a.id != assignment.id]
+    for number, other in enumerate(others, 1):
+        scores = scores_of(db, other.id)
+        if len(scores) == len(call.definition.criteria):
+            sheets.append({"number": number, "scores": scores, "comment": other.comment or "",
+                           "total": judge_total(call, {k: v[0] for k, v in scores.items()})})
+    return sheets
+
+
 def publish_results(deployment, call: Call, *, actor: str | None, now: dt.datetime | None = None) -> None:
     with write_transaction(deployment.db) as db:
         if not db.execute("select 1 from initiative_awards where call_id = ?", [call.id]).fetchone():

@@ -662,8 +662,11 @@ def score(slug, assignment_id):
             errors = exc.errors or {"form": str(exc)}
             values = form
             status = 422
+    from .judging import discussion
+
     return render_template("initiatives/score.html", call=call, assignment=assignment, view=blind_view(dep.db, entry),
-                           values=values, errors=errors, rounds=ROUNDS), status
+                           values=values, errors=errors, rounds=ROUNDS,
+                           discussion=discussion(dep.db, call, assignment)), status
 
 
 @panel_bp.route("/<slug>/cham/<int:assignment_id>/tai-lieu")
