@@ -116,3 +116,32 @@ def test_posters_refuse_a_local_address(feedback_deployment, tmp_path):
                                 ["feedback", "posters", "--out", str(tmp_path / "p.pdf")])
     assert result.exit_code != 0 and "trang gửi câu hỏi" in result.output
     assert not (tmp_path / "p.pdf").exists()
+
+
+def test_placements_page(dep, app, make_user):
+    from ccch_core import audit
+
+    admin = app.test_client()
+    login(admin, make_user(dep, "plan_admin", None, "quantri")[0])
+    page = admin.get("/phan-anh/noi-dat")
+    assert page.status_code == 200 and "Chưa có poster nào" in page.get_data(as_text=True)
+    token = TOKEN_RE.search(page.get_data(as_text=True)).group(1)
+    made = admin.post("/phan-anh/noi-dat", data={"csrf_token": token, "don-vi": "xa-an-dung.mot-cua",
+                                                 "noi-dat": "Quầy tiếp nhận hồ sơ"})
+    assert made.status_code == 303
+    (placement,) = placements.list_placements(dep.db, target="feedback")
+    html = admin.get("/phan-anh/noi-dat").get_data(as_text=True)
+    assert placement.code in html and "Quầy tiếp nhận hồ sơ" in html
+    bad = admin.post("/phan-anh/noi-dat", data={"csrf_token": token, "don-vi": "khong-co", "noi-dat": "Quầy"})
+    assert bad.status_code == 422 and "không có trong kế hoạch" in bad.get_data(as_text=True)
+    long_place = admin.post("/phan-anh/noi-dat", data={"csrf_token": token, "don-vi": "trung-tam-hcc",
+                                                       "noi-dat": "x" * 300})
+    assert long_place.status_code == 422 and "x" * 200 in long_place.get_data(as_text=True)
+    assert admin.post("/phan-anh/noi-dat", data={"csrf_token": token, "go": "ZZZZZZ"}).status_code == 422
+    assert admin.post("/phan-anh/noi-dat", data={"csrf_token": token, "go": placement.code}).status_code == 303
+    assert not placements.get_placement(dep.db, placement.id).active
+    actions = [e.action for e in audit.entries(dep.db, limit=20)]
+    assert "feedback.place" in actions and "feedback.retire" in actions
+    officer = app.test_client()
+    login(officer, make_user(dep, "unit_officer", "phong-vhtt")[0])
+    assert officer.get("/phan-anh/noi-dat").status_code == 403

@@ -126,6 +126,7 @@ def feedback_group() -> click.Group:
             placement = add_placement(dep.db, dep.plan, TARGET, unit, place_text or dep.plan.unit(unit).name)
         except PlacementError as exc:
             raise click.ClickException(str(exc)) from None
+        store.audit_placement(dep.db, cli_actor(), "place", placement.code)
         click.echo(f"{placement.code}  {form_url(dep, placement.code)}")
 
     @group.command("placements", help="Các nơi đặt poster của trang gửi câu hỏi, với số câu hỏi gửi qua mỗi nơi.")

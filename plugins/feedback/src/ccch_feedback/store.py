@@ -61,6 +61,8 @@ ACTION_LABELS = {
     "feedback.erase": "Xóa thông tin liên hệ người hỏi",
     "feedback.purge": "Xóa thông tin liên hệ hết thời hạn lưu trữ",
     "feedback.remind": "Nhắc hạn và báo quá hạn trả lời",
+    "feedback.place": "Tạo nơi đặt poster trang gửi câu hỏi",
+    "feedback.retire": "Gỡ poster trang gửi câu hỏi",
 }
 EVENT_TEXTS = {
     "ask": "Đã tiếp nhận",
@@ -660,6 +662,11 @@ def clear_flag(dep, item_id: int, actor: str, *, title: str | None = None, body:
         _audit(db, actor, "feedback.unflag", item, "đã sửa nội dung" if (new_title, new_body) != (item.title, item.body)
                else None)
     return get_item(db, item_id)
+
+
+def audit_placement(db: Database, actor: str | None, what: str, code: str) -> None:
+    """A poster of the form made (``place``) or taken down (``retire``), in the audit log."""
+    audit.record(db, actor, f"feedback.{what}", f"Nơi đặt poster {code}", label=ACTION_LABELS[f"feedback.{what}"])
 
 
 # -- leaders --------------------------------------------------------------------------------------

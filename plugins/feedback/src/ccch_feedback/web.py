@@ -530,6 +530,48 @@ def _officer_routes(bp: Blueprint) -> None:
         flash(done)
         return redirect(url_for("feedback.item", item_id=it.id), 303)
 
+    @bp.route("/noi-dat", methods=["GET", "POST"])
+    @roles_required(*ADMINS)
+    def placements_page():
+        """The form's posters: where each hangs, how many questions came through it; make one,
+        take one down."""
+        from .posters import form_url
+
+        dep = deployment()
+        errors, values = {}, {}
+        if request.method == "POST":
+            values = {"don-vi": request.form.get("don-vi", "")[:100], "noi-dat": request.form.get("noi-dat", "")[:400]}
+            retire = placements.normalise_code(request.form.get("go"))
+            try:
+                if request.form.get("go") is not None:
+                    if retire is None:
+                        raise placements.PlacementError("mã nơi đặt không hợp lệ")
+                    if placements.placement_by_code(dep.db, retire, target=PLACEMENT_TARGET) is None:
+                        raise placements.PlacementError(f"không có nơi đặt nào có mã “{retire}”")
+                    placements.retire_placement(dep.db, retire)
+                    store.audit_placement(dep.db, g.user.username, "retire", retire)
+                    flash(f"Đã gỡ poster {retire}.")
+                else:
+                    made = placements.add_placement(dep.db, dep.plan, PLACEMENT_TARGET, values["don-vi"],
+                                                    values["noi-dat"] or (dep.plan.unit(values["don-vi"]).name
+                                                                          if dep.plan.has_unit(values["don-vi"]) else ""))
+                    store.audit_placement(dep.db, g.user.username, "place", made.code)
+                    flash(f"Đã tạo nơi đặt {made.code}.")
+                return redirect(url_for("feedback.placements_page"), 303)
+            except placements.PlacementError as exc:
+                errors = {"noi-dat": str(exc)}
+        counts = dict(dep.db.execute("select placement, count(*) from feedback_items where placement is not null "
+                                     "group by placement").fetchall())
+        rows = [(p, counts.get(p.code, 0), form_url(dep, p.code))
+                for p in placements.list_placements(dep.db, target=PLACEMENT_TARGET)]
+        from ccch_core.posters import public_url_problem
+
+        return render_template("feedback/placements.html", rows=rows, errors=errors, values=values,
+                               units=[(u.id, u.name) for u in dep.plan.units if not u.external],
+                               unit_name=lambda u: _unit_name(dep, u),
+                               url_problem=public_url_problem(dep.public_base_url, "trang gửi câu hỏi")), \
+            422 if errors else 200
+
     @bp.get("/noi-dat/<code>/poster.pdf")
     @roles_required(*ADMINS)
     def poster(code):
