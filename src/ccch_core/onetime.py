@@ -67,12 +67,14 @@ def _code_hash(deployment, code_id_purpose: str, code: str) -> str:
 
 def issue_code(deployment, *, purpose: str, channel: str, address: str, service: str, client_key: str | None = None,
                unit_id: str | None = None, source: str | None = None, now: dt.datetime | None = None,
-               ttl_minutes: int = TTL_MINUTES) -> IssuedCode:
+               ttl_minutes: int = TTL_MINUTES, client_limits: tuple[ratelimit.Limit, ...] = PER_CLIENT) -> IssuedCode:
     """Issue a code for ``address`` and queue it (template ``otp``) in the caller's transaction.
 
     ``purpose`` names what the code proves (``contest.register:tim-hieu-cchc-2024``): a code of one
     purpose never verifies another. ``service`` is shown in the message ("Cuộc thi tìm hiểu CCHC").
-    ``client_key`` is the hashed network address (or device) asking, for the per-client limit.
+    ``client_key`` is the hashed network address (or device) asking, for the per-client limits
+    ``client_limits`` (default :data:`PER_CLIENT`; a contest whose civil servants register from one
+    office network passes its own).
     Earlier unused codes of the same purpose and address are spent: only the newest is valid.
     Raises :class:`CodeRefused` (limits, the day's cap, no sender for the channel) or
     :class:`ccch_core.messages.MessageError` (an address that is not one: the caller's own check
@@ -87,7 +89,7 @@ def issue_code(deployment, *, purpose: str, channel: str, address: str, service:
         for limit in PER_ADDRESS:
             if not ratelimit.hit(db, f"onetime:{purpose}", subject, limit, now).allowed:
                 raise CodeRefused("address")
-        for limit in PER_CLIENT if client_key else ():
+        for limit in client_limits if client_key else ():
             if not ratelimit.hit(db, f"onetime-client:{purpose}", client_key, limit, now).allowed:
                 raise CodeRefused("client")
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"

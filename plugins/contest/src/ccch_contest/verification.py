@@ -81,7 +81,8 @@ def send_code(deployment, contest: Contest, channel: str, address: str, client_k
             raise CodeNotSent("contest cap")
     try:
         onetime.issue_code(deployment, purpose=purpose(contest), channel=channel, address=address,
-                           service=_service(contest), client_key=client_key, source="contest", now=now)
+                           service=_service(contest), client_key=client_key, source="contest", now=now,
+                           client_limits=(settings_of(deployment).limit_codes,))
     except onetime.CodeRefused as refused:
         if refused.reason != "address":
             raise CodeNotSent(refused.reason) from None
