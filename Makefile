@@ -63,7 +63,7 @@ run: install $(INSTANCE)/ccch.toml
 	@echo "forgot it? $(BIN)/ccch --config $(INSTANCE)/ccch.toml users passwd admin --generate-password)"
 	$(if $(filter contest,$(DEMO_PLUGINS)),@echo "Contest: http://$(HOST):$(PORT)/cuoc-thi/$(CONTEST) (participants); sign in as noivu for /cuoc-thi/quan-ly")
 	$(if $(filter initiatives,$(DEMO_PLUGINS)),@echo "Initiatives: http://$(HOST):$(PORT)/sang-kien/$(INITIATIVES) (authors); sign in as thuky (secretary) or giamkhao.phong-tckh (judge) for /sang-kien/hoi-dong")
-	$(if $(filter feedback,$(DEMO_PLUGINS)),@echo "Hỏi đáp: http://$(HOST):$(PORT)/hoi-dap/ (citizens); admin triages at /phan-anh, tuphap drafts, lanhdao.tuphap approves")
+	$(if $(filter feedback,$(DEMO_PLUGINS)),@echo "Hỏi đáp: http://$(HOST):$(PORT)/hoi-dap/ (citizens); admin triages at /phan-anh; tuphap drafts; lanhdao.tuphap approves")
 	$(BIN)/ccch --config $(INSTANCE)/ccch.toml serve --host $(HOST) --port $(PORT) --access-log
 
 status: install $(INSTANCE)/ccch.toml
