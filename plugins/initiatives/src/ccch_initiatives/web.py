@@ -395,6 +395,50 @@ def _definition_page(call):
     return render_template("initiatives/definition.html", call=call, text=text, problems=[])
 
 
+@panel_bp.route("/thiet-lap", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def setup_new():
+    return _setup_page(None)
+
+
+@panel_bp.route("/<slug>/thiet-lap", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def setup(slug):
+    return _setup_page(_call_or_404(slug))
+
+
+def _setup_page(call):
+    """The call built with a form (*Thiết lập*); the form writes the call's TOML (setup_form)."""
+    from . import setup_form
+
+    dep = deployment()
+    errors: dict[str, str] = {}
+    problems: list[str] = []
+    if request.method == "POST":
+        form = request.form
+        try:
+            text, _definition = setup_form.definition_from_form(form, dep.plan, slug=call.slug if call else None)
+            saved, _created = save_call(dep, text, actor=g.user.username)
+        except setup_form.SetupError as exc:
+            errors, problems = exc.errors, exc.problems
+        except CallError as exc:
+            problems = [str(exc)]
+        else:
+            flash("Đã lưu thiết lập cuộc thi.")
+            return redirect(url_for(".secretary", slug=saved.slug), 303)
+        values = form
+    elif call is not None:
+        values = setup_form.form_values(call.definition)
+    else:
+        values = {"judges_per_entry": "3", "final_judges_per_entry": "5", "finalists_per_category": "3",
+                  "aggregation": "trimmed_mean", "disagreement_threshold": "20", "max_document_mb": "10",
+                  "retention_days": "730", "entrant_person": "1", "entrant_group": "1", "entrant_unit": "1",
+                  "opens_time": "07:00", "closes_time": "17:00"}
+    return render_template("initiatives/setup.html", call=call, values=values, errors=errors, problems=problems,
+                           units=dep.plan.units, groups=dep.plan.unit_groups, entrants=ENTRANTS,
+                           aggregations=AGGREGATIONS, rows=setup_form), (422 if problems else 200)
+
+
 @panel_bp.route("/<slug>/thanh-vien", methods=["GET", "POST"])
 @roles_required(*MANAGER_ROLES)
 def members(slug):
