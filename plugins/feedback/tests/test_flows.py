@@ -207,3 +207,22 @@ def test_flagged_items_wait_for_moderation(app, dep, people):
                                               "noi-dung": "Cán bộ xã làm việc chậm, chờ mãi không xong."}).status_code == 303
     assert act(lead, item.id, "duyet").status_code == 303
     assert "súc vật" not in item_of(dep, code).public_body
+
+
+def test_admin_names_and_removes_leaders(app, dep, people):
+    admin = client_as(app, people["admin"])
+    page = admin.get("/phan-anh/lanh-dao")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "tuphap-lead" in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    assert admin.post("/phan-anh/lanh-dao", data={"csrf_token": token, "tai-khoan": "andung"}).status_code == 303
+    assert store.leader_unit(dep.db, "andung") == "xa-an-dung"
+    for bad in ("admin", "khong-co", "Đ" * 500, ""):
+        refused = admin.post("/phan-anh/lanh-dao", data={"csrf_token": token, "tai-khoan": bad})
+        assert refused.status_code == 422 and "cán bộ đơn vị" in refused.get_data(as_text=True)
+    assert admin.post("/phan-anh/lanh-dao", data={"csrf_token": token, "tai-khoan": "andung",
+                                                  "bo": "1"}).status_code == 303
+    assert store.leader_unit(dep.db, "andung") is None
+    assert admin.post("/phan-anh/lanh-dao", data={"csrf_token": token, "tai-khoan": "andung",
+                                                  "bo": "1"}).status_code == 422
+    assert client_as(app, people["vhtt"]).get("/phan-anh/lanh-dao").status_code == 403

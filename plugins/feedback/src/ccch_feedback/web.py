@@ -572,6 +572,33 @@ def _officer_routes(bp: Blueprint) -> None:
                                url_problem=public_url_problem(dep.public_base_url, "trang gửi câu hỏi")), \
             422 if errors else 200
 
+    @bp.route("/lanh-dao", methods=["GET", "POST"])
+    @roles_required(*ADMINS)
+    def leaders_page():
+        """Who approves each unit's answers: unit officers named leader of their unit."""
+        from ccch_core import accounts
+
+        dep = deployment()
+        errors: dict[str, str] = {}
+        if request.method == "POST":
+            username = request.form.get("tai-khoan", "")[:200].strip().lower()
+            user = accounts.find_user(dep.db, username) if accounts.USERNAME_PATTERN.match(username) else None
+            if request.form.get("bo") is not None:
+                if user is None or store.leader_unit(dep.db, user.username) is None:
+                    errors["tai-khoan"] = "Tài khoản này không phải lãnh đạo duyệt trả lời."
+                else:
+                    store.set_leader(dep, user.username, None, g.user.username)
+                    flash(f"{user.username} không còn duyệt câu trả lời.")
+                    return redirect(url_for("feedback.leaders_page"), 303)
+            elif user is None or user.role is not Role.UNIT_OFFICER or not user.unit_id:
+                errors["tai-khoan"] = "Cần tên đăng nhập của một cán bộ đơn vị."
+            else:
+                store.set_leader(dep, user.username, user.unit_id, g.user.username)
+                flash(f"{user.username} duyệt câu trả lời của {_unit_name(dep, user.unit_id)}.")
+                return redirect(url_for("feedback.leaders_page"), 303)
+        return render_template("feedback/leaders.html", leaders=store.list_leaders(dep.db), errors=errors,
+                               unit_name=lambda u: _unit_name(dep, u)), 422 if errors else 200
+
     @bp.get("/noi-dat/<code>/poster.pdf")
     @roles_required(*ADMINS)
     def poster(code):
