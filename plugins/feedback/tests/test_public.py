@@ -220,3 +220,27 @@ def test_offensive_words_whole_words_with_tones():
     assert offensive_words("Tôi muốn đăng ký cho con") == []  # "cho", "con" alone are not offensive
     assert offensive_words("dmm đăng ký") == []  # whole words only
     assert offensive_words("thật là đồ khốn", ("khốn",)) == ["khốn"]
+
+
+def test_photos_only_for_the_officers_of_the_item(app, dep, make_user):
+    from ccch_core.testing import login
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 90, 0)).save(out, "PNG")
+    client = app.test_client()
+    token, sid = open_form(client)
+    item = store.item_by_code(dep.db, code_of(client.post(
+        "/hoi-dap/gui", data={"csrf_token": token, "sid": sid, **form_data(), "anh": [(io.BytesIO(out.getvalue()),
+                                                                                       "a.png")]},
+        content_type="multipart/form-data")))
+    assert client.get(f"/phan-anh/{item.id}/anh/1").status_code == 302  # anonymous: to the login page
+    admin = app.test_client()
+    login(admin, make_user(dep, "plan_admin")[0])
+    photo = admin.get(f"/phan-anh/{item.id}/anh/1")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data[:2] == b"\xff\xd8"
+    assert photo.headers["Cache-Control"] == "no-store"
+    assert f'href="/phan-anh/{item.id}/anh/1"' in admin.get(f"/phan-anh/{item.id}").get_data(as_text=True)
+    assert admin.get(f"/phan-anh/{item.id}/anh/2").status_code == 404
+    other = app.test_client()
+    login(other, make_user(dep, "unit_officer", "xa-an-dung")[0])
+    assert other.get(f"/phan-anh/{item.id}/anh/1").status_code == 404

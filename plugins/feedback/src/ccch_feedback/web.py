@@ -617,11 +617,11 @@ def _officer_routes(bp: Blueprint) -> None:
         return Response(poster_pdf(dep, [placement], size), mimetype="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="poster-hoi-dap-{placement.code}.pdf"'})
 
-    @bp.get("/<int:item_id>/anh/<int:seq>")
+    @bp.get("/<int:item_id>/anh/<int:number>")
     @roles_required(*OFFICERS)
-    def photo(item_id, seq):
+    def photo(item_id, number):
         it = _item_or_404(item_id)
-        found = store.photo_data(deployment().db, it.id, seq)
+        found = store.photo_data(deployment().db, it.id, number)
         if found is None:
             abort(404)
         media_type, data = found
