@@ -46,6 +46,7 @@ $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ initiatives load $(EXAMPLE)/initiatives.toml --trial)
 	$(if $(filter initiatives,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ initiatives entries load $(INITIATIVES) $(EXAMPLE)/initiatives-entries.toml)
 	$(if $(filter feedback,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ feedback demo)
+	$(if $(filter feedback,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ feedback place trung-tam-hcc --place "Quầy tiếp nhận hồ sơ")
 	@echo "== Demo accounts (passwords are shown only now) =="
 	$(BIN)/ccch --config $@ users add admin --role plan_admin --name "Quản trị kế hoạch (demo)" --generate-password
 	$(BIN)/ccch --config $@ users add canbo.andung --role unit_officer --unit xa-an-dung --name "Cán bộ xã An Dũng (demo)" --generate-password

@@ -140,7 +140,7 @@ def feedback_group() -> click.Group:
                                      "group by placement").fetchall())
         rows = [(p.code, p.unit_id, p.place, "đang đặt" if p.active else "đã gỡ", counts.get(p.code, 0),
                  form_url(dep, p.code)) for p in list_placements(dep.db, target=TARGET)]
-        click.echo(table(rows, ("Mã", "Đơn vị", "Nơi đặt", "", "Câu hỏi", "Địa chỉ")))
+        click.echo(table(rows, ("Mã", "Đơn vị", "Nơi đặt", "Trạng thái", "Câu hỏi", "Địa chỉ")))
 
     @group.command("posters", help="In poster (PDF) cho các nơi đặt đang dùng của trang gửi câu hỏi.")
     @click.option("--out", "output", required=True, type=click.Path(dir_okay=False), help="Tệp PDF.")
