@@ -508,3 +508,15 @@ def test_the_deliverer_walks_the_queue_from_its_floor(dep, sender_plugin):
     deliverer.FLOOR_RESCAN_SECONDS = 0
     assert deliverer.run_once().sent == 1  # …which finds it
     assert Deliverer(dep, clock=clock).queue_floor() == later[-1] + 1  # a new deliverer scans at once
+
+
+def test_an_sms_template_without_diacritics_sends_its_parameters_without_them(make_deployment):
+    """The core's otp SMS is ASCII so that it costs one GSM-7 segment; an accented service name
+    must not turn the whole text into UCS-2 (70 characters a segment)."""
+    from ccch_core.messages.outbox import render_message
+
+    dep = make_deployment(messages={"channels": {"sms": {"sender": "folder"}}})
+    _, text, segments = render_message(dep.messaging, "sms", "otp",
+                                       {"code": "065369", "minutes": "10", "service": "Cuộc thi tìm hiểu CCHC Đức Thọ"})
+    assert text == "Ma xac nhan Cuoc thi tim hieu CCHC Duc Tho: 065369. Hieu luc 10 phut. Khong dua ma cho bat ky ai."
+    assert segments == 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import signal
 import time
 
@@ -62,6 +63,17 @@ def register_commands(cli: click.Group) -> None:
     def messages_group():
         """Messages (e-mail, SMS, Zalo): deliver the outbox, list, show, retry, cancel."""
 
+    def _log_deliveries() -> None:
+        """Each delivery as a line on standard error (the server's log, systemd's journal): with the
+        development folder sender, a one-time code shows there as the SMS's text."""
+        logger = logging.getLogger("ccch.messages")
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("ccch messages: %(message)s"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
+
     @messages_group.command("send")
     @click.option("--loop", is_flag=True, help="Keep delivering until stopped (systemd runs this beside `ccch serve`).")
     @click.option("--limit", type=click.IntRange(1, 10_000_000), help="Deliver at most this many messages.")
@@ -83,6 +95,7 @@ def register_commands(cli: click.Group) -> None:
 
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
+            _log_deliveries()
             click.echo(f"ccch: delivering messages of {deployment.config.name} "
                        f"({', '.join(f'{c} → {t.sender}' for c, t in deployment.messaging.settings.channels.items()) or 'no channel configured'}); "
                        "Ctrl+C to stop", err=True)

@@ -327,7 +327,10 @@ def render_message(messaging: Messaging, channel: str, template_key: str, params
         return render(tpl.subject, params), render(tpl.email, params), None
     if channel == "sms":
         settings = messaging.settings.channels.get(channel)
-        text = sms_text(render(tpl.sms, params), without_diacritics=bool(settings and settings.strip_diacritics))
+        # A template written without diacritics (the core's "otp") is sent without them whole: one
+        # accented parameter ("Cuộc thi…") would make every character UCS-2, 70 a segment, not 160.
+        plain = tpl.sms.isascii()
+        text = sms_text(render(tpl.sms, params), without_diacritics=plain or bool(settings and settings.strip_diacritics))
         return None, text, sms_segments(text).segments
     return None, render(tpl.sms, params), None
 
