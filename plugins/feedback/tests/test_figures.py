@@ -110,8 +110,10 @@ def test_export_streams_without_personal_data(dep):
 
 
 def test_erase_a_person_keeps_the_question(dep):
-    item = new(dep, contact_name="Lê Thị Bình", contact_phone="0912345678", contact_email="binh@example.vn",
-               contact_consent=True)
+    item = store.ask(dep, Question(kind="question", requester="citizen", title="Giấy khai sinh",
+                                   body="Tôi là Lê Thị Bình, gọi 0912 345 678 hoặc binh@example.vn.", field="ho-tich",
+                                   contact_name="Lê Thị Bình", contact_phone="0912345678",
+                                   contact_email="binh@example.vn", contact_consent=True), now=FEB7)
     other = new(dep, contact_phone="0987000111", contact_consent=True)
     found = erase_person(dep, phone="0912 345 678", dry_run=True)
     (ours,) = [r for r in found if r.plugin == "feedback"]  # the core reports the queued messages too
@@ -120,6 +122,7 @@ def test_erase_a_person_keeps_the_question(dep):
     after = store.get_item(dep.db, item.id)
     assert after.contact_name is after.contact_phone is after.contact_email is None
     assert after.title == "Giấy khai sinh"
+    assert after.body == "Tôi là [đã ẩn], gọi [đã ẩn] hoặc [đã ẩn]."
     assert store.get_item(dep.db, other.id).contact_phone == "0987000111"
     assert not [r for r in erase_person(dep, phone="0912345678", dry_run=True) if r.plugin == "feedback" and r.count]
 

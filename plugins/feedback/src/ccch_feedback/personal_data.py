@@ -2,7 +2,7 @@
 name, a phone number, an e-mail address — and their photos. Erased on request (found by the keyed
 hash of the number or address, never by comparing clear text) and after
 ``contact_retention_days`` from the item's closing. The question, its answer and the counts stay,
-without the person."""
+without the person: numbers, addresses and their name are also masked in the text they wrote."""
 
 from __future__ import annotations
 
@@ -13,13 +13,22 @@ from ccch_core.privacy import Erasure, keyed_hash
 from ccch_core.storage import utc_now_iso, write_transaction
 
 from .settings import settings_of
-from .store import ACTION_LABELS, EMAIL_PURPOSE, PHONE_PURPOSE, format_code
+from .store import ACTION_LABELS, EMAIL_PURPOSE, PHONE_PURPOSE, format_code, redact
 
 _ERASE = ("update feedback_items set contact_name = null, contact_phone = null, contact_email = null, "
           "phone_hash = null, email_hash = null, contact_consent = 0, address_hash = null, updated_at = ? where id = ?")
 
 
 def _erase_item(db, item_id: int, now: dt.datetime | None = None) -> None:
+    """Contact details and photos go; in what the person wrote (and the answers to it) phone
+    numbers, e-mail addresses, ID numbers and their name are replaced by ``[đã ẩn]``."""
+    row = db.execute("select contact_name, title, body, draft, answer from feedback_items where id = ?",
+                     [item_id]).fetchone()
+    if row is not None:
+        names = (row[0],) if row[0] else ()
+        db.execute("update feedback_items set title = ?, body = ?, draft = ?, answer = ? where id = ?",
+                   [redact(row[1], names), redact(row[2], names), redact(row[3], names) if row[3] else None,
+                    redact(row[4], names) if row[4] else None, item_id])
     db.execute(_ERASE, [utc_now_iso(now), item_id])
     db.execute("delete from feedback_photos where item_id = ?", [item_id])
 
