@@ -84,7 +84,7 @@ def test_a_gateway_that_fails_and_recovers_gets_every_message_exactly_once(sms_d
     first = fake.requests_to("/sms/send")[0]
     assert first.body["Brandname"] == "UBND DUCTHO" and first.body["ApiKey"] == "khoa-bi-mat-123"
     # The template's text is plain; a parameter keeps its diacritics unless the channel strips them.
-    assert first.body["Content"] == "Ma xac nhan Cuộc thi CCHC: 100000. Hieu luc 5 phut. Khong dua ma cho bat ky ai."
+    assert first.body["Content"] == "Ma xac nhan Cuoc thi CCHC: 100000. Hieu luc 5 phut. Khong dua ma cho bat ky ai."  # one GSM-7 segment
     assert get_message(dep.db, 1).gateway_id == fake.ids[keys[0]]
 
 
