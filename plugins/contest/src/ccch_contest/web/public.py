@@ -2,9 +2,10 @@
 
 No page or response here contains which option is correct — the templates only ever receive
 :class:`ccch_contest.bank.PublicQuestion` objects — except the review page, which opens after the
-round has closed and only when the contest allows it. A participant is known to the server by the
-signed session cookie (set at registration, or by "Tiếp tục dự thi" with phone number and year of
-birth on another device).
+round has closed and only when the contest allows it (withholding the answers a later round can
+still draw). A participant is known to the server by the signed session cookie (set at
+registration, or by "Tiếp tục dự thi" on another device with a one-time code or a written resume
+code, never a year of birth), or by the device cookie (:func:`device_cookie_name`).
 """
 
 from __future__ import annotations
