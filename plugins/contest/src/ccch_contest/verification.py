@@ -92,7 +92,7 @@ def send_code(deployment, contest: Contest, channel: str, address: str, client_k
 
 def _service(contest: Contest) -> str:
     title = contest.definition.title
-    return title if len(title) <= 60 else title[:59] + "…"
+    return title if len(title) <= 50 else title[:47].rstrip() + "..."  # ASCII: the SMS stays GSM-7
 
 
 def check_code(deployment, contest: Contest, channel: str, address: str, code: str,
