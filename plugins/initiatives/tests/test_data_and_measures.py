@@ -149,3 +149,18 @@ def test_the_periodic_report_has_a_section_on_the_contest(dep, call, add_entry, 
     (section,) = [s for s in scoped.sections if s.key == "sang_kien"]
     assert section.blocks[1].rows == (("UBND xã Yên Hồ", 1),)
     assert not [s for s in build_report(dep, "2024-07").sections if s.key == "sang_kien"]  # nothing in July
+
+
+def test_the_entries_table_exports_without_personal_data(dep, call, add_entry):
+    from ccch_core.report import DataScope
+
+    a = add_entry("xa-an-dung", authors=[("Nguyễn Thị Hoa", "xa-an-dung")])
+    add_entry("xa-yen-ho")
+    table = dep.data_tables["initiatives_entries"]  # registered through the hook
+    rows = list(table.rows(dep, DataScope()))
+    assert len(rows) == 2 and len(rows[0]) == len(table.columns)
+    assert rows[0][0] == a.id and rows[0][5] == "xa-an-dung" and rows[0][6] == "UBND xã An Dũng"
+    flat = " ".join(str(v) for r in rows for v in r)
+    assert "Nguyễn" not in flat and "@" not in flat and "SK-" not in flat
+    assert [r[5] for r in table.rows(dep, DataScope(unit_id="xa-yen-ho"))] == ["xa-yen-ho"]
+    assert list(table.rows(dep, DataScope(period=Period.parse("2024-07")))) == []

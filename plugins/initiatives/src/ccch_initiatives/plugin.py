@@ -64,6 +64,14 @@ def report_sections(report):
 
 
 @hookimpl
+def register_data_tables(register):
+    from .report import data_tables
+
+    for table in data_tables():
+        register(table)
+
+
+@hookimpl
 def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
     """Authors' names and contact of the entries left with this phone number or e-mail address."""
     from .personal_data import erase_person

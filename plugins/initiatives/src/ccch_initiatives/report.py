@@ -51,3 +51,42 @@ def initiatives_section(report: ReportRequest) -> Section | None:
                               plan.unit(a.entry.unit_id).name if plan.has_unit(a.entry.unit_id) else a.entry.unit_id,
                               round(a.score, 2)) for a in awards]))
     return Section("sang_kien", "Cuộc thi viết sáng kiến về CCHC", blocks, order=47, source="initiatives")
+
+
+def _entry_rows(deployment, scope):
+    """Every entry, without personal data (no authors, no contact) and without its tracking code
+    (the author's key), streamed from a cursor, within the scope's unit and period (by the instant
+    the entry was sent)."""
+    from ccch_core.report import DataScope  # noqa: F401 - the type of ``scope``
+
+    plan = deployment.plan
+    sql = ("select e.id, c.slug, e.title, e.category, e.entrant_kind, e.unit_id, e.status, e.finalist, "
+           "e.submitted_at, w.award_name from initiative_entries e join initiative_calls c on c.id = e.call_id "
+           "left join initiative_awards w on w.entry_id = e.id")
+    args: list = []
+    if scope.period is not None:
+        sql += " where e.submitted_at >= ? and e.submitted_at < ?"
+        args = [utc_now_iso(scope.period.start_utc), utc_now_iso(scope.period.end_utc)]
+    for row in deployment.db.execute(sql + " order by e.id", args):
+        unit_id = row[5]
+        if scope.unit_id is not None and not (plan.has_unit(unit_id) and plan.is_within(unit_id, scope.unit_id)):
+            continue
+        name = plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
+        status = "Đã loại" if row[6] == "withdrawn" else "Hợp lệ"
+        yield (*row[:5], unit_id, name, status, "Có" if row[7] else "", row[8], row[9] or "")
+
+
+def _entry_count(deployment, scope) -> int:
+    return deployment.db.execute("select count(*) from initiative_entries").fetchone()[0]
+
+
+def data_tables():
+    from ccch_core.report import DataTable
+
+    return [DataTable(
+        name="initiatives_entries", title="Bài dự thi viết sáng kiến (không có thông tin cá nhân)",
+        columns=[Column("id", "STT", "integer"), Column("call", "Cuộc thi"), Column("title", "Tên sáng kiến"), Column("category", "Lĩnh vực"), Column("entrant", "Đối tượng"),
+                 Column("unit_id", "Mã đơn vị"), Column("unit", "Đơn vị"), Column("status", "Trạng thái"),
+                 Column("finalist", "Vào chung khảo"), Column("submitted_at", "Thời điểm nộp", "datetime"),
+                 Column("award", "Giải")],
+        rows=_entry_rows, count=_entry_count, roles=("system_admin", "plan_admin", "contest_manager"))]
