@@ -217,3 +217,52 @@ def test_correcting_the_registration_from_the_code_page_keeps_what_was_typed(dep
     assert post_registration(client, n=10, full_name="Phan Văn Sửa").status_code == 303
     form = page(client.get(BASE + "/dang-ky"))
     assert 'value="Phan Văn Sửa"' in form and f'value="{PHONES[10]}"' in form and 'value="1988"' in form
+
+
+def test_leaving_a_shared_computer_unbinds_it(dep, app):
+    """"Thoát" ended the session, but the device secret brought the participant back on the next
+    page: the next person at the computer could erase them."""
+    client = app.test_client()
+    register_verified(dep, client, n=11)
+    token = csrf_from(page(client.get(BASE)))
+    left = client.post(BASE + "/thoat", data={"csrf_token": token})
+    assert left.status_code == 303 and "ccch_cuoc_thi_" in left.headers.get("Set-Cookie", "")
+    assert client.get(BASE + "/cua-toi").status_code == 303  # nobody here now
+    assert dep.db.execute("select count(*) from contest_devices where kind = 'device'").fetchone()[0] == 0
+
+
+def test_one_client_cannot_use_up_the_contests_codes_for_the_day(make_deployment, make_app):
+    """The contest's cap counts codes really issued, after the per-client limit: a client refused
+    by its own limit leaves the day's codes to everyone else."""
+    dep = make_deployment(plugins=("contest",), messages=MESSAGES,
+                          plugin_settings={"contest": {"limit_codes": [3, 3600]}})
+    data = contest_data(verified=True)
+    data["contest"]["verification"] = {"phone_channel": "sms", "daily_codes": 5}
+    data["audiences"][0]["verify"] = "phone"
+    load_contest(dep, data)
+    app = make_app(dep)
+    attacker = app.test_client()
+    for n in range(10):
+        post_registration(attacker, n=n)
+    assert len(codes_sent(dep)) == 3  # its own limit
+    fresh = []
+    for n, address in ((20, "10.1.2.3"), (21, "10.4.5.6")):
+        other = app.test_client()
+        other.environ_base["REMOTE_ADDR"] = address  # another network
+        fresh.append(post_registration(other, n=n).status_code)
+    assert fresh == [303, 303] and len(codes_sent(dep)) == 5  # others still get theirs
+
+
+def test_readiness_says_what_verification_and_disclosure_need(make_deployment):
+    from ccch_contest.checks import readiness
+
+    dep = make_deployment(plugins=("contest",))  # no sender
+    contest = load_contest(dep, contest_data(verified=True, score_disclosure="immediately"), publish=False)
+    notes = [c.message for c in readiness(dep, contest) if not c.blocking]
+    assert any("Chưa cấu hình gửi tin nhắn (SMS)" in n for n in notes)
+    assert any("Điểm hiện ngay khi nộp bài" in n for n in notes)
+    assert any("dùng chung ngân hàng câu hỏi" in n for n in notes)
+    with_sender = make_deployment(plugins=("contest",), messages=MESSAGES)
+    quiet = load_contest(with_sender, contest_data(verified=True), publish=False)
+    assert not any("Chưa cấu hình gửi tin nhắn" in c.message or "Điểm hiện ngay" in c.message
+                   for c in readiness(with_sender, quiet))

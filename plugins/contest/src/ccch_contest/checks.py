@@ -54,6 +54,11 @@ def readiness(deployment, contest, now: dt.datetime | None = None) -> list[Check
         checks.append(Check("Các vòng thi dùng chung ngân hàng câu hỏi: khi xem lại bài, đáp án của câu còn có thể "
                             "xuất hiện ở vòng sau chỉ được công bố khi cuộc thi kết thúc (hoặc khi câu đó ngừng dùng).",
                             blocking=False))
+    phone_channel = definition.verification.phone_channel
+    if any(a.verify != "none" for a in definition.audiences) and not deployment.messaging.available(phone_channel):
+        checks.append(Check(f"Chưa cấu hình gửi tin nhắn ({'Zalo' if phone_channel == 'zalo' else 'SMS'}) trong "
+                            f"ccch.toml ([messages.channels.{phone_channel}]): người dự thi thuộc đối tượng cần xác "
+                            "nhận sẽ không nhận được mã và không đăng ký được.", blocking=False))
     if definition.score_disclosure == "immediately" and any(a.prizes or a.overall_prizes
                                                              for a in definition.audiences):
         checks.append(Check("Điểm hiện ngay khi nộp bài: người gian lận có thể dùng nhiều tài khoản để dò đáp án. "

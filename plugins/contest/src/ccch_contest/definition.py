@@ -219,7 +219,7 @@ class Verification:
 
     phone_channel: str = "sms"
     email_domains: tuple[str, ...] = ()
-    daily_codes: int = 2000
+    daily_codes: int = 1000
 
     def allows_email(self, address: str) -> bool:
         """Whether ``address`` is at one of the allowed domains (or a subdomain of one)."""
@@ -747,7 +747,7 @@ def definition_from_dict(data: Mapping[str, Any], plan: Plan | None, *, text: st
     verification = Verification(
         phone_channel=r.choice(verification_data, "phone_channel", "contest.verification", ("sms", "zalo"), "sms"),
         email_domains=tuple(x.strip().casefold() for x in domains),
-        daily_codes=r.integer(verification_data, "daily_codes", "contest.verification", 1, 1_000_000, 2000),
+        daily_codes=r.integer(verification_data, "daily_codes", "contest.verification", 1, 1_000_000, 1000),
     )
     for i, audience in enumerate(audiences):
         if audience.verify == "phone_or_email" and not verification.email_domains:

@@ -45,6 +45,7 @@ BATCH = 5000
 other contests may be running)."""
 
 _PERSONAL_COLUMNS = ("full_name = null, name_key = null, phone_hash = null, phone_masked = null, contact_phone = null, "
+                     "email_hash = null, "
                      "citizen_id_hash = null, citizen_id_masked = null, birth_year = null, occupation = null")
 
 
@@ -183,6 +184,8 @@ def purge_personal_data(deployment, now: dt.datetime, dry_run: bool, actor: str 
                     total += n
                     if n < BATCH:
                         db.execute("delete from contest_registration_sources where contest_id = ?", [contest_id])
+                        db.execute("delete from contest_devices where participant_id in (select id from "
+                                   "contest_participants where contest_id = ?)", [contest_id])
                         if total:
                             # Cached leaderboards hold names: drop them (they are rebuilt without).
                             db.execute("delete from contest_leaderboards where contest_id = ?", [contest_id])
@@ -305,12 +308,13 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
         marker = keep_marker and bool(_rounds_entered_open(db, contest, participant_id, now))
         db.execute(
             "update contest_participants set full_name = null, name_key = null, phone_masked = null, "
-            "contact_phone = null, citizen_id_masked = null, birth_year = null, occupation = null, "
+            "contact_phone = null, email_hash = null, citizen_id_masked = null, birth_year = null, occupation = null, "
             "phone_hash = case when ? then phone_hash end, citizen_id_hash = case when ? then citizen_id_hash end, "
             "disqualified = 1, disqualified_reason = ?, deleted_at = ? where id = ?",
             [marker, marker, reason, utc_now_iso(now), participant_id])
         db.execute("update contest_attempts set disqualified = 1, disqualified_reason = ? where participant_id = ?",
                    [reason, participant_id])
+        db.execute("delete from contest_devices where participant_id = ?", [participant_id])
         # The keyed hash of the address it registered from (detection's evidence) goes too.
         db.execute("delete from contest_registration_sources where participant_id = ?", [participant_id])
         for r in query(db, "select distinct round_id from contest_attempts where participant_id = ?", [participant_id]):

@@ -30,7 +30,7 @@ class ContestSettings:
     limit_register: Limit = attrs.field(factory=lambda: Limit(300, 3600))
     limit_identify: Limit = attrs.field(factory=lambda: Limit(30, 600))
     limit_start: Limit = attrs.field(factory=lambda: Limit(10, 60))
-    limit_codes: Limit = attrs.field(factory=lambda: Limit(300, 3600))
+    limit_codes: Limit = attrs.field(factory=lambda: Limit(100, 3600))
     """One-time codes asked for from one network address: as many as registrations (an office's
     civil servants share one address), unlike the core's default of 10 an hour."""
     # Detection (detection.py): what the review queue flags.

@@ -23,7 +23,7 @@ import secrets
 
 from ccch_core import onetime, privacy, ratelimit
 from ccch_core.messages import MessageError
-from ccch_core.periods import utc_now
+from ccch_core.periods import VN_TZ, utc_now
 from ccch_core.storage import utc_now_iso, write_transaction
 
 from .contests import Contest
@@ -76,18 +76,28 @@ def send_code(deployment, contest: Contest, channel: str, address: str, client_k
     cap = contest.definition.verification.daily_codes
     if not deployment.messaging.available(channel):
         raise CodeNotSent("channel")
-    with write_transaction(deployment.db) as db:
-        if not ratelimit.hit(db, "contest-codes", str(contest.id), ratelimit.Limit(cap, 86_400), now).allowed:
-            raise CodeNotSent("contest cap")
     try:
-        onetime.issue_code(deployment, purpose=purpose(contest), channel=channel, address=address,
-                           service=_service(contest), client_key=client_key, source="contest", now=now,
-                           client_limits=(settings_of(deployment).limit_codes,))
+        # The per-address and per-client limits first (inside issue_code), the contest's cap of the
+        # (Vietnam) day after, counting codes really issued: one client refused by its own limit
+        # must not use up everyone's codes for the day.
+        with write_transaction(deployment.db):
+            onetime.issue_code(deployment, purpose=purpose(contest), channel=channel, address=address,
+                               service=_service(contest), client_key=client_key, source="contest", now=now,
+                               client_limits=(settings_of(deployment).limit_codes,))
+            if codes_today(deployment, contest, now) > cap:
+                raise CodeNotSent("contest cap")  # rolls the code and its message back
     except onetime.CodeRefused as refused:
         if refused.reason != "address":
             raise CodeNotSent(refused.reason) from None
     except MessageError:
         raise CodeNotSent("address") from None
+
+
+def codes_today(deployment, contest: Contest, now: dt.datetime) -> int:
+    """Codes issued for ``contest`` since midnight, Vietnam time (spent and unspent)."""
+    midnight = now.astimezone(VN_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    return deployment.db.execute("select count(*) from one_time_codes where purpose = ? and created_at >= ?",
+                                 [purpose(contest), utc_now_iso(midnight)]).fetchone()[0]
 
 
 def _service(contest: Contest) -> str:
@@ -138,6 +148,17 @@ def device_participant(deployment, contest: Contest, cookie: str | None) -> int 
         "d.secret_hash = ? and d.kind = 'device' and p.id = ? and p.contest_id = ? and p.deleted_at is null",
         [_secret_hash(deployment, secret), int(pid_text), contest.id]).fetchone()
     return row[0] if row else None
+
+
+def unbind_device(deployment, contest: Contest, cookie: str | None) -> None:
+    """Forget the device secret of ``cookie`` ("Thoát" on a shared computer): it binds no one again."""
+    if not cookie or "." not in cookie or len(cookie) > 200:
+        return
+    secret = cookie.partition(".")[2]
+    with write_transaction(deployment.db) as db:
+        db.execute("delete from contest_devices where secret_hash = ? and kind = 'device' and participant_id in "
+                   "(select id from contest_participants where contest_id = ?)",
+                   [_secret_hash(deployment, secret), contest.id])
 
 
 def new_resume_code(deployment, participant_id: int, now: dt.datetime | None = None) -> str:

@@ -628,10 +628,15 @@ def identify_view(slug):
 @public
 @published
 def forget_view(slug):
-    """Forget who this browser is (a shared computer)."""
-    _forget(g.contest)
+    """Forget who this browser is (a shared computer): the session and the device secret, so that
+    the next person on it is nobody (not someone who may erase the last one's data)."""
+    contest = g.contest
+    _forget(contest)
+    verification.unbind_device(deployment(), contest, request.cookies.get(device_cookie_name(contest)))
     flash("Thiết bị này đã thoát khỏi tài khoản dự thi.")
-    return redirect(url_for(".landing", slug=slug), code=303)
+    response = redirect(url_for(".landing", slug=slug), code=303)
+    response.delete_cookie(device_cookie_name(contest))
+    return response
 
 
 @bp.route("/<slug>/bat-dau", methods=["POST"])

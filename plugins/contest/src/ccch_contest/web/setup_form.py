@@ -160,7 +160,7 @@ def form_to_data(form, slug: str | None) -> tuple[dict[str, Any], dict[str, str]
                 "one_prize_per_person"):
         contest[key] = get(key) == "1"
     verification: dict[str, Any] = {"phone_channel": get("phone_channel") or "sms",
-                                    "daily_codes": _int_or_text(get("daily_codes", "") or "2000")}
+                                    "daily_codes": _int_or_text(get("daily_codes", "") or "1000")}
     domains = [d.strip() for d in re.split(r"[\s,;]+", get("email_domains", "")) if d.strip()]
     if domains:
         verification["email_domains"] = domains
@@ -263,7 +263,7 @@ def definition_to_form(d: ContestDefinition | None) -> dict[str, Any]:
                 "time_limit_minutes": 15, "attempts_per_round": 1, "leaderboard_size": 50, "counted_attempt": "best",
                 "review": "after_close", "citizen_id": "no", "overdue": "submit_saved", "shuffle_questions": True,
                 "shuffle_options": True, "score_disclosure": "after_close", "ask_occupation": True,
-                "live_leaderboard": True, "phone_channel": "sms", "email_domains": "", "daily_codes": 2000,
+                "live_leaderboard": True, "phone_channel": "sms", "email_domains": "", "daily_codes": 1000,
                 "one_prize_per_person": False, "units": [], "tie_breaks": ["prediction", "time", "submitted"],
                 "prediction_kind": "count", "prediction_prompt": "", "eligibility_who": "everyone",
                 "eligibility_min_age": 18, "eligibility_units": [], "excluded_units": [],
