@@ -4,6 +4,7 @@ and the embeddable list."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -132,3 +133,15 @@ def test_embed_refuses_framing_without_origins(app):
     response = app.test_client().get("/hoi-dap/nhung")
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_of_results(app, dep):
+    for n in range(21):
+        answer_one(dep, "ho-tich", "phong-tu-phap", f"Khai sinh số {n}", "Hỏi về khai sinh cho con.", "Trả lời.")
+    client = app.test_client()
+    first = client.get("/hoi-dap/?q=khai+sinh").get_data(as_text=True)
+    assert first.count("<article>") == 20 and "Trang sau" in first and "Trang trước" not in first
+    link = re.search(r'href="([^"]*trang=2[^"]*)"', first).group(1).replace("&amp;", "&")
+    second = client.get(link).get_data(as_text=True)
+    assert second.count("<article>") == 1 and "Trang trước" in second and "Trang sau" not in second
+    assert "q=khai+sinh" in link or "q=khai%20sinh" in link
