@@ -443,3 +443,36 @@ def test_the_retention_purge_drops_the_contests_registration_sources(dep):
     assert dep.db.execute("select count(*) from contest_registration_sources").fetchone()[0] == 1
     purge_expired(dep, NOW, False, "test")
     assert dep.db.execute("select count(*) from contest_registration_sources").fetchone()[0] == 0
+
+
+def test_many_registrations_from_one_browser_are_flagged_whatever_the_address(dep, contest, make_app):
+    """A fleet registered from one phone over changing mobile addresses: the browser identifier the
+    registration pages set (only its keyed hash stored) ties them together; two (a family sharing a
+    phone) pass."""
+    app = make_app(dep)
+    browser, family = app.test_client(), app.test_client()
+
+    def register_on(client, n, address):
+        client.environ_base["REMOTE_ADDR"] = address
+        page = client.get("/cuoc-thi/tim-hieu-cchc-2024/dang-ky").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = client.post("/cuoc-thi/tim-hieu-cchc-2024/dang-ky", data={
+            "csrf_token": token, "full_name": f"Người Thứ {chr(65 + n)}", "phone": PHONES[n], "birth_year": "1990",
+            "audience": "nhan-dan", "unit_id": "xa-an-dung", "consent": "1"})
+        assert response.status_code == 303, response.get_data(as_text=True)[:300]
+
+    for n in range(4):
+        register_on(browser, n, f"10.0.{n}.1")
+    for n in range(4, 6):
+        register_on(family, n, f"10.9.{n}.1")
+    run = D.detect(dep, contest, now=dt.datetime.now(dt.UTC))
+    assert run.flagged["shared_source"] == 4
+    found = flags(dep, "shared_source")
+    assert len(found) == 4 and all(f[4]["device_registrations"] == 4 and "registrations" not in f[4] for f in found)
+    stored = {r[0] for r in dep.db.execute("select device_hash from contest_registration_sources")}
+    assert len(stored) == 2 and all(len(h) == 64 for h in stored)  # keyed hashes, one per browser
+    assert not any(c.value in stored for c in browser._cookies.values())
+    from ccch_contest.web.review_queue import evidence_text, vn_time
+
+    flag = D.get_flags(dep.db, contest, [dep.db.execute("select id from contest_flags limit 1").fetchone()[0]])[0]
+    assert "4 lượt đăng ký từ cùng một thiết bị" in evidence_text(flag, {}, vn_time)

@@ -247,6 +247,33 @@ def _check_sources(db, contest: Contest, settings, at: str) -> int:
     return new
 
 
+def _check_devices(db, contest: Contest, settings, at: str) -> int:
+    """Many registrations from one browser (its identifier's keyed hash): every live one of them is
+    flagged ``shared_source``, the device's count added to any address evidence it has."""
+    threshold = settings.detect_device_registrations
+    new = 0
+    crowded = db.execute("select device_hash, count(*) from contest_registration_sources where contest_id = ? and "
+                         "device_hash is not null group by device_hash having count(*) >= ?",
+                         [contest.id, threshold]).fetchall()
+    for device_hash, registrations in crowded:
+        rows = db.execute(
+            "select s.participant_id, s.created_at, p.deleted_at is null and p.disqualified = 0 from "
+            "contest_registration_sources s join contest_participants p on p.id = s.participant_id where "
+            "s.contest_id = ? and s.device_hash = ? order by s.created_at, s.participant_id",
+            [contest.id, device_hash]).fetchall()
+        device = {"device_registrations": registrations, "device_threshold": threshold, "device_first_at": rows[0][1],
+                  "device_last_at": rows[-1][1]}
+        for participant_id, _, live in rows:
+            if not live:
+                continue
+            found = db.execute("select evidence from contest_flags where contest_id = ? and kind = 'shared_source' and "
+                               "participant_id = ? and attempt_id is null", [contest.id, participant_id]).fetchone()
+            evidence = {**(json.loads(found[0]) if found else {}), **device}
+            new += _flag(db, contest, "shared_source", participant_id, None, None, "device:" + device_hash[:16],
+                         evidence, at)
+    return new
+
+
 def detect(deployment, contest: Contest, *, now: dt.datetime | None = None,
            max_attempts: int | None = None) -> DetectionRun:
     """Look at every submitted attempt not yet looked at (at most about ``max_attempts`` of them:
@@ -284,7 +311,7 @@ def detect(deployment, contest: Contest, *, now: dt.datetime | None = None,
                 invalidate_rankings(db, contest.id)
         checked += len(rows)
     with serialized(deployment):
-        flagged["shared_source"] = _check_sources(db, contest, settings, at)
+        flagged["shared_source"] = _check_sources(db, contest, settings, at) + _check_devices(db, contest, settings, at)
     return DetectionRun(checked, flagged)
 
 

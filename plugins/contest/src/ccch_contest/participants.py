@@ -189,7 +189,7 @@ def validate_registration(deployment, contest: Contest, form: Mapping[str, str],
 
 
 def register(deployment, contest: Contest, form: Mapping[str, str], client_key: str,
-             now: dt.datetime | None = None) -> Participant:
+             now: dt.datetime | None = None, *, device_key: str | None = None) -> Participant:
     """Register a participant from the form (one short transaction, rate-limited per address).
 
     Raises :class:`RegistrationError`: per-field messages for the form's own mistakes, and the one
@@ -214,7 +214,7 @@ def register(deployment, contest: Contest, form: Mapping[str, str], client_key: 
         if refusal is None:
             participant_id = _insert(db, contest, values, hashed, cid_hash, settings, consent, at,
                                      sealed_contact=sealed)
-            _record_source(deployment, contest, participant_id, client_key, at)
+            _record_source(deployment, contest, participant_id, client_key, at, device_key)
     if refusal is not None:
         # Raised only now, after the commit: the rate-limit hit of a refused registration stays
         # counted, so registered numbers cannot be probed one after another (a caller's outer
@@ -267,13 +267,16 @@ def _local_second(instant: dt.datetime) -> str:
     return instant.astimezone(VN_TZ).strftime("%H:%M:%S ngày %d/%m/%Y")
 
 
-def _record_source(deployment, contest: Contest, participant_id: int, client_key: str, at: str) -> None:
-    """Where a registration came from, for detection's "many registrations from one address" (a
-    keyed hash of the client key, never the address; inside the registration's transaction)."""
+def _record_source(deployment, contest: Contest, participant_id: int, client_key: str, at: str,
+                   device_key: str | None = None) -> None:
+    """Where a registration came from, for detection's "many registrations from one address or
+    device" (keyed hashes of the client key and of the browser's identifier, never either itself;
+    inside the registration's transaction)."""
     deployment.db.execute(
-        "insert into contest_registration_sources (participant_id, contest_id, client_hash, created_at) "
-        "values (?, ?, ?, ?)",
-        [participant_id, contest.id, privacy.keyed_hash(deployment.secret_key, "contest-source", client_key), at])
+        "insert into contest_registration_sources (participant_id, contest_id, client_hash, created_at, device_hash) "
+        "values (?, ?, ?, ?, ?)",
+        [participant_id, contest.id, privacy.keyed_hash(deployment.secret_key, "contest-source", client_key), at,
+         privacy.keyed_hash(deployment.secret_key, "contest-device-source", device_key) if device_key else None])
 
 
 CONTACT_PURPOSE = "contest-contact"
@@ -318,8 +321,8 @@ def email_hash(deployment, address: str) -> str:
 
 
 def register_verified(deployment, contest: Contest, values: Mapping[str, Any], *, verified_by: str,
-                      client_key: str, email: str | None = None,
-                      now: dt.datetime | None = None) -> tuple[Participant | None, str]:
+                      client_key: str, email: str | None = None, now: dt.datetime | None = None,
+                      device_key: str | None = None) -> tuple[Participant | None, str]:
     """Register ``values`` (from :func:`validate_registration`) once the person proved they hold the
     phone (or the official e-mail address) with a one-time code. Returns (participant, outcome):
     ``registered``; ``existing`` — the number was registered already, and the person who proved
@@ -342,7 +345,7 @@ def register_verified(deployment, contest: Contest, values: Mapping[str, Any], *
         participant_id = _insert(db, contest, dict(values), hashed, cid_hash, settings, contest.definition.consent(),
                                  utc_now_iso(now), sealed_contact=sealed, verified_by=verified_by,
                                  email_hash=email_hash(deployment, email) if email else None)
-        _record_source(deployment, contest, participant_id, client_key, utc_now_iso(now))
+        _record_source(deployment, contest, participant_id, client_key, utc_now_iso(now), device_key)
     return get_participant(db, participant_id), "registered"
 
 

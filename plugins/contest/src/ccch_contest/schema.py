@@ -288,3 +288,13 @@ def m006_prizes_handed_out(db):
     kept until then, everyone else's only until the last round has closed."""
     db.execute("alter table contest_contests add column prizes_handed_at text")
     db.execute("alter table contest_contests add column prizes_handed_by text")
+
+
+@migrations()
+def m007_registration_device(db):
+    """Which browser a registration came from (issue #16, part 4, "many registrations from one
+    device"): a keyed hash of a random browser identifier the registration pages set, never the
+    identifier itself."""
+    db.execute("alter table contest_registration_sources add column device_hash text")
+    db.execute("create index contest_registration_sources_device on contest_registration_sources "
+               "(contest_id, device_hash) where device_hash is not null")

@@ -37,6 +37,8 @@ class ContestSettings:
     detect_reading_chars_per_second: int = 50
     detect_min_seconds_per_question: int = 1
     detect_source_registrations: Limit = attrs.field(factory=lambda: Limit(20, 86400))
+    detect_device_registrations: int = 3
+    """Registrations from one browser that raise a flag (a family may share a phone: 2 pass)."""
     detect_same_answers_seconds: int = 60
     detect_same_duration_seconds: int = 10
 
@@ -74,6 +76,8 @@ def parse_settings(raw: dict[str, Any]) -> ContestSettings:
                 values[key] = value
         elif key == "detect_reading_chars_per_second":
             values[key] = _int(problems, key, value, 5, 1000)
+        elif key == "detect_device_registrations":
+            values[key] = _int(problems, key, value, 2, 1000)
         elif key == "detect_min_seconds_per_question":
             values[key] = _int(problems, key, value, 0, 60)
         elif key in ("detect_same_answers_seconds", "detect_same_duration_seconds"):

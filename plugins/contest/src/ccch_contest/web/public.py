@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 from functools import wraps
 from pathlib import Path
 
@@ -123,8 +124,24 @@ def _remember(contest, participant_id: int, *, bind: bool = True) -> None:
         g.contest_bind = (contest, participant_id)
 
 
+BROWSER_COOKIE = "ccch_trinh_duyet"
+"""A random identifier of the browser, set by the registration pages: detection counts the
+registrations made from one browser (only its keyed hash is stored)."""
+
+
+def _browser_key() -> str:
+    key = request.cookies.get(BROWSER_COOKIE, "")
+    if not (16 <= len(key) <= 64 and key.replace("-", "").replace("_", "").isalnum()):
+        key = g.contest_browser = secrets.token_urlsafe(18)
+    return key
+
+
 @bp.after_app_request
 def _set_device_cookie(response):
+    browser = g.pop("contest_browser", None)
+    if browser is not None:
+        response.set_cookie(BROWSER_COOKIE, browser, max_age=400 * 86_400, httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     bind = g.pop("contest_bind", None)
     if bind is not None and response.status_code < 400:
         contest, participant_id = bind
@@ -373,7 +390,7 @@ def register_view(slug):
                 # the same person on the same browser goes on to their attempt instead of an error.
                 try:
                     participant = _already_registered_here(contest, values["phone"]) or \
-                        register(dep, contest, values, client_key("contest-register"))
+                        register(dep, contest, values, client_key("contest-register"), device_key=_browser_key())
                 except RegistrationError as exc:
                     refused = exc  # caught inside: the refusal's rate-limit hit must commit
                 else:
@@ -544,7 +561,8 @@ def _verified(contest, pending: dict):
         flash("Đã xác nhận. Bạn tiếp tục dự thi trên thiết bị này.")
         return redirect(url_for(".landing", slug=slug), code=303)
     participant, outcome = register_verified(dep, contest, pending["values"], verified_by=pending["channel"],
-                                             client_key=client_key("contest-register"), email=pending.get("email"))
+                                             client_key=client_key("contest-register"), email=pending.get("email"),
+                                             device_key=_browser_key())
     if participant is None:
         flash("Không đăng ký được với số điện thoại hoặc số căn cước này: số đã được dùng để đăng ký, hoặc dữ liệu "
               "của người đăng ký bằng số này đã được xóa khi vòng thi họ dự còn đang mở (đăng ký lại được sau khi "

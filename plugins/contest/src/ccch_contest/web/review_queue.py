@@ -60,9 +60,16 @@ def evidence_text(flag, people: dict, vn_time) -> str:
                 f"chỉ riêng việc đọc các câu đã trả lời cần ít nhất {seconds_text(e['minimum_ms'])} "
                 f"(tốc độ đọc {e['chars_per_second']} ký tự/giây, tối thiểu {e['min_seconds_per_question']} giây/câu).")
     if flag.kind == "shared_source":
-        return (f"{e['registrations']} lượt đăng ký cuộc thi từ cùng một địa chỉ mạng; nhiều nhất "
-                f"{e['most_in_window']} lượt trong {seconds_text(e['window_seconds'] * 1000)} (ngưỡng {e['threshold']}), "
-                f"từ {vn_time(e['first_at'])} đến {vn_time(e['last_at'])}.")
+        parts = []
+        if "registrations" in e:
+            parts.append(f"{e['registrations']} lượt đăng ký cuộc thi từ cùng một địa chỉ mạng; nhiều nhất "
+                         f"{e['most_in_window']} lượt trong {seconds_text(e['window_seconds'] * 1000)} (ngưỡng "
+                         f"{e['threshold']}), từ {vn_time(e['first_at'])} đến {vn_time(e['last_at'])}.")
+        if "device_registrations" in e:
+            parts.append(f"{e['device_registrations']} lượt đăng ký từ cùng một thiết bị (trình duyệt; ngưỡng "
+                         f"{e['device_threshold']}), từ {vn_time(e['device_first_at'])} đến "
+                         f"{vn_time(e['device_last_at'])}.")
+        return " ".join(parts)
     others = []
     for other in e["others"]:
         person = people.get(other["participant_id"])
