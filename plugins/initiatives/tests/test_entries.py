@@ -153,6 +153,8 @@ def test_an_entry_is_replaced_before_the_close_and_not_after(dep, call, clock, c
     text = dep.db.execute("select text from initiative_documents where entry_id = ?", [entry.id]).fetchone()[0]
     assert text.startswith("Bản sửa:")
     clock.at(CLOSES)
+    page = post_public(client, url, {"code": code}).get_data(as_text=True)  # after the close: the receipt, no form
+    assert "Tên đã sửa" in page and code in page and "Lưu thay đổi" not in page
     data = {**entry_form(title="Sửa sau hạn"), "code": code, "action": "replace"}
     response = post_public(client, url, data, token_url=f"/sang-kien/{SLUG}/nop-bai")
     assert response.status_code == 422 and "hết hạn nhận bài" in response.get_data(as_text=True)

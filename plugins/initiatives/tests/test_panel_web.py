@@ -272,6 +272,7 @@ def test_the_secretary_replaces_the_judges_copy_by_an_anonymised_one(dep, call, 
         return secretary.post(url, data={"form_token": token.group(1), "document": (io.BytesIO(document), "x.docx")},
                               content_type="multipart/form-data")
 
+    token = re.search(r'name="form_token" value="([^"]+)"', secretary.get(page_url).get_data(as_text=True)).group(1)
     still = docx("Tác giả Nguyễn Thị Hoa đề xuất giải pháp một cửa liên thông cho người dân " * 3)
     assert upload(still).status_code == 303
     assert "Bản ẩn danh vẫn còn: nguyen thi hoa" in secretary.get(page_url).get_data(as_text=True)
@@ -285,7 +286,9 @@ def test_the_secretary_replaces_the_judges_copy_by_an_anonymised_one(dep, call, 
     # Without its form token, or as a judge, the upload is refused.
     assert secretary.post(url, data={"document": (io.BytesIO(clean), "x.docx")},
                           content_type="multipart/form-data").status_code == 400
-    assert client_for(judge).post(url, data={}).status_code == 403
+    judge_client = client_for(judge)  # the secretary's token is bound to the secretary's account
+    assert judge_client.post(url, data={"form_token": token}).status_code == 400
+    assert judge_client.get(page_url).status_code == 403
 
 
 def test_a_judge_who_sent_their_sheet_sees_the_others_on_a_flagged_entry_without_names(dep, call, world, client_for):

@@ -274,8 +274,10 @@ def lookup(slug):
                                error="Không tìm thấy bài dự thi có mã hồ sơ này trong cuộc thi. Hãy kiểm tra lại mã "
                                      "trên giấy biên nhận (dạng SK-XXXX-XXXX-XXXX)."), 404
     if form.get("action") != "replace":
-        values = _entry_values(entry)
-        return _form_page(call, values, {}, entry=entry)
+        if not call.is_open(_now()):  # nothing to change any more: the receipt says what was received
+            return render_template("initiatives/receipt.html", call=call, entry=entry,
+                                   info=document_info(dep.db, entry.id), replaced=False)
+        return _form_page(call, _entry_values(entry), {}, entry=entry)
     errors = {}
     fields = document = None
     try:
@@ -572,23 +574,31 @@ def secretary_document(slug, entry_id):
 
 
 @panel_bp.route("/<slug>/bai/<int:entry_id>/ban-an-danh", methods=["POST"])
-@login_required
 @form_token_protected
 def secretary_anonymised(slug, entry_id):
-    """The secretary uploads an anonymised copy for the judges (a form token bound to the account
-    and the entry stands for the session's CSRF token, which would read the body under the app's
-    general size limit)."""
-    call = _secretary_call(slug)
-    entry = _entry_of_call(call, str(entry_id))
-    request.max_content_length = call.definition.max_document_bytes + MAX_FORM_MARGIN
+    """The secretary uploads an anonymised copy for the judges.
+
+    A signed-in POST whose file may exceed the app's general request limit: the session's CSRF
+    check would read the body under that limit first, so the form carries a form token bound to
+    the call, the entry and the account instead, checked here before anything else (400 without
+    one); an anonymous visitor with a form is sent to the login page, as by ``login_required``."""
+    call = get_call(deployment().db, slug) if parse_code(slug, 40) else None
+    limit = call.definition.max_document_bytes if call else 1_000_000
+    request.max_content_length = limit + MAX_FORM_MARGIN
     try:
         form = request.form
         upload = request.files.get("document")
     except RequestEntityTooLarge:
         abort(413, description="Tệp quá lớn so với giới hạn của cuộc thi.")
-    bound = f"{call.slug}:{entry.id}:{g.user.username}"
+    if g.user is None:
+        if not (form.get("form_token") or form.get("csrf_token")):
+            abort(400, description="Biểu mẫu không hợp lệ. Vui lòng tải lại trang rồi gửi lại.")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    bound = f"{slug[:40]}:{entry_id}:{g.user.username}"
     if check_form_token(form.get("form_token"), "initiatives-anonymise", bound) is not FormTokenCheck.VALID:
         abort(400, description="Biểu mẫu không hợp lệ hoặc đã hết hạn. Vui lòng tải lại trang rồi gửi lại.")
+    call = _secretary_call(slug)
+    entry = _entry_of_call(call, str(entry_id))
     try:
         if upload is None or not upload.filename:
             raise DocumentError("Chưa chọn tệp.")
@@ -601,6 +611,9 @@ def secretary_anonymised(slug, entry_id):
     except EntryError as exc:
         flash(exc.errors["document"])
     return redirect(url_for(".secretary_entry", slug=slug, entry_id=entry.id), 303)
+
+
+secretary_anonymised.ccch_access = "login"  # checked in the view, after the form token (see its docstring)
 
 
 @panel_bp.route("/<slug>/giay-chung-nhan.pdf")
