@@ -2,6 +2,11 @@
 ``/<short_path>``, default ``/hoi-dap``), and the officers' pages (blueprint ``feedback`` under
 ``/phan-anh``).
 
+Public: ``/`` (the Q&A: search, field, unit, most asked), ``/gui`` and ``/gui/<poster code>`` (the
+form), ``/theo-doi`` and ``/theo-doi/<code>`` (status), ``/<id>`` (one answer), ``/atom.xml``,
+``/nhung`` (the embeddable list). Officers: ``/`` (the list), ``/<id>`` and ``/<id>/xu-ly`` (the
+item and its actions), ``/<id>/anh/<n>`` (photos), ``/noi-dat`` (posters), ``/lanh-dao`` (leaders).
+
 Public pages are small and work without JavaScript. Refusals read the same whatever the reason
 (a honeypot filled, a rate limit reached); every number and code from a URL or a form is read the
 bounded way. A rejected form comes back filled in, each problem named by its field.
@@ -30,7 +35,6 @@ from flask import (
 from ccch_core import placements
 from ccch_core.accounts import Role
 from ccch_core.inputs import parse_code
-from ccch_core.periods import utc_now
 from ccch_core.ratelimit import Limit, hit, peek
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import public, roles_required
@@ -626,8 +630,3 @@ def _officer_routes(bp: Blueprint) -> None:
             abort(404)
         media_type, data = found
         return Response(data, content_type=media_type, headers={"Cache-Control": "no-store"})
-
-
-def utc_today() -> dt.date:
-    """Today in Vietnam (for templates)."""
-    return today_local(utc_now())
