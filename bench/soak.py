@@ -104,7 +104,8 @@ EXPECTED = {
     "manager-get": {200},
     "contest-landing": {200},
     "contest-register-form": {200},
-    "contest-register": {200, 303},      # 200: the attempt page ("start now"); 303: to the landing page
+    "contest-register": {200, 303},      # 303: to the code page (the example verifies); 200/303 without verification
+    "contest-code": {200, 303},          # 200: the attempt page ("start now"); 303: to the landing page
     "contest-start": {303},
     "contest-attempt": {200},
     "contest-save": {200},
@@ -215,6 +216,13 @@ class Client:
 class Soak:
     """What the load threads share: counters, acknowledged writes, the server's down time."""
 
+    def code_for(self, phone: str) -> str:
+        """The one-time code just queued for ``phone`` (read from the outbox, as the SMS says it)."""
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
+            row = db.execute("select params from messages where address = ? and template = 'otp' order by id desc "
+                             "limit 1", [phone]).fetchone()
+        return json.loads(row[0])["code"] if row else ""
+
     def __init__(self, port: int, slug: str, excluded_units: set[str]):
         self.port, self.slug, self.excluded_units = port, slug, excluded_units
         self.lock = threading.Lock()
@@ -225,6 +233,7 @@ class Soak:
         self.survey_ack: set[str] = set()
         self.survey_unanswered: set[str] = set()  # posted sids whose POST got no answer
         self.registered: set[str] = set()  # phone numbers whose registration was acknowledged
+        self.database: Path | None = None  # the deployment's database: the outbox holds the codes
         self.register_unanswered = 0
         self.attempts: dict[str, dict] = {}  # acknowledged submissions: token -> what was sent and shown
         self.submit_unanswered: set[str] = set()  # tokens whose submission never got an answer
@@ -344,6 +353,10 @@ def one_participant(soak: Soak, rng: random.Random, n: int) -> bool:
         if start_now:
             form.append(("start_now", "1"))
         r = call("contest-register", "POST", base + "/dang-ky", form)
+        if r.status == 303 and r.path.endswith("/xac-nhan"):
+            # The example verifies with a one-time code to the phone: typed as the phone receives it.
+            r = call("contest-code", "POST", base + "/xac-nhan", [("csrf_token", state["csrf"]),
+                                                                   ("ma", soak.code_for(phone))])
         if r.status is None:
             with soak.lock:
                 soak.register_unanswered += 1
@@ -472,7 +485,10 @@ def officer(soak: Soak, username: str, paths: list[str], kind: str) -> None:
 def contest_definition(folder: Path) -> tuple[Path, dict]:
     """The example contest with its rounds moved: the same four weekly rounds, round 2 open from a
     day ago to six days on (Vietnam time), so it is open for the whole run."""
-    text = CONTEST_TOML.read_text(encoding="utf-8")
+    # Thousands of codes a day; and the score on the result page, which the consistency check
+    # compares with the stored one (the example shows it only after the round: score_disclosure).
+    text = (CONTEST_TOML.read_text(encoding="utf-8").replace("daily_codes = 1000\n", "daily_codes = 1000000\n")
+            .replace('score_disclosure = "after_close"', 'score_disclosure = "immediately"'))
     first, last = text.index("[[rounds]]"), text.index("[[collective_prizes]]")
     names = re.findall(r'^name = "(.*)"$', text[first:last], re.MULTILINE)
     now = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).replace(tzinfo=None, microsecond=0)
@@ -497,7 +513,10 @@ def make_deployment(folder: Path) -> tuple[Path, list[str], dict]:
     with config.open("a", encoding="utf-8") as f:
         f.write("\n[plugins.survey]\nresponses_per_device_per_day = 0\nsubmissions_per_address_per_hour = 0\n"
                 "\n[plugins.contest]\nlimit_register = [10000000, 60]\nlimit_identify = [10000000, 60]\n"
-                "limit_start = [1000, 60]\n")
+                "limit_start = [1000, 60]\nlimit_codes = [10000000, 60]\n")
+    text = config.read_text(encoding="utf-8")  # thousands of one-time codes a day
+    config.write_text(text.replace("[messages.daily_caps]\notp = 1000\n", "[messages.daily_caps]\notp = 10000000\n"),
+                      encoding="utf-8")
     run("-c", str(config), "survey", "load", str(ROOT / "examples/surveys/sipas.toml"))
     run("-c", str(config), "survey", "place-kind", "sipas", "one_stop_desk", "--place", "Quầy tiếp nhận")
     codes = re.findall(r"^([A-Z0-9]{4,})\s", run("-c", str(config), "survey", "placements"), re.MULTILINE)
@@ -540,13 +559,16 @@ def consistency(db: sqlite3.Connection) -> dict:
     }
 
 
-def stored_contest(db: sqlite3.Connection, slug: str) -> dict:
+def stored_contest(db: sqlite3.Connection, slug: str, secret: str) -> dict:
+    from ccch_core.privacy import unseal
+
     contest_id = db.execute("select id from contest_contests where slug = ?", [slug]).fetchone()[0]
     attempts = {row[0]: row[1:] for row in db.execute(
         "select token, status, score, total, finish, answers, questions, prediction from contest_attempts "
         "where contest_id = ?", [contest_id])}
-    phones = {row[0] for row in db.execute("select contact_phone from contest_participants where contest_id = ?",
-                                           [contest_id])}
+    # Contact numbers are sealed at rest (issue #16): opened with the deployment's secret.
+    phones = {unseal(secret, "contest-contact", row[0]) for row in db.execute(
+        "select contact_phone from contest_participants where contest_id = ?", [contest_id])}
     options = {row[0]: [o[0] for o in json.loads(row[1])] for row in db.execute(
         "select id, options from contest_questions where contest_id = ?", [contest_id])}
     return {"attempts": attempts, "phones": phones, "options": options}
@@ -675,6 +697,7 @@ def main() -> None:
     server = Server(config, port)
     server.start()
     soak = Soak(port, slug, excluded)
+    soak.database = folder / "d" / "ccch.db"
     threads = [threading.Thread(target=citizen, args=(soak, codes, i)) for i in range(args.citizens)]
     threads += [threading.Thread(target=participant, args=(soak, i)) for i in range(args.participants)]
     threads += [threading.Thread(target=officer, args=(soak, "admin", ["/?period=2024-03", "/tong-hop?period=2024-Q1"],
@@ -719,7 +742,8 @@ def main() -> None:
     problems: list[str] = []
     db = sqlite3.connect(folder / "d" / "ccch.db")
     stored_sids = {row[0] for row in db.execute("select submission_id from survey_responses")}
-    contest = stored_contest(db, slug)
+    secret = (folder / "d" / "secret_key").read_text(encoding="utf-8").strip()
+    contest = stored_contest(db, slug, secret)
     integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     final_consistency = consistency(db)
     db.close()
@@ -774,7 +798,7 @@ def main() -> None:
         b_integrity = b.execute("PRAGMA integrity_check").fetchone()[0]
         b_consistency = consistency(b)
         b_sids = {row[0] for row in b.execute("select submission_id from survey_responses")}
-        b_contest = stored_contest(b, slug)
+        b_contest = stored_contest(b, slug, secret)
         b.close()
         b_submitted = {t for t, row in b_contest["attempts"].items() if row[0] == "submitted"}
         missing = {"survey submissions": len(before_backup["survey"] - b_sids),
