@@ -218,15 +218,16 @@ def prize_winner_ids(deployment, contest: Contest, now: dt.datetime) -> set[int]
 
 
 def release_contacts(deployment, now: dt.datetime, dry_run: bool, actor: str | None,
-                     only: int | None = None) -> list[Erasure]:
+                     only: int | None = None, skip: frozenset[int] = frozenset()) -> list[Erasure]:
     """Keep contact numbers only where a prize needs them (issue #16, part 5): once every round of a
     contest has closed, everyone not on a prize list loses theirs; once the organisers recorded the
     prizes as handed out, the winners lose theirs too. Numbers an older version stored in clear
-    are sealed on the way. ``only``: one contest's id. One line per contest that changed."""
+    are sealed on the way. ``only``: one contest's id; contests in ``skip`` (erased entirely by
+    :func:`purge_personal_data`) are left to it. One line per contest that changed."""
     db = deployment.db
     out = []
     for contest_id, slug, title in _contests(db):
-        if only is not None and contest_id != only:
+        if (only is not None and contest_id != only) or contest_id in skip:
             continue
         if not dry_run:
             _seal_clear_contacts(deployment, contest_id)
@@ -282,7 +283,7 @@ def purge_expired(deployment, now: dt.datetime, dry_run: bool, actor: str | None
         drop_erasure_markers(deployment, now)  # the erasures' last step, once the rounds they guard closed
     days = settings_of(deployment).personal_data_retention_days
     whole = frozenset(contest_id for contest_id, *_ in _expired(deployment.db, days, now))
-    return [*release_contacts(deployment, now, dry_run, actor),
+    return [*release_contacts(deployment, now, dry_run, actor, skip=whole),
             *purge_contact_phones(deployment, now, dry_run, actor, whole),
             *purge_personal_data(deployment, now, dry_run, actor)]
 
