@@ -23,7 +23,7 @@ import secrets
 
 from ccch_core import onetime, privacy, ratelimit
 from ccch_core.messages import MessageError
-from ccch_core.periods import VN_TZ, utc_now
+from ccch_core.periods import utc_now
 from ccch_core.storage import utc_now_iso, write_transaction
 
 from .contests import Contest
@@ -80,11 +80,13 @@ def send_code(deployment, contest: Contest, channel: str, address: str, client_k
         # The per-address and per-client limits first (inside issue_code), the contest's cap of the
         # (Vietnam) day after, counting codes really issued: one client refused by its own limit
         # must not use up everyone's codes for the day.
-        with write_transaction(deployment.db):
+        with write_transaction(deployment.db) as db:
             onetime.issue_code(deployment, purpose=purpose(contest), channel=channel, address=address,
                                service=_service(contest), client_key=client_key, source="contest", now=now,
                                client_limits=(settings_of(deployment).limit_codes,))
-            if codes_today(deployment, contest, now) > cap:
+            # Counted per Vietnam day: the window is aligned to midnight at UTC+7.
+            if not ratelimit.hit(db, "contest-codes", str(contest.id), ratelimit.Limit(cap, 86_400),
+                                 now + VN_DAY_SHIFT).allowed:
                 raise CodeNotSent("contest cap")  # rolls the code and its message back
     except onetime.CodeRefused as refused:
         if refused.reason != "address":
@@ -93,11 +95,8 @@ def send_code(deployment, contest: Contest, channel: str, address: str, client_k
         raise CodeNotSent("address") from None
 
 
-def codes_today(deployment, contest: Contest, now: dt.datetime) -> int:
-    """Codes issued for ``contest`` since midnight, Vietnam time (spent and unspent)."""
-    midnight = now.astimezone(VN_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-    return deployment.db.execute("select count(*) from one_time_codes where purpose = ? and created_at >= ?",
-                                 [purpose(contest), utc_now_iso(midnight)]).fetchone()[0]
+VN_DAY_SHIFT = dt.timedelta(hours=7)
+"""Vietnam is UTC+7 all year: shifting the clock by it aligns a day's window to Vietnam midnight."""
 
 
 def _service(contest: Contest) -> str:
@@ -128,7 +127,8 @@ def _secret_hash(deployment, secret: str) -> str:
 
 
 def bind_device(deployment, participant_id: int, now: dt.datetime | None = None) -> str:
-    """A new device secret for ``participant_id`` (its hash stored); the caller sets the cookie."""
+    """A new device secret for ``participant_id`` (its hash stored; in the caller's transaction if
+    one is open); the caller sets the cookie."""
     secret = secrets.token_urlsafe(24)
     with write_transaction(deployment.db) as db:
         db.execute("insert into contest_devices (participant_id, kind, secret_hash, created_at) values (?, 'device', ?, ?)",

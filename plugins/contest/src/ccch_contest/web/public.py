@@ -121,7 +121,8 @@ def _remember(contest, participant_id: int, *, bind: bool = True) -> None:
     known[str(contest.id)] = participant_id
     session[SESSION_KEY] = known
     if bind and not device_bound(contest, participant_id):
-        g.contest_bind = (contest, participant_id)
+        # Stored now (inside the request's write transaction, if any); the cookie goes with the answer.
+        g.contest_bind = (contest, participant_id, verification.bind_device(deployment(), participant_id))
 
 
 BROWSER_COOKIE = "ccch_trinh_duyet"
@@ -144,8 +145,7 @@ def _set_device_cookie(response):
                             secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     bind = g.pop("contest_bind", None)
     if bind is not None and response.status_code < 400:
-        contest, participant_id = bind
-        secret = verification.bind_device(deployment(), participant_id)
+        contest, participant_id, secret = bind
         last = max((r.ends for r in contest.rounds), default=utc_now())
         max_age = max(int((last - utc_now()).total_seconds()) + 30 * 86_400, 86_400)
         response.set_cookie(device_cookie_name(contest), f"{participant_id}.{secret}", max_age=max_age, httponly=True,
@@ -472,17 +472,17 @@ def _ask_for_code(contest, audience, values: dict, start_now: bool) -> dict[str,
         if email is None or not contest.definition.verification.allows_email(email):
             return {"email": "Thư công vụ phải có tên miền " + ", ".join(contest.definition.verification.email_domains)
                              + " (ví dụ ten.ho@" + contest.definition.verification.email_domains[0] + ")."}
-    with write_transaction(dep.db) as db:
-        allowed = ratelimit.hit(db, "contest-register", client_key("contest-register"),
-                                settings_of(dep).limit_register, now).allowed
-    if not allowed:
-        return {"phone": REFUSED}
     channel = "email" if email else verification.phone_channel(dep, contest)
     address = email or cleaned["phone"]
     if channel is None:
         return {"phone": verification.CodeNotSent("channel").args[0]}
     try:
-        verification.send_code(dep, contest, channel, address, client_key("contest-code"), now)
+        # One turn of the write lock: the registration limit, the code and its message.
+        with write_transaction(dep.db) as db:
+            if not ratelimit.hit(db, "contest-register", client_key("contest-register"),
+                                 settings_of(dep).limit_register, now).allowed:
+                return {"phone": REFUSED}
+            verification.send_code(dep, contest, channel, address, client_key("contest-code"), now)
     except verification.CodeNotSent as exc:
         return {"phone": str(exc)}
     pending = dict(session.get(PENDING_KEY) or {})
@@ -533,10 +533,18 @@ def confirm_view(slug):
             else:
                 flash("Đã gửi lại mã xác nhận.")
                 return redirect(url_for(".confirm_view", slug=slug), code=303)
-        elif verification.check_code(dep, contest, pending["channel"], pending["address"], request.form.get("ma", "")):
-            _drop_pending(contest)
-            return _verified(contest, pending)
         else:
+            # The code, the registration, the device and the start: one turn of the write lock.
+            outcome = None
+            with write_transaction(dep.db):
+                if verification.check_code(dep, contest, pending["channel"], pending["address"],
+                                           request.form.get("ma", "")):
+                    _drop_pending(contest)
+                    outcome = _verified(contest, pending)
+            if isinstance(outcome, attempts_mod.Attempt):  # rendered after the lock is released
+                return _attempt_page(contest, outcome)
+            if outcome is not None:
+                return outcome
             errors["ma"] = ("Mã xác nhận không đúng hoặc đã hết hạn (mã có hiệu lực 10 phút, nhập sai 5 lần thì phải "
                             "lấy mã mới). Bấm “Gửi lại mã” để nhận mã mới.")
             status = 422
@@ -548,7 +556,8 @@ def confirm_view(slug):
 
 
 def _verified(contest, pending: dict):
-    """The code was right: register, go on as the participant already registered, or resume."""
+    """The code was right: register, go on as the participant already registered, or resume.
+    Returns the response, or the attempt started ("start now") for the caller to render."""
     dep = deployment()
     slug = contest.slug
     if pending["kind"] == "resume":
@@ -578,7 +587,7 @@ def _verified(contest, pending: dict):
         except (AttemptError, Throttled):
             pass
         else:
-            return _attempt_page(contest, started.attempt)
+            return started.attempt
     flash("Đăng ký thành công. Chúc bạn làm bài tốt!")
     return redirect(url_for(".landing", slug=slug), code=303)
 
