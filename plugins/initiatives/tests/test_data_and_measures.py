@@ -104,6 +104,15 @@ def test_entries_feed_the_plans_indicator_by_unit_and_vietnam_year(make_deployme
     assert values["xa-an-dung"] == 2 and values["xa-yen-ho"] == 1 and values["xa-duc-dong"] == 0
     result = next(r for r in evaluate_plan(dep.db, dep.plan, Period.parse("2023"), measures=dep.measures, deployment=dep) if r.indicator.code == "I10")
     assert all(u.value == 0 for u in result.units)
+    from ccch_initiatives.measures import units_measure
+
+    from ccch_core import MeasureContext
+
+    indicator = dep.plan.indicator("I10")
+    units = dep.plan.resolve(["cac-xa-thi-tran"])
+    took_part = units_measure(MeasureContext(dep, indicator, Period.parse("2024-Q3"), units))
+    assert took_part["xa-an-dung"].value == 1 and took_part["xa-yen-ho"].numerator == 1
+    assert took_part["xa-duc-dong"].value == 0 and took_part["xa-duc-dong"].denominator == 1
 
 
 def test_the_command_line_runs_a_call_end_to_end(dep, tmp_path, monkeypatch, make_user):
