@@ -299,3 +299,19 @@ def test_scores_cannot_change_after_publication(dep, call, add_entry, judges):
         score(dep, get_call(dep.db, call.slug), assignment, tinh_moi=1, kha_thi=1, hieu_qua=1, pham_vi=1)
     with write_transaction(dep.db):
         pass
+
+
+def test_a_judges_unit_set_later_drops_their_assignments_to_that_units_entries(dep, call, add_entry, judges):
+    an_dung = add_entry("xa-an-dung")
+    yen_ho = add_entry("xa-yen-ho")
+    (judge,) = judges([None])  # an outside expert at first
+    assign_judges(dep, call, "preliminary", actor="tk", per_entry=1)
+    mine = assignments(dep.db, call.id, "preliminary", username=judge)
+    assert {a.entry_id for a in mine} == {an_dung.id, yen_ho.id}
+    score(dep, call, next(a for a in mine if a.entry_id == an_dung.id), submit=False, tinh_moi=9)
+    appoint(dep, call, judge, "judge", "xa-an-dung", actor="tk")  # then found to work at An Dũng
+    assert [a.entry_id for a in assignments(dep.db, call.id, "preliminary", username=judge)] == [yen_ho.id]
+    assert dep.db.execute("select count(*) from initiative_scores").fetchone()[0] == 0
+    detail = dep.db.execute("select detail from audit_log where action = 'initiatives.panel_add' order by id desc "
+                            "limit 1").fetchone()[0]
+    assert "bỏ 1 lượt chấm bài của đơn vị mình" in detail

@@ -188,9 +188,34 @@ def appoint(deployment, call: Call, username: str, role: str, unit_id: str | Non
         db["initiative_panel"].upsert({"call_id": call.id, "username": user.username, "role": role,
                                        "unit_id": unit_id, "added_at": utc_now_iso(now), "added_by": actor},
                                       pk=("call_id", "username"))
+        removed = _drop_conflicting(deployment, db, call, user.username, unit_id) if role == JUDGE else 0
         audit.record(db, actor, "initiatives.panel_add", f"{call.title} — {user.username}",
-                     f"{PANEL_ROLES[role]}; đơn vị: {unit_id or 'không'}", label="Phân công hội đồng chấm sáng kiến")
+                     f"{PANEL_ROLES[role]}; đơn vị: {unit_id or 'không'}"
+                     + (f"; bỏ {removed} lượt chấm bài của đơn vị mình" if removed else ""),
+                     label="Phân công hội đồng chấm sáng kiến")
     return Seat(call.id, user.username, role, unit_id)
+
+
+def _drop_conflicting(deployment, db, call: Call, username: str, unit_id: str | None) -> int:
+    """A judge's unit set or changed: their assignments to entries of that unit go, with the
+    scores given (a judge never scores an entry of their own unit, whenever the unit became known)."""
+    import json
+
+    from .judging import units_conflict
+
+    if not unit_id:
+        return 0
+    drop = []
+    for assignment_id, entry_id in db.execute("select id, entry_id from initiative_assignments where call_id = ? and "
+                                              "username = ?", [call.id, username]).fetchall():
+        row = db.execute("select unit_id, authors from initiative_entries where id = ?", [entry_id]).fetchone()
+        units = {row[0]} | {a.get("unit_id") for a in json.loads(row[1] or "[]") if a.get("unit_id")}
+        if units_conflict(deployment.plan, unit_id, units):
+            drop.append(assignment_id)
+    for assignment_id in drop:
+        db.execute("delete from initiative_scores where assignment_id = ?", [assignment_id])
+        db.execute("delete from initiative_assignments where id = ?", [assignment_id])
+    return len(drop)
 
 
 def dismiss(deployment, call: Call, username: str, *, actor: str | None) -> None:

@@ -48,9 +48,14 @@ class JudgingError(ValueError):
 
 def unit_conflict(plan, judge_unit: str | None, entry: Entry) -> bool:
     """Whether an entry comes from the judge's unit (the same, below or above it)."""
+    return units_conflict(plan, judge_unit, entry.units)
+
+
+def units_conflict(plan, judge_unit: str | None, units) -> bool:
+    """Whether any of ``units`` is the judge's unit, below it or above it."""
     if not judge_unit or not plan.has_unit(judge_unit):
         return False
-    for unit_id in entry.units:
+    for unit_id in units:
         if not plan.has_unit(unit_id):
             continue
         if plan.is_within(unit_id, judge_unit) or plan.is_within(judge_unit, unit_id):
