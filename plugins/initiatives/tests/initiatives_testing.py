@@ -36,9 +36,10 @@ def docx(*paragraphs, creator=None) -> bytes:
     return plain_docx(list(paragraphs) or [BODY], creator=creator)
 
 
-def pdf(text: str, *, author: str | None = None) -> bytes:
-    """A small valid PDF with one page of ASCII text (Helvetica) and an /Author in its info."""
-    content = zlib.compress(f"BT /F1 11 Tf 50 800 Td ({text}) Tj ET".encode("latin-1"))
+def pdf(text: str, *, author: str | None = None, repeat: int = 1) -> bytes:
+    """A small valid PDF with one page of ASCII text (Helvetica) and an /Author in its info
+    (``repeat``: the page's text operators that many times over)."""
+    content = zlib.compress(f"BT /F1 11 Tf 50 800 Td ({text}) Tj ET\n".encode("latin-1") * repeat)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -181,3 +181,11 @@ def test_near_identical_texts_have_similar_sketches():
     other = " ".join(f"phần {i} bàn về việc khác {i * 13} hoàn toàn" for i in range(80))
     assert similarity(sketch(words), sketch(words.replace("đoạn 3 ", "đoạn ba "))) > 0.8
     assert similarity(sketch(words), sketch(other)) < 0.1
+
+
+def test_a_small_pdf_that_inflates_to_megabytes_of_drawing_is_refused_before_extraction():
+    data = pdf("Giai phap mot cua lien thong", repeat=100_000)  # 6 MB of operators, a few KB of file
+    assert len(data) < 40_000
+    with cpu_limit(3), pytest.raises(DocumentError) as caught:
+        check_document(data)
+    assert "nội dung trang bất thường" in str(caught.value)

@@ -25,6 +25,10 @@ from ccch_core.limits import (
 )
 
 MAX_PDF_PAGES = 300
+MAX_PDF_CONTENT = 2_000_000
+"""Bytes of page content (drawing operators, inflated) a PDF may have in all. Extracting text costs
+about 2 s of CPU per MB of them, and an 18 KB PDF can inflate to 6 MB: past this, the PDF is
+refused before any text is extracted (a text initiative of 100 pages has a few hundred KB)."""
 MAX_TEXT_CHARS = 400_000
 """Text kept for the judges' page and the hints (about 150 pages of prose)."""
 SKETCH_SIZE = 128
@@ -165,6 +169,13 @@ def _pdf(data: bytes) -> Document:
             raise DocumentError("Tệp PDF có mật khẩu. Hãy gửi bản PDF không đặt mật khẩu.")
         if len(reader.pages) > MAX_PDF_PAGES:
             raise DocumentError(f"Tệp PDF có {len(reader.pages)} trang, quá {MAX_PDF_PAGES} trang cho một sáng kiến.")
+        content = 0
+        for page in reader.pages:
+            stream = page.get_contents()
+            content += len(stream.get_data()) if stream is not None else 0
+            if content > MAX_PDF_CONTENT:
+                raise DocumentError("Tệp PDF có nội dung trang bất thường (quá nhiều lệnh vẽ so với một văn bản). "
+                                    "Hãy xuất lại PDF từ Word, hoặc gửi bản DOCX.")
         texts, total = [], 0
         writer = PdfWriter()
         for page in reader.pages:
