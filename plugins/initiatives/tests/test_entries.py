@@ -228,3 +228,14 @@ def test_the_author_gets_a_receipt_and_a_notice_of_each_change_by_email(make_dep
     assert response.status_code == 200
     notices = [m for m in list_messages(dep.db) if m.template == "initiatives.changed"]
     assert sorted(m.address for m in notices) == ["hoa@andung.ductho.gov.vn", "moi@andung.ductho.gov.vn"]
+
+
+def test_a_group_of_seven_authors_is_entered_in_the_form(dep, call, client_for):
+    client = client_for()
+    page = client.get(FORM_URL).get_data(as_text=True)
+    assert 'name="author_10"' in page  # every row is there, no script needed
+    names = {f"author_{i}": f"Tác Giả Số {i}" for i in range(1, 8)}
+    response = send(client, docx(), entrant_kind="group", **names)
+    assert response.status_code == 200, response.get_data(as_text=True)[-500:]
+    entry = entry_by_code(dep.db, code_of(response.get_data(as_text=True)))
+    assert entry.author_names == [f"Tác Giả Số {i}" for i in range(1, 8)]
