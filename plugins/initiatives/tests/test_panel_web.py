@@ -310,3 +310,13 @@ def test_a_judge_who_sent_their_sheet_sees_the_others_on_a_flagged_entry_without
     unsent = assignments(dep.db, call.id, "preliminary", entry_id=other.id)[0]
     page = client_for(unsent.username).get(f"/sang-kien/hoi-dong/{SLUG}/cham/{unsent.id}").get_data(as_text=True)
     assert "Trao đổi" not in page
+
+
+def test_the_dashboard_shows_each_calls_progress_to_the_organisers(dep, call, world, client_for, make_user):
+    manager, _ = make_user(dep, "contest_manager")
+    page = client_for(manager).get("/").get_data(as_text=True)
+    panel = page.split("Cuộc thi viết sáng kiến về CCHC: bài dự thi và tiến độ chấm", 1)[1].split("</table>", 1)[0]
+    assert call.title in panel and "<td>Sơ khảo</td><td>2</td><td>0/6</td><td>0</td>" in panel
+    assert AUTHOR not in panel
+    viewer, _ = make_user(dep, "viewer")
+    assert "tiến độ chấm" not in client_for(viewer).get("/").get_data(as_text=True)

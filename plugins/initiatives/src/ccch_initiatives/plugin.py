@@ -40,6 +40,36 @@ def navigation_items(deployment, user):
 
 
 @hookimpl
+def dashboard_panels(deployment, user, period):
+    """Each call's entries and judging progress, for the organisers and the plan's administrators
+    (figures only: no author, no score of an entry)."""
+    from ccch_core.accounts import Role
+
+    from .calls import MANAGER_ROLES, ROUNDS, list_calls
+    from .judging import results
+
+    if user is None or user.role not in (*MANAGER_ROLES, Role.PLAN_ADMIN):
+        return []
+    calls = list_calls(deployment.db)
+    if not calls:
+        return []
+    from flask import url_for
+
+    rows = []
+    for call in calls:
+        rows_ = results(deployment.db, call, call.stage)
+        sent, assigned = deployment.db.execute(
+            "select count(submitted_at), count(*) from initiative_assignments where call_id = ? and round = ?",
+            [call.id, call.stage]).fetchone()
+        rows.append({"title": call.title, "round": ROUNDS[call.stage], "entries": len(rows_), "sent": sent,
+                     "assigned": assigned, "flagged": sum(1 for r in rows_ if r.flagged),
+                     "link": url_for("initiatives_panel.secretary", slug=call.slug) if user.role in MANAGER_ROLES
+                     else url_for("initiatives_public.call_page", slug=call.slug)})
+    return [{"title": "Cuộc thi viết sáng kiến về CCHC", "template": "initiatives/_panel.html",
+             "context": {"rows": rows}, "order": 55}]
+
+
+@hookimpl
 def register_measures(register):
     from .measures import entries_measure, units_measure
 
