@@ -10,7 +10,6 @@ code, never a year of birth), or by the device cookie (:func:`device_cookie_name
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import secrets
 from functools import wraps
@@ -385,7 +384,7 @@ def register_view(slug):
         try:
             # Registration and the start in one write transaction (the inner ones become
             # savepoints): one turn of the write lock per new participant instead of two.
-            with write_transaction(dep.db) if start_now else contextlib.nullcontext():
+            with write_transaction(dep.db):
                 # The attempt page answers this POST, so reloading it sends the registration again:
                 # the same person on the same browser goes on to their attempt instead of an error.
                 try:
@@ -394,6 +393,7 @@ def register_view(slug):
                 except RegistrationError as exc:
                     refused = exc  # caught inside: the refusal's rate-limit hit must commit
                 else:
+                    _remember(contest, participant.id)  # the device secret in the same transaction
                     if start_now:
                         try:
                             started = attempts_mod.start_attempt(dep, contest, participant.id)
@@ -406,7 +406,6 @@ def register_view(slug):
             errors = refused.errors
             status = 422
         else:
-            _remember(contest, participant.id)
             if started is not None:
                 # The attempt page itself, not a redirect to it: one round trip fewer on 3G.
                 return _attempt_page(contest, started.attempt)
