@@ -67,7 +67,9 @@ def serve_kiosk(make_app, dep, kiosk):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4)
+    # poll(), not select(): late in a long pytest session this process may hold more than 1,024
+    # file descriptors, and select() refuses any above that ("filedescriptor out of range").
+    server = create_server(make_app(dep), host="127.0.0.1", port=port, threads=4, asyncore_use_poll=True)
     threading.Thread(target=server.run, daemon=True).start()
     yield dep, f"http://127.0.0.1:{port}/k/{kiosk.code}"
     server.close()
