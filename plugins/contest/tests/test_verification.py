@@ -266,3 +266,10 @@ def test_readiness_says_what_verification_and_disclosure_need(make_deployment):
     quiet = load_contest(with_sender, contest_data(verified=True), publish=False)
     assert not any("Chưa cấu hình gửi tin nhắn" in c.message or "Điểm hiện ngay" in c.message
                    for c in readiness(with_sender, quiet))
+
+
+@pytest.mark.parametrize("address", ["mai@@hatinh.gov.vn", "mai hoa@hatinh.gov.vn", "a" * 300 + "@hatinh.gov.vn", "mai@"])
+def test_a_malformed_official_email_is_refused_on_its_field(dep, app, address):
+    response = post_registration(app.test_client(), n=12, audience="cbccvc", email=address)
+    assert response.status_code == 422 and "hatinh.gov.vn" in page(response)
+    assert 'value="Trần Thị Mai"' in page(response) and codes_sent(dep) == []

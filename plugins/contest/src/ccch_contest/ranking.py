@@ -557,18 +557,26 @@ def overall_prize_list(deployment, contest: Contest, audience_key: str) -> list[
 # -- participation per unit -----------------------------------------------------------------------
 
 
-def participation_counts(db, contest: Contest, round_ids: Sequence[int] | None = None,
-                         audience: str | None = None) -> dict[str | None, int]:
-    """Distinct participants with a submitted, not disqualified attempt, by the unit they chose."""
-    sql = ("select unit_id, count(distinct participant_id) as n from contest_attempts where contest_id = ? "
-           "and status = 'submitted' and disqualified = 0")
-    params: list[Any] = [contest.id]
+def _rounds_and_audience(params: list[Any], round_ids: Sequence[int] | None, audience: str | None) -> str:
+    """The ``and …`` clauses that keep a participation count to some rounds and one audience (their
+    values appended to ``params``)."""
+    sql = ""
     if round_ids:
         sql += f" and round_id in ({', '.join('?' * len(round_ids))})"
         params.extend(round_ids)
     if audience:
         sql += " and audience = ?"
         params.append(audience)
+    return sql
+
+
+def participation_counts(db, contest: Contest, round_ids: Sequence[int] | None = None,
+                         audience: str | None = None) -> dict[str | None, int]:
+    """Distinct participants with a submitted, not disqualified attempt, by the unit they chose."""
+    sql = ("select unit_id, count(distinct participant_id) as n from contest_attempts where contest_id = ? "
+           "and status = 'submitted' and disqualified = 0")
+    params: list[Any] = [contest.id]
+    sql += _rounds_and_audience(params, round_ids, audience)
     return {r["unit_id"]: r["n"] for r in query(db, sql + " group by unit_id", params)}
 
 
@@ -655,12 +663,7 @@ def _held_by_unit(deployment, contest: Contest, flagged: set[int], round_ids, au
            "and disqualified = 0 and participant_id in (select participant_id from contest_flags where "
            "contest_id = ? and status = 'open')")
     params: list[Any] = [contest.id, contest.id]
-    if round_ids:
-        sql += f" and round_id in ({', '.join('?' * len(round_ids))})"
-        params.extend(round_ids)
-    if audience:
-        sql += " and audience = ?"
-        params.append(audience)
+    sql += _rounds_and_audience(params, round_ids, audience)
     people: dict[str | None, set[int]] = {}
     for unit_id, participant_id in deployment.db.execute(sql, params):
         people.setdefault(unit_id, set()).add(participant_id)

@@ -136,25 +136,35 @@ def bind_device(deployment, participant_id: int, now: dt.datetime | None = None)
     return secret
 
 
+def _cookie_parts(cookie: str | None) -> tuple[int, str] | None:
+    """(participant id, secret) of a device cookie ``<id>.<secret>``, or None for anything else."""
+    if not cookie or len(cookie) > 200:
+        return None
+    pid_text, dot, secret = cookie.partition(".")
+    if not dot or not (pid_text.isascii() and pid_text.isdigit()) or len(pid_text) > 12:
+        return None
+    return int(pid_text), secret
+
+
 def device_participant(deployment, contest: Contest, cookie: str | None) -> int | None:
     """The participant a device cookie (``<id>.<secret>``) binds, if it is valid and they are not erased."""
-    if not cookie or "." not in cookie or len(cookie) > 200:
+    parts = _cookie_parts(cookie)
+    if parts is None:
         return None
-    pid_text, _, secret = cookie.partition(".")
-    if not (pid_text.isascii() and pid_text.isdigit()) or len(pid_text) > 12:
-        return None
+    pid, secret = parts
     row = deployment.db.execute(
         "select p.id from contest_devices d join contest_participants p on p.id = d.participant_id where "
         "d.secret_hash = ? and d.kind = 'device' and p.id = ? and p.contest_id = ? and p.deleted_at is null",
-        [_secret_hash(deployment, secret), int(pid_text), contest.id]).fetchone()
+        [_secret_hash(deployment, secret), pid, contest.id]).fetchone()
     return row[0] if row else None
 
 
 def unbind_device(deployment, contest: Contest, cookie: str | None) -> None:
     """Forget the device secret of ``cookie`` ("Thoát" on a shared computer): it binds no one again."""
-    if not cookie or "." not in cookie or len(cookie) > 200:
+    parts = _cookie_parts(cookie)
+    if parts is None:
         return
-    secret = cookie.partition(".")[2]
+    secret = parts[1]
     with write_transaction(deployment.db) as db:
         db.execute("delete from contest_devices where secret_hash = ? and kind = 'device' and participant_id in "
                    "(select id from contest_participants where contest_id = ?)",

@@ -464,7 +464,7 @@ def _ask_for_code(contest, audience, values: dict, start_now: bool) -> dict[str,
         cleaned = validate_registration(dep, contest, values, now)
     except RegistrationError as exc:
         return exc.errors
-    email = privacy_email(values.get("email", ""))
+    email = official_email(values.get("email", "")) if (values.get("email") or "").strip() else None
     if values.get("email", "").strip():
         if not verification.email_allowed(dep, contest, audience):
             return {"email": "Đối tượng dự thi này xác nhận bằng mã gửi tới số điện thoại; hãy để trống ô thư điện tử."}
@@ -491,13 +491,15 @@ def _ask_for_code(contest, audience, values: dict, start_now: bool) -> dict[str,
     return {}
 
 
-def privacy_email(text: str) -> str | None:
-    """A plausible e-mail address, normalised (lower case), or None."""
-    text = (text or "").strip()
-    if not text or len(text) > 254 or text.count("@") != 1 or " " in text:
+def official_email(text: str) -> str | None:
+    """The e-mail address as the outbox stores it (:func:`ccch_core.privacy.normalise_email_address`),
+    or None when it is not one (or longer than an address can be)."""
+    if len(text) > 254:
         return None
-    name, _, domain = text.partition("@")
-    return f"{name}@{domain.casefold()}" if name and "." in domain else None
+    try:
+        return privacy.normalise_email_address(text)
+    except privacy.PersonalDataError:
+        return None
 
 
 def _pending(contest) -> dict | None:
@@ -617,7 +619,7 @@ def identify_view(slug):
             errors["ma_tiep_tuc"] = "Số điện thoại hoặc mã tiếp tục dự thi không đúng (hoặc bạn đã thử quá nhiều lần)."
             status = 422
         else:
-            email = privacy_email(values["email"]) if values["email"].strip() else None
+            email = official_email(values["email"]) if values["email"].strip() else None
             if values["email"].strip():
                 if not email_ok or email is None or not contest.definition.verification.allows_email(email):
                     errors["email"] = ("Thư công vụ phải có tên miền " + ", ".join(contest.definition.verification.email_domains)
