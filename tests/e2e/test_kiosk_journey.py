@@ -67,7 +67,9 @@ def test_kiosk_keeps_answers_offline_and_sends_them_later(server, browser, shot)
     while stored(server) == 0 and time.time() < deadline:
         time.sleep(0.2)
     assert stored(server) == 1
-    page.wait_for_function("JSON.parse(Object.values(localStorage)[0] || '[]').length === 0", timeout=10_000)
+    # A function, not an expression: Playwright eval()s an expression at each poll, which the
+    # page's CSP (script-src 'self') refuses whenever the answers are not sent yet at the first check.
+    page.wait_for_function("() => JSON.parse(Object.values(localStorage)[0] || '[]').length === 0", timeout=10_000)
 
     # The next citizen answers online: stored immediately, the kiosk resets again.
     answer_all(page, "4")
