@@ -70,7 +70,9 @@ run: install $(INSTANCE)/ccch.toml
 status: install $(INSTANCE)/ccch.toml
 	$(BIN)/ccch --config $(INSTANCE)/ccch.toml status --period 2024-03
 
+# Lint first (seconds; configuration in pyproject.toml [tool.ruff]), then the suite.
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 clean:

@@ -77,8 +77,9 @@ TABLE = DataTable("bench_responses", "Phiếu khảo sát", COLUMNS, _rows)
 
 def child(database: str, fmt: str) -> None:
     """Export once and print: rows seconds peak_kib."""
-    from ccch_core.periods import Period
     from ccch_export.plugin import write_data_table
+
+    from ccch_core.periods import Period
 
     deployment = _Deployment(Path(database))
     out = Path(database).with_suffix("." + fmt)

@@ -13,7 +13,7 @@ from ccch_core.planfile import load_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for ccch_testing
 
-from ccch_testing import TWO_TIER_PLAN, make_deployment_folder  # noqa: E402
+from ccch_testing import TWO_TIER_PLAN, make_deployment_folder
 
 
 @pytest.fixture(autouse=True)

@@ -171,5 +171,5 @@ def test_login_form_fuzz(web, username, password, extra):
 
 
 def _fresh_client(web):
-    dep, client = web
+    _dep, client = web
     return client.application.test_client()

@@ -14,11 +14,10 @@ import types
 
 import pluggy
 import pytest
+from ccch_testing import ROOT, load_plugin_samples
 
 from ccch_core import hookspecs
 from ccch_core.plugins import DEFAULT_PLUGINS
-
-from ccch_testing import ROOT, load_plugin_samples
 
 PLUGINS_DOC = ROOT / "docs" / "plugins.md"
 MIN_DOCSTRING = 40

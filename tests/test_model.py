@@ -449,7 +449,7 @@ def test_units_are_frozen():
 
 
 def indicator(**kwargs) -> Indicator:
-    base = dict(code="I1", text="Chỉ tiêu", kind="share_of_units", target=100, applies_to=["xa-a"])
+    base = {"code": "I1", "text": "Chỉ tiêu", "kind": "share_of_units", "target": 100, "applies_to": ["xa-a"]}
     base.update(kwargs)
     return Indicator(**base)
 
@@ -512,7 +512,7 @@ def test_indicator_label():
 
 
 def test_reporting_rule_due_day_range():
-    rule = dict(id="r", what="Báo cáo", reporters=["xa-a"], to="tinh", frequency="month")
+    rule = {"id": "r", "what": "Báo cáo", "reporters": ["xa-a"], "to": "tinh", "frequency": "month"}
     assert ReportingRule(**rule, due_day=28).due_day == 28
     with pytest.raises(ValueError):
         ReportingRule(**rule, due_day=29)

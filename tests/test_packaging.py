@@ -35,7 +35,7 @@ def data_files(project: Path) -> set[str]:
 def test_wheel_contains_package_data(project, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(project)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     [wheel] = list(tmp_path.glob("*.whl"))

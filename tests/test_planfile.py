@@ -379,7 +379,7 @@ def test_empty_required_text(tmp_path):
 
 def test_missing_plan_table(tmp_path):
     text = BASE.replace("[plan]\n", "[plan_]\n")
-    path, found = problems(tmp_path, text)
+    _path, found = problems(tmp_path, text)
     wheres = [p.where for p in found]
     assert "plan" in wheres
     assert "plan_" in wheres
@@ -447,7 +447,7 @@ def test_unknown_kind_in_unit_group(tmp_path):
 
 def test_parent_cycle(tmp_path):
     text = edit(BASE, 'kind = "district"', 'kind = "district"\nparent = "xa-a"')
-    path, found = problems(tmp_path, text)
+    _path, found = problems(tmp_path, text)
     wheres = {p.where for p in found}
     # ubnd-huyen -> xa-a -> ubnd-huyen
     assert {"units[0].parent", "units[2].parent"} <= wheres
@@ -462,7 +462,7 @@ def test_units_below_a_cycle_are_not_their_own_ancestors(tmp_path):
     """phong-vhtt hangs below the cycle ubnd-huyen <-> xa-a but is not part of it: only the
     units in the cycle are reported."""
     text = edit(BASE, 'kind = "district"', 'kind = "district"\nparent = "xa-a"')
-    path, found = problems(tmp_path, text)
+    _path, found = problems(tmp_path, text)
     assert sorted(p.where for p in found) == ["units[0].parent", "units[2].parent"], "\n".join(map(str, found))
 
 
@@ -473,7 +473,7 @@ def test_cycle_reported_at_its_own_entry_after_a_rejected_unit(tmp_path):
         '\n[[units]]\nid = "xa-c"\nname = "UBND xã Cát"\nkind = "commune"\nparent = "xa-d"\n'
         '\n[[units]]\nid = "xa-d"\nname = "UBND xã Đông"\nkind = "commune"\nparent = "xa-c"\n'
     )
-    path, found = problems(tmp_path, text)
+    _path, found = problems(tmp_path, text)
     by_where = {p.where: p for p in found}
     assert "units[3].kind" in by_where
     assert set(by_where) == {"units[3].kind", "units[4].parent", "units[5].parent"}, "\n".join(map(str, found))
@@ -483,7 +483,7 @@ def test_cycle_reported_at_its_own_entry_after_a_rejected_unit(tmp_path):
 
 def test_unit_its_own_parent(tmp_path):
     text = edit(BASE, 'parent = "ubnd-huyen"', 'parent = "phong-vhtt"')
-    path, found = problems(tmp_path, text)
+    _path, found = problems(tmp_path, text)
     assert len(found) == 1, "\n".join(map(str, found))
     assert found[0].where.startswith("units[1]")
     assert "own parent" in found[0].message or "own ancestor" in found[0].message
@@ -517,7 +517,7 @@ def test_boolean_must_be_true_or_false(tmp_path):
 
 def test_missing_format(tmp_path):
     text = BASE.replace("format = 1\n", "")
-    path, problem = only_problem(tmp_path, text)
+    _path, problem = only_problem(tmp_path, text)
     assert problem.where == "format"
     assert "missing required field" in problem.message
     assert "format = 1" in problem.message
@@ -541,7 +541,7 @@ def test_invalid_toml_reports_the_line(tmp_path):
 
 def test_invalid_toml_missing_equals(tmp_path):
     text = edit(BASE, "year = 2024", "year 2024")
-    path, problem = only_problem(tmp_path, text)
+    _path, problem = only_problem(tmp_path, text)
     assert problem.line == line_of(text, "year 2024")
     assert "not valid TOML" in problem.message
 
@@ -549,7 +549,7 @@ def test_invalid_toml_missing_equals(tmp_path):
 def test_non_utf8_bytes(tmp_path):
     """A plan saved as Windows-1258: the file, what to do and the line of the bad byte."""
     path = tmp_path / "plan.toml"
-    raw = BASE.encode("utf-8").replace("UBND xã An".encode("utf-8"), "UBND x\xe3 An".encode("latin-1"))
+    raw = BASE.encode("utf-8").replace("UBND xã An".encode(), "UBND x\xe3 An".encode("latin-1"))
     path.write_bytes(raw)
     with pytest.raises(PlanFileError) as info:
         load_plan(path)
@@ -589,7 +589,7 @@ def test_unit_group_without_kinds_or_units(tmp_path):
 
 def test_retired_before_established(tmp_path):
     text = edit(BASE, 'kind = "commune"', 'kind = "commune"\nestablished_on = 2024-05-01\nretired_on = 2024-04-01')
-    path, problem = only_problem(tmp_path, text)
+    _path, problem = only_problem(tmp_path, text)
     assert problem.where.startswith("units[2]")
     assert "retired before it is established" in problem.message
     header = line_of(text, "[[units]]", after='aliases = ["Phòng VHTT"]')
@@ -598,7 +598,7 @@ def test_retired_before_established(tmp_path):
 
 def test_merged_into_without_retired_on(tmp_path):
     text = edit(BASE, 'kind = "commune"', 'kind = "commune"\nmerged_into = "phong-vhtt"')
-    path, problem = only_problem(tmp_path, text)
+    _path, problem = only_problem(tmp_path, text)
     assert problem.where.startswith("units[2]")
     assert "merged_into" in problem.message and "retired_on" in problem.message
     header = line_of(text, "[[units]]", after='aliases = ["Phòng VHTT"]')
@@ -626,7 +626,7 @@ def test_merger_and_rename_load():
 def test_bad_reporting_rule_values(tmp_path):
     text = edit(BASE, 'frequency = "month"', 'frequency = "quy 1"')
     text = edit(text, "due_day = 5", "due_day = 31")
-    path, found = problems(tmp_path, text)
+    _path, found = problems(tmp_path, text)
     by_where = {p.where: p for p in found}
     assert set(by_where) == {"reporting_rules[0].frequency", "reporting_rules[0].due_day"}
     assert by_where["reporting_rules[0].due_day"].line == line_of(text, "due_day = 31")

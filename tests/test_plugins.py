@@ -12,6 +12,12 @@ import logging
 import sys
 
 import pytest
+from ccch_testing import (
+    CORE_STEPS,
+    DUC_THO_PLAN,
+    load_plugin_samples,
+    make_deployment_folder,
+)
 from click.testing import CliRunner
 
 from ccch_core import hookspecs
@@ -30,12 +36,6 @@ from ccch_core.plugins import (
     make_plugin_manager,
 )
 from ccch_core.progress import MeasureContext, MeasureValue, Status, evaluate_indicator
-
-from ccch_testing import CORE_STEPS, DUC_THO_PLAN, load_plugin_samples, make_deployment_folder
-
-
-
-
 
 samples = load_plugin_samples()
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from ccch_testing import load_plugin_samples
 
 from ccch_core import progress
-from ccch_core.report import Column, Paragraph, Section, Table, build_report, lower_first
-
-from ccch_testing import load_plugin_samples
+from ccch_core.report import (
+    Column,
+    Paragraph,
+    Section,
+    Table,
+    build_report,
+    lower_first,
+)
 
 samples = load_plugin_samples()
 AFTER = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ccch_testing import TWO_TIER_PLAN as TWO_TIER
 from click.testing import CliRunner
 
 from ccch_core.cli import make_cli
-
-from ccch_testing import TWO_TIER_PLAN as TWO_TIER
 
 
 def run(config, *args):

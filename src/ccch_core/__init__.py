@@ -29,6 +29,7 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 __all__ = [
+    "VN_TZ",
     "ConfigError",
     "Deployment",
     "DeploymentConfig",
@@ -47,7 +48,7 @@ __all__ = [
     "Task",
     "Unit",
     "UnitGroup",
-    "VN_TZ",
+    "__version__",
     "evaluate_plan",
     "hookimpl",
     "load_config",
@@ -56,5 +57,4 @@ __all__ = [
     "record_activity_report",
     "record_measurement",
     "reporting_completeness",
-    "__version__",
 ]

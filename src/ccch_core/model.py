@@ -550,9 +550,7 @@ class Plan:
         group = self.group(group_id)
         members = []
         for unit in self.units:
-            if unit.id in group.units:
-                members.append(unit)
-            elif unit.kind in group.kinds and (
+            if unit.id in group.units or unit.kind in group.kinds and (
                 group.within is None or self.is_within(unit.id, group.within)
             ):
                 members.append(unit)

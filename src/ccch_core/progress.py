@@ -57,7 +57,7 @@ class Measurement:
     recorded_at: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "Measurement":
+    def from_row(cls, row: Mapping[str, Any]) -> Measurement:
         """Build from a ``measurements`` row."""
         return cls(
             plan_id=row["plan_id"],
@@ -322,7 +322,7 @@ def check_activity_item(plan: Plan, index: int, item: ActivityItem | Mapping[str
     if title and len(title) > 500:
         raise ProgressError(f"{where}.title", "longer than 500 characters")
     link = clean(data["link"]) if data.get("link") else None
-    if link and not (link.startswith("http://") or link.startswith("https://")):
+    if link and not link.startswith(("http://", "https://")):
         raise ProgressError(f"{where}.link", f"{link!r} is not an http(s) link", link)
     task_id = data.get("task_id") or None
     if task_id:
@@ -580,9 +580,7 @@ def _due_days(plan: Plan, ptype: PeriodType) -> dict[str, int | None]:
     for rule in plan.tracked_rules(ptype):
         for unit in plan.resolve(rule.reporters):
             current = days.get(unit.id, "unset")
-            if current == "unset":
-                days[unit.id] = rule.due_day
-            elif rule.due_day is not None and (current is None or rule.due_day < current):
+            if current == "unset" or rule.due_day is not None and (current is None or rule.due_day < current):
                 days[unit.id] = rule.due_day
     return days
 
@@ -624,9 +622,7 @@ def reporting_completeness(db: Database, plan: Plan, period: Period | str, *, no
                     state = ReportState.SUBMITTED if due_at is None else (
                         ReportState.ON_TIME if at < due_at else ReportState.LATE
                     )
-                elif due_at is not None and now < due_at:
-                    state = ReportState.NOT_DUE
-                elif due_at is None and now < sub.end_utc:
+                elif due_at is not None and now < due_at or due_at is None and now < sub.end_utc:
                     state = ReportState.NOT_DUE
                 else:
                     state = ReportState.MISSING

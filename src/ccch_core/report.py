@@ -13,7 +13,7 @@ Tables carry typed columns so that exporters can write numbers as numbers and da
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Union
+from typing import Any
 
 import attrs
 
@@ -74,7 +74,7 @@ class Figure:
     alt: str
 
 
-Block = Union[Heading, Paragraph, Table, Figure]
+Block = Heading | Paragraph | Table | Figure
 
 
 @attrs.frozen

@@ -245,8 +245,9 @@ def form(unit_id: str, period_text: str):
     locked = report is not None and report.locked and not g.user.is_admin
     completeness = progress.reporting_completeness(db, plan, period, now=utc_now())
     expected = next((r for r in completeness.reports if r.unit.id == unit_id and r.period == period), None)
-    context = dict(unit=unit, period=period, report=report, fields=fields, locked=locked, expected=expected,
-                   categories=progress.ACTIVITY_CATEGORIES, rows=range(ITEM_ROWS), tasks=plan.tasks)
+    context = {"unit": unit, "period": period, "report": report, "fields": fields, "locked": locked,
+               "expected": expected, "categories": progress.ACTIVITY_CATEGORIES, "rows": range(ITEM_ROWS),
+               "tasks": plan.tasks}
     if request.method == "GET":
         values = {**_existing_values(db, plan, fields), **_form_from_report(report)}
         return render_template("report_form.html", values=values, errors={}, labels={}, **context)

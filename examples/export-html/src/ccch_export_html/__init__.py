@@ -38,8 +38,8 @@ class HtmlExporter:
     label = "Trang HTML (in được)"
 
     def export(self, report: Report, stream: IO[bytes], **options: Any) -> None:
-        parts = [f"<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{escape(report.title)}</title>"
-                 f"<style>{STYLE}</style></head><body><h1>{escape(report.title)}</h1>"]
+        parts = [(f"<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{escape(report.title)}</title>"
+                  f"<style>{STYLE}</style></head><body><h1>{escape(report.title)}</h1>")]
         for section in report.sections:
             parts.append(f"<h2>{escape(section.title)}</h2>")
             for block in section.blocks:
