@@ -4,10 +4,13 @@ entry point of ccch-core, so plugin test suites get them without importing anyth
 Real SQLite, real deployments in temporary folders, the real Flask app with CSRF on:
 
 - ``fresh_db``: an in-memory database with the core's tables;
-- ``duc_tho_plan_path`` / ``duc_tho_plan``: the Đức Thọ 2024 example (found from the rootdir);
+- ``duc_tho_plan_path`` / ``duc_tho_plan``: the Đức Thọ 2024 example of the ccch repository (found
+  from the rootdir; outside a clone of the repository, define your own ``duc_tho_plan_path``
+  fixture or pass ``plan_path=`` — only ``make_deployment()`` without ``plan_path`` asks for it);
 - ``make_deployment(plugins=(), plan_path=None, messages=None, **config)``: a migrated deployment in
-  a new temporary folder, with the named plugins enabled (``messages``: the ``[messages]`` table) (they must be installed, or passed through
-  ``available=`` as :class:`ccch_core.plugins.AvailablePlugin`);
+  a new temporary folder, with the named plugins enabled (``messages``: the ``[messages]`` table);
+  they must be installed, or passed through ``available=`` as
+  :class:`ccch_core.plugins.AvailablePlugin` (added to the installed plugins);
 - ``make_app(deployment)``: the Flask app of a deployment (testing mode, CSRF on);
 - ``make_user(deployment, role, unit_id=None)``: an account, returning (username, password);
 - :func:`login` and :func:`csrf_token` helpers for Flask test clients;
@@ -35,7 +38,7 @@ from .builtin.schema import migrations as core_migrations
 from .config import load_config
 from .deployment import Deployment
 from .planfile import load_plan
-from .plugins import AvailablePlugin, make_plugin_manager
+from .plugins import AvailablePlugin, installed_plugins, make_plugin_manager
 from .storage import connect
 
 PASSWORD = "mat-khau-thu-nghiem-2024"
@@ -106,7 +109,10 @@ def duc_tho_plan_path(pytestconfig) -> Path:
         candidate = base / "examples" / "duc-tho-2024" / "plan.toml"
         if candidate.exists():
             return candidate
-    raise FileNotFoundError("examples/duc-tho-2024/plan.toml not found above the rootdir")
+    raise FileNotFoundError(
+        f"examples/duc-tho-2024/plan.toml not found in {pytestconfig.rootpath} or above it: outside the ccch "
+        "repository, pass make_deployment(plan_path=...) your own plan file, or define a duc_tho_plan_path "
+        "fixture in your conftest.py")
 
 
 @pytest.fixture(scope="session")
@@ -116,10 +122,15 @@ def duc_tho_plan(duc_tho_plan_path):
 
 
 @pytest.fixture
-def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
+def make_deployment(tmp_path, request) -> Iterator:
     """Factory: ``make_deployment(plugins=("survey",), plan_path=None, available=None,
     plugin_settings=None, public_base_url="https://cchc.example.gov.vn", messages=None, limits=None)`` → an
-    opened, migrated :class:`Deployment` in a fresh temporary folder (closed at the end of the test);
+    opened, migrated :class:`Deployment` in a fresh temporary folder (closed at the end of the test).
+
+    ``plan_path``: the plan file to copy in; without it, the ``duc_tho_plan_path`` fixture's (asked
+    for only then, so a plugin's own test suite outside the repository needs no clone).
+    ``available``: plugins that are not installed (a test plugin module), added to the installed
+    ones, so ``make_deployment(["export", "mine"], available={"mine": ...})`` enables both.
     ``limits`` becomes the ``[limits]`` table."""
     opened: list[Deployment] = []
 
@@ -137,7 +148,9 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
     ) -> Deployment:
         folder = tmp_path / f"deployment-{next(_counter)}"
         folder.mkdir()
-        shutil.copyfile(plan_path or duc_tho_plan_path, folder / "plan.toml")
+        if plan_path is None:
+            plan_path = request.getfixturevalue("duc_tho_plan_path")
+        shutil.copyfile(plan_path, folder / "plan.toml")
         doc = {
             "deployment": {"name": "Thử nghiệm", "plan": "plan.toml", "database": "ccch.db",
                            "public_base_url": public_base_url, "plugins": list(plugins), "strict_plugins": True,
@@ -151,7 +164,8 @@ def make_deployment(tmp_path, duc_tho_plan_path) -> Iterator:
             doc["limits"] = dict(limits)
         (folder / "ccch.toml").write_text(to_toml(doc), encoding="utf-8")  # so the CLI can open it too
         config = load_config(folder / "ccch.toml")
-        pm = make_plugin_manager(config.plugins, strict=True, available=available)
+        pm = make_plugin_manager(config.plugins, strict=True,
+                                 available=None if available is None else {**installed_plugins(), **available})
         deployment = Deployment(config, pm=pm)
         deployment.plan  # noqa: B018 - validate
         deployment.migrate()
