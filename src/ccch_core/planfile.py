@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import attrs
 from . import model
 from .limits import DEFAULT_LIMITS, ImportLimits, LimitError, loads_toml, read_limited
 from .periods import PeriodType
-from .text import clean, nfc
+from .text import clean, nfc, slugify
 
 FORMAT_VERSION = 1
 """The plan file format this code reads (the top-level ``format`` key)."""
@@ -55,6 +57,58 @@ class PlanFileError(ValueError):
 def _suggest(value: str, choices) -> str:
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _reference_names(doc: dict) -> dict[str, list[str]]:
+    """Every unit's and group's id with the names it is known by, from the file as written."""
+    names: dict[str, list[str]] = {}
+    for section in ("units", "unit_groups"):
+        entries = doc.get(section)
+        for item in entries if isinstance(entries, list) else ():
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            found = [item.get("name"), item.get("short_name")]
+            aliases = item.get("aliases")
+            found.extend(aliases if isinstance(aliases, list) else [aliases])
+            former = item.get("former_names")
+            found.extend(f.get("name") for f in former if isinstance(f, dict)) if isinstance(former, list) else None
+            names[clean(item["id"])] = [clean(n) for n in found if isinstance(n, str) and clean(n)]
+    return names
+
+
+def _suggest_reference(value: str, names: dict[str, list[str]]) -> str:
+    """A suggestion for an unknown unit or group reference, matched against ids *and* names.
+
+    An id is often typed from the unit's name ("phong-vhtt-huyen" for Phòng VH-TT huyện) or the
+    name itself is written where the id belongs. Each candidate scores the best likeness of the
+    value to its id or any of its names (as slugs), averaged with the share of the value's words
+    that the candidate's id and names contain, so that a shared generic word ("huyen") weighs less
+    than a shared distinctive one ("vhtt").
+    """
+    wanted = slugify(value)
+    if not wanted:
+        return ""
+    words = wanted.split("-")
+    candidates = []
+    for ref, ref_names in names.items():
+        keys = [k for k in [slugify(ref)] + [slugify(n) for n in ref_names] if k]
+        candidates.append((ref, keys, {w for k in keys for w in k.split("-")}))
+    # A word that many units share ("huyen", "ubnd") says less about which unit is meant.
+    weight = {
+        w: math.log((1 + len(candidates)) / (1 + sum(1 for c in candidates if w in c[2]))) + 1 for w in set(words)
+    }
+    best, best_score = None, 0.0
+    for ref, keys, vocabulary in candidates:
+        likeness = max((difflib.SequenceMatcher(None, wanted, k).ratio() for k in keys), default=0.0)
+        covered = sum(weight[w] for w in words if difflib.get_close_matches(w, vocabulary, n=1, cutoff=0.8))
+        covered /= sum(weight[w] for w in words)
+        score = 1.0 if likeness == 1.0 else (likeness + covered) / 2
+        if score > best_score:
+            best, best_score = ref, score
+    if best is None or best_score < 0.6:
+        return ""
+    name = names[best][0] if names[best] else ""
+    return f' (did you mean "{best}", {name}?)' if name else f' (did you mean "{best}"?)'
 
 
 class _Locator:
@@ -92,6 +146,11 @@ class _Locator:
         key_pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
         for i in range(start, end):
             if key_pattern.match(self.lines[i]):
+                return i + 1
+        # A key inside an inline table: `former_names = [{ name = "…", until = 2024-02-31 }]`.
+        inline_pattern = re.compile(r"[{,]\s*" + re.escape(key) + r"\s*=")
+        for i in range(start, end):
+            if inline_pattern.search(self.lines[i]):
                 return i + 1
         return start + 1 if section is not None else None
 
@@ -197,6 +256,10 @@ class _Entry:
                 return dt.date.fromisoformat(value.strip())
             except ValueError:
                 pass
+            if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value.strip()):
+                # Written the right way but not a day of the calendar: say so, not "write it as".
+                self.problem(key, _impossible_date_message(value.strip()))
+                return None
         self.problem(key, f"bad date {value!r}: write it as YYYY-MM-DD, e.g. 2024-01-20")
         return None
 
@@ -344,16 +407,109 @@ def loads_plan(text: str, path: str | Path = "<plan>", *, limits: ImportLimits =
     except LimitError as exc:
         raise PlanFileError([_limit_problem(exc)]) from None
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise PlanFileError(
-            [Problem(str(path), "", f"not valid TOML: {exc}", int(match.group(1)) if match else None)]
-        ) from None
+        doc, repairs = _parse_quoting_impossible_dates(text, str(path), limits, exc)
+    else:
+        repairs = []
     loader = _Loader(path, text)
     plan = _read(loader, doc)
+    # An impossible bare date (``due = 2024-02-30``) is a TOML syntax error; it was read as text
+    # so that the rest of the file could be checked. Each one is a problem, reported once: the
+    # entry that read it as a date has usually said so already; one read as text has not.
+    reported = Counter(p.message for p in loader.problems)
+    for line, token in repairs:
+        message = _impossible_date_message(token)
+        if reported[message]:
+            reported[message] -= 1
+        else:
+            loader.problem("", message, line)
     if loader.problems or plan is None:
         problems = sorted(loader.problems, key=lambda p: (p.line or 0))
         raise PlanFileError(problems or [Problem(str(path), "", "the plan could not be read")])
     return attrs.evolve(plan, source_path=str(path))
+
+
+_BARE_DATE = re.compile(r"(?<![\w\"'.:-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w:.-])")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_MAX_DATE_REPAIRS = 1000
+
+
+def _parse_quoting_impossible_dates(text: str, file: str, limits: ImportLimits, error: tomllib.TOMLDecodeError):
+    """Parse ``text`` whose first parse failed with ``error``.
+
+    tomllib refuses a date that is not in the calendar (``2024-02-30``, ``2024-13-01``) as a
+    syntax error, which would hide every other problem of the file. Such a date on the line of
+    the error is quoted and the text parsed again (up to a bound), so the date is read as text and
+    reported by the entry that reads it. Any other syntax error ends the check: it is reported
+    with its line and what the line says, and that the rest was not checked. Returns the parsed
+    document and the repairs made, as ``(line, date as written)``.
+    """
+    lines = text.split("\n")
+    repairs: list[tuple[int, str]] = []
+    while True:
+        match = _TOML_POSITION.search(str(error))
+        line_no = int(match.group(1)) if match else None
+        repaired = False
+        if line_no is not None and 1 <= line_no <= len(lines) and len(repairs) < _MAX_DATE_REPAIRS:
+            line = lines[line_no - 1]
+            for found in reversed(list(_BARE_DATE.finditer(line))):
+                if line[: found.start()].count('"') % 2 or _is_calendar_date(found.group(0)):
+                    continue  # inside a string, or a real date: not what tomllib refused
+                line = f'{line[: found.start()]}"{found.group(0)}"{line[found.end():]}'
+                repairs.append((line_no, found.group(0)))
+                repaired = True
+            lines[line_no - 1] = line
+        if not repaired:
+            raise PlanFileError([_syntax_problem(file, text, error, line_no)]) from None
+        try:
+            return loads_toml("\n".join(lines), file, limits), repairs
+        except tomllib.TOMLDecodeError as exc:
+            error = exc
+
+
+def _syntax_problem(file: str, text: str, error: tomllib.TOMLDecodeError, line_no: int | None) -> Problem:
+    reason = _TOML_POSITION.sub("", str(error)).strip()
+    match = _TOML_POSITION.search(str(error))
+    where = f" at column {match.group(2)}" if match else ""
+    lines = text.split("\n")
+    context = ""
+    if line_no is not None and 1 <= line_no <= len(lines):
+        shown = lines[line_no - 1].strip()
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        context = f"; the line reads: {shown}" if shown else "; the line is empty"
+    return Problem(
+        file,
+        "",
+        f"not valid TOML: {reason}{where}{context}. The rest of the file was not checked: "
+        "fix this line (an unclosed quote or bracket, a missing = or comma) and check again",
+        line_no,
+    )
+
+
+def _is_calendar_date(token: str) -> bool:
+    try:
+        dt.date.fromisoformat(token)
+    except ValueError:
+        return False
+    return True
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def _impossible_date_message(token: str) -> str:
+    """Why ``token``, written like YYYY-MM-DD, is not a day of the calendar."""
+    year, month, day = (int(part) for part in token.split("-"))
+    if not 1 <= month <= 12:
+        return f"impossible date {token}: there is no month {month} (months are 01–12)"
+    if day < 1:
+        return f"impossible date {token}: there is no day {day}"
+    first_of_next = dt.date(year + (month == 12), month % 12 + 1, 1)
+    days = (first_of_next - dt.timedelta(days=1)).day
+    if day > days:
+        return f"impossible date {token}: {_MONTHS[month - 1]} {year} has {days} days"
+    return f"bad date {token!r}: write it as YYYY-MM-DD with a two-digit month and day, e.g. 2024-01-20"
 
 
 def _read(loader: _Loader, doc: dict) -> model.Plan | None:
@@ -403,9 +559,14 @@ def _read(loader: _Loader, doc: dict) -> model.Plan | None:
         "task": declared.get("task", set()),
         "legal document": declared.get("legal document", set()),
     }
+    names = _reference_names(doc)
     for entry, key, value, kind in loader.pending_refs:
         if value not in known[kind]:
-            entry.problem(key, f'unknown {kind} "{value}"{_suggest(value, known[kind])}')
+            if kind in ("unit", "unit or group"):
+                hint = _suggest_reference(value, {k: v for k, v in names.items() if k in known[kind]})
+            else:
+                hint = _suggest(value, known[kind])
+            entry.problem(key, f'unknown {kind} "{value}"{hint}')
 
     _check_tree(loader, units, loader.unit_positions)
 
