@@ -42,6 +42,7 @@ from ccch_core.plugins import installed_plugins
 from ccch_core.report import (
     Column,
     DataScope,
+    ExportOptions,
     Figure,
     Heading,
     Paragraph,
@@ -49,6 +50,7 @@ from ccch_core.report import (
     ReportRequest,
     Section,
     Table,
+    call_exporter,
 )
 from ccch_core.testing import PASSWORD, login
 
@@ -488,7 +490,7 @@ def test_every_exporter_on_random_reports(world, data):
     (report,) = data.draw(reports(dep.plan))
     for name, exporter in sorted(dep.exporters.items()):
         buffer = io.BytesIO()
-        exporter.export(report, buffer)
+        call_exporter(exporter, report, buffer, ExportOptions(dep))
         check_export(exporter.media_type, name, buffer.getvalue(), f"random report as {name}")
 
 

@@ -35,6 +35,10 @@ def register_migrations(register):
     name is the plugin's name (the same name used to enable it in ``ccch.toml``). Sets are
     applied by ``ccch db migrate`` and at start-up, core first, then in the order plugins are
     enabled; each step runs in one transaction with its record.
+
+    Errors: a set not named after the plugin, or registered twice, stops start-up with
+    :class:`ccch_core.PluginError` (raised by the core). A step that raises is rolled back with its
+    record, and its exception stops ``ccch db migrate`` (and start-up) with the set and step named.
     """
 
 
@@ -45,6 +49,10 @@ def register_commands(cli):
     ``cli`` is the root :class:`click.Group`, built anew for each invocation from the enabled
     plugins. Use ``cli.command()`` / ``cli.group()`` or ``cli.add_command(...)``. Commands get
     the deployment with :func:`ccch_core.cli.pass_deployment`.
+
+    Errors: a command reports bad input or a failed action by raising :class:`click.ClickException`
+    (printed, exit status 1) or :class:`click.BadParameter` naming the option (exit status 2),
+    never with a traceback.
     """
 
 
@@ -54,6 +62,10 @@ def register_blueprints(register, deployment):
 
     Call ``register(blueprint, url_prefix=None)`` for each blueprint. Templates live next to
     the blueprint. ``deployment`` is the :class:`ccch_core.deployment.Deployment`.
+
+    Errors: a view answers bad input with ``flask.abort(400, description="…")`` in Vietnamese
+    (403 outside the user's scope, 404 for what does not exist), never a 500; this hook itself
+    raises :class:`ccch_core.PluginError` only when the plugin cannot serve at all.
     """
 
 
@@ -63,6 +75,9 @@ def navigation_items(deployment, user):
 
     Each entry is a dict ``{"label": str, "endpoint": str, "order": int}``; ``user`` is the
     signed-in user or None, so that a plugin can hide items the user's role may not open.
+
+    Errors: none are expected: return an empty list rather than raise (an exception here breaks
+    every page of the web shell).
     """
 
 
@@ -71,6 +86,9 @@ def dashboard_panels(deployment, user, period):
     """Return a list of panels for the plan dashboard for ``period``.
 
     Each panel is a dict ``{"title": str, "template": str, "context": dict, "order": int}``.
+
+    Errors: none are expected: return an empty list when there is nothing to show (an exception
+    here breaks the dashboard).
     """
 
 
@@ -84,6 +102,10 @@ def register_measures(register):
     the whole period evaluated (a quarter, a year), so that it can pool its data; it returns a
     mapping ``{unit_id: MeasureValue}`` for the units it has data for. Two plugins
     registering the same measure name is an error at start-up.
+
+    Errors: a duplicate name stops start-up with :class:`ccch_core.PluginError` (raised by the
+    core). The function leaves out a unit it has no data for rather than raise; it raises
+    :class:`ccch_core.ProgressError` for data it cannot evaluate.
     """
 
 
@@ -94,6 +116,9 @@ def report_sections(report):
     ``report`` describes the report being built (deployment, plan, period, unit scope). Return
     a list of :class:`ccch_core.report.Section` objects; a deployment without the plugin gets a
     report without its sections.
+
+    Errors: anything but :class:`ccch_core.report.Section` objects in the list makes the core
+    raise ``TypeError`` naming the plugin; a plugin with nothing to report returns None.
     """
 
 
@@ -101,8 +126,17 @@ def report_sections(report):
 def register_exporters(register):
     """Register report exporters (file formats).
 
-    Call ``register(exporter)`` with an object that has ``name``, ``extension``,
-    ``media_type`` and ``export(report, stream)``. Duplicate names are an error at start-up.
+    Call ``register(exporter)`` with an object that has ``name`` (the format's name in
+    ``--format`` and URLs), ``extension``, ``media_type``, ``label`` (Vietnamese, shown in the
+    format lists) and ``export(report, stream, options)``: it writes the
+    :class:`ccch_core.report.Report` as bytes to the binary ``stream``; ``options`` is a
+    :class:`ccch_core.report.ExportOptions` (the deployment, the document's recipient and
+    signatory). Call an exporter through :func:`ccch_core.report.call_exporter`, which also serves
+    exporters written as ``export(report, stream)`` or ``export(report, stream, **options)``.
+
+    Errors: a duplicate name stops start-up with :class:`ccch_core.PluginError` (raised by the
+    core). ``export`` must not raise for any report the core builds; check the exporter's own
+    settings in :func:`startup` instead.
     """
 
 
@@ -114,6 +148,9 @@ def register_data_tables(register):
     scope)`` streams tuples (a generator over a database cursor: a million rows must never sit in
     memory). Names are unique across plugins; start them with the plugin's name
     (``survey_responses``).
+
+    Errors: a duplicate name stops start-up with :class:`ccch_core.PluginError` (raised by the
+    core).
     """
 
 
@@ -123,6 +160,11 @@ def startup(deployment):
 
     Use it to validate per-plugin settings (``deployment.plugin_settings(name)``) and fail
     early with a clear message. Must be fast: it runs on every CLI invocation.
+
+    Errors: raise :class:`ccch_core.PluginError` (or :class:`ccch_core.ConfigError`) with a message
+    that names the setting, its value and what is expected (``[plugins.hello] colour in ccch.toml:
+    3 is not one of red, green``); the CLI prints it and exits with status 1, and the web app does
+    not start.
     """
 
 
@@ -138,6 +180,11 @@ def register_message_senders(register):
     :class:`ccch_core.messages.SendResult`; pass ``message.idempotency_key`` to the gateway when it
     accepts one. The core registers ``smtp``, ``http_sms``, ``zalo_zns`` and ``folder``. Two
     plugins registering one name is an error at start-up.
+
+    Errors: a duplicate name stops start-up with :class:`ccch_core.PluginError`. ``create`` raises
+    :class:`ccch_core.messages.SenderConfigError` naming the setting for a bad or missing one;
+    ``send`` never raises for a gateway's problem: it returns ``SendResult.retry`` or
+    ``SendResult.failed``.
     """
 
 
@@ -149,6 +196,9 @@ def register_message_templates(register):
     with the plugin's name), a Vietnamese label, the parameters, an e-mail subject and body and an
     SMS text, with ``{name}`` placeholders. A deployment can override each text in
     ``[messages.templates.<key>]`` of ``ccch.toml``. Duplicate keys are an error at start-up.
+
+    Errors: a duplicate key stops start-up with :class:`ccch_core.PluginError` (raised by the core);
+    an override with unknown placeholders stops it with :class:`ccch_core.ConfigError`.
     """
 
 
@@ -170,6 +220,9 @@ def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
     Return a list of :class:`ccch_core.privacy.Erasure` — one per record found (dry run) or erased,
     each a line in Vietnamese saying what it is — or an empty list (or None) when the plugin holds
     nothing about the person.
+
+    Errors: raise only for a failure (a database error): the command stops and says so; what was
+    erased in transactions already committed stays erased, and running it again finds the rest.
     """
 
 
@@ -185,4 +238,7 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
     ``actor``. Return a list of :class:`ccch_core.privacy.Erasure` (what was, or would be, erased;
     ``count`` says how many records a line covers), or an empty list (or None). Must be cheap
     when nothing has expired: it runs every day.
+
+    Errors: raise only for a failure (a database error): the run stops with that error and exits
+    non-zero, so the timer's log shows it; erasures already committed stay.
     """

@@ -13,6 +13,8 @@ Tables carry typed columns so that exporters can write numbers as numbers and da
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -127,6 +129,47 @@ class Report:
     def tables(self) -> list[Table]:
         """Every table of every section, in order."""
         return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
+
+
+@attrs.frozen
+class ExportOptions:
+    """What an exporter receives besides the report: ``exporter.export(report, stream, options)``.
+
+    ``deployment`` is the :class:`ccch_core.deployment.Deployment` (an exporter reads its own
+    settings with ``options.deployment.plugin_settings("<plugin>")``; it never queries the
+    database: everything reported is in the report). ``recipient`` is the "Nơi nhận" line of an
+    administrative document — the bodies the plan's reporting rules send this report to, joined
+    with "; " — or None. ``signatory`` is who signs the document, or None: a mapping with
+    ``"authority"`` (a list of lines such as "TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH"), ``"title"``
+    ("PHÓ CHỦ TỊCH") and ``"name"``. New options are added as attributes with a default, so an
+    exporter written today keeps working.
+    """
+
+    deployment: Any
+    recipient: str | None = None
+    signatory: Mapping[str, Any] | None = None
+
+
+def call_exporter(exporter: Any, report: Report, stream: Any, options: ExportOptions) -> None:
+    """Write ``report`` to ``stream`` with ``exporter``, whichever of the published signatures its
+    ``export`` has.
+
+    The contract is ``export(report, stream, options)`` with an :class:`ExportOptions`. Exporters
+    written to the earlier documents still work: ``export(report, stream)`` gets no options, and
+    ``export(report, stream, **options)`` gets ``recipient=`` and ``signatory=`` as keywords.
+    """
+    try:
+        parameters = list(inspect.signature(exporter.export).parameters.values())
+    except (TypeError, ValueError):  # a builtin or C callable: use the contract
+        exporter.export(report, stream, options)
+        return
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        exporter.export(report, stream, options)
+    elif any(p.kind is p.VAR_KEYWORD for p in parameters):
+        exporter.export(report, stream, recipient=options.recipient, signatory=options.signatory)
+    else:
+        exporter.export(report, stream)
 
 
 # -- the core's sections --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The report exporters this plugin registers: DOCX, XLSX, CSV (a zip of tables), JSON, Markdown.
 
-An exporter has a ``name``, an ``extension``, a ``media_type`` and ``export(report, stream, **options)``
-writing bytes to ``stream``. Third parties add formats the same way (examples/export-html/).
+An exporter has a ``name``, an ``extension``, a ``media_type``, a ``label`` and
+``export(report, stream, options)`` writing bytes to ``stream`` (``options``: a
+:class:`ccch_core.report.ExportOptions`, docs/plugins.md). Third parties add formats the same way (examples/export-html/).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import IO, Any
 
 import attrs
 
-from ccch_core.report import Figure, Heading, Paragraph, Report, Table
+from ccch_core.report import ExportOptions, Figure, Heading, Paragraph, Report, Table
 
 from . import tabular
 from .docx_nd30 import format_cell, write_docx
@@ -33,8 +34,8 @@ class DocxExporter:
     media_type: str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     label: str = "Word (Nghị định 30/2020)"
 
-    def export(self, report: Report, stream: IO[bytes], **options: Any) -> None:
-        write_docx(report, stream, signatory=options.get("signatory"), recipient=options.get("recipient"))
+    def export(self, report: Report, stream: IO[bytes], options: ExportOptions) -> None:
+        write_docx(report, stream, signatory=options.signatory, recipient=options.recipient)
 
 
 @attrs.frozen
@@ -46,7 +47,7 @@ class XlsxExporter:
     media_type: str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     label: str = "Excel"
 
-    def export(self, report: Report, stream: IO[bytes], **options: Any) -> None:
+    def export(self, report: Report, stream: IO[bytes], options: ExportOptions) -> None:
         from openpyxl import Workbook
 
         workbook = Workbook(write_only=True)
@@ -67,7 +68,7 @@ class CsvExporter:
     media_type: str = "application/zip"
     label: str = "CSV (tệp nén)"
 
-    def export(self, report: Report, stream: IO[bytes], **options: Any) -> None:
+    def export(self, report: Report, stream: IO[bytes], options: ExportOptions) -> None:
         with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for number, table in enumerate(report.tables(), start=1):
                 text = io.StringIO()
@@ -116,7 +117,7 @@ class JsonExporter:
     media_type: str = "application/json"
     label: str = "JSON"
 
-    def export(self, report: Report, stream: IO[bytes], **options: Any) -> None:
+    def export(self, report: Report, stream: IO[bytes], options: ExportOptions) -> None:
         stream.write(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2).encode("utf-8"))
 
 
@@ -147,7 +148,7 @@ class MarkdownExporter:
     media_type: str = "text/markdown; charset=utf-8"
     label: str = "Markdown"
 
-    def export(self, report: Report, stream: IO[bytes], **options: Any) -> None:
+    def export(self, report: Report, stream: IO[bytes], options: ExportOptions) -> None:
         lines = [f"# {_md_line(report.title)}", ""]
         for section in report.sections:
             lines += [f"## {_md_line(section.title)}", ""]

@@ -24,13 +24,14 @@ from flask import (
 from ccch_core import hookimpl
 from ccch_core.accounts import Role
 from ccch_core.periods import Period, PeriodError
-from ccch_core.report import DataScope, build_report
+from ccch_core.report import DataScope, ExportOptions, build_report, call_exporter
 from ccch_core.storage import open_private
 from ccch_core.text import slugify
 from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
 
 from . import tabular
+from .decision_nd30 import register_document_writers  # noqa: F401 - a hook implementation of this plugin
 from .exporters import EXPORTERS
 
 NAME = "export"
@@ -46,8 +47,9 @@ class ExportError(ValueError):
 # -- services -------------------------------------------------------------------------------------
 
 
-def report_options(deployment, report) -> dict[str, Any]:
-    """Signatory and addressee of a report document.
+def report_options(deployment, report) -> ExportOptions:
+    """The options an exporter receives: the deployment, and the signatory and addressee of the
+    report document.
 
     The whole plan's report is signed as the plan was (the plan's signatory) and addressed to
     the bodies outside the issuer that the plan's reporting rules of that period type send to;
@@ -79,7 +81,7 @@ def report_options(deployment, report) -> dict[str, Any]:
     elif unit is None and plan.signatory:
         signatory = {"authority": list(plan.signatory.authority), "title": plan.signatory.title,
                      "name": plan.signatory.name}
-    return {"recipient": "; ".join(recipients) or None, "signatory": signatory}
+    return ExportOptions(deployment, recipient="; ".join(recipients) or None, signatory=signatory)
 
 
 def report_filename(deployment, period: Period, unit_id: str | None, extension: str) -> str:
@@ -98,7 +100,7 @@ def export_report(deployment, period: Period | str, unit_id: str | None, format_
         period = Period.parse(period)
     report = build_report(deployment, period, unit_id, now=now)
     buffer = io.BytesIO()
-    exporter.export(report, buffer, **report_options(deployment, report))
+    call_exporter(exporter, report, buffer, report_options(deployment, report))
     return buffer.getvalue(), report_filename(deployment, period, unit_id, exporter.extension), exporter.media_type
 
 
