@@ -172,6 +172,14 @@ def call_exporter(exporter: Any, report: Report, stream: Any, options: ExportOpt
         exporter.export(report, stream)
 
 
+def cut_to_one_decimal(value: float | None) -> float | None:
+    """A percentage cut (never rounded up) to one decimal, the web's rule: 99.97 → 99.9, so that
+    a target of 100% is not shown as met when it is not."""
+    if value is None:
+        return None
+    return int(value * 10 + 1e-9) / 10
+
+
 # -- the core's sections --------------------------------------------------------------------------
 
 
@@ -188,7 +196,12 @@ def _indicator_section(request: ReportRequest) -> Section:
             rows.append((r.indicator.code, r.indicator.label, yes_no.get(r.value), yes_no.get(r.target), "",
                          r.status.label_vi, len(r.units_without_data), len(r.units)))
             continue
-        rows.append((r.indicator.code, r.indicator.label, r.value, r.target,
+        value, target = r.value, r.target
+        if r.indicator.is_percentage:
+            # As the dashboard shows them (its ``figure`` filter): cut, never rounded up, to one
+            # decimal, so that 99.97 reads 99,9 in the report as on the web, not 99,97 or 100.
+            value, target = cut_to_one_decimal(value), cut_to_one_decimal(target)
+        rows.append((r.indicator.code, r.indicator.label, value, target,
                      "%" if r.indicator.is_percentage else (r.indicator.unit_label or ""),
                      r.status.label_vi, len(r.units_without_data), len(r.units)))
     table = Table(

@@ -33,6 +33,16 @@ FONT = "Times New Roman"
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV")
 PEOPLE_COMMITTEE_KINDS = {"people_committee", "province", "district", "commune", "ward", "town"}
 LEVEL_WORDS = ("thành phố", "thị trấn", "thị xã", "huyện", "quận", "tỉnh", "xã", "phường")
+# "Uỷ" (tone on y) and "Ủy" (tone on u) are both in use; a document must not mix them (header
+# "ỦY", signature "UỶ"). Decree 30's own samples write "ỦY BAN NHÂN DÂN", so that is the form kept.
+_UY = {"UỶ": "ỦY", "Uỷ": "Ủy", "uỷ": "ủy"}
+_UY_PATTERN = re.compile("|".join(_UY))
+
+
+def one_spelling(text: str) -> str:
+    """``text`` with "Uỷ"/"UỶ" written as "Ủy"/"ỦY" (NFC input), so that the header, the addressee
+    and the signature block of one document spell "Ủy ban" the same way."""
+    return _UY_PATTERN.sub(lambda m: _UY[m.group(0)], text)
 
 
 def split_body_name(name: str) -> tuple[str, str]:
@@ -100,7 +110,7 @@ def _para(container, text: str = "", size: float = 14, *, bold=False, italic=Fal
     if indent and align == WD_ALIGN_PARAGRAPH.JUSTIFY:
         fmt.first_line_indent = Cm(1.27)
     if text:
-        for i, line in enumerate(xml_text(text).split("\n")):
+        for i, line in enumerate(one_spelling(xml_text(text)).split("\n")):
             if i:
                 paragraph.add_run().add_break()
             _font(paragraph.add_run(line), size, bold, italic, underline)
@@ -172,11 +182,12 @@ def _cell_text(cell, text: str, size: float, bold: bool = False, align=WD_ALIGN_
     paragraph = cell.paragraphs[0]
     paragraph.alignment = align
     paragraph.paragraph_format.space_after = Pt(0)
-    _font(paragraph.add_run(xml_text(text)), size, bold)
+    _font(paragraph.add_run(one_spelling(xml_text(text))), size, bold)
 
 
 def format_cell(value: Any, kind: str) -> str:
-    """A table value as Vietnamese text (decimal comma; percentages cut to one decimal)."""
+    """A table value as Vietnamese text, as the web's ``figure`` filter writes it (decimal comma;
+    percentages cut, never rounded up, to one decimal; other figures to two)."""
     if value is None:
         return "–"
     if kind == "datetime":
@@ -273,11 +284,14 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
     closing = document.add_table(rows=1, cols=2)
     _no_borders(closing)
     _fix_widths(closing, [Cm(8), Cm(8.5)])
+    _row_property(closing.rows[0], "w:cantSplit")  # the signature block is never cut by a page break
     left, right = closing.rows[0].cells
     recipients_title = left.paragraphs[0]
     recipients_title.paragraph_format.space_after = Pt(0)
     _font(recipients_title.add_run("Nơi nhận:"), 12, bold=True, italic=True)
-    lines = [f"- {recipient};" if recipient else "- Như trên;", "- Lưu: VT, VH."]
+    # "Như trên" stands for the bodies named after "Kính gửi"; a report with no addressee (the
+    # whole plan's monthly report stays inside the issuer) lists only the file copy.
+    lines = (["- Như trên;"] if recipient else []) + ["- Lưu: VT, VH."]
     for line in lines:
         _para(left, line, 11, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=0)
     sign = signatory or {}
@@ -287,7 +301,7 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
     first = right.paragraphs[0]
     first.alignment = WD_ALIGN_PARAGRAPH.CENTER
     first.paragraph_format.space_after = Pt(0)
-    _font(first.add_run(xml_text(sign_lines[0])), 13, bold=True)
+    _font(first.add_run(one_spelling(xml_text(sign_lines[0]))), 13, bold=True)
     for line in sign_lines[1:]:
         _para(right, line, 13, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     _para(right, "\n\n\n", 13, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
@@ -320,18 +334,41 @@ def column_widths(block: Table) -> list:
     return widths
 
 
+def _row_property(row, tag: str) -> None:
+    """Set an on/off row property (``w:tblHeader``, ``w:cantSplit``) on a table row."""
+    tr_pr = row._tr.get_or_add_trPr()
+    element = OxmlElement(tag)
+    element.set(qn("w:val"), "true")
+    tr_pr.append(element)
+
+
+def _keep_with_next(row) -> None:
+    for cell in row.cells:
+        for paragraph in cell.paragraphs:
+            paragraph.paragraph_format.keep_with_next = True
+
+
 def _add_table(document, block: Table) -> None:
-    _para(document, block.title, 13, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3)
+    """A report table: the header row repeats at the top of every page (``w:tblHeader``), no row
+    splits across a page (``w:cantSplit``), and the title and header row stay with the first data
+    row, so that no page ends on a lone title or header."""
+    title = _para(document, block.title, 13, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3)
+    title.paragraph_format.keep_with_next = True
     table = document.add_table(rows=1, cols=len(block.columns))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, column in zip(table.rows[0].cells, block.columns, strict=True):
+    header = table.rows[0]
+    for cell, column in zip(header.cells, block.columns, strict=True):
         _cell_text(cell, column.label, 12, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _row_property(header, "w:cantSplit")
+    _row_property(header, "w:tblHeader")
+    _keep_with_next(header)
     numeric = {"integer", "number", "percent"}
     _fix_widths(table, column_widths(block))
     for row in block.rows:
-        cells = table.add_row().cells
-        for cell, value, column in zip(cells, row, block.columns, strict=True):
+        added = table.add_row()
+        for cell, value, column in zip(added.cells, row, block.columns, strict=True):
             align = WD_ALIGN_PARAGRAPH.RIGHT if column.kind in numeric else WD_ALIGN_PARAGRAPH.LEFT
             _cell_text(cell, format_cell(value, column.kind), 12, align=align)
+        _row_property(added, "w:cantSplit")
     _para(document, "", 6, after=3)
