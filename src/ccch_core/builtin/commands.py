@@ -520,6 +520,30 @@ def register_commands(cli: click.Group) -> None:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Backup written to {path} (integrity check ok).")
 
+    # -- a new plugin's skeleton -------------------------------------------------------------
+
+    @cli.group("plugin")
+    def plugin_group():
+        """Write a new plugin (``ccch plugins`` lists the installed ones)."""
+
+    @plugin_group.command("new")
+    @click.argument("name")
+    @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+                  help="Where to write it (default: ./ccch-NAME).")
+    def plugin_new(name: str, folder: Path | None):
+        """Write the skeleton of plugin NAME: a distribution ccch-NAME with a table, two commands, a
+        report section, a settings check and tests that pass as written (pip install -e '.[test]',
+        then pytest)."""
+        from ..skeleton import SkeletonError, new_plugin
+
+        folder = folder or Path(f"ccch-{name}")
+        try:
+            written = new_plugin(name, folder)
+        except SkeletonError as exc:
+            raise click.BadParameter(str(exc), param_hint="NAME" if exc.field == "name" else "--dir") from None
+        click.echo(f"Wrote {len(written)} files to {folder}. Next:\n  cd {folder}\n"
+                   "  pip install -e '.[test]'\n  python -m pytest")
+
     # -- personal data and the audit log ----------------------------------------------------
 
     @cli.group("privacy")
