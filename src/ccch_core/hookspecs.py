@@ -141,6 +141,19 @@ def register_exporters(register):
 
 
 @hookspec
+def register_document_writers(register):
+    """Register writers of administrative documents other than the periodic report.
+
+    Call ``register(writer)`` with an object that has ``kind`` (``"decision"``: a
+    :class:`ccch_core.documents.Decision`), ``extension`` (``"docx"``), ``media_type`` and
+    ``write(document, stream)``. Plugins that need a document call
+    :func:`ccch_core.documents.write_document`, never the writer's plugin. Two plugins registering
+    the same kind and extension raise :class:`ccch_core.plugins.PluginError` when a document is
+    written; a writer reports a document it cannot write with ``ValueError``.
+    """
+
+
+@hookspec
 def register_data_tables(register):
     """Offer the plugin's raw tables for export.
 

@@ -93,6 +93,23 @@ def register_exporters(register):
     register(TextExporter())
 
 
+class DecisionText:
+    """A tiny document writer: a decision's articles as plain text."""
+
+    kind = "decision"
+    extension = "txt"
+    media_type = "text/plain; charset=utf-8"
+
+    def write(self, document, stream):
+        for number, article in enumerate(document.articles, 1):
+            stream.write(f"Điều {number}. {article.text}\n".encode())
+
+
+@hookimpl
+def register_document_writers(register):
+    register(DecisionText())
+
+
 def _good_rows(deployment, scope):
     for row in deployment.db.execute("select id, label from good_things order by id"):
         yield tuple(row)

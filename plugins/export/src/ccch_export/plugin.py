@@ -32,6 +32,7 @@ from ccch_core.web.auth import login_required, unit_scope
 
 from . import tabular
 from .decision_nd30 import register_document_writers  # noqa: F401 - a hook implementation of this plugin
+from .decision_nd30 import register_document_writers  # noqa: F401 - a hook implementation of this plugin
 from .exporters import EXPORTERS
 
 NAME = "export"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import tomllib
 from pathlib import Path
@@ -13,6 +14,7 @@ from ccch_core.audit import cli_actor
 from ccch_core.cli import echo_json, pass_deployment, table
 from ccch_core.limits import LimitError, limits_of, loads_toml, read_limited
 from ccch_core.periods import to_local, utc_now
+from ccch_core.storage import open_private
 
 from .calls import (
     PANEL_ROLES,
@@ -260,3 +262,42 @@ def certificates_command(deployment, slug, output):
         raise click.ClickException("Chưa xét giải: ccch initiatives awards " + slug)
     Path(output).write_bytes(certificates_pdf(deployment.plan, call, awards))
     click.echo(f"{len(awards)} giấy chứng nhận: {output}")
+
+
+@initiatives_group.command("decision")
+@click.argument("slug")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The DOCX file to write.")
+@click.option("--number", help="The decision's number (digits), if already given.")
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), help="The day it is signed (YYYY-MM-DD).")
+@click.option("--signer-name", help="The signer's full name.")
+@pass_deployment
+def decision_command(deployment, slug, output, number, day, signer_name):
+    """Write the decision on the awards (Quyết định, Decree 30 layout) to a DOCX file.
+
+    Uses the text saved on the call's "Quyết định khen thưởng" page (or the pre-filled one); the
+    options given here are saved with it. Needs the export plugin, which writes the document."""
+    from ccch_core.documents import DocumentWriterMissing, write_document
+
+    from .decision import DecisionFormError, decision_for, parse_form, save_draft, saved_draft
+    from .judging import awards_of
+
+    call = _call(deployment, slug)
+    if not awards_of(deployment.db, call):
+        raise click.ClickException("Chưa xét giải: ccch initiatives awards " + slug)
+    fields = saved_draft(deployment.db, deployment.plan, call).as_form()
+    given = {"number": number, "day": day.date().isoformat() if day else None, "signer_name": signer_name}
+    fields.update({k: v for k, v in given.items() if v is not None})
+    try:
+        draft = parse_form(fields)
+    except DecisionFormError as exc:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from None
+    if any(v is not None for v in given.values()):
+        save_draft(deployment, call, draft, actor=cli_actor())
+    buffer = io.BytesIO()  # nothing is written to ``output`` if the document cannot be made
+    try:
+        write_document(deployment, decision_for(deployment, call, draft), buffer)
+    except DocumentWriterMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    with open_private(output, "wb") as stream:  # authors' names: personal data
+        stream.write(buffer.getvalue())
+    click.echo(f"Quyết định khen thưởng ({len(awards_of(deployment.db, call))} sáng kiến đạt giải): {output}")

@@ -88,3 +88,10 @@ def m002_shingles(db):
             "on e.id = d.entry_id where d.sketch != ''").fetchall():
         db.conn.executemany("insert or ignore into initiative_shingles (call_id, hash, entry_id) values (?, ?, ?)",
                             [(call_id, int(h), entry_id) for h in sketch.split()])
+
+
+@migrations()
+def m003_decisions(db):
+    """The office's draft of the decision on the awards, one per call (number, date, bases, signer…)."""
+    db["initiative_decisions"].create({"call_id": int, "fields": str, "updated_at": str, "updated_by": str},
+                                      pk="call_id", foreign_keys=[("call_id", "initiative_calls", "id")])

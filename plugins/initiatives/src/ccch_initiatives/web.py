@@ -631,6 +631,66 @@ def certificates(slug):
                      download_name=f"giay-chung-nhan-{call.slug}.pdf")
 
 
+DECISION_LABELS = {
+    "number": "Số quyết định (để trống nếu chưa lấy số)",
+    "day": "Ngày ký (để trống nếu chưa ký)",
+    "bases": "Căn cứ (mỗi dòng một căn cứ)",
+    "proposal": "Theo đề nghị của",
+    "rewards": "Điều 2: hình thức khen thưởng",
+    "executors": "Điều 3: chịu trách nhiệm thi hành",
+    "recipients": "Nơi nhận (mỗi dòng một nơi, dòng cuối là nơi lưu)",
+    "signer": "Người ký",
+    "signer_name": "Họ và tên người ký",
+}
+
+
+@panel_bp.route("/<slug>/quyet-dinh", methods=["GET", "POST"])
+@login_required
+def decision(slug):
+    """The decision on the awards: the office's fields, saved per call; the Word document in the
+    Decree 30 layout, written by the plugin that writes decisions (the export plugin)."""
+    from ccch_core.documents import DocumentWriterMissing, document_writers, write_document
+
+    from .decision import SIGNER_LABELS, DecisionFormError, counts_of, decision_for, parse_form, save_draft, saved_draft
+
+    call = _secretary_call(slug)
+    dep = deployment()
+    awards = awards_of(dep.db, call)
+    if not awards:
+        abort(404, description="Chưa xét giải: xét giải trước rồi soạn quyết định.")
+    writer = ("decision", "docx") in document_writers(dep)
+    errors: dict[str, str] = {}
+    draft = saved_draft(dep.db, dep.plan, call)
+    values = draft.as_form()
+    if request.method == "POST":
+        values = {k: str(request.form.get(k) or "")[:20_000] for k in DECISION_LABELS}
+        try:
+            draft = parse_form(request.form)
+        except DecisionFormError as exc:
+            errors = exc.errors
+        else:
+            save_draft(dep, call, draft, actor=g.user.username)
+            if request.form.get("action") != "download":
+                flash("Đã lưu nội dung quyết định.")
+                return redirect(url_for(".decision", slug=slug), 303)
+            try:
+                stream = io.BytesIO()
+                media = write_document(dep, decision_for(dep, call, draft), stream)
+            except DocumentWriterMissing:
+                errors = {"writer": _WRITER_MISSING}
+            else:
+                return send_file(io.BytesIO(stream.getvalue()), mimetype=media, as_attachment=True,
+                                 download_name=f"quyet-dinh-khen-thuong-{call.slug}.docx")
+    return render_template("initiatives/decision.html", call=call, awards=awards, counts=counts_of(call, awards),
+                           values=values, errors=errors, labels=DECISION_LABELS, signers=SIGNER_LABELS,
+                           writer=writer, writer_missing=_WRITER_MISSING), \
+        (422 if errors else 200)
+
+
+_WRITER_MISSING = ("Chưa bật plugin xuất văn bản nên chưa tải được tệp Word: cán bộ tin học cài gói ccch-export và thêm "
+            "\"export\" vào danh sách plugins trong ccch.toml. Nội dung nhập ở đây vẫn được lưu.")
+
+
 def _send(data: bytes, kind: str, stem: str):
     media = "application/pdf" if kind == "pdf" else \
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
