@@ -55,7 +55,7 @@ def page_rows(html: str) -> list[list[str]]:
 
 def test_migration_creates_the_audit_table(fresh_db):
     assert fresh_db["audit_log"].columns_dict == {"id": int, "at": str, "username": str, "action": str, "label": str,
-                                                  "target": str, "detail": str}
+                                                  "target": str, "detail": str, "request_id": str}
     assert {tuple(i.columns) for i in fresh_db["audit_log"].indexes} == {("username", "id"), ("action", "id")}
     applied = [r["name"] for r in fresh_db.query("select name from _sqlite_migrations where migration_set = 'core'")]
     assert "m004_audit_log" in applied

@@ -93,16 +93,20 @@ def record(db: Database, username: str | None, action: str, target: str | None =
 
     Call it inside the write transaction of the action (``with write_transaction(db): …``) so that
     both are stored together; outside a transaction it opens its own short one. ``action`` is a
-    code ``<area>.<verb>`` (a plugin's start with its name: ``contest.erase``); ``label`` is the
+    code ``<area>.<verb>`` (a plugin's start with its name: ``contest.erase``); the id of the web
+    request being served, if any, is stored with it (:mod:`ccch_core.logs`); ``label`` is the
     Vietnamese text shown on the page (default: the core's label for its own actions, else the
     code). ``target`` says what was changed ("UBND xã An Dũng — Tháng 3/2024"), ``detail`` how.
     Never put a clear phone or ID number in them.
     """
     if not ACTION_PATTERN.match(action or ""):
         raise ValueError(f"audit action {action!r}: write <area>.<verb> in lower case, e.g. contest.erase")
+    from .logs import current_request_id
+
     row = [utc_now_iso(now), username, action, _cut(label or ACTION_LABELS.get(action, action)), _cut(target),
-           _cut(detail)]
-    sql = f"insert into {TABLE} (at, username, action, label, target, detail) values (?, ?, ?, ?, ?, ?)"
+           _cut(detail), current_request_id()]
+    sql = (f"insert into {TABLE} (at, username, action, label, target, detail, request_id) "
+           "values (?, ?, ?, ?, ?, ?, ?)")
     if db.conn.in_transaction:
         db.execute(sql, row)
         return

@@ -41,8 +41,8 @@ ENV_STRICT = "CCCH_STRICT_PLUGINS"
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
-TOP_KEYS = ("deployment", "plugins", "web", "messages", "limits")
-WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count", "require_totp_for")
+TOP_KEYS = ("deployment", "plugins", "web", "messages", "limits", "replication")
+WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count", "require_totp_for", "metrics_allow", "log_format")
 
 
 class ConfigError(ValueError):
@@ -67,6 +67,8 @@ class DeploymentConfig:
     """The raw ``[messages]`` table (parsed by :mod:`ccch_core.messages.settings`)."""
     limits: ImportLimits = DEFAULT_LIMITS
     """The bounds of every import (``[limits]``, :mod:`ccch_core.limits`)."""
+    replication: dict[str, Any] = attrs.field(factory=dict)
+    """The raw ``[replication]`` table (parsed by :mod:`ccch_core.replication`); empty: none."""
 
     @property
     def folder(self) -> Path:
@@ -192,6 +194,10 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
             problems.append(f"{where}: web.max_request_bytes: must be a whole number ≥ 10000, not {value!r}")
         elif key == "require_totp_for":
             problems.extend(_check_roles(value, f"{where}: web.require_totp_for"))
+        elif key in ("metrics_allow", "log_format"):
+            from .metrics import check_web_setting
+
+            problems.extend(check_web_setting(key, value, f"{where}: web.{key}"))
     messages = doc.get("messages", {})
     if not isinstance(messages, dict):
         problems.append(f"{where}: [messages] must be a table")
@@ -202,6 +208,14 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         problems.extend(parse_messaging(messages, where)[1])
     limits, limit_problems = parse_limits(doc.get("limits", {}), where)
     problems.extend(limit_problems)
+    replication = doc.get("replication", {})
+    if not isinstance(replication, dict):
+        problems.append(f"{where}: [replication] must be a table")
+        replication = {}
+    else:
+        from .replication import parse_replication
+
+        problems.extend(parse_replication(replication, where, folder)[1])
     if problems:
         raise ConfigError("\n".join(problems))
     env_strict = os.environ.get(ENV_STRICT, "").strip()
@@ -221,6 +235,7 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         web=web,
         messages=messages,
         limits=limits,
+        replication=replication,
     )
 
 

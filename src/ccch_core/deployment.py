@@ -108,7 +108,10 @@ class Deployment:
         """This thread's connection to the deployment database (opened on first use)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = storage.connect(self.config.database_path, busy_timeout_ms=self.config.busy_timeout_ms)
+            from .replication import is_replicated
+
+            db = storage.connect(self.config.database_path, busy_timeout_ms=self.config.busy_timeout_ms,
+                                 autocheckpoint=not is_replicated(self.config))
             self._local.db = db
         return db
 

@@ -255,3 +255,17 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
     Errors: raise only for a failure (a database error): the run stops with that error and exits
     non-zero, so the timer's log shows it; erasures already committed stay.
     """
+
+
+@hookspec
+def register_metrics(register, deployment):
+    """Add the plugin's figures to the operator's ``/metrics`` page (Prometheus text format).
+
+    Call ``register(collector)`` with an object whose ``collect()`` yields
+    ``prometheus_client.core`` metric families (``CounterMetricFamily``, ``GaugeMetricFamily``…),
+    or with a function taking no argument that yields them. It runs at each scrape (every 15–60 s)
+    with ``deployment`` open: read counts from the database there (``deployment.db``), so that the
+    figures are exact across worker processes and restarts and the hot paths pay nothing. Keep it to
+    a few indexed queries; name metrics ``ccch_<plugin>_…`` and keep label values few (a survey, a
+    contest, a state), never a person's data. See :mod:`ccch_core.metrics`.
+    """

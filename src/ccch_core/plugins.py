@@ -36,6 +36,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ccch_core.builtin.web",
     "ccch_core.builtin.data",
     "ccch_core.builtin.messaging",
+    "ccch_core.builtin.operations",
 )
 """The core's own plugin modules, registered first and never blocked."""
 

@@ -45,10 +45,13 @@ class SchemaTooNewError(StorageError):
     """The database has migrations this code does not know: it was written by a newer ccch."""
 
 
-def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+            autocheckpoint: bool = True) -> Database:
     """Open the deployment database with WAL, a busy timeout and foreign keys on.
 
-    ``path`` may be ``":memory:"`` for tests. The connection may be used from another thread
+    ``path`` may be ``":memory:"`` for tests. ``autocheckpoint=False`` leaves checkpoints to
+    another process (Litestream, :mod:`ccch_core.replication`): a checkpoint of the app could
+    otherwise move pages into the database file before the replica copied them. The connection may be used from another thread
     than the one that opened it (the WSGI server hands requests to worker threads), but never
     from two threads at once.
     """
@@ -72,6 +75,8 @@ def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = 
         db.enable_wal()
         # NORMAL is safe in WAL mode: a crash of the process never loses a committed write.
         db.execute("PRAGMA synchronous = NORMAL")
+        if not autocheckpoint:
+            db.execute("PRAGMA wal_autocheckpoint = 0")
     return db
 
 

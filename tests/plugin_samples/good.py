@@ -162,3 +162,15 @@ def erase_personal_data(deployment, phone, citizen_id, email, dry_run, actor):
 @hookimpl
 def purge_expired_personal_data(deployment, now, dry_run, actor):
     return []
+
+
+@hookimpl
+def register_metrics(register, deployment):
+    def collect():
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily("ccch_good_plugins", "The good sample plugin is loaded.")
+        family.add_metric([], 1)
+        yield family
+
+    register(collect)

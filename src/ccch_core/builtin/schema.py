@@ -291,3 +291,10 @@ def m008_placements(db):
         """
     )
     db.execute("create index placements_target on placements (target, unit_id)")
+
+
+@migrations()
+def m009_audit_request_id(db):
+    """The id of the web request that wrote an audit row (ccch_core.logs): the same id is on the
+    request's log lines and in its ``X-Request-ID`` response header."""
+    db.execute("alter table audit_log add column request_id text")

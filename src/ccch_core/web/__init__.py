@@ -105,6 +105,10 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["ccch"] = deployment_obj
+    from .. import logs, metrics
+
+    logs.install(app, cfg.web.get("log_format", "text"))  # a request id on every request (and log line)
+    metrics.install(app)  # /metrics and the request counts (ccch_core.metrics)
     proxies = int(cfg.web.get("proxy_count", 0))
     if proxies:
         # Behind nginx: trust that many X-Forwarded-For/-Proto hops, so that throttling and

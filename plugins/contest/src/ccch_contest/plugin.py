@@ -106,3 +106,34 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
     from .personal_data import purge_expired
 
     return purge_expired(deployment, now, dry_run, actor)
+
+
+@hookimpl
+def register_metrics(register, deployment):
+    """Registrations per contest and attempts by state, counted at scrape time from indexes (the
+    partial indexes on open and on submitted attempts; a million attempts take milliseconds)."""
+
+    def collect():
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        db = deployment.db
+        registrations = CounterMetricFamily("ccch_contest_registrations", "Contest participants registered, "
+                                            "by contest.", labels=["contest"])
+        for slug, count in db.execute(
+                "select c.slug, (select count(*) from contest_participants p where p.contest_id = c.id) "
+                "from contest_contests c order by c.slug"):
+            registrations.add_metric([slug], count)
+        yield registrations
+        started = db.execute("select count(*) from contest_attempts").fetchone()[0]
+        submitted = db.execute("select count(*) from contest_attempts where status = 'submitted'").fetchone()[0]
+        open_now = db.execute("select count(*) from contest_attempts where status = 'open'").fetchone()[0]
+        attempts = CounterMetricFamily("ccch_contest_attempts", "Contest attempts started, and of them submitted.",
+                                       labels=["state"])
+        attempts.add_metric(["started"], started)
+        attempts.add_metric(["submitted"], submitted)
+        yield attempts
+        gauge = GaugeMetricFamily("ccch_contest_attempts_open", "Contest attempts open now (started, not submitted).")
+        gauge.add_metric([], open_now)
+        yield gauge
+
+    register(collect)

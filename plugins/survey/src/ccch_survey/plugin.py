@@ -110,3 +110,20 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
     from .personal_data import purge_expired
 
     return purge_expired(deployment, now, dry_run, actor)
+
+
+@hookimpl
+def register_metrics(register, deployment):
+    """Responses stored per survey, counted at scrape time (the index on survey and day covers it)."""
+
+    def collect():
+        from prometheus_client.core import CounterMetricFamily
+
+        family = CounterMetricFamily("ccch_survey_responses", "Survey responses stored, by survey.",
+                                     labels=["survey"])
+        for survey_id, count in deployment.db.execute(
+                "select survey_id, count(*) from survey_responses group by survey_id order by survey_id"):
+            family.add_metric([survey_id], count)
+        yield family
+
+    register(collect)

@@ -1,0 +1,184 @@
+"""Logs an operator can use: a request id on every line, JSON on request, no personal data.
+
+Every request gets an id: the ``X-Request-ID`` header nginx sends (``proxy_set_header X-Request-ID
+$request_id``) when it is a plain token, else a new random one. The response carries it back, the
+log lines of the request carry it, and so does the audit log row an officer's action writes
+(``audit_log.request_id``), so that a line in ``journalctl`` leads to the action and back.
+
+``[web] log_format = "json"`` (or ``ccch serve --log-format json``) writes one JSON object per
+line — ``time`` (UTC), ``level``, ``logger``, ``message``, ``request_id`` — and one ``request`` line
+per request with the route's pattern (``/k/<code>``, never the path with its tokens), the route
+group, the status and the time taken. Whatever the format, a filter masks phone numbers
+(``09******78``) and e-mail addresses (``v***@ductho.gov.vn``) in every line, exceptions
+included: a log must not become a second copy of personal data (Decree 13/2023/NĐ-CP).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+
+HEADER = "X-Request-ID"
+_GOOD_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Vietnamese numbers as people and forms write them: 0912345678, 0912 345 678, +84 912.345.678,
+# 84912345678; and longer digit runs that contain one (a citizen ID number is masked the same way).
+_PHONE = re.compile(r"(?<![\w])(?:\+?84|0)(?:[ .-]?\d){8,10}(?![\w])")
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_DIGITS12 = re.compile(r"(?<!\d)\d{12}(?!\d)")
+_configured: dict[str, logging.Handler] = {}
+
+
+def mask_personal(text: str) -> str:
+    """``text`` with phone numbers, 12-digit ID numbers and e-mail addresses masked."""
+    if not text:
+        return text
+
+    def phone(match: re.Match) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return digits[:2] + "*" * (len(digits) - 4) + digits[-2:]
+
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    text = _DIGITS12.sub(lambda m: m.group(0)[:3] + "*" * 7 + m.group(0)[-2:], text)
+    return _PHONE.sub(phone, text)
+
+
+def new_request_id(offered: str | None = None) -> str:
+    """The id of a request: the proxy's when it is a plain token of 8–64 characters, else a new one."""
+    if offered and _GOOD_ID.match(offered):
+        return offered
+    return secrets.token_hex(8)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (None outside a request: a command, a timer)."""
+    try:
+        from flask import g, has_request_context
+    except ImportError:  # pragma: no cover
+        return None
+    if not has_request_context():
+        return None
+    return g.get("request_id")
+
+
+class PersonalDataFilter(logging.Filter):
+    """Masks personal data in a record's message and exception, and adds ``request_id``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_personal(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_personal(record.exc_text)
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id()
+        return True
+
+
+_EXTRA = ("method", "route", "group", "status", "duration_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (UTF-8 text kept readable)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for key in _EXTRA:
+            value = getattr(record, key, None)
+            if value is not None:
+                data[key] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_personal(self.formatException(record.exc_info))
+        if record.exc_text:
+            data["error"] = record.exc_text
+        return json.dumps(data, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """The plain format, with the request id when there is one."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = "-"
+        return super().format(record)
+
+
+def configure(log_format: str = "text", stream=None) -> logging.Handler:
+    """Send the root logger's records (Flask's, ccch's, gunicorn's error log) to ``stream``
+    (standard error) in ``log_format``, masked. Idempotent per format and stream."""
+    key = f"{log_format}:{id(stream)}"
+    if key in _configured:
+        return _configured[key]
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(PersonalDataFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    _configured[key] = handler
+    return handler
+
+
+def gunicorn_logconfig(log_format: str) -> dict:
+    """gunicorn's ``logconfig_dict``: its error log through the same filter and format."""
+    formatter = "ccch_core.logs.JsonFormatter" if log_format == "json" else "ccch_core.logs.TextFormatter"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"personal": {"()": "ccch_core.logs.PersonalDataFilter"}},
+        "formatters": {"ccch": {"()": formatter}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                "formatter": "ccch", "filters": ["personal"]}},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+                    "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True}},
+    }
+
+
+def install(app, log_format: str = "text") -> None:
+    """Give every request an id (``g.request_id``, the ``X-Request-ID`` response header); in JSON
+    format also log one ``request`` line per request."""
+    from flask import g, request
+
+    request_log = logging.getLogger("ccch.request")
+    json_lines = log_format == "json"
+    perf_counter = time.perf_counter
+
+    def assign():
+        g.request_id = new_request_id(request.headers.get(HEADER))
+        if json_lines:
+            g.request_started = perf_counter()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, assign)
+
+    @app.after_request
+    def tell(response):
+        request_id = g.get("request_id")
+        if request_id:
+            response.headers[HEADER] = request_id
+            if json_lines:
+                rule = request.url_rule
+                request_log.info("request", extra={
+                    "request_id": request_id, "method": request.method,
+                    "route": rule.rule if rule is not None else None,
+                    "group": request.blueprint or ("core" if rule is not None else "unmatched"),
+                    "status": response.status_code,
+                    "duration_ms": round((perf_counter() - g.get("request_started", perf_counter())) * 1000, 2)})
+        return response
