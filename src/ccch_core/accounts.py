@@ -50,6 +50,16 @@ from .privacy import keyed_hash
 from .storage import utc_now_iso, write_transaction
 from .text import clean, fold
 
+__all__ = [
+    "ADMIN_ROLES",
+    "AccountError",
+    "Role",
+    "User",
+    "find_user",
+    "get_user",
+    "list_users",
+]
+
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 """Longer passwords are refused when set; at sign-in they are wrong without being hashed."""

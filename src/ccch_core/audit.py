@@ -24,6 +24,14 @@ from sqlite_utils import Database
 
 from .storage import utc_now_iso, write_transaction
 
+__all__ = [
+    "AuditEntry",
+    "cli_actor",
+    "count",
+    "entries",
+    "record",
+]
+
 TABLE = "audit_log"
 
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")

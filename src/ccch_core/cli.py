@@ -24,6 +24,14 @@ from .planfile import PlanFileError
 from .plugins import AvailablePlugin, CcchPluginManager, PluginError, make_plugin_manager
 from .storage import StorageError
 
+__all__ = [
+    "echo_json",
+    "main",
+    "make_cli",
+    "pass_deployment",
+    "table",
+]
+
 
 class CliState:
     """What the root command knows: the config (if any) and the plugin manager."""

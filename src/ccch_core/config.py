@@ -34,6 +34,14 @@ import attrs
 
 from .limits import DEFAULT_LIMITS, ImportLimits, parse_limits
 
+__all__ = [
+    "CONFIG_FILENAME",
+    "ConfigError",
+    "DeploymentConfig",
+    "find_config",
+    "load_config",
+]
+
 CONFIG_FILENAME = "ccch.toml"
 ENV_CONFIG = "CCCH_CONFIG"
 ENV_STRICT = "CCCH_STRICT_PLUGINS"

@@ -27,6 +27,16 @@ from .messages.outbox import address_hash, mask_address, normalise_address
 from .storage import utc_now_iso, write_transaction
 from .text import clean
 
+__all__ = [
+    "Contact",
+    "ContactError",
+    "add_contact",
+    "contacts_of",
+    "get_contact",
+    "list_contacts",
+    "remove_contact",
+]
+
 NAME_MAX = 200
 CSV_COLUMNS = ("unit", "channel", "address", "name")
 CSV_MAX_BYTES = 5_000_000

@@ -27,6 +27,10 @@ from .plugins import (
     make_plugin_manager,
 )
 
+__all__ = [
+    "Deployment",
+]
+
 
 def secret_key_of(config: DeploymentConfig) -> str:
     """The deployment's secret: ``[web] secret_key``, ``$CCCH_SECRET_KEY``, or a random key kept in

@@ -21,6 +21,10 @@ from __future__ import annotations
 
 import pluggy
 
+__all__ = [
+    "hookimpl",
+]
+
 PROJECT = "ccch"
 
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -15,6 +15,13 @@ import re
 
 from .periods import Period, PeriodError
 
+__all__ = [
+    "SQLITE_MAX_INT",
+    "parse_code",
+    "parse_int",
+    "parse_period",
+]
+
 SQLITE_MAX_INT = 2**63 - 1
 """The largest integer SQLite stores; an id or a number compared in SQL must not be larger."""
 

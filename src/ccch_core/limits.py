@@ -34,6 +34,22 @@ from typing import IO, Any
 
 import attrs
 
+__all__ = [
+    "DEFAULT_LIMITS",
+    "ImportLimits",
+    "LimitError",
+    "check_size",
+    "check_toml",
+    "check_zip",
+    "csv_records",
+    "limits_of",
+    "loads_toml",
+    "open_xlsx",
+    "parse_limits",
+    "read_limited",
+    "xlsx_rows",
+]
+
 LIMIT_KEYS = ("max_file_bytes", "max_uncompressed_bytes", "max_compression_ratio", "max_rows", "max_columns",
               "max_cell_chars", "max_toml_depth")
 

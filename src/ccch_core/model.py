@@ -18,6 +18,26 @@ import attrs
 from .periods import Period, PeriodType
 from .text import clean, fold
 
+__all__ = [
+    "Channel",
+    "Comparison",
+    "CountScope",
+    "Deadline",
+    "FormerName",
+    "Frequency",
+    "Indicator",
+    "IndicatorKind",
+    "LegalDocument",
+    "Plan",
+    "Provenance",
+    "ReportingRule",
+    "Signatory",
+    "Task",
+    "Topic",
+    "Unit",
+    "UnitGroup",
+]
+
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 """Unit, group and rule ids: lower-case ASCII letters, digits, '.', '_' and '-'."""
 

@@ -26,6 +26,10 @@ from .messages.outbox import normalise_address, queue_message
 from .privacy import keyed_hash
 from .storage import parse_utc, utc_now_iso, write_transaction
 
+__all__ = [
+    "CodeRefused", "IssuedCode", "issue_code", "verify_code",
+]
+
 CODE_DIGITS = 6
 TTL_MINUTES = 10
 """How long a code is valid."""

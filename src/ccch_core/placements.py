@@ -31,6 +31,18 @@ from .model import Plan
 from .storage import utc_now_iso, write_transaction
 from .text import clean
 
+__all__ = [
+    "Placement",
+    "PlacementError",
+    "add_placement",
+    "get_placement",
+    "list_placements",
+    "normalise_code",
+    "placement_by_code",
+    "placement_url",
+    "retire_placement",
+]
+
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 """Short codes avoid 0/O, 1/I/L so that a code printed under the QR can be typed without doubt."""
 CODE_LENGTH = 6

@@ -28,6 +28,13 @@ import pluggy
 
 from . import hookspecs
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AvailablePlugin",
+    "PluginError",
+    "installed_plugins",
+]
+
 ENTRY_POINT_GROUP = "ccch"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (

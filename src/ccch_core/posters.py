@@ -28,6 +28,19 @@ from urllib.parse import urlsplit
 
 import attrs
 
+__all__ = [
+    "PAGE_SIZES",
+    "PosterItem",
+    "PosterText",
+    "PublicUrlProblem",
+    "posters_pdf",
+    "printed_url",
+    "public_url_problem",
+    "qr_matrix",
+    "qr_png",
+    "qr_svg",
+]
+
 QUIET_ZONE = 4
 """Light modules around the code, as the QR standard requires."""
 PAGE_SIZES = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}

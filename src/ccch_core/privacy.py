@@ -23,6 +23,25 @@ import attrs
 
 from .text import clean
 
+__all__ = [
+    "SEALED_PREFIX",
+    "Erasure",
+    "PersonalDataError",
+    "PluginErasures",
+    "describe_person",
+    "erase_person",
+    "keyed_hash",
+    "mask_citizen_id",
+    "mask_phone",
+    "normalise_citizen_id",
+    "normalise_email_address",
+    "normalise_phone",
+    "plugins_holding_personal_data",
+    "purge_expired",
+    "seal",
+    "unseal",
+]
+
 # Vietnamese mobile numbers: 10 digits starting with 03, 05, 07, 08 or 09 (after the 2018
 # renumbering); landlines 02x with 10–11 digits. +84 / 84 prefixes are accepted.
 _MOBILE = re.compile(r"^0[35789]\d{8}$")

@@ -27,6 +27,36 @@ from .periods import Period, PeriodType, utc_now
 from .storage import parse_utc, utc_now_iso, write_transaction
 from .text import clean, fold
 
+__all__ = [
+    "ACTIVITY_CATEGORIES",
+    "ActivityItem",
+    "ActivityReport",
+    "Completeness",
+    "ExpectedReport",
+    "IndicatorResult",
+    "MeasureContext",
+    "MeasureValue",
+    "Measurement",
+    "ProgressError",
+    "ReportLocked",
+    "ReportState",
+    "Status",
+    "TaskEvidence",
+    "UnitResult",
+    "check_measurement",
+    "evaluate_indicator",
+    "evaluate_plan",
+    "get_activity_report",
+    "measurements",
+    "parse_number",
+    "parse_yes_no",
+    "record_activity_report",
+    "record_measurement",
+    "reopen_activity_report",
+    "reporting_completeness",
+    "task_evidence",
+]
+
 
 class ProgressError(ValueError):
     """Bad progress input. ``field`` names the offending field, ``value`` the value given."""

@@ -46,6 +46,31 @@ from .limits import (
 )
 from .text import clean
 
+__all__ = [
+    "IMPORT_COLUMNS",
+    "MAX_OPTIONS",
+    "OPTION_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "SCALE_LABELS",
+    "AnswerError",
+    "CellError",
+    "Option",
+    "Question",
+    "QuestionError",
+    "QuestionType",
+    "RowProblem",
+    "check_header",
+    "format_number",
+    "header_problem",
+    "missing_columns",
+    "parse_vietnamese_number",
+    "question_from_dict",
+    "question_from_row",
+    "question_to_row",
+    "questions_from_rows",
+    "read_rows",
+]
+
 MAX_OPTIONS = 8
 OPTION_COLUMNS = tuple(f"option_{letter}" for letter in string.ascii_lowercase[:MAX_OPTIONS])
 IMPORT_COLUMNS = ("key", "type", "prompt", *OPTION_COLUMNS, "correct", "category", "topic", "difficulty",

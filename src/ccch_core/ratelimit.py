@@ -16,6 +16,13 @@ from sqlite_utils import Database
 
 from .storage import write_transaction
 
+__all__ = [
+    "Decision",
+    "Limit",
+    "hit",
+    "peek",
+]
+
 
 @attrs.frozen
 class Limit:

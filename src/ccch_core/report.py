@@ -23,6 +23,26 @@ from . import progress
 from .model import Plan, Unit
 from .periods import Period, to_local, utc_now
 
+__all__ = [
+    "COLUMN_KINDS",
+    "Block",
+    "Column",
+    "DataScope",
+    "DataTable",
+    "ExportOptions",
+    "Figure",
+    "Heading",
+    "Paragraph",
+    "Report",
+    "ReportRequest",
+    "Section",
+    "Table",
+    "build_report",
+    "call_exporter",
+    "due_day",
+    "lower_first",
+]
+
 COLUMN_KINDS = ("text", "integer", "number", "percent", "date", "datetime")
 
 

@@ -21,6 +21,20 @@ import attrs
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+__all__ = [
+    "SchemaTooNewError",
+    "StorageError",
+    "backup",
+    "connect",
+    "is_busy",
+    "is_full",
+    "make_private",
+    "open_private",
+    "parse_utc",
+    "utc_now_iso",
+    "write_transaction",
+]
+
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for the lock before giving up (milliseconds)."""
 

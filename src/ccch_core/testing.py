@@ -41,6 +41,22 @@ from .planfile import load_plan
 from .plugins import AvailablePlugin, installed_plugins, make_plugin_manager
 from .storage import connect
 
+__all__ = [
+    "PASSWORD",
+    "CpuTimeExceeded",
+    "cpu_limit",
+    "csrf_token",
+    "duc_tho_plan",
+    "duc_tho_plan_path",
+    "fresh_db",
+    "login",
+    "make_app",
+    "make_deployment",
+    "make_user",
+    "to_toml",
+    "xlsx_file",
+]
+
 PASSWORD = "mat-khau-thu-nghiem-2024"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _counter = itertools.count(1)

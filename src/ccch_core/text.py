@@ -10,6 +10,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+__all__ = [
+    "clean",
+    "fold",
+    "nfc",
+    "slugify",
+    "sort_key",
+    "strip_diacritics",
+]
+
 _SPACES = re.compile(r"\s+")
 # Control characters (text pasted from a PDF carries some; XML and spreadsheets refuse them) and
 # the bidirectional overrides that can make a name display as something else ("Trojan source").

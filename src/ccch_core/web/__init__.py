@@ -23,6 +23,12 @@ from ..config import DeploymentConfig, find_config, load_config
 from ..deployment import Deployment
 from ..periods import to_local
 
+__all__ = [
+    "client_key",
+    "create_app",
+    "deployment",
+]
+
 DEFAULT_MAX_REQUEST_BYTES = 1_000_000
 SESSION_HOURS = 8
 

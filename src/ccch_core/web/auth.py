@@ -32,6 +32,15 @@ from .. import accounts
 from ..accounts import Role
 from . import client_key, deployment
 
+__all__ = [
+    "current_user",
+    "login_required",
+    "public",
+    "require_unit_access",
+    "roles_required",
+    "unit_scope",
+]
+
 bp = Blueprint("auth", __name__)
 
 

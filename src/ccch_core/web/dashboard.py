@@ -12,6 +12,10 @@ from ..periods import Period, PeriodError, PeriodType, utc_now
 from . import deployment
 from .auth import login_required
 
+__all__ = [
+    "chosen_period", "period_choices",
+]
+
 bp = Blueprint("dashboard", __name__)
 
 

@@ -29,6 +29,14 @@ from collections.abc import Callable
 
 from flask import current_app
 
+__all__ = [
+    "FormTokenCheck",
+    "check_form_token",
+    "form_token_issued_at",
+    "form_token_protected",
+    "issue_form_token",
+]
+
 DEFAULT_MAX_AGE = 24 * 3600
 """A day: a citizen may leave the page open for hours before answering."""
 

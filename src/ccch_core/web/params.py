@@ -17,6 +17,14 @@ from werkzeug.routing import IntegerConverter
 from ..inputs import SQLITE_MAX_INT, parse_int, parse_period
 from ..periods import Period
 
+__all__ = [
+    "MAX_PAGE",
+    "id_arg",
+    "int_arg",
+    "page_arg",
+    "period_arg",
+]
+
 MAX_PAGE = 100_000
 """The last page number any paged list accepts (a list of 50 a page: five million rows)."""
 
