@@ -161,7 +161,7 @@ def _ensure_debian_tools() -> None:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
                        capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         return
     pytest.fail(f"the PDF check needs Debian packages: sudo apt-get install -y {' '.join(missing)}")

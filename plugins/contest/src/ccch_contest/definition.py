@@ -57,7 +57,7 @@ from ccch_core.limits import (
 )
 from ccch_core.model import Plan
 from ccch_core.periods import VN_TZ
-from ccch_core.text import clean
+from ccch_core.text import clean, fold, sort_key
 
 FORMAT_VERSION = 1
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
@@ -939,7 +939,8 @@ def default_unit_choices(plan: Plan) -> tuple[str, ...]:
 
 
 def unit_choices(d: ContestDefinition, audience: Audience | None, plan: Plan) -> list[Any]:
-    """The units a participant of ``audience`` may pick, in plan order (retired units left out)."""
+    """The units a participant of ``audience`` may pick, in Vietnamese alphabetical order of their
+    names (retired units left out)."""
     refs = (audience.units if audience and audience.units else d.units) or default_unit_choices(plan)
     today = dt.datetime.now(VN_TZ).date()
     seen: dict[str, Any] = {}
@@ -950,4 +951,45 @@ def unit_choices(d: ContestDefinition, audience: Audience | None, plan: Plan) ->
         allowed = {u.id for u in plan.resolve(d.eligibility.units)}
         seen = {k: v for k, v in seen.items() if k in allowed}
     excluded = {u.id for u in plan.resolve(d.eligibility.excluded_units)}
-    return [u for k, u in seen.items() if k not in excluded]
+    return sorted((u for k, u in seen.items() if k not in excluded), key=lambda u: sort_key(u.name))
+
+
+def all_unit_choices(d: ContestDefinition, plan: Plan, audience: str | None = None) -> list[Any]:
+    """Every unit a participant may pick: the contest's own list and each audience's (only
+    ``audience``'s when given), without repeats, in Vietnamese alphabetical order. Participation
+    and collective prizes count over these, so that a unit only one audience offers (the Party's
+    propaganda board, the Fatherland Front, the mass organisations) is not left out."""
+    audiences = [a for a in d.audiences if audience is None or a.key == audience]
+    seen: dict[str, Any] = {}
+    for choice in ([None] if not audiences else audiences):
+        for unit in unit_choices(d, choice, plan):
+            seen.setdefault(unit.id, unit)
+    if audience is None and d.units:
+        for unit in unit_choices(d, None, plan):
+            seen.setdefault(unit.id, unit)
+    return sorted(seen.values(), key=lambda u: sort_key(u.name))
+
+
+RESIDENCE_KINDS = frozenset({"commune", "ward", "town"})
+"""Unit kinds that are also places people live in (xã, phường, thị trấn)."""
+
+_BODY_PREFIX = re.compile(r"^(?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân)\s+", re.IGNORECASE)
+
+
+def residence_label(unit) -> str:
+    """How a resident names the commune they live in: "UBND xã An Dũng" → "xã An Dũng". A citizen
+    lives in the commune, not in its People's Committee; units of other kinds keep their name."""
+    if unit.kind in RESIDENCE_KINDS:
+        return _BODY_PREFIX.sub("", unit.name) or unit.name
+    return unit.name
+
+
+def chooses_residence(audience: Audience | None, plan: Plan, d: ContestDefinition) -> bool:
+    """Whether ``audience`` picks where its people live rather than where they work: every unit it
+    offers is a commune, ward or town and the audience is not the civil servants' (its
+    description or name does not speak of cán bộ/công chức)."""
+    if audience is None:
+        return False
+    units = unit_choices(d, audience, plan)
+    words = fold(f"{audience.name} {audience.description or ''}")
+    return bool(units) and all(u.kind in RESIDENCE_KINDS for u in units) and "công chức" not in words

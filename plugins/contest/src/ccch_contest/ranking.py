@@ -35,6 +35,7 @@ import attrs
 
 from ccch_core.periods import utc_now
 from ccch_core.storage import utc_now_iso
+from ccch_core.text import sort_key
 
 from .attempts import finish_overdue_attempts
 from .contests import Contest, RoundState, get_contest
@@ -599,13 +600,14 @@ class UnitParticipation:
 
 def participation(deployment, contest: Contest, unit_refs: Sequence[str] | None = None,
                   round_ids: Sequence[int] | None = None, audience: str | None = None) -> list[UnitParticipation]:
-    """Participation of each unit in ``unit_refs`` (default: the contest's unit choices), counting
-    everyone who chose the unit or a unit below it."""
-    from .definition import unit_choices
+    """Participation of each unit in ``unit_refs`` (default: every unit a participant of the
+    contest, or of ``audience``, can choose — the audiences' lists as well as the contest's),
+    counting everyone who chose the unit or a unit below it."""
+    from .definition import all_unit_choices
 
     plan = deployment.plan
     counts = participation_counts(deployment.db, contest, round_ids, audience)
-    units = plan.resolve(unit_refs) if unit_refs else unit_choices(contest.definition, None, plan)
+    units = plan.resolve(unit_refs) if unit_refs else all_unit_choices(contest.definition, plan, audience)
     out = []
     for unit in units:
         total = sum(n for unit_id, n in counts.items() if unit_id and plan.has_unit(unit_id)
@@ -639,7 +641,7 @@ def collective_winners(deployment, contest: Contest) -> list[tuple[Any, list[Col
             candidates = [(u.rate, u) for u in units if u.rate is not None and u.participants]
         else:
             candidates = [(float(u.participants), u) for u in units if u.participants]
-        candidates.sort(key=lambda c: (-c[0], -c[1].participants, c[1].name))
+        candidates.sort(key=lambda c: (-c[0], -c[1].participants, sort_key(c[1].name)))
         winners: list[CollectiveWinner] = []
         place = 0
         previous = None

@@ -402,7 +402,7 @@ def participants(slug):
     rows = list(query(dep.db, f"select * from contest_participants where {where} order by id desc limit ? offset ?",
                              [*params, PAGE, (page - 1) * PAGE]))
     units = {u.id: u.name for u in dep.plan.units}
-    return render_template("contest/manage_participants.html", contest=contest, rows=rows, total=total, page=page,
+    return render_template("contest/manage_participants.html", contest=contest, audience_names=_audience_names(contest), rows=rows, total=total, page=page,
                            pages=(total + PAGE - 1) // PAGE, query=search, units=units)
 
 
@@ -424,7 +424,7 @@ def participant(slug, pid):
                                 [contest.id, pid]))
     rounds = {r.id: r for r in contest.rounds}
     unit = dep.plan.unit(person.unit_id).name if person.unit_id and dep.plan.has_unit(person.unit_id) else None
-    return render_template("contest/manage_participant.html", contest=contest, person=person,
+    return render_template("contest/manage_participant.html", contest=contest, audience_names=_audience_names(contest), person=person,
                            attempts=attempts_of(dep.db, pid), rounds=rounds, history=history, unit=unit,
                            labels=ACTION_LABELS, verified=None)
 
@@ -484,7 +484,7 @@ def verify(slug, pid):
     history = list(query(dep.db, "select * from contest_log where contest_id = ? and participant_id = ? order by id",
                                 [contest.id, pid]))
     unit = dep.plan.unit(person.unit_id).name if person.unit_id and dep.plan.has_unit(person.unit_id) else None
-    return render_template("contest/manage_participant.html", contest=contest, person=person,
+    return render_template("contest/manage_participant.html", contest=contest, audience_names=_audience_names(contest), person=person,
                            attempts=attempts_of(dep.db, pid), rounds=rounds, history=history, unit=unit,
                            labels=ACTION_LABELS, verified=verified)
 
@@ -706,6 +706,11 @@ def participation_view(slug):
                         title="Số người dự thi theo đơn vị")
     return render_template("contest/manage_participation.html", contest=contest, units=ranked, svg=svg, choice=choice,
                            total=sum(u.participants for u in units))
+
+
+def _audience_names(contest) -> dict[str, str]:
+    """audience key → its name ("nhan-dan" → "Nhân dân"): pages show names, never keys."""
+    return {a.key: a.name for a in contest.definition.audiences}
 
 
 @bp.route("/<slug>/nhat-ky")

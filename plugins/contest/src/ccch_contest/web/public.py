@@ -54,7 +54,7 @@ from .. import counting, verification
 from ..attempts import AttemptError, PredictionError, parse_prediction
 from ..checks import drawable_later
 from ..contests import get_contest, list_contests
-from ..definition import MAX_ROUND_NUMBER, TIE_BREAK_LABELS, unit_choices
+from ..definition import MAX_ROUND_NUMBER, TIE_BREAK_LABELS, chooses_residence, residence_label, unit_choices
 from ..participants import (
     REFUSED,
     RegistrationError,
@@ -346,7 +346,13 @@ def _registration_context(contest, values, errors):
     dep = deployment()
     d = contest.definition
     audience_key = values.get("audience") or (d.audiences[0].key if len(d.audiences) == 1 else "")
-    units_by_audience = {a.key: unit_choices(d, a, dep.plan) for a in d.audiences}
+    # (unit, label): a resident picks the commune they live in ("xã An Dũng"), not its People's
+    # Committee ("UBND xã An Dũng"), which is where civil servants work.
+    units_by_audience = {}
+    for a in d.audiences:
+        residence = chooses_residence(a, dep.plan, d)
+        units_by_audience[a.key] = [(u, residence_label(u) if residence else u.name)
+                                    for u in unit_choices(d, a, dep.plan)]
     email_audiences = [a.name for a in d.audiences if verification.email_allowed(dep, contest, a)]
     return {"contest": contest, "definition": d, "values": values, "errors": errors, "audience_key": audience_key,
             "units_by_audience": units_by_audience, "consent": d.consent(), "round_open": contest.current_round(utc_now()),
@@ -978,7 +984,7 @@ def leaderboard_view(slug):
         board = None
     else:
         board = leaderboard(dep, contest, round_state, audience, now=now)
-    units = {u.id: u.name for u in dep.plan.units}
+    units = _unit_labels(dep, definition, audience)
     return render_template("contest/leaderboard.html", contest=contest, definition=definition, board=board,
                            round_state=round_state, overall=choice == "tong", audience=audience, units=units,
                            hidden=hidden, now=now)
@@ -997,9 +1003,17 @@ def prizes_view(slug):
         if not round_state.published_at:
             continue
         for audience in contest.definition.audiences:
-            lists.append((round_state, audience, prize_list(dep, contest, round_state, audience.key)))
-    units = {u.id: u.name for u in dep.plan.units}
-    return render_template("contest/prizes.html", contest=contest, lists=lists, units=units)
+            lists.append((round_state, audience, prize_list(dep, contest, round_state, audience.key),
+                          _unit_labels(dep, contest.definition, audience.key)))
+    return render_template("contest/prizes.html", contest=contest, lists=lists)
+
+
+def _unit_labels(dep, definition, audience_key: str | None) -> dict[str, str]:
+    """unit id → the name shown next to a participant of ``audience_key``: the commune's name for
+    residents (:func:`residence_label`), the unit's name otherwise."""
+    audience = next((a for a in definition.audiences if a.key == audience_key), None)
+    residence = chooses_residence(audience, dep.plan, definition)
+    return {u.id: residence_label(u) if residence else u.name for u in dep.plan.units}
 
 
 @bp.route("/<slug>/cua-toi")
