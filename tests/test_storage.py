@@ -131,7 +131,7 @@ def test_core_migrations_create_exactly_the_core_tables(fresh_db):
         "measurements", "measurement_log", "activity_reports", "activity_items",
         "users", "login_failures", "rate_limits", "audit_log", MIGRATIONS_TABLE,
         "messages", "message_counts", "message_channels", "message_sender_state", "unit_contacts",
-        "one_time_codes", "placements",
+        "one_time_codes", "placements", "report_deliveries",
     }
     assert fresh_db.view_names() == []
 
@@ -551,3 +551,12 @@ def test_writers_are_queued_through_a_lock_file(tmp_path):
     _os.close(fd)
     assert [r[0] for r in db.execute("select x from t order by x")] == [1, 2]
 
+
+
+def test_report_deliveries_schema(fresh_db):
+    """One row per unit, period and further recipient (#19: a rule may name several recipients)."""
+    columns = _columns(fresh_db, "report_deliveries")
+    assert set(columns) == {"id", "unit_id", "period", "recipient", "sent_on", "reference", "recorded_by", "recorded_at"}
+    assert columns["recipient"] == ("TEXT", True, False)
+    unique = [i for i in fresh_db["report_deliveries"].indexes if i.unique]
+    assert [i.columns for i in unique] == [["unit_id", "period", "recipient"]]

@@ -71,6 +71,84 @@ def _non_empty(instance, attribute, value):
 
 
 # --------------------------------------------------------------------------------------------
+# Provenance: where a fact comes from
+
+
+ASSUMED_LABEL_VI = "giả định: kế hoạch không nêu"
+"""How pages and reports mark a fact the paper plan does not state."""
+
+
+def _pairs(value) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, dict) else value
+    return tuple((str(k), clean(v)) for k, v in items)
+
+
+@attrs.frozen
+class Provenance:
+    """Where the facts of one plan entry come from (nguồn), or that they are assumed.
+
+    ``source`` is where the paper plan states the entry ("IV.7", "Phụ lục, dòng 3");
+    ``field_sources`` gives a different place for single fields; ``assumed`` names the fields the
+    plan does *not* state, each with the reason it was filled in (``"*"``: the whole entry).
+    Pages and reports mark an assumed fact with :data:`ASSUMED_LABEL_VI`.
+    """
+
+    source: str | None = attrs.field(default=None, converter=_optional_text)
+    field_sources: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+    assumed: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+
+    def assumption(self, field: str | None = None) -> str | None:
+        """The reason ``field`` (or, with None, the whole entry) is assumed, else None.
+
+        A field of an entry assumed as a whole is assumed too."""
+        reasons = dict(self.assumed)
+        if field is not None and field in reasons:
+            return reasons[field]
+        return reasons.get("*")
+
+    def is_assumed(self, field: str | None = None) -> bool:
+        """Whether ``field`` (or the whole entry) is an assumption rather than read from the plan."""
+        return self.assumption(field) is not None
+
+    def source_of(self, field: str | None = None) -> str | None:
+        """Where the plan states ``field`` (or the entry), None when assumed or not recorded."""
+        if self.is_assumed(field):
+            return None
+        if field is not None:
+            for name, where in self.field_sources:
+                if name == field:
+                    return where
+        return self.source
+
+    @property
+    def assumed_fields(self) -> tuple[str, ...]:
+        """The fields marked assumed (``"*"`` for the whole entry)."""
+        return tuple(name for name, _ in self.assumed)
+
+
+NO_PROVENANCE = Provenance()
+
+
+@attrs.frozen
+class AssumedFact:
+    """A fact of a plan that the paper plan does not state: ``field`` of the entry ``entry_id`` in
+    ``section`` (``"*"``: the whole entry), and why it was filled in."""
+
+    section: str
+    entry_id: str
+    field: str
+    reason: str
+
+    @property
+    def where(self) -> str:
+        """``reporting_rules bao-cao-thang.due_day``, for messages and listings."""
+        return f"{self.section} {self.entry_id}" + ("" if self.field == "*" else f".{self.field}")
+
+WHOLE_PLAN_LABEL_VI = "Toàn kế hoạch (không giao cho đơn vị cụ thể)"
+"""How a target that applies to no unit in particular is shown."""
+
+
+# --------------------------------------------------------------------------------------------
 # Units
 
 
@@ -144,6 +222,8 @@ class Unit:
     retired_on: dt.date | None = None
     merged_into: str | None = None
     former_names: tuple[FormerName, ...] = attrs.field(default=(), converter=tuple)
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
     def __attrs_post_init__(self):
         if self.parent == self.id:
@@ -192,6 +272,11 @@ class UnitGroup:
     kinds: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     units: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     within: str | None = None
+    excludes_lead: bool = False
+    """Used as a task's coordinating units, the group leaves out the task's lead units
+    ("các phòng, ban" coordinating a task one of them leads)."""
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,6 +356,8 @@ class Indicator:
     tasks: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     reference: str | None = attrs.field(default=None, converter=_optional_text)
     notes: str | None = attrs.field(default=None, converter=_optional_text)
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
     def __attrs_post_init__(self):
         if self.target is not None:
@@ -331,6 +418,13 @@ class Task:
     indicators: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     budget_source: str | None = attrs.field(default=None, converter=_optional_text)
     notes: str | None = attrs.field(default=None, converter=_optional_text)
+    starts_in: Period | None = None
+    """A start the plan gives as a period ("Từ Quý I/2024": 2024-Q1) rather than a day."""
+    evidence_per: PeriodType | None = attrs.field(default=None, converter=attrs.converters.optional(PeriodType))
+    """For a vague cadence ("thường xuyên", "định kỳ"): the lead units show evidence (an activity
+    report item for this task) in every period of this type."""
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
 
 @attrs.frozen
@@ -345,6 +439,8 @@ class LegalDocument:
     issued_on_as_written: str | None = attrs.field(default=None, converter=_optional_text)
     document_type: str | None = attrs.field(default=None, converter=_optional_text)
     notes: str | None = attrs.field(default=None, converter=_optional_text)
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
 
 @attrs.frozen
@@ -356,6 +452,8 @@ class Topic:
     title: str | None = attrs.field(default=None, converter=_optional_text)
     points: tuple[str, ...] = attrs.field(default=(), converter=_texts)
     documents: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
 
 @attrs.frozen
@@ -366,6 +464,8 @@ class Channel:
     text: str = attrs.field(converter=_text, validator=_non_empty)
     name: str | None = attrs.field(default=None, converter=_optional_text)
     units: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
 
 @attrs.frozen
@@ -380,6 +480,8 @@ class Deadline:
     who: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     to: str | None = None
     reference: str | None = attrs.field(default=None, converter=_optional_text)
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
 
     @property
     def last_day(self) -> dt.date:
@@ -406,6 +508,17 @@ class ReportingRule:
     """Whether ccch tracks submissions for this rule (activity reports and completeness)."""
     requested: bool = False
     reference: str | None = attrs.field(default=None, converter=_optional_text)
+    recipients: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    """Every unit the report goes to, ``to`` first ("báo cáo UBND huyện, tỉnh"); each is tracked.
+    Built from ``to`` alone when not given."""
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the entry's facts come from in the paper plan, or which are assumed."""
+
+    def __attrs_post_init__(self):
+        if not self.recipients:
+            object.__setattr__(self, "recipients", (self.to,))
+        elif self.recipients[0] != self.to:
+            raise ValueError(f"reporting rule {self.id!r}: recipients must start with to ({self.to!r})")
 
 
 @attrs.frozen
@@ -453,6 +566,13 @@ class Plan:
     deadlines: tuple[Deadline, ...] = attrs.field(default=(), converter=tuple)
     reporting_rules: tuple[ReportingRule, ...] = attrs.field(default=(), converter=tuple)
     source_path: str | None = attrs.field(default=None, eq=False)
+    report_grace_days: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional([attrs.validators.ge(0), attrs.validators.le(90)])
+    )
+    """Days after a period within which a report under a rule without a due day is not yet
+    missing; None: ccch's default (``progress.DEFAULT_GRACE_DAYS``)."""
+    provenance: Provenance = attrs.field(default=NO_PROVENANCE, eq=False)
+    """Where the header's facts come from, or which are assumed."""
 
     _unit_index: dict[str, Unit] = attrs.field(init=False, eq=False, repr=False)
     _group_index: dict[str, UnitGroup] = attrs.field(init=False, eq=False, repr=False)
@@ -605,9 +725,62 @@ class Plan:
         for task in self.tasks:
             if any(u.id == unit_id for u in self.resolve(task.lead)):
                 led.append(task)
-            elif any(u.id == unit_id for u in self.resolve(task.coordinating)):
+            elif any(u.id == unit_id for u in self.coordinating_units(task)):
                 coordinated.append(task)
         return {"lead": led, "coordinating": coordinated}
+
+    def coordinating_units(self, task: Task, period: Period | None = None) -> tuple[Unit, ...]:
+        """The units that coordinate ``task``: its ``coordinating`` references resolved, where a
+        group with ``excludes_lead`` leaves out the task's lead units (a lead never coordinates
+        its own task through such a group)."""
+        leads = {u.id for u in self.resolve(task.lead)}
+        wanted: set[str] = set()
+        for ref in task.coordinating:
+            if ref in self._unit_index:
+                wanted.add(ref)
+                continue
+            members = {u.id for u in self.group_members(ref)}
+            wanted.update(members - leads if self.group(ref).excludes_lead else members)
+        return tuple(
+            u for u in self.units if u.id in wanted and (period is None or u.active_during(period))
+        )
+
+    def indicator_units(self, indicator: Indicator, period: Period | None = None) -> tuple[Unit, ...]:
+        """The units values of ``indicator`` are recorded for. A target the plan assigns to no
+        unit (``applies_to`` empty) is the whole plan's: its values are recorded under the issuing
+        unit."""
+        if not indicator.applies_to:
+            return self.resolve((self.issuing_unit,), period)
+        return self.resolve(indicator.applies_to, period)
+
+    def applies_to_text(self, indicator: Indicator) -> str:
+        """Who a target applies to, in words: the units' names, or "Toàn kế hoạch"."""
+        if not indicator.applies_to:
+            return WHOLE_PLAN_LABEL_VI
+        return "; ".join(self.reference_name(r) for r in indicator.applies_to)
+
+    def assumed_facts(self) -> list[AssumedFact]:
+        """Every fact the plan file marks assumed (the paper plan does not state it), in file
+        order: the header, units, groups, targets, tasks, documents, topics, channels, deadlines,
+        reporting rules."""
+        sections: list[tuple[str, Iterable[tuple[str, Provenance]]]] = [
+            ("plan", [(self.id, self.provenance)]),
+            ("units", [(u.id, u.provenance) for u in self.units]),
+            ("unit_groups", [(g.id, g.provenance) for g in self.unit_groups]),
+            ("indicators", [(i.code, i.provenance) for i in self.indicators]),
+            ("tasks", [(t.id, t.provenance) for t in self.tasks]),
+            ("legal_documents", [(d.id, d.provenance) for d in self.legal_documents]),
+            ("topics", [(t.id, t.provenance) for t in self.topics]),
+            ("channels", [(c.id, c.provenance) for c in self.channels]),
+            ("deadlines", [(d.id, d.provenance) for d in self.deadlines]),
+            ("reporting_rules", [(r.id, r.provenance) for r in self.reporting_rules]),
+        ]
+        return [
+            AssumedFact(section, entry_id, field, reason)
+            for section, entries in sections
+            for entry_id, provenance in entries
+            for field, reason in provenance.assumed
+        ]
 
     def tracked_rules(self, frequency: PeriodType | None = None) -> tuple[ReportingRule, ...]:
         """Reporting rules whose submissions ccch tracks, optionally of one frequency."""

@@ -23,11 +23,18 @@ import attrs
 
 from . import model
 from .limits import DEFAULT_LIMITS, ImportLimits, LimitError, loads_toml, read_limited
-from .periods import PeriodType
+from .periods import Period, PeriodType
 from .text import clean, nfc, slugify
 
-FORMAT_VERSION = 1
-"""The plan file format this code reads (the top-level ``format`` key)."""
+FORMAT_VERSION = 2
+"""The plan file format this code writes and documents (the top-level ``format`` key).
+
+Format 2 adds where every fact comes from: ``source`` on any entry is the place in the paper plan,
+and an indicator's way of being measured moved from ``source`` to ``measure``. Format 1 files
+still load: there, an indicator's ``source`` is its measure, as it always was."""
+
+READABLE_FORMATS = (1, 2)
+"""Every plan file format this code reads."""
 
 
 @attrs.frozen
@@ -263,6 +270,20 @@ class _Entry:
         self.problem(key, f"bad date {value!r}: write it as YYYY-MM-DD, e.g. 2024-01-20")
         return None
 
+    def start(self, key: str) -> tuple[dt.date | None, Period | None]:
+        """A start written as a date (2024-03-01) or, where the plan gives only a period
+        ("Từ Quý I/2024"), as a period: "2024-Q1", "2024-03", "2024-H1" or "2024"."""
+        value = self.data.get(key, _MISSING)
+        if isinstance(value, str) and not re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", value):
+            self.known.add(key)
+            try:
+                return None, Period.parse(value.strip())
+            except ValueError:
+                self.problem(key, f"{value!r} is neither a date (YYYY-MM-DD) nor a period "
+                                  "(2024-Q1, 2024-H1, 2024-03 or 2024)")
+                return None, None
+        return self.date(key), None
+
     def choice(self, key: str, choices: dict[str, Any] | list[str], required: bool = False, default=None):
         value = self._get(key, required)
         if value is _MISSING:
@@ -310,6 +331,48 @@ class _Entry:
         value = self._get(key, required)
         return None if value is _MISSING else value
 
+    def provenance(self, source_key: bool = True) -> model.Provenance:
+        """Read ``source`` (where the plan states the entry, or a table of field → where) and
+        ``assumed`` (why the whole entry is assumed, or a table of field → why). Call it after every
+        other field is read: the fields named must be fields of this entry, and an assumed field
+        must be given."""
+        fields = {k for k in self.known if k not in ("source", "assumed")}
+        source, field_sources = None, {}
+        if source_key:
+            value = self._get("source", False)
+            if isinstance(value, dict):
+                field_sources = self._field_table("source", value, fields, "where the plan states it")
+            elif value is not _MISSING:
+                source = self.text("source")
+        assumed: dict[str, str] = {}
+        value = self._get("assumed", False)
+        if isinstance(value, dict):
+            assumed = self._field_table("assumed", value, fields, "why it is assumed")
+            for field in assumed:
+                if field not in self.data:
+                    self.problem(f"assumed.{field}", f"{field} is marked assumed but is not given in this entry")
+                if field in field_sources:
+                    self.problem(f"assumed.{field}", f"{field} cannot both have a source and be assumed")
+        elif value is not _MISSING:
+            if not isinstance(value, str) or not clean(value):
+                self.problem("assumed", 'write why the entry is assumed (assumed = "…"), or a table of field = "why"')
+            else:
+                assumed = {"*": clean(value)}
+                if source:
+                    self.problem("assumed", "an entry assumed as a whole cannot also have a source")
+        return model.Provenance(source=source, field_sources=field_sources, assumed=assumed)
+
+    def _field_table(self, key: str, value: dict, fields: set[str], what: str) -> dict[str, str]:
+        result = {}
+        for field, text in value.items():
+            if field not in fields:
+                self.problem(f"{key}.{field}", f"not a field of this entry{_suggest(field, fields)}")
+            elif not isinstance(text, str) or not clean(text):
+                self.problem(f"{key}.{field}", f"write {what} as text")
+            else:
+                result[field] = clean(text)
+        return result
+
     def done(self) -> None:
         for key in self.data:
             if key not in self.known:
@@ -327,6 +390,7 @@ class _Loader:
         # reference to it is not reported as unknown on top of the entry's own problem.
         self.declared: dict[str, set[str]] = {}
         self.unit_positions: dict[str, int] = {}
+        self.format = FORMAT_VERSION
 
     def declare(self, kind: str, value: str | None) -> None:
         if value:
@@ -519,8 +583,11 @@ def _read(loader: _Loader, doc: dict) -> model.Plan | None:
     version = doc.get("format")
     if version is None:
         loader.problem("format", f"missing required field: put format = {FORMAT_VERSION} at the top")
-    elif isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
-        loader.problem("format", f"this version of ccch reads plan format {FORMAT_VERSION}, not {version!r}", loader.locator.line(None, None, "format"))
+    elif isinstance(version, bool) or not isinstance(version, int) or version not in READABLE_FORMATS:
+        readable = " or ".join(str(v) for v in READABLE_FORMATS)
+        loader.problem("format", f"this version of ccch reads plan format {readable}, not {version!r}", loader.locator.line(None, None, "format"))
+    else:
+        loader.format = version
 
     _declare_ids(loader, doc)
     unit_kinds = dict(model.UNIT_KINDS)
@@ -665,8 +732,10 @@ def _read_header(loader: _Loader, doc: dict) -> dict | None:
         "requirements": entry.texts("requirements"),
         "funding": entry.text("funding"),
         "recipients": entry.texts("recipients"),
+        "report_grace_days": entry.integer("report_grace_days", minimum=0, maximum=90),
     }
     signatory = entry.subtable("signatory")
+    header["provenance"] = entry.provenance()
     entry.done()
     if signatory is not None:
         sub = _Entry(loader, signatory, "plan.signatory", "plan.signatory", None)
@@ -720,6 +789,7 @@ def _read_units(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list[
             "merged_into": entry.ref("merged_into"),
             "former_names": former,
         }
+        fields["provenance"] = entry.provenance()
         entry.done()
         if unit_id in ids:
             continue  # reported by _declare_ids
@@ -746,7 +816,9 @@ def _read_groups(loader: _Loader, doc: dict, unit_kinds: dict[str, str]) -> list
             "kinds": kinds,
             "units": entry.refs("units", kind="unit"),
             "within": entry.ref("within"),
+            "excludes_lead": entry.boolean("excludes_lead"),
         }
+        fields["provenance"] = entry.provenance()
         entry.done()
         if not fields["kinds"] and not fields["units"]:
             entry.problem("", "a unit group needs kinds, units or both")
@@ -772,11 +844,11 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
             "kind": kind or model.IndicatorKind.YES_NO,
             "target": target,
             "comparison": entry.choice("comparison", _COMPARISONS, default=model.Comparison.AT_LEAST),
-            "applies_to": entry.refs("applies_to", required=True),
+            "applies_to": entry.refs("applies_to"),
             "period_type": entry.period_type("period_type", default=PeriodType.MONTH),
             "target_per": entry.period_type("target_per"),
             "scope": entry.choice("scope", _SCOPES, default=model.CountScope.TOTAL),
-            "source": entry.text("source", default="entered"),
+            "source": entry.text("source" if loader.format == 1 else "measure", default="entered"),
             "short_name": entry.text("short_name"),
             "condition": entry.text("condition"),
             "numerator": entry.text("numerator"),
@@ -787,6 +859,7 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
             "reference": entry.text("reference"),
             "notes": entry.text("notes"),
         }
+        fields["provenance"] = entry.provenance(source_key=loader.format >= 2)
         entry.done()
         if kind is None:
             continue
@@ -796,7 +869,8 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
                     entry.problem(key, f"only count indicators have {key}; this one is {kind.value}")
         source = fields["source"] or "entered"
         if source != "entered" and not (source.startswith("plugin:") and len(source) > len("plugin:")):
-            entry.problem("source", f'{source!r}: write "entered" or "plugin:<measure name>"')
+            key = "source" if loader.format == 1 else "measure"
+            entry.problem(key, f'{source!r}: write "entered" or "plugin:<measure name>"')
         if entry.has_problems:
             continue
         if target is not None:
@@ -853,16 +927,21 @@ def _read_tasks(loader: _Loader, doc: dict) -> list[model.Task]:
             "lead_text": entry.text("lead_text"),
             "coordinating_text": entry.text("coordinating_text"),
             "timing": entry.text("timing"),
-            "starts_on": entry.date("starts_on"),
+            "starts_on": None,
+            "starts_in": None,
             "ends_on": entry.date("ends_on"),
             "frequencies": frequencies,
             "indicators": entry.refs("indicators", kind="indicator"),
             "budget_source": entry.text("budget_source"),
             "notes": entry.text("notes"),
+            "evidence_per": entry.period_type("evidence_per"),
         }
+        fields["starts_on"], fields["starts_in"] = entry.start("starts_on")
+        fields["provenance"] = entry.provenance()
         entry.done()
-        if fields["starts_on"] and fields["ends_on"] and fields["ends_on"] < fields["starts_on"]:
-            entry.problem("ends_on", f"{fields['ends_on']} is before starts_on {fields['starts_on']}")
+        first_day = fields["starts_on"] or (fields["starts_in"].start_date if fields["starts_in"] else None)
+        if first_day and fields["ends_on"] and fields["ends_on"] < first_day:
+            entry.problem("ends_on", f"{fields['ends_on']} is before starts_on {fields['starts_on'] or fields['starts_in']}")
         task = loader.build(entry, model.Task, **fields)
         if task:
             tasks.append(task)
@@ -882,6 +961,7 @@ def _read_documents(loader: _Loader, doc: dict) -> list[model.LegalDocument]:
             "document_type": entry.text("document_type"),
             "notes": entry.text("notes"),
         }
+        fields["provenance"] = entry.provenance()
         entry.done()
         document = loader.build(entry, model.LegalDocument, **fields)
         if document:
@@ -899,6 +979,7 @@ def _read_topics(loader: _Loader, doc: dict) -> list[model.Topic]:
             "points": entry.texts("points"),
             "documents": entry.refs("documents", kind="legal document"),
         }
+        fields["provenance"] = entry.provenance()
         entry.done()
         topic = loader.build(entry, model.Topic, **fields)
         if topic:
@@ -915,6 +996,7 @@ def _read_channels(loader: _Loader, doc: dict) -> list[model.Channel]:
             "text": entry.text("text", required=True) or "",
             "units": entry.refs("units"),
         }
+        fields["provenance"] = entry.provenance()
         entry.done()
         channel = loader.build(entry, model.Channel, **fields)
         if channel:
@@ -934,6 +1016,7 @@ def _read_deadlines(loader: _Loader, doc: dict) -> list[model.Deadline]:
             "to": entry.ref("to"),
             "reference": entry.text("reference"),
         }
+        fields["provenance"] = entry.provenance()
         entry.done()
         if fields["due"] is None:
             continue
@@ -950,7 +1033,7 @@ def _read_rules(loader: _Loader, doc: dict) -> list[model.ReportingRule]:
             "id": entry.text("id", required=True) or "",
             "what": entry.text("what", required=True) or "",
             "reporters": entry.refs("reporters", required=True),
-            "to": entry.ref("to", required=True) or "",
+            "recipients": entry.refs("to", required=True, kind="unit"),
             "via": entry.ref("via"),
             "frequency": entry.period_type("frequency", required=True),
             "due_day": entry.integer("due_day", minimum=1, maximum=28),
@@ -958,7 +1041,13 @@ def _read_rules(loader: _Loader, doc: dict) -> list[model.ReportingRule]:
             "requested": entry.boolean("requested"),
             "reference": entry.text("reference"),
         }
+        fields["provenance"] = entry.provenance()
         entry.done()
+        recipients = fields["recipients"]
+        for i, recipient in enumerate(recipients):
+            if recipient in recipients[:i]:
+                entry.problem("to", f'"{recipient}" is named twice')
+        fields["to"] = recipients[0] if recipients else ""
         if fields["frequency"] is None:
             continue
         rule = loader.build(entry, model.ReportingRule, **fields)

@@ -23,7 +23,7 @@ import attrs
 from sqlite_utils import Database
 
 from .model import CountScope, Indicator, IndicatorKind, Plan, Unit
-from .periods import Period, PeriodType, utc_now
+from .periods import VN_TZ, Period, PeriodType, utc_now
 from .storage import parse_utc, utc_now_iso, write_transaction
 from .text import clean, fold
 
@@ -215,7 +215,7 @@ def check_measurement(
         raise ProgressError("period", f"{period} is outside the plan ({plan.starts_on} – {plan.ends_on})", str(period))
     if not plan.has_unit(unit_id):
         raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
-    applicable = {u.id for u in plan.resolve(ind.applies_to, period)}
+    applicable = {u.id for u in plan.indicator_units(ind, period)}
     if unit_id not in applicable:
         unit = plan.unit(unit_id)
         if not unit.active_during(period):
@@ -525,13 +525,16 @@ class ReportState(str, enum.Enum):
 
 @attrs.frozen
 class ExpectedReport:
-    """One report owed by one unit for one period."""
+    """One report owed by one unit for one period (to one recipient)."""
 
     unit: Unit
     period: Period
     due_at: dt.datetime | None
     state: ReportState
     submitted_at: dt.datetime | None = None
+    recipient: str | None = None
+    """None: the activity report in ccch. A unit id: a further recipient the rule names, which
+    the unit records having sent the report to (:func:`record_report_delivery`)."""
 
 
 @attrs.frozen
@@ -598,10 +601,17 @@ class Completeness:
                     "state": r.state.value,
                     "due_at": r.due_at.isoformat() if r.due_at else None,
                     "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
+                    "recipient": r.recipient,
                 }
                 for r in self.reports
             ],
         }
+
+
+DEFAULT_GRACE_DAYS = 10
+"""Days after a period ends within which a report under a rule without a due day still counts as
+not yet due (the plan says "định kỳ quý" but no day). A plan sets its own with
+``[plan] report_grace_days``."""
 
 
 def _due_days(plan: Plan, ptype: PeriodType) -> dict[str, int | None]:
@@ -615,16 +625,103 @@ def _due_days(plan: Plan, ptype: PeriodType) -> dict[str, int | None]:
     return days
 
 
-def reporting_completeness(db: Database, plan: Plan, period: Period | str, *, now: dt.datetime | None = None) -> Completeness:
+def further_recipients(plan: Plan, unit_id: str, ptype: PeriodType) -> tuple[str, ...]:
+    """The recipients beyond the first that ``unit_id``'s reports of ``ptype`` go to, under the
+    plan's tracked rules, in plan order (each one is tracked as its own expected report)."""
+    primary = set()
+    found: list[str] = []
+    for rule in plan.tracked_rules(ptype):
+        if any(u.id == unit_id for u in plan.resolve(rule.reporters)):
+            primary.add(rule.to)
+            found.extend(r for r in rule.recipients[1:] if r not in found)
+    return tuple(r for r in found if r not in primary)
+
+
+def record_report_delivery(
+    db: Database,
+    plan: Plan,
+    unit_id: str,
+    period: Period | str,
+    recipient: str,
+    sent_on: dt.date | str,
+    *,
+    reference: str | None = None,
+    recorded_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Record that ``unit_id`` sent its report for ``period`` to ``recipient``, a further
+    recipient of one of its reporting rules (the report in ccch serves the first). ``sent_on`` is
+    the local day it was sent; ``reference`` the dispatch number (số công văn). Recording again
+    replaces the earlier record."""
+    if isinstance(period, str):
+        try:
+            period = Period.parse(period)
+        except ValueError as exc:
+            raise ProgressError("period", str(exc), period) from None
+    if not plan.has_unit(unit_id):
+        raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
+    allowed = further_recipients(plan, unit_id, period.type)
+    if recipient not in allowed:
+        names = ", ".join(allowed) or "none"
+        raise ProgressError(
+            "recipient",
+            f"{recipient!r} is not a further recipient of {unit_id}'s {period.type.label_vi} reports "
+            f"(the plan names: {names})",
+            recipient,
+        )
+    if isinstance(sent_on, str):
+        try:
+            sent_on = dt.date.fromisoformat(sent_on.strip())
+        except ValueError:
+            raise ProgressError("sent_on", f"{sent_on!r} is not a date (YYYY-MM-DD)", sent_on) from None
+    if sent_on < period.start_date:
+        raise ProgressError("sent_on", f"{sent_on} is before the period {period} starts", str(sent_on))
+    today = (now or utc_now()).astimezone(VN_TZ).date()
+    if sent_on > today:
+        raise ProgressError("sent_on", f"{sent_on} is in the future", str(sent_on))
+    reference = clean(reference) if reference else None
+    if reference and len(reference) > 200:
+        raise ProgressError("reference", "longer than 200 characters")
+    row = {"unit_id": unit_id, "period": str(period), "recipient": recipient, "sent_on": sent_on.isoformat(),
+           "reference": reference, "recorded_by": recorded_by, "recorded_at": utc_now_iso(now)}
+    with write_transaction(db):
+        db.execute("delete from report_deliveries where unit_id = ? and period = ? and recipient = ?",
+                   [unit_id, str(period), recipient])
+        db["report_deliveries"].insert(row)
+    return row
+
+
+def _delivered(db: Database, period: Period) -> dict[tuple[str, str], dt.datetime]:
+    """(unit, recipient) -> the instant the day it was sent ended, for one period."""
+    if not db["report_deliveries"].exists():
+        return {}
+    return {
+        (r["unit_id"], r["recipient"]): _local_midnight_after(dt.date.fromisoformat(r["sent_on"])) - dt.timedelta(seconds=1)
+        for r in db.query("select unit_id, recipient, sent_on from report_deliveries where period = ?", [str(period)])
+    }
+
+
+def _local_midnight_after(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), VN_TZ).astimezone(dt.UTC)
+
+
+def reporting_completeness(
+    db: Database, plan: Plan, period: Period | str, *, now: dt.datetime | None = None, grace_days: int | None = None
+) -> Completeness:
     """Which expected reports for ``period`` came in on time, late, or not at all.
 
     For a longer period, reports of every shorter tracked frequency inside it count: a
     quarter's completeness covers its three monthly reports from each unit plus the quarterly
-    roll-ups. Only periods within the plan are counted.
+    roll-ups. Only periods within the plan are counted. A report under a rule without a due day
+    is missing only ``grace_days`` after its period ends (the plan's ``report_grace_days``,
+    else :data:`DEFAULT_GRACE_DAYS`). A rule with several recipients owes one report to each:
+    the activity report in ccch for the first, a recorded delivery for each further one.
     """
     if isinstance(period, str):
         period = Period.parse(period)
     now = now or utc_now()
+    if grace_days is None:
+        grace_days = plan.report_grace_days if plan.report_grace_days is not None else DEFAULT_GRACE_DAYS
     frequencies = sorted({r.frequency for r in plan.tracked_rules()}, key=lambda t: t.months)
     rows: list[ExpectedReport] = []
     for ptype in frequencies:
@@ -644,20 +741,90 @@ def reporting_completeness(db: Database, plan: Plan, period: Period | str, *, no
                 r["unit_id"]: parse_utc(r["submitted_at"])
                 for r in db.query("select unit_id, submitted_at from activity_reports where period = ?", [str(sub)])
             }
+            delivered = _delivered(db, sub)
+            grace_end = sub.end_utc + dt.timedelta(days=grace_days)
             for unit in units:
                 day = due_days.get(unit.id)
                 due_at = sub.due_at(day) if day else None
-                at = submitted.get(unit.id)
-                if at is not None:
-                    state = ReportState.SUBMITTED if due_at is None else (
-                        ReportState.ON_TIME if at < due_at else ReportState.LATE
-                    )
-                elif due_at is not None and now < due_at or due_at is None and now < sub.end_utc:
-                    state = ReportState.NOT_DUE
-                else:
-                    state = ReportState.MISSING
-                rows.append(ExpectedReport(unit, sub, due_at, state, at))
+                for recipient in (None, *further_recipients(plan, unit.id, ptype)):
+                    at = submitted.get(unit.id) if recipient is None else delivered.get((unit.id, recipient))
+                    if at is not None:
+                        state = ReportState.SUBMITTED if due_at is None else (
+                            ReportState.ON_TIME if at < due_at else ReportState.LATE
+                        )
+                    elif due_at is not None and now < due_at or due_at is None and now < grace_end:
+                        state = ReportState.NOT_DUE
+                    else:
+                        state = ReportState.MISSING
+                    rows.append(ExpectedReport(unit, sub, due_at, state, at, recipient))
     return Completeness(period, tuple(rows))
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence for tasks with a vague cadence
+
+
+@attrs.frozen
+class TaskEvidence:
+    """Whether a lead unit of a task with ``evidence_per`` showed evidence in one period: the
+    activity report items that name the task ("thường xuyên" made trackable)."""
+
+    task_id: str
+    unit: Unit
+    period: Period
+    items: int
+    """Activity report items naming the task in the unit's reports of this period."""
+    count: int
+    """The sum of those items' counts."""
+
+    @property
+    def shown(self) -> bool:
+        """Whether the unit showed any evidence in the period."""
+        return self.items > 0
+
+
+def task_evidence(db: Database, plan: Plan, period: Period | str) -> list[TaskEvidence]:
+    """For every task with ``evidence_per``, each lead unit's evidence in each period of that type
+    inside ``period`` (within the task's start and the plan). Evidence is an activity report item
+    whose task is this task, in a report of the unit for a period inside the evidence period."""
+    if isinstance(period, str):
+        period = Period.parse(period)
+    result: list[TaskEvidence] = []
+    for task in plan.tasks:
+        if task.evidence_per is None or task.evidence_per.months > period.type.months:
+            continue
+        starts = task.starts_on or (task.starts_in.start_date if task.starts_in else plan.starts_on)
+        for sub in [period] if task.evidence_per is period.type else _subperiods(period, task.evidence_per):
+            if sub.end_date < max(starts, plan.starts_on) or sub.start_date > plan.ends_on:
+                continue
+            if task.ends_on and sub.start_date > task.ends_on:
+                continue
+            inside = [str(p) for p in _periods_inside(sub)]
+            marks = ",".join("?" * len(inside))
+            counts = {
+                r["unit_id"]: (r["items"], r["total"])
+                for r in db.query(
+                    "select r.unit_id, count(*) as items, coalesce(sum(i.count), 0) as total "
+                    "from activity_items i join activity_reports r on r.id = i.report_id "
+                    f"where i.task_id = ? and r.period in ({marks}) group by r.unit_id",
+                    [task.id, *inside],
+                )
+            }
+            for unit in plan.resolve(task.lead, sub):
+                items, total = counts.get(unit.id, (0, 0))
+                result.append(TaskEvidence(task.id, unit, sub, items, total))
+    return result
+
+
+def _periods_inside(period: Period) -> list[Period]:
+    """``period`` and every shorter period inside it (its months, quarters, halves)."""
+    found: list[Period] = []
+    for ptype in PeriodType:
+        if ptype.months <= period.type.months:
+            for sub in _subperiods(period, ptype):
+                if sub not in found:
+                    found.append(sub)
+    return found
 
 
 def _subperiods(period: Period, ptype: PeriodType) -> list[Period]:
@@ -806,7 +973,7 @@ def evaluate_indicator(
     ``within``: only the applicable units at or below this unit (a commune's own figures).
     """
     now = now or utc_now()
-    units = plan.resolve(indicator.applies_to, period)
+    units = plan.indicator_units(indicator, period)
     if within is not None:
         units = tuple(u for u in units if plan.is_within(u.id, within))
     value_periods = _value_periods(indicator, period)

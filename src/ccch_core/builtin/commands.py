@@ -29,8 +29,8 @@ from ..limits import (
     limits_of,
     read_limited,
 )
-from ..model import Plan
-from ..periods import VN_TZ, Period, PeriodError, utc_now
+from ..model import ASSUMED_LABEL_VI, Plan
+from ..periods import VN_TZ, Period, PeriodError, PeriodType, utc_now
 from ..planfile import PlanFileError, load_plan
 from ..plugins import (
     DEFAULT_PLUGINS,
@@ -210,25 +210,43 @@ def register_commands(cli: click.Group) -> None:
             return
         click.echo(f"{the_plan.title} ({the_plan.number_and_symbol})")
         click.echo(f"{the_plan.unit(the_plan.issuing_unit).name} · {the_plan.starts_on} – {the_plan.ends_on}\n")
+
+        def mark(value, entry: dict, field: str) -> str:
+            """The value, marked when the plan does not state it."""
+            shown = "–" if value is None or value == "" else str(value)
+            return f"{shown} ({ASSUMED_LABEL_VI})" if field in entry["assumed"] or "*" in entry["assumed"] else shown
+
         click.echo("Chỉ tiêu (targets)")
         click.echo(table(
-            [(t["code"], t["kind"], _target_text(t), t["short_name"] or t["text"]) for t in data["targets"]],
-            ["Mã", "Loại", "Chỉ tiêu", "Nội dung"],
+            [(t["code"], t["kind"], mark(_target_text(t), t, "target"), t["applies_to_text"],
+              t["short_name"] or t["text"], t["source_of"] or "–") for t in data["targets"]],
+            ["Mã", "Loại", "Chỉ tiêu", "Áp dụng", "Nội dung", "Nguồn"], max_width=48,
         ))
         click.echo("\nNhiệm vụ theo đơn vị chủ trì (tasks by lead unit)")
         rows = []
+        summaries = {t["id"]: t for t in data["tasks"]}
         for lead in data["tasks_by_lead"]:
             for task_id in lead["tasks"]:
-                task = the_plan.task(task_id)
-                rows.append((lead["name"], task.id, task.duty, task.timing))
+                task = summaries[task_id]
+                timing = mark(task["timing"], task, "timing")
+                if task["starts_in"]:
+                    timing += f" · từ {Period.parse(task['starts_in']).label_vi}"
+                if task["evidence_per"]:
+                    timing += f" · minh chứng mỗi {PeriodType(task['evidence_per']).label_vi}"
+                rows.append((lead["name"], task_id, task["duty"], timing))
         click.echo(table(rows, ["Chủ trì", "TT", "Nhiệm vụ", "Thời gian"], max_width=48))
         click.echo("\nThời hạn (deadlines)")
-        click.echo(table([(d["id"], d["last_day"], d["what"]) for d in data["deadlines"]], ["Mã", "Hạn chót", "Nội dung"]))
+        click.echo(table([(d["id"], mark(d["last_day"], d, "due"), d["what"], d["source_of"] or "–")
+                          for d in data["deadlines"]], ["Mã", "Hạn chót", "Nội dung", "Nguồn"]))
         click.echo("\nChế độ báo cáo (reporting rules)")
         click.echo(table(
-            [(r["id"], r["frequency"], r["due_day"] or "–", r["to_name"], r["what"]) for r in data["reporting_rules"]],
-            ["Mã", "Kỳ", "Hạn (ngày)", "Gửi", "Nội dung"],
+            [(r["id"], r["frequency"], mark(r["due_day"], r, "due_day"), "; ".join(x["name"] for x in r["recipients"]),
+              r["what"], r["source_of"] or "–") for r in data["reporting_rules"]],
+            ["Mã", "Kỳ", "Hạn (ngày)", "Gửi", "Nội dung", "Nguồn"], max_width=48,
         ))
+        if data["assumed"]:
+            click.echo(f"\nGiả định ({ASSUMED_LABEL_VI}): {len(data['assumed'])}")
+            click.echo(table([(a["where"], a["reason"]) for a in data["assumed"]], ["Ở đâu", "Lý do"], max_width=72))
 
     @plan.command("units")
     @click.option("--file", "file", type=click.Path(dir_okay=False), help="A plan file instead of the deployment's plan.")
@@ -676,6 +694,9 @@ def plan_summary(plan: Plan, unit_id: str | None = None) -> dict:
     for task in tasks:
         for ref in task.lead:
             by_lead.setdefault(ref, []).append(task.id)
+    def provenance(p) -> dict:
+        return {"source": p.source, "field_sources": dict(p.field_sources), "assumed": dict(p.assumed)}
+
     return {
         "plan": {
             "id": plan.id,
@@ -706,8 +727,13 @@ def plan_summary(plan: Plan, unit_id: str | None = None) -> dict:
                 "period_type": i.period_type.value,
                 "unit_label": i.unit_label,
                 "applies_to": refs(i.applies_to),
+                "applies_to_text": plan.applies_to_text(i),
+                "whole_plan": not i.applies_to,
                 "source": i.source,
                 "reference": i.reference,
+                "source_of": i.provenance.source_of() or i.reference,
+                "assumed": dict(i.provenance.assumed),
+                "provenance": provenance(i.provenance),
             }
             for i in plan.indicators
         ],
@@ -719,7 +745,14 @@ def plan_summary(plan: Plan, unit_id: str | None = None) -> dict:
                 "products": list(t.products),
                 "lead": refs(t.lead),
                 "coordinating": refs(t.coordinating),
+                "coordinating_units": [u.id for u in plan.coordinating_units(t)],
                 "timing": t.timing,
+                "starts_on": t.starts_on,
+                "starts_in": str(t.starts_in) if t.starts_in else None,
+                "ends_on": t.ends_on,
+                "evidence_per": t.evidence_per.value if t.evidence_per else None,
+                "assumed": dict(t.provenance.assumed),
+                "provenance": provenance(t.provenance),
                 "frequencies": [{"count": f.count, "per": f.per.value, "label": f.label} for f in t.frequencies],
                 "budget_source": t.budget_source,
             }
@@ -728,13 +761,21 @@ def plan_summary(plan: Plan, unit_id: str | None = None) -> dict:
         "tasks_by_lead": [{"id": ref, "name": plan.reference_name(ref), "tasks": ids} for ref, ids in by_lead.items()],
         "deadlines": [
             {"id": d.id, "what": d.what, "due": d.due, "inclusive": d.inclusive, "last_day": d.last_day,
-             "who": refs(d.who), "to": d.to}
+             "who": refs(d.who), "to": d.to, "source_of": d.provenance.source_of() or d.reference,
+             "assumed": dict(d.provenance.assumed), "provenance": provenance(d.provenance)}
             for d in plan.deadlines
         ],
         "reporting_rules": [
             {"id": r.id, "what": r.what, "reporters": refs(r.reporters), "to": r.to, "to_name": plan.reference_name(r.to),
-             "via": r.via, "frequency": r.frequency.value, "due_day": r.due_day, "tracked": r.tracked}
+             "via": r.via, "frequency": r.frequency.value, "due_day": r.due_day, "tracked": r.tracked,
+             "recipients": refs(r.recipients), "source_of": r.provenance.source_of() or r.reference,
+             "assumed": dict(r.provenance.assumed), "provenance": provenance(r.provenance)}
             for r in plan.reporting_rules
+        ],
+        "report_grace_days": plan.report_grace_days,
+        "assumed": [
+            {"section": a.section, "entry": a.entry_id, "field": a.field, "reason": a.reason, "where": a.where}
+            for a in plan.assumed_facts()
         ],
     }
 

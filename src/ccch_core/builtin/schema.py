@@ -298,3 +298,18 @@ def m009_audit_request_id(db):
     """The id of the web request that wrote an audit row (ccch_core.logs): the same id is on the
     request's log lines and in its ``X-Request-ID`` response header."""
     db.execute("alter table audit_log add column request_id text")
+
+
+@migrations()
+def m010_report_deliveries(db):
+    """Reports sent to a recipient outside ccch: a reporting rule may name several recipients
+    ("báo cáo UBND huyện, tỉnh"); the activity report in ccch serves the first, and the unit
+    records when it sent the report to each of the others (ccch_core.progress)."""
+    db["report_deliveries"].create(
+        {"id": int, "unit_id": str, "period": str, "recipient": str, "sent_on": str,
+         "reference": str, "recorded_by": str, "recorded_at": str},
+        pk="id",
+        not_null=("unit_id", "period", "recipient", "sent_on", "recorded_at"),
+    )
+    db["report_deliveries"].create_index(["unit_id", "period", "recipient"], unique=True)
+    db["report_deliveries"].create_index(["period"])

@@ -76,7 +76,7 @@ def measure_fields(plan: Plan, unit_id: str, month: Period) -> list[MeasureField
             period = month.rollup(indicator.period_type)
             if period.months()[-1] != month:
                 continue
-        for unit in plan.resolve(indicator.applies_to, period):
+        for unit in plan.indicator_units(indicator, period):
             if plan.is_within(unit.id, unit_id):
                 fields.append(MeasureField(indicator, unit, period))
     return fields
