@@ -13,6 +13,7 @@ from ccch_core.report import (
     lower_first,
 )
 from ccch_core.storage import utc_now_iso
+from ccch_core.text import sort_key
 
 from .calls import list_calls
 from .judging import awards_of
@@ -34,7 +35,7 @@ def initiatives_section(report: ReportRequest) -> Section | None:
     if counts:
         blocks.append(Paragraph(f"Trong {when}, {len(counts)} đơn vị gửi {sum(counts.values())} sáng kiến dự thi viết "
                                 "sáng kiến về CCHC."))
-        rows = sorted(((plan.unit(u).name, n) for u, n in counts.items()), key=lambda r: (-r[1], r[0]))
+        rows = sorted(((plan.unit(u).name, n) for u, n in counts.items()), key=lambda r: (-r[1], sort_key(r[0])))
         blocks.append(Table("sang_kien_don_vi", f"Sáng kiến dự thi theo đơn vị — {period.label_vi}",
                             [Column("don_vi", "Đơn vị"), Column("so_bai", "Số sáng kiến", "integer")], rows))
     for call in published:

@@ -29,6 +29,7 @@ from ccch_core.limits import LimitError, limits_of, read_limited
 from ccch_core.periods import utc_now
 from ccch_core.questions import QuestionError
 from ccch_core.report import DataScope
+from ccch_core.text import sort_key
 from ccch_core.web import deployment
 from ccch_core.web.auth import roles_required
 from ccch_core.web.params import page_arg
@@ -701,7 +702,7 @@ def participation_view(slug):
         except KeyError:
             abort(404, description="Không có vòng thi này.")
     units = participation(dep, contest, None, rounds)
-    ranked = sorted(units, key=lambda u: (-u.participants, u.name))
+    ranked = sorted(units, key=lambda u: (-u.participants, sort_key(u.name)))
     svg = bar_chart_svg([(u.name, u.participants, str(u.participants)) for u in ranked],
                         title="Số người dự thi theo đơn vị")
     return render_template("contest/manage_participation.html", contest=contest, units=ranked, svg=svg, choice=choice,
