@@ -163,7 +163,12 @@ def test_the_secretary_drafts_and_downloads_the_decision_in_the_decree_30_layout
     assert "DANH SÁCH SÁNG KIẾN ĐẠT GIẢI" in lines
     assert ("(Kèm theo Quyết định số 15/QĐ-UBND ngày 20/12/2024 của Chủ tịch Ủy ban nhân dân huyện Đức Thọ)"
             in lines)
-    annex = document.tables[2]
+    # The annex starts a new page and repeats the header blocks, without number and date.
+    annex_header = document.tables[2].rows[0].cells
+    assert "HUYỆN ĐỨC THỌ" in annex_header[0].text and "Số:" not in annex_header[0].text
+    assert "Độc lập - Tự do - Hạnh phúc" in annex_header[1].text and "ngày" not in annex_header[1].text
+    assert any('w:type="page"' in p._p.xml for p in document.paragraphs[:lines.index("DANH SÁCH SÁNG KIẾN ĐẠT GIẢI")])
+    annex = document.tables[3]
     assert [c.text for c in annex.rows[0].cells] == ["STT", "Tên sáng kiến", "Tác giả", "Đơn vị", "Lĩnh vực", "Giải",
                                                       "Điểm"]
     assert [c.text for c in annex.rows[1].cells][:4] == ["1", "Tổ hỗ trợ dịch vụ công trực tuyến", AUTHOR,

@@ -31,6 +31,7 @@ from ccch_core.documents import Decision
 from .docx_nd30 import (
     FONT,
     PEOPLE_COMMITTEE_KINDS,
+    TEXT_WIDTH_CM,
     _add_table,
     _fix_widths,
     _font,
@@ -99,11 +100,13 @@ def _header(document, decision: Decision, number_line: str, date_line: str) -> N
         _para(left, parent_line, 13, align=CENTER, after=0)
     _para(left, body_line, 13, bold=True, align=CENTER, after=0)
     _rule(left, 2.5, 6.3)
-    _para(left, number_line, 13, align=CENTER, after=0)
+    if number_line:
+        _para(left, number_line, 13, align=CENTER, after=0)
     _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True, align=CENTER, after=0)
     _para(right, "Độc lập - Tự do - Hạnh phúc", 13, bold=True, align=CENTER, after=0)
     _rule(right, 5.5, 10.2)
-    _para(right, date_line, 13, italic=True, align=CENTER, after=0)
+    if date_line:
+        _para(right, date_line, 13, italic=True, align=CENTER, after=0)
     for cell in (left, right):
         empty = cell.paragraphs[0]
         if not empty.text:
@@ -182,8 +185,11 @@ def write_decision(decision: Decision, stream: IO[bytes]) -> None:
     _closing(document, decision)
 
     if decision.annex is not None:
-        document.paragraphs[-1].add_run().add_break(WD_BREAK.PAGE)
-        _para(document, decision.annex_title.upper(), 14, bold=True, align=CENTER, after=0)
+        # The annex starts a new page and repeats the header blocks (without number and date), as
+        # an appendix does, then says which decision it goes with.
+        document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        _header(document, decision, "", "")
+        _para(document, decision.annex_title.upper(), 14, bold=True, align=CENTER, after=0, before=12)
         authority = decision.authority[:1].upper() + decision.authority[1:].lower()
         authority = authority.replace("ủy ban nhân dân", "Ủy ban nhân dân")
         when = (f"ngày {decision.day.day:02d}/{decision.day.month:02d}/{decision.day.year}"
@@ -192,7 +198,36 @@ def write_decision(decision: Decision, stream: IO[bytes]) -> None:
               14, italic=True, align=CENTER, after=0)
         _rule(document, 3)
         _add_table(document, decision.annex)
+        _set_widths(document.tables[-1], annex_widths(decision.annex))
     document.save(stream)
+
+
+# Text columns of an annex share the width left by the figures by these weights (a title needs room,
+# an award name little), rather than by the length of their longest value, which starved the unit.
+_TEXT_WEIGHTS = {"title": 5, "authors": 3.4, "unit": 3, "category": 3, "award": 2.6}
+_FIGURE_CM = {"integer": 1.2, "number": 1.5, "percent": 1.5, "date": 2.4, "datetime": 2.9}
+
+
+def annex_widths(table) -> list:
+    """Column widths (filling the 16.5 cm text width) for an annex table: figures narrow, text
+    columns by :data:`_TEXT_WEIGHTS` (weight 3 for a column not named there)."""
+    fixed = sum(_FIGURE_CM.get(c.kind, 0) for c in table.columns if c.kind in _FIGURE_CM)
+    weights = [_TEXT_WEIGHTS.get(c.key, 3) for c in table.columns if c.kind not in _FIGURE_CM]
+    free = TEXT_WIDTH_CM - fixed
+    widths, total = [], sum(weights) or 1
+    for column in table.columns:
+        if column.kind in _FIGURE_CM:
+            widths.append(Cm(_FIGURE_CM[column.kind]))
+        else:
+            widths.append(Cm(free * _TEXT_WEIGHTS.get(column.key, 3) / total))
+    return widths
+
+
+def _set_widths(table, widths) -> None:
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
 
 
 def _proper(authority: str, decision: Decision) -> str:

@@ -227,7 +227,7 @@ def annex_table(plan, call: Call, awards: list[AwardRow]) -> Table:
         authors = ", ".join(entry.author_names) or ENTRANTS.get(entry.entrant_kind, "")
         rows.append((i, entry.title, authors, unit, categories.get(row.category, row.category), row.award_name,
                      round(row.score, 2)))
-    return Table("sang_kien_dat_giai", "Danh sách sáng kiến đạt giải", [
+    return Table("sang_kien_dat_giai", "", [
         Column("stt", "STT", "integer"), Column("title", "Tên sáng kiến"), Column("authors", "Tác giả"),
         Column("unit", "Đơn vị"), Column("category", "Lĩnh vực"), Column("award", "Giải"),
         Column("score", "Điểm", "number")], rows)
