@@ -450,3 +450,14 @@ def test_plan_show_marks_assumed_facts(tmp_path, monkeypatch):
     assert task["starts_in"] == "2024-Q2" and task["evidence_per"] == "month"
     assert task["coordinating_units"] == ["phong-noi-vu", "xa-a"]
     assert data["targets"][1]["whole_plan"] is True
+
+
+def test_format_2_still_reads_the_old_spelling_of_the_measure(tmp_path):
+    """The plugins' pages write source = "plugin:…": in format 2 that is still the measure."""
+    plan = load_plan(write(tmp_path, PLAN.replace('measure = "plugin:contest.participants"',
+                                                  'source = "plugin:contest.participants"')))
+    assert plan.indicator("I4").measure_name == "contest.participants"
+    assert plan.indicator("I4").provenance.source is None
+    found = problems_of(tmp_path, PLAN.replace('measure = "plugin:contest.participants"',
+                                               'measure = "plugin:contest.participants"\nsource = "entered"'))
+    assert "keep measure only" in found["indicators[2].source"]

@@ -859,7 +859,17 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
             "reference": entry.text("reference"),
             "notes": entry.text("notes"),
         }
-        fields["provenance"] = entry.provenance(source_key=loader.format >= 2)
+        old_spelling = entry.data.get("source")
+        if loader.format >= 2 and isinstance(old_spelling, str) and _is_measure(old_spelling):
+            # The format 1 spelling (source = "plugin:…"), which the plugins' pages show, still
+            # means the measure: no paper plan section is called "entered" or "plugin:…".
+            if "measure" in entry.data:
+                entry.problem("source", f'{old_spelling!r} is a measure, and measure is also given: keep measure only')
+            fields["source"] = old_spelling.strip()
+            entry.known.add("source")
+            fields["provenance"] = entry.provenance(source_key=False)
+        else:
+            fields["provenance"] = entry.provenance(source_key=loader.format >= 2)
         entry.done()
         if kind is None:
             continue
@@ -869,7 +879,7 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
                     entry.problem(key, f"only count indicators have {key}; this one is {kind.value}")
         source = fields["source"] or "entered"
         if source != "entered" and not (source.startswith("plugin:") and len(source) > len("plugin:")):
-            key = "source" if loader.format == 1 else "measure"
+            key = "source" if loader.format == 1 or "measure" not in entry.data else "measure"
             entry.problem(key, f'{source!r}: write "entered" or "plugin:<measure name>"')
         if entry.has_problems:
             continue
@@ -896,6 +906,11 @@ def _read_indicators(loader: _Loader, doc: dict) -> list[model.Indicator]:
         if indicator:
             indicators.append(indicator)
     return indicators
+
+
+def _is_measure(value: str) -> bool:
+    value = value.strip()
+    return value == "entered" or value.startswith("plugin:")
 
 
 def _read_frequency(loader: _Loader, item: Any, where: str, index: int) -> model.Frequency | None:
