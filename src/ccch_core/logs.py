@@ -136,8 +136,9 @@ def configure(log_format: str = "text", stream=None) -> logging.Handler:
     return handler
 
 
-def gunicorn_logconfig(log_format: str) -> dict:
-    """gunicorn's ``logconfig_dict``: its error log through the same filter and format."""
+def gunicorn_logconfig(log_format: str, access_log: bool = False) -> dict:
+    """gunicorn's ``logconfig_dict``: its error log through the same filter and format; its access
+    log only when asked for (``--access-log``: its lines carry whole paths and query strings)."""
     formatter = "ccch_core.logs.JsonFormatter" if log_format == "json" else "ccch_core.logs.TextFormatter"
     return {
         "version": 1,
@@ -148,7 +149,8 @@ def gunicorn_logconfig(log_format: str) -> dict:
                                 "formatter": "ccch", "filters": ["personal"]}},
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-                    "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True}},
+                    "gunicorn.access": {"level": "INFO" if access_log else "CRITICAL", "handlers": [],
+                                        "propagate": access_log}},
     }
 
 

@@ -73,10 +73,19 @@ def run_server(config: DeploymentConfig, *, host: str, port: int, workers: int |
     click.echo(f"ccch: serving {config.name} on http://{host}:{port}/ with {server} (Ctrl+C to stop)")
     if config.public_base_url and not config.public_base_url.startswith(f"http://{host}"):
         click.echo(f"ccch: public address (QR codes, links): {config.public_base_url}")
+    from .. import logs, metrics
+
+    log_format = config.web.get("log_format", "text")
     if server == "gunicorn":
-        _run_gunicorn(config, host, port, workers or default_workers(), threads or DEFAULT_GUNICORN_THREADS,
-                      access_log)
+        # Each worker counts requests in its own file of this folder; /metrics adds them up.
+        folder = metrics.start_multiprocess()
+        try:
+            _run_gunicorn(config, host, port, workers or default_workers(), threads or DEFAULT_GUNICORN_THREADS,
+                          access_log, log_format)
+        finally:
+            metrics.stop_multiprocess(folder)
     else:
+        logs.configure(log_format)
         _run_waitress(config, host, port, threads or 8)
 
 
@@ -103,8 +112,10 @@ def _close_at_once(sock, timeout=2.0, max_drain=65536):
     util.close(sock)
 
 
-def gunicorn_settings(host: str, port: int, workers: int, threads: int, access_log: bool = False) -> dict:
-    """The gunicorn settings ``ccch serve`` runs with."""
+def gunicorn_settings(host: str, port: int, workers: int, threads: int, access_log: bool = False,
+                      log_format: str | None = None) -> dict:
+    """The gunicorn settings ``ccch serve`` runs with (``log_format``: its error log and the app's
+    lines through :mod:`ccch_core.logs`, masked, as text or JSON)."""
     settings = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -120,6 +131,10 @@ def gunicorn_settings(host: str, port: int, workers: int, threads: int, access_l
         "pre_request": _cork,
         "post_request": _uncork,
     }
+    if log_format is not None:
+        from ..logs import gunicorn_logconfig
+
+        settings["logconfig_dict"] = gunicorn_logconfig(log_format, access_log)
     if "control_socket_disable" in _gunicorn_setting_names():
         # gunicorn ≥ 25.1 opens a control socket at ~/.gunicorn/gunicorn.ctl: one path for every
         # instance a user runs, so two deployments on one server (or a benchmark and `make run`)
@@ -170,14 +185,14 @@ def _install_close_at_once() -> None:
 
 
 def _run_gunicorn(config: DeploymentConfig, host: str, port: int, workers: int, threads: int,
-                  access_log: bool = False) -> None:
+                  access_log: bool = False, log_format: str | None = None) -> None:
     from gunicorn.app.base import BaseApplication
 
     _install_close_at_once()
 
     from . import create_app
 
-    settings = gunicorn_settings(host, port, workers, threads, access_log)
+    settings = gunicorn_settings(host, port, workers, threads, access_log, log_format)
 
     class Application(BaseApplication):
         def load_config(self):
