@@ -52,12 +52,14 @@ from .text import clean, fold
 
 __all__ = [
     "ADMIN_ROLES",
+    "USERNAME_PATTERN",
     "AccountError",
     "Role",
     "User",
     "find_user",
     "get_user",
     "list_users",
+    "normalise_username",
 ]
 
 MIN_PASSWORD_LENGTH = 10
@@ -66,6 +68,7 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_USERNAME_INPUT = 200
 """A typed username longer than this is no account's (usernames have at most 64 characters)."""
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+"""A valid username once normalised: 2–64 lower-case ASCII letters, digits and ``._@-``."""
 
 # Throttling (docs/web.md, "Sign-in policy").
 FAILURE_WINDOW = dt.timedelta(minutes=15)
@@ -115,6 +118,7 @@ class Role(str, enum.Enum):
 
 
 ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.PLAN_ADMIN})
+"""The roles that administer the plan (system and plan administrators)."""
 
 
 class AccountError(ValueError):

@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 CONFIG_FILENAME = "ccch.toml"
+"""The name of a deployment's config file, found in the current folder when no path is given."""
 ENV_CONFIG = "CCCH_CONFIG"
 ENV_STRICT = "CCCH_STRICT_PLUGINS"
 

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "ccch"
+"""The entry-point group a plugin distribution declares itself in (``[project.entry-points.ccch]``)."""
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "ccch_core.builtin.schema",

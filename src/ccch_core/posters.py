@@ -29,7 +29,14 @@ from urllib.parse import urlsplit
 import attrs
 
 __all__ = [
+    "BRAND",
+    "LOCAL_NAME_SUFFIXES",
     "PAGE_SIZES",
+    "PARALLEL_FROM",
+    "PT",
+    "QUIET_ZONE",
+    "HeaderLayout",
+    "PosterDocument",
     "PosterItem",
     "PosterText",
     "PublicUrlProblem",
@@ -44,7 +51,9 @@ __all__ = [
 QUIET_ZONE = 4
 """Light modules around the code, as the QR standard requires."""
 PAGE_SIZES = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+"""The paper sizes a poster batch can be printed on: width and height in millimetres."""
 BRAND = (155, 28, 28)
+"""The dark red of the top band of a poster (RGB)."""
 
 
 def qr_matrix(data: str) -> list[list[bool]]:

@@ -72,9 +72,12 @@ __all__ = [
 ]
 
 MAX_OPTIONS = 8
+"""Options a question may have at most (columns ``option_a`` … ``option_h``)."""
 OPTION_COLUMNS = tuple(f"option_{letter}" for letter in string.ascii_lowercase[:MAX_OPTIONS])
+"""The option columns of a question import file: ``option_a`` … ``option_h``."""
 IMPORT_COLUMNS = ("key", "type", "prompt", *OPTION_COLUMNS, "correct", "category", "topic", "difficulty",
                   "required", "help", "section")
+"""Every column a question import file (CSV or XLSX) may have, in the order ccch writes them."""
 REQUIRED_COLUMNS = ("prompt",)
 """Columns a CSV/XLSX header must have (a file without them cannot hold a single question)."""
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

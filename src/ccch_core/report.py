@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 COLUMN_KINDS = ("text", "integer", "number", "percent", "date", "datetime")
+"""The kinds of a :class:`Column`'s values; exporters write numbers as numbers and dates as dates."""
 
 
 @attrs.frozen
@@ -97,6 +98,7 @@ class Figure:
 
 
 Block = Heading | Paragraph | Table | Figure
+"""What a :class:`Section` is made of: headings, paragraphs, tables and figures."""
 
 
 @attrs.frozen

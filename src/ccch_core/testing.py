@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 PASSWORD = "mat-khau-thu-nghiem-2024"
+"""The password of every account ``make_user`` creates."""
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _counter = itertools.count(1)
 

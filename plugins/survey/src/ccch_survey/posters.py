@@ -20,7 +20,6 @@ from ccch_core.posters import (  # noqa: F401 - re-exported for the survey's mod
     PosterDocument,
     PosterItem,
     PublicUrlProblem,
-    _runs,
     posters_pdf,
     printed_url,
     qr_matrix,
