@@ -461,3 +461,22 @@ def test_format_2_still_reads_the_old_spelling_of_the_measure(tmp_path):
     found = problems_of(tmp_path, PLAN.replace('measure = "plugin:contest.participants"',
                                                'measure = "plugin:contest.participants"\nsource = "entered"'))
     assert "keep measure only" in found["indicators[2].source"]
+
+
+def test_dashboard_marks_assumed_facts_and_each_recipient(tmp_path, make_deployment, make_app, make_user):
+    from ccch_core.testing import login
+
+    path = write(tmp_path, PLAN)
+    dep = make_deployment(plan_path=path)
+    app = make_app(dep)
+    username, password = make_user(dep, "plan_admin")
+    client = app.test_client()
+    login(client, username, password)
+    html = client.get("/?period=2024-Q1").get_data(as_text=True)
+    # The monthly due day (5) is the district's choice, not the plan's.
+    assert html.count("giả định: kế hoạch không nêu") == 3  # one a month in the quarter: xã An's reports
+    # The quarterly roll-up is owed to two recipients, each on its own row.
+    assert "gửi UBND tỉnh" in html
+    # A whole-plan target says so.
+    html_year = client.get("/?period=2024").get_data(as_text=True)
+    assert "Toàn kế hoạch" in html_year

@@ -535,6 +535,9 @@ class ExpectedReport:
     recipient: str | None = None
     """None: the activity report in ccch. A unit id: a further recipient the rule names, which
     the unit records having sent the report to (:func:`record_report_delivery`)."""
+    due_assumed: bool = False
+    """Whether the due day is one the plan does not state (``assumed = { due_day = … }``): pages
+    mark it "giả định: kế hoạch không nêu"."""
 
 
 @attrs.frozen
@@ -602,6 +605,7 @@ class Completeness:
                     "due_at": r.due_at.isoformat() if r.due_at else None,
                     "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
                     "recipient": r.recipient,
+                    "due_assumed": r.due_assumed,
                 }
                 for r in self.reports
             ],
@@ -614,14 +618,16 @@ not yet due (the plan says "định kỳ quý" but no day). A plan sets its own 
 ``[plan] report_grace_days``."""
 
 
-def _due_days(plan: Plan, ptype: PeriodType) -> dict[str, int | None]:
-    """The earliest due day per unit among tracked rules of ``ptype`` (None: no fixed day)."""
-    days: dict[str, int | None] = {}
+def _due_days(plan: Plan, ptype: PeriodType) -> dict[str, tuple[int | None, bool]]:
+    """The earliest due day per unit among tracked rules of ``ptype`` (None: no fixed day), and
+    whether the rule that sets it marks the day assumed."""
+    days: dict[str, tuple[int | None, bool]] = {}
     for rule in plan.tracked_rules(ptype):
+        assumed = rule.due_day is not None and rule.provenance.is_assumed("due_day")
         for unit in plan.resolve(rule.reporters):
-            current = days.get(unit.id, "unset")
-            if current == "unset" or rule.due_day is not None and (current is None or rule.due_day < current):
-                days[unit.id] = rule.due_day
+            current = days.get(unit.id)
+            if current is None or rule.due_day is not None and (current[0] is None or rule.due_day < current[0]):
+                days[unit.id] = (rule.due_day, assumed)
     return days
 
 
@@ -744,7 +750,7 @@ def reporting_completeness(
             delivered = _delivered(db, sub)
             grace_end = sub.end_utc + dt.timedelta(days=grace_days)
             for unit in units:
-                day = due_days.get(unit.id)
+                day, due_assumed = due_days.get(unit.id, (None, False))
                 due_at = sub.due_at(day) if day else None
                 for recipient in (None, *further_recipients(plan, unit.id, ptype)):
                     at = submitted.get(unit.id) if recipient is None else delivered.get((unit.id, recipient))
@@ -756,7 +762,7 @@ def reporting_completeness(
                         state = ReportState.NOT_DUE
                     else:
                         state = ReportState.MISSING
-                    rows.append(ExpectedReport(unit, sub, due_at, state, at, recipient))
+                    rows.append(ExpectedReport(unit, sub, due_at, state, at, recipient, due_assumed))
     return Completeness(period, tuple(rows))
 
 
