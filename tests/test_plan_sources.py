@@ -480,3 +480,28 @@ def test_dashboard_marks_assumed_facts_and_each_recipient(tmp_path, make_deploym
     # A whole-plan target says so.
     html_year = client.get("/?period=2024").get_data(as_text=True)
     assert "Toàn kế hoạch" in html_year
+
+
+def test_evidence_of_a_lead_that_does_not_report_comes_from_the_unit_above(fresh_db, tmp_path):
+    """A commune's web page leads a task but files no report: the commune's report carries the
+    evidence. A lead with no reporting unit above it shows none, and says so."""
+    text = PLAN.replace('''[[unit_groups]]
+id = "cac-phong"''', '''[[units]]
+id = "xa-a.trang-ttdt"
+name = "Trang thông tin điện tử xã An"
+kind = "portal"
+parent = "xa-a"
+
+[[units]]
+id = "ban-tuyen-giao"
+name = "Ban Tuyên giáo Huyện ủy"
+kind = "party_board"
+requested = true
+
+[[unit_groups]]
+id = "cac-phong"''').replace('lead = ["phong-vhtt"]', 'lead = ["xa-a.trang-ttdt", "ban-tuyen-giao"]')
+    plan = load_plan(write(tmp_path, text))
+    record_activity_report(fresh_db, plan, "xa-a", "2024-04", [{"category": "published", "count": 4, "task_id": "T1"}])
+    rows = [(e.unit.id, e.reported_by.id if e.reported_by else None, e.shown)
+            for e in task_evidence(fresh_db, plan, "2024-04")]
+    assert rows == [("xa-a.trang-ttdt", "xa-a", True), ("ban-tuyen-giao", None, False)]

@@ -778,6 +778,10 @@ class TaskEvidence:
     task_id: str
     unit: Unit
     period: Period
+    reported_by: Unit | None
+    """Whose activity reports carry the evidence: the lead unit itself when it reports, else the
+    nearest unit above it that does (a commune reports for its web page and radio station);
+    None when no unit on that line reports (a requested body such as a party board)."""
     items: int
     """Activity report items naming the task in the unit's reports of this period."""
     count: int
@@ -792,7 +796,8 @@ class TaskEvidence:
 def task_evidence(db: Database, plan: Plan, period: Period | str) -> list[TaskEvidence]:
     """For every task with ``evidence_per``, each lead unit's evidence in each period of that type
     inside ``period`` (within the task's start and the plan). Evidence is an activity report item
-    whose task is this task, in a report of the unit for a period inside the evidence period."""
+    whose task is this task, in a report for a period inside the evidence period, by the unit
+    that reports for the lead (:attr:`TaskEvidence.reported_by`)."""
     if isinstance(period, str):
         period = Period.parse(period)
     result: list[TaskEvidence] = []
@@ -807,6 +812,7 @@ def task_evidence(db: Database, plan: Plan, period: Period | str) -> list[TaskEv
                 continue
             inside = [str(p) for p in _periods_inside(sub)]
             marks = ",".join("?" * len(inside))
+            reporters = {u.id for p in _periods_inside(sub) for u in plan.expected_reporters(p)}
             counts = {
                 r["unit_id"]: (r["items"], r["total"])
                 for r in db.query(
@@ -817,8 +823,9 @@ def task_evidence(db: Database, plan: Plan, period: Period | str) -> list[TaskEv
                 )
             }
             for unit in plan.resolve(task.lead, sub):
-                items, total = counts.get(unit.id, (0, 0))
-                result.append(TaskEvidence(task.id, unit, sub, items, total))
+                by = next((u for u in (unit, *plan.ancestors(unit.id)) if u.id in reporters), None)
+                items, total = counts.get(by.id, (0, 0)) if by else (0, 0)
+                result.append(TaskEvidence(task.id, unit, sub, by, items, total))
     return result
 
 
