@@ -14,6 +14,8 @@ import sys
 import types
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccch_core import audit, privacy
 from ccch_core.hookspecs import hookimpl
@@ -520,3 +522,26 @@ def test_an_sms_template_without_diacritics_sends_its_parameters_without_them(ma
                                        {"code": "065369", "minutes": "10", "service": "Cuộc thi tìm hiểu CCHC Đức Thọ"})
     assert text == "Ma xac nhan Cuoc thi tim hieu CCHC Duc Tho: 065369. Hieu luc 10 phut. Khong dua ma cho bat ky ai."
     assert segments == 1
+
+
+# -- the hot path's hand-made pieces match what they replace ---------------------------------------
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=20), st.text(max_size=60), max_size=6))
+def test_the_parameters_json_is_what_json_dumps_writes(params):
+    from ccch_core.messages.outbox import params_json
+
+    assert params_json(params) == json.dumps(params, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(params_json(params)) == params
+
+
+@pytest.mark.parametrize("now", [
+    dt.datetime(2024, 3, 5, 1, 2, 3, 999_999, tzinfo=dt.UTC),
+    dt.datetime(2024, 3, 5, 8, 2, 3, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+    dt.datetime(2024, 12, 31, 23, 59, 59, 500_000, tzinfo=dt.UTC),
+])
+def test_the_stamp_is_the_utc_second_whatever_the_zone(now):
+    from ccch_core.messages.outbox import _stamp
+
+    assert _stamp(now) == now.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+    assert _stamp(now + dt.timedelta(seconds=1)) != _stamp(now)  # the cache follows the second

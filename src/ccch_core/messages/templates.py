@@ -99,11 +99,15 @@ def render(text: str, params: Mapping[str, str]) -> str:
 
 def check_params(template: MessageTemplate, params: Mapping[str, object]) -> dict[str, str]:
     """The parameters as text (NFC), or :class:`MessageError` naming the first missing or extra one."""
-    if len(params) == len(template.params) and all(p in params for p in template.params):
-        # The usual case, on hot paths: every parameter given as text.
-        values = {name: params[name] for name in template.params}
-        if all(type(v) is str for v in values.values()):
-            return {name: nfc(v) for name, v in values.items()}
+    names = template.params
+    if len(params) == len(names):
+        # The usual case, on hot paths: every parameter given, as text.
+        try:
+            values = [params[name] for name in names]
+        except KeyError:
+            values = None
+        if values is not None and all(type(v) is str for v in values):
+            return dict(zip(names, map(nfc, values), strict=True))
     missing = [p for p in template.params if p not in params]
     if missing:
         raise MessageError(f"params.{missing[0]}", f"template {template.key!r} needs {', '.join(missing)}")
