@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -78,6 +80,27 @@ def _healthy(port: int) -> bool:
         return False
 
 
+_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)[35789]\d{8}(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def _check_log(path: Path, phones) -> dict:
+    """The server's JSON log of the run: lines, request lines, and any phone number or address in it."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    records, broken = [], 0
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                broken += 1
+    found = sorted({m.group(0) for m in _PHONE.finditer(text)} | {p for p in phones if p in text}
+                   | {m.group(0) for m in _EMAIL.finditer(text)})
+    return {"lines": len(records), "broken_lines": broken,
+            "request_lines": sum(r.get("message") == "request" for r in records),
+            "with_request_id": sum(bool(r.get("request_id")) for r in records), "personal_data": found}
+
+
 def drill(seconds: float = 20.0, citizens: int = 3, participants: int = 3, workers: int = 2,
           sync_interval: int = 1, keep: bool = False) -> dict:
     """Run the drill; returns its figures and ``problems`` (empty when it held)."""
@@ -88,7 +111,8 @@ def drill(seconds: float = 20.0, citizens: int = 3, participants: int = 3, worke
         config, codes, definition = soak_module.make_deployment(folder)
         replica = folder / "replica"  # "another disk": it survives the loss of d/
         with config.open("a", encoding="utf-8") as handle:
-            handle.write(f'\n[replication]\nreplica = "{replica.as_posix()}"\nsync_interval_seconds = {sync_interval}\n')
+            handle.write(f'\n[replication]\nreplica = "{replica.as_posix()}"\nsync_interval_seconds = {sync_interval}\n'
+                         '\n[web]\nlog_format = "json"\n')
         litestream = _start([CCCH, "-c", str(config), "replication", "run"], folder / "litestream.log")
         processes.append(litestream)
         _wait_for(lambda: any(replica.glob("ltx/*/*.ltx")), 30, "Litestream's first snapshot")
@@ -208,6 +232,12 @@ def drill(seconds: float = 20.0, citizens: int = 3, participants: int = 3, worke
                             "before it are missing")
         if latest_submitted and dt.datetime.fromisoformat(latest_submitted) > at + dt.timedelta(seconds=1):
             problems.append(f"restore --at {at.isoformat()} holds a response submitted at {latest_submitted}")
+        figures["log"] = log = _check_log(folder / "serve.log", acked["phones"])
+        if log["personal_data"]:
+            problems.append(f"the server's log holds personal data: {log['personal_data'][:3]}")
+        if log["request_lines"] < len(acked["survey"]):
+            problems.append(f"the server's log has {log['request_lines']} request lines for "
+                            f"{len(acked['survey'])} survey submissions alone")
         figures["problems"] = problems
         return figures
     finally:
@@ -247,6 +277,10 @@ def main() -> None:
     print(f"  restore --at {pit['at']}: {pit['survey_responses']:,} survey responses, every one of the "
           f"{pit['acknowledged_before']:,} acknowledged before it present (missing {pit['missing']}); latest "
           f"submitted_at {pit['latest_submitted_at']}")
+    log = figures["log"]
+    print(f"  server log (JSON): {log['lines']:,} lines, {log['request_lines']:,} request lines, "
+          f"{log['with_request_id']:,} with a request id, {log['broken_lines']} not JSON; phone numbers or "
+          f"e-mail addresses found: {len(log['personal_data'])}")
     print("RESULT: " + ("ok" if not figures["problems"] else "PROBLEM\n  - " + "\n  - ".join(figures["problems"])))
     sys.exit(1 if figures["problems"] else 0)
 

@@ -1,6 +1,7 @@
 """The restore drill (bench/restore_drill.py) in the normal suite: the real server and the real
 Litestream under load, both SIGKILLed and the deployment folder deleted, then ``ccch restore`` on a
-fresh folder. About 40 s on 2 cores."""
+fresh folder. About 40 s on 2 cores. The server logs in JSON meanwhile, and the log of that busy
+run is searched for phone numbers and e-mail addresses."""
 
 from __future__ import annotations
 
@@ -27,3 +28,8 @@ def test_every_acknowledged_write_older_than_the_loss_bound_comes_back():
     point = figures["point_in_time"]
     assert point["missing"] == 0 and point["acknowledged_before"] > 0
     assert point["survey_responses"] < figures["kinds"]["survey submissions"]["restored"]
+    # The same busy run's server log: JSON lines with request ids, and no phone number or address
+    # (the participants registered with theirs, and got their codes by "SMS").
+    log = figures["log"]
+    assert log["broken_lines"] == 0 and log["request_lines"] > 1000
+    assert log["personal_data"] == []

@@ -47,11 +47,16 @@ def mask_personal(text: str) -> str:
     return _PHONE.sub(phone, text)
 
 
+# New ids are 16 lower-case letters (75 bits): hex would now and then hold a run of ten digits
+# that a search of the logs for phone numbers cannot tell from one.
+_LETTERS = bytes(ord("a") + n % 26 for n in range(256))
+
+
 def new_request_id(offered: str | None = None) -> str:
     """The id of a request: the proxy's when it is a plain token of 8–64 characters, else a new one."""
     if offered and _GOOD_ID.match(offered):
         return offered
-    return secrets.token_hex(8)
+    return secrets.token_bytes(16).translate(_LETTERS).decode("ascii")
 
 
 def current_request_id() -> str | None:
