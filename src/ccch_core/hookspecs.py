@@ -78,7 +78,9 @@ def navigation_items(deployment, user):
     """Return a list of navigation entries for the web shell's menu.
 
     Each entry is a dict ``{"label": str, "endpoint": str, "order": int}``; ``user`` is the
-    signed-in user or None, so that a plugin can hide items the user's role may not open.
+    signed-in user or None, so that a plugin can hide items the user's role may not open. An
+    optional ``"landing_for": ("contest_manager",)`` names the roles whose work is on that page:
+    their sign-in lands there instead of on the dashboard.
 
     Errors: none are expected: return an empty list rather than raise (an exception here breaks
     every page of the web shell).

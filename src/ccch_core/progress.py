@@ -730,6 +730,7 @@ def reporting_completeness(
         grace_days = plan.report_grace_days if plan.report_grace_days is not None else DEFAULT_GRACE_DAYS
     frequencies = sorted({r.frequency for r in plan.tracked_rules()}, key=lambda t: t.months)
     rows: list[ExpectedReport] = []
+    further: dict[tuple[str, PeriodType], tuple[str, ...]] = {}
     for ptype in frequencies:
         if ptype.months > period.type.months:
             continue
@@ -752,7 +753,10 @@ def reporting_completeness(
             for unit in units:
                 day, due_assumed = due_days.get(unit.id, (None, False))
                 due_at = sub.due_at(day) if day else None
-                for recipient in (None, *further_recipients(plan, unit.id, ptype)):
+                key = (unit.id, ptype)
+                if key not in further:  # once per unit and frequency, not per period (a year: 12×)
+                    further[key] = further_recipients(plan, unit.id, ptype)
+                for recipient in (None, *further[key]):
                     at = submitted.get(unit.id) if recipient is None else delivered.get((unit.id, recipient))
                     if at is not None:
                         state = ReportState.SUBMITTED if due_at is None else (

@@ -121,13 +121,30 @@ def unit_scope(unit_id: str | None) -> str | None:
     return None
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths: a login link must not send the officer to another site."""
+def landing_url(user: accounts.User) -> str:
+    """Where a sign-in lands when no page was asked for: where the role's work is. A unit officer
+    lands on the unit's reports; a role that a plugin's navigation item names in its
+    ``landing_for`` (the contest manager: *Cuộc thi*) on that item's page; everyone else on the
+    dashboard."""
+    if user.role is Role.UNIT_OFFICER and user.unit_id:
+        return url_for("reports.index")
+    dep = deployment()
+    items = [i for result in dep.pm.hook.navigation_items(deployment=dep, user=user) for i in (result or [])]
+    for item in sorted(items, key=lambda i: i.get("order", 100)):
+        if user.role.value in (item.get("landing_for") or ()) and item.get("endpoint") in current_app.view_functions:
+            return url_for(item["endpoint"])
+    return url_for("dashboard.index")
+
+
+def _safe_next(target: str | None, user: accounts.User | None = None) -> str:
+    """Only local paths: a login link must not send the officer to another site. Without a
+    target, the user's landing page (:func:`landing_url`)."""
+    home = landing_url(user) if user is not None else url_for("dashboard.index")
     if not target:
-        return url_for("dashboard.index")
+        return home
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("dashboard.index")
+        return home
     return target
 
 
@@ -187,7 +204,7 @@ def _finish(user: accounts.User, next_url: str | None):
     session["user_id"] = user.id
     session["version"] = user.session_version
     session.permanent = True
-    response = redirect(_safe_next(next_url))
+    response = redirect(_safe_next(next_url, user))
     _remember_browser(response, user)
     return response
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from flask import Blueprint, abort, g, render_template, request
 
-from .. import progress
+from .. import charts, progress
 from ..model import Plan
 from ..periods import Period, PeriodError, PeriodType, utc_now
 from . import deployment
@@ -33,8 +33,50 @@ def period_choices(plan: Plan) -> list[tuple[str, str]]:
     return choices
 
 
-def chosen_period(plan: Plan, default_type: PeriodType = PeriodType.MONTH) -> Period:
-    """The ``period`` query argument, or this month (or the plan's last month once it is over).
+def latest_month_with_data(db, plan: Plan) -> Period | None:
+    """The last month within the plan's span for which a measurement or an activity report was
+    recorded, or None."""
+    first, last = str(Period.of_date(plan.starts_on)), str(Period.of_date(plan.ends_on))
+    row = db.execute(
+        "select max(period) from (select period from measurements where plan_id = ? and period between ? and ? "
+        "and length(period) = 7 union all select period from activity_reports where period between ? and ? "
+        "and length(period) = 7)", [plan.id, first, last, first, last]).fetchone()
+    if not row or not row[0]:
+        return None
+    try:
+        return Period.parse(row[0])
+    except PeriodError:
+        return None
+
+
+def default_period(plan: Plan, default_type: PeriodType = PeriodType.MONTH, db=None) -> tuple[Period, str | None]:
+    """The period a page opens on when none is asked for, and a sentence saying why when it is
+    not the current one.
+
+    Within the plan's span: the current period. After it: the latest month that has data (with
+    ``db``), else the plan's last period — not "Tháng 12/2024" with every indicator empty and
+    every report overdue. Before it: the plan's first period.
+    """
+    current = Period.current(default_type)
+    if current.start_date > plan.ends_on:
+        latest = latest_month_with_data(db, plan) if db is not None else None
+        if latest is not None:
+            period = latest if default_type is PeriodType.MONTH else latest.rollup(default_type)
+            return period, (f"Kế hoạch đã kết thúc ngày {plan.ends_on:%d/%m/%Y}; đang xem {period.label_vi.lower()}, "
+                            "kỳ gần nhất có số liệu. Chọn kỳ khác ở ô Kỳ báo cáo.")
+        period = Period.of_date(plan.ends_on, default_type)
+        return period, (f"Kế hoạch đã kết thúc ngày {plan.ends_on:%d/%m/%Y} và chưa có số liệu; đang xem "
+                        f"{period.label_vi.lower()}, kỳ cuối của kế hoạch.")
+    if current.end_date < plan.starts_on:
+        period = Period.of_date(plan.starts_on, default_type)
+        return period, (f"Kế hoạch bắt đầu ngày {plan.starts_on:%d/%m/%Y}; đang xem {period.label_vi.lower()}, "
+                        "kỳ đầu của kế hoạch.")
+    return current, None
+
+
+def chosen_period(plan: Plan, default_type: PeriodType = PeriodType.MONTH, db=None) -> Period:
+    """The ``period`` query argument, or :func:`default_period` (this month; once the plan is
+    over, its latest month with data when ``db`` is given, else its last month).
 
     A malformed or out-of-plan period is a 400 with the reason in Vietnamese.
     """
@@ -47,12 +89,38 @@ def chosen_period(plan: Plan, default_type: PeriodType = PeriodType.MONTH) -> Pe
         if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
             abort(400, description=f"Kỳ {period.label_vi} nằm ngoài thời gian của kế hoạch.")
         return period
-    current = Period.current(default_type)
-    if current.start_date > plan.ends_on:
-        return Period.of_date(plan.ends_on, default_type)
-    if current.end_date < plan.starts_on:
-        return Period.of_date(plan.starts_on, default_type)
-    return current
+    return default_period(plan, default_type, db)[0]
+
+
+def plan_months(plan: Plan) -> list[Period]:
+    """The months of the plan's span, in order."""
+    return [m for m in Period.year_of(plan.year).months()
+            if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on]
+
+
+def dashboard_charts(dep, plan: Plan, period: Period, results, now) -> dict[str, object]:
+    """The dashboard's pictures (server-rendered SVG, :mod:`ccch_core.charts`): the year's grid of
+    units × months by report state, progress toward each target in ``period``, and each
+    indicator's trend over the plan's months up to the end of ``period``."""
+    months = plan_months(plan)
+    year = Period.year_of(plan.year)
+    grid = charts.report_grid_chart(progress.reporting_completeness(dep.db, plan, year, now=now), months,
+                                    title=f"Báo cáo hằng tháng của các đơn vị năm {plan.year}")
+    shown = [m for m in months if m.start_date <= period.end_date] or months[:1]
+    by_month = [results if m == period else
+                progress.evaluate_plan(dep.db, plan, m, now=now, measures=dep.measures, deployment=dep) for m in shown]
+    trends = []
+    for i, result in enumerate(results):
+        if result.indicator.kind.value == "yes_no":
+            continue
+        points = [charts.TrendPoint(m, evaluated[i].value) for m, evaluated in zip(shown, by_month, strict=True)
+                  if evaluated[i].indicator.code == result.indicator.code]
+        trends.append((result, charts.trend_chart(result, points, ident=f"xu-huong-{i}")))
+    return {
+        "grid": grid,
+        "progress": charts.progress_chart(results, title=f"Tiến độ đạt mục tiêu — {period.label_vi}"),
+        "trends": trends,
+    }
 
 
 def task_activity(db, plan: Plan, period: Period) -> dict[str, int]:
@@ -74,7 +142,8 @@ def index():
     """Indicators, reporting completeness, tasks and the unit tree for the chosen period."""
     dep = deployment()
     plan = dep.plan
-    period = chosen_period(plan)
+    period = chosen_period(plan, db=dep.db)
+    period_note = None if request.args.get("period") else default_period(plan, PeriodType.MONTH, dep.db)[1]
     now = utc_now()
     results = progress.evaluate_plan(dep.db, plan, period, now=now, measures=dep.measures, deployment=dep)
     completeness = progress.reporting_completeness(dep.db, plan, period, now=now)
@@ -92,6 +161,8 @@ def index():
         tasks=plan.tasks,
         task_counts=task_activity(dep.db, plan, period),
         panels=panels,
+        period_note=period_note,
+        charts=dashboard_charts(dep, plan, period, results, now),
     )
 
 

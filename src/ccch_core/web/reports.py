@@ -103,7 +103,7 @@ def index():
         abort(403)
     dep = deployment()
     plan = dep.plan
-    period = chosen_period(plan)
+    period = chosen_period(plan, db=dep.db)
     if period.type is not PeriodType.MONTH:
         period = period.months()[-1]
     completeness = progress.reporting_completeness(dep.db, plan, period, now=utc_now())
@@ -309,7 +309,7 @@ def rollup():
     """Roll-up of the reports for a month, quarter, half-year or year (plan admin)."""
     dep = deployment()
     plan, db = dep.plan, dep.db
-    period = chosen_period(plan)
+    period = chosen_period(plan, db=dep.db)
     now = utc_now()
     completeness = progress.reporting_completeness(db, plan, period, now=now)
     months = [str(m) for m in period.months()]

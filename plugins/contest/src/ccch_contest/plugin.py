@@ -52,7 +52,8 @@ def register_blueprints(register, deployment):
 def navigation_items(deployment, user):
     if user is None or user.role.value not in MANAGER_ROLES:
         return []
-    return [{"label": "Cuộc thi", "endpoint": "contest_manage.index", "order": 50}]
+    # The contest manager's work is the contest: their sign-in lands there, not on the dashboard.
+    return [{"label": "Cuộc thi", "endpoint": "contest_manage.index", "order": 50, "landing_for": ("contest_manager",)}]
 
 
 @hookimpl
