@@ -38,7 +38,7 @@ $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 	$(BIN)/ccch init $(INSTANCE) --plan $(EXAMPLE)/plan.toml --public-base-url http://$(HOST):$(PORT) $(foreach p,$(DEMO_PLUGINS),--plugin $(p))
 	$(BIN)/ccch --config $@ measure import $(EXAMPLE)/demo/measurements-2024-q1.csv
 	$(BIN)/ccch --config $@ report-activity --from-csv $(EXAMPLE)/demo/activity-2024-03.csv
-	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey load examples/surveys/sipas.toml)
+	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey load --template sipas)
 	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey place-kind sipas one_stop_desk --place "Quầy tiếp nhận hồ sơ")
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest load $(EXAMPLE)/contest.toml --trial)
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest questions import $(CONTEST) $(EXAMPLE)/questions.csv)

@@ -275,7 +275,10 @@ def render_config(
 
     plugin_list = ", ".join(q(p) for p in plugins)
     return (
-        "# ccch deployment config. Every key is explained in docs/deploy.md.\n"
+        # No path into a checkout here: a deployment installed from wheels has no docs/ folder.
+        "# ccch deployment config, written by `ccch init`. Each key is explained beside it; the\n"
+        "# deployment guide (deploy.md in the ccch documentation) has the rest, and `ccch doctor`\n"
+        "# checks the deployment.\n"
         "[deployment]\n"
         f"name = {q(name)}\n"
         "# The plan file this deployment runs, relative to this file.\n"

@@ -15,6 +15,7 @@ Rules:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import logging
@@ -154,6 +155,18 @@ class CcchPluginManager(pluggy.PluginManager):
         return items
 
 
+def not_installed_message(name: str, available: Mapping[str, AvailablePlugin]) -> str:
+    """Why an enabled plugin cannot load: what is installed, the likely typo, and the
+    distribution to install (``ccch-<name>`` is how the project's plugins are named)."""
+    installed = ", ".join(sorted(available)) or "none"
+    close = difflib.get_close_matches(name, list(available), n=1, cutoff=0.6)
+    hint = f' Did you mean "{close[0]}"?' if close else ""
+    return (f'plugin "{name}" is enabled in the config but not installed '
+            f"(installed plugins: {installed}).{hint} Install its distribution into ccch's environment "
+            f"(`pip install ccch-{name}` for the project's plugins, or the wheel you were given: "
+            f"`pip install ccch_{name.replace('-', '_')}-*.whl`), or remove it from deployment.plugins.")
+
+
 def make_plugin_manager(
     enabled: Sequence[str] = (),
     *,
@@ -176,12 +189,7 @@ def make_plugin_manager(
             raise PluginError(f'"{name}" is part of the core and is always enabled; remove it from plugins')
         plugin = available.get(name)
         if plugin is None:
-            installed = ", ".join(sorted(available)) or "none"
-            raise PluginError(
-                f'plugin "{name}" is enabled in the config but not installed '
-                f"(installed plugins: {installed}). Install its distribution, e.g. "
-                f"`pip install -e plugins/{name}`, or remove it from deployment.plugins."
-            )
+            raise PluginError(not_installed_message(name, available))
         try:
             module = plugin.load()
             pm.register(module, name=name)

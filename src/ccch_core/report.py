@@ -39,6 +39,7 @@ __all__ = [
     "Table",
     "build_report",
     "call_exporter",
+    "cut_to_one_decimal",
     "due_day",
     "lower_first",
 ]

@@ -89,6 +89,11 @@ def _fmt_result(result) -> tuple[str, str]:
     return _fmt(result.value, indicator.is_percentage), _fmt(result.target, indicator.is_percentage)
 
 
+def _count(number: int, noun: str) -> str:
+    """"1 reporting rule", "2 reporting rules", "0 tasks"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _load_plan_or_fail(path: str) -> Plan:
     try:
         return load_plan(path)
@@ -190,8 +195,9 @@ def register_commands(cli: click.Group) -> None:
             return
         quantitative = sum(1 for i in loaded.indicators if i.quantitative)
         click.echo(
-            f"OK: {file}: plan {loaded.id!r}, {len(loaded.units)} units, {len(loaded.indicators)} indicators "
-            f"({quantitative} quantitative), {len(loaded.tasks)} tasks, {len(loaded.reporting_rules)} reporting rules."
+            f"OK: {file}: plan {loaded.id!r}, {_count(len(loaded.units), 'unit')}, "
+            f"{_count(len(loaded.indicators), 'indicator')} ({quantitative} quantitative), "
+            f"{_count(len(loaded.tasks), 'task')}, {_count(len(loaded.reporting_rules), 'reporting rule')}."
         )
 
     @plan.command("show")

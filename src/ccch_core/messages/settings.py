@@ -170,9 +170,9 @@ def parse_messaging(doc: Mapping[str, Any] | None, where: str) -> tuple[Messagin
 def render_messages_config(folder: str = "outbox") -> str:
     """The ``[messages]`` section ``ccch init`` writes: every channel to the development folder."""
     return (
-        "\n# Messages (e-mail, SMS, Zalo): see docs/messages.md. Until real senders are configured,\n"
-        f"# every message is written to the folder {folder}/ next to this file, and nothing leaves\n"
-        "# this machine. `ccch serve` delivers them too (delivery = \"server\").\n"
+        "\n# Messages (e-mail, SMS, Zalo): see messages.md in the ccch documentation. Until real\n"
+        f"# senders are configured, every message is written to the folder {folder}/ next to this\n"
+        "# file, and nothing leaves this machine. `ccch serve` delivers them too (delivery = \"server\").\n"
         "[messages]\n"
         "delivery = \"server\"\n"
         "retention_days = 30\n\n"

@@ -186,6 +186,19 @@ def startup(deployment):
                 f"[plugins.export.signatories.{unit_id}]: unknown key(s) {', '.join(sorted(bad))} (authority, title, name)")
 
 
+class _FormatOption(click.Option):
+    """``--format`` of ``ccch report``: its help lists the formats this deployment's enabled
+    plugins registered (``register_exporters``), with their labels."""
+
+    def get_help_record(self, ctx):
+        pm = getattr(ctx.find_root().obj, "pm", None)
+        if pm is not None:
+            formats = [f"{e.name}: {getattr(e, 'label', e.name)}" for _, e in pm.collect("register_exporters")]
+            if formats:
+                self.help = "One of " + "; ".join(formats) + "."
+        return super().get_help_record(ctx)
+
+
 @hookimpl
 def register_commands(cli):
     from ccch_core.cli import pass_deployment
@@ -194,7 +207,8 @@ def register_commands(cli):
     @cli.command("report")
     @click.option("--period", "-p", "period_text", required=True, help="2024-03, 2024-Q1, 2024-H1 or 2024.")
     @click.option("--unit", "unit_id", help="Report of this unit and the units below it (default: the whole plan).")
-    @click.option("--format", "-f", "format_name", default="docx", show_default=True, help="docx, xlsx, csv, json, md…")
+    @click.option("--format", "-f", "format_name", default="docx", show_default=True, cls=_FormatOption,
+                  help="The file format.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                   help="Output file (default: a name like bao-cao-duc-tho-2024-2024-03.docx in this folder).")
     @pass_deployment

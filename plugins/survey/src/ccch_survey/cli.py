@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -15,10 +16,11 @@ from ccch_core import audit
 from ccch_core.cli import echo_json, pass_deployment, table
 from ccch_core.limits import limits_of
 from ccch_core.periods import Period, PeriodError, PeriodType
+from ccch_core.report import cut_to_one_decimal
 from ccch_core.storage import open_private, write_transaction
 
 from .actions import record
-from .definition import DefinitionError, load_definition
+from .definition import DefinitionError, load_definition, loads_definition
 from .settings import settings_of
 
 
@@ -31,8 +33,21 @@ def _period(text: str | None) -> Period | None:
         raise click.BadParameter(str(exc)) from None
 
 
+SURVEY_TEMPLATES = {
+    "sipas": "Citizens' satisfaction with administrative services: the five SIPAS factors (Ministry of "
+             "Home Affairs), 16 questions on a 5-level scale, for posters at one-stop desks",
+}
+"""The surveys that ship in the wheel (``templates/survey/<name>.toml``), with what each is for."""
+
+
+def template_text(name: str) -> str:
+    """The TOML text of the built-in survey ``name`` (a key of :data:`SURVEY_TEMPLATES`)."""
+    return (resources.files("ccch_survey") / "templates" / "survey" / f"{name}.toml").read_text(encoding="utf-8")
+
+
 def _pct(value):
-    return "–" if value is None else f"{value:.1f}%"
+    # Cut, never rounded up, as `ccch status` and the report show it: 11/12 is 91.6%, not 91.7%.
+    return "–" if value is None else f"{cut_to_one_decimal(value):.1f}%"
 
 
 def _did_you_mean(value: str, choices) -> str:
@@ -113,13 +128,27 @@ def survey_group() -> click.Group:
         """Citizen satisfaction surveys: surveys, placements (posters), results, exports."""
 
     @survey.command("load")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--template", "template_name", metavar="NAME",
+                  help="Load a survey that ships with the plugin instead of a file (see `ccch survey templates`).")
     @click.option("--note", help="A note for the new version (what changed).")
     @pass_deployment
-    def load(deployment, file, note):
-        """Load a survey file (TOML); changed content becomes a new version."""
+    def load(deployment, file, template_name, note):
+        """Load a survey file (TOML), or a built-in one with --template; changed content becomes a new
+        version."""
+        if (file is None) == (template_name is None):
+            raise click.UsageError("give a survey FILE or --template NAME (one of them); "
+                                   f"built-in templates: {', '.join(SURVEY_TEMPLATES)}")
         try:
-            definition = load_definition(file, limits=limits_of(deployment))
+            if template_name is not None:
+                if template_name not in SURVEY_TEMPLATES:
+                    raise click.BadParameter(f"no built-in survey {template_name!r}; built-in: "
+                                             f"{', '.join(SURVEY_TEMPLATES)}.{_did_you_mean(template_name, SURVEY_TEMPLATES)}",
+                                             param_hint="--template")
+                definition = loads_definition(template_text(template_name), f"--template {template_name}",
+                                              limits=limits_of(deployment))
+            else:
+                definition = load_definition(file, limits=limits_of(deployment))
             with write_transaction(deployment.db):
                 version, created = store.save_survey(deployment.db, definition, by="cli", note=note)
                 if created:
@@ -131,6 +160,22 @@ def survey_group() -> click.Group:
             click.echo(f"{definition.id}: version {version} saved ({len(definition.questions)} questions).")
         else:
             click.echo(f"{definition.id}: unchanged (version {version}).")
+
+    @survey.command("templates")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def templates(as_json):
+        """The surveys that ship with the plugin, for `ccch survey load --template NAME` (or copy one
+        with `ccch survey show` after loading it, to change it)."""
+        rows = []
+        for name, about in SURVEY_TEMPLATES.items():
+            definition = loads_definition(template_text(name), f"--template {name}")
+            rows.append({"name": name, "title": definition.title, "questions": len(definition.questions),
+                         "about": about})
+        if as_json:
+            echo_json(rows)
+            return
+        click.echo(table([(r["name"], r["title"], r["questions"], r["about"]) for r in rows],
+                         ["Template", "Title", "Questions", "About"]))
 
     @survey.command("list")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -1,6 +1,6 @@
 """Survey definitions: what a survey asks, loaded from TOML or edited in the web UI, versioned.
 
-A survey file (UTF-8 TOML; the SIPAS-style template is ``examples/surveys/sipas.toml``)::
+A survey file (UTF-8 TOML; the SIPAS-style template ships as ``ccch survey load --template sipas``)::
 
     id = "sipas"
     title = "Khảo sát sự hài lòng …"

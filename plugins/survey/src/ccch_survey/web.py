@@ -972,6 +972,6 @@ def _edit_page(survey_id: str | None):
 
 
 def _template_text() -> str:
-    from importlib import resources
+    from .cli import template_text
 
-    return (resources.files("ccch_survey") / "templates" / "survey" / "sipas.toml").read_text(encoding="utf-8")
+    return template_text("sipas")

@@ -1,0 +1,79 @@
+"""The small things that stopped a third party (issue #24): messages that name a distribution to
+install (never a checkout path) and a likely typo, counts in words, the formats in
+``ccch report --help``, a new config that points at nothing a wheel lacks, and docs/cli.md naming
+every command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import plugin_samples as samples
+import pytest
+from click.testing import CliRunner
+
+from ccch_core import PluginError
+from ccch_core.cli import make_cli
+from ccch_core.plugins import installed_plugins, make_plugin_manager
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_PLAN = ROOT / "src" / "ccch_core" / "plugin_template" / "plan.toml.tmpl"
+
+
+def test_a_mistyped_plugin_gets_did_you_mean_and_a_distribution_to_install():
+    with pytest.raises(PluginError) as info:
+        make_plugin_manager(["surevy"], available=installed_plugins())
+    message = str(info.value)
+    assert 'plugin "surevy" is enabled in the config but not installed' in message
+    assert 'Did you mean "survey"?' in message
+    assert "pip install ccch-surevy" in message and "-e" not in message and "plugins/" not in message
+
+
+def test_an_unknown_plugin_gets_no_wrong_guess():
+    with pytest.raises(PluginError) as info:
+        make_plugin_manager(["zalo-bot"], available=samples.available("good"))
+    assert "Did you mean" not in str(info.value) and "pip install ccch-zalo-bot" in str(info.value)
+
+
+def test_plan_validate_counts_in_words(tmp_path):
+    (tmp_path / "plan.toml").write_text(SMALL_PLAN.read_text(encoding="utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(make_cli(None), ["plan", "validate", str(tmp_path / "plan.toml")])
+    assert result.exit_code == 0, result.output
+    assert "3 units, 1 indicator (1 quantitative), 1 task, 0 reporting rules." in result.output
+
+
+def test_report_help_lists_the_formats_of_the_enabled_plugins(make_deployment):
+    dep = make_deployment(["export", "export-html"])
+    result = CliRunner().invoke(make_cli(dep.config.path), ["report", "--help"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "docx: Word (Nghị định 30/2020)" in text and "html: Trang HTML (in được)" in text
+    plain = make_deployment(["export"])
+    text = " ".join(CliRunner().invoke(make_cli(plain.config.path), ["report", "--help"]).output.split())
+    assert "md: Markdown" in text and "html" not in text
+
+
+def test_init_writes_no_path_into_a_checkout(tmp_path, duc_tho_plan_path):
+    result = CliRunner().invoke(make_cli(None), ["init", str(tmp_path / "d"), "--plan", str(duc_tho_plan_path)])
+    assert result.exit_code == 0, result.output
+    config = (tmp_path / "d" / "ccch.toml").read_text(encoding="utf-8")
+    assert "docs/" not in config and "deploy.md in the ccch documentation" in config
+
+
+def every_command(group: click.Group, prefix: str = "ccch") -> list[str]:
+    """The top-level commands (``ccch NAME``) of the command line."""
+    ctx = click.Context(group)
+    return [f"{prefix} {name}" for name in group.list_commands(ctx)]
+
+
+def test_docs_cli_md_names_every_command_of_the_repository(make_deployment):
+    """Every top-level command, with every plugin of the repository enabled, has a row in
+    docs/cli.md's tables (a new command without one fails here: add the row)."""
+    names = sorted(n for n in installed_plugins() if n in {"export", "survey", "contest", "feedback", "initiatives",
+                                                          "reminders", "export-html"})
+    dep = make_deployment(names)
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(ccch [a-z-]+)", text, flags=re.MULTILINE))
+    missing = [c for c in every_command(make_cli(dep.config.path)) if c not in rows]
+    assert not missing, f"docs/cli.md has no table row for: {', '.join(missing)}"
