@@ -506,3 +506,37 @@ def test_require_totp_for_names_roles(value, message):
         config_from_dict(doc)
     assert config_from_dict({"deployment": {"plan": "plan.toml"},
                              "web": {"require_totp_for": ["plan_admin"]}}).web["require_totp_for"] == ["plan_admin"]
+
+
+# -- IPv6: one subscriber's /64 is one address --------------------------------------------------
+
+
+@pytest.mark.parametrize(("address", "counted_as"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::abcd%eth0", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("", "?"),
+    (None, "?"),
+    ("not an address", "not an address"),
+    ("1:2:3", "1:2:3"),
+])
+def test_an_ipv6_address_counts_as_its_slash_64(address, counted_as):
+    from ccch_core.ratelimit import client_network
+
+    assert client_network(address) == counted_as
+
+
+def test_rotating_through_a_slash_64_does_not_escape_the_address_throttle(make_deployment, make_app, make_user):
+    """A stranger with an IPv6 /64 has 2^64 addresses: failures from any of them count together,
+    and an address in another /64 is not held back by them."""
+    dep = make_deployment()
+    make_user(dep, "plan_admin", username="chu-nha")
+    client = make_app(dep).test_client()
+    for i in range(12):
+        post_login(client, f"khong-co-{i}", "sai", address=f"2001:db8:1:2::{i + 1:x}")
+    keys = {row[0] for row in dep.db.execute("select address_key from login_failures")}
+    assert keys == {address_key(dep, "2001:db8:1:2::99")}
+    assert address_key(dep, "2001:db8:1:3::1") not in keys
+    assert address_key(dep, "::ffff:203.0.113.7") == address_key(dep, "203.0.113.7")

@@ -361,9 +361,11 @@ def account_key(secret: str, username: str) -> str:
 
 
 def address_key(secret: str, address: str) -> str:
-    """The keyed hash that stands for a client address (what ``ccch_core.web.client_key`` gives
-    for :data:`ADDRESS_PURPOSE`)."""
-    return keyed_hash(secret, ADDRESS_PURPOSE, address)
+    """The keyed hash that stands for a client address, an IPv6 one by its /64 (what
+    ``ccch_core.web.client_key`` gives for :data:`ADDRESS_PURPOSE`)."""
+    from .ratelimit import client_network
+
+    return keyed_hash(secret, ADDRESS_PURPOSE, client_network(address))
 
 
 def _wait(oldest: str, window: dt.timedelta, now: dt.datetime) -> int:

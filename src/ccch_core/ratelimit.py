@@ -9,6 +9,7 @@ never clear personal data. Old windows are deleted now and then by :func:`prune`
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import sqlite3
 
 import attrs
@@ -19,9 +20,25 @@ from .storage import write_transaction
 __all__ = [
     "Decision",
     "Limit",
+    "client_network",
     "hit",
     "peek",
 ]
+
+
+def client_network(address: str | None) -> str:
+    """What one visitor's address counts as in rate limits and flags: an IPv4 address itself; for
+    IPv6, its /64 network, since a subscriber is given a whole /64 and can take a new address in it
+    for every request; an IPv4-mapped IPv6 address as its IPv4 address. Anything else is kept as it is."""
+    if not address or ":" not in address:
+        return address or "?"
+    try:
+        ip = ipaddress.IPv6Address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
 
 
 @attrs.frozen

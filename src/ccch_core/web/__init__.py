@@ -58,11 +58,14 @@ def deployment() -> Deployment:
 
 
 def client_key(purpose: str) -> str:
-    """A keyed hash of the visitor's address for rate limits and duplicate checks, never the
-    address itself (it is personal data). Set ``[web] proxy_count`` behind a reverse proxy."""
+    """A keyed hash of the visitor's address (an IPv6 address by its /64:
+    :func:`ccch_core.ratelimit.client_network`) for
+    rate limits and duplicate checks, never the address itself (it is personal data). Set ``[web]
+    proxy_count`` behind a reverse proxy."""
     from ..privacy import keyed_hash
+    from ..ratelimit import client_network
 
-    return keyed_hash(deployment().secret_key, purpose, request.remote_addr or "?")
+    return keyed_hash(deployment().secret_key, purpose, client_network(request.remote_addr))
 
 
 def create_app(
