@@ -67,13 +67,14 @@ def report_options(deployment, report) -> ExportOptions:
             continue
         if unit is not None and unit.id not in {u.id for u in plan.resolve(rule.reporters)}:
             continue
-        if plan.is_within(rule.to, issuer):
-            continue  # reports inside the issuer's own organisation are not addressed outward
-        text = plan.reference_name(rule.to)
-        if rule.via and rule.via != issuer:
-            text += f" (qua {plan.reference_name(rule.via)})"
-        if text not in recipients:
-            recipients.append(text)
+        for to in rule.recipients:  # a rule may send to several ("báo cáo UBND huyện, tỉnh")
+            if plan.is_within(to, issuer):
+                continue  # reports inside the issuer's own organisation are not addressed outward
+            text = plan.reference_name(to)
+            if rule.via and rule.via != issuer:
+                text += f" (qua {plan.reference_name(rule.via)})"
+            if text not in recipients:
+                recipients.append(text)
     signatory = None
     configured = settings.get("signatories", {}).get(issuer)
     if configured:
