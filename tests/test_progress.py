@@ -315,11 +315,14 @@ def test_quarter_completeness_covers_months_and_rollups(fresh_db, duc_tho_plan):
     monthly = [r for r in completeness.reports if r.period.type.value == "month"]
     quarterly = [r for r in completeness.reports if r.period.type.value == "quarter"]
     assert len(monthly) == 3 * 23
-    assert [r.unit.id for r in quarterly] == ["phong-vhtt"]  # once, though it reports to two levels
+    # IV.1: the roll-up goes to UBND huyện and UBND tỉnh; each recipient is tracked (#19). The
+    # report in ccch serves the district; the one to the province is a recorded delivery.
+    assert [(r.unit.id, r.recipient) for r in quarterly] == [("phong-vhtt", None), ("phong-vhtt", "ubnd-tinh")]
     assert quarterly[0].due_at is None  # the plan sets no day for roll-ups
     record_activity_report(fresh_db, duc_tho_plan, "phong-vhtt", "2024-Q1", [])
     again = reporting_completeness(fresh_db, duc_tho_plan, "2024-Q1", now=AFTER_2024)
-    assert next(r for r in again.reports if r.period == Period.parse("2024-Q1")).state is ReportState.SUBMITTED
+    q1 = [r for r in again.reports if r.period == Period.parse("2024-Q1")]
+    assert [r.state for r in q1] == [ReportState.SUBMITTED, ReportState.MISSING]
 
 
 def test_retired_unit_owes_no_report_after_its_merger(fresh_db):

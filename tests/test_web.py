@@ -1187,11 +1187,12 @@ def test_rollup_quarter(dep, client_for):
     assert (yen_ho["published"], yen_ho["printed"]) == ("4", "5")
 
     # Quarter completeness: 23 monthly reports in each of three months, plus Phòng VH-TT's
-    # quarterly roll-up.
-    assert "<strong>2/70</strong>" in html
+    # quarterly roll-up, owed to UBND huyện and to UBND tỉnh (IV.1; each recipient is tracked, #19).
+    assert "<strong>2/71</strong>" in html
     assert "Quý I/2024" in table_row(html, "<td>Quý I/2024</td>")
+    assert "gửi Ủy ban nhân dân tỉnh Hà Tĩnh" in html
     rows = re.findall(r"<tr class=\"state-[a-z_]+\">.*?</tr>", html, re.DOTALL)
-    assert len(rows) == 70
+    assert len(rows) == 71
     an_dung_jan = [r for r in rows if "UBND xã An Dũng" in r and "Tháng 1/2024" in r]
     assert len(an_dung_jan) == 1 and "Đúng hạn" in an_dung_jan[0]
     yen_ho_mar = [r for r in rows if "UBND xã Yên Hồ" in r and "Tháng 3/2024" in r]
