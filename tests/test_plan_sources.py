@@ -505,3 +505,41 @@ id = "cac-phong"''').replace('lead = ["phong-vhtt"]', 'lead = ["xa-a.trang-ttdt"
     rows = [(e.unit.id, e.reported_by.id if e.reported_by else None, e.shown)
             for e in task_evidence(fresh_db, plan, "2024-04")]
     assert rows == [("xa-a.trang-ttdt", "xa-a", True), ("ban-tuyen-giao", None, False)]
+
+
+# -- the Đức Thọ example uses all of it (#19 part 4) ----------------------------------------------
+
+
+def test_duc_tho_example_is_faithful_where_the_format_could_not_say_it(duc_tho_plan):
+    plan = duc_tho_plan
+    assert (len(plan.units), len(plan.indicators), len(plan.tasks)) == (113, 10, 12)
+    # Targets the plan assigns to no one are the whole plan's; I3's units are marked an inference.
+    assert [i.code for i in plan.indicators if not i.applies_to] == ["I6", "Q2"]
+    assert plan.indicator("I3").provenance.is_assumed("applies_to")
+    assert all(i.provenance.is_assumed("period_type") for i in plan.indicators)
+    # "hàng tháng" gives no day: the 5th is marked as the district's choice.
+    monthly = [r for r in plan.reporting_rules if r.due_day is not None]
+    assert [r.id for r in monthly] == ["bao-cao-thang", "tong-hop-trung-tam"]
+    assert all(r.provenance.is_assumed("due_day") for r in monthly)
+    # IV.1: quarterly, 6-monthly and yearly roll-ups to UBND huyện and UBND tỉnh.
+    rollups = [r for r in plan.reporting_rules if r.reporters == ("phong-vhtt",)]
+    assert [(r.frequency.value, r.recipients, r.due_day) for r in rollups] == [
+        ("quarter", ("ubnd-huyen", "ubnd-tinh"), None),
+        ("half", ("ubnd-huyen", "ubnd-tinh"), None),
+        ("year", ("ubnd-huyen", "ubnd-tinh"), None),
+    ]
+    # "Từ Quý I/2024" is a period, not 1 January.
+    t12 = plan.task("T12")
+    assert (t12.starts_on, t12.starts_in) == (None, Period.parse("2024-Q1"))
+    # The lead does not coordinate its own task through "các phòng, ban".
+    for task_id, lead in (("T3", "phong-vhtt"), ("T7", "phong-vhtt"), ("T4", "phong-tu-phap")):
+        assert lead not in {u.id for u in plan.coordinating_units(plan.task(task_id))}, task_id
+    assert "phong-noi-vu" in {u.id for u in plan.coordinating_units(plan.task("T7"))}
+    # Vague cadences are tracked as monthly evidence, and that choice is marked.
+    vague = [t.id for t in plan.tasks if t.evidence_per is PeriodType.MONTH]
+    assert vague == ["T1", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11"]
+    assert all(plan.task(t).provenance.is_assumed("evidence_per") for t in vague)
+    assert plan.task("T11").provenance.source == "Phụ lục, dòng 11"
+    # The commune plans' deadline: IV.7, "trước 20/01/2024".
+    deadline = plan.deadlines[0]
+    assert (deadline.reference, deadline.last_day) == ("IV.7", dt.date(2024, 1, 19))
