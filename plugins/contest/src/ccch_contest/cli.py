@@ -17,7 +17,7 @@ from ccch_core.storage import open_private
 
 from . import bank as bank_mod
 from .contests import ContestError, get_contest, list_contests
-from .definition import DefinitionError, definition_to_toml, load_definition
+from .definition import DefinitionError, definition_to_toml, load_definition, loads_definition
 from .lifecycle import set_status
 
 
@@ -48,6 +48,20 @@ def contest_group():
     """The CCHC knowledge contest: set up, import questions, run rounds, rank, prizes, export."""
 
 
+CONTEST_TEMPLATES = {
+    "tim-hieu-cchc": "A knowledge contest on administrative reform: 4 weekly rounds, civil servants (20 "
+                     "questions) and citizens (15), prizes per audience; names no unit of a plan",
+}
+"""The contest definitions that ship in the wheel (``data/<name>.toml``), with what each is."""
+
+
+def contest_template_text(name: str) -> str:
+    """The TOML text of the built-in contest definition ``name`` (a key of :data:`CONTEST_TEMPLATES`)."""
+    from importlib import resources
+
+    return (resources.files("ccch_contest") / "data" / f"{name}.toml").read_text(encoding="utf-8")
+
+
 @contest_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_deployment
@@ -76,23 +90,78 @@ def check_command(deployment, path):
                f"{len(definition.audiences)} audiences)")
 
 
+@contest_group.command("templates")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def templates_command(as_json):
+    """The contest definitions that ship with the plugin; each loads under any plan."""
+    rows = []
+    for name, about in CONTEST_TEMPLATES.items():
+        definition = loads_definition(contest_template_text(name), None, f"--template {name}")
+        rows.append({"name": name, "title": definition.title, "rounds": len(definition.rounds),
+                     "audiences": len(definition.audiences), "about": about})
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(table([(r["name"], r["title"], r["rounds"], r["audiences"], r["about"]) for r in rows],
+                     ["Template", "Title", "Rounds", "Audiences", "About"]))
+
+
+@contest_group.command("template")
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write it to this file (default: print it).")
+def template_command(name, output):
+    """Print (or write) the built-in contest definition NAME, to adapt and load."""
+    text = contest_template_text(_template_name(name))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if output.exists():
+        raise click.BadParameter(f"{output} exists; choose another file", param_hint="--output")
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output}: adapt the title, organiser, rules, rounds and prizes, then "
+               f"`ccch contest check {output}` and `ccch contest load {output}`.")
+
+
+def _template_name(name: str) -> str:
+    if name not in CONTEST_TEMPLATES:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(CONTEST_TEMPLATES), n=1, cutoff=0.6)
+        raise click.BadParameter(f"no built-in contest {name!r}; built-in: {', '.join(CONTEST_TEMPLATES)}"
+                                 + (f". Did you mean {close[0]!r}?" if close else ""), param_hint="NAME")
+    return name
+
+
 @contest_group.command("load")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--template", "template_name", metavar="NAME",
+              help="Load a built-in definition instead of a file (see `ccch contest templates`).")
 @click.option("--publish", is_flag=True, help="Publish the contest after loading it.")
 @click.option("--trial", is_flag=True,
               help="Load a trial copy: every round moved by the same whole number of days so that one is "
                    "open now (the file is not changed). For a demo or a rehearsal.")
 @click.option("--open-round", type=int, help="With --trial: the round to open now (default: the first).")
 @pass_deployment
-def load_command(deployment, path, publish, trial, open_round):
-    """Create or update a contest from its definition file (TOML); the slug identifies it."""
+def load_command(deployment, path, template_name, publish, trial, open_round):
+    """Create or update a contest from its definition file (TOML), or a built-in one with
+    --template; the slug identifies it."""
     from .contests import save_definition
     from .trial import shifted_to_now
 
     if open_round is not None and not trial:
         raise click.UsageError("--open-round goes with --trial")
+    if (path is None) == (template_name is None):
+        raise click.UsageError("give a definition file PATH or --template NAME (one of them); "
+                               f"built-in: {', '.join(CONTEST_TEMPLATES)}")
     try:
-        definition = load_definition(path, deployment.plan, limits=limits_of(deployment))
+        if template_name is not None:
+            text = contest_template_text(_template_name(template_name))
+            definition = loads_definition(text, deployment.plan, f"--template {template_name}",
+                                          limits=limits_of(deployment))
+            path = Path(f"{template_name}.toml")
+        else:
+            definition = load_definition(path, deployment.plan, limits=limits_of(deployment))
         if trial:
             definition = shifted_to_now(definition, open_round=open_round)
         contest, created = save_definition(deployment, definition, username=cli_actor())

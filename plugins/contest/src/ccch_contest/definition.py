@@ -914,7 +914,7 @@ def _toml_key(key: str) -> str:
 def definition_to_toml(d: ContestDefinition) -> str:
     """The definition as a TOML file that :func:`loads_definition` reads back to the same value."""
     doc = definition_to_dict(d)
-    lines = ["# Contest definition for ccch-contest (format documented in docs/contest.md).",
+    lines = ["# Contest definition for ccch-contest (format: contest.md in the ccch documentation).",
              "# Times are Vietnam time (Asia/Ho_Chi_Minh); closes is the last second a round is open.",
              f"format = {FORMAT_VERSION}", "", "[contest]"]
     contest = dict(doc["contest"])
