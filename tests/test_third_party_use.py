@@ -77,3 +77,32 @@ def test_docs_cli_md_names_every_command_of_the_repository(make_deployment):
     rows = set(re.findall(r"^\| `(ccch [a-z-]+)", text, flags=re.MULTILINE))
     missing = [c for c in every_command(make_cli(dep.config.path)) if c not in rows]
     assert not missing, f"docs/cli.md has no table row for: {', '.join(missing)}"
+
+
+def test_the_options_docs_cli_md_shows_exist(make_deployment):
+    """Each row's command (its first code span) resolves to a real command, and every ``--option``
+    the row shows is an option of that command: the table cannot drift from the code."""
+    names = sorted(n for n in installed_plugins() if n in {"export", "survey", "contest", "feedback", "initiatives",
+                                                          "reminders", "export-html"})
+    dep = make_deployment(names)
+    cli = make_cli(dep.config.path)
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    problems, checked = [], 0
+    for span in re.findall(r"^\| `(ccch [^`]+)`", text, flags=re.MULTILINE):
+        words = span.split()[1:]
+        command, ctx = cli, click.Context(cli)
+        for word in words:
+            if not isinstance(command, click.Group) or not re.fullmatch(r"[a-z][a-z-]*", word):
+                break
+            sub = command.get_command(ctx, word)
+            if sub is None:
+                problems.append(f"`{span}`: no command {word!r}")
+                break
+            command, ctx = sub, click.Context(sub, parent=ctx)
+        known = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+        for option in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", span):
+            checked += 1
+            if option not in known:
+                problems.append(f"`{span}`: {' '.join(ctx.command_path.split()[1:])} has no option {option}")
+    assert checked > 40
+    assert not problems, "\n".join(problems)
