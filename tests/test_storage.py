@@ -131,7 +131,7 @@ def test_core_migrations_create_exactly_the_core_tables(fresh_db):
         "measurements", "measurement_log", "activity_reports", "activity_items",
         "users", "login_failures", "rate_limits", "audit_log", MIGRATIONS_TABLE,
         "messages", "message_counts", "message_channels", "message_sender_state", "unit_contacts",
-        "one_time_codes", "placements", "report_deliveries",
+        "one_time_codes", "placements", "report_deliveries", "local_plans",
     }
     assert fresh_db.view_names() == []
 

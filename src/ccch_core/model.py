@@ -477,6 +477,10 @@ class Deadline:
     due: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
     inclusive: bool = False
     """False: due *before* ``due`` ("trước 20/01/2024"); True: on ``due`` at the latest."""
+    local_plans: bool = False
+    """True for the deadline of the communes' own plans under this one (IV.7 "Kế hoạch của các
+    xã, thị trấn gửi về UBND huyện trước 20/01/2024"): :mod:`ccch_core.local_plans` judges the
+    plans sent in the web against it."""
     who: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     to: str | None = None
     reference: str | None = attrs.field(default=None, converter=_optional_text)
@@ -566,6 +570,8 @@ class Plan:
     deadlines: tuple[Deadline, ...] = attrs.field(default=(), converter=tuple)
     reporting_rules: tuple[ReportingRule, ...] = attrs.field(default=(), converter=tuple)
     source_path: str | None = attrs.field(default=None, eq=False)
+    parent_plan: str | None = None
+    """The id of the plan this one is written under (a commune's plan under the district's)."""
     report_grace_days: int | None = attrs.field(
         default=None, validator=attrs.validators.optional([attrs.validators.ge(0), attrs.validators.le(90)])
     )

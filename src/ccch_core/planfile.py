@@ -733,6 +733,7 @@ def _read_header(loader: _Loader, doc: dict) -> dict | None:
         "funding": entry.text("funding"),
         "recipients": entry.texts("recipients"),
         "report_grace_days": entry.integer("report_grace_days", minimum=0, maximum=90),
+        "parent_plan": entry.text("parent_plan") or None,
     }
     signatory = entry.subtable("signatory")
     header["provenance"] = entry.provenance()
@@ -747,6 +748,8 @@ def _read_header(loader: _Loader, doc: dict) -> dict | None:
             authority=sub.texts("authority"),
         )
         sub.done()
+    if header["parent_plan"] and not model.ID_PATTERN.match(header["parent_plan"]):
+        entry.problem("parent_plan", f"{header['parent_plan']!r} is not a plan id (lower-case letters, digits, '-', '_', '.')")
     if header["id"] and not model.ID_PATTERN.match(header["id"]):
         entry.problem("id", f"{header['id']!r} is not a valid id (lower-case letters, digits, '-', '_', '.')")
     if header["starts_on"] and header["ends_on"] and header["ends_on"] < header["starts_on"]:
@@ -1027,6 +1030,7 @@ def _read_deadlines(loader: _Loader, doc: dict) -> list[model.Deadline]:
             "what": entry.text("what", required=True) or "",
             "due": entry.date("due", required=True),
             "inclusive": entry.boolean("inclusive"),
+            "local_plans": entry.boolean("local_plans"),
             "who": entry.refs("who", required=True),
             "to": entry.ref("to"),
             "reference": entry.text("reference"),

@@ -313,3 +313,17 @@ def m010_report_deliveries(db):
     )
     db["report_deliveries"].create_index(["unit_id", "period", "recipient"], unique=True)
     db["report_deliveries"].create_index(["period"])
+
+
+@migrations()
+def m011_local_plans(db):
+    """Commune plans drafted under the deployment's plan (ccch_core.local_plans): one row per
+    parent plan and commune, its content as JSON, its status and who did each step when."""
+    db["local_plans"].create(
+        {"id": int, "parent_plan": str, "unit_id": str, "status": str, "content": str, "revision": int,
+         "created_at": str, "created_by": str, "updated_at": str, "updated_by": str,
+         "sent_at": str, "sent_by": str, "decided_at": str, "decided_by": str, "comment": str},
+        pk="id",
+        not_null=("parent_plan", "unit_id", "status", "content", "revision", "created_at"),
+    )
+    db["local_plans"].create_index(["parent_plan", "unit_id"], unique=True)

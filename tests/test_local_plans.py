@@ -1,0 +1,215 @@
+"""Commune plans under the district's plan (#19 part 2): drafting from the parent, sending before
+and after the deadline, approving and returning with audit, the board, the roll-up of
+commitments (checked against figures worked out by hand) and the plan file of an approved plan.
+Real SQLite, the Đức Thọ plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ccch_core import local_plans as lp
+from ccch_core.planfile import loads_plan
+
+UTC = dt.UTC
+# IV.7: "trước 20/01/2024": the last day is 19/01, Vietnam time; 20/01 00:00 in Hà Tĩnh is
+# 19/01 17:00 UTC.
+ON_TIME = dt.datetime(2024, 1, 19, 16, 59, tzinfo=UTC)
+LATE = dt.datetime(2024, 1, 19, 17, 0, tzinfo=UTC)
+
+
+def test_start_prefills_what_the_commune_leads_and_coordinates(fresh_db, duc_tho_plan):
+    local = lp.start(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo.andung", now=ON_TIME)
+    assert local.status is lp.Status.DRAFT
+    roles = {t["parent"]: t["role"] for t in local.tasks}
+    # T11 (Trạm truyền thanh cơ sở) is led by "UBND các xã, thị trấn"; the commune coordinates T1,
+    # T3, T4, T7 and T10 through "UBND các xã, thị trấn" in their coordinating column.
+    assert roles == {"T1": "coordinating", "T3": "coordinating", "T4": "coordinating", "T7": "coordinating",
+                     "T10": "coordinating", "T11": "lead"}
+    t11 = next(t for t in local.tasks if t["parent"] == "T11")
+    assert t11["duty"] == duc_tho_plan.task("T11").duty
+    # Targets applying to the commune or its sub-units (web page, one-stop desk, post-culture
+    # point, radio station) — not I6/Q2 (whole plan), I7 and Q1 (Trung tâm VH-TT).
+    assert [t["code"] for t in local.targets] == ["I1", "I2", "I3", "I4", "I5", "I8"]
+    assert next(t for t in local.targets if t["code"] == "I8")["target"] == 1
+
+
+def test_only_the_communes_the_deadline_names_write_a_plan(fresh_db, duc_tho_plan):
+    with pytest.raises(lp.LocalPlanError) as info:
+        lp.start(fresh_db, duc_tho_plan, "phong-vhtt", by="x")
+    assert info.value.field == "unit"
+    with pytest.raises(lp.LocalPlanError):
+        lp.start(fresh_db, duc_tho_plan, "khong-co", by="x")
+    lp.start(fresh_db, duc_tho_plan, "xa-yen-ho", by="x")
+    with pytest.raises(lp.LocalPlanError, match="already started"):
+        lp.start(fresh_db, duc_tho_plan, "xa-yen-ho", by="x")
+    assert fresh_db["local_plans"].count == 1
+
+
+def edited(local, **commitments):
+    content = {"tasks": local.tasks, "targets": [
+        {**t, "target": commitments.get(t["code"], t["target"])} for t in local.targets]}
+    return content
+
+
+def test_a_commitment_may_be_stricter_never_weaker(fresh_db, duc_tho_plan):
+    local = lp.start(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo")
+    saved = lp.save(fresh_db, duc_tho_plan, "xa-an-dung", edited(local, I8=2), by="canbo")
+    assert next(t for t in saved.targets if t["code"] == "I8")["target"] == 2
+    assert saved.revision == 2
+    with pytest.raises(lp.LocalPlanError) as info:
+        lp.save(fresh_db, duc_tho_plan, "xa-an-dung", edited(local, I8=0.5), by="canbo")
+    assert info.value.field == "targets[5].target"
+    assert "cam kết 0,5 thấp hơn chỉ tiêu của kế hoạch cấp trên (1)" in info.value.message_vi
+    with pytest.raises(lp.LocalPlanError, match="weaker"):
+        lp.save(fresh_db, duc_tho_plan, "xa-an-dung", edited(local, I1=90), by="canbo")
+    with pytest.raises(lp.LocalPlanError, match="over 100%"):
+        lp.save(fresh_db, duc_tho_plan, "xa-an-dung", edited(local, I1=120), by="canbo")
+    # Nothing weaker was stored.
+    assert next(t for t in lp.get(fresh_db, duc_tho_plan, "xa-an-dung").targets if t["code"] == "I8")["target"] == 2
+
+
+def test_own_tasks_and_targets(fresh_db, duc_tho_plan):
+    local = lp.start(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo")
+    content = edited(local)
+    content["tasks"].append({"duty": "Tổ chức hội nghị đối thoại với Nhân dân về TTHC", "products": ["Biên bản hội nghị"],
+                             "timing": "Quý II/2024"})
+    content["targets"].append({"code": "X1", "text": "Tổ chức 02 hội nghị đối thoại về CCHC", "kind": "count",
+                               "target": "2", "target_per": "năm", "unit_label": "hội nghị"})
+    saved = lp.save(fresh_db, duc_tho_plan, "xa-an-dung", content, by="canbo")
+    assert saved.tasks[-1]["role"] == "own"
+    assert saved.targets[-1] == {"parent": None, "code": "X1", "text": "Tổ chức 02 hội nghị đối thoại về CCHC",
+                                 "kind": "count", "target": 2.0, "target_per": "year", "unit_label": "hội nghị"}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda c: c["tasks"].append({"duty": ""}), "tasks[6].duty"),
+    (lambda c: c["tasks"].append({"parent": "T2", "duty": "x"}), "tasks[6].parent"),  # T2 is not the commune's
+    (lambda c: c["tasks"].append({"duty": "x" * 1001}), "tasks[6].duty"),
+    (lambda c: c["tasks"].extend({"duty": "x"} for _ in range(100)), "tasks"),
+    (lambda c: c["targets"].append({"code": "I7", "text": "x", "target": 1}), "targets[6].code"),  # the parent's code
+    (lambda c: c["targets"].append({"code": "X 1", "text": "x", "target": 1}), "targets[6].code"),
+    (lambda c: c["targets"].append({"code": "X1", "text": "x", "target": "nhiều"}), "targets[6].target"),
+    (lambda c: c["targets"].append({"code": "X1", "text": "x", "target": -1}), "targets[6].target"),
+    (lambda c: c["targets"].append({"code": "X1", "text": "x", "target": float("nan")}), "targets[6].target"),
+    (lambda c: c["targets"].append({"code": "X1", "text": "x", "kind": "ratio", "target": 1}), "targets[6].kind"),
+    (lambda c: c["targets"].append({"parent": "I7", "target": 20}), "targets[6].parent"),  # not the commune's
+    (lambda c: c.update(extra=1), "content"),
+])
+def test_bad_content_is_refused_and_nothing_changes(fresh_db, duc_tho_plan, change, field):
+    local = lp.start(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo")
+    content = edited(local)
+    change(content)
+    with pytest.raises(lp.LocalPlanError) as info:
+        lp.save(fresh_db, duc_tho_plan, "xa-an-dung", content, by="canbo")
+    assert info.value.field == field
+    assert lp.get(fresh_db, duc_tho_plan, "xa-an-dung").revision == 1
+
+
+def test_sending_before_and_after_the_deadline(fresh_db, duc_tho_plan):
+    for unit in ("xa-an-dung", "xa-yen-ho"):
+        lp.start(fresh_db, duc_tho_plan, unit, by="canbo")
+    on_time = lp.send(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo.andung", now=ON_TIME)
+    late = lp.send(fresh_db, duc_tho_plan, "xa-yen-ho", by="canbo.yenho", now=LATE)
+    assert on_time.status is lp.Status.SENT and late.status is lp.Status.SENT
+    assert lp.is_late(duc_tho_plan, on_time) is False
+    assert lp.is_late(duc_tho_plan, late) is True
+    rows = {r.unit.id: r for r in lp.board(fresh_db, duc_tho_plan, now=LATE)}
+    assert len(rows) == 16
+    assert (rows["xa-an-dung"].late, rows["xa-yen-ho"].late) == (False, True)
+    assert rows["xa-tung-anh"].state_vi == "Chưa soạn (quá hạn)"
+    assert rows["xa-tung-anh"].overdue and not rows["xa-an-dung"].overdue
+    before = {r.unit.id: r for r in lp.board(fresh_db, duc_tho_plan, now=ON_TIME)}
+    assert before["xa-tung-anh"].state_vi == "Chưa soạn"
+    details = [r["detail"] for r in fresh_db.query("select detail from audit_log where action = 'local_plan.send' order by id")]
+    assert details == ["đúng hạn", "trễ hạn"]
+
+
+def test_approve_return_and_rights_of_each_step(fresh_db, duc_tho_plan):
+    with pytest.raises(lp.LocalPlanError, match="not started"):
+        lp.send(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo")
+    lp.start(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo")
+    with pytest.raises(lp.LocalPlanError, match="only a sent plan"):
+        lp.approve(fresh_db, duc_tho_plan, "xa-an-dung", by="vhtt")
+    lp.send(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo", now=ON_TIME)
+    with pytest.raises(lp.LocalPlanError, match="cannot change"):  # sent: waiting for the decision
+        lp.save(fresh_db, duc_tho_plan, "xa-an-dung", edited(lp.get(fresh_db, duc_tho_plan, "xa-an-dung")), by="canbo")
+    with pytest.raises(lp.LocalPlanError, match="say what to change"):
+        lp.return_plan(fresh_db, duc_tho_plan, "xa-an-dung", "  ", by="vhtt")
+    returned = lp.return_plan(fresh_db, duc_tho_plan, "xa-an-dung", "Bổ sung nhiệm vụ hội nghị đối thoại", by="vhtt")
+    assert (returned.status, returned.comment) == (lp.Status.RETURNED, "Bổ sung nhiệm vụ hội nghị đối thoại")
+    content = edited(returned, I8=2)
+    lp.save(fresh_db, duc_tho_plan, "xa-an-dung", content, by="canbo")
+    again = lp.send(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo", now=LATE)
+    assert again.comment is None
+    approved = lp.approve(fresh_db, duc_tho_plan, "xa-an-dung", by="vhtt")
+    assert (approved.status, approved.decided_by) == (lp.Status.APPROVED, "vhtt")
+    # Approved: read-only until returned.
+    with pytest.raises(lp.LocalPlanError, match="cannot change"):
+        lp.save(fresh_db, duc_tho_plan, "xa-an-dung", content, by="canbo")
+    with pytest.raises(lp.LocalPlanError, match="cannot be sent"):
+        lp.send(fresh_db, duc_tho_plan, "xa-an-dung", by="canbo")
+    lp.return_plan(fresh_db, duc_tho_plan, "xa-an-dung", "Điều chỉnh theo kế hoạch mới của tỉnh", by="vhtt")
+    assert lp.get(fresh_db, duc_tho_plan, "xa-an-dung").status.editable
+    actions = [(r["username"], r["action"]) for r in fresh_db.query("select username, action from audit_log order by id")]
+    assert actions == [
+        ("canbo", "local_plan.start"), ("canbo", "local_plan.send"), ("vhtt", "local_plan.return"),
+        ("canbo", "local_plan.save"), ("canbo", "local_plan.send"), ("vhtt", "local_plan.approve"),
+        ("vhtt", "local_plan.return"),
+    ]
+
+
+def test_rollup_against_figures_worked_out_by_hand(fresh_db, duc_tho_plan):
+    """Three communes: An Dũng commits 2 "nêu gương" items a month (I8) and adds a task and a
+    target; Yên Hồ keeps the parent's 1 a month; Tùng Ảnh commits 3 but only drafts (not sent).
+    Sent or approved: An Dũng (approved) and Yên Hồ (sent). By hand: I8 — 2 communes, 2 + 1 = 3
+    committed, lowest 1, the parent's figure for them 1 × 2 = 2, one commune stricter; I1 — 2
+    communes at 100, lowest 100, the parent's 100 × 2 = 200 (a share: the sum is not a share of
+    anything, only the count and the lowest matter); own tasks 1, own targets 1."""
+    an_dung = lp.start(fresh_db, duc_tho_plan, "xa-an-dung", by="a")
+    content = edited(an_dung, I8=2)
+    content["tasks"].append({"duty": "Hội nghị đối thoại với Nhân dân về TTHC"})
+    content["targets"].append({"code": "X1", "text": "02 hội nghị đối thoại", "kind": "count", "target": 2})
+    lp.save(fresh_db, duc_tho_plan, "xa-an-dung", content, by="a")
+    lp.send(fresh_db, duc_tho_plan, "xa-an-dung", by="a", now=ON_TIME)
+    lp.approve(fresh_db, duc_tho_plan, "xa-an-dung", by="vhtt")
+    lp.start(fresh_db, duc_tho_plan, "xa-yen-ho", by="y")
+    lp.send(fresh_db, duc_tho_plan, "xa-yen-ho", by="y", now=LATE)
+    tung_anh = lp.start(fresh_db, duc_tho_plan, "xa-tung-anh", by="t")
+    lp.save(fresh_db, duc_tho_plan, "xa-tung-anh", edited(tung_anh, I8=3), by="t")
+
+    result = lp.rollup(fresh_db, duc_tho_plan)
+    assert (result["plans"], result["approved"], result["own_tasks"], result["own_targets"]) == (2, 1, 1, 1)
+    by_code = {t["code"]: t for t in result["targets"]}
+    assert list(by_code) == ["I1", "I2", "I3", "I4", "I5", "I8"]
+    i8 = by_code["I8"]
+    assert (i8["communes"], i8["committed"], i8["lowest"], i8["parent_for_them"], i8["stricter"]) == (2, 3, 1, 2, 1)
+    i1 = by_code["I1"]
+    assert (i1["communes"], i1["lowest"], i1["parent_for_them"], i1["stricter"]) == (2, 100, 200, 0)
+
+
+def test_the_approved_plan_as_a_plan_file(fresh_db, duc_tho_plan):
+    local = lp.start(fresh_db, duc_tho_plan, "xa-an-dung", by="a")
+    content = edited(local, I8=2)
+    content["tasks"].append({"duty": "Hội nghị đối thoại với Nhân dân về TTHC", "timing": "Quý II/2024"})
+    content["targets"].append({"code": "X1", "text": "02 hội nghị đối thoại", "kind": "count", "target": 2,
+                               "unit_label": "hội nghị"})
+    lp.save(fresh_db, duc_tho_plan, "xa-an-dung", content, by="a")
+    lp.send(fresh_db, duc_tho_plan, "xa-an-dung", by="a", now=ON_TIME)
+    approved = lp.approve(fresh_db, duc_tho_plan, "xa-an-dung", by="vhtt")
+    text = lp.to_toml(duc_tho_plan, approved)
+    plan = loads_plan(text, "ke-hoach-xa-an-dung.toml")
+    assert plan.id == "duc-tho-2024.xa-an-dung"
+    assert plan.parent_plan == "duc-tho-2024"
+    assert plan.issuing_unit == "xa-an-dung"
+    assert plan.title == "Kế hoạch tuyên truyền CCHC của UBND xã An Dũng năm 2024"
+    assert plan.unit("ubnd-huyen").external
+    assert [t.duty for t in plan.tasks][-1] == "Hội nghị đối thoại với Nhân dân về TTHC"
+    assert plan.indicator("I8").target == 2
+    assert plan.indicator("X1").applies_to == ("xa-an-dung",)
+    assert {u.id for u in plan.resolve(plan.indicator("I5").applies_to)} == {"xa-an-dung.truyen-thanh"}
+    t11 = next(t for t in plan.tasks if t.provenance.source == "Kế hoạch cấp trên, nhiệm vụ T11")
+    assert t11.lead == ("xa-an-dung",)
+    t3 = next(t for t in plan.tasks if t.provenance.source == "Kế hoạch cấp trên, nhiệm vụ T3")
+    assert (t3.lead, t3.coordinating) == (("phong-vhtt",), ("xa-an-dung",))
