@@ -147,3 +147,36 @@ def test_plugin_new_refuses_a_bad_name_and_a_folder_in_use(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "c" / "src" / "ccch_ghi_chu" / "plugin.py").exists()
     assert 'ghi-chu = "ccch_ghi_chu.plugin"' in (tmp_path / "c" / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_docs_plugins_md_skeleton_commands_work_as_written(server, tmp_path):
+    """docs/plugins.md's "Start from a skeleton" block, line by line, in a fresh virtualenv with
+    ccch-core from its wheel (its ``pip`` is run as ``pip --python``, as above; ``cd`` moves the
+    folder the next lines run in)."""
+    root, _ = server
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    block = re.findall(r"```sh\n(.*?)```", text.split("## Start from a skeleton", 1)[1], flags=re.DOTALL)[0]
+    lines = [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    assert lines == ["ccch plugin new notes", "cd ccch-notes", "pip install -e '.[test]'", "python -m pytest"]
+    run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv"])
+    python = tmp_path / "venv" / "bin" / "python"
+    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    (site / "third_party.pth").write_text(str(third_party_packages(tmp_path)) + "\n", encoding="utf-8")
+    run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-index", "--find-links",
+         root / "wheelhouse", "ccch-core"], env=ENV)
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    outputs = []
+    for line in lines:
+        argv = shlex.split(line)
+        if argv[0] == "cd":
+            cwd = cwd / argv[1]
+            continue
+        if argv[0] == "pip":
+            argv = [sys.executable, "-m", "pip", "--python", python, *argv[1:]]
+        elif argv[0] == "python":
+            argv = [python, *argv[1:]]
+        else:
+            argv[0] = python.parent / argv[0]
+        outputs.append(run(argv, cwd=cwd, env={**ENV, "CCCH_STRICT_PLUGINS": "1"}).stdout)
+    assert "5 passed" in outputs[-1], outputs[-1]
