@@ -569,6 +569,32 @@ def reset_totp(db: Database, username: str, *, secret: str, issuer: str, actor: 
     return _new_totp(db, user, secret, issuer, "user.totp_reset", actor)
 
 
+def new_totp_setup(username: str, issuer: str) -> TotpSetup:
+    """A fresh secret for ``username`` to enter in an app, not stored: the officer's own set-up
+    page shows it and stores it with :func:`confirm_totp` once the app's first code matches."""
+    plain = totp.generate_secret()
+    return TotpSetup(username, plain, totp.provisioning_uri(plain, username, issuer))
+
+
+def confirm_totp(db: Database, user: User, plain: str, code: str | None, *, secret: str,
+                 now: dt.datetime | None = None) -> User | None:
+    """Store ``plain`` as ``user``'s second factor if ``code`` is its current code (the app was set
+    up right), replacing any earlier one; None if the code does not match. The code's step is
+    recorded as used, every other session ends, and the change is in the audit log (the account
+    itself as actor)."""
+    typed = totp.normalise_code(code)
+    step = totp.matching_step(plain, typed, (now or dt.datetime.now(dt.UTC)).timestamp()) if typed else None
+    if step is None:
+        return None
+    action = "user.totp_reset" if user.totp_enabled else "user.totp_enable"
+    with write_transaction(db):
+        db.execute("update users set totp_secret = ?, totp_enabled_at = ?, totp_last_step = ?, "
+                   "session_version = session_version + 1 where id = ?",
+                   [totp.seal(secret, user.id, plain), utc_now_iso(), step, user.id])
+        audit.record(db, user.username, action, user.username)
+    return get_user(db, user.id)
+
+
 def disable_totp(db: Database, username: str, *, actor: str | None = None) -> User:
     """Remove an account's second factor (its sessions go on). Recorded in the audit log."""
     user = _require(db, username)

@@ -9,9 +9,10 @@ from .signin import purge_expired_personal_data  # noqa: F401 - sign-in failure 
 
 @hookimpl
 def register_blueprints(register, deployment):
-    from ..web import audit, auth, dashboard, messages, reports
+    from ..web import account, audit, auth, dashboard, messages, reports
 
     register(auth.bp)
+    register(account.bp)
     register(dashboard.bp)
     register(reports.bp)
     register(audit.bp)
