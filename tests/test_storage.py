@@ -560,3 +560,39 @@ def test_report_deliveries_schema(fresh_db):
     assert columns["recipient"] == ("TEXT", True, False)
     unique = [i for i in fresh_db["report_deliveries"].indexes if i.unique]
     assert [i.columns for i in unique] == [["unit_id", "period", "recipient"]]
+
+
+def test_the_write_queue_lets_go_of_its_lock_file_when_the_last_connection_closes(tmp_path):
+    """The test suite opens hundreds of deployments in one process: each kept a descriptor open for
+    its '-write-lock' file until the process ended (past 1,024, select()-based servers refuse them)."""
+    import os
+
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    path = tmp_path / "a.db"
+    first = storage.connect(path)
+    with storage.write_transaction(first):
+        first.execute("create table t (x)")
+    before = open_descriptors()
+    second = storage.connect(path)
+    first.close()
+    with storage.write_transaction(second):  # the queue still works for the connection left
+        second.execute("insert into t values (1)")
+    second.close()
+    second.close()  # a second close counts once
+    assert open_descriptors() < before
+    assert not [k for k in storage._gates if k[0] == str(path)]
+    # Many databases opened and closed in turn: the process's descriptors stay flat.
+    baseline = open_descriptors()
+    for i in range(40):
+        db = storage.connect(tmp_path / f"d{i}.db")
+        with storage.write_transaction(db):
+            db.execute("create table t (x)")
+        db.close()
+    assert open_descriptors() <= baseline
+    again = storage.connect(path)  # and a file closed before gets a working queue again
+    with storage.write_transaction(again):
+        again.execute("insert into t values (2)")
+    assert again.execute("select count(*) from t").fetchone()[0] == 2
+    again.close()

@@ -91,6 +91,8 @@ def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = 
         db.execute("PRAGMA synchronous = NORMAL")
         if not autocheckpoint:
             db.execute("PRAGMA wal_autocheckpoint = 0")
+    if path_text != ":memory:":
+        _count_connection(db)
     return db
 
 
@@ -140,14 +142,53 @@ except ImportError:  # pragma: no cover
 _gates: dict[tuple[str, int], tuple[threading.RLock, int | None]] = {}
 _gates_guard = threading.Lock()
 _gate_depth = threading.local()
+_connections: dict[tuple[str, int], int] = {}
+"""Open connections of :func:`connect` per database file in this process: the file's write queue
+(its lock file descriptor) is dropped when the last one closes, so a process that opens many
+deployments in turn (the test suite, a multi-deployment tool) does not keep a descriptor for each."""
 
 
-def _gate(db: Database) -> tuple[tuple[str, int], threading.RLock, int | None] | None:
-    """The write queue of ``db``'s database file in this process (None for in-memory databases)."""
+def _path_of(db: Database) -> str:
     path = getattr(db, "_ccch_path", None)
     if path is None:
         row = db.conn.execute("pragma database_list").fetchone()
         path = db._ccch_path = (row[2] if row else "") or ""
+    return path
+
+
+def _count_connection(db: Database) -> None:
+    path = _path_of(db)
+    if not path:
+        return
+    key = (path, os.getpid())
+    with _gates_guard:
+        _connections[key] = _connections.get(key, 0) + 1
+    close = db.close
+    released = []
+
+    def close_and_release() -> None:
+        # Safe to drop the queue when no counted connection to the file is left: a writer inside
+        # _queued holds a connection, and a connection is never closed while another thread uses it.
+        close()
+        with _gates_guard:
+            if released:  # closed twice: counted once
+                return
+            released.append(True)
+            left = _connections.get(key, 0) - 1
+            if left > 0:
+                _connections[key] = left
+                return
+            _connections.pop(key, None)
+            gate = _gates.pop(key, None)
+        if gate is not None and gate[1] is not None:
+            os.close(gate[1])
+
+    db.close = close_and_release
+
+
+def _gate(db: Database) -> tuple[tuple[str, int], threading.RLock, int | None] | None:
+    """The write queue of ``db``'s database file in this process (None for in-memory databases)."""
+    path = _path_of(db)
     if not path:
         return None
     key = (path, os.getpid())  # a forked worker opens its own lock file: flock is per open file
