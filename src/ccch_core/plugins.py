@@ -46,6 +46,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "ccch_core.builtin.data",
     "ccch_core.builtin.messaging",
     "ccch_core.builtin.operations",
+    "ccch_core.builtin.local_plans",
 )
 """The core's own plugin modules, registered first and never blocked."""
 
