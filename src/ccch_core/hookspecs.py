@@ -274,4 +274,9 @@ def register_metrics(register, deployment):
     figures are exact across worker processes and restarts and the hot paths pay nothing. Keep it to
     a few indexed queries; name metrics ``ccch_<plugin>_…`` and keep label values few (a survey, a
     contest, a state), never a person's data. See :mod:`ccch_core.metrics`.
+
+    Errors: an exception raised by a collector fails that scrape (the page answers 500 and
+    Prometheus marks the target down), so yield nothing for what the plugin can expect to be
+    missing; this hook itself raises :class:`ccch_core.PluginError` only for a plugin that cannot
+    report at all.
     """
