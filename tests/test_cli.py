@@ -825,6 +825,9 @@ EXPECTED_COMMANDS = {
     ("messages",), ("messages", "send"), ("messages", "list"), ("messages", "show"), ("messages", "retry"),
     ("messages", "cancel"), ("messages", "test"), ("messages", "senders"),
     ("contacts",), ("contacts", "add"), ("contacts", "list"), ("contacts", "remove"), ("contacts", "import"),
+    ("plugin",), ("plugin", "new"),
+    ("doctor",), ("replication",), ("replication", "config"), ("replication", "run"), ("replication", "status"),
+    ("restore",),
 }
 
 
