@@ -6,6 +6,7 @@ every command."""
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -106,3 +107,42 @@ def test_the_options_docs_cli_md_shows_exist(make_deployment):
                 problems.append(f"`{span}`: {' '.join(ctx.command_path.split()[1:])} has no option {option}")
     assert checked > 40
     assert not problems, "\n".join(problems)
+
+
+def transcript_commands(doc: str) -> list[tuple[str, str]]:
+    """Each ``$ ccch …`` line of a document's transcripts, with the line that follows it."""
+    lines = (ROOT / "docs" / doc).read_text(encoding="utf-8").splitlines()
+    return [(line[2:], lines[i + 1] if i + 1 < len(lines) else "") for i, line in enumerate(lines)
+            if line.startswith("$ ccch ")]
+
+
+def test_the_transcripts_of_plugins_md_and_cli_md_run(tmp_path, monkeypatch, duc_tho_plan_path):
+    """Every ``$ ccch …`` command docs/plugins.md and docs/cli.md show runs, in document order, in
+    a deployment made as the tutorial's (``ductho/``, export and reminders enabled): exit status 0,
+    or the error the transcript shows. ``serve`` is left out (it serves until stopped)."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    made = runner.invoke(make_cli(None), ["init", "ductho", "--plan", str(duc_tho_plan_path),
+                                          "--plugin", "export", "--plugin", "reminders"])
+    assert made.exit_code == 0, made.output
+    ran = 0
+    for command, following in transcript_commands("plugins.md"):
+        argv = shlex.split(command)[1:]
+        if argv[-1] == "serve":
+            continue
+        result = runner.invoke(make_cli(argv=argv), argv, input="n\n")
+        ran += 1
+        if following.startswith("Error:"):
+            assert result.exit_code != 0 and following in result.output, (command, result.output)
+        else:
+            assert result.exit_code == 0, (command, result.output)
+    assert ran >= 12
+    # docs/cli.md's two, in a deployment that holds nothing about the person: the not-found
+    # message and exit status 1 the page describes, and an audit log read.
+    for command, _ in transcript_commands("cli.md"):
+        argv = ["-c", "ductho/ccch.toml", *shlex.split(command)[1:]]
+        result = runner.invoke(make_cli(argv=argv), argv, input="n\n")
+        if "privacy erase" in command:
+            assert result.exit_code == 1 and "Không tìm thấy dữ liệu cá nhân nào của SĐT 0912***678" in result.output
+        else:
+            assert result.exit_code == 0, (command, result.output)
