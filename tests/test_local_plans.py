@@ -213,3 +213,24 @@ def test_the_approved_plan_as_a_plan_file(fresh_db, duc_tho_plan):
     assert t11.lead == ("xa-an-dung",)
     t3 = next(t for t in plan.tasks if t.provenance.source == "Kế hoạch cấp trên, nhiệm vụ T3")
     assert (t3.lead, t3.coordinating) == (("phong-vhtt",), ("xa-an-dung",))
+
+
+def test_the_two_tier_cascade_province_to_communes(fresh_db, two_tier_plan):
+    """Since July 2025 the province's plan sits directly above communes and wards: the same
+    cascade, judged against "trước ngày 31/01/2026"."""
+    plan = two_tier_plan
+    expected = {u.id for u in lp.expected_units(plan)}
+    assert expected and all(plan.unit(u).kind in ("commune", "ward") for u in expected)
+    unit = sorted(expected)[0]
+    local = lp.start(fresh_db, plan, unit, by="canbo")
+    assert local.tasks and local.targets
+    sent = lp.send(fresh_db, plan, unit, by="canbo", now=dt.datetime(2026, 1, 30, 16, 59, tzinfo=UTC))
+    assert lp.is_late(plan, sent) is False
+    approved = lp.approve(fresh_db, plan, unit, by="so-vhttdl")
+    child = loads_plan(lp.to_toml(plan, approved), "ke-hoach.toml")
+    assert child.parent_plan == plan.id and child.issuing_unit == unit
+    assert child.unit(plan.issuing_unit).external
+    late_unit = sorted(expected)[1]
+    lp.start(fresh_db, plan, late_unit, by="canbo")
+    late = lp.send(fresh_db, plan, late_unit, by="canbo", now=dt.datetime(2026, 1, 30, 17, 0, tzinfo=UTC))
+    assert lp.is_late(plan, late) is True
