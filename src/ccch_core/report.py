@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from . import progress
+from . import charts, progress
 from .model import Plan, Unit
 from .periods import Period, to_local, utc_now
 
@@ -241,7 +241,12 @@ def _indicator_section(request: ReportRequest) -> Section:
     met = sum(1 for r in results if r.status is progress.Status.MET)
     text = (f"Trong {lower_first(request.period.label_vi)}, {met}/{len(results)} chỉ tiêu đạt; "
             f"{sum(1 for r in results if r.status is progress.Status.NO_DATA)} chỉ tiêu chưa có số liệu.")
-    return Section("chi_tieu", "Kết quả thực hiện các chỉ tiêu", [Paragraph(text), table], order=10)
+    blocks: list[Block] = [Paragraph(text), table]
+    if any(r.indicator.kind.value != "yes_no" for r in results):
+        chart_title = f"Tiến độ đạt mục tiêu — {request.period.label_vi}"
+        blocks.append(Figure(chart_title, charts.progress_chart(results, title=chart_title),
+                             "Kết quả so với mục tiêu của từng chỉ tiêu định lượng, như ở bảng trên."))
+    return Section("chi_tieu", "Kết quả thực hiện các chỉ tiêu", blocks, order=10)
 
 
 def _completeness_section(request: ReportRequest) -> Section:
@@ -258,7 +263,17 @@ def _completeness_section(request: ReportRequest) -> Section:
     subset = progress.Completeness(completeness.period, tuple(reports))
     text = (f"Đã nhận {subset.received}/{subset.expected} báo cáo; tỷ lệ báo cáo "
             f"{_pct(subset.reporting_rate)}, đúng hạn {_pct(subset.on_time_rate)}.")
-    return Section("bao_cao", "Tình hình báo cáo của các đơn vị", [Paragraph(text), table], order=30)
+    blocks: list[Block] = [Paragraph(text), table]
+    year = Period.year_of(request.plan.year)
+    months = [m for m in year.months() if m.end_date >= request.plan.starts_on and m.start_date <= request.plan.ends_on]
+    whole_year = progress.reporting_completeness(dep.db, request.plan, year, now=request.now)
+    scoped = progress.Completeness(year, tuple(r for r in whole_year.reports if request.includes(r.unit.id)))
+    if months and scoped.reports:
+        chart_title = f"Báo cáo hằng tháng của các đơn vị năm {request.plan.year}"
+        blocks.append(Figure(chart_title, charts.report_grid_chart(scoped, months, title=chart_title),
+                             "Mỗi hàng là một đơn vị, mỗi cột một tháng; xanh: đúng hạn, vàng: trễ hạn, "
+                             "đỏ: chưa nộp, xám: chưa đến hạn."))
+    return Section("bao_cao", "Tình hình báo cáo của các đơn vị", blocks, order=30)
 
 
 def due_day(due_at: dt.datetime | None) -> dt.date | None:

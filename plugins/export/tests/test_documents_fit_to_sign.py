@@ -203,5 +203,33 @@ def test_the_pdf_repeats_header_rows_and_agrees_on_addressee(dep, tmp_path):
     for page in pages:  # no page ends on a table's header row
         lines = [line for line in page.splitlines() if line.strip()]
         assert not lines or "Hạn nộp" not in lines[-1] and "(hết ngày)" not in lines[-1]
+    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "bao-cao.pdf")], check=True, capture_output=True,
+                            text=True).stdout.splitlines()[2:]
+    assert len(images) >= 2, "the charts should be pictures in the PDF"
     signature = next(page for page in pages if "Nơi nhận:" in page)
     assert "PHÓ CHỦ TỊCH" in signature and "Hoàng Xuân Hùng" in signature  # the block is not split
+
+
+def test_charts_come_out_as_pictures_with_their_words(dep):
+    document = docx.Document(io.BytesIO(produce(dep, "docx")))
+    shapes = list(document.inline_shapes)
+    assert len(shapes) >= 2  # progress toward the targets, the year's reporting grid
+    titles = [s._inline.docPr.get("title") for s in shapes]
+    assert "Tiến độ đạt mục tiêu — Tháng 3/2024" in titles
+    assert "Báo cáo hằng tháng của các đơn vị năm 2024" in titles
+    assert all(s._inline.docPr.get("descr") for s in shapes)
+    assert all(abs(s.width.cm - 16.0) < 0.1 for s in shapes)  # the text width, within the margins
+    captions = [p.text for p in document.paragraphs]
+    assert "Tiến độ đạt mục tiêu — Tháng 3/2024" in captions
+
+
+def test_figure_png_draws_vietnamese_text_and_refuses_garbage():
+    from ccch_export.docx_nd30 import figure_png
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 40" width="100%">'
+           '<text x="4" y="24" font-family="system-ui, sans-serif">Đúng hạn, trễ hạn, chưa nộp</text></svg>')
+    png = figure_png(svg, 400)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    blank = figure_png(svg.replace("Đúng hạn, trễ hạn, chưa nộp", ""), 400)
+    assert png != blank  # the letters were drawn (the font is found without system fonts)
+    assert figure_png("<not svg") is None
