@@ -94,3 +94,12 @@ def test_every_hookspec_says_which_exception_reports_a_problem():
               and not re.search(r"\w*(Error|Exception)\b|\braises?\b|none are expected", value.__doc__ or "")]
     assert not silent, (f"hookspecs {silent}: add an 'Errors:' paragraph to the docstring naming the exception "
                         "that reports a problem (PluginError at start-up, click.ClickException in a command…)")
+
+
+def test_the_export_plugins_settings_are_refused_with_plugin_error(make_deployment):
+    """The export plugin's ``startup`` reports a bad ``[plugins.export]`` as the hook says: PluginError,
+    naming the table in ccch.toml and the value."""
+    with pytest.raises(PluginError, match=r"\[plugins.export\] in ccch.toml: unknown key\(s\) colour"):
+        make_deployment(["export"], plugin_settings={"export": {"colour": 1}})
+    with pytest.raises(PluginError, match=r"\[plugins.export.signatories\] in ccch.toml: unknown unit 'xa-khong-co'"):
+        make_deployment(["export"], plugin_settings={"export": {"signatories": {"xa-khong-co": {"name": "A"}}}})

@@ -21,7 +21,7 @@ from flask import (
     stream_with_context,
 )
 
-from ccch_core import hookimpl
+from ccch_core import PluginError, hookimpl
 from ccch_core.accounts import Role
 from ccch_core.periods import Period, PeriodError
 from ccch_core.report import DataScope, ExportOptions, build_report, call_exporter
@@ -177,14 +177,15 @@ def startup(deployment):
     settings = deployment.plugin_settings(NAME)
     unknown = set(settings) - {"signatories"}
     if unknown:
-        raise click.ClickException(f"[plugins.export]: unknown key(s) {', '.join(sorted(unknown))} (known: signatories)")
+        raise PluginError(f"[plugins.export] in ccch.toml: unknown key(s) {', '.join(sorted(unknown))} "
+                          "(known: signatories)")
     for unit_id, sign in settings.get("signatories", {}).items():
         if not deployment.plan.has_unit(unit_id):
-            raise click.ClickException(f"[plugins.export.signatories]: unknown unit {unit_id!r}")
+            raise PluginError(f"[plugins.export.signatories] in ccch.toml: unknown unit {unit_id!r}")
         bad = set(sign) - {"authority", "title", "name"}
         if bad:
-            raise click.ClickException(
-                f"[plugins.export.signatories.{unit_id}]: unknown key(s) {', '.join(sorted(bad))} (authority, title, name)")
+            raise PluginError(
+                f"[plugins.export.signatories.{unit_id}] in ccch.toml: unknown key(s) {', '.join(sorted(bad))} (authority, title, name)")
 
 
 class _FormatOption(click.Option):
