@@ -189,7 +189,7 @@ def _parse_form(plan: Plan, form, fields: list[MeasureField]):
             row = progress.check_measurement(plan, field.indicator.code, field.unit.id, field.period, value, **args)
         except progress.ProgressError as exc:
             suffix = {"numerator": "-num", "denominator": "-den"}.get(exc.field, "")
-            errors[field.name + suffix] = _vietnamese(exc)
+            errors[field.name + suffix] = _vietnamese(exc, field.indicator)
             labels[field.name + suffix] = f"{field.indicator.code} — {field.unit.name}"
             continue
         measurements.append((field, row, value, args))
@@ -217,8 +217,17 @@ _MESSAGES_VI = (
 )
 
 
-def _vietnamese(exc: progress.ProgressError) -> str:
+def _vietnamese(exc: progress.ProgressError, indicator=None) -> str:
+    """The error in Vietnamese; for a ratio, in the words of the form's own labels ("Số TTHC được
+    niêm yết…", "Tổng số TTHC…"), not "tử số"/"mẫu số", which the form never shows."""
     text = str(exc)
+    if indicator is not None and (indicator.numerator or indicator.denominator):
+        numerator = indicator.numerator or "Tử số"
+        denominator = indicator.denominator or "mẫu số"
+        if "is larger than the denominator" in text:
+            return f"“{numerator}” không được lớn hơn “{denominator}”."
+        if "give both numerator and denominator" in text:
+            return f"Vui lòng nhập cả “{numerator}” và “{denominator}”."
     for needle, message in _MESSAGES_VI:
         if needle in text:
             return message
