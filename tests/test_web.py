@@ -253,9 +253,6 @@ def _row(anonymous, admins, officer, others) -> dict[str, object]:
 # reopened (so its officer may submit it again), and xa-yen-ho's March report is submitted.
 MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("health", "GET", None): _row(200, 200, 200, 200),
-    # The test client comes from 127.0.0.1, the default of [web] metrics_allow: no sign-in needed
-    # (tests/test_metrics.py checks other addresses get a 404).
-    ("metrics", "GET", None): _row(200, 200, 200, 200),
     ("auth.login", "GET", None): _row(200, 200, 200, 200),
     ("auth.login", "POST", None): _row(422, 422, 422, 422),  # empty username and password
     ("auth.second_factor", "GET", None): _row(200, 200, 200, 200),  # no sign-in waiting for a code
@@ -278,25 +275,6 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("messages.contacts_index", "GET", None): _row(LOGIN, 200, 403, 403),
     ("messages.contacts_index", "POST", None): _row(LOGIN, 422, 403, 403),  # an empty contact
     ("messages.contacts_remove", "POST", None): _row(LOGIN, 404, 403, 403),
-    # Commune plans (#19). In this order for each role: the officer is sent from the board to
-    # the commune's own plan (302), saves nothing before starting (409), starts it (303) and
-    # sends it (303); the plan office approves nothing unsent (409) and returns nothing without
-    # a comment (422); nobody downloads an unapproved plan (404).
-    ("local_plans.index", "GET", None): {**_row(LOGIN, 200, 302, 403), "viewer": 200},
-    ("local_plans.page", "GET", "own"): _row(LOGIN, 200, 200, 403),
-    ("local_plans.page", "GET", "other"): _row(LOGIN, 200, 403, 403),
-    ("local_plans.page", "POST", "own"): _row(LOGIN, 403, 409, 403),
-    ("local_plans.page", "POST", "other"): _row(LOGIN, 403, 403, 403),
-    ("local_plans.start", "POST", "own"): _row(LOGIN, 403, 303, 403),
-    ("local_plans.start", "POST", "other"): _row(LOGIN, 403, 403, 403),
-    ("local_plans.send", "POST", "own"): _row(LOGIN, 403, 303, 403),
-    ("local_plans.send", "POST", "other"): _row(LOGIN, 403, 403, 403),
-    ("local_plans.approve", "POST", "own"): _row(LOGIN, 409, 403, 403),
-    ("local_plans.approve", "POST", "other"): _row(LOGIN, 409, 403, 403),
-    ("local_plans.return_plan", "POST", "own"): _row(LOGIN, 422, 403, 403),
-    ("local_plans.return_plan", "POST", "other"): _row(LOGIN, 422, 403, 403),
-    ("local_plans.download", "GET", "own"): _row(LOGIN, 404, 404, 403),
-    ("local_plans.download", "GET", "other"): _row(LOGIN, 404, 403, 403),
 }
 
 ENDS_SESSION = {("auth.logout", "POST")}
@@ -1262,12 +1240,11 @@ def test_fixed_url_is_url_for_remembered_per_mount_point(app):
     from ccch_core.web import fixed_url
 
     with app.test_request_context("/"):
-        hashed = url_for("static", filename="public.css")  # named by its content (ccch_core.web.compression)
-        assert re.fullmatch(r"/static/public\.[0-9a-f]{12}\.css", hashed)
-        assert fixed_url("static", filename="public.css") == hashed
-        assert fixed_url("static", filename="public.css") == hashed  # from the memo
+        assert fixed_url("static", filename="public.css") == url_for("static", filename="public.css") == \
+            "/static/public.css"
+        assert fixed_url("static", filename="public.css") == "/static/public.css"  # from the memo
     # The same app mounted under a prefix (SCRIPT_NAME) gets its own links, not the memo's.
     with app.test_request_context("/", base_url="http://localhost/cchc/"):
-        assert fixed_url("static", filename="public.css") == "/cchc" + hashed
+        assert fixed_url("static", filename="public.css") == "/cchc/static/public.css"
     page = app.test_client().get("/dang-nhap", base_url="http://localhost/cchc/").get_data(as_text=True)
     assert 'href="/cchc/static/' in page
