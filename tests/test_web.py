@@ -253,6 +253,9 @@ def _row(anonymous, admins, officer, others) -> dict[str, object]:
 # reopened (so its officer may submit it again), and xa-yen-ho's March report is submitted.
 MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("health", "GET", None): _row(200, 200, 200, 200),
+    # The test client comes from 127.0.0.1, the default of [web] metrics_allow: no sign-in needed
+    # (tests/test_metrics.py checks other addresses get a 404).
+    ("metrics", "GET", None): _row(200, 200, 200, 200),
     ("auth.login", "GET", None): _row(200, 200, 200, 200),
     ("auth.login", "POST", None): _row(422, 422, 422, 422),  # empty username and password
     ("auth.second_factor", "GET", None): _row(200, 200, 200, 200),  # no sign-in waiting for a code
