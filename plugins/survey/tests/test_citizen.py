@@ -93,7 +93,7 @@ def test_submission_is_stored_with_placement_unit_and_version(app, dep, poster):
                                                      "q-linh-vuc": "ho-tich"})
     # The answer is the thank-you page itself (no redirect: one round trip less on a slow phone).
     assert response.status_code == 200 and response.headers["X-Survey-Result"] == "stored"
-    assert "Cảm ơn bạn đã góp ý" in response.get_data(as_text=True)
+    assert "Cảm ơn Ông/Bà đã góp ý" in response.get_data(as_text=True)
     assert client.get(f"/k/{poster.code}/cam-on").status_code == 200  # still there, for kiosks and old links
     row = next(dep.db.query("select * from survey_responses"))
     assert (row["placement_id"], row["unit_id"], row["survey_id"], row["version"], row["channel"]) == (
@@ -157,7 +157,7 @@ def test_double_tap_and_resend_store_once(app, dep, poster):
     first = client.post(f"/k/{poster.code}", data=form)
     second = client.post(f"/k/{poster.code}", data=form)
     assert first.status_code == second.status_code == 200
-    assert second.headers["X-Survey-Result"] == "stored" and "Cảm ơn bạn đã góp ý" in second.get_data(as_text=True)
+    assert second.headers["X-Survey-Result"] == "stored" and "Cảm ơn Ông/Bà đã góp ý" in second.get_data(as_text=True)
     assert count(dep.db, "survey_responses") == 1
     assert dep.db.execute("select sum(responses) from survey_daily").fetchone()[0] == 1
 
