@@ -59,7 +59,7 @@ def survey_sections(request) -> list[Section]:
             ))
         blocks.append(Figure(
             title=f"Phân bố câu trả lời — {res.title}",
-            svg=charts.distribution_chart(res.title, [(f"{q.key}. {q.prompt}", q.score.counts, q.score.index)
+            svg=charts.distribution_chart(res.title, [(q.prompt, q.score.counts, q.score.index)
                                                       for q in res.scale_questions], LEGEND,
                                           ident=f"bc-{survey.id}"),
             alt="; ".join(f"{q.prompt}: {_pct(q.score.index)}" for q in res.scale_questions),

@@ -688,7 +688,7 @@ def _officer_routes(bp: Blueprint) -> None:
         target = _target(dep)
         distribution = charts.distribution_chart(
             f"Phân bố câu trả lời — {period.label_vi}",
-            [(f"{q.key}. {q.prompt}", q.score.counts, q.score.index) for q in res.scale_questions], LEGEND)
+            [(q.prompt, q.score.counts, q.score.index) for q in res.scale_questions], LEGEND)  # words, not keys
         unit_chart = charts.index_chart(
             f"Chỉ số hài lòng theo đơn vị — {period.label_vi}",
             [(u.name, s.index, s.n) for u, s, _ in res.units], target) if res.units else None
