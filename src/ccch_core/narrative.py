@@ -691,13 +691,15 @@ def _notes(deployment, period: Period, within: str | None) -> list[str]:
 
 def draft_narrative(deployment, period: Period | str, unit_id: str | None = None, *,
                     now: dt.datetime | None = None, template: NarrativeTemplate | None = None,
-                    texts: Mapping[str, str] | None = None) -> Narrative:
+                    texts: Mapping[str, str] | None = None,
+                    material: Mapping[str, Sequence[Suggestion]] | None = None) -> Narrative:
     """Draft the report of ``deployment``'s plan for ``period`` — the whole plan, or ``unit_id``
     and the units below it (a commune's own monthly report) — from the data.
 
     ``texts`` are the officer's own texts by section key (chi_dao, danh_gia, phuong_huong,
-    de_xuat); a section without one carries only its suggestions. Every drafted sentence exists
-    only when its data does.
+    de_xuat); a section without one carries only its suggestions. ``material`` adds suggestions by
+    section key (a roll-up offers what its months' final reports said). Every drafted sentence
+    exists only when its data does.
     """
     plan = deployment.plan
     if isinstance(period, str):
@@ -751,6 +753,9 @@ def draft_narrative(deployment, period: Period | str, unit_id: str | None = None
         elif key == "de_xuat":
             suggestions = [Suggestion("Khó khăn, đề xuất của các đơn vị", notes)] if notes else []
             sections.append(NarrativeSection(key, title, intro, editable=True, suggestions=suggestions, text=text))
+    if material:
+        sections = [attrs.evolve(s, suggestions=(*s.suggestions, *material.get(s.key, ()))) if s.editable else s
+                    for s in sections]
     return Narrative(plan, period, unit_id, sections, drafted_at=now)
 
 

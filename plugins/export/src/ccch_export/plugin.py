@@ -30,8 +30,7 @@ from ccch_core.text import slugify
 from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
 
-from . import tabular
-from .decision_nd30 import register_document_writers  # noqa: F401 - a hook implementation of this plugin
+from . import pages, tabular, written
 from .decision_nd30 import register_document_writers  # noqa: F401 - a hook implementation of this plugin
 from .exporters import EXPORTERS
 
@@ -173,12 +172,24 @@ def register_exporters(register):
 
 
 @hookimpl
+def register_migrations(register):
+    register(written.migrations)
+
+
+@hookimpl
 def startup(deployment):
     settings = deployment.plugin_settings(NAME)
-    unknown = set(settings) - {"signatories"}
+    unknown = set(settings) - {"signatories", "template"}
     if unknown:
         raise PluginError(f"[plugins.export] in ccch.toml: unknown key(s) {', '.join(sorted(unknown))} "
-                          "(known: signatories)")
+                          "(known: signatories, template)")
+    if "template" in settings:
+        # A mistake in the report template is found when the deployment starts, not when an
+        # officer first opens the report page.
+        try:
+            written.template_of(deployment)
+        except ValueError as exc:
+            raise PluginError(f"[plugins.export] template in ccch.toml: {exc}") from None
     for unit_id, sign in settings.get("signatories", {}).items():
         if not deployment.plan.has_unit(unit_id):
             raise PluginError(f"[plugins.export.signatories] in ccch.toml: unknown unit {unit_id!r}")
@@ -205,6 +216,8 @@ class _FormatOption(click.Option):
 def register_commands(cli):
     from ccch_core.cli import pass_deployment
     from ccch_core.cli import table as text_table
+
+    pages.register_commands(cli)
 
     @cli.command("report")
     @click.option("--period", "-p", "period_text", required=True, help="2024-03, 2024-Q1, 2024-H1 or 2024.")
@@ -354,6 +367,7 @@ def data_download(name: str):
 @hookimpl
 def register_blueprints(register, deployment):
     register(bp, url_prefix="/xuat")
+    register(pages.bp, url_prefix="/xuat/viet")
 
 
 @hookimpl

@@ -1,0 +1,208 @@
+"""The report the officer writes (#23 parts 2, 3 and 4): the page pre-fills suggestions, saves a
+draft, marks the report final and freezes it with its figures; a later data correction shows as a
+difference while the frozen document stays as sent; a quarter offers its months' final texts; a
+commune's own monthly report as a Decree 30 DOCX; a deployment's template."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import docx
+import pytest
+from ccch_export import written
+from click.testing import CliRunner
+
+from ccch_core import progress
+from ccch_core.builtin.commands import import_activity_csv, read_measurement_csv
+from ccch_core.cli import make_cli
+from ccch_core.periods import Period
+from ccch_core.testing import csrf_token, login
+
+DEMO = Path(__file__).resolve().parents[3] / "examples" / "duc-tho-2024" / "demo"
+URL = "/xuat/viet"
+
+
+def load_demo(dep) -> None:
+    for _, row in read_measurement_csv(DEMO / "measurements-2024-q1.csv"):
+        if row["indicator"] != "I6":  # the demo's I6 rows name units the plan no longer applies I6 to
+            progress.record_measurement(dep.db, dep.plan, row["indicator"], row["unit"], row["period"],
+                                        row.get("value"), numerator=row.get("numerator"),
+                                        denominator=row.get("denominator"))
+    import_activity_csv(dep, DEMO / "activity-2024-03.csv", "demo")
+
+
+@pytest.fixture
+def dep(make_deployment):
+    dep = make_deployment(["export"])
+    load_demo(dep)
+    progress.record_activity_report(dep.db, dep.plan, "xa-yen-ho", "2024-03", [{"category": "broadcast", "count": 3}],
+                                    note="Loa trạm truyền thanh thôn 3 hỏng, đề nghị hỗ trợ kinh phí sửa chữa",
+                                    now=dt.datetime(2024, 4, 3, tzinfo=dt.UTC))
+    return dep
+
+
+@pytest.fixture
+def admin(dep, make_app, make_user):
+    client = make_app(dep).test_client()
+    name, password = make_user(dep, "plan_admin")
+    assert login(client, name, password).status_code == 302
+    return client
+
+
+def docx_text(content: bytes) -> str:
+    document = docx.Document(io.BytesIO(content))
+    body = [p.text for p in document.paragraphs]
+    cells = [p.text for t in document.tables for row in t.rows for c in row.cells for p in c.paragraphs]
+    return "\n".join(body + cells)
+
+
+def post(client, data, period="2024-03", unit=None):
+    query = f"?period={period}" + (f"&unit={unit}" if unit else "")
+    token = csrf_token(client, URL + query)
+    return client.post(URL + query, data={"csrf_token": token, **data})
+
+
+def test_the_page_drafts_from_the_data_and_prefills_suggestions(admin):
+    page = admin.get(URL + "?period=2024-03").get_data(as_text=True)
+    assert "Số chuyên mục CCHC phát sóng: 2 số trong tháng 3/2024; lũy kế từ đầu năm 4/15 số, đạt 26,6% kế hoạch năm." in page
+    assert "Chưa lưu: dưới đây là dự thảo" in page
+    box = re.search(r'<textarea id="t-de_xuat"[^>]*>(.*?)</textarea>', page, re.DOTALL).group(1)
+    assert "Khó khăn, đề xuất của các đơn vị:" in box
+    assert "- UBND xã Yên Hồ: Loa trạm truyền thanh thôn 3 hỏng, đề nghị hỗ trợ kinh phí sửa chữa." in box
+    assessment = re.search(r'<textarea id="t-danh_gia"[^>]*>(.*?)</textarea>', page, re.DOTALL).group(1)
+    assert "Chỉ tiêu chưa đạt tiến độ:" in assessment and "UBND xã Đức Đồng: trễ hoặc chưa nộp 3 kỳ" in assessment
+
+
+def test_draft_final_and_a_later_correction(dep, admin):
+    texts = {"chi_dao": "UBND huyện ban hành văn bản chỉ đạo.", "danh_gia": "Ưu điểm: các xã duy trì chuyên mục.",
+             "phuong_huong": "Tiếp tục phát sóng chuyên mục CCHC.", "de_xuat": "Đề nghị tỉnh hỗ trợ kinh phí."}
+    response = post(admin, {**texts, "action": "save"})
+    assert response.status_code == 303
+    saved = written.get_written(dep.db, dep.plan, Period.parse("2024-03"), None)
+    assert saved.status == "draft" and saved.texts == texts and saved.document is None
+    page = admin.get(URL + "?period=2024-03").get_data(as_text=True)
+    assert "Bản nháp" in page and "Ưu điểm: các xã duy trì chuyên mục." in page
+
+    assert post(admin, {**texts, "action": "final"}).status_code == 303
+    final = written.get_written(dep.db, dep.plan, Period.parse("2024-03"), None)
+    assert final.final and final.finalised_by and final.revision == 2
+    sent = admin.get(URL + "/tai-ve?period=2024-03").data
+    assert sent == final.document
+    text = docx_text(sent)
+    assert "lũy kế từ đầu năm 4/15 số, đạt 26,6% kế hoạch năm" in text
+    assert "Đề nghị tỉnh hỗ trợ kinh phí." in text
+    assert "Loa trạm truyền thanh thôn 3" not in text  # a final report holds what the officer wrote
+
+    # The Centre corrects March: 3 issues, not 2.
+    progress.record_measurement(dep.db, dep.plan, "I7", "trung-tam-vhtt", "2024-03", 3)
+    assert admin.get(URL + "/tai-ve?period=2024-03").data == sent  # the frozen document stays as sent
+    page = admin.get(URL + "?period=2024-03").get_data(as_text=True)
+    assert "Số liệu đã thay đổi sau khi báo cáo hoàn thành" in page
+    assert "lũy kế từ đầu năm 4/15 số" in page and "lũy kế từ đầu năm 5/15 số, đạt 33,3% kế hoạch năm" in page
+    changes = written.differences(final.frozen, written.draft(dep, Period.parse("2024-03"), None))
+    assert [c.key for c in changes] == ["ket_qua.chi_tieu.I7"]
+    assert "3 số trong tháng 3/2024" in changes[0].after and "2 số trong tháng 3/2024" in changes[0].before
+
+    # A final report is not edited again: the reason is shown and the words come back.
+    refused = post(admin, {**texts, "danh_gia": "Sửa lại đánh giá", "action": "save"})
+    assert refused.status_code == 400
+    body = refused.get_data(as_text=True)
+    assert "đã hoàn thành và được chốt số liệu" in body and "Sửa lại đánh giá" in body
+    assert written.get_written(dep.db, dep.plan, Period.parse("2024-03"), None).texts == texts
+
+
+def test_the_cli_lists_the_differences_and_writes_the_frozen_document(dep):
+    written.save(dep, Period.parse("2024-03"), None, {"danh_gia": "Đạt kế hoạch."}, by="admin", final=True)
+    progress.record_measurement(dep.db, dep.plan, "I7", "trung-tam-vhtt", "2024-03", 3)
+    runner = CliRunner()
+    result = runner.invoke(make_cli(dep.config.path), ["report-narrative", "-p", "2024-03", "--differences"])
+    assert result.exit_code == 0, result.output
+    assert "ket_qua.chi_tieu.I7" in result.output and "5/15" in result.output
+    out = dep.config.folder / "bc.docx"
+    result = runner.invoke(make_cli(dep.config.path), ["report-narrative", "-p", "2024-03", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == written.get_written(dep.db, dep.plan, Period.parse("2024-03"), None).document
+    not_final = runner.invoke(make_cli(dep.config.path), ["report-narrative", "-p", "2024-02", "--differences"])
+    assert not_final.exit_code != 0 and "not final yet" in not_final.output
+    bad = runner.invoke(make_cli(dep.config.path), ["report-narrative", "-p", "2024-13"])
+    assert bad.exit_code != 0 and "--period" in bad.output
+
+
+def test_a_quarter_offers_its_months_final_texts(dep, admin):
+    written.save(dep, Period.parse("2024-03"), None,
+                 {"phuong_huong": "- Sửa chữa loa trạm truyền thanh Yên Hồ\n- Tăng tin bài về DVC trực tuyến"},
+                 by="admin", final=True)
+    page = admin.get(URL + "?period=2024-Q1").get_data(as_text=True)
+    box = re.search(r'<textarea id="t-phuong_huong"[^>]*>(.*?)</textarea>', page, re.DOTALL).group(1)
+    assert "Báo cáo tháng 3/2024 (đã hoàn thành):\n- Sửa chữa loa trạm truyền thanh Yên Hồ\n- Tăng tin bài" in box
+    assert "Số chuyên mục CCHC phát sóng: 4 số trong quý I/2024" in page
+
+
+def test_a_communes_own_report_as_a_decree_30_docx(dep, make_app, make_user):
+    client = make_app(dep).test_client()
+    name, password = make_user(dep, "unit_officer", "xa-an-dung")
+    login(client, name, password)
+    page = client.get(URL + "?period=2024-03")
+    assert page.status_code == 200
+    assert "UBND xã An Dũng" in page.get_data(as_text=True)
+    assert client.get(URL + "?period=2024-03&unit=xa-yen-ho").status_code == 403
+    response = post(client, {"danh_gia": "Xã duy trì phát thanh 11 tin bài.", "action": "final"})
+    assert response.status_code == 303
+    content = client.get(URL + "/tai-ve?period=2024-03").data
+    text = docx_text(content)
+    assert "ỦY BAN NHÂN DÂN\nXÃ AN DŨNG" in text
+    assert "Kính gửi: Ủy ban nhân dân huyện Đức Thọ (qua Phòng Văn hóa - Thông tin)." in text
+    assert "Phát sóng (truyền thanh, truyền hình): 11, do 1 đơn vị thực hiện (UBND xã An Dũng 11)." in text
+    assert "Xã duy trì phát thanh 11 tin bài." in text
+    assert "Trung tâm Văn hóa - Truyền thông huyện 6" not in text  # not the commune's
+
+
+@pytest.mark.parametrize("role", ["viewer", "contest_manager"])
+def test_who_may_not_write(dep, make_app, make_user, role):
+    client = make_app(dep).test_client()
+    name, password = make_user(dep, role)
+    login(client, name, password)
+    if role == "contest_manager":
+        assert client.get(URL + "?period=2024-03").status_code == 403
+        return
+    page = client.get(URL + "?period=2024-03")
+    assert page.status_code == 200 and "Lưu bản nháp" not in page.get_data(as_text=True)
+    token = csrf_token(client, URL + "?period=2024-03")
+    assert client.post(URL + "?period=2024-03", data={"csrf_token": token, "action": "save"}).status_code == 403
+
+
+@pytest.mark.parametrize("query", ["period=2024-13", "period=2023-12", "period=", "period=2024-03&unit=khong-co"])
+def test_bad_periods_and_units_are_clear_errors_not_500s(admin, query):
+    assert admin.get(f"{URL}?{query}").status_code in (400, 404)
+    assert admin.get(f"{URL}/tai-ve?{query}").status_code in (400, 404)
+
+
+def test_bad_actions_and_overlong_texts_are_refused_with_the_text_kept(dep, admin):
+    assert post(admin, {"action": "xoa"}).status_code == 400
+    response = post(admin, {"danh_gia": "x" * (written.MAX_TEXT + 1), "action": "save"})
+    assert response.status_code == 400
+    assert "Mục quá dài: 20.001 ký tự, tối đa 20.000." in response.get_data(as_text=True)
+    assert written.get_written(dep.db, dep.plan, Period.parse("2024-03"), None) is None
+
+
+def test_a_deployment_template_renames_and_reorders(make_deployment, make_app, make_user, tmp_path):
+    template = tmp_path / "mau.toml"
+    template.write_text('[[sections]]\nkey = "ket_qua"\ntitle = "Kết quả nổi bật"\n'
+                        '[[sections]]\nkey = "de_xuat"\ntitle = "Kiến nghị với cấp trên"\n', encoding="utf-8")
+    dep = make_deployment(["export"], plugin_settings={"export": {"template": str(template)}})
+    client = make_app(dep).test_client()
+    name, password = make_user(dep, "plan_admin")
+    login(client, name, password)
+    page = client.get(URL + "?period=2024-03").get_data(as_text=True)
+    assert page.index("1. Kết quả nổi bật") < page.index("2. Kiến nghị với cấp trên")
+    assert "Đánh giá chung" not in page
+
+
+def test_a_bad_template_stops_the_deployment_with_file_and_key(make_deployment, tmp_path):
+    template = tmp_path / "mau.toml"
+    template.write_text('[sentences]\ncount = "{label} {so_luong}"\n', encoding="utf-8")
+    with pytest.raises(Exception, match=r"mau.toml: sentences.count: unknown placeholder \{so_luong\}"):
+        make_deployment(["export"], plugin_settings={"export": {"template": str(template)}})
