@@ -234,3 +234,32 @@ def test_the_two_tier_cascade_province_to_communes(fresh_db, two_tier_plan):
     lp.start(fresh_db, plan, late_unit, by="canbo")
     late = lp.send(fresh_db, plan, late_unit, by="canbo", now=dt.datetime(2026, 1, 30, 17, 0, tzinfo=UTC))
     assert lp.is_late(plan, late) is True
+
+
+def test_commands_list_export_and_demo(make_deployment):
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    dep = make_deployment()
+    runner = CliRunner()
+    config = dep.config.path
+
+    def run(*args):
+        return runner.invoke(make_cli(config), [str(a) for a in args])
+
+    result = run("local-plans", "demo")
+    assert result.exit_code == 0, result.output
+    assert "UBND xã An Dũng: Đã phê duyệt; UBND xã Đức Đồng: Trả lại để sửa." in result.output
+    assert run("local-plans", "demo").output.strip() == "The demo plans are already there."
+    listing = run("local-plans", "list")
+    an_dung = next(line for line in listing.output.splitlines() if line.startswith("xa-an-dung "))
+    assert "Đã phê duyệt" in an_dung and "đúng hạn" in an_dung
+    duc_dong = next(line for line in listing.output.splitlines() if line.startswith("xa-duc-dong "))
+    assert "Trả lại để sửa" in duc_dong and "trễ hạn" in duc_dong
+    exported = run("local-plans", "export", "xa-an-dung")
+    assert exported.exit_code == 0
+    child = loads_plan(exported.output, "x.toml")
+    assert child.indicator("I8").target == 2 and child.indicator("X1").target == 2
+    refused = run("local-plans", "export", "xa-duc-dong")
+    assert refused.exit_code == 1 and "no approved plan" in refused.output

@@ -28,3 +28,98 @@ def navigation_items(deployment, user):
         if user.unit_id in {u.id for u in expected_units(deployment.plan)}:
             return [{"label": "Kế hoạch của xã", "endpoint": "local_plans.index", "order": 25}]
     return []
+
+
+DEMO = {
+    # An Dũng drafts early, raises its "nêu gương" items to 2 a month, adds a dialogue with the
+    # people, sends before 20/01/2024 and is approved.
+    "approved": ("xa-an-dung", "2024-01-15T02:00:00+00:00"),
+    # Đức Đồng sends the parent's tasks unchanged, after the deadline, and is returned.
+    "returned": ("xa-duc-dong", "2024-01-22T02:00:00+00:00"),
+}
+
+
+@hookimpl
+def register_commands(cli):
+    """``ccch local-plans …``: the communes' plans under the deployment's plan."""
+    import datetime as dt
+    from pathlib import Path
+
+    import click
+
+    from .. import local_plans as lp
+    from ..audit import cli_actor
+    from ..cli import CliState, echo_json, table
+
+    @cli.group("local-plans")
+    def group():
+        """Commune plans under the plan (Kế hoạch các xã): list, export, demo."""
+
+    @group.command("list")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def list_(state: CliState, as_json: bool):
+        """Which communes sent their plan, late or on time, and which are approved."""
+        dep = state.deployment()
+        rows = lp.board(dep.db, dep.plan)
+        if as_json:
+            echo_json([{"unit": r.unit.id, "name": r.unit.name, "status": r.local.status.value if r.local else None,
+                        "state": r.state_vi, "sent_at": r.local.sent_at if r.local else None, "late": r.late,
+                        "overdue": r.overdue} for r in rows])
+            return
+        click.echo(f"{dep.plan.title}: kế hoạch của {len(rows)} đơn vị")
+        click.echo(table([(r.unit.id, r.unit.name, r.state_vi,
+                           {True: "trễ hạn", False: "đúng hạn"}.get(r.late, "–")) for r in rows],
+                         ["Mã", "Đơn vị", "Tình trạng", "Hạn"]))
+
+    @group.command("export")
+    @click.argument("unit_id")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Write the plan file here instead of printing it.")
+    @click.pass_obj
+    def export(state: CliState, unit_id: str, output: Path | None):
+        """The approved plan of UNIT_ID as a plan file (TOML, with parent_plan)."""
+        dep = state.deployment()
+        local = lp.get(dep.db, dep.plan, unit_id) if dep.plan.has_unit(unit_id) else None
+        if local is None or local.status is not lp.Status.APPROVED:
+            raise click.ClickException(f"{unit_id}: no approved plan (ccch local-plans list shows where each stands)")
+        text = lp.to_toml(dep.plan, local)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote {output}.")
+        else:
+            click.echo(text, nl=False)
+
+    @group.command("demo")
+    @click.pass_obj
+    def demo(state: CliState):
+        """Two commune plans for the Đức Thọ example: An Dũng's approved, Đức Đồng's returned
+        with comments (for `make run`). Communes that already have a plan are left alone."""
+        dep = state.deployment()
+        plan, db, by = dep.plan, dep.db, cli_actor()
+        done = []
+        for outcome, (unit_id, sent) in DEMO.items():
+            if not plan.has_unit(unit_id) or unit_id not in {u.id for u in lp.expected_units(plan)}:
+                raise click.ClickException(f"{unit_id}: not a commune of this plan (the demo is for the Đức Thọ example)")
+            if lp.get(db, plan, unit_id) is not None:
+                continue
+            sent_at = dt.datetime.fromisoformat(sent)
+            local = lp.start(db, plan, unit_id, by=by, now=sent_at - dt.timedelta(days=3))
+            if outcome == "approved":
+                content = {"tasks": local.tasks + [{
+                    "duty": "Tổ chức hội nghị đối thoại giữa lãnh đạo xã với Nhân dân về giải quyết TTHC",
+                    "products": ["Biên bản hội nghị", "Tin bài trên Trang thông tin điện tử xã"],
+                    "timing": "Quý II/2024"}],
+                    "targets": [{**t, "target": 2 if t["code"] == "I8" else t["target"]} for t in local.targets] + [{
+                        "code": "X1", "text": "Hội nghị đối thoại với Nhân dân về CCHC", "kind": "count",
+                        "target": 2, "target_per": "year", "unit_label": "hội nghị"}]}
+                lp.save(db, plan, unit_id, content, by=by, now=sent_at - dt.timedelta(days=1))
+                lp.send(db, plan, unit_id, by=by, now=sent_at)
+                lp.approve(db, plan, unit_id, by=by, now=sent_at + dt.timedelta(days=2))
+            else:
+                lp.send(db, plan, unit_id, by=by, now=sent_at)
+                lp.return_plan(db, plan, unit_id,
+                               "Bổ sung nhiệm vụ riêng của xã (hội nghị đối thoại, tuyên truyền tại nhà văn hóa thôn) "
+                               "và thời gian thực hiện cụ thể từng quý.", by=by, now=sent_at + dt.timedelta(days=2))
+            done.append(f"{plan.unit(unit_id).name}: {lp.get(db, plan, unit_id).status.label_vi}")
+        click.echo("; ".join(done) + "." if done else "The demo plans are already there.")
