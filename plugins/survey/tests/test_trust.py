@@ -388,7 +388,7 @@ def test_a_throttled_answer_is_the_same_for_every_code(survey_deployment, make_a
     for path in paths:
         response = client.get(path)
         assert int(response.headers["Retry-After"]) > 0  # moves with the clock, not with the code
-        headers = tuple(sorted((k, v) for k, v in response.headers.items() if k not in ("Date", "Retry-After")))
+        headers = tuple(sorted((k, v) for k, v in response.headers.items() if k not in ("Date", "Retry-After", "X-Request-ID")))
         seen.add((response.status_code, headers, response.get_data()))
     assert len(seen) == 1 and next(iter(seen))[0] == 429
     posted = set()
@@ -566,3 +566,36 @@ def test_flagged_responses_are_named_in_the_csv_and_the_report(survey_deployment
     text = " ".join(b.text for b in section.blocks if hasattr(b, "text"))
     assert "Trong đó 2 phiếu bị hệ thống đánh dấu đáng ngờ" in text
     assert "không tính các phiếu này, chỉ số hài lòng chung là 50%" in text
+
+
+def test_a_tablet_sending_more_than_a_desk_serves_is_flagged(survey_deployment, make_app, make_user):
+    """An enrolled tablet is exempt from the address limits (a desk's Wi-Fi), so someone tapping
+    answers on it was seen only by the reading-time flag. Its own hourly count now flags it: past
+    the threshold each further response is flagged, with the count, and reviewable like the others."""
+    dep = survey_deployment(flag_kiosk_responses_per_hour=5, **QUIET)
+    kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
+    other = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 2", mode="kiosk")
+    app = make_app(dep)
+    tablet = phone(app, {"REMOTE_ADDR": "198.51.100.30"})
+    enrol(tablet, dep, kiosk)
+    second = phone(app, {"REMOTE_ADDR": "198.51.100.30"})  # the same office Wi-Fi, another desk
+    enrol(second, dep, other, label="Máy tính bảng quầy 2")
+    assert [submit(tablet, f"/k/{kiosk.code}").status_code for _ in range(8)] == [200] * 8
+    assert [submit(second, f"/k/{other.code}").status_code for _ in range(3)] == [200] * 3
+    burst = flagged(dep, "kiosk_burst")
+    assert len(burst) == 3 and flagged(dep) == burst  # the 6th to the 8th of the first tablet only
+    detail = dep.db.execute("select detail from survey_flags where response_id = ?", [burst[0]]).fetchone()[0]
+    assert "Phiếu thứ 6 từ cùng một máy tính bảng" in detail
+    admin, _ = signed_in(app, dep, make_user)
+    page = admin.get("/khao-sat/sipas/dang-ngo?loai=kiosk_burst").get_data(as_text=True)
+    assert page.count('name="phan-hoi"') == 3 and "Nhiều phiếu liên tiếp từ một máy tính bảng tại quầy" in page
+
+
+def test_the_tablet_flag_can_be_switched_off(survey_deployment, make_app):
+    dep = survey_deployment(flag_kiosk_responses_per_hour=0, **QUIET)
+    kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
+    app = make_app(dep)
+    tablet = phone(app)
+    enrol(tablet, dep, kiosk)
+    assert [submit(tablet, f"/k/{kiosk.code}").status_code for _ in range(40)] == [200] * 40
+    assert flagged(dep) == []

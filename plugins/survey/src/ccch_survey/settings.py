@@ -66,6 +66,10 @@ class SurveySettings:
     flag_responses_per_address_per_hour: int = 20
     """A response is flagged (address burst) when its client address has sent more than this many
     responses in the clock hour; 0 = never."""
+    flag_kiosk_responses_per_hour: int = 30
+    """A response from an enrolled kiosk tablet is flagged (tablet burst) when that tablet has sent
+    more than this many in the clock hour; 0 = never. A desk serves a citizen every few minutes: far
+    more from one tablet is someone tapping answers, whom no address limit sees."""
     flag_identical_answers: int = 3
     """A response is flagged when this many responses with exactly the same answers reached its
     placement in the 10 minutes before it; 0 = never. At most 1000: the check reads at most this
@@ -94,6 +98,7 @@ INT_KEYS = {
     "kiosk_enrolment_minutes": (1, 1440),
     "kiosk_device_days": (1, 400),
     "flag_responses_per_address_per_hour": (0, 10_000_000),
+    "flag_kiosk_responses_per_hour": (0, 10_000_000),
     "flag_identical_answers": (0, 1000),
     "flag_reading_chars_per_second": (0, 1000),
 }

@@ -699,6 +699,7 @@ FLAG_KINDS = {
     "address_burst": "Nhiều phiếu từ cùng một địa chỉ mạng",
     "identical_answers": "Trùng hệt câu trả lời của nhiều phiếu khác",
     "too_fast": "Gửi nhanh hơn thời gian đọc câu hỏi",
+    "kiosk_burst": "Nhiều phiếu liên tiếp từ một máy tính bảng tại quầy",
 }
 """Why a response is flagged → what the officers' pages show."""
 IDENTICAL_WINDOW = 600
@@ -806,6 +807,17 @@ def store_submission(db: Database, settings: SurveySettings, submission: Submiss
                           f"{(hour + 1) % 24}:00 (đánh dấu khi quá {flag_at} phiếu một giờ, dù mỗi phiếu mang một "
                           f"mã thiết bị khác).")
                 flags.append(("address_burst", detail))
+        tablet_at = settings.flag_kiosk_responses_per_hour if as_kiosk and submission.kiosk_device_id else 0
+        if tablet_at:
+            # The tablet's own hourly count (the kiosk's limit counts the placement, all its tablets).
+            tablet = ratelimit.hit(db, SUBMIT_BUCKET, f"kiosk-device:{submission.kiosk_device_id}",
+                                   ratelimit.Limit(_NO_LIMIT, 3600), now)
+            if tablet.count > tablet_at:
+                hour = to_local(now).hour
+                detail = (f"Phiếu thứ {tablet.count} từ cùng một máy tính bảng trong khung giờ {hour}:00–"
+                          f"{(hour + 1) % 24}:00 (đánh dấu khi quá {tablet_at} phiếu một giờ: một quầy tiếp "
+                          f"khoảng một người dân mỗi vài phút).")
+                flags.append(("kiosk_burst", detail))
         if answers_key is not None:
             # One bounded read of an index: at most ``identical_at`` earlier identical answer sets.
             # "day in (…)", not "between": equality on the day lets the index seek on every column.
