@@ -100,21 +100,30 @@ def main() -> None:
 
         assert login(client, "admin", "mat-khau-bench-2024").status_code == 302
         assert client.get("/?period=2024-01").status_code == 200  # warm the caches and templates
-        times: list[float] = []
-        for month in range(1, 13):
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                response = client.get(f"/?period=2024-{month:02d}")
-                times.append((time.perf_counter() - t0) * 1000)
-                assert response.status_code == 200
-        times.sort()
-        median = statistics.median(times)
-        p95 = times[int(len(times) * 0.95) - 1]
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-        print(f"dashboard of one month, {len(times)} requests: median {median:.1f} ms, p95 {p95:.1f} ms, "
-              f"max {times[-1]:.1f} ms (target < {TARGET_MS:.0f} ms: median/target = {median / TARGET_MS:.2f})")
+        from ccch_core.web import dashboard
+
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"load average {os.getloadavg()[0]:.1f}")
+        results = {}
+        for label, cold in (("cold (charts drawn: the first view after any write)", True),
+                            ("warm (charts kept: nothing written since)", False)):
+            times: list[float] = []
+            for month in range(1, 13):
+                for _ in range(args.repeat):
+                    if cold:
+                        dashboard._CHARTS_CACHE.clear()
+                    t0 = time.perf_counter()
+                    response = client.get(f"/?period=2024-{month:02d}")
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert response.status_code == 200
+            times.sort()
+            median = statistics.median(times)
+            p95 = times[int(len(times) * 0.95) - 1]
+            results[cold] = p95
+            print(f"dashboard of one month, {label}, {len(times)} requests: median {median:.1f} ms, "
+                  f"p95 {p95:.1f} ms, max {times[-1]:.1f} ms (median/target {median / TARGET_MS:.2f})")
         dep.close()
-        sys.exit(0 if p95 < TARGET_MS else 1)
+        sys.exit(0 if results[True] < TARGET_MS else 1)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

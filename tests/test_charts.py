@@ -99,3 +99,17 @@ def test_dashboard_shows_the_three_charts(dep, make_app, make_user):
     assert any(t.endswith("xu hướng theo kỳ") for t in titles)
     for svg in svgs:
         parse(svg)
+
+
+def test_charts_are_kept_until_anything_changes(dep, make_app, make_user):
+    client = make_app(dep).test_client()
+    username, password = make_user(dep, "plan_admin")
+    login(client, username, password)
+    first = client.get("/?period=2024-03").get_data(as_text=True)
+    assert client.get("/?period=2024-03").get_data(as_text=True).count("<svg") == first.count("<svg")
+    before = re.search(r'<svg[^>]*aria-labelledby="luoi-bao-cao-t.*?</svg>', first, re.DOTALL).group(0)
+    assert "UBND xã Đức Lạng, tháng 3/2024: đúng hạn" not in html.unescape(before)
+    progress.record_activity_report(dep.db, dep.plan, "xa-duc-lang", "2024-03", [{"category": "broadcast",
+                                    "count": 1, "title": "Phát thanh"}], now=dt.datetime(2024, 4, 3, tzinfo=dt.UTC))
+    after = client.get("/?period=2024-03").get_data(as_text=True)
+    assert "UBND xã Đức Lạng, tháng 3/2024: đúng hạn" in html.unescape(after)  # the write was seen

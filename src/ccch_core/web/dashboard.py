@@ -8,7 +8,7 @@ from flask import Blueprint, abort, g, render_template, request
 
 from .. import charts, progress
 from ..model import Plan
-from ..periods import Period, PeriodError, PeriodType, utc_now
+from ..periods import Period, PeriodError, PeriodType, to_local, utc_now
 from . import deployment
 from .auth import login_required
 
@@ -98,10 +98,37 @@ def plan_months(plan: Plan) -> list[Period]:
             if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on]
 
 
+_CHARTS_CACHE: dict[tuple, dict[str, object]] = {}
+_CHARTS_CACHE_SIZE = 64
+
+
+def database_version(db) -> tuple[int, int]:
+    """Changes to the database by anyone: SQLite's ``data_version`` moves when another connection
+    commits, ``total_changes`` when this one writes. Equal versions: nothing in any table (the
+    core's or a plugin's) has changed since."""
+    return db.execute("pragma data_version").fetchone()[0], db.conn.total_changes
+
+
 def dashboard_charts(dep, plan: Plan, period: Period, results, now) -> dict[str, object]:
     """The dashboard's pictures (server-rendered SVG, :mod:`ccch_core.charts`): the year's grid of
     units × months by report state, progress toward each target in ``period``, and each
-    indicator's trend over the plan's months up to the end of ``period``."""
+    indicator's trend over the plan's months up to the end of ``period``.
+
+    The trends evaluate the plan once per month (most of the page's cost), so the pictures are
+    kept per process until anything in the database changes or the hour turns (a due date may
+    pass): the same for every user, since the dashboard shows the whole plan."""
+    key = (str(dep.config.database_path), id(dep.db.conn), plan.id, str(period), database_version(dep.db),
+           to_local(now).strftime("%Y%m%d%H"))
+    cached = _CHARTS_CACHE.get(key)
+    if cached is not None:
+        return cached
+    if len(_CHARTS_CACHE) >= _CHARTS_CACHE_SIZE:
+        _CHARTS_CACHE.clear()
+    _CHARTS_CACHE[key] = drawn = _draw_charts(dep, plan, period, results, now)
+    return drawn
+
+
+def _draw_charts(dep, plan: Plan, period: Period, results, now) -> dict[str, object]:
     months = plan_months(plan)
     year = Period.year_of(plan.year)
     grid = charts.report_grid_chart(progress.reporting_completeness(dep.db, plan, year, now=now), months,
