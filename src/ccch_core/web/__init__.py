@@ -136,6 +136,9 @@ def create_app(
 
     _install_error_pages(app)
     _install_template_helpers(app)
+    from . import compression
+
+    compression.install(app)  # after the blueprints: their static folders too; gzip for public pages
     _health.ccch_access = "public"
     app.add_url_rule("/healthz", "health", _health)
     return app
