@@ -267,11 +267,13 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
     # -- body -----------------------------------------------------------------------------------------
     for number, sec in enumerate(report.sections):
         heading = f"{ROMAN[number] if number < len(ROMAN) else number + 1}. {sec.title.upper()}"
-        _para(document, heading, 14, bold=True, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT, before=6)
+        # A heading is never the last line of a page: it stays with what follows it.
+        _para(document, heading, 14, bold=True, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT,
+              before=6).paragraph_format.keep_with_next = True
         for block in sec.blocks:
             if isinstance(block, Heading):
                 _para(document, block.text, 14, bold=True, italic=block.level > 2, align=WD_ALIGN_PARAGRAPH.LEFT,
-                      indent=False)
+                      indent=False).paragraph_format.keep_with_next = True
             elif isinstance(block, Paragraph):
                 _para(document, block.text, 14)
             elif isinstance(block, Table):
