@@ -589,6 +589,10 @@ def test_a_tablet_sending_more_than_a_desk_serves_is_flagged(survey_deployment, 
     admin, _ = signed_in(app, dep, make_user)
     page = admin.get("/khao-sat/sipas/dang-ngo?loai=kiosk_burst").get_data(as_text=True)
     assert page.count('name="phan-hoi"') == 3 and "Nhiều phiếu liên tiếp từ một máy tính bảng tại quầy" in page
+    # The answers' data table (exports, the export page) says which responses are flagged, and why.
+    by_response = {r[0]: r[-1] for r in dep.data_tables["survey_answers"].rows(dep, DataScope())}
+    assert {by_response[rid] for rid in burst} == {"Nhiều phiếu liên tiếp từ một máy tính bảng tại quầy"}
+    assert {v for rid, v in by_response.items() if rid not in burst} == {None}
 
 
 def test_the_tablet_flag_can_be_switched_off(survey_deployment, make_app):

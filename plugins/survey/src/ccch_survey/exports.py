@@ -50,6 +50,14 @@ def _flags_of(db: Database, response_ids: Sequence[int]) -> dict[int, list[str]]
     return found
 
 
+def flag_text(flags: dict[int, list[str]], response: dict) -> str:
+    """A response's flags as the exports write them ("" when none; kept ones say so)."""
+    text = "; ".join(flags.get(response["id"], ()))
+    if text and response["flag_state"] == 2:
+        text += " (đã xem xét, giữ lại)"
+    return text
+
+
 def safe_cell(value) -> object:
     """A cell value that a spreadsheet will not evaluate as a formula."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
@@ -144,11 +152,8 @@ def wide_rows(db: Database, plan: Plan, survey_id: str, period: Period | None, w
                         cells.append(values[0])
                 p = placements[r["placement_id"]]
                 unit = plan.unit(r["unit_id"]).name if plan.has_unit(r["unit_id"]) else r["unit_id"]
-                flagged = "; ".join(flags.get(r["id"], ()))
-                if flagged and r["flag_state"] == 2:
-                    flagged += " (đã xem xét, giữ lại)"
                 yield [r["id"], local_text(r["submitted_at"]), r["version"], r["unit_id"], unit, p.code, p.place,
-                       CHANNELS.get(r["channel"], r["channel"]), flagged, *cells]
+                       CHANNELS.get(r["channel"], r["channel"]), flag_text(flags, r), *cells]
 
     return header, rows()
 
@@ -161,6 +166,7 @@ ANSWER_COLUMNS = (
     Column("unit", "Đơn vị"), Column("placement", "Mã nơi đặt"), Column("place", "Nơi đặt"),
     Column("channel", "Kênh"), Column("question_key", "Mã câu hỏi"), Column("question", "Câu hỏi"),
     Column("answer_key", "Mã trả lời"), Column("answer", "Trả lời"), Column("score", "Điểm (1–5)", "integer"),
+    Column("flags", "Đáng ngờ"),
 )
 
 
@@ -172,8 +178,10 @@ def answer_rows(deployment, scope: DataScope) -> Iterator[tuple]:
         placements = _scope_placements(db, plan, survey.id, scope.unit_id)
         for batch in _response_batches(db, survey.id, list(placements), scope.period):
             answers = response_answers(db, [r["id"] for r in batch])
+            flags = _flags_of(db, [r["id"] for r in batch if r["flag_state"]])
             for r in batch:
                 definition = versions[r["version"] - 1]
+                flagged = flag_text(flags, r) or None
                 p = placements[r["placement_id"]]
                 unit = plan.unit(r["unit_id"]).name if plan.has_unit(r["unit_id"]) else r["unit_id"]
                 when = parse_utc(r["submitted_at"])
@@ -184,10 +192,10 @@ def answer_rows(deployment, scope: DataScope) -> Iterator[tuple]:
                             label = q.option(value).label
                             score = int(value) if q.type.value == "scale5" else None
                             yield (r["id"], when, survey.id, r["version"], r["unit_id"], unit, p.code, p.place,
-                                   r["channel"], key, q.prompt, value, label, score)
+                                   r["channel"], key, q.prompt, value, label, score, flagged)
                         else:
                             yield (r["id"], when, survey.id, r["version"], r["unit_id"], unit, p.code, p.place,
-                                   r["channel"], key, q.prompt if q else key, None, value, None)
+                                   r["channel"], key, q.prompt if q else key, None, value, None, flagged)
 
 
 INDEX_COLUMNS = (
