@@ -148,8 +148,8 @@ def test_plugin_new_refuses_a_bad_name_and_a_folder_in_use(tmp_path):
     assert (tmp_path / "c" / "src" / "ccch_ghi_chu" / "plugin.py").exists()
     assert 'ghi-chu = "ccch_ghi_chu.plugin"' in (tmp_path / "c" / "pyproject.toml").read_text(encoding="utf-8")
     # The skeleton is clean under ruff's defaults in its own project (a third party lints it).
-    lint = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--isolated", str(tmp_path / "c")],
-                          capture_output=True, text=True, check=False)
+    lint = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--isolated", "."],
+                          cwd=tmp_path / "c", capture_output=True, text=True, check=False)
     assert lint.returncode == 0, lint.stdout
 
 
