@@ -23,8 +23,8 @@ def load_demo(dep) -> None:
     """The example's demo figures (January–March 2024) and March activity reports."""
     for _, row in read_measurement_csv(DEMO / "measurements-2024-q1.csv"):
         if row["indicator"] == "I6":
-            # The demo's I6 rows name units the plan (format 2) no longer applies I6 to; I6 is not
-            # used below.
+            # I6 is left out: its demo rows and the units the plan applies it to change apart (#19);
+            # nothing below uses I6.
             continue
         progress.record_measurement(dep.db, dep.plan, row["indicator"], row["unit"], row["period"], row.get("value"),
                                     numerator=row.get("numerator"), denominator=row.get("denominator"))

@@ -27,7 +27,7 @@ URL = "/xuat/viet"
 
 def load_demo(dep) -> None:
     for _, row in read_measurement_csv(DEMO / "measurements-2024-q1.csv"):
-        if row["indicator"] != "I6":  # the demo's I6 rows name units the plan no longer applies I6 to
+        if row["indicator"] != "I6":  # I6's demo rows and the plan's I6 units change apart (#19); unused here
             progress.record_measurement(dep.db, dep.plan, row["indicator"], row["unit"], row["period"],
                                         row.get("value"), numerator=row.get("numerator"),
                                         denominator=row.get("denominator"))
