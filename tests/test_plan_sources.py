@@ -543,3 +543,20 @@ def test_duc_tho_example_is_faithful_where_the_format_could_not_say_it(duc_tho_p
     # The commune plans' deadline: IV.7, "trước 20/01/2024".
     deadline = plan.deadlines[0]
     assert (deadline.reference, deadline.last_day) == ("IV.7", dt.date(2024, 1, 19))
+
+
+def test_reports_mark_assumed_facts_and_each_recipient(make_deployment):
+    from ccch_core.report import Paragraph, build_report
+
+    dep = make_deployment()
+    report = build_report(dep, "2024-Q1", now=dt.datetime(2025, 2, 1, tzinfo=UTC))
+    texts = [b.text for s in report.sections for b in s.blocks if isinstance(b, Paragraph)]
+    period_note = next(t for t in texts if t.startswith("Kỳ đo của"))
+    assert "I1, I2, I3, I4, I5, I6, I7, I8, Q1, Q2 (giả định: kế hoạch không nêu)" in period_note
+    assert any(t.startswith("Đơn vị áp dụng của I3 (giả định: kế hoạch không nêu): Kế hoạch không nêu đơn vị")
+               for t in texts)
+    due_note = next(t for t in texts if t.startswith("Hạn nộp của"))
+    assert "Báo cáo kết quả công tác tuyên truyền CCHC hàng tháng" in due_note
+    assert "ngày 5 của tháng sau là lựa chọn của huyện" in due_note
+    table = next(t for t in report.tables() if t.key == "tinh_hinh_bao_cao")
+    assert any(row[0] == "Phòng Văn hóa - Thông tin (gửi Ủy ban nhân dân tỉnh Hà Tĩnh)" for row in table.rows)

@@ -242,6 +242,9 @@ def _indicator_section(request: ReportRequest) -> Section:
     text = (f"Trong {lower_first(request.period.label_vi)}, {met}/{len(results)} chỉ tiêu đạt; "
             f"{sum(1 for r in results if r.status is progress.Status.NO_DATA)} chỉ tiêu chưa có số liệu.")
     blocks: list[Block] = [Paragraph(text), table]
+    notes = assumption_notes([(r.indicator.code, r.indicator.provenance) for r in results],
+                             ("target", "applies_to", "period_type"))
+    blocks.extend(Paragraph(note) for note in notes)
     if any(r.indicator.kind.value != "yes_no" for r in results):
         chart_title = f"Tiến độ đạt mục tiêu — {request.period.label_vi}"
         blocks.append(Figure(chart_title, charts.progress_chart(results, title=chart_title),
@@ -258,12 +261,16 @@ def _completeness_section(request: ReportRequest) -> Section:
         title="Tình hình gửi báo cáo",
         columns=[Column("don_vi", "Đơn vị"), Column("ky", "Kỳ"), Column("han_nop", "Hạn nộp (hết ngày)", "date"),
                  Column("ngay_nop", "Ngày nộp", "datetime"), Column("tinh_trang", "Tình trạng")],
-        rows=[(r.unit.name, r.period.label_vi, due_day(r.due_at), r.submitted_at, r.state.label_vi) for r in reports],
+        rows=[(r.unit.name + (f" (gửi {request.plan.reference_name(r.recipient)})" if r.recipient else ""),
+               r.period.label_vi, due_day(r.due_at), r.submitted_at, r.state.label_vi) for r in reports],
     )
     subset = progress.Completeness(completeness.period, tuple(reports))
     text = (f"Đã nhận {subset.received}/{subset.expected} báo cáo; tỷ lệ báo cáo "
             f"{_pct(subset.reporting_rate)}, đúng hạn {_pct(subset.on_time_rate)}.")
     blocks: list[Block] = [Paragraph(text), table]
+    rules = [r for r in request.plan.tracked_rules() if r.due_day is not None]
+    blocks.extend(Paragraph(note) for note in assumption_notes([(r.id, r.provenance) for r in rules], ("due_day",),
+                                                                names={r.id: r.what for r in rules}))
     year = Period.year_of(request.plan.year)
     months = [m for m in year.months() if m.end_date >= request.plan.starts_on and m.start_date <= request.plan.ends_on]
     whole_year = progress.reporting_completeness(dep.db, request.plan, year, now=request.now)
@@ -274,6 +281,27 @@ def _completeness_section(request: ReportRequest) -> Section:
                              "Mỗi hàng là một đơn vị, mỗi cột một tháng; xanh: đúng hạn, vàng: trễ hạn, "
                              "đỏ: chưa nộp, xám: chưa đến hạn."))
     return Section("bao_cao", "Tình hình báo cáo của các đơn vị", blocks, order=30)
+
+
+FIELD_LABELS_VI = {"target": "mục tiêu", "applies_to": "đơn vị áp dụng", "period_type": "kỳ đo",
+                   "due_day": "hạn nộp", "*": "toàn bộ"}
+"""How a report names an assumed field."""
+
+
+def assumption_notes(entries, fields, names: Mapping[str, str] | None = None) -> list[str]:
+    """Notes that mark the facts a plan does not state ("giả định: kế hoạch không nêu"): for each
+    assumed field among ``fields`` (or a whole entry assumed), one sentence per reason naming the
+    entries, so that a reader never takes a deployment's choice for a fact of the plan.
+    ``entries`` are ``(code, provenance)`` pairs; ``names`` optionally words the codes."""
+    from .model import ASSUMED_LABEL_VI
+
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for code, provenance in entries:
+        for field, reason in provenance.assumed:
+            if field == "*" or field in fields:
+                grouped.setdefault((field, reason), []).append((names or {}).get(code, code))
+    return [f"{FIELD_LABELS_VI.get(field, field).capitalize()} của {', '.join(codes)} ({ASSUMED_LABEL_VI}): {reason}"
+            for (field, reason), codes in grouped.items()]
 
 
 def due_day(due_at: dt.datetime | None) -> dt.date | None:
