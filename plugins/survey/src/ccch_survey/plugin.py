@@ -114,16 +114,18 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
 
 @hookimpl
 def register_metrics(register, deployment):
-    """Responses stored per survey, counted at scrape time (the index on survey and day covers it)."""
+    """Responses per survey, read at scrape time from the daily counts (a row per poster and day,
+    kept in each submission's transaction): a million responses are summed from a few thousand rows."""
 
     def collect():
         from prometheus_client.core import CounterMetricFamily
 
-        family = CounterMetricFamily("ccch_survey_responses", "Survey responses stored, by survey.",
+        family = CounterMetricFamily("ccch_survey_responses", "Survey responses stored and counted, by survey.",
                                      labels=["survey"])
-        for survey_id, count in deployment.db.execute(
-                "select survey_id, count(*) from survey_responses group by survey_id order by survey_id"):
-            family.add_metric([survey_id], count)
+        for target, count in deployment.db.execute(
+                "select p.target, sum(d.responses) from survey_daily d join placements p on p.id = d.placement_id "
+                "where p.target like 'survey:%' group by p.target order by p.target"):
+            family.add_metric([target.removeprefix("survey:")], count)
         yield family
 
     register(collect)
