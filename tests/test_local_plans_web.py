@@ -141,3 +141,15 @@ def test_the_board_shows_who_sent_late_and_approved(dep, client_as):
     assert "Cam kết theo chỉ tiêu của kế hoạch" in page
     nav = text(client_as("unit_officer", OWN).get(f"/ke-hoach-xa/{OWN}"))
     assert "Kế hoạch của xã" in nav
+
+
+def test_the_dashboard_says_who_sent_late_and_approved(dep, client_as):
+    lp.start(dep.db, dep.plan, OWN, by="a")
+    lp.send(dep.db, dep.plan, OWN, by="a")
+    lp.approve(dep.db, dep.plan, OWN, by="vhtt")
+    page = text(client_as("plan_admin").get("/?period=2024-03"))
+    assert "Kế hoạch các xã, thị trấn" in page
+    assert "Đã gửi <strong>1/16</strong>" in page and "trễ hạn 1" in page
+    assert "Gửi trễ hạn: UBND xã An Dũng." in page and "Đã phê duyệt: UBND xã An Dũng." in page
+    assert 'href="/ke-hoach-xa"' in page
+    assert "Kế hoạch các xã, thị trấn" not in text(client_as("unit_officer", OWN).get("/?period=2024-03"))

@@ -123,3 +123,30 @@ def register_commands(cli):
                                "và thời gian thực hiện cụ thể từng quý.", by=by, now=sent_at + dt.timedelta(days=2))
             done.append(f"{plan.unit(unit_id).name}: {lp.get(db, plan, unit_id).status.label_vi}")
         click.echo("; ".join(done) + "." if done else "The demo plans are already there.")
+
+
+@hookimpl
+def dashboard_panels(deployment, user, period):
+    """Which communes sent their plan, which were late, which are approved: for the plan office
+    and viewers, on the dashboard (the details on Kế hoạch các xã)."""
+    if user is None or user.role not in (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.VIEWER):
+        return []
+    if not any(d.local_plans for d in deployment.plan.deadlines):
+        return []
+    from flask import url_for
+
+    from ..local_plans import Status, board
+
+    rows = board(deployment.db, deployment.plan)
+    context = {
+        "expected": len(rows),
+        "sent": sum(1 for r in rows if r.local and r.local.sent_at is not None),
+        "late": sum(1 for r in rows if r.late),
+        "approved": sum(1 for r in rows if r.local and r.local.status is Status.APPROVED),
+        "overdue": sum(1 for r in rows if r.overdue),
+        "late_names": [r.unit.name for r in rows if r.late],
+        "approved_names": [r.unit.name for r in rows if r.local and r.local.status is Status.APPROVED],
+        "link": url_for("local_plans.index"),
+    }
+    return [{"title": "Kế hoạch các xã, thị trấn", "template": "_local_plans_panel.html", "context": context,
+             "order": 20}]
