@@ -136,7 +136,8 @@ class PosterText:
 
 @attrs.frozen
 class PosterItem:
-    """One poster: the placement's URL and code, its unit and place."""
+    """One poster: the placement's URL and code (empty: the poster promotes a page and prints no
+    code), its unit and place."""
 
     url: str
     code: str
@@ -391,7 +392,8 @@ class PosterDocument:
         pdf.set_y(top + side + 5 * k)
         self._text(inner, 6 * k, text.url_hint, "", 11 * k)
         self._text(inner, 9 * k, printed_url(item.url), "B", 17 * k)
-        self._text(inner, 5 * k, f"Mã nơi đặt: {item.code}", "", 10 * k)
+        if item.code:  # a poster that only promotes a page (the contest's) has no placement code
+            self._text(inner, 5 * k, f"Mã nơi đặt: {item.code}", "", 10 * k)
         pdf.set_draw_color(*BRAND)
         pdf.line(15 * k, self.height - 24 * k, w - 15 * k, self.height - 24 * k)
         pdf.set_y(self.height - 22 * k)

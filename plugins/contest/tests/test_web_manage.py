@@ -95,6 +95,8 @@ MATRIX = {
     ("contest_manage.participation_view", "GET"): manager(200),
     ("contest_manage.log_view", "GET"): manager(200),
     ("contest_manage.export_csv", "GET"): manager(200),
+    ("contest_manage.poster", "GET"): manager(200),
+    ("contest_manage.poster", "POST"): manager(422),
 }
 BLUEPRINTS = ("contest_public.", "contest_manage.")
 

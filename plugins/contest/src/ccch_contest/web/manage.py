@@ -737,3 +737,45 @@ def export_csv(slug, name):
     return Response(stream_with_context(chunks), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{contest.slug}-{name}.csv"',
                              "Cache-Control": "no-store"})
+
+
+@bp.route("/<slug>/poster", methods=["GET", "POST"])
+@manager
+def poster(slug):
+    """Printable posters promoting the contest, with its QR code: one for a unit, or one for each
+    unit of a group (every commune), on A4 or A3."""
+    from ccch_core.posters import PAGE_SIZES, public_url_problem
+
+    from ..posters import MAX_POSTERS, contest_posters_pdf, contest_url
+
+    dep = deployment()
+    contest = _contest(slug)
+    plan = dep.plan
+    choices = [(f"unit:{u.id}", u.name) for u in sorted((u for u in plan.units if not u.external),
+                                                        key=lambda u: sort_key(u.name))]
+    groups = [(f"group:{g_.id}", f"Mỗi đơn vị của nhóm: {g_.name}") for g_ in plan.unit_groups]
+    errors: dict[str, str] = {}
+    values = {"where": "", "place": "", "size": "A4"}
+    if request.method == "POST":
+        values = {"where": (request.form.get("where") or "")[:200], "place": (request.form.get("place") or "")[:200],
+                  "size": (request.form.get("size") or "")[:4]}
+        kind, _, ref = values["where"].partition(":")
+        units: tuple = ()
+        if kind == "unit" and plan.has_unit(ref):
+            units = (plan.unit(ref),)
+        elif kind == "group" and any(g_.id == ref for g_ in plan.unit_groups):
+            units = tuple(u for u in plan.group_members(ref) if not u.external)
+        if not units:
+            errors["where"] = "Chọn một đơn vị hoặc một nhóm đơn vị trong danh sách."
+        elif len(units) > MAX_POSTERS:
+            errors["where"] = f"Nhóm có {len(units)} đơn vị; mỗi lần in tối đa {MAX_POSTERS} poster."
+        if values["size"] not in PAGE_SIZES:
+            errors["size"] = "Khổ giấy là A4 hoặc A3."
+        if not errors:
+            data = contest_posters_pdf(dep, contest, list(units), values["place"].strip(), values["size"])
+            return Response(data, mimetype="application/pdf", headers={
+                "Content-Disposition": f'attachment; filename="poster-{contest.slug}-{values["size"].lower()}.pdf"'})
+    return render_template("contest/manage_poster.html", contest=contest, choices=choices, groups=groups,
+                           values=values, errors=errors, url=contest_url(dep, contest),
+                           url_problem=public_url_problem(dep.public_base_url, "trang cuộc thi")), \
+        (422 if errors else 200)
