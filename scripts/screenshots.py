@@ -78,6 +78,12 @@ def main() -> None:
                 for shot, path in pages:
                     page.goto(base + path)
                     page.screenshot(path=str(OUT / f"{shot}-{name}.png"), full_page=False)
+                    if shot == "dashboard":
+                        # The dashboard's pictures (#18): progress toward the targets with the
+                        # monthly trends, and the year's reporting grid.
+                        page.locator("section[aria-labelledby=h-indicators]").screenshot(
+                            path=str(OUT / f"dashboard-charts-{name}.png"))
+                        page.locator("figure.chart-wide").screenshot(path=str(OUT / f"dashboard-grid-{name}.png"))
                 if user == "canbo.yenho":
                     # The rejected form: a bad count, everything typed kept, the field marked.
                     page.select_option("#item-0-category", "broadcast")

@@ -113,3 +113,16 @@ def test_charts_are_kept_until_anything_changes(dep, make_app, make_user):
                                     "count": 1, "title": "Phát thanh"}], now=dt.datetime(2024, 4, 3, tzinfo=dt.UTC))
     after = client.get("/?period=2024-03").get_data(as_text=True)
     assert "UBND xã Đức Lạng, tháng 3/2024: đúng hạn" in html.unescape(after)  # the write was seen
+
+
+def test_trend_grid_holds_every_indicator_in_one_picture(dep):
+    results = progress.evaluate_plan(dep.db, dep.plan, "2024-03", now=NOW)
+    months = [Period.parse(f"2024-0{m}") for m in (1, 2, 3)]
+    by_month = [progress.evaluate_plan(dep.db, dep.plan, m, now=NOW) for m in months]
+    trends = [(r, [charts.TrendPoint(m, e[i].value) for m, e in zip(months, by_month, strict=True)])
+              for i, r in enumerate(results) if r.indicator.kind.value != "yes_no"]
+    root = parse(charts.trend_grid_chart(trends, title="Xu hướng"))
+    inner = root.findall(SVG + "svg")
+    assert len(inner) == len(trends) == 8
+    assert "Số chuyên mục CCHC phát sóng: Tháng 1/2024 1, Tháng 2/2024 –, Tháng 3/2024 2." in \
+        root.find(SVG + "desc").text

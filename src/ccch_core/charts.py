@@ -71,21 +71,21 @@ def report_grid_chart(completeness: Completeness, months: Sequence[Period], *, t
             continue
         cells[(report.unit.id, str(report.period))] = report.state
         units.setdefault(report.unit.id, report.unit.name)
-    label_w, cell, top, gap = 236, 22, 40, 2
+    label_w, cell, top, gap = 176, 18, 34, 2
     width = label_w + cell * len(months) + 10
-    height = top + cell * len(units) + 34
+    height = top + cell * len(units) + 30
     counts = {state: sum(1 for s in cells.values() if s is state) for state in ReportState}
     desc = (f"{len(units)} đơn vị × {len(months)} tháng: {counts[ReportState.ON_TIME] + counts[ReportState.SUBMITTED]} "
             f"báo cáo đúng hạn, {counts[ReportState.LATE]} trễ hạn, {counts[ReportState.MISSING]} chưa nộp, "
             f"{counts[ReportState.NOT_DUE]} chưa đến hạn.")
-    parts = _open(ident, width, height, title, desc, 11)
+    parts = _open(ident, width, height, title, desc, 10)
     for i, month in enumerate(months):
         x = label_w + i * cell + cell / 2
         parts.append(f'<text x="{x:.0f}" y="{top - 8}" text-anchor="middle" fill="#4a4a4a">{month.start_date.month}</text>')
     parts.append(f'<text x="{label_w - 8}" y="{top - 8}" text-anchor="end" fill="#4a4a4a">Tháng</text>')
     for r, (unit_id, name) in enumerate(units.items()):
         y = top + r * cell
-        parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(_short(name, 32))}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(_short(name, 28))}</text>')
         for i, month in enumerate(months):
             state = cells.get((unit_id, str(month)))
             x = label_w + i * cell
@@ -101,7 +101,7 @@ def report_grid_chart(completeness: Completeness, months: Sequence[Period], *, t
     for state, label in _LEGEND:
         parts.append(f'<rect x="{x:.0f}" y="{y - 10}" width="12" height="12" fill="{REPORT_STATE_COLOURS[state]}"/>'
                      f'<text x="{x + 16:.0f}" y="{y}">{escape(label)}</text>')
-        x += 28 + 6.2 * len(label)
+        x += 24 + 5.4 * len(label)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -154,27 +154,48 @@ def trend_chart(result: IndicatorResult, points: Sequence[TrendPoint], *, ident:
     return "".join(parts)
 
 
+def trend_grid_chart(trends: Sequence[tuple[IndicatorResult, Sequence[TrendPoint]]], *, title: str,
+                     columns: int = 2, ident: str = "xu-huong") -> str:
+    """Every indicator's :func:`trend_chart` in one picture, ``columns`` to a row, each under its
+    indicator's words: for a document, where one picture reads better than eight."""
+    cell_w, cell_h, label_h = 300, 120, 18
+    rows = (len(trends) + columns - 1) // columns
+    width, height = columns * cell_w + (columns - 1) * 16, rows * (cell_h + label_h + 10)
+    desc = " ".join(f"{result.indicator.label}: " + ", ".join(
+        f"{p.period.label_vi} {_figure(p.value, result.indicator.is_percentage)}" for p in points) + "."
+        for result, points in trends)
+    parts = _open(ident, width, max(height, 1), title, desc or "Chưa có chỉ tiêu định lượng.", 12)
+    for i, (result, points) in enumerate(trends):
+        x = (i % columns) * (cell_w + 16)
+        y = (i // columns) * (cell_h + label_h + 10)
+        parts.append(f'<text x="{x}" y="{y + 13}" font-weight="bold">{escape(_short(result.indicator.label, 44))}</text>')
+        inner = trend_chart(result, points, ident=f"{ident}-{i}").replace(
+            'width="100%"', f'x="{x}" y="{y + label_h}" width="{cell_w}" height="{cell_h}"', 1)
+        parts.append(inner)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def progress_chart(results: Sequence[IndicatorResult], *, title: str, ident: str = "tien-do") -> str:
-    """Horizontal bars of each quantitative indicator's progress toward its target (value over
-    target, 0–100%), labelled with the indicator's words and its value against the target."""
+    """Bars of each quantitative indicator's progress toward its target (value over target,
+    0–100%): the indicator's words on one line, its bar and its value against the target on the
+    next, so that the chart stays readable on a 360 px phone."""
     rows = [r for r in results if r.indicator.kind.value != "yes_no"]
-    label_w, bar_w, row_h, top = 290, 200, 24, 8
-    width = label_w + bar_w + 130
-    height = top + row_h * len(rows) + 8
+    width, bar_w, row_h, top = 380, 250, 40, 4
+    height = top + row_h * len(rows) + 4
     desc = "; ".join(f"{r.indicator.label}: {_figure(r.value, r.indicator.is_percentage)} trên mục tiêu "
                      f"{_figure(r.target, r.indicator.is_percentage)}" for r in rows)
-    parts = _open(ident, width, height, title, desc or "Không có chỉ tiêu định lượng.")
+    parts = _open(ident, width, height, title, desc or "Không có chỉ tiêu định lượng.", 13)
     for i, r in enumerate(rows):
         y = top + i * row_h
-        parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">'
-                     f'{escape(_short(r.indicator.label, 36))}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row_h - 8}" fill="#eceff3"/>')
+        parts.append(f'<text x="0" y="{y + 13}">{escape(_short(r.indicator.label, 52))}</text>')
+        parts.append(f'<rect x="0" y="{y + 18}" width="{bar_w}" height="14" fill="#eceff3"/>')
         if r.progress is not None:
             colour = "#1e7a3c" if r.progress >= 100 else "#2a5ea8"
-            parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w * r.progress / 100:.1f}" height="{row_h - 8}" '
+            parts.append(f'<rect x="0" y="{y + 18}" width="{bar_w * r.progress / 100:.1f}" height="14" '
                          f'fill="{colour}"/>')
         percent = r.indicator.is_percentage
-        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 15}">{escape(_figure(r.value, percent))} / '
+        parts.append(f'<text x="{bar_w + 8}" y="{y + 30}">{escape(_figure(r.value, percent))} / '
                      f'{escape(_figure(r.target, percent))}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -249,6 +249,18 @@ def _indicator_section(request: ReportRequest) -> Section:
         chart_title = f"Tiến độ đạt mục tiêu — {request.period.label_vi}"
         blocks.append(Figure(chart_title, charts.progress_chart(results, title=chart_title),
                              "Kết quả so với mục tiêu của từng chỉ tiêu định lượng, như ở bảng trên."))
+        months = [m for m in Period.year_of(request.plan.year).months()
+                  if m.start_date >= request.plan.starts_on.replace(day=1) and m.end_date <= request.period.end_date
+                  and m.start_date <= request.plan.ends_on]
+        if len(months) > 1:
+            by_month = [progress.evaluate_plan(dep.db, request.plan, m, now=request.now, measures=dep.measures,
+                                               deployment=dep, within=request.unit.id if request.unit else None)
+                        for m in months]
+            trends = [(r, [charts.TrendPoint(m, evaluated[i].value) for m, evaluated in zip(months, by_month, strict=True)])
+                      for i, r in enumerate(results) if r.indicator.kind.value != "yes_no"]
+            trend_title = f"Xu hướng các chỉ tiêu theo tháng đến {lower_first(request.period.label_vi)}"
+            blocks.append(Figure(trend_title, charts.trend_grid_chart(trends, title=trend_title),
+                                 "Kết quả từng tháng của mỗi chỉ tiêu định lượng; đường đứt nét là mục tiêu."))
     return Section("chi_tieu", "Kết quả thực hiện các chỉ tiêu", blocks, order=10)
 
 

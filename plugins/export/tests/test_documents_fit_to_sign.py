@@ -217,6 +217,7 @@ def test_charts_come_out_as_pictures_with_their_words(dep):
     titles = [s._inline.docPr.get("title") for s in shapes]
     assert "Tiến độ đạt mục tiêu — Tháng 3/2024" in titles
     assert "Báo cáo hằng tháng của các đơn vị năm 2024" in titles
+    assert "Xu hướng các chỉ tiêu theo tháng đến tháng 3/2024" in titles  # January to March
     assert all(s._inline.docPr.get("descr") for s in shapes)
     assert all(abs(s.width.cm - 16.0) < 0.1 for s in shapes)  # the text width, within the margins
     captions = [p.text for p in document.paragraphs]
