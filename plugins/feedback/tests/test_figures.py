@@ -142,3 +142,12 @@ def test_purge_after_retention(dep):
 def test_asking_queues_messages(dep, template):
     new(dep, contact_phone="0912345678", contact_consent=True)
     assert messages(dep, template)
+
+
+def test_report_lists_units_in_vietnamese_order_of_their_names(dep):
+    # By id "vp-hdnd-ubnd" comes before "xa-an-dung"; by name "UBND xã An Dũng" comes first.
+    answer(dep, new(dep), "vp-hdnd-ubnd", dt.date(2024, 2, 20))
+    answer(dep, new(dep), "xa-an-dung", dt.date(2024, 2, 20))
+    (section,) = [s for s in build_report(dep, "2024-02").sections if s.key == "feedback"]
+    table = next(b for b in section.blocks if getattr(b, "key", None) == "feedback_units")
+    assert [r[0] for r in table.rows] == ["UBND xã An Dũng", "Văn phòng HĐND-UBND huyện", "Tổng"]

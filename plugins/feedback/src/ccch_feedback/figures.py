@@ -14,6 +14,7 @@ import datetime as dt
 from ccch_core.periods import Period
 from ccch_core.progress import MeasureContext, MeasureValue
 from ccch_core.report import Column, DataTable, Heading, Paragraph, Section, Table
+from ccch_core.text import sort_key
 
 from .settings import KIND_LABELS, REQUESTERS
 from .store import today_local
@@ -77,7 +78,14 @@ def report_section(request) -> list[Section]:
     tallies = _tallies(db, request.period, today_local(request.now))
     rows = []
     totals = [0, 0, 0, 0]
-    for unit_id, (received, answered, on_time, overdue) in sorted(tallies.items(), key=lambda kv: kv[0] or ""):
+    def by_name(item) -> tuple:
+        # Units in Vietnamese order of their names (not of their ids); the unassigned ones last.
+        unit_id = item[0]
+        if unit_id is None:
+            return (1, ())
+        return (0, sort_key(plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id))
+
+    for unit_id, (received, answered, on_time, overdue) in sorted(tallies.items(), key=by_name):
         if unit_id is None:
             if request.unit is not None:
                 continue
