@@ -174,7 +174,19 @@ def test_who_may_not_write(dep, make_app, make_user, role):
     assert client.post(URL + "?period=2024-03", data={"csrf_token": token, "action": "save"}).status_code == 403
 
 
-@pytest.mark.parametrize("query", ["period=2024-13", "period=2023-12", "period=", "period=2024-03&unit=khong-co"])
+def test_without_a_period_the_page_opens_on_last_month_within_the_plan(admin):
+    page = admin.get(URL).get_data(as_text=True)
+    assert "Báo cáo kết quả tuyên truyền CCHC — Tháng 12/2024" in page  # the 2024 plan has ended
+    from ccch_export.pages import default_period
+
+    from ccch_core.planfile import load_plan
+
+    plan = load_plan(DEMO.parent / "plan.toml")
+    assert str(default_period(plan, dt.datetime(2024, 4, 10, tzinfo=dt.UTC))) == "2024-03"
+    assert str(default_period(plan, dt.datetime(2024, 1, 10, tzinfo=dt.UTC))) == "2024-01"  # not December 2023
+
+
+@pytest.mark.parametrize("query", ["period=2024-13", "period=2023-12", "period=x" * 300, "period=2024-03&unit=khong-co"])
 def test_bad_periods_and_units_are_clear_errors_not_500s(admin, query):
     assert admin.get(f"{URL}?{query}").status_code in (400, 404)
     assert admin.get(f"{URL}/tai-ve?{query}").status_code in (400, 404)

@@ -31,8 +31,17 @@ WRITERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
 unit's report, as ``unit_scope`` allows). Viewers read it."""
 
 
+def default_period(plan, now=None) -> Period:
+    """The month whose report is being written: last month (Vietnam time), kept within the plan."""
+    month = Period.current(now=now).previous()
+    first, last = Period.of_date(plan.starts_on), Period.of_date(plan.ends_on)
+    return min(max(month, first), last)
+
+
 def _period_arg(dep) -> Period:
     text = request.values.get("period", "")
+    if not text:
+        return default_period(dep.plan)
     try:
         period = Period.parse(text)
     except PeriodError:
