@@ -270,6 +270,9 @@ def test_a_template_changes_headings_order_and_fixed_sentences(demo, tmp_path):
     ('[[sections]]\nkey = "ket_qua"\nparts = { khac = "X" }\n', "sections[0].parts.khac: unknown part"),
     ('[sentences]\ncount = "{label"\n', "mau.toml: sentences.count:"),
     ('sections = [\n', "mau.toml: "),
+    ('[sentences]\ncount = "{value:>999999999}"\n', "sentences.count: write the placeholder as {value}, without a format"),
+    ('[sentences]\ncount = "{label!r}"\n', "sentences.count: write the placeholder as {label}"),
+    ('[[sections]]\nkey = "de_xuat"\ntitle = ""\n', "sections[0].title: must be non-empty text"),
 ])
 def test_a_bad_template_says_what_and_where(tmp_path, text, message):
     path = tmp_path / "mau.toml"

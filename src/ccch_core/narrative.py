@@ -395,10 +395,16 @@ def _template_from(data: Mapping[str, Any], source: str) -> NarrativeTemplate:
         if not isinstance(text, str) or not text.strip():
             raise TemplateError(f"{source}: sentences.{name}: must be non-empty text, got {text!r}")
         try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+            parsed = [(f, spec, conversion) for _, f, spec, conversion in string.Formatter().parse(text)
+                      if f is not None]
         except ValueError as exc:
             raise TemplateError(f"{source}: sentences.{name}: {exc} in {text!r} (write {{{{ and }}}} for braces)") from None
-        for field in fields:
+        for field, spec, conversion in parsed:
+            if spec or conversion:
+                # The figures arrive already written the Vietnamese way; a format such as {value:>9999999}
+                # would only undo that (or exhaust memory).
+                raise TemplateError(f"{source}: sentences.{name}: write the placeholder as {{{field.split('!')[0]}}}, "
+                                    f"without a format or conversion")
             if field not in SENTENCE_FIELDS[name]:
                 raise TemplateError(
                     f"{source}: sentences.{name}: unknown placeholder {{{field}}} "
