@@ -1,8 +1,8 @@
 """What collecting the metrics costs the hot paths: the same app with and without them (A/B).
 
 Builds the soak's Đức Thọ deployment (survey + export + contest, limits for one address lifted),
-switches prometheus_client to the multiprocess mode that ``ccch serve`` runs under gunicorn (each
-count is a write to a memory-mapped file), and builds the web app from it: A as it is, B with
+gives it the folder of workers' counts that ``ccch serve`` makes under gunicorn (so the counts are
+written to their file, at most once a second, as in production), and builds the web app from it: A as it is, B with
 the two request hooks of :mod:`ccch_core.metrics` taken out (the same app object; nothing else
 differs). Then, in
 alternating rounds so that the machine's load drifts equally over both, it serves through Flask's
@@ -17,7 +17,8 @@ test client in this one process and measures the process's CPU time per request 
 Each figure is the median over the rounds of the CPU time of a batch divided by its requests. The
 test client's own work is in both A and B, so the ratio (A − B) / B understates the cost a little;
 the difference A − B, in µs, is the cost itself. Finally a scrape of ``/metrics`` is timed (it
-runs the counting queries of the core and the plugins).
+runs the counting queries of the core and the plugins), and again after a million survey responses
+and a million contest attempts are added.
 
     .venv/bin/python bench/metrics_bench.py [--rounds 9] [--batch 300]
 """
@@ -49,10 +50,44 @@ def without_metrics(app):
     return app
 
 
+def grow(database: Path, rows: int) -> tuple[int, int, int]:
+    """``rows`` more survey responses (spread over the posters' daily counts for a year, as the
+    submissions keep them), contest participants and submitted attempts: what the scrape counts."""
+    db = soak_module.sqlite3.connect(database)
+    series = "with recursive n(i) as (select 1 union all select i + 1 from n where i < ?) "
+    with db:
+        db.execute(
+            series + "insert into survey_responses (survey_id, version, placement_id, unit_id, submitted_at, day, "
+            "submission_id, device_key, channel, excluded) select r.survey_id, r.version, r.placement_id, r.unit_id, "
+            "r.submitted_at, r.day, 'grown' || n.i, null, r.channel, 0 from n, (select * from survey_responses "
+            "limit 1) r", [rows])
+        placements = [row[0] for row in db.execute("select distinct placement_id from survey_daily")]
+        per_row = max(1, rows // (len(placements) * 365))
+        db.executemany("insert into survey_daily (placement_id, day, responses) values (?, ?, ?) "
+                       "on conflict (placement_id, day) do update set responses = responses + excluded.responses",
+                       [(pid, day, per_row) for pid in placements for day in range(1, 366)])
+        contest_id, round_id = db.execute("select contest_id, id from contest_rounds order by id limit 1").fetchone()
+        first = db.execute("select coalesce(max(id), 0) from contest_participants").fetchone()[0]
+        db.execute(
+            series + "insert into contest_participants (id, contest_id, audience, consent_at, consent_version, "
+            "created_at) select ? + n.i, ?, 'cbccvc', '2026-01-01', 'v1', '2026-01-01' from n",
+            [rows, first, contest_id])
+        db.execute(
+            series + "insert into contest_attempts (token, contest_id, round_id, participant_id, audience, attempt_no, "
+            "status, started_at, started_ms, deadline_ms, accept_until_ms, questions, submitted_at, score, total) "
+            "select 'grown' || n.i, ?, ?, ? + n.i, 'cbccvc', 1, 'submitted', '2026-01-01', 0, 0, 0, '[]', "
+            "'2026-01-01', 0, 0 from n", [rows, contest_id, round_id, first])
+    counts = tuple(db.execute(f"select count(*) from {table}").fetchone()[0]
+                   for table in ("survey_responses", "contest_participants", "contest_attempts"))
+    db.close()
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--batch", type=int, default=300)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows to add before timing the scrape again")
     args = parser.parse_args()
     from ccch_core import metrics
 
@@ -146,10 +181,17 @@ def main() -> None:
         scrape_ms = (time.perf_counter() - t0) / 20 * 1000
         responses = soak_module.sqlite3.connect(folder / "d" / "ccch.db").execute(
             "select count(*) from survey_responses").fetchone()[0]
+        big = grow(folder / "d" / "ccch.db", args.rows) if args.rows else None
+        if big is not None:
+            scrape_client.get("/metrics")
+            t0 = time.perf_counter()
+            for _ in range(5):
+                assert scrape_client.get("/metrics").status_code == 200
+            big_ms = (time.perf_counter() - t0) / 5 * 1000
 
         print(f"metrics cost, A/B in one process: {platform.python_implementation()} {platform.python_version()}, "
               f"{os.cpu_count()} cores, load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}; "
-              f"prometheus_client multiprocess mode (as under gunicorn); {args.rounds} alternating rounds of "
+              f"workers' counts folder as under gunicorn; {args.rounds} alternating rounds of "
               f"{args.batch} requests")
         print(f"  {'request':40} {'A: with (µs)':>13} {'B: without (µs)':>16} {'A − B (µs)':>11} {'ratio':>7}")
         worst = 0.0
@@ -161,11 +203,14 @@ def main() -> None:
             print(f"  {path:40} {a:>13.1f} {b:>16.1f} {a - b:>11.1f} {ratio:>+7.1%}")
         print(f"  worst hot path (healthz aside): {worst:+.1%} (whole requests: the spread between rounds on a "
               "shared machine is larger than the cost)")
-        print(f"  the two hooks alone (timer at the start, one histogram observation at the end): {hook:.2f} µs a request")
+        print(f"  the two hooks alone (timer at the start, the count at the end): {hook:.2f} µs a request")
         for path, by in results.items():
             b = statistics.median(by["B"]) * 1e6
             print(f"    = {hook / b:.2%} of {path} ({b:.0f} µs)")
         print(f"  one scrape of /metrics: {scrape_ms:.1f} ms ({responses:,} survey responses in the database)")
+        if big is not None:
+            print(f"  one scrape of /metrics with {big[0]:,} survey responses, {big[1]:,} contest participants and "
+                  f"{big[2]:,} attempts: {big_ms:.0f} ms")
     finally:
         metrics.stop_multiprocess(multiprocess)
         shutil.rmtree(folder, ignore_errors=True)

@@ -80,6 +80,14 @@ def _healthy(port: int) -> bool:
         return False
 
 
+def _scrape(port: int) -> dict:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode("utf-8")
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
 _PHONE = re.compile(r"(?<!\d)(?:\+?84|0)[35789]\d{8}(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
@@ -150,6 +158,12 @@ def drill(seconds: float = 20.0, citizens: int = 3, participants: int = 3, worke
         time.sleep(seconds / 2)
         middle = time.time()
         time.sleep(seconds / 2)
+
+        # /metrics from the 2 workers: their request counts added up (each writes its own at most once
+        # a second), the database's figures read at the scrape.
+        scraped_at = time.time()
+        scraped = _scrape(port)
+        survey_acked_before = sum(1 for t in acked["survey"].values() if t < scraped_at - 1.5)
 
         # -- the machine is lost ----------------------------------------------------------------
         for process in (server, litestream):
@@ -232,6 +246,18 @@ def drill(seconds: float = 20.0, citizens: int = 3, participants: int = 3, worke
                             "before it are missing")
         if latest_submitted and dt.datetime.fromisoformat(latest_submitted) > at + dt.timedelta(seconds=1):
             problems.append(f"restore --at {at.isoformat()} holds a response submitted at {latest_submitted}")
+        figures["metrics"] = {
+            "survey_requests": sum(v for (name, labels), v in scraped.items()
+                                   if name == "ccch_http_request_duration_seconds_count"
+                                   and dict(labels).get("group") == "survey_public"),
+            "survey_acknowledged_before": survey_acked_before,
+            "survey_responses": sum(v for (name, _), v in scraped.items() if name == "ccch_survey_responses_total"),
+            "replication_lag": scraped.get(("ccch_replication_lag_seconds", ())),
+        }
+        # Each citizen opened the page and then submitted: at least two counted requests a submission.
+        if figures["metrics"]["survey_requests"] < 2 * survey_acked_before:
+            problems.append(f"/metrics counted {figures['metrics']['survey_requests']} survey requests for "
+                            f"{survey_acked_before} submissions acknowledged before the scrape")
         figures["log"] = log = _check_log(folder / "serve.log", acked["phones"])
         if log["personal_data"]:
             problems.append(f"the server's log holds personal data: {log['personal_data'][:3]}")
@@ -277,6 +303,10 @@ def main() -> None:
     print(f"  restore --at {pit['at']}: {pit['survey_responses']:,} survey responses, every one of the "
           f"{pit['acknowledged_before']:,} acknowledged before it present (missing {pit['missing']}); latest "
           f"submitted_at {pit['latest_submitted_at']}")
+    m = figures["metrics"]
+    print(f"  /metrics just before the loss: {m['survey_requests']:,.0f} survey requests counted across the workers "
+          f"for {m['survey_acknowledged_before']:,} submissions acknowledged 1.5 s before; "
+          f"ccch_survey_responses_total {m['survey_responses']:,.0f}; replication lag {m['replication_lag']} s")
     log = figures["log"]
     print(f"  server log (JSON): {log['lines']:,} lines, {log['request_lines']:,} request lines, "
           f"{log['with_request_id']:,} with a request id, {log['broken_lines']} not JSON; phone numbers or "

@@ -125,3 +125,35 @@ def test_plugins_add_figures_through_the_hook(make_deployment, make_app):
 def test_healthz_stays_plain(make_deployment, make_app):
     response = make_app(make_deployment()).test_client().get("/healthz")
     assert response.get_data() == b"ok\n" and response.headers["Cache-Control"] == "no-store"
+
+
+def _child_counts(folder):
+    from ccch_core.metrics import RequestStats
+
+    stats = RequestStats(folder)
+    for seconds in (0.001, 0.02, 3.0):
+        stats.observe("survey_public", "2xx", seconds, now=0.0)
+    stats.flush()
+
+
+def test_workers_counts_are_added_up_from_their_files(tmp_path):
+    import multiprocessing
+
+    from ccch_core.metrics import RequestStats
+
+    child = multiprocessing.get_context("fork").Process(target=_child_counts, args=(str(tmp_path),))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    stats = RequestStats(str(tmp_path), interval=3600)
+    stats.observe("survey_public", "2xx", 0.004, now=0.0)  # written at once (first flush is due)
+    stats.observe("survey_public", "4xx", 0.004, now=1.0)  # not yet: the scrape writes it first
+    assert len(list(tmp_path.glob("requests-*.json"))) == 2
+    (family,) = list(stats.collect())
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples}
+    ok = (("group", "survey_public"), ("status", "2xx"))
+    assert samples[("ccch_http_request_duration_seconds_count", ok)] == 4
+    assert samples[("ccch_http_request_duration_seconds_bucket", (*ok[:1], ("le", "0.005"), ok[1]))] == 2
+    assert samples[("ccch_http_request_duration_seconds_bucket", (*ok[:1], ("le", "2.5"), ok[1]))] == 3
+    assert samples[("ccch_http_request_duration_seconds_sum", ok)] == pytest.approx(3.025)
+    assert samples[("ccch_http_request_duration_seconds_count", (("group", "survey_public"), ("status", "4xx")))] == 1
