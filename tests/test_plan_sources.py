@@ -560,3 +560,26 @@ def test_reports_mark_assumed_facts_and_each_recipient(make_deployment):
     assert "ngày 5 của tháng sau là lựa chọn của huyện" in due_note
     table = next(t for t in report.tables() if t.key == "tinh_hinh_bao_cao")
     assert any(row[0] == "Phòng Văn hóa - Thông tin (gửi Ủy ban nhân dân tỉnh Hà Tĩnh)" for row in table.rows)
+
+
+def test_reports_track_vague_cadences_as_monthly_evidence(make_deployment):
+    """Phụ lục, dòng 11 ("Tiếp phát thường xuyên"): each commune's evidence each month comes from
+    its own activity report items that name T11."""
+    from ccch_core.report import Paragraph, build_report
+
+    dep = make_deployment()
+    record_activity_report(dep.db, dep.plan, "xa-an-dung", "2024-01",
+                           [{"category": "broadcast", "count": 8, "task_id": "T11"}])
+    record_activity_report(dep.db, dep.plan, "xa-an-dung", "2024-03",
+                           [{"category": "broadcast", "count": 6, "task_id": "T11"}])
+    record_activity_report(dep.db, dep.plan, "xa-yen-ho", "2024-02", [{"category": "other", "count": 1}])
+    report = build_report(dep, "2024-Q1", now=dt.datetime(2025, 2, 1, tzinfo=UTC))
+    table = next(t for t in report.tables() if t.key == "minh_chung")
+    rows = {(r[0], r[1]): r for r in table.rows}
+    assert rows[(11, "UBND xã An Dũng")][2:] == ("UBND xã An Dũng", 2, 3)
+    assert rows[(11, "UBND xã Yên Hồ")][2:] == ("UBND xã Yên Hồ", 0, 3)  # an item without the task is no evidence
+    assert rows[(5, "Ban Tuyên giáo Huyện ủy")][2:] == ("không có đơn vị báo cáo", 0, 3)
+    texts = [b.text for s in report.sections for b in s.blocks if isinstance(b, Paragraph)]
+    summary = next(t for t in texts if t.startswith("Nhiệm vụ thực hiện thường xuyên"))
+    shown = sum(r[3] for r in table.rows)
+    assert shown == 2 and f"{shown}/{sum(r[4] for r in table.rows)} lượt tháng có minh chứng" in summary

@@ -37,7 +37,8 @@ def recorded(make_deployment):
 
 def test_core_sections_and_figures(recorded):
     report = build_report(recorded, "2024-03", now=AFTER)
-    assert [s.key for s in report.sections] == ["chi_tieu", "hoat_dong", "nhiem_vu", "bao_cao"]
+    # minh_chung: the monthly evidence of the tasks the plan says are done "thường xuyên" (#19).
+    assert [s.key for s in report.sections] == ["chi_tieu", "hoat_dong", "nhiem_vu", "bao_cao", "minh_chung"]
     assert report.title == ("Báo cáo kết quả công tác tuyên truyền CCHC tháng 3/2024 — "
                             "Ủy ban nhân dân huyện Đức Thọ")
     indicators = {row[0]: row for row in report.tables()[0].rows}

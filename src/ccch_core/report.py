@@ -362,6 +362,44 @@ def _task_section(request: ReportRequest) -> Section:
     return Section("nhiem_vu", "Tình hình thực hiện nhiệm vụ trọng tâm", [table], order=20)
 
 
+def _evidence_section(request: ReportRequest) -> Section | None:
+    dep = request.deployment
+    plan = request.plan
+    blocks: list[Block] = []
+    # Vague cadences ("thường xuyên") made trackable: the lead's evidence in each period of the
+    # task's evidence_per, one row per task and lead unit.
+    evidence: dict[tuple[str, str], list[progress.TaskEvidence]] = {}
+    for e in progress.task_evidence(dep.db, plan, request.period):
+        if request.includes(e.unit.id):
+            evidence.setdefault((e.task_id, e.unit.id), []).append(e)
+    if evidence:
+        rows = []
+        for (task_id, _), found in evidence.items():
+            first = found[0]
+            rows.append((plan.task(task_id).number, first.unit.name,
+                         first.reported_by.name if first.reported_by else "không có đơn vị báo cáo",
+                         sum(1 for e in found if e.shown), len(found)))
+        per = {plan.task(t).evidence_per for t, _ in evidence}
+        per_label = per.pop().label_vi if len(per) == 1 else "kỳ"
+        shown = sum(r[3] for r in rows)
+        owed = sum(r[4] for r in rows)
+        blocks.append(Paragraph(
+            f"Nhiệm vụ thực hiện thường xuyên, định kỳ: {shown}/{owed} lượt {per_label} có minh chứng "
+            "(hoạt động ghi nhiệm vụ trong báo cáo của đơn vị chủ trì)."))
+        blocks.append(Table(
+            key="minh_chung",
+            title="Minh chứng các nhiệm vụ thường xuyên",
+            columns=[Column("tt", "TT nhiệm vụ", "integer"), Column("chu_tri", "Đơn vị chủ trì"),
+                     Column("bao_cao_qua", "Báo cáo qua"), Column("co_minh_chung", f"Số {per_label} có minh chứng", "integer"),
+                     Column("phai_co", f"Số {per_label} phải có", "integer")],
+            rows=rows,
+        ))
+    if not blocks:
+        return None
+    # After the reporting table: the sections before it keep their place in every export.
+    return Section("minh_chung", "Minh chứng các nhiệm vụ thường xuyên", blocks, order=35)
+
+
 def _activity_section(request: ReportRequest) -> Section:
     dep = request.deployment
     months = [str(m) for m in request.period.months()]
@@ -394,6 +432,9 @@ def build_report(deployment, period: Period | str, unit_id: str | None = None,
     request = ReportRequest(deployment, plan, period, unit, now or utc_now())
     sections = [_indicator_section(request), _activity_section(request), _task_section(request),
                 _completeness_section(request)]
+    evidence = _evidence_section(request)
+    if evidence is not None:
+        sections.append(evidence)
     for plugin_name, impl in deployment.pm.each_impl("report_sections"):
         result = impl.function(report=request) or []
         for section in result:

@@ -98,7 +98,7 @@ def test_docx_of_a_commune_is_addressed_up_the_chain(dep):
 def test_xlsx_one_sheet_per_table_typed_and_frozen(dep):
     content, _filename, _ = produce(dep, "xlsx")
     workbook = openpyxl.load_workbook(io.BytesIO(content))
-    assert len(workbook.sheetnames) == 4
+    assert len(workbook.sheetnames) == 5  # the fifth: monthly evidence of the tasks done "thường xuyên" (#19)
     sheet = workbook.worksheets[0]
     assert sheet.freeze_panes == "A2"
     header = [c.value for c in sheet[1]]
@@ -118,7 +118,8 @@ def test_csv_zip_is_utf8_with_bom_and_complete(dep):
     assert filename.endswith(".zip") and media_type == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(content))
     names = archive.namelist()
-    assert names == ["01-chi_tieu.csv", "02-hoat_dong.csv", "03-nhiem_vu.csv", "04-tinh_hinh_bao_cao.csv"]
+    assert names == ["01-chi_tieu.csv", "02-hoat_dong.csv", "03-nhiem_vu.csv", "04-tinh_hinh_bao_cao.csv",
+                     "05-minh_chung.csv"]  # the evidence of the tasks done "thường xuyên" (#19)
     raw = archive.read(names[2])
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
