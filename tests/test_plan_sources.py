@@ -583,3 +583,24 @@ def test_reports_track_vague_cadences_as_monthly_evidence(make_deployment):
     summary = next(t for t in texts if t.startswith("Nhiệm vụ thực hiện thường xuyên"))
     shown = sum(r[3] for r in table.rows)
     assert shown == 2 and f"{shown}/{sum(r[4] for r in table.rows)} lượt tháng có minh chứng" in summary
+
+
+def test_report_sent_command(make_deployment):
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    dep = make_deployment()
+
+    def run(*args):
+        return CliRunner().invoke(make_cli(dep.config.path), list(args))
+
+    result = run("report-sent", "phong-vhtt", "2024-Q1", "ubnd-tinh", "--on", "2024-04-08", "--reference", "45/BC-VHTT")
+    assert result.exit_code == 0, result.output
+    assert "Phòng Văn hóa - Thông tin sent its 2024-Q1 report to Ủy ban nhân dân tỉnh Hà Tĩnh on 2024-04-08" in result.output
+    row = next(dep.db.query("select * from report_deliveries"))
+    assert (row["recipient"], row["sent_on"], row["reference"], row["recorded_by"]) == (
+        "ubnd-tinh", "2024-04-08", "45/BC-VHTT", "cli")
+    refused = run("report-sent", "phong-vhtt", "2024-Q1", "ubnd-huyen", "--on", "2024-04-08")
+    assert refused.exit_code == 1 and "recipient:" in refused.output and "ubnd-tinh" in refused.output
+    assert dep.db["report_deliveries"].count == 1

@@ -413,6 +413,27 @@ def register_commands(cli: click.Group) -> None:
         click.echo(table([(m.indicator, m.unit_id, m.period, _fmt(m.value), m.note) for m in found],
                          ["Mã", "Đơn vị", "Kỳ", "Giá trị", "Ghi chú"]))
 
+    # -- reports sent to further recipients ---------------------------------------------------
+
+    @cli.command("report-sent")
+    @click.argument("unit")
+    @click.argument("period")
+    @click.argument("recipient")
+    @click.option("--on", "sent_on", required=True, metavar="YYYY-MM-DD", help="The day the report was sent.")
+    @click.option("--reference", help="The dispatch number (số công văn), e.g. 45/BC-VHTT.")
+    @click.option("--by", "recorded_by", default="cli", show_default=True, help="Who records it.")
+    @pass_deployment
+    def report_sent(deployment, unit, period, recipient, sent_on, reference, recorded_by):
+        """Record that UNIT sent its PERIOD report to RECIPIENT, a further recipient of its
+        reporting rule ("báo cáo UBND huyện, tỉnh": the report in ccch serves the first)."""
+        try:
+            progress.record_report_delivery(deployment.db, deployment.plan, unit, period, recipient, sent_on,
+                                            reference=reference, recorded_by=recorded_by)
+        except progress.ProgressError as exc:
+            raise click.ClickException(str(exc)) from None
+        plan = deployment.plan
+        click.echo(f"Recorded: {plan.unit(unit).name} sent its {period} report to {plan.unit(recipient).name} on {sent_on}.")
+
     # -- activity reports -------------------------------------------------------------------
 
     @cli.command("report-activity")
