@@ -111,8 +111,8 @@ def test_import_reports_every_bad_row_with_its_line(tmp_path):
         (3, "chưa có đáp án đúng (cột correct)"),
         (4, "cột correct: 'D' không phải chữ cái của một phương án đã điền (A, B)"),
         (5, "cột key: mã 'q1' trùng với dòng 2"),
-        (8, ("cột type: 'kiểu lạ' không phải loại câu hỏi hợp lệ (một trong: scale5, single, multiple, true_false, "
-             "short_text, long_text, number)")),
+        (8, ("cột type: 'kiểu lạ' không phải loại câu hỏi hợp lệ (một trong: Thang đo hài lòng 5 mức, Chọn một "
+                 "đáp án, Chọn nhiều đáp án, Đúng/Sai, Trả lời ngắn, Trả lời dài, Số)")),
         (9, "cột option_b (phương án B) để trống trong khi phương án sau có nội dung; điền liên tục từ phương án A"),
     ]
     assert str(problems[0]) == "Dòng 3: chưa có đáp án đúng (cột correct)"
@@ -169,7 +169,7 @@ def test_a_wrong_header_is_a_problem_of_the_whole_file(tmp_path):
     assert "chưa nhập câu nào" in message
     no_prompt = tmp_path / "no-prompt.csv"
     no_prompt.write_text("key,type,option_a,option_b,correct\nq1,single,A,B,A\n", encoding="utf-8")
-    assert "thiếu cột bắt buộc: prompt" in header_problem(read_rows(no_prompt))
+    assert "thiếu cột bắt buộc: Câu hỏi" in header_problem(read_rows(no_prompt))
     short_rows = tmp_path / "short.csv"
     short_rows.write_text("key,prompt,option_a,option_b,correct,category\nq1,X,A,B,A\n", encoding="utf-8")
     assert header_problem(read_rows(short_rows)) is None

@@ -47,6 +47,8 @@ from .limits import (
 from .text import clean
 
 __all__ = [
+    "HEADING_ALIASES",
+    "HEADING_LABELS",
     "IMPORT_COLUMNS",
     "MAX_OPTIONS",
     "OPTION_COLUMNS",
@@ -60,8 +62,11 @@ __all__ = [
     "QuestionType",
     "RowProblem",
     "check_header",
+    "column_name",
+    "column_of_heading",
     "format_number",
     "header_problem",
+    "heading_key",
     "missing_columns",
     "parse_vietnamese_number",
     "question_from_dict",
@@ -69,6 +74,7 @@ __all__ = [
     "question_to_row",
     "questions_from_rows",
     "read_rows",
+    "type_of",
 ]
 
 MAX_OPTIONS = 8
@@ -80,6 +86,32 @@ IMPORT_COLUMNS = ("key", "type", "prompt", *OPTION_COLUMNS, "correct", "category
 """Every column a question import file (CSV or XLSX) may have, in the order ccch writes them."""
 REQUIRED_COLUMNS = ("prompt",)
 """Columns a CSV/XLSX header must have (a file without them cannot hold a single question)."""
+HEADING_LABELS = {
+    "key": "Mã câu hỏi", "type": "Loại", "prompt": "Câu hỏi",
+    **{column: f"Phương án {column[-1].upper()}" for column in OPTION_COLUMNS},
+    "correct": "Đáp án", "category": "Nhóm câu hỏi", "topic": "Mã nội dung tuyên truyền", "difficulty": "Độ khó",
+    "required": "Bắt buộc", "help": "Giải thích", "section": "Phần",
+}
+"""The Vietnamese heading of each column, as ccch's templates write them (the importer reads these,
+the English column names, and the other headings offices use: :data:`HEADING_ALIASES`)."""
+HEADING_ALIASES = {
+    **{alias: "key" for alias in ("ma", "ma cau hoi", "ma so", "so hieu")},
+    **{alias: "type" for alias in ("loai", "loai cau hoi", "kieu", "kieu cau hoi", "dang cau hoi", "hinh thuc")},
+    **{alias: "prompt" for alias in ("cau hoi", "noi dung", "noi dung cau hoi")},
+    **{f"{word} {column[-1]}": column for column in OPTION_COLUMNS
+       for word in ("phuong an", "lua chon", "dap an", "cau tra loi")},
+    **{column[-1]: column for column in OPTION_COLUMNS},
+    **{alias: "correct" for alias in ("dap an", "dap an dung", "phuong an dung", "cau tra loi dung")},
+    **{alias: "category" for alias in ("nhom", "nhom cau hoi", "chu de", "phan loai", "linh vuc")},
+    **{alias: "topic" for alias in ("ma noi dung tuyen truyen", "ma chu de", "noi dung tuyen truyen")},
+    **{alias: "difficulty" for alias in ("do kho", "muc do", "muc do kho")},
+    "bat buoc": "required",
+    **{alias: "help" for alias in ("giai thich", "nguon", "can cu", "ghi chu", "huong dan", "giai thich nguon")},
+    **{alias: "section" for alias in ("phan", "muc")},
+}
+"""Headings offices write, folded (:func:`heading_key`: no diacritics, lower case, one space), and
+the column each stands for. "Chủ đề" is the free-text group a contest draws by (``category``);
+the plan's topic id is "Mã nội dung tuyên truyền" (``topic``)."""
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 SCALE_LABELS = ("Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng")
@@ -126,6 +158,50 @@ TYPE_ALIASES = {
     "long_text": QuestionType.LONG_TEXT, "textarea": QuestionType.LONG_TEXT,
     "number": QuestionType.NUMBER, "số": QuestionType.NUMBER,
 }
+
+
+_TYPE_WORDS = {
+    "chon mot dap an": QuestionType.SINGLE, "mot dap an": QuestionType.SINGLE, "mot lua chon": QuestionType.SINGLE,
+    "trac nghiem": QuestionType.SINGLE, "chon nhieu dap an": QuestionType.MULTIPLE,
+    "nhieu dap an": QuestionType.MULTIPLE, "nhieu lua chon": QuestionType.MULTIPLE,
+    "dung sai": QuestionType.TRUE_FALSE, "dung hay sai": QuestionType.TRUE_FALSE,
+    "thang do": QuestionType.SCALE5, "thang do hai long": QuestionType.SCALE5,
+    "tra loi ngan": QuestionType.SHORT_TEXT, "tra loi dai": QuestionType.LONG_TEXT, "tu luan": QuestionType.LONG_TEXT,
+    "so": QuestionType.NUMBER,
+}
+"""The type column in the words offices write, folded like headings."""
+
+
+def heading_key(text: str) -> str:
+    """A heading or a type word folded for comparison: no diacritics (đ as d), lower case, every
+    run of other characters one space ("Phương án A" → "phuong an a", "option_a" → "option a")."""
+    from .text import strip_diacritics
+
+    return " ".join(re.split(r"[^a-z0-9]+", strip_diacritics(clean(text)).casefold())).strip()
+
+
+def column_of_heading(text: str, columns: Sequence[str], extra: Mapping[str, str] | None = None) -> str | None:
+    """The column of ``columns`` a header cell names: the column's own name, its Vietnamese heading
+    (:data:`HEADING_LABELS`), or another heading offices use (:data:`HEADING_ALIASES`, ``extra``);
+    None for a heading that names none of them."""
+    folded = heading_key(text)
+    for column in columns:
+        if folded == heading_key(column) or folded == heading_key(HEADING_LABELS.get(column, column)):
+            return column
+    found = (extra or {}).get(folded) or HEADING_ALIASES.get(folded)
+    return found if found in columns else None
+
+
+def type_of(text: str) -> QuestionType | None:
+    """The question type a type cell names (code, label or office word), or None."""
+    value = clean(text).casefold()
+    if value in TYPE_ALIASES:
+        return TYPE_ALIASES[value]
+    folded = heading_key(text)
+    for qtype in QuestionType:
+        if folded in (heading_key(qtype.value), heading_key(qtype.label_vi)):
+            return qtype
+    return _TYPE_WORDS.get(folded)
 
 
 class AnswerError(ValueError):
@@ -480,10 +556,17 @@ class CellError(ValueError):
 
 
 def read_rows(path: str | Path, *, displayed: Sequence[str] = DISPLAYED_COLUMNS,
-              limits: ImportLimits = DEFAULT_LIMITS) -> list[tuple[int, dict[str, str]]]:
+              limits: ImportLimits = DEFAULT_LIMITS, columns: Sequence[str] = IMPORT_COLUMNS,
+              headings: Mapping[str, str] | None = None) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV (UTF-8, BOM or not) or XLSX file with their line numbers, keyed by the
     header row's names (lower-cased, trimmed). XLSX needs openpyxl (installed with the plugins
     that import spreadsheets).
+
+    Header cells name ``columns`` by their own names or by the headings offices write, with or
+    without diacritics ("Câu hỏi", "Phuong an A", "Đáp án": :func:`column_of_heading`; ``headings``
+    adds a plugin's own, folded); rows are keyed by the column, and each row's ``__headings__``
+    maps a column to the heading as the file wrote it, for messages. A heading that names no
+    column is kept as written (lower case), for :func:`check_header` to report.
 
     In an XLSX, the ``displayed`` columns are read as Excel shows them (:func:`cell_text`), the
     others as codes (:func:`cell_code`). A cell that cannot be read either way makes its row
@@ -497,7 +580,7 @@ def read_rows(path: str | Path, *, displayed: Sequence[str] = DISPLAYED_COLUMNS,
     path = Path(path)
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            return _read_xlsx(path, displayed, limits)
+            return _read_xlsx(path, displayed, limits, columns, headings)
         raw = read_limited(path, path.name, limits)
         try:
             text = raw.decode("utf-8-sig")
@@ -507,10 +590,28 @@ def read_rows(path: str | Path, *, displayed: Sequence[str] = DISPLAYED_COLUMNS,
         rows = csv_records(text, path.name, limits)
     except LimitError as exc:
         raise QuestionError(str(exc)) from None
-    return _rows_with_header(rows, path.name, start_line=1)
+    return _rows_with_header(rows, path.name, start_line=1, columns=columns, headings=headings)
 
 
-def _read_xlsx(path: Path, displayed: Sequence[str], limits: ImportLimits) -> list[tuple[int, dict[str, str]]]:
+def _header_columns(texts: Sequence[str], columns: Sequence[str], headings: Mapping[str, str] | None
+                    ) -> tuple[list[str], dict[str, str]]:
+    """(the column each header cell names — or the cell lower-cased —, {column: heading as written}).
+    A second cell naming a column already named keeps its own text (reported as unknown)."""
+    keys: list[str] = []
+    written: dict[str, str] = {}
+    for text in texts:
+        heading = clean(text)
+        column = column_of_heading(heading, columns, headings) if heading else None
+        if column is None or column in written:
+            keys.append(heading.casefold())
+        else:
+            keys.append(column)
+            written[column] = heading
+    return keys, written
+
+
+def _read_xlsx(path: Path, displayed: Sequence[str], limits: ImportLimits, columns: Sequence[str] = IMPORT_COLUMNS,
+               headings: Mapping[str, str] | None = None) -> list[tuple[int, dict[str, str]]]:
     try:
         import openpyxl  # noqa: F401 - only to say what to install
     except ImportError:  # pragma: no cover - openpyxl comes with the plugins that need it
@@ -521,7 +622,7 @@ def _read_xlsx(path: Path, displayed: Sequence[str], limits: ImportLimits) -> li
         raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
         raise QuestionError(f"{path.name}: không đọc được tệp XLSX ({type(exc).__name__})") from None
-    shown = {clean(name).casefold() for name in displayed}
+    shown = set(displayed)
     rows: list[list[str]] = []
     bad: dict[int, str] = {}
     header: list[str] = []
@@ -530,9 +631,10 @@ def _read_xlsx(path: Path, displayed: Sequence[str], limits: ImportLimits) -> li
         sheet = workbook.worksheets[0]
         for line, row in xlsx_rows(sheet, path.name, limits, names):
             if line == 1:
-                header = [clean(_header_text(cell)).casefold() for cell in row]
-                names.update((i, name) for i, name in enumerate(header) if name)
-                rows.append(header)
+                texts = [clean(_header_text(cell)) for cell in row]
+                header, _ = _header_columns(texts, columns, headings)
+                names.update((i, name) for i, name in enumerate(texts) if name)
+                rows.append(texts)
                 continue
             texts, problems = [], []
             for column, cell in enumerate(row):
@@ -551,7 +653,7 @@ def _read_xlsx(path: Path, displayed: Sequence[str], limits: ImportLimits) -> li
         raise QuestionError(f"{path.name}: không đọc được tệp XLSX ({type(exc).__name__})") from None
     finally:
         workbook.close()
-    return _rows_with_header(rows, path.name, start_line=1, bad=bad)
+    return _rows_with_header(rows, path.name, start_line=1, bad=bad, columns=columns, headings=headings)
 
 
 def _header_text(cell) -> str:
@@ -1002,10 +1104,11 @@ def format_number(value: float, number_format: str) -> str:
 
 
 def _rows_with_header(rows: list[list[str]], name: str, start_line: int,
-                      bad: Mapping[int, str] | None = None) -> list[tuple[int, dict[str, str]]]:
+                      bad: Mapping[int, str] | None = None, columns: Sequence[str] = IMPORT_COLUMNS,
+                      headings: Mapping[str, str] | None = None) -> list[tuple[int, dict[str, str]]]:
     if not rows:
         raise QuestionError(f"{name}: tệp không có dữ liệu")
-    header = [clean(h).casefold() for h in rows[0]]
+    header, written = _header_columns(rows[0], columns, headings)
     result = []
     for offset, row in enumerate(rows[1:], start=start_line + 1):
         if not any(clean(cell) for cell in row):
@@ -1018,6 +1121,7 @@ def _rows_with_header(rows: list[list[str]], name: str, start_line: int,
             values["__extra__"] = "x"
         if bad and offset in bad:
             values["__bad__"] = bad[offset]
+        values["__headings__"] = written  # one dict shared by every row
         result.append((offset, values))
     return result
 
@@ -1039,7 +1143,7 @@ def missing_columns(rows: list[tuple[int, dict[str, str]]], required: Sequence[s
 
 
 def header_problem(rows: list[tuple[int, dict[str, str]]], columns: Sequence[str] = IMPORT_COLUMNS,
-                   required: Sequence[str] = REQUIRED_COLUMNS) -> str | None:
+                   required: Sequence[str] = REQUIRED_COLUMNS, labels: Mapping[str, str] | None = None) -> str | None:
     """A Vietnamese message for a header with unknown or missing columns, or None when it is
     right. A header problem concerns the whole file: the caller imports nothing, whatever the
     options (skipping "bad rows" would skip every row)."""
@@ -1048,11 +1152,12 @@ def header_problem(rows: list[tuple[int, dict[str, str]]], columns: Sequence[str
     parts = []
     if unknown:
         parts.append(f"cột không có trong mẫu: {', '.join(unknown)}")
+    names = {**HEADING_LABELS, **(labels or {})}
     if missing:
-        parts.append(f"thiếu cột bắt buộc: {', '.join(missing)}")
+        parts.append(f"thiếu cột bắt buộc: {', '.join(names.get(c, c) for c in missing)}")
     if not parts:
         return None
-    return (f"dòng tiêu đề sai ({'; '.join(parts)}). Các cột của mẫu: {', '.join(columns)}. "
+    return (f"dòng tiêu đề sai ({'; '.join(parts)}). Các cột của mẫu: {', '.join(names.get(c, c) for c in columns)}. "
             "Sửa dòng tiêu đề rồi nhập lại; chưa nhập câu nào")
 
 
@@ -1060,6 +1165,13 @@ def _yes(value: str, default: bool) -> bool:
     if not value:
         return default
     return clean(value).casefold() in ("1", "yes", "y", "true", "có", "co", "x", "bắt buộc", "bat buoc")
+
+
+def column_name(row: Mapping[str, Any], column: str) -> str:
+    """How a message names ``column`` of an import row: "cột “Đáp án”" as the file wrote its
+    heading, or "cột correct" when the row has no header (or the file used the column's name)."""
+    written = (row.get("__headings__") or {}).get(column)
+    return f"cột “{written}”" if written and written != column else f"cột {column}"
 
 
 def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
@@ -1072,15 +1184,16 @@ def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
         raise QuestionError(row["__bad__"])
     if row.get("__extra__"):
         raise QuestionError("dòng có nhiều ô hơn số cột của dòng tiêu đề")
-    qtype = TYPE_ALIASES.get(clean(row.get("type", "")).casefold() or "single")
+    qtype = type_of(row.get("type", "")) if clean(row.get("type", "")) else QuestionType.SINGLE
     if qtype is None:
-        raise QuestionError(f"cột type: {row.get('type')!r} không phải loại câu hỏi hợp lệ "
-                            f"(một trong: {', '.join(t.value for t in QuestionType)})")
+        raise QuestionError(f"{column_name(row, 'type')}: {row.get('type')!r} không phải loại câu hỏi hợp lệ "
+                            f"(một trong: {', '.join(q.label_vi for q in QuestionType)})")
     options = [Option(column[-1], row[column]) for column in OPTION_COLUMNS if row.get(column)]
     letters = [column[-1] for column in OPTION_COLUMNS]
     gaps = [c for c in OPTION_COLUMNS[: len(options)] if not row.get(c)]
     if gaps:
-        raise QuestionError(f"cột {', '.join(gaps)} (phương án {', '.join(c[-1].upper() for c in gaps)}) để trống "
+        raise QuestionError(f"{', '.join(column_name(row, c) for c in gaps)} (phương án "
+                            f"{', '.join(c[-1].upper() for c in gaps)}) để trống "
                             "trong khi phương án sau có nội dung; điền liên tục từ phương án A")
     correct_text = clean(row.get("correct", ""))
     correct: list[str] = []
@@ -1089,14 +1202,16 @@ def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
             key = correct_text.casefold()
             mapping = {"đúng": "dung", "dung": "dung", "true": "dung", "sai": "sai", "false": "sai"}
             if key not in mapping:
-                raise QuestionError(f"cột correct: {correct_text!r} không hợp lệ; câu Đúng/Sai ghi “Đúng” hoặc “Sai”")
+                raise QuestionError(f"{column_name(row, 'correct')}: {correct_text!r} không hợp lệ; câu Đúng/Sai "
+                                    "ghi “Đúng” hoặc “Sai”")
             correct = [mapping[key]]
         else:
             for part in re.split(r"[;,\s]+", correct_text):
-                letter = part.strip().lower()
+                letter = part.strip().lower().rstrip(".)")  # "A." and "a)" as offices write them
                 if letter not in letters[: len(options)]:
                     filled = ", ".join(letters[: len(options)]).upper() or "chưa điền phương án nào"
-                    raise QuestionError(f"cột correct: {part!r} không phải chữ cái của một phương án đã điền "
+                    raise QuestionError(f"{column_name(row, 'correct')}: {part!r} không phải chữ cái của một "
+                                        "phương án đã điền "
                                         f"({filled})")
                 correct.append(letter)
     difficulty = row.get("difficulty") or None
@@ -1104,7 +1219,8 @@ def question_from_row(row: Mapping[str, str], auto_key: str) -> Question:
         try:
             difficulty = int(difficulty)
         except ValueError:
-            raise QuestionError(f"cột difficulty: {difficulty!r} không phải số nguyên từ 1 đến 5") from None
+            raise QuestionError(f"{column_name(row, 'difficulty')}: {difficulty!r} không phải số nguyên từ 1 "
+                                "đến 5") from None
     try:
         return Question(
             key=row.get("key") or auto_key,
@@ -1149,7 +1265,7 @@ def questions_from_rows(
             problems.append(RowProblem(line, f"cột key: mã {question.key!r} trùng với dòng {seen[question.key]}"))
             continue
         if require_correct and question.type.has_options and not question.correct:
-            problems.append(RowProblem(line, "chưa có đáp án đúng (cột correct)"))
+            problems.append(RowProblem(line, f"chưa có đáp án đúng ({column_name(row, 'correct')})"))
             continue
         message = extra_check(question) if extra_check else None
         if message:

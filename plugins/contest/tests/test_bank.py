@@ -44,8 +44,8 @@ def test_every_bad_row_with_its_line_and_reason(tmp_path, definition):
     assert sorted(lines) == [3, 4, 5, 6, 7, 10, 11]
     assert lines[3] == "chưa có đáp án đúng (cột correct)"
     assert lines[4] == "cột correct: 'D' không phải chữ cái của một phương án đã điền (A, B)"
-    assert lines[5] == ("cột type: short_text (Trả lời ngắn) không dùng cho cuộc thi; câu hỏi cuộc thi là single, "
-                        "multiple hoặc true_false")
+    assert lines[5] == ("cột type: Trả lời ngắn không dùng cho cuộc thi; câu hỏi cuộc thi là Chọn một đáp án, Chọn "
+                        "nhiều đáp án hoặc Đúng/Sai")
     assert lines[6] == "cột key: mã 'a1' trùng với dòng 2"
     assert lines[7] == "cột audience: hoc-sinh không phải mã đối tượng dự thi của cuộc thi (các mã: cbccvc, nhan-dan)"
     assert lines[10] == "cột correct: 'Có lẽ' không hợp lệ; câu Đúng/Sai ghi “Đúng” hoặc “Sai”"
@@ -53,13 +53,14 @@ def test_every_bad_row_with_its_line_and_reason(tmp_path, definition):
 
 
 def test_unknown_column_is_refused(tmp_path, definition):
-    path = write(tmp_path, "x.csv", "key,type,prompt,option_a,option_b,dap_an\nk,single,Câu?,A,B,A\n")
+    path = write(tmp_path, "x.csv", "key,type,prompt,option_a,option_b,dap_an_lech\nk,single,Câu?,A,B,A\n")
     with pytest.raises(bank.ImportFileError) as caught:
         parse(path, definition)
-    assert "x.csv: dòng tiêu đề sai (cột không có trong mẫu: dap_an; thiếu cột bắt buộc: correct)" in str(caught.value)
+    assert ("x.csv: dòng tiêu đề sai (cột không có trong mẫu: dap_an_lech; thiếu cột bắt buộc: Đáp án)"
+            in str(caught.value))
     # parse_rows on rows from elsewhere refuses an unknown column the same way, not as a row problem.
-    with pytest.raises(bank.ImportFileError, match="cột không có trong mẫu: dap_an"):
-        bank.parse_rows([(2, {"prompt": "Câu?", "dap_an": "A"})], definition)
+    with pytest.raises(bank.ImportFileError, match="cột không có trong mẫu: dap_an_lech"):
+        bank.parse_rows([(2, {"prompt": "Câu?", "dap_an_lech": "A"})], definition)
 
 
 REVIEW_BANK = HEADER + "r1,single,Câu một?,Một,Hai,,,A,Chỉ tiêu,1,\nr2,single,Câu hai?,Một,Hai,,,B,Chỉ tiêu,1,\n"
@@ -184,7 +185,7 @@ def test_csv_export_has_bom_and_neutralises_formulas():
     text = out.getvalue()
     assert text.startswith("\ufeff")
     row = next(iter(csv.DictReader(io.StringIO(text.lstrip("\ufeff")))))
-    assert row["prompt"].startswith("'=") and row["option_a"] == "'+1" and row["option_b"] == "'@SUM(A1)"
+    assert row["Câu hỏi"].startswith("'=") and row["Phương án A"] == "'+1" and row["Phương án B"] == "'@SUM(A1)"
 
 
 def test_aiken_import(tmp_path, definition):
@@ -213,8 +214,15 @@ def test_the_shipped_xlsx_template_matches_the_generator(tmp_path, definition):
     shipped = files("ccch_contest") / "data" / "mau-cau-hoi.xlsx"
     questions, _, problems = parse(shipped, definition)
     assert problems == [] and [q.key for q in questions] == [r["key"] for r in bank.EXAMPLE_ROWS]
-    sheet = openpyxl.load_workbook(shipped).worksheets[0]
-    assert [c.value for c in sheet[1]] == list(bank.CONTEST_COLUMNS)
+    workbook = openpyxl.load_workbook(shipped)
+    sheet = workbook.worksheets[0]
+    # Vietnamese headings, the type in words, choices offered in the type and answer cells.
+    assert [c.value for c in sheet[1]][:5] == ["Mã câu hỏi", "Loại", "Câu hỏi", "Phương án A", "Phương án B"]
+    assert [c.value for c in sheet[1]][11] == "Đáp án" and sheet["B2"].value == "Chọn một đáp án"
+    checks = {str(dv.sqref).split(":")[0]: dv for dv in sheet.data_validations.dataValidation}
+    assert checks["B2"].formula1 == '"Chọn một đáp án,Chọn nhiều đáp án,Đúng/Sai"'
+    assert checks["L2"].formula1 == '"A,B,C,D,E,F,G,H,Đúng,Sai"' and checks["L2"].errorStyle == "warning"
+    assert workbook["Hướng dẫn"]["A2"].value == "Mã câu hỏi"
 
 
 def test_example_bank_is_real_and_complete(definition):
@@ -304,7 +312,8 @@ def test_topic_is_stored_exported_and_counted(dep, tmp_path):
     assert next(r for r in rows if r["key"] == "th-06")["topic"] == "1.4"
     out = io.StringIO()
     bank.write_csv(rows, out)
-    assert out.getvalue().lstrip("\ufeff").startswith("key,type,prompt,") and ",category,topic," in out.getvalue()
+    assert out.getvalue().lstrip("\ufeff").startswith("Mã câu hỏi,Loại,Câu hỏi,")
+    assert ",Nhóm câu hỏi,Mã nội dung tuyên truyền," in out.getvalue()
     # Changing only the topic is a change (a new version), not "unchanged".
     q, a, _ = bank.parse_rows([(2, {"key": "th-06", **{k: v for k, v in next(r for r in rows if r["key"] == "th-06")
                                                        .items() if k not in ("key", "topic")}, "topic": "1.5"})],
@@ -320,7 +329,7 @@ def test_template_text_columns_are_text_formatted(tmp_path):
     header = [c.value for c in sheet[1]]
     for index, column in enumerate(header, start=1):
         letter = openpyxl.utils.get_column_letter(index)
-        expected = "General" if column == "difficulty" else "@"
+        expected = "General" if column == "Độ khó" else "@"
         assert sheet.column_dimensions[letter].number_format == expected, column
         assert sheet.cell(row=2, column=index).number_format == expected, column
     from importlib.resources import files
@@ -345,3 +354,46 @@ def test_xlsx_percentages_and_dates_import_as_shown(tmp_path, definition):
     workbook.save(path)
     questions, _, problems = parse(path, definition)
     assert problems == [] and [o.label for o in questions[0].options] == ["80%", "100%", "20/01/2024", "90%"]
+
+
+# -- the headings offices write (issue #27 part 2) ------------------------------------------------
+
+
+def test_an_excel_bank_with_vietnamese_headings_imports(tmp_path, definition):
+    """The Interior office's own file: Vietnamese headings in its own order, the type and the
+    answer in words, with a row whose answer is wrong — named by the heading the file wrote."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Câu hỏi", "Phương án A", "Phương án B", "Phương án C", "Đáp án", "Loại",
+                  "Chủ đề", "Giải thích", "Đối tượng"])
+    sheet.append(["Chỉ tiêu phát sóng chuyên mục CCHC mỗi năm?", "12 số", "15 số", "24 số", "B.", "Chọn một đáp án",
+                  "Chỉ tiêu", "Phụ lục, dòng 2", "cbccvc"])
+    sheet.append(["Những hình thức tuyên truyền nào?", "Tờ gấp", "Cuộc thi", "Nhắn tin hàng loạt", "A;B",
+                  "Chọn nhiều đáp án", "Hình thức", "Mục II.2", ""])
+    sheet.append(["Xã gửi kế hoạch trước 20/01/2024?", None, None, None, "Đúng", "Đúng/Sai", "Thời hạn", "Mục IV.7",
+                  "cbccvc;nhan-dan"])
+    sheet.append(["Câu có đáp án sai?", "Một", "Hai", None, "E", "Trắc nghiệm", "Chỉ tiêu", None, None])
+    path = tmp_path / "ngan-hang.xlsx"
+    workbook.save(path)
+    questions, audiences, problems = parse(path, definition)
+    assert [(q.type, q.correct, q.category, q.help) for q in questions] == [
+        (QuestionType.SINGLE, ("b",), "Chỉ tiêu", "Phụ lục, dòng 2"),
+        (QuestionType.MULTIPLE, ("a", "b"), "Hình thức", "Mục II.2"),
+        (QuestionType.TRUE_FALSE, ("dung",), "Thời hạn", "Mục IV.7"),
+    ]
+    assert list(audiences.values()) == [("cbccvc",), (), ("cbccvc", "nhan-dan")]
+    assert [(p.line, p.message) for p in problems] == [
+        (5, "cột “Đáp án”: 'E' không phải chữ cái của một phương án đã điền (A, B)")]
+
+
+def test_headings_without_diacritics_and_an_unknown_one_quoted_as_written(tmp_path, definition):
+    path = write(tmp_path, "khong-dau.csv", "Cau hoi,Phuong an A,Phuong an B,Dap an,Do kho\n"
+                                            "Câu một?,Một,Hai,A,7\n")
+    questions, _, problems = parse(path, definition)
+    assert not questions and [(p.line, p.message) for p in problems] == [(2, "độ khó 7 không hợp lệ: từ 1 (dễ) đến 5 (khó)")]
+    bad = write(tmp_path, "sai-tieu-de.csv", "Câu hỏi,Phương án A,Phương án B,Đáp án,Ghi chú thêm\nCâu?,Một,Hai,A,x\n")
+    with pytest.raises(bank.ImportFileError) as caught:
+        parse(bad, definition)
+    message = str(caught.value)
+    assert "cột không có trong mẫu: ghi chú thêm" in message
+    assert "Các cột của mẫu: Mã câu hỏi, Loại, Câu hỏi, Phương án A" in message and "Đối tượng dự thi" in message

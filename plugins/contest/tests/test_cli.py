@@ -67,7 +67,7 @@ def test_check_reports_problems_with_lines(run, tmp_path):
 def test_questions_export_and_template(run, dep, contest, tmp_path):
     csv_path = tmp_path / "ra.csv"
     assert "Wrote 89 questions" in run("contest", "questions", "export", contest.slug, str(csv_path)).output
-    assert csv_path.read_text(encoding="utf-8").startswith("\ufeffkey,type,prompt")
+    assert csv_path.read_text(encoding="utf-8").startswith("\ufeffMã câu hỏi,Loại,Câu hỏi,")
     xlsx = tmp_path / "mau.xlsx"
     run("contest", "questions", "template", str(xlsx))
     assert xlsx.read_bytes()[:2] == b"PK"

@@ -23,7 +23,7 @@ import io
 import json
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ import attrs
 
 from ccch_core.limits import DEFAULT_LIMITS, ImportLimits, LimitError, read_limited
 from ccch_core.questions import (
+    HEADING_LABELS,
     IMPORT_COLUMNS,
     OPTION_COLUMNS,
     Option,
@@ -39,6 +40,7 @@ from ccch_core.questions import (
     QuestionType,
     RowProblem,
     check_header,
+    column_name,
     header_problem,
     question_to_row,
     questions_from_rows,
@@ -54,6 +56,10 @@ from .state import memory
 
 CONTEST_COLUMNS = (*IMPORT_COLUMNS, "audience")
 """Import/export columns: the core's question columns plus ``audience``."""
+CONTEST_HEADINGS = {"doi tuong": "audience", "doi tuong du thi": "audience"}
+"""The contest's own column in the headings offices write (folded: :func:`ccch_core.questions.heading_key`)."""
+CONTEST_LABELS = {"audience": "Đối tượng dự thi"}
+"""The Vietnamese heading of the contest's own column (the core's: ``HEADING_LABELS``)."""
 CONTEST_REQUIRED_COLUMNS = ("prompt", "correct")
 """A CSV/XLSX without these columns cannot hold a single contest question."""
 TEXT_COLUMNS = tuple(c for c in CONTEST_COLUMNS if c != "difficulty")
@@ -264,8 +270,8 @@ def read_question_file(path: str | Path, *, limits: ImportLimits = DEFAULT_LIMIT
                     raise QuestionError(f"{path.name}: câu hỏi ở dòng {line}, phần {column}: dài {_dotted(len(value))} "
                                         f"ký tự, quá giới hạn {_dotted(limits.max_cell_chars)} ký tự.")
         return rows
-    rows = read_rows(path, limits=limits)
-    problem = header_problem(rows, CONTEST_COLUMNS, CONTEST_REQUIRED_COLUMNS)
+    rows = read_rows(path, limits=limits, columns=CONTEST_COLUMNS, headings=CONTEST_HEADINGS)
+    problem = header_problem(rows, CONTEST_COLUMNS, CONTEST_REQUIRED_COLUMNS, CONTEST_LABELS)
     if problem:
         raise ImportFileError(f"{path.name}: {problem}")
     return rows
@@ -283,8 +289,10 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
     problems: list[RowProblem] = []
     unknown = check_header(rows, CONTEST_COLUMNS)
     if unknown:
+        labels = {**HEADING_LABELS, **CONTEST_LABELS}
         raise ImportFileError(f"dòng tiêu đề sai (cột không có trong mẫu: {', '.join(unknown)}). Các cột của mẫu: "
-                              f"{', '.join(CONTEST_COLUMNS)}. Sửa dòng tiêu đề rồi nhập lại; chưa nhập câu nào")
+                              f"{', '.join(labels.get(c, c) for c in CONTEST_COLUMNS)}. Sửa dòng tiêu đề rồi nhập lại; "
+                              "chưa nhập câu nào")
     if len(rows) > MAX_QUESTIONS:
         return [], {}, [RowProblem(rows[MAX_QUESTIONS][0], f"tệp có quá {MAX_QUESTIONS} câu hỏi; hãy chia thành "
                                                            "nhiều tệp")]
@@ -299,7 +307,7 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
         keys = tuple(k for k in (clean(p) for p in re.split(r"[;,]", raw)) if k)
         bad = [k for k in keys if audience_keys is not None and k not in audience_keys]
         if bad:
-            problems.append(RowProblem(line, f"cột audience: {', '.join(bad)} không phải mã đối tượng dự thi của "
+            problems.append(RowProblem(line, f"{column_name(row, 'audience')}: {', '.join(bad)} không phải mã đối tượng dự thi của "
                                              f"cuộc thi (các mã: {', '.join(sorted(audience_keys or ()))})"))
             continue
         audiences_by_line[line] = keys
@@ -311,14 +319,15 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
         clean_rows.append((line, row))
 
     topics = {t.id: t for t in plan.topics} if plan is not None else None
+    headings = {"__headings__": rows[0][1].get("__headings__", {}) if rows else {}}
 
     def contest_rule(question: Question) -> str | None:
         if question.type not in CONTEST_TYPES:
-            return (f"cột type: {question.type.value} ({question.type.label_vi}) không dùng cho cuộc thi; câu hỏi "
-                    "cuộc thi là single, multiple hoặc true_false")
+            return (f"{column_name(headings, 'type')}: {question.type.label_vi} không dùng cho cuộc thi; câu hỏi "
+                    "cuộc thi là Chọn một đáp án, Chọn nhiều đáp án hoặc Đúng/Sai")
         if question.topic is not None and topics is not None and question.topic not in topics:
             known = "; ".join(f"{t.id} ({t.title or t.text[:40]})" for t in topics.values())
-            return (f"cột topic: {question.topic!r} không phải mã nội dung tuyên truyền của kế hoạch"
+            return (f"{column_name(headings, 'topic')}: {question.topic!r} không phải mã nội dung tuyên truyền của kế hoạch"
                     + (f" (các mã: {known})" if known else " (kế hoạch chưa có nội dung tuyên truyền nào)"))
         return None
 
@@ -456,13 +465,33 @@ def export_rows(db, contest_id: int) -> list[dict[str, str]]:
     return rows
 
 
+def heading(column: str) -> str:
+    """The Vietnamese heading ccch writes for a contest column ("Đáp án" for ``correct``)."""
+    return CONTEST_LABELS.get(column) or HEADING_LABELS.get(column, column)
+
+
+def shown_row(row: Mapping[str, str]) -> dict[str, str]:
+    """A row as the template and the export show it: the type in words ("Chọn một đáp án")."""
+    out = dict(row)
+    qtype = TYPE_WORDS_OUT.get(row.get("type", ""))
+    if qtype:
+        out["type"] = qtype
+    return out
+
+
+TYPE_WORDS_OUT = {t.value: t.label_vi for t in CONTEST_TYPES}
+"""The type column in words, as the Interior office writes it (the importer reads either)."""
+
+
 def write_csv(rows: Sequence[dict[str, str]], stream) -> None:
-    """CSV with a UTF-8 BOM (Excel reads Vietnamese correctly) and the contest columns."""
+    """CSV with a UTF-8 BOM (Excel reads Vietnamese correctly), the contest columns under their
+    Vietnamese headings, and the type in words."""
     stream.write("\ufeff")
-    writer = csv.DictWriter(stream, fieldnames=CONTEST_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
+    writer = csv.writer(stream, lineterminator="\r\n")
+    writer.writerow([heading(c) for c in CONTEST_COLUMNS])
     for row in rows:
-        writer.writerow({k: safe_cell(row.get(k, "")) for k in CONTEST_COLUMNS})
+        shown = shown_row(row)
+        writer.writerow([safe_cell(shown.get(k, "")) for k in CONTEST_COLUMNS])
 
 
 def safe_cell(value: Any) -> Any:
@@ -482,14 +511,14 @@ def xlsx_cell(value: Any) -> Any:
 
 COLUMN_HELP = {
     "key": "Mã câu hỏi (không bắt buộc; để trống thì tự đánh số). Chữ, số, dấu chấm, gạch dưới, gạch ngang.",
-    "type": "Loại: single (một đáp án đúng), multiple (nhiều đáp án đúng), true_false (Đúng/Sai). Trống = single.",
+    "type": "Loại: Chọn một đáp án, Chọn nhiều đáp án hoặc Đúng/Sai (chọn trong ô). Để trống = Chọn một đáp án.",
     "prompt": "Nội dung câu hỏi (bắt buộc).",
-    "option_a": "Phương án A … option_h: phương án H. Điền liên tục từ A, không bỏ trống ở giữa. "
+    "option_a": "Phương án A … Phương án H. Điền liên tục từ A, không bỏ trống ở giữa. "
                 "Câu Đúng/Sai để trống các cột phương án.",
     "correct": "Đáp án đúng: chữ cái của phương án (B; nhiều đáp án: A;C). Câu Đúng/Sai: ghi Đúng hoặc Sai.",
     "category": "Nhóm câu hỏi, dùng để chia số câu theo nhóm (quotas), ví dụ: Chỉ tiêu, Nhiệm vụ, Văn bản.",
     "topic": "Mã nội dung tuyên truyền của kế hoạch (mục II.1, ví dụ 1.3) mà câu hỏi nói đến; không bắt buộc. "
-             "Mã phải có trong kế hoạch, nếu không dòng bị báo lỗi. Khác với nhóm câu hỏi (category).",
+             "Mã phải có trong kế hoạch, nếu không dòng bị báo lỗi. Khác với nhóm câu hỏi.",
     "difficulty": "Độ khó 1 (dễ) – 5 (khó), không bắt buộc.",
     "required": "Không dùng cho cuộc thi (để trống).",
     "help": "Ghi chú, nguồn (mục của kế hoạch) — chỉ cán bộ quản lý thấy, và người dự thi khi xem lại đáp án.",
@@ -515,15 +544,33 @@ def write_xlsx(rows: Sequence[dict[str, str]], path_or_stream, *, with_help: boo
     explaining each column. The importer reads the first sheet."""
     import openpyxl
     from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "Câu hỏi"
-    sheet.append(list(CONTEST_COLUMNS))
+    sheet.append([heading(c) for c in CONTEST_COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([xlsx_cell(row.get(k, "")) for k in CONTEST_COLUMNS])
+        shown = shown_row(row)
+        sheet.append([xlsx_cell(shown.get(k, "")) for k in CONTEST_COLUMNS])
+    # Choices offered in the cell, and a warning for anything else: the type's three words, and the
+    # answer's letters or Đúng/Sai (a multiple answer such as "A;C" is allowed after the warning).
+    last = max(len(rows) + 1, 2000)
+    checks = {
+        "type": DataValidation(type="list", formula1='"' + ",".join(TYPE_WORDS_OUT.values()) + '"', allow_blank=True,
+                               errorStyle="stop", errorTitle="Loại câu hỏi",
+                               error="Chọn trong danh sách: Chọn một đáp án, Chọn nhiều đáp án hoặc Đúng/Sai."),
+        "correct": DataValidation(type="list", formula1='"A,B,C,D,E,F,G,H,Đúng,Sai"', allow_blank=True,
+                                  errorStyle="warning", errorTitle="Đáp án",
+                                  error="Đáp án là chữ cái của phương án (nhiều đáp án: A;C) hoặc Đúng/Sai. "
+                                        "Vẫn giữ giá trị này?"),
+    }
+    for column, check in checks.items():
+        letter = openpyxl.utils.get_column_letter(CONTEST_COLUMNS.index(column) + 1)
+        check.add(f"{letter}2:{letter}{last}")
+        sheet.add_data_validation(check)
     widths = {"prompt": 60, "correct": 10, "type": 11, "key": 10, "difficulty": 9, "category": 22, "help": 30,
               "topic": 9}
     for index, column in enumerate(CONTEST_COLUMNS, start=1):
@@ -544,7 +591,7 @@ def write_xlsx(rows: Sequence[dict[str, str]], path_or_stream, *, with_help: boo
         for column in CONTEST_COLUMNS:
             if column in OPTION_COLUMNS[1:]:
                 continue
-            guide.append([column, COLUMN_HELP.get(column, "")])
+            guide.append([heading(column), COLUMN_HELP.get(column, "")])
         guide.append([])
         guide.append(["", ("Mỗi dòng một câu hỏi. Dòng có lỗi được báo kèm số dòng và lý do; khi có dòng lỗi, "
                           "không câu nào được nhập, trừ khi chọn “bỏ qua dòng lỗi”.")])
