@@ -33,9 +33,13 @@ def static_url(app, endpoint="static", filename="public.css") -> str:
 
 
 def file_bytes(app, filename="public.css") -> bytes:
+    """The file as served: without its comments."""
     from pathlib import Path
 
-    return (Path(app.static_folder) / filename).read_bytes()
+    source = (Path(app.static_folder) / filename).read_bytes()
+    served = re.sub(rb"(?m)^[ \t]+", b"", re.sub(rb"/\*.*?\*/\n?", b"", source, flags=re.DOTALL))
+    assert b"/*" in source and b"/*" not in served and served.count(b"{") == source.count(b"{")
+    return served
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +229,28 @@ def test_large_secret_is_split_into_stored_blocks(bare):
 def test_stylesheets_carry_no_document_only_headers(app):
     response = app.test_client().get(static_url(app), headers=GZIP)
     assert "Content-Security-Policy" not in response.headers and "X-Frame-Options" not in response.headers
+    assert "Referrer-Policy" not in response.headers
     assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["X-Request-ID"]
     page = app.test_client().get("/dang-nhap", headers=GZIP)
     assert page.headers["Content-Security-Policy"] and page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_later_parts_refer_back_to_earlier_text_but_never_to_a_secret(bare):
+    frame = precompress("<nav>" + "<a href='/cuoc-thi/vong-1'>Vòng 1</a>" * 30 + "</nav>")
+    text = "<a href='/cuoc-thi/vong-1'>Vòng 1</a>" * 30
+    alone = page_response([text]).data
+    after_frame = page_response([frame, text]).data
+    assert len(after_frame) - len(frame.deflated) < len(alone) - 20  # the frame's text is in the window
+    # A part with a NUL of its own gets no dictionary (a match could reach a masked secret's bytes).
+    page = page_response([frame, Secret("x" * 40), "a\x00" + text, text])
+    assert gzip.decompress(page.data) == frame.raw + b"x" * 40 + ("a\x00" + text + text).encode()
+
+
+def test_scripts_lose_comment_lines_and_keep_template_literals():
+    from ccch_core.web.compression import _minified
+
+    script = b"// why this exists\nfunction f() {\n    // a note\n    return 1; // kept\n}\n"
+    assert _minified("a.js", script) == b"function f() {\nreturn 1; // kept\n}\n"
+    literal = b"const t = `line\n    indented`;\n// note\n"
+    assert _minified("k.js", literal) == b"const t = `line\n    indented`;\n"  # indentation inside a literal kept
+    assert _minified("p.png", b"  /* */") == b"  /* */"

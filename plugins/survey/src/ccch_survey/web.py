@@ -47,6 +47,7 @@ from ccch_core.privacy import keyed_hash
 from ccch_core.storage import is_busy, is_full, write_transaction
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import require_unit_access, roles_required
+from ccch_core.web.compression import Secret, page_response, precompress
 from ccch_core.web.formtoken import (
     FormTokenCheck,
     check_form_token,
@@ -323,6 +324,7 @@ def _closed_page(entry: Entry):
 PAGE_CACHE_SIZE = 256
 _TOKEN_MARK = "\x00csrf\x00"
 _SID_MARK = "\x00sid\x00"
+_MARKS = re.compile("(\x00csrf\x00|\x00sid\x00)")
 
 
 def _cached(key: tuple, render) -> str:
@@ -372,14 +374,18 @@ def _render_form(entry: Entry, *, values=None, errors=None, status=200, submissi
             sid=sid_text, version=version or entry.version, unit_name=unit_name, kiosk=kiosk,
             settings=settings, field_name=field_name, csrf_token=lambda: token_value, notice=notice)
 
+    # The token and the submission id go in as Secret parts: never compressed, so a gzip page's
+    # length tells nothing about them (docs/security.md, "Compression and secrets").
     if values or errors or notice or (version and version != entry.version):
-        html = render(token, sid)
+        pieces = _MARKS.split(render(_TOKEN_MARK, _SID_MARK))
     else:
         key = ("form", entry.placement, kiosk, entry.version, definition.fingerprint, settings, unit_name,
                deployment().config.name)
-        template = _cached(key, lambda: render(_TOKEN_MARK, _SID_MARK))
-        html = template.replace(_TOKEN_MARK, token).replace(_SID_MARK, sid)
-    response = make_response(html, status)
+        # Cached with its unchanging parts already deflated: a citizen's page costs no compression.
+        pieces = _cached(key, lambda: [p if p in (_TOKEN_MARK, _SID_MARK) else precompress(p)
+                                       for p in _MARKS.split(render(_TOKEN_MARK, _SID_MARK))])
+    secret = {_TOKEN_MARK: Secret(token), _SID_MARK: Secret(sid)}
+    response = page_response([secret.get(p, p) if isinstance(p, str) else p for p in pieces], status)
     response.headers["Cache-Control"] = "no-store"
     cookie, new = _device_cookie()
     if new or "survey_cookie_out" in g:  # a new device, or the mark of a scan just counted
@@ -413,10 +419,10 @@ def _thanks_page(entry: Entry):
     kiosk = _as_kiosk(entry)
     key = ("thanks", entry.placement, kiosk, entry.definition.fingerprint, settings, unit_name,
            deployment().config.name)
-    html = _cached(key, lambda: render_template(
+    page = _cached(key, lambda: precompress(render_template(
         "survey/thanks.html", entry=entry, d=entry.definition, settings=settings, kiosk=kiosk,
-        unit_name=unit_name))
-    return html, 200, {"X-Survey-Result": "stored", "Cache-Control": "no-store"}
+        unit_name=unit_name)))
+    return page_response([page], 200, {"X-Survey-Result": "stored", "Cache-Control": "no-store"})
 
 
 def _public_routes(bp: Blueprint) -> None:

@@ -42,6 +42,7 @@ from ccch_core.periods import to_local, utc_now
 from ccch_core.storage import write_transaction
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import public
+from ccch_core.web.compression import Secret, page_response, precompress
 from ccch_core.web.formtoken import (
     FormTokenCheck,
     check_form_token,
@@ -778,10 +779,32 @@ def _page(title: str, template: str, status: int = 200, **context):
         if len(cache) >= 256:  # rounds × pages × versions: a handful; this only bounds a pathological case
             cache.clear()
         html = render_template("contest/shell.html", contest=contest, title=title, slot=Markup(_SLOT))
-        frame = cache[key] = tuple(html.split(_SLOT, 1))
+        # Kept deflated: a phone that accepts gzip gets the frame without compressing it again.
+        frame = cache[key] = tuple(precompress(part) for part in html.split(_SLOT, 1))
     flashes = "".join(f'<p class="ok" role="status">{escape(message)}</p>\n' for message in get_flashed_messages())
     body = current_app.jinja_env.get_template(template).render(**context)
-    return _no_store(make_response(frame[0] + flashes + body + frame[1], status))
+    return _no_store(page_response([frame[0], *_with_secrets(flashes + body, context), frame[1]], status))
+
+
+def _with_secrets(html: str, context: dict) -> list:
+    """``html`` cut around the attempt's token and form token, which go in as Secret parts: never
+    compressed, so the gzip page's length tells nothing about them (docs/security.md)."""
+    attempt = context.get("attempt")
+    secrets_here = [s for s in (context.get("form_token"), attempt.token if attempt is not None else None) if s]
+    parts: list = [html]
+    for value in secrets_here:
+        cut = []
+        for part in parts:
+            if isinstance(part, Secret) or value not in part:
+                cut.append(part)
+                continue
+            pieces = part.split(value)
+            for i, piece in enumerate(pieces):
+                if i:
+                    cut.append(Secret(value))
+                cut.append(piece)
+        parts = cut
+    return parts
 
 
 def _wants_json() -> bool:
