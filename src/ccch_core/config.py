@@ -49,7 +49,7 @@ ENV_STRICT = "CCCH_STRICT_PLUGINS"
 
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
-DEPLOYMENT_KEYS = ("name", "plan", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
+DEPLOYMENT_KEYS = ("name", "plan", "plans", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
 TOP_KEYS = ("deployment", "plugins", "web", "messages", "limits", "replication")
 WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count", "require_totp_for", "metrics_allow", "log_format")
 
@@ -65,6 +65,9 @@ class DeploymentConfig:
     path: Path | None
     plan_path: Path
     database_path: Path | str
+    more_plan_paths: tuple[Path, ...] = ()
+    """``[deployment] plans``: more plan files beside ``plan`` (other years), relative to the
+    config; ``plan`` stays the default plan (``Deployment.plan``)."""
     name: str = "ccch"
     public_base_url: str = "http://127.0.0.1:8000"
     plugins: tuple[str, ...] = ()
@@ -152,6 +155,13 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
         return value
 
     plan = text("plan")
+    more_plans = deployment.get("plans", [])
+    if not isinstance(more_plans, list) or not all(isinstance(p, str) and p.strip() for p in more_plans):
+        problems.append(f"{where}: deployment.plans: must be a list of plan file paths, not {more_plans!r}")
+        more_plans = []
+    elif len(more_plans) > 20:
+        problems.append(f"{where}: deployment.plans: at most 20 more plan files, not {len(more_plans)}")
+        more_plans = []
     database = text("database", "ccch.db")
     name = text("name", "ccch")
     base_url = text("public_base_url", "http://127.0.0.1:8000")
@@ -234,6 +244,7 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
     return DeploymentConfig(
         path=path,
         plan_path=(folder / plan).resolve(),
+        more_plan_paths=tuple((folder / p).resolve() for p in more_plans),
         database_path=database_path,
         name=name,
         public_base_url=base_url,

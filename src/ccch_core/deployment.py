@@ -76,6 +76,7 @@ class Deployment:
         """
         deployment = cls(load_config(config_path))
         deployment.plan  # noqa: B018 - load and validate now, not on first use
+        deployment.plans  # noqa: B018 - and the other years' plans
         deployment.prepare_database(migrate=migrate)
         deployment.pm.hook.startup(deployment=deployment)
         return deployment
@@ -88,6 +89,37 @@ class Deployment:
         if self._plan is None:
             self._plan = load_plan(self.config.plan_path, limits=self.config.limits)
         return self._plan
+
+    @property
+    def plans(self) -> dict[str, Plan]:
+        """Every plan of the deployment by id, the default (:attr:`plan`) first, then those of
+        ``[deployment] plans`` (other years: 2025's beside 2024's). Stored reports and figures
+        are keyed by unit and period, so one year's plan never changes another year's figures.
+        Raises :class:`ccch_core.planfile.PlanFileError` for a bad file and ``ValueError`` for two
+        plans with one id or two plans of the same issuing unit and year."""
+        if getattr(self, "_plans", None) is None:
+            plans = {self.plan.id: self.plan}
+            years = {(self.plan.issuing_unit, self.plan.year): self.plan.id}
+            for path in self.config.more_plan_paths:
+                other = load_plan(path, limits=self.config.limits)
+                if other.id in plans:
+                    raise ValueError(f"{path}: plan id {other.id!r} is already the id of another plan of this deployment")
+                key = (other.issuing_unit, other.year)
+                if key in years:
+                    raise ValueError(f"{path}: {other.year} already has a plan of {other.issuing_unit} "
+                                     f"({years[key]!r}); one plan per issuing unit and year")
+                plans[other.id], years[key] = other, other.id
+            self._plans = plans
+        return dict(self._plans)
+
+    def plan_by_id(self, plan_id: str | None) -> Plan:
+        """The plan with ``plan_id`` (None: the default plan); KeyError naming the choices."""
+        if plan_id is None:
+            return self.plan
+        try:
+            return self.plans[plan_id]
+        except KeyError:
+            raise KeyError(f"no plan {plan_id!r} in this deployment (plans: {', '.join(self.plans)})") from None
 
     def plugin_settings(self, name: str) -> dict[str, Any]:
         """The ``[plugins.NAME]`` table of ``ccch.toml`` (empty if absent)."""

@@ -47,6 +47,18 @@ def _period_option(required: bool = False):
     )
 
 
+def _plan_option():
+    return click.option("--plan", "plan_id", metavar="ID",
+                        help="One of the deployment's plans by id (ccch plan list); default: its default plan.")
+
+
+def _chosen_plan(deployment: Deployment, plan_id: str | None) -> Plan:
+    try:
+        return deployment.plan_by_id(plan_id)
+    except KeyError as exc:
+        raise click.BadParameter(exc.args[0], param_hint="--plan") from None
+
+
 def _resolve_period(plan: Plan, text: str | None) -> Period:
     if text:
         try:
@@ -200,14 +212,29 @@ def register_commands(cli: click.Group) -> None:
             f"{_count(len(loaded.tasks), 'task')}, {_count(len(loaded.reporting_rules), 'reporting rule')}."
         )
 
+    @plan.command("list")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def plan_list(state: CliState, as_json: bool):
+        """The deployment's plans: the default one, then the other years' ([deployment] plans)."""
+        dep = state.deployment()
+        plans = list(dep.plans.values())
+        if as_json:
+            echo_json([{"id": p.id, "year": p.year, "title": p.title, "default": p is dep.plan,
+                        "issuing_unit": p.issuing_unit, "parent_plan": p.parent_plan} for p in plans])
+            return
+        click.echo(table([(p.id, p.year, "mặc định" if p is dep.plan else "", p.title) for p in plans],
+                         ["Mã", "Năm", "", "Kế hoạch"], max_width=70))
+
     @plan.command("show")
     @click.option("--file", "file", type=click.Path(dir_okay=False), help="A plan file instead of the deployment's plan.")
+    @_plan_option()
     @click.option("--unit", "unit_id", help="Only the tasks of this unit.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @click.pass_obj
-    def plan_show(state: CliState, file: str | None, unit_id: str | None, as_json: bool):
+    def plan_show(state: CliState, file: str | None, plan_id: str | None, unit_id: str | None, as_json: bool):
         """Targets, tasks by unit and deadlines of the plan."""
-        the_plan = _load_plan_or_fail(file) if file else state.deployment().plan
+        the_plan = _load_plan_or_fail(file) if file else _chosen_plan(state.deployment(), plan_id)
         if unit_id and not the_plan.has_unit(unit_id):
             raise click.BadParameter(f"unknown unit {unit_id!r}", param_hint="--unit")
         data = plan_summary(the_plan, unit_id)
@@ -281,11 +308,12 @@ def register_commands(cli: click.Group) -> None:
 
     @cli.command()
     @_period_option()
+    @_plan_option()
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @pass_deployment
-    def status(deployment, period_text: str | None, as_json: bool):
+    def status(deployment, period_text: str | None, plan_id: str | None, as_json: bool):
         """Where the plan stands for a period: indicators and missing reports."""
-        the_plan = deployment.plan
+        the_plan = _chosen_plan(deployment, plan_id)
         period = _period_in_plan(the_plan, period_text)
         now = utc_now()
         results = progress.evaluate_plan(deployment.db, the_plan, period, now=now,
