@@ -124,3 +124,27 @@ def test_two_plans_of_one_year_or_one_id_are_refused(make_deployment, duc_tho_pl
     dep.config.path.write_text(config, encoding="utf-8")
     with pytest.raises(ValueError, match="plan id 'duc-tho-2024' is already"):
         Deployment.open(dep.config.path)
+
+
+def test_the_dashboard_says_which_plan_and_lets_you_choose(years, make_app, make_user):
+    from ccch_core.testing import login
+
+    dep, _ = years
+    app = make_app(dep)
+    username, password = make_user(dep, "viewer")
+    client = app.test_client()
+    login(client, username, password)
+    default = client.get("/?period=2024-03").get_data(as_text=True)
+    assert "<h1>Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2024</h1>" in default
+    assert '<option value="duc-tho-2025">Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2025</option>' in default
+    chosen = client.get("/?plan=duc-tho-2025&period=2025-03")
+    assert chosen.status_code == 200
+    html = chosen.get_data(as_text=True)
+    assert "<h1>Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2025</h1>" in html
+    assert '<option value="duc-tho-2025" selected>' in html and "Tháng 3/2025" in html
+    # Switching the year with last year's period selected opens the chosen plan, not an error.
+    switched = client.get("/?plan=duc-tho-2025&period=2024-03")
+    assert switched.status_code == 200 and "<h1>Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2025</h1>" in \
+        switched.get_data(as_text=True)
+    assert client.get("/?plan=khong-co").status_code == 404
+    assert client.get("/?plan=duc-tho-2025&period=2025-13").status_code == 400

@@ -92,6 +92,18 @@ def chosen_period(plan: Plan, default_type: PeriodType = PeriodType.MONTH, db=No
     return default_period(plan, default_type, db)[0]
 
 
+def chosen_plan(dep) -> Plan:
+    """The ``plan`` query argument among the deployment's plans (other years, ``[deployment]
+    plans``), or its default plan; an unknown id is a 404."""
+    plan_id = request.args.get("plan")
+    if not plan_id:
+        return dep.plan
+    plans = dep.plans
+    if plan_id not in plans:
+        abort(404, description="Không có kế hoạch này trong hệ thống.")
+    return plans[plan_id]
+
+
 def plan_months(plan: Plan) -> list[Period]:
     """The months of the plan's span, in order."""
     return [m for m in Period.year_of(plan.year).months()
@@ -168,9 +180,12 @@ def task_activity(db, plan: Plan, period: Period) -> dict[str, int]:
 def index():
     """Indicators, reporting completeness, tasks and the unit tree for the chosen period."""
     dep = deployment()
-    plan = dep.plan
-    period = chosen_period(plan, db=dep.db)
-    period_note = None if request.args.get("period") else default_period(plan, PeriodType.MONTH, dep.db)[1]
+    plan = chosen_plan(dep)
+    asked = request.args.get("period")
+    if asked and request.args.get("plan") and _outside(plan, asked):
+        asked = None  # another year was chosen with this year's period: open the chosen plan's default
+    period = chosen_period(plan, db=dep.db) if asked else default_period(plan, PeriodType.MONTH, dep.db)[0]
+    period_note = None if asked else default_period(plan, PeriodType.MONTH, dep.db)[1]
     now = utc_now()
     results = progress.evaluate_plan(dep.db, plan, period, now=now, measures=dep.measures, deployment=dep)
     completeness = progress.reporting_completeness(dep.db, plan, period, now=now)
@@ -190,7 +205,17 @@ def index():
         panels=panels,
         period_note=period_note,
         charts=dashboard_charts(dep, plan, period, results, now),
+        plan=plan,
+        plans=list(dep.plans.values()),
     )
+
+
+def _outside(plan: Plan, text: str) -> bool:
+    try:
+        period = Period.parse(text)
+    except PeriodError:
+        return False  # chosen_period says what is wrong with it
+    return period.end_date < plan.starts_on or period.start_date > plan.ends_on
 
 
 @bp.route("/don-vi")
