@@ -221,7 +221,7 @@ def test_the_two_tier_cascade_province_to_communes(fresh_db, two_tier_plan):
     plan = two_tier_plan
     expected = {u.id for u in lp.expected_units(plan)}
     assert expected and all(plan.unit(u).kind in ("commune", "ward") for u in expected)
-    unit = sorted(expected)[0]
+    unit = min(expected)
     local = lp.start(fresh_db, plan, unit, by="canbo")
     assert local.tasks and local.targets
     sent = lp.send(fresh_db, plan, unit, by="canbo", now=dt.datetime(2026, 1, 30, 16, 59, tzinfo=UTC))
@@ -263,3 +263,10 @@ def test_commands_list_export_and_demo(make_deployment):
     assert child.indicator("I8").target == 2 and child.indicator("X1").target == 2
     refused = run("local-plans", "export", "xa-duc-dong")
     assert refused.exit_code == 1 and "no approved plan" in refused.output
+
+
+def test_errors_say_where_in_words():
+    assert lp.LocalPlanError("tasks[6].duty", "x").where_vi == "Nhiệm vụ thứ 7, nội dung"
+    assert lp.LocalPlanError("tasks[0].products[2]", "x").where_vi == "Nhiệm vụ thứ 1, sản phẩm"
+    assert lp.LocalPlanError("targets[5].target", "x").where_vi == "Chỉ tiêu thứ 6, con số"
+    assert lp.LocalPlanError("status", "x").where_vi is None

@@ -153,3 +153,13 @@ def test_the_dashboard_says_who_sent_late_and_approved(dep, client_as):
     assert "Gửi trễ hạn: UBND xã An Dũng." in page and "Đã phê duyệt: UBND xã An Dũng." in page
     assert 'href="/ke-hoach-xa"' in page
     assert "Kế hoạch các xã, thị trấn" not in text(client_as("unit_officer", OWN).get("/?period=2024-03"))
+
+
+def test_an_empty_own_target_text_is_named_in_words(dep, client_as):
+    officer = client_as("unit_officer", OWN)
+    post(officer, f"/ke-hoach-xa/{OWN}/bat-dau")
+    response = post(officer, f"/ke-hoach-xa/{OWN}", {"ot-0-code": "X1", "ot-0-target": "2"})
+    assert response.status_code == 422
+    page = text(response)
+    assert "Chỉ tiêu thứ 7, nội dung: Không được để trống." in page
+    assert "targets[6]" not in page  # words, never codes

@@ -24,6 +24,7 @@ import datetime as dt
 import enum
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,18 @@ class LocalPlanError(ValueError):
         self.field = field
         self.message = message
         self.message_vi = message_vi or message
+
+    @property
+    def where_vi(self) -> str | None:
+        """Where the problem is, in words for the page ("Nhiệm vụ thứ 7, nội dung"), or None."""
+        match = re.fullmatch(r"(tasks|targets)\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\])?", self.field)
+        if not match:
+            return None
+        what = {"tasks": "Nhiệm vụ", "targets": "Chỉ tiêu"}[match.group(1)]
+        part = {"duty": "nội dung", "products": "sản phẩm", "timing": "thời gian", "code": "mã", "text": "nội dung",
+                "target": "con số", "unit_label": "đơn vị tính", "kind": "loại", "target_per": "kỳ",
+                "parent": "nhiệm vụ, chỉ tiêu cấp trên"}.get(match.group(3) or "", "")
+        return f"{what} thứ {int(match.group(2)) + 1}" + (f", {part}" if part else "")
 
 
 class Status(str, enum.Enum):
