@@ -120,16 +120,13 @@ def write_data_table(table, rows, format_name: str, target, *, meta: dict[str, A
                 stream.flush()
                 stream.detach()
     if format_name == "xlsx":
-        from openpyxl import Workbook
+        # The streaming writer, not openpyxl: a million rows in seconds, not a minute (xlsx_stream).
+        from .xlsx_stream import write_xlsx
 
-        workbook = Workbook(write_only=True)
-        count = tabular.add_sheet(workbook, table.title, table.columns, rows, set(), on_row=on_row)
         if isinstance(target, (str, Path)):
             with open_private(target, "wb") as stream:
-                workbook.save(stream)
-        else:
-            workbook.save(target)
-        return count
+                return write_xlsx(stream, table.title, table.columns, rows, on_row=on_row)
+        return write_xlsx(target, table.title, table.columns, rows, on_row=on_row)
     if format_name == "json":
         counter = _Counter(rows, on_row)
         own = isinstance(target, (str, Path))
@@ -354,7 +351,7 @@ def data_download(name: str):
     elif format_name == "json":
         body = tabular.iter_json(table.columns, table.rows(dep, scope), meta)
     else:
-        # openpyxl's write-only mode streams rows to a temporary file; send that file.
+        # The workbook is streamed to a temporary file (a zip's directory comes last); send that file.
         import tempfile
 
         handle = tempfile.TemporaryFile()  # noqa: SIM115 - read by the streamed response
