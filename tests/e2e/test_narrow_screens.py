@@ -182,6 +182,20 @@ def test_every_page_fits_360px_and_passes_axe(server, demo, browser, shot):
                     + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')""")
                 failures.append(f"{where}: {width} px wide at {inner} ({', '.join(wide)})")
                 shot(page, f"{role}-{endpoint}".replace(".", "-"))
+            if role != "anonymous" and page.locator("header.top nav").count():
+                # The menu is one row on a phone: the header took 510 of 844 px for an admin.
+                header = page.evaluate("document.querySelector('header.top').getBoundingClientRect().height")
+                if header > 200:
+                    failures.append(f"{where}: the header is {header:.0f} px high")
+            if endpoint == "reports.index" and role == "unit_officer":
+                # Each unit's button whole on screen ("Nộp báo cáo" showed as "N b c").
+                buttons = page.locator("table.stack a.button")
+                if not buttons.count():
+                    failures.append(f"{where}: no unit's report to open")
+                for i in range(buttons.count()):
+                    box = buttons.nth(i).bounding_box()
+                    if box is None or box["x"] < 0 or box["x"] + box["width"] > inner:
+                        failures.append(f"{where}: the button {buttons.nth(i).inner_text()!r} is cut off")
             if endpoint in audited:
                 continue
             audited.add(endpoint)
