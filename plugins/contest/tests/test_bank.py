@@ -47,7 +47,7 @@ def test_every_bad_row_with_its_line_and_reason(tmp_path, definition):
     assert lines[5] == ("cột type: Trả lời ngắn không dùng cho cuộc thi; câu hỏi cuộc thi là Chọn một đáp án, Chọn "
                         "nhiều đáp án hoặc Đúng/Sai")
     assert lines[6] == "cột key: mã 'a1' trùng với dòng 2"
-    assert lines[7] == "cột audience: hoc-sinh không phải mã đối tượng dự thi của cuộc thi (các mã: cbccvc, nhan-dan)"
+    assert lines[7].startswith("cột audience: hoc-sinh không phải đối tượng dự thi của cuộc thi (các đối tượng: ")
     assert lines[10] == "cột correct: 'Có lẽ' không hợp lệ; câu Đúng/Sai ghi “Đúng” hoặc “Sai”"
     assert lines[11] == "độ khó 9 không hợp lệ: từ 1 (dễ) đến 5 (khó)"
 
@@ -366,12 +366,13 @@ def test_an_excel_bank_with_vietnamese_headings_imports(tmp_path, definition):
     sheet = workbook.active
     sheet.append(["Câu hỏi", "Phương án A", "Phương án B", "Phương án C", "Đáp án", "Loại",
                   "Chủ đề", "Giải thích", "Đối tượng"])
+    cbccvc, nhan_dan = (a.name for a in definition.audiences)
     sheet.append(["Chỉ tiêu phát sóng chuyên mục CCHC mỗi năm?", "12 số", "15 số", "24 số", "B.", "Chọn một đáp án",
-                  "Chỉ tiêu", "Phụ lục, dòng 2", "cbccvc"])
+                  "Chỉ tiêu", "Phụ lục, dòng 2", cbccvc])
     sheet.append(["Những hình thức tuyên truyền nào?", "Tờ gấp", "Cuộc thi", "Nhắn tin hàng loạt", "A;B",
                   "Chọn nhiều đáp án", "Hình thức", "Mục II.2", ""])
     sheet.append(["Xã gửi kế hoạch trước 20/01/2024?", None, None, None, "Đúng", "Đúng/Sai", "Thời hạn", "Mục IV.7",
-                  "cbccvc;nhan-dan"])
+                  f"{cbccvc}; {nhan_dan.upper()}"])
     sheet.append(["Câu có đáp án sai?", "Một", "Hai", None, "E", "Trắc nghiệm", "Chỉ tiêu", None, None])
     path = tmp_path / "ngan-hang.xlsx"
     workbook.save(path)

@@ -125,20 +125,25 @@ def test_setup_form_round_trip_loses_nothing(dep, manager, document):
 
 
 def test_collective_prize_rounds_and_audience_survive_the_form_functions(dep):
-    """The review's repro: definition → form values → submitted form → definition."""
+    """definition → form values (rows of fields: rounds ticked, the audience chosen by its place in
+    the form) → submitted form → definition."""
     doc = example_document()
     doc["collective_prizes"][0].update(rounds=[1, 2], audience="nhan-dan")
     before = definition_from_dict(doc, dep.plan)
     values = definition_to_form(before)
-    assert "vòng: 1, 2" in values["collective_prizes"] and "đối tượng: nhan-dan" in values["collective_prizes"]
-    form = MultiDict({"title": values["title"], "prediction_kind": "count", "round_count": "4", "audience_count": "1",
+    first = values["collective_prizes"][0]
+    assert first["rounds"] == ["1", "2"] and first["audience"] == "1" and first["measure"] == "count"
+    form = MultiDict({"title": values["title"], "prediction_kind": "count", "audience_count": "2",
                       "audiences-0-key": "cbccvc", "audiences-0-name": "CB", "audiences-1-key": "nhan-dan",
-                      "collective_prizes": values["collective_prizes"]})
-    form["audience_count"] = "2"
-    form["audiences-1-name"] = "Nhân dân"
+                      "audiences-1-name": "Nhân dân", "round_count": str(len(values["rounds"]))})
     for i, r in enumerate(values["rounds"]):
         for key, value in r.items():
             form[f"rounds-{i}-{key}"] = str(value)
+    for i, c in enumerate(values["collective_prizes"]):
+        for key in ("name", "measure", "count", "value", "audience"):
+            form[f"collective-{i}-{key}"] = str(c[key])
+        form.setlist(f"collective-{i}-among", c["among"])
+        form.setlist(f"collective-{i}-rounds", c["rounds"])
     data, problems = form_to_data(form, before.slug)
     assert not problems
     after = definition_from_dict(data, dep.plan)
@@ -146,9 +151,49 @@ def test_collective_prize_rounds_and_audience_survive_the_form_functions(dep):
     assert after.collective_prizes[0].rounds == (1, 2) and after.collective_prizes[0].audience == "nhan-dan"
 
 
-def test_collective_prize_line_problems_name_the_line(dep):
-    form = MultiDict({"title": "T", "round_count": "0", "audience_count": "0",
-                      "collective_prizes": "Giải A | count | 1 | cac-xa-thi-tran | vòng: một, hai"})
-    _data, problems = form_to_data(form, "thi")
-    assert "vòng: một, hai" in problems["collective_prizes"]
-    assert "số vòng" in problems["collective_prizes"]
+def test_a_contest_is_created_without_typing_a_code(dep, manager):
+    """Title, a round, an audience by name, a prize row, a collective prize by unit: the address and
+    the audience key are made from the names; nothing is typed as syntax."""
+    url = "/cuoc-thi/quan-ly/tao"
+    form = MultiDict({"csrf_token": csrf_token(manager, url), "title": "Tìm hiểu cải cách hành chính năm 2025",
+                      "questions_per_attempt": "10", "time_limit_minutes": "15", "attempts_per_round": "1",
+                      "leaderboard_size": "50", "prediction_kind": "none", "eligibility_who": "everyone",
+                      "eligibility_min_age": "18", "phone_channel": "sms", "daily_codes": "1000",
+                      "round_count": "1", "rounds-0-number": "1", "rounds-0-name": "Tuần 1",
+                      "rounds-0-opens_date": "2025-03-03", "rounds-0-opens_time": "07:00:00",
+                      "rounds-0-closes_date": "2025-03-09", "rounds-0-closes_time": "23:59:59",
+                      "audience_count": "1", "audiences-0-key": "", "audiences-0-name": "Cán bộ, công chức, viên chức",
+                      "audiences-0-prize-0-name": "Giải Nhất", "audiences-0-prize-0-count": "1",
+                      "audiences-0-prize-0-value": "1.000.000 đồng",
+                      "audiences-0-quota-0-category": "Văn bản", "audiences-0-quota-0-count": "3",
+                      "collective-0-name": "Xã có nhiều người dự thi nhất", "collective-0-measure": "count",
+                      "collective-0-count": "1", "collective-0-audience": "0"})
+    form.setlist("collective-0-among", ["cac-xa-thi-tran"])
+    form.setlist("collective-0-rounds", ["1"])
+    response = manager.post(url, data=form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    contest = get_contest(dep, "tim-hieu-cai-cach-hanh-chinh-nam-2025")
+    d = contest.definition
+    assert [a.key for a in d.audiences] == ["can-bo-cong-chuc-vien-chuc"]
+    assert [(p.name, p.count, p.value) for p in d.audiences[0].prizes] == [("Giải Nhất", 1, "1.000.000 đồng")]
+    assert dict(d.audiences[0].quotas) == {"Văn bản": 3}
+    (prize,) = d.collective_prizes
+    assert (prize.among, prize.rounds, prize.audience) == (("cac-xa-thi-tran",), (1,), "can-bo-cong-chuc-vien-chuc")
+    page = manager.get(f"/cuoc-thi/quan-ly/{contest.slug}/thiet-lap").get_data(as_text=True)
+    assert "cac-xa-thi-tran |" not in page and "Mã đối tượng" not in page  # no syntax, no code field
+
+
+def test_problems_are_named_in_words(dep, manager):
+    contest = load_contest(dep, example_document(), questions=None, publish=False)
+    url = f"/cuoc-thi/quan-ly/{contest.slug}/thiet-lap"
+    parser = FormFields()
+    parser.feed(manager.get(url).get_data(as_text=True))
+    form = MultiDict(parser.fields)
+    form["collective-0-count"] = "0"
+    form["time_limit_minutes"] = "abc"
+    response = manager.post(url, data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Giải tập thể 1: số lượng: cần một số nguyên từ 1 đến" in html
+    assert "Thời gian làm bài: cần một số nguyên từ 1 đến 600 (đang ghi &#39;abc&#39;)" in html
+    assert "collective_prizes[0]" not in html.split('<form')[0]  # the summary names places in words

@@ -220,8 +220,13 @@ def setup_form(**overrides):
         "rounds-0-opens_time": "07:00", "rounds-0-closes_date": "2024-07-07", "rounds-0-closes_time": "23:59:59",
         "rounds-1-number": "", "rounds-1-name": "", "rounds-1-opens_date": "", "rounds-1-closes_date": "",
         "audience_count": "2", "audiences-0-key": "nhan-dan", "audiences-0-name": "Nhân dân",
-        "audiences-0-quotas": "Chỉ tiêu: 3\nNhiệm vụ: 3", "audiences-0-prizes": "Giải Nhất | 1 | 500.000 đồng\nGiải Nhì | 2",
-        "collective_prizes": "Xã đông nhất | count | 1 | cac-xa-thi-tran | Giấy khen",
+        "audiences-0-quota-0-category": "Chỉ tiêu", "audiences-0-quota-0-count": "3",
+        "audiences-0-quota-1-category": "Nhiệm vụ", "audiences-0-quota-1-count": "3",
+        "audiences-0-prize-0-name": "Giải Nhất", "audiences-0-prize-0-count": "1",
+        "audiences-0-prize-0-value": "500.000 đồng", "audiences-0-prize-1-name": "Giải Nhì",
+        "audiences-0-prize-1-count": "2",
+        "collective-0-name": "Xã đông nhất", "collective-0-measure": "count", "collective-0-count": "1",
+        "collective-0-among": ["cac-xa-thi-tran"], "collective-0-value": "Giấy khen",
     }
     form.update(overrides)
     return form
@@ -244,24 +249,24 @@ def test_create_a_contest_with_the_setup_form(bare_app, dep, make_user):
     assert d.eligibility.excluded_units == ("phong-noi-vu",)
     # The form shows the saved definition again.
     html = client.get("/cuoc-thi/quan-ly/thi-thang-7/thiet-lap").get_data(as_text=True)
-    assert "Chỉ tiêu: 3" in html and 'value="2024-07-07"' in html and "Giải Nhì | 2" in html
+    assert 'value="Chỉ tiêu"' in html and 'value="2024-07-07"' in html and 'value="Giải Nhì"' in html
 
 
 def test_setup_form_problems_are_shown_and_input_kept(bare_app, dep, make_user):
     app = bare_app
     client = manager_client(app, dep, make_user)
     token = csrf_token(client, "/cuoc-thi/quan-ly/tao")
-    bad = setup_form(**{"rounds-0-closes_date": "2024-06-30", "audiences-0-quotas": "Chỉ tiêu ba câu",
+    bad = setup_form(**{"rounds-0-closes_date": "2024-06-30", "audiences-0-quota-0-count": "ba câu",
                         "title": "Tên đã gõ"})
     response = client.post("/cuoc-thi/quan-ly/tao", data={"csrf_token": token, **bad})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "Nhóm câu hỏi: số câu" in html
-    assert 'value="Tên đã gõ"' in html and "Chỉ tiêu ba câu" in html
+    assert "Đối tượng 1: định mức câu hỏi" in html  # the place in words, not audiences[0].quotas
+    assert 'value="Tên đã gõ"' in html and 'value="ba câu"' in html and 'value="Giải Nhì"' in html
     assert get_contest(dep, "thi-thang-7") is None
     fixed = setup_form(**{"rounds-0-closes_date": "2024-06-30"})
     response = client.post("/cuoc-thi/quan-ly/tao", data={"csrf_token": token, **fixed})
-    assert response.status_code == 422 and "must be after opens" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Vòng 1: ngày đóng: phải sau ngày giờ mở" in response.get_data(as_text=True)
 
 
 def test_import_questions_through_the_web(bare_app, dep, make_user):

@@ -42,6 +42,7 @@ from ccch_core.questions import (
     check_header,
     column_name,
     header_problem,
+    heading_key,
     question_to_row,
     questions_from_rows,
     read_rows,
@@ -277,6 +278,21 @@ def read_question_file(path: str | Path, *, limits: ImportLimits = DEFAULT_LIMIT
     return rows
 
 
+def _audience_keys(raw: str, names: dict[str, str]) -> tuple[str, ...]:
+    """The audience keys of a row's audience cell: names or keys separated by ";" (a name may hold
+    commas: "Cán bộ, công chức, viên chức"); a piece that is neither is split at its commas too,
+    as keys were once written ("cbccvc,nhan-dan")."""
+    keys: list[str] = []
+    for piece in (clean(p) for p in raw.split(";")):
+        if not piece:
+            continue
+        if heading_key(piece) in names or "," not in piece:
+            keys.append(names.get(heading_key(piece), piece))
+        else:
+            keys.extend(names.get(heading_key(p), p) for p in (clean(x) for x in piece.split(",")) if p)
+    return tuple(keys)
+
+
 def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefinition | None,
                *, key_prefix: str = "q", plan=None) -> tuple[list[Question], dict[str, tuple[str, ...]], list[RowProblem]]:
     """Questions, their audiences by key, and the problems of every bad row.
@@ -297,18 +313,20 @@ def parse_rows(rows: list[tuple[int, dict[str, str]]], definition: ContestDefini
         return [], {}, [RowProblem(rows[MAX_QUESTIONS][0], f"tệp có quá {MAX_QUESTIONS} câu hỏi; hãy chia thành "
                                                            "nhiều tệp")]
     audience_keys = {a.key for a in definition.audiences} if definition else None
+    # An audience may be written by its name as the setup form shows it ("Nhân dân"), not only its key.
+    audience_names = {heading_key(a.name): a.key for a in definition.audiences} if definition else {}
     audiences_by_line: dict[int, tuple[str, ...]] = {}
     clean_rows = []
     for line, row in rows:
         if row.get("__bad__"):
             problems.append(RowProblem(line, row["__bad__"]))
             continue
-        raw = row.get("audience", "")
-        keys = tuple(k for k in (clean(p) for p in re.split(r"[;,]", raw)) if k)
+        keys = _audience_keys(row.get("audience", ""), audience_names)
         bad = [k for k in keys if audience_keys is not None and k not in audience_keys]
         if bad:
-            problems.append(RowProblem(line, f"{column_name(row, 'audience')}: {', '.join(bad)} không phải mã đối tượng dự thi của "
-                                             f"cuộc thi (các mã: {', '.join(sorted(audience_keys or ()))})"))
+            names = "; ".join(a.name for a in definition.audiences) if definition else ""
+            problems.append(RowProblem(line, f"{column_name(row, 'audience')}: {', '.join(bad)} không phải đối tượng "
+                                             f"dự thi của cuộc thi (các đối tượng: {names})"))
             continue
         audiences_by_line[line] = keys
         row = {k: v for k, v in row.items() if k != "audience"}
@@ -523,7 +541,8 @@ COLUMN_HELP = {
     "required": "Không dùng cho cuộc thi (để trống).",
     "help": "Ghi chú, nguồn (mục của kế hoạch) — chỉ cán bộ quản lý thấy, và người dự thi khi xem lại đáp án.",
     "section": "Không dùng cho cuộc thi (để trống).",
-    "audience": "Đối tượng dự thi được rút câu này (mã đối tượng, cách nhau bằng dấu ;). Trống = mọi đối tượng.",
+    "audience": "Đối tượng dự thi được rút câu này (tên đối tượng như trang Thiết lập ghi, cách nhau bằng dấu ;). "
+                "Trống = mọi đối tượng.",
 }
 
 EXAMPLE_ROWS = [

@@ -77,8 +77,12 @@ from ..sql import query
 from .setup_form import (
     EXTRA_AUDIENCES,
     EXTRA_ROUNDS,
+    EXTRA_ROWS,
+    MEASURE_LABELS,
     definition_to_form,
+    field_label,
     form_to_data,
+    message_vi,
     submitted_to_form,
     unit_options,
 )
@@ -130,10 +134,14 @@ def index():
 
 def _setup_page(contest, values, errors, status=200):
     dep = deployment()
+    categories = sorted(bank_mod.bank_summary(dep.db, contest.id)["by_category"]) if contest else []
+    audience_choices = [(str(i), a.get("name") or f"Đối tượng {i + 1}") for i, a in enumerate(values["audiences"])]
     return make_response(render_template(
         "contest/manage_setup.html", contest=contest, values=values, errors=errors, units=unit_options(dep.plan),
         plan_units=[u for u in dep.plan.units if not u.external], extra_rounds=EXTRA_ROUNDS,
-        extra_audiences=EXTRA_AUDIENCES, tie_break_labels=TIE_BREAK_LABELS), status)
+        extra_audiences=EXTRA_AUDIENCES, extra_rows=EXTRA_ROWS, tie_break_labels=TIE_BREAK_LABELS,
+        measure_labels=MEASURE_LABELS, audience_choices=audience_choices, bank_categories=categories,
+        field_label=field_label), status)
 
 
 def _save_form(contest):
@@ -148,7 +156,7 @@ def _save_form(contest):
                                              expect_new=contest is None)
         except DefinitionError as exc:
             for problem in exc.problems:
-                errors.setdefault(problem.where or "contest", problem.message)
+                errors.setdefault(problem.where or "contest", message_vi(problem.message))
         except ContestError as exc:
             errors["contest.slug"] = str(exc)
     if errors:
