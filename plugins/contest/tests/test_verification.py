@@ -259,12 +259,12 @@ def test_readiness_says_what_verification_and_disclosure_need(make_deployment):
     dep = make_deployment(plugins=("contest",))  # no sender
     contest = load_contest(dep, contest_data(verified=True, score_disclosure="immediately"), publish=False)
     notes = [c.message for c in readiness(dep, contest) if not c.blocking]
-    assert any("Chưa cấu hình gửi tin nhắn (SMS)" in n for n in notes)
+    assert any("Hệ thống chưa gửi được tin nhắn SMS" in n for n in notes)
     assert any("Điểm hiện ngay khi nộp bài" in n for n in notes)
     assert any("dùng chung ngân hàng câu hỏi" in n for n in notes)
     with_sender = make_deployment(plugins=("contest",), messages=MESSAGES)
     quiet = load_contest(with_sender, contest_data(verified=True), publish=False)
-    assert not any("Chưa cấu hình gửi tin nhắn" in c.message or "Điểm hiện ngay" in c.message
+    assert not any("chưa gửi được tin nhắn" in c.message or "Điểm hiện ngay" in c.message
                    for c in readiness(with_sender, quiet))
 
 

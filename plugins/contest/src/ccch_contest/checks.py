@@ -56,17 +56,18 @@ def readiness(deployment, contest, now: dt.datetime | None = None) -> list[Check
                             blocking=False))
     phone_channel = definition.verification.phone_channel
     if any(a.verify != "none" for a in definition.audiences) and not deployment.messaging.available(phone_channel):
-        checks.append(Check(f"Chưa cấu hình gửi tin nhắn ({'Zalo' if phone_channel == 'zalo' else 'SMS'}) trong "
-                            f"ccch.toml ([messages.channels.{phone_channel}]): người dự thi thuộc đối tượng cần xác "
-                            "nhận sẽ không nhận được mã và không đăng ký được.", blocking=False))
+        checks.append(Check(f"Hệ thống chưa gửi được tin nhắn {'Zalo' if phone_channel == 'zalo' else 'SMS'}: người "
+                            "dự thi thuộc đối tượng cần xác nhận sẽ không nhận được mã và không đăng ký được. Đề nghị "
+                            f"cán bộ tin học cấu hình kênh gửi tin ([messages.channels.{phone_channel}] trong ccch.toml).",
+                            blocking=False))
     if definition.score_disclosure == "immediately" and any(a.prizes or a.overall_prizes
                                                              for a in definition.audiences):
         checks.append(Check("Điểm hiện ngay khi nộp bài: người gian lận có thể dùng nhiều tài khoản để dò đáp án. "
                             "Nên chọn công bố điểm sau khi vòng thi kết thúc.", blocking=False))
     if not definition.rules:
-        checks.append(Check("Chưa có thể lệ cuộc thi (rules).", blocking=False))
+        checks.append(Check("Chưa có thể lệ cuộc thi (mục Thể lệ trong Thiết lập).", blocking=False))
     if not any(a.prizes for a in definition.audiences):
         checks.append(Check("Chưa khai báo cơ cấu giải thưởng.", blocking=False))
     if not definition.organiser:
-        checks.append(Check("Chưa ghi đơn vị tổ chức (organiser).", blocking=False))
+        checks.append(Check("Chưa chọn đơn vị tổ chức (trong Thiết lập).", blocking=False))
     return checks
