@@ -603,3 +603,41 @@ def test_the_tablet_flag_can_be_switched_off(survey_deployment, make_app):
     enrol(tablet, dep, kiosk)
     assert [submit(tablet, f"/k/{kiosk.code}").status_code for _ in range(40)] == [200] * 40
     assert flagged(dep) == []
+
+
+def test_kiosk_tablets_from_the_command_line(survey_deployment, make_app):
+    """IT staff enrol, list and revoke a counter's tablets without the web page: the code printed
+    once enrols a tablet through the real enrolment page; a revoked tablet is a phone again."""
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    dep = survey_deployment(**QUIET)
+    kiosk = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Máy tính bảng quầy 1", mode="kiosk")
+    poster = add_placement(dep.db, dep.plan, "sipas", "xa-an-dung.mot-cua", "Quầy tiếp nhận hồ sơ")
+    runner = CliRunner()
+    cli = make_cli(dep.config.path)
+    assert "chưa có máy tính bảng nào" in runner.invoke(cli, ["survey", "kiosk", "list", kiosk.code]).output
+    refused = runner.invoke(cli, ["survey", "kiosk", "enrol", poster.code])
+    assert refused.exit_code != 0 and "không phải máy tính bảng" in refused.output
+    made = runner.invoke(cli, ["survey", "kiosk", "enrol", kiosk.code, "--label", "Máy quầy 2"])
+    assert made.exit_code == 0, made.output
+    code = re.search(r"type the code ([A-Z0-9]{4}-[A-Z0-9]{4})", made.output).group(1)
+    assert f"/k/{kiosk.code}/dang-ky" in made.output
+    app = make_app(dep)
+    tablet = phone(app)
+    page = tablet.get(f"/k/{kiosk.code}/dang-ky")
+    token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    assert tablet.post(f"/k/{kiosk.code}/dang-ky", data={"csrf_token": token, "ma": code}).status_code == 303
+    listed = runner.invoke(cli, ["survey", "kiosk", "list", kiosk.code]).output
+    assert "Máy quầy 2" in listed and "đang dùng" in listed
+    (device,) = list_kiosk_devices(dep.db, kiosk.id)
+    assert runner.invoke(cli, ["survey", "kiosk", "revoke", kiosk.code, str(device.id)]).exit_code == 0
+    again = runner.invoke(cli, ["survey", "kiosk", "revoke", kiosk.code, str(device.id)])
+    assert again.exit_code != 0 and "đã được thu hồi" in again.output
+    wrong = runner.invoke(cli, ["survey", "kiosk", "revoke", poster.code, str(device.id)])
+    assert wrong.exit_code != 0 and "không phải máy tính bảng của nơi đặt" in wrong.output
+    assert runner.invoke(cli, ["survey", "kiosk", "revoke", kiosk.code, "0"]).exit_code == 2  # range-checked
+    assert "<script" not in tablet.get(f"/k/{kiosk.code}").get_data(as_text=True)  # a phone again
+    actions = [r[0] for r in dep.db.execute("select action from audit_log where action like 'survey.kiosk%'")]
+    assert actions == ["survey.kiosk_code", "survey.kiosk_enrol", "survey.kiosk_revoke"]  # the tablet's own, between

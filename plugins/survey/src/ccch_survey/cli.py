@@ -299,6 +299,73 @@ def survey_group() -> click.Group:
             raise click.ClickException(f"CODE {exc}.") from None
         click.echo(f"{p.code}: retired.")
 
+    @survey.group("kiosk")
+    def kiosk():
+        """Tablets enrolled at a kiosk placement (what the placement's "Máy tính bảng" page does)."""
+
+    @kiosk.command("list")
+    @click.argument("code")
+    @pass_deployment
+    def kiosk_list(deployment, code):
+        """The placement's tablets: enrolled and revoked, with who enrolled them and when last seen."""
+        placement = _placement_or_fail(deployment.db, code, "CODE")
+        devices = store.list_kiosk_devices(deployment.db, placement.id)
+        if not devices:
+            click.echo(f"{placement.code}: chưa có máy tính bảng nào được đăng ký.")
+            return
+        click.echo(table([[d.id, d.label, d.enrolled_at, d.enrolled_by or "", d.last_seen_at or "",
+                           "đang dùng" if d.active else f"đã thu hồi {d.revoked_at}"] for d in devices],
+                         ["id", "tablet", "enrolled", "by", "last seen", "state"]))
+
+    @kiosk.command("enrol")
+    @click.argument("code")
+    @click.option("--label", default="Máy tính bảng", show_default=True, help="The tablet's name (which desk).")
+    @pass_deployment
+    def kiosk_enrol(deployment, code, label):
+        """A one-time enrolment code for a tablet of this kiosk placement (shown once): on the tablet,
+        open the printed address and type the code. Earlier unused codes stop working."""
+        from ccch_core.privacy import keyed_hash
+
+        from .review import ENROL_LINK_PURPOSE
+
+        placement = _placement_or_fail(deployment.db, code, "CODE")
+        label = " ".join((label or "").split())[:80] or "Máy tính bảng"
+        enrolment = store.new_enrolment_code()
+        minutes = settings_of(deployment).kiosk_enrolment_minutes
+        try:
+            with write_transaction(deployment.db):
+                expires = store.create_enrolment(deployment.db, placement,
+                                                 keyed_hash(deployment.secret_key, ENROL_LINK_PURPOSE, enrolment),
+                                                 label, by=audit.cli_actor(), minutes=minutes)
+                record(deployment.db, audit.cli_actor(), "survey.kiosk_code", f"Nơi đặt {placement.code}",
+                       f"mã đăng ký cho máy tính bảng “{label}”, dùng được {minutes} phút")
+        except store.SurveyError as exc:
+            raise click.ClickException(f"CODE {exc}.") from None
+        url = store.placement_url(deployment.public_base_url, settings_of(deployment), placement.code)
+        click.echo(f"On the tablet, open {url}/dang-ky and type the code {enrolment[:4]}-{enrolment[4:]} "
+                   f"(valid until {expires.isoformat(timespec='seconds')}, once).")
+
+    @kiosk.command("revoke")
+    @click.argument("code")
+    @click.argument("device_id", type=click.IntRange(1, 2**62))
+    @pass_deployment
+    def kiosk_revoke(deployment, code, device_id):
+        """Revoke a tablet: its answers then go through the public limits like a phone's."""
+        placement = _placement_or_fail(deployment.db, code, "CODE")
+        device = store.get_kiosk_device(deployment.db, device_id)
+        if device is None or device.placement_id != placement.id:
+            raise click.ClickException(f"DEVICE_ID {device_id}: không phải máy tính bảng của nơi đặt {placement.code} "
+                                       f"(xem: ccch survey kiosk list {placement.code}).")
+        with write_transaction(deployment.db):
+            done = store.revoke_kiosk_device(deployment.db, placement.id, device.id, by=audit.cli_actor())
+            if done:
+                record(deployment.db, audit.cli_actor(), "survey.kiosk_revoke", f"Nơi đặt {placement.code}",
+                       f"thu hồi máy tính bảng “{device.label}” (#{device.id})")
+        if not done:
+            raise click.ClickException(f"DEVICE_ID {device_id}: “{device.label}” đã được thu hồi trước đó; "
+                                       "không có gì thay đổi.")
+        click.echo(f"{device.label} (#{device.id}): revoked.")
+
     @survey.command("posters")
     @click.argument("survey_id")
     @click.option("--kind", help="Every unit of this kind (e.g. one_stop_desk, post_culture_point).")
