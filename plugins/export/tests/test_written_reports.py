@@ -149,6 +149,10 @@ def test_a_communes_own_report_as_a_decree_30_docx(dep, make_app, make_user):
     assert page.status_code == 200
     assert "UBND xã An Dũng" in page.get_data(as_text=True)
     assert client.get(URL + "?period=2024-03&unit=xa-yen-ho").status_code == 403
+    token = csrf_token(client, URL + "?period=2024-03")
+    assert client.post(URL + "?period=2024-03&unit=xa-yen-ho",
+                       data={"csrf_token": token, "de_xuat": "x", "action": "final"}).status_code == 403
+    assert written.get_written(dep.db, dep.plan, Period.parse("2024-03"), "xa-yen-ho") is None
     response = post(client, {"danh_gia": "Xã duy trì phát thanh 11 tin bài.", "action": "final"})
     assert response.status_code == 303
     content = client.get(URL + "/tai-ve?period=2024-03").data
@@ -158,6 +162,18 @@ def test_a_communes_own_report_as_a_decree_30_docx(dep, make_app, make_user):
     assert "Phát sóng (truyền thanh, truyền hình): 11, do 1 đơn vị thực hiện (UBND xã An Dũng 11)." in text
     assert "Xã duy trì phát thanh 11 tin bài." in text
     assert "Trung tâm Văn hóa - Truyền thông huyện 6" not in text  # not the commune's
+
+
+def test_the_cli_writes_a_communes_own_draft_in_any_format(dep):
+    out = dep.config.folder / "an-dung.md"
+    result = CliRunner().invoke(make_cli(dep.config.path), ["report-narrative", "-p", "2024-03", "--unit", "xa-an-dung",
+                                                            "-f", "md", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "Phát sóng (truyền thanh, truyền hình): 11, do 1 đơn vị thực hiện (UBND xã An Dũng 11)." in text
+    assert "Tin, bài đăng tải: 66" not in text  # the district's total is not the commune's
+    bad = CliRunner().invoke(make_cli(dep.config.path), ["report-narrative", "-p", "2024-03", "--unit", "xa-khong-co"])
+    assert bad.exit_code != 0 and "unknown unit 'xa-khong-co'" in bad.output
 
 
 @pytest.mark.parametrize("role", ["viewer", "contest_manager"])
