@@ -82,7 +82,11 @@ def test_ratio_sentence_pools_numerators_and_denominators(demo):
     s = sentences(demo, unit="xa-an-dung")["ket_qua.chi_tieu.I2"]
     assert (s.figures["numerator"], s.figures["denominator"]) == (213, 213)
     assert (s.figures["ytd_numerator"], s.figures["ytd_denominator"]) == (634, 634)
-    assert "213/213 (100%) trong tháng 3/2024; lũy kế từ đầu năm 634/634 (100%), mục tiêu 100%" in s.text
+    assert "213/213 (100%) trong tháng 3/2024; tỷ lệ chung từ đầu năm 100%, mục tiêu 100%" in s.text
+    # The district's I3 (files made public): the year's rate is the pooled files, not the mean of months.
+    i3 = sentences(demo)["ket_qua.chi_tieu.I3"]
+    assert i3.figures["ytd_value"] == pytest.approx(100 * i3.figures["ytd_numerator"] / i3.figures["ytd_denominator"])
+    assert f"tỷ lệ chung từ đầu năm {percent_vi(i3.figures['ytd_value'])}" in i3.text
 
 
 def test_share_of_units_sentence_counts_units_and_months(demo):

@@ -341,7 +341,9 @@ DEFAULT_TEMPLATE: dict[str, Any] = {
         "plan_issued": "{issuer} ban hành {document} về {title}; các cơ quan, đơn vị, xã, thị trấn triển khai thực hiện theo kế hoạch.",
         "count": "{label}: {value} {unit} trong {period}; lũy kế từ đầu năm {ytd}/{annual} {unit}, đạt {share} kế hoạch năm.",
         "count_no_target": "{label}: {value} {unit} trong {period}; lũy kế từ đầu năm {ytd} {unit}.",
-        "ratio": "{label}: {numerator}/{denominator} ({value}) trong {period}; lũy kế từ đầu năm {ytd_numerator}/{ytd_denominator} ({ytd_value}), mục tiêu {target}.",
+        # The year's rate, not its summed counts: a ratio may count a stock each month (the
+        # procedures on display), which summed over months would read as three times as many.
+        "ratio": "{label}: {numerator}/{denominator} ({value}) trong {period}; tỷ lệ chung từ đầu năm {ytd_value}, mục tiêu {target}.",
         "percentage": "{label}: bình quân {value} trong {period}; bình quân từ đầu năm {ytd_value}, mục tiêu {target}.",
         "share_of_units": "{label}: {met}/{units} đơn vị đạt ({value}), mục tiêu {target}; từ đầu năm, {months_met}/{months} tháng đạt mục tiêu.",
         "yes_no_done": "{label}: đã thực hiện trong {period}; từ đầu năm, {months_met}/{months} tháng thực hiện.",
