@@ -19,7 +19,12 @@ What it measures, in one run, against the same server:
    ``X-Contest-Submission: accepted``) is stored, and nothing else is;
 5. the attempt page's first-load weight (HTML + CSS + JS);
 6. ranking a round of 1,000,000 attempts (the full ordered ranking, streamed) and the leaderboard
-   page of that round, first (computed) and then cached.
+   page of that round, first (computed) and then cached;
+7. the peers' flow (``bench/peers_client.py``, a separate process): participants with fresh
+   cookies whose every form is parsed (landing, registration without a code, attempt page, one
+   autosave, submission), as Moodle's 9.5 finished attempts a second were measured; the rate, the
+   multiple of Moodle's figure and whether the client or the server was the limit
+   (``--peers-runs 3 --peers-seconds 30``; 0 runs to skip).
 
 The load generator is one Python process with asyncio and raw HTTP/1.1 connections (no
 threads): on a 2-core machine it takes a share of the CPU, reported next to the figures, so the
@@ -748,6 +753,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=2000, help="size of the question bank")
     parser.add_argument("--million", type=int, default=1_000_000, help="attempts in the ranked round (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary deployment")
+    parser.add_argument("--peers-runs", type=int, default=3, help="runs of the peers' flow (0: skip)")
+    parser.add_argument("--peers-seconds", type=float, default=30, help="length of each run of the peers' flow")
     parser.add_argument("--plain-asyncio", action="store_true", help="the client without uvloop even if installed")
     parser.add_argument("--only-finished", action="store_true",
                         help="measure only /healthz and the finished attempts (a quick comparison of two builds)")
@@ -784,6 +791,16 @@ def main() -> None:
         wrk_rate = wrk(base + "/healthz", args.seconds, args.concurrency) if shutil.which("wrk") else None
         wrk_flows = [wrk_flow(folder, base, args.finished_seconds, args.concurrency, run, args.server_pgid)
                      for run in (1, 2)] if wrk_rate else []
+        if args.peers_runs:
+            # The peers' flow: a separate Python process parsing every form, fresh cookies per
+            # participant (bench/peers_client.py), as Moodle's 9.5/s was measured. Its acknowledged
+            # submissions join the count check below.
+            from peers_client import run_peers
+
+            for result in run_peers("contest", port, SLUG, seconds=args.peers_seconds, users=args.concurrency,
+                                    runs=args.peers_runs, server_pgid=args.server_pgid,
+                                    server_cpu=cpu_seconds_of_group, first_number=70_000_000):
+                acknowledged.update(result["acknowledged"])
         # The leaderboard of the 1,000,000-attempt round, through the server: first, then cached.
         board = {}
         if args.million:

@@ -13,12 +13,16 @@ two threads, so the load generator takes little of the machine's CPU):
 3. completed citizen responses: each simulated citizen has no cookies, opens the survey page,
    submits it with the form token and cookie it got, and gets the thank-you page as the answer
    (2 requests); only a thank-you page counts. 50 connections = 50 concurrent citizens;
-4. the citizen page's transferred size (page + stylesheet, headers included, no compression)
-   and number of requests;
+4. the citizen page's transferred size (page + stylesheet, headers included, gzip as a phone
+   accepts it; ``bench/wire_bench.py`` measures it with a phone's headers) and number of requests;
 5. batch posters: A4 pages per second, QR generation included (in-process, server stopped);
 6. a month's indices over 1,000,000 responses (13 satisfaction answers each): the results page's
    computation from the tallies, the plan measure, and — for comparison — the same GROUP BY over
-   the raw answers with a covering index.
+   the raw answers with a covering index;
+7. the peers' flow (``bench/peers_client.py``, a separate process): citizens with fresh cookies
+   whose every form is parsed, as LimeSurvey's 19.4 completed responses a second were measured;
+   completions a second, the multiple of LimeSurvey's figure, and whether the client or the
+   server was the limit (``--peers-runs 3 --peers-seconds 30``; 0 runs to skip).
 
 Every request comes from 127.0.0.1: the once-a-day rule is switched off in this deployment and the
 per-address limit set where it is never reached (its counter runs, as in production), otherwise
@@ -35,6 +39,7 @@ benchmark looks up known codes only: the unknown-code limit is only read.
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import os
 import platform
@@ -219,7 +224,7 @@ def page_weight(base: str, code: str) -> tuple[int, int, list[str]]:
         names.append(f"{path} ({len(body)} B body)")
         conn.close()
         if path.startswith("/k/"):
-            text = body.decode()
+            text = (gzip.decompress(body) if response.getheader("Content-Encoding") == "gzip" else body).decode()
             paths += re.findall(r'<link rel="stylesheet" href="([^"]+)"', text)
             paths += re.findall(r'<script src="([^"]+)"', text)
             paths += re.findall(r'<img [^>]*src="([^"]+)"', text)
@@ -365,6 +370,8 @@ def main() -> None:
     parser.add_argument("--posters", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3, help="Alternating /healthz and submission runs.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary deployment.")
+    parser.add_argument("--peers-runs", type=int, default=3, help="Runs of the peers' flow (0: skip).")
+    parser.add_argument("--peers-seconds", type=float, default=30, help="Length of each run of the peers' flow.")
     parser.add_argument("--serve-args", default="", help='Extra `ccch serve` options, e.g. "--threads 1".')
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -462,6 +469,19 @@ def main() -> None:
               f"{stored:,} -> {'OK' if cit['acked'] <= stored <= cit['acked'] + args.connections else 'FAILED'}; "
               f"LimeSurvey reference 19/s: "
               f"{cit['thanks'] / args.seconds / 19:.0f}x")
+        if args.peers_runs:
+            # The peers' flow: a separate Python process parsing every form, fresh cookies per citizen
+            # (bench/peers_client.py), as LimeSurvey's 19.4/s was measured.
+            from peers_client import run_peers
+
+            before = count_responses(database)
+            peers = run_peers("survey", port, codes[0], seconds=args.peers_seconds, users=args.connections,
+                              runs=args.peers_runs, server_pgid=server.pid, server_cpu=server_cpu,
+                              first_number=0)
+            acked = sum(r["completions"] for r in peers)
+            stored = count_responses(database) - before
+            print(f"  peers' flow count check: {acked:,} acknowledged, {stored:,} stored -> "
+                  f"{'OK' if stored == acked else 'FAILED'}")
         errors = [r["socket_errors"] for r in (*healths, *subs, cit) if r["socket_errors"]]
         if errors:
             print(f"  wrk socket errors: {'; '.join(errors)}")
