@@ -19,26 +19,23 @@ import datetime as dt
 import re
 from typing import IO
 
-from docx import Document
-from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.shared import Cm, Mm, Pt
+from docx.shared import Cm, Pt
 
 from ccch_core import hookimpl
 from ccch_core.documents import Decision
 
 from .docx_nd30 import (
-    FONT,
     PEOPLE_COMMITTEE_KINDS,
     TEXT_WIDTH_CM,
     _add_table,
     _fix_widths,
     _font,
     _no_borders,
-    _page_numbers_from_page_two,
     _para,
     _rule,
+    a4_document,
     split_body_name,
     vietnamese_date,
 )
@@ -64,21 +61,6 @@ def dated_line(place: str, day: dt.date | None, year: int) -> str:
     if day is None:
         return f"{place}, ngày      tháng      năm {year}"
     return vietnamese_date(place, day)
-
-
-def _document():
-    document = Document()
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
-    section.left_margin, section.right_margin = Mm(30), Mm(15)
-    section.header_distance = Mm(10)
-    _page_numbers_from_page_two(section)
-    normal = document.styles["Normal"]
-    normal.font.name = FONT
-    normal.font.size = Pt(14)
-    return document
 
 
 def _header(document, decision: Decision, number_line: str, date_line: str) -> None:
@@ -153,7 +135,7 @@ def _closing(document, decision: Decision) -> None:
 
 def write_decision(decision: Decision, stream: IO[bytes]) -> None:
     """Write ``decision`` as a Decree 30 DOCX to ``stream``."""
-    document = _document()
+    document = a4_document()
     symbol = decision_symbol(decision)
     number = decision.number or "……"
     if number.isdigit():
