@@ -46,6 +46,10 @@ MATRIX = {
     ("survey.new", "POST", None): row(LOGIN, 422, 403, 403),  # empty definition
     ("survey.edit", "GET", None): row(LOGIN, 200, 403, 403),
     ("survey.edit", "POST", None): row(LOGIN, 422, 403, 403),
+    ("survey.builder_new", "GET", None): row(LOGIN, 200, 403, 403),
+    ("survey.builder_new", "POST", None): row(LOGIN, 422, 403, 403),  # no title, no question
+    ("survey.builder_edit", "GET", None): row(LOGIN, 200, 403, 403),
+    ("survey.builder_edit", "POST", None): row(LOGIN, 422, 403, 403),
     ("survey.status", "POST", None): row(LOGIN, 400, 403, 403),  # no status given
     ("survey.placements", "GET", None): row(LOGIN, 200, 200, 403),
     ("survey.placements", "POST", None): row(LOGIN, 422, 422, 403),

@@ -133,6 +133,9 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
     from . import review  # kiosk enrolment and flagged responses (imports this module)
 
     review.register(public, officer)
+    from . import builder_web  # the survey builder's pages (imports this module)
+
+    builder_web.register(officer)
 
     @public.record_once
     def limit_body(state):
