@@ -828,6 +828,8 @@ EXPECTED_COMMANDS = {
     ("plugin",), ("plugin", "new"),
     ("doctor",), ("replication",), ("replication", "config"), ("replication", "run"), ("replication", "status"),
     ("restore",),
+    ("plan", "list"), ("report-sent",),  # #19: other years' plans; a report sent to a further recipient
+    ("local-plans",), ("local-plans", "list"), ("local-plans", "export"), ("local-plans", "demo"),  # #19
 }
 
 

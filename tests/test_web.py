@@ -1237,11 +1237,14 @@ def nav_labels(html: str) -> list[str]:
 @pytest.mark.parametrize(
     "role, expected",
     [
-        ("viewer", ["Tổng quan", "Đơn vị"]),
+        # "Kế hoạch các xã" / "Kế hoạch của xã": the commune plans of IV.7 (#19).
+        ("viewer", ["Tổng quan", "Kế hoạch các xã", "Đơn vị"]),
         ("contest_manager", ["Tổng quan", "Đơn vị", "Tin nhắn"]),
-        ("unit_officer", ["Tổng quan", "Báo cáo đơn vị", "Đơn vị", "Tin nhắn"]),
-        ("plan_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Tin nhắn", "Nhật ký thao tác"]),
-        ("system_admin", ["Tổng quan", "Báo cáo đơn vị", "Tổng hợp", "Đơn vị", "Tin nhắn", "Nhật ký thao tác"]),
+        ("unit_officer", ["Tổng quan", "Báo cáo đơn vị", "Kế hoạch của xã", "Đơn vị", "Tin nhắn"]),
+        ("plan_admin", ["Tổng quan", "Báo cáo đơn vị", "Kế hoạch các xã", "Tổng hợp", "Đơn vị", "Tin nhắn",
+                        "Nhật ký thao tác"]),
+        ("system_admin", ["Tổng quan", "Báo cáo đơn vị", "Kế hoạch các xã", "Tổng hợp", "Đơn vị", "Tin nhắn",
+                          "Nhật ký thao tác"]),
     ],
 )
 def test_navigation_by_role(client_for, role, expected):
