@@ -48,7 +48,8 @@ def text(response) -> str:
 
 def test_commune_officer_drafts_saves_and_sends(dep, client_as):
     officer = client_as("unit_officer", OWN)
-    assert officer.get("/ke-hoach-xa").headers["Location"].endswith(f"/ke-hoach-xa/{OWN}")
+    page = text(officer.get("/ke-hoach-xa"))  # the menu item opens the commune's own plan
+    assert "Kế hoạch tuyên truyền CCHC của UBND xã An Dũng năm 2024" in page
     page = text(officer.get(f"/ke-hoach-xa/{OWN}"))
     assert "Bắt đầu soạn kế hoạch" in page
     assert post(officer, f"/ke-hoach-xa/{OWN}/bat-dau").status_code == 303
@@ -63,6 +64,8 @@ def test_commune_officer_drafts_saves_and_sends(dep, client_as):
     assert next(t for t in local.targets if t["code"] == "I8")["target"] == 2
     assert local.tasks[-1]["products"] == ["Biên bản hội nghị", "Tin bài trên Trang TTĐT xã"]
     assert local.targets[-1]["code"] == "X1"
+    editing = text(officer.get("/ke-hoach-xa"))
+    assert f'action="/ke-hoach-xa/{OWN}"' in editing  # saving from the menu's page posts to the plan
     assert post(officer, f"/ke-hoach-xa/{OWN}/gui").status_code == 303
     page = text(officer.get(f"/ke-hoach-xa/{OWN}"))
     assert "Đã gửi, chờ phê duyệt" in page and "trễ hạn" in page  # 2024's deadline has long passed

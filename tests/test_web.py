@@ -278,11 +278,11 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("messages.contacts_index", "GET", None): _row(LOGIN, 200, 403, 403),
     ("messages.contacts_index", "POST", None): _row(LOGIN, 422, 403, 403),  # an empty contact
     ("messages.contacts_remove", "POST", None): _row(LOGIN, 404, 403, 403),
-    # Commune plans (#19). In this order for each role: the officer is sent from the board to
-    # the commune's own plan (302), saves nothing before starting (409), starts it (303) and
+    # Commune plans (#19). In this order for each role: the officer's menu item shows the
+    # commune's own plan (200), saves nothing before starting (409), starts it (303) and
     # sends it (303); the plan office approves nothing unsent (409) and returns nothing without
     # a comment (422); nobody downloads an unapproved plan (404).
-    ("local_plans.index", "GET", None): {**_row(LOGIN, 200, 302, 403), "viewer": 200},
+    ("local_plans.index", "GET", None): {**_row(LOGIN, 200, 200, 403), "viewer": 200},
     ("local_plans.page", "GET", "own"): _row(LOGIN, 200, 200, 403),
     ("local_plans.page", "GET", "other"): _row(LOGIN, 200, 403, 403),
     ("local_plans.page", "POST", "own"): _row(LOGIN, 403, 409, 403),

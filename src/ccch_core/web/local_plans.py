@@ -42,13 +42,14 @@ def _commune_or_404(unit_id: str):
 @bp.route("/ke-hoach-xa")
 @login_required
 def index():
-    """The plan office's board (who sent, late, approved) and the roll-up; a commune officer goes
-    to the commune's own plan."""
+    """The plan office's board (who sent, late, approved) and the roll-up; a commune officer sees
+    the commune's own plan."""
     dep = deployment()
     plan = dep.plan
     if g.user.role is Role.UNIT_OFFICER:
         if g.user.unit_id in {u.id for u in lp.expected_units(plan)}:
-            return redirect(url_for("local_plans.page", unit_id=g.user.unit_id))
+            # The officer's menu item opens the commune's own plan here (menu links are plain).
+            return _render(plan.unit(g.user.unit_id), lp.get(dep.db, plan, g.user.unit_id))
         abort(403)
     if g.user.role not in (*ADMINS, Role.VIEWER):
         abort(403)
