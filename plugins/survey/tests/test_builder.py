@@ -4,12 +4,15 @@ browser would send it), changes what an officer would change, and posts it."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
 from ccch_survey.exports import wide_rows
 from ccch_survey.store import add_placement, get_survey, get_version, versions
 from ccch_survey_testing import submit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ccch_core import accounts
 from ccch_core.testing import login
@@ -321,3 +324,57 @@ def test_a_new_survey_can_start_from_the_sipas_template(officer, dep, sipas):
     copy = get_version(dep.db, survey_id)
     assert survey_id != "sipas" and [q.prompt for q in copy.questions] == [q.prompt for q in sipas.questions]
     assert [q.required for q in copy.questions] == [q.required for q in sipas.questions]
+
+
+def test_a_made_survey_id_is_never_an_address_of_the_officers_pages(officer, dep):
+    from ccch_survey.builder import new_survey_id
+
+    assert new_survey_id("Nơi đặt", []) == "noi-dat-2"
+    assert new_survey_id("!!!", ["khao-sat"]) == "khao-sat-2"
+    assert len(new_survey_id("Khảo sát " * 20, [])) <= 40
+
+
+def test_an_option_written_twice_is_refused(officer, dep):
+    survey_id = build_quay(officer)
+    form = edit_form(officer, survey_id)
+    row = row_of(form, "Anh/chị biết thủ tục qua đâu?")
+    form[row + "p2_nhan"] = "zalo  của xã"
+    page = save(officer, survey_id, form, status=422).get_data(as_text=True)
+    assert "phương án “zalo của xã” ghi hai lần (phương án 2 và 3)" in summary(page)
+
+
+MARKUP = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "</textarea><svg onload=alert(1)>"]
+NASTY = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", " ", "-1", "0", "81", "1e309", "NaN", "99999999999999999999999", "\x00", "\u202e",
+                     "scale5", "single", "number", "luu", "xem-truoc", "them", "a", "c1", *MARKUP]),
+    st.text(alphabet="0123456789-", max_size=6),
+)
+
+
+# The page's own fields (the first rows, an option row of a choice question of the SIPAS survey)
+# and fields it never draws.
+FUZZED_FIELDS = ["tieu_de", "loi_mo_dau", "loi_cam_on", "hoi_lien_he", "ghi_chu", "so_cau", "hanh_dong",
+                 *[f"q{i}_{field}" for i in (0, 1, 13) for field in (
+                     "ma", "so_pa", "thu_tu", "cau_hoi", "loai", "nhom", "goi_y", "bat_buoc", "nho_nhat", "lon_nhat",
+                     "do_dai", "p0_ma", "p0_nhan", "p0_giu_nghia", "p1_nhan")],
+                 "q99_cau_hoi", "q0_p9_nhan"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_builder_never_fails_on_any_form(officer, dep, data):
+    """Any value in any field (and fields the page never drew): saved (303), drawn again (200) or
+    refused with problems in words (422), never a server error, markup always escaped."""
+    target = data.draw(st.sampled_from(["/khao-sat/sipas/soan", NEW]))
+    form = fields_of(officer.get(target).get_data(as_text=True))
+    for name in data.draw(st.lists(st.sampled_from(FUZZED_FIELDS), min_size=1, max_size=5)):
+        form[name] = data.draw(NASTY)
+    response = officer.post(target, data=form)
+    assert response.status_code in (200, 303, 422), response.status_code
+    page = response.get_data(as_text=True)
+    for raw in MARKUP:
+        assert raw not in page
+    if response.status_code == 422:
+        assert re.search(r'class="error-summary".*?<li>.{10,}?</li>', page, re.DOTALL)

@@ -179,14 +179,18 @@ def _short(text: str, size: int = 60) -> str:
     return text if len(text) <= size else text[:size - 1] + "…"
 
 
+RESERVED_IDS = frozenset({"moi", "soan-moi", "noi-dat", "phan-hoi"})
+"""Words of the officers' own addresses (``/khao-sat/noi-dat``…): a survey so named could not be opened."""
+
+
 def new_survey_id(title: str, taken: Sequence[str]) -> str:
     """A survey id made from its title ("Ý kiến về quầy một cửa" → "y-kien-ve-quay-mot-cua"), not
-    one of ``taken``: the officer never types it."""
+    one of ``taken`` nor of :data:`RESERVED_IDS`: the officer never types it."""
     base = slugify(title)[:40].strip("-") or "khao-sat"
     if not SURVEY_ID.match(base):
         base = "khao-sat"
     candidate, n = base, 2
-    while candidate in taken:
+    while candidate in taken or candidate in RESERVED_IDS:
         suffix = f"-{n}"
         candidate = base[:40 - len(suffix)].strip("-") + suffix
         n += 1
@@ -288,9 +292,14 @@ def build(state: BuilderState, survey_id: str, history: Sequence[SurveyDefinitio
                 problems.append(f"{where}: có {len(filled)} phương án, tối đa {MAX_OPTIONS}.")
             known = option_keys.get(key, set()) if key == row.key else set()
             used_options = set(option_keys.get(key, set()))
-            options, seen = [], set()
+            options, seen, labels = [], set(), {}
             for option in filled:
                 label = clean(option.label)
+                folded = " ".join(label.split()).casefold()
+                if folded in labels:
+                    problems.append(f"{where}: phương án “{_short(label, 30)}” ghi hai lần (phương án {labels[folded]} "
+                                    f"và {len(labels) + 1}); hãy xóa một.")
+                labels.setdefault(folded, len(labels) + 1)
                 if len(option.label) > LIMITS["label"]:
                     problems.append(f"{where}, phương án “{_short(option.label, 30)}”: dài {len(option.label)} ký "
                                     f"tự, tối đa {LIMITS['label']}.")
