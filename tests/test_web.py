@@ -261,6 +261,13 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("auth.second_factor", "GET", None): _row(200, 200, 200, 200),  # no sign-in waiting for a code
     ("auth.second_factor", "POST", None): _row(401, 401, 401, 401),
     ("auth.logout", "POST", None): _row(LOGIN, LOGIN, LOGIN, LOGIN),
+    # Everyone's own account page; an empty form: no current password (422), no set-up waiting (422),
+    # no second factor to turn off (303 back to the page).
+    ("account.index", "GET", None): _row(LOGIN, 200, 200, 200),
+    ("account.password", "POST", None): _row(LOGIN, 422, 422, 422),
+    ("account.second_factor", "GET", None): _row(LOGIN, 200, 200, 200),
+    ("account.second_factor", "POST", None): _row(LOGIN, 422, 422, 422),
+    ("account.turn_off_second_factor", "POST", None): _row(LOGIN, 303, 303, 303),
     ("dashboard.index", "GET", None): _row(LOGIN, 200, 200, 200),
     ("dashboard.units", "GET", None): _row(LOGIN, 200, 200, 200),
     ("reports.index", "GET", None): _row(LOGIN, 200, 200, 403),
