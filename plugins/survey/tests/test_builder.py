@@ -378,3 +378,26 @@ def test_the_builder_never_fails_on_any_form(officer, dep, data):
         assert raw not in page
     if response.status_code == 422:
         assert re.search(r'class="error-summary".*?<li>.{10,}?</li>', page, re.DOTALL)
+
+
+def test_a_question_with_many_options_from_toml_stays_editable(officer, dep):
+    """A survey file may list more options than a contest bank's columns: the builder keeps them all."""
+    from ccch_survey.definition import loads_definition
+    from ccch_survey.store import save_survey
+
+    labels = [f"Lĩnh vực {n}" for n in range(1, 13)]
+    save_survey(dep.db, loads_definition(
+        'id = "linh-vuc"\ntitle = "Lĩnh vực"\n[[questions]]\nkey = "lv"\ntype = "single"\nprompt = "Lĩnh vực nào?"\n'
+        f"options = {labels!r}\n".replace("'", '"')))
+    form = edit_form(officer, "linh-vuc")
+    form[option_of(form, "q0_", "Lĩnh vực 12") + "nhan"] = "Lĩnh vực mười hai"
+    form[option_of(form, "q0_", "Lĩnh vực mười hai") + "giu_nghia"] = "1"
+    save(officer, "linh-vuc", form)
+    assert [o.key for o in get_version(dep.db, "linh-vuc").question("lv").options] == list("abcdefghijkl")
+    form = edit_form(officer, "linh-vuc")
+    for n in range(12, 28):  # 28 options: over the limit, still all read back
+        form[f"q0_p{n}_nhan"] = f"Thêm {n}"
+    form["q0_so_pa"] = "28"
+    page = save(officer, "linh-vuc", form, status=422).get_data(as_text=True)
+    assert "có 28 phương án, tối đa 26" in summary(page)
+    assert fields_of(page)["q0_p27_nhan"] == "Thêm 27"

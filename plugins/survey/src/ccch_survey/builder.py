@@ -27,14 +27,17 @@ from typing import Any
 import attrs
 
 from ccch_core.inputs import parse_int
-from ccch_core.questions import MAX_OPTIONS, QuestionError, QuestionType, parse_vietnamese_number
+from ccch_core.questions import QuestionError, QuestionType, parse_vietnamese_number
 from ccch_core.text import clean, slugify
 
 from .definition import MAX_QUESTIONS, SURVEY_ID, DefinitionError, SurveyDefinition, definition_from_dict
 
 MAX_ROWS = MAX_QUESTIONS + 20
 """Question rows read from one form: enough to show 60+ questions back with the problem named."""
-MAX_OPTION_ROWS = MAX_OPTIONS + 4
+MAX_CHOICES = 26
+"""Options of one question the builder accepts: as many as a survey file can list as plain labels
+(a–z), so every survey loaded from TOML can be edited here."""
+MAX_OPTION_ROWS = MAX_CHOICES + 2
 BLANK_QUESTION_ROWS = 2
 BLANK_OPTION_ROWS = 2
 MAX_ORDER = 999
@@ -288,8 +291,8 @@ def build(state: BuilderState, survey_id: str, history: Sequence[SurveyDefinitio
             filled = [o for o in row.options if clean(o.label)]
             if len(filled) < 2:
                 problems.append(f"{where}: câu chọn phương án cần ít nhất 2 phương án (đang có {len(filled)}).")
-            if len(filled) > MAX_OPTIONS:
-                problems.append(f"{where}: có {len(filled)} phương án, tối đa {MAX_OPTIONS}.")
+            if len(filled) > MAX_CHOICES:
+                problems.append(f"{where}: có {len(filled)} phương án, tối đa {MAX_CHOICES}.")
             known = option_keys.get(key, set()) if key == row.key else set()
             used_options = set(option_keys.get(key, set()))
             options, seen, labels = [], set(), {}
