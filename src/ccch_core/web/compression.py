@@ -127,12 +127,25 @@ def _deflated(raw: bytes, history: bytes) -> bytes:
 def accepts_gzip(anonymous_only: bool = True) -> bool:
     """Whether this request may get a gzip body: the client accepts it (q > 0) and, for pages
     (``anonymous_only``), no officer is signed in (see the module's docstring)."""
-    header = request.headers.get("Accept-Encoding")
+    header = request.environ.get("HTTP_ACCEPT_ENCODING")  # not request.headers: the hot path
     if not header or "gzip" not in header:
         return False
     if anonymous_only and g.get("user") is not None:
         return False
     return request.accept_encodings["gzip"] > 0
+
+
+def _vary_on_encoding(response: Response) -> None:
+    """Add ``Accept-Encoding`` to ``Vary`` (directly: ``response.vary`` parses and re-serialises
+    the header, a measurable share of a cached page's cost)."""
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Accept-Encoding"
+    elif "accept-encoding" not in vary.lower():
+        response.headers["Vary"] = vary + ", Accept-Encoding"
+
+
+_DONE = "_ccch_encoding_decided"  # set on a response page_response built: the hook leaves it alone
 
 
 def gzip_parts(parts: Iterable[Precompressed | Secret | str | bytes]) -> tuple[bytes, bytes]:
@@ -176,19 +189,23 @@ def page_response(parts: Iterable[Precompressed | Secret | str | bytes], status:
         if len(body) >= MIN_BYTES:
             response = Response(zipped, status, headers, mimetype=mimetype)
             response.headers["Content-Encoding"] = "gzip"
-            response.vary.add("Accept-Encoding")
+            _vary_on_encoding(response)
+            setattr(response, _DONE, True)
             return response
     else:
-        body = b"".join(p.raw if isinstance(p, Precompressed) else (p.encode() if isinstance(p, str) else p)
-                        for p in parts)
+        body = b"".join([p.raw if isinstance(p, Precompressed) else (p.encode() if isinstance(p, str) else p)
+                         for p in parts])
     response = Response(body, status, headers, mimetype=mimetype)
     if len(body) >= MIN_BYTES:
-        response.vary.add("Accept-Encoding")
+        _vary_on_encoding(response)
+    setattr(response, _DONE, True)
     return response
 
 
 def compress_response(response: Response) -> Response:
     """The ``after_request`` hook: gzip a finished response when it is worth it and allowed."""
+    if getattr(response, _DONE, False):
+        return response
     if (response.direct_passthrough or response.is_streamed or response.status_code < 200
             or response.status_code in (204, 206, 304) or "Content-Encoding" in response.headers
             or response.mimetype not in COMPRESSIBLE):
@@ -196,7 +213,7 @@ def compress_response(response: Response) -> Response:
     data = response.get_data()
     if len(data) < MIN_BYTES:
         return response
-    response.vary.add("Accept-Encoding")
+    _vary_on_encoding(response)
     if not accepts_gzip():
         return response
     compressed = _GZIP_HEADER + _compress_body(data)
@@ -311,7 +328,8 @@ def _static_view(files: dict[str, _StaticFile], fallback):
                 response.headers["Content-Encoding"] = "gzip"
         response.set_etag(etag)
         if found.gzipped is not None:
-            response.vary.add("Accept-Encoding")
+            _vary_on_encoding(response)
+        setattr(response, _DONE, True)
         return response
 
     serve.ccch_access = "public"  # static files are for everyone (the route tests check each view says so)
