@@ -57,6 +57,12 @@ def test_a_survey_built_in_the_form_keeps_earlier_answers_labelled(server, brows
     page.fill("#q1_p1_nhan", "Zalo của xã")
     page.click("#cau-1 button:has-text('Lên')")  # JavaScript moves the row and renumbers Thứ tự
     assert page.input_value("#q1_thu_tu") == "1" and page.input_value("#q0_thu_tu") == "2"
+    page.set_viewport_size({"width": 1280, "height": 6000})  # every row on screen: a drag does not scroll
+    page.locator("#cau-2 .drag-handle").drag_to(page.locator("#cau-0 > legend"))  # a blank row dragged above
+    assert [page.input_value(f"#q{i}_thu_tu") for i in range(3)] == ["3", "1", "2"]
+    page.locator("#cau-2 .drag-handle").drag_to(page.locator("#cau-0 > details > summary"))  # and back down
+    assert [page.input_value(f"#q{i}_thu_tu") for i in range(3)] == ["2", "1", "3"]
+    page.set_viewport_size({"width": 1280, "height": 900})
     with page.expect_navigation():
         page.click("button:has-text('Xem trước')")
     box = page.locator(".phone-preview")
