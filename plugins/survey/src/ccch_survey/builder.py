@@ -31,6 +31,7 @@ from ccch_core.questions import QuestionError, QuestionType, parse_vietnamese_nu
 from ccch_core.text import clean, slugify
 
 from .definition import MAX_QUESTIONS, SURVEY_ID, DefinitionError, SurveyDefinition, definition_from_dict
+from .store import MAX_FORM_BYTES, largest_submission_bytes
 
 MAX_ROWS = MAX_QUESTIONS + 20
 """Question rows read from one form: enough to show 60+ questions back with the problem named."""
@@ -43,8 +44,9 @@ BLANK_OPTION_ROWS = 2
 MAX_ORDER = 999
 LIMITS = {"title": 200, "intro": 2000, "thanks": 2000, "note": 500, "section": 200, "prompt": 500, "help": 500,
           "label": 200, "number": 40}
-MAX_TEXT_LENGTH = 5000
-"""Largest "số ký tự tối đa" of a text answer the builder accepts."""
+MAX_TEXT_LENGTH = 20_000
+"""Largest "số ký tự tối đa" of one text answer the builder accepts; the whole form must also stay
+under the survey's payload limit (:data:`~ccch_survey.store.MAX_FORM_BYTES`), checked in words."""
 FIELD_NAMES = {"title": "Tiêu đề", "intro": "Lời mở đầu", "thanks": "Lời cảm ơn", "note": "Ghi chú",
                "section": "Nhóm câu hỏi", "prompt": "Câu hỏi", "help": "Gợi ý", "label": "Phương án"}
 TYPE_CHOICES = [
@@ -355,9 +357,19 @@ def build(state: BuilderState, survey_id: str, history: Sequence[SurveyDefinitio
     if reworded:
         raw["reworded"] = reworded
     try:
-        return definition_from_dict(raw, "Khảo sát")
+        definition = definition_from_dict(raw, "Khảo sát")
     except DefinitionError as exc:  # what the checks above did not foresee, still listed
         raise DefinitionError([_in_words(p, ordered) for p in exc.problems]) from None
+    size = largest_submission_bytes(definition)
+    if size > MAX_FORM_BYTES:  # save_survey refuses it too, but naming keys: say it with question numbers
+        numbers = {q.key: n for n, q in enumerate(definition.questions, start=1)}
+        longest = sorted((q for q in definition.questions if q.type.value in TEXT_TYPES),
+                         key=lambda q: -(q.max_length or 0))[:3]
+        raise DefinitionError([
+            f"Phiếu có thể gửi tới {_dotted(size)} byte khi người dân điền đủ mọi ô, quá giới hạn "
+            f"{_dotted(MAX_FORM_BYTES)} byte: hãy giảm Số ký tự tối đa của các câu trả lời bằng chữ (lớn nhất: "
+            + ", ".join(f"Câu {numbers[q.key]}: {_dotted(q.max_length or 0)}" for q in longest) + ")."])
+    return definition
 
 
 def _in_words(problem: str, ordered) -> str:
