@@ -198,7 +198,7 @@ def citizens_script(path: Path, codes: list[str]) -> None:
               body = "csrf_token=" .. urlencode(token) .. "&v=1&sid=" .. sid .. "&" .. answers()}})
           elseif status == 200 and headers["X-Survey-Result"] == "stored" then
             acked = acked + 1
-            if body:find("Cảm ơn bạn đã góp ý", 1, true) then thanks = thanks + 1 end
+            if body:find("đã góp ý!", 1, true) then thanks = thanks + 1 end  -- the thank-you page's heading
           else
             other = other + 1
           end
