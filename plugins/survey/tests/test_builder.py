@@ -415,3 +415,25 @@ def test_a_form_too_large_for_the_payload_limit_is_named_by_question_number(offi
     problem = summary(page.get_data(as_text=True))
     assert "quá giới hạn 1.000.000 byte" in problem and "(lớn nhất: Câu 1: 20.000, Câu 2: 20.000" in problem
     assert "max_length" not in problem and "c1" not in problem
+
+
+def test_options_reordered_by_retyping_or_written_again_keep_their_keys(officer, dep):
+    survey_id = build_quay(officer)
+    form = edit_form(officer, survey_id)
+    row = row_of(form, "Anh/chị biết thủ tục qua đâu?")
+    first, second = option_of(form, row, "Loa truyền thanh"), option_of(form, row, "Zalo của xã")
+    form[first + "nhan"], form[second + "nhan"] = "Zalo của xã", "loa truyền  thanh"  # swapped by retyping
+    form[first + "giu_nghia"] = "1"  # a tick on a swap confirms nothing: the labels say where each went
+    save(officer, survey_id, form)
+    assert [(o.key, o.label) for o in get_version(dep.db, survey_id).question("c2").options] == [
+        ("b", "Zalo của xã"), ("a", "loa truyền thanh")]
+    form = edit_form(officer, survey_id)
+    form[option_of(form, row, "Zalo của xã") + "nhan"] = "Trang thông tin điện tử"  # removed, another added …
+    save(officer, survey_id, form)
+    assert {o.key: o.label for o in get_version(dep.db, survey_id).question("c2").options} == {
+        "c": "Trang thông tin điện tử", "a": "loa truyền thanh"}
+    form = edit_form(officer, survey_id)
+    form[row + "p2_nhan"] = "Zalo của xã"  # … and written again in a blank row: the same option
+    save(officer, survey_id, form)
+    assert {o.key: o.label for o in get_version(dep.db, survey_id).question("c2").options} == {
+        "c": "Trang thông tin điện tử", "a": "loa truyền thanh", "b": "Zalo của xã"}

@@ -218,10 +218,6 @@ def _fresh_option_key(used: set[str]) -> str:
     return _fresh_key("p", used)
 
 
-def _same_meaning(old: str, new: str) -> bool:
-    return " ".join(old.split()).casefold() == " ".join(new.split()).casefold()
-
-
 def build(state: BuilderState, survey_id: str, history: Sequence[SurveyDefinition]) -> SurveyDefinition:
     """The definition the form describes (raises :class:`DefinitionError` listing every problem in
     words). ``history``: every stored version of the survey, oldest first (empty for a new one);
@@ -297,29 +293,18 @@ def build(state: BuilderState, survey_id: str, history: Sequence[SurveyDefinitio
                 problems.append(f"{where}: có {len(filled)} phương án, tối đa {MAX_CHOICES}.")
             known = option_keys.get(key, set()) if key == row.key else set()
             used_options = set(option_keys.get(key, set()))
-            options, seen, labels = [], set(), {}
+            labels: dict[str, int] = {}
             for option in filled:
                 label = clean(option.label)
-                folded = " ".join(label.split()).casefold()
-                if folded in labels:
-                    problems.append(f"{where}: phương án “{_short(label, 30)}” ghi hai lần (phương án {labels[folded]} "
-                                    f"và {len(labels) + 1}); hãy xóa một.")
-                labels.setdefault(folded, len(labels) + 1)
+                if _fold(label) in labels:
+                    problems.append(f"{where}: phương án “{_short(label, 30)}” ghi hai lần (phương án "
+                                    f"{labels[_fold(label)]} và {len(labels) + 1}); hãy xóa một.")
+                labels.setdefault(_fold(label), len(labels) + 1)
                 if len(option.label) > LIMITS["label"]:
                     problems.append(f"{where}, phương án “{_short(option.label, 30)}”: dài {len(option.label)} ký "
                                     f"tự, tối đa {LIMITS['label']}.")
-                okey = option.key if option.key in known and option.key not in seen else ""
-                if okey:
-                    old = last_label[(key, okey)]
-                    if not _same_meaning(old, label):
-                        if option.reworded:
-                            reworded.setdefault(key, {})[okey] = old
-                        else:  # a new meaning: a new option, so earlier answers keep the old label
-                            okey = ""
-                if not okey:
-                    okey = _fresh_option_key(used_options)
-                seen.add(okey)
-                options.append({"key": okey, "label": label[:LIMITS["label"]]})
+            keys = _option_keys(key, filled, known, last_label, used_options, reworded)
+            options = [{"key": okey, "label": clean(o.label)[:LIMITS["label"]]} for okey, o in zip(keys, filled)]
             data["options"] = options
         elif qtype in (QuestionType.SCALE5.value, QuestionType.TRUE_FALSE.value):
             before = current.get(key)
@@ -370,6 +355,43 @@ def build(state: BuilderState, survey_id: str, history: Sequence[SurveyDefinitio
             f"{_dotted(MAX_FORM_BYTES)} byte: hãy giảm Số ký tự tối đa của các câu trả lời bằng chữ (lớn nhất: "
             + ", ".join(f"Câu {numbers[q.key]}: {_dotted(q.max_length or 0)}" for q in longest) + ")."])
     return definition
+
+
+def _fold(label: str) -> str:
+    return " ".join(label.split()).casefold()
+
+
+def _option_keys(question_key: str, filled: list[OptionRow], known: set[str], last_label: dict[tuple[str, str], str],
+                 used: set[str], reworded: dict[str, dict[str, str]]) -> list[str]:
+    """The key of each filled option row of a kept question (in row order):
+
+    1. a label that says what an option of this question last said (case and spacing aside) takes
+       that option's key — its hidden key first — so options reordered by retyping their labels,
+       or an option removed and written again, keep their answers;
+    2. otherwise the row's hidden key, if the question had it and the label changed: kept only with
+       the wording-fix tick (recorded in ``reworded`` with the latest earlier label);
+    3. otherwise a new key: a new meaning never takes over earlier answers."""
+    by_label: dict[str, list[str]] = {}
+    for okey in sorted(known):
+        by_label.setdefault(_fold(last_label[(question_key, okey)]), []).append(okey)
+    chosen: list[str | None] = [None] * len(filled)
+    taken: set[str] = set()
+    for n, option in enumerate(filled):  # a label as it was, on its own row
+        if option.key in by_label.get(_fold(clean(option.label)), ()) and option.key not in taken:
+            chosen[n] = option.key
+            taken.add(option.key)
+    for n, option in enumerate(filled):  # a label as it was, on another row
+        if chosen[n] is None:
+            free = [k for k in by_label.get(_fold(clean(option.label)), ()) if k not in taken]
+            if free:
+                chosen[n] = free[0]
+                taken.add(free[0])
+    for n, option in enumerate(filled):
+        if chosen[n] is None and option.reworded and option.key in known and option.key not in taken:
+            chosen[n] = option.key
+            taken.add(option.key)
+            reworded.setdefault(question_key, {})[option.key] = last_label[(question_key, option.key)]
+    return [okey or _fresh_option_key(used) for okey in chosen]
 
 
 def _in_words(problem: str, ordered) -> str:
