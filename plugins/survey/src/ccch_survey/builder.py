@@ -10,7 +10,8 @@ labels). No code is ever shown or typed:
   (a tampered field) is treated as new, and a question whose type changed gets a new key;
 * an option whose label changed keeps its key only when the officer ticks "Chỉ sửa câu chữ,
   nghĩa không đổi" (it goes into ``reworded``, as ``[reworded]`` does in TOML); otherwise it
-  becomes a new option with a new key, so earlier answers keep their old label.
+  becomes a new option with a new key, so earlier answers keep their old label; a label that says
+  what an option of the question last said takes that option's key (reordered, or written again).
 
 :func:`state_from_definition` and :func:`state_from_form` give the rows the template draws;
 :func:`build` turns rows into a :class:`~ccch_survey.definition.SurveyDefinition` or a list of
