@@ -13,8 +13,11 @@ Writers:
 - ``stream``: ``ccch_export.xlsx_stream.write_xlsx`` (what the plugin uses now), and
   ``stream-level6``: the same with the zip's default deflate level;
 - ``pyexcelerate`` and ``rustpy``: PyPI's "fast" writers; neither streams — the whole table is
-  handed over in memory — so they are measured to show what streaming costs, when installed
-  (``pip install pyexcelerate rustpy-xlsxwriter``).
+  handed over in memory — so they are measured to show what streaming costs.
+
+XlsxWriter, PyExcelerate and rustpy-xlsxwriter are not dependencies of ccch: install them to
+compare (``.venv/bin/pip install xlsxwriter pyexcelerate rustpy-xlsxwriter``); a writer that is
+not installed is reported as not measured.
 
 CPU time (user + system of the child) is printed beside the wall time: on a shared machine it
 moves less with the other load.
