@@ -479,6 +479,19 @@ def test_every_route_survives_every_odd_input(fuzz):
         targets = [("path", arg) for arg in sorted(rule.arguments)]
         targets += [(kind, key) for kind in ("args", "form", "files") for key in sorted(keys[kind])
                     if key not in SKIP_PARAMS and (kind != "form" or method != "GET")]
+        # Rows of one repeated list (``audiences-1-prize-3-name``, ``q-12-option-4-label``) are read by
+        # the same code: the first field of each family is attacked, the others only ride along in
+        # the baseline (a setup form of 150 row fields made 3,000 requests of the same handling).
+        families: set[tuple[str, str]] = set()
+        kept = []
+        for kind, key in targets:
+            family = (kind, re.sub(r"[0-9]+", "N", key)) if kind != "path" else (kind, key)
+            if family in families:
+                sent_keys.add(key)
+                continue
+            families.add(family)
+            kept.append((kind, key))
+        targets = kept
         refused = [r for r in ORDER if r not in reached]
         targets_sent += len(targets)
         for index, (kind, key) in enumerate(targets):
