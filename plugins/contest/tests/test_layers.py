@@ -19,7 +19,7 @@ LAYERS = [
     {"contests", "bank"},
     # services
     {"checks", "participants", "attempts", "ranking", "lifecycle", "moderation", "personal_data",
-     "measures", "exports", "reporting", "detection", "verification"},
+     "measures", "exports", "reporting", "detection", "verification", "posters"},
     # the web pages, the command line and the plugin's hooks
     {"cli", "plugin", "web", "web.public", "web.manage", "web.setup_form", "web.review_queue"},
 ]
