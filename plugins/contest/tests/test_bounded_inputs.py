@@ -241,7 +241,12 @@ def test_odd_numbers_in_setup_fields_are_reported_not_crashed(app, dep, make_use
     response = client.post("/cuoc-thi/quan-ly/tao", data={
         "csrf_token": token, **setup_form(questions_per_attempt=value, **{"rounds-0-number": value})})
     assert response.status_code == 422
-    assert "contest.questions_per_attempt" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    # The problem is named in words (not contest.questions_per_attempt), and the value typed comes back.
+    assert "Số câu hỏi mỗi lượt: cần một số nguyên từ 1 đến 200" in text_of(response)
+    assert "contest.questions_per_attempt" not in html
+    assert f'value="{value}"' in html
+    assert dep.db.execute("select count(*) from contest_contests where slug = 'thi-thang-7'").fetchone()[0] == 0
 
 
 # -- numbers in URLs ------------------------------------------------------------------------------
