@@ -24,6 +24,22 @@ from ccch_core.web.auth import login_required, unit_scope
 
 from . import written
 
+
+def report_period(deployment, period_text: str, unit_id: str | None) -> Period:
+    """The --period of a report command, checked against the plan, and its --unit: a click error
+    naming the option otherwise. Shared by `ccch report` and `ccch report-narrative`."""
+    try:
+        period = Period.parse(period_text)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    plan = deployment.plan
+    if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+        raise click.BadParameter(f"{period} is outside the plan", param_hint="--period")
+    if unit_id and not plan.has_unit(unit_id):
+        raise click.BadParameter(f"unknown unit {unit_id!r}", param_hint="--unit")
+    return period
+
+
 bp = Blueprint("export_written", __name__, template_folder="templates")
 
 WRITERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
@@ -145,20 +161,12 @@ def register_commands(cli) -> None:
     def report_narrative(deployment, period_text, unit_id, format_name, show_differences, output):
         """Write the report as prose: the final (frozen) document, or a draft with the texts saved on
         the web page and the suggestions for the sections not yet written."""
-        try:
-            period = Period.parse(period_text)
-        except PeriodError as exc:
-            raise click.BadParameter(str(exc), param_hint="--period") from None
-        plan = deployment.plan
-        if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
-            raise click.BadParameter(f"{period} is outside the plan", param_hint="--period")
-        if unit_id and not plan.has_unit(unit_id):
-            raise click.BadParameter(f"unknown unit {unit_id!r}", param_hint="--unit")
+        period = report_period(deployment, period_text, unit_id)
         if format_name not in deployment.exporters:
             raise click.BadParameter(f"unknown format {format_name!r}; available: "
                                      f"{', '.join(sorted(deployment.exporters))}", param_hint="--format")
         if show_differences:
-            saved = written.get_written(deployment.db, plan, period, unit_id)
+            saved = written.get_written(deployment.db, deployment.plan, period, unit_id)
             if not saved or not saved.final:
                 raise click.ClickException(f"the report for {period} is not final yet: nothing is frozen to compare")
             changes = written.differences(saved.frozen, written.draft(deployment, period, unit_id, now=utc_now()))

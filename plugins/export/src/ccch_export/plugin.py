@@ -226,15 +226,7 @@ def register_commands(cli):
     @pass_deployment
     def report_command(deployment, period_text, unit_id, format_name, output):
         """Build the periodic report of the plan (or of one unit) and write it in a format."""
-        try:
-            period = Period.parse(period_text)
-        except PeriodError as exc:
-            raise click.BadParameter(str(exc), param_hint="--period") from None
-        plan = deployment.plan
-        if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
-            raise click.BadParameter(f"{period} is outside the plan", param_hint="--period")
-        if unit_id and not plan.has_unit(unit_id):
-            raise click.BadParameter(f"unknown unit {unit_id!r}", param_hint="--unit")
+        period = pages.report_period(deployment, period_text, unit_id)
         try:
             content, filename, _ = export_report(deployment, period, unit_id, format_name)
         except ExportError as exc:
