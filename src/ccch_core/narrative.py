@@ -740,30 +740,27 @@ def draft_narrative(deployment, period: Period | str, unit_id: str | None = None
             sections.append(NarrativeSection(key, title, intro, parts=[
                 (heading, tuple(by_part[part])) for part, heading in parts if by_part[part]]))
         elif key == "danh_gia":
-            suggestions = []
-            if behind:
-                suggestions.append(Suggestion("Chỉ tiêu chưa đạt tiến độ", behind))
-            if often_late:
-                suggestions.append(Suggestion("Đơn vị thường nộp báo cáo trễ hoặc chưa nộp", often_late))
-            if notes:
-                suggestions.append(Suggestion("Khó khăn, đề xuất của các đơn vị", notes))
+            suggestions = _suggestions(("Chỉ tiêu chưa đạt tiến độ", behind),
+                                       ("Đơn vị thường nộp báo cáo trễ hoặc chưa nộp", often_late),
+                                       ("Khó khăn, đề xuất của các đơn vị", notes))
             sections.append(NarrativeSection(key, title, intro, editable=True, suggestions=suggestions, text=text))
         elif key == "phuong_huong":
-            suggestions = []
-            if behind:
-                suggestions.append(Suggestion("Tập trung thực hiện các chỉ tiêu chưa đạt tiến độ", behind))
-            if idle:
-                suggestions.append(Suggestion("Nhiệm vụ chưa có hoạt động trong kỳ", idle))
-            if often_late:
-                suggestions.append(Suggestion("Đôn đốc các đơn vị báo cáo đúng hạn", often_late))
+            suggestions = _suggestions(("Tập trung thực hiện các chỉ tiêu chưa đạt tiến độ", behind),
+                                       ("Nhiệm vụ chưa có hoạt động trong kỳ", idle),
+                                       ("Đôn đốc các đơn vị báo cáo đúng hạn", often_late))
             sections.append(NarrativeSection(key, title, intro, editable=True, suggestions=suggestions, text=text))
         elif key == "de_xuat":
-            suggestions = [Suggestion("Khó khăn, đề xuất của các đơn vị", notes)] if notes else []
+            suggestions = _suggestions(("Khó khăn, đề xuất của các đơn vị", notes))
             sections.append(NarrativeSection(key, title, intro, editable=True, suggestions=suggestions, text=text))
     if material:
         sections = [attrs.evolve(s, suggestions=(*s.suggestions, *material.get(s.key, ()))) if s.editable else s
                     for s in sections]
     return Narrative(plan, period, unit_id, sections, drafted_at=now)
+
+
+def _suggestions(*groups) -> list[Suggestion]:
+    """A section's suggestions from (group, lines) pairs, leaving out the groups with no lines."""
+    return [Suggestion(group, lines) for group, lines in groups if lines]
 
 
 def narrative_report(narrative: Narrative, deployment, *, appendix: Iterable[Table] = (),
