@@ -1,6 +1,11 @@
 """The export plugin's tests use ccch_core.testing's fixtures (make_deployment, make_app…)."""
 
+import sys
+from pathlib import Path
+
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for export_testing
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import shutil
 import subprocess
 
 import docx
@@ -24,12 +22,12 @@ from ccch_export import tabular
 from ccch_export.docx_nd30 import format_cell, one_spelling
 from ccch_export.plugin import export_report
 from docx.oxml.ns import qn
+from export_testing import pdf_text
 
 from ccch_core import progress
 from ccch_core.report import Column
 
 AFTER = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
-DEBIAN_PACKAGES = {"soffice": "libreoffice-writer-nogui", "pdftotext": "poppler-utils"}
 
 
 @pytest.fixture
@@ -155,28 +153,9 @@ def test_raw_tables_keep_general_format_for_speed():
 # -- rendered by LibreOffice ----------------------------------------------------------------------
 
 
-def _ensure_debian_tools() -> None:
-    missing = sorted({pkg for tool, pkg in DEBIAN_PACKAGES.items() if not shutil.which(tool)})
-    if not missing:
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
-                       capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        return
-    pytest.fail(f"the PDF check needs Debian packages: sudo apt-get install -y {' '.join(missing)}")
-
-
 def pdf_pages(content: bytes, folder) -> list[str]:
-    """The DOCX rendered to PDF by LibreOffice, as the text of each page."""
-    _ensure_debian_tools()
-    source = folder / "bao-cao.docx"
-    source.write_bytes(content)
-    subprocess.run([shutil.which("soffice"), f"-env:UserInstallation=file://{folder / 'lo-profile'}",
-                    "--headless", "--convert-to", "pdf", "--outdir", str(folder), str(source)],
-                   check=True, capture_output=True, timeout=180)
-    text = subprocess.run(["pdftotext", "-layout", str(folder / "bao-cao.pdf"), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    """The DOCX rendered to PDF by LibreOffice, as the text of each page, columns kept on a line."""
+    text = pdf_text(content, folder, layout=True)
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
 
 

@@ -11,21 +11,15 @@ with the command to run.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from ccch_export import written
+from export_testing import load_demo, pdf_text
 
-from ccch_core import progress
-from ccch_core.builtin.commands import import_activity_csv, read_measurement_csv
 from ccch_core.periods import Period
 
-DEMO = Path(__file__).resolve().parents[3] / "examples" / "duc-tho-2024" / "demo"
-DEBIAN_PACKAGES = {"soffice": "libreoffice-writer-nogui", "pdftotext": "poppler-utils"}
 TEXTS = {
     "chi_dao": "Phòng Văn hóa - Thông tin tham mưu UBND huyện đôn đốc các đơn vị triển khai kế hoạch.",
     "danh_gia": "Ưu điểm: các xã duy trì chuyên mục.\nTồn tại, hạn chế: báo cáo còn chậm.\nNguyên nhân: thay đổi cán bộ.",
@@ -34,41 +28,16 @@ TEXTS = {
 }
 
 
-def _ensure_debian_tools() -> None:
-    missing = sorted({pkg for tool, pkg in DEBIAN_PACKAGES.items() if not shutil.which(tool)})
-    if not missing:
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
-                       capture_output=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        return
-    pytest.fail(f"the PDF check needs Debian packages: sudo apt-get install -y {' '.join(missing)}")
-
-
 def pdf_pages(content: bytes, folder: Path) -> list[str]:
     """The DOCX rendered to PDF by LibreOffice, as the text of each page (lines joined)."""
-    _ensure_debian_tools()
-    source = folder / "bao-cao.docx"
-    source.write_bytes(content)
-    subprocess.run([shutil.which("soffice"), f"-env:UserInstallation=file://{folder / 'lo-profile'}",
-                    "--headless", "--convert-to", "pdf", "--outdir", str(folder), str(source)],
-                   check=True, capture_output=True, timeout=180)
-    text = subprocess.run(["pdftotext", str(folder / "bao-cao.pdf"), "-"], check=True, capture_output=True,
-                          text=True).stdout
-    pages = text.split("\f")
+    pages = pdf_text(content, folder).split("\f")
     return [re.sub(r"\s+", " ", page).strip() for page in pages if page.strip()]
 
 
 @pytest.fixture
 def final_document(make_deployment):
     dep = make_deployment(["export"])
-    for _, row in read_measurement_csv(DEMO / "measurements-2024-q1.csv"):
-        if row["indicator"] != "I6":  # I6's demo rows and the plan's I6 units change apart (#19); unused here
-            progress.record_measurement(dep.db, dep.plan, row["indicator"], row["unit"], row["period"],
-                                        row.get("value"), numerator=row.get("numerator"),
-                                        denominator=row.get("denominator"))
-    import_activity_csv(dep, DEMO / "activity-2024-03.csv", "demo")
+    load_demo(dep)
     now = dt.datetime(2024, 4, 10, 2, tzinfo=dt.UTC)
     return written.save(dep, Period.parse("2024-03"), None, TEXTS, by="admin", final=True, now=now).document
 

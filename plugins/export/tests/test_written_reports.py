@@ -8,30 +8,19 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from pathlib import Path
 
 import docx
 import pytest
 from ccch_export import written
 from click.testing import CliRunner
+from export_testing import DEMO, load_demo
 
 from ccch_core import progress
-from ccch_core.builtin.commands import import_activity_csv, read_measurement_csv
 from ccch_core.cli import make_cli
 from ccch_core.periods import Period
 from ccch_core.testing import csrf_token, login
 
-DEMO = Path(__file__).resolve().parents[3] / "examples" / "duc-tho-2024" / "demo"
 URL = "/xuat/viet"
-
-
-def load_demo(dep) -> None:
-    for _, row in read_measurement_csv(DEMO / "measurements-2024-q1.csv"):
-        if row["indicator"] != "I6":  # I6's demo rows and the plan's I6 units change apart (#19); unused here
-            progress.record_measurement(dep.db, dep.plan, row["indicator"], row["unit"], row["period"],
-                                        row.get("value"), numerator=row.get("numerator"),
-                                        denominator=row.get("denominator"))
-    import_activity_csv(dep, DEMO / "activity-2024-03.csv", "demo")
 
 
 @pytest.fixture
