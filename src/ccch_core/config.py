@@ -51,7 +51,8 @@ PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 DEPLOYMENT_KEYS = ("name", "plan", "plans", "database", "public_base_url", "plugins", "strict_plugins", "busy_timeout_ms")
 TOP_KEYS = ("deployment", "plugins", "web", "messages", "limits", "replication")
-WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count", "require_totp_for", "metrics_allow", "log_format")
+WEB_KEYS = ("secret_key", "max_request_bytes", "proxy_count", "require_totp_for", "metrics_allow", "log_format",
+            "queue_limit_seconds", "retry_after_seconds")
 
 
 class ConfigError(ValueError):
@@ -211,6 +212,13 @@ def config_from_dict(doc: dict[str, Any], path: Path | None = None) -> Deploymen
             problems.append(f"{where}: web.proxy_count: must be a whole number 0–5 (reverse proxies in front), not {value!r}")
         elif key == "max_request_bytes" and (isinstance(value, bool) or not isinstance(value, int) or value < 10_000):
             problems.append(f"{where}: web.max_request_bytes: must be a whole number ≥ 10000, not {value!r}")
+        elif key == "queue_limit_seconds" and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                               or not 0 <= value <= 600):
+            problems.append(f"{where}: web.queue_limit_seconds: must be a number of seconds 0–600 (0: never refuse "
+                            f"a request for having waited), not {value!r}")
+        elif key == "retry_after_seconds" and (isinstance(value, bool) or not isinstance(value, int)
+                                               or not 1 <= value <= 3600):
+            problems.append(f"{where}: web.retry_after_seconds: must be a whole number of seconds 1–3600, not {value!r}")
         elif key == "require_totp_for":
             problems.extend(_check_roles(value, f"{where}: web.require_totp_for"))
         elif key in ("metrics_allow", "log_format"):

@@ -118,6 +118,9 @@ def create_app(
 
     logs.install(app, cfg.web.get("log_format", "text"))  # a request id on every request (and log line)
     metrics.install(app)  # /metrics and the request counts (ccch_core.metrics)
+    from . import admission
+
+    admission.install(app, cfg.web)  # past [web] queue_limit_seconds in the queue: 503 at once
     proxies = int(cfg.web.get("proxy_count", 0))
     if proxies:
         # Behind nginx: trust that many X-Forwarded-For/-Proto hops, so that throttling and

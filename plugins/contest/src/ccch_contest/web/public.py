@@ -41,6 +41,7 @@ from ccch_core.inputs import parse_int
 from ccch_core.periods import to_local, utc_now
 from ccch_core.storage import write_transaction
 from ccch_core.web import client_key, deployment
+from ccch_core.web.admission import always_admit, arrived_at
 from ccch_core.web.auth import public
 from ccch_core.web.compression import Secret, page_response, precompress
 from ccch_core.web.formtoken import (
@@ -813,6 +814,7 @@ def _wants_json() -> bool:
 
 
 @bp.route("/<slug>/bai-thi/<token>/luu", methods=["POST"])
+@always_admit  # it carries answers: served however long it queued in a rush (ccch_core.web.admission)
 @attempt_form
 @public
 @published
@@ -828,7 +830,8 @@ def save_view(slug, token):
     except PredictionError:
         prediction = None
     try:
-        saved = attempts_mod.save_answers(dep, contest, attempt, answers, prediction)
+        # Judged by when the request arrived, not when a worker got to it in a rush.
+        saved = attempts_mod.save_answers(dep, contest, attempt, answers, prediction, now=arrived_at())
     except Throttled as exc:
         raise TooManyRequests(description="Bài vừa được lưu; vui lòng đợi một giây rồi lưu lại.",
                               retry_after=exc.retry_after) from None
@@ -843,6 +846,7 @@ def save_view(slug, token):
 
 
 @bp.route("/<slug>/bai-thi/<token>/nop", methods=["POST"])
+@always_admit
 @attempt_form
 @public
 @published
@@ -874,7 +878,9 @@ def submit_view(slug, token):
             pass  # saved less than a second ago
         context = _attempt_context(contest, attempt, errors=errors, answers=answers, prediction_text=prediction_text)
         return _page(f"Bài thi · {context['round_state'].name}", "contest/attempt.html", 422, **context)
-    outcome = attempts_mod.submit_attempt(dep, contest, attempt, answers, prediction, bank=bank)
+    # In time if it arrived in time: a submission that queued for a worker in the round's last
+    # seconds is not late for the wait (its time taken is counted to its arrival, too).
+    outcome = attempts_mod.submit_attempt(dep, contest, attempt, answers, prediction, bank=bank, now=arrived_at())
     if outcome.outcome == "late":
         flash("Bài được gửi sau khi hết giờ làm bài: chỉ những câu trả lời đã lưu trước giờ hết hạn được tính."
               if definition.overdue == "submit_saved" and outcome.attempt.status == "submitted" else

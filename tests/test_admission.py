@@ -1,0 +1,139 @@
+"""Admission in a rush (issue #20 part 1, ``ccch_core.web.admission``): a request that waited past
+``[web] queue_limit_seconds`` for a worker gets 503, Retry-After and a "thử lại" page; /healthz is
+served; a request within the limit is served. Through the real server (`ccch serve`, one
+gunicorn worker held stopped while requests queue), and on a bare loopback socket.
+
+No duration is asserted: each wait is made by stopping the worker (or sleeping) for longer than the
+limit, so it can only be longer than the limit, however slow the machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ccch_core.config import ConfigError, config_from_dict
+from ccch_core.web import admission
+
+ROOT = Path(__file__).resolve().parents[1]
+CCCH = str(Path(sys.executable).with_name("ccch"))
+LIMIT = 1.0
+
+
+def test_the_wait_is_read_from_the_connection():
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    try:
+        client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        time.sleep(0.3)
+        served, _ = listener.accept()
+        with served:
+            waited = admission.queued_seconds({"gunicorn.socket": served})
+            assert waited is not None and waited >= 0.29  # the kernel counts milliseconds since the bytes came
+            assert admission.arrived_at({"gunicorn.socket": served}) <= dt.datetime.now(dt.UTC) - dt.timedelta(
+                seconds=0.29)
+    finally:
+        client.close()
+        listener.close()
+    assert admission.queued_seconds({}) is None  # not gunicorn (the test client, waitress): nothing known
+
+
+@pytest.mark.parametrize(("key", "value"), [("queue_limit_seconds", -1), ("queue_limit_seconds", "10"),
+                                            ("queue_limit_seconds", True), ("retry_after_seconds", 0),
+                                            ("retry_after_seconds", 2.5)])
+def test_bad_settings_are_named(tmp_path, key, value):
+    doc = {"deployment": {"name": "X", "plan": str(ROOT / "examples/duc-tho-2024/plan.toml")}, "web": {key: value}}
+    with pytest.raises(ConfigError, match=f"web.{key}"):
+        config_from_dict(doc, tmp_path / "ccch.toml")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _worker_of(master: int) -> int:
+    """The one gunicorn worker: the master's child running the same command (not the deliverer)."""
+    command = Path(f"/proc/{master}/cmdline").read_bytes()
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        workers = [c for c in _children(master) if Path(f"/proc/{c}/cmdline").read_bytes() == command]
+        if workers:
+            return workers[0]
+        time.sleep(0.1)
+    raise AssertionError("no gunicorn worker started")
+
+
+def _send(port: int, request: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(request)
+    return sock
+
+
+def _read(sock: socket.socket) -> tuple[int, dict, str]:
+    sock.settimeout(60)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the wait is read from Linux's TCP_INFO")
+def test_the_server_refuses_what_queued_too_long_and_serves_the_rest(tmp_path):
+    folder = tmp_path / "dep"
+    subprocess.run([CCCH, "init", str(folder), "--plan", str(ROOT / "examples/duc-tho-2024/plan.toml")],
+                   check=True, capture_output=True)
+    config = folder / "ccch.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f"\n[web]\nqueue_limit_seconds = {LIMIT}\n",
+                      encoding="utf-8")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([CCCH, "-c", str(config), "serve", "--port", str(port), "--workers", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+                break
+            except OSError:
+                assert time.time() < deadline, "ccch serve did not start"
+                time.sleep(0.2)
+        worker = _worker_of(server.pid)
+        os.kill(worker, signal.SIGSTOP)  # every worker busy: what comes now waits in the queue
+        try:
+            host = f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n".encode()
+            page = _send(port, b"GET /dang-nhap HTTP/1.1\r\n" + host + b"\r\n")
+            body = b"username=a&password=b"
+            form = _send(port, b"POST /dang-nhap HTTP/1.1\r\n" + host + b"Content-Type: application/x-www-form-"
+                         b"urlencoded\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            health = _send(port, b"GET /healthz HTTP/1.1\r\n" + host + b"\r\n")
+            time.sleep(LIMIT * 1.8)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        status, headers, html = _read(page)
+        assert status == 503 and 15 <= int(headers["retry-after"]) <= 45
+        assert "Đang có quá nhiều người truy cập" in html and "Thử lại" in html
+        status, headers, html = _read(form)
+        assert status == 503 and "retry-after" in headers and "Quay lại" in html
+        assert _read(health)[0] == 200  # monitors still see the server
+        assert _read(_send(port, b"GET /dang-nhap HTTP/1.1\r\n" + host + b"\r\n"))[0] == 200  # no wait: served
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        _, errors = server.communicate(timeout=30)
+    assert b"queue: refused GET /dang-nhap" in errors  # each refusal is logged, for the operator
