@@ -14,6 +14,7 @@ from ccch_core import accounts, totp
 from ccch_core.testing import PASSWORD, csrf_token, login
 
 NEW_PASSWORD = "một câu dễ nhớ của cán bộ xã"
+CODE_REFUSAL_TEXT = "Mã không đúng hoặc đã hết hạn."
 
 
 @pytest.fixture
@@ -50,7 +51,11 @@ def test_signed_out_visitors_are_sent_to_sign_in(make_deployment, make_app):
     for url in ("/tai-khoan", "/tai-khoan/xac-thuc-hai-buoc"):
         response = client.get(url)
         assert response.status_code == 302 and "/dang-nhap" in response.headers["Location"]
-    assert client.post("/tai-khoan/mat-khau", data={}).status_code in (302, 400)
+    token = csrf_token(client, "/dang-nhap")
+    for url in ("/tai-khoan/mat-khau", "/tai-khoan/xac-thuc-hai-buoc", "/tai-khoan/xac-thuc-hai-buoc/tat"):
+        assert client.post(url, data={}).status_code == 400, url  # no form token: refused before anything
+        response = client.post(url, data={"csrf_token": token, "current_password": PASSWORD, "code": "123456"})
+        assert response.status_code == 302 and "/dang-nhap" in response.headers["Location"], url
 
 
 def test_a_new_password_after_the_current_one_ends_the_other_sessions_only(officer):
@@ -194,3 +199,26 @@ def test_turning_it_off_needs_a_current_code_and_is_refused_where_the_role_requi
     assert "bắt buộc với vai trò này" in page and "Tắt xác thực hai bước" not in page
     post(admin_client, "/tai-khoan/xac-thuc-hai-buoc/tat", {"code": code(admin_secret, 1)})
     assert accounts.find_user(dep.db, admin).totp_enabled
+
+
+def test_codes_past_the_throttle_are_refused_in_the_same_words_never_a_500(officer):
+    """Each wrong code counts under the sign-in throttle; once it is reached, the form answers as
+    for a wrong code (422, the same words) — even the right code, so no oracle — and never a 500."""
+    dep, _app, client, name = officer
+    secret = enrol(client)
+    wrong = "000001" if code(secret, 1) != "000001" else "000002"
+    answers = [post(client, "/tai-khoan/xac-thuc-hai-buoc/tat", {"code": wrong})
+               for _ in range(accounts.MAX_FAILURES_PER_ACCOUNT_ADDRESS + 2)]
+    assert [r.status_code for r in answers] == [422] * len(answers)
+    assert all(CODE_REFUSAL_TEXT in r.get_data(as_text=True) for r in answers)
+    response = post(client, "/tai-khoan/xac-thuc-hai-buoc/tat", {"code": code(secret, 1)})
+    assert response.status_code == 422 and CODE_REFUSAL_TEXT in response.get_data(as_text=True)
+    assert accounts.find_user(dep.db, name).totp_enabled
+    # Moving to another phone asks for the same current code: throttled alike.
+    url = "/tai-khoan/xac-thuc-hai-buoc"
+    new = shown_secret(client.get(url).get_data(as_text=True))
+    response = post(client, url, {"current_code": code(secret, 1), "code": code(new)}, url)
+    assert response.status_code == 422 and 'id="current_code-error"' in response.get_data(as_text=True)
+    user = accounts.find_user(dep.db, name)
+    stored = dep.db.execute("select totp_secret from users where id = ?", [user.id]).fetchone()[0]
+    assert totp.unseal(dep.secret_key, user.id, stored) == secret

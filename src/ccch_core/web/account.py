@@ -69,6 +69,17 @@ def _qr(uri: str) -> str | None:
     return svg.replace("<svg ", '<svg role="img" aria-label="Mã QR để thêm tài khoản vào ứng dụng xác thực" ', 1)
 
 
+def _current_code_ok(user: accounts.User, code: str) -> bool:
+    """Whether ``code`` is the current code of ``user``'s app, under the sign-in throttle. A
+    throttled attempt reads as a wrong code: the refusal never says which it was."""
+    dep = deployment()
+    try:
+        return accounts.verify_second_factor(dep.db, user, code, secret=dep.secret_key, trusted=True,
+                                             address_key=client_key(accounts.ADDRESS_PURPOSE))
+    except accounts.Throttled:
+        return False
+
+
 def _account_page(errors: dict[str, str] | None = None):
     user = g.user
     plan = deployment().plan
@@ -134,9 +145,7 @@ def second_factor():
     errors: dict[str, str] = {}
     plain = _pending_setup(user)
     if request.method == "POST" and plain is not None:
-        if user.totp_enabled and not accounts.verify_second_factor(
-                dep.db, user, _field("current_code", 16), secret=dep.secret_key, trusted=True,
-                address_key=client_key(accounts.ADDRESS_PURPOSE)):
+        if user.totp_enabled and not _current_code_ok(user, _field("current_code", 16)):
             errors["current_code"] = CODE_REFUSAL
         else:
             confirmed = accounts.confirm_totp(dep.db, accounts.get_user(dep.db, user.id), plain,
@@ -170,8 +179,7 @@ def turn_off_second_factor():
         flash("Tài khoản này phải dùng xác thực hai bước: không tắt được." if user.totp_enabled
               else "Tài khoản chưa bật xác thực hai bước.")
         return redirect(url_for(".index"), 303)
-    if not accounts.verify_second_factor(dep.db, user, _field("code", 16), secret=dep.secret_key, trusted=True,
-                                         address_key=client_key(accounts.ADDRESS_PURPOSE)):
+    if not _current_code_ok(user, _field("code", 16)):
         return _account_page({"off_code": CODE_REFUSAL})
     accounts.disable_totp(dep.db, user.username, actor=user.username)
     flash("Đã tắt xác thực hai bước.")
