@@ -343,7 +343,9 @@ def cpu_seconds_of_group(pgid: int) -> float:
     return total
 
 
-def make_deployment(folder: Path, questions: int, million: int, limits_open: bool) -> Path:
+def make_deployment(folder: Path, questions: int, million: int, limits_open: bool, contest_extra: str = "") -> Path:
+    """A throw-away deployment with the benchmark's contest (``contest_extra``: more lines of its
+    ``[contest]`` table, e.g. ``score_disclosure = "immediately"``)."""
     subprocess.run([CCCH, "init", str(folder), "--plan", str(ROOT / "examples/duc-tho-2024/plan.toml"),
                     "--plugin", "contest"], check=True, capture_output=True)
     config = folder / "ccch.toml"
@@ -371,6 +373,7 @@ time_limit_minutes = 30
 attempts_per_round = 1
 tie_breaks = ["prediction", "time", "submitted"]
 units = ["cac-xa-thi-tran"]
+{contest_extra}
 [contest.prediction]
 kind = "count"
 [contest.verification]
