@@ -5,11 +5,17 @@ it here as data, and :func:`write_document` hands it to whichever installed plug
 writer for that kind and format (``register_document_writers``; the export plugin writes DOCX in the
 Decree 30/2020 layout). The plugin that builds the document never imports the one that writes it.
 
-The one kind today is :class:`Decision`, a "Quyết định" (cá biệt) as Decree 30/2020/NĐ-CP,
-Appendix I lays it out: the issuing body and the national name side by side, "QUYẾT ĐỊNH" and its
-summary ("Về việc …"), the competent authority, the legal bases ("Căn cứ …;"), "Theo đề nghị của …",
-"QUYẾT ĐỊNH:", the articles ("Điều 1. …"), then "Nơi nhận:" and the signature block; a list too
-long for an article goes in an annex ("Kèm theo Quyết định số …").
+Two kinds, as Decree 30/2020/NĐ-CP, Appendix I lays them out:
+
+- :class:`Decision`, a "Quyết định" (cá biệt): the issuing body and the national name side by side,
+  "QUYẾT ĐỊNH" and its summary ("Về việc …"), the competent authority, the legal bases ("Căn cứ
+  …;"), "Theo đề nghị của …", "QUYẾT ĐỊNH:", the articles ("Điều 1. …"), then "Nơi nhận:" and the
+  signature block; a list too long for an article goes in an annex ("Kèm theo Quyết định số …").
+- :class:`PlanDocument`, a "Kế hoạch" (a commune's plan under the district's, built by
+  :func:`ccch_core.local_plans.to_document`): the same header blocks with "Số: …/KH-UBND", "KẾ
+  HOẠCH" and its summary, an opening paragraph ("Thực hiện …"), sections numbered I, II, III …
+  with headings, paragraphs and tables, a closing paragraph ending "./.", "Nơi nhận:" and the
+  signature block; the tasks in an annex ("PHỤ LỤC … Kèm theo Kế hoạch số …").
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ from typing import IO, Any
 import attrs
 
 from .model import Plan, Unit
-from .report import Table
+from .report import Heading, Paragraph, Table
 
-__all__ = ["Article", "Decision", "DocumentWriterMissing", "Signatory", "document_writers", "write_document"]
+__all__ = ["Article", "Decision", "DocumentWriterMissing", "PlanDocument", "PlanSection", "Signatory", "document_writers",
+           "write_document"]
 
 
 class DocumentWriterMissing(LookupError):
@@ -83,9 +90,66 @@ class Decision:
             raise ValueError("an annex needs a title")
 
 
+def _blocks(blocks) -> tuple:
+    blocks = tuple(blocks)
+    for block in blocks:
+        if not isinstance(block, (Heading, Paragraph, Table)):
+            raise TypeError(f"a plan section holds headings, paragraphs and tables, not {type(block).__name__}")
+    return blocks
+
+
+@attrs.frozen
+class PlanSection:
+    """One roman-numbered section of a plan ("I. MỤC ĐÍCH, YÊU CẦU"): its title, written as in
+    running text (the writer puts it in capitals and numbers it), and its blocks —
+    :class:`ccch_core.report.Heading` ("1. Mục đích"), :class:`ccch_core.report.Paragraph` (a
+    paragraph; one starting "- " is a bullet line) and :class:`ccch_core.report.Table`."""
+
+    title: str
+    blocks: tuple[Heading | Paragraph | Table, ...] = attrs.field(converter=_blocks)
+
+
+@attrs.frozen
+class PlanDocument:
+    """A Decree 30 "Kế hoạch": a plan written as the administration issues it.
+
+    ``summary`` is the line under "KẾ HOẠCH" ("Tuyên truyền cải cách hành chính năm 2024");
+    ``opening`` the paragraphs before section I ("Thực hiện Kế hoạch số … của UBND huyện …, UBND xã
+    … xây dựng Kế hoạch … như sau:"); ``sections`` the numbered sections; ``closing`` the last
+    paragraph ("Trên đây là Kế hoạch …", the writer ends it "./."). ``place`` is the place of the
+    date line ("An Dũng"; empty: the plan's place). ``recipients`` are the "Nơi nhận" lines
+    without "- " and ";" (the file copy "Lưu: VT" last). ``day`` None leaves "ngày … tháng … năm
+    …" blank for the day it is signed, ``number`` None leaves "Số: …". ``annex`` is the table of
+    tasks on its own page, titled ``annex_title`` (the writer adds "Kèm theo Kế hoạch số …").
+    ``plan`` is the plan whose units the document names (for the issuer's parent body).
+    """
+
+    plan: Plan
+    issuer: Unit
+    summary: str
+    sections: tuple[PlanSection, ...] = attrs.field(converter=tuple)
+    recipients: tuple[str, ...] = attrs.field(converter=tuple)
+    signatory: Signatory
+    opening: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    closing: str = ""
+    place: str = ""
+    day: dt.date | None = None
+    number: str | None = None
+    annex: Table | None = None
+    annex_title: str = ""
+
+    kind = "plan"
+
+    def __attrs_post_init__(self):
+        if not self.sections:
+            raise ValueError("a plan needs at least one section")
+        if self.annex is not None and not self.annex_title:
+            raise ValueError("an annex needs a title")
+
+
 def document_writers(deployment) -> dict[tuple[str, str], Any]:
     """The writers the enabled plugins registered, by ``(kind, extension)``. A writer has ``kind``
-    ("decision"), ``extension`` ("docx"), ``media_type`` and ``write(document, stream)``. Two
+    ("decision", "plan"), ``extension`` ("docx"), ``media_type`` and ``write(document, stream)``. Two
     plugins registering the same pair is a :class:`ccch_core.plugins.PluginError`."""
     from .plugins import PluginError
 
@@ -101,7 +165,7 @@ def document_writers(deployment) -> dict[tuple[str, str], Any]:
     return writers
 
 
-def write_document(deployment, document: Decision, stream: IO[bytes], extension: str = "docx") -> str:
+def write_document(deployment, document: Decision | PlanDocument, stream: IO[bytes], extension: str = "docx") -> str:
     """Write ``document`` to ``stream`` with the writer an enabled plugin registered for its kind
     and ``extension``; returns the writer's media type (for a download). Raises
     :class:`DocumentWriterMissing` when no enabled plugin writes it."""

@@ -151,7 +151,8 @@ def register_document_writers(register):
     """Register writers of administrative documents other than the periodic report.
 
     Call ``register(writer)`` with an object that has ``kind`` (``"decision"``: a
-    :class:`ccch_core.documents.Decision`), ``extension`` (``"docx"``), ``media_type`` and
+    :class:`ccch_core.documents.Decision`; ``"plan"``: a :class:`ccch_core.documents.PlanDocument`,
+    a commune's "Kế hoạch"), ``extension`` (``"docx"``), ``media_type`` and
     ``write(document, stream)``. Plugins that need a document call
     :func:`ccch_core.documents.write_document`, never the writer's plugin. Two plugins registering
     the same kind and extension raise :class:`ccch_core.plugins.PluginError` when a document is

@@ -12,7 +12,9 @@ comments. A local plan lives in the deployment's database, one per (parent plan,
   the plan office's decision;
 - :func:`board` says which communes sent, which were late, which are approved;
   :func:`rollup` adds up what the commune plans commit to; :func:`to_toml` writes an approved plan
-  as a plan file with ``parent_plan``.
+  as a plan file with ``parent_plan``, and :func:`to_document` as a Decree 30 "Kế hoạch"
+  (:class:`ccch_core.documents.PlanDocument`, written as DOCX by whichever plugin registered a
+  writer: the export plugin).
 
 Every step writes the audit log in its own transaction. The design and its reasons are in
 ``docs/local-plans.md``.
@@ -32,7 +34,17 @@ import attrs
 from sqlite_utils import Database
 
 from . import audit
-from .model import ID_PATTERN, Comparison, CountScope, Deadline, Indicator, IndicatorKind, Plan, Unit
+from .model import (
+    ID_PATTERN,
+    PERCENT_KINDS,
+    Comparison,
+    CountScope,
+    Deadline,
+    Indicator,
+    IndicatorKind,
+    Plan,
+    Unit,
+)
 from .periods import VN_TZ, PeriodType, utc_now
 from .storage import parse_utc, utc_now_iso, write_transaction
 from .text import clean
@@ -54,6 +66,7 @@ __all__ = [
     "save",
     "send",
     "start",
+    "to_document",
     "to_toml",
 ]
 
@@ -646,3 +659,162 @@ def to_toml(plan: Plan, local: LocalPlan) -> str:
         if task["parent"]:
             lines.append(f"source = {_q('Kế hoạch cấp trên, nhiệm vụ ' + task['parent'])}")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# The approved plan as a Decree 30 "Kế hoạch"
+
+
+def place_name(unit: Unit) -> str:
+    """The place a People's Committee is named after ("UBND xã An Dũng" → "An Dũng"), for the
+    date line; the name itself when it names no level."""
+    name = re.sub(r"^(UBND|Ủy ban nhân dân|Uỷ ban nhân dân)\s+", "", unit.name.strip(), flags=re.IGNORECASE)
+    match = re.match(r"(thành phố|thị trấn|thị xã|huyện|quận|tỉnh|xã|phường|đặc khu)\s+(.+)", name, re.IGNORECASE)
+    return match.group(2) if match else name
+
+
+def _commitment(target: Mapping[str, Any]) -> str:
+    """A commitment in words: "100%", "2 mục/tháng", "15 số/năm" (a yes/no target: empty)."""
+    if target["kind"] == "yes_no":
+        return ""
+    figure = _figure(target["target"])
+    if IndicatorKind(target["kind"]) in PERCENT_KINDS:
+        return f"{figure}%"
+    label = f" {target['unit_label']}" if target.get("unit_label") else ""
+    per = f"/{PeriodType(target['target_per']).label_vi}" if target.get("target_per") else ""
+    return f"{figure}{label}{per}"
+
+
+def _issued_as(plan: Plan) -> str:
+    """The parent plan as the opening names it: "Kế hoạch số 12/KH-UBND ngày 15/01/2024 của UBND
+    huyện Đức Thọ về …" when its number is known, else its title."""
+    issuer = plan.unit(plan.issuing_unit).name
+    if plan.number:
+        day = f" ngày {plan.issued_on:%d/%m/%Y}" if plan.issued_on else ""
+        about = plan.summary or plan.title
+        return f"{plan.document_type} số {plan.number_and_symbol}{day} của {issuer} về {about[:1].lower()}{about[1:]}"
+    return f"{plan.title} của {issuer}" if issuer.lower() not in plan.title.lower() else plan.title
+
+
+def to_document(plan: Plan, local: LocalPlan, *, number: str | None = None, day: dt.date | None = None,
+                signer_name: str = "", signer_title: str = "CHỦ TỊCH", signer_authority: str = "TM. ỦY BAN NHÂN DÂN"):
+    """The local plan as a Decree 30 "Kế hoạch" (:class:`ccch_core.documents.PlanDocument`), built
+    from what the plans hold and nothing invented:
+
+    - the opening names the parent plan ("Thực hiện …");
+    - I. the parent's purposes and requirements, which the commune carries out on its ground;
+    - II. the targets with the commune's commitments (a stricter one says the parent's figure);
+    - III. the tasks, counted by role, with the table in the annex (TT, duty, products, lead,
+      coordinating, timing) as the parent's appendix lays it out;
+    - IV. funding as the parent's plan states it (when it does);
+    - V. carrying it out: the commune's responsibilities in the parent plan and the reports its
+      rules require (to whom, via whom, how often; a due day the parent marks assumed is left out);
+    - "Nơi nhận": the body the plan is sent to (via whom), and the file copy.
+
+    ``number``, ``day`` and ``signer_name`` left out leave blanks to fill when the plan is signed."""
+    from .documents import PlanDocument, PlanSection, Signatory
+    from .report import Column, Heading, Paragraph, Table
+
+    commune = plan.unit(local.unit_id)
+    issuer = plan.unit(plan.issuing_unit)
+    deadline = deadline_for(plan, commune.id)
+    to_unit = plan.unit(deadline.to) if deadline is not None and deadline.to and plan.has_unit(deadline.to) else issuer
+    rules = [r for r in plan.reporting_rules if any(u.id == commune.id for u in plan.resolve(r.reporters))]
+    via = next((plan.reference_name(r.via) for r in rules if r.via and r.to == to_unit.id), None)
+    summary = f"Tuyên truyền cải cách hành chính năm {plan.year}"
+    sections = []
+
+    purpose_blocks: list = []
+    if plan.purposes:
+        purpose_blocks += [Heading("1. Mục đích"), *(Paragraph(f"- {p}") for p in plan.purposes)]
+    if plan.requirements:
+        purpose_blocks += [Heading(f"{2 if plan.purposes else 1}. Yêu cầu"), *(Paragraph(f"- {r}") for r in plan.requirements)]
+    if purpose_blocks:
+        purpose_blocks.insert(0, Paragraph(f"Thực hiện trên địa bàn các mục đích, yêu cầu của {_issued_as(plan)}:"))
+        sections.append(PlanSection("Mục đích, yêu cầu", purpose_blocks))
+
+    target_blocks = []
+    for target in local.targets:
+        indicator = plan.indicator(target["parent"]) if target["parent"] else None
+        words = _commitment(target)
+        text = target["text"].rstrip(".;")
+        if indicator is None:
+            line = f"- {text}" + (f": {words}" if words else "") + " (chỉ tiêu riêng của đơn vị)."
+        elif indicator.target is not None and abs(target["target"] - indicator.target) > 1e-9:
+            parent_words = _commitment({**target, "target": indicator.target})
+            line = f"- {text}: đơn vị cam kết {words} (kế hoạch cấp trên: {parent_words})."
+        else:
+            line = f"- {text}."
+        target_blocks.append(Paragraph(line))
+    if target_blocks:
+        sections.append(PlanSection("Chỉ tiêu cụ thể", target_blocks))
+
+    counts = {role: sum(1 for t in local.tasks if t["role"] == role) for role in ("lead", "coordinating", "own")}
+    parts = []
+    if counts["lead"]:
+        parts.append(f"chủ trì {counts['lead']} nhiệm vụ")
+    if counts["coordinating"]:
+        parts.append(f"phối hợp thực hiện {counts['coordinating']} nhiệm vụ")
+    said = " và ".join(parts)
+    own = f"{counts['own']} nhiệm vụ riêng của đơn vị" if counts["own"] else ""
+    task_text = (f"Theo {_issued_as(plan)}, {commune.name} {said}" if said else f"{commune.name} thực hiện")
+    task_text += (f"; đơn vị bổ sung {own}" if said and own else f" {own}" if own else "")
+    task_text += " (Có Phụ lục kèm theo)."
+    sections.append(PlanSection("Nội dung, nhiệm vụ", [Paragraph(task_text)]))
+
+    if plan.funding:
+        sections.append(PlanSection("Kinh phí", [Paragraph(plan.funding)]))
+
+    # The commune's duties in the parent's own words, then what its rules and the deadline require
+    # where those words do not already say it.
+    duties = [r.strip().rstrip(".;") for r in commune.responsibilities if r.strip()]
+    said_already = " ".join(duties).lower()
+    duty_blocks = [Paragraph(f"- {d[:1].upper()}{d[1:]}" + ("" if d.endswith("…") else ".")) for d in duties]
+    for rule in rules:
+        if rule.what.lower().rstrip(".;") in said_already:
+            continue
+        recipients = [plan.reference_name(r) for r in rule.recipients]
+        via_words = f" (qua {plan.reference_name(rule.via)})" if rule.via else ""
+        due = ""
+        if rule.due_day is not None and not rule.provenance.is_assumed("due_day"):
+            due = f", trước ngày {rule.due_day:02d} của {rule.frequency.label_vi} sau"
+        duty_blocks.append(Paragraph(f"- {rule.what.rstrip('.;')}: gửi {', '.join(recipients)}{via_words}{due}."))
+    if deadline is not None and f"{deadline.due:%d/%m/%Y}" not in said_already:
+        # "trước 20/01/2024" (not inclusive) or "chậm nhất ngày …" (inclusive), as the parent wrote it.
+        when = f"chậm nhất ngày {deadline.due:%d/%m/%Y}" if deadline.inclusive else f"trước ngày {deadline.due:%d/%m/%Y}"
+        duty_blocks.insert(0, Paragraph(f"- Kế hoạch này gửi về {to_unit.name}" + (f" (qua {via})" if via else "")
+                                        + f" {when}."))
+    if duty_blocks:
+        sections.append(PlanSection("Tổ chức thực hiện", duty_blocks))
+
+    def unit_names(ids) -> str:
+        return "; ".join(plan.reference_name(i) for i in ids)
+
+    rows = []
+    for number_, task in enumerate(local.tasks, start=1):
+        if task["role"] == "coordinating":
+            parent_task = plan.task(task["parent"])
+            lead = parent_task.lead_text or unit_names(parent_task.lead)
+            coordinating = commune.name
+        else:
+            lead, coordinating = commune.name, ""
+            if task["role"] == "lead" and task["parent"]:
+                parent_task = plan.task(task["parent"])
+                coordinating = "; ".join(u.name for u in plan.coordinating_units(parent_task)
+                                         if not plan.is_within(u.id, commune.id) and u.id != commune.id)
+        rows.append((number_, task["duty"], "\n".join(f"- {p}" for p in task["products"]), lead, coordinating,
+                     task["timing"] or ""))
+    annex = Table("nhiem-vu", "Nhiệm vụ tuyên truyền cải cách hành chính", [
+        Column("number", "TT", "integer"), Column("duty", "Nhiệm vụ"), Column("products", "Sản phẩm"),
+        Column("lead", "Cơ quan chủ trì"), Column("coordinating", "Cơ quan phối hợp"),
+        Column("timing", "Thời gian thực hiện")], rows)
+
+    recipients = [f"{to_unit.name}" + (f" (qua {via})" if via else "") + " (B/c)", "Lưu: VT"]
+    return PlanDocument(
+        plan=plan, issuer=commune, summary=summary, sections=sections, recipients=recipients,
+        signatory=Signatory(title=signer_title, authority=signer_authority, name=signer_name),
+        opening=[(f"Thực hiện {_issued_as(plan)}, {commune.name} xây dựng Kế hoạch tuyên truyền cải cách "
+                 f"hành chính năm {plan.year} trên địa bàn như sau:")],
+        closing=f"Trên đây là Kế hoạch tuyên truyền cải cách hành chính năm {plan.year} của {commune.name}",
+        place=place_name(commune), day=day, number=number, annex=annex,
+        annex_title=f"Nội dung và hình thức tuyên truyền cải cách hành chính năm {plan.year}")

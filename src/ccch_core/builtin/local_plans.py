@@ -53,7 +53,7 @@ def register_commands(cli):
 
     @cli.group("local-plans")
     def group():
-        """Commune plans under the plan (Kế hoạch các xã): list, export, demo."""
+        """Commune plans under the plan (Kế hoạch các xã): list, export, document, demo."""
 
     @group.command("list")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -89,6 +89,41 @@ def register_commands(cli):
             click.echo(f"Wrote {output}.")
         else:
             click.echo(text, nl=False)
+
+    @group.command("document")
+    @click.argument("unit_id")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="The Word file to write (.docx).")
+    @click.option("--number", help="The plan's number (Số …/KH-UBND); blank when left out.")
+    @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The day it is signed (YYYY-MM-DD); "
+                  "blank when left out.")
+    @click.option("--signer", default="", help="The signer's full name; blank when left out.")
+    @click.option("--title", "signer_title", default="CHỦ TỊCH", show_default=True, help="The signer's title.")
+    @click.option("--authority", default="TM. ỦY BAN NHÂN DÂN", show_default=True,
+                  help="The authority line above the title (TM., KT. …).")
+    @click.pass_obj
+    def document(state: CliState, unit_id: str, output: Path, number, day, signer, signer_title, authority):
+        """The approved plan of UNIT_ID as a Decree 30 "Kế hoạch" (DOCX; needs the export plugin)."""
+        import io
+
+        from ..documents import DocumentWriterMissing, write_document
+
+        dep = state.deployment()
+        local = lp.get(dep.db, dep.plan, unit_id) if dep.plan.has_unit(unit_id) else None
+        if local is None or local.status is not lp.Status.APPROVED:
+            raise click.ClickException(f"{unit_id}: no approved plan (ccch local-plans list shows where each stands)")
+        if number is not None and not (0 < len(number.strip()) <= 20):
+            raise click.BadParameter(f"{number!r}: 1 to 20 characters", param_hint="--number")
+        doc = lp.to_document(dep.plan, local, number=number.strip() if number else None,
+                             day=day.date() if day else None, signer_name=signer.strip(),
+                             signer_title=signer_title.strip() or "CHỦ TỊCH", signer_authority=authority.strip())
+        buffer = io.BytesIO()
+        try:
+            write_document(dep, doc, buffer)
+        except DocumentWriterMissing as exc:
+            raise click.ClickException(str(exc)) from None
+        output.write_bytes(buffer.getvalue())  # a plan holds no personal data
+        click.echo(f"Wrote {output}.")
 
     @group.command("demo")
     @click.pass_obj

@@ -9,10 +9,12 @@ rules are those of :mod:`ccch_core.local_plans`; this module only draws and read
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
+from .. import documents
 from .. import local_plans as lp
 from ..accounts import Role
 from . import deployment
@@ -104,6 +106,7 @@ def _render(unit, local, *, error: lp.LocalPlanError | None = None, form=None, s
         own_tasks=own_tasks, own_task_rows=range(len(own_tasks) + BLANK_ROWS),
         own_targets=own_targets, own_target_rows=range(len(own_targets) + BLANK_ROWS),
         indicators={i.code: i for i in plan.indicators}, parent_tasks={t.id: t for t in plan.tasks},
+        docx_writer=("plan", "docx") in documents.document_writers(dep),
     ), status
 
 
@@ -178,10 +181,7 @@ def return_plan(unit_id: str):
     return _action(unit_id, lp.return_plan, "Đã trả lại kế hoạch cho đơn vị.", comment)
 
 
-@bp.route("/ke-hoach-xa/<unit_id>/ke-hoach.toml")
-@login_required
-def download(unit_id: str):
-    """The approved plan as a plan file (TOML), for the plan office and the commune."""
+def _approved_or_404(unit_id: str) -> lp.LocalPlan:
     if g.user.role not in ADMINS and not _is_commune_officer(unit_id):
         abort(403)
     _commune_or_404(unit_id)
@@ -189,5 +189,31 @@ def download(unit_id: str):
     local = lp.get(dep.db, dep.plan, unit_id)
     if local is None or local.status is not lp.Status.APPROVED:
         abort(404, description="Chỉ tải được kế hoạch đã phê duyệt.")
+    return local
+
+
+@bp.route("/ke-hoach-xa/<unit_id>/ke-hoach.toml")
+@login_required
+def download(unit_id: str):
+    """The approved plan as a plan file (TOML), for the plan office and the commune."""
+    local = _approved_or_404(unit_id)
+    dep = deployment()
     return Response(lp.to_toml(dep.plan, local), mimetype="application/toml",
                     headers={"Content-Disposition": f'attachment; filename="ke-hoach-{unit_id}-{dep.plan.year}.toml"'})
+
+
+@bp.route("/ke-hoach-xa/<unit_id>/ke-hoach.docx")
+@login_required
+def download_docx(unit_id: str):
+    """The approved plan as a Decree 30 "Kế hoạch" (Word), written by the plugin that registered a
+    writer of plans (the export plugin); number, date and signer's name are left blank to be
+    written when it is signed."""
+    local = _approved_or_404(unit_id)
+    dep = deployment()
+    stream = io.BytesIO()
+    try:
+        media = documents.write_document(dep, lp.to_document(dep.plan, local), stream)
+    except documents.DocumentWriterMissing as exc:
+        abort(404, description=str(exc))
+    return Response(stream.getvalue(), mimetype=media, headers={
+        "Content-Disposition": f'attachment; filename="ke-hoach-{unit_id}-{dep.plan.year}.docx"'})

@@ -23,7 +23,6 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.shared import Cm, Pt
 
-from ccch_core import hookimpl
 from ccch_core.documents import Decision
 
 from .docx_nd30 import (
@@ -234,8 +233,3 @@ class DecisionWriter:
     def write(self, document: Decision, stream: IO[bytes]) -> None:
         write_decision(document, stream)
 
-
-@hookimpl
-def register_document_writers(register):
-    """The export plugin writes decisions (for the initiatives plugin's awards) as DOCX."""
-    register(DecisionWriter())

@@ -31,8 +31,9 @@ from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
 
 from . import pages, tabular, written
-from .decision_nd30 import register_document_writers  # noqa: F401 - a hook implementation of this plugin
+from .decision_nd30 import DecisionWriter
 from .exporters import EXPORTERS
+from .plan_nd30 import PlanWriter
 
 NAME = "export"
 DATA_FORMATS = {"csv": ("csv", "text/csv; charset=utf-8"),
@@ -166,6 +167,14 @@ def _parse_period(text: str | None) -> Period | None:
 def register_exporters(register):
     for exporter in EXPORTERS:
         register(exporter)
+
+
+@hookimpl
+def register_document_writers(register):
+    """The export plugin writes decisions (the initiatives plugin's awards) and plans (a commune's
+    "Kế hoạch", ``ccch_core.local_plans.to_document``) as Decree 30 DOCX."""
+    register(DecisionWriter())
+    register(PlanWriter())
 
 
 @hookimpl
