@@ -191,10 +191,17 @@ def test_without_a_period_the_page_opens_on_last_month_within_the_plan(admin):
     assert str(default_period(plan, dt.datetime(2024, 1, 10, tzinfo=dt.UTC))) == "2024-01"  # not December 2023
 
 
-@pytest.mark.parametrize("query", ["period=2024-13", "period=2023-12", "period=x" * 300, "period=2024-03&unit=khong-co"])
-def test_bad_periods_and_units_are_clear_errors_not_500s(admin, query):
-    assert admin.get(f"{URL}?{query}").status_code in (400, 404)
-    assert admin.get(f"{URL}/tai-ve?{query}").status_code in (400, 404)
+@pytest.mark.parametrize(("query", "status", "words"), [
+    ("period=2024-13", 400, "Kỳ báo cáo không hợp lệ (ví dụ: 2024-03"),
+    ("period=" + "x" * 300, 400, "Kỳ báo cáo không hợp lệ (ví dụ: 2024-03"),
+    ("period=2023-12", 400, "Kỳ Tháng 12/2023 nằm ngoài thời gian của kế hoạch."),
+    ("period=2024-03&unit=khong-co", 404, ""),
+])
+def test_bad_periods_and_units_are_clear_errors_not_500s(admin, query, status, words):
+    for url in (URL, f"{URL}/tai-ve"):
+        response = admin.get(f"{url}?{query}")
+        assert response.status_code == status, (url, response.status_code)
+        assert response.mimetype == "text/html" and words in response.get_data(as_text=True), url
 
 
 def test_bad_actions_and_overlong_texts_are_refused_with_the_text_kept(dep, admin):
