@@ -1,7 +1,8 @@
 # ccch — the two set-up commands (see README.md):
 #   make run    install into .venv and serve the Đức Thọ 2024 example (SQLite) on http://127.0.0.1:8000/
 #   make test   install into .venv and run the whole test suite
-# Also: make status (the plan's status in the terminal), make clean.
+# Also: make status (the plan's status in the terminal), make guide-images (the guides' pictures),
+# make clean.
 PYTHON ?= python3
 VENV ?= .venv
 INSTANCE ?= instance
@@ -18,7 +19,7 @@ BIN := $(VENV)/bin
 # Every plugin in this repository is its own distribution with its own pyproject.toml.
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml) $(wildcard examples/*/pyproject.toml))
 
-.PHONY: install run status test clean
+.PHONY: install run status test clean guide-images
 
 $(BIN)/.installed: pyproject.toml $(foreach d,$(PLUGIN_DIRS),$(d)/pyproject.toml)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ccch needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -76,6 +77,12 @@ status: install $(INSTANCE)/ccch.toml
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The Vietnamese guides' pictures (docs/images/, the list is PICTURES in the test): the journeys the
+# guides describe, walked in Chromium by tests/e2e/test_guide_screenshots.py. `make test` walks them
+# too but writes into build/; this target retakes the committed ones. Look at them before committing.
+guide-images: install
+	CCCH_GUIDE_IMAGES=docs/images $(BIN)/python -m pytest tests/e2e/test_guide_screenshots.py -q
 
 clean:
 	rm -rf $(VENV) $(INSTANCE) .pytest_cache
