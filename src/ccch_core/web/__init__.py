@@ -118,9 +118,6 @@ def create_app(
 
     logs.install(app, cfg.web.get("log_format", "text"))  # a request id on every request (and log line)
     metrics.install(app)  # /metrics and the request counts (ccch_core.metrics)
-    from . import admission
-
-    admission.install(app, cfg.web)  # past [web] queue_limit_seconds in the queue: 503 at once
     proxies = int(cfg.web.get("proxy_count", 0))
     if proxies:
         # Behind nginx: trust that many X-Forwarded-For/-Proto hops, so that throttling and
@@ -144,6 +141,13 @@ def create_app(
     compression.install(app)  # after the blueprints: their static folders too; gzip for public pages
     _health.ccch_access = "public"
     app.add_url_rule("/healthz", "health", _health)
+    from . import admission
+
+    # Outermost, last: a request that waited past [web] queue_limit_seconds for a worker is
+    # answered 503 at once, before anything else of the app runs.
+    admission.install(app, cfg.web, {"Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                                     "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                                     "Referrer-Policy": "same-origin"})
     return app
 
 

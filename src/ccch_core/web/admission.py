@@ -32,9 +32,10 @@ import datetime as dt
 import random
 import socket
 import struct
+import time
 from collections.abc import Callable
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, render_template, request
 
 __all__ = ["always_admit", "arrived_at", "install", "queued_seconds"]
 
@@ -89,50 +90,85 @@ def arrived_at(environ: dict | None = None) -> dt.datetime:
 
 _ALWAYS_ENDPOINTS = frozenset({"health", "metrics", "static"})
 
+LOG_EVERY_SECONDS = 10.0
+"""Refusals are logged as a count at most this often per worker: in a rush there are thousands a
+second, and a line each would cost the workers what the refusals save."""
 
-def install(app: Flask, web_settings: dict) -> None:
+
+def install(app: Flask, web_settings: dict, headers: dict[str, str] | None = None) -> None:
     """Refuse, with 503 and ``Retry-After``, the requests that waited past ``queue_limit_seconds``
-    of ``web_settings`` (``[web]`` of ccch.toml; 0 turns this off). Call it before the hooks that
-    read the session or the database, so that a refusal costs none of that."""
+    of ``web_settings`` (``[web]`` of ccch.toml; 0 turns this off). The check wraps the whole WSGI
+    app, so call it last, after any other middleware: a refusal then costs no session, database,
+    URL matching (except to find a view marked :func:`always_admit`) or Flask request at all — in a
+    rush it must be far cheaper than serving, or the workers never catch up. ``headers`` are added
+    to each refusal (the app's security headers, which its after-request hook would have set)."""
     limit = float(web_settings.get("queue_limit_seconds", DEFAULT_QUEUE_LIMIT_SECONDS))
     retry = int(web_settings.get("retry_after_seconds", DEFAULT_RETRY_AFTER_SECONDS))
     if limit < 0 or retry < 1:
         raise ValueError(f"[web] queue_limit_seconds must be ≥ 0 (0: off) and retry_after_seconds ≥ 1; "
                          f"got {limit!r} and {retry!r}")
-    app.extensions["ccch_admission"] = {"limit": limit, "retry_after": retry, "refused": 0}
-    if not limit:
-        return
-    pages: dict[bool, list[str]] = {}
-    view_functions = app.view_functions
-
-    def admit():
-        waited = queued_seconds(request.environ)
-        if waited is None or waited <= limit:
-            return None
-        endpoint = request.endpoint
-        if endpoint is not None:
-            if endpoint in _ALWAYS_ENDPOINTS or endpoint.endswith(".static"):
-                return None
-            if getattr(view_functions.get(endpoint), "ccch_always_admit", False):
-                return None
-        return _refusal(pages, request.method in ("GET", "HEAD"), retry, waited)
-
-    app.before_request_funcs.setdefault(None, []).append(admit)
+    state = app.extensions["ccch_admission"] = {"limit": limit, "retry_after": retry, "refused": 0}
+    if limit:
+        app.wsgi_app = _Admission(app.wsgi_app, app, limit, retry, dict(headers or {}), state)
 
 
-def _refusal(pages: dict, reload: bool, retry: int, waited: float):
-    """The 503 answer: a page rendered once per process (per kind), the seconds spliced in."""
-    parts = pages.get(reload)
-    if parts is None:
-        # Rendered without the request's session (nothing is read or flashed): the same for all.
-        parts = pages[reload] = render_template("busy.html", reload=reload, seconds=_SLOT).split(_SLOT)
-    seconds = random.randint(max(1, retry // 2), retry + retry // 2)
-    state = current_app.extensions["ccch_admission"]
-    state["refused"] += 1
-    current_app.logger.warning("queue: refused %s %s after %.1f s in the queue (Retry-After %d)",
-                               request.method, request.path, waited, seconds)
-    return str(seconds).join(parts), 503, {"Retry-After": str(seconds), "Cache-Control": "no-store",
-                                           "Content-Type": "text/html; charset=utf-8"}
+class _Admission:
+    """The WSGI middleware of :func:`install`."""
+
+    def __init__(self, wsgi_app, flask_app: Flask, limit: float, retry: int, headers: dict, state: dict):
+        self.wsgi_app, self.flask_app, self.limit, self.retry = wsgi_app, flask_app, limit, retry
+        self.headers = [(k, v) for k, v in headers.items()]
+        self.state = state
+        self.pages: dict[bool, list[bytes]] = {}
+        self.logged_at = 0.0
+        self.unlogged = 0
+        self.longest = 0.0
+
+    def __call__(self, environ, start_response):
+        sock = environ.get("gunicorn.socket")
+        if sock is not None and _TCP_INFO is not None:
+            waited = queued_seconds(environ)
+            if waited is not None and waited > self.limit and not self._always(environ):
+                return self._refuse(environ, start_response, waited)
+        return self.wsgi_app(environ, start_response)
+
+    def _always(self, environ) -> bool:
+        """Whether the request goes to a view that is never refused (matched only on this path)."""
+        try:
+            endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match()
+        except Exception:  # noqa: BLE001 - 404, 405, a redirect: nothing that carries answers
+            return False
+        if endpoint in _ALWAYS_ENDPOINTS or endpoint.endswith(".static"):
+            return True
+        return bool(getattr(self.flask_app.view_functions.get(endpoint), "ccch_always_admit", False))
+
+    def _refuse(self, environ, start_response, waited: float):
+        reload = environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+        parts = self.pages.get(reload)
+        if parts is None:
+            # Rendered once per process and kind, outside any visitor's request: no session is
+            # read and nothing is flashed, so it is the same page for everyone.
+            with self.flask_app.test_request_context("/"):
+                html = render_template("busy.html", reload=reload, seconds=_SLOT)
+            parts = self.pages[reload] = [part.encode() for part in html.split(_SLOT)]
+        seconds = random.randint(max(1, self.retry // 2), self.retry + self.retry // 2)
+        body = str(seconds).encode().join(parts)
+        self.state["refused"] += 1
+        self._log(waited)
+        start_response("503 Service Unavailable", [
+            ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+            ("Retry-After", str(seconds)), ("Cache-Control", "no-store"), *self.headers])
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
+    def _log(self, waited: float) -> None:
+        self.unlogged += 1
+        self.longest = max(self.longest, waited)
+        now = time.monotonic()
+        if now - self.logged_at >= LOG_EVERY_SECONDS:
+            self.flask_app.logger.warning(
+                "queue: refused %d request(s) that waited more than %g s for a worker (longest %.1f s); they "
+                "were asked to try again (503, Retry-After)", self.unlogged, self.limit, self.longest)
+            self.logged_at, self.unlogged, self.longest = now, 0, 0.0
 
 
 _SLOT = "ccch-retry-seconds-slot"
