@@ -1,0 +1,197 @@
+"""`ccch status` and the plan's evaluation at the size of the country (#26 part 2).
+
+Generates the national plan with ``bench/national_plan.py`` (36,647 units, a year of monthly data),
+builds a deployment in a temporary folder and loads the year's 518,232 measurements and 39,852
+activity reports straight into their tables (one transaction; the import commands themselves are
+measured by ``bench/national_bench.py``), then times, in this process:
+
+- loading the plan: parsing and validating the TOML, and from the plan cache (``plancache``);
+- ``evaluate_plan`` and ``reporting_completeness`` for a month and for the year;
+- ``ccch status --period 2024-03`` and ``--period 2024`` (text and ``--json``), from the CLI's entry
+  to its output, the plan read from the cache as a new command would (the in-process copy is
+  dropped before each run), interpreter start-up excluded. Targets: a month < 300 ms, the year < 1 s.
+
+    .venv/bin/python bench/status_bench.py                  # full size, 5 runs each
+    .venv/bin/python bench/status_bench.py --scale 0.1 --repeat 3
+    .venv/bin/python bench/status_bench.py --data /tmp/national   # reuse generated files
+
+Every figure is the median of ``--repeat`` runs. Run it on a quiet machine (the load average is
+printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+MONTH_TARGET_MS = 300.0
+YEAR_TARGET_MS = 1000.0
+
+
+def _local_to_utc(text: str) -> str:
+    from ccch_core.periods import VN_TZ
+
+    local = dt.datetime.fromisoformat(text).replace(tzinfo=VN_TZ)
+    return local.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def build(folder: Path, data: Path) -> Path:
+    """A deployment of the generated plan in ``folder`` with the year's data; its ccch.toml."""
+    from ccch_core.config import load_config
+    from ccch_core.deployment import Deployment
+
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    shutil.copyfile(data / "plan.toml", folder / "plan.toml")
+    (folder / "ccch.toml").write_text(
+        '[deployment]\nname = "Bench"\nplan = "plan.toml"\ndatabase = "ccch.db"\n'
+        'public_base_url = "https://cchc.example.gov.vn"\nplugins = []\n', encoding="utf-8")
+    dep = Deployment(load_config(folder / "ccch.toml"))
+    dep.migrate()
+    plan, db = dep.plan, dep.db
+    kinds = {i.code: i.kind.value for i in plan.indicators}
+    stamp = "2025-01-10T00:00:00+00:00"
+    with db.conn:
+        for entry in manifest["measurements"]:
+            rows = []
+            with open(data / entry["file"], encoding="utf-8") as f:
+                for r in csv.DictReader(f):
+                    num = float(r["numerator"]) if r["numerator"] else None
+                    den = float(r["denominator"]) if r["denominator"] else None
+                    if kinds[r["indicator"]] == "ratio":
+                        value = 100.0 * num / den if den else None
+                    else:
+                        value = float(r["value"])
+                    rows.append((plan.id, r["indicator"], r["unit"], r["period"], value, num, den, "bench", stamp))
+            db.conn.executemany(
+                "insert into measurements (plan_id, indicator, unit_id, period, value, numerator, denominator, "
+                "recorded_by, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        for entry in manifest["activity"]:
+            with open(data / entry["file"], encoding="utf-8") as f:
+                reports: dict[tuple[str, str], list[dict]] = {}
+                for r in csv.DictReader(f):
+                    reports.setdefault((r["unit"], r["period"]), []).append(r)
+            for (unit, period), items in reports.items():
+                at = _local_to_utc(items[0]["submitted_at"])
+                report_id = db.conn.execute(
+                    "insert into activity_reports (unit_id, period, note, submitted_by, submitted_at, updated_at, "
+                    "revision) values (?, ?, ?, 'bench', ?, ?, 1)", (unit, period, items[0]["note"] or None, at, at),
+                ).lastrowid
+                db.conn.executemany(
+                    "insert into activity_items (report_id, category, count, title) values (?, ?, ?, ?)",
+                    [(report_id, i["category"], int(i["count"]), i["title"] or None) for i in items])
+    dep.close()
+    return folder / "ccch.toml"
+
+
+def _forget_plans() -> None:
+    """Drop the in-process copies of parsed plans, so the next command reads the cache file."""
+    try:
+        from ccch_core import plancache
+    except ImportError:  # a tree before the plan cache
+        return
+    plancache.clear_memory()
+
+
+def median_ms(function, repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = function()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="a folder written by national_plan.py (default: generate one)")
+    parser.add_argument("--scale", type=float, default=1.0, help="the generator's scale (default 1)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each figure (default 5)")
+    args = parser.parse_args()
+    import national_plan
+    from click.testing import CliRunner
+
+    from ccch_core import progress
+    from ccch_core.cli import make_cli
+    from ccch_core.config import load_config
+    from ccch_core.deployment import Deployment
+    from ccch_core.periods import Period
+    from ccch_core.planfile import load_plan
+
+    folder = Path(tempfile.mkdtemp(prefix="ccch-status-bench-"))
+    try:
+        data = args.data
+        if data is None or not (data / "manifest.json").exists():
+            data = data or folder / "data"
+            national_plan.generate(data, scale=args.scale)
+        started = time.perf_counter()
+        config_path = build(folder, data)
+        config = load_config(config_path)
+        dep = Deployment(config)
+        n_measurements = dep.db.execute("select count(*) from measurements").fetchone()[0]
+        n_reports = dep.db.execute("select count(*) from activity_reports").fetchone()[0]
+        print(f"built in {time.perf_counter() - started:.1f} s: {len(dep.plan.units):,} units, "
+              f"{n_measurements:,} measurements, {n_reports:,} activity reports")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"load average {os.getloadavg()[0]:.1f}")
+
+        parse_ms, plan = median_ms(lambda: load_plan(config.plan_path, limits=config.limits), args.repeat)
+        print(f"plan parsed and validated from TOML: {parse_ms:.0f} ms")
+        try:
+            from ccch_core import plancache
+        except ImportError:
+            plancache = None
+        if plancache is not None:
+            def cached():
+                _forget_plans()
+                return plancache.load_plan_cached(config.plan_path, limits=config.limits, folder=config.folder)
+
+            cached()  # writes the cache file
+            cache_ms, _ = median_ms(cached, args.repeat)
+            print(f"plan from the cache file: {cache_ms:.0f} ms ({parse_ms / cache_ms:.1f}× faster)")
+
+        month, year = Period.parse("2024-03"), Period.parse("2024")
+        now = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
+        for label, period in (("month", month), ("year", year)):
+            ms, _ = median_ms(lambda p=period: progress.evaluate_plan(dep.db, plan, p, now=now), args.repeat)
+            print(f"evaluate_plan, {label}: {ms:.0f} ms")
+            ms, _ = median_ms(lambda p=period: progress.reporting_completeness(dep.db, plan, p, now=now), args.repeat)
+            print(f"reporting_completeness, {label}: {ms:.0f} ms")
+        dep.close()
+
+        runner = CliRunner()
+        failed = False
+        for label, period, target in (("month", "2024-03", MONTH_TARGET_MS), ("year", "2024", YEAR_TARGET_MS)):
+            for extra in ((), ("--json",)):
+                def run(p=period, e=extra):
+                    _forget_plans()
+                    result = runner.invoke(make_cli(config_path), ["status", "--period", p, *e])
+                    assert result.exit_code == 0, result.output
+                    return result.output
+
+                run()  # the first run writes the plan cache
+                ms, output = median_ms(run, args.repeat)
+                size = len(output.encode("utf-8"))
+                verdict = f"target {target:.0f} ms, ratio {ms / target:.2f}" if not extra else "no target"
+                print(f"ccch status --period {period} {' '.join(extra)}: {ms:.0f} ms, {size:,} bytes ({verdict})")
+                if not extra and ms >= target:
+                    failed = True
+        sys.exit(1 if failed else 0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

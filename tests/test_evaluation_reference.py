@@ -1,0 +1,170 @@
+"""The aggregated evaluation (#26 part 2) gives exactly what the old one gave.
+
+``ccch_core.progress.evaluate_plan`` now reads each unit's latest value (or a count's sum) already
+reduced by SQLite and builds per-unit results only when read. ``reference_evaluation`` is the old
+code, one ``Measurement`` per row, kept unchanged. Both run here over every period of the year
+(months, quarters, halves, the year), while the year runs and after it, for the whole plan and
+within units, on the Đức Thọ example with a year of varied data and on a small generated national
+plan with gaps, zero denominators and values recorded as missing; every figure, status,
+explanation and per-unit result must be equal — exactly, not approximately.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import pickle
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+import reference_evaluation
+from ccch_core import progress
+from ccch_core.periods import Period, PeriodType
+from ccch_core.progress import MeasureValue
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "duc-tho-2024"
+UTC = dt.UTC
+NOWS = (dt.datetime(2024, 6, 15, 3, tzinfo=UTC), dt.datetime(2025, 2, 1, tzinfo=UTC))
+
+
+def periods_of(year: int) -> list[Period]:
+    months = Period.year_of(year).months()
+    return [*months, *{m.rollup(PeriodType.QUARTER): None for m in months},
+            *{m.rollup(PeriodType.HALF): None for m in months}, Period.year_of(year)]
+
+
+def fake_measures(plan):
+    """A plugin measure for every measure the plan names: a ratio for some units, per period."""
+    def measure(context):
+        rng = random.Random(f"{context.indicator.code}-{context.period}")
+        out = {}
+        for unit in context.units:
+            if rng.random() < 0.7:
+                den = rng.randint(0, 20)
+                out[unit.id] = MeasureValue(100.0 * (num := rng.randint(0, den)) / den if den else None,
+                                            numerator=num, denominator=den)
+        return out
+
+    return {i.measure_name: measure for i in plan.indicators if i.measure_name}
+
+
+def assert_same(old: list, new: list) -> None:
+    assert [r.indicator.code for r in new] == [r.indicator.code for r in old]
+    for o, n in zip(old, new, strict=True):
+        where = f"{o.indicator.code} {o.period}"
+        assert (n.value, n.target, n.status, n.expected_to_date, n.explanation) == (
+            o.value, o.target, o.status, o.expected_to_date, o.explanation), where
+        assert [u.id for u in n.units_without_data] == [u.id for u in o.units_without_data], where
+        assert len(n.units) == len(o.units), where
+        assert tuple(n.units) == o.units, where
+        assert n.to_dict() == o.to_dict(), where
+        assert n == o, where
+
+
+def compare(db, plan, *, scopes, measures=None) -> int:
+    """Both evaluations over every period, while the year runs and after it; the ``scopes``
+    (units to evaluate within) after it."""
+    checked = 0
+    for now in NOWS:
+        for period in periods_of(plan.year):
+            for within in (None, *scopes) if now == NOWS[-1] else (None,):
+                old = reference_evaluation.evaluate_plan(db, plan, period, now=now, measures=measures, within=within)
+                new = progress.evaluate_plan(db, plan, period, now=now, measures=measures, within=within)
+                assert_same(old, new)
+                checked += len(new)
+    return checked
+
+
+def test_duc_tho_year_agrees_with_the_reference(make_deployment):
+    dep = make_deployment()
+    plan, db = dep.plan, dep.db
+    rng = random.Random(26)
+    with open(EXAMPLE / "demo" / "measurements-2024-q1.csv", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.DictReader(f) if r["period"] == "2024-01"]
+    recorded = 0
+    for month in range(1, 13):
+        for r in rows:
+            if rng.random() < 0.15:
+                continue  # a unit that sent nothing this month
+            value = r["value"] or None
+            if value and value.replace(".", "").isdigit():
+                value = float(value) + rng.randint(-1, 2)
+                if value < 0:
+                    value = 0
+            num = int(r["numerator"]) + rng.randint(0, 5) if r["numerator"] else None
+            den = max(int(r["denominator"]), num or 0) if r["denominator"] else None
+            if den is not None and rng.random() < 0.1:
+                num = den = 0  # nothing to publish this month: a zero denominator
+            try:
+                progress.record_measurement(db, plan, r["indicator"], r["unit"], f"2024-{month:02d}", value,
+                                            numerator=num, denominator=den)
+                recorded += 1
+            except progress.ProgressError:
+                continue
+    assert recorded > 200
+    scopes = (plan.issuing_unit, "xa-an-dung", "xa-an-dung.truyen-thanh")
+    assert compare(db, plan, scopes=scopes, measures=fake_measures(plan)) > 1000
+    # And without the plugin measures (their indicators say the measure is not available).
+    assert compare(db, plan, scopes=()) > 0
+
+
+def test_small_national_plan_agrees_with_the_reference(make_deployment, tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import national_plan
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    data = tmp_path / "national"
+    manifest = national_plan.generate(data, scale=0.01, seed=26)
+    dep = make_deployment(plan_path=data / "plan.toml")
+    plan, db = dep.plan, dep.db
+    kinds = {i.code: i.kind.value for i in plan.indicators}
+    rng = random.Random(7)
+    rows = []
+    for entry in manifest["measurements"]:
+        with open(data / entry["file"], encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                luck = rng.random()
+                if luck < 0.1:
+                    continue  # missing
+                num = float(r["numerator"]) if r["numerator"] else None
+                den = float(r["denominator"]) if r["denominator"] else None
+                if kinds[r["indicator"]] == "ratio":
+                    if luck < 0.13:
+                        num = den = 0.0
+                    value = 100.0 * num / den if den else None
+                else:
+                    value = float(r["value"])
+                rows.append((plan.id, r["indicator"], r["unit"], r["period"], value, num, den, "test",
+                             "2025-01-10T00:00:00+00:00"))
+    with db.conn:
+        db.conn.executemany(
+            "insert into measurements (plan_id, indicator, unit_id, period, value, numerator, denominator, "
+            "recorded_by, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    province = next(u.id for u in plan.units if u.kind == "province")
+    commune = next(u.id for u in plan.units if u.kind == "commune")
+    assert compare(db, plan, scopes=(province, commune)) > 500
+    assert json.dumps(manifest)  # the generator's manifest is what the bench reads
+
+
+def test_per_unit_results_are_built_only_when_read_and_behave_as_a_tuple(make_deployment):
+    dep = make_deployment()
+    plan, db = dep.plan, dep.db
+    progress.record_measurement(db, plan, "I5", "xa-an-dung.truyen-thanh", "2024-03", "có")
+    result = next(r for r in progress.evaluate_plan(db, plan, "2024-03") if r.indicator.code == "I5")
+    units = result.units
+    assert units._built is None  # nothing built for the figure, the count or the units without data
+    assert len(units) == 16 and len(result.units_without_data) == 15 and result.value == pytest.approx(100 / 16)
+    assert units._built is None
+    first = units[0]
+    assert units._built is not None and first.unit.id == plan.indicator_units(plan.indicator("I5"))[0].id
+    assert list(units) == list(units._built) and units == tuple(units) and bool(units)
+    assert [u.unit.id for u in units if u.value is not None] == ["xa-an-dung.truyen-thanh"]
+    # A result pickles (a cached page keeps it) with its units as a plain tuple.
+    again = pickle.loads(pickle.dumps(result))
+    assert again == result and isinstance(again.units, tuple)
