@@ -110,13 +110,15 @@ def test_the_officer_sets_up_their_own_second_factor_and_then_signs_in_with_it(o
     assert secret not in text and "sealed" in json.loads(text)["totp_setup"]
     # A wrong code stores nothing.
     wrong = "000000" if code(secret) != "000000" else "111111"
-    response = post(client, "/tai-khoan/xac-thuc-hai-buoc", {"code": wrong}, "/tai-khoan/xac-thuc-hai-buoc")
+    response = post(client, "/tai-khoan/xac-thuc-hai-buoc", {"code": wrong, "current_password": PASSWORD},
+                    "/tai-khoan/xac-thuc-hai-buoc")
     assert response.status_code == 422 and "Mã không đúng" in response.get_data(as_text=True)
     assert not accounts.find_user(dep.db, name).totp_enabled
     # The same secret is offered again (the app already holds it), and its code confirms it.
     again = client.get("/tai-khoan/xac-thuc-hai-buoc").get_data(as_text=True)
     assert shown_secret(again) == secret
-    response = post(client, "/tai-khoan/xac-thuc-hai-buoc", {"code": code(secret)}, "/tai-khoan/xac-thuc-hai-buoc")
+    response = post(client, "/tai-khoan/xac-thuc-hai-buoc", {"code": code(secret), "current_password": PASSWORD},
+                    "/tai-khoan/xac-thuc-hai-buoc")
     assert response.status_code == 303
     assert accounts.find_user(dep.db, name).totp_enabled
     assert client.get("/tai-khoan").status_code == 200 and "Đang bật" in client.get("/tai-khoan").get_data(as_text=True)
@@ -136,7 +138,7 @@ def test_the_officer_sets_up_their_own_second_factor_and_then_signs_in_with_it(o
 
 def enrol(client, offset=0) -> str:
     secret = shown_secret(client.get("/tai-khoan/xac-thuc-hai-buoc").get_data(as_text=True))
-    form = {"code": code(secret, offset)}
+    form = {"code": code(secret, offset), "current_password": PASSWORD}
     response = post(client, "/tai-khoan/xac-thuc-hai-buoc", form, "/tai-khoan/xac-thuc-hai-buoc")
     assert response.status_code == 303
     return secret
@@ -169,7 +171,7 @@ def test_a_set_up_left_for_more_than_ten_minutes_starts_over(officer, monkeypatc
 
     monkeypatch.setattr(account_module, "SETUP_SECONDS", -1)
     url = "/tai-khoan/xac-thuc-hai-buoc"
-    response = post(client, url, {"code": code(secret)}, url)
+    response = post(client, url, {"code": code(secret), "current_password": PASSWORD}, url)
     assert response.status_code == 422 and "hết hạn" in response.get_data(as_text=True)
     assert shown_secret(response.get_data(as_text=True)) != secret
 
@@ -222,3 +224,27 @@ def test_codes_past_the_throttle_are_refused_in_the_same_words_never_a_500(offic
     user = accounts.find_user(dep.db, name)
     stored = dep.db.execute("select totp_secret from users where id = ?", [user.id]).fetchone()[0]
     assert totp.unseal(dep.secret_key, user.id, stored) == secret
+
+
+@pytest.mark.parametrize("typed", ["", "sai mật khẩu rồi", "x" * 5000])
+def test_a_first_set_up_needs_the_current_password(officer, typed):
+    """A browser left signed in must not let someone else tie the account to their own phone: the
+    first set-up asks for the password (under the throttle), and a refusal stores nothing."""
+    dep, _app, client, name = officer
+    url = "/tai-khoan/xac-thuc-hai-buoc"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="current_password"' in page and "Mật khẩu hiện tại" in page
+    secret = shown_secret(page)
+    response = post(client, url, {"code": code(secret), "current_password": typed}, url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="current_password-error"' in page
+    assert "Mật khẩu hiện tại không đúng." in page
+    assert not typed or typed[:20] not in page  # a typed password never comes back in the page
+    assert not accounts.find_user(dep.db, name).totp_enabled
+    assert "user.totp_enable" not in [r[0] for r in dep.db.execute("select action from audit_log")]
+    # Five wrong passwords reach the throttle: the right one then reads the same and stores nothing.
+    for _ in range(accounts.MAX_FAILURES_PER_ACCOUNT_ADDRESS):
+        post(client, url, {"code": code(secret), "current_password": "sai mật khẩu rồi"}, url)
+    response = post(client, url, {"code": code(secret), "current_password": PASSWORD}, url)
+    assert response.status_code == 422 and "Mật khẩu hiện tại không đúng." in response.get_data(as_text=True)
+    assert not accounts.find_user(dep.db, name).totp_enabled

@@ -69,6 +69,21 @@ def _qr(uri: str) -> str | None:
     return svg.replace("<svg ", '<svg role="img" aria-label="Mã QR để thêm tài khoản vào ứng dụng xác thực" ', 1)
 
 
+def _current_password_ok(user: accounts.User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s current password, under the sign-in throttle. A throttled
+    attempt takes as long as a check and reads as a wrong password."""
+    dep = deployment()
+    if not password:
+        return False
+    try:
+        checked = accounts.authenticate(dep.db, user.username, password, secret=dep.secret_key, trusted=True,
+                                        address_key=client_key(accounts.ADDRESS_PURPOSE))
+    except accounts.Throttled:
+        accounts.wait_like_a_password_check()
+        return False
+    return checked is not None and checked.id == user.id
+
+
 def _current_code_ok(user: accounts.User, code: str) -> bool:
     """Whether ``code`` is the current code of ``user``'s app, under the sign-in throttle. A
     throttled attempt reads as a wrong code: the refusal never says which it was."""
@@ -102,16 +117,9 @@ def password():
     user = g.user
     dep = deployment()
     errors: dict[str, str] = {}
-    current = _field("current_password", accounts.MAX_PASSWORD_LENGTH)
     new = _field("new_password", accounts.MAX_PASSWORD_LENGTH)
     again = _field("new_password_again", accounts.MAX_PASSWORD_LENGTH)
-    try:
-        checked = accounts.authenticate(dep.db, user.username, current, secret=dep.secret_key, trusted=True,
-                                        address_key=client_key(accounts.ADDRESS_PURPOSE)) if current else None
-    except accounts.Throttled:
-        accounts.wait_like_a_password_check()
-        checked = None
-    if checked is None or checked.id != user.id:
+    if not _current_password_ok(user, _field("current_password", accounts.MAX_PASSWORD_LENGTH)):
         errors["current_password"] = PASSWORD_REFUSAL
     elif new != again:
         errors["new_password_again"] = "Hai lần nhập mật khẩu mới không giống nhau."
@@ -138,8 +146,10 @@ def _password_problem(message: str) -> str:
 @bp.route("/xac-thuc-hai-buoc", methods=["GET", "POST"])
 @login_required
 def second_factor():
-    """Set up the second factor, or move it to another phone: the app's first code confirms it;
-    moving also asks for a code of the phone in use."""
+    """Set up the second factor, or move it to another phone: the app's first code confirms it,
+    after proof that the officer is at the keyboard — the current password for a first set-up (a
+    browser left signed in must not let someone else tie the account to their phone), a code of the
+    phone in use for a move."""
     user = g.user
     dep = deployment()
     errors: dict[str, str] = {}
@@ -147,6 +157,9 @@ def second_factor():
     if request.method == "POST" and plain is not None:
         if user.totp_enabled and not _current_code_ok(user, _field("current_code", 16)):
             errors["current_code"] = CODE_REFUSAL
+        elif not user.totp_enabled and not _current_password_ok(
+                user, _field("current_password", accounts.MAX_PASSWORD_LENGTH)):
+            errors["current_password"] = PASSWORD_REFUSAL
         else:
             confirmed = accounts.confirm_totp(dep.db, accounts.get_user(dep.db, user.id), plain,
                                               _field("code", 16), secret=dep.secret_key)
