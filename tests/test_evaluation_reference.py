@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import reference_evaluation
+
 from ccch_core import progress
 from ccch_core.periods import Period, PeriodType
 from ccch_core.progress import MeasureValue
@@ -94,8 +94,7 @@ def test_duc_tho_year_agrees_with_the_reference(make_deployment):
             value = r["value"] or None
             if value and value.replace(".", "").isdigit():
                 value = float(value) + rng.randint(-1, 2)
-                if value < 0:
-                    value = 0
+                value = max(value, 0)
             num = int(r["numerator"]) + rng.randint(0, 5) if r["numerator"] else None
             den = max(int(r["denominator"]), num or 0) if r["denominator"] else None
             if den is not None and rng.random() < 0.1:

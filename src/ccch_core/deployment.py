@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from . import storage
 from .config import DeploymentConfig, load_config
 from .model import Plan
-from .planfile import load_plan
+from .plancache import load_plan_cached
 from .plugins import (
     CORE_NAME,
     DEFAULT_PLUGINS,
@@ -85,10 +85,17 @@ class Deployment:
 
     @property
     def plan(self) -> Plan:
-        """The plan this deployment runs (loaded on first use)."""
+        """The plan this deployment runs (loaded on first use, through the plan cache:
+        :func:`ccch_core.plancache.load_plan_cached`)."""
         if self._plan is None:
-            self._plan = load_plan(self.config.plan_path, limits=self.config.limits)
+            self._plan = self._load_plan(self.config.plan_path)
         return self._plan
+
+    def _load_plan(self, path: Path) -> Plan:
+        # The cache file lives next to ccch.toml; a config built in memory (no file) keeps the
+        # parsed plan in this process only.
+        folder = self.config.folder if self.config.path is not None else None
+        return load_plan_cached(path, limits=self.config.limits, folder=folder)
 
     @property
     def plans(self) -> dict[str, Plan]:
@@ -101,7 +108,7 @@ class Deployment:
             plans = {self.plan.id: self.plan}
             years = {(self.plan.issuing_unit, self.plan.year): self.plan.id}
             for path in self.config.more_plan_paths:
-                other = load_plan(path, limits=self.config.limits)
+                other = self._load_plan(path)
                 if other.id in plans:
                     raise ValueError(f"{path}: plan id {other.id!r} is already the id of another plan of this deployment")
                 key = (other.issuing_unit, other.year)

@@ -448,6 +448,15 @@ def load_plan(path: str | Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> mod
         raw = read_limited(path, str(path), limits)
     except LimitError as exc:
         raise PlanFileError([_limit_problem(exc)]) from None
+    return load_plan_bytes(raw, path, limits=limits)
+
+
+def load_plan_bytes(raw: bytes, path: str | Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> model.Plan:
+    """Load and validate a plan from the bytes of its file, as :func:`load_plan` does once it has
+    read them (``path`` names the file in messages and becomes the plan's ``source_path``). The
+    plan cache (:mod:`ccch_core.plancache`) uses it so that the bytes it hashes are the bytes it
+    parses."""
+    path = Path(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

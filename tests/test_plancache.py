@@ -1,0 +1,130 @@
+"""The plan cache: the parsed plan kept per process and in a file keyed by the plan file's hash
+(#26 part 2). Safe when the file changes, never read across versions, ignored when unreadable."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ccch_core import plancache
+from ccch_core.config import load_config
+from ccch_core.deployment import Deployment
+from ccch_core.planfile import PlanFileError, load_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "examples" / "duc-tho-2024" / "plan.toml"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    shutil.copyfile(PLAN, tmp_path / "plan.toml")
+    plancache.clear_memory()
+    yield tmp_path
+    plancache.clear_memory()
+
+
+def cache_files(folder: Path) -> list[Path]:
+    return sorted((folder / plancache.CACHE_FOLDER).glob("plan-*.pickle"))
+
+
+def load(folder: Path, *, memory: bool = False):
+    if not memory:
+        plancache.clear_memory()
+    return plancache.load_plan_cached(folder / "plan.toml", folder=folder)
+
+
+def test_the_first_load_writes_the_file_and_the_next_command_reads_it(folder, monkeypatch):
+    first = load(folder)
+    assert first == load_plan(folder / "plan.toml") and first.source_path == str(folder / "plan.toml")
+    [file] = cache_files(folder)
+    assert file.stat().st_mode & 0o777 == 0o600
+    assert (folder / plancache.CACHE_FOLDER).stat().st_mode & 0o777 == 0o700
+    # A new command: nothing in memory; the plan comes from the file, not from the TOML.
+    monkeypatch.setattr("ccch_core.planfile.loads_plan", lambda *a, **k: pytest.fail("parsed again"))
+    second = load(folder)
+    assert second == first and second is not first
+    assert second.unit("xa-an-dung").name == first.unit("xa-an-dung").name
+    assert len(second.children(second.issuing_unit)) == len(first.children(first.issuing_unit))
+    # In the same process (a server worker): the very same object.
+    assert load(folder, memory=True) is second
+
+
+def test_an_edited_plan_file_is_parsed_again(folder):
+    before = load(folder)
+    text = (folder / "plan.toml").read_text(encoding="utf-8")
+    edited = re.sub(r'(?m)^title = .*$', 'title = "Kế hoạch đã sửa tên"', text, count=1)
+    assert edited != text and before.title != "Kế hoạch đã sửa tên"
+    (folder / "plan.toml").write_text(edited, encoding="utf-8")
+    after = load(folder, memory=True)
+    assert after.title == "Kế hoạch đã sửa tên"
+    assert len(cache_files(folder)) == 2
+
+
+def test_a_cache_written_by_other_code_is_never_read(folder, monkeypatch):
+    load(folder)
+    [old] = cache_files(folder)
+    monkeypatch.setattr(plancache, "_code_digest", "another version of ccch")
+    load(folder)
+    assert len(cache_files(folder)) == 2 and old in cache_files(folder)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a pickle", pickle.dumps("a string"), pickle.dumps(("key", "plan"))])
+def test_an_unreadable_cache_file_is_ignored_and_rebuilt(folder, content):
+    real = load(folder)
+    [file] = cache_files(folder)
+    file.write_bytes(content)
+    again = load(folder)
+    assert again == real
+    assert file.read_bytes() != content  # written again, whole
+
+
+def test_a_cache_file_others_can_write_is_never_read(folder):
+    real = load(folder)
+    [file] = cache_files(folder)
+    key, plan = pickle.loads(file.read_bytes())
+    import attrs
+
+    file.write_bytes(pickle.dumps((key, attrs.evolve(plan, title="Giả mạo"))))
+    assert load(folder).title == "Giả mạo"  # owned by this user, mode 0600: trusted (the check below is real)
+    os.chmod(file, 0o666)
+    assert load(folder).title == real.title
+
+
+def test_a_bad_plan_is_never_cached_and_reported_every_time(folder):
+    (folder / "plan.toml").write_text('format = 2\n[plan]\nid = "x"\n', encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(PlanFileError):
+            load(folder)
+    assert cache_files(folder) == []
+
+
+def test_a_cache_folder_that_cannot_be_made_costs_only_time(folder):
+    (folder / plancache.CACHE_FOLDER).write_text("a file where the folder would be")
+    assert load(folder) == load_plan(folder / "plan.toml")
+    assert load(folder).title
+
+
+def test_the_import_limits_still_apply_to_a_cached_plan(folder):
+    load(folder)
+    from ccch_core.limits import ImportLimits
+
+    with pytest.raises(PlanFileError, match="max_file_bytes"):
+        plancache.load_plan_cached(folder / "plan.toml", folder=folder, limits=ImportLimits(max_file_bytes=10_000))
+
+
+def test_a_deployment_reads_its_plan_through_the_cache(folder):
+    (folder / "ccch.toml").write_text('[deployment]\nplan = "plan.toml"\ndatabase = "ccch.db"\n', encoding="utf-8")
+    dep = Deployment.open(folder / "ccch.toml", migrate=True)
+    try:
+        assert dep.plan.id == "duc-tho-2024"
+        assert len(cache_files(folder)) == 1
+    finally:
+        dep.close()
+    plancache.clear_memory()
+    again = Deployment(load_config(folder / "ccch.toml"))
+    assert again.plan == dep.plan
