@@ -604,3 +604,7 @@ def test_report_sent_command(make_deployment):
     refused = run("report-sent", "phong-vhtt", "2024-Q1", "ubnd-huyen", "--on", "2024-04-08")
     assert refused.exit_code == 1 and "recipient:" in refused.output and "ubnd-tinh" in refused.output
     assert dep.db["report_deliveries"].count == 1
+    # Audited as the web form's record is; the refused one left no row.
+    audit = list(dep.db.query("select target, detail from audit_log where action = 'report.deliver'"))
+    assert audit == [{"target": "Phòng Văn hóa - Thông tin — Quý I/2024",
+                      "detail": "gửi Ủy ban nhân dân tỉnh Hà Tĩnh ngày 08/04/2024, số 45/BC-VHTT"}]

@@ -277,6 +277,12 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("reports.form", "POST", "other"): _row(LOGIN, 303, 403, 403),
     ("reports.reopen", "POST", "own"): _row(LOGIN, 303, 403, 403),
     ("reports.reopen", "POST", "other"): _row(LOGIN, 303, 403, 403),
+    # Reports sent to a further recipient (#19): no commune owes one (404 where the unit may be
+    # seen, 403 where it may not).
+    ("reports.deliveries", "GET", "own"): _row(LOGIN, 404, 404, 403),
+    ("reports.deliveries", "GET", "other"): _row(LOGIN, 404, 403, 403),
+    ("reports.deliveries", "POST", "own"): _row(LOGIN, 404, 404, 403),
+    ("reports.deliveries", "POST", "other"): _row(LOGIN, 404, 403, 403),
     ("reports.rollup", "GET", None): _row(LOGIN, 200, 403, 403),
     ("audit.index", "GET", None): _row(LOGIN, 200, 403, 403),
     ("messages.index", "GET", None): {**_row(LOGIN, 200, 200, 403), "contest_manager": 200},
@@ -304,6 +310,8 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("local_plans.return_plan", "POST", "other"): _row(LOGIN, 422, 403, 403),
     ("local_plans.download", "GET", "own"): _row(LOGIN, 404, 404, 403),
     ("local_plans.download", "GET", "other"): _row(LOGIN, 404, 403, 403),
+    ("local_plans.download_docx", "GET", "own"): _row(LOGIN, 404, 404, 403),
+    ("local_plans.download_docx", "GET", "other"): _row(LOGIN, 404, 403, 403),
 }
 
 ENDS_SESSION = {("auth.logout", "POST")}

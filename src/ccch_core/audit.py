@@ -55,6 +55,7 @@ ACTION_LABELS: dict[str, str] = {
     "report.submit": "Nộp báo cáo đơn vị",
     "report.import": "Nhập báo cáo đơn vị từ tệp",
     "report.reopen": "Mở lại báo cáo đơn vị",
+    "report.deliver": "Ghi nhận báo cáo đã gửi nơi nhận khác",
     "privacy.erase": "Xóa dữ liệu cá nhân theo yêu cầu",
     "privacy.purge": "Xóa dữ liệu cá nhân hết thời hạn lưu trữ",
 }

@@ -454,12 +454,19 @@ def register_commands(cli: click.Group) -> None:
     def report_sent(deployment, unit, period, recipient, sent_on, reference, recorded_by):
         """Record that UNIT sent its PERIOD report to RECIPIENT, a further recipient of its
         reporting rule ("báo cáo UBND huyện, tỉnh": the report in ccch serves the first)."""
+        plan = deployment.plan
         try:
-            progress.record_report_delivery(deployment.db, deployment.plan, unit, period, recipient, sent_on,
-                                            reference=reference, recorded_by=recorded_by)
+            with storage.write_transaction(deployment.db):
+                row = progress.record_report_delivery(deployment.db, plan, unit, period, recipient, sent_on,
+                                                      reference=reference, recorded_by=recorded_by)
+                # Audited as the web form's record is (report.deliver), in the same transaction.
+                audit.record(deployment.db, audit.cli_actor(), "report.deliver",
+                             f"{_unit_name(plan, unit)} — {Period.parse(row['period']).label_vi}",
+                             f"gửi {plan.reference_name(recipient)} ngày "
+                             f"{dt.date.fromisoformat(row['sent_on']):%d/%m/%Y}"
+                             + (f", số {row['reference']}" if row["reference"] else ""))
         except progress.ProgressError as exc:
             raise click.ClickException(str(exc)) from None
-        plan = deployment.plan
         click.echo(f"Recorded: {plan.unit(unit).name} sent its {period} report to {plan.unit(recipient).name} on {sent_on}.")
 
     # -- activity reports -------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sqlite3
 from collections import defaultdict
 from typing import Any
@@ -21,7 +23,7 @@ from flask import (
 from .. import audit, progress, storage
 from ..accounts import Role
 from ..model import Indicator, IndicatorKind, Plan, Unit
-from ..periods import Period, PeriodError, PeriodType, utc_now
+from ..periods import VN_TZ, Period, PeriodError, PeriodType, utc_now
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
 from .dashboard import chosen_period, period_choices
@@ -109,7 +111,8 @@ def index():
     completeness = progress.reporting_completeness(dep.db, plan, period, now=utc_now())
     rows = [r for r in completeness.reports if r.period == period and g.user.can_see_unit(plan, r.unit.id)]
     months = [c for c in period_choices(plan) if Period.parse(c[0]).type is PeriodType.MONTH]
-    return render_template("reports_index.html", period=period, rows=rows, months=months)
+    return render_template("reports_index.html", period=period, rows=rows, months=months,
+                           further=further_reporters(plan))
 
 
 def _existing_values(db, plan: Plan, fields: list[MeasureField]) -> dict[str, str]:
@@ -339,3 +342,125 @@ def rollup():
         categories=progress.ACTIVITY_CATEGORIES,
         results=progress.evaluate_plan(db, plan, period, now=now, measures=dep.measures, deployment=dep),
     )
+
+
+# -- reports sent to further recipients ("báo cáo UBND huyện, tỉnh") -------------------------------
+
+REFERENCE_MAX = 200
+"""The longest dispatch number (số, ký hiệu công văn) kept, as ``progress.record_report_delivery``."""
+
+
+def further_reporters(plan: Plan) -> list[Unit]:
+    """The units the signed-in user may see that owe a report to a further recipient (a rule with
+    several recipients names them as reporters), in plan order."""
+    ids: set[str] = set()
+    for rule in plan.tracked_rules():
+        if len(rule.recipients) > 1:
+            ids.update(u.id for u in plan.resolve(rule.reporters))
+    return [u for u in plan.units if u.id in ids and g.user.can_see_unit(plan, u.id)
+            and any(progress.further_recipients(plan, u.id, t) for t in {r.frequency for r in plan.tracked_rules()})]
+
+
+def further_periods(plan: Plan, unit_id: str) -> list[tuple[Period, tuple[str, ...]]]:
+    """The periods of the plan for which ``unit_id`` owes a report to a further recipient of one of
+    its rules (beyond the report in ccch, which serves the first), with those recipients, in order."""
+    found = []
+    for ptype in sorted({r.frequency for r in plan.tracked_rules()}, key=lambda t: t.months):
+        recipients = progress.further_recipients(plan, unit_id, ptype)
+        if not recipients:
+            continue
+        seen: list[Period] = []
+        for month in Period.year_of(plan.year).months():
+            period = month.rollup(ptype)
+            if period not in seen and period.end_date >= plan.starts_on and period.start_date <= plan.ends_on:
+                seen.append(period)
+        found.extend((period, recipients) for period in seen)
+    return found
+
+
+def _parse_day(text: str) -> dt.date:
+    """A day typed as 2024-04-05 (the date field's value) or 05/04/2024; ValueError in words."""
+    text = text.strip()
+    if not text:
+        raise ValueError("Vui lòng nhập ngày gửi.")
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    local = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if iso:
+        year, month, day = (int(x) for x in iso.groups())
+    elif local:
+        day, month, year = (int(x) for x in local.groups())
+    else:
+        raise ValueError(f"“{text[:40]}” không phải một ngày; nhập ngày/tháng/năm, ví dụ 05/04/2024.")
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"Ngày {day:02d}/{month:02d}/{year} không có trên lịch.") from None
+
+
+@bp.route("/bao-cao/<unit_id>/gui-noi-nhan-khac", methods=["GET", "POST"])
+@login_required
+def deliveries(unit_id: str):
+    """Record that a unit sent its report to a further recipient (the province, for the district's
+    quarterly roll-up: "báo cáo UBND huyện, tỉnh"): which period, to whom, on which day, under which
+    dispatch number; every period owed is listed with what is recorded. The unit's officer and the
+    plan office record; each record is audited; a bad entry comes back as typed with the reason."""
+    if g.user.role not in (*ADMINS, Role.UNIT_OFFICER):
+        abort(403)
+    require_unit_access(unit_id)
+    dep = deployment()
+    plan, db = dep.plan, dep.db
+    if not plan.has_unit(unit_id):
+        abort(404)
+    unit = plan.unit(unit_id)
+    owed = further_periods(plan, unit_id)
+    if not owed:
+        abort(404, description=f"Theo kế hoạch, {unit.name} không gửi báo cáo tới nơi nhận nào ngoài hệ thống.")
+    recorded = {(r["period"], r["recipient"]): {**r, "sent_on": dt.date.fromisoformat(r["sent_on"])} for r in db.query(
+        "select period, recipient, sent_on, reference, recorded_by, recorded_at from report_deliveries "
+        "where unit_id = ?", [unit_id])} if db["report_deliveries"].exists() else {}
+    recipients = list(dict.fromkeys(r for _, rs in owed for r in rs))
+    periods = {str(p): p for p, _ in owed}
+    today = utc_now().astimezone(VN_TZ).date()
+    context = {"unit": unit, "owed": owed, "recorded": recorded, "recipients": recipients, "today": today,
+               "reference_max": REFERENCE_MAX}
+    if request.method == "GET":
+        values = {"period": request.args.get("period", "")[:20], "recipient": request.args.get("recipient", "")[:100]}
+        return render_template("report_deliveries.html", values=values, errors={}, **context)
+
+    form = {key: str(request.form.get(key, ""))[:1000] for key in ("period", "recipient", "sent_on", "reference")}
+    errors: dict[str, str] = {}
+    period = periods.get(form["period"].strip())
+    if period is None:
+        errors["period"] = "Chọn kỳ báo cáo trong danh sách."
+    recipient = form["recipient"].strip()
+    if recipient not in recipients or period is not None and recipient not in dict(owed)[period]:
+        errors["recipient"] = "Chọn nơi nhận trong danh sách."
+    try:
+        sent_on = _parse_day(form["sent_on"])
+    except ValueError as exc:
+        errors["sent_on"] = str(exc)
+    else:
+        if sent_on > today:
+            errors["sent_on"] = f"Ngày gửi {sent_on:%d/%m/%Y} chưa tới (hôm nay là {today:%d/%m/%Y})."
+        elif period is not None and sent_on < period.start_date:
+            errors["sent_on"] = (f"Ngày gửi {sent_on:%d/%m/%Y} trước khi {period.label_vi} bắt đầu "
+                                 f"({period.start_date:%d/%m/%Y}).")
+    reference = " ".join(form["reference"].split())
+    if len(reference) > REFERENCE_MAX:
+        errors["reference"] = f"Số, ký hiệu công văn dài quá {REFERENCE_MAX} ký tự."
+    if errors:
+        return render_template("report_deliveries.html", values=form, errors=errors, **context), 422
+    by = g.user.username
+    try:
+        with storage.write_transaction(db):
+            progress.record_report_delivery(db, plan, unit_id, period, recipient, sent_on,
+                                            reference=reference or None, recorded_by=by)
+            audit.record(db, by, "report.deliver", f"{unit.name} — {period.label_vi}",
+                         f"gửi {plan.reference_name(recipient)} ngày {sent_on:%d/%m/%Y}"
+                         + (f", số {reference}" if reference else ""))
+    except progress.ProgressError as exc:  # checked above; kept as a guard, in words
+        errors[exc.field if exc.field in form else "period"] = _vietnamese(exc)
+        return render_template("report_deliveries.html", values=form, errors=errors, **context), 422
+    flash(f"Đã ghi nhận {unit.name} gửi báo cáo {period.label_vi} tới {plan.reference_name(recipient)} "
+          f"ngày {sent_on:%d/%m/%Y}.")
+    return redirect(url_for("reports.deliveries", unit_id=unit_id), code=303)
