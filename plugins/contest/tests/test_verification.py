@@ -63,15 +63,18 @@ def confirm(client, code: str):
 def register_verified(dep, client, n=1, **overrides):
     """Register through the pages, typing the code the phone received; returns the final response."""
     sent = post_registration(client, n, **overrides)
-    assert sent.status_code == 303 and sent.headers["Location"].endswith("/xac-nhan"), page(sent)[:400]
+    assert sent.status_code == 200 and "Nhập mã xác nhận" in page(sent), page(sent)[:400]  # the code page itself
     return confirm(client, codes_sent(dep)[-1])
 
 
 def test_registration_waits_for_the_code_the_phone_received(dep, app):
     client = app.test_client()
     sent = post_registration(client)
-    assert sent.status_code == 303
+    # The code page answers the registration (no redirect to it: one request fewer, issue #16); its
+    # forms post to /xac-nhan, which shows the same page.
+    assert sent.status_code == 200 and 'action="/cuoc-thi/tim-hieu-cchc-2024/xac-nhan"' in page(sent)
     assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 0  # not yet
+    assert "*******" + PHONES[1][-3:] in page(sent) and PHONES[1] not in page(sent)
     waiting = page(client.get(BASE + "/xac-nhan"))
     assert "*******" + PHONES[1][-3:] in waiting and PHONES[1] not in waiting and "tin nhắn SMS" in waiting
     wrong = confirm(client, "000000" if codes_sent(dep)[-1] != "000000" else "111111")
@@ -84,14 +87,30 @@ def test_registration_waits_for_the_code_the_phone_received(dep, app):
     assert dep.db.execute("select count(*) from contest_devices where kind = 'device'").fetchone()[0] == 1
 
 
+def test_reloading_the_code_page_sends_no_second_code(dep, app):
+    """The code page answers the registration's POST, so reloading it (without JavaScript, which
+    puts /xac-nhan in the address bar) sends the form again: the page comes back, no new SMS."""
+    client = app.test_client()
+    token = csrf_from(page(client.get(BASE + "/dang-ky")))
+    form = {"csrf_token": token, **registration(1)}
+    first = client.post(BASE + "/dang-ky", data=form)
+    again = client.post(BASE + "/dang-ky", data=form)
+    assert first.status_code == again.status_code == 200 and "Nhập mã xác nhận" in page(again)
+    assert len(codes_sent(dep, PHONES[1])) == 1
+    assert confirm(client, codes_sent(dep)[-1]).status_code == 200  # that one code still registers
+    # A change to what was typed is a new registration: a new code for it.
+    changed = client.post(BASE + "/dang-ky", data={**form, "phone": PHONES[2]})
+    assert changed.status_code == 200 and len(codes_sent(dep, PHONES[2])) == 1
+
+
 def test_a_registered_number_gets_the_same_answer_as_a_new_one(dep, app):
     assert register_verified(dep, app.test_client(), n=1).status_code == 200
     stranger, newcomer = app.test_client(), app.test_client()
     taken = post_registration(stranger, n=1, full_name="Kẻ Mạo Danh")
     fresh = post_registration(newcomer, n=2, full_name="Kẻ Mạo Danh")
-    assert taken.status_code == fresh.status_code == 303
-    assert taken.headers["Location"] == fresh.headers["Location"]
-    waiting = [page(c.get(BASE + "/xac-nhan")) for c in (stranger, newcomer)]
+    assert taken.status_code == fresh.status_code == 200
+    waiting = [page(taken), page(fresh), *(page(c.get(BASE + "/xac-nhan")) for c in (stranger, newcomer))]
+    assert re.sub(r"\*{7}\d{3}|value=\"[^\"]+\"", "", waiting[2]) == re.sub(r"\*{7}\d{3}|value=\"[^\"]+\"", "", waiting[3])
     assert re.sub(r"\*{7}\d{3}|value=\"[^\"]+\"", "", waiting[0]) == re.sub(r"\*{7}\d{3}|value=\"[^\"]+\"", "", waiting[1])
     # The code went to the owner's phone; the stranger has 5 guesses at a 6-digit code, then none.
     for guess in ("123456", "234567", "345678", "456789", "567890"):
@@ -118,7 +137,7 @@ def test_civil_servants_may_verify_with_an_official_email(dep, app):
     citizen = post_registration(client, n=3, audience="nhan-dan", email="mai@ductho.hatinh.gov.vn")
     assert citizen.status_code == 422 and "để trống ô thư điện tử" in page(citizen)
     sent = post_registration(client, n=3, audience="cbccvc", email="Mai.TT@DucTho.HaTinh.gov.vn")
-    assert sent.status_code == 303
+    assert sent.status_code == 200 and "thư điện tử" in page(sent)
     assert codes_sent(dep, "Mai.TT@ductho.hatinh.gov.vn") and not codes_sent(dep, PHONES[3])
     assert "thư điện tử" in page(client.get(BASE + "/xac-nhan"))
     assert confirm(client, codes_sent(dep)[-1]).status_code == 200
@@ -142,8 +161,8 @@ def test_codes_are_capped_per_contest_a_day(make_deployment, make_app):
     data["contest"]["verification"] = {"phone_channel": "sms", "email_domains": ["hatinh.gov.vn"], "daily_codes": 2}
     load_contest(dep, data)
     app = make_app(dep)
-    assert post_registration(app.test_client(), n=1).status_code == 303
-    assert post_registration(app.test_client(), n=2).status_code == 303
+    assert post_registration(app.test_client(), n=1).status_code == 200
+    assert post_registration(app.test_client(), n=2).status_code == 200
     third = post_registration(app.test_client(), n=3)
     assert third.status_code == 422 and "Không gửi được mã xác nhận lúc này" in page(third)
     assert len(codes_sent(dep)) == 2
@@ -152,10 +171,13 @@ def test_codes_are_capped_per_contest_a_day(make_deployment, make_app):
 def test_a_number_sent_too_many_codes_reads_as_sent(dep, app):
     """The core sends 3 codes to a number in 15 minutes; the 4th request must not tell a stranger
     that someone else asked for codes to that number."""
+    pages = []
     for _ in range(4):
         response = post_registration(app.test_client(), n=4)
-        assert response.status_code == 303
+        assert response.status_code == 200
+        pages.append(re.sub(r'value="[^"]+"', "", page(response)))
     assert len(codes_sent(dep, PHONES[4])) == 3
+    assert pages[3] == pages[0]  # the 4th answer reads as the 1st
 
 
 def test_no_sender_for_the_channel_says_so_without_naming_the_number(make_deployment, make_app):
@@ -193,7 +215,7 @@ def test_the_device_cookie_restores_the_participant_after_the_session_ends(dep, 
 
 def test_resending_gives_a_new_code_and_the_old_one_stops_working(dep, app):
     client = app.test_client()
-    assert post_registration(client, n=8).status_code == 303
+    assert post_registration(client, n=8).status_code == 200
     first = codes_sent(dep, PHONES[8])[-1]
     token = csrf_from(page(client.get(BASE + "/xac-nhan")))
     resent = client.post(BASE + "/xac-nhan", data={"csrf_token": token, "gui_lai": "1"})
@@ -205,7 +227,7 @@ def test_resending_gives_a_new_code_and_the_old_one_stops_working(dep, app):
     assert confirm(client, second).status_code == 200
     # Past the per-number limit (3 in 15 minutes) a resend still reads as sent, and sends nothing.
     other = app.test_client()
-    assert post_registration(other, n=9).status_code == 303
+    assert post_registration(other, n=9).status_code == 200
     for _ in range(4):
         token = csrf_from(page(other.get(BASE + "/xac-nhan")))
         assert other.post(BASE + "/xac-nhan", data={"csrf_token": token, "gui_lai": "1"}).status_code == 303
@@ -214,7 +236,7 @@ def test_resending_gives_a_new_code_and_the_old_one_stops_working(dep, app):
 
 def test_correcting_the_registration_from_the_code_page_keeps_what_was_typed(dep, app):
     client = app.test_client()
-    assert post_registration(client, n=10, full_name="Phan Văn Sửa").status_code == 303
+    assert post_registration(client, n=10, full_name="Phan Văn Sửa").status_code == 200
     form = page(client.get(BASE + "/dang-ky"))
     assert 'value="Phan Văn Sửa"' in form and f'value="{PHONES[10]}"' in form and 'value="1988"' in form
 
@@ -250,7 +272,7 @@ def test_one_client_cannot_use_up_the_contests_codes_for_the_day(make_deployment
         other = app.test_client()
         other.environ_base["REMOTE_ADDR"] = address  # another network
         fresh.append(post_registration(other, n=n).status_code)
-    assert fresh == [303, 303] and len(codes_sent(dep)) == 5  # others still get theirs
+    assert fresh == [200, 200] and len(codes_sent(dep)) == 5  # others still get theirs (the code page)
 
 
 def test_readiness_says_what_verification_and_disclosure_need(make_deployment):

@@ -385,7 +385,10 @@ def register_view(slug):
         if audience is not None and audience.verify != "none" and not _already_registered_here(contest, values["phone"]):
             errors = _ask_for_code(contest, audience, values, start_now)
             if not errors:
-                return redirect(url_for(".confirm_view", slug=slug), code=303)
+                # The code page itself answers the registration, not a 303 to it: one request fewer
+                # for every new participant (issue #16). Its forms post to /xac-nhan; reloading it
+                # shows it again without sending another code (see _ask_for_code).
+                return _code_page(contest, _pending(contest), {}, 200)
             values.pop("website", None)
             return _no_store(make_response(render_template(
                 "contest/register.html", **_registration_context(contest, values, errors)), 422))
@@ -483,6 +486,13 @@ def _ask_for_code(contest, audience, values: dict, start_now: bool) -> dict[str,
     address = email or cleaned["phone"]
     if channel is None:
         return {"phone": verification.CodeNotSent("channel").args[0]}
+    cleaned_values = {k: v for k, v in cleaned.items()}
+    earlier = _pending(contest)
+    if earlier is not None and earlier.get("kind") == "register" and earlier.get("address") == address \
+            and earlier.get("values") == cleaned_values and earlier.get("start_now") == start_now \
+            and 0 <= now.timestamp() - earlier.get("sent", 0) < RESEND_SECONDS:
+        return {}  # the same registration again (the code page reloaded): its code is on the way
+
     try:
         # One turn of the write lock: the registration limit, the code and its message.
         with write_transaction(dep.db) as db:
@@ -494,9 +504,23 @@ def _ask_for_code(contest, audience, values: dict, start_now: bool) -> dict[str,
         return {"phone": str(exc)}
     pending = dict(session.get(PENDING_KEY) or {})
     pending[str(contest.id)] = {"kind": "register", "channel": channel, "address": address, "email": email,
-                                "values": {k: v for k, v in cleaned.items()}, "start_now": start_now}
+                                "values": cleaned_values, "start_now": start_now, "sent": int(now.timestamp())}
     session[PENDING_KEY] = pending
     return {}
+
+
+RESEND_SECONDS = 120
+"""The same registration sent again within this many seconds (the code page reloaded, which sends
+the form again) shows the code page without sending another code; "Gửi lại mã" sends one."""
+
+
+def _code_page(contest, pending: dict, errors: dict, status: int):
+    """The page where the code is typed (it answers the registration, and /xac-nhan)."""
+    response = make_response(render_template(
+        "contest/confirm.html", contest=contest, errors=errors, kind=pending["kind"],
+        sent_to=verification.masked(pending["channel"], pending["address"]),
+        channel_label=verification.CHANNEL_LABELS.get(pending["channel"], pending["channel"])), status)
+    return _no_store(response)
 
 
 def official_email(text: str) -> str | None:
@@ -557,11 +581,7 @@ def confirm_view(slug):
             errors["ma"] = ("Mã xác nhận không đúng hoặc đã hết hạn (mã có hiệu lực 10 phút, nhập sai 5 lần thì phải "
                             "lấy mã mới). Bấm “Gửi lại mã” để nhận mã mới.")
             status = 422
-    response = make_response(render_template(
-        "contest/confirm.html", contest=contest, errors=errors, kind=pending["kind"],
-        sent_to=verification.masked(pending["channel"], pending["address"]),
-        channel_label=verification.CHANNEL_LABELS.get(pending["channel"], pending["channel"])), status)
-    return _no_store(response)
+    return _code_page(contest, pending, errors, status)
 
 
 def _verified(contest, pending: dict):
