@@ -230,9 +230,11 @@ def test_stylesheets_carry_no_document_only_headers(app):
     response = app.test_client().get(static_url(app), headers=GZIP)
     assert "Content-Security-Policy" not in response.headers and "X-Frame-Options" not in response.headers
     assert "Referrer-Policy" not in response.headers
-    assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["X-Request-ID"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Request-ID" not in response.headers  # no log line to tie it to: 36 bytes saved a file
     page = app.test_client().get("/dang-nhap", headers=GZIP)
     assert page.headers["Content-Security-Policy"] and page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Request-ID"]
 
 
 def test_later_parts_refer_back_to_earlier_text_but_never_to_a_secret(bare):

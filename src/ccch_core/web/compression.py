@@ -66,7 +66,10 @@ _FINAL_BLOCK = b"\x03\x00"  # an empty final block (fixed Huffman, end-of-block 
 _HASH_LENGTH = 12
 # Referrer-Policy too: it governs the requests a file makes, and these stylesheets and scripts make
 # none of their own (every fetch a script makes comes from the page, under the page's policy).
-_DOCUMENT_ONLY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy", "Referrer-Policy")
+_DOCUMENT_ONLY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "Permissions-Policy", "Referrer-Policy",
+                          "X-Request-ID")
+"""Headers left off stylesheets and scripts: those only a document obeys, and the request id (it
+ties a page's log lines together; a static file logs nothing): 36 bytes a file on the wire."""
 
 
 @attrs.frozen
@@ -368,8 +371,8 @@ def install(app: Flask) -> None:
 
     def trim_static_headers(response: Response) -> Response:
         """Headers that only a document obeys (a page's content policy, framing, permissions,
-        referrer policy) are left off stylesheets and scripts: on a phone's first visit they were
-        280 bytes a file.
+        referrer policy) and the request id are left off stylesheets and scripts: on a phone's
+        first visit they were 280 + 36 bytes a file.
         X-Content-Type-Options stays (it matters for scripts and stylesheets)."""
         if request.endpoint in manifest and response.mimetype in ("text/css", "text/javascript"):
             for name in _DOCUMENT_ONLY_HEADERS:
