@@ -270,6 +270,7 @@ MATRIX: dict[tuple[str, str, str | None], dict[str, object]] = {
     ("account.turn_off_second_factor", "POST", None): _row(LOGIN, 303, 303, 303),
     ("dashboard.index", "GET", None): _row(LOGIN, 200, 200, 200),
     ("dashboard.units", "GET", None): _row(LOGIN, 200, 200, 200),
+    ("dashboard.unit_search_json", "GET", None): _row(LOGIN, 200, 200, 200),  # names only, no unit's data
     ("reports.index", "GET", None): _row(LOGIN, 200, 200, 403),
     ("reports.form", "GET", "own"): _row(LOGIN, 200, 200, 403),
     ("reports.form", "POST", "own"): _row(LOGIN, 303, 303, 403),
@@ -1231,7 +1232,7 @@ def test_rollup_quarter(dep, client_for):
     # Quarter completeness: 23 monthly reports in each of three months, plus Phòng VH-TT's
     # quarterly roll-up, owed to UBND huyện and to UBND tỉnh (IV.1; each recipient is tracked, #19).
     assert "<strong>2/71</strong>" in html
-    assert "Quý I/2024" in table_row(html, "<td>Quý I/2024</td>")
+    assert "Quý I/2024" in table_row(html, ">Quý I/2024</td>")
     assert "gửi Ủy ban nhân dân tỉnh Hà Tĩnh" in html
     rows = re.findall(r"<tr class=\"state-[a-z_]+\">.*?</tr>", html, re.DOTALL)
     assert len(rows) == 71

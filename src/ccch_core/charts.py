@@ -11,7 +11,7 @@ codes. Each chart scales to its container (``width="100%"`` and a ``viewBox``), 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 import attrs
@@ -20,7 +20,7 @@ from .periods import Period
 from .progress import Completeness, IndicatorResult, ReportState
 
 __all__ = [
-    "REPORT_STATE_COLOURS", "TrendPoint", "progress_chart", "report_grid_chart", "trend_chart",
+    "REPORT_STATE_COLOURS", "TrendPoint", "level_grid_chart", "progress_chart", "report_grid_chart", "trend_chart",
 ]
 
 REPORT_STATE_COLOURS = {
@@ -96,6 +96,59 @@ def report_grid_chart(completeness: Completeness, months: Sequence[Period], *, t
             parts.append(f'<rect x="{x + gap}" y="{y + gap}" width="{cell - 2 * gap}" height="{cell - 2 * gap}" '
                          f'fill="{REPORT_STATE_COLOURS[state]}"><title>{escape(name)}, {escape(month.label_vi.lower())}: '
                          f'{escape(state.label_vi.lower())}</title></rect>')
+    y = height - 14
+    x = 4.0
+    for state, label in _LEGEND:
+        parts.append(f'<rect x="{x:.0f}" y="{y - 10}" width="12" height="12" fill="{REPORT_STATE_COLOURS[state]}"/>'
+                     f'<text x="{x + 16:.0f}" y="{y}">{escape(label)}</text>')
+        x += 24 + 5.4 * len(label)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def level_grid_chart(rows: Sequence[tuple[str, Mapping[str, Mapping[str, int]]]], months: Sequence[Period], *,
+                     title: str, ident: str = "luoi-bao-cao") -> str:
+    """A grid of groups of units (rows: a province, a district…) × months: each cell coloured by
+    the state most of the group's reports of that month are in, its words (how many on time,
+    late, missing, not yet due) in a ``<title>``; blank where no report is owed.
+
+    ``rows`` are (name, {period text: {state value: count}}), as
+    :func:`ccch_core.levels.counts_by_period` gives them: the grid of a national plan has one row
+    per province, not one per commune."""
+    label_w, cell, top, gap = 176, 18, 34, 2
+    width = label_w + cell * len(months) + 10
+    height = top + cell * len(rows) + 30
+    totals = {state.value: 0 for state in ReportState}
+    for _, cells in rows:
+        for counts in cells.values():
+            for state, n in counts.items():
+                totals[state] += n
+    desc = (f"{len(rows)} nhóm đơn vị × {len(months)} tháng: {totals['on_time'] + totals['submitted']} báo cáo đúng "
+            f"hạn, {totals['late']} trễ hạn, {totals['missing']} chưa nộp, {totals['not_due']} chưa đến hạn.")
+    parts = _open(ident, width, height, title, desc, 10)
+    for i, month in enumerate(months):
+        x = label_w + i * cell + cell / 2
+        parts.append(f'<text x="{x:.0f}" y="{top - 8}" text-anchor="middle" fill="#4a4a4a">{month.start_date.month}</text>')
+    parts.append(f'<text x="{label_w - 8}" y="{top - 8}" text-anchor="end" fill="#4a4a4a">Tháng</text>')
+    size = cell - 2 * gap
+    for r, (name, cells) in enumerate(rows):
+        y = top + r * cell
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{escape(_short(name, 28))}</text>')
+        for i, month in enumerate(months):
+            counts = cells.get(str(month))
+            x = label_w + i * cell
+            if not counts:
+                parts.append(f'<rect x="{x + gap}" y="{y + gap}" width="{size}" height="{size}" fill="none" '
+                             'stroke="#e3e6ea"/>')
+                continue
+            merged = {ReportState.ON_TIME: counts.get("on_time", 0) + counts.get("submitted", 0),
+                      ReportState.LATE: counts.get("late", 0), ReportState.MISSING: counts.get("missing", 0),
+                      ReportState.NOT_DUE: counts.get("not_due", 0)}
+            most = max(merged, key=lambda s: merged[s])
+            words = ", ".join(f"{n} {label.lower()}" for s, label in _LEGEND if (n := merged[s]))
+            parts.append(f'<rect x="{x + gap}" y="{y + gap}" width="{size}" height="{size}" '
+                         f'fill="{REPORT_STATE_COLOURS[most]}"><title>{escape(_short(name, 40))}, '
+                         f'{escape(month.label_vi.lower())}: {escape(words)}</title></rect>')
     y = height - 14
     x = 4.0
     for state, label in _LEGEND:

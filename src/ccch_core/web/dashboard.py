@@ -6,14 +6,16 @@ from collections import defaultdict
 
 from flask import Blueprint, abort, g, render_template, request
 
-from .. import charts, progress
+from .. import charts, levels, progress
+from ..accounts import Role
 from ..model import Plan
 from ..periods import Period, PeriodError, PeriodType, to_local, utc_now
 from . import deployment
 from .auth import login_required
+from .params import page_arg, search_arg
 
 __all__ = [
-    "chosen_period", "period_choices",
+    "chosen_period", "levels_context", "period_choices", "viewing_scope",
 ]
 
 bp = Blueprint("dashboard", __name__)
@@ -121,30 +123,47 @@ def database_version(db) -> tuple[int, int]:
     return db.execute("pragma data_version").fetchone()[0], db.conn.total_changes
 
 
-def dashboard_charts(dep, plan: Plan, period: Period, results, now) -> dict[str, object]:
+def dashboard_charts(dep, plan: Plan, period: Period, results, now, level: levels.Level | None = None,
+                     rows: tuple = ()) -> dict[str, object]:
     """The dashboard's pictures (server-rendered SVG, :mod:`ccch_core.charts`): the year's grid of
     units × months by report state, progress toward each target in ``period``, and each
     indicator's trend over the plan's months up to the end of ``period``.
 
     The trends evaluate the plan once per month (most of the page's cost), so the pictures are
     kept per process until anything in the database changes or the hour turns (a due date may
-    pass): the same for every user, since the dashboard shows the whole plan."""
+    pass): the same for every reader looking from the same unit at the same page of rows.
+
+    The grid has one row per report of a small scope, one row per unit one level below a large
+    one (``level``'s mode, ``rows`` the page shown): never the whole plan's 3,321 communes."""
+    scope = level.scope.id if level is not None and level.scope is not None else None
+    shown_rows = tuple(getattr(r, "unit", r).id for r in rows) if level is not None and level.mode == "units" else ()
     key = (str(dep.config.database_path), id(dep.db.conn), plan.id, str(period), database_version(dep.db),
-           to_local(now).strftime("%Y%m%d%H"))
+           to_local(now).strftime("%Y%m%d%H"), scope, level.mode if level else None, shown_rows)
     cached = _CHARTS_CACHE.get(key)
     if cached is not None:
         return cached
     if len(_CHARTS_CACHE) >= _CHARTS_CACHE_SIZE:
         _CHARTS_CACHE.clear()
-    _CHARTS_CACHE[key] = drawn = _draw_charts(dep, plan, period, results, now)
+    _CHARTS_CACHE[key] = drawn = _draw_charts(dep, plan, period, results, now, level, rows)
     return drawn
 
 
-def _draw_charts(dep, plan: Plan, period: Period, results, now) -> dict[str, object]:
+def _draw_charts(dep, plan: Plan, period: Period, results, now, level=None, rows=()) -> dict[str, object]:
     months = plan_months(plan)
     year = Period.year_of(plan.year)
-    grid = charts.report_grid_chart(progress.reporting_completeness(dep.db, plan, year, now=now), months,
-                                    title=f"Báo cáo hằng tháng của các đơn vị năm {plan.year}")
+    year_reports = progress.reporting_completeness(dep.db, plan, year, now=now)
+    title = f"Báo cáo hằng tháng của các đơn vị năm {plan.year}"
+    if level is not None and level.mode == "units":
+        tallies = [r for r in rows if isinstance(r, levels.Tally)]
+        counted = levels.counts_by_period(plan, year_reports, tallies, level.scope.id if level.scope else None)
+        grid = charts.level_grid_chart(
+            [(t.unit.name + (" (riêng)" if level.scope is not None and t.unit.id == level.scope.id else ""),
+              counted.get(t.unit.id, {})) for t in tallies], months, title=title)
+    else:
+        if level is not None:
+            shown = {r.unit.id for r in level.reports}
+            year_reports = progress.Completeness(year, tuple(r for r in year_reports.reports if r.unit.id in shown))
+        grid = charts.report_grid_chart(year_reports, months, title=title)
     shown = [m for m in months if m.start_date <= period.end_date] or months[:1]
     by_month = [results if m == period else
                 progress.evaluate_plan(dep.db, plan, m, now=now, measures=dep.measures, deployment=dep) for m in shown]
@@ -193,8 +212,10 @@ def index():
     for result in dep.pm.hook.dashboard_panels(deployment=dep, user=g.user, period=period):
         panels.extend(result or [])
     panels.sort(key=lambda p: p.get("order", 100))
+    level_ctx = levels_context(plan, completeness)
     return render_template(
         "dashboard.html",
+        **level_ctx,
         period=period,
         choices=period_choices(plan),
         results=results,
@@ -204,10 +225,73 @@ def index():
         task_counts=task_activity(dep.db, plan, period),
         panels=panels,
         period_note=period_note,
-        charts=dashboard_charts(dep, plan, period, results, now),
+        charts=dashboard_charts(dep, plan, period, results, now, level_ctx["level"], level_ctx["rows"].items),
         plan=plan,
         plans=list(dep.plans.values()),
     )
+
+
+STATE_FILTERS = {
+    "missing": (progress.ReportState.MISSING,),
+    "late": (progress.ReportState.LATE,),
+    "not_due": (progress.ReportState.NOT_DUE,),
+    "received": (progress.ReportState.ON_TIME, progress.ReportState.LATE, progress.ReportState.SUBMITTED),
+}
+"""The ``state`` filter of the reports tables: overdue, late, not yet due, received."""
+
+
+def viewing_scope(plan: Plan, small: bool = False) -> str | None:
+    """The unit a page of reports looks from: ``?unit=`` when given, else the reader's own scope
+    (a unit officer's unit; the whole plan, None, for the other roles). In a ``small``
+    deployment (every report fits one list) a unit officer too sees the whole plan's list, as
+    before pages were sized by level: aggregation must not hide what a small plan shows.
+
+    An unknown unit is a 404. A unit officer may look only at or below their unit (403), as for
+    every unit's data. The other roles may look from any unit: the pages show them each
+    unit's report state already (the plan-wide picture), and looking from a unit only narrows it.
+    """
+    unit_id = request.args.get("unit") or None
+    if unit_id is not None:
+        if len(unit_id) > 200 or not plan.has_unit(unit_id):
+            abort(404, description="Không có đơn vị này trong kế hoạch.")
+        if g.user.role is Role.UNIT_OFFICER and not g.user.can_see_unit(plan, unit_id):
+            abort(403)
+        return unit_id
+    if g.user.role is Role.UNIT_OFFICER and g.user.unit_id and not small:
+        return g.user.unit_id
+    return None
+
+
+def levels_context(plan: Plan, completeness: progress.Completeness) -> dict[str, object]:
+    """What the reports table of a page needs (``_completeness.html``): the level seen from
+    :func:`viewing_scope`, and the page of rows the request asks for — rows per unit one level
+    below (a large scope), each report (a small one), or the reports matching ``?q=`` (a unit's
+    name, searched) and ``?state=`` (missing, late, not_due, received), paginated by ``?trang=``.
+    """
+    small = len({r.unit.id for r in completeness.reports}) <= levels.LIST_LIMIT
+    scope_id = viewing_scope(plan, small)
+    query = search_arg("q")
+    state = request.args.get("state") or ""
+    if state and state not in STATE_FILTERS:
+        abort(400, description="Tình trạng không hợp lệ: chọn chưa nộp, trễ hạn, chưa đến hạn hoặc đã nộp.")
+    level = levels.level_view(plan, completeness, scope_id, descend=request.args.get("unit") is None)
+    if query or state:
+        reports = list(level.reports)
+        if state:
+            wanted = STATE_FILTERS[state]
+            reports = [r for r in reports if r.state in wanted]
+        if query:
+            ids = {u.id for u in levels.search_units(plan, query, only={r.unit.id for r in reports})}
+            reports = [r for r in reports if r.unit.id in ids]
+        shown = "filtered"
+        items = reports
+    elif level.mode == "units":
+        shown, items = "units", list(level.tallies)
+    else:
+        shown, items = "list", list(level.reports)
+    size = levels.PAGE_SIZE if shown == "units" else levels.LIST_PAGE_SIZE
+    return {"level": level, "rows": levels.paginate(items, page_arg("trang"), size), "shown": shown, "query": query,
+            "state": state, "state_filters": STATE_FILTERS}
 
 
 def _outside(plan: Plan, text: str) -> bool:
@@ -218,8 +302,47 @@ def _outside(plan: Plan, text: str) -> bool:
     return period.end_date < plan.starts_on or period.start_date > plan.ends_on
 
 
+TREE_LIMIT = 300
+"""A plan with at most this many units shows its whole tree on the units page (Đức Thọ: 113);
+a larger one is browsed one level at a time."""
+
+
 @bp.route("/don-vi")
 @login_required
 def units():
-    """The unit tree of the plan, with kinds, retirements and mergers."""
-    return render_template("units.html")
+    """The plan's units, with kinds, retirements and mergers: the whole tree for a small plan;
+    for a large one, one unit's children at a time (``?unit=``, paginated by ``?trang=``) with
+    its path from the root, and a search by name (``?q=``, tones optional)."""
+    plan = deployment().plan
+    query = search_arg("q")
+    unit_id = request.args.get("unit") or None
+    if unit_id is not None and (len(unit_id) > 200 or not plan.has_unit(unit_id)):
+        abort(404, description="Không có đơn vị này trong kế hoạch.")
+    page = page_arg("trang")
+    if query:
+        found = levels.search_units(plan, query, within=unit_id)
+        return render_template("units.html", mode="search", query=query, rows=levels.paginate(found, page),
+                               scope=plan.unit(unit_id) if unit_id else None)
+    if unit_id is None and len(plan.units) <= TREE_LIMIT:
+        return render_template("units.html", mode="tree", query="", rows=None, scope=None)
+    scope = plan.unit(unit_id) if unit_id else None
+    children = plan.children(unit_id) if unit_id else plan.roots()
+    return render_template("units.html", mode="level", query="", scope=scope,
+                           path=[*reversed(plan.ancestors(unit_id)), scope] if scope else [],
+                           rows=levels.paginate(children, page))
+
+
+@bp.route("/don-vi/tim.json")
+@login_required
+def unit_search_json():
+    """Units matching ``?q=`` as JSON, for a unit picker's suggestions (progressive enhancement:
+    the picker works without it). ``?scope=mine`` keeps the units whose data the reader may see;
+    at most 20, each ``{"id", "name", "in"}`` (``in``: the unit above it, to tell apart two
+    communes of the same name)."""
+    plan = deployment().plan
+    query = search_arg("q")
+    found = levels.search_units(plan, query, limit=400) if len(query) >= 2 else []
+    if request.args.get("scope") == "mine":
+        found = [u for u in found if g.user.can_see_unit(plan, u.id)]
+    return {"units": [{"id": u.id, "name": u.name, "in": plan.unit(u.parent).name if u.parent else ""}
+                      for u in found[:20]]}

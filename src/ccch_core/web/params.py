@@ -23,6 +23,7 @@ __all__ = [
     "int_arg",
     "page_arg",
     "period_arg",
+    "search_arg",
 ]
 
 MAX_PAGE = 100_000
@@ -53,6 +54,24 @@ def page_arg(name: str = "trang") -> int:
     """The page asked for in ``?trang=`` (1 when absent), 1 to :data:`MAX_PAGE`; 400 otherwise.
     A page past the last is the caller's to handle (an empty page or 404)."""
     return int_arg(name, 1, MAX_PAGE, default=1, what="Số trang")  # type: ignore[return-value]
+
+
+MAX_SEARCH = 100
+"""The longest search text a search box accepts (a unit's name is at most a few dozen characters)."""
+
+
+def search_arg(name: str = "q", max_length: int = MAX_SEARCH) -> str:
+    """The search text in ``?q=`` (cleaned: NFC, one space between words; "" when absent); 400 in
+    words when it is longer than ``max_length`` characters, so a pasted page never becomes a scan."""
+    from ..text import clean
+
+    raw = request.args.get(name) or ""
+    if len(raw) > 4 * max_length:  # before cleaning: never normalise a megabyte
+        abort(400, description=f"Từ khóa tìm kiếm dài quá {max_length} ký tự.")
+    text = clean(raw)
+    if len(text) > max_length:
+        abort(400, description=f"Từ khóa tìm kiếm dài quá {max_length} ký tự.")
+    return text
 
 
 def id_arg(name: str, *, source: Mapping[str, str] | None = None, what: str = "Mã số") -> int | None:

@@ -26,7 +26,7 @@ from ..model import Indicator, IndicatorKind, Plan, Unit
 from ..periods import VN_TZ, Period, PeriodError, PeriodType, utc_now
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
-from .dashboard import chosen_period, period_choices
+from .dashboard import chosen_period, levels_context, period_choices
 
 bp = Blueprint("reports", __name__)
 
@@ -337,7 +337,7 @@ def rollup():
         by_unit[row["unit_id"]][row["category"]] += row["total"]
     units = [u for u in plan.units if u.id in by_unit]
     return render_template(
-        "rollup.html", period=period, choices=period_choices(plan), completeness=completeness,
+        "rollup.html", **levels_context(plan, completeness), period=period, choices=period_choices(plan), completeness=completeness,
         states=progress.ReportState, totals=totals, by_unit=by_unit, units=units,
         categories=progress.ACTIVITY_CATEGORIES,
         results=progress.evaluate_plan(db, plan, period, now=now, measures=dep.measures, deployment=dep),

@@ -16,12 +16,14 @@ from flask import (
     Response,
     abort,
     g,
+    redirect,
     render_template,
     request,
     stream_with_context,
+    url_for,
 )
 
-from ccch_core import PluginError, hookimpl
+from ccch_core import PluginError, hookimpl, levels
 from ccch_core.accounts import Role
 from ccch_core.periods import Period, PeriodError
 from ccch_core.report import DataScope, ExportOptions, build_report, call_exporter
@@ -29,6 +31,7 @@ from ccch_core.storage import open_private
 from ccch_core.text import slugify
 from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
+from ccch_core.web.params import page_arg, search_arg
 
 from . import pages, tabular, written
 from .decision_nd30 import DecisionWriter
@@ -311,6 +314,34 @@ def download_report():
                     headers={"Content-Disposition": _content_disposition(filename)})
 
 
+@bp.route("/bao-cao/chon-don-vi")
+@login_required
+def choose_unit():
+    """The unit picker's answer (works without JavaScript): the units matching ``?q=`` whose
+    report the reader may download for ``?period=``; one match (or one name typed exactly)
+    goes straight to the download, several are listed as download links, paginated."""
+    dep = current_deployment()
+    plan = dep.plan
+    try:
+        period = Period.parse(request.args.get("period", ""))
+    except PeriodError:
+        abort(400, description="Kỳ báo cáo không hợp lệ (ví dụ: 2024-03, 2024-Q1, 2024-H1, 2024).")
+    if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+        abort(400, description=f"Kỳ {period.label_vi} nằm ngoài thời gian của kế hoạch.")
+    format_name = request.args.get("format", "docx")
+    if format_name not in dep.exporters:
+        abort(400, description="Định dạng không được hỗ trợ.")
+    query = search_arg("q")
+    allowed = [u.id for u in downloadable_units(plan, g.user, period)]
+    found = levels.search_units(plan, query, only=allowed) if query else []
+    exact = [u for u in found if levels.search_key(u.name) == levels.search_key(query)]
+    chosen = found if len(found) == 1 else exact if len(exact) == 1 else []
+    if chosen:
+        return redirect(url_for(".download_report", period=str(period), unit=chosen[0].id, format=format_name))
+    return render_template("export/choose_unit.html", period=period, format_name=format_name, query=query,
+                           rows=levels.paginate(found, page_arg("trang")), exporter=dep.exporters[format_name])
+
+
 @bp.route("/du-lieu")
 @login_required
 def data_index():
@@ -377,13 +408,26 @@ def navigation_items(deployment, user):
     return []
 
 
+def downloadable_units(plan, user, period: Period) -> list:
+    """The units whose report ``user`` may download for ``period``: the units that owe one (one
+    resolution of the reporting rules for the whole scope, never one per unit), kept by the
+    core's one rule — every unit for admins, the officer's unit and those below it, none for
+    viewers and contest managers."""
+    if user is None or not (user.is_admin or user.role is Role.UNIT_OFFICER and user.unit_id):
+        return []
+    reporters = plan.expected_reporters(period.months()[-1])
+    if user.is_admin:
+        return list(reporters)
+    return [u for u in reporters if plan.is_within(u.id, user.unit_id)]
+
+
 @hookimpl
 def dashboard_panels(deployment, user, period):
-    plan = deployment.plan
-    # Only the units whose report the user may download (the core's one rule): every unit for
-    # admins, their own for a unit officer, none for viewers and contest managers.
-    reporters = plan.expected_reporters(period.months()[-1])
-    units = [u for u in reporters if user is not None and user.can_see_unit(plan, u.id)]
+    units = downloadable_units(deployment.plan, user, period)
     exporters = [e for e in deployment.exporters.values()]
+    # A long list is a search box (the unit picker), not thousands of options.
+    picker = len(units) > levels.LIST_LIMIT
     return [{"title": "Tải báo cáo", "template": "export/panel.html", "order": 5,
-             "context": {"units": units, "exporters": exporters, "whole_plan": user is None or user.role is not Role.UNIT_OFFICER}}]
+             "context": {"units": [] if picker else units, "picker": picker, "count": len(units),
+                         "exporters": exporters,
+                         "whole_plan": user is None or user.role is not Role.UNIT_OFFICER}}]

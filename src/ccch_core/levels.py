@@ -1,0 +1,288 @@
+"""The plan seen one level at a time: reports counted per unit below a scope, and units searched.
+
+A page shows what its reader can act on. An officer at a province of 100 communes acts on the
+communes; an administrator of a national plan on the 34 provinces, then on one province's late
+communes. So reports are counted *per unit one level below the reader's scope* (a province's
+row sums the reports owed by every unit under it), with a way down to the next level. A small
+scope is listed report by report, as a district with 40 units expects: aggregation depends on how
+many units owe reports below the scope (:data:`LIST_LIMIT`), not on hiding what a small
+deployment shows.
+
+Everything here works on a :class:`~ccch_core.progress.Completeness` already computed and on the
+plan's tree (dictionary look-ups), so a page costs one pass over the period's expected reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from .model import Plan, Unit
+from .progress import Completeness, ExpectedReport, ReportState
+from .text import fold, sort_key, strip_diacritics
+
+__all__ = [
+    "LIST_LIMIT",
+    "LIST_PAGE_SIZE",
+    "PAGE_SIZE",
+    "Level",
+    "Page",
+    "Tally",
+    "level_view",
+    "paginate",
+    "search_key",
+    "search_units",
+    "units_within",
+]
+
+LIST_LIMIT = 60
+"""A scope where at most this many units owe reports is shown report by report (a district with
+its 40 units sees them directly); above it, its reports are counted per unit one level below."""
+
+PAGE_SIZE = 50
+"""Rows per page of a paginated table (a page of 50 rows stays well under the 200 KB a page may
+weigh at national size)."""
+
+LIST_PAGE_SIZE = 200
+"""Rows per page of a list of single reports (about 450 bytes each): a small scope's quarter
+(Đức Thọ: 71 reports) stays on one page, as it was before pages were sized."""
+
+
+@attrs.frozen
+class Tally:
+    """The reports owed by the units at and below ``unit`` in one period, counted by state.
+
+    A row of the level view: ``unit`` is one unit directly below the scope (or the scope itself,
+    for the reports it owes itself). ``report`` is the one report of the row when there is
+    exactly one (a commune's own monthly report), so a page can show its state and link to it.
+    """
+
+    unit: Unit
+    reporters: int
+    """Units that owe at least one of the counted reports."""
+    counts: dict[str, int] = attrs.field(eq=False)
+    report: ExpectedReport | None = None
+    below: bool = False
+    """Whether units below ``unit`` owe reports (a way down exists)."""
+
+    @property
+    def expected(self) -> int:
+        """Reports expected."""
+        return sum(self.counts.values())
+
+    def count(self, *states: ReportState) -> int:
+        """Reports in one of ``states``."""
+        return sum(self.counts.get(s.value, 0) for s in states)
+
+    @property
+    def received(self) -> int:
+        """Reports received (on time, late, or submitted under a rule without a due day)."""
+        return self.count(ReportState.ON_TIME, ReportState.LATE, ReportState.SUBMITTED)
+
+    @property
+    def reporting_rate(self) -> float | None:
+        """Received over expected, in percent."""
+        return 100.0 * self.received / self.expected if self.expected else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """On time over expected, in percent."""
+        return 100.0 * self.count(ReportState.ON_TIME) / self.expected if self.expected else None
+
+    @property
+    def overdue(self) -> int:
+        """Reports past their due date and not received."""
+        return self.count(ReportState.MISSING)
+
+
+@attrs.frozen
+class Level:
+    """What a reader at ``scope`` sees of a period's reports.
+
+    ``mode`` is ``"list"`` (each report of the scope, a small scope) or ``"units"`` (one
+    :class:`Tally` per unit one level below ``scope``). ``path`` is the chain from the plan's
+    root down to ``scope`` (breadcrumbs); ``scope`` None is the whole plan.
+    """
+
+    scope: Unit | None
+    path: tuple[Unit, ...]
+    mode: str
+    reports: tuple[ExpectedReport, ...]
+    """The scope's reports, plan order (every mode: a filtered list pages over them)."""
+    tallies: tuple[Tally, ...]
+    reporters: int
+    total: Tally | None
+
+
+@attrs.frozen
+class Page:
+    """One page of a longer sequence: ``items``, its 1-based ``number`` of ``pages``."""
+
+    items: tuple[Any, ...]
+    number: int
+    pages: int
+    total: int
+    size: int
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the first item on the page (0 for an empty sequence)."""
+        return (self.number - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        """1-based position of the last item on the page."""
+        return min(self.number * self.size, self.total)
+
+
+def paginate(items: Sequence[Any], page: int, size: int = PAGE_SIZE) -> Page:
+    """The ``page``-th page of ``items`` (1-based); a number below 1 or past the end is clamped to
+    the first or last page, so a stale or tampered link still shows a page."""
+    pages = max(1, -(-len(items) // size))
+    number = min(max(1, page), pages)
+    start = (number - 1) * size
+    return Page(tuple(items[start:start + size]), number, pages, len(items), size)
+
+
+def _tally(unit: Unit, reports: list[ExpectedReport], below: bool) -> Tally:
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r.state.value] = counts.get(r.state.value, 0) + 1
+    single = reports[0] if len(reports) == 1 else None
+    return Tally(unit, len({r.unit.id for r in reports}), counts, single, below)
+
+
+def level_view(plan: Plan, completeness: Completeness, scope_id: str | None = None, *,
+               list_limit: int = LIST_LIMIT, descend: bool = True) -> Level:
+    """The period's reports as a reader at ``scope_id`` (None: the whole plan) should see them.
+
+    With ``descend``, a scope that owes no report itself and has reports below only one of its
+    units moves down to that unit (Đức Thọ's plan is rooted at the province, but its reports are
+    all under the district): the page opens where the reports are. A scope where at most
+    ``list_limit`` units owe reports is listed report by report (mode ``"list"``); a larger one
+    is counted per unit one level below (mode ``"units"``, each row a :class:`Tally`).
+    """
+    scope = plan.unit(scope_id) if scope_id else None
+    path = [*reversed(plan.ancestors(scope.id)), scope] if scope else []
+    # Each reporting unit's chain from its root, once per unit (not once per report: a year
+    # has twelve reports per unit).
+    chains: dict[str, list[str]] = {}
+    for r in completeness.reports:
+        if r.unit.id not in chains:
+            chain = [r.unit.id, *(a.id for a in plan.ancestors(r.unit.id))]
+            chain.reverse()
+            chains[r.unit.id] = chain
+    depth = len(path)
+    prefix = [u.id for u in path]
+    reports = [r for r in completeness.reports if chains[r.unit.id][:depth] == prefix]
+    while True:
+        depth = len(path)
+        groups: dict[str | None, list[ExpectedReport]] = {}
+        for r in reports:
+            chain = chains[r.unit.id]
+            groups.setdefault(chain[depth] if len(chain) > depth else None, []).append(r)
+        own = groups.pop(None, [])
+        if descend and not own and len(groups) == 1:
+            only_id = next(iter(groups))
+            if any(r.unit.id != only_id for r in groups[only_id]):
+                path.append(plan.unit(only_id))
+                continue
+        break
+    scope = path[-1] if path else None
+    reporters = len({r.unit.id for r in reports})
+    total = _tally(scope, reports, True) if scope is not None and reports else None
+    if reporters <= list_limit:
+        return Level(scope, tuple(path), "list", tuple(reports), (), reporters, total)
+    tallies = []
+    if own and scope is not None:
+        tallies.append(_tally(scope, own, False))
+    order = {u.id: i for i, u in enumerate(plan.units)}
+    for unit_id in sorted(groups, key=lambda k: order.get(k, 0)):
+        rows = groups[unit_id]
+        tallies.append(_tally(plan.unit(unit_id), rows, any(r.unit.id != unit_id for r in rows)))
+    return Level(scope, tuple(path), "units", tuple(reports), tuple(tallies), reporters, total)
+
+
+def units_within(plan: Plan, scope_id: str | None) -> Iterable[Unit]:
+    """The units at and below ``scope_id`` (every unit for None), in plan order."""
+    if scope_id is None:
+        return plan.units
+    return (plan.unit(scope_id), *plan.descendants(scope_id))
+
+
+_SEARCH_CACHE: dict[int, tuple[Plan, list[tuple[str, Unit]]]] = {}
+
+
+def search_key(text: str) -> str:
+    """The form names are compared in for search: case-folded, without tones or letter marks, đ as
+    d ("Đức Thọ", "duc tho" and "ĐỨC THỌ" all give "duc tho"), since people type without them."""
+    return strip_diacritics(fold(text)).casefold()
+
+
+def _index(plan: Plan) -> list[tuple[str, Unit]]:
+    cached = _SEARCH_CACHE.get(id(plan))
+    if cached is not None and cached[0] is plan:
+        return cached[1]
+    if len(_SEARCH_CACHE) > 8:
+        _SEARCH_CACHE.clear()
+    index = []
+    for unit in plan.units:
+        names = [unit.name, *([unit.short_name] if unit.short_name else []), *unit.aliases,
+                 *(f.name for f in unit.former_names)]
+        index.append((" | ".join(search_key(n) for n in names), unit))
+    _SEARCH_CACHE[id(plan)] = (plan, index)
+    return index
+
+
+def search_units(plan: Plan, query: str, *, within: str | None = None, only: Iterable[str] | None = None,
+                 limit: int | None = None) -> list[Unit]:
+    """Units whose name (or short name, alias, former name) contains every word of ``query``,
+    compared by :func:`search_key`; names that start with the query come first, then shorter names,
+    then Vietnamese alphabetical order. ``within`` keeps units at or below one unit; ``only`` keeps the given ids."""
+    words = search_key(query).split()
+    if not words:
+        return []
+    allowed = set(only) if only is not None else None
+    found = []
+    for key, unit in _index(plan):
+        if all(w in key for w in words) and (allowed is None or unit.id in allowed) and (
+                within is None or plan.is_within(unit.id, within)):
+            found.append((not key.startswith(words[0]), len(unit.name), unit))
+    # Names that start with the query, then the shortest (the unit itself before its desks and
+    # stations: "UBND xã An Dũng" before "Bộ phận tiếp nhận … xã An Dũng"), then a-z.
+    found.sort(key=lambda t: (t[0], t[1], sort_key(t[2].name)))
+    units = [u for _, _, u in found]
+    return units[:limit] if limit is not None else units
+
+
+def counts_by_period(plan: Plan, completeness: Completeness, rows: Iterable[Tally],
+                     scope_id: str | None) -> dict[str, dict[str, dict[str, int]]]:
+    """For each row's unit: the reports of ``completeness`` (a year's, say) counted by period and
+    state — ``{unit_id: {"2024-03": {"on_time": 80, "late": 12, …}}}``. A row for the scope
+    itself counts only its own reports; any other row, the reports at and below its unit. Only
+    the activity reports in ccch count (not the copies owed to further recipients)."""
+    wanted = {t.unit.id: t.unit.id != scope_id for t in rows}
+    out: dict[str, dict[str, dict[str, int]]] = {u: {} for u in wanted}
+    owner: dict[str, str | None] = {}
+    for r in completeness.reports:
+        if r.recipient is not None:
+            continue
+        unit_id = r.unit.id
+        if unit_id not in owner:
+            found = None
+            if unit_id in wanted:
+                found = unit_id
+            else:
+                for a in plan.ancestors(unit_id):
+                    if wanted.get(a.id):
+                        found = a.id
+                        break
+            owner[unit_id] = found
+        key = owner[unit_id]
+        if key is None:
+            continue
+        cell = out[key].setdefault(str(r.period), {})
+        cell[r.state.value] = cell.get(r.state.value, 0) + 1
+    return out
