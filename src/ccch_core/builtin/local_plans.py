@@ -51,23 +51,35 @@ def register_commands(cli):
     from ..audit import cli_actor
     from ..cli import CliState, echo_json, table
 
+    def plan_option(command):
+        return click.option("--plan", "plan_id", metavar="ID",
+                            help="The parent plan by id (ccch plan list); default: the deployment's default plan.")(command)
+
+    def parent(dep, plan_id):
+        try:
+            return dep.plan_by_id(plan_id)
+        except KeyError as exc:
+            raise click.BadParameter(exc.args[0], param_hint="--plan") from None
+
     @cli.group("local-plans")
     def group():
         """Commune plans under the plan (Kế hoạch các xã): list, export, document, demo."""
 
     @group.command("list")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @plan_option
     @click.pass_obj
-    def list_(state: CliState, as_json: bool):
+    def list_(state: CliState, as_json: bool, plan_id: str | None):
         """Which communes sent their plan, late or on time, and which are approved."""
         dep = state.deployment()
-        rows = lp.board(dep.db, dep.plan)
+        plan = parent(dep, plan_id)
+        rows = lp.board(dep.db, plan)
         if as_json:
             echo_json([{"unit": r.unit.id, "name": r.unit.name, "status": r.local.status.value if r.local else None,
                         "state": r.state_vi, "sent_at": r.local.sent_at if r.local else None, "late": r.late,
                         "overdue": r.overdue} for r in rows])
             return
-        click.echo(f"{dep.plan.title}: kế hoạch của {len(rows)} đơn vị")
+        click.echo(f"{plan.title}: kế hoạch của {len(rows)} đơn vị")
         click.echo(table([(r.unit.id, r.unit.name, r.state_vi,
                            {True: "trễ hạn", False: "đúng hạn"}.get(r.late, "–")) for r in rows],
                          ["Mã", "Đơn vị", "Tình trạng", "Hạn"]))
@@ -76,14 +88,17 @@ def register_commands(cli):
     @click.argument("unit_id")
     @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
                   help="Write the plan file here instead of printing it.")
+    @plan_option
     @click.pass_obj
-    def export(state: CliState, unit_id: str, output: Path | None):
+    def export(state: CliState, unit_id: str, output: Path | None, plan_id: str | None):
         """The approved plan of UNIT_ID as a plan file (TOML, with parent_plan)."""
         dep = state.deployment()
-        local = lp.get(dep.db, dep.plan, unit_id) if dep.plan.has_unit(unit_id) else None
+        plan = parent(dep, plan_id)
+        local = lp.get(dep.db, plan, unit_id) if plan.has_unit(unit_id) else None
         if local is None or local.status is not lp.Status.APPROVED:
-            raise click.ClickException(f"{unit_id}: no approved plan (ccch local-plans list shows where each stands)")
-        text = lp.to_toml(dep.plan, local)
+            raise click.ClickException(f"{unit_id}: no approved plan under {plan.id} "
+                                       "(ccch local-plans list shows where each stands)")
+        text = lp.to_toml(plan, local)
         if output:
             output.write_text(text, encoding="utf-8")
             click.echo(f"Wrote {output}.")
@@ -101,20 +116,23 @@ def register_commands(cli):
     @click.option("--title", "signer_title", default="CHỦ TỊCH", show_default=True, help="The signer's title.")
     @click.option("--authority", default="TM. ỦY BAN NHÂN DÂN", show_default=True,
                   help="The authority line above the title (TM., KT. …).")
+    @plan_option
     @click.pass_obj
-    def document(state: CliState, unit_id: str, output: Path, number, day, signer, signer_title, authority):
+    def document(state: CliState, unit_id: str, output: Path, number, day, signer, signer_title, authority, plan_id):
         """The approved plan of UNIT_ID as a Decree 30 "Kế hoạch" (DOCX; needs the export plugin)."""
         import io
 
         from ..documents import DocumentWriterMissing, write_document
 
         dep = state.deployment()
-        local = lp.get(dep.db, dep.plan, unit_id) if dep.plan.has_unit(unit_id) else None
+        plan = parent(dep, plan_id)
+        local = lp.get(dep.db, plan, unit_id) if plan.has_unit(unit_id) else None
         if local is None or local.status is not lp.Status.APPROVED:
-            raise click.ClickException(f"{unit_id}: no approved plan (ccch local-plans list shows where each stands)")
+            raise click.ClickException(f"{unit_id}: no approved plan under {plan.id} "
+                                       "(ccch local-plans list shows where each stands)")
         if number is not None and not (0 < len(number.strip()) <= 20):
             raise click.BadParameter(f"{number!r}: 1 to 20 characters", param_hint="--number")
-        doc = lp.to_document(dep.plan, local, number=number.strip() if number else None,
+        doc = lp.to_document(plan, local, number=number.strip() if number else None,
                              day=day.date() if day else None, signer_name=signer.strip(),
                              signer_title=signer_title.strip() or "CHỦ TỊCH", signer_authority=authority.strip())
         buffer = io.BytesIO()
@@ -126,25 +144,27 @@ def register_commands(cli):
         click.echo(f"Wrote {output}.")
 
     @group.command("demo")
+    @plan_option
     @click.pass_obj
-    def demo(state: CliState):
+    def demo(state: CliState, plan_id: str | None):
         """Two commune plans for the Đức Thọ example: An Dũng's approved, Đức Đồng's returned
-        with comments (for `make run`). Communes that already have a plan are left alone."""
+        with comments (for `make run`; with --plan, under another year's plan, on that year's
+        dates). Communes that already have a plan are left alone."""
         dep = state.deployment()
-        plan, db, by = dep.plan, dep.db, cli_actor()
+        plan, db, by = parent(dep, plan_id), dep.db, cli_actor()
         done = []
         for outcome, (unit_id, sent) in DEMO.items():
             if not plan.has_unit(unit_id) or unit_id not in {u.id for u in lp.expected_units(plan)}:
                 raise click.ClickException(f"{unit_id}: not a commune of this plan (the demo is for the Đức Thọ example)")
             if lp.get(db, plan, unit_id) is not None:
                 continue
-            sent_at = dt.datetime.fromisoformat(sent)
+            sent_at = dt.datetime.fromisoformat(sent).replace(year=plan.year)
             local = lp.start(db, plan, unit_id, by=by, now=sent_at - dt.timedelta(days=3))
             if outcome == "approved":
                 content = {"tasks": local.tasks + [{
                     "duty": "Tổ chức hội nghị đối thoại giữa lãnh đạo xã với Nhân dân về giải quyết TTHC",
                     "products": ["Biên bản hội nghị", "Tin bài trên Trang thông tin điện tử xã"],
-                    "timing": "Quý II/2024"}],
+                    "timing": f"Quý II/{plan.year}"}],
                     "targets": [{**t, "target": 2 if t["code"] == "I8" else t["target"]} for t in local.targets] + [{
                         "code": "X1", "text": "Hội nghị đối thoại với Nhân dân về CCHC", "kind": "count",
                         "target": 2, "target_per": "year", "unit_label": "hội nghị"}]}

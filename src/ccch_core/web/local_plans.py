@@ -5,6 +5,10 @@ sent, who was late, who is approved, and what the communes commit to.
 Rights: the commune's own officer starts, edits and sends; the plan office (plan and system
 administrators) reads every plan, approves, returns and downloads; a viewer sees the board. The
 rules are those of :mod:`ccch_core.local_plans`; this module only draws and reads the forms.
+
+Every page works on one parent plan: the deployment's default, or another year's chosen with
+``?plan=<id>`` (``[deployment] plans``). The choice is shown at the top of each page with a
+chooser, and every link and form of these pages keeps it (:func:`_keep_plan`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from .. import local_plans as lp
 from ..accounts import Role
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
+from .dashboard import chosen_plan
 
 bp = Blueprint("local_plans", __name__)
 
@@ -29,13 +34,39 @@ MAX_ROWS = 60
 """Own rows read from a form: more is refused by the content bounds anyway."""
 
 
+@bp.before_request
+def _choose_plan():
+    """The parent plan these pages work on: ``?plan=`` among the deployment's plans (an unknown
+    id is a 404 in words), else the default plan."""
+    dep = deployment()
+    g.local_plans_parent = chosen_plan(dep)
+    g.local_plans_choice = g.local_plans_parent.id if g.local_plans_parent.id != dep.plan.id else None
+
+
+@bp.url_defaults
+def _keep_plan(endpoint, values):
+    """Links and forms to these pages keep the chosen plan (the default plan needs no argument)."""
+    choice = g.get("local_plans_choice")
+    if choice and "plan" not in values and endpoint.startswith("local_plans."):
+        values["plan"] = choice
+
+
+def _plan():
+    return g.local_plans_parent
+
+
+def _plans_context() -> dict[str, Any]:
+    """What the plan chooser (``_plan_choice.html``) draws: the chosen plan and the choices."""
+    return {"plan": _plan(), "plans": list(deployment().plans.values())}
+
+
 def _is_commune_officer(unit_id: str) -> bool:
     return g.user.role is Role.UNIT_OFFICER and g.user.unit_id == unit_id
 
 
 def _commune_or_404(unit_id: str):
     require_unit_access(unit_id)
-    plan = deployment().plan
+    plan = _plan()
     if unit_id not in {u.id for u in lp.expected_units(plan)}:
         abort(404, description=f"{plan.unit(unit_id).name} không xây dựng kế hoạch riêng theo kế hoạch này.")
     return plan.unit(unit_id)
@@ -47,7 +78,7 @@ def index():
     """The plan office's board (who sent, late, approved) and the roll-up; a commune officer sees
     the commune's own plan."""
     dep = deployment()
-    plan = dep.plan
+    plan = _plan()
     if g.user.role is Role.UNIT_OFFICER:
         if g.user.unit_id in {u.id for u in lp.expected_units(plan)}:
             # The officer's menu item opens the commune's own plan here (menu links are plain).
@@ -65,7 +96,7 @@ def index():
     }
     deadline = next((d for d in plan.deadlines if d.local_plans), None)
     return render_template("local_plans_index.html", rows=rows, counts=counts, deadline=deadline,
-                           rollup=lp.rollup(dep.db, plan), can_open=g.user.role in ADMINS)
+                           rollup=lp.rollup(dep.db, plan), can_open=g.user.role in ADMINS, **_plans_context())
 
 
 def _form_content(local: lp.LocalPlan, form) -> dict[str, Any]:
@@ -94,7 +125,7 @@ def _form_content(local: lp.LocalPlan, form) -> dict[str, Any]:
 
 def _render(unit, local, *, error: lp.LocalPlanError | None = None, form=None, status: int = 200):
     dep = deployment()
-    plan = dep.plan
+    plan = _plan()
     deadline = lp.deadline_for(plan, unit.id)
     editable = local is not None and local.status.editable and _is_commune_officer(unit.id)
     own_tasks = [t for t in local.tasks if t["role"] == "own"] if local else []
@@ -106,7 +137,7 @@ def _render(unit, local, *, error: lp.LocalPlanError | None = None, form=None, s
         own_tasks=own_tasks, own_task_rows=range(len(own_tasks) + BLANK_ROWS),
         own_targets=own_targets, own_target_rows=range(len(own_targets) + BLANK_ROWS),
         indicators={i.code: i for i in plan.indicators}, parent_tasks={t.id: t for t in plan.tasks},
-        docx_writer=("plan", "docx") in documents.document_writers(dep),
+        docx_writer=("plan", "docx") in documents.document_writers(dep), **_plans_context(),
     ), status
 
 
@@ -118,7 +149,7 @@ def page(unit_id: str):
         abort(403)
     unit = _commune_or_404(unit_id)
     dep = deployment()
-    local = lp.get(dep.db, dep.plan, unit_id)
+    local = lp.get(dep.db, _plan(), unit_id)
     if request.method == "GET":
         return _render(unit, local)
     if not _is_commune_officer(unit_id):
@@ -126,7 +157,7 @@ def page(unit_id: str):
     if local is None:
         abort(409, description="Kế hoạch chưa được bắt đầu soạn.")
     try:
-        lp.save(dep.db, dep.plan, unit_id, _form_content(local, request.form), by=g.user.username)
+        lp.save(dep.db, _plan(), unit_id, _form_content(local, request.form), by=g.user.username)
     except lp.LocalPlanError as exc:
         # Everything typed comes back, with the problem named.
         return _render(unit, local, error=exc, form=request.form, status=422 if exc.field != "status" else 409)
@@ -138,9 +169,9 @@ def _action(unit_id: str, action, success: str, *args):
     unit = _commune_or_404(unit_id)
     dep = deployment()
     try:
-        action(dep.db, dep.plan, unit_id, *args, by=g.user.username)
+        action(dep.db, _plan(), unit_id, *args, by=g.user.username)
     except lp.LocalPlanError as exc:
-        local = lp.get(dep.db, dep.plan, unit_id)
+        local = lp.get(dep.db, _plan(), unit_id)
         return _render(unit, local, error=exc, status=409 if exc.field in ("status", "tasks") else 422)
     flash(success)
     return redirect(url_for("local_plans.page", unit_id=unit_id), code=303)
@@ -186,7 +217,7 @@ def _approved_or_404(unit_id: str) -> lp.LocalPlan:
         abort(403)
     _commune_or_404(unit_id)
     dep = deployment()
-    local = lp.get(dep.db, dep.plan, unit_id)
+    local = lp.get(dep.db, _plan(), unit_id)
     if local is None or local.status is not lp.Status.APPROVED:
         abort(404, description="Chỉ tải được kế hoạch đã phê duyệt.")
     return local
@@ -197,9 +228,8 @@ def _approved_or_404(unit_id: str) -> lp.LocalPlan:
 def download(unit_id: str):
     """The approved plan as a plan file (TOML), for the plan office and the commune."""
     local = _approved_or_404(unit_id)
-    dep = deployment()
-    return Response(lp.to_toml(dep.plan, local), mimetype="application/toml",
-                    headers={"Content-Disposition": f'attachment; filename="ke-hoach-{unit_id}-{dep.plan.year}.toml"'})
+    return Response(lp.to_toml(_plan(), local), mimetype="application/toml",
+                    headers={"Content-Disposition": f'attachment; filename="ke-hoach-{unit_id}-{_plan().year}.toml"'})
 
 
 @bp.route("/ke-hoach-xa/<unit_id>/ke-hoach.docx")
@@ -212,8 +242,8 @@ def download_docx(unit_id: str):
     dep = deployment()
     stream = io.BytesIO()
     try:
-        media = documents.write_document(dep, lp.to_document(dep.plan, local), stream)
+        media = documents.write_document(dep, lp.to_document(_plan(), local), stream)
     except documents.DocumentWriterMissing as exc:
         abort(404, description=str(exc))
     return Response(stream.getvalue(), mimetype=media, headers={
-        "Content-Disposition": f'attachment; filename="ke-hoach-{unit_id}-{dep.plan.year}.docx"'})
+        "Content-Disposition": f'attachment; filename="ke-hoach-{unit_id}-{_plan().year}.docx"'})

@@ -26,7 +26,7 @@ from ..model import Indicator, IndicatorKind, Plan, Unit
 from ..periods import VN_TZ, Period, PeriodError, PeriodType, utc_now
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
-from .dashboard import chosen_period, levels_context, period_choices
+from .dashboard import chosen_period, chosen_plan, levels_context, period_choices
 
 bp = Blueprint("reports", __name__)
 
@@ -403,12 +403,13 @@ def deliveries(unit_id: str):
     """Record that a unit sent its report to a further recipient (the province, for the district's
     quarterly roll-up: "báo cáo UBND huyện, tỉnh"): which period, to whom, on which day, under which
     dispatch number; every period owed is listed with what is recorded. The unit's officer and the
-    plan office record; each record is audited; a bad entry comes back as typed with the reason."""
+    plan office record; each record is audited; a bad entry comes back as typed with the reason.
+    Another year's plan is chosen with ``?plan=`` (the page shows which, with a chooser)."""
     if g.user.role not in (*ADMINS, Role.UNIT_OFFICER):
         abort(403)
     require_unit_access(unit_id)
     dep = deployment()
-    plan, db = dep.plan, dep.db
+    plan, db = chosen_plan(dep), dep.db
     if not plan.has_unit(unit_id):
         abort(404)
     unit = plan.unit(unit_id)
@@ -421,8 +422,9 @@ def deliveries(unit_id: str):
     recipients = list(dict.fromkeys(r for _, rs in owed for r in rs))
     periods = {str(p): p for p, _ in owed}
     today = utc_now().astimezone(VN_TZ).date()
+    choice = {"plan": plan.id} if plan.id != dep.plan.id else {}
     context = {"unit": unit, "owed": owed, "recorded": recorded, "recipients": recipients, "today": today,
-               "reference_max": REFERENCE_MAX}
+               "reference_max": REFERENCE_MAX, "plan": plan, "plans": list(dep.plans.values()), "choice": choice}
     if request.method == "GET":
         values = {"period": request.args.get("period", "")[:20], "recipient": request.args.get("recipient", "")[:100]}
         return render_template("report_deliveries.html", values=values, errors={}, **context)
@@ -463,4 +465,4 @@ def deliveries(unit_id: str):
         return render_template("report_deliveries.html", values=form, errors=errors, **context), 422
     flash(f"Đã ghi nhận {unit.name} gửi báo cáo {period.label_vi} tới {plan.reference_name(recipient)} "
           f"ngày {sent_on:%d/%m/%Y}.")
-    return redirect(url_for("reports.deliveries", unit_id=unit_id), code=303)
+    return redirect(url_for("reports.deliveries", unit_id=unit_id, **choice), code=303)
