@@ -21,6 +21,7 @@ the pictures agree with each other: the March figures of the demo are this year'
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -48,6 +49,8 @@ YEAR = dt.datetime.now(VN).year
 MARCH = f"{YEAR}-03"
 CONTEST = "tim-hieu-cchc-2024"
 PUBLIC_URL = "https://cchc.ductho.hatinh.gov.vn"
+CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")
+"""snake_case, as in plan_admin, one_stop_desk, survey_satisfaction."""
 
 # Every picture this file writes, the guide that shows it and the width it is taken at. A picture
 # a guide shows that is not here fails tests/test_guides.py.
@@ -58,6 +61,8 @@ PICTURES = {
     "don-vi-tra-lai.png": "huong-dan-don-vi.md",
     "don-vi-da-nop.png": "huong-dan-don-vi.md",
     "vhtt-tong-quan.png": "huong-dan-phong-vhtt.md",
+    "vhtt-bieu-do.png": "huong-dan-phong-vhtt.md",
+    "vhtt-bang-nop.png": "huong-dan-phong-vhtt.md",
     "vhtt-tai-bao-cao.png": "huong-dan-phong-vhtt.md",
     "vhtt-tong-hop.png": "huong-dan-phong-vhtt.md",
     "vhtt-mo-lai.png": "huong-dan-phong-vhtt.md",
@@ -79,6 +84,9 @@ def picture(page, name: str, *, element=None, full_page: bool = False) -> Path:
     assert name in PICTURES, name
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"{name}: {page.url} scrolls sideways ({width[0]} px in {width[1]} px)"
+    # Words, not codes: no identifier of the code (a role, a unit kind, a setting) shows on the page.
+    codes = CODE.findall(page.inner_text("body"))
+    assert not codes, f"{name}: {page.url} shows codes {codes}"
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / name
     if element is not None:
@@ -95,6 +103,28 @@ def _moved_to_this_year(server, name: str) -> Path:
     return moved
 
 
+def _other_months(server) -> Path:
+    """The demo's March reports repeated for the other months up to last month, as a district's
+    year goes: most units on time, some late, a few missing (the overview's grid of reports would
+    otherwise be all red but March)."""
+    with (EXAMPLE / "demo" / "activity-2024-03.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    last = dt.datetime.now(VN).month - 1
+    out = server.folder / "activity-other-months.csv"
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for month in (m for m in range(1, last + 1) if m != 3):
+            for row in rows:
+                fate = random.Random(f"{row['unit']}-{month}").random()
+                if fate < 0.08:
+                    continue  # not reported
+                day = 9 if fate < 0.18 else 3  # the due day is the 5th of the next month
+                sent = dt.date(YEAR + month // 12, month % 12 + 1, day)
+                writer.writerow({**row, "period": f"{YEAR}-{month:02d}", "submitted_at": sent.isoformat()})
+    return out
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """The demo deployment (`make run`), this year, served on loopback."""
@@ -106,6 +136,7 @@ def demo(tmp_path_factory):
     plan.write_text(text.replace("năm 2024", f"năm {YEAR}").replace("/2024", f"/{YEAR}"), encoding="utf-8")
     ccch(config, "measure", "import", _moved_to_this_year(server, "measurements-2024-q1.csv"))
     ccch(config, "report-activity", "--from-csv", _moved_to_this_year(server, "activity-2024-03.csv"))
+    ccch(config, "report-activity", "--from-csv", _other_months(server))
     ccch(config, "survey", "load", "--template", "sipas")
     ccch(config, "survey", "place-kind", "sipas", "one_stop_desk", "--place", "Quầy tiếp nhận hồ sơ")
     ccch(config, "contest", "load", EXAMPLE / "contest.toml", "--trial")
@@ -190,6 +221,10 @@ def test_culture_office_guide(demo, browser):
     page.goto(f"{demo.base}/?period={MARCH}")
     assert "Chỉ tiêu" in page.content()
     picture(page, "vhtt-tong-quan.png")
+    # The overview's pictures: progress toward the targets with the monthly trends; the year's grid
+    # of reports by unit and month.
+    picture(page, "vhtt-bieu-do.png", element=page.locator("section[aria-labelledby=h-indicators]"))
+    picture(page, "vhtt-bang-nop.png", element=page.locator("figure.chart-wide").first)
     box = page.locator("section.panel", has=page.locator("#export-unit"))
     box.scroll_into_view_if_needed()
     picture(page, "vhtt-tai-bao-cao.png", element=box)
