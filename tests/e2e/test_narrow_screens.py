@@ -128,14 +128,50 @@ def demo(server):
 
     config = load_config(server.config)
     deployment = Deployment(config, pm=make_plugin_manager(config.plugins, strict=True))
+    judge_the_call(server, deployment)
     app = create_app(deployment_obj=deployment, test_config={"TESTING": True})
     yield app, values(server)
     deployment.close()
 
 
-def checked_pages(page, base: str, urls: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+JUDGES = {"hep-viewer": "phong-tckh", "giam-khao-2": "trung-tam-hcc", "giam-khao-3": "so-noi-vu"}
+"""The call's judges (the sweep's viewer among them, so the judge's pages are checked) and their units,
+none an entry's own."""
+
+
+def judge_the_call(server, deployment) -> None:
+    """The call judged as its panel would judge it, its awards given and published: without
+    awards the decision page (``/quyet-dinh``), the certificates and the public results answer 404
+    and the sweep would check only the refusal."""
+    from ccch_initiatives.calls import get_call
+    from ccch_initiatives.judging import assignments, check_scores, get_assignment, save_scores
+
+    for username, unit in JUDGES.items():
+        if username != "hep-viewer":
+            server.user(username, "viewer")
+        ccch(server.config, "initiatives", "panel", "add", CALL, username, "--role", "judge", "--unit", unit)
+    ccch(server.config, "initiatives", "assign", CALL)
+    call = get_call(deployment.db, CALL)
+    for n, a in enumerate(assignments(deployment.db, call.id, call.stage)):
+        score = str(6 + n % 4)
+        values, overall = check_scores(call, {f"score_{c.key}": score for c in call.definition.criteria})
+        save_scores(deployment, call, get_assignment(deployment.db, a.id), values, overall, submit=True,
+                    actor=a.username)
+    ccch(server.config, "initiatives", "awards", CALL, "--publish")
+
+
+ADDED_PAGES = {
+    "account.index", "account.second_factor", "contest_manage.poster", "export_written.write",
+    "initiatives_panel.decision", "local_plans.index", "local_plans.page", "survey.builder_new", "survey.builder_edit",
+}
+"""Pages added in session 7 that must be checked as themselves by at least one role, not only as
+the refusal or "not found" page that data missing from the seed would give."""
+
+
+def checked_pages(page, base: str, urls: list[tuple[str, str]],
+                  rendered: set[str] | None = None) -> Iterator[tuple[str, str]]:
     """Open each URL; yield (endpoint, url) of the pages worth checking (HTML; a refusal or the
-    sign-in page once)."""
+    sign-in page once). ``rendered`` collects the endpoints shown as themselves (not a refusal)."""
     seen_refusals: set[object] = set()
     for endpoint, path in urls:
         try:
@@ -152,6 +188,8 @@ def checked_pages(page, base: str, urls: list[tuple[str, str]]) -> Iterator[tupl
             if kind in seen_refusals:
                 continue
             seen_refusals.add(kind)
+        elif rendered is not None:
+            rendered.add(endpoint)
         yield endpoint, path
 
 
@@ -165,12 +203,13 @@ def test_every_page_fits_360px_and_passes_axe(server, demo, browser, shot):
     failures: list[str] = []
     checked = 0
     audited: set[str] = set()  # axe runs once per page (its first role): it takes a second a page
+    rendered: set[str] = set()
     for role in ROLES:
         context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
         page = context.new_page()
         if role != "anonymous":
             sign_in(page, server.base, f"hep-{role.replace('_', '-')}")
-        for endpoint, path in checked_pages(page, server.base, urls):
+        for endpoint, path in checked_pages(page, server.base, urls, rendered):
             checked += 1
             where = f"{role} {path} ({endpoint})"
             width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -206,4 +245,5 @@ def test_every_page_fits_360px_and_passes_axe(server, demo, browser, shot):
                     failures.append(f"{where}: axe {violation['impact']} {violation['id']} ({targets})")
         context.close()
     assert checked > 60, f"only {checked} pages were checked"
+    assert not ADDED_PAGES - rendered, f"never shown as themselves (seed their data): {sorted(ADDED_PAGES - rendered)}"
     assert not failures, f"{len(failures)} problems on {checked} pages:\n" + "\n".join(failures)
