@@ -20,13 +20,14 @@ from flask import (
     url_for,
 )
 
-from .. import audit, progress, storage
+from .. import audit, levels, progress, storage
 from ..accounts import Role
 from ..model import Indicator, IndicatorKind, Plan, Unit
 from ..periods import VN_TZ, Period, PeriodError, PeriodType, utc_now
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
-from .dashboard import chosen_period, chosen_plan, levels_context, period_choices
+from .dashboard import STATE_FILTERS, chosen_period, chosen_plan, levels_context, period_choices
+from .params import page_arg, search_arg
 
 bp = Blueprint("reports", __name__)
 
@@ -109,10 +110,23 @@ def index():
     if period.type is not PeriodType.MONTH:
         period = period.months()[-1]
     completeness = progress.reporting_completeness(dep.db, plan, period, now=utc_now())
-    rows = [r for r in completeness.reports if r.period == period and g.user.can_see_unit(plan, r.unit.id)]
+    rows = [r for r in completeness.reports if r.period == period and r.recipient is None
+            and g.user.can_see_unit(plan, r.unit.id)]
+    # A province officer has a hundred communes, an administrator of a national plan 3,321: the
+    # list is searched (?q=), filtered by state (?state=) and paginated (?trang=).
+    query = search_arg("q")
+    state = request.args.get("state") or ""
+    if state and state not in STATE_FILTERS:
+        abort(400, description="Tình trạng không hợp lệ: chọn chưa nộp, trễ hạn, chưa đến hạn hoặc đã nộp.")
+    owed = len(rows)
+    if state:
+        rows = [r for r in rows if r.state in STATE_FILTERS[state]]
+    if query:
+        ids = {u.id for u in levels.search_units(plan, query, only={r.unit.id for r in rows})}
+        rows = [r for r in rows if r.unit.id in ids]
     months = [c for c in period_choices(plan) if Period.parse(c[0]).type is PeriodType.MONTH]
-    return render_template("reports_index.html", period=period, rows=rows, months=months,
-                           further=further_reporters(plan))
+    return render_template("reports_index.html", period=period, rows=levels.paginate(rows, page_arg("trang")),
+                           owed=owed, query=query, state=state, months=months, further=further_reporters(plan))
 
 
 def _existing_values(db, plan: Plan, fields: list[MeasureField]) -> dict[str, str]:
