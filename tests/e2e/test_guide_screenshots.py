@@ -60,6 +60,10 @@ PICTURES = {
     "don-vi-chi-tieu.png": "huong-dan-don-vi.md",
     "don-vi-tra-lai.png": "huong-dan-don-vi.md",
     "don-vi-da-nop.png": "huong-dan-don-vi.md",
+    "ke-hoach-xa-soan.png": "huong-dan-ke-hoach-xa.md",
+    "ke-hoach-xa-loi.png": "huong-dan-ke-hoach-xa.md",
+    "ke-hoach-xa-da-gui.png": "huong-dan-ke-hoach-xa.md",
+    "ke-hoach-xa-cac-xa.png": "huong-dan-ke-hoach-xa.md",
     "vhtt-tong-quan.png": "huong-dan-phong-vhtt.md",
     "vhtt-bieu-do.png": "huong-dan-phong-vhtt.md",
     "vhtt-bang-nop.png": "huong-dan-phong-vhtt.md",
@@ -209,6 +213,45 @@ def test_unit_officer_guide(demo, browser):
         page.click("form.report-form button[type=submit]")
     assert "Đã nộp báo cáo" in page.inner_text(".flash")
     picture(page, "don-vi-da-nop.png")
+    context.close()
+
+
+def test_commune_plan_guide(demo, browser):
+    """huong-dan-ke-hoach-xa.md: a commune officer on a phone starts the commune's plan from the
+    district's, commits to less than the district asks (and is told so), saves and sends; the office
+    sees the communes' plans at a desk."""
+    context = _context(browser, PHONE)
+    page = context.new_page()
+    sign_in(page, demo.base, "canbo.andung")
+    page.click("nav a:has-text('Kế hoạch của xã')")
+    with page.expect_navigation():
+        page.click("button:has-text('Bắt đầu soạn kế hoạch')")
+    page.locator("input[id^=ptask-][id$=-timing]").first.fill("Hằng tháng, phát vào tối thứ Sáu")
+    page.evaluate("() => document.querySelector('form.form h2').scrollIntoView()")
+    picture(page, "ke-hoach-xa-soan.png")
+    target = page.locator("input[id^=target-]").first
+    promised = target.input_value()
+    target.fill("0")  # below the district's figure: refused, everything typed kept
+    with page.expect_navigation():
+        page.click("button:has-text('Lưu kế hoạch')")
+    assert "Chưa lưu được" in page.inner_text(".error-summary")
+    assert page.locator("input[id^=ptask-][id$=-timing]").first.input_value().startswith("Hằng tháng")
+    picture(page, "ke-hoach-xa-loi.png")
+    page.locator("input[id^=target-]").first.fill(promised)
+    with page.expect_navigation():
+        page.click("button:has-text('Lưu kế hoạch')")
+    with page.expect_navigation():
+        page.click("button:has-text('Gửi kế hoạch')")
+    assert "gửi lúc" in page.content()
+    picture(page, "ke-hoach-xa-da-gui.png")
+    context.close()
+
+    context = _context(browser, DESKTOP)
+    page = context.new_page()
+    sign_in(page, demo.base, "vhtt")
+    page.goto(f"{demo.base}/ke-hoach-xa")
+    assert "UBND xã An Dũng" in page.content()
+    picture(page, "ke-hoach-xa-cac-xa.png")
     context.close()
 
 
