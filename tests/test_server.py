@@ -77,6 +77,29 @@ def test_gunicorn_settings_take_every_value():
         assert config.control_socket_disable is True
 
 
+def test_no_access_log_means_no_access_log_work():
+    # With a log config (ccch serve's masked error log), gunicorn's own logger builds every
+    # request's access-log fields even when that logger is silenced: without --access-log,
+    # ccch serve gives it a logger whose access() does nothing.
+    gunicorn_config = pytest.importorskip("gunicorn.config")
+    quiet = server.gunicorn_settings("127.0.0.1", 8000, 2, 1, log_format="text")
+    logged = server.gunicorn_settings("127.0.0.1", 8000, 2, 1, access_log=True, log_format="text")
+    assert "logger_class" not in logged
+    config = gunicorn_config.Config()
+    for key, value in quiet.items():
+        config.set(key, value)
+    logger = config.logger_class(config)
+    assert logger.access_log_enabled is False
+    calls = []
+    logger.atoms = lambda *args: calls.append(args) or {}  # what gunicorn's access() would build
+    assert logger.access(object(), object(), {}, None) is None
+    assert calls == []
+    loud = gunicorn_config.Config()
+    for key, value in logged.items():
+        loud.set(key, value)
+    assert loud.logger_class(loud).access_log_enabled is True
+
+
 def test_serve_offers_the_access_log():
     from click.testing import CliRunner
 

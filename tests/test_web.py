@@ -784,6 +784,23 @@ def test_security_headers_on_every_page(app, users):
         check_security_headers(url, response)
 
 
+def test_security_headers_keep_what_a_view_set(app, users):
+    # The hook adds each header once, and only where the view did not set its own.
+    def own():
+        return "ok", 200, {"Content-Security-Policy": "default-src 'none'", "Cache-Control": "public, max-age=60"}
+
+    own.ccch_access = "public"
+    app.add_url_rule("/rieng", "own_headers", own)
+    response = app.test_client().get("/rieng")
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers.getlist("Cache-Control") == ["public, max-age=60"]
+    assert response.headers.getlist("X-Frame-Options") == ["DENY"]
+    assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    signed_in = logged_in(app, "viewer").get("/rieng")  # an officer: still the view's own Cache-Control
+    assert signed_in.headers.getlist("Cache-Control") == ["public, max-age=60"]
+    assert logged_in(app, "viewer").get("/").headers.getlist("Cache-Control") == ["no-store"]
+
+
 def test_logged_in_pages_are_not_cached(app, users):
     for url, response in every_get_page(app):
         assert "no-store" in response.headers.get("Cache-Control", ""), url

@@ -24,6 +24,7 @@ import sys
 import time
 
 HEADER = "X-Request-ID"
+_HEADER_ENVIRON = "HTTP_X_REQUEST_ID"
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Vietnamese numbers as people and forms write them: 0912345678, 0912 345 678, +84 912.345.678,
 # 84912345678; and longer digit runs that contain one (a citizen ID number is masked the same way).
@@ -169,7 +170,7 @@ def install(app, log_format: str = "text") -> None:
     perf_counter = time.perf_counter
 
     def assign():
-        g.request_id = new_request_id(request.headers.get(HEADER))
+        g.request_id = new_request_id(request.environ.get(_HEADER_ENVIRON))  # not request.headers: every request
         if json_lines:
             g.request_started = perf_counter()
 

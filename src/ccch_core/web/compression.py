@@ -141,7 +141,9 @@ def accepts_gzip(anonymous_only: bool = True) -> bool:
 def _vary_on_encoding(response: Response) -> None:
     """Add ``Accept-Encoding`` to ``Vary`` (directly: ``response.vary`` parses and re-serialises
     the header, a measurable share of a cached page's cost)."""
-    vary = response.headers.get("Vary")
+    # Found by hand: ``headers.get`` builds and catches an exception when the header is absent
+    # (the usual case), on every page.
+    vary = next((value for name, value in response.headers if name.lower() == "vary"), None)
     if not vary:
         response.headers["Vary"] = "Accept-Encoding"
     elif "accept-encoding" not in vary.lower():
