@@ -40,6 +40,8 @@ $(INSTANCE)/ccch.toml: | $(BIN)/.installed
 	$(BIN)/ccch --config $@ measure import $(EXAMPLE)/demo/measurements-2024-q1.csv
 	$(BIN)/ccch --config $@ report-activity --from-csv $(EXAMPLE)/demo/activity-2024-03.csv
 	$(BIN)/ccch --config $@ local-plans demo
+	$(BIN)/ccch --config $@ plan add examples/duc-tho-2025/plan.toml
+	$(BIN)/ccch --config $@ local-plans demo --plan duc-tho-2025
 	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey load --template sipas)
 	$(if $(filter survey,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ survey place-kind sipas one_stop_desk --place "Quầy tiếp nhận hồ sơ")
 	$(if $(filter contest,$(DEMO_PLUGINS)),$(BIN)/ccch --config $@ contest load $(EXAMPLE)/contest.toml --trial)
@@ -65,6 +67,7 @@ run: install $(INSTANCE)/ccch.toml
 	@echo "Open http://$(HOST):$(PORT)/ and sign in as admin (password printed when instance/ was created;"
 	@echo "forgot it? $(BIN)/ccch --config $(INSTANCE)/ccch.toml users passwd admin --generate-password)"
 	@echo "Commune plans under the district's: http://$(HOST):$(PORT)/ke-hoach-xa (admin); canbo.andung sees An Dũng's"
+	@echo "The 2025 plan beside 2024's: http://$(HOST):$(PORT)/ke-hoach-xa?plan=duc-tho-2025"
 	$(if $(filter contest,$(DEMO_PLUGINS)),@echo "Contest: http://$(HOST):$(PORT)/cuoc-thi/$(CONTEST) (participants); sign in as noivu for /cuoc-thi/quan-ly")
 	$(if $(filter initiatives,$(DEMO_PLUGINS)),@echo "Initiatives: http://$(HOST):$(PORT)/sang-kien/$(INITIATIVES) (authors); sign in as thuky (secretary) or giamkhao.phong-tckh (judge) for /sang-kien/hoi-dong")
 	$(if $(filter feedback,$(DEMO_PLUGINS)),@echo "Hỏi đáp: http://$(HOST):$(PORT)/hoi-dap/ (citizens); admin triages at /phan-anh; tuphap drafts; lanhdao.tuphap approves")

@@ -830,6 +830,7 @@ EXPECTED_COMMANDS = {
     ("restore",),
     ("plan", "list"), ("report-sent",),  # #19: other years' plans; a report sent to a further recipient
     ("local-plans",), ("local-plans", "list"), ("local-plans", "export"), ("local-plans", "demo"),  # #19
+    ("local-plans", "document"), ("plan", "add"),  # #19: the Decree 30 "Kế hoạch"; another year's plan
 }
 
 

@@ -212,6 +212,52 @@ def register_commands(cli: click.Group) -> None:
             f"{_count(len(loaded.tasks), 'task')}, {_count(len(loaded.reporting_rules), 'reporting rule')}."
         )
 
+    @plan.command("add")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.pass_obj
+    def plan_add(state: CliState, file: str):
+        """Add another year's plan FILE to the deployment: it is checked, copied into the
+        deployment's folder as plan-<id>.toml and listed in [deployment] plans of ccch.toml (the
+        default plan stays the default). Pages choose it with ?plan=<id>, commands with --plan."""
+        import re
+        import tomllib
+
+        dep = state.deployment()
+        added = _load_plan_or_fail(file)
+        for other in dep.plans.values():
+            if other.id == added.id:
+                raise click.ClickException(f"{file}: the deployment already has a plan {added.id!r}")
+            if (other.issuing_unit, other.year) == (added.issuing_unit, added.year):
+                raise click.ClickException(f"{file}: {added.year} already has a plan of {added.issuing_unit} "
+                                           f"({other.id!r}); one plan per issuing unit and year")
+        config_path = dep.config.path
+        folder = config_path.parent
+        target = folder / f"plan-{added.id}.toml"
+        if target.exists():
+            raise click.ClickException(f"{target} exists; remove it or list it in [deployment] plans by hand")
+        text = config_path.read_text(encoding="utf-8")
+        listed = list(tomllib.loads(text).get("deployment", {}).get("plans", []))
+        line = "plans = [" + ", ".join(f'"{p}"' for p in [*listed, target.name]) + "]"
+        if listed:
+            existing = re.compile(r"(?m)^plans\s*=\s*\[[^\]\n]*\]\s*$")
+            if not existing.search(text):
+                raise click.ClickException(f"{config_path}: [deployment] plans spans several lines; add "
+                                           f'"{target.name}" to it by hand after copying {file} to {target}')
+            new_text = existing.sub(line, text, count=1)
+        else:
+            new_text = re.sub(r"(?m)^\[deployment\]\s*$", "[deployment]\n# Other years' plans (ccch plan add), relative "
+                              "to this file.\n" + line, text, count=1)
+        shutil.copyfile(file, target)
+        config_path.write_text(new_text, encoding="utf-8")
+        try:  # the deployment must open with it, or nothing changes
+            Deployment.open(config_path).close()
+        except (ConfigError, PlanFileError, ValueError) as exc:
+            config_path.write_text(text, encoding="utf-8")
+            target.unlink()
+            raise click.ClickException(f"{file}: not added: {exc}") from None
+        click.echo(f"Added plan {added.id!r} ({added.title}) as {target.name}; choose it with ?plan={added.id} "
+                   f"on the pages and --plan {added.id} in commands.")
+
     @plan.command("list")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @click.pass_obj
