@@ -429,6 +429,8 @@ def _thanks_page(entry: Entry):
 
 
 def _public_routes(bp: Blueprint) -> None:
+    endpoints = (f"{bp.name}.answer", f"{bp.name}.token")
+
     @bp.after_request
     def mark_own_answers(response):
         """The survey server's own final answers say so in ``X-Survey-Result``: ``gone`` on a 404
@@ -436,7 +438,9 @@ def _public_routes(bp: Blueprint) -> None:
         by ``_closed_page``), ``refused`` on a 400 or 413 of the form. A kiosk drops an answer it
         kept offline only on the survey server's own word, never on a 400, 404 or 413 from a
         captive portal or a proxy in between."""
-        if request.endpoint not in (f"{bp.name}.answer", f"{bp.name}.token") or "X-Survey-Result" in response.headers:
+        # The status first: the usual answers (200, 303, 422, 429) need no header looked up.
+        if (response.status_code not in (400, 404, 410, 413) or request.endpoint not in endpoints
+                or "X-Survey-Result" in response.headers):
             return response
         if response.status_code in (404, 410):
             response.headers["X-Survey-Result"] = "gone"
