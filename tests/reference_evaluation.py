@@ -1,5 +1,6 @@
-"""The evaluation of a plan's figures as it was before #26 (one ``Measurement`` per row): kept as
-the reference the aggregated evaluation in ``ccch_core.progress`` must agree with, value for
+"""The evaluation of a plan's figures as it was before #26 (one ``Measurement`` per row), and
+reporting completeness as it was (further recipients found by resolving every rule for every
+unit): kept as the reference the faster code in ``ccch_core.progress`` must agree with, value for
 value (tests/test_evaluation_reference.py). Copied unchanged from progress.py at 10c9ac7; do not
 "improve" it — its point is to be the old behaviour."""
 
@@ -14,8 +15,15 @@ from typing import Any
 from sqlite_utils import Database
 
 from ccch_core.model import CountScope, Indicator, IndicatorKind, Plan
-from ccch_core.periods import Period, utc_now
+from ccch_core.periods import Period, PeriodType, utc_now
+from ccch_core.storage import parse_utc
 from ccch_core.progress import (
+    DEFAULT_GRACE_DAYS,
+    Completeness,
+    ExpectedReport,
+    ReportState,
+    _delivered,
+    _due_days,
     IndicatorResult,
     MeasureContext,
     MeasureValue,
@@ -205,3 +213,74 @@ def evaluate_plan(
     ]
     # Within one unit, indicators that apply to none of its units are left out.
     return [r for r in results if within is None or r.units]
+
+
+def further_recipients(plan: Plan, unit_id: str, ptype: PeriodType) -> tuple[str, ...]:
+    """The recipients beyond the first that ``unit_id``'s reports of ``ptype`` go to, under the
+    plan's tracked rules, in plan order (each one is tracked as its own expected report)."""
+    primary = set()
+    found: list[str] = []
+    for rule in plan.tracked_rules(ptype):
+        if any(u.id == unit_id for u in plan.resolve(rule.reporters)):
+            primary.add(rule.to)
+            found.extend(r for r in rule.recipients[1:] if r not in found)
+    return tuple(r for r in found if r not in primary)
+
+
+def reporting_completeness(
+    db: Database, plan: Plan, period: Period | str, *, now: dt.datetime | None = None, grace_days: int | None = None
+) -> Completeness:
+    """Which expected reports for ``period`` came in on time, late, or not at all.
+
+    For a longer period, reports of every shorter tracked frequency inside it count: a
+    quarter's completeness covers its three monthly reports from each unit plus the quarterly
+    roll-ups. Only periods within the plan are counted. A report under a rule without a due day
+    is missing only ``grace_days`` after its period ends (the plan's ``report_grace_days``,
+    else :data:`DEFAULT_GRACE_DAYS`). A rule with several recipients owes one report to each:
+    the activity report in ccch for the first, a recorded delivery for each further one.
+    """
+    if isinstance(period, str):
+        period = Period.parse(period)
+    now = now or utc_now()
+    if grace_days is None:
+        grace_days = plan.report_grace_days if plan.report_grace_days is not None else DEFAULT_GRACE_DAYS
+    frequencies = sorted({r.frequency for r in plan.tracked_rules()}, key=lambda t: t.months)
+    rows: list[ExpectedReport] = []
+    further: dict[tuple[str, PeriodType], tuple[str, ...]] = {}
+    for ptype in frequencies:
+        if ptype.months > period.type.months:
+            continue
+        due_days = _due_days(plan, ptype)
+        subperiods = [period] if ptype is period.type else [
+            p for p in _subperiods(period, ptype)
+        ]
+        for sub in subperiods:
+            if sub.end_date < plan.starts_on or sub.start_date > plan.ends_on:
+                continue
+            units = plan.expected_reporters(sub)
+            if not units:
+                continue
+            submitted = {
+                r["unit_id"]: parse_utc(r["submitted_at"])
+                for r in db.query("select unit_id, submitted_at from activity_reports where period = ?", [str(sub)])
+            }
+            delivered = _delivered(db, sub)
+            grace_end = sub.end_utc + dt.timedelta(days=grace_days)
+            for unit in units:
+                day, due_assumed = due_days.get(unit.id, (None, False))
+                due_at = sub.due_at(day) if day else None
+                key = (unit.id, ptype)
+                if key not in further:  # once per unit and frequency, not per period (a year: 12×)
+                    further[key] = further_recipients(plan, unit.id, ptype)
+                for recipient in (None, *further[key]):
+                    at = submitted.get(unit.id) if recipient is None else delivered.get((unit.id, recipient))
+                    if at is not None:
+                        state = ReportState.SUBMITTED if due_at is None else (
+                            ReportState.ON_TIME if at < due_at else ReportState.LATE
+                        )
+                    elif due_at is not None and now < due_at or due_at is None and now < grace_end:
+                        state = ReportState.NOT_DUE
+                    else:
+                        state = ReportState.MISSING
+                    rows.append(ExpectedReport(unit, sub, due_at, state, at, recipient, due_assumed))
+    return Completeness(period, tuple(rows))

@@ -318,7 +318,7 @@ def test_status_after_recording_measurements(invoke):
     assert ratio.exit_code == 0, ratio.output
     assert invoke("measure", "record", "Q1", "trung-tam-vhtt", "2024-03", "yes").exit_code == 0
 
-    data = json_of(invoke("status", "--period", "2024-03", "--json"))
+    data = json_of(invoke("status", "--period", "2024-03", "--json", "--units"))
     assert (data["plan"], data["period"], data["period_label"]) == ("duc-tho-2024", "2024-03", "Tháng 3/2024")
     by_code = {i["code"]: i for i in data["indicators"]}
     assert list(by_code) == ["I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8", "Q1", "Q2"]
@@ -351,6 +351,18 @@ def test_status_after_recording_measurements(invoke):
     assert reporting["period"] == "2024-03"
     assert reporting["expected"] == len(reporting["reports"]) > 0
     assert reporting["received"] == 0
+
+
+def test_status_json_leaves_the_per_unit_values_out_unless_asked(invoke):
+    # At national size the per-unit rows were 9 MB of a month's JSON (#26): only with --units.
+    assert invoke("measure", "record", "I7", "trung-tam-vhtt", "2024-03", "2").exit_code == 0
+    short = json_of(invoke("status", "--period", "2024-03", "--json"))
+    full = json_of(invoke("status", "--period", "2024-03", "--json", "--units"))
+    assert [i["code"] for i in short["indicators"]] == [i["code"] for i in full["indicators"]]
+    for brief, whole in zip(short["indicators"], full["indicators"], strict=True):
+        assert "units" not in brief and len(whole["units"]) == whole["units_applicable"]
+        assert {k: v for k, v in whole.items() if k != "units"} == brief
+    assert short["reporting"] == full["reporting"]
 
 
 def test_status_text_has_vietnamese_labels(invoke):

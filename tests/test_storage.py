@@ -169,8 +169,9 @@ def test_measurements_schema(fresh_db):
         "recorded_at": ("TEXT", True, 0),
     }
     assert fresh_db["measurements"].pks == ["plan_id", "indicator", "unit_id", "period"]
-    assert [i.columns for i in fresh_db["measurements"].indexes if not i.name.startswith("sqlite_autoindex")] == [
-        ["plan_id", "period"]
+    assert sorted(i.columns for i in fresh_db["measurements"].indexes if not i.name.startswith("sqlite_autoindex")) == [
+        ["plan_id", "indicator", "unit_id", "period", "value", "numerator", "denominator"],  # m012, evaluation
+        ["plan_id", "period"],
     ]
 
 

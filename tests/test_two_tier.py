@@ -47,11 +47,11 @@ def test_two_tier_status_and_merged_ward(tmp_path, monkeypatch):
     assert refused.exit_code == 1
     assert "did not exist during 2026-05" in refused.output
 
-    status = json.loads(run(config, "status", "--period", "2026-05", "--json").output)
+    status = json.loads(run(config, "status", "--period", "2026-05", "--json", "--units").output)
     by_code = {i["code"]: i for i in status["indicators"]}
     assert by_code["I1"]["value"] == 100.0 and by_code["I1"]["status"] == "met"
     assert "phuong-bac-ha" not in [u["unit"] for u in by_code["I3"]["units"]]
-    march = json.loads(run(config, "status", "--period", "2026-03", "--json").output)
+    march = json.loads(run(config, "status", "--period", "2026-03", "--json", "--units").output)
     i3 = {i["code"]: i for i in march["indicators"]}["I3"]
     assert {"unit": "phuong-bac-ha", "value": 1.0} in [{"unit": u["unit"], "value": u["value"]} for u in i3["units"]]
     reporters_march = {r["unit"] for r in march["reporting"]["reports"]}

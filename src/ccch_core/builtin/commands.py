@@ -356,8 +356,10 @@ def register_commands(cli: click.Group) -> None:
     @_period_option()
     @_plan_option()
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.option("--units", "with_units", is_flag=True,
+                  help="With --json: every applicable unit's value under each indicator (large for a big plan).")
     @pass_deployment
-    def status(deployment, period_text: str | None, plan_id: str | None, as_json: bool):
+    def status(deployment, period_text: str | None, plan_id: str | None, as_json: bool, with_units: bool):
         """Where the plan stands for a period: indicators and missing reports."""
         the_plan = _chosen_plan(deployment, plan_id)
         period = _period_in_plan(the_plan, period_text)
@@ -370,7 +372,7 @@ def register_commands(cli: click.Group) -> None:
                 "plan": the_plan.id,
                 "period": str(period),
                 "period_label": period.label_vi,
-                "indicators": [r.to_dict() for r in results],
+                "indicators": [r.to_dict(units=with_units) for r in results],
                 "reporting": completeness.to_dict(),
             })
             return

@@ -327,3 +327,15 @@ def m011_local_plans(db):
         not_null=("parent_plan", "unit_id", "status", "content", "revision", "created_at"),
     )
     db["local_plans"].create_index(["parent_plan", "unit_id"], unique=True)
+
+
+@migrations()
+def m012_measurements_by_unit(db):
+    """An index holding every column evaluation reads, in the order a year's figures are reduced
+    (#26): one indicator's values unit by unit, period by period. A year of a national plan
+    (518,232 rows) is then summed and reduced to each unit's latest value from the index alone,
+    without a table lookup per row."""
+    db["measurements"].create_index(
+        ["plan_id", "indicator", "unit_id", "period", "value", "numerator", "denominator"],
+        index_name="idx_measurements_by_unit",
+    )
