@@ -105,13 +105,32 @@ def main() -> None:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"load average {os.getloadavg()[0]:.1f}")
         results = {}
-        for label, cold in (("cold (charts drawn: the first view after any write)", True),
-                            ("warm (charts kept: nothing written since)", False)):
+        from ccch_core import progress as progress_module
+        from ccch_core.periods import Period
+
+        admin_unit = next(iter(dep.plan.expected_reporters(Period.parse("2024-01")))).id
+        wrote = [0]
+
+        def write_to(month: int) -> None:
+            # A unit's report for the month shown saved again: what happens before the first view
+            # after a change (the database's version and that month's figures move).
+            wrote[0] += 1
+            progress_module.record_activity_report(dep.db, dep.plan, admin_unit, f"2024-{month:02d}",
+                                                   [{"category": "broadcast", "count": wrote[0]}],
+                                                   respect_lock=False)
+
+        for label, mode in (("first view after a write to the month shown (charts drawn, other months kept)",
+                             "write"),
+                            ("cold (nothing kept: every month evaluated)", "cold"),
+                            ("warm (charts kept: nothing written since)", "warm")):
             times: list[float] = []
             for month in range(1, 13):
                 for _ in range(args.repeat):
-                    if cold:
+                    if mode == "cold":
                         dashboard._CHARTS_CACHE.clear()
+                        dashboard._MONTHS_CACHE.clear()
+                    elif mode == "write":
+                        write_to(month)
                     t0 = time.perf_counter()
                     response = client.get(f"/?period=2024-{month:02d}")
                     times.append((time.perf_counter() - t0) * 1000)
@@ -119,11 +138,11 @@ def main() -> None:
             times.sort()
             median = statistics.median(times)
             p95 = times[int(len(times) * 0.95) - 1]
-            results[cold] = p95
+            results[mode] = p95
             print(f"dashboard of one month, {label}, {len(times)} requests: median {median:.1f} ms, "
                   f"p95 {p95:.1f} ms, max {times[-1]:.1f} ms (median/target {median / TARGET_MS:.2f})")
         dep.close()
-        sys.exit(0 if results[True] < TARGET_MS else 1)
+        sys.exit(0 if results["write"] < TARGET_MS else 1)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

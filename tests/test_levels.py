@@ -53,15 +53,25 @@ def test_an_explicit_scope_does_not_move_and_keeps_only_its_reports(deployment, 
     assert {r.unit.id for r in level.reports} == {"xa-an-dung"}
 
 
-def test_counts_by_period_attribute_each_report_to_its_row(deployment):
+def test_monthly_counts_agree_with_the_completeness_and_go_to_their_rows(deployment):
     plan, db = deployment.plan, deployment.db
     progress.record_activity_report(db, plan, "xa-an-dung", "2024-01", [{"category": "published", "count": 1}],
                                     now=at(2024, 2, 2))
+    progress.record_activity_report(db, plan, "xa-yen-ho", "2024-02", [{"category": "published", "count": 1}],
+                                    now=at(2024, 3, 20))
+    months = Period.parse("2024").months()
     year = progress.reporting_completeness(db, plan, Period.parse("2024"), now=NOW)
-    huyen = levels.level_view(plan, year, "ubnd-tinh", list_limit=1, descend=False)
-    counted = levels.counts_by_period(plan, year, huyen.tallies, "ubnd-tinh")
-    january = counted["ubnd-huyen"]["2024-01"]
-    assert january["on_time"] == 1 and sum(january.values()) == 23  # every reporter is below the district
+    # Each reporter in its own row: the same states as the completeness, month by month.
+    reporters = {r.unit.id for r in year.reports}
+    counted = levels.monthly_counts(db, plan, months, levels.row_finder(plan, reporters, None), now=NOW)
+    for r in year.reports:
+        if r.recipient is None and r.period.type.value == "month":
+            assert counted[r.unit.id][str(r.period)] == {r.state.value: 1}
+    # Rows one level below the province: every reporter is under the district.
+    rolled = levels.monthly_counts(db, plan, months, levels.row_finder(plan, ["ubnd-huyen"], "ubnd-tinh"), now=NOW)
+    assert rolled["ubnd-huyen"]["2024-01"]["on_time"] == 1 and sum(rolled["ubnd-huyen"]["2024-01"].values()) == 23
+    assert rolled["ubnd-huyen"]["2024-02"]["late"] == 1
+    assert sum(rolled["ubnd-huyen"]["2024-06"].values()) == rolled["ubnd-huyen"]["2024-06"]["not_due"]  # after NOW
 
 
 def test_paginate_clamps_to_the_first_and_last_page():

@@ -113,7 +113,7 @@ def level_grid_chart(rows: Sequence[tuple[str, Mapping[str, Mapping[str, int]]]]
     late, missing, not yet due) in a ``<title>``; blank where no report is owed.
 
     ``rows`` are (name, {period text: {state value: count}}), as
-    :func:`ccch_core.levels.counts_by_period` gives them: the grid of a national plan has one row
+    :func:`ccch_core.levels.monthly_counts` gives them: the grid of a national plan has one row
     per province, not one per commune."""
     label_w, cell, top, gap = 176, 18, 34, 2
     width = label_w + cell * len(months) + 10
@@ -145,9 +145,12 @@ def level_grid_chart(rows: Sequence[tuple[str, Mapping[str, Mapping[str, int]]]]
                       ReportState.LATE: counts.get("late", 0), ReportState.MISSING: counts.get("missing", 0),
                       ReportState.NOT_DUE: counts.get("not_due", 0)}
             most = max(merged, key=lambda s: merged[s])
-            words = ", ".join(f"{n} {label.lower()}" for s, label in _LEGEND if (n := merged[s]))
+            if sum(counts.values()) == 1:  # one unit's own report: its state in words
+                words = ReportState(next(iter(counts))).label_vi.lower()
+            else:
+                words = ", ".join(f"{n} {label.lower()}" for s, label in _LEGEND if (n := merged[s]))
             parts.append(f'<rect x="{x + gap}" y="{y + gap}" width="{size}" height="{size}" '
-                         f'fill="{REPORT_STATE_COLOURS[most]}"><title>{escape(_short(name, 40))}, '
+                         f'fill="{REPORT_STATE_COLOURS[most]}"><title>{escape(name)}, '
                          f'{escape(month.label_vi.lower())}: {escape(words)}</title></rect>')
     y = height - 14
     x = 4.0

@@ -14,12 +14,14 @@ plan's tree (dictionary look-ups), so a page costs one pass over the period's ex
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from .model import Plan, Unit
+from .periods import Period
 from .progress import Completeness, ExpectedReport, ReportState
 from .text import fold, sort_key, strip_diacritics
 
@@ -31,7 +33,9 @@ __all__ = [
     "Page",
     "Tally",
     "level_view",
+    "monthly_counts",
     "paginate",
+    "row_finder",
     "search_key",
     "search_units",
     "units_within",
@@ -257,32 +261,75 @@ def search_units(plan: Plan, query: str, *, within: str | None = None, only: Ite
     return units[:limit] if limit is not None else units
 
 
-def counts_by_period(plan: Plan, completeness: Completeness, rows: Iterable[Tally],
-                     scope_id: str | None) -> dict[str, dict[str, dict[str, int]]]:
-    """For each row's unit: the reports of ``completeness`` (a year's, say) counted by period and
-    state — ``{unit_id: {"2024-03": {"on_time": 80, "late": 12, …}}}``. A row for the scope
-    itself counts only its own reports; any other row, the reports at and below its unit. Only
-    the activity reports in ccch count (not the copies owed to further recipients)."""
-    wanted = {t.unit.id: t.unit.id != scope_id for t in rows}
-    out: dict[str, dict[str, dict[str, int]]] = {u: {} for u in wanted}
-    owner: dict[str, str | None] = {}
-    for r in completeness.reports:
-        if r.recipient is not None:
-            continue
-        unit_id = r.unit.id
-        if unit_id not in owner:
-            found = None
-            if unit_id in wanted:
-                found = unit_id
+def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None) -> dict[str, dict[str, dict[str, int]]]:
+    """The monthly activity reports owed in ``months``, counted per row and state, without one
+    object per report: ``{row: {"2024-03": {"on_time": 80, "late": 12, …}}}``.
+
+    ``row_of(unit_id)`` names the row a reporting unit is counted in (None: not shown). States
+    are those of :func:`ccch_core.progress.reporting_completeness` for the activity report in
+    ccch (the copies owed to further recipients are not in the grid): one query for the
+    submissions of every month, then one pass over the units that owe a report each month.
+    """
+    from .periods import PeriodType, utc_now
+    from .progress import DEFAULT_GRACE_DAYS, _due_days
+    from .storage import utc_now_iso
+
+    now = now or utc_now()
+    # Instants are stored as one ISO form (storage.utc_now_iso: UTC, seconds, +00:00), so they
+    # compare as text; the deadlines are written the same way.
+    now_text = utc_now_iso(now)
+    grace = plan.report_grace_days if plan.report_grace_days is not None else DEFAULT_GRACE_DAYS
+    due_days = _due_days(plan, PeriodType.MONTH)
+    wanted = [m for m in months if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on]
+    submitted: dict[tuple[str, str], str] = {}
+    if wanted:
+        marks = ", ".join("?" * len(wanted))
+        for unit_id, period, at in db.execute(
+                f"select unit_id, period, submitted_at from activity_reports where period in ({marks})",
+                [str(m) for m in wanted]).fetchall():
+            submitted[(unit_id, period)] = at
+    rows: dict[str, str | None] = {}
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for month in wanted:
+        text = str(month)
+        grace_end = utc_now_iso(month.end_utc + dt.timedelta(days=grace))
+        deadlines: dict[int | None, str | None] = {None: None}
+        for unit in plan.expected_reporters(month):
+            if unit.id not in rows:
+                rows[unit.id] = row_of(unit.id)
+            row = rows[unit.id]
+            if row is None:
+                continue
+            day = due_days.get(unit.id, (None, False))[0]
+            if day not in deadlines:
+                deadlines[day] = utc_now_iso(month.due_at(day))
+            due = deadlines[day]
+            at = submitted.get((unit.id, text))
+            if at is not None:
+                state = "submitted" if due is None else "on_time" if at < due else "late"
+            elif due is not None and now_text < due or due is None and now_text < grace_end:
+                state = "not_due"
             else:
-                for a in plan.ancestors(unit_id):
-                    if wanted.get(a.id):
-                        found = a.id
-                        break
-            owner[unit_id] = found
-        key = owner[unit_id]
-        if key is None:
-            continue
-        cell = out[key].setdefault(str(r.period), {})
-        cell[r.state.value] = cell.get(r.state.value, 0) + 1
+                state = "missing"
+            cell = out.setdefault(row, {}).setdefault(text, {})
+            cell[state] = cell.get(state, 0) + 1
     return out
+
+
+def row_finder(plan: Plan, rows: Iterable[str], scope_id: str | None):
+    """``row_of`` for :func:`monthly_counts`: a unit is counted in the row of its own id, else of
+    its nearest ancestor among ``rows`` — except the scope's own row, which counts only the
+    scope's own reports (its units below have rows of their own or are not shown)."""
+    wanted = set(rows)
+
+    def row_of(unit_id: str) -> str | None:
+        if unit_id in wanted:
+            return unit_id
+        for ancestor in plan.ancestors(unit_id):
+            if ancestor.id == scope_id:
+                return None
+            if ancestor.id in wanted:
+                return ancestor.id
+        return None
+
+    return row_of

@@ -151,22 +151,26 @@ def dashboard_charts(dep, plan: Plan, period: Period, results, now, level: level
 def _draw_charts(dep, plan: Plan, period: Period, results, now, level=None, rows=()) -> dict[str, object]:
     months = plan_months(plan)
     year = Period.year_of(plan.year)
-    year_reports = progress.reporting_completeness(dep.db, plan, year, now=now)
     title = f"Báo cáo hằng tháng của các đơn vị năm {plan.year}"
-    if level is not None and level.mode == "units":
-        tallies = [r for r in rows if isinstance(r, levels.Tally)]
-        counted = levels.counts_by_period(plan, year_reports, tallies, level.scope.id if level.scope else None)
-        grid = charts.level_grid_chart(
-            [(t.unit.name + (" (riêng)" if level.scope is not None and t.unit.id == level.scope.id else ""),
-              counted.get(t.unit.id, {})) for t in tallies], months, title=title)
+    if level is None:
+        grid = charts.report_grid_chart(progress.reporting_completeness(dep.db, plan, year, now=now), months,
+                                        title=title)
     else:
-        if level is not None:
-            shown = {r.unit.id for r in level.reports}
-            year_reports = progress.Completeness(year, tuple(r for r in year_reports.reports if r.unit.id in shown))
-        grid = charts.report_grid_chart(year_reports, months, title=title)
+        # One row per unit one level below (a large scope, the page of rows shown) or per unit
+        # that owes reports (a small one), counted without one object per report.
+        scope_id = level.scope.id if level.scope is not None else None
+        if level.mode == "units":
+            units = ([t.unit for t in rows if isinstance(t, levels.Tally)]  # a filtered list: the first page
+                     or [t.unit for t in level.tallies[:levels.PAGE_SIZE]])
+        else:
+            units = list({r.unit.id: r.unit for r in level.reports if r.recipient is None}.values())
+        counted = levels.monthly_counts(dep.db, plan, months, levels.row_finder(plan, [u.id for u in units], scope_id),
+                                        now=now)
+        own = " (riêng)" if level.mode == "units" else ""
+        grid = charts.level_grid_chart(
+            [(u.name + (own if u.id == scope_id else ""), counted.get(u.id, {})) for u in units], months, title=title)
     shown = [m for m in months if m.start_date <= period.end_date] or months[:1]
-    by_month = [results if m == period else
-                progress.evaluate_plan(dep.db, plan, m, now=now, measures=dep.measures, deployment=dep) for m in shown]
+    by_month = [results if m == period else _month_results(dep, plan, m, now) for m in shown]
     trends = []
     for i, result in enumerate(results):
         if result.indicator.kind.value == "yes_no":
@@ -179,6 +183,46 @@ def _draw_charts(dep, plan: Plan, period: Period, results, now, level=None, rows
         "progress": charts.progress_chart(results, title=f"Tiến độ đạt mục tiêu — {period.label_vi}"),
         "trends": trends,
     }
+
+
+_MONTHS_CACHE: dict[tuple, list] = {}
+_MONTHS_CACHE_SIZE = 512
+
+
+def _month_fingerprint(dep, plan: Plan, month: Period, now) -> tuple:
+    """What a month's evaluated figures depend on in the database: the measurements of the month
+    and of the quarter, half and year around it (a yearly figure seen from a month), counted and
+    last recorded (a correction rewrites ``recorded_at``). Indicators a plugin measures (survey
+    satisfaction, contest turnout) read the plugin's tables: for a month not yet over, any write
+    to the database counts; a month that is over no longer gets answers, so its figures are kept
+    for the hour (as the charts are), which bounds how long an erasure or an import of old
+    answers takes to show."""
+    periods = [str(p) for p in (month, month.rollup(PeriodType.QUARTER), month.rollup(PeriodType.HALF),
+                                month.rollup(PeriodType.YEAR))]
+    row = dep.db.execute(
+        "select count(*), max(recorded_at) from measurements where plan_id = ? and period in (?, ?, ?, ?)",
+        [plan.id, *periods]).fetchone()
+    if not any(i.measure_name for i in plan.indicators):
+        return tuple(row)
+    if now >= month.end_utc:
+        return (*row, to_local(now).strftime("%Y%m%d%H"))
+    return (*row, database_version(dep.db))
+
+
+def _month_results(dep, plan: Plan, month: Period, now) -> list:
+    """The plan evaluated for one month, for the trend charts: kept per process until that
+    month's own data changes (#18: the first view after a report was written re-evaluated every
+    month up to the one shown; now only the months whose figures moved). A trend reads only
+    the values, which do not depend on the time of day."""
+    key = (str(dep.config.database_path), id(dep.db.conn), plan.id, str(month),
+           _month_fingerprint(dep, plan, month, now))
+    cached = _MONTHS_CACHE.get(key)
+    if cached is None:
+        if len(_MONTHS_CACHE) >= _MONTHS_CACHE_SIZE:
+            _MONTHS_CACHE.clear()
+        cached = _MONTHS_CACHE[key] = progress.evaluate_plan(dep.db, plan, month, now=now, measures=dep.measures,
+                                                             deployment=dep)
+    return cached
 
 
 def task_activity(db, plan: Plan, period: Period) -> dict[str, int]:
