@@ -1265,6 +1265,7 @@ def evaluate_indicator(
     measures: Mapping[str, Callable[[MeasureContext], Mapping[str, MeasureValue]]] | None = None,
     deployment: Any = None,
     within: str | None = None,
+    _prefetched: Callable[[Period], Mapping[str, Mapping[str, tuple]]] | None = None,
 ) -> IndicatorResult:
     """Evaluate one indicator for ``period``; see :func:`evaluate_plan` for the rules.
 
@@ -1307,6 +1308,15 @@ def evaluate_indicator(
             else:
                 _, value, num, den = max(entries, key=lambda e: e[0])  # one entry per period
                 latest[unit_id] = (value, num, den)
+    elif len(value_periods) == 1 and _prefetched is not None:
+        # One recording period, read with every other indicator's in one query (evaluate_plan):
+        # a unit has at most one row per period, so its latest value is that row, and its sum
+        # that row's value.
+        rows = _prefetched(value_periods[0]).get(indicator.code, {})
+        if counting:
+            totals = {uid: float(v) for uid, (v, _, _) in rows.items() if v is not None}
+        else:
+            latest = rows
     elif counting:
         totals = _entered_totals(db, plan, indicator, value_periods)
     else:
@@ -1494,8 +1504,24 @@ def evaluate_plan(
     """
     if isinstance(period, str):
         period = Period.parse(period)
+    by_period: dict[Period, dict[str, dict[str, tuple]]] = {}
+
+    def prefetched(recorded: Period) -> dict[str, dict[str, tuple]]:
+        # Every indicator's rows of one recording period in one query, split by indicator: a
+        # month's 43,000 rows read once instead of once per indicator.
+        rows = by_period.get(recorded)
+        if rows is None:
+            rows = by_period[recorded] = {}
+            for code, unit_id, value, num, den in db.execute(
+                f"select indicator, unit_id, value, numerator, denominator from measurements {_BY_PERIOD} "
+                "where plan_id = ? and period = ?", [plan.id, str(recorded)],
+            ):
+                rows.setdefault(code, {})[unit_id] = (value, num, den)
+        return rows
+
     results = [
-        evaluate_indicator(db, plan, ind, period, now=now, measures=measures, deployment=deployment, within=within)
+        evaluate_indicator(db, plan, ind, period, now=now, measures=measures, deployment=deployment, within=within,
+                           _prefetched=prefetched)
         for ind in plan.indicators
     ]
     # Within one unit, indicators that apply to none of its units are left out.
