@@ -54,7 +54,7 @@ def test_commune_officer_drafts_saves_and_sends(dep, client_as):
     assert "Bắt đầu soạn kế hoạch" in page
     assert post(officer, f"/ke-hoach-xa/{OWN}/bat-dau").status_code == 303
     page = text(officer.get(f"/ke-hoach-xa/{OWN}"))
-    assert "T11. Tuyên truyền trên hệ thống Trạm truyền thanh cơ sở." in page
+    assert "Nhiệm vụ 11. Tuyên truyền trên hệ thống Trạm truyền thanh cơ sở." in page
     assert 'name="target-I8"' in page
     form = {"target-I8": "2", "own-0-duty": "Hội nghị đối thoại với Nhân dân về TTHC",
             "own-0-products": "Biên bản hội nghị\nTin bài trên Trang TTĐT xã", "own-0-timing": "Quý II/2024",
