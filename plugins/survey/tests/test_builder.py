@@ -132,7 +132,7 @@ def edit_form(officer, survey_id: str) -> dict:
 
 
 def save(officer, survey_id: str, form: dict, status: int = 303):
-    response = officer.post(f"/khao-sat/{survey_id}/soan", data={**form, "hanh_dong": "luu"})
+    response = officer.post(f"/khao-sat/{survey_id}/soan", data={"hanh_dong": "luu", **form})
     assert response.status_code == status, summary(response.get_data(as_text=True)) if status == 303 else status
     return response
 
@@ -268,6 +268,7 @@ def test_an_empty_title_and_too_many_questions_are_refused_with_the_form_kept(of
     ({"q0_loai": "number", "q0_nho_nhat": "10", "q0_lon_nhat": "1"}, "lớn hơn giá trị lớn nhất"),
     ({"so_cau": "100000"}, "số dòng câu hỏi “100000” không hợp lệ"),
     ({"q1_so_pa": "-3"}, "số dòng phương án “-3” không hợp lệ"),
+    ({"hanh_dong": "xoa"}, "Thao tác “xoa” không có; hãy bấm Lưu, Xem trước hoặc Thêm câu hỏi. Chưa lưu gì."),
 ])
 def test_bad_input_is_named_in_words_and_the_form_is_kept(officer, dep, change, expected):
     survey_id = build_quay(officer)

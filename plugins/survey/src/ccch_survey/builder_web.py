@@ -37,6 +37,8 @@ from .forms import field_name
 from .store import get_survey, get_version, list_surveys, save_survey, versions
 
 ADDED_ROWS = 3
+ACTIONS = ("luu", "xem-truoc", "them")
+"""What the page's buttons send as ``hanh_dong``: save, preview, three more rows."""
 
 
 def register(officer: Blueprint) -> None:
@@ -81,6 +83,11 @@ def _builder_page(survey_id: str | None):
         return _render(survey_id, state, history)
     state = state_from_form(request.form)
     action = request.form.get("hanh_dong", "luu")
+    if action not in ACTIONS:
+        # Only the page's three buttons send one; anything else saves nothing (not even as "Lưu").
+        shown = " ".join(action.split())[:40]
+        return _render(survey_id, state.with_blank_rows(), history, status=422, problems=[
+            f"Thao tác “{shown}” không có; hãy bấm Lưu, Xem trước hoặc Thêm câu hỏi. Chưa lưu gì."])
     if action == "them":
         return _render(survey_id, state.with_blank_rows(more=ADDED_ROWS), history)
     target = survey_id or new_survey_id(state.title, [s.id for s in list_surveys(dep.db)])
