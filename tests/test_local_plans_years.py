@@ -116,3 +116,15 @@ def test_reports_sent_to_a_further_recipient_under_the_chosen_year(dep, client_a
                                       "recipient": "ubnd-tinh", "sent_on": "2024-04-08"})
     assert refused.status_code == 422
     assert [r["period"] for r in dep.db.query("select period from report_deliveries")] == ["2025-Q1"]
+
+
+def test_the_dashboard_panel_counts_the_communes_plans_of_the_year_shown(dep, client_as):
+    plan_2025 = dep.plan_by_id("duc-tho-2025")
+    lp.start(dep.db, plan_2025, UNIT, by="canbo")
+    lp.send(dep.db, plan_2025, UNIT, by="canbo")
+    admin = client_as("plan_admin")
+    html = admin.get("/?plan=duc-tho-2025&period=2025-03").get_data(as_text=True)
+    assert "Kế hoạch các xã, thị trấn năm 2025" in html
+    assert "Đã gửi <strong>1/16</strong>" in html and 'href="/ke-hoach-xa?plan=duc-tho-2025"' in html
+    html = admin.get("/?period=2024-03").get_data(as_text=True)
+    assert "Kế hoạch các xã, thị trấn năm 2024" in html and "Đã gửi <strong>0/16</strong>" in html

@@ -187,13 +187,18 @@ def dashboard_panels(deployment, user, period):
     # None, not []: nothing to add (the hook's callers skip None; a test of the hook lists results).
     if user is None or user.role not in (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.VIEWER):
         return None
-    if not any(d.local_plans for d in deployment.plan.deadlines):
+    # The dashboard shows one year's plan (?plan=) and a period inside it: the panel counts the
+    # communes' plans under that year's plan, not always under the default one.
+    plan = next((p for p in deployment.plans.values()
+                 if p.starts_on <= period.start_date <= p.ends_on and p.issuing_unit == deployment.plan.issuing_unit),
+                deployment.plan)
+    if not any(d.local_plans for d in plan.deadlines):
         return None
     from flask import url_for
 
     from ..local_plans import Status, board
 
-    rows = board(deployment.db, deployment.plan)
+    rows = board(deployment.db, plan)
     context = {
         "expected": len(rows),
         "sent": sum(1 for r in rows if r.local and r.local.sent_at is not None),
@@ -202,7 +207,7 @@ def dashboard_panels(deployment, user, period):
         "overdue": sum(1 for r in rows if r.overdue),
         "late_names": [r.unit.name for r in rows if r.late],
         "approved_names": [r.unit.name for r in rows if r.local and r.local.status is Status.APPROVED],
-        "link": url_for("local_plans.index"),
+        "link": url_for("local_plans.index", **({"plan": plan.id} if plan.id != deployment.plan.id else {})),
     }
-    return [{"title": "Kế hoạch các xã, thị trấn", "template": "_local_plans_panel.html", "context": context,
-             "order": 20}]
+    return [{"title": f"Kế hoạch các xã, thị trấn năm {plan.year}", "template": "_local_plans_panel.html",
+             "context": context, "order": 20}]
