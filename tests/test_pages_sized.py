@@ -209,3 +209,15 @@ def test_no_page_grows_with_the_plan(national, clients):
         for url in urls:
             html = get(clients[username], url)
             assert html.count("<tr") <= 2 * levels.LIST_PAGE_SIZE, (username, url)
+
+
+def test_rollup_sums_activities_per_province(national, clients):
+    html = get(clients["admin"], "/tong-hop?period=2024-Q1")
+    activity = html[html.index('id="h-activity"'):]
+    activity = activity[:activity.index("</table>")]
+    names = re.findall(r'<th scope="row">(.*?)</th>', activity)
+    assert names[:-1] == [p.name for p in national["provinces"]] and names[-1] == "Tổng cộng"
+    # One province down: its communes.
+    html = get(clients["admin"], f"/tong-hop?period=2024-Q1&unit={national['provinces'][0].id}")
+    activity = html[html.index('id="h-activity"'):]
+    assert national["communes"][0].name in activity[:activity.index("</table>")]

@@ -349,9 +349,23 @@ def rollup():
     for row in db.query(sql, months):
         totals[row["category"]] += row["total"]
         by_unit[row["unit_id"]][row["category"]] += row["total"]
-    units = [u for u in plan.units if u.id in by_unit]
+    context = levels_context(plan, completeness)
+    level = context["level"]
+    if level.mode == "units":
+        # A large scope: the activities summed per unit one level below, the rows of the page
+        # shown (a national plan: 34 provinces, not 3,321 communes).
+        tallies = [t for t in context["rows"].items if isinstance(t, levels.Tally)] or list(level.tallies)
+        row_of = levels.row_finder(plan, [t.unit.id for t in tallies], level.scope.id if level.scope else None)
+        grouped: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for unit_id, counts in by_unit.items():
+            if (row := row_of(unit_id)) is not None:
+                for key, total in counts.items():
+                    grouped[row][key] += total
+        by_unit, units = grouped, [t.unit for t in tallies if t.unit.id in grouped]
+    else:
+        units = [u for u in plan.units if u.id in by_unit]
     return render_template(
-        "rollup.html", **levels_context(plan, completeness), period=period, choices=period_choices(plan), completeness=completeness,
+        "rollup.html", **context, period=period, choices=period_choices(plan), completeness=completeness,
         states=progress.ReportState, totals=totals, by_unit=by_unit, units=units,
         categories=progress.ACTIVITY_CATEGORIES,
         results=progress.evaluate_plan(db, plan, period, now=now, measures=dep.measures, deployment=dep),
