@@ -128,3 +128,21 @@ def test_the_dashboard_panel_counts_the_communes_plans_of_the_year_shown(dep, cl
     assert "Đã gửi <strong>1/16</strong>" in html and 'href="/ke-hoach-xa?plan=duc-tho-2025"' in html
     html = admin.get("/?period=2024-03").get_data(as_text=True)
     assert "Kế hoạch các xã, thị trấn năm 2024" in html and "Đã gửi <strong>0/16</strong>" in html
+
+
+def test_unit_reports_of_another_year_are_filed_under_its_plan(dep, client_as):
+    officer = client_as("unit_officer", UNIT)
+    html = officer.get("/bao-cao?plan=duc-tho-2025").get_data(as_text=True)
+    assert '<option value="duc-tho-2025" selected>' in html and "Tháng 12/2025" in html
+    assert f'href="/bao-cao/{UNIT}/2025-' in html
+    # Another year's month with this year's plan chosen opens the chosen plan's default month.
+    assert officer.get("/bao-cao?plan=duc-tho-2025&period=2024-03").status_code == 200
+    url = f"/bao-cao/{UNIT}/2025-03"
+    page = officer.get(url)
+    assert page.status_code == 200  # the month belongs to 2025's plan, not to the default one
+    saved = officer.post(url, data={"csrf_token": csrf_token(officer, url), "item-0-category": "broadcast",
+                                    "item-0-count": "3", "item-0-title": "Phát thanh chuyên mục CCHC"})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:500]
+    row = next(dep.db.query("select unit_id, period from activity_reports"))
+    assert (row["unit_id"], row["period"]) == (UNIT, "2025-03")
+    assert officer.get(f"/bao-cao/{UNIT}/2026-03").status_code == 404  # no plan holds it

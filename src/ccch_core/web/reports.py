@@ -26,7 +26,7 @@ from ..model import Indicator, IndicatorKind, Plan, Unit
 from ..periods import VN_TZ, Period, PeriodError, PeriodType, utc_now
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
-from .dashboard import STATE_FILTERS, chosen_period, chosen_plan, levels_context, period_choices
+from .dashboard import STATE_FILTERS, chosen_period, chosen_plan, default_period, levels_context, period_choices
 from .params import page_arg, search_arg
 
 bp = Blueprint("reports", __name__)
@@ -105,8 +105,13 @@ def index():
     if g.user.role not in (*ADMINS, Role.UNIT_OFFICER):
         abort(403)
     dep = deployment()
-    plan = dep.plan
-    period = chosen_period(plan, db=dep.db)
+    plan = chosen_plan(dep)
+    asked = request.args.get("period")
+    if asked and request.args.get("plan") and _outside(plan, asked):
+        # Another year was chosen with this year's month: open the chosen plan's default month.
+        period = default_period(plan, PeriodType.MONTH, dep.db)[0]
+    else:
+        period = chosen_period(plan, db=dep.db)
     if period.type is not PeriodType.MONTH:
         period = period.months()[-1]
     completeness = progress.reporting_completeness(dep.db, plan, period, now=utc_now())
@@ -126,7 +131,27 @@ def index():
         rows = [r for r in rows if r.unit.id in ids]
     months = [c for c in period_choices(plan) if Period.parse(c[0]).type is PeriodType.MONTH]
     return render_template("reports_index.html", period=period, rows=levels.paginate(rows, page_arg("trang")),
-                           owed=owed, query=query, state=state, months=months, further=further_reporters(plan))
+                           owed=owed, query=query, state=state, months=months, further=further_reporters(plan),
+                           plan=plan, plans=list(dep.plans.values()))
+
+
+def plan_of_month(dep, period: Period) -> Plan | None:
+    """The deployment's plan a month's report belongs to: the default plan when the month is in its
+    span, else another year's plan of the same issuing unit that holds it (a 2025 report under
+    2025's plan), else None."""
+    for plan in dep.plans.values():
+        if plan.issuing_unit == dep.plan.issuing_unit and plan.starts_on <= period.end_date \
+                and period.start_date <= plan.ends_on:
+            return plan
+    return None
+
+
+def _outside(plan: Plan, text: str) -> bool:
+    try:
+        period = Period.parse(text)
+    except PeriodError:
+        return False  # chosen_period says what is wrong with it
+    return period.end_date < plan.starts_on or period.start_date > plan.ends_on
 
 
 def _existing_values(db, plan: Plan, fields: list[MeasureField]) -> dict[str, str]:
@@ -259,9 +284,10 @@ def form(unit_id: str, period_text: str):
         abort(403)
     require_unit_access(unit_id)
     dep = deployment()
-    plan, db = dep.plan, dep.db
+    db = dep.db
     period = _month(period_text)
-    if period.type is not PeriodType.MONTH or period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+    plan = plan_of_month(dep, period)
+    if period.type is not PeriodType.MONTH or plan is None:
         abort(404)
     unit = plan.unit(unit_id)
     if unit not in plan.expected_reporters(period):
@@ -273,7 +299,7 @@ def form(unit_id: str, period_text: str):
     expected = next((r for r in completeness.reports if r.unit.id == unit_id and r.period == period), None)
     context = {"unit": unit, "period": period, "report": report, "fields": fields, "locked": locked,
                "expected": expected, "categories": progress.ACTIVITY_CATEGORIES, "rows": range(ITEM_ROWS),
-               "tasks": plan.tasks}
+               "tasks": plan.tasks, "plan": plan}
     if request.method == "GET":
         values = {**_existing_values(db, plan, fields), **_form_from_report(report)}
         return render_template("report_form.html", values=values, errors={}, labels={}, **context)
