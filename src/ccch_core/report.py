@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from . import charts, progress
+from . import charts, levels, progress
 from .model import Plan, Unit
 from .periods import Period, to_local, utc_now
 
@@ -66,6 +66,10 @@ class Table:
     title: str
     columns: tuple[Column, ...] = attrs.field(converter=tuple)
     rows: tuple[tuple[Any, ...], ...] = attrs.field(converter=lambda rows: tuple(tuple(r) for r in rows))
+    annex: bool = False
+    """A table for the annex: a document to sign (the Decree 30 DOCX) leaves it out — a paragraph
+    before it says where it is — and the data formats (XLSX, CSV, JSON…) carry it. The full list
+    of a national plan's 3,321 reports is one."""
 
     def __attrs_post_init__(self):
         width = len(self.columns)
@@ -268,17 +272,22 @@ def _completeness_section(request: ReportRequest) -> Section:
     dep = request.deployment
     completeness = progress.reporting_completeness(dep.db, request.plan, request.period, now=request.now)
     reports = [r for r in completeness.reports if request.includes(r.unit.id)]
+    subset = progress.Completeness(completeness.period, tuple(reports))
+    level = levels.level_view(request.plan, subset, request.unit.id if request.unit else None,
+                              descend=request.unit is None)
     table = Table(
         key="tinh_hinh_bao_cao",
-        title="Tình hình gửi báo cáo",
+        title="Tình hình gửi báo cáo" + (" (đầy đủ)" if level.mode == "units" else ""),
         columns=[Column("don_vi", "Đơn vị"), Column("ky", "Kỳ"), Column("han_nop", "Hạn nộp (hết ngày)", "date"),
                  Column("ngay_nop", "Ngày nộp", "datetime"), Column("tinh_trang", "Tình trạng")],
         rows=[(r.unit.name + (f" (gửi {request.plan.reference_name(r.recipient)})" if r.recipient else ""),
                r.period.label_vi, due_day(r.due_at), r.submitted_at, r.state.label_vi) for r in reports],
+        annex=level.mode == "units",
     )
-    subset = progress.Completeness(completeness.period, tuple(reports))
     text = (f"Đã nhận {subset.received}/{subset.expected} báo cáo; tỷ lệ báo cáo "
             f"{_pct(subset.reporting_rate)}, đúng hạn {_pct(subset.on_time_rate)}.")
+    if level.mode == "units":
+        return _completeness_by_level(request, level, text, table)
     blocks: list[Block] = [Paragraph(text), table]
     rules = [r for r in request.plan.tracked_rules() if r.due_day is not None]
     blocks.extend(Paragraph(note) for note in assumption_notes([(r.id, r.provenance) for r in rules], ("due_day",),
@@ -292,6 +301,54 @@ def _completeness_section(request: ReportRequest) -> Section:
         blocks.append(Figure(chart_title, charts.report_grid_chart(scoped, months, title=chart_title),
                              "Mỗi hàng là một đơn vị, mỗi cột một tháng; xanh: đúng hạn, vàng: trễ hạn, "
                              "đỏ: chưa nộp, xám: chưa đến hạn."))
+    return Section("bao_cao", "Tình hình báo cáo của các đơn vị", blocks, order=30)
+
+
+def _completeness_by_level(request: ReportRequest, level: levels.Level, text: str, full: Table) -> Section:
+    """The reports of a large scope as a document to sign can hold them (#26 part 4): counted per
+    unit one level below (the provinces), then the units late or overdue, the full list as an
+    annex table (in the XLSX of the same report), and the year's grid by the same rows."""
+    states = progress.ReportState
+    below = Table(
+        key="tinh_hinh_theo_cap",
+        title="Tình hình gửi báo cáo theo đơn vị cấp dưới",
+        columns=[Column("don_vi", "Đơn vị"), Column("phai_nop", "Phải nộp", "integer"),
+                 Column("da_nop", "Đã nộp", "integer"), Column("dung_han", "Đúng hạn", "integer"),
+                 Column("tre_han", "Trễ hạn", "integer"), Column("chua_nop", "Chưa nộp (quá hạn)", "integer"),
+                 Column("chua_den_han", "Chưa đến hạn", "integer"), Column("ty_le", "Tỷ lệ báo cáo", "percent")],
+        rows=[(t.unit.name, t.expected, t.received, t.count(states.ON_TIME), t.count(states.LATE), t.overdue,
+               t.count(states.NOT_DUE), t.reporting_rate) for t in level.tallies],
+    )
+    row_of = levels.row_finder(request.plan, [t.unit.id for t in level.tallies],
+                               level.scope.id if level.scope else None)
+    lagging = [r for r in level.reports if r.state in (states.LATE, states.MISSING)]
+    late = Table(
+        key="don_vi_tre_han",
+        title="Đơn vị nộp trễ hoặc chưa nộp",
+        columns=[Column("don_vi", "Đơn vị"), Column("thuoc", "Thuộc"), Column("han_nop", "Hạn nộp (hết ngày)", "date"),
+                 Column("ngay_nop", "Ngày nộp", "datetime"), Column("tinh_trang", "Tình trạng")],
+        rows=[(r.unit.name + (f" (gửi {request.plan.reference_name(r.recipient)})" if r.recipient else ""),
+               request.plan.unit(row_of(r.unit.id)).name if row_of(r.unit.id) else "",
+               due_day(r.due_at), r.submitted_at, r.state.label_vi) for r in lagging],
+    )
+    blocks: list[Block] = [Paragraph(text), below]
+    if lagging:
+        blocks.extend([Paragraph(f"Các đơn vị nộp trễ hoặc chưa nộp ({len(lagging)} báo cáo):"), late])
+    else:
+        blocks.append(Paragraph("Không có đơn vị nào nộp trễ hoặc chưa nộp."))
+    blocks.append(Paragraph(f"Danh sách đầy đủ {len(full.rows)} báo cáo phải nộp ở phụ lục: bảng “{full.title}” "
+                            "trong tệp Excel của báo cáo này."))
+    blocks.append(full)
+    plan = request.plan
+    year = Period.year_of(plan.year)
+    months = [m for m in year.months() if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on]
+    if months and level.tallies:
+        counted = levels.monthly_counts(request.deployment.db, plan, months, row_of, now=request.now)
+        chart_title = f"Báo cáo hằng tháng của các đơn vị năm {plan.year}"
+        blocks.append(Figure(chart_title, charts.level_grid_chart(
+            [(t.unit.name, counted.get(t.unit.id, {})) for t in level.tallies], months, title=chart_title),
+            "Mỗi hàng là một đơn vị cấp dưới, mỗi cột một tháng, màu của tình trạng mà phần lớn báo cáo của nó "
+            "đang ở; xanh: đúng hạn, vàng: trễ hạn, đỏ: chưa nộp, xám: chưa đến hạn."))
     return Section("bao_cao", "Tình hình báo cáo của các đơn vị", blocks, order=30)
 
 

@@ -299,7 +299,8 @@ def write_docx(report: Report, stream: IO[bytes], *, signatory: dict | None = No
             elif isinstance(block, Paragraph):
                 _para(document, block.text, 14)
             elif isinstance(block, Table):
-                _add_table(document, block)
+                if not block.annex:  # an annex table goes to the spreadsheet; a paragraph says so
+                    _add_table(document, block)
             elif isinstance(block, Figure):
                 _add_figure(document, block)
 
