@@ -538,6 +538,32 @@ class Signatory:
 # The plan
 
 
+class _Memo:
+    """Answers a :class:`Plan` has already computed (its units resolved from references).
+
+    Bounded, so that a server asked about many periods does not grow without end; shared by the
+    threads of a worker (a lost race computes the same answer twice). Pickled empty: a cached
+    plan file (``plancache``) carries the plan, not its answers.
+    """
+
+    LIMIT = 4096
+
+    def __init__(self):
+        self._answers: dict = {}
+
+    def get(self, key):
+        return self._answers.get(key)
+
+    def put(self, key, value):
+        if len(self._answers) >= self.LIMIT:
+            self._answers.clear()
+        self._answers[key] = value
+        return value
+
+    def __reduce__(self):
+        return (_Memo, ())
+
+
 @attrs.frozen
 class Plan:
     """A CCHC communication plan (kế hoạch tuyên truyền CCHC) with everything it names."""
@@ -583,6 +609,7 @@ class Plan:
     _unit_index: dict[str, Unit] = attrs.field(init=False, eq=False, repr=False)
     _group_index: dict[str, UnitGroup] = attrs.field(init=False, eq=False, repr=False)
     _children: dict[str | None, tuple[Unit, ...]] = attrs.field(init=False, eq=False, repr=False)
+    _memo: _Memo = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self):
         units = {u.id: u for u in self.units}
@@ -592,6 +619,7 @@ class Plan:
         object.__setattr__(self, "_unit_index", units)
         object.__setattr__(self, "_group_index", {g.id: g for g in self.unit_groups})
         object.__setattr__(self, "_children", {k: tuple(v) for k, v in children.items()})
+        object.__setattr__(self, "_memo", _Memo())
 
     # -- header -------------------------------------------------------------------------------
 
@@ -680,19 +708,41 @@ class Plan:
 
     def resolve(self, refs: Iterable[str], period: Period | None = None) -> tuple[Unit, ...]:
         """The units that unit and group references name, without duplicates, in plan order;
-        only units active during ``period`` when one is given."""
-        wanted: set[str] = set()
-        for ref in refs:
-            if ref in self._unit_index:
-                wanted.add(ref)
-            else:
-                wanted.update(u.id for u in self.group_members(ref))
-        return tuple(
-            u for u in self.units if u.id in wanted and (period is None or u.active_during(period))
-        )
+        only units active during ``period`` when one is given.
+
+        Remembered per plan for each (references, period): a plan is immutable, and an import
+        of 40,000 rows or a page over 36,000 units asks the same question again and again.
+        """
+        refs = tuple(refs)
+        key = ("resolve", refs, period)
+        found = self._memo.get(key)
+        if found is None:
+            wanted: set[str] = set()
+            for ref in refs:
+                if ref in self._unit_index:
+                    wanted.add(ref)
+                else:
+                    wanted.update(u.id for u in self.group_members(ref))
+            found = self._memo.put(key, tuple(
+                u for u in self.units if u.id in wanted and (period is None or u.active_during(period))
+            ))
+        return found
+
+    def resolve_ids(self, refs: Iterable[str], period: Period | None = None) -> frozenset[str]:
+        """The ids of :meth:`resolve`'s units, as a set for membership tests (remembered too)."""
+        refs = tuple(refs)
+        key = ("ids", refs, period)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo.put(key, frozenset(u.id for u in self.resolve(refs, period)))
+        return found
 
     def group_members(self, group_id: str) -> tuple[Unit, ...]:
-        """The units of a unit group."""
+        """The units of a unit group (computed once per plan)."""
+        key = ("group", group_id)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
         group = self.group(group_id)
         members = []
         for unit in self.units:
@@ -700,7 +750,7 @@ class Plan:
                 group.within is None or self.is_within(unit.id, group.within)
             ):
                 members.append(unit)
-        return tuple(members)
+        return self._memo.put(key, tuple(members))
 
     def find_unit_by_name(self, text: str) -> Unit | None:
         """The unit whose name, short name, alias or former name is ``text`` (NFC, case-folded)."""
@@ -759,6 +809,10 @@ class Plan:
             return self.resolve((self.issuing_unit,), period)
         return self.resolve(indicator.applies_to, period)
 
+    def indicator_unit_ids(self, indicator: Indicator, period: Period | None = None) -> frozenset[str]:
+        """The ids of :meth:`indicator_units`, as a set: is a value for this unit expected?"""
+        return self.resolve_ids(indicator.applies_to or (self.issuing_unit,), period)
+
     def applies_to_text(self, indicator: Indicator) -> str:
         """Who a target applies to, in words: the units' names, or "Toàn kế hoạch"."""
         if not indicator.applies_to:
@@ -803,3 +857,10 @@ class Plan:
         for rule in self.tracked_rules(period.type):
             refs.extend(rule.reporters)
         return self.resolve(refs, period)
+
+    def expected_reporter_ids(self, period: Period) -> frozenset[str]:
+        """The ids of :meth:`expected_reporters`, as a set: does this unit owe a report?"""
+        refs: list[str] = []
+        for rule in self.tracked_rules(period.type):
+            refs.extend(rule.reporters)
+        return self.resolve_ids(refs, period)

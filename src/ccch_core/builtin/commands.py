@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import shutil
+import sys
+import time
 from pathlib import Path
 
 import attrs
@@ -437,8 +439,9 @@ def register_commands(cli: click.Group) -> None:
     @measure.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("--by", "recorded_by", default="import", show_default=True, help="Who records the values.")
+    @_progress_option()
     @pass_deployment
-    def measure_import(deployment, file: str, recorded_by: str):
+    def measure_import(deployment, file: str, recorded_by: str, show_progress: bool | None):
         """Import values from a CSV file (UTF-8, with or without BOM).
 
         Columns: indicator, unit, period, value, numerator, denominator, note. Every row is
@@ -446,29 +449,32 @@ def register_commands(cli: click.Group) -> None:
         is recorded.
         """
         rows = read_measurement_csv(Path(file), limits_of(deployment))
+        meter = ImportProgress(len(rows), show_progress)
         problems = []
         checked = []
-        for line, row in rows:
+        for count, (line, row) in enumerate(rows, start=1):
             try:
                 check_measurement_row(deployment.plan, row)
-                checked.append((line, row))
+                checked.append({"indicator": row.get("indicator"), "unit_id": row.get("unit"), "period": row.get("period"),
+                                "value": row.get("value"), "numerator": row.get("numerator"),
+                                "denominator": row.get("denominator"), "note": row.get("note")})
             except progress.ProgressError as exc:
                 problems.append(f"{file}:{line}: {exc}")
+            meter.update("checked", count)
         if problems:
+            meter.done()
             click.echo(f"{len(problems)} bad row(s); nothing was imported:", err=True)
             for p in problems:
                 click.echo(f"  {p}", err=True)
             raise SystemExit(1)
+        meter.update("storing", 0, force=True)
         with storage.write_transaction(deployment.db):
-            for _line, row in checked:
-                progress.record_measurement(
-                    deployment.db, deployment.plan, row["indicator"], row["unit"], row["period"], row.get("value"),
-                    numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
-                    recorded_by=recorded_by,
-                )
+            stored = progress.record_measurements(deployment.db, deployment.plan, checked, recorded_by=recorded_by)
             audit.record(deployment.db, audit.cli_actor(), "measurement.import", Path(file).name,
-                         f"{len(checked)} giá trị; người ghi: {recorded_by}")
-        click.echo(f"Imported {len(checked)} value(s) from {file}.")
+                         f"{stored} giá trị; người ghi: {recorded_by}")
+        meter.update("stored", stored, force=True)
+        meter.done()
+        click.echo(f"Imported {stored} value(s) from {file}.")
 
     @measure.command("list")
     @_period_option()
@@ -530,8 +536,9 @@ def register_commands(cli: click.Group) -> None:
                   help="Import reports from a CSV instead (columns: unit, period, category, count, title, link, "
                        "task, note, submitted_at). All rows are checked first; nothing is stored if one is bad.")
     @click.option("--json", "as_json", is_flag=True, help="Print the stored report as JSON.")
+    @_progress_option()
     @pass_deployment
-    def report_activity(deployment, unit, period, items, note, submitted_by, csv_file, as_json):
+    def report_activity(deployment, unit, period, items, note, submitted_by, csv_file, as_json, show_progress):
         """Submit UNIT's activity report for PERIOD (replaces an earlier one for the same period).
 
         Example: ccch report-activity xa-an-dung 2024-03 --item "broadcast=4|Nêu gương người tốt, việc tốt"
@@ -539,7 +546,7 @@ def register_commands(cli: click.Group) -> None:
         if csv_file:
             if unit or period or items:
                 raise click.UsageError("give either --from-csv or UNIT PERIOD --item …, not both")
-            import_activity_csv(deployment, Path(csv_file), submitted_by)
+            import_activity_csv(deployment, Path(csv_file), submitted_by, show_progress)
             return
         if not unit or not period:
             raise click.UsageError("UNIT and PERIOD are required (or use --from-csv FILE)")
@@ -956,9 +963,13 @@ def parse_local_instant(text: str) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def import_activity_csv(deployment, path: Path, submitted_by: str) -> None:
-    """Import activity reports from CSV: one report per (unit, period), one item per row."""
+def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress: bool | None = False) -> None:
+    """Import activity reports from CSV: one report per (unit, period), one item per row.
+
+    Every row is checked first and every bad one reported with its line (a unit that owes no
+    report is reported on each of its rows); if any is bad, nothing is stored."""
     rows = _read_csv(path, ACTIVITY_COLUMNS, {"unit", "period", "category", "count"}, limits_of(deployment))
+    meter = ImportProgress(len(rows), show_progress)
     reports: dict[tuple[str, str], dict] = {}
     problems = []
     for line, row in rows:
@@ -973,34 +984,91 @@ def import_activity_csv(deployment, path: Path, submitted_by: str) -> None:
                 report["submitted_at"] = parse_local_instant(row["submitted_at"])
             except progress.ProgressError as exc:
                 problems.append(f"{path}:{line}: {exc}")
-    # Check every report against a scratch transaction that is rolled back: validation is
-    # exactly what recording does, and a bad file changes nothing.
-    db = deployment.db
-    try:
-        with storage.write_transaction(db):
-            for (unit, period), report in reports.items():
-                for index, item in enumerate(report["items"]):
-                    try:
-                        progress.record_activity_report(db, deployment.plan, unit, period, [item])
-                    except progress.ProgressError as exc:
-                        where = str(exc).replace("items[0]", "")
-                        problems.append(f"{path}:{report['lines'][index]}: {where.lstrip('.')}")
-            raise _Rollback
-    except _Rollback:
-        pass
+    # Check every report as recording does (progress.check_activity_report), each item on its
+    # own so that every bad row is named; a bad file changes nothing.
+    plan = deployment.plan
+    done = 0
+    for (unit, period), report in reports.items():
+        try:
+            progress.check_activity_report(plan, unit, period, note=report["note"])
+            report_problem = None
+        except progress.ProgressError as exc:
+            report_problem = str(exc)
+        if report_problem and report_problem.startswith("note:"):
+            problems.append(f"{path}:{report['lines'][0]}: {report_problem}")
+            report_problem = None
+        for index, item in enumerate(report["items"]):
+            if report_problem:
+                problems.append(f"{path}:{report['lines'][index]}: {report_problem}")
+                continue
+            try:
+                progress.check_activity_item(plan, 0, item)
+            except progress.ProgressError as exc:
+                problems.append(f"{path}:{report['lines'][index]}: {str(exc).replace('items[0]', '').lstrip('.')}")
+        done += len(report["items"])
+        meter.update("checked", done)
     if problems:
+        meter.done()
         click.echo(f"{len(problems)} bad row(s); nothing was imported:", err=True)
         for p in problems:
             click.echo(f"  {p}", err=True)
         raise SystemExit(1)
+    meter.update("storing", 0, force=True)
+    db = deployment.db
     with storage.write_transaction(db):
-        for (unit, period), report in reports.items():
-            progress.record_activity_report(db, deployment.plan, unit, period, report["items"], note=report["note"],
-                                            submitted_by=submitted_by, now=report["submitted_at"])
+        stored = progress.record_activity_reports(
+            db, plan,
+            [{"unit_id": unit, "period": period, "items": report["items"], "note": report["note"],
+              "submitted_at": report["submitted_at"]} for (unit, period), report in reports.items()],
+            submitted_by=submitted_by,
+        )
         audit.record(db, audit.cli_actor(), "report.import", path.name,
-                     f"{len(reports)} báo cáo, {len(rows)} dòng hoạt động; người nộp: {submitted_by}")
-    click.echo(f"Imported {len(reports)} report(s) ({len(rows)} item(s)) from {path}.")
+                     f"{stored} báo cáo, {len(rows)} dòng hoạt động; người nộp: {submitted_by}")
+    meter.update("stored", len(rows), force=True)
+    meter.done()
+    click.echo(f"Imported {stored} report(s) ({len(rows)} item(s)) from {path}.")
 
 
-class _Rollback(Exception):
-    """Raised to roll back the validation pass of an import."""
+def _progress_option():
+    return click.option(
+        "--progress/--no-progress", "show_progress", default=None,
+        help="Show how far a long import has got, on standard error (default: when it is a terminal).",
+    )
+
+
+class ImportProgress:
+    """How far an import has got, on standard error: ``checked 20,000/43,186 rows``.
+
+    Shown when asked (``--progress``), or by default when standard error is a terminal and the
+    file has at least :attr:`MIN_ROWS` rows; never with ``--no-progress``. On a terminal the line
+    is rewritten in place (``\\r``); otherwise each update is a line of its own. At most one
+    update per :attr:`EVERY` seconds, so that printing costs nothing next to the import.
+    """
+
+    MIN_ROWS = 5_000
+    EVERY = 0.5
+
+    def __init__(self, total: int, show: bool | None):
+        self.terminal = sys.stderr.isatty()
+        self.enabled = show if show is not None else (self.terminal and total >= self.MIN_ROWS)
+        self.total = total
+        self.last = 0.0
+        self.shown = False
+
+    def update(self, stage: str, count: int, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < self.EVERY and count != self.total:
+            return
+        self.last = now
+        text = f"{stage} {count:,}/{self.total:,} rows" if stage != "storing" else f"storing {self.total:,} rows…"
+        if self.terminal:
+            click.echo(f"\r{text}\x1b[K", err=True, nl=False)
+        else:
+            click.echo(text, err=True)
+        self.shown = True
+
+    def done(self) -> None:
+        if self.enabled and self.terminal and self.shown:
+            click.echo("", err=True)
