@@ -938,11 +938,31 @@ def default_unit_choices(plan: Plan) -> tuple[str, ...]:
     return tuple(u.id for u in plan.children(plan.issuing_unit) if not u.external and u.kind not in FACILITY_KINDS)
 
 
+_UNIT_CHOICES: dict[tuple, tuple] = {}
+
+
 def unit_choices(d: ContestDefinition, audience: Audience | None, plan: Plan) -> list[Any]:
     """The units a participant of ``audience`` may pick, in Vietnamese alphabetical order of their
-    names (retired units left out)."""
-    refs = (audience.units if audience and audience.units else d.units) or default_unit_choices(plan)
+    names (retired units left out).
+
+    Remembered per process for the definition, plan and Vietnam day: every registration checks
+    the unit it names against this list, and sorting it by Vietnamese collation was a fifth of a
+    registration's own work. The cache holds the definition and plan objects themselves, so an
+    entry can only be found again for those very objects (a new version is a new object)."""
     today = dt.datetime.now(VN_TZ).date()
+    key = (id(d), audience.key if audience else None, id(audience), id(plan), today)
+    cached = _UNIT_CHOICES.get(key)
+    if cached is not None and cached[0] is d and cached[1] is plan and cached[2] is audience:
+        return list(cached[3])
+    if len(_UNIT_CHOICES) > 256:
+        _UNIT_CHOICES.clear()
+    choices = _unit_choices(d, audience, plan, today)
+    _UNIT_CHOICES[key] = (d, plan, audience, tuple(choices))
+    return choices
+
+
+def _unit_choices(d: ContestDefinition, audience: Audience | None, plan: Plan, today: dt.date) -> list[Any]:
+    refs = (audience.units if audience and audience.units else d.units) or default_unit_choices(plan)
     seen: dict[str, Any] = {}
     for unit in plan.resolve(refs):
         if unit.active_on(today) or not unit.retired_on:

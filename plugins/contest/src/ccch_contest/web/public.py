@@ -514,13 +514,31 @@ RESEND_SECONDS = 120
 the form again) shows the code page without sending another code; "Gửi lại mã" sends one."""
 
 
+_SENT_TO_SLOT = "ccch-sent-to-slot"
+
+
 def _code_page(contest, pending: dict, errors: dict, status: int):
-    """The page where the code is typed (it answers the registration, and /xac-nhan)."""
-    response = make_response(render_template(
-        "contest/confirm.html", contest=contest, errors=errors, kind=pending["kind"],
-        sent_to=verification.masked(pending["channel"], pending["address"]),
-        channel_label=verification.CHANNEL_LABELS.get(pending["channel"], pending["channel"])), status)
-    return _no_store(response)
+    """The page where the code is typed (it answers the registration, and /xac-nhan). Without
+    errors or messages to show, it is rendered once per process, contest version, kind and
+    channel; only the masked address and the form token differ from one person to the next (it
+    answers every new participant's registration)."""
+    sent_to = verification.masked(pending["channel"], pending["address"])
+    channel_label = verification.CHANNEL_LABELS.get(pending["channel"], pending["channel"])
+    if errors or "_flashes" in session:
+        html = render_template("contest/confirm.html", contest=contest, errors=errors, kind=pending["kind"],
+                               sent_to=sent_to, channel_label=channel_label)
+    else:
+        cache = memory(deployment()).setdefault("code_page", {})
+        key = (contest.id, contest.version, pending["kind"], pending["channel"])
+        template = cache.get(key)
+        if template is None:
+            if len(cache) > 32:
+                cache.clear()  # old versions are never asked for again
+            template = cache[key] = render_template(
+                "contest/confirm.html", contest=contest, errors={}, kind=pending["kind"], sent_to=_SENT_TO_SLOT,
+                channel_label=channel_label, csrf_token=lambda: _TOKEN_SLOT)
+        html = template.replace(_SENT_TO_SLOT, str(escape(sent_to)), 1).replace(_TOKEN_SLOT, generate_csrf())
+    return _no_store(make_response(html, status))
 
 
 def official_email(text: str) -> str | None:
