@@ -250,11 +250,17 @@ def search_units(plan: Plan, query: str, *, within: str | None = None, only: Ite
     if not words:
         return []
     allowed = set(only) if only is not None else None
+    index = _index(plan)
+    first = words[0]
+    # One comprehension per word (a national plan: 36,647 keys; "xa" matches nearly all of them).
+    hits = [(i, key) for i, (key, _) in enumerate(index) if first in key]
+    for word in words[1:]:
+        hits = [(i, key) for i, key in hits if word in key]
     found = []
-    for position, (key, unit) in enumerate(_index(plan)):
-        if all(w in key for w in words) and (allowed is None or unit.id in allowed) and (
-                within is None or plan.is_within(unit.id, within)):
-            found.append((not key.startswith(words[0]), len(unit.name), position, unit))
+    for position, key in hits:
+        unit = index[position][1]
+        if (allowed is None or unit.id in allowed) and (within is None or plan.is_within(unit.id, within)):
+            found.append((not key.startswith(first), len(unit.name), position, unit))
     # Names that start with the query, then the shortest (the unit itself before its desks and
     # stations: "UBND xã An Dũng" before "Bộ phận tiếp nhận … xã An Dũng"), then plan order. Not
     # Vietnamese collation: "xa" matches 36,000 names of a national plan, and sort_key on each

@@ -31,6 +31,7 @@ from ccch_core.storage import open_private
 from ccch_core.text import slugify
 from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
+from ccch_core.web.dashboard import chosen_period
 from ccch_core.web.params import page_arg, search_arg
 
 from . import pages, tabular, written
@@ -322,12 +323,7 @@ def choose_unit():
     goes straight to the download, several are listed as download links, paginated."""
     dep = current_deployment()
     plan = dep.plan
-    try:
-        period = Period.parse(request.args.get("period", ""))
-    except PeriodError:
-        abort(400, description="Kỳ báo cáo không hợp lệ (ví dụ: 2024-03, 2024-Q1, 2024-H1, 2024).")
-    if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
-        abort(400, description=f"Kỳ {period.label_vi} nằm ngoài thời gian của kế hoạch.")
+    period = chosen_period(plan, db=dep.db)  # none: the dashboard's default; a bad one: 400 in words
     format_name = request.args.get("format", "docx")
     if format_name not in dep.exporters:
         abort(400, description="Định dạng không được hỗ trợ.")
