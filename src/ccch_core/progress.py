@@ -1249,10 +1249,17 @@ def _all_indicator_units(plan: Plan) -> dict[tuple, tuple[Unit, ...]]:
                     by_kind.setdefault(kind, []).append(i)
             else:
                 within_groups.append((i, group))
+    by_kind = {kind: list(dict.fromkeys(codes)) for kind, codes in by_kind.items()}
     found: list[list[Unit]] = [[] for _ in indicators]
     nothing: list[int] = []
     for unit in plan.units:
-        matches = by_kind.get(unit.kind, nothing) + by_id.get(unit.id, nothing)
+        of_kind = by_kind.get(unit.kind)
+        if not within_groups and unit.id not in by_id:  # the common case: matched by kind alone
+            if of_kind:
+                for i in of_kind:
+                    found[i].append(unit)
+            continue
+        matches = (of_kind or nothing) + by_id.get(unit.id, nothing)
         for i, group in within_groups:
             if unit.kind in group.kinds and plan.is_within(unit.id, group.within):
                 matches.append(i)
