@@ -146,3 +146,17 @@ def test_unit_reports_of_another_year_are_filed_under_its_plan(dep, client_as):
     row = next(dep.db.query("select unit_id, period from activity_reports"))
     assert (row["unit_id"], row["period"]) == (UNIT, "2025-03")
     assert officer.get(f"/bao-cao/{UNIT}/2026-03").status_code == 404  # no plan holds it
+
+
+def test_report_sent_files_a_delivery_under_the_year_of_its_period(dep):
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(make_cli(dep.config.path), [str(a) for a in args])
+
+    result = run("report-sent", "phong-vhtt", "2025-Q1", "ubnd-tinh", "--on", "2025-04-08")
+    assert result.exit_code == 0, result.output  # 2025-Q1 belongs to 2025's plan, found by its year
+    forced = run("report-sent", "phong-vhtt", "2025-Q2", "ubnd-tinh", "--on", "2025-07-08", "--plan", "duc-tho-2024")
+    assert forced.exit_code == 1 and "2025-Q2" not in [r["period"] for r in dep.db.query("select period from report_deliveries")]
+    assert run("report-sent", "phong-vhtt", "2025-Q2", "ubnd-tinh", "--on", "2025-07-08", "--plan", "khong-co").exit_code == 2
+    assert [r["period"] for r in dep.db.query("select period from report_deliveries")] == ["2025-Q1"]

@@ -61,6 +61,20 @@ def _chosen_plan(deployment: Deployment, plan_id: str | None) -> Plan:
         raise click.BadParameter(exc.args[0], param_hint="--plan") from None
 
 
+def _plan_holding(deployment: Deployment, period_text: str) -> Plan:
+    """The deployment's plan whose span holds the period (the default plan first; another year's
+    plan of the same issuing unit next); the default plan when none does (it then says why)."""
+    try:
+        period = Period.parse(period_text)
+    except PeriodError:
+        return deployment.plan
+    for plan in deployment.plans.values():
+        if plan.issuing_unit == deployment.plan.issuing_unit and plan.starts_on <= period.end_date \
+                and period.start_date <= plan.ends_on:
+            return plan
+    return deployment.plan
+
+
 def _resolve_period(plan: Plan, text: str | None) -> Period:
     if text:
         try:
@@ -504,11 +518,17 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--on", "sent_on", required=True, metavar="YYYY-MM-DD", help="The day the report was sent.")
     @click.option("--reference", help="The dispatch number (số công văn), e.g. 45/BC-VHTT.")
     @click.option("--by", "recorded_by", default="cli", show_default=True, help="Who records it.")
+    @click.option("--plan", "plan_id", metavar="ID",
+                  help="The plan whose rule it is (ccch plan list); default: the plan whose year holds PERIOD.")
     @pass_deployment
-    def report_sent(deployment, unit, period, recipient, sent_on, reference, recorded_by):
+    def report_sent(deployment, unit, period, recipient, sent_on, reference, recorded_by, plan_id):
         """Record that UNIT sent its PERIOD report to RECIPIENT, a further recipient of its
         reporting rule ("báo cáo UBND huyện, tỉnh": the report in ccch serves the first)."""
-        plan = deployment.plan
+        plan = _chosen_plan(deployment, plan_id) if plan_id else _plan_holding(deployment, period)
+        parsed = _resolve_period(plan, period)
+        if parsed.end_date < plan.starts_on or parsed.start_date > plan.ends_on:
+            raise click.ClickException(f"period: {parsed} is outside plan {plan.id!r} "
+                                       f"({plan.starts_on} – {plan.ends_on}); see ccch plan list")
         try:
             with storage.write_transaction(deployment.db):
                 row = progress.record_report_delivery(deployment.db, plan, unit, period, recipient, sent_on,
