@@ -413,7 +413,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         _, log = server.communicate(timeout=60)
-    refusals = log.decode("utf-8", "replace").count("queue: refused")
+    refusals = sum(int(n) for n in re.findall(r"queue: refused (\d+) request", log.decode("utf-8", "replace")))
     db = sqlite3.connect(folder / "ccch.db")
     stored = {row[0] for row in db.execute(
         "select token from contest_attempts where status = 'submitted'")}
@@ -426,7 +426,7 @@ def main() -> None:
               f"{len(stored - rush.acknowledged)} stored that the client never saw acknowledged (a request the "
               f"client gave up on, served later); {len(rush.saved):,} attempts with an autosave acknowledged; "
               f"{rush.registered:,} newcomers shown the code page, {participants:,} registered "
-              f"(verified) in the database; the server logged {refusals} refusals")
+              f"(verified) in the database; the server refused {refusals} requests (its log)")
         result.update(missing=len(missing), unacknowledged_stored=len(stored - rush.acknowledged))
     print(json.dumps(result, default=str))
     if not args.keep:

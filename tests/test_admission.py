@@ -137,3 +137,34 @@ def test_the_server_refuses_what_queued_too_long_and_serves_the_rest(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)
         _, errors = server.communicate(timeout=30)
     assert b"queue: refused " in errors and b"(503, Retry-After)" in errors  # logged (counted), for the operator
+
+
+def test_a_nearly_full_accept_queue_refuses_newcomers_at_once(make_deployment, make_app):
+    """A full accept queue makes the kernel drop connections (their clients retry with back-off and
+    look fresh when they get in), so from half full on a newcomer is refused whatever its wait."""
+    app = make_app(make_deployment())
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)  # room for 4 waiting connections
+    waiting = []
+    served, fresh_client = None, None
+    try:
+        admission.watch_listeners([listener])
+        waiting.append(socket.create_connection(listener.getsockname()))
+        time.sleep(0.05)
+        fresh_client = socket.create_connection(listener.getsockname())
+        fresh_client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        served, _ = listener.accept()  # a request that did not wait at all
+        client = app.test_client()
+        env = {"gunicorn.socket": served}
+        assert client.get("/dang-nhap", environ_base=env).status_code == 200  # 1 of 4 waiting: served
+        waiting += [socket.create_connection(listener.getsockname()) for _ in range(2)]
+        time.sleep(0.05)
+        refused = client.get("/dang-nhap", environ_base=env)  # 3 of 4 waiting: refused at once
+        assert refused.status_code == 503 and "Retry-After" in refused.headers
+        assert client.get("/healthz", environ_base=env).status_code == 200
+    finally:
+        admission.watch_listeners([])
+        for s in [*waiting, served, fresh_client, listener]:
+            if s is not None:
+                s.close()

@@ -14,6 +14,9 @@ rate the machine can serve) the rule here is:
   come back together) and a short Vietnamese page saying that nothing was recorded and when to try
   again (a GET page reloads itself then; a form says to go back and send it again, what was typed
   is still there). The refusal costs a small fraction of a page, so the workers catch up;
+- while the server's accept queue is half full or more, a newcomer is refused at once whatever its
+  own wait (:func:`watch_listeners`): a full queue makes the kernel drop connections, whose
+  clients then retry with back-off and look fresh when they finally get in;
 - a request that **carries an answer** is never refused, however long it waited: a view marked
   with :func:`always_admit` (the contest's autosave and submission) is served whatever the queue,
   as are ``/healthz``, ``/metrics`` and static files (cheap, and a served page needs its
@@ -37,7 +40,7 @@ from collections.abc import Callable
 
 from flask import Flask, render_template, request
 
-__all__ = ["always_admit", "arrived_at", "install", "queued_seconds"]
+__all__ = ["always_admit", "arrived_at", "install", "queued_seconds", "watch_listeners"]
 
 DEFAULT_QUEUE_LIMIT_SECONDS = 10.0
 """A phone user waits some seconds for a page before reloading it (adding a request to the
@@ -90,6 +93,43 @@ def arrived_at(environ: dict | None = None) -> dt.datetime:
 
 _ALWAYS_ENDPOINTS = frozenset({"health", "metrics", "static"})
 
+FULL_QUEUE_SHARE = 0.5
+"""A sheddable request is refused whatever its own wait while the listening socket's accept queue
+holds at least this share of its capacity (``backlog``): see :func:`watch_listeners`."""
+
+_LISTENERS: list = []
+
+
+def watch_listeners(sockets) -> None:
+    """Let the check see the server's listening sockets (gunicorn's ``post_worker_init`` calls
+    this with its worker's sockets).
+
+    Why: when the kernel's accept queue is full, it drops new connections' packets and the
+    clients retransmit them with growing back-off, seconds then tens of seconds. A request that
+    finally gets in looks fresh — its bytes just arrived — although its visitor has waited long,
+    and the ones still outside time out without a word. So while the queue is half full or more,
+    newcomers are refused at once (each refusal frees a place fast), which keeps the queue from
+    overflowing; what carries answers is still served."""
+    _LISTENERS[:] = [s for s in sockets if getattr(s, "sock", s) is not None]
+
+
+def _queue_nearly_full() -> bool:
+    for listener in _LISTENERS:
+        sock = getattr(listener, "sock", listener)
+        try:
+            info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_SIZE)
+        except (OSError, ValueError, AttributeError):
+            continue
+        # For a listening socket, Linux reports the accept queue's length as tcpi_unacked (byte
+        # 24) and its capacity as tcpi_sacked (byte 28).
+        waiting, capacity = _QUEUE.unpack_from(info, 24)
+        if capacity and waiting >= capacity * FULL_QUEUE_SHARE:
+            return True
+    return False
+
+
+_QUEUE = struct.Struct("=II")
+
 LOG_EVERY_SECONDS = 10.0
 """Refusals are logged as a count at most this often per worker: in a rush there are thousands a
 second, and a line each would cost the workers what the refusals save."""
@@ -128,7 +168,8 @@ class _Admission:
         sock = environ.get("gunicorn.socket")
         if sock is not None and _TCP_INFO is not None:
             waited = queued_seconds(environ)
-            if waited is not None and waited > self.limit and not self._always(environ):
+            if waited is not None and (waited > self.limit or (_LISTENERS and _queue_nearly_full())) \
+                    and not self._always(environ):
                 return self._refuse(environ, start_response, waited)
         return self.wsgi_app(environ, start_response)
 

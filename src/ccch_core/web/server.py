@@ -130,6 +130,7 @@ def gunicorn_settings(host: str, port: int, workers: int, threads: int, access_l
         "limit_request_line": 8190,
         "pre_request": _cork,
         "post_request": _uncork,
+        "post_worker_init": _watch_listeners,
     }
     if log_format is not None:
         from ..logs import gunicorn_logconfig
@@ -189,6 +190,13 @@ def _uncork(worker, req, environ, resp) -> None:
     if _CORK is not None and sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, _CORK, 0)
+
+
+def _watch_listeners(worker) -> None:
+    """Let the admission check see how full the accept queue is (``ccch_core.web.admission``)."""
+    from .admission import watch_listeners
+
+    watch_listeners(getattr(worker, "sockets", ()))
 
 
 def _install_close_at_once() -> None:
