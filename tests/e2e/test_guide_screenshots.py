@@ -223,6 +223,7 @@ def test_commune_plan_guide(demo, browser):
     context = _context(browser, PHONE)
     page = context.new_page()
     sign_in(page, demo.base, "canbo.andung")
+    page.click("nav summary")  # on a phone the menu is a "Menu" disclosure (the guide says so)
     page.click("nav a:has-text('Kế hoạch của xã')")
     with page.expect_navigation():
         page.click("button:has-text('Bắt đầu soạn kế hoạch')")

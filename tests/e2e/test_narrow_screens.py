@@ -246,3 +246,72 @@ def test_every_page_fits_360px_and_passes_axe(server, demo, browser, shot):
     assert checked > 60, f"only {checked} pages were checked"
     assert not ADDED_PAGES - rendered, f"never shown as themselves (seed their data): {sorted(ADDED_PAGES - rendered)}"
     assert not failures, f"{len(failures)} problems on {checked} pages:\n" + "\n".join(failures)
+
+
+MENU_WIDTHS = {360: 740, 1280: 800}
+"""A phone and a desk (#18: officers use phones)."""
+
+
+def test_every_menu_item_reachable_at_360_and_1280(server, demo, browser, shot):
+    """The menu of every role fits the window with no item hidden (#18): at 360 px a "Menu"
+    disclosure (no JavaScript) opens the whole list, wrapped onto lines; at 1280 px the list shows
+    without it. Each item is on screen, inside the window's width, not covered by anything and not in
+    a box that scrolls sideways; the page the officer is on is marked (and named on the closed menu)."""
+    failures: list[str] = []
+    for role in ROLES:
+        if role == "anonymous":
+            continue
+        for width, height in MENU_WIDTHS.items():
+            context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+            page = context.new_page()
+            sign_in(page, server.base, f"hep-{role.replace('_', '-')}")
+            where = f"{role} at {width} px"
+            links = page.locator("header.top nav a")
+            labels = [(links.nth(i).text_content() or "").strip() for i in range(links.count())]
+            if len(labels) < 2 or not all(labels):
+                failures.append(f"{where}: {len(labels)} menu items")
+                context.close()
+                continue
+            # The page of the menu's last item, so that the marked item is not simply the first.
+            page.goto(server.base + links.nth(len(labels) - 1).get_attribute("href"))
+            summary = page.locator("header.top nav summary")
+            if width < 768:
+                if not summary.is_visible():
+                    failures.append(f"{where}: no Menu button")
+                    context.close()
+                    continue
+                if labels[-1] not in summary.inner_text():
+                    failures.append(f"{where}: the closed menu does not name the page ({summary.inner_text()!r})")
+                if any(links.nth(i).is_visible() for i in range(links.count())):
+                    failures.append(f"{where}: the menu is open before it is asked for")
+                summary.click()
+            elif summary.is_visible():
+                failures.append(f"{where}: a Menu button where the list fits")
+            for i, label in enumerate(labels):
+                link = links.nth(i)
+                link.scroll_into_view_if_needed()
+                box = link.bounding_box()
+                if not link.is_visible() or box is None:
+                    failures.append(f"{where}: {label!r} is hidden")
+                    continue
+                if box["x"] < 0 or box["x"] + box["width"] > width + 0.5:
+                    failures.append(f"{where}: {label!r} is cut off ({box['x']:.0f}–{box['x'] + box['width']:.0f} px)")
+                on_top = page.evaluate(
+                    """([a, x, y]) => document.elementFromPoint(x, y)?.closest('a') === a""",
+                    [link.element_handle(), box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+                )
+                if not on_top:
+                    failures.append(f"{where}: {label!r} is covered by something else")
+            list_width, list_box = page.evaluate(
+                "(() => { const u = document.querySelector('header.top nav ul'); return [u.scrollWidth, u.clientWidth]; })()")
+            if list_width > list_box:
+                failures.append(f"{where}: the menu scrolls sideways ({list_width} px in {list_box})")
+            page_width = page.evaluate("document.documentElement.scrollWidth")
+            if page_width > width:
+                failures.append(f"{where}: the page is {page_width} px wide")
+            marked = page.locator("header.top nav a[aria-current=page]")
+            if marked.count() != 1 or (marked.first.text_content() or "").strip() != labels[-1]:
+                failures.append(f"{where}: the page's item {labels[-1]!r} is not the one marked")
+            shot(page, f"menu-{role}-{width}")
+            context.close()
+    assert not failures, "\n".join(failures)
