@@ -193,3 +193,26 @@ def test_libreoffice_renders_it_with_the_annex_on_its_own_page(dep, tmp_path):
     annex = next(i for i, page in enumerate(pages) if "PHỤ LỤC" in page)
     assert annex > 0 and "Nơi nhận:" not in pages[annex]
     assert "Nhiệm vụ" in pages[annex] and "Sản phẩm" in pages[annex] and "KẾ HOẠCH" in pages[0]
+
+
+def test_a_ward_under_the_province_writes_its_plan_the_same_way(fresh_db):
+    """The two-tier cascade (since July 2025): a ward's plan under the province's names the ward's
+    People's Committee, goes to UBND tỉnh through the Sở, and says the province's deadline."""
+    from pathlib import Path
+
+    from ccch_core.planfile import load_plan
+
+    root = next(p for p in Path(__file__).resolve().parents if (p / "examples" / "two-tier-province").is_dir())
+    plan = load_plan(root / "examples" / "two-tier-province" / "plan.toml")
+    ward = "phuong-bac-ha"
+    lp.start(fresh_db, plan, ward, by="canbo")
+    lp.send(fresh_db, plan, ward, by="canbo")
+    local = lp.approve(fresh_db, plan, ward, by="so")
+    stream = io.BytesIO()
+    write_plan(lp.to_document(plan, local), stream)
+    lines = paragraphs(stream.getvalue())
+    assert "ỦY BAN NHÂN DÂN\nPHƯỜNG BẮC HÀ" in lines and "Số: ……/KH-UBND" in lines
+    assert any(re.fullmatch(r"Bắc Hà, ngày\s+tháng\s+năm 2026", line) for line in lines)
+    recipient = next(line for line in lines if line.startswith("- Ủy ban nhân dân tỉnh Hà Tĩnh"))
+    assert "(qua Sở" in recipient and recipient.endswith("(B/c);")
+    assert "(Kèm theo Kế hoạch số ……/KH-UBND ngày ……/……/2026 của UBND phường Bắc Hà)" in lines
