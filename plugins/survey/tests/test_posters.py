@@ -60,7 +60,7 @@ def test_poster_pdf_qr_decodes_and_a_submission_through_it_is_attributed(app, de
     urls = decode(image)
     assert urls == [f"https://cchc.example.gov.vn/k/{poster.code}"]
     # Vietnamese text is real text in the PDF (not boxes), with the unit, place and short URL.
-    assert "Ý KIẾN CỦA BẠN GIÚP CHÚNG TÔI PHỤC VỤ TỐT HƠN" in text.replace("\r\n", " ").replace("\n", " ")
+    assert "Ý KIẾN CỦA ÔNG/BÀ GIÚP CHÚNG TÔI PHỤC VỤ TỐT HƠN" in text.replace("\r\n", " ").replace("\n", " ")
     assert "Bộ phận tiếp nhận và trả kết quả xã An Dũng" in text
     assert "Quầy tiếp nhận hồ sơ" in text
     assert f"cchc.example.gov.vn/k/{poster.code}" in text

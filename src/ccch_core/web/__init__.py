@@ -36,13 +36,13 @@ SESSION_HOURS = 8
 
 ERROR_TEXTS = {
     400: ("Yêu cầu không hợp lệ", "Trình duyệt đã gửi một yêu cầu không hợp lệ. Vui lòng tải lại trang và thử lại."),
-    403: ("Không có quyền truy cập", "Tài khoản của bạn không có quyền xem hoặc thay đổi nội dung này."),
+    403: ("Không có quyền truy cập", "Tài khoản này không có quyền xem hoặc thay đổi nội dung này."),
     404: ("Không tìm thấy trang", "Địa chỉ này không tồn tại hoặc đã được thay đổi."),
     405: ("Phương thức không được hỗ trợ", "Trang này không nhận loại yêu cầu vừa gửi."),
     413: ("Dữ liệu gửi lên quá lớn", "Nội dung gửi lên vượt quá giới hạn cho phép. Vui lòng rút gọn và gửi lại."),
     422: ("Dữ liệu chưa hợp lệ", "Vui lòng kiểm tra lại các mục được đánh dấu."),
-    429: ("Quá nhiều yêu cầu", "Bạn đã thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại."),
-    500: ("Lỗi hệ thống", "Đã có lỗi xảy ra phía máy chủ. Dữ liệu bạn đã nộp trước đó không bị ảnh hưởng; vui lòng thử lại sau."),
+    429: ("Quá nhiều yêu cầu", "Đã có quá nhiều lần thử. Vui lòng đợi một lát rồi thử lại."),
+    500: ("Lỗi hệ thống", "Đã có lỗi xảy ra phía máy chủ. Dữ liệu đã nộp trước đó không bị ảnh hưởng; vui lòng thử lại sau."),
     503: ("Hệ thống đang bận", "Máy chủ đang quá tải hoặc bảo trì. Vui lòng thử lại sau ít phút."),
 }
 
@@ -254,11 +254,11 @@ def _install_error_pages(app: Flask) -> None:
         if is_busy(error):
             # Another writer held the database past the busy timeout (a burst): ask to retry.
             app.logger.warning("database busy on %s %s", request.method, request.path)
-            return render_error(503, "Hệ thống đang bận xử lý nhiều yêu cầu. Dữ liệu của bạn chưa được lưu; "
+            return render_error(503, "Hệ thống đang bận xử lý nhiều yêu cầu. Dữ liệu vừa gửi chưa được lưu; "
                                      "vui lòng gửi lại sau ít giây.", retry_after=5)
         if is_full(error):
             app.logger.critical("database or disk full on %s %s: %s", request.method, request.path, error)
-            return render_error(503, "Hệ thống tạm thời không lưu được dữ liệu. Dữ liệu của bạn chưa được lưu; "
+            return render_error(503, "Hệ thống tạm thời không lưu được dữ liệu. Dữ liệu vừa gửi chưa được lưu; "
                                      "vui lòng thử lại sau. Cán bộ quản trị đã được báo lỗi.", retry_after=60)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)

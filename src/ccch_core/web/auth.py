@@ -248,7 +248,7 @@ def login():
             elif not accounts.needs_second_factor(user, required_second_factor_roles()):
                 return _finish(user, next_url)
             elif not user.totp_enabled:
-                error = ("Tài khoản của bạn phải đăng nhập bằng mã xác thực hai bước nhưng chưa được thiết lập. "
+                error = ("Tài khoản này phải đăng nhập bằng mã xác thực hai bước nhưng chưa được thiết lập. "
                          "Vui lòng liên hệ quản trị hệ thống để được cấp mã (xem hướng dẫn “Xác thực hai bước”).")
                 status = 403
             else:
@@ -306,5 +306,5 @@ def logout():
     if g.get("user") is not None:
         accounts.end_sessions(deployment().db, g.user.id)
     session.clear()
-    flash("Bạn đã đăng xuất.")
+    flash("Đã đăng xuất.")
     return redirect(url_for("auth.login"))

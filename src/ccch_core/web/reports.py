@@ -327,9 +327,9 @@ def form(unit_id: str, period_text: str):
         if not (storage.is_busy(exc) or storage.is_full(exc)):
             raise
         # Nothing was stored (the transaction rolled back); give the form back as typed.
-        message = ("Hệ thống đang bận, báo cáo chưa được lưu. Nội dung bạn nhập vẫn còn nguyên; vui lòng bấm "
+        message = ("Hệ thống đang bận, báo cáo chưa được lưu. Nội dung anh/chị nhập vẫn còn nguyên; vui lòng bấm "
                    "Nộp báo cáo lại sau ít giây." if storage.is_busy(exc) else
-                   "Hệ thống tạm thời không lưu được dữ liệu. Nội dung bạn nhập vẫn còn nguyên; vui lòng thử lại "
+                   "Hệ thống tạm thời không lưu được dữ liệu. Nội dung anh/chị nhập vẫn còn nguyên; vui lòng thử lại "
                    "sau hoặc báo cán bộ quản trị.")
         return render_template("report_form.html", values=request.form, errors={"_save": message},
                                labels={"_save": "Lưu báo cáo"}, **context), 503, {"Retry-After": "5"}

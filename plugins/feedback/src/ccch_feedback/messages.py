@@ -11,7 +11,7 @@ TEMPLATES = (
     MessageTemplate(
         "feedback.ack", "Xác nhận đã tiếp nhận câu hỏi, phản ánh", ("code", "due", "url"),
         "Đã tiếp nhận câu hỏi, phản ánh {code}",
-        "Cơ quan đã tiếp nhận câu hỏi, phản ánh của bạn.\nMã theo dõi: {code}\nHạn trả lời: {due}\n"
+        "Cơ quan đã tiếp nhận câu hỏi, phản ánh của Ông/Bà.\nMã theo dõi: {code}\nHạn trả lời: {due}\n"
         "Theo dõi tại: {url}\n",
         "Da tiep nhan cau hoi {code}, han tra loi {due}. Theo doi: {url}"),
     MessageTemplate(
@@ -37,11 +37,11 @@ TEMPLATES = (
     MessageTemplate(
         "feedback.answer", "Gửi câu trả lời riêng cho người hỏi", ("code", "answer", "url"),
         "Trả lời câu hỏi, phản ánh {code}",
-        "Trả lời câu hỏi, phản ánh {code} của bạn:\n\n{answer}\n\nTheo dõi: {url}\n",
+        "Trả lời câu hỏi, phản ánh {code} của Ông/Bà:\n\n{answer}\n\nTheo dõi: {url}\n",
         "Tra loi {code}: {answer}"),
     MessageTemplate(
         "feedback.refused", "Báo người hỏi: từ chối tiếp nhận", ("code", "reason", "url"),
         "Câu hỏi, phản ánh {code} không được tiếp nhận",
-        "Câu hỏi, phản ánh {code} của bạn không được tiếp nhận.\nLý do: {reason}\n{url}\n",
+        "Câu hỏi, phản ánh {code} của Ông/Bà không được tiếp nhận.\nLý do: {reason}\n{url}\n",
         "Cau hoi {code} khong duoc tiep nhan: {reason}"),
 )

@@ -30,7 +30,7 @@ def poster_text(dep) -> PosterText:
         steps=("1. Mở máy ảnh (camera) hoặc Zalo trên điện thoại.",
                "2. Hướng vào mã QR dưới đây rồi chạm vào đường dẫn hiện ra.",
                "3. Viết câu hỏi, bấm “Gửi” và lưu mã theo dõi để xem trả lời."),
-        privacy="Không cần đăng nhập. Thông tin liên hệ chỉ dùng để trả lời bạn và không được công khai.",
+        privacy="Không cần đăng nhập. Thông tin liên hệ chỉ dùng để trả lời Ông/Bà và không được công khai.",
         document_title="Poster hỏi đáp, phản ánh kiến nghị")
 
 

@@ -55,7 +55,7 @@ OFFICERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
 ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
 PAGE_SIZE = 20
 TOKEN_PURPOSE = "feedback-ask"
-REFUSED = ("Hệ thống chưa nhận được nội dung bạn gửi. Vui lòng đợi một lúc rồi gửi lại; nếu cần gấp, hãy liên hệ "
+REFUSED = ("Hệ thống chưa nhận được nội dung Ông/Bà gửi. Vui lòng đợi một lúc rồi gửi lại; nếu cần gấp, hãy liên hệ "
            "trực tiếp bộ phận một cửa.")
 
 
@@ -249,7 +249,7 @@ def _public_routes(bp: Blueprint) -> None:
         if placement is None:
             if limit:
                 hit(dep.db, "feedback-lookup", _address(), limit)
-            abort(404, description="Không tìm thấy mã poster này. Bạn vẫn có thể gửi câu hỏi tại trang Hỏi đáp.")
+            abort(404, description="Không tìm thấy mã poster này. Ông/Bà vẫn có thể gửi câu hỏi tại trang Hỏi đáp.")
         if not placement.active:
             return redirect(url_for("feedback_public.ask"), 303)
         return _ask(placement)

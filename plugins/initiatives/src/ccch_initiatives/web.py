@@ -813,5 +813,5 @@ def conflict(slug):
         flash("Khai báo xung đột lợi ích: cần ghi lý do (ví dụ: người thân, đồng nghiệp cũ).")
         return redirect(url_for(".judge_index", slug=slug), 303)
     declare_conflict(deployment(), call, seat, entry, reason)
-    flash(f"Đã ghi nhận xung đột lợi ích với bài {entry.code}; bài không còn trong danh sách chấm của bạn.")
+    flash(f"Đã ghi nhận xung đột lợi ích với bài {entry.code}; bài không còn trong danh sách chấm của anh/chị.")
     return redirect(url_for(".judge_index", slug=slug), 303)

@@ -109,6 +109,6 @@ def check_form(definition: SurveyDefinition, form: Any) -> FormResult:
                 errors[PHONE] = "Vui lòng để lại số điện thoại hoặc họ tên, hoặc bỏ đánh dấu đồng ý."
             contact = Contact(name_text or None, phone)
         elif name_text or phone_text:
-            errors[CONSENT] = ("Bạn đã ghi thông tin liên hệ nhưng chưa đánh dấu đồng ý. Hãy đánh dấu đồng ý "
+            errors[CONSENT] = ("Ông/Bà đã ghi thông tin liên hệ nhưng chưa đánh dấu đồng ý. Hãy đánh dấu đồng ý "
                                "hoặc xóa thông tin liên hệ; khảo sát vẫn gửi được mà không cần thông tin này.")
     return FormResult(answers, errors, kept, contact if not errors else None)

@@ -34,14 +34,14 @@ from ccch_core.posters import public_url_problem as _public_url_problem
 class PosterText(_PosterText):
     """What a survey poster says (Vietnamese defaults; a deployment can change them per batch)."""
 
-    title: str = "Ý KIẾN CỦA BẠN GIÚP CHÚNG TÔI PHỤC VỤ TỐT HƠN"
+    title: str = "Ý KIẾN CỦA ÔNG/BÀ GIÚP CHÚNG TÔI PHỤC VỤ TỐT HƠN"
     subtitle: str = "Khảo sát sự hài lòng của người dân, tổ chức"
     steps: tuple[str, ...] = (
         "1. Mở máy ảnh (camera) hoặc Zalo trên điện thoại.",
         "2. Hướng vào mã QR dưới đây rồi chạm vào đường dẫn hiện ra.",
         "3. Chọn câu trả lời và bấm “Gửi ý kiến” (khoảng 2–3 phút).",
     )
-    privacy: str = "Không cần đăng nhập, không bắt buộc để lại họ tên hay số điện thoại. Ý kiến của bạn được giữ kín."
+    privacy: str = "Không cần đăng nhập, không bắt buộc để lại họ tên hay số điện thoại. Ý kiến của Ông/Bà được giữ kín."
     document_title: str = "Poster khảo sát sự hài lòng"
 
 

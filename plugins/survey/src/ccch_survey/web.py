@@ -316,10 +316,10 @@ def _closed_page(entry: Entry):
     retired: final) or ``closed`` (the survey is closed, and officers may open it again: the kiosk
     keeps the answers)."""
     if not entry.placement.active:
-        text = "Poster này đã được gỡ; khảo sát tại đây đã kết thúc. Cảm ơn bạn đã quan tâm."
+        text = "Poster này đã được gỡ; khảo sát tại đây đã kết thúc. Cảm ơn Ông/Bà đã quan tâm."
         result = "gone"
     else:
-        text = "Khảo sát này hiện đã đóng. Cảm ơn bạn đã quan tâm."
+        text = "Khảo sát này hiện đã đóng. Cảm ơn Ông/Bà đã quan tâm."
         result = "closed"
     return render_template("survey/closed.html", entry=entry, text=text), 410, {"X-Survey-Result": result}
 
@@ -398,7 +398,7 @@ def _render_form(entry: Entry, *, values=None, errors=None, status=200, submissi
     return response
 
 
-ANSWERED_TODAY = ("Thiết bị này đã gửi ý kiến cho khảo sát hôm nay. Cảm ơn bạn! Mỗi người chỉ cần trả lời một lần "
+ANSWERED_TODAY = ("Thiết bị này đã gửi ý kiến cho khảo sát hôm nay. Cảm ơn Ông/Bà! Mỗi người chỉ cần trả lời một lần "
                   "mỗi ngày.")
 
 
@@ -411,7 +411,7 @@ def _answered_today_notice(entry: Entry) -> str | None:
     if not device_answered_today(deployment().db, settings_of(deployment()), entry, _device_key(),
                                  as_kiosk=_as_kiosk(entry)):
         return None
-    return ANSWERED_TODAY + " Bạn vẫn có thể xem các câu hỏi, nhưng phiếu gửi thêm hôm nay sẽ không được ghi nhận."
+    return ANSWERED_TODAY + " Ông/Bà vẫn có thể xem các câu hỏi, nhưng phiếu gửi thêm hôm nay sẽ không được ghi nhận."
 
 
 def _thanks_page(entry: Entry):
@@ -510,7 +510,7 @@ def _public_routes(bp: Blueprint) -> None:
             issued = _read_earlier(entry) if check is FormTokenCheck.EXPIRED else None
             return _render_form(entry, values=checked.kept, errors=checked.errors, status=400, submission_id=sid,
                                 issued=issued,
-                                notice="Trang khảo sát đã mở quá lâu nên chưa gửi được. Các câu trả lời của bạn vẫn "
+                                notice="Trang khảo sát đã mở quá lâu nên chưa gửi được. Các câu trả lời của Ông/Bà vẫn "
                                        "còn nguyên bên dưới; vui lòng bấm Gửi ý kiến một lần nữa.")
         # Answers are checked against the version the citizen saw (the survey may have been edited
         # since the page was opened).
@@ -548,7 +548,7 @@ def _public_routes(bp: Blueprint) -> None:
             # back). The citizen gets the form back with every answer, to send again in a moment.
             current_app.logger.warning("survey submission not stored on %s: %s", entry.placement.code, error)
             response = _render_form(entry, values=checked.kept, status=503, submission_id=sid, version=version,
-                                    issued=issued, notice="Hệ thống tạm thời chưa lưu được ý kiến của bạn. Các câu trả lời vẫn còn "
+                                    issued=issued, notice="Hệ thống tạm thời chưa lưu được ý kiến của Ông/Bà. Các câu trả lời vẫn còn "
                                            "nguyên bên dưới; vui lòng bấm Gửi ý kiến lại sau ít phút.")
             response.headers["Retry-After"] = "60" if is_full(error) else "5"
             return response
@@ -563,7 +563,7 @@ def _public_routes(bp: Blueprint) -> None:
         where = "máy tính bảng này" if device else "cùng một địa chỉ mạng"
         response = _render_form(
             entry, values=checked.kept, status=429, submission_id=sid, version=version, issued=issued,
-            notice=f"Có quá nhiều ý kiến gửi từ {where} trong giờ này nên ý kiến của bạn chưa được lưu. Các câu "
+            notice=f"Có quá nhiều ý kiến gửi từ {where} trong giờ này nên ý kiến của Ông/Bà chưa được lưu. Các câu "
                    f"trả lời vẫn còn nguyên bên dưới; vui lòng bấm Gửi ý kiến lại sau "
                    f"{result.retry_after // 60 + 1} phút.")
         response.headers["Retry-After"] = str(max(1, result.retry_after))

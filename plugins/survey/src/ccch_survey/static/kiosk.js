@@ -132,7 +132,7 @@
         problems.push(["dien-thoai", "Vui lòng để lại số điện thoại hoặc họ tên, hoặc bỏ đánh dấu đồng ý."]);
       }
     } else if (name || phone) {
-      problems.push(["lien-he", "Bạn đã ghi thông tin liên hệ nhưng chưa đánh dấu đồng ý. Hãy đánh dấu đồng ý "
+      problems.push(["lien-he", "Ông/Bà đã ghi thông tin liên hệ nhưng chưa đánh dấu đồng ý. Hãy đánh dấu đồng ý "
                      + "hoặc xóa thông tin liên hệ; khảo sát vẫn gửi được mà không cần thông tin này."]);
     }
     return problems;
@@ -548,7 +548,7 @@
       activity();  // the idle period starts again from here
       if (sidOnScreen() !== sid) { settleLate(items, outcome); return; }
       if (button) { button.disabled = false; }
-      if (outcome === "sent") { reset("Cảm ơn bạn! Ý kiến đã được gửi. Mời người tiếp theo."); return; }
+      if (outcome === "sent") { reset("Cảm ơn Ông/Bà! Ý kiến đã được gửi. Mời người tiếp theo."); return; }
       if (outcome === "invalid") {
         // Shown in this page, never by navigating to the server's: a page in the history would
         // show this citizen's answers to the next one on Back.
@@ -556,7 +556,7 @@
         say("Vui lòng xem lại các mục được đánh dấu đỏ rồi bấm Gửi ý kiến lại.");
         return;
       }
-      if (outcome === "gone") { say("Khảo sát tại đây đã kết thúc: ý kiến này không gửi được. Xin cảm ơn bạn."); return; }
+      if (outcome === "gone") { say("Khảo sát tại đây đã kết thúc: ý kiến này không gửi được. Xin cảm ơn Ông/Bà."); return; }
       if (outcome === "refused") {
         // The citizen is still here: the answers stay on screen to shorten and send again.
         say("Chưa gửi được: phiếu quá lớn hoặc không hợp lệ. Vui lòng rút ngắn ý kiến dài rồi bấm Gửi ý kiến lại, "
@@ -578,10 +578,10 @@
       }
       if (outcome === "closed") {
         closedSeen = true;
-        reset("Cảm ơn bạn! Khảo sát đang tạm đóng: ý kiến đã được lưu trên máy này và sẽ tự gửi khi khảo sát mở lại.");
+        reset("Cảm ơn Ông/Bà! Khảo sát đang tạm đóng: ý kiến đã được lưu trên máy này và sẽ tự gửi khi khảo sát mở lại.");
         return;
       }
-      reset("Cảm ơn bạn! Mạng đang gián đoạn: ý kiến đã được lưu trên máy này và sẽ tự gửi khi có mạng.");
+      reset("Cảm ơn Ông/Bà! Mạng đang gián đoạn: ý kiến đã được lưu trên máy này và sẽ tự gửi khi có mạng.");
     }).then(null, function () {
       // A fault of this script: the answers stay on screen, to send again.
       if (sendingSid === sid) { sendingSid = null; }
