@@ -605,9 +605,10 @@ def test_the_tablet_flag_can_be_switched_off(survey_deployment, make_app):
     assert flagged(dep) == []
 
 
-def test_kiosk_tablets_from_the_command_line(survey_deployment, make_app):
+def test_kiosk_tablets_from_the_command_line(survey_deployment, make_app, make_user):
     """IT staff enrol, list and revoke a counter's tablets without the web page: the code printed
-    once enrols a tablet through the real enrolment page; a revoked tablet is a phone again."""
+    once enrols a tablet through the real enrolment page; a revoked tablet is a phone again. The
+    officers' page names who did it in words ("Lệnh trên máy chủ"), not as ``cli:<user>``."""
     from click.testing import CliRunner
 
     from ccch_core.cli import make_cli
@@ -639,5 +640,10 @@ def test_kiosk_tablets_from_the_command_line(survey_deployment, make_app):
     assert wrong.exit_code != 0 and "không phải máy tính bảng của nơi đặt" in wrong.output
     assert runner.invoke(cli, ["survey", "kiosk", "revoke", kiosk.code, "0"]).exit_code == 2  # range-checked
     assert "<script" not in tablet.get(f"/k/{kiosk.code}").get_data(as_text=True)  # a phone again
+    officer, _ = signed_in(app, dep, make_user)
+    page = officer.get(f"/khao-sat/noi-dat/{kiosk.code}/may-tinh-bang").get_data(as_text=True)
+    row = page[page.index(f'id="may-{device.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert row.count("Lệnh trên máy chủ") == 2 and "cli:" not in row, row  # enrolled by, revoked by
     actions = [r[0] for r in dep.db.execute("select action from audit_log where action like 'survey.kiosk%'")]
     assert actions == ["survey.kiosk_code", "survey.kiosk_enrol", "survey.kiosk_revoke"]  # the tablet's own, between
