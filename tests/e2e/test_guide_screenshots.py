@@ -80,6 +80,11 @@ PICTURES = {
     "cuoc-thi-quan-ly.png": "huong-dan-cuoc-thi.md",
     "cuoc-thi-bai-thi.png": "huong-dan-cuoc-thi.md",
     "cuoc-thi-ket-qua.png": "huong-dan-cuoc-thi.md",
+    "phan-anh-gui.png": "huong-dan-phan-anh.md",
+    "phan-anh-ma-theo-doi.png": "huong-dan-phan-anh.md",
+    "phan-anh-danh-sach.png": "huong-dan-phan-anh.md",
+    "phan-anh-giao.png": "huong-dan-phan-anh.md",
+    "phan-anh-du-thao.png": "huong-dan-phan-anh.md",
 }
 
 
@@ -443,3 +448,81 @@ def test_contest_guide(demo, browser):
     assert "Các vòng thi" in page.content()
     picture(page, "cuoc-thi-quan-ly.png")
     context.close()
+
+
+@pytest.fixture(scope="module")
+def feedback_demo(tmp_path_factory):
+    """The demo deployment with questions and feedback (`ccch feedback demo`): its own server, so
+    that the other guides' menus stay the ones their pictures show."""
+    server = Server(tmp_path_factory.mktemp("guides-feedback"), ("feedback",))
+    config = server.config
+    plan = config.parent / "plan.toml"  # this year in the plan's words too, as in demo()
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("năm 2024", f"năm {YEAR}").replace("/2024", f"/{YEAR}"), encoding="utf-8")
+    ccch(config, "feedback", "demo")
+    for username, role, unit, name in (
+        ("vhtt", "plan_admin", None, "Phòng Văn hóa - Thông tin"),
+        ("canbo.andung", "unit_officer", "xa-an-dung", "Cán bộ xã An Dũng"),
+    ):
+        ccch(config, "users", "add", username, "--role", role, *(["--unit", unit] if unit else []),
+             "--name", name, "--password-stdin", stdin=PASSWORD + "\n")
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_feedback_guide(feedback_demo, browser):
+    """huong-dan-phan-anh.md: a citizen asks on a phone and gets a tracking code; the Culture &
+    Information office at a desk sees it waiting for triage and gives it to the commune; the
+    commune's officer, on a phone, drafts the answer for the leader."""
+    base = feedback_demo.base
+    phone = _context(browser, PHONE)
+    page = phone.new_page()
+    page.goto(f"{base}/hoi-dap/gui")
+    page.select_option("#i-linh-vuc", "ho-tich")
+    page.select_option("#i-don-vi", "xa-an-dung")
+    page.fill("#i-tieu-de", "Đăng ký khai sinh cho con khi cha mẹ chưa đăng ký kết hôn")
+    page.fill("#i-noi-dung", "Con tôi sinh tháng 3, cha mẹ chưa đăng ký kết hôn. Xin hỏi cần giấy tờ gì để "
+                             "đăng ký khai sinh, nộp ở UBND xã An Dũng hay ở huyện?")
+    page.evaluate("() => document.querySelector('main form').scrollIntoView()")
+    picture(page, "phan-anh-gui.png")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    text = page.inner_text("main")
+    code = re.search(r"\b[A-Z0-9]{5}-[A-Z0-9]{5}\b", text)
+    assert code, text
+    picture(page, "phan-anh-ma-theo-doi.png")
+    phone.close()
+
+    desk = _context(browser, DESKTOP)
+    page = desk.new_page()
+    sign_in(page, base, "vhtt")
+    page.click("nav a:has-text('Phản ánh, kiến nghị')")
+    page.click("a:has-text('Chờ phân loại')")
+    assert code.group(0) in page.inner_text("main")
+    picture(page, "phan-anh-danh-sach.png")
+    with page.expect_navigation():
+        page.click(f"a:has-text('{code.group(0)}')")
+    page.select_option("#i-giao", "xa-an-dung")
+    page.evaluate("() => document.querySelector('#f-giao').scrollIntoView({block: 'center'})")
+    picture(page, "phan-anh-giao.png")
+    with page.expect_navigation():
+        page.click("#f-giao button[type=submit]")
+    desk.close()
+
+    phone = _context(browser, PHONE)
+    page = phone.new_page()
+    sign_in(page, base, "canbo.andung")
+    page.click("nav summary")
+    page.click("nav a:has-text('Phản ánh, kiến nghị')")
+    with page.expect_navigation():
+        page.click(f"a:has-text('{code.group(0)}')")
+    page.fill("#i-tra-loi", "Chào Ông/Bà, hồ sơ gồm: tờ khai đăng ký khai sinh, giấy chứng sinh và giấy tờ "
+                            "tùy thân của người đi đăng ký; nộp tại UBND xã An Dũng nơi cư trú của cha hoặc mẹ.")
+    page.evaluate("() => document.querySelector('#i-tra-loi').scrollIntoView({block: 'center'})")
+    picture(page, "phan-anh-du-thao.png")
+    with page.expect_navigation():
+        page.click("#f-du-thao button[type=submit]")
+    assert "chờ lãnh đạo đơn vị duyệt" in page.inner_text("main")
+    phone.close()
+
