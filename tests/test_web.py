@@ -801,6 +801,16 @@ def test_security_headers_keep_what_a_view_set(app, users):
     assert logged_in(app, "viewer").get("/").headers.getlist("Cache-Control") == ["no-store"]
 
 
+def test_a_visitor_without_session_cookie_costs_no_session(app, users):
+    # No session cookie: the session is not read, so no "Vary: Cookie" and no cookie set; a
+    # signed-in officer's page still says it varies with the cookie.
+    anonymous = app.test_client().get("/healthz")
+    assert "cookie" not in anonymous.headers.get("Vary", "").lower()
+    assert "Set-Cookie" not in anonymous.headers
+    officer = logged_in(app, "viewer").get("/")
+    assert officer.status_code == 200 and "cookie" in officer.headers.get("Vary", "").lower()
+
+
 def test_logged_in_pages_are_not_cached(app, users):
     for url, response in every_get_page(app):
         assert "no-store" in response.headers.get("Cache-Control", ""), url

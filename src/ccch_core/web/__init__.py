@@ -192,9 +192,17 @@ def _health():
 
 
 def _install_request_hooks(app: Flask) -> None:
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+
     @app.before_request
     def load_user():
         g.user = None
+        if cookie_name not in request.cookies:
+            # No session cookie, no one signed in: the session is left untouched, so a citizen's
+            # page and a static file pay neither for reading it nor for the "Vary: Cookie" that
+            # Flask adds to every response whose session was read (an officer's response, which
+            # does depend on the cookie, still carries it).
+            return
         user_id = session.get("user_id")
         if user_id is None:
             return
