@@ -85,6 +85,9 @@ PICTURES = {
     "phan-anh-danh-sach.png": "huong-dan-phan-anh.md",
     "phan-anh-giao.png": "huong-dan-phan-anh.md",
     "phan-anh-du-thao.png": "huong-dan-phan-anh.md",
+    "sang-kien-nop.png": "huong-dan-sang-kien.md",
+    "sang-kien-thu-ky.png": "huong-dan-sang-kien.md",
+    "sang-kien-cham.png": "huong-dan-sang-kien.md",
 }
 
 
@@ -525,4 +528,63 @@ def test_feedback_guide(feedback_demo, browser):
         page.click("#f-du-thao button[type=submit]")
     assert "chờ lãnh đạo đơn vị duyệt" in page.inner_text("main")
     phone.close()
+
+
+CALL = "sang-kien-cchc-2024"
+
+
+@pytest.fixture(scope="module")
+def initiatives_demo(tmp_path_factory):
+    """The demo's call for initiatives (`make run`): its entries, a secretary and three judges from
+    units none of the entries comes from, the entries assigned. Its own server, as feedback_demo."""
+    server = Server(tmp_path_factory.mktemp("guides-initiatives"), ("initiatives",))
+    config = server.config
+    plan = config.parent / "plan.toml"
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("năm 2024", f"năm {YEAR}").replace("/2024", f"/{YEAR}"), encoding="utf-8")
+    ccch(config, "initiatives", "load", EXAMPLE / "initiatives.toml", "--trial")
+    ccch(config, "initiatives", "entries", "load", CALL, EXAMPLE / "initiatives-entries.toml")
+    ccch(config, "users", "add", "thuky", "--role", "viewer", "--name", "Thư ký hội đồng",
+         "--password-stdin", stdin=PASSWORD + "\n")
+    ccch(config, "initiatives", "panel", "add", CALL, "thuky", "--role", "secretary")
+    for unit in ("phong-tckh", "trung-tam-hcc", "vp-hdnd-ubnd"):
+        ccch(config, "users", "add", f"giamkhao.{unit}", "--role", "viewer", "--name", "Giám khảo",
+             "--password-stdin", stdin=PASSWORD + "\n")
+        ccch(config, "initiatives", "panel", "add", CALL, f"giamkhao.{unit}", "--role", "judge", "--unit", unit)
+    ccch(config, "initiatives", "assign", CALL)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_initiatives_guide(initiatives_demo, browser):
+    """huong-dan-sang-kien.md: an author opens the call's form on a phone; the panel's secretary
+    follows the entries at a desk; a judge scores an entry, blind, at a desk."""
+    base = initiatives_demo.base
+    phone = _context(browser, PHONE)
+    page = phone.new_page()
+    page.goto(f"{base}/sang-kien/{CALL}")
+    with page.expect_navigation():
+        page.click("a:has-text('Gửi bài dự thi')")
+    assert page.locator("input[type=file]").count()
+    picture(page, "sang-kien-nop.png")
+    phone.close()
+
+    desk = _context(browser, DESKTOP)
+    page = desk.new_page()
+    sign_in(page, base, "thuky")
+    page.goto(f"{base}/sang-kien/hoi-dong/{CALL}")
+    assert "Phân công giám khảo" in page.content()
+    picture(page, "sang-kien-thu-ky.png")
+    desk.close()
+
+    desk = _context(browser, DESKTOP)
+    page = desk.new_page()
+    sign_in(page, base, "giamkhao.phong-tckh")
+    page.goto(f"{base}/sang-kien/hoi-dong/{CALL}/cham")
+    with page.expect_navigation():
+        page.locator("main a[href*='/cham/']").first.click()
+    assert page.locator("form input, form select").count()
+    picture(page, "sang-kien-cham.png")
+    desk.close()
 
