@@ -4,12 +4,14 @@ Generates the plan and its year of data with ``bench/national_plan.py`` (or reus
 wrote), makes a deployment with ``ccch init``, raises its import limit (a month's CSV has 43,186
 rows, over the default ``[limits] max_rows``), then runs a list of named steps, each a ``ccch``
 command in its own process, timed from outside, and prints one line per step: its name, the
-seconds, rows per second where it stores rows, and the bytes it printed where that is the figure.
+wall seconds, the CPU seconds of the processes it ran (user + system: the steadier figure on a
+shared machine), rows per CPU second where it stores rows, and the bytes it printed where that is
+the figure.
 
 Each step is a separate process, so its time includes the interpreter's start-up and the opening of
 the deployment (configuration, plugins, the plan file). The step ``open deployment`` measures that
-alone (``ccch db status``), and import steps also print their rows/s without it: the rate at which
-the import itself checks and stores rows.
+alone (``ccch db status``), and import steps also print their rows/s without its CPU time: the
+rate at which the import itself checks and stores rows.
 
     .venv/bin/python bench/national_bench.py                       # full size, first month timed
     .venv/bin/python bench/national_bench.py --scale 0.1           # a tenth, quick
@@ -31,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -60,7 +63,7 @@ class Context:
     fresh: bool = True
     """Whether the deployment was made by this run (else it was reused with its data)."""
     preliminary: list = field(default_factory=list)
-    """Steps timed while preparing (validate, init): (name, seconds, measured)."""
+    """Steps timed while preparing (validate, init): (name, wall, CPU seconds, measured)."""
 
     @property
     def config(self) -> Path:
@@ -136,6 +139,18 @@ STEPS: list[Step] = [
 """The figures of issue #26, in the order of its table. Append new ones here."""
 
 
+def timed(run: Callable[[], dict]) -> tuple[float, float, dict]:
+    """Run ``run``; its wall time, the CPU time (user + system) of the processes it ran, and what
+    it returned. The CPU time is the steadier figure on a machine shared with others."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    measured = run()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, measured
+
+
 def prepare(args) -> Context:
     """Generate (or reuse) the data and make (or reuse) the deployment; returns the context."""
     data = args.data or Path(tempfile.mkdtemp(prefix="ccch-national-data-"))
@@ -146,65 +161,62 @@ def prepare(args) -> Context:
     manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     deployment = args.deployment or Path(tempfile.mkdtemp(prefix="ccch-national-dep-"))
     ctx = Context(data, manifest, deployment)
-    fresh = not ctx.config.exists()
-    timed: list[tuple[str, float, dict]] = []
-    if fresh:
-        started = time.perf_counter()
-        _validate(ctx)
-        timed.append(("plan validate", time.perf_counter() - started, {"rows": manifest["units"]}))
+    ctx.fresh = not ctx.config.exists()
+    if ctx.fresh:
+        ctx.preliminary.append(("plan validate", *timed(lambda: _validate(ctx))))
         plugins = [a for p in PLUGINS for a in ("--plugin", p)]
-        started = time.perf_counter()
-        subprocess.run([CCCH, "init", str(deployment), "--plan", str(data / "plan.toml"), "--force", *plugins],
-                       check=True, capture_output=True)
-        timed.append(("init", time.perf_counter() - started, {}))
+
+        def init() -> dict:
+            subprocess.run([CCCH, "init", str(deployment), "--plan", str(data / "plan.toml"), "--force", *plugins],
+                           check=True, capture_output=True)
+            return {}
+
+        ctx.preliminary.append(("init", *timed(init)))
         with ctx.config.open("a", encoding="utf-8") as f:
             f.write(LIMITS)
-    ctx.fresh = fresh
-    ctx.preliminary = timed
     return ctx
 
 
 def run_steps(ctx: Context, names: set[str] | None, year_data: bool) -> list[dict]:
     """Run the chosen steps in order and print a line for each; the results as dicts."""
     results = []
+    print(f"{'step':<42} {'wall':>9} {'CPU':>9}  figures (rates by CPU time)")
 
-    def report(name: str, seconds: float, measured: dict, one_command: bool = False) -> None:
-        line = {"step": name, "seconds": round(seconds, 3), **measured}
-        startup = ctx.results.get("open deployment", {}).get("seconds")
-        if measured.get("rows"):
-            line["rows_per_s"] = round(measured["rows"] / seconds, 1)
-            if one_command and startup and seconds > startup:
-                line["rows_per_s_without_startup"] = round(measured["rows"] / (seconds - startup), 1)
+    def report(name: str, wall: float, cpu: float, measured: dict, one_command: bool = False) -> None:
+        line = {"step": name, "seconds": round(wall, 3), "cpu_seconds": round(cpu, 3), **measured}
+        startup = ctx.results.get("open deployment", {}).get("cpu_seconds")
+        if measured.get("rows") and cpu > 0:
+            line["rows_per_cpu_s"] = round(measured["rows"] / cpu, 1)
+            if one_command and startup and cpu > startup:
+                line["rows_per_cpu_s_without_startup"] = round(measured["rows"] / (cpu - startup), 1)
         ctx.results[name] = line
         results.append(line)
         extra = ""
-        if "rows_per_s" in line:
-            extra += f"  {measured['rows']:>9,} rows  {line['rows_per_s']:>10,.0f} rows/s"
-            if "rows_per_s_without_startup" in line:
-                extra += f" ({line['rows_per_s_without_startup']:,.0f} without start-up)"
+        if "rows_per_cpu_s" in line:
+            extra += f"  {measured['rows']:>9,} rows  {line['rows_per_cpu_s']:>10,.0f} rows/s"
+            if "rows_per_cpu_s_without_startup" in line:
+                extra += f" ({line['rows_per_cpu_s_without_startup']:,.0f} without start-up)"
         if "bytes" in measured:
             extra += f"  {measured['bytes']:>12,} bytes"
-        print(f"{name:<42} {seconds:>8.2f} s{extra}", flush=True)
+        print(f"{name:<42} {wall:>8.2f}s {cpu:>8.2f}s{extra}", flush=True)
 
-    for name, seconds, measured in ctx.preliminary:
-        report(name, seconds, measured)
+    for name, wall, cpu, measured in ctx.preliminary:
+        report(name, wall, cpu, measured)
     for step in STEPS:
         if names and step.name not in names:
             continue
         if step.loads and not ctx.fresh:
             print(f"{step.name:<42} skipped (the deployment already holds data)")
             continue
-        started = time.perf_counter()
-        measured = step.run(ctx)
-        report(step.name, time.perf_counter() - started, measured, one_command=True)
+        report(step.name, *timed(lambda step=step: step.run(ctx)), one_command=True)
         if step.name == "report-activity --from-csv, one month" and year_data and ctx.fresh:
-            started = time.perf_counter()
-            for month in range(2, len(ctx.manifest["measurements"]) + 1):
-                _measure_import(month)(ctx)
-                _activity_import(month)(ctx)
-            rows = sum(m["rows"] for m in ctx.manifest["measurements"][1:]) + sum(
-                a["rows"] for a in ctx.manifest["activity"][1:])
-            report("load the other months", time.perf_counter() - started, {"rows": rows})
+            def load_rest() -> dict:
+                for month in range(2, len(ctx.manifest["measurements"]) + 1):
+                    _measure_import(month)(ctx)
+                    _activity_import(month)(ctx)
+                return {"rows": sum(m["rows"] for m in ctx.manifest["measurements"][1:])
+                        + sum(a["rows"] for a in ctx.manifest["activity"][1:])}
+            report("load the other months", *timed(load_rest))
     return results
 
 
