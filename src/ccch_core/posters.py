@@ -119,7 +119,7 @@ def _font_file(name: str) -> str:
 @attrs.frozen
 class PosterText:
     """What a poster says. The page's plugin gives the title, subtitle and steps for its page (the
-    survey's: "Ý kiến của bạn giúp chúng tôi phục vụ tốt hơn"); a deployment can change them per batch."""
+    survey's: "Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn"); a deployment can change them per batch."""
 
     organisation: str
     title: str = "MỜI BẠN QUÉT MÃ QR"
