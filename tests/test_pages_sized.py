@@ -221,3 +221,23 @@ def test_rollup_sums_activities_per_province(national, clients):
     html = get(clients["admin"], f"/tong-hop?period=2024-Q1&unit={national['provinces'][0].id}")
     activity = html[html.index('id="h-activity"'):]
     assert national["communes"][0].name in activity[:activity.index("</table>")]
+
+
+def test_contacts_page_picks_a_unit_by_name_not_from_every_unit(national, clients):
+    html = get(clients["admin"], "/tin-nhan/dau-moi")
+    assert html.count("<option") < 20 and 'name="unit"' in html and "data-unit-search=" in html
+    commune = national["communes"][0]
+    typed = commune.name.lower()  # typed, not chosen: case aside, the unit's own name
+    response = clients["admin"].post("/tin-nhan/dau-moi", data={"unit": typed, "channel": "email",
+                                                                "address": "vanthu@xa.gov.vn", "name": "Văn thư"})
+    assert response.status_code == 303
+    from ccch_core import contacts
+
+    assert [c.address for c in contacts.list_contacts(national["dep"].db, commune.id)] == ["vanthu@xa.gov.vn"]
+    # A part of many names is refused in words, with what was typed kept.
+    response = clients["admin"].post("/tin-nhan/dau-moi", data={"unit": "UBND", "channel": "email",
+                                                                "address": "a@b.gov.vn", "name": ""})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "Có nhiều đơn vị tên khớp với “UBND”" in text and 'value="UBND"' in text
+    assert len(response.get_data()) < PAGE_LIMIT

@@ -28,7 +28,7 @@ from flask import (
     url_for,
 )
 
-from .. import contacts
+from .. import contacts, levels
 from ..accounts import Role
 from ..messages import (
     CHANNELS,
@@ -359,13 +359,45 @@ def _contacts_page(values, errors, status: int = 200):
     reporter_ids = {u.id for u in reporters}
     others = [u for u in plan.units if u.id not in reporter_ids and not u.external and _current(plan, u)]
     configured = [CHANNELS[c] for c in dep.messaging.channels() if c in CHANNELS]
+    missing_reporters = [u for u in reporters if u.id not in by_unit]
+    missing_others = [u for u in others if u.id not in by_unit]
+    # A national plan has 36,647 units: a name typed instead of a list of every unit, and the
+    # first names of the units without a contact (#26: no page over 200 KB).
+    picker = len(reporters) + len(others) > PICKER_LIMIT
     return render_template(
         "contacts.html", groups=groups, orphans=orphans, total=len(found), values=values, errors=errors,
-        labels=FIELD_LABELS, channels=CHANNELS, configured=configured, reporters=reporters, others=others,
-        missing_reporters=[u for u in reporters if u.id not in by_unit],
-        missing_others=[u for u in others if u.id not in by_unit],
+        labels=FIELD_LABELS, channels=CHANNELS, configured=configured, picker=picker,
+        reporters=[] if picker else reporters, others=[] if picker else others, reporters_count=len(reporters),
+        missing_reporters=missing_reporters[:MISSING_SHOWN], missing_reporters_count=len(missing_reporters),
+        missing_others=missing_others[:MISSING_SHOWN], missing_others_count=len(missing_others),
         unknown_unit=UNKNOWN_UNIT,
     ), status
+
+
+PICKER_LIMIT = 300
+"""Up to this many units the form offers a list (Đức Thọ: 113 units, about 20 KB); above it, the
+unit picker (a name typed)."""
+
+MISSING_SHOWN = 100
+"""Units without a contact named on the page (the rest counted): a national plan has thousands."""
+
+
+def _typed_unit(plan: Plan, form):
+    """The form with its ``unit`` field resolved from what the unit picker sends: a unit's id (a
+    suggestion, or the list of a small plan), or a name typed with or without tones — the unit whose
+    name it is, or the only unit whose name contains it. Anything else stays as typed and is
+    refused by the usual check ("Đơn vị này không có trong kế hoạch")."""
+    text = (form.get("unit") or "").strip()
+    if not text or plan.has_unit(text) or len(text) > 200:
+        return form
+    found = levels.search_units(plan, text, limit=50)
+    exact = [u for u in found if levels.search_key(u.name) == levels.search_key(text)]
+    chosen = exact if len(exact) == 1 else found if len(found) == 1 else []
+    if not chosen:
+        return form
+    resolved = form.copy()
+    resolved["unit"] = chosen[0].id
+    return resolved
 
 
 @bp.route("/tin-nhan/dau-moi", methods=["GET", "POST"])
@@ -374,11 +406,16 @@ def contacts_index():
     """The units' contacts, by unit in plan order, and the form to add one."""
     if request.method == "GET":
         return _contacts_page({}, {})
-    errors = _contact_errors(request.form)
+    dep = deployment()
+    posted = _typed_unit(dep.plan, request.form)
+    errors = _contact_errors(posted)
+    typed = (posted.get("unit") or "").strip()
+    if "unit" in errors and typed and not dep.plan.has_unit(typed) and len(typed) <= 200 and \
+            len(levels.search_units(dep.plan, typed, limit=2)) > 1:
+        errors["unit"] = f"Có nhiều đơn vị tên khớp với “{typed}”: gõ đủ tên đơn vị hoặc chọn trong gợi ý."
     if errors:
         return _contacts_page(request.form, errors, 422)
-    dep = deployment()
-    form = {key: (request.form.get(key) or "").strip() for key in CONTACT_FIELDS}
+    form = {key: (posted.get(key) or "").strip() for key in CONTACT_FIELDS}
     values = contacts.check_contact(dep.plan, form["unit"], form["channel"], form["address"], form["name"])
     existed = any(c.channel == values["channel"] and c.address == values["address"]
                   for c in contacts.list_contacts(dep.db, values["unit_id"]))
