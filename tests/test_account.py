@@ -248,3 +248,43 @@ def test_a_first_set_up_needs_the_current_password(officer, typed):
     response = post(client, url, {"code": code(secret), "current_password": PASSWORD}, url)
     assert response.status_code == 422 and "Mật khẩu hiện tại không đúng." in response.get_data(as_text=True)
     assert not accounts.find_user(dep.db, name).totp_enabled
+
+
+def test_a_stolen_session_tried_from_many_addresses_reaches_the_account_wide_ceiling(officer):
+    """The account page checks the current password as the owner's own browser (strangers failing
+    at the sign-in page never stop the owner here), but with the sign-in page's account-wide
+    ceiling: a stolen session tried from many addresses got 5 tries per address; now, after
+    ACCOUNT_CEILING wrong passwords within the hour, even the right one reads as wrong until the
+    pace allows one more try — paced, not locked, and the sign-in page is not slowed by it."""
+    import datetime as dt
+
+    from ccch_core.storage import utc_now_iso, write_transaction
+
+    dep, app, client, name = officer
+    form = {"new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+
+    def change(current: str, address: str):
+        return client.post("/tai-khoan/mat-khau", data={"csrf_token": csrf_token(client, "/tai-khoan"),
+                                                       "current_password": current, **form},
+                           environ_base={"REMOTE_ADDR": address})
+
+    for i in range(3):
+        assert change("sai mật khẩu rồi", f"198.51.100.{i + 1}").status_code == 422
+    # Each was recorded as a trusted failure of the account from its own address; the rest of the
+    # hour's wrong passwords are written as those were (a password check costs ~0.1 s of CPU).
+    rows = dep.db.execute("select account_key, address_key, trusted from login_failures").fetchall()
+    assert len(rows) == 3 and len({r[1] for r in rows}) == 3 and {(r[0], r[2]) for r in rows} == {(rows[0][0], 1)}
+    now = utc_now_iso(dt.datetime.now(dt.UTC))
+    with write_transaction(dep.db):
+        dep.db.conn.executemany("insert into login_failures (account_key, address_key, at, trusted) values (?, ?, ?, 1)",
+                                [(rows[0][0], f"dia-chi-{i}", now) for i in range(accounts.ACCOUNT_CEILING - 3)])
+    response = change(PASSWORD, "203.0.113.7")
+    assert response.status_code == 422 and "Mật khẩu hiện tại không đúng." in response.get_data(as_text=True)
+    assert login(app.test_client(), name, NEW_PASSWORD).status_code != 302  # nothing changed
+    assert login(app.test_client(), name, PASSWORD).status_code == 302  # the sign-in page: its own count
+    with pytest.raises(accounts.Throttled) as refused:
+        accounts.authenticate(dep.db, name, PASSWORD, address_key="another", secret=dep.secret_key, trusted=True)
+    assert refused.value.limit == "account"
+    paced = dt.datetime.now(dt.UTC) + accounts.ACCOUNT_BACKOFF + dt.timedelta(seconds=1)
+    assert accounts.authenticate(dep.db, name, PASSWORD, address_key="another", secret=dep.secret_key,
+                                 trusted=True, now=paced)

@@ -83,7 +83,8 @@ are deleted)."""
 ACCOUNT_CEILING = 50
 """Failures of one account from browsers it never signed in from, within :data:`ACCOUNT_WINDOW`,
 beyond which such browsers get one attempt per :data:`ACCOUNT_BACKOFF` (a guessing attack spread
-over many addresses is slowed to that pace; no account is ever locked)."""
+over many addresses is slowed to that pace; no account is ever locked). Trusted attempts (the
+owner's browsers, the account page) have the same ceiling, counted on their own."""
 ACCOUNT_BACKOFF = dt.timedelta(seconds=30)
 
 ADDRESS_PURPOSE = "sign-in-address"
@@ -381,15 +382,18 @@ def _check_limits(db: Database, account: str, address: str, trusted: bool, now: 
         "and at > ?", [account, address, 1 if trusted else 0, since]).fetchone()
     if count >= MAX_FAILURES_PER_ACCOUNT_ADDRESS:
         raise Throttled(_wait(oldest, FAILURE_WINDOW, now), "account_address")
-    if trusted:
-        return
-    count, oldest = db.execute(
-        "select count(*), min(at) from login_failures where address_key = ? and at > ?", [address, since]).fetchone()
-    if count >= MAX_FAILURES_PER_ADDRESS:
-        raise Throttled(_wait(oldest, FAILURE_WINDOW, now), "address")
+    if not trusted:
+        count, oldest = db.execute(
+            "select count(*), min(at) from login_failures where address_key = ? and at > ?", [address, since]).fetchone()
+        if count >= MAX_FAILURES_PER_ADDRESS:
+            raise Throttled(_wait(oldest, FAILURE_WINDOW, now), "address")
+    # The account-wide pace, counted apart for trusted attempts (a browser the owner signed in from
+    # before, and the account page of a signed-in session): strangers' failures never slow the
+    # owner, and a stolen session tried from many addresses is paced as a botnet at the sign-in
+    # page is, not given 5 tries per address.
     count, latest = db.execute(
-        "select count(*), max(at) from login_failures where account_key = ? and trusted = 0 and at > ?",
-        [account, utc_now_iso(now - ACCOUNT_WINDOW)]).fetchone()
+        "select count(*), max(at) from login_failures where account_key = ? and trusted = ? and at > ?",
+        [account, 1 if trusted else 0, utc_now_iso(now - ACCOUNT_WINDOW)]).fetchone()
     if count >= ACCOUNT_CEILING:
         wait = dt.datetime.fromisoformat(latest) + ACCOUNT_BACKOFF - now
         if wait > dt.timedelta(0):
