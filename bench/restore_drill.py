@@ -110,8 +110,11 @@ def _check_log(path: Path, phones) -> dict:
 
 
 def drill(seconds: float = 20.0, citizens: int = 3, participants: int = 3, workers: int = 2,
-          sync_interval: int = 1, keep: bool = False) -> dict:
-    """Run the drill; returns its figures and ``problems`` (empty when it held)."""
+          sync_interval: int = 1, keep: bool = False, min_acknowledged: int = 0) -> dict:
+    """Run the drill; returns its figures and ``problems`` (empty when it held). With
+    ``min_acknowledged``, the load goes on past ``seconds`` (up to four times as long) until each kind
+    of write has had that many acknowledged: a busy machine does fewer a second, and a drill over a
+    handful of writes proves little."""
     folder = Path(tempfile.mkdtemp(prefix="ccch-drill-"))
     problems: list[str] = []
     processes: list[subprocess.Popen] = []
@@ -158,6 +161,9 @@ def drill(seconds: float = 20.0, citizens: int = 3, participants: int = 3, worke
         time.sleep(seconds / 2)
         middle = time.time()
         time.sleep(seconds / 2)
+        while (min(len(ids) for ids in acked.values()) < min_acknowledged
+               and time.time() < started + 4 * seconds):
+            time.sleep(0.25)
 
         # /metrics from the 2 workers: their request counts added up (each writes its own at most once
         # a second), the database's figures read at the scrape.

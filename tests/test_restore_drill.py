@@ -16,7 +16,7 @@ def test_every_acknowledged_write_older_than_the_loss_bound_comes_back():
     module = importlib.util.module_from_spec(spec)
     sys.modules["restore_drill"] = module
     spec.loader.exec_module(module)
-    figures = module.drill(seconds=16, citizens=3, participants=3, workers=2, sync_interval=1)
+    figures = module.drill(seconds=16, citizens=3, participants=3, workers=2, sync_interval=1, min_acknowledged=25)
     assert figures["problems"] == []
     assert figures["integrity"] == "ok"
     for label, row in figures["kinds"].items():
