@@ -114,7 +114,8 @@ def test_setup_form_round_trip_loses_nothing(dep, manager, document):
     parser = FormFields()
     parser.feed(page.get_data(as_text=True))
     form = MultiDict(parser.fields)
-    assert form.get("csrf_token") == csrf_token(manager, url)
+    # The page carries its own form token (a second GET would sign another one when the second turns).
+    assert form.get("csrf_token")
     response = manager.post(url, data=form)
     assert response.status_code == 303, response.get_data(as_text=True)[:3000]
     after = get_contest(dep, contest.slug).definition
