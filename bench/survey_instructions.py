@@ -119,7 +119,8 @@ def instructions(config: str, count: int) -> int:
     """Instructions (cachegrind's "I refs") of a child process serving ``count`` citizens."""
     out = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                           sys.executable, __file__, "--child", config, "--citizens", str(count)],
-                         capture_output=True, text=True, check=True).stderr
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONHASHSEED": "0"}).stderr  # the same start-up both times
     return int(re.search(r"I\s+refs:\s+([\d,]+)", out).group(1).replace(",", ""))
 
 
