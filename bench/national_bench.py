@@ -10,7 +10,7 @@ the figure.
 
 Each step is a separate process, so its time includes the interpreter's start-up and the opening of
 the deployment (configuration, plugins, the plan file). The step ``open deployment`` measures that
-alone (``ccch db status``), and import steps also print their rows/s without its CPU time: the
+alone (``ccch measure list`` finding nothing, the plan's cache file already written), and import steps also print their rows/s without its CPU time: the
 rate at which the import itself checks and stores rows.
 
     .venv/bin/python bench/national_bench.py                       # full size, first month timed
@@ -99,7 +99,12 @@ def _validate(ctx: Context) -> dict:
 
 
 def _open(ctx: Context) -> dict:
-    ctx.ccch("db", "status")
+    # Opened as an import opens it (migrations checked, plugins started), asking for nothing: a
+    # query that finds no row. Run once untimed first, so that the plan's cache file is written.
+    args = ("measure", "list", "--period", f"{ctx.year}-01", "--indicator", "-", "--json")
+    if "open deployment" not in ctx.results:
+        ctx.ccch(*args)
+    ctx.ccch(*args)
     return {}
 
 
@@ -127,7 +132,7 @@ def _status(period: str, *extra: str) -> Callable[[Context], dict]:
 
 
 STEPS: list[Step] = [
-    Step("open deployment", _open, "ccch db status: interpreter, plugins, plan file"),
+    Step("open deployment", _open, "ccch measure list finding nothing: interpreter, plugins, plan (cached)"),
     Step("measure import, one month", _measure_import(1), "ccch measure import measurements/YYYY-01.csv",
          loads=True),
     Step("report-activity --from-csv, one month", _activity_import(1),
