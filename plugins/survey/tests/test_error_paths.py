@@ -237,3 +237,22 @@ def test_the_forms_own_400_and_413_say_refused(app, dep, poster):
     too_large = submit(client, f"/k/{poster.code}", {**answers(), "q-gop-y-them": "x" * 600_000})
     assert too_large.status_code == 413 and too_large.headers.get("X-Survey-Result") == "refused"
     assert client.post("/khong-co-trang-nay").headers.get("X-Survey-Result") is None  # not the survey's answer
+
+
+def test_a_cookieless_phone_is_the_same_device_across_its_ipv6_network(app, dep, poster):
+    """A phone that keeps no cookies is known by its address and browser; over IPv6 a subscriber has a
+    whole /64 and may take a new address in it for every request, so the address counts by its /64,
+    as in every other per-address rule (ratelimit.client_network): the once-a-day rule holds."""
+    browser = {"HTTP_USER_AGENT": "Mozilla/5.0 (Linux; Android 9; Điện thoại rẻ)"}
+
+    def cookieless(address):
+        client = app.test_client(use_cookies=False)
+        client.environ_base.update({"REMOTE_ADDR": address, **browser})
+        return client
+
+    assert submit(cookieless("2001:db8:1:2::10"), f"/k/{poster.code}").status_code == 200
+    assert count(dep.db, "survey_responses") == 1
+    submit(cookieless("2001:db8:1:2:abcd::99"), f"/k/{poster.code}")  # a new address in the same /64
+    assert count(dep.db, "survey_responses") == 1
+    assert submit(cookieless("2001:db8:1:3::10"), f"/k/{poster.code}").status_code == 200  # another network
+    assert count(dep.db, "survey_responses") == 2

@@ -44,6 +44,7 @@ from ccch_core.inputs import SQLITE_MAX_INT, parse_int
 from ccch_core.limits import limits_of
 from ccch_core.periods import Period, PeriodError, PeriodType, utc_now
 from ccch_core.privacy import keyed_hash
+from ccch_core.ratelimit import client_network
 from ccch_core.storage import is_busy, is_full, write_transaction
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import require_unit_access, roles_required
@@ -277,8 +278,10 @@ def _device_key() -> str:
     match = DEVICE_COOKIE_VALUE.fullmatch(token) if token else None
     if match:
         return keyed_hash(dep.secret_key, "survey-device", match.group(1))
+    # The address by its /64 for IPv6, as every per-address rule counts it: a phone may take a new
+    # address in its /64 for every request.
     return keyed_hash(dep.secret_key, "survey-device-fallback",
-                      f"{request.remote_addr}|{request.headers.get('User-Agent', '')}")
+                      f"{client_network(request.remote_addr)}|{request.headers.get('User-Agent', '')}")
 
 
 def _kiosk_device(entry: Entry) -> KioskDevice | None:
