@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
+import operator
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -32,6 +34,8 @@ __all__ = [
     "ACTIVITY_CATEGORIES",
     "ActivityItem",
     "ActivityReport",
+    "BadRows",
+    "CheckedMeasurements",
     "Completeness",
     "ExpectedReport",
     "IndicatorResult",
@@ -46,6 +50,7 @@ __all__ = [
     "UnitResult",
     "check_activity_report",
     "check_measurement",
+    "check_measurements",
     "evaluate_indicator",
     "evaluate_plan",
     "get_activity_report",
@@ -178,6 +183,72 @@ def _check_value(indicator: Indicator, value: Any, numerator: Any, denominator: 
     return number, None, None
 
 
+_parse_period = functools.lru_cache(maxsize=256)(Period.parse)
+"""Period.parse, remembered: an import names the same few periods on every row."""
+
+
+class BadRows(ProgressError):
+    """Several rows given at once (:func:`check_measurements`, :func:`record_measurements`) are bad.
+
+    ``problems`` lists every bad row as ``(index, ProgressError)``, in order, so that a whole
+    file's problems are reported at once; the exception itself names the first, as
+    ``rows[index].field``.
+    """
+
+    def __init__(self, problems: list[tuple[int, ProgressError]]):
+        self.problems = problems
+        index, first = problems[0]
+        super().__init__(f"rows[{index}].{first.field}", str(first).split(": ", 1)[-1], first.value)
+
+
+class CheckedMeasurements(tuple):
+    """Rows :func:`check_measurements` normalised for one plan: :func:`record_measurements`
+    stores them for that plan without checking them again."""
+
+    plan_id: str
+
+
+def check_measurements(
+    plan: Plan,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> CheckedMeasurements:
+    """Check many values at once, as :func:`check_measurement` checks one, without writing.
+
+    Each row holds ``indicator``, ``unit_id``, ``period``, ``value`` (or ``numerator`` and
+    ``denominator``) and optionally ``note``. Returns the normalised rows, for
+    :func:`record_measurements`; raises :class:`BadRows` listing every bad row.
+    ``on_progress(count)`` is called every 1,000 rows and at the end (an import's progress).
+    """
+    checked, problems = [], []
+    # What a row's indicator and period allow, worked out once per (indicator, period): a file
+    # names a few of each on thousands of rows.
+    targets: dict[tuple[Any, Any], tuple[Indicator, Period, str, frozenset[str]]] = {}
+    count = -1
+    for count, row in enumerate(rows):
+        try:
+            key = (row.get("indicator") or "", row.get("period") or "")
+            target = targets.get(key)
+            if target is None:
+                target = targets[key] = _measurement_target(plan, *key)
+            checked.append(_checked_measurement(
+                plan, *target, row.get("unit_id") or "", row.get("value"),
+                numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
+            ))
+        except ProgressError as exc:
+            problems.append((count, exc))
+        if on_progress is not None and count % 1000 == 999:
+            on_progress(count + 1)
+    if on_progress is not None:
+        on_progress(count + 1)
+    if problems:
+        raise BadRows(problems)
+    result = CheckedMeasurements(checked)
+    result.plan_id = plan.id
+    return result
+
+
 def check_measurement(
     plan: Plan,
     indicator: str,
@@ -197,6 +268,14 @@ def check_measurement(
     (yes/no, a count, a percentage, or numerator and denominator). Raises
     :class:`ProgressError` naming the field otherwise.
     """
+    return _checked_measurement(plan, *_measurement_target(plan, indicator, period), unit_id, value,
+                                numerator=numerator, denominator=denominator, note=note)
+
+
+def _measurement_target(plan: Plan, indicator: str, period: Period | str
+                        ) -> tuple[Indicator, Period, str, frozenset[str]]:
+    """The indicator and period of a measurement, checked; with the period's text and the ids of
+    the units a value may be recorded for."""
     try:
         ind = plan.indicator(indicator)
     except KeyError:
@@ -206,7 +285,7 @@ def check_measurement(
         raise ProgressError("indicator", f"{ind.code} is computed by {ind.source}; it cannot be entered", indicator)
     if isinstance(period, str):
         try:
-            period = Period.parse(period)
+            period = _parse_period(period)
         except ValueError as exc:
             raise ProgressError("period", str(exc), period) from None
     if period.type is not ind.period_type:
@@ -217,9 +296,16 @@ def check_measurement(
         )
     if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
         raise ProgressError("period", f"{period} is outside the plan ({plan.starts_on} – {plan.ends_on})", str(period))
-    if not plan.has_unit(unit_id):
-        raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
-    if unit_id not in plan.indicator_unit_ids(ind, period):
+    return ind, period, str(period), plan.indicator_unit_ids(ind, period)
+
+
+def _checked_measurement(plan: Plan, ind: Indicator, period: Period, period_text: str, applicable: frozenset[str],
+                         unit_id: str, value: Any, *, numerator: Any, denominator: Any, note: str | None
+                         ) -> dict[str, Any]:
+    """The rest of :func:`check_measurement`, once the indicator and period are known."""
+    if unit_id not in applicable:
+        if not plan.has_unit(unit_id):
+            raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
         unit = plan.unit(unit_id)
         if not unit.active_during(period):
             raise ProgressError("unit", f"{unit_id} ({unit.name}) did not exist during {period}", unit_id)
@@ -232,7 +318,7 @@ def check_measurement(
         "plan_id": plan.id,
         "indicator": ind.code,
         "unit_id": unit_id,
-        "period": str(period),
+        "period": period_text,
         "value": number,
         "numerator": num,
         "denominator": den,
@@ -289,21 +375,16 @@ def record_measurements(
 
     Each row holds the arguments of :func:`record_measurement`: ``indicator``, ``unit_id``,
     ``period`` and ``value`` (or ``numerator`` and ``denominator``), and optionally ``note``.
-    Every row is checked first, as :func:`check_measurement` does; the first bad one raises
-    :class:`ProgressError` naming ``rows[i].field`` and nothing is stored. Then all are stored in
-    one transaction, each previous value kept in ``measurement_log`` as :func:`record_measurement`
-    keeps it (a later row for the same indicator, unit and period corrects an earlier one). To
-    report every bad row of a file at once, check the rows with :func:`check_measurement` first.
+    Every row is checked first, as :func:`check_measurements` does (rows it returned for this
+    plan are not checked again); if any is bad, :class:`BadRows` lists them all and nothing is
+    stored. Then all are stored in one transaction, each previous value kept in
+    ``measurement_log`` as :func:`record_measurement` keeps it (a later row for the same
+    indicator, unit and period corrects an earlier one).
     """
-    checked = []
-    for index, row in enumerate(rows):
-        try:
-            checked.append(check_measurement(
-                plan, row.get("indicator", ""), row.get("unit_id", ""), row.get("period", ""), row.get("value"),
-                numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
-            ))
-        except ProgressError as exc:
-            raise ProgressError(f"rows[{index}].{exc.field}", str(exc).split(": ", 1)[1], exc.value) from None
+    if isinstance(rows, CheckedMeasurements) and rows.plan_id == plan.id:
+        checked = rows
+    else:
+        checked = check_measurements(plan, rows)
     if not checked:
         return 0
     stamp = utc_now_iso(now)
@@ -322,11 +403,11 @@ def record_measurements(
                 f"({', '.join('?' * len(periods[chunk:chunk + 500]))})", [plan.id, *periods[chunk:chunk + 500]],
             ).fetchall()
         }
-        values, log = [], []
-        for row in checked:
-            record = (*(row[c] for c in _MEASUREMENT_COLUMNS[:8]), recorded_by, stamp)
-            key = (row["indicator"], row["unit_id"], row["period"])
-            values.append(record)
+        pick = operator.itemgetter(*_MEASUREMENT_COLUMNS[:8])
+        values = [(*pick(row), recorded_by, stamp) for row in checked]
+        log = []
+        for record in values:
+            key = record[1:4]  # indicator, unit, period
             log.append((*record, "update" if key in seen else "insert"))
             seen.add(key)
         db.conn.executemany(

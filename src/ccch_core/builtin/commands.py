@@ -464,23 +464,17 @@ def register_commands(cli: click.Group) -> None:
         """
         rows = read_measurement_csv(Path(file), limits_of(deployment))
         meter = ImportProgress(len(rows), show_progress)
-        problems = []
-        checked = []
-        for count, (line, row) in enumerate(rows, start=1):
-            try:
-                check_measurement_row(deployment.plan, row)
-                checked.append({"indicator": row.get("indicator"), "unit_id": row.get("unit"), "period": row.get("period"),
-                                "value": row.get("value"), "numerator": row.get("numerator"),
-                                "denominator": row.get("denominator"), "note": row.get("note")})
-            except progress.ProgressError as exc:
-                problems.append(f"{file}:{line}: {exc}")
-            meter.update("checked", count)
-        if problems:
+        try:
+            checked = progress.check_measurements(
+                deployment.plan, ({**row, "unit_id": row.get("unit")} for _line, row in rows),
+                on_progress=lambda count: meter.update("checked", count),
+            )
+        except progress.BadRows as bad:
             meter.done()
-            click.echo(f"{len(problems)} bad row(s); nothing was imported:", err=True)
-            for p in problems:
-                click.echo(f"  {p}", err=True)
-            raise SystemExit(1)
+            click.echo(f"{len(bad.problems)} bad row(s); nothing was imported:", err=True)
+            for index, problem in bad.problems:
+                click.echo(f"  {file}:{rows[index][0]}: {problem}", err=True)
+            raise SystemExit(1) from None
         meter.update("storing", 0, force=True)
         with storage.write_transaction(deployment.db):
             stored = progress.record_measurements(deployment.db, deployment.plan, checked, recorded_by=recorded_by)
@@ -924,14 +918,6 @@ def read_measurement_csv(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> l
     """Rows of a measurement CSV with their line numbers (click error on a bad header or encoding,
     or a file over ``limits``)."""
     return _read_csv(path, MEASUREMENT_COLUMNS, {"indicator", "unit", "period"}, limits)
-
-
-def check_measurement_row(plan: Plan, row: dict) -> None:
-    """Validate one CSV row without writing (raises ProgressError)."""
-    progress.check_measurement(
-        plan, row.get("indicator", ""), row.get("unit", ""), row.get("period", ""), row.get("value"),
-        numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
-    )
 
 
 ACTIVITY_COLUMNS = ("unit", "period", "category", "count", "title", "link", "task", "note", "submitted_at")
