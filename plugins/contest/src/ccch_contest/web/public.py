@@ -1096,9 +1096,16 @@ def mine_view(slug):
         return redirect(url_for(".identify_view", slug=slug), code=303)
     mine = attempts_mod.attempts_of(dep.db, participant.id)
     rounds = {r.id: r for r in contest.rounds}
-    unit = dep.plan.unit(participant.unit_id).name if participant.unit_id and dep.plan.has_unit(participant.unit_id) else None
+    unit, lives_there = None, False
+    if participant.unit_id and dep.plan.has_unit(participant.unit_id):
+        # A resident lives in the commune ("xã An Dũng"), not in its People's Committee, as registering showed.
+        audience = next((a for a in contest.definition.audiences if a.key == participant.audience), None)
+        lives_there = chooses_residence(audience, dep.plan, contest.definition)
+        found = dep.plan.unit(participant.unit_id)
+        unit = residence_label(found) if lives_there else found.name
     return _no_store(make_response(render_template(
         "contest/mine.html", contest=contest, participant=participant, attempts=mine, rounds=rounds, unit=unit,
+        lives_there=lives_there,
         now=utc_now(), bound=device_bound(contest, participant.id), resume_code=g.pop("resume_code", None),
         has_resume_code=verification.has_resume_code(dep, participant.id))))
 
