@@ -35,6 +35,7 @@ __all__ = [
     "ActivityItem",
     "ActivityReport",
     "BadRows",
+    "CheckedActivityReports",
     "CheckedMeasurements",
     "Completeness",
     "ExpectedReport",
@@ -49,6 +50,7 @@ __all__ = [
     "TaskEvidence",
     "UnitResult",
     "check_activity_report",
+    "check_activity_reports",
     "check_measurement",
     "check_measurements",
     "evaluate_indicator",
@@ -515,7 +517,7 @@ def _activity_report_period(plan: Plan, unit_id: str, period: Period | str) -> P
     """The period of a report ``unit_id`` owes; ProgressError naming ``unit`` or ``period`` otherwise."""
     if isinstance(period, str):
         try:
-            period = Period.parse(period)
+            period = _parse_period(period)
         except ValueError as exc:
             raise ProgressError("period", str(exc), period) from None
     if not plan.has_unit(unit_id):
@@ -557,6 +559,74 @@ def check_activity_report(
     return period, checked, _activity_note(note)
 
 
+class CheckedActivityReports(tuple):
+    """Reports :func:`check_activity_reports` checked for one plan: :func:`record_activity_reports`
+    stores them without checking them again."""
+
+    plan_id: str
+
+
+def check_activity_reports(
+    plan: Plan,
+    reports: Iterable[Mapping[str, Any]],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> CheckedActivityReports:
+    """Check many activity reports at once, as :func:`check_activity_report` checks one.
+
+    Each report is a mapping as :func:`record_activity_reports` takes. Every item is checked on
+    its own, so that a report with several bad items has each named. Returns the checked reports
+    (``unit_id``, ``period`` as text, ``items`` as :class:`ActivityItem`, ``note``,
+    ``submitted_at``); raises :class:`BadRows` listing ``(report index, ProgressError)`` for every
+    problem, the error naming ``unit``, ``period``, ``items[i].field`` or ``note``. A report
+    whose unit or period is bad has its items left unchecked. ``on_progress(items)`` is called
+    every 1,000 items or so and at the end.
+    """
+    checked, problems = [], []
+    done = last = 0
+    # The reports a period's reporters owe, worked out once per period: a file names one or a few.
+    owed: dict[str, tuple[Period, frozenset[str]]] = {}
+    for index, report in enumerate(reports):
+        raw_items = list(report.get("items", ()))
+        unit_id, period_text = report.get("unit_id") or "", report.get("period") or ""
+        known = owed.get(period_text) if isinstance(period_text, str) else None
+        try:
+            if known is not None and unit_id in known[1]:
+                period = known[0]  # the common case, as _activity_report_period would find it
+            else:
+                period = _activity_report_period(plan, unit_id, period_text)
+                if isinstance(period_text, str):
+                    owed[period_text] = (period, plan.expected_reporter_ids(period))
+        except ProgressError as exc:
+            problems.append((index, exc))
+            period = None
+        items = []
+        if period is not None:
+            for i, item in enumerate(raw_items):
+                try:
+                    items.append(check_activity_item(plan, i, item))
+                except ProgressError as exc:
+                    problems.append((index, exc))
+        try:
+            note = _activity_note(report.get("note"))
+        except ProgressError as exc:
+            problems.append((index, exc))
+        if not problems:
+            checked.append({"unit_id": report["unit_id"], "period": str(period), "items": tuple(items), "note": note,
+                            "submitted_at": report.get("submitted_at")})
+        done += len(raw_items)
+        if on_progress is not None and done - last >= 1000:
+            on_progress(done)
+            last = done
+    if on_progress is not None:
+        on_progress(done)
+    if problems:
+        raise BadRows(problems)
+    result = CheckedActivityReports(checked)
+    result.plan_id = plan.id
+    return result
+
+
 def record_activity_reports(
     db: Database,
     plan: Plan,
@@ -575,14 +645,14 @@ def record_activity_reports(
     there has its items replaced, its revision incremented and its first submission time kept.
     To report every bad item of a file at once, check with :func:`check_activity_report` first.
     """
-    checked = []
-    for index, report in enumerate(reports):
+    if not (isinstance(reports, CheckedActivityReports) and reports.plan_id == plan.id):
         try:
-            period, items, note = check_activity_report(plan, report.get("unit_id", ""), report.get("period", ""),
-                                                        report.get("items", ()), note=report.get("note"))
-        except ProgressError as exc:
+            reports = check_activity_reports(plan, reports)
+        except BadRows as bad:
+            index, exc = bad.problems[0]
             raise ProgressError(f"reports[{index}].{exc.field}", str(exc).split(": ", 1)[1], exc.value) from None
-        checked.append((report["unit_id"], str(period), items, note, utc_now_iso(report.get("submitted_at") or now)))
+    checked = [(r["unit_id"], r["period"], r["items"], r["note"], utc_now_iso(r["submitted_at"] or now))
+               for r in reports]
     if not checked:
         return 0
     with write_transaction(db):

@@ -990,29 +990,28 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
                 report["submitted_at"] = parse_local_instant(row["submitted_at"])
             except progress.ProgressError as exc:
                 problems.append(f"{path}:{line}: {exc}")
-    # Check every report as recording does (progress.check_activity_report), each item on its
-    # own so that every bad row is named; a bad file changes nothing.
+    # Check every report as recording does, each item on its own so that every bad row is named
+    # (a unit or period that is wrong on each row of its report, a note on the report's first);
+    # a bad file changes nothing.
     plan = deployment.plan
-    done = 0
-    for (unit, period), report in reports.items():
-        try:
-            progress.check_activity_report(plan, unit, period, note=report["note"])
-            report_problem = None
-        except progress.ProgressError as exc:
-            report_problem = str(exc)
-        if report_problem and report_problem.startswith("note:"):
-            problems.append(f"{path}:{report['lines'][0]}: {report_problem}")
-            report_problem = None
-        for index, item in enumerate(report["items"]):
-            if report_problem:
-                problems.append(f"{path}:{report['lines'][index]}: {report_problem}")
-                continue
-            try:
-                progress.check_activity_item(plan, 0, item)
-            except progress.ProgressError as exc:
-                problems.append(f"{path}:{report['lines'][index]}: {str(exc).replace('items[0]', '').lstrip('.')}")
-        done += len(report["items"])
-        meter.update("checked", done)
+    keys = list(reports)
+    try:
+        checked = progress.check_activity_reports(
+            plan, ({"unit_id": unit, "period": period, "items": report["items"], "note": report["note"],
+                    "submitted_at": report["submitted_at"]} for (unit, period), report in reports.items()),
+            on_progress=lambda count: meter.update("checked", count),
+        )
+    except progress.BadRows as bad:
+        for index, exc in bad.problems:
+            lines = reports[keys[index]]["lines"]
+            field = exc.field
+            if field.startswith("items["):
+                item = int(field[len("items["):field.index("]")])
+                problems.append(f"{path}:{lines[item]}: {str(exc)[field.index(']') + 2:]}")
+            elif field == "note":
+                problems.append(f"{path}:{lines[0]}: {exc}")
+            else:
+                problems.extend(f"{path}:{line}: {exc}" for line in lines)
     if problems:
         meter.done()
         click.echo(f"{len(problems)} bad row(s); nothing was imported:", err=True)
@@ -1022,12 +1021,7 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
     meter.update("storing", 0, force=True)
     db = deployment.db
     with storage.write_transaction(db):
-        stored = progress.record_activity_reports(
-            db, plan,
-            [{"unit_id": unit, "period": period, "items": report["items"], "note": report["note"],
-              "submitted_at": report["submitted_at"]} for (unit, period), report in reports.items()],
-            submitted_by=submitted_by,
-        )
+        stored = progress.record_activity_reports(db, plan, checked, submitted_by=submitted_by)
         audit.record(db, audit.cli_actor(), "report.import", path.name,
                      f"{stored} báo cáo, {len(rows)} dòng hoạt động; người nộp: {submitted_by}")
     meter.update("stored", len(rows), force=True)
