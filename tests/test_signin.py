@@ -540,3 +540,21 @@ def test_rotating_through_a_slash_64_does_not_escape_the_address_throttle(make_d
     assert keys == {address_key(dep, "2001:db8:1:2::99")}
     assert address_key(dep, "2001:db8:1:3::1") not in keys
     assert address_key(dep, "::ffff:203.0.113.7") == address_key(dep, "203.0.113.7")
+
+
+def test_importing_accounts_hashes_nothing_and_the_web_app_prepares_the_dummy_hash(make_deployment, make_app):
+    """Every ``ccch`` command imports the accounts module: a scrypt hash at import cost each one
+    0.1–0.6 s of start-up. The web app makes it when created, so the first failed sign-in of a
+    worker takes no longer than the next."""
+    import subprocess
+    import sys
+
+    code = ("import werkzeug.security as s; calls = []; real = s.generate_password_hash; "
+            "s.generate_password_hash = lambda *a, **k: calls.append(1) or real(*a, **k); "
+            "import ccch_core.accounts; print(len(calls))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "0"
+    from ccch_core import accounts
+
+    accounts._dummy_hash.cache_clear()
+    make_app(make_deployment())
+    assert accounts._dummy_hash.cache_info().currsize == 1

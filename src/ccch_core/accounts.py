@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 import secrets
 import time
@@ -92,9 +93,18 @@ ADDRESS_PURPOSE = "sign-in-address"
 ACCOUNT_PURPOSE = "sign-in-account"
 """The keyed-hash purpose of typed usernames in ``login_failures`` and in trusted-browser cookies."""
 
-# Verifying against this hash when the account does not exist keeps the time of a failed login
-# the same whether or not the name exists.
-_DUMMY_HASH = generate_password_hash("ccch-dummy-password")
+def prepare_sign_in() -> None:
+    """Make the hash a failed sign-in verifies against now, so that the first failed sign-in of a
+    server process takes no longer than the next (the web app calls it when it is created)."""
+    _dummy_hash()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so that a failed login takes the
+    same time whether or not the name exists. Made on first use, not at import: a scrypt hash costs
+    0.1–0.6 s, which every ``ccch`` command paid at start-up."""
+    return generate_password_hash("ccch-dummy-password")
 
 
 class Role(str, enum.Enum):
@@ -443,7 +453,7 @@ def authenticate(db: Database, username: str, password: str, *, address_key: str
     # The same work whatever is wrong: an unknown name or an over-long password is checked
     # against a dummy hash, so the time taken does not tell them apart.
     usable = row is not None and len(password) <= MAX_PASSWORD_LENGTH
-    ok = check_password_hash(row["password_hash"] if usable else _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+    ok = check_password_hash(row["password_hash"] if usable else _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
     if not usable or not ok or not row["active"]:
         return None
     # A hash made with older or weaker parameters (pbkdf2, a smaller scrypt cost) is replaced now
@@ -467,8 +477,9 @@ def wait_like_a_password_check() -> None:
     hashing keeps a flood of throttled attempts from costing the server any CPU (the limits
     exist to bound that work). The time is measured once per process."""
     if not _CHECK_SECONDS:
+        dummy = _dummy_hash()
         start = time.perf_counter()
-        check_password_hash(_DUMMY_HASH, "ccch-calibration")
+        check_password_hash(dummy, "ccch-calibration")
         _CHECK_SECONDS.append(time.perf_counter() - start)
     time.sleep(_CHECK_SECONDS[0])
 
@@ -618,4 +629,4 @@ def hash_parameters(password_hash: str) -> str:
 
 def needs_rehash(password_hash: str) -> bool:
     """Whether a stored hash was made with other parameters than Werkzeug's current default."""
-    return hash_parameters(password_hash) != hash_parameters(_DUMMY_HASH)
+    return hash_parameters(password_hash) != hash_parameters(_dummy_hash())

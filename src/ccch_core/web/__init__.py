@@ -101,6 +101,7 @@ def create_app(
         deployment_obj.pm.hook.startup(deployment=deployment_obj)
         deployment_obj.close()  # worker threads open their own connections
     cfg = deployment_obj.config
+    accounts.prepare_sign_in()  # the scrypt hash an unknown name is checked against, before the first sign-in
     app = Flask(__name__, template_folder="templates", static_folder="static")
     from .params import BoundedIntConverter
 
