@@ -185,6 +185,20 @@ def test_suggestions_gather_targets_behind_late_units_and_the_units_own_notes(de
                for line in next_tasks["Nhiệm vụ chưa có hoạt động trong kỳ"])
 
 
+
+def test_a_long_suggestion_group_is_cut_and_the_rest_counted(demo, monkeypatch):
+    """A province's or the country's plan has thousands of late units: a group shows the first
+    SUGGESTION_LINES and counts the others, so the page stays a page (#26)."""
+    whole = {g.group: g.lines for g in narrative.draft_narrative(demo, "2024-03", now=AFTER)
+             .section("phuong_huong").suggestions}
+    idle = whole["Nhiệm vụ chưa có hoạt động trong kỳ"]
+    assert len(idle) > 3
+    monkeypatch.setattr(narrative, "SUGGESTION_LINES", 3)
+    cut = {g.group: g.lines for g in narrative.draft_narrative(demo, "2024-03", now=AFTER)
+           .section("phuong_huong").suggestions}
+    assert cut["Nhiệm vụ chưa có hoạt động trong kỳ"] == (*idle[:3], f"… và {len(idle) - 3} mục khác.")
+    assert all(len(lines) <= 4 for lines in cut.values())
+
 def test_a_units_own_report_covers_only_that_unit(demo):
     drafted = narrative.draft_narrative(demo, "2024-03", "xa-an-dung", now=AFTER)
     keys = drafted.sentences()

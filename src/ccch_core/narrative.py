@@ -758,9 +758,17 @@ def draft_narrative(deployment, period: Period | str, unit_id: str | None = None
     return Narrative(plan, period, unit_id, sections, drafted_at=now)
 
 
+SUGGESTION_LINES = 30
+"""Lines a suggestion group shows at most; the rest is counted. A plan of a province or the country
+has thousands of units late, and the page must stay a page (#26: 204 KB of suggestions)."""
+
+
 def _suggestions(*groups) -> list[Suggestion]:
-    """A section's suggestions from (group, lines) pairs, leaving out the groups with no lines."""
-    return [Suggestion(group, lines) for group, lines in groups if lines]
+    """A section's suggestions from (group, lines) pairs, leaving out the groups with no lines, each
+    cut to ``SUGGESTION_LINES`` with a last line counting the others."""
+    return [Suggestion(group, lines if len(lines) <= SUGGESTION_LINES else
+                       [*lines[:SUGGESTION_LINES], f"… và {len(lines) - SUGGESTION_LINES} mục khác."])
+            for group, lines in groups if lines]
 
 
 def narrative_report(narrative: Narrative, deployment, *, appendix: Iterable[Table] = (),
