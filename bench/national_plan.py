@@ -40,7 +40,7 @@ from pathlib import Path
 
 # The 34 provinces and centrally-run cities since 12 June 2025 (Resolution 202/2025/QH15).
 PROVINCES = (
-    "Hà Nội", "Huế", "Hải Phòng", "Đà Nẵng", "Thành phố Hồ Chí Minh", "Cần Thơ",
+    "Hà Nội", "Huế", "Hải Phòng", "Đà Nẵng", "Hồ Chí Minh", "Cần Thơ",
     "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa", "Nghệ An", "Hà Tĩnh",
     "Cao Bằng", "Tuyên Quang", "Lào Cai", "Thái Nguyên", "Phú Thọ", "Bắc Ninh", "Hưng Yên",
     "Ninh Bình", "Quảng Trị", "Quảng Ngãi", "Gia Lai", "Khánh Hòa", "Lâm Đồng", "Đắk Lắk",
@@ -142,9 +142,10 @@ class NationalPlan:
         self.facilities: list[tuple[str, str, str, str]] = []  # (id, name, kind, parent)
         for p in range(n_provinces):
             pid = f"t{p + 1:02d}"
-            self.provinces.append((pid, f"UBND {'thành phố' if p < 6 else 'tỉnh'} {PROVINCES[p]}"))
+            province = f"{'thành phố' if p < 6 else 'tỉnh'} {PROVINCES[p]}"  # the six cities come first
+            self.provinces.append((pid, f"UBND {province}"))
             for suffix, name, kind in PROVINCIAL_UNITS:
-                self.provincial.append((f"{pid}.{suffix}", f"{name} {PROVINCES[p]}", kind, pid))
+                self.provincial.append((f"{pid}.{suffix}", f"{name} {province}", kind, pid))
         for c in range(n_communes):
             pid = self.provinces[c % n_provinces][0]
             cid = f"{pid}.x{c // n_provinces + 1:03d}"
