@@ -645,6 +645,6 @@ def test_kiosk_tablets_from_the_command_line(survey_deployment, make_app, make_u
     row = page[page.index(f'id="may-{device.id}"'):]
     row = row[:row.index("</tr>")]
     assert row.count("Lệnh trên máy chủ") == 2 and "cli:" not in row, row  # enrolled by, revoked by
-    assert f"<h1>Máy tính bảng tại {kiosk.place}</h1>" in page  # the place in words; its code only beside
+    assert f"<h1>Máy tính bảng · {kiosk.place}</h1>" in page  # the place in words; its code only beside
     actions = [r[0] for r in dep.db.execute("select action from audit_log where action like 'survey.kiosk%'")]
     assert actions == ["survey.kiosk_code", "survey.kiosk_enrol", "survey.kiosk_revoke"]  # the tablet's own, between
