@@ -245,7 +245,7 @@ def index():
     dep = deployment()
     plan = chosen_plan(dep)
     asked = request.args.get("period")
-    if asked and request.args.get("plan") and _outside(plan, asked):
+    if asked and request.args.get("plan") and period_outside(plan, asked):
         asked = None  # another year was chosen with this year's period: open the chosen plan's default
     period = chosen_period(plan, db=dep.db) if asked else default_period(plan, PeriodType.MONTH, dep.db)[0]
     period_note = None if asked else default_period(plan, PeriodType.MONTH, dep.db)[1]
@@ -338,7 +338,9 @@ def levels_context(plan: Plan, completeness: progress.Completeness) -> dict[str,
             "state": state, "state_filters": STATE_FILTERS}
 
 
-def _outside(plan: Plan, text: str) -> bool:
+def period_outside(plan: Plan, text: str) -> bool:
+    """Whether the period ``text`` names lies outside ``plan``'s span (False when it does not parse:
+    chosen_period says what is wrong with it). The dashboard and the reports list share it."""
     try:
         period = Period.parse(text)
     except PeriodError:

@@ -26,7 +26,15 @@ from ..model import Indicator, IndicatorKind, Plan, Unit
 from ..periods import VN_TZ, Period, PeriodError, PeriodType, utc_now
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
-from .dashboard import STATE_FILTERS, chosen_period, chosen_plan, default_period, levels_context, period_choices
+from .dashboard import (
+    STATE_FILTERS,
+    chosen_period,
+    chosen_plan,
+    default_period,
+    levels_context,
+    period_choices,
+    period_outside,
+)
 from .params import page_arg, search_arg
 
 bp = Blueprint("reports", __name__)
@@ -107,7 +115,7 @@ def index():
     dep = deployment()
     plan = chosen_plan(dep)
     asked = request.args.get("period")
-    if asked and request.args.get("plan") and _outside(plan, asked):
+    if asked and request.args.get("plan") and period_outside(plan, asked):
         # Another year was chosen with this year's month: open the chosen plan's default month.
         period = default_period(plan, PeriodType.MONTH, dep.db)[0]
     else:
@@ -144,14 +152,6 @@ def plan_of_month(dep, period: Period) -> Plan | None:
                 and period.start_date <= plan.ends_on:
             return plan
     return None
-
-
-def _outside(plan: Plan, text: str) -> bool:
-    try:
-        period = Period.parse(text)
-    except PeriodError:
-        return False  # chosen_period says what is wrong with it
-    return period.end_date < plan.starts_on or period.start_date > plan.ends_on
 
 
 def _existing_values(db, plan: Plan, fields: list[MeasureField]) -> dict[str, str]:
