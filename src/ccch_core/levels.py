@@ -23,7 +23,7 @@ import attrs
 
 from .model import Plan, Unit
 from .periods import Period
-from .progress import Completeness, ExpectedReport, ReportState
+from .progress import Completeness, ExpectedReport, ReportRates, ReportState
 from .text import fold, strip_diacritics
 
 __all__ = [
@@ -57,7 +57,7 @@ a national plan's filtered list stays near 100 KB with the charts."""
 
 
 @attrs.frozen
-class Tally:
+class Tally(ReportRates):
     """The reports owed by the units at and below ``unit`` in one period, counted by state.
 
     A row of the level view: ``unit`` is one unit directly below the scope (or the scope itself,
@@ -81,21 +81,6 @@ class Tally:
     def count(self, *states: ReportState) -> int:
         """Reports in one of ``states``."""
         return sum(self.counts.get(s.value, 0) for s in states)
-
-    @property
-    def received(self) -> int:
-        """Reports received (on time, late, or submitted under a rule without a due day)."""
-        return self.count(ReportState.ON_TIME, ReportState.LATE, ReportState.SUBMITTED)
-
-    @property
-    def reporting_rate(self) -> float | None:
-        """Received over expected, in percent."""
-        return 100.0 * self.received / self.expected if self.expected else None
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """On time over expected, in percent."""
-        return 100.0 * self.count(ReportState.ON_TIME) / self.expected if self.expected else None
 
     @property
     def overdue(self) -> int:

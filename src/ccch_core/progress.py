@@ -850,8 +850,30 @@ class ExpectedReport:
     mark it "giả định: kế hoạch không nêu"."""
 
 
+class ReportRates:
+    """The rates of a set of expected reports, from its ``count(*states)`` and ``expected``: shared by
+    :class:`Completeness` and the level view's tallies (``ccch_core.levels``)."""
+
+    __slots__ = ()
+
+    @property
+    def received(self) -> int:
+        """Reports received (on time, late, or submitted under a rule without a due day)."""
+        return self.count(ReportState.ON_TIME, ReportState.LATE, ReportState.SUBMITTED)
+
+    @property
+    def reporting_rate(self) -> float | None:
+        """Reports received over reports expected, in percent."""
+        return 100.0 * self.received / self.expected if self.expected else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Reports received on time over reports expected, in percent."""
+        return 100.0 * self.count(ReportState.ON_TIME) / self.expected if self.expected else None
+
+
 @attrs.frozen
-class Completeness:
+class Completeness(ReportRates):
     """Reporting completeness for a period (DHIS2's reporting rate and on-time rate).
 
     ``reporting_rate`` = reports received / reports expected; ``on_time_rate`` = reports
@@ -871,20 +893,6 @@ class Completeness:
         """Reports expected."""
         return len(self.reports)
 
-    @property
-    def received(self) -> int:
-        """Reports received."""
-        return self.count(ReportState.ON_TIME, ReportState.LATE, ReportState.SUBMITTED)
-
-    @property
-    def reporting_rate(self) -> float | None:
-        """Reports received over reports expected, in percent."""
-        return 100.0 * self.received / self.expected if self.expected else None
-
-    @property
-    def on_time_rate(self) -> float | None:
-        """Reports received on time over reports expected, in percent."""
-        return 100.0 * self.count(ReportState.ON_TIME) / self.expected if self.expected else None
 
     def missing_units(self) -> list[Unit]:
         """Units with at least one overdue report, in plan order, without duplicates."""
