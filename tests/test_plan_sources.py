@@ -308,6 +308,21 @@ def test_bad_deliveries_change_nothing(fresh_db, plan, args, field):
     assert fresh_db["report_deliveries"].count == 0
 
 
+def test_a_delivery_outside_the_plan_is_refused_by_record_report_delivery_itself(fresh_db, plan):
+    # Its callers (the web form, ccch report-sent) check the period first; the public function
+    # must refuse too: a 2025 quarter recorded under 2024's plan would count for no plan.
+    later = dt.datetime(2025, 5, 1, tzinfo=UTC)
+    with pytest.raises(ProgressError) as info:
+        record_report_delivery(fresh_db, plan, "phong-vhtt", "2025-Q1", "ubnd-tinh", "2025-04-08", now=later)
+    assert info.value.field == "period"
+    assert info.value.value == "2025-Q1"
+    assert "outside the plan" in str(info.value) and "2024-01-01 – 2024-12-31" in str(info.value)
+    assert fresh_db["report_deliveries"].count == 0
+    # The same unit, recipient and kind of period within the plan is recorded.
+    record_report_delivery(fresh_db, plan, "phong-vhtt", "2024-Q4", "ubnd-tinh", "2025-01-08", now=later)
+    assert fresh_db["report_deliveries"].count == 1
+
+
 # -- grace period ---------------------------------------------------------------------------------
 
 

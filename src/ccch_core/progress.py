@@ -991,12 +991,18 @@ def record_report_delivery(
     """Record that ``unit_id`` sent its report for ``period`` to ``recipient``, a further
     recipient of one of its reporting rules (the report in ccch serves the first). ``sent_on`` is
     the local day it was sent; ``reference`` the dispatch number (số công văn). Recording again
-    replaces the earlier record."""
+    replaces the earlier record.
+
+    A period outside the plan's span is refused here as well as by the callers (the web form and
+    ``ccch report-sent`` check it first): a 2025 quarter must not be recorded under 2024's plan."""
     if isinstance(period, str):
         try:
             period = Period.parse(period)
         except ValueError as exc:
             raise ProgressError("period", str(exc), period) from None
+    if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
+        raise ProgressError("period", f"{period} is outside the plan {plan.id!r} ({plan.starts_on} – {plan.ends_on})",
+                            str(period))
     if not plan.has_unit(unit_id):
         raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
     allowed = further_recipients(plan, unit_id, period.type)

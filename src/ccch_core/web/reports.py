@@ -255,6 +255,7 @@ _MESSAGES_VI = (
     ("is not one of", "Vui lòng chọn loại hoạt động."),
     ("is not an http(s) link", "Đường dẫn phải bắt đầu bằng http:// hoặc https://."),
     ("unknown task", "Nhiệm vụ không có trong kế hoạch."),
+    ("is outside the plan", "Kỳ báo cáo nằm ngoài thời gian thực hiện của kế hoạch."),
     ("longer than", "Nội dung quá dài."),
 )
 
