@@ -6,6 +6,7 @@ Real SQLite, the Đức Thọ plan."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -263,6 +264,89 @@ def test_commands_list_export_and_demo(make_deployment):
     assert child.indicator("I8").target == 2 and child.indicator("X1").target == 2
     refused = run("local-plans", "export", "xa-duc-dong")
     assert refused.exit_code == 1 and "no approved plan" in refused.output
+
+
+def _refusal(plan, content, unit="xa-an-dung"):
+    with pytest.raises(lp.LocalPlanError) as info:
+        lp.check_content(plan, unit, content)
+    return info.value
+
+
+def test_messages_name_tasks_targets_and_units_by_name_not_code(duc_tho_plan):
+    """Officers read words (#19): the task, target or unit is named as the page shows it; a code
+    follows in brackets only where the officer typed it (an own target's code)."""
+    plan = duc_tho_plan
+    prefilled = lp.prefill(plan, "xa-an-dung")
+    tasks, targets = prefilled["tasks"], prefilled["targets"]
+    i8 = "Chỉ tiêu “Mục nêu gương người tốt, việc tốt về CCHC”"
+
+    weaker = _refusal(plan, {"tasks": tasks, "targets": [
+        {**t, "target": 0.5} if t["code"] == "I8" else t for t in targets]})
+    assert weaker.where_vi == f"{i8}, con số"
+    assert weaker.message_vi == ("cam kết 0,5 thấp hơn chỉ tiêu của kế hoạch cấp trên (1); "
+                                 "chỉ được bằng hoặc cao hơn.")
+    over = _refusal(plan, {"tasks": tasks, "targets": [{"parent": "I1", "target": 120}]})
+    assert (over.where_vi, over.message_vi) == ("Chỉ tiêu “Cổng/Trang TTĐT có chuyên mục CCHC”, con số",
+                                                "Tỷ lệ không quá 100%.")
+    not_a_number = _refusal(plan, {"targets": [{"parent": "I8", "target": "hai"}]})
+    assert (not_a_number.where_vi, not_a_number.message_vi) == (f"{i8}, con số", "Phải là một số.")
+    twice = _refusal(plan, {"targets": [{"parent": "I8", "target": 1}, {"parent": "I8", "target": 2}]})
+    assert (twice.where_vi, twice.message_vi) == (f"{i8}, nhiệm vụ, chỉ tiêu cấp trên",
+                                                  "Chỉ tiêu này có hai lần trong kế hoạch; chỉ giữ một.")
+    # A target the parent gives another unit: the unit by its name.
+    other = next(i for i in plan.indicators if i.code not in {t["code"] for t in targets} and i.applies_to)
+    not_given = _refusal(plan, {"targets": [{"parent": other.code, "target": 1}]})
+    assert not_given.where_vi.startswith(f"Chỉ tiêu “{other.label[:20]}")
+    assert not_given.message_vi == "Kế hoạch cấp trên không giao chỉ tiêu này cho UBND xã An Dũng."
+    unknown = _refusal(plan, {"targets": [{"parent": "Z9", "target": 1}]})
+    assert (unknown.where_vi, unknown.message_vi) == (
+        "Chỉ tiêu thứ 1, nhiệm vụ, chỉ tiêu cấp trên", "Kế hoạch cấp trên không có chỉ tiêu này (mã “Z9”).")
+
+    # Tasks: a parent task by its number and duty, as its heading on the page.
+    t11 = next(t for t in tasks if t["parent"] == "T11")
+    long_timing = _refusal(plan, {"tasks": [{**t11, "timing": "x" * 1001}]})
+    assert long_timing.where_vi == "Nhiệm vụ 11 “Tuyên truyền trên hệ thống Trạm truyền thanh cơ sở.”, thời gian"
+    assert long_timing.message_vi == "Dài quá 1000 ký tự."
+    not_given_task = _refusal(plan, {"tasks": [{"parent": "T2", "duty": "x"}]})
+    assert not_given_task.where_vi.startswith("Nhiệm vụ 2 “")
+    assert not_given_task.message_vi == "Kế hoạch cấp trên không giao nhiệm vụ này cho UBND xã An Dũng."
+    task_twice = _refusal(plan, {"tasks": [t11, t11]})
+    assert task_twice.where_vi == "Nhiệm vụ 11 “Tuyên truyền trên hệ thống Trạm truyền thanh cơ sở.”"
+    # Own rows: by what the officer typed; a long duty is cut at a word.
+    own = _refusal(plan, {"tasks": [{"duty": "Tổ chức hội nghị đối thoại với người dân về thủ tục hành chính "
+                                              "đất đai và xây dựng", "products": [], "timing": "y" * 1001}]})
+    assert own.where_vi == ("Nhiệm vụ riêng “Tổ chức hội nghị đối thoại với người dân về thủ tục hành…”, "
+                            "thời gian")
+    blank = _refusal(plan, {"tasks": [t11, {"duty": " ", "timing": "quý II"}]})
+    assert (blank.where_vi, blank.message_vi) == ("Nhiệm vụ riêng thứ 1, nội dung", "Không được để trống.")
+    parent_code = _refusal(plan, {"targets": [{"code": "I8", "text": "Hội nghị", "target": 2}]})
+    assert parent_code.where_vi == "Chỉ tiêu riêng “Hội nghị” (mã I8), mã"
+    assert parent_code.message_vi == ("Mã I8 là mã của chỉ tiêu “Mục nêu gương người tốt, việc tốt về CCHC” "
+                                      "trong kế hoạch cấp trên; chọn mã khác.")
+    same_code = _refusal(plan, {"targets": [{"code": "X1", "text": "Hội nghị", "target": 2},
+                                            {"code": "X1", "text": "Tin bài", "target": 5}]})
+    assert (same_code.where_vi, same_code.message_vi) == (
+        "Chỉ tiêu riêng “Tin bài” (mã X1), mã", "Mã X1 đã dùng cho một chỉ tiêu riêng khác; chọn mã khác.")
+    bad_kind = _refusal(plan, {"targets": [{"code": "X2", "text": "Tỷ lệ", "kind": "ratio", "target": 2}]})
+    assert bad_kind.message_vi == "Chỉ tiêu riêng là một số lượng hoặc một việc có/không."
+    # No message or place names an indicator or task by its code alone, nor is in English.
+    for error in (weaker, over, twice, not_given, long_timing, not_given_task, task_twice, own, blank):
+        words = f"{error.where_vi}: {error.message_vi}"
+        assert not re.search(r"\b(I\d+|T\d+|targets|tasks)\b", words), words
+
+
+def test_the_form_s_content_errors_are_in_vietnamese(duc_tho_plan):
+    for content, expected in (
+        ([], "Nội dung kế hoạch không đúng dạng."),
+        ({"tasks": [], "muc_khac": 1}, ("Nội dung kế hoạch có mục không dùng: muc_khac; chỉ có nhiệm vụ (tasks) "
+                                        "và chỉ tiêu (targets).")),
+        ({"tasks": {}}, "Nhiệm vụ và chỉ tiêu phải là danh sách."),
+        ({"tasks": ["x"]}, "Không đúng dạng một nhiệm vụ."),
+        ({"tasks": [{"duty": "a", "products": ["p"] * 21}]}, "Tối đa 20 sản phẩm."),
+        ({"targets": [{"code": "X1", "text": "a", "target": 1, "target_per": "tuan"}]},
+         "Kỳ phải là tháng, quý, 6 tháng hoặc năm."),
+    ):
+        assert _refusal(duc_tho_plan, content).message_vi == expected
 
 
 def test_errors_say_where_in_words():

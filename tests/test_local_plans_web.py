@@ -164,5 +164,18 @@ def test_an_empty_own_target_text_is_named_in_words(dep, client_as):
     response = post(officer, f"/ke-hoach-xa/{OWN}", {"ot-0-code": "X1", "ot-0-target": "2"})
     assert response.status_code == 422
     page = text(response)
-    assert "Chỉ tiêu thứ 7, nội dung: Không được để trống." in page
+    # Named as the form shows the row (its code field, typed by the officer), not "Chỉ tiêu thứ 7".
+    assert "Chỉ tiêu riêng mã X1, nội dung: Không được để trống." in page
     assert "targets[6]" not in page  # words, never codes
+
+
+def test_a_weaker_commitment_is_named_by_the_indicator_s_name(dep, client_as):
+    officer = client_as("unit_officer", OWN)
+    post(officer, f"/ke-hoach-xa/{OWN}/bat-dau")
+    response = post(officer, f"/ke-hoach-xa/{OWN}", {"target-I8": "0,5"})
+    assert response.status_code == 422
+    page = text(response)
+    assert ("Chỉ tiêu “Mục nêu gương người tốt, việc tốt về CCHC”, con số: cam kết 0,5 thấp hơn chỉ tiêu "
+            "của kế hoạch cấp trên (1); chỉ được bằng hoặc cao hơn.") in page
+    assert "I8" not in page.split("Chưa lưu được", 1)[1].split("</div>", 1)[0]  # the summary names no code
+    assert 'value="0,5"' in page  # what was typed is kept

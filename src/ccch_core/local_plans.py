@@ -76,25 +76,50 @@ LIMITS = {"tasks": 100, "targets": 60, "products": 20, "text": 1000, "comment": 
 
 class LocalPlanError(ValueError):
     """A local plan action that cannot be done; ``field`` names what is wrong (``targets[2].target``,
-    ``status``), ``message`` says what, in English for logs; ``message_vi`` for the page."""
+    ``status``), ``message`` says what, in English for logs; ``message_vi`` for the page.
 
-    def __init__(self, field: str, message: str, message_vi: str | None = None):
+    ``row_vi`` names the task or target the problem is in, in the words the officer sees on the
+    page (the parent task's number and duty, the indicator's name, an own row's text, its code in
+    brackets only where the officer typed one): :func:`check_content` sets it."""
+
+    def __init__(self, field: str, message: str, message_vi: str | None = None, row_vi: str | None = None):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.message_vi = message_vi or message
+        self.row_vi = row_vi
 
     @property
     def where_vi(self) -> str | None:
-        """Where the problem is, in words for the page ("Nhiệm vụ thứ 7, nội dung"), or None."""
+        """Where the problem is, in words for the page (“Nhiệm vụ 7 “Tổ chức hội nghị…”, thời
+        gian”; without a name, “Nhiệm vụ thứ 7, nội dung”), or None."""
         match = re.fullmatch(r"(tasks|targets)\[(\d+)\](?:\.(\w+))?(?:\[(\d+)\])?", self.field)
         if not match:
-            return None
+            return self.row_vi
         what = {"tasks": "Nhiệm vụ", "targets": "Chỉ tiêu"}[match.group(1)]
         part = {"duty": "nội dung", "products": "sản phẩm", "timing": "thời gian", "code": "mã", "text": "nội dung",
                 "target": "con số", "unit_label": "đơn vị tính", "kind": "loại", "target_per": "kỳ",
                 "parent": "nhiệm vụ, chỉ tiêu cấp trên"}.get(match.group(3) or "", "")
-        return f"{what} thứ {int(match.group(2)) + 1}" + (f", {part}" if part else "")
+        row = self.row_vi or f"{what} thứ {int(match.group(2)) + 1}"
+        return row + (f", {part}" if part else "")
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """``text`` cut at a word to at most ``limit`` characters, with "…" when cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+def _task_words(task) -> str:
+    """A parent plan's task as its page heads it: "Nhiệm vụ 3 “Tuyên truyền…”"."""
+    return f"Nhiệm vụ {task.number} “{_shortened(task.duty)}”"
+
+
+def _indicator_words(indicator: Indicator) -> str:
+    """A parent plan's target by its name: "Chỉ tiêu “Tỷ lệ xã có chuyên mục CCHC”"."""
+    return f"Chỉ tiêu “{_shortened(indicator.label)}”"
 
 
 class Status(str, enum.Enum):
@@ -274,99 +299,165 @@ def check_content(plan: Plan, unit_id: str, content: Mapping[str, Any]) -> dict[
     from the parent keep the parent's indicator and may only be stricter; own targets need a
     code (not one of the parent's), a text, a kind (``count`` or ``yes_no``) and a figure."""
     if not isinstance(content, Mapping):
-        raise LocalPlanError("content", "must be a table")
+        raise LocalPlanError("content", "must be a table", "Nội dung kế hoạch không đúng dạng.")
     unknown = set(content) - {"tasks", "targets"}
     if unknown:
-        raise LocalPlanError("content", f"unknown key(s) {', '.join(sorted(unknown))}")
+        raise LocalPlanError("content", f"unknown key(s) {', '.join(sorted(unknown))}",
+                             f"Nội dung kế hoạch có mục không dùng: {', '.join(sorted(map(str, unknown)))}; "
+                             "chỉ có nhiệm vụ (tasks) và chỉ tiêu (targets).")
     tasks_in, targets_in = content.get("tasks", []), content.get("targets", [])
     if not isinstance(tasks_in, list) or not isinstance(targets_in, list):
-        raise LocalPlanError("content", "tasks and targets must be lists")
+        raise LocalPlanError("content", "tasks and targets must be lists",
+                             "Nhiệm vụ và chỉ tiêu phải là danh sách.")
     if len(tasks_in) > LIMITS["tasks"]:
         raise LocalPlanError("tasks", f"more than {LIMITS['tasks']} tasks", f"Nhiều hơn {LIMITS['tasks']} nhiệm vụ.")
     if len(targets_in) > LIMITS["targets"]:
         raise LocalPlanError("targets", f"more than {LIMITS['targets']} targets", f"Nhiều hơn {LIMITS['targets']} chỉ tiêu.")
     parent_tasks = {t["parent"]: t for t in prefill(plan, unit_id)["tasks"]}
+    unit_name = plan.unit(unit_id).name if plan.has_unit(unit_id) else "đơn vị"
     tasks = []
+    own_count = 0
     for i, item in enumerate(tasks_in):
         where = f"tasks[{i}]"
         if not isinstance(item, Mapping):
-            raise LocalPlanError(where, "must be a table")
+            raise LocalPlanError(where, "must be a table", "Không đúng dạng một nhiệm vụ.")
         parent = item.get("parent")
-        if parent is not None and parent not in parent_tasks:
-            raise LocalPlanError(f"{where}.parent", f"{parent!r} is not a task of the parent plan for this unit",
-                                 "Nhiệm vụ này không thuộc kế hoạch cấp trên giao cho đơn vị.")
-        products = item.get("products", [])
-        if not isinstance(products, list) or len(products) > LIMITS["products"]:
-            raise LocalPlanError(f"{where}.products", f"a list of at most {LIMITS['products']} products")
-        task = {
-            "parent": parent,
-            "role": parent_tasks[parent]["role"] if parent else "own",
-            "duty": _text(item.get("duty"), f"{where}.duty", required=True),
-            "products": [text for j, p in enumerate(products) if (text := _text(p, f"{where}.products[{j}]"))],
-            "timing": _text(item.get("timing"), f"{where}.timing"),
-        }
+        if parent is not None:
+            known = isinstance(parent, str) and any(t.id == parent for t in plan.tasks)
+            row = _task_words(plan.task(parent)) if known else f"Nhiệm vụ thứ {i + 1}"
+            if not known or parent not in parent_tasks:
+                raise LocalPlanError(f"{where}.parent", f"{parent!r} is not a task of the parent plan for this unit",
+                                     f"Kế hoạch cấp trên không giao nhiệm vụ này cho {unit_name}." if known else
+                                     f"Kế hoạch cấp trên không có nhiệm vụ này (mã “{_shortened(str(parent), 20)}”).",
+                                     row_vi=row)
+        else:
+            own_count += 1
+            duty = item.get("duty")
+            row = (f"Nhiệm vụ riêng “{_shortened(duty)}”" if isinstance(duty, str) and duty.strip()
+                   else f"Nhiệm vụ riêng thứ {own_count}")
+        try:
+            products = item.get("products", [])
+            if not isinstance(products, list) or len(products) > LIMITS["products"]:
+                raise LocalPlanError(f"{where}.products", f"a list of at most {LIMITS['products']} products",
+                                     f"Tối đa {LIMITS['products']} sản phẩm.")
+            task = {
+                "parent": parent,
+                "role": parent_tasks[parent]["role"] if parent else "own",
+                "duty": _text(item.get("duty"), f"{where}.duty", required=True),
+                "products": [text for j, p in enumerate(products) if (text := _text(p, f"{where}.products[{j}]"))],
+                "timing": _text(item.get("timing"), f"{where}.timing"),
+            }
+        except LocalPlanError as exc:
+            exc.row_vi = row
+            raise
         tasks.append(task)
     seen_parent = [t["parent"] for t in tasks if t["parent"]]
     if len(seen_parent) != len(set(seen_parent)):
-        raise LocalPlanError("tasks", "a parent task is listed twice")
+        twice = next(p for p in seen_parent if seen_parent.count(p) > 1)
+        raise LocalPlanError("tasks", f"a parent task ({twice}) is listed twice",
+                             "Nhiệm vụ này có hai lần trong kế hoạch; chỉ giữ một.", row_vi=_task_words(plan.task(twice)))
     targets, codes = [], set()
     parent_codes = {i.code for i in plan.indicators}
+    own_count = 0
     for i, item in enumerate(targets_in):
         where = f"targets[{i}]"
         if not isinstance(item, Mapping):
-            raise LocalPlanError(where, "must be a table")
-        parent = item.get("parent")
-        if parent is not None:
-            try:
-                indicator = plan.indicator(parent)
-            except KeyError:
-                raise LocalPlanError(f"{where}.parent", f"unknown indicator {parent!r}") from None
-            if not (indicator.applies_to and _parent_target_units(plan, indicator, unit_id)):
-                raise LocalPlanError(f"{where}.parent", f"{parent} does not apply to {unit_id}",
-                                     f"Chỉ tiêu {parent} không giao cho đơn vị này.")
+            raise LocalPlanError(where, "must be a table", "Không đúng dạng một chỉ tiêu.")
+        try:
+            target = _check_target(plan, unit_id, unit_name, item, i, parent_codes)
+        except LocalPlanError as exc:
+            if exc.row_vi is None:
+                if item.get("parent") is None:
+                    own_count += 1
+                exc.row_vi = _own_target_words(item, own_count)
+            raise
+        if target["parent"] is None:
+            own_count += 1
+        code = target["code"]
+        if code in codes:
+            if target["parent"] is not None:
+                raise LocalPlanError(f"{where}.parent", f"{code} is listed twice",
+                                     "Chỉ tiêu này có hai lần trong kế hoạch; chỉ giữ một.",
+                                     row_vi=_indicator_words(plan.indicator(code)))
+            raise LocalPlanError(f"{where}.code", f"{code} is listed twice",
+                                 f"Mã {code} đã dùng cho một chỉ tiêu riêng khác; chọn mã khác.",
+                                 row_vi=_own_target_words(item, own_count))
+        codes.add(code)
+        targets.append(target)
+    return {"tasks": tasks, "targets": targets}
+
+
+def _own_target_words(item: Mapping[str, Any], number: int) -> str:
+    """An own target as the officer typed it: its text, its code in brackets (the form shows the
+    code field), or its place among the own targets when both are blank."""
+    text, code = item.get("text"), item.get("code")
+    text = _shortened(text) if isinstance(text, str) and text.strip() else ""
+    code = _shortened(code, 20) if isinstance(code, str) and code.strip() else ""
+    if text:
+        return f"Chỉ tiêu riêng “{text}”" + (f" (mã {code})" if code else "")
+    return f"Chỉ tiêu riêng mã {code}" if code else f"Chỉ tiêu riêng thứ {number}"
+
+
+def _check_target(plan: Plan, unit_id: str, unit_name: str, item: Mapping[str, Any], index: int,
+                  parent_codes: set[str]) -> dict[str, Any]:
+    """One target of a local plan checked: a parent's (only stricter) or the unit's own."""
+    where = f"targets[{index}]"
+    parent = item.get("parent")
+    if parent is not None:
+        try:
+            indicator = plan.indicator(parent)
+        except (KeyError, TypeError):
+            raise LocalPlanError(f"{where}.parent", f"unknown indicator {parent!r}",
+                                 f"Kế hoạch cấp trên không có chỉ tiêu này (mã “{_shortened(str(parent), 20)}”).",
+                                 row_vi=f"Chỉ tiêu thứ {index + 1}") from None
+        row = _indicator_words(indicator)
+        if not (indicator.applies_to and _parent_target_units(plan, indicator, unit_id)):
+            raise LocalPlanError(f"{where}.parent", f"{parent} does not apply to {unit_id}",
+                                 f"Kế hoạch cấp trên không giao chỉ tiêu này cho {unit_name}.", row_vi=row)
+        try:
             if indicator.kind is IndicatorKind.YES_NO:
                 committed = indicator.target if indicator.target is not None else 1.0
             else:
                 committed = _number(item.get("target"), f"{where}.target")
                 if indicator.is_percentage and committed > 100:
                     raise LocalPlanError(f"{where}.target", f"{committed:g} is over 100%", "Tỷ lệ không quá 100%.")
-            if _weaker(indicator, committed):
-                raise LocalPlanError(
-                    f"{where}.target",
-                    f"{parent}: {committed:g} is weaker than the parent's {indicator.target:g}",
-                    f"Chỉ tiêu {parent}: cam kết {_figure(committed)} thấp hơn chỉ tiêu của kế hoạch cấp trên "
-                    f"({_figure(indicator.target)}); chỉ được bằng hoặc cao hơn.",
-                )
-            code = parent
-            target = {"parent": parent, "code": code, "text": indicator.text, "kind": indicator.kind.value,
-                      "target": committed, "target_per": indicator.target_per.value if indicator.target_per else None,
-                      "unit_label": indicator.unit_label}
-        else:
-            code = _text(item.get("code"), f"{where}.code", required=True)
-            if not ID_PATTERN.match(code.lower()) or len(code) > 20:
-                raise LocalPlanError(f"{where}.code", f"{code!r} is not a code (letters, digits, '.', '-')",
-                                     "Mã chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang (tối đa 20 ký tự).")
-            if code in parent_codes:
-                raise LocalPlanError(f"{where}.code", f"{code} is a code of the parent plan",
-                                     f"Mã {code} đã dùng trong kế hoạch cấp trên; chọn mã khác.")
-            kind = item.get("kind", "count")
-            if kind not in ("count", "yes_no"):
-                raise LocalPlanError(f"{where}.kind", f"{kind!r}: an own target is a count or yes_no")
-            per = item.get("target_per") or ("year" if kind == "count" else None)
-            if per is not None:
-                try:
-                    per = PeriodType.parse(per).value
-                except ValueError:
-                    raise LocalPlanError(f"{where}.target_per", f"{per!r} is not a period type") from None
-            target = {"parent": None, "code": code, "text": _text(item.get("text"), f"{where}.text", required=True),
-                      "kind": kind, "target": 1.0 if kind == "yes_no" else _number(item.get("target"), f"{where}.target"),
-                      "target_per": per if kind == "count" else None,
-                      "unit_label": _text(item.get("unit_label"), f"{where}.unit_label") or None}
-        if code in codes:
-            raise LocalPlanError(f"{where}.code", f"{code} is listed twice", f"Mã {code} bị lặp.")
-        codes.add(code)
-        targets.append(target)
-    return {"tasks": tasks, "targets": targets}
+        except LocalPlanError as exc:
+            exc.row_vi = row
+            raise
+        if _weaker(indicator, committed):
+            raise LocalPlanError(
+                f"{where}.target",
+                f"{parent}: {committed:g} is weaker than the parent's {indicator.target:g}",
+                f"cam kết {_figure(committed)} thấp hơn chỉ tiêu của kế hoạch cấp trên "
+                f"({_figure(indicator.target)}); chỉ được bằng hoặc cao hơn.",
+                row_vi=row,
+            )
+        return {"parent": parent, "code": parent, "text": indicator.text, "kind": indicator.kind.value,
+                "target": committed, "target_per": indicator.target_per.value if indicator.target_per else None,
+                "unit_label": indicator.unit_label}
+    code = _text(item.get("code"), f"{where}.code", required=True)
+    if not ID_PATTERN.match(code.lower()) or len(code) > 20:
+        raise LocalPlanError(f"{where}.code", f"{code!r} is not a code (letters, digits, '.', '-')",
+                             "Mã chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang (tối đa 20 ký tự).")
+    if code in parent_codes:
+        raise LocalPlanError(f"{where}.code", f"{code} is a code of the parent plan",
+                             f"Mã {code} là mã của chỉ tiêu “{_shortened(plan.indicator(code).label)}” "
+                             "trong kế hoạch cấp trên; chọn mã khác.")
+    kind = item.get("kind", "count")
+    if kind not in ("count", "yes_no"):
+        raise LocalPlanError(f"{where}.kind", f"{kind!r}: an own target is a count or yes_no",
+                             "Chỉ tiêu riêng là một số lượng hoặc một việc có/không.")
+    per = item.get("target_per") or ("year" if kind == "count" else None)
+    if per is not None:
+        try:
+            per = PeriodType.parse(per).value
+        except ValueError:
+            raise LocalPlanError(f"{where}.target_per", f"{per!r} is not a period type",
+                                 "Kỳ phải là tháng, quý, 6 tháng hoặc năm.") from None
+    return {"parent": None, "code": code, "text": _text(item.get("text"), f"{where}.text", required=True),
+            "kind": kind, "target": 1.0 if kind == "yes_no" else _number(item.get("target"), f"{where}.target"),
+            "target_per": per if kind == "count" else None,
+            "unit_label": _text(item.get("unit_label"), f"{where}.unit_label") or None}
 
 
 # --------------------------------------------------------------------------------------------
