@@ -55,7 +55,7 @@ def test_the_board_says_which_plan_and_offers_the_other_years(dep, client_as):
     # The communes' links keep the choice.
     assert f'href="/ke-hoach-xa/{UNIT}?plan=duc-tho-2025"' in html
     missing = admin.get("/ke-hoach-xa?plan=khong-co")
-    assert missing.status_code == 404 and "Không có kế hoạch này" in missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "Không có kế hoạch “khong-co” trong hệ thống" in missing.get_data(as_text=True)
 
 
 def test_a_commune_drafts_and_sends_under_the_chosen_year_and_the_other_year_is_untouched(dep, client_as):

@@ -136,7 +136,7 @@ def test_the_dashboard_says_which_plan_and_lets_you_choose(years, make_app, make
     login(client, username, password)
     default = client.get("/?period=2024-03").get_data(as_text=True)
     assert "<h1>Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2024</h1>" in default
-    assert '<option value="duc-tho-2025">Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2025</option>' in default
+    assert '<option value="duc-tho-2025">Năm 2025 · Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2025</option>' in default
     chosen = client.get("/?plan=duc-tho-2025&period=2025-03")
     assert chosen.status_code == 200
     html = chosen.get_data(as_text=True)

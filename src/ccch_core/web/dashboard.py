@@ -13,12 +13,13 @@ from ..periods import Period, PeriodError, PeriodType, to_local, utc_now
 from . import deployment
 from .auth import login_required
 from .params import page_arg, search_arg
+from .plan_choice import chosen_plan, keep_plan_choice, plan_choice
 
 __all__ = [
     "chosen_period", "levels_context", "period_choices", "viewing_scope",
 ]
 
-bp = Blueprint("dashboard", __name__)
+bp = keep_plan_choice(Blueprint("dashboard", __name__))
 
 
 def period_choices(plan: Plan) -> list[tuple[str, str]]:
@@ -94,16 +95,16 @@ def chosen_period(plan: Plan, default_type: PeriodType = PeriodType.MONTH, db=No
     return default_period(plan, default_type, db)[0]
 
 
-def chosen_plan(dep) -> Plan:
-    """The ``plan`` query argument among the deployment's plans (other years, ``[deployment]
-    plans``), or its default plan; an unknown id is a 404."""
-    plan_id = request.args.get("plan")
-    if not plan_id:
-        return dep.plan
-    plans = dep.plans
-    if plan_id not in plans:
-        abort(404, description="Không có kế hoạch này trong hệ thống.")
-    return plans[plan_id]
+def chosen_plan_and_period(dep, default_type: PeriodType = PeriodType.MONTH) -> tuple[Plan, Period, str | None]:
+    """The plan (:func:`~ccch_core.web.plan_choice.chosen_plan`) and the period a page of that
+    plan shows, with :func:`default_period`'s sentence when none was asked for. A period asked
+    for together with another plan but outside that plan's span (the chooser sends this year's
+    month with next year's plan) opens the chosen plan's default period rather than a 400."""
+    plan = chosen_plan(dep)
+    asked = request.args.get("period")
+    if asked and not (request.args.get("plan") and period_outside(plan, asked)):
+        return plan, chosen_period(plan, default_type, dep.db), None
+    return (plan, *default_period(plan, default_type, dep.db))
 
 
 def plan_months(plan: Plan) -> list[Period]:
@@ -243,12 +244,7 @@ def task_activity(db, plan: Plan, period: Period) -> dict[str, int]:
 def index():
     """Indicators, reporting completeness, tasks and the unit tree for the chosen period."""
     dep = deployment()
-    plan = chosen_plan(dep)
-    asked = request.args.get("period")
-    if asked and request.args.get("plan") and period_outside(plan, asked):
-        asked = None  # another year was chosen with this year's period: open the chosen plan's default
-    period = chosen_period(plan, db=dep.db) if asked else default_period(plan, PeriodType.MONTH, dep.db)[0]
-    period_note = None if asked else default_period(plan, PeriodType.MONTH, dep.db)[1]
+    plan, period, period_note = chosen_plan_and_period(dep)
     now = utc_now()
     results = progress.evaluate_plan(dep.db, plan, period, now=now, measures=dep.measures, deployment=dep)
     completeness = progress.reporting_completeness(dep.db, plan, period, now=now)
@@ -270,8 +266,7 @@ def index():
         panels=panels,
         period_note=period_note,
         charts=dashboard_charts(dep, plan, period, results, now, level_ctx["level"], level_ctx["rows"].items),
-        plan=plan,
-        plans=list(dep.plans.values()),
+        **plan_choice(plan, dep),
     )
 
 
@@ -358,8 +353,11 @@ a larger one is browsed one level at a time."""
 def units():
     """The plan's units, with kinds, retirements and mergers: the whole tree for a small plan;
     for a large one, one unit's children at a time (``?unit=``, paginated by ``?trang=``) with
-    its path from the root, and a search by name (``?q=``, tones optional)."""
-    plan = deployment().plan
+    its path from the root, and a search by name (``?q=``, tones optional). Another year's plan
+    is chosen with ``?plan=`` (the page says which, with a chooser)."""
+    dep = deployment()
+    plan = chosen_plan(dep)
+    choice = plan_choice(plan, dep)
     query = search_arg("q")
     unit_id = request.args.get("unit") or None
     if unit_id is not None and (len(unit_id) > 200 or not plan.has_unit(unit_id)):
@@ -368,14 +366,14 @@ def units():
     if query:
         found = levels.search_units(plan, query, within=unit_id)
         return render_template("units.html", mode="search", query=query, rows=levels.paginate(found, page),
-                               scope=plan.unit(unit_id) if unit_id else None)
+                               scope=plan.unit(unit_id) if unit_id else None, **choice)
     if unit_id is None and len(plan.units) <= TREE_LIMIT:
-        return render_template("units.html", mode="tree", query="", rows=None, scope=None)
+        return render_template("units.html", mode="tree", query="", rows=None, scope=None, **choice)
     scope = plan.unit(unit_id) if unit_id else None
     children = plan.children(unit_id) if unit_id else plan.roots()
     return render_template("units.html", mode="level", query="", scope=scope,
                            path=[*reversed(plan.ancestors(unit_id)), scope] if scope else [],
-                           rows=levels.paginate(children, page))
+                           rows=levels.paginate(children, page), **choice)
 
 
 @bp.route("/don-vi/tim.json")
@@ -384,8 +382,8 @@ def unit_search_json():
     """Units matching ``?q=`` as JSON, for a unit picker's suggestions (progressive enhancement:
     the picker works without it). ``?scope=mine`` keeps the units whose data the reader may see;
     at most 20, each ``{"id", "name", "in"}`` (``in``: the unit above it, to tell apart two
-    communes of the same name)."""
-    plan = deployment().plan
+    communes of the same name). ``?plan=`` searches another year's plan."""
+    plan = chosen_plan(deployment())
     query = search_arg("q")
     found = levels.search_units(plan, query, limit=400) if len(query) >= 2 else []
     if request.args.get("scope") == "mine":

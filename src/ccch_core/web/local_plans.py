@@ -8,7 +8,7 @@ rules are those of :mod:`ccch_core.local_plans`; this module only draws and read
 
 Every page works on one parent plan: the deployment's default, or another year's chosen with
 ``?plan=<id>`` (``[deployment] plans``). The choice is shown at the top of each page with a
-chooser, and every link and form of these pages keeps it (:func:`_keep_plan`).
+chooser, and every link and form of these pages keeps it (:mod:`ccch_core.web.plan_choice`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from .. import local_plans as lp
 from ..accounts import Role
 from . import deployment
 from .auth import login_required, require_unit_access, roles_required
-from .dashboard import chosen_plan
+from .plan_choice import chosen_plan, keep_plan_choice, plan_choice
 
-bp = Blueprint("local_plans", __name__)
+bp = keep_plan_choice(Blueprint("local_plans", __name__))
 
 ADMINS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN)
 BLANK_ROWS = 3
@@ -38,17 +38,7 @@ MAX_ROWS = 60
 def _choose_plan():
     """The parent plan these pages work on: ``?plan=`` among the deployment's plans (an unknown
     id is a 404 in words), else the default plan."""
-    dep = deployment()
-    g.local_plans_parent = chosen_plan(dep)
-    g.local_plans_choice = g.local_plans_parent.id if g.local_plans_parent.id != dep.plan.id else None
-
-
-@bp.url_defaults
-def _keep_plan(endpoint, values):
-    """Links and forms to these pages keep the chosen plan (the default plan needs no argument)."""
-    choice = g.get("local_plans_choice")
-    if choice and "plan" not in values and endpoint.startswith("local_plans."):
-        values["plan"] = choice
+    g.local_plans_parent = chosen_plan()
 
 
 def _plan():
@@ -57,7 +47,7 @@ def _plan():
 
 def _plans_context() -> dict[str, Any]:
     """What the plan chooser (``_plan_choice.html``) draws: the chosen plan and the choices."""
-    return {"plan": _plan(), "plans": list(deployment().plans.values())}
+    return plan_choice(_plan())
 
 
 def _is_commune_officer(unit_id: str) -> bool:

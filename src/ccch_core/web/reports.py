@@ -28,16 +28,14 @@ from . import deployment
 from .auth import login_required, require_unit_access, roles_required
 from .dashboard import (
     STATE_FILTERS,
-    chosen_period,
-    chosen_plan,
-    default_period,
+    chosen_plan_and_period,
     levels_context,
     period_choices,
-    period_outside,
 )
 from .params import page_arg, search_arg
+from .plan_choice import chosen_plan, keep_plan_choice, plan_choice
 
-bp = Blueprint("reports", __name__)
+bp = keep_plan_choice(Blueprint("reports", __name__))
 
 ITEM_ROWS = 8
 """Activity lines offered on the form (blank lines are ignored; no JavaScript needed)."""
@@ -113,13 +111,7 @@ def index():
     if g.user.role not in (*ADMINS, Role.UNIT_OFFICER):
         abort(403)
     dep = deployment()
-    plan = chosen_plan(dep)
-    asked = request.args.get("period")
-    if asked and request.args.get("plan") and period_outside(plan, asked):
-        # Another year was chosen with this year's month: open the chosen plan's default month.
-        period = default_period(plan, PeriodType.MONTH, dep.db)[0]
-    else:
-        period = chosen_period(plan, db=dep.db)
+    plan, period, _ = chosen_plan_and_period(dep)
     if period.type is not PeriodType.MONTH:
         period = period.months()[-1]
     completeness = progress.reporting_completeness(dep.db, plan, period, now=utc_now())
@@ -140,7 +132,7 @@ def index():
     months = [c for c in period_choices(plan) if Period.parse(c[0]).type is PeriodType.MONTH]
     return render_template("reports_index.html", period=period, rows=levels.paginate(rows, page_arg("trang")),
                            owed=owed, query=query, state=state, months=months, further=further_reporters(plan),
-                           plan=plan, plans=list(dep.plans.values()))
+                           **plan_choice(plan, dep))
 
 
 def plan_of_month(dep, period: Period) -> Plan | None:
@@ -359,10 +351,11 @@ def reopen(unit_id: str, period_text: str):
 @bp.route("/tong-hop")
 @roles_required(*ADMINS)
 def rollup():
-    """Roll-up of the reports for a month, quarter, half-year or year (plan admin)."""
+    """Roll-up of the reports for a month, quarter, half-year or year (plan admin); another
+    year's plan with ``?plan=`` (the page says which, with the period's chooser)."""
     dep = deployment()
-    plan, db = dep.plan, dep.db
-    period = chosen_period(plan, db=dep.db)
+    db = dep.db
+    plan, period, _ = chosen_plan_and_period(dep)
     now = utc_now()
     completeness = progress.reporting_completeness(db, plan, period, now=now)
     months = [str(m) for m in period.months()]
@@ -396,6 +389,7 @@ def rollup():
         states=progress.ReportState, totals=totals, by_unit=by_unit, units=units,
         categories=progress.ACTIVITY_CATEGORIES,
         results=progress.evaluate_plan(db, plan, period, now=now, measures=dep.measures, deployment=dep),
+        **plan_choice(plan, dep),
     )
 
 
@@ -479,7 +473,7 @@ def deliveries(unit_id: str):
     today = utc_now().astimezone(VN_TZ).date()
     choice = {"plan": plan.id} if plan.id != dep.plan.id else {}
     context = {"unit": unit, "owed": owed, "recorded": recorded, "recipients": recipients, "today": today,
-               "reference_max": REFERENCE_MAX, "plan": plan, "plans": list(dep.plans.values()), "choice": choice}
+               "reference_max": REFERENCE_MAX, **plan_choice(plan, dep), "choice": choice}
     if request.method == "GET":
         values = {"period": request.args.get("period", "")[:20], "recipient": request.args.get("recipient", "")[:100]}
         return render_template("report_deliveries.html", values=values, errors={}, **context)
