@@ -377,8 +377,13 @@ def main() -> None:
                                                                  "limit_start = [10000000, 60]"), encoding="utf-8")
     cb._CODES["path"] = folder / "ccch.db"
     port = free_port()
-    server = subprocess.Popen([cb.CCCH, "-c", str(config), "serve", "--port", str(port), *args.serve_option],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    # The server's log goes to a file, never to a pipe read only at the end: once a pipe's 64 KiB
+    # are full (the deliverer logs every code it sends), every process of the server blocks in its
+    # next write to it and stops answering — which is what the 60-s timeouts of the first runs were.
+    server_log = folder / "serve.log"
+    with server_log.open("wb") as log_file:
+        server = subprocess.Popen([cb.CCCH, "-c", str(config), "serve", "--port", str(port), *args.serve_option],
+                                  stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
     from ccch_core.web.admission import DEFAULT_QUEUE_LIMIT_SECONDS
 
     print(f"server: ccch serve {' '.join(args.serve_option) or '(defaults)'}; queue limit "
@@ -412,8 +417,9 @@ def main() -> None:
                       "acknowledged": len(rush.acknowledged), "cpu": cpu}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        _, log = server.communicate(timeout=60)
-    refusals = sum(int(n) for n in re.findall(r"queue: refused (\d+) request", log.decode("utf-8", "replace")))
+        server.wait(timeout=60)
+    log = server_log.read_text(encoding="utf-8", errors="replace")
+    refusals = sum(int(n) for n in re.findall(r"queue: refused (\d+) request", log))
     db = sqlite3.connect(folder / "ccch.db")
     stored = {row[0] for row in db.execute(
         "select token from contest_attempts where status = 'submitted'")}
