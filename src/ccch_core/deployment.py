@@ -7,6 +7,7 @@ built from hooks.
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 import threading
@@ -127,6 +128,22 @@ class Deployment:
             return self.plans[plan_id]
         except KeyError:
             raise KeyError(f"no plan {plan_id!r} in this deployment (plans: {', '.join(self.plans)})") from None
+
+    def with_plan(self, plan: Plan) -> Deployment:
+        """This deployment seen through another of its plans (``plan``, one of :attr:`plans`):
+        the same configuration, database, plugins and registries, with ``plan`` as
+        :attr:`plan`. A page showing another year (``?plan=``, :mod:`ccch_core.web.plan_choice`)
+        hands it to code written for ``deployment.plan`` (a report, a plugin's panel) so that
+        the code reads the chosen year. Do not close the view: it shares the connection.
+        ``plan`` that is the default plan returns this deployment itself."""
+        plans = self.plans  # worked out on the deployment itself, shared by the view
+        if plan.id not in plans or plans[plan.id] is not plan:
+            raise KeyError(f"plan {plan.id!r} is not one of this deployment's plans (plans: {', '.join(plans)})")
+        if plan is self.plan:
+            return self
+        view = copy.copy(self)
+        view._plan = plan
+        return view
 
     def plugin_settings(self, name: str) -> dict[str, Any]:
         """The ``[plugins.NAME]`` table of ``ccch.toml`` (empty if absent)."""

@@ -91,6 +91,11 @@ def navigation_items(deployment, user):
 def dashboard_panels(deployment, user, period):
     """Return a list of panels for the plan dashboard for ``period``.
 
+    ``deployment.plan`` is the plan the dashboard shows: the reader may have chosen another
+    year's plan with ``?plan=`` (``deployment`` is then :meth:`Deployment.with_plan`'s view), and
+    ``period`` lies within it. A panel's links and forms keep the choice with the template
+    partial ``_plan_kept.html`` (see :mod:`ccch_core.web.plan_choice`).
+
     Each panel is a dict ``{"title": str, "template": str, "context": dict, "order": int}``.
 
     Errors: none are expected: return an empty list when there is nothing to show (an exception

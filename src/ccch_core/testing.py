@@ -29,7 +29,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -148,7 +148,8 @@ def make_deployment(tmp_path, request) -> Iterator:
     for only then, so a plugin's own test suite outside the repository needs no clone).
     ``available``: plugins that are not installed (a test plugin module), added to the installed
     ones, so ``make_deployment(["export", "mine"], available={"mine": ...})`` enables both.
-    ``limits`` becomes the ``[limits]`` table."""
+    ``limits`` becomes the ``[limits]`` table. ``more_plans``: other plan files (another year's)
+    copied in beside it and listed in ``[deployment] plans``, for pages that choose a plan."""
     opened: list[Deployment] = []
 
     def factory(
@@ -162,16 +163,21 @@ def make_deployment(tmp_path, request) -> Iterator:
         busy_timeout_ms: int = 10_000,
         messages: Mapping[str, object] | None = None,
         limits: Mapping[str, int] | None = None,
+        more_plans: Sequence[Path] = (),
     ) -> Deployment:
         folder = tmp_path / f"deployment-{next(_counter)}"
         folder.mkdir()
         if plan_path is None:
             plan_path = request.getfixturevalue("duc_tho_plan_path")
         shutil.copyfile(plan_path, folder / "plan.toml")
+        more = []
+        for n, path in enumerate(more_plans, start=2):
+            shutil.copyfile(path, folder / f"plan-{n}.toml")
+            more.append(f"plan-{n}.toml")
         doc = {
             "deployment": {"name": "Thử nghiệm", "plan": "plan.toml", "database": "ccch.db",
                            "public_base_url": public_base_url, "plugins": list(plugins), "strict_plugins": True,
-                           "busy_timeout_ms": busy_timeout_ms},
+                           "busy_timeout_ms": busy_timeout_ms, **({"plans": more} if more else {})},
             "plugins": {k: dict(v) for k, v in (plugin_settings or {}).items()},
             "web": dict(web or {}),
         }
@@ -185,6 +191,7 @@ def make_deployment(tmp_path, request) -> Iterator:
                                  available=None if available is None else {**installed_plugins(), **available})
         deployment = Deployment(config, pm=pm)
         deployment.plan  # noqa: B018 - validate
+        deployment.plans  # noqa: B018 - and the other plans
         deployment.migrate()
         deployment.pm.hook.startup(deployment=deployment)
         opened.append(deployment)

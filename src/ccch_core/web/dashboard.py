@@ -249,7 +249,8 @@ def index():
     results = progress.evaluate_plan(dep.db, plan, period, now=now, measures=dep.measures, deployment=dep)
     completeness = progress.reporting_completeness(dep.db, plan, period, now=now)
     panels = []
-    for result in dep.pm.hook.dashboard_panels(deployment=dep, user=g.user, period=period):
+    # A panel reads deployment.plan: the year the reader chose (?plan=), not always the default.
+    for result in dep.pm.hook.dashboard_panels(deployment=dep.with_plan(plan), user=g.user, period=period):
         panels.extend(result or [])
     panels.sort(key=lambda p: p.get("order", 100))
     level_ctx = levels_context(plan, completeness)

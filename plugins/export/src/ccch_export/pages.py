@@ -21,6 +21,7 @@ from ccch_core.report import call_exporter
 from ccch_core.storage import open_private
 from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
+from ccch_core.web.plan_choice import chosen_plan, keep_plan_choice, plan_choice
 
 from . import written
 
@@ -40,7 +41,7 @@ def report_period(deployment, period_text: str, unit_id: str | None) -> Period:
     return period
 
 
-bp = Blueprint("export_written", __name__, template_folder="templates")
+bp = keep_plan_choice(Blueprint("export_written", __name__, template_folder="templates"))
 
 WRITERS = (Role.SYSTEM_ADMIN, Role.PLAN_ADMIN, Role.UNIT_OFFICER)
 """Who may write a report: the plan's administrators (any scope) and a unit's officer (their own
@@ -67,6 +68,13 @@ def _period_arg(dep) -> Period:
     return period
 
 
+def _deployment():
+    """The deployment seen through the plan the page shows: the default, or another year's
+    chosen with ``?plan=`` (an unknown one is a 404 in words)."""
+    dep = current_deployment()
+    return dep.with_plan(chosen_plan(dep))
+
+
 def _scope():
     if g.user.role is Role.CONTEST_MANAGER:
         abort(403)
@@ -76,8 +84,9 @@ def _scope():
 @bp.route("", methods=["GET", "POST"])
 @login_required
 def write():
-    """Draft, edit, save and finalise the report of a period (whole plan or one unit)."""
-    dep = current_deployment()
+    """Draft, edit, save and finalise the report of a period (whole plan or one unit), of the
+    default plan or another year's (``?plan=``; the page says which, with a chooser)."""
+    dep = _deployment()
     period = _period_arg(dep)
     unit_id = _scope()
     may_write = g.user.role in WRITERS
@@ -105,7 +114,8 @@ def write():
     scope_name = dep.plan.unit(unit_id).name if unit_id else dep.plan.unit(dep.plan.issuing_unit).name
     return render_template("export/write.html", narrative=narrative, period=period, unit_id=unit_id,
                            scope_name=scope_name, saved=saved, texts=texts, may_write=may_write, error=error,
-                           changes=changes, done=request.args.get("done"), max_text=written.MAX_TEXT), \
+                           changes=changes, done=request.args.get("done"), max_text=written.MAX_TEXT,
+                           **plan_choice(dep.plan, dep)), \
         (400 if error else 200)
 
 
@@ -113,7 +123,7 @@ def write():
 @login_required
 def download():
     """The report as DOCX: the frozen document of a final report, else today's draft."""
-    dep = current_deployment()
+    dep = _deployment()
     period = _period_arg(dep)
     unit_id = _scope()
     content, filename = narrative_file(dep, period, unit_id)

@@ -33,6 +33,7 @@ from ccch_core.web import deployment as current_deployment
 from ccch_core.web.auth import login_required, unit_scope
 from ccch_core.web.dashboard import chosen_period
 from ccch_core.web.params import page_arg, search_arg
+from ccch_core.web.plan_choice import chosen_plan, keep_plan_choice, plan_choice
 
 from . import pages, tabular, written
 from .decision_nd30 import DecisionWriter
@@ -286,7 +287,14 @@ def register_commands(cli):
         click.echo(f"Wrote {written:,} rows to {path}.")
 
 
-bp = Blueprint("export", __name__, template_folder="templates")
+bp = keep_plan_choice(Blueprint("export", __name__, template_folder="templates"))
+
+
+def _deployment():
+    """The deployment seen through the plan the request names (``?plan=``: another year's; an
+    unknown one is a 404 in words), else the default plan."""
+    dep = current_deployment()
+    return dep.with_plan(chosen_plan(dep))
 
 
 def _content_disposition(filename: str) -> str:
@@ -297,8 +305,9 @@ def _content_disposition(filename: str) -> str:
 @bp.route("/bao-cao")
 @login_required
 def download_report():
-    """Download the report for a period (and unit) in a chosen format."""
-    dep = current_deployment()
+    """Download the report for a period (and unit) in a chosen format, of the default plan or
+    of another year's (``?plan=``)."""
+    dep = _deployment()
     try:
         period = Period.parse(request.args.get("period", ""))
     except PeriodError:
@@ -320,8 +329,9 @@ def download_report():
 def choose_unit():
     """The unit picker's answer (works without JavaScript): the units matching ``?q=`` whose
     report the reader may download for ``?period=``; one match (or one name typed exactly)
-    goes straight to the download, several are listed as download links, paginated."""
-    dep = current_deployment()
+    goes straight to the download, several are listed as download links, paginated. The plan
+    is the default or another year's (``?plan=``; the page says which, with a chooser)."""
+    dep = _deployment()
     plan = dep.plan
     period = chosen_period(plan, db=dep.db)  # none: the dashboard's default; a bad one: 400 in words
     format_name = request.args.get("format", "docx")
@@ -335,7 +345,8 @@ def choose_unit():
     if chosen:
         return redirect(url_for(".download_report", period=str(period), unit=chosen[0].id, format=format_name))
     return render_template("export/choose_unit.html", period=period, format_name=format_name, query=query,
-                           rows=levels.paginate(found, page_arg("trang")), exporter=dep.exporters[format_name])
+                           rows=levels.paginate(found, page_arg("trang")), exporter=dep.exporters[format_name],
+                           **plan_choice(plan, dep))
 
 
 @bp.route("/du-lieu")
