@@ -128,3 +128,24 @@ def test_a_deployment_reads_its_plan_through_the_cache(folder):
     plancache.clear_memory()
     again = Deployment(load_config(folder / "ccch.toml"))
     assert again.plan == dep.plan
+
+
+def test_a_pickled_unit_keeps_every_field_and_stays_frozen():
+    """Units are pickled as their field values (model.Unit.__reduce__, the plan cache's largest
+    share): every field comes back, dates and former names included, and the unit is still frozen."""
+    import datetime as dt
+
+    import attrs
+
+    from ccch_core.model import FormerName, Provenance, Unit
+
+    unit = Unit("xa-a", "UBND xã A", "commune", parent="huyen", short_name="xã A", aliases=("Xã A cũ",),
+                headcount=12, population=9000, responsibilities=("Tuyên truyền",), requested=True,
+                established_on=dt.date(2020, 1, 1), retired_on=dt.date(2025, 7, 1), merged_into="xa-b",
+                former_names=(FormerName("UBND xã A xưa", dt.date(2021, 1, 1)),),
+                provenance=Provenance(source="plan_vi.md"))
+    back = pickle.loads(pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL))
+    assert attrs.astuple(back, recurse=False) == attrs.astuple(unit, recurse=False)
+    assert back.provenance == unit.provenance and back.name_on(dt.date(2020, 6, 1)) == "UBND xã A xưa"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        back.name = "khác"

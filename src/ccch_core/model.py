@@ -258,6 +258,26 @@ class Unit:
         names = [self.name, self.short_name or "", *self.aliases, *(f.name for f in self.former_names)]
         return any(key == fold(n) for n in names if n)
 
+    def __reduce__(self):
+        # Pickled as its field values, rebuilt without attrs' per-field __setstate__: a plan the
+        # size of the country has 36,647 units, and the plan cache (plancache) loaded them in
+        # 0.2 s that way, 0.05 s this way. The values are the same objects either way.
+        return _unit_from_values, (tuple(getattr(self, name) for name in _UNIT_FIELDS),)
+
+
+_UNIT_FIELDS = tuple(a.name for a in attrs.fields(Unit))
+_UNIT_SETTERS = tuple(Unit.__dict__[name].__set__ for name in _UNIT_FIELDS)  # the slots' own setters
+
+
+def _unit_from_values(values: tuple) -> Unit:
+    """The :class:`Unit` whose fields hold ``values`` (in field order), as pickled by
+    ``Unit.__reduce__``: the values were checked when the unit was first made, so neither the
+    converters nor the validators run again."""
+    unit = object.__new__(Unit)
+    for setter, value in zip(_UNIT_SETTERS, values, strict=True):
+        setter(unit, value)
+    return unit
+
 
 @attrs.frozen
 class UnitGroup:
