@@ -168,3 +168,56 @@ def test_a_nearly_full_accept_queue_refuses_newcomers_at_once(make_deployment, m
         for s in [*waiting, served, fresh_client, listener]:
             if s is not None:
                 s.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pipe and /proc/self/fd")
+def test_the_server_answers_while_nobody_reads_its_standard_error(tmp_path):
+    """A journal (or a pipe) that falls behind must not stop the server: with a plain stream handler
+    every process blocked in its next log line and nothing was answered (bench/contest_rush.py's 60-s
+    timeouts). Here the pipe is full before the server starts, and stays unread."""
+    folder = tmp_path / "dep"
+    subprocess.run([CCCH, "init", str(folder), "--plan", str(ROOT / "examples/duc-tho-2024/plan.toml")],
+                   check=True, capture_output=True)
+    config = folder / "ccch.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f"\n[web]\nqueue_limit_seconds = {LIMIT}\n",
+                      encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        while True:
+            os.write(write_end, b"x" * 4096)
+    except BlockingIOError:
+        pass  # full: the next blocking write would wait for a reader
+    os.set_blocking(write_end, True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([CCCH, "-c", str(config), "serve", "--port", str(port), "--workers", "1"],
+                              stdout=subprocess.DEVNULL, stderr=write_end, start_new_session=True)
+    os.close(write_end)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+                break
+            except OSError:
+                assert server.poll() is None, "ccch serve stopped"
+                assert time.time() < deadline, "ccch serve never answered: blocked on its full standard error?"
+                time.sleep(0.2)
+        host = f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n".encode()
+        assert _read(_send(port, b"GET /dang-nhap HTTP/1.1\r\n" + host + b"\r\n"))[0] == 200
+        # Log lines while still unread: the refusal's count, logged at once by a worker.
+        worker = _worker_of(server.pid)
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            waiting = _send(port, b"GET /dang-nhap HTTP/1.1\r\n" + host + b"\r\n")
+            time.sleep(LIMIT * 1.8)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        assert _read(waiting)[0] == 503
+        assert _read(_send(port, b"GET /dang-nhap HTTP/1.1\r\n" + host + b"\r\n"))[0] == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        os.close(read_end)

@@ -3,10 +3,14 @@ phone numbers and e-mail addresses out of every log line."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import os
 import re
+import socket
+import threading
 
 import pytest
 
@@ -122,3 +126,74 @@ def test_text_format_carries_the_request_id(make_deployment, make_app):
         logs._configured.clear()
     line = stream.getvalue().strip().splitlines()[-1]
     assert f"[{request_id}] gửi tới 09******78" in line
+
+
+def _log_through(handler: logging.Handler, count: int, text: str) -> None:
+    """Log ``count`` lines through ``handler`` in a thread; fail if it does not come back (a blocked
+    write would hang it for ever: this is not a measure of time)."""
+    logger = logging.getLogger(f"ccch.test.nonblocking.{id(handler)}")
+    logger.propagate, logger.handlers = False, [handler]
+    logger.setLevel(logging.INFO)
+    worker = threading.Thread(target=lambda: [logger.info("%s %05d", text, n) for n in range(count)], daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the handler blocked on a stream nobody reads"
+
+
+def _drain(fd: int) -> bytes:
+    os.set_blocking(fd, False)
+    data = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    return data
+
+
+def test_a_log_nobody_reads_drops_whole_lines_and_says_how_many():
+    read_end, write_end = os.pipe()
+    stream = os.fdopen(write_end, "w", encoding="utf-8")
+    handler = logs.NonBlockingStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        _log_through(handler, 2_000, "gửi mã " + "x" * 90)  # ~200 KB into a 64 KiB pipe nobody reads
+        assert handler.dropped > 0
+        written = _drain(read_end).decode("utf-8").splitlines()
+        assert len(written) == 2_000 - handler.dropped
+        assert all(re.fullmatch(r"gửi mã x{90} \d{5}", line) for line in written)  # each line whole
+        dropped = handler.dropped
+        _log_through(handler, 1, "sau đó")  # read again: the next line tells what was lost
+        assert _drain(read_end).decode("utf-8").splitlines() == [
+            f"ccch: {dropped} log line(s) dropped: standard error was not being read fast enough", "sau đó 00000"]
+        assert handler.dropped == 0
+        _log_through(handler, 1, "y" * 20_000)  # longer than PIPE_BUF, and there is room: written whole
+        assert _drain(read_end).decode("utf-8") == "y" * 20_000 + " 00000\n"
+    finally:
+        handler.close()
+        stream.close()
+        os.close(read_end)
+
+
+def test_a_socket_nobody_reads_does_not_block_the_logger():
+    ours, theirs = socket.socketpair()
+    stream = ours.makefile("w", encoding="utf-8")
+    handler = logs.NonBlockingStreamHandler(stream)
+    try:
+        _log_through(handler, 20_000, "z" * 200)  # 4 MB: far more than a socket buffer
+        assert handler.dropped > 0
+    finally:
+        handler.close()
+        stream.close()
+        ours.close()
+        theirs.close()
+
+
+def test_a_stream_without_a_descriptor_is_written_as_usual():
+    stream = io.StringIO()
+    handler = logs.NonBlockingStreamHandler(stream)
+    _log_through(handler, 3, "a")
+    assert stream.getvalue() == "a 00000\na 00001\na 00002\n"
+
+
+def test_serve_logs_through_the_non_blocking_handler():
+    config = logs.gunicorn_logconfig("text")
+    assert config["handlers"]["stderr"]["class"] == "ccch_core.logs.NonBlockingStreamHandler"

@@ -16,10 +16,14 @@ included: a log must not become a second copy of personal data (Decree 13/2023/N
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
+import os
 import re
 import secrets
+import socket
+import stat
 import sys
 import time
 
@@ -125,13 +129,127 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+_PIPE_BUF = 4096  # POSIX: a pipe write of at most this many bytes is all or nothing
+
+
+class NonBlockingStreamHandler(logging.StreamHandler):
+    """A stream handler that never waits for the reader of its stream: a line that cannot be
+    written at once is dropped and counted, and the count is written as a line of its own as soon
+    as lines go through again ("ccch: N log line(s) dropped ...").
+
+    Why: ``ccch serve``'s workers, its arbiter and the message deliverer all write to standard
+    error, which is a pipe or a socket read by someone else (systemd's journal, a terminal, a
+    supervisor). When that reader falls behind, a plain :class:`logging.StreamHandler` blocks in
+    its next write, and every process that logs stops with it: no request is answered while the
+    accept queue fills (found by ``bench/contest_rush.py``, whose pipe was read only at the end: the
+    deliverer logs every code it sends). Losing some log lines in a rush is better than a server
+    that answers nobody.
+
+    Pipes are written through a non-blocking descriptor of their own (opened from
+    ``/proc/self/fd``, so the shared descriptor's mode is untouched), in pieces of at most
+    ``PIPE_BUF`` bytes, each written whole or not at all; sockets with ``MSG_DONTWAIT``. Files and
+    terminals are written as :class:`logging.StreamHandler` does (nothing there waits for a reader),
+    and so is any stream without a file descriptor, and everything on Windows."""
+
+    terminator = "\n"
+
+    def __init__(self, stream=None):
+        super().__init__(stream)
+        self.dropped = 0
+        self._writer = None  # (kind, object) once known: ("pipe", fd), ("socket", socket), ("plain", None)
+
+    def setStream(self, stream):
+        self._writer = None
+        return super().setStream(stream)
+
+    def _open_writer(self):
+        try:
+            fd = self.stream.fileno()
+            mode = os.fstat(fd).st_mode
+        except (AttributeError, OSError, ValueError):  # io.StringIO, a closed stream
+            return ("plain", None)
+        if os.name == "nt":
+            return ("plain", None)
+        if stat.S_ISFIFO(mode):
+            try:
+                return ("pipe", os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+            except OSError:  # no /proc: write as a plain stream
+                return ("plain", None)
+        if stat.S_ISSOCK(mode):
+            try:
+                return ("socket", socket.socket(fileno=os.dup(fd)))
+            except OSError:
+                return ("plain", None)
+        return ("plain", None)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._writer is None:
+            self._writer = self._open_writer()
+        kind, target = self._writer
+        if kind == "plain":
+            return super().emit(record)
+        try:
+            text = self.format(record) + self.terminator
+            if self.dropped:
+                text = (f"ccch: {self.dropped} log line(s) dropped: standard error was not being read fast "
+                        f"enough\n{text}")
+            data = text.encode(getattr(self.stream, "encoding", None) or "utf-8", "backslashreplace")
+            sent = self._send(kind, target, data)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - logging's rule: a handler's failure must not stop the caller
+            self.handleError(record)
+            return
+        if sent == 0:
+            self.dropped += 1
+        elif sent == len(data):
+            self.dropped = 0
+        else:  # cut in the middle of a long line: end it, so that the next line starts on its own
+            self.dropped = 0
+            self._send(kind, target, b" [...]\n")
+
+    def flush(self) -> None:
+        if self._writer is None or self._writer[0] == "plain":
+            super().flush()
+
+    def close(self) -> None:
+        writer, self._writer = self._writer, ("plain", None)
+        if writer is not None and writer[0] == "pipe":
+            os.close(writer[1])
+        elif writer is not None and writer[0] == "socket":
+            writer[1].close()
+        super().close()
+
+    @staticmethod
+    def _send(kind: str, target, data: bytes) -> int:
+        """Write what goes at once of ``data``, in whole pieces; the number of bytes written."""
+        sent = 0
+        while sent < len(data):
+            piece = data[sent:sent + _PIPE_BUF]
+            try:
+                if kind == "pipe":
+                    written = os.write(target, piece)
+                else:
+                    written = target.send(piece, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return sent
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                    return sent
+                raise
+            sent += written
+            if written < len(piece):
+                return sent
+        return sent
+
+
 def configure(log_format: str = "text", stream=None) -> logging.Handler:
     """Send the root logger's records (Flask's, ccch's, gunicorn's error log) to ``stream``
     (standard error) in ``log_format``, masked. Idempotent per format and stream."""
     key = f"{log_format}:{id(stream)}"
     if key in _configured:
         return _configured[key]
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = NonBlockingStreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(PersonalDataFilter())
     root = logging.getLogger()
@@ -151,7 +269,7 @@ def gunicorn_logconfig(log_format: str, access_log: bool = False) -> dict:
         "disable_existing_loggers": False,
         "filters": {"personal": {"()": "ccch_core.logs.PersonalDataFilter"}},
         "formatters": {"ccch": {"()": formatter}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+        "handlers": {"stderr": {"class": "ccch_core.logs.NonBlockingStreamHandler", "stream": "ext://sys.stderr",
                                 "formatter": "ccch", "filters": ["personal"]}},
         "root": {"level": "INFO", "handlers": ["stderr"]},
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},

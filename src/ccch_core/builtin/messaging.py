@@ -68,7 +68,9 @@ def register_commands(cli: click.Group) -> None:
         development folder sender, a one-time code shows there as the SMS's text."""
         logger = logging.getLogger("ccch.messages")
         if not logger.handlers:
-            handler = logging.StreamHandler()
+            from ..logs import NonBlockingStreamHandler
+
+            handler = NonBlockingStreamHandler()  # a journal that falls behind must not stop deliveries
             handler.setFormatter(logging.Formatter("ccch messages: %(message)s"))
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
