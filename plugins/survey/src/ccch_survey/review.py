@@ -49,6 +49,7 @@ from ccch_core.web.formtoken import (
     form_token_protected,
     issue_form_token,
 )
+from ccch_core.web.plan_choice import plan_choice
 
 from . import posters, web
 from .actions import record
@@ -321,14 +322,14 @@ def _filter_args() -> dict:
 
 
 def _scope_placements(survey_id: str) -> dict:
-    dep = deployment()
+    dep = web._plan_deployment()
     return {p.id: p for p in list_placements(dep.db, survey_id=survey_id, plan=dep.plan, within=web._scope_unit())}
 
 
 def _flagged_query(survey_id: str, state: str, *, columns: str, limit: int, offset: int = 0) -> list:
     """Flagged responses of the period, scope and kind chosen (newest first)."""
-    dep = deployment()
-    period = _period_from_request()
+    dep = web._plan_deployment()
+    period = web._period(dep.plan)
     placements = _scope_placements(survey_id)
     ids = list(placements) or [-1]
     first, last = period_days(period)
@@ -347,22 +348,10 @@ def _flagged_query(survey_id: str, state: str, *, columns: str, limit: int, offs
                           f"order by r.id desc limit ? offset ?", [*args, limit, offset]).fetchall()
 
 
-def _period_from_request():
-    from ccch_core.periods import Period, PeriodError, PeriodType
-
-    text = request.args.get("ky")
-    if text:
-        try:
-            return Period.parse(text[:20])
-        except PeriodError:
-            abort(400, description=f"Kỳ “{text[:20]}” không hợp lệ. Dùng dạng 2024-03, 2024-Q1, 2024-H1 hoặc 2024.")
-    return Period.current(PeriodType.MONTH)
-
-
 def _flags_page(survey_id: str, *, error: str | None = None, status: int = 200):
-    dep = deployment()
+    dep = web._plan_deployment()  # the default plan or another year's (?plan=), as the results page
     survey = web._survey_or_404(survey_id)
-    period = _period_from_request()
+    period = web._period(dep.plan)
     within = web._scope_unit()
     filters = _args()
     page = request.args.get("trang", "1")
@@ -392,8 +381,9 @@ def _flags_page(survey_id: str, *, error: str | None = None, status: int = 200):
     html = render_template(
         "survey/flags.html", survey=survey, rows=rows, evidence=evidence, answers=answers, placements=placements,
         counts=counts, kinds=FLAG_KINDS, states=STATES, filters=filters, official=official, clean=clean,
-        period=period, choices=web.period_choices(period), units=web._visible_units(), within=within, page=page,
-        more=more, error=error, unit_name=web._unit_name, summary=_summary, max_bulk=MAX_BULK,
+        period=period, choices=web.period_choices(period, dep.plan), units=web._visible_units(dep.plan), within=within,
+        page=page, more=more, error=error, unit_name=web.unit_names(dep.plan), summary=_summary, max_bulk=MAX_BULK,
+        **plan_choice(dep.plan, dep),
         definition=lambda version: get_version(dep.db, survey_id, version), filter_args=_filter_args())
     return html, status
 

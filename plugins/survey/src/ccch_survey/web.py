@@ -49,6 +49,7 @@ from ccch_core.storage import is_busy, is_full, write_transaction
 from ccch_core.web import client_key, deployment
 from ccch_core.web.auth import require_unit_access, roles_required
 from ccch_core.web.compression import Secret, page_response, precompress
+from ccch_core.web.dashboard import period_choices as dashboard_period_choices
 from ccch_core.web.formtoken import (
     FormTokenCheck,
     check_form_token,
@@ -57,6 +58,7 @@ from ccch_core.web.formtoken import (
     issue_form_token,
 )
 from ccch_core.web.params import id_arg, page_arg
+from ccch_core.web.plan_choice import chosen_plan, keep_plan_choice, plan_choice
 
 try:
     from ccch_core.web.auth import public
@@ -128,7 +130,7 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
     settings = settings_of(dep)
     public = Blueprint("survey_public", __name__, template_folder="templates", static_folder="static",
                        static_url_path="/tai-nguyen")
-    officer = Blueprint("survey", __name__, template_folder="templates")
+    officer = keep_plan_choice(Blueprint("survey", __name__, template_folder="templates"))
     _public_routes(public)
     _officer_routes(officer)
     from . import review  # kiosk enrolment and flagged responses (imports this module)
@@ -252,6 +254,11 @@ def _address() -> str:
 def _unit_name(unit_id: str) -> str:
     plan = deployment().plan
     return plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
+
+
+def unit_names(plan):
+    """A unit id's name as ``plan`` gives it (another year's may rename a unit), else the id."""
+    return lambda unit_id: plan.unit(unit_id).name if plan.has_unit(unit_id) else unit_id
 
 
 def _device_cookie() -> tuple[str, bool]:
@@ -630,18 +637,45 @@ def _scope_unit() -> str | None:
     return None if g.user.is_admin else g.user.unit_id
 
 
-def _period() -> Period:
+def _plan_deployment():
+    """The deployment seen through the plan an officer's results page shows: another year's
+    chosen with ``?plan=`` (a 404 in words for an unknown one), else the default. Its units
+    (names, tree) are the chosen year's."""
+    dep = deployment()
+    return dep.with_plan(chosen_plan(dep))
+
+
+def _chosen_year(plan) -> bool:
+    """Whether the reader chose ``plan``, another year's than the default (``?plan=``): then
+    the periods offered and accepted are that plan's."""
+    return plan.id != deployment().plan.id
+
+
+def _period(plan=None) -> Period:
+    """``?ky=``, else this month. With another year's ``plan`` chosen: a period within it (one
+    outside is a 400 in words), by default the plan's month nearest today."""
     text = request.args.get("ky")
+    chosen = plan is not None and _chosen_year(plan)
     if text:
         try:
-            return Period.parse(text)
+            period = Period.parse(text[:20])
         except PeriodError:
-            abort(400, description=f"Kỳ “{text}” không hợp lệ. Dùng dạng 2024-03, 2024-Q1, 2024-H1 hoặc 2024.")
+            abort(400, description=f"Kỳ “{text[:20]}” không hợp lệ. Dùng dạng 2024-03, 2024-Q1, 2024-H1 hoặc 2024.")
+        if chosen and (period.end_date < plan.starts_on or period.start_date > plan.ends_on):
+            abort(400, description=f"Kỳ {period.label_vi} nằm ngoài thời gian của {plan.title}.")
+        return period
+    if chosen:
+        first, last = Period.of_date(plan.starts_on), Period.of_date(plan.ends_on)
+        return min(max(Period.current(PeriodType.MONTH), first), last)
     return Period.current(PeriodType.MONTH)
 
 
-def period_choices(selected: Period) -> list[tuple[str, str]]:
-    """Recent months, quarters and years, and the selected period."""
+def period_choices(selected: Period, plan=None) -> list[tuple[str, str]]:
+    """Recent months, quarters and years, and the selected period; with another year's ``plan``
+    chosen, that plan's periods (the dashboard's list)."""
+    if plan is not None and _chosen_year(plan):
+        choices = dashboard_period_choices(plan)
+        return choices if str(selected) in dict(choices) else [(str(selected), selected.label_vi), *choices]
     now = Period.current(PeriodType.MONTH)
     choices: list[Period] = []
     month = now
@@ -658,8 +692,8 @@ def period_choices(selected: Period) -> list[tuple[str, str]]:
     return [(str(p), p.label_vi) for p in choices]
 
 
-def _visible_units() -> list:
-    plan = deployment().plan
+def _visible_units(plan=None) -> list:
+    plan = plan or deployment().plan
     if g.user.is_admin:
         return [u for u in plan.units if not u.external]
     return [plan.unit(g.user.unit_id), *plan.descendants(g.user.unit_id)]
@@ -677,20 +711,23 @@ def _officer_routes(bp: Blueprint) -> None:
     @bp.route("/")
     @roles_required(*OFFICERS)
     def index():
-        """Every survey with its figures for the period in the user's scope."""
-        dep = deployment()
-        period = _period()
+        """Every survey with its figures for the period in the user's scope, under the default plan
+        or another year's (``?plan=``: the page says which, with a chooser)."""
+        dep = _plan_deployment()
+        period = _period(dep.plan)
         within = None if g.user.is_admin else g.user.unit_id
         rows = [(s, compute_results(dep.db, dep.plan, s.id, period, within=within)) for s in list_surveys(dep.db)]
-        return render_template("survey/index.html", rows=rows, period=period, choices=period_choices(period))
+        return render_template("survey/index.html", rows=rows, period=period, choices=period_choices(period, dep.plan),
+                               **plan_choice(dep.plan, dep))
 
     @bp.route("/<survey_id>")
     @roles_required(*OFFICERS)
     def results(survey_id):
-        """Indices per criterion, section, unit and placement, scans and conversion, charts."""
-        dep = deployment()
+        """Indices per criterion, section, unit and placement, scans and conversion, charts (under
+        the default plan's units or another year's, ``?plan=``)."""
+        dep = _plan_deployment()
         survey = _survey_or_404(survey_id)
-        period = _period()
+        period = _period(dep.plan)
         within = _scope_unit()
         code = request.args.get("noi-dat") or None
         if code:
@@ -709,18 +746,18 @@ def _officer_routes(bp: Blueprint) -> None:
             f"Chỉ số hài lòng theo đơn vị — {period.label_vi}",
             [(u.name, s.index, s.n) for u, s, _ in res.units], target) if res.units else None
         return render_template("survey/results.html", survey=survey, res=res, period=period,
-                               choices=period_choices(period), units=_visible_units(), within=within, code=code,
-                               distribution=distribution, unit_chart=unit_chart, target=target,
-                               unit_name=_unit_name, clean=clean,
+                               choices=period_choices(period, dep.plan), units=_visible_units(dep.plan), within=within,
+                               code=code, distribution=distribution, unit_chart=unit_chart, target=target,
+                               unit_name=unit_names(dep.plan), clean=clean, **plan_choice(dep.plan, dep),
                                clean_units={u.id: score for u, score, _ in clean.units})
 
     @bp.route("/<survey_id>/y-kien")
     @roles_required(*OFFICERS)
     def comments(survey_id):
         """Free-text answers (newest first), with their unit, place and time."""
-        dep = deployment()
+        dep = _plan_deployment()
         _survey_or_404(survey_id)
-        period = _period()
+        period = _period(dep.plan)
         within = _scope_unit()
         page = page_arg()
         current = get_version(dep.db, survey_id)
@@ -744,16 +781,16 @@ def _officer_routes(bp: Blueprint) -> None:
                     else row["question_key"])
         return render_template("survey/comments.html", survey_id=survey_id, title=current.title, rows=rows,
                                prompts=prompts, placements=placements, period=period, page=page, more=more,
-                               choices=period_choices(period), units=_visible_units(), within=within,
-                               unit_name=_unit_name)
+                               choices=period_choices(period, dep.plan), units=_visible_units(dep.plan), within=within,
+                               unit_name=unit_names(dep.plan), **plan_choice(dep.plan, dep))
 
     @bp.route("/<survey_id>/tai-ve.csv")
     @roles_required(*OFFICERS)
     def download(survey_id):
         """Every response of the period in the user's scope, one row each, streamed as CSV."""
-        dep = deployment()
+        dep = _plan_deployment()
         _survey_or_404(survey_id)
-        period = None if request.args.get("ky") == "tat-ca" else _period()
+        period = None if request.args.get("ky") == "tat-ca" else _period(dep.plan)
         within = _scope_unit()
         header, rows = exports.wide_rows(dep.db, dep.plan, survey_id, period, within)
         name = f"khao-sat-{survey_id}-{period or 'tat-ca'}.csv"
