@@ -143,3 +143,19 @@ def test_the_reports_list_s_search_keeps_the_chosen_plan(client_as):
     filtered = page(client_as("plan_admin"), "/bao-cao?plan=duc-tho-2025&period=2025-03&state=received")
     assert "UBND xã An Dũng mới" in filtered
     assert 'href="/bao-cao?period=2025-03&amp;plan=duc-tho-2025"' in filtered  # "Bỏ lọc" keeps the year
+
+
+def test_every_plugin_s_dashboard_panel_opens_under_another_year(make_deployment, duc_tho_plan_path, make_app,
+                                                                  make_user):
+    """The dashboard hands its panels the view of the plan it shows (Deployment.with_plan): each
+    plugin's panel must still draw, under 2025's plan as under the default."""
+    dep = make_deployment(["contest", "survey", "export", "feedback", "initiatives"],
+                          more_plans=[duc_tho_plan_path.parents[1] / "duc-tho-2025" / "plan.toml"])
+    client = make_app(dep).test_client()
+    username, password = make_user(dep, "plan_admin")
+    assert login(client, username, password).status_code == 302
+    html = page(client, "/?plan=duc-tho-2025&period=2025-03")
+    assert "<h1>Kế hoạch tuyên truyền CCHC huyện Đức Thọ năm 2025</h1>" in html
+    assert "Tải báo cáo" in html and '<input type="hidden" name="plan" value="duc-tho-2025">' in html
+    # The dashboard's links to its own pages keep the year the reader chose.
+    assert 'href="/don-vi?plan=duc-tho-2025"' in html
