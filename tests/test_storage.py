@@ -171,7 +171,7 @@ def test_measurements_schema(fresh_db):
     assert fresh_db["measurements"].pks == ["plan_id", "indicator", "unit_id", "period"]
     assert sorted(i.columns for i in fresh_db["measurements"].indexes if not i.name.startswith("sqlite_autoindex")) == [
         ["plan_id", "indicator", "unit_id", "period", "value", "numerator", "denominator"],  # m012, evaluation
-        ["plan_id", "period"],
+        ["plan_id", "period", "recorded_at"],  # m013, a month's rows and its figures' fingerprint
     ]
 
 

@@ -1536,8 +1536,8 @@ def evaluate_indicator(
     return _evaluate_state(indicator, period, units, latest)
 
 
-_BY_PERIOD = "indexed by idx_measurements_plan_id_period"
-"""The index of measurements by (plan_id, period), made by the core's first migration."""
+_BY_PERIOD = "indexed by idx_measurements_by_period"
+"""The index of measurements by (plan_id, period, recorded_at) (migration m013)."""
 
 
 def _period_marks(periods: list[Period]) -> tuple[str, list[str]]:
@@ -1555,7 +1555,7 @@ def _entered_latest(db: Database, plan: Plan, indicator: Indicator, periods: lis
     where, keys = _period_marks(periods)
     args = [plan.id, indicator.code, *keys]
     if len(keys) == 1:
-        # One period (a month of a monthly indicator): the (plan_id, period) index of m001 finds
+        # One period (a month of a monthly indicator): the (plan_id, period, recorded_at) index of m013 finds
         # its rows directly; left to itself SQLite prefers the covering idx_measurements_by_unit
         # and reads every row of the plan (10× the time for a month of a national year).
         sql = (f"select unit_id, value, numerator, denominator from measurements {_BY_PERIOD} "
