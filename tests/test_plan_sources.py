@@ -323,6 +323,32 @@ def test_a_delivery_outside_the_plan_is_refused_by_record_report_delivery_itself
     assert fresh_db["report_deliveries"].count == 1
 
 
+@pytest.mark.parametrize(("old", "new", "where", "says"), [
+    # A group leaving out the task's lead.
+    ("excludes_lead = true", 'excludes_lead = "yes"', "unit_groups[0].excludes_lead",
+     "must be true or false, not 'yes'"),
+    ("excludes_lead = true", "excludes_leads = true", "unit_groups[0].excludes_leads",
+     'unknown key (did you mean "excludes_lead"?)'),
+    # A vague cadence made trackable.
+    ('evidence_per = "month"', 'evidence_per = "tuan"', "tasks[0].evidence_per", "'tuan' is not a period type"),
+    ('evidence_per = "month"', "evidence_per = 3", "tasks[0].evidence_per", "3 is not a period type"),
+    # The communes' plans under this one, and a plan written under another.
+    ('source = "IV.7"', 'source = "IV.7"\nlocal_plans = "co"', "deadlines[0].local_plans",
+     "must be true or false, not 'co'"),
+    ('source = "Phần mở đầu"', 'source = "Phần mở đầu"\nparent_plan = "Ke hoach!"', "plan.parent_plan",
+     "'Ke hoach!' is not a plan id"),
+    # The grace period of a rule without a due day.
+    ('source = "Phần mở đầu"', 'source = "Phần mở đầu"\nreport_grace_days = -1', "plan.report_grace_days",
+     "-1 is out of range (0–90)"),
+])
+def test_part_3_fields_validation_messages(tmp_path, old, new, where, says):
+    """#19's "every part-3 field, with its validation messages": the fields not covered above."""
+    assert old in PLAN
+    found = problems_of(tmp_path, PLAN.replace(old, new, 1))
+    assert where in found, found
+    assert says in found[where]
+
+
 # -- grace period ---------------------------------------------------------------------------------
 
 
