@@ -68,3 +68,43 @@ def test_a_small_plans_docx_keeps_its_full_table(make_deployment):
     full = next(t for t in tables if t[0][:3] == ["Đơn vị", "Kỳ", "Hạn nộp (hết ngày)"])
     assert len(full) - 1 >= 23
     assert not any(t[0][:2] == ["Đơn vị", "Phải nộp"] for t in tables)
+
+
+def test_a_tables_copied_rows_are_the_rows_python_docx_writes():
+    """The DOCX's tables copy their first plain row for the others (thousands of cells at national
+    size): the XML is the same as python-docx building every cell, for plain texts, texts it
+    writes with other elements (tab, line break, spaces at an end, empty) and a text with a
+    character XML cannot hold."""
+    from ccch_export.docx_nd30 import _add_table, a4_document
+
+    from ccch_core.report import Column, Table
+
+    rows = [("xa-1", "UBND xã An Dũng", 12, 97.25, None), ("xa-2", "Uỷ ban\tnhân dân", 0, 100.0, "x"),
+            ("xa-3", " có khoảng trắng ", 3, 0.5, ""), ("xa-4", "hai\ndòng", 1_234_567, 12.0, "ghi chú"),
+            ("xa-5", "ký tự\x07lạ", -1, None, "–")] * 3
+    block = Table(key="t", title="Bảng thử", rows=rows,
+                  columns=[Column("ma", "Mã"), Column("ten", "Tên"), Column("so", "Số", "integer"),
+                           Column("ty_le", "Tỷ lệ", "percent"), Column("ghi_chu", "Ghi chú")])
+    built = []
+    for copy_rows in (True, False):
+        document = a4_document()
+        _add_table(document, block, copy_rows=copy_rows)
+        built.append(document.element.body.xml)
+    assert built[0] == built[1]
+    table = docx.Document(io.BytesIO(_saved(built_document(block)))).tables[0]
+    assert [c.text for c in table.rows[1].cells] == ["xa-1", "UBND xã An Dũng", "12", "97,2", "–"]
+    assert table.rows[2].cells[1].text == "Ủy ban\tnhân dân" and len(table.rows) == 1 + len(rows)
+
+
+def built_document(block):
+    from ccch_export.docx_nd30 import _add_table, a4_document
+
+    document = a4_document()
+    _add_table(document, block)
+    return document
+
+
+def _saved(document) -> bytes:
+    stream = io.BytesIO()
+    document.save(stream)
+    return stream.getvalue()

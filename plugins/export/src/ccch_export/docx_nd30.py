@@ -414,10 +414,11 @@ def _keep_with_next(row) -> None:
             paragraph.paragraph_format.keep_with_next = True
 
 
-def _add_table(document, block: Table) -> None:
+def _add_table(document, block: Table, *, copy_rows: bool = True) -> None:
     """A report table: the header row repeats at the top of every page (``w:tblHeader``), no row
     splits across a page (``w:cantSplit``), and the title and header row stay with the first data
-    row, so that no page ends on a lone title or header."""
+    row, so that no page ends on a lone title or header. ``copy_rows`` False builds every row
+    through python-docx (the tests compare the two)."""
     title = _para(document, block.title, 13, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=3)
     title.paragraph_format.keep_with_next = True
     table = document.add_table(rows=1, cols=len(block.columns))
@@ -431,10 +432,31 @@ def _add_table(document, block: Table) -> None:
     _keep_with_next(header)
     numeric = {"integer", "number", "percent"}
     _fix_widths(table, column_widths(block))
+    template = None
     for row in block.rows:
+        texts = [one_spelling(xml_text(format_cell(value, column.kind)))
+                 for value, column in zip(row, block.columns, strict=True)]
+        plain = copy_rows and all(_plain(text) for text in texts)
+        if template is not None and plain:
+            # The same row as python-docx would write (widths, alignment, font, cantSplit), copied
+            # from the first one and given this row's texts: a national report's tables have
+            # thousands of cells, and python-docx builds each one element by element.
+            tr = copy.deepcopy(template)
+            for t, text in zip(tr.iter(qn("w:t")), texts, strict=True):
+                t.text = text
+            table._tbl.append(tr)
+            continue
         added = table.add_row()
-        for cell, value, column in zip(added.cells, row, block.columns, strict=True):
+        for cell, text, column in zip(added.cells, texts, block.columns, strict=True):
             align = WD_ALIGN_PARAGRAPH.RIGHT if column.kind in numeric else WD_ALIGN_PARAGRAPH.LEFT
-            _cell_text(cell, format_cell(value, column.kind), 12, align=align)
+            _cell_text(cell, text, 12, align=align)
         _row_property(added, "w:cantSplit")
+        if template is None and plain:
+            template = added._tr
     _para(document, "", 6, after=3)
+
+
+def _plain(text: str) -> bool:
+    """Whether python-docx writes ``text`` as one ``w:t`` with nothing else: not empty, no tab or
+    line break (written as their own elements), no space at either end (``xml:space``)."""
+    return bool(text) and text == text.strip() and not any(c in text for c in "\t\n\r")
