@@ -32,11 +32,14 @@ def navigation_items(deployment, user):
 
 DEMO = {
     # An Dũng drafts early, raises its "nêu gương" items to 2 a month, adds a dialogue with the
-    # people, sends before 20/01/2024 and is approved.
-    "approved": ("xa-an-dung", "2024-01-15T02:00:00+00:00"),
-    # Đức Đồng sends the parent's tasks unchanged, after the deadline, and is returned.
-    "returned": ("xa-duc-dong", "2024-01-22T02:00:00+00:00"),
+    # people, sends five days before the deadline (15/01 for "trước 20/01/2024") and is approved.
+    "approved": ("xa-an-dung", -5),
+    # Đức Đồng sends the parent's tasks unchanged, two days after the deadline, and is returned.
+    "returned": ("xa-duc-dong", 2),
 }
+"""The demo's two communes and the day each sends, counted from the plan's deadline for them, at
+09:00 Vietnam time. A plan without these communes (the two-tier province's) uses the first two
+communes that write a plan, in plan order."""
 
 
 @hookimpl
@@ -147,18 +150,25 @@ def register_commands(cli):
     @plan_option
     @click.pass_obj
     def demo(state: CliState, plan_id: str | None):
-        """Two commune plans for the Đức Thọ example: An Dũng's approved, Đức Đồng's returned
-        with comments (for `make run`; with --plan, under another year's plan, on that year's
-        dates). Communes that already have a plan are left alone."""
+        """Two commune plans: one approved (sent before the deadline, with its own task and
+        target), one returned with comments (sent late). In the Đức Thọ example An Dũng's and
+        Đức Đồng's; in another plan (the two-tier province's) its first two communes that write a
+        plan. For `make run`; with --plan, under another year's plan, on that year's dates.
+        Communes that already have a plan are left alone."""
         dep = state.deployment()
         plan, db, by = parent(dep, plan_id), dep.db, cli_actor()
+        expected = [u.id for u in lp.expected_units(plan)]
+        if len(expected) < 2:
+            raise click.ClickException(f"{plan.id}: the demo needs two communes that write their own plan under it "
+                                       "(a deadline with local_plans = true)")
+        named = all(unit_id in expected for unit_id, _ in DEMO.values())
         done = []
-        for outcome, (unit_id, sent) in DEMO.items():
-            if not plan.has_unit(unit_id) or unit_id not in {u.id for u in lp.expected_units(plan)}:
-                raise click.ClickException(f"{unit_id}: not a commune of this plan (the demo is for the Đức Thọ example)")
+        for n, (outcome, (unit_id, days)) in enumerate(DEMO.items()):
+            unit_id = unit_id if named else expected[n]
             if lp.get(db, plan, unit_id) is not None:
                 continue
-            sent_at = dt.datetime.fromisoformat(sent).replace(year=plan.year)
+            due = lp.deadline_for(plan, unit_id).due + dt.timedelta(days=days)
+            sent_at = dt.datetime.combine(due, dt.time(2), dt.UTC)  # 09:00 in Vietnam
             local = lp.start(db, plan, unit_id, by=by, now=sent_at - dt.timedelta(days=3))
             if outcome == "approved":
                 content = {"tasks": local.tasks + [{
