@@ -74,6 +74,34 @@ def test_monthly_counts_agree_with_the_completeness_and_go_to_their_rows(deploym
     assert sum(rolled["ubnd-huyen"]["2024-06"].values()) == rolled["ubnd-huyen"]["2024-06"]["not_due"]  # after NOW
 
 
+def test_monthly_counts_kept_per_month_follow_writes_and_deadlines(deployment):
+    """Each month's counts are kept until that month's reports change or a deadline passes: what is
+    kept always equals counting again (a row_of without a key is never kept)."""
+    plan, db = deployment.plan, deployment.db
+    months = Period.parse("2024").months()
+    rows = ["ubnd-huyen"]
+
+    def counts(now):
+        kept = levels.monthly_counts(db, plan, months, levels.row_finder(plan, rows, "ubnd-tinh"), now=now)
+        finder = levels.row_finder(plan, rows, "ubnd-tinh")
+        fresh = levels.monthly_counts(db, plan, months, lambda unit_id: finder(unit_id), now=now)
+        assert kept == fresh
+        return kept["ubnd-huyen"]
+
+    before = counts(NOW)
+    assert counts(NOW) == before  # read from what was kept
+    progress.record_activity_report(db, plan, "xa-an-dung", "2024-03", [{"category": "published", "count": 1}],
+                                    now=at(2024, 4, 2))
+    after = counts(NOW)
+    assert after["2024-03"]["on_time"] == before["2024-03"].get("on_time", 0) + 1
+    progress.record_activity_report(db, plan, "xa-an-dung", "2024-03", [{"category": "published", "count": 2}],
+                                    now=at(2024, 4, 25))  # resubmitted: the same count, a new revision
+    assert counts(NOW) == after
+    # April's deadline passes between two views: its reports move from not yet due to missing.
+    assert "missing" not in counts(at(2024, 5, 1))["2024-04"]
+    assert sum(counts(at(2024, 6, 1))["2024-04"].values()) == counts(at(2024, 6, 1))["2024-04"]["missing"]
+
+
 def test_paginate_clamps_to_the_first_and_last_page():
     items = list(range(120))
     assert levels.paginate(items, 1, 50).items == tuple(range(50))

@@ -15,6 +15,7 @@ plan's tree (dictionary look-ups), so a page costs one pass over the period's ex
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -256,6 +257,10 @@ def search_units(plan: Plan, query: str, *, within: str | None = None, only: Ite
     return units[:limit] if limit is not None else units
 
 
+_COUNTS_KEPT = 1024
+"""Months of counts kept per plan and database (12 months × the scopes and pages being looked at)."""
+
+
 def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None) -> dict[str, dict[str, dict[str, int]]]:
     """The monthly activity reports owed in ``months``, counted per row and state, without one
     object per report: ``{row: {"2024-03": {"on_time": 80, "late": 12, …}}}``.
@@ -263,10 +268,16 @@ def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None
     ``row_of(unit_id)`` names the row a reporting unit is counted in (None: not shown). States
     are those of :func:`ccch_core.progress.reporting_completeness` for the activity report in
     ccch (the copies owed to further recipients are not in the grid): one query for the
-    submissions of every month, then one pass over the units that owe a report each month.
+    submissions of the months, then one pass over the units that owe a report each month.
+
+    With a ``row_of`` made by :func:`row_finder`, each month's counts are kept (per plan and
+    database) until that month's reports change (how many, the last ``updated_at``, the sum of
+    revisions) or one of its deadlines passes: a national year's grid (39,852 reports) is
+    counted again only for the month an officer wrote to, not for all twelve on every view
+    after any write.
     """
     from .periods import PeriodType, utc_now
-    from .progress import DEFAULT_GRACE_DAYS, _due_days
+    from .progress import DEFAULT_GRACE_DAYS, _due_days, _plan_index
     from .storage import utc_now_iso
 
     now = now or utc_now()
@@ -276,17 +287,35 @@ def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None
     grace = plan.report_grace_days if plan.report_grace_days is not None else DEFAULT_GRACE_DAYS
     due_days = _due_days(plan, PeriodType.MONTH)
     wanted = [m for m in months if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on]
+    rows_key = getattr(row_of, "key", None)
+    kept: dict | None = None
+    keys: dict[Period, tuple] = {}
+    if rows_key is not None and wanted:
+        kept = _plan_index(plan).setdefault("monthly counts", weakref.WeakKeyDictionary()).setdefault(db, {})
+        versions = _reports_versions(db, wanted)
+        days = sorted({day for day, _ in due_days.values() if day})
+        for month in wanted:
+            # Which of the month's deadlines have passed decides "not yet due" against "missing".
+            passed = tuple(now_text >= utc_now_iso(month.due_at(day)) for day in days)
+            grace_passed = now_text >= utc_now_iso(month.end_utc + dt.timedelta(days=grace))
+            keys[month] = (str(month), rows_key, versions.get(str(month)), passed, grace_passed)
+    to_count = [m for m in wanted if kept is None or keys[m] not in kept]
     submitted: dict[tuple[str, str], str] = {}
-    if wanted:
-        marks = ", ".join("?" * len(wanted))
+    if to_count:
+        marks = ", ".join("?" * len(to_count))
         for unit_id, period, at in db.execute(
                 f"select unit_id, period, submitted_at from activity_reports where period in ({marks})",
-                [str(m) for m in wanted]).fetchall():
+                [str(m) for m in to_count]).fetchall():
             submitted[(unit_id, period)] = at
     rows: dict[str, str | None] = {}
     out: dict[str, dict[str, dict[str, int]]] = {}
     for month in wanted:
         text = str(month)
+        if month not in to_count:
+            for row, cell in kept[keys[month]].items():
+                out.setdefault(row, {})[text] = dict(cell)
+            continue
+        counted: dict[str, dict[str, int]] = {}
         grace_end = utc_now_iso(month.end_utc + dt.timedelta(days=grace))
         deadlines: dict[int | None, str | None] = {None: None}
         for unit in plan.expected_reporters(month):
@@ -306,9 +335,24 @@ def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None
                 state = "not_due"
             else:
                 state = "missing"
-            cell = out.setdefault(row, {}).setdefault(text, {})
+            cell = counted.setdefault(row, {})
             cell[state] = cell.get(state, 0) + 1
+        for row, cell in counted.items():
+            out.setdefault(row, {})[text] = cell
+        if kept is not None:
+            if len(kept) >= _COUNTS_KEPT:
+                kept.clear()
+            kept[keys[month]] = {row: dict(cell) for row, cell in counted.items()}
     return out
+
+
+def _reports_versions(db, months: Sequence[Period]) -> dict[str, tuple]:
+    """Per month: how many activity reports, their last ``updated_at`` and the sum of their
+    revisions — what moves when a report is submitted, resubmitted, reopened or removed."""
+    marks = ", ".join("?" * len(months))
+    return {period: (count, last, revisions) for period, count, last, revisions in db.execute(
+        "select period, count(*), max(updated_at), total(revision) from activity_reports "
+        f"where period in ({marks}) group by period", [str(m) for m in months])}
 
 
 def row_finder(plan: Plan, rows: Iterable[str], scope_id: str | None):
@@ -327,4 +371,5 @@ def row_finder(plan: Plan, rows: Iterable[str], scope_id: str | None):
                 return ancestor.id
         return None
 
+    row_of.key = (tuple(sorted(wanted)), scope_id)  # what the counts depend on, for monthly_counts
     return row_of
