@@ -545,3 +545,53 @@ def test_the_stamp_is_the_utc_second_whatever_the_zone(now):
 
     assert _stamp(now) == now.astimezone(dt.UTC).replace(microsecond=0).isoformat()
     assert _stamp(now + dt.timedelta(seconds=1)) != _stamp(now)  # the cache follows the second
+
+
+@pytest.mark.parametrize("key", ["has space", "k" * 201, "tab\tkey", "line\n", "dấu", "del\x7f", "nbsp\xa0x"])
+def test_the_hot_paths_key_check_refuses_what_the_rule_refuses(dep, key):
+    # 1–200 characters from \x21 to \x7e: the str-method check of the hot path, not a regex
+    # (whose $ let a trailing newline through).
+    with pytest.raises(MessageError) as error:
+        queue(dep, key)
+    assert error.value.field == "idempotency_key"
+    assert dep.db.execute("select count(*) from messages").fetchone()[0] == 0
+
+
+def test_the_hot_path_accepts_every_key_the_rule_allows(dep):
+    keys = ["k" * 200, "".join(chr(c) for c in range(0x21, 0x7f)), "!"]
+    ids = [queue(dep, key) for key in keys]
+    assert len(set(ids)) == 3
+    assert [get_message(dep.db, i).idempotency_key for i in ids] == keys
+
+
+def test_the_hot_path_stores_parameters_as_the_general_path_does(dep):
+    decomposed = "UBND xa\u0303 An Du\u0303ng"  # NFD: stored NFC
+    first = queue(dep, "p1", params={**overdue(decomposed), "due_date": "05/04/2024"})
+    assert json.loads(dep.db.execute("select params from messages where id = ?", [first]).fetchone()[0]) == overdue()
+    # A value that is not text leaves the hot path for check_params, which writes it as text…
+    second = queue(dep, "p2", params={**overdue(), "period_label": 3})
+    assert get_message(dep.db, second).params["period_label"] == "3"
+    # …or names it when it is missing.
+    with pytest.raises(MessageError) as error:
+        queue(dep, "p3", params={**overdue(), "period_label": None})
+    assert error.value.field == "params.period_label"
+
+
+@pytest.mark.parametrize(("given", "stored"), [
+    ("0912345678", "0912345678"),           # the hot path's form, passed through
+    ("0312345678", "0312345678"),
+    ("+84912345678", "0912345678"),
+    ("０９１２３４５６７８", None),             # full-width digits: isdigit() but not ASCII
+    ("0112345678", None),                   # not a mobile prefix: the general check decides
+])
+def test_the_hot_paths_phone_check_agrees_with_normalise_phone(dep, given, stored):
+    try:
+        expected = privacy.normalise_phone(given)
+    except privacy.PersonalDataError:
+        expected = None
+    if expected is None:
+        with pytest.raises(MessageError):
+            queue(dep, f"ph-{len(given)}", channel="sms", address=given)
+        return
+    assert expected == stored
+    assert get_message(dep.db, queue(dep, "ph", channel="sms", address=given)).address == stored

@@ -62,9 +62,10 @@ HASH_PURPOSE = "messages"
 """The keyed-hash purpose of recipients' addresses (:func:`ccch_core.privacy.keyed_hash`)."""
 
 _EMAIL = re.compile(r"^[^@\s\"<>(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _MOBILE_FAST = re.compile(r"0[35789]\d{8}\Z")
 _normalize = unicodedata.normalize
+_time = time.time
+_monotonic = time.monotonic
 _PARAMS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # The JSON string of one text value, as _PARAMS_JSON writes it (the C function json uses itself):
 # the parameters, all text once checked, are joined by hand, which is a third of the encoder's cost
@@ -164,7 +165,7 @@ class Messaging:
         self.templates = merged
         self._cap_reads: dict[str, tuple[int, float, bool]] = {}
         self._caps: dict[str, int | None] = {}
-        self._hot: dict[str, tuple[MessageTemplate, tuple[str, ...], str]] = {}  # queue_message's per-template look-up
+        self._hot: dict[tuple[str, str], tuple] = {}  # queue_message's look-up per (template, channel)
 
     def template(self, key: str) -> MessageTemplate:
         """The template ``key`` (with the deployment's overrides); :class:`MessageError` if unknown."""
@@ -172,6 +173,21 @@ class Messaging:
             return self.templates[key]
         except KeyError:
             raise MessageError("template", f"no template {key!r} (templates: {', '.join(sorted(self.templates))})") from None
+
+    def _hot_path(self, template: str, channel: str) -> tuple:
+        """What :func:`queue_message` needs of ``template`` on ``channel``, worked out once: the
+        template, its parameter names, (JSON text before each value, name) pairs, its purpose and
+        that purpose's cap. :class:`MessageError` / :class:`ChannelUnavailable` as queueing says."""
+        if channel not in self.settings.channels:
+            if channel not in CHANNELS:
+                raise MessageError("channel", f"unknown channel {channel!r} (channels: {', '.join(CHANNELS)})")
+            raise ChannelUnavailable("channel", f"this deployment has no sender for {channel} "
+                                                f"([messages.channels.{channel}] in ccch.toml)")
+        tpl = self.template(template)
+        pairs = tuple(("{" if i == 0 else ",") + _JSON_STRING(name) + ":" for i, name in enumerate(tpl.params))
+        hot = (tpl, tpl.params, tuple(zip(pairs, tpl.params)), tpl.purpose_key, self.daily_cap(tpl.purpose_key))
+        self._hot[(template, channel)] = hot
+        return hot
 
     def channels(self) -> list[str]:
         """The channels this deployment has a sender for."""
@@ -317,55 +333,58 @@ def queue_message(deployment, *, channel: str, address: str, template: str, para
     marked failed instead of sent, so the refusal here is early information, not the guard.
     """
     messaging: Messaging = deployment.messaging
-    # The hot path (a contest registration queues its code here) is written out by hand: one
-    # cached look-up per template, its parameters normalised in one comprehension, a phone
-    # number already in the stored form passed through, the cap's cached read checked inline —
-    # each helper call it replaces cost about as much as the work it did (docs/performance.md,
-    # "Messages").
-    hot = messaging._hot.get(template)
-    if hot is None or channel not in messaging.settings.channels:
-        if channel not in messaging.settings.channels:
-            if channel not in CHANNELS:
-                raise MessageError("channel", f"unknown channel {channel!r} (channels: {', '.join(CHANNELS)})")
-            raise ChannelUnavailable("channel", f"this deployment has no sender for {channel} "
-                                                f"([messages.channels.{channel}] in ccch.toml)")
-        tpl = messaging.template(template)
-        hot = messaging._hot[template] = (tpl, tpl.params, tpl.purpose_key)
-    tpl, names, default_purpose = hot
-    text_params = None
+    # The hot path (a contest registration queues its code here) is written out by hand, each
+    # step counted in instructions (docs/performance.md, "Messages"): one cached look-up per
+    # (template, channel) that carries the template's JSON keys already encoded and its purpose's
+    # cap; the parameters checked, normalised and written as JSON in one pass; a phone number
+    # already in the stored form and the idempotency key checked with str methods (a regex match
+    # costs more than the checks); the instant read once; the cap's cached read inline.
+    hot = messaging._hot.get((template, channel))
+    if hot is None:
+        hot = messaging._hot_path(template, channel)
+    tpl, names, pairs, default_purpose, default_cap = hot
+    params_text = None
     if len(params) == len(names):
         try:
-            values = [params[name] for name in names]
-        except KeyError:
-            values = None
-        if values is not None:
-            for value in values:
-                if type(value) is not str:
-                    break
-            else:
-                text_params = {name: _normalize("NFC", value) for name, value in zip(names, values)}
-    if text_params is None:
-        text_params = check_params(tpl, params)  # the general case, and its messages
-    if channel == "email" or not (len(address) == 10 and address.isascii() and _MOBILE_FAST.match(address)):
+            # "{"code":"123456","minutes":"5"}": the keys' JSON is cached, each value is NFC
+            # (normalize raises TypeError for a value that is not text: the general case below).
+            params_text = "".join([part + _JSON_STRING(_normalize("NFC", params[name]))
+                                   for part, name in pairs]) + "}" if pairs else "{}"
+        except (KeyError, TypeError):
+            pass
+    if params_text is None:
+        params_text = params_json(check_params(tpl, params))  # the general case, and its messages
+    if channel == "email" or not (len(address) == 10 and address.isdigit() and address.isascii()
+                                  and address[0] == "0" and address[1] in "35789"):
         address = normalise_address(channel, address)
     key = idempotency_key or "auto:" + secrets.token_hex(16)
-    if not _KEY.match(key):
+    # 1–200 printable ASCII characters without spaces (ASCII isprintable is \x20-\x7e).
+    if not (0 < len(key) <= 200 and key.isascii() and key.isprintable() and " " not in key):
         raise MessageError("idempotency_key", "1–200 printable ASCII characters without spaces")
-    purpose = purpose or default_purpose
-    second = int(time.time()) if now is None else int(now.timestamp())
+    second = int(_time()) if now is None else int(now.timestamp())
     if _STAMP_CACHE[0] != second:
         _STAMP_CACHE[1] = dt.datetime.fromtimestamp(second, dt.UTC).isoformat()
         _STAMP_CACHE[0] = second
     at = _STAMP_CACHE[1]
+    if purpose is None or purpose == default_purpose:
+        purpose, cap = default_purpose, default_cap
+    else:
+        cap = messaging.daily_cap(purpose)
     db = deployment.db
-    cap = messaging.daily_cap(purpose)
-    if cap is not None and messaging.cap_used_up(db, purpose, cap, now):
-        raise DailyCapReached("purpose", f"the daily cap of {purpose!r} messages ({cap}) is used up for today")
+    if cap is not None:
+        # Messaging.cap_used_up, inline: its cached read while it is trusted (same Vietnam day,
+        # under CAP_READ_SECONDS old), else a read.
+        cached = messaging._cap_reads.get(purpose)
+        if (cached is None or cached[0] != (second + _VIETNAM_OFFSET) // 86400
+                or _monotonic() - cached[1] >= messaging.CAP_READ_SECONDS):
+            used_up = messaging.cap_used_up(db, purpose, cap, now)
+        else:
+            used_up = cached[2]
+        if used_up:
+            raise DailyCapReached("purpose", f"the daily cap of {purpose!r} messages ({cap}) is used up for today")
     masked = mask_address(channel, address) if channel == "email" else (
         address[:4] + "***" + address[-3:] if len(address) >= 8 else "***")  # mask_phone, inline
-    row = (channel, address, masked, purpose, template,
-           "{" + ",".join([_JSON_STRING(k) + ":" + _JSON_STRING(v) for k, v in text_params.items()]) + "}",
-           key, source, unit_id, at, at)
+    row = (channel, address, masked, purpose, template, params_text, key, source, unit_id, at, at)
     conn = db.conn
     if conn.in_transaction:
         cursor = conn.execute(_INSERT, row)
