@@ -277,7 +277,7 @@ def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None
     after any write.
     """
     from .periods import PeriodType, utc_now
-    from .progress import DEFAULT_GRACE_DAYS, _due_days, _plan_index
+    from .progress import DEFAULT_GRACE_DAYS, _activity_versions, _due_days, _plan_index
     from .storage import utc_now_iso
 
     now = now or utc_now()
@@ -292,7 +292,7 @@ def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None
     keys: dict[Period, tuple] = {}
     if rows_key is not None and wanted:
         kept = _plan_index(plan).setdefault("monthly counts", weakref.WeakKeyDictionary()).setdefault(db, {})
-        versions = _reports_versions(db, wanted)
+        versions = _activity_versions(db, wanted)
         days = sorted({day for day, _ in due_days.values() if day})
         for month in wanted:
             # Which of the month's deadlines have passed decides "not yet due" against "missing".
@@ -344,15 +344,6 @@ def monthly_counts(db, plan: Plan, months: Sequence[Period], row_of, *, now=None
                 kept.clear()
             kept[keys[month]] = {row: dict(cell) for row, cell in counted.items()}
     return out
-
-
-def _reports_versions(db, months: Sequence[Period]) -> dict[str, tuple]:
-    """Per month: how many activity reports, their last ``updated_at`` and the sum of their
-    revisions — what moves when a report is submitted, resubmitted, reopened or removed."""
-    marks = ", ".join("?" * len(months))
-    return {period: (count, last, revisions) for period, count, last, revisions in db.execute(
-        "select period, count(*), max(updated_at), total(revision) from activity_reports "
-        f"where period in ({marks}) group by period", [str(m) for m in months])}
 
 
 def row_finder(plan: Plan, rows: Iterable[str], scope_id: str | None):

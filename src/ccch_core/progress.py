@@ -1046,6 +1046,20 @@ def _delivered(db: Database, period: Period) -> dict[tuple[str, str], dt.datetim
     }
 
 
+def _activity_versions(db: Database, periods: Sequence[Period]) -> dict[str, tuple]:
+    """Per period: how many activity reports, their last ``updated_at`` and the sum of their
+    revisions — what moves when a report is submitted or resubmitted (the only ways ccch writes
+    ``submitted_at``) or removed. What is counted from a period's reports is kept until it moves."""
+    marks = ", ".join("?" * len(periods))
+    return {period: (count, last, revisions) for period, count, last, revisions in db.execute(
+        "select period, count(*), max(updated_at), total(revision) from activity_reports "
+        f"where period in ({marks}) group by period", [str(p) for p in periods])}
+
+
+_COMPLETENESS_KEPT = 512
+"""Periods of expected reports kept per plan and database (reporting_completeness)."""
+
+
 def _local_midnight_after(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), VN_TZ).astimezone(dt.UTC)
 
@@ -1069,27 +1083,39 @@ def reporting_completeness(
         grace_days = plan.report_grace_days if plan.report_grace_days is not None else DEFAULT_GRACE_DAYS
     frequencies = sorted({r.frequency for r in plan.tracked_rules()}, key=lambda t: t.months)
     rows: list[ExpectedReport] = []
+    # Each period's expected reports are kept (per plan and database) until its reports or
+    # deliveries change or one of its deadlines passes: a national year is 39,852 of them, and a
+    # view after a write to one month needs only that month's made again.
+    kept = _plan_index(plan).setdefault("completeness", weakref.WeakKeyDictionary()).setdefault(db, {})
     for ptype in frequencies:
         if ptype.months > period.type.months:
             continue
         due_days = _due_days(plan, ptype)
+        days = sorted({day for day, _ in due_days.values() if day})
         further_of = _further_by_unit(plan, ptype)
         subperiods = [period] if ptype is period.type else [
             p for p in _subperiods(period, ptype)
         ]
+        subperiods = [sub for sub in subperiods if not (sub.end_date < plan.starts_on or sub.start_date > plan.ends_on)]
+        versions = _activity_versions(db, subperiods) if subperiods else {}
         for sub in subperiods:
-            if sub.end_date < plan.starts_on or sub.start_date > plan.ends_on:
-                continue
             units = plan.expected_reporters(sub)
             if not units:
                 continue
+            delivered = _delivered(db, sub)
+            grace_end = sub.end_utc + dt.timedelta(days=grace_days)
+            key = (ptype, sub, grace_days, versions.get(str(sub)), tuple(sorted(delivered.items())),
+                   tuple(now >= sub.due_at(day) for day in days), now >= grace_end)
+            made = kept.get(key)
+            if made is not None:
+                rows.extend(made)
+                continue
+            first = len(rows)
             submitted = {  # rows as tuples: 40,000 of them for a national year
                 unit_id: parse_utc(at)
                 for unit_id, at in db.execute("select unit_id, submitted_at from activity_reports where period = ?",
                                               [str(sub)])
             }
-            delivered = _delivered(db, sub)
-            grace_end = sub.end_utc + dt.timedelta(days=grace_days)
             due_on: dict[int, dt.datetime] = {}  # due instant per due day (most units share one)
             for unit in units:
                 day, due_assumed = due_days.get(unit.id, (None, False))
@@ -1110,6 +1136,9 @@ def reporting_completeness(
                     else:
                         state = ReportState.MISSING
                     rows.append(ExpectedReport(unit, sub, due_at, state, at, recipient, due_assumed))
+            if len(kept) >= _COMPLETENESS_KEPT:
+                kept.clear()
+            kept[key] = tuple(rows[first:])
     return Completeness(period, tuple(rows))
 
 
