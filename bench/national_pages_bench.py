@@ -164,6 +164,7 @@ def main() -> None:
                         if mode == "nothing kept":
                             dashboard._CHARTS_CACHE.clear()
                             dashboard._MONTHS_CACHE.clear()  # every request a first view: nothing kept
+                            progress.forget_kept(plan)  # each period's expected reports, each month's counts
                         elif mode == "after a write":
                             write()
                         t0, c0 = time.perf_counter(), time.process_time()

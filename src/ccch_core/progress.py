@@ -55,6 +55,7 @@ __all__ = [
     "check_measurements",
     "evaluate_indicator",
     "evaluate_plan",
+    "forget_kept",
     "get_activity_report",
     "measurements",
     "parse_number",
@@ -1058,6 +1059,16 @@ def _activity_versions(db: Database, periods: Sequence[Period]) -> dict[str, tup
 
 _COMPLETENESS_KEPT = 512
 """Periods of expected reports kept per plan and database (reporting_completeness)."""
+
+
+def forget_kept(plan: Plan) -> None:
+    """Forget what is kept for ``plan`` between calls: each period's expected reports
+    (:func:`reporting_completeness`) and each month's counts (:func:`ccch_core.levels.monthly_counts`).
+    Nothing needs it to stay correct (what is kept is keyed by the data it came from); a
+    benchmark measuring a first view with nothing kept does."""
+    index = _plan_index(plan)
+    index.pop("completeness", None)
+    index.pop("monthly counts", None)
 
 
 def _local_midnight_after(day: dt.date) -> dt.datetime:
