@@ -126,3 +126,31 @@ def test_with_plan_is_a_view_of_the_same_deployment(dep):
     assert dep.with_plan(dep.plan) is dep
     with pytest.raises(KeyError, match="not one of this deployment's plans"):
         dep.with_plan(attrs.evolve(p2025, id="khac"))  # a plan the deployment does not hold
+
+
+def test_the_report_commands_take_plan(dep, tmp_path):
+    from click.testing import CliRunner
+
+    from ccch_core.cli import make_cli
+
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(make_cli(dep.config.path), [str(a) for a in args])
+
+    out = tmp_path / "r.json"
+    done = run("report", "--plan", PLAN_2025, "--period", "2025-03", "--format", "json", "-o", out)
+    assert done.exit_code == 0, done.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["plan"]["id"] == PLAN_2025 and i7(data) == 5
+    # Without --plan, 2025's month is outside the default plan: the error says which plan to choose.
+    outside = run("report", "--period", "2025-03", "--format", "json", "-o", out)
+    assert outside.exit_code == 2
+    assert "2025-03 is outside the plan 'duc-tho-2024'" in outside.output
+    assert f"choose its plan with --plan {PLAN_2025}" in outside.output
+    unknown = run("report", "--plan", "khong-co", "--period", "2024-03", "--format", "json", "-o", out)
+    assert unknown.exit_code == 2 and "no plan 'khong-co' in this deployment" in unknown.output
+    narrative = run("report-narrative", "--plan", PLAN_2025, "--period", "2025-03", "--format", "md", "-o",
+                    tmp_path / "n.md")
+    assert narrative.exit_code == 0, narrative.output
+    assert "5 số trong tháng 3/2025" in (tmp_path / "n.md").read_text(encoding="utf-8")

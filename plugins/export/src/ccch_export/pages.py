@@ -26,6 +26,21 @@ from ccch_core.web.plan_choice import chosen_plan, keep_plan_choice, plan_choice
 from . import written
 
 
+def plan_option(command):
+    """``--plan ID`` on a report command: another year's plan of the deployment (``ccch plan list``)."""
+    return click.option("--plan", "plan_id", metavar="ID",
+                        help="The plan to report on (ccch plan list); default: the deployment's default plan.")(command)
+
+
+def with_chosen_plan(deployment, plan_id: str | None):
+    """The deployment seen through ``--plan`` (unchanged without it); a usage error naming the
+    deployment's plans for an unknown id."""
+    try:
+        return deployment.with_plan(deployment.plan_by_id(plan_id))
+    except KeyError as exc:
+        raise click.BadParameter(exc.args[0], param_hint="--plan") from None
+
+
 def report_period(deployment, period_text: str, unit_id: str | None) -> Period:
     """The --period of a report command, checked against the plan, and its --unit: a click error
     naming the option otherwise. Shared by `ccch report` and `ccch report-narrative`."""
@@ -35,7 +50,11 @@ def report_period(deployment, period_text: str, unit_id: str | None) -> Period:
         raise click.BadParameter(str(exc), param_hint="--period") from None
     plan = deployment.plan
     if period.end_date < plan.starts_on or period.start_date > plan.ends_on:
-        raise click.BadParameter(f"{period} is outside the plan", param_hint="--period")
+        others = [p.id for p in deployment.plans.values() if p.id != plan.id
+                  and p.starts_on <= period.end_date and period.start_date <= p.ends_on]
+        raise click.BadParameter(f"{period} is outside the plan {plan.id!r} ({plan.starts_on} – {plan.ends_on})"
+                                 + (f"; choose its plan with --plan {others[0]}" if others else ""),
+                                 param_hint="--period")
     if unit_id and not plan.has_unit(unit_id):
         raise click.BadParameter(f"unknown unit {unit_id!r}", param_hint="--unit")
     return period
@@ -167,10 +186,12 @@ def register_commands(cli) -> None:
     @click.option("--differences", "show_differences", is_flag=True,
                   help="List what reads differently today than in the final (frozen) report.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
+    @plan_option
     @pass_deployment
-    def report_narrative(deployment, period_text, unit_id, format_name, show_differences, output):
+    def report_narrative(deployment, period_text, unit_id, format_name, show_differences, output, plan_id):
         """Write the report as prose: the final (frozen) document, or a draft with the texts saved on
         the web page and the suggestions for the sections not yet written."""
+        deployment = with_chosen_plan(deployment, plan_id)
         period = report_period(deployment, period_text, unit_id)
         if format_name not in deployment.exporters:
             raise click.BadParameter(f"unknown format {format_name!r}; available: "

@@ -237,9 +237,11 @@ def register_commands(cli):
                   help="The file format.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                   help="Output file (default: a name like bao-cao-duc-tho-2024-2024-03.docx in this folder).")
+    @pages.plan_option
     @pass_deployment
-    def report_command(deployment, period_text, unit_id, format_name, output):
+    def report_command(deployment, period_text, unit_id, format_name, output, plan_id):
         """Build the periodic report of the plan (or of one unit) and write it in a format."""
+        deployment = pages.with_chosen_plan(deployment, plan_id)
         period = pages.report_period(deployment, period_text, unit_id)
         try:
             content, filename, _ = export_report(deployment, period, unit_id, format_name)
