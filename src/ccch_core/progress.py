@@ -939,14 +939,21 @@ not yet due (the plan says "định kỳ quý" but no day). A plan sets its own 
 
 def _due_days(plan: Plan, ptype: PeriodType) -> dict[str, tuple[int | None, bool]]:
     """The earliest due day per unit among tracked rules of ``ptype`` (None: no fixed day), and
-    whether the rule that sets it marks the day assumed."""
-    days: dict[str, tuple[int | None, bool]] = {}
+    whether the rule that sets it marks the day assumed. Worked out once per plan (a national
+    plan's 3,321 reporters: 20 ms, on every view's completeness and grid before); read only."""
+    index = _plan_index(plan)
+    key = ("due days", ptype)
+    days = index.get(key)
+    if days is not None:
+        return days
+    days = {}
     for rule in plan.tracked_rules(ptype):
         assumed = rule.due_day is not None and rule.provenance.is_assumed("due_day")
         for unit in plan.resolve(rule.reporters):
             current = days.get(unit.id)
             if current is None or rule.due_day is not None and (current[0] is None or rule.due_day < current[0]):
                 days[unit.id] = (rule.due_day, assumed)
+    index[key] = days
     return days
 
 
