@@ -110,6 +110,38 @@ def test_commands_say_which_plan_and_let_you_choose(years):
     assert wrong.exit_code == 2 and "no plan 'duc-tho-2026'" in wrong.output and "duc-tho-2025" in wrong.output
 
 
+def test_the_recording_commands_record_under_the_year_s_plan(years, tmp_path):
+    """measure record|import|list and report-activity take --plan; a single period without it is
+    recorded under the plan whose year holds it (as report-sent), so 2025's values need no flag."""
+    dep, before = years
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(make_cli(dep.config.path), [str(a) for a in args])
+
+    recorded = run("measure", "record", "I8", "xa-an-dung", "2025-03", "2")
+    assert recorded.exit_code == 0, recorded.output
+    assert dep.db.execute("select plan_id from measurements where period = '2025-03'").fetchone()[0] == "duc-tho-2025"
+    reported = run("report-activity", "xa-an-dung", "2025-03", "--item", "broadcast=6")
+    assert reported.exit_code == 0, reported.output
+    assert progress.get_activity_report(dep.db, "xa-an-dung", "2025-03").items[0].count == 6
+    # An explicit --plan that does not hold the period is refused, as before, in its own words.
+    refused = run("measure", "record", "I8", "xa-an-dung", "2025-03", "2", "--plan", "duc-tho-2024")
+    assert refused.exit_code == 1 and "outside the plan" in refused.output
+    # A file of 2025's values with --plan; the list of 2025's values with --plan.
+    (tmp_path / "m.csv").write_text("indicator,unit,period,value\nI8,xa-yen-ho,2025-04,1\n", encoding="utf-8")
+    imported = run("measure", "import", tmp_path / "m.csv", "--plan", "duc-tho-2025")
+    assert imported.exit_code == 0, imported.output
+    without = run("measure", "import", tmp_path / "m.csv")
+    assert without.exit_code == 1 and "outside the plan" in without.output
+    listed = json.loads(run("measure", "list", "--plan", "duc-tho-2025", "--period", "2025", "--json").output)
+    assert {(m["unit"], m["period"]) for m in listed} >= {("xa-an-dung", "2025-03"), ("xa-yen-ho", "2025-04")}
+    unknown = run("measure", "list", "--plan", "khong-co", "--period", "2025")
+    assert unknown.exit_code == 2 and "no plan 'khong-co'" in unknown.output
+    # 2024's figures did not move.
+    assert {p: figures(dep, dep.plan, p) for p in ("2024-03", "2024-Q1", "2024")} == before
+
+
 def test_two_plans_of_one_year_or_one_id_are_refused(make_deployment, duc_tho_plan_path):
     dep = make_deployment()
     folder = dep.config.path.parent

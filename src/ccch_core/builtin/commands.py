@@ -61,6 +61,12 @@ def _chosen_plan(deployment: Deployment, plan_id: str | None) -> Plan:
         raise click.BadParameter(exc.args[0], param_hint="--plan") from None
 
 
+def _plan_choice_option(default: str):
+    """``--plan ID``: another year's plan of the deployment (``ccch plan list``); ``default`` says
+    which plan is used without it."""
+    return click.option("--plan", "plan_id", metavar="ID", help=f"The plan (ccch plan list); default: {default}.")
+
+
 def _plan_holding(deployment: Deployment, period_text: str) -> Plan:
     """The deployment's plan whose span holds the period (the default plan first; another year's
     plan of the same issuing unit next); the default plan when none does (it then says why)."""
@@ -430,9 +436,13 @@ def register_commands(cli: click.Group) -> None:
     @click.option("--note", help="A note kept with the value.")
     @click.option("--by", "recorded_by", default="cli", show_default=True, help="Who records it.")
     @click.option("--json", "as_json", is_flag=True, help="Print the stored measurement as JSON.")
+    @_plan_choice_option("the plan whose year holds PERIOD")
     @pass_deployment
-    def measure_record(deployment, indicator, unit, period, value, numerator, denominator, note, recorded_by, as_json):
+    def measure_record(deployment, indicator, unit, period, value, numerator, denominator, note, recorded_by, as_json,
+                       plan_id):
         """Record VALUE of INDICATOR for UNIT in PERIOD (yes/no: có/không or 1/0)."""
+        deployment = deployment.with_plan(_chosen_plan(deployment, plan_id) if plan_id
+                                          else _plan_holding(deployment, period))
         try:
             with storage.write_transaction(deployment.db):
                 m = progress.record_measurement(
@@ -454,14 +464,16 @@ def register_commands(cli: click.Group) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option("--by", "recorded_by", default="import", show_default=True, help="Who records the values.")
     @_progress_option()
+    @_plan_choice_option("the deployment's default plan")
     @pass_deployment
-    def measure_import(deployment, file: str, recorded_by: str, show_progress: bool | None):
+    def measure_import(deployment, file: str, recorded_by: str, show_progress: bool | None, plan_id: str | None):
         """Import values from a CSV file (UTF-8, with or without BOM).
 
         Columns: indicator, unit, period, value, numerator, denominator, note. Every row is
         checked first; if any row is bad, each bad row is reported with its line and nothing
-        is recorded.
+        is recorded. The rows are values of one plan's indicators (--plan for another year's).
         """
+        deployment = deployment.with_plan(_chosen_plan(deployment, plan_id))
         rows = read_measurement_csv(Path(file), limits_of(deployment))
         meter = ImportProgress(len(rows), show_progress)
         try:
@@ -488,9 +500,11 @@ def register_commands(cli: click.Group) -> None:
     @_period_option()
     @click.option("--indicator", help="Only this indicator.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @_plan_choice_option("the deployment's default plan")
     @pass_deployment
-    def measure_list(deployment, period_text, indicator, as_json):
+    def measure_list(deployment, period_text, indicator, as_json, plan_id):
         """Values recorded for a period (and the periods inside it)."""
+        deployment = deployment.with_plan(_chosen_plan(deployment, plan_id))
         period = _resolve_period(deployment.plan, period_text)
         periods = {period, *period.months(), *(m.rollup(t) for m in period.months() for t in type(period.type))}
         periods = [p for p in periods if period.contains(p)]
@@ -551,12 +565,16 @@ def register_commands(cli: click.Group) -> None:
                        "task, note, submitted_at). All rows are checked first; nothing is stored if one is bad.")
     @click.option("--json", "as_json", is_flag=True, help="Print the stored report as JSON.")
     @_progress_option()
+    @_plan_choice_option("the plan whose year holds PERIOD; with --from-csv, the deployment's default plan")
     @pass_deployment
-    def report_activity(deployment, unit, period, items, note, submitted_by, csv_file, as_json, show_progress):
+    def report_activity(deployment, unit, period, items, note, submitted_by, csv_file, as_json, show_progress,
+                        plan_id):
         """Submit UNIT's activity report for PERIOD (replaces an earlier one for the same period).
 
         Example: ccch report-activity xa-an-dung 2024-03 --item "broadcast=4|Nêu gương người tốt, việc tốt"
         """
+        deployment = deployment.with_plan(_chosen_plan(deployment, plan_id) if plan_id or not period
+                                          else _plan_holding(deployment, period))
         if csv_file:
             if unit or period or items:
                 raise click.UsageError("give either --from-csv or UNIT PERIOD --item …, not both")
