@@ -223,7 +223,12 @@ def main() -> None:
         for label, period in (("month", month), ("year", year)):
             ms, _ = median_ms(lambda p=period: progress.evaluate_plan(dep.db, plan, p, now=now), args.repeat)
             print(f"evaluate_plan, {label}: {ms:.0f} ms ({LAST_CPU_MS:.0f} ms CPU)")
-            ms, _ = median_ms(lambda p=period: progress.reporting_completeness(dep.db, plan, p, now=now), args.repeat)
+            def completeness(p=period):
+                if hasattr(progress, "forget_kept"):
+                    progress.forget_kept(plan)  # worked out again, not read from what is kept
+                return progress.reporting_completeness(dep.db, plan, p, now=now)
+
+            ms, _ = median_ms(completeness, args.repeat)
             print(f"reporting_completeness, {label}: {ms:.0f} ms ({LAST_CPU_MS:.0f} ms CPU)")
         dep.close()
 
