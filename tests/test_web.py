@@ -1319,3 +1319,10 @@ def test_fixed_url_is_url_for_remembered_per_mount_point(app):
         assert fixed_url("static", filename="public.css") == "/cchc" + hashed
     page = app.test_client().get("/dang-nhap", base_url="http://localhost/cchc/").get_data(as_text=True)
     assert 'href="/cchc/static/' in page
+
+
+def test_a_quarter_inside_a_sentence_keeps_its_roman_numeral(client_for):
+    """``|lower`` wrote "trong quý i/2024"; the ``lower_first`` filter lowers the first letter only."""
+    html = client_for("plan_admin").get("/?period=2024-Q1").get_data(as_text=True)
+    assert "Hoạt động được báo cáo trong quý I/2024" in html
+    assert "quý i/2024" not in html

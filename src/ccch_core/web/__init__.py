@@ -304,6 +304,13 @@ def _install_template_helpers(app: Flask) -> None:
         last_moment = to_local(value) - dt.timedelta(microseconds=1)
         return "hết ngày " + last_moment.strftime("%d/%m/%Y")
 
+    @app.template_filter("lower_first")
+    def lower_first_filter(value) -> str:
+        """A label inside a sentence: "Quý I/2024" → "quý I/2024" (``|lower`` wrote "quý i/2024")."""
+        from ..report import lower_first
+
+        return lower_first(str(value))
+
     @app.template_filter("vn_date")
     def vn_date(value) -> str:
         """A date as "20/01/2024"."""
