@@ -223,6 +223,21 @@ def run_steps(ctx: Context, names: set[str] | None, year_data: bool) -> list[dic
     return results
 
 
+def _step_names(text: str) -> set[str]:
+    """The step names in ``--steps``, comma-separated; a name that itself holds a comma
+    ("report-activity --from-csv, one month") is joined back together."""
+    known = {s.name for s in STEPS}
+    names, pending = set(), ""
+    for piece in text.split(","):
+        pending = f"{pending},{piece}" if pending else piece
+        if pending.strip() in known:
+            names.add(pending.strip())
+            pending = ""
+    if pending.strip():
+        names.add(pending.strip())  # reported as unknown by the caller
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -237,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error(f"--scale {args.scale}: give a number above 0 and at most 1")
-    names = {n.strip() for n in args.steps.split(",")} if args.steps else None
+    names = _step_names(args.steps) if args.steps else None
     unknown = (names or set()) - {s.name for s in STEPS}
     if unknown:
         parser.error(f"unknown step(s): {', '.join(sorted(unknown))}")
