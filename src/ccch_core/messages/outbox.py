@@ -294,7 +294,7 @@ class Message:
 _INSERT = (
     "insert into messages (channel, address, address_masked, purpose, template, params, "
     "idempotency_key, source, unit_id, state, attempts, created_at, next_attempt_at) "
-    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?) "
+    "values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', 0, ?10, ?10) "
     "on conflict (idempotency_key) do nothing"
 )
 _COUNT = ("insert into message_counts (day, purpose, count) values (?, ?, 1) "
@@ -384,7 +384,7 @@ def queue_message(deployment, *, channel: str, address: str, template: str, para
             raise DailyCapReached("purpose", f"the daily cap of {purpose!r} messages ({cap}) is used up for today")
     masked = mask_address(channel, address) if channel == "email" else (
         address[:4] + "***" + address[-3:] if len(address) >= 8 else "***")  # mask_phone, inline
-    row = (channel, address, masked, purpose, template, params_text, key, source, unit_id, at, at)
+    row = (channel, address, masked, purpose, template, params_text, key, source, unit_id, at)
     conn = db.conn
     if conn.in_transaction:
         cursor = conn.execute(_INSERT, row)
