@@ -122,7 +122,7 @@ class PosterText:
     survey's: "Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn"); a deployment can change them per batch."""
 
     organisation: str
-    title: str = "MỜI BẠN QUÉT MÃ QR"
+    title: str = "QUÉT MÃ QR ĐỂ MỞ TRANG"
     subtitle: str = ""
     steps: tuple[str, ...] = (
         "1. Mở máy ảnh (camera) hoặc Zalo trên điện thoại.",
