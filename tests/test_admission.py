@@ -9,12 +9,15 @@ limit, so it can only be longer than the limit, however slow the machine."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.request
 from pathlib import Path
 
@@ -168,6 +171,37 @@ def test_a_nearly_full_accept_queue_refuses_newcomers_at_once(make_deployment, m
         for s in [*waiting, served, fresh_client, listener]:
             if s is not None:
                 s.close()
+
+
+def test_a_burst_of_refusals_is_counted_in_the_log_by_a_later_request(make_deployment, make_app, monkeypatch,
+                                                                      caplog):
+    """Refusals are logged as a count at most every LOG_EVERY_SECONDS; a rush's burst is shorter
+    than that, so the rest of its count is written by the next request served once the interval
+    has passed (before, it waited for a next refusal, and a run of 934 refusals logged 2)."""
+    app = make_app(make_deployment())
+    clock = [1000.0]
+    waits = [99.0, 99.0, 99.0]
+    monkeypatch.setattr(admission, "queued_seconds", lambda environ: waits.pop(0) if waits else 0.0)
+    monkeypatch.setattr(admission, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    client = app.test_client()
+    env = {"gunicorn.socket": object()}
+
+    def logged() -> list[int]:
+        return [int(m.group(1)) for r in caplog.records if (m := re.match(r"queue: refused (\d+) ", r.getMessage()))]
+
+    with caplog.at_level(logging.WARNING):
+        assert client.get("/dang-nhap", environ_base=env).status_code == 503  # logged at once: 1
+        clock[0] += 1
+        assert [client.get("/dang-nhap", environ_base=env).status_code for _ in range(2)] == [503, 503]
+        assert logged() == [1]
+        clock[0] += 1
+        assert client.get("/dang-nhap", environ_base=env).status_code == 200  # too soon to log again
+        assert logged() == [1]
+        clock[0] += admission.LOG_EVERY_SECONDS
+        assert client.get("/dang-nhap", environ_base=env).status_code == 200
+        assert logged() == [1, 2]  # every refusal counted
+        assert client.get("/dang-nhap", environ_base=env).status_code == 200
+        assert logged() == [1, 2]  # nothing new: no line
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pipe and /proc/self/fd")
