@@ -368,11 +368,12 @@ def csv_records(text: str, file: str, limits: ImportLimits = DEFAULT_LIMITS) -> 
                 if field.strip():
                     raise _too_many_columns(file, limits, line, limits.max_columns + offset + 1)
             record = record[:limits.max_columns]
-        for index, field in enumerate(record):
-            if len(field) > limits.max_cell_chars:
-                name = header_names[index] if index < len(header_names) and header_names[index] else \
-                    _column_letter(index + 1)
-                raise _cell_too_long(file, limits, line, name, len(field))
+        if record and max(map(len, record)) > limits.max_cell_chars:  # one C call a record, then which
+            for index, field in enumerate(record):
+                if len(field) > limits.max_cell_chars:
+                    name = header_names[index] if index < len(header_names) and header_names[index] else \
+                        _column_letter(index + 1)
+                    raise _cell_too_long(file, limits, line, name, len(field))
         if line == 1:
             header_names = [field.strip() for field in record]
         records.append(record)

@@ -493,7 +493,9 @@ def check_activity_item(plan: Plan, index: int, item: ActivityItem | Mapping[str
     unknown = set(data) - {"category", "count", "title", "link", "task_id"}
     if unknown:
         raise ProgressError(where, f"unknown field(s) {', '.join(sorted(unknown))}")
-    category = clean(str(data.get("category") or ""))
+    category = data.get("category") or ""
+    if not isinstance(category, str) or category not in ACTIVITY_CATEGORIES:  # a known one as typed is clean
+        category = clean(str(category))
     if category not in ACTIVITY_CATEGORIES:
         raise ProgressError(f"{where}.category", f"{category!r} is not one of {', '.join(ACTIVITY_CATEGORIES)}", category)
     count = parse_number(data.get("count", ""), f"{where}.count")

@@ -965,7 +965,7 @@ def _read_csv(path: Path, columns: tuple[str, ...], required: set[str],
     for line, record in enumerate(records[1:], start=2):
         if not record:
             continue  # an empty line, as csv.DictReader skips it
-        rows.append((line, {name: value.strip() for name, value in zip(header, record, strict=False) if value.strip()}))
+        rows.append((line, {name: value for name, value in zip(header, map(str.strip, record)) if value}))
     return rows
 
 
@@ -996,6 +996,7 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
     meter = ImportProgress(len(rows), show_progress)
     reports: dict[tuple[str, str], dict] = {}
     problems = []
+    instants: dict[str, dt.datetime] = {}  # a report's rows repeat its submission time
     for line, row in rows:
         key = (row.get("unit", ""), row.get("period", ""))
         report = reports.setdefault(key, {"lines": [], "items": [], "note": None, "submitted_at": None})
@@ -1003,11 +1004,16 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
         report["items"].append({"category": row.get("category", ""), "count": row.get("count", ""),
                                 "title": row.get("title"), "link": row.get("link"), "task_id": row.get("task")})
         report["note"] = report["note"] or row.get("note")
-        if row.get("submitted_at"):
-            try:
-                report["submitted_at"] = parse_local_instant(row["submitted_at"])
-            except progress.ProgressError as exc:
-                problems.append(f"{path}:{line}: {exc}")
+        text = row.get("submitted_at")
+        if text:
+            at = instants.get(text)
+            if at is None:
+                try:
+                    at = instants[text] = parse_local_instant(text)
+                except progress.ProgressError as exc:
+                    problems.append(f"{path}:{line}: {exc}")
+            if at is not None:
+                report["submitted_at"] = at
     # Check every report as recording does, each item on its own so that every bad row is named
     # (a unit or period that is wrong on each row of its report, a note on the report's first);
     # a bad file changes nothing.
