@@ -164,6 +164,23 @@ def test_moving_to_another_phone_needs_a_code_of_the_phone_in_use(officer):
     assert actions[-2:] == ["user.totp_enable", "user.totp_reset"]
 
 
+def test_a_mistyped_new_code_does_not_use_up_the_code_of_the_phone_in_use(officer):
+    dep, _app, client, name = officer
+    old = enrol(client)
+    new = shown_secret(client.get("/tai-khoan/xac-thuc-hai-buoc").get_data(as_text=True))
+    url = "/tai-khoan/xac-thuc-hai-buoc"
+    wrong = f"{(int(code(new)) + 1) % 1_000_000:06d}"
+    response = post(client, url, {"current_code": code(old, 1), "code": wrong}, url)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="code-error"' in body and 'id="current_code-error"' not in body
+    # The same code of the phone in use still works with the right new code: it was not used up.
+    response = post(client, url, {"current_code": code(old, 1), "code": code(new)}, url)
+    assert response.status_code == 303
+    user = accounts.find_user(dep.db, name)
+    assert totp.unseal(dep.secret_key, user.id, dep.db.execute(
+        "select totp_secret from users where id = ?", [user.id]).fetchone()[0]) == new
+
+
 def test_a_set_up_left_for_more_than_ten_minutes_starts_over(officer, monkeypatch):
     _dep, _app, client, _name = officer
     secret = shown_secret(client.get("/tai-khoan/xac-thuc-hai-buoc").get_data(as_text=True))

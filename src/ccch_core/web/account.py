@@ -155,7 +155,13 @@ def second_factor():
     errors: dict[str, str] = {}
     plain = _pending_setup(user)
     if request.method == "POST" and plain is not None:
-        if user.totp_enabled and not _current_code_ok(user, _field("current_code", 16)):
+        new_code = totp.normalise_code(_field("code", 16))
+        if user.totp_enabled and (new_code is None or totp.matching_step(plain, new_code) is None):
+            # A move: the new phone's code is checked first (against the secret this session was
+            # shown, so it tells nothing about the account): a mistyped new code must not use up
+            # the code of the phone in use, which is accepted once.
+            errors["code"] = CODE_REFUSAL
+        elif user.totp_enabled and not _current_code_ok(user, _field("current_code", 16)):
             errors["current_code"] = CODE_REFUSAL
         elif not user.totp_enabled and not _current_password_ok(
                 user, _field("current_password", accounts.MAX_PASSWORD_LENGTH)):
