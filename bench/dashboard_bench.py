@@ -129,6 +129,8 @@ def main() -> None:
                     if mode == "cold":
                         dashboard._CHARTS_CACHE.clear()
                         dashboard._MONTHS_CACHE.clear()
+                        if hasattr(progress_module, "forget_kept"):  # each period's reports, each month's counts
+                            progress_module.forget_kept(dep.plan)
                     elif mode == "write":
                         write_to(month)
                     t0 = time.perf_counter()
