@@ -2,9 +2,10 @@
 
 1. **Queueing cost.** A registration-like write transaction (one insert into a table of the
    caller's, on the deployment's real SQLite file, WAL) is timed N times without and N times with
-   ``queue_message`` inside it (an SMS one-time code: address normalised and hashed, template and
-   parameters checked, the daily-cap counter upserted). The difference per transaction is the cost
-   queueing adds. Target: ≤ 50 µs.
+   ``queue_message`` inside it (an SMS one-time code: address and idempotency key checked, template
+   parameters checked and written as JSON, the daily cap's cached read, one row in the outbox and
+   its idempotency key's index). The difference per transaction is the cost queueing adds.
+   Target: ≤ 50 µs.
 2. **Delivery rate.** N messages queued, then ``ccch messages send`` (the real ``Deliverer``, one
    message claimed, sent and recorded at a time) drains them into a local fake SMS gateway that runs
    in its own process (tests/message_fakes.py, HTTP/1.1 keep-alive, as a real gateway would be
@@ -12,6 +13,11 @@
 
     .venv/bin/python bench/messages_bench.py                    # 20,000 transactions, 3,000 messages
     .venv/bin/python bench/messages_bench.py --transactions 50000 --messages 5000
+
+``--count bare|queued`` runs the same transactions untimed, for an instruction counter that load
+cannot move (docs/performance.md, "Messages")::
+
+    valgrind --tool=cachegrind --cache-sim=no .venv/bin/python bench/messages_bench.py --count queued --transactions 4000
 """
 
 from __future__ import annotations
@@ -99,6 +105,18 @@ def bench_queueing(n: int) -> dict[str, float]:
             "cpu_added_us": (cpu_queued - cpu_bare) / len(bare) * 1e6, "cpu_bare_us": cpu_bare / len(bare) * 1e6}
 
 
+def count_transactions(kind: str, n: int) -> None:
+    """``n`` transactions of ``kind`` (``bare`` or ``queued``), after the same warm-up as
+    :func:`bench_queueing` and untimed: run under cachegrind for each kind and for ``n = 0``, the
+    difference of the instruction counts over ``n`` is what queueing adds to a transaction."""
+    with tempfile.TemporaryDirectory() as tmp:
+        deployment = make_deployment(Path(tmp) / "d", {"sms": 'sender = "folder"'})
+        time_transactions(deployment, 500, True, 10_000_000)
+        time_transactions(deployment, 500, False, 20_000_000)
+        time_transactions(deployment, n, kind == "queued", 0)
+        deployment.close()
+
+
 def bench_delivery(n: int, sender: str) -> dict[str, float]:
     from message_fakes import FakeGatewayProcess
 
@@ -135,7 +153,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transactions", type=int, default=20_000)
     parser.add_argument("--messages", type=int, default=3_000)
+    parser.add_argument("--count", choices=("bare", "queued"),
+                        help="only run --transactions transactions of this kind, untimed (for cachegrind)")
     args = parser.parse_args(argv)
+    if args.count:
+        count_transactions(args.count, args.transactions)
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"SQLite {__import__('sqlite3').sqlite_version}")
     q = bench_queueing(args.transactions)
