@@ -91,18 +91,26 @@ def roles_required(*roles: Role) -> Callable:
     return decorator
 
 
-def require_unit_access(unit_id: str) -> None:
+def require_unit_access(unit_id: str, plan=None) -> None:
     """404 for a unit the plan does not have; 403 unless the signed-in user may see ``unit_id``'s
     data by the one rule, :meth:`ccch_core.accounts.User.can_see_unit` (admins: every unit; a unit
-    officer: their unit and the units below it; viewers and contest managers: none)."""
-    plan = deployment().plan
+    officer: their unit and the units below it; viewers and contest managers: none).
+
+    ``plan``: the plan whose data the page shows; by default the plan the request chose
+    (:func:`ccch_core.web.plan_choice.chosen_plan`: ``?plan=`` or the default plan). Units and
+    their tree differ between years (communes merged, renamed, moved), so a unit is checked in
+    the tree of the year whose data is shown, not in the default plan's."""
+    if plan is None:
+        from .plan_choice import chosen_plan  # plan_choice imports this package's deployment()
+
+        plan = chosen_plan()
     if not plan.has_unit(unit_id):
         abort(404)
     if not g.user.can_see_unit(plan, unit_id):
         abort(403)
 
 
-def unit_scope(unit_id: str | None) -> str | None:
+def unit_scope(unit_id: str | None, plan=None) -> str | None:
     """The unit whose data a request asks for through an optional parameter (``?unit=…``),
     checked by the same rule as :func:`require_unit_access`; None means the whole plan.
 
@@ -110,13 +118,22 @@ def unit_scope(unit_id: str | None) -> str | None:
     within the user's scope). Without one, a unit officer gets their own unit, never the whole
     plan; the other roles get the whole plan's picture (the dashboard's figures). Every view that
     shows or exports data for an optional unit — reports, exports, downloads, plugin pages —
-    goes through here, so one role gets one answer for one unit wherever it asks."""
+    goes through here, so one role gets one answer for one unit wherever it asks.
+
+    ``plan`` as for :func:`require_unit_access` (default: the plan the request chose). A unit
+    officer whose unit that plan does not have (another year's tree) gets a 404 in words."""
+    if plan is None:
+        from .plan_choice import chosen_plan
+
+        plan = chosen_plan()
     if unit_id:
-        require_unit_access(unit_id)
+        require_unit_access(unit_id, plan)
         return unit_id
     if g.user.role is Role.UNIT_OFFICER:
         if not g.user.unit_id:
             abort(403)
+        if not plan.has_unit(g.user.unit_id):
+            abort(404, description=f"Đơn vị của bạn không có trong “{plan.title}”: chọn kế hoạch của năm khác.")
         return g.user.unit_id
     return None
 

@@ -1,0 +1,90 @@
+"""A unit's data under another year's plan (#19's ``?plan=``) is checked in that year's tree:
+units are merged, renamed and moved between years, so checking the unit against the default
+plan let an officer open a unit the chosen year no longer puts under them, refused a unit only
+the chosen year has, and answered 500 for a unit only the default year has (or an officer's own
+unit the chosen year does not have). Flask's test client on the Đức Thọ 2024 plan (default) and
+a 2025 plan in which Đức Đồng's id is ``xa-duc-dong-moi`` and An Dũng's one-stop desk is moved
+under it."""
+
+from __future__ import annotations
+
+import pytest
+from test_plan_years import add_plans, plan_2025
+
+from ccch_core.deployment import Deployment
+from ccch_core.testing import login
+
+DESK = "xa-an-dung.mot-cua"
+
+
+@pytest.fixture
+def dep(make_deployment, duc_tho_plan_path):
+    first = make_deployment(("export",))
+    folder = first.config.path.parent
+    text = plan_2025(duc_tho_plan_path.read_text(encoding="utf-8")).replace("xa-duc-dong", "xa-duc-dong-moi")
+    moved = text.replace(f'id = "{DESK}"\nname = "Bộ phận tiếp nhận và trả kết quả xã An Dũng"\n'
+                         'kind = "one_stop_desk"\nparent = "xa-an-dung"',
+                         f'id = "{DESK}"\nname = "Bộ phận tiếp nhận và trả kết quả xã An Dũng"\n'
+                         'kind = "one_stop_desk"\nparent = "xa-duc-dong-moi"', 1)
+    assert moved != text
+    (folder / "plan-2025.toml").write_text(moved, encoding="utf-8")
+    add_plans(first.config.path, "plan-2025.toml")
+    first.close()
+    dep = Deployment.open(first.config.path)
+    assert dep.plan_by_id("duc-tho-2025").unit(DESK).parent == "xa-duc-dong-moi"
+    assert dep.plan.unit(DESK).parent == "xa-an-dung"
+    yield dep
+    dep.close()
+
+
+@pytest.fixture
+def client_as(dep, make_app, make_user):
+    app = make_app(dep)
+
+    def factory(role, unit_id=None):
+        client = app.test_client()
+        username, password = make_user(dep, role, unit_id=unit_id)
+        assert login(client, username, password).status_code == 302
+        return client
+    return factory
+
+
+WRITE = "/xuat/viet?plan=duc-tho-2025&period=2025-03"
+DOWNLOAD = "/xuat/bao-cao?plan=duc-tho-2025&period=2025-03&format=docx"
+
+
+def status(client, url):
+    return client.get(url).status_code
+
+
+def test_a_unit_only_the_chosen_year_has_opens_and_one_only_the_default_has_is_a_404(client_as):
+    admin = client_as("plan_admin")
+    page = admin.get(WRITE + "&unit=xa-duc-dong-moi")
+    assert page.status_code == 200  # was a 404: checked in 2024's plan, which has no such unit
+    assert "Đức Đồng" in page.get_data(as_text=True)
+    assert status(admin, DOWNLOAD + "&unit=xa-duc-dong-moi") == 200
+    # 2024's id is not a unit of 2025's plan: a 404, not a 500 from looking it up in 2025's tree.
+    assert status(admin, WRITE + "&unit=xa-duc-dong") == 404
+    assert status(admin, DOWNLOAD + "&unit=xa-duc-dong") == 404
+    # The default plan is unchanged.
+    assert status(admin, "/xuat/viet?period=2024-03&unit=xa-duc-dong") == 200
+    assert status(admin, "/xuat/viet?period=2024-03&unit=xa-duc-dong-moi") == 404
+
+
+def test_an_officer_sees_a_unit_by_the_chosen_year_s_tree(client_as):
+    an_dung = client_as("unit_officer", "xa-an-dung")
+    # 2024: the desk is An Dũng's; 2025: Đức Đồng's. An Dũng's officer must not open its 2025 data.
+    assert status(an_dung, f"/xuat/viet?period=2024-03&unit={DESK}") == 200
+    assert status(an_dung, f"{WRITE}&unit={DESK}") == 403
+    assert status(an_dung, f"{DOWNLOAD}&unit={DESK}") == 403
+    duc_dong = client_as("unit_officer", "xa-duc-dong")
+    assert status(duc_dong, f"/xuat/viet?period=2024-03&unit={DESK}") == 403
+
+
+def test_an_officer_whose_unit_the_chosen_year_does_not_have_gets_a_404_in_words(client_as):
+    officer = client_as("unit_officer", "xa-duc-dong")
+    for url in (WRITE, DOWNLOAD):
+        response = officer.get(url)
+        assert response.status_code == 404, url  # was a 500 (their unit looked up in 2025's tree)
+        assert "Đơn vị của bạn không có trong" in response.get_data(as_text=True)
+    assert status(officer, "/xuat/viet?period=2024-03") == 200
