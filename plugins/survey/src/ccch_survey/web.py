@@ -47,7 +47,7 @@ from ccch_core.privacy import keyed_hash
 from ccch_core.ratelimit import client_network
 from ccch_core.storage import is_busy, is_full, write_transaction
 from ccch_core.web import client_key, deployment
-from ccch_core.web.auth import require_unit_access, roles_required
+from ccch_core.web.auth import require_unit_access, roles_required, unit_scope
 from ccch_core.web.compression import Secret, page_response, precompress
 from ccch_core.web.dashboard import period_choices as dashboard_period_choices
 from ccch_core.web.formtoken import (
@@ -634,6 +634,9 @@ def _scope_unit() -> str | None:
     if unit_id:
         require_unit_access(unit_id)
         return unit_id
+    if g.user.role is Role.UNIT_OFFICER:
+        # The core's rule: their own unit, which the chosen year's plan may not have (a 404 in words).
+        return unit_scope(None)
     return None if g.user.is_admin else g.user.unit_id
 
 
