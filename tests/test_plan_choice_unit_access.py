@@ -88,3 +88,14 @@ def test_an_officer_whose_unit_the_chosen_year_does_not_have_gets_a_404_in_words
         assert response.status_code == 404, url  # was a 500 (their unit looked up in 2025's tree)
         assert "Đơn vị của bạn không có trong" in response.get_data(as_text=True)
     assert status(officer, "/xuat/viet?period=2024-03") == 200
+
+
+def test_a_month_s_report_form_checks_the_unit_in_that_month_s_plan(client_as):
+    admin = client_as("plan_admin")
+    assert status(admin, "/bao-cao/xa-duc-dong/2024-03") == 200
+    assert status(admin, "/bao-cao/xa-duc-dong/2025-03") == 404  # was a 500: 2025 has no such unit
+    assert status(admin, "/bao-cao/xa-duc-dong-moi/2025-03") == 200  # was a 404: checked in 2024's plan
+    assert status(admin, "/bao-cao/xa-duc-dong-moi/2024-03") == 404
+    an_dung = client_as("unit_officer", "xa-an-dung")
+    assert status(an_dung, "/bao-cao/xa-an-dung/2025-03") == 200
+    assert status(an_dung, "/bao-cao/xa-duc-dong-moi/2025-03") == 403

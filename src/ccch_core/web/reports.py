@@ -275,13 +275,15 @@ def form(unit_id: str, period_text: str):
     """A unit's monthly report: activities and indicator values, submitted together."""
     if g.user.role not in (*ADMINS, Role.UNIT_OFFICER):
         abort(403)
-    require_unit_access(unit_id)
     dep = deployment()
     db = dep.db
     period = _month(period_text)
     plan = plan_of_month(dep, period)
     if period.type is not PeriodType.MONTH or plan is None:
         abort(404)
+    # The unit in the tree of the month's own plan (units are merged, renamed and moved between
+    # years): checked in the default plan, a unit 2025 no longer has was a 500 for a 2025 month.
+    require_unit_access(unit_id, plan)
     unit = plan.unit(unit_id)
     if unit not in plan.expected_reporters(period):
         abort(404, description=f"{unit.name} không phải gửi báo cáo {period.label_vi}.")
