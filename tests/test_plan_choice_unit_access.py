@@ -99,3 +99,13 @@ def test_a_month_s_report_form_checks_the_unit_in_that_month_s_plan(client_as):
     an_dung = client_as("unit_officer", "xa-an-dung")
     assert status(an_dung, "/bao-cao/xa-an-dung/2025-03") == 200
     assert status(an_dung, "/bao-cao/xa-duc-dong-moi/2025-03") == 403
+
+
+def test_a_raw_table_checks_the_unit_in_the_default_plan_whatever_plan_a_link_carries(client_as):
+    """/xuat/du-lieu is not per plan (every year's rows): a ``?plan=`` carried by a link from a
+    chosen year's page does not change whose unit it is."""
+    admin = client_as("plan_admin")
+    table = "/xuat/du-lieu/activity_items"
+    assert status(admin, f"{table}?unit=xa-duc-dong") == 200
+    assert status(admin, f"{table}?unit=xa-duc-dong&plan=duc-tho-2025") == 200
+    assert status(admin, f"{table}?unit=xa-duc-dong-moi&plan=duc-tho-2025") == 404

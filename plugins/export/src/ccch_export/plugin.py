@@ -380,7 +380,9 @@ def data_download(name: str):
         period = _parse_period(request.args.get("period"))
     except PeriodError:
         abort(400, description="Kỳ không hợp lệ.")
-    unit_id = unit_scope(request.args.get("unit") or None)
+    # A raw table holds every year's rows (not per plan): its unit is checked in the default plan,
+    # whatever ?plan= a link from a chosen year's page carries.
+    unit_id = unit_scope(request.args.get("unit") or None, dep.plan)
     scope = DataScope(unit_id, period)
     extension, media_type = DATA_FORMATS[format_name]
     filename = f"{table.name}{'-' + str(period) if period else ''}{'-' + slugify(unit_id) if unit_id else ''}.{extension}"
