@@ -109,3 +109,11 @@ def test_a_raw_table_checks_the_unit_in_the_default_plan_whatever_plan_a_link_ca
     assert status(admin, f"{table}?unit=xa-duc-dong") == 200
     assert status(admin, f"{table}?unit=xa-duc-dong&plan=duc-tho-2025") == 200
     assert status(admin, f"{table}?unit=xa-duc-dong-moi&plan=duc-tho-2025") == 404
+
+
+def test_the_messages_page_scopes_an_officer_by_the_default_plan_whatever_plan_is_asked(client_as):
+    """/tin-nhan is not per plan: an officer's own scope comes from the plan the page reads (the
+    default), not from a ``?plan=`` that names a year without their unit."""
+    officer = client_as("unit_officer", "xa-duc-dong")
+    assert status(officer, "/tin-nhan") == 200
+    assert status(officer, "/tin-nhan?plan=duc-tho-2025") == 200

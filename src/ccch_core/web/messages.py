@@ -81,7 +81,7 @@ def scope_filters(user, plan: Plan) -> dict[str, Any]:
     if user.role in ADMINS:
         return {}
     if user.role == Role.UNIT_OFFICER:
-        unit_id = unit_scope(None)  # the core's one rule for a unit's data: their own unit (403 without one)
+        unit_id = unit_scope(None, plan)  # the core's one rule for a unit's data: their own unit (403 without one)
         return {"unit_ids": [unit_id, *(u.id for u in plan.descendants(unit_id))]}
     if user.role == Role.CONTEST_MANAGER:
         return {"source": CONTEST_SOURCE}
