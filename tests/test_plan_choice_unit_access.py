@@ -12,7 +12,7 @@ import pytest
 from test_plan_years import add_plans, plan_2025
 
 from ccch_core.deployment import Deployment
-from ccch_core.testing import login
+from ccch_core.testing import csrf_token, login
 
 DESK = "xa-an-dung.mot-cua"
 
@@ -117,3 +117,18 @@ def test_the_messages_page_scopes_an_officer_by_the_default_plan_whatever_plan_i
     officer = client_as("unit_officer", "xa-duc-dong")
     assert status(officer, "/tin-nhan") == 200
     assert status(officer, "/tin-nhan?plan=duc-tho-2025") == 200
+
+
+def test_reopening_a_report_checks_the_unit_in_that_month_s_plan(dep, client_as):
+    from ccch_core import progress
+
+    progress.record_activity_report(dep.db, dep.plan_by_id("duc-tho-2025"), "xa-duc-dong-moi", "2025-03",
+                                    [{"category": "broadcast", "count": 2}])
+    admin = client_as("plan_admin")
+    form = admin.get("/bao-cao/xa-duc-dong-moi/2025-03").get_data(as_text=True)
+    assert 'action="/bao-cao/xa-duc-dong-moi/2025-03/mo-lai' in form
+    token = {"csrf_token": csrf_token(admin, "/bao-cao/xa-duc-dong-moi/2025-03")}
+    for url in ("/bao-cao/xa-duc-dong-moi/2025-03/mo-lai", "/bao-cao/xa-duc-dong-moi/2025-03/mo-lai?plan=duc-tho-2025"):
+        assert admin.post(url, data=token).status_code == 303, url  # was a 404 (checked in 2024's plan), a 500
+        assert progress.get_activity_report(dep.db, "xa-duc-dong-moi", "2025-03").status == "reopened"
+    assert admin.post("/bao-cao/xa-duc-dong/2025-03/mo-lai", data=token).status_code == 404

@@ -336,14 +336,15 @@ def form(unit_id: str, period_text: str):
 @roles_required(*ADMINS)
 def reopen(unit_id: str, period_text: str):
     """Reopen a submitted report so the unit can correct it (plan admin)."""
-    require_unit_access(unit_id)
     period = _month(period_text)
     dep = deployment()
+    plan = plan_of_month(dep, period) or dep.plan  # the unit as the month's own plan has it (as form())
+    require_unit_access(unit_id, plan)
     try:
         with storage.write_transaction(dep.db):
             progress.reopen_activity_report(dep.db, unit_id, period, reopened_by=g.user.username)
             audit.record(dep.db, g.user.username, "report.reopen",
-                         f"{dep.plan.unit(unit_id).name} — {period.label_vi}")
+                         f"{plan.unit(unit_id).name} — {period.label_vi}")
     except progress.ProgressError:
         abort(404)
     flash("Đã mở lại báo cáo để đơn vị chỉnh sửa.")
