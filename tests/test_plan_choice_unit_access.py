@@ -132,3 +132,18 @@ def test_reopening_a_report_checks_the_unit_in_that_month_s_plan(dep, client_as)
         assert admin.post(url, data=token).status_code == 303, url  # was a 404 (checked in 2024's plan), a 500
         assert progress.get_activity_report(dep.db, "xa-duc-dong-moi", "2025-03").status == "reopened"
     assert admin.post("/bao-cao/xa-duc-dong/2025-03/mo-lai", data=token).status_code == 404
+
+
+def test_a_large_plan_s_pages_for_an_officer_whose_unit_the_chosen_year_lacks(client_as, monkeypatch):
+    """A plan too large to list every report opens a unit officer's pages at their own unit: in a
+    year whose plan lacks it, a 404 in words, not a 500 (the size is lowered to Đức Thọ's here)."""
+    from ccch_core import levels
+
+    monkeypatch.setattr(levels, "LIST_LIMIT", 1)
+    officer = client_as("unit_officer", "xa-duc-dong")
+    assert status(officer, "/?period=2024-03") == 200
+    response = officer.get("/?plan=duc-tho-2025&period=2025-03")
+    assert response.status_code == 404  # was a 500
+    assert "Đơn vị của bạn không có trong" in response.get_data(as_text=True)
+    # The reports list lists only what they may see: none of that year's units.
+    assert "An Dũng" not in officer.get("/bao-cao?plan=duc-tho-2025&period=2025-03").get_data(as_text=True)
