@@ -31,3 +31,12 @@ def test_an_officer_whose_unit_the_chosen_year_lacks_gets_a_404_in_words(officer
     response = officer.get(f"{page}?plan=duc-tho-2025&ky=2025-03")
     assert response.status_code == 404  # was a 500
     assert "Đơn vị của bạn không có trong" in response.get_data(as_text=True)
+
+
+def test_the_dashboard_panel_under_a_year_without_the_officer_s_unit(officer):
+    """The survey's dashboard panel counts an officer's units in the year shown: a year whose plan
+    lacks their unit shows no unit's figures, and no 500."""
+    assert officer.get("/?period=2024-03").status_code == 200
+    response = officer.get("/?plan=duc-tho-2025&period=2025-03")
+    assert response.status_code == 200
+    assert "Khảo sát sự hài lòng" in response.get_data(as_text=True)
