@@ -50,6 +50,8 @@ SOURCES = {
     "plugins/feedback/src/ccch_feedback/messages.py": "citizen",
     "src/ccch_core/web/auth.py": "officer",
     "src/ccch_core/web/reports.py": "officer",
+    "src/ccch_core/web/dashboard.py": "officer",
+    "src/ccch_core/web/plan_choice.py": "officer",
     "src/ccch_core/web/__init__.py": "anyone",  # the error pages' texts
 }
 """Python and JavaScript whose visible strings have one kind of reader."""

@@ -86,7 +86,7 @@ def test_an_officer_whose_unit_the_chosen_year_does_not_have_gets_a_404_in_words
     for url in (WRITE, DOWNLOAD):
         response = officer.get(url)
         assert response.status_code == 404, url  # was a 500 (their unit looked up in 2025's tree)
-        assert "Đơn vị của bạn không có trong" in response.get_data(as_text=True)
+        assert "Đơn vị của anh/chị không có trong" in response.get_data(as_text=True)
     assert status(officer, "/xuat/viet?period=2024-03") == 200
 
 
@@ -144,6 +144,6 @@ def test_a_large_plan_s_pages_for_an_officer_whose_unit_the_chosen_year_lacks(cl
     assert status(officer, "/?period=2024-03") == 200
     response = officer.get("/?plan=duc-tho-2025&period=2025-03")
     assert response.status_code == 404  # was a 500
-    assert "Đơn vị của bạn không có trong" in response.get_data(as_text=True)
+    assert "Đơn vị của anh/chị không có trong" in response.get_data(as_text=True)
     # The reports list lists only what they may see: none of that year's units.
     assert "An Dũng" not in officer.get("/bao-cao?plan=duc-tho-2025&period=2025-03").get_data(as_text=True)

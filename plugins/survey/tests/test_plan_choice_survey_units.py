@@ -30,7 +30,7 @@ def test_an_officer_whose_unit_the_chosen_year_lacks_gets_a_404_in_words(officer
     assert officer.get(f"{page}?ky=2024-03").status_code == 200  # their own year works
     response = officer.get(f"{page}?plan=duc-tho-2025&ky=2025-03")
     assert response.status_code == 404  # was a 500
-    assert "Đơn vị của bạn không có trong" in response.get_data(as_text=True)
+    assert "Đơn vị của anh/chị không có trong" in response.get_data(as_text=True)
 
 
 def test_the_dashboard_panel_under_a_year_without_the_officer_s_unit(officer):

@@ -133,7 +133,7 @@ def unit_scope(unit_id: str | None, plan=None) -> str | None:
         if not g.user.unit_id:
             abort(403)
         if not plan.has_unit(g.user.unit_id):
-            abort(404, description=f"Đơn vị của bạn không có trong “{plan.title}”: chọn kế hoạch của năm khác.")
+            abort(404, description=f"Đơn vị của anh/chị không có trong “{plan.title}”: chọn kế hoạch của năm khác.")
         return g.user.unit_id
     return None
 

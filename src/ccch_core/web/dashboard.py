@@ -299,7 +299,7 @@ def viewing_scope(plan: Plan, small: bool = False) -> str | None:
         return unit_id
     if g.user.role is Role.UNIT_OFFICER and g.user.unit_id and not small:
         if not plan.has_unit(g.user.unit_id):  # another year's plan (?plan=) without their unit
-            abort(404, description=f"Đơn vị của bạn không có trong “{plan.title}”: chọn kế hoạch của năm khác.")
+            abort(404, description=f"Đơn vị của anh/chị không có trong “{plan.title}”: chọn kế hoạch của năm khác.")
         return g.user.unit_id
     return None
 
