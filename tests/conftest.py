@@ -10,6 +10,7 @@ import pytest
 
 from ccch_core.deployment import Deployment
 from ccch_core.planfile import load_plan
+from ccch_core.testing import login
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for ccch_testing
 
@@ -41,3 +42,17 @@ def deployment(deployment_config):
     dep = Deployment.open(deployment_config, migrate=True)
     yield dep
     dep.close()
+
+
+@pytest.fixture
+def client_as(dep, make_app, make_user):
+    """``client_as(role, unit_id=None)``: a test client signed in as a new user of that role, on
+    the test module's ``dep`` (a module with another signature defines its own)."""
+    app = make_app(dep)
+
+    def factory(role, unit_id=None):
+        client = app.test_client()
+        username, password = make_user(dep, role, unit_id=unit_id)
+        assert login(client, username, password).status_code == 302
+        return client
+    return factory

@@ -9,38 +9,20 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from test_plan_years import add_plans, plan_2025
+from test_plan_years import plan_2025, with_plan_2025
 
 from ccch_core import local_plans as lp
 from ccch_core.cli import make_cli
-from ccch_core.deployment import Deployment
-from ccch_core.testing import csrf_token, login
+from ccch_core.testing import csrf_token
 
 UNIT = "xa-an-dung"
 
 
 @pytest.fixture
 def dep(make_deployment, duc_tho_plan_path):
-    first = make_deployment()
-    folder = first.config.path.parent
-    (folder / "plan-2025.toml").write_text(plan_2025(duc_tho_plan_path.read_text(encoding="utf-8")), encoding="utf-8")
-    add_plans(first.config.path, "plan-2025.toml")
-    first.close()
-    dep = Deployment.open(first.config.path)
+    dep = with_plan_2025(make_deployment(), plan_2025(duc_tho_plan_path.read_text(encoding="utf-8")))
     yield dep
     dep.close()
-
-
-@pytest.fixture
-def client_as(dep, make_app, make_user):
-    app = make_app(dep)
-
-    def factory(role, unit_id=None):
-        client = app.test_client()
-        username, password = make_user(dep, role, unit_id=unit_id)
-        assert login(client, username, password).status_code == 302
-        return client
-    return factory
 
 
 def test_the_board_says_which_plan_and_offers_the_other_years(dep, client_as):

@@ -11,10 +11,9 @@ import datetime as dt
 import re
 
 import pytest
-from test_plan_years import add_plans, plan_2025
+from test_plan_years import plan_2025, with_plan_2025
 
 from ccch_core import progress
-from ccch_core.deployment import Deployment
 from ccch_core.testing import login
 
 UTC = dt.UTC
@@ -22,12 +21,7 @@ UTC = dt.UTC
 
 @pytest.fixture
 def dep(make_deployment, duc_tho_plan_path):
-    first = make_deployment()
-    folder = first.config.path.parent
-    (folder / "plan-2025.toml").write_text(plan_2025(duc_tho_plan_path.read_text(encoding="utf-8")), encoding="utf-8")
-    add_plans(first.config.path, "plan-2025.toml")
-    first.close()
-    dep = Deployment.open(first.config.path)
+    dep = with_plan_2025(make_deployment(), plan_2025(duc_tho_plan_path.read_text(encoding="utf-8")))
     # March of each year: An Dũng broadcast 4 times in 2024 and 9 times in 2025.
     progress.record_activity_report(dep.db, dep.plan, "xa-an-dung", "2024-03", [{"category": "broadcast", "count": 4}],
                                     now=dt.datetime(2024, 4, 2, tzinfo=UTC))
@@ -36,18 +30,6 @@ def dep(make_deployment, duc_tho_plan_path):
                                     now=dt.datetime(2025, 4, 2, tzinfo=UTC))
     yield dep
     dep.close()
-
-
-@pytest.fixture
-def client_as(dep, make_app, make_user):
-    app = make_app(dep)
-
-    def factory(role, unit_id=None):
-        client = app.test_client()
-        username, password = make_user(dep, role, unit_id=unit_id)
-        assert login(client, username, password).status_code == 302
-        return client
-    return factory
 
 
 def page(client, url, status=200):

@@ -9,10 +9,9 @@ under it."""
 from __future__ import annotations
 
 import pytest
-from test_plan_years import add_plans, plan_2025
+from test_plan_years import plan_2025, with_plan_2025
 
-from ccch_core.deployment import Deployment
-from ccch_core.testing import csrf_token, login
+from ccch_core.testing import csrf_token
 
 DESK = "xa-an-dung.mot-cua"
 
@@ -20,33 +19,17 @@ DESK = "xa-an-dung.mot-cua"
 @pytest.fixture
 def dep(make_deployment, duc_tho_plan_path):
     first = make_deployment(("export",))
-    folder = first.config.path.parent
     text = plan_2025(duc_tho_plan_path.read_text(encoding="utf-8")).replace("xa-duc-dong", "xa-duc-dong-moi")
     moved = text.replace(f'id = "{DESK}"\nname = "Bộ phận tiếp nhận và trả kết quả xã An Dũng"\n'
                          'kind = "one_stop_desk"\nparent = "xa-an-dung"',
                          f'id = "{DESK}"\nname = "Bộ phận tiếp nhận và trả kết quả xã An Dũng"\n'
                          'kind = "one_stop_desk"\nparent = "xa-duc-dong-moi"', 1)
     assert moved != text
-    (folder / "plan-2025.toml").write_text(moved, encoding="utf-8")
-    add_plans(first.config.path, "plan-2025.toml")
-    first.close()
-    dep = Deployment.open(first.config.path)
+    dep = with_plan_2025(first, moved)
     assert dep.plan_by_id("duc-tho-2025").unit(DESK).parent == "xa-duc-dong-moi"
     assert dep.plan.unit(DESK).parent == "xa-an-dung"
     yield dep
     dep.close()
-
-
-@pytest.fixture
-def client_as(dep, make_app, make_user):
-    app = make_app(dep)
-
-    def factory(role, unit_id=None):
-        client = app.test_client()
-        username, password = make_user(dep, role, unit_id=unit_id)
-        assert login(client, username, password).status_code == 302
-        return client
-    return factory
 
 
 WRITE = "/xuat/viet?plan=duc-tho-2025&period=2025-03"

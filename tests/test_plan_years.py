@@ -39,6 +39,15 @@ def add_plans(config_path, *files):
     config_path.write_text(text.replace("[deployment]\n", f"[deployment]\nplans = [{listed}]\n", 1), encoding="utf-8")
 
 
+def with_plan_2025(first, plan_text: str) -> Deployment:
+    """``first`` (a deployment of the 2024 example, closed here) reopened with ``plan_text`` as a
+    second plan, ``plan-2025.toml`` beside its config."""
+    (first.config.path.parent / "plan-2025.toml").write_text(plan_text, encoding="utf-8")
+    add_plans(first.config.path, "plan-2025.toml")
+    first.close()
+    return Deployment.open(first.config.path)
+
+
 def figures(dep, plan, period):
     results = progress.evaluate_plan(dep.db, plan, period, now=NOW, measures=dep.measures, deployment=dep)
     completeness = progress.reporting_completeness(dep.db, plan, period, now=NOW)

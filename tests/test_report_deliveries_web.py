@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ccch_core import progress
-from ccch_core.testing import csrf_token, login
+from ccch_core.testing import csrf_token
 
 UNIT = "phong-vhtt"
 URL = f"/bao-cao/{UNIT}/gui-noi-nhan-khac"
@@ -18,18 +18,6 @@ URL = f"/bao-cao/{UNIT}/gui-noi-nhan-khac"
 @pytest.fixture
 def dep(make_deployment):
     return make_deployment()
-
-
-@pytest.fixture
-def client_as(dep, make_app, make_user):
-    app = make_app(dep)
-
-    def factory(role, unit_id=None):
-        client = app.test_client()
-        username, password = make_user(dep, role, unit_id=unit_id)
-        assert login(client, username, password).status_code == 302
-        return client
-    return factory
 
 
 def post(client, data):
