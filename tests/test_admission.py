@@ -77,6 +77,27 @@ def _worker_of(master: int) -> int:
     raise AssertionError("no gunicorn worker started")
 
 
+def _serve(config, stderr) -> tuple[subprocess.Popen, int]:
+    """``ccch serve`` with one worker on a free port, in a session of its own, once /healthz
+    answers (a server that stops or never answers fails the test; stop it with ``os.killpg``)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([CCCH, "-c", str(config), "serve", "--port", str(port), "--workers", "1"],
+                              stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+            return server, port
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                if server.poll() is None:
+                    os.killpg(server.pid, signal.SIGTERM)
+                raise AssertionError("ccch serve stopped or never answered (blocked on its standard error?)")
+            time.sleep(0.2)
+
+
 def _send(port: int, request: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(request)
@@ -103,20 +124,8 @@ def test_the_server_refuses_what_queued_too_long_and_serves_the_rest(tmp_path):
     config = folder / "ccch.toml"
     config.write_text(config.read_text(encoding="utf-8") + f"\n[web]\nqueue_limit_seconds = {LIMIT}\n",
                       encoding="utf-8")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([CCCH, "-c", str(config), "serve", "--port", str(port), "--workers", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    server, port = _serve(config, subprocess.PIPE)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-                break
-            except OSError:
-                assert time.time() < deadline, "ccch serve did not start"
-                time.sleep(0.2)
         worker = _worker_of(server.pid)
         os.kill(worker, signal.SIGSTOP)  # every worker busy: what comes now waits in the queue
         try:
@@ -223,22 +232,9 @@ def test_the_server_answers_while_nobody_reads_its_standard_error(tmp_path):
     except BlockingIOError:
         pass  # full: the next blocking write would wait for a reader
     os.set_blocking(write_end, True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([CCCH, "-c", str(config), "serve", "--port", str(port), "--workers", "1"],
-                              stdout=subprocess.DEVNULL, stderr=write_end, start_new_session=True)
+    server, port = _serve(config, write_end)
     os.close(write_end)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-                break
-            except OSError:
-                assert server.poll() is None, "ccch serve stopped"
-                assert time.time() < deadline, "ccch serve never answered: blocked on its full standard error?"
-                time.sleep(0.2)
         host = f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n".encode()
         assert _read(_send(port, b"GET /dang-nhap HTTP/1.1\r\n" + host + b"\r\n"))[0] == 200
         # Log lines while still unread: the refusal's count, logged at once by a worker.
