@@ -16,7 +16,7 @@ from ccch_export import written
 
 from ccch_core import progress
 from ccch_core.periods import Period
-from ccch_core.testing import csrf_token, login
+from ccch_core.testing import csrf_token
 
 PLAN_2025 = "duc-tho-2025"
 
@@ -28,14 +28,6 @@ def dep(make_deployment, duc_tho_plan_path):
     progress.record_measurement(dep.db, dep.plan, "I7", "trung-tam-vhtt", "2024-03", 2)
     progress.record_measurement(dep.db, dep.plan_by_id(PLAN_2025), "I7", "trung-tam-vhtt", "2025-03", 5)
     return dep
-
-
-@pytest.fixture
-def admin(dep, make_app, make_user):
-    client = make_app(dep).test_client()
-    name, password = make_user(dep, "plan_admin")
-    assert login(client, name, password).status_code == 302
-    return client
 
 
 def i7(report: dict) -> float:

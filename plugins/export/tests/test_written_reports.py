@@ -33,14 +33,6 @@ def dep(make_deployment):
     return dep
 
 
-@pytest.fixture
-def admin(dep, make_app, make_user):
-    client = make_app(dep).test_client()
-    name, password = make_user(dep, "plan_admin")
-    assert login(client, name, password).status_code == 302
-    return client
-
-
 def docx_text(content: bytes) -> str:
     document = docx.Document(io.BytesIO(content))
     body = [p.text for p in document.paragraphs]
