@@ -77,6 +77,17 @@ def _worker_of(master: int) -> int:
     raise AssertionError("no gunicorn worker started")
 
 
+def _deployment(tmp_path):
+    """A deployment made with ``ccch init`` whose queue limit is ``LIMIT``; its config's path."""
+    folder = tmp_path / "dep"
+    subprocess.run([CCCH, "init", str(folder), "--plan", str(ROOT / "examples/duc-tho-2024/plan.toml")],
+                   check=True, capture_output=True)
+    config = folder / "ccch.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f"\n[web]\nqueue_limit_seconds = {LIMIT}\n",
+                      encoding="utf-8")
+    return config
+
+
 def _serve(config, stderr) -> tuple[subprocess.Popen, int]:
     """``ccch serve`` with one worker on a free port, in a session of its own, once /healthz
     answers (a server that stops or never answers fails the test; stop it with ``os.killpg``)."""
@@ -118,12 +129,7 @@ def _read(sock: socket.socket) -> tuple[int, dict, str]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the wait is read from Linux's TCP_INFO")
 def test_the_server_refuses_what_queued_too_long_and_serves_the_rest(tmp_path):
-    folder = tmp_path / "dep"
-    subprocess.run([CCCH, "init", str(folder), "--plan", str(ROOT / "examples/duc-tho-2024/plan.toml")],
-                   check=True, capture_output=True)
-    config = folder / "ccch.toml"
-    config.write_text(config.read_text(encoding="utf-8") + f"\n[web]\nqueue_limit_seconds = {LIMIT}\n",
-                      encoding="utf-8")
+    config = _deployment(tmp_path)
     server, port = _serve(config, subprocess.PIPE)
     try:
         worker = _worker_of(server.pid)
@@ -218,12 +224,7 @@ def test_the_server_answers_while_nobody_reads_its_standard_error(tmp_path):
     """A journal (or a pipe) that falls behind must not stop the server: with a plain stream handler
     every process blocked in its next log line and nothing was answered (bench/contest_rush.py's 60-s
     timeouts). Here the pipe is full before the server starts, and stays unread."""
-    folder = tmp_path / "dep"
-    subprocess.run([CCCH, "init", str(folder), "--plan", str(ROOT / "examples/duc-tho-2024/plan.toml")],
-                   check=True, capture_output=True)
-    config = folder / "ccch.toml"
-    config.write_text(config.read_text(encoding="utf-8") + f"\n[web]\nqueue_limit_seconds = {LIMIT}\n",
-                      encoding="utf-8")
+    config = _deployment(tmp_path)
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     try:
