@@ -11,6 +11,9 @@
     var last = "";
     if (!list || !url) { return; }
     input.addEventListener("input", function () {
+      // A name typed over a chosen unit: its id (the hidden NAME-ma field) no longer applies.
+      var kept = input.form && input.form.querySelector('input[type="hidden"][name="' + input.name + '-ma"]');
+      if (kept) { kept.parentNode.removeChild(kept); }
       var q = input.value.trim();
       if (q.length < 2 || q === last) { return; }
       window.clearTimeout(timer);

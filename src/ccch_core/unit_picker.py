@@ -1,0 +1,166 @@
+"""The unit picker: one unit chosen by its name among thousands, with or without JavaScript.
+
+A small plan (Đức Thọ: 113 units) offers its units as a ``<select>``; a plan the size of the
+country (36,647 units) cannot — one ``<option>`` per unit is megabytes on every page. Above
+:data:`PICKER_LIMIT` choices a form shows a text field instead (the template macro
+``unit_picker`` of ``_unit_picker.html``): the reader types a name, with or without tones;
+with JavaScript the core's ``unit-picker.js`` suggests names from ``/don-vi/tim.json`` while they
+type (officers' pages only: it needs a sign-in); without it the server resolves what was typed
+when the form is posted (:func:`resolve_unit`). A name that fits several units brings the form
+back with those units to choose from (at most :data:`CANDIDATES_SHOWN`, each with the unit above
+it: two communes of the same name in different provinces), and nothing typed is lost.
+
+The form sends two fields: ``NAME`` (what is shown and typed: the unit's name) and ``NAME-ma``
+(the unit's id, when the page was shown with a unit chosen or the reader picked one of the
+candidates). The id is taken only while it still fits what the text says, so a reader who
+types another name over a chosen one gets the unit they typed. Plugins use this module and the
+macro; they are part of the core's public API.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from . import levels
+from .model import Plan, Unit
+
+__all__ = [
+    "CANDIDATES_SHOWN",
+    "PICKER_LIMIT",
+    "TEXT_MAX",
+    "UnitChoice",
+    "chosen",
+    "needs_picker",
+    "problem_vi",
+    "resolve_posted",
+    "resolve_unit",
+    "unit_label",
+]
+
+PICKER_LIMIT = 300
+"""Up to this many units a form offers a list (a ``<select>``: Đức Thọ's 113 units); above it,
+the unit picker (a name typed). The same limit as the contacts page and the units tree."""
+
+CANDIDATES_SHOWN = 10
+"""Units offered to choose from when what was typed fits several."""
+
+TEXT_MAX = 200
+"""The longest text looked up (a unit's name is shorter; anything longer is refused unread)."""
+
+ID_SUFFIX = "-ma"
+"""The field that carries the chosen unit's id beside the typed name: ``organiser`` → ``organiser-ma``."""
+
+
+@attrs.frozen
+class UnitChoice:
+    """What a unit field of a form says: the text shown or typed, the unit it names (None when it
+    names none or several), and the units it could mean when it fits several."""
+
+    text: str
+    unit: Unit | None = None
+    candidates: tuple[Unit, ...] = ()
+    labels: tuple[str, ...] = ()
+    """Each candidate's :func:`unit_label` (its name and the unit above it)."""
+    more: int = 0
+    """How many more units fit beyond :attr:`candidates` (the reader should type more)."""
+
+    @property
+    def problem(self) -> str | None:
+        """None (a unit, or nothing typed), ``"unknown"``, ``"ambiguous"`` or ``"too_long"``."""
+        if self.unit is not None or not self.text:
+            return None
+        if len(self.text) > TEXT_MAX:
+            return "too_long"
+        return "ambiguous" if self.candidates else "unknown"
+
+
+def needs_picker(count: int) -> bool:
+    """Whether a form choosing among ``count`` units shows the picker rather than a list."""
+    return count > PICKER_LIMIT
+
+
+def unit_label(plan: Plan, unit: Unit) -> str:
+    """The unit's name with the unit above it ("UBND xã An Dũng — UBND tỉnh Hà Tĩnh"), to tell
+    apart units of the same name."""
+    parent = plan.unit(unit.parent) if unit.parent and plan.has_unit(unit.parent) else None
+    return f"{unit.name} — {parent.name}" if parent is not None else unit.name
+
+
+def chosen(plan: Plan, unit_id: str | None) -> UnitChoice:
+    """The field as shown for a unit already chosen (a saved value, a poster's unit); an unknown or
+    empty id shows an empty field."""
+    if unit_id and plan.has_unit(unit_id):
+        unit = plan.unit(unit_id)
+        return UnitChoice(unit.name, unit)
+    return UnitChoice("")
+
+
+def _fits(unit: Unit, text: str) -> bool:
+    """Whether every word of ``text`` is in one of the unit's names (as :func:`levels.search_units`
+    compares them)."""
+    names = " | ".join(levels.search_key(n) for n in (
+        unit.name, *([unit.short_name] if unit.short_name else []), *unit.aliases,
+        *(f.name for f in unit.former_names)))
+    return all(word in names for word in levels.search_key(text).split())
+
+
+def resolve_unit(plan: Plan, text: str | None, *, chosen_id: str | None = None,
+                 allowed: Callable[[Unit], bool] | None = None) -> UnitChoice:
+    """The unit a picker's field names.
+
+    ``text`` is what the field holds: a unit's id (a small plan's list, a suggestion sent as an
+    id), or a name typed with or without tones — the unit whose name it is, or else the only unit
+    whose names contain every word typed. ``chosen_id`` is the id sent beside it (the unit the
+    page was shown with, or a candidate the reader picked): it is taken when it is a unit of the
+    plan that ``allowed`` accepts and the text still fits it (or is empty). ``allowed`` limits the
+    units that may be chosen (the units a form offers). Several fitting units give no unit and up
+    to :data:`CANDIDATES_SHOWN` candidates; none gives no unit and no candidate. Texts longer
+    than :data:`TEXT_MAX` are not looked up. Never raises on any input.
+    """
+    text = unicodedata.normalize("NFC", (text or "").strip())
+    ok = allowed or (lambda _unit: True)
+    if chosen_id and len(chosen_id) <= TEXT_MAX and plan.has_unit(chosen_id):
+        unit = plan.unit(chosen_id)
+        if ok(unit) and (not text or _fits(unit, text)):
+            return UnitChoice(text or unit.name, unit)
+    if not text or len(text) > TEXT_MAX:
+        return UnitChoice(text)
+    if plan.has_unit(text) and ok(plan.unit(text)):
+        unit = plan.unit(text)
+        return UnitChoice(unit.name, unit)
+    found = [u for u in levels.search_units(plan, text) if ok(u)]
+    key = levels.search_key(text)
+    exact = [u for u in found if levels.search_key(u.name) == key]
+    if len(exact) == 1:
+        return UnitChoice(text, exact[0])
+    if len(found) == 1:
+        return UnitChoice(text, found[0])
+    shown = (exact or found)[:CANDIDATES_SHOWN]
+    return UnitChoice(text, None, tuple(shown), tuple(unit_label(plan, u) for u in shown),
+                      max(0, len(exact or found) - len(shown)))
+
+
+def resolve_posted(plan: Plan, form: Mapping[str, str], name: str, *,
+                   allowed: Callable[[Unit], bool] | None = None) -> UnitChoice:
+    """:func:`resolve_unit` for the picker field ``name`` of a posted form (``name`` and its id
+    field ``name-ma``)."""
+    return resolve_unit(plan, form.get(name), chosen_id=form.get(name + ID_SUFFIX), allowed=allowed)
+
+
+def problem_vi(choice: UnitChoice, label: str) -> str | None:
+    """The field's problem in Vietnamese, naming the field and what was typed (None: no problem).
+    Neutral wording: the same text serves officers and citizens."""
+    problem = choice.problem
+    if problem is None:
+        return None
+    if problem == "too_long":
+        return f"{label}: tên đơn vị dài quá {TEXT_MAX} ký tự."
+    if problem == "ambiguous":
+        more = f" (và {choice.more} đơn vị khác: gõ thêm tên để thu hẹp)" if choice.more else ""
+        return (f"{label}: có nhiều đơn vị khớp với “{choice.text}”. Chọn một đơn vị trong danh sách "
+                f"bên dưới{more}.")
+    return (f"{label}: không tìm thấy đơn vị “{choice.text}” trong kế hoạch. Gõ tên đơn vị (có dấu hoặc "
+            f"không), ví dụ “UBND xã …”.")
