@@ -133,3 +133,48 @@ def test_landing_page_follows_definition_changes(dep, contest, make_app):
     save_definition(dep, definition_from_dict(data, dep.plan))
     page = client.get("/cuoc-thi/tim-hieu-cchc-2024").get_data(as_text=True)
     assert "Giải Đặc biệt" in page and "Giải Khuyến khích" not in page
+
+
+def test_the_anonymous_landing_page_is_kept_and_never_personal(dep, contest, make_app):
+    """Kept per process for visitors the browser does not know; a participant still gets their own."""
+    app = make_app(dep)
+    base = "/cuoc-thi/tim-hieu-cchc-2024"
+    first, second = app.test_client().get(base), app.test_client().get(base)
+    assert first.status_code == 200 and first.data == second.data
+    assert "Đăng ký dự thi" in first.get_data(as_text=True)
+    assert first.headers.get("Cache-Control") != "no-store"
+    client = app.test_client()
+    token = csrf_from(client.get(base + "/dang-ky").get_data(as_text=True))
+    client.post(base + "/dang-ky", data={"csrf_token": token, "full_name": "Đào Thị Hoa", "phone": "0987654321",
+                                         "birth_year": "1990", "audience": "cbccvc", "unit_id": "xa-an-dung",
+                                         "consent": "1"})
+    own = client.get(base)
+    assert "Đào Thị Hoa" in own.get_data(as_text=True) and own.headers["Cache-Control"] == "no-store"
+    stranger = app.test_client().get(base).get_data(as_text=True)
+    assert "Đào Thị Hoa" not in stranger and "Đăng ký dự thi" in stranger
+    token = csrf_from(own.get_data(as_text=True))
+    client.post(base + "/thoat", data={"csrf_token": token})
+    after = client.get(base).get_data(as_text=True)  # anonymous again, with the flashed message
+    assert "Thiết bị này đã thoát khỏi tài khoản dự thi." in after and "Đào Thị Hoa" not in after
+    assert "Thiết bị này đã thoát" not in app.test_client().get(base).get_data(as_text=True)
+    gzipped = app.test_client().get(base, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+    import gzip
+    assert gzip.decompress(gzipped.data) == first.data
+
+
+def test_the_kept_landing_page_follows_the_rounds(dep, contest, make_app, monkeypatch):
+    """Round 2 is open now (the example's rounds); a week on, round 3 is; after it, the contest ended."""
+    from ccch_contest.web import public
+
+    app = make_app(dep)
+    base = "/cuoc-thi/tim-hieu-cchc-2024"
+    assert "<strong>Vòng 2</strong> đang mở" in app.test_client().get(base).get_data(as_text=True)
+    now = dt.datetime.now(UTC)
+    monkeypatch.setattr(public, "utc_now", lambda: now + dt.timedelta(days=2))
+    between = app.test_client().get(base).get_data(as_text=True)
+    assert "đang mở" not in between and "Vòng 3" in between and "mở lúc" in between
+    monkeypatch.setattr(public, "utc_now", lambda: now + dt.timedelta(days=7, hours=12))
+    assert "<strong>Vòng 3</strong> đang mở" in app.test_client().get(base).get_data(as_text=True)
+    monkeypatch.setattr(public, "utc_now", lambda: now + dt.timedelta(days=60))
+    assert "Cuộc thi đã kết thúc" in app.test_client().get(base).get_data(as_text=True)

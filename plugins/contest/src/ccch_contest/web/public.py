@@ -316,6 +316,8 @@ def landing(slug):
     used = 0
     pid = current_participant_id(contest)
     current = contest.current_round(now)
+    if not pid and "_flashes" not in session:
+        return _anonymous_landing(dep, contest, now, current)
     if pid:
         participant = get_participant(dep.db, pid)
         if participant is None or participant.deleted_at:
@@ -330,6 +332,29 @@ def landing(slug):
                                open_attempt=open_attempt, used=used, plan=dep.plan,
                                static_html=_landing_static(dep, contest)))
     return _no_store(response) if participant else response
+
+
+def _anonymous_landing(dep, contest, now, current):
+    """The landing page of a visitor this browser is not known as a participant of: the same for
+    every such visitor until the contest's definition or its open or next round changes, so it is
+    rendered once per process and kept deflated (a phone that accepts gzip gets it without any
+    compression). It is the first page of every newcomer who scans a poster: at the start of a round
+    the most requested page of the contest, and rendering it was about 40 % of its cost."""
+    upcoming = None if current else contest.next_round(now)
+    # What the page shows of the rounds is in the key itself, should a round move without a new version.
+    key = (request.script_root, contest.id, contest.version,
+           (current.id, current.name, current.closes) if current else None,
+           (upcoming.id, upcoming.name, upcoming.opens) if upcoming else None)
+    cache = memory(dep).setdefault("anonymous_landing", {})
+    page = cache.get(key)
+    if page is None:
+        if len(cache) >= 64:  # versions × rounds: a handful; this only bounds a pathological case
+            cache.clear()
+        html = render_template("contest/landing.html", contest=contest, definition=contest.definition, now=now,
+                               current=current, upcoming=upcoming, participant=None, open_attempt=None, used=0,
+                               plan=dep.plan, static_html=_landing_static(dep, contest))
+        page = cache[key] = precompress(html)
+    return page_response([page])
 
 
 def _landing_static(dep, contest) -> Markup:
