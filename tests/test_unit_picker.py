@@ -89,6 +89,7 @@ def test_unknown_empty_long_and_hostile_texts_give_no_unit_and_never_raise(plan)
     assert problem_vi(unknown, "Đơn vị liên quan") == (
         "Đơn vị liên quan: không tìm thấy đơn vị “Phường Không Có Thật” trong kế hoạch. Gõ tên đơn vị "
         "(có dấu hoặc không), ví dụ “UBND xã …”.")
+    assert problem_vi(unknown) == problem_vi(unknown, "Đơn vị liên quan").split(": ", 1)[1].replace("k", "K", 1)
     long = resolve_unit(plan, "x" * 201)
     assert long.problem == "too_long" and "200" in problem_vi(long, "Đơn vị")
     for text in ("\x00", "' or 1=1 --", "<script>", "%", "đ" * 200, "\u202e"):

@@ -150,17 +150,20 @@ def resolve_posted(plan: Plan, form: Mapping[str, str], name: str, *,
     return resolve_unit(plan, form.get(name), chosen_id=form.get(name + ID_SUFFIX), allowed=allowed)
 
 
-def problem_vi(choice: UnitChoice, label: str) -> str | None:
-    """The field's problem in Vietnamese, naming the field and what was typed (None: no problem).
-    Neutral wording: the same text serves officers and citizens."""
+def problem_vi(choice: UnitChoice, label: str | None = None) -> str | None:
+    """The field's problem in Vietnamese, naming what was typed and, with ``label``, the field
+    ("Đơn vị tổ chức: không tìm thấy đơn vị “…”"); without it for a page that already shows the
+    field's label beside the message. None: no problem. Neutral wording: the same text serves
+    officers and citizens."""
     problem = choice.problem
     if problem is None:
         return None
     if problem == "too_long":
-        return f"{label}: tên đơn vị dài quá {TEXT_MAX} ký tự."
-    if problem == "ambiguous":
+        text = f"tên đơn vị dài quá {TEXT_MAX} ký tự."
+    elif problem == "ambiguous":
         more = f" (và {choice.more} đơn vị khác: gõ thêm tên để thu hẹp)" if choice.more else ""
-        return (f"{label}: có nhiều đơn vị khớp với “{choice.text}”. Chọn một đơn vị trong danh sách "
-                f"bên dưới{more}.")
-    return (f"{label}: không tìm thấy đơn vị “{choice.text}” trong kế hoạch. Gõ tên đơn vị (có dấu hoặc "
-            f"không), ví dụ “UBND xã …”.")
+        text = f"có nhiều đơn vị khớp với “{choice.text}”. Chọn một đơn vị trong danh sách bên dưới{more}."
+    else:
+        text = (f"không tìm thấy đơn vị “{choice.text}” trong kế hoạch. Gõ tên đơn vị (có dấu hoặc không), "
+                f"ví dụ “UBND xã …”.")
+    return f"{label}: {text}" if label else text[0].upper() + text[1:]

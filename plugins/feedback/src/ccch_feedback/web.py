@@ -32,7 +32,7 @@ from flask import (
     url_for,
 )
 
-from ccch_core import placements
+from ccch_core import placements, unit_picker
 from ccch_core.accounts import Role
 from ccch_core.inputs import parse_code
 from ccch_core.ratelimit import Limit, hit, peek
@@ -165,21 +165,48 @@ def _refused():
     return _public_response(render_template("feedback/refused.html", text=REFUSED), 429, Retry_After="600")
 
 
+FORM_UNIT_KINDS = ("department", "office", "centre", "people_committee", "commune", "town", "ward", "one_stop_desk")
+"""The kinds of unit a citizen may name on the public form (those that answer, and where people go)."""
+
+
+def _form_unit(unit) -> bool:
+    return getattr(unit, "kind", None) in FORM_UNIT_KINDS and not getattr(unit, "retired_on", None)
+
+
 def _units_for_form(dep):
-    plan = dep.plan
-    kinds = ("department", "office", "centre", "people_committee", "commune", "town", "ward", "one_stop_desk")
-    return [(u.id, u.name) for u in plan.units if getattr(u, "kind", None) in kinds and not getattr(u, "retired_on", None)]
+    """The units offered on the public pages; empty when there are too many to list (a national
+    plan: about 7,000), where the pages show the unit picker instead (a name typed, resolved by
+    the server: no JavaScript needed on a citizen's phone)."""
+    units = [(u.id, u.name) for u in dep.plan.units if _form_unit(u)]
+    return [] if unit_picker.needs_picker(len(units)) else units
 
 
-def _render_form(values=None, errors=None, status=200, sid=None, placement=None):
+def _form_picker(dep) -> bool:
+    """Whether the public pages choose a unit by name (more units than a list can hold)."""
+    key = ("feedback-form-picker", id(dep.plan))
+    kept = _PICKER_KEPT.get(key)
+    if kept is None or kept[0] is not dep.plan:
+        _PICKER_KEPT.clear()
+        kept = _PICKER_KEPT[key] = (dep.plan, unit_picker.needs_picker(sum(1 for u in dep.plan.units if _form_unit(u))))
+    return kept[1]
+
+
+_PICKER_KEPT: dict = {}
+
+
+def _render_form(values=None, errors=None, status=200, sid=None, placement=None, unit_choice=None):
     dep = deployment()
     settings = settings_of(dep)
     sid = sid or secrets.token_urlsafe(12)
     action = (url_for("feedback_public.ask_at", code=placement.code) if placement is not None
               else url_for("feedback_public.ask"))
+    picker = _form_picker(dep)
+    if picker and unit_choice is None:
+        unit_choice = unit_picker.chosen(dep.plan, (values or {}).get("don-vi"))
     html = render_template(
         "feedback/form.html", values=values or {}, errors=errors or {}, labels=LABELS, settings=settings,
-        units=_units_for_form(dep), kinds=KIND_SLUGS, kind_labels=KIND_LABELS, requesters=REQUESTER_SLUGS,
+        units=[] if picker else _units_for_form(dep), picker=picker, unit_choice=unit_choice,
+        kinds=KIND_SLUGS, kind_labels=KIND_LABELS, requesters=REQUESTER_SLUGS,
         sid=sid, token=issue_form_token(TOKEN_PURPOSE, _bound(sid, placement)), action=action,
         placement=placement, placement_unit=_unit_name(dep, placement.unit_id) if placement else None)
     return _public_response(html, status)
@@ -204,9 +231,15 @@ def _public_routes(bp: Blueprint) -> None:
         field = parse_code(request.args.get("linh-vuc"), 40)
         if field is not None and field not in dict(settings.fields):
             field = None
-        unit = parse_code(request.args.get("don-vi"), 100)
-        if unit is not None and not dep.plan.has_unit(unit):
-            unit = None
+        unit_choice = None
+        if _form_picker(dep):
+            # Thousands of units: the answering unit typed by name (or an id from a link), no list.
+            unit_choice = unit_picker.resolve_unit(dep.plan, request.args.get("don-vi", "")[:unit_picker.TEXT_MAX + 1])
+            unit = unit_choice.unit.id if unit_choice.unit is not None else None
+        else:
+            unit = parse_code(request.args.get("don-vi"), 100)
+            if unit is not None and not dep.plan.has_unit(unit):
+                unit = None
         order = "most" if request.args.get("xep") == "hoi-nhieu" else "recent"
         page = page_arg()
         if page > 500:
@@ -216,7 +249,9 @@ def _public_routes(bp: Blueprint) -> None:
         most = [] if (query or field or unit or page > 1) else store.search(dep.db, None, order="most", limit=5)
         html = render_template("feedback/index.html", rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page,
                                query=query, field=field, unit=unit, order=order, most=most, settings=settings,
-                               units=_units_for_form(dep), unit_name=lambda u: _unit_name(dep, u))
+                               units=_units_for_form(dep), unit_name=lambda u: _unit_name(dep, u),
+                               unit_choice=unit_choice, unit_problem=unit_picker.problem_vi(unit_choice)
+                               if unit_choice is not None else None)
         return _public_response(html, cache="public, max-age=60")
 
     @bp.route("/gui", methods=["GET", "POST"])
@@ -280,12 +315,27 @@ def _public_routes(bp: Blueprint) -> None:
         settings_limit = settings.asks_per_address_per_hour
         if settings_limit and not peek(dep.db, "feedback-ask", _address(), Limit(settings_limit, 3600)).allowed:
             return _refused()
-        question, errors, values = check_form(request.form, request.files, settings, dep.plan)
+        form, unit_choice = request.form, None
+        if _form_picker(dep):
+            # The unit typed by name (the picker): resolved here; the checked form carries its id.
+            unit_choice = unit_picker.resolve_posted(
+                dep.plan, request.form, "don-vi",
+                allowed=lambda u: _form_unit(u) or (placement is not None and u.id == placement.unit_id))
+            form = request.form.copy()
+            form["don-vi"] = unit_choice.unit.id if unit_choice.unit is not None else ""
+        question, errors, values = check_form(form, request.files, settings, dep.plan)
+        if unit_choice is not None:
+            values = {**values, "don-vi": unit_choice.text}
+            if unit_choice.problem:
+                # A unit was typed, so "choose a field or a unit" is not the problem: the unit is.
+                errors = {k: v for k, v in errors.items() if not (k == "linh-vuc" and not values.get("linh-vuc"))}
+                errors["don-vi"] = unit_picker.problem_vi(unit_choice)
+                question = None
         if check is FormTokenCheck.EXPIRED:
             errors = {**errors, "noi-dung": errors.get("noi-dung") or "Trang đã mở quá lâu; vui lòng bấm Gửi lại."}
             question = None
         if question is None:
-            return _render_form(values, errors, 422, sid=sid, placement=placement)
+            return _render_form(values, errors, 422, sid=sid, placement=placement, unit_choice=unit_choice)
         question = attrs.evolve(question, sid=sid, placement=placement.code if placement is not None else None)
         try:
             item = store.ask(dep, question, address_hash=_address())
@@ -450,6 +500,24 @@ def may_see(user, item) -> bool:
     return may_work(user, item)
 
 
+def _item_page(dep, it, errors, values, unit_choice=None, action=None):
+    """The officer's item page. A plan with more units than a list can hold (a national plan)
+    assigns and forwards through the unit picker (a name typed, suggested while typing)."""
+    picker = unit_picker.needs_picker(len(dep.plan.units))
+    choices = {}
+    if picker:
+        shown = unit_picker.chosen(dep.plan, it.about_unit)
+        choices = {"giao": shown, "chuyen": shown}
+        if unit_choice is not None and action in choices:
+            choices[action] = unit_choice
+    return render_template("feedback/item.html", item=it, events=store.events(dep.db, it.id),
+                           photos=store.photos_of(dep.db, it.id), actions=actions_for(g.user, it),
+                           today=today_local(), unit_name=lambda u: _unit_name(dep, u), settings=settings_of(dep),
+                           units=[] if picker else [(u.id, u.name) for u in dep.plan.units], picker=picker,
+                           unit_choices=choices, code=format_code(it.code), errors=errors, values=values,
+                           placement=placements.placement_by_code(dep.db, it.placement) if it.placement else None)
+
+
 def _officer_routes(bp: Blueprint) -> None:
     @bp.get("/")
     @roles_required(*OFFICERS)
@@ -476,11 +544,7 @@ def _officer_routes(bp: Blueprint) -> None:
     def item(item_id):
         dep = deployment()
         it = _item_or_404(item_id)
-        return render_template("feedback/item.html", item=it, events=store.events(dep.db, it.id),
-                               photos=store.photos_of(dep.db, it.id), actions=actions_for(g.user, it),
-                               today=today_local(), unit_name=lambda u: _unit_name(dep, u), settings=settings_of(dep),
-                               units=[(u.id, u.name) for u in dep.plan.units], code=format_code(it.code), errors={},
-                               placement=placements.placement_by_code(dep.db, it.placement) if it.placement else None)
+        return _item_page(dep, it, {}, {})
 
     @bp.post("/<int:item_id>/xu-ly")
     @roles_required(*OFFICERS)
@@ -492,12 +556,21 @@ def _officer_routes(bp: Blueprint) -> None:
             abort(403)
         form = request.form
         who = g.user.username
+        unit_choice = None
+        if action in ("giao", "chuyen") and unit_picker.needs_picker(len(dep.plan.units)):
+            # The unit typed by name (the picker): resolved here; a name of several units comes
+            # back with them to choose from, the rest of the form kept.
+            unit_choice = unit_picker.resolve_posted(dep.plan, form, "don-vi")
+            if unit_choice.unit is None:
+                problem = unit_picker.problem_vi(unit_choice) or "Gõ tên đơn vị."
+                return _item_page(dep, it, {f"don-vi-{action}": problem}, request.form, unit_choice, action), 422
+        unit_id = unit_choice.unit.id if unit_choice is not None else form.get("don-vi", "")[:100]
         try:
             if action == "giao":
-                store.assign(dep, it.id, form.get("don-vi", "")[:100], who)
+                store.assign(dep, it.id, unit_id, who)
                 done = "Đã giao đơn vị trả lời."
             elif action == "chuyen":
-                store.transfer(dep, it.id, form.get("don-vi", "")[:100], who, form.get("ly-do", "")[:2000])
+                store.transfer(dep, it.id, unit_id, who, form.get("ly-do", "")[:2000])
                 done = "Đã chuyển sang đơn vị khác."
             elif action == "du-thao":
                 store.save_draft(dep, it.id, form.get("tra-loi", "")[:20_000], who)
@@ -525,12 +598,7 @@ def _officer_routes(bp: Blueprint) -> None:
                 done = "Đã kiểm duyệt nội dung."
         except FeedbackError as exc:
             it = store.get_item(dep.db, it.id)
-            return render_template("feedback/item.html", item=it, events=store.events(dep.db, it.id),
-                                   photos=store.photos_of(dep.db, it.id), actions=actions_for(g.user, it),
-                                   today=today_local(), unit_name=lambda u: _unit_name(dep, u),
-                                   settings=settings_of(dep), units=[(u.id, u.name) for u in dep.plan.units],
-                                   code=format_code(it.code), errors={exc.field: exc.message},
-                                   values=request.form), 422
+            return _item_page(dep, it, {exc.field: exc.message}, request.form, unit_choice, action), 422
         flash(done)
         return redirect(url_for("feedback.item", item_id=it.id), 303)
 
@@ -543,10 +611,21 @@ def _officer_routes(bp: Blueprint) -> None:
 
         dep = deployment()
         errors, values = {}, {}
+        picker = unit_picker.needs_picker(sum(1 for u in dep.plan.units if not u.external))
+        unit_choice = unit_picker.UnitChoice("") if picker else None
         if request.method == "POST":
             values = {"don-vi": request.form.get("don-vi", "")[:100], "noi-dat": request.form.get("noi-dat", "")[:400]}
+            if picker and request.form.get("go") is None:
+                # The unit typed by name (the picker): resolved here, the place typed kept.
+                unit_choice = unit_picker.resolve_posted(dep.plan, request.form, "don-vi",
+                                                         allowed=lambda u: not u.external)
+                values["don-vi"] = unit_choice.unit.id if unit_choice.unit is not None else ""
+                if unit_choice.unit is None:
+                    errors = {"don-vi": unit_picker.problem_vi(unit_choice) or "Gõ tên đơn vị đặt poster."}
             retire = placements.normalise_code(request.form.get("go"))
             try:
+                if errors:
+                    raise placements.PlacementError(errors["don-vi"])
                 if request.form.get("go") is not None:
                     if retire is None:
                         raise placements.PlacementError("mã nơi đặt không hợp lệ")
@@ -563,7 +642,7 @@ def _officer_routes(bp: Blueprint) -> None:
                     flash(f"Đã tạo nơi đặt {made.code}.")
                 return redirect(url_for("feedback.placements_page"), 303)
             except placements.PlacementError as exc:
-                errors = {"noi-dat": str(exc)}
+                errors = errors or {"noi-dat": str(exc)}
         counts = dict(dep.db.execute("select placement, count(*) from feedback_items where placement is not null "
                                      "group by placement").fetchall())
         rows = [(p, counts.get(p.code, 0), form_url(dep, p.code))
@@ -571,8 +650,8 @@ def _officer_routes(bp: Blueprint) -> None:
         from ccch_core.posters import public_url_problem
 
         return render_template("feedback/placements.html", rows=rows, errors=errors, values=values,
-                               units=[(u.id, u.name) for u in dep.plan.units if not u.external],
-                               unit_name=lambda u: _unit_name(dep, u),
+                               units=[] if picker else [(u.id, u.name) for u in dep.plan.units if not u.external],
+                               picker=picker, unit_choice=unit_choice, unit_name=lambda u: _unit_name(dep, u),
                                url_problem=public_url_problem(dep.public_base_url, "trang gửi câu hỏi")), \
             422 if errors else 200
 
