@@ -880,3 +880,18 @@ def test_version(runner, no_config):
     result = runner.invoke(make_cli(), ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"ccch, version {importlib.metadata.version('ccch-core')}"
+
+
+@pytest.mark.parametrize("max_width", [1, 2, 5, 12, 30])
+def test_a_long_table_cell_is_cut_to_the_longest_beginning_that_fits_with_its_ellipsis(max_width):
+    from ccch_core.cli import display_width, table
+
+    # Vietnamese with combining marks (width 0), wide characters (2) and plain ones (1).
+    text = "Tuyên truyền CCHC 中文 " + "Thu\u0323c hie\u0302\u0323n ke\u0302\u0301 hoa\u0323ch " * 4
+    cell = table([(text,)], ["x"], max_width=max_width).split("\n")[2].rstrip()
+    assert cell.endswith("…")
+    kept = cell[:-1]
+    assert text.startswith(kept)
+    assert display_width(kept) <= max_width - 1
+    # One more character of the text would not fit (or the text is exhausted).
+    assert display_width(text[:len(kept) + 1]) > max_width - 1

@@ -152,9 +152,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 # Output helpers for commands
 
 
+def _char_width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+
+
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal (wide East Asian characters count 2)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
+    return sum(map(_char_width, text))
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], max_width: int = 60) -> str:
@@ -164,9 +168,14 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], max_width: int 
         text = "" if value is None else str(value)
         text = " ".join(text.split())
         if display_width(text) > max_width:
-            while display_width(text) > max_width - 1:
-                text = text[:-1]
-            text += "…"
+            # The longest beginning that fits with the ellipsis, in one pass (cutting one
+            # character at a time and measuring again was quadratic in the text's length).
+            width = end = 0
+            for end, ch in enumerate(text):
+                width += _char_width(ch)
+                if width > max_width - 1:
+                    break
+            text = text[:end] + "…"
         return text
 
     body = [[cell(v) for v in row] for row in rows]
