@@ -29,6 +29,7 @@ from .model import Plan, Unit
 
 __all__ = [
     "CANDIDATES_SHOWN",
+    "ID_SUFFIX",
     "PICKER_LIMIT",
     "TEXT_MAX",
     "UnitChoice",

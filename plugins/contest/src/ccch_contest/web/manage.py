@@ -5,6 +5,7 @@ winners, export."""
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from flask import (
     url_for,
 )
 
+from ccch_core import unit_picker
 from ccch_core.accounts import Role
 from ccch_core.inputs import parse_int
 from ccch_core.limits import LimitError, limits_of, read_limited
@@ -132,13 +134,72 @@ def index():
     return render_template("contest/manage_index.html", contests=list_contests(dep), now=utc_now())
 
 
-def _setup_page(contest, values, errors, status=200):
+_ADD_UNIT = re.compile(r"(units|eligibility_units|excluded_units|audiences-([0-9]{1,2})-units|"
+                       r"collective-([0-9]{1,2})-among)-them")
+"""The "add a unit" fields of the set-up form at national size: one beside each list of units."""
+
+
+def _unit_list_key(match: re.Match) -> str:
+    """Where the definition's check reports a problem of the list a match adds to (as form_to_data)."""
+    base = match.group(1)
+    if match.group(2) is not None:
+        return f"audiences[{int(match.group(2))}].units"
+    if match.group(3) is not None:
+        return f"collective_prizes[{int(match.group(3))}].among"
+    return {"units": "contest.units", "eligibility_units": "contest.eligibility.units",
+            "excluded_units": "contest.eligibility.excluded_units"}[base]
+
+
+def _picked_units(plan, posted):
+    """At national size the set-up form chooses units by name (the core's unit picker): the
+    organiser typed, and a unit typed beside each list is added to it. Returns the form with
+    ids in place of names, the problems by field, and each picker's state to show again."""
+    if not unit_picker.needs_picker(len(plan.units)):
+        return posted, {}, {}
+    form = posted.copy()
+    errors: dict[str, str] = {}
+    choices: dict[str, unit_picker.UnitChoice] = {}
+    choice = unit_picker.resolve_posted(plan, posted, "organiser", allowed=lambda u: not u.external)
+    choices["organiser"] = choice
+    form["organiser"] = choice.unit.id if choice.unit is not None else ""
+    if choice.problem:
+        errors["contest.organiser"] = unit_picker.problem_vi(choice)
+    for key in list(posted.keys()):
+        match = _ADD_UNIT.fullmatch(key)
+        if match is None or not (posted.get(key) or posted.get(key + unit_picker.ID_SUFFIX)):
+            continue
+        choice = unit_picker.resolve_posted(plan, posted, key, allowed=lambda u: not u.external)
+        if choice.unit is not None:
+            if choice.unit.id not in form.getlist(match.group(1)):
+                form.add(match.group(1), choice.unit.id)
+        else:
+            choices[key] = choice
+            errors[_unit_list_key(match)] = unit_picker.problem_vi(choice, "Thêm đơn vị")
+    return form, errors, choices
+
+
+def _setup_page(contest, values, errors, status=200, choices=None):
     dep = deployment()
+    plan = dep.plan
     categories = sorted(bank_mod.bank_summary(dep.db, contest.id)["by_category"]) if contest else []
     audience_choices = [(str(i), a.get("name") or f"Đối tượng {i + 1}") for i, a in enumerate(values["audiences"])]
+    picker = unit_picker.needs_picker(len(plan.units))
+    choices = dict(choices or {})
+    if picker:
+        # A plan the size of the country: no list of every unit (megabytes). The lists show the
+        # plan's groups and the units already chosen; a unit is added by its name.
+        choices.setdefault("organiser", unit_picker.chosen(plan, values.get("organiser")))
+        chosen_ids = {*values["units"], *values["eligibility_units"], *values["excluded_units"],
+                      *(u for a in values["audiences"] for u in a.get("units", ())),
+                      *(u for c in values.get("collective_prizes", ()) for u in c.get("among", ()))}
+        units = [(g.id, f"Nhóm: {g.name}") for g in plan.unit_groups]
+        units += [(u, plan.unit(u).name) for u in sorted(chosen_ids) if plan.has_unit(u)]
+    else:
+        units = unit_options(plan)
     return make_response(render_template(
-        "contest/manage_setup.html", contest=contest, values=values, errors=errors, units=unit_options(dep.plan),
-        plan_units=[u for u in dep.plan.units if not u.external], extra_rounds=EXTRA_ROUNDS,
+        "contest/manage_setup.html", contest=contest, values=values, errors=errors, units=units,
+        picker=picker, choices=choices,
+        plan_units=[] if picker else [u for u in plan.units if not u.external], extra_rounds=EXTRA_ROUNDS,
         extra_audiences=EXTRA_AUDIENCES, extra_rows=EXTRA_ROWS, tie_break_labels=TIE_BREAK_LABELS,
         measure_labels=MEASURE_LABELS, audience_choices=audience_choices, bank_categories=categories,
         field_label=field_label), status)
@@ -146,8 +207,9 @@ def _setup_page(contest, values, errors, status=200):
 
 def _save_form(contest):
     dep = deployment()
-    data, form_problems = form_to_data(request.form, contest.slug if contest else None)
-    errors = dict(form_problems)
+    form, picked_problems, choices = _picked_units(dep.plan, request.form)
+    data, form_problems = form_to_data(form, contest.slug if contest else None)
+    errors = {**dict(form_problems), **picked_problems}
     definition = None
     if not errors:
         try:
@@ -160,7 +222,7 @@ def _save_form(contest):
         except ContestError as exc:
             errors["contest.slug"] = str(exc)
     if errors:
-        return _setup_page(contest, submitted_to_form(request.form), errors, 422)
+        return _setup_page(contest, submitted_to_form(form), errors, 422, choices)
     flash("Đã tạo cuộc thi." if contest is None else "Đã lưu thiết lập cuộc thi.")
     return redirect(url_for(".overview", slug=saved.slug), code=303)
 
@@ -759,11 +821,15 @@ def poster(slug):
     dep = deployment()
     contest = _contest(slug)
     plan = dep.plan
-    choices = [(f"unit:{u.id}", u.name) for u in sorted((u for u in plan.units if not u.external),
-                                                        key=lambda u: sort_key(u.name))]
+    # A plan the size of the country: the groups listed, one unit typed by name (the core's unit
+    # picker) — a list of 36,000 units sorted in Vietnamese took seconds and megabytes.
+    picker = unit_picker.needs_picker(len(plan.units))
+    choices = [] if picker else [(f"unit:{u.id}", u.name) for u in sorted((u for u in plan.units if not u.external),
+                                                                          key=lambda u: sort_key(u.name))]
     groups = [(f"group:{g_.id}", f"Mỗi đơn vị của nhóm: {g_.name}") for g_ in plan.unit_groups]
     errors: dict[str, str] = {}
     values = {"where": "", "place": "", "size": "A4"}
+    unit_choice = unit_picker.UnitChoice("")
     if request.method == "POST":
         values = {"where": (request.form.get("where") or "")[:200], "place": (request.form.get("place") or "")[:200],
                   "size": (request.form.get("size") or "")[:4]}
@@ -773,8 +839,15 @@ def poster(slug):
             units = (plan.unit(ref),)
         elif kind == "group" and any(g_.id == ref for g_ in plan.unit_groups):
             units = tuple(u for u in plan.group_members(ref) if not u.external)
-        if not units:
-            errors["where"] = "Chọn một đơn vị hoặc một nhóm đơn vị trong danh sách."
+        elif picker and not values["where"]:
+            unit_choice = unit_picker.resolve_posted(plan, request.form, "don-vi", allowed=lambda u: not u.external)
+            if unit_choice.unit is not None:
+                units = (unit_choice.unit,)
+            elif unit_choice.problem:
+                errors["where"] = unit_picker.problem_vi(unit_choice, "Đơn vị")
+        if not units and not errors:
+            errors["where"] = ("Chọn một nhóm đơn vị, hoặc gõ tên một đơn vị." if picker else
+                               "Chọn một đơn vị hoặc một nhóm đơn vị trong danh sách.")
         elif len(units) > MAX_POSTERS:
             errors["where"] = f"Nhóm có {len(units)} đơn vị; mỗi lần in tối đa {MAX_POSTERS} poster."
         if values["size"] not in PAGE_SIZES:
@@ -784,6 +857,7 @@ def poster(slug):
             return Response(data, mimetype="application/pdf", headers={
                 "Content-Disposition": f'attachment; filename="poster-{contest.slug}-{values["size"].lower()}.pdf"'})
     return render_template("contest/manage_poster.html", contest=contest, choices=choices, groups=groups,
+                           picker=picker, unit_choice=unit_choice,
                            values=values, errors=errors, url=contest_url(dep, contest),
                            url_problem=public_url_problem(dep.public_base_url, "trang cuộc thi")), \
         (422 if errors else 200)
