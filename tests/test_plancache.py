@@ -149,3 +149,31 @@ def test_a_pickled_unit_keeps_every_field_and_stays_frozen():
     assert back.provenance == unit.provenance and back.name_on(dt.date(2020, 6, 1)) == "UBND xã A xưa"
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         back.name = "khác"
+
+
+def test_plans_stay_out_of_the_collectors_walks_only_where_asked(folder):
+    # In a process of its own: freezing moves every object alive out of the collector's reach
+    # for good, which a test run (many plans loaded and dropped) must not do to itself.
+    script = """
+import gc, sys
+from ccch_core import plancache
+folder = sys.argv[1]
+def tracked(plan):
+    ids = {id(o) for o in gc.get_objects()}
+    return sum(id(u) in ids for u in plan.units)
+plan = plancache.load_plan_cached(folder + "/plan.toml", folder=folder)
+print(gc.get_freeze_count(), tracked(plan), len(plan.units))
+plancache.freeze_loaded_plans()
+print(gc.get_freeze_count() > len(plan.units), tracked(plan))
+plancache.clear_memory()
+later = plancache.load_plan_cached(folder + "/plan.toml", folder=folder)  # loaded after: frozen too
+print(later is not plan, tracked(later))
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=True)
+    by_default, frozen, later = (line.split() for line in out.stdout.splitlines())
+    assert by_default[0] == "0" and by_default[1] == by_default[2] != "0"  # every unit walked
+    assert frozen == ["True", "0"]
+    assert later == ["True", "0"]

@@ -143,6 +143,11 @@ def make_cli(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
+    from . import plancache
+
+    # A command loads its plan once and keeps it to the end: the garbage collector need not walk
+    # the plan's objects (tens of thousands at national size) again and again.
+    plancache.freeze_loaded_plans()
     argv = list(sys.argv[1:] if argv is None else argv)
     cli = make_cli(argv=argv)
     cli.main(args=argv, prog_name="ccch")

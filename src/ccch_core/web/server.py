@@ -19,6 +19,7 @@ import click
 
 from ..config import DeploymentConfig
 from ..deployment import secret_key_of
+from ..plancache import freeze_loaded_plans
 
 
 @contextlib.contextmanager
@@ -227,8 +228,11 @@ def _run_gunicorn(config: DeploymentConfig, host: str, port: int, workers: int, 
                 self.cfg.set(key, value)
 
         def load(self):
-            # Each worker builds its own app (and so its own database connections).
-            return create_app(config, migrate=False)
+            # Each worker builds its own app (and so its own database connections), then keeps
+            # what it loaded, the plans above all, out of the garbage collector's walks.
+            app = create_app(config, migrate=False)
+            freeze_loaded_plans()
+            return app
 
     Application().run()
 
@@ -239,5 +243,7 @@ def _run_waitress(config: DeploymentConfig, host: str, port: int, threads: int) 
     from . import create_app
 
     # One process: throughput is bounded by the GIL (docs/deploy.md gives the figures).
-    serve(create_app(config, migrate=False), host=host, port=port, threads=threads,
+    app = create_app(config, migrate=False)
+    freeze_loaded_plans()  # what the app loaded stays out of the garbage collector's walks
+    serve(app, host=host, port=port, threads=threads,
           connection_limit=500, channel_timeout=60, ident="ccch")
