@@ -39,6 +39,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ccch_core import unit_picker
 from ccch_core.accounts import Role
 from ccch_core.inputs import SQLITE_MAX_INT, parse_int
 from ccch_core.limits import limits_of
@@ -131,6 +132,8 @@ def make_blueprints(dep) -> tuple[Blueprint, Blueprint]:
     public = Blueprint("survey_public", __name__, template_folder="templates", static_folder="static",
                        static_url_path="/tai-nguyen")
     officer = keep_plan_choice(Blueprint("survey", __name__, template_folder="templates"))
+    # _period.html: a unit filter of more units than a list can hold is the unit picker.
+    officer.add_app_template_global(unit_picker.needs_picker, "survey_needs_unit_picker")
     _public_routes(public)
     _officer_routes(officer)
     from . import review  # kiosk enrolment and flagged responses (imports this module)
@@ -632,8 +635,29 @@ def _scope_unit() -> str | None:
     user may see (for a unit officer: their own unit)."""
     unit_id = request.args.get("don-vi") or None
     if unit_id:
+        plan = chosen_plan()
+        if not plan.has_unit(unit_id) and unit_picker.needs_picker(len(_visible_units(plan))):
+            # A plan the size of the country: the unit typed by name in the filter (the unit
+            # picker). A name of no unit, or of several, shows the page unfiltered with the
+            # problem and the units it could mean (g.survey_unit_filter, read by _period.html).
+            choice = unit_picker.resolve_unit(plan, unit_id[:unit_picker.TEXT_MAX + 1],
+                                              chosen_id=request.args.get("don-vi" + unit_picker.ID_SUFFIX),
+                                              allowed=lambda u: g.user.can_see_unit(plan, u.id))
+            kept = {k: v for k, v in request.args.items() if k not in ("don-vi", "don-vi" + unit_picker.ID_SUFFIX)}
+            g.survey_unit_filter = {
+                "text": choice.text, "problem": unit_picker.problem_vi(choice),
+                "links": [(label, url_for(request.endpoint, **(request.view_args or {}), **kept, **{"don-vi": u.id}))
+                          for u, label in zip(choice.candidates, choice.labels, strict=True)]}
+            if choice.unit is None:
+                return _scope_unit_default()
+            g.survey_unit_filter["problem"] = None
+            unit_id = choice.unit.id
         require_unit_access(unit_id)
         return unit_id
+    return _scope_unit_default()
+
+
+def _scope_unit_default() -> str | None:
     if g.user.role is Role.UNIT_OFFICER:
         # The core's rule: their own unit, which the chosen year's plan may not have (a 404 in words).
         return unit_scope(None)
@@ -898,9 +922,21 @@ def _officer_routes(bp: Blueprint) -> None:
         errors: dict[str, str] = {}
         values = {}
         status = 200
+        units = _visible_units()
+        picker = unit_picker.needs_picker(len(units))
+        unit_choice = unit_picker.UnitChoice("")
         if request.method == "POST":
             values = {k: request.form.get(k, "") for k in ("survey_id", "unit_id", "place", "mode")}
-            if not dep.plan.has_unit(values["unit_id"]):
+            if picker:
+                # The unit typed by name (the unit picker), among those the officer may see.
+                unit_choice = unit_picker.resolve_posted(dep.plan, request.form, "unit_id",
+                                                         allowed=lambda u: g.user.can_see_unit(dep.plan, u.id))
+                values["unit_id"] = unit_choice.unit.id if unit_choice.unit is not None else ""
+                if unit_choice.problem:
+                    errors["unit_id"] = unit_picker.problem_vi(unit_choice)
+            if "unit_id" in errors:
+                pass
+            elif not dep.plan.has_unit(values["unit_id"]):
                 errors["unit_id"] = "Vui lòng chọn đơn vị."
             elif not g.user.can_see_unit(dep.plan, values["unit_id"]):
                 abort(403)
@@ -926,7 +962,8 @@ def _officer_routes(bp: Blueprint) -> None:
         found = list_placements(dep.db, plan=dep.plan, within=within)
         settings = settings_of(dep)
         return render_template("survey/placements.html", placements=found, surveys=list_surveys(dep.db),
-                               units=_visible_units(), errors=errors, values=values, unit_name=_unit_name,
+                               units=[] if picker else units, picker=picker, unit_choice=unit_choice,
+                               errors=errors, values=values, unit_name=_unit_name,
                                url_problem=posters.public_url_problem(dep.public_base_url),
                                url_of=lambda code: placement_url(dep.public_base_url, settings, code)), status
 
