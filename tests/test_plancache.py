@@ -73,7 +73,8 @@ def test_a_cache_written_by_other_code_is_never_read(folder, monkeypatch):
     assert len(cache_files(folder)) == 2 and old in cache_files(folder)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a pickle", pickle.dumps("a string"), pickle.dumps(("key", "plan"))])
+@pytest.mark.parametrize("content", [b"", b"not a pickle", pickle.dumps("a string"), pickle.dumps(("key", "plan")),
+                                     pickle.dumps(("key", "plan", {}))])
 def test_an_unreadable_cache_file_is_ignored_and_rebuilt(folder, content):
     real = load(folder)
     [file] = cache_files(folder)
@@ -86,10 +87,10 @@ def test_an_unreadable_cache_file_is_ignored_and_rebuilt(folder, content):
 def test_a_cache_file_others_can_write_is_never_read(folder):
     real = load(folder)
     [file] = cache_files(folder)
-    key, plan = pickle.loads(file.read_bytes())
+    key, plan, _derived = pickle.loads(file.read_bytes())
     import attrs
 
-    file.write_bytes(pickle.dumps((key, attrs.evolve(plan, title="Giả mạo"))))
+    file.write_bytes(pickle.dumps((key, attrs.evolve(plan, title="Giả mạo"), {})))
     assert load(folder).title == "Giả mạo"  # owned by this user, mode 0600: trusted (the check below is real)
     os.chmod(file, 0o666)
     assert load(folder).title == real.title
@@ -177,3 +178,48 @@ print(later is not plan, tracked(later))
     assert by_default[0] == "0" and by_default[1] == by_default[2] != "0"  # every unit walked
     assert frozen == ["True", "0"]
     assert later == ["True", "0"]
+
+
+def test_what_evaluation_derives_from_the_plan_comes_with_it_from_the_file(folder, monkeypatch, fresh_db):
+    import datetime as dt
+
+    from ccch_core import progress
+
+    parsed = load_plan(folder / "plan.toml")
+    load(folder)  # writes the file
+    cached = load(folder)  # a new command: from the file
+    derived = progress._plan_index(cached)
+    assert any(isinstance(k, tuple) and k[0] == "units" for k in derived)
+    assert any(isinstance(k, tuple) and k[0] == "due days" for k in derived)
+    # Read, not worked out again: the units of each indicator are the plan's own objects.
+    monkeypatch.setattr(progress, "_all_indicator_units", lambda plan: pytest.fail("derived again"))
+    units = {u.id: u for u in cached.units}
+    for indicator in cached.indicators:
+        for unit in progress._applicable_units(cached, indicator, cached.period, None):
+            assert unit is units[unit.id]
+    monkeypatch.undo()
+    db = fresh_db
+    now = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
+    for period in ("2024-03", "2024-Q2", "2024"):
+        assert progress.evaluate_plan(db, cached, period, now=now) == progress.evaluate_plan(db, parsed, period, now=now)
+        assert progress.reporting_completeness(db, cached, period, now=now) == \
+            progress.reporting_completeness(db, parsed, period, now=now)
+    # Nothing that comes from stored data or a scope goes into the file.
+    progress._within_ids(cached, cached.issuing_unit)
+    assert set(progress.plan_derivations(cached)) <= {"dated", "all units"} | {
+        k for k in derived if isinstance(k, tuple) and k[0] in ("units", "due days", "further")}
+    assert not {"completeness", "within", "monthly counts"} & set(progress.plan_derivations(cached))
+
+
+def test_the_key_covers_the_code_that_derives_from_the_plan(tmp_path, monkeypatch):
+    # The derivations are pickled with the plan: a change to progress.py must not read them back.
+    here = Path(plancache.__file__).parent
+    for name in plancache.MODEL_MODULES:
+        shutil.copyfile(here / name, tmp_path / name)
+    monkeypatch.setattr(plancache, "__file__", str(tmp_path / "plancache.py"))
+    monkeypatch.setattr(plancache, "_code_digest", None)
+    before = plancache._code()
+    with (tmp_path / "progress.py").open("a", encoding="utf-8") as f:
+        f.write("\n# changed\n")
+    monkeypatch.setattr(plancache, "_code_digest", None)
+    assert plancache._code() != before

@@ -10,6 +10,10 @@ hashes them with SHA-256 and:
    command;
 3. else parses and validates the bytes and writes that file for the next command.
 
+The file also holds what evaluation derives from the plan alone
+(:func:`ccch_core.progress.plan_derivations`: the units each indicator applies to, due days,
+further recipients), so that a new command does not work it out again.
+
 The key covers the file's bytes, its path (the plan's ``source_path``), the import limits, the
 ccch version, the Python version and the source of the modules a plan is made of
 (:data:`MODEL_MODULES`), so a cache written by another version of ccch, or by changed code, is
@@ -54,8 +58,9 @@ __all__ = [
 CACHE_FOLDER = "cache"
 """The folder, inside the deployment folder (next to ``ccch.toml``), that holds the cache files."""
 
-MODEL_MODULES = ("model.py", "planfile.py", "periods.py", "text.py", "limits.py")
-"""The core's modules whose source is part of the key: a plan pickled by other code is not read."""
+MODEL_MODULES = ("model.py", "planfile.py", "periods.py", "text.py", "limits.py", "progress.py")
+"""The core's modules whose source is part of the key: a plan pickled by other code is not read
+(``progress.py``: what it derives from the plan is pickled with it, :func:`progress.plan_derivations`)."""
 
 _KEEP = 8
 """Cache files kept per deployment folder (older ones are removed when a new one is written)."""
@@ -173,13 +178,16 @@ def _read(cache_dir: Path, key: str) -> model.Plan | None:
             dir_st = os.stat(cache_dir)
             if not (_trusted(st) and _trusted(dir_st)):
                 return None
-            stored_key, plan = _unpickle(handle)
+            stored_key, plan, derived = _unpickle(handle)
     except FileNotFoundError:
         return None
     except Exception:  # noqa: BLE001 - any unreadable cache file is ignored and rebuilt
         return None
-    if stored_key != key or not isinstance(plan, model.Plan):
+    if stored_key != key or not isinstance(plan, model.Plan) or not isinstance(derived, dict):
         return None
+    from . import progress
+
+    progress.adopt_plan_derivations(plan, derived)
     return plan
 
 
@@ -202,8 +210,13 @@ def _write(cache_dir: Path, key: str, plan: model.Plan) -> None:
             return
         fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".tmp", dir=cache_dir)
         try:
+            from . import progress
+
+            # With what evaluation derives from the plan alone (the units of each indicator, due
+            # days, further recipients), pickled together so that its units are the plan's own.
+            derived = progress.plan_derivations(plan)
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump((key, plan), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((key, plan, derived), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, _file(cache_dir, key))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

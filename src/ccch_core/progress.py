@@ -1433,6 +1433,35 @@ def _plan_index(plan: Plan) -> dict[Any, Any]:
     return index
 
 
+_DERIVED_KEYS = ("units", "due days", "further")
+"""The entries of a plan's index derived from the plan alone (not from stored data, not per
+scope): what :func:`plan_derivations` hands to the plan cache."""
+
+
+def plan_derivations(plan: Plan) -> dict[Any, Any]:
+    """What evaluation and reporting completeness derive from ``plan`` alone, worked out now:
+    the units each indicator applies to, and each tracked frequency's due days and further
+    recipients. The plan cache (:mod:`ccch_core.plancache`) pickles it with the plan, so that a
+    new command does not work it out again (about 35 ms at national size); nothing in it comes
+    from stored data. Give it back to an equal plan with :func:`adopt_plan_derivations`."""
+    for indicator in plan.indicators:
+        _applicable_units(plan, indicator, plan.period, None)
+    for ptype in {rule.frequency for rule in plan.tracked_rules()}:
+        _due_days(plan, ptype)
+        _further_by_unit(plan, ptype)
+    return {key: value for key, value in _plan_index(plan).items()
+            if key in ("dated", "all units") or isinstance(key, tuple) and key[0] in _DERIVED_KEYS}
+
+
+def adopt_plan_derivations(plan: Plan, derived: Mapping[Any, Any]) -> None:
+    """Take what :func:`plan_derivations` worked out for a plan equal to ``plan`` (its units the
+    same objects: pickled together), so that it is not worked out again for ``plan``."""
+    index = _plan_index(plan)
+    for key, value in derived.items():
+        if key in ("dated", "all units") or isinstance(key, tuple) and key[0] in _DERIVED_KEYS:
+            index.setdefault(key, value)
+
+
 _WITHIN_KEPT = 512
 """Scopes whose unit sets are kept per plan (one per officer's unit: a commune, a province)."""
 
