@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="as bench/national_plan.py (default 1: full size)")
     parser.add_argument("--repeat", type=int, default=5, help="requests per measured page (default 5)")
     parser.add_argument("--keep", type=Path, help="a folder to build in and keep (reused when it exists)")
+    parser.add_argument("--only", help="only the pages whose name holds this text (\"dashboard\"); no documents")
     args = parser.parse_args()
     from ccch_core import accounts
     from ccch_core.testing import login
@@ -127,6 +128,10 @@ def main() -> None:
             if not accounts.find_user(dep.db, username):
                 accounts.create_user(dep.db, plan, username, PASSWORD, role, unit_id=unit)
         app = create_app(deployment_obj=dep, test_config={"TESTING": True, "WTF_CSRF_ENABLED": False})
+        from ccch_core import plancache
+
+        if hasattr(plancache, "freeze_loaded_plans"):
+            plancache.freeze_loaded_plans()  # as `ccch serve`'s workers do once their app is made
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"load average {os.getloadavg()[0]:.1f}")
         from ccch_core import progress
@@ -157,6 +162,8 @@ def main() -> None:
                 pages.append(("written report, month", "/xuat/viet?period=2024-03", None))
                 pages.append(("dashboard drill-down, one province", f"/?period=2024-03&unit={province.id}", MONTH_MS))
             for name, url, target in pages:
+                if args.only and args.only not in name:
+                    continue
                 client.get(url)  # warm-up: templates, the plan's indexes
                 for mode in (("nothing kept", "after a write") if target else ("",)):
                     times, cpu = [], []
@@ -185,7 +192,7 @@ def main() -> None:
         # its XLSX with the full list as an annex sheet.
         from ccch_export.plugin import export_report
 
-        for format_name in ("docx", "xlsx"):
+        for format_name in ("docx", "xlsx") if not args.only else ():
             export_report(dep, "2024-02", None, format_name)  # warm-up
             times, cpu = [], []
             for _ in range(args.repeat):
