@@ -24,7 +24,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ccch_core import ratelimit
+from ccch_core import ratelimit, unit_picker
 from ccch_core.inputs import parse_code, parse_int
 from ccch_core.limits import limits_of
 from ccch_core.periods import utc_now
@@ -127,6 +127,28 @@ def _units(call):
     return eligible_units(deployment().plan, call)
 
 
+def _picked(plan, form, names, allowed=None):
+    """The unit fields ``names`` of a posted form typed by name (the core's unit picker, used
+    when the form offers more units than a list can hold): the form with each unit's id in place
+    of its name, the problems by field (an empty field is no problem: the fields are optional or
+    checked afterwards), and each picker's state to show again."""
+    resolved = form.copy()
+    errors: dict[str, str] = {}
+    choices: dict[str, unit_picker.UnitChoice] = {}
+    for name in names:
+        choice = unit_picker.resolve_posted(plan, form, name, allowed=allowed)
+        choices[name] = choice
+        resolved[name] = choice.unit.id if choice.unit is not None else ""
+        if choice.problem:
+            errors[name] = unit_picker.problem_vi(choice)
+    return resolved, errors, choices
+
+
+def _choices(plan, values, names, choices=None):
+    """Each picker's state for a page shown from ``values`` (ids) or after a refused post."""
+    return {name: (choices or {}).get(name) or unit_picker.chosen(plan, values.get(name)) for name in names}
+
+
 # -- public ------------------------------------------------------------------------------------------
 
 
@@ -147,8 +169,19 @@ def call_page(slug):
 FORM_PURPOSE = "initiatives-entry"
 
 
-def _form_page(call, values, errors, status=200, entry=None):
-    return render_template("initiatives/entry_form.html", call=call, values=values, errors=errors, units=_units(call),
+def _entry_unit_fields() -> list[str]:
+    return ["unit_id", *(f"author_unit_{i}" for i in range(1, entries_mod.MAX_AUTHORS + 1))]
+
+
+def _form_page(call, values, errors, status=200, entry=None, choices=None):
+    units = _units(call)
+    # A call open to thousands of units (a national plan): each unit typed by name, resolved by
+    # the server when the form is sent (no JavaScript; a name of several units comes back with
+    # them to choose from) — a list per author field was megabytes.
+    picker = unit_picker.needs_picker(len(units))
+    return render_template("initiatives/entry_form.html", call=call, values=values, errors=errors,
+                           units=[] if picker else units, picker=picker,
+                           choices=_choices(deployment().plan, values, _entry_unit_fields(), choices) if picker else {},
                            entrants=ENTRANTS, entry=entry, max_authors=entries_mod.MAX_AUTHORS, now=_now(),
                            form_token=issue_form_token(FORM_PURPOSE, call.slug)), status
 
@@ -225,10 +258,16 @@ def submit(slug):
                                                    "phút."}, 429)
     errors = {}
     fields = document = None
+    picked_errors, choices = {}, None
+    eligible = _units(call)
+    if unit_picker.needs_picker(len(eligible)):
+        ids = {u.id for u in eligible}
+        form, picked_errors, choices = _picked(dep.plan, form, _entry_unit_fields(), allowed=lambda u: u.id in ids)
     try:
         fields = check_form(dep.plan, call, form)
     except EntryError as exc:
         errors.update(exc.errors)
+    errors.update(picked_errors)
     try:
         document = _read_document(call, required=True)
     except DocumentError as exc:
@@ -239,7 +278,7 @@ def submit(slug):
         except EntryError as exc:
             errors.update(exc.errors)
     if errors:
-        return _form_page(call, form, errors, 422)
+        return _form_page(call, form, errors, 422, choices=choices)
     return render_template("initiatives/receipt.html", call=call, entry=entry, info=document_info(dep.db, entry.id),
                            replaced=False)
 
@@ -416,9 +455,16 @@ def _setup_page(call):
     dep = deployment()
     errors: dict[str, str] = {}
     problems: list[str] = []
+    picker = unit_picker.needs_picker(len(dep.plan.units))
+    choices = None
     if request.method == "POST":
         form = request.form
+        if picker:
+            # The organiser typed by name (the core's unit picker).
+            form, errors, choices = _picked(dep.plan, form, ["organiser"], allowed=lambda u: not u.external)
         try:
+            if errors:
+                raise setup_form.SetupError(errors, [f"Đơn vị tổ chức: {errors['organiser']}"])
             text, _definition = setup_form.definition_from_form(form, dep.plan, slug=call.slug if call else None)
             saved, _created = save_call(dep, text, actor=g.user.username)
         except setup_form.SetupError as exc:
@@ -437,7 +483,9 @@ def _setup_page(call):
                   "retention_days": "730", "entrant_person": "1", "entrant_group": "1", "entrant_unit": "1",
                   "opens_time": "07:00", "closes_time": "17:00"}
     return render_template("initiatives/setup.html", call=call, values=values, errors=errors, problems=problems,
-                           units=dep.plan.units, groups=dep.plan.unit_groups, entrants=ENTRANTS,
+                           units=[] if picker else dep.plan.units, picker=picker,
+                           choices=_choices(dep.plan, values, ["organiser"], choices) if picker else {},
+                           groups=dep.plan.unit_groups, entrants=ENTRANTS,
                            aggregations=AGGREGATIONS, rows=setup_form), (422 if problems else 200)
 
 
@@ -447,9 +495,16 @@ def members(slug):
     call = _call_or_404(slug)
     dep = deployment()
     errors = {}
+    picker = unit_picker.needs_picker(len(dep.plan.units))
+    choices = None
     if request.method == "POST":
         form = request.form
+        if picker and form.get("action") != "remove":
+            # The judge's unit typed by name (the core's unit picker); empty: the account's unit.
+            form, errors, choices = _picked(dep.plan, form, ["unit_id"])
         try:
+            if errors:
+                raise CallError(errors["unit_id"])
             if form.get("action") == "remove":
                 dismiss(dep, call, (form.get("username") or "")[:64], actor=g.user.username)
                 flash("Đã rút khỏi hội đồng.")
@@ -460,9 +515,11 @@ def members(slug):
                 flash(f"Đã phân công {seat.username}: {seat.role_label}.")
             return redirect(url_for(".members", slug=slug), 303)
         except CallError as exc:
-            errors["username"] = str(exc)
+            errors.setdefault("unit_id" if errors else "username", str(exc))
     return render_template("initiatives/members.html", call=call, seats=panel(dep.db, call.id), roles=PANEL_ROLES,
-                           units=dep.plan.units, errors=errors, values=request.form), (422 if errors else 200)
+                           units=[] if picker else dep.plan.units, picker=picker,
+                           choices=_choices(dep.plan, request.form, ["unit_id"], choices) if picker else {},
+                           errors=errors, values=request.form), (422 if errors else 200)
 
 
 @panel_bp.route("/<slug>")

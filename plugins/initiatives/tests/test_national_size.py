@@ -1,0 +1,119 @@
+"""The initiatives' pages on a plan the size of the country (#26): no page lists every unit.
+
+The plan is ``bench/national_plan.py``'s at 5 % (1,894 units: more than a list can hold,
+ccch_core.unit_picker.PICKER_LIMIT), with communes of the same name in several provinces. The
+entry form (public, no JavaScript) takes the entrant's and each author's unit typed by name; the
+set-up and panel pages take the organiser and a judge's unit the same way. Đức Thọ keeps its lists
+(test_entries, test_setup_form, test_panel_web)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from ccch_initiatives.calls import get_call, panel, save_call
+from initiatives_testing import SLUG, docx, entry_form, example_text, post, post_public
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import national_plan
+
+PAGE_LIMIT = 200 * 1024
+
+
+@pytest.fixture(scope="module")
+def plan_path(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("national-plan")
+    national_plan.generate(folder, scale=0.05, months=1)
+    return folder / "plan.toml"
+
+
+@pytest.fixture
+def dep(make_deployment, plan_path):
+    return make_deployment(["initiatives"], plan_path=plan_path)
+
+
+@pytest.fixture
+def call(dep, clock):
+    # Open to every unit of the plan (1,894), organised by the ministry.
+    return save_call(dep, example_text(organiser='"bo-noi-vu"', units="[]"), actor="test")[0]
+
+
+@pytest.fixture
+def app(dep, make_app):
+    return make_app(dep)
+
+
+def twice_named(plan):
+    seen = {}
+    for u in plan.units:
+        if u.kind == "commune":
+            if u.name in seen:
+                return seen[u.name], u
+            seen[u.name] = u
+    raise AssertionError("no two communes of one name")
+
+
+FORM = f"/sang-kien/{SLUG}/nop-bai"
+
+
+def entry(**changes):
+    return {**entry_form(**changes), "document": (__import__("io").BytesIO(docx()), "sang-kien.docx")}
+
+
+def test_the_entry_form_is_bounded_and_has_no_script(call, app, dep):
+    page = app.test_client().get(FORM)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and len(page.data) < 60_000 and "<script" not in html
+    assert html.count("<option") < 30
+    assert '<input id="f-unit_id" type="search" name="unit_id"' in html
+    assert 'name="author_unit_2"' in html
+
+
+def test_an_entry_names_its_units_by_name_and_namesakes_are_offered(call, app, dep):
+    first, second = twice_named(dep.plan)
+    client = app.test_client()
+    refused = post_public(client, FORM, entry(unit_id=first.name), content_type="multipart/form-data")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422, html[:2000]
+    assert f"Có nhiều đơn vị khớp với “{first.name}”" in html
+    assert 'value="Tổ hỗ trợ dịch vụ công trực tuyến"' in html  # the form kept
+    assert {first.id, second.id} <= set(re.findall(r'name="unit_id-ma" value="([^"]+)"', html))
+    unknown = post_public(client, FORM, entry(unit_id=second.name, author_unit_1="Phòng Không Có"),
+                          content_type="multipart/form-data")
+    assert unknown.status_code == 422
+    assert "Không tìm thấy đơn vị “Phòng Không Có”" in unknown.get_data(as_text=True)
+    province = next(u for u in dep.plan.units if u.kind == "province")
+    done = post_public(client, FORM, {**entry(unit_id=first.name, author_unit_1=province.name.lower()),
+                                      "unit_id-ma": second.id}, content_type="multipart/form-data")
+    assert done.status_code == 200, done.get_data(as_text=True)[:2000]
+    stored = dep.db.execute("select unit_id from initiative_entries").fetchone()[0]
+    assert stored == second.id
+    authors = dep.db.execute("select authors from initiative_entries").fetchone()[0]
+    assert province.id in authors
+
+
+def test_setup_and_panel_pages_take_units_by_name(call, app, dep, make_user):
+    from ccch_core.testing import login
+
+    username, password = make_user(dep, "system_admin")
+    client = app.test_client()
+    assert login(client, username, password).status_code == 302
+    for url in ("/sang-kien/hoi-dong/thiet-lap", f"/sang-kien/hoi-dong/{SLUG}/thiet-lap",
+                f"/sang-kien/hoi-dong/{SLUG}/thanh-vien"):
+        page = client.get(url)
+        assert page.status_code == 200 and len(page.data) < PAGE_LIMIT, url
+        assert page.get_data(as_text=True).count("<option") < 40, url
+    html = client.get(f"/sang-kien/hoi-dong/{SLUG}/thiet-lap").get_data(as_text=True)
+    assert 'name="organiser-ma" value="bo-noi-vu"' in html
+    judge, _ = make_user(dep, "viewer")
+    first, second = twice_named(dep.plan)
+    url = f"/sang-kien/hoi-dong/{SLUG}/thanh-vien"
+    refused = post(client, url, {"username": judge, "role": "judge", "unit_id": first.name})
+    assert refused.status_code == 422 and "có nhiều đơn vị khớp" in refused.get_data(as_text=True).lower()
+    assert post(client, url, {"username": judge, "role": "judge", "unit_id": first.name,
+                              "unit_id-ma": second.id}).status_code == 303
+    assert [(s.username, s.unit_id) for s in panel(dep.db, get_call(dep.db, SLUG).id)] == [(judge, second.id)]
