@@ -17,6 +17,7 @@ one question asked through the public form, one call for initiatives.
 
     .venv/bin/python bench/national_plugin_pages_bench.py --keep /tmp/national-plugins --repeat 3
     .venv/bin/python bench/national_plugin_pages_bench.py --scale 0.05      # a quick run (1,894 units)
+    .venv/bin/python bench/national_plugin_pages_bench.py --plan examples/duc-tho-2024/plan.toml  # Đức Thọ
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ def _contest_definition(plan) -> dict:
 
     now = dt.datetime.now(VN_TZ).replace(tzinfo=None, microsecond=0)
     organiser = next(u for u in plan.units if not u.external and u.parent is None)
+    communes = next(g.id for g in plan.unit_groups if "commune" in g.kinds)  # "cac-xa"; Đức Thọ: "cac-xa-thi-tran"
     return {"format": 1,
             "contest": {"slug": "tim-hieu-cchc", "title": "Tìm hiểu cải cách hành chính", "organiser": organiser.id,
                         "rules": "Mỗi người thi một lượt mỗi vòng.", "questions_per_attempt": 1,
-                        "time_limit_minutes": 20, "attempts_per_round": 1, "units": ["cac-xa"]},
-            "audiences": [{"key": "nhan-dan", "name": "Nhân dân", "units": ["cac-xa"], "verify": "none"}],
+                        "time_limit_minutes": 20, "attempts_per_round": 1, "units": [communes]},
+            "audiences": [{"key": "nhan-dan", "name": "Nhân dân", "units": [communes], "verify": "none"}],
             "rounds": [{"number": 1, "name": "Vòng 1", "opens": now - dt.timedelta(days=1),
                         "closes": now + dt.timedelta(days=30)}]}
 
@@ -95,8 +97,8 @@ def prepare(dep) -> dict:
     from ccch_survey.store import add_placement, get_survey, list_placements, save_survey
 
     plan = dep.plan
-    desk = next(u for u in plan.units if u.kind == "one_stop_desk") if any(
-        u.kind == "one_stop_desk" for u in plan.units) else next(u for u in plan.units if u.kind == "commune")
+    desk = next((u for u in plan.units if u.kind == "one_stop_desk"), None) or \
+        next(u for u in plan.units if u.kind == "commune")
     if get_contest(dep, "tim-hieu-cchc") is None:
         contest, _ = save_definition(dep, definition_from_dict(_contest_definition(plan), plan), username="bench")
         rows = bank.read_question_file(ROOT / "examples" / "duc-tho-2024" / "questions.csv")
@@ -108,7 +110,21 @@ def prepare(dep) -> dict:
         save_survey(dep.db, load_definition(ROOT / "examples" / "surveys" / "sipas.toml"))
     if not list_placements(dep.db, plan=plan):
         add_placement(dep.db, plan, "sipas", desk.id, "Quầy tiếp nhận hồ sơ")
+    from ccch_initiatives.calls import get_call, save_call
+
+    if get_call(dep.db, CALL) is None:
+        # The example call for initiatives, open now to every unit of the plan, organised at the root.
+        now = dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)
+        text = (ROOT / "examples" / "duc-tho-2024" / "initiatives.toml").read_text(encoding="utf-8")
+        for key, value in (("slug", f'"{CALL}"'), ("organiser", f'"{plan.units[0].id}"'), ("units", "[]"),
+                           ("opens", (now - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")),
+                           ("closes", (now + dt.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S"))):
+            text = re.sub(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text, count=1)
+        save_call(dep, text, actor="bench")
     return {"desk": desk}
+
+
+CALL = "sang-kien-cchc"
 
 
 def main() -> None:
@@ -163,6 +179,9 @@ def main() -> None:
             ("feedback", "item page, officer", admin, f"/phan-anh/{item_id}"),
             ("feedback", "placements (posters), officer", admin, "/phan-anh/noi-dat"),
             ("initiatives", "set-up page, new call", system, "/sang-kien/hoi-dong/thiet-lap"),
+            ("initiatives", "set-up page of a call", system, f"/sang-kien/hoi-dong/{CALL}/thiet-lap"),
+            ("initiatives", "panel members (judges' units)", system, f"/sang-kien/hoi-dong/{CALL}/thanh-vien"),
+            ("initiatives", "entry form (public)", citizen, f"/sang-kien/{CALL}/nop-bai"),
         ]
         pages.append(("contest", "public registration form", citizen, "/cuoc-thi/tim-hieu-cchc/dang-ky"))
         if poster:
