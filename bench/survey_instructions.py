@@ -18,14 +18,28 @@ script with that tree's code first on the path::
     PYTHONPATH=/tmp/wt/src:/tmp/wt/plugins/survey/src .venv/bin/python /tmp/wt/bench/survey_instructions.py
 
 (a tree older than this file: copy it there). Each side takes a few minutes under Valgrind.
+
+``--served`` counts the server instead: ``ccch serve`` with its defaults (gunicorn, its workers)
+runs under Valgrind's callgrind (every process it forks is counted), and a client in this process,
+outside Valgrind, sends ``WARM_UP`` citizens and then ``--citizens`` more over loopback, one at a
+time, as a phone would (the page, then the answers with its form token and cookie). The counters
+of the server's processes are read with ``callgrind_control`` after the warm-up and after the
+counted citizens, and the difference per citizen is printed: what gunicorn does per request is in
+it, which the in-process count leaves out. What the kernel does for the sockets is not (Valgrind
+counts user space); it is the same for both trees. The message deliverer that ``ccch serve``
+starts beside it is left out (the survey sends nothing; it polls on a clock). Each run starts the
+server under Valgrind (about a minute) and serves at about a fiftieth of its speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -124,9 +138,109 @@ def instructions(config: str, count: int) -> int:
     return int(re.search(r"I\s+refs:\s+([\d,]+)", out).group(1).replace(",", ""))
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_counts(session: int) -> dict[int, int]:
+    """Instructions so far of each process of the server (Valgrind's callgrind, read while it runs
+    with ``callgrind_control``), the message deliverer left out; ``session``: the server's
+    process group, so that other callgrind runs on the machine are not read."""
+    out = subprocess.run(["callgrind_control", "-e", "Ir"], check=True, capture_output=True, text=True).stdout
+    counts: dict[int, int] = {}
+    pid = None
+    for line in out.splitlines():
+        head = re.match(r"PID (\d+): (.*)", line)
+        if head:
+            pid = int(head.group(1))
+            try:
+                ours = os.getpgid(pid) == session
+            except ProcessLookupError:
+                ours = False
+            # The deliverer beside the server polls on a clock and serves no citizen.
+            pid = pid if ours and "messages send" not in head.group(2) else None
+            continue
+        thread = re.match(r"\s+Th \d+\s+([\d,]+)", line)
+        if thread and pid is not None:
+            counts[pid] = counts.get(pid, 0) + int(thread.group(1).replace(",", ""))
+    return counts
+
+
+def served_instructions(config: str, count: int, folder: Path) -> int:
+    """Instructions of the processes of ``ccch serve``, run under Valgrind, while ``count``
+    citizens are served over loopback one after another (after ``WARM_UP`` that are not counted)."""
+    import random
+    import urllib.parse
+
+    out = Path(tempfile.mkdtemp(prefix="served-", dir=folder))
+    port = _free_port()
+    server = subprocess.Popen(["valgrind", "--tool=callgrind", "--trace-children=yes",
+                               f"--callgrind-out-file={out}/cg.%p", "--log-file=/dev/null", CCCH, "-c", config,
+                               "serve", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "PYTHONHASHSEED": "0"})
+    try:
+        deadline = time.monotonic() + 600
+        while True:  # under Valgrind the workers take a minute or two to import and start
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().read() == b"ok\n":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("ccch serve did not start under Valgrind")
+            time.sleep(2)
+        from ccch_core.web import create_app
+
+        codes = [p.code for p in _placements(create_app(config, migrate=False))]
+        token_re = re.compile(rb'name="csrf_token" value="([^"]+)"')
+        sid_re = re.compile(rb'name="sid" value="([^"]+)"')
+        action_re = re.compile(rb'<form method="post" action="([^"]+)"')
+        rng = random.Random(1)
+
+        def citizen(number: int) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)  # a new phone
+            connection.request("GET", "/k/" + codes[number % len(codes)])
+            page = connection.getresponse()
+            body = page.read()
+            cookie = "; ".join(c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie") or [])
+            data = {"csrf_token": token_re.search(body).group(1).decode(), "v": "1",
+                    "sid": sid_re.search(body).group(1).decode()}
+            data.update({"q-" + key: str(rng.randint(1, 5)) for key in SCALE})
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            if cookie:
+                headers["Cookie"] = cookie
+            connection.request("POST", action_re.search(body).group(1).decode(), urllib.parse.urlencode(data),
+                               headers)
+            answer = connection.getresponse()
+            answer.read()
+            if answer.status != 200 or answer.headers.get("X-Survey-Result") != "stored":
+                raise SystemExit(f"a citizen's answers were not stored: {answer.status}")
+            connection.close()
+
+        for number in range(WARM_UP):
+            citizen(number)
+        before = _server_counts(server.pid)
+        for number in range(WARM_UP, WARM_UP + count):
+            citizen(number)
+        after = _server_counts(server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=600)
+    if not before or set(before) != set(after):
+        raise SystemExit(f"the server's processes changed during the run: {sorted(before)} → {sorted(after)}")
+    return sum(after[pid] - before[pid] for pid in after)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=100)
+    parser.add_argument("--served", action="store_true",
+                        help="count the processes of `ccch serve` (gunicorn) instead of the app in this process")
     parser.add_argument("--child", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -138,6 +252,15 @@ def main() -> None:
     try:
         config = make_deployment(folder / "d")
         print(f"code: {Path(ccch_core.__file__).parents[1]}; load average {os.getloadavg()[0]:.2f}")
+        if args.served:
+            if not shutil.which("valgrind"):
+                raise SystemExit("valgrind is not installed (apt-get install valgrind): no instruction count")
+            if not shutil.which("callgrind_control"):
+                raise SystemExit("callgrind_control is missing (it comes with valgrind)")
+            total = served_instructions(config, args.citizens, folder)
+            print(f"instructions a citizen served by `ccch serve` (callgrind, every server process but the "
+                  f"message deliverer, {args.citizens} citizens after {WARM_UP}): {total / args.citizens:,.0f}")
+            return
         print(f"CPU a citizen (page + answers, in process, best of 10 x {args.citizens}): "
               f"{citizens(config, args.citizens, timed=True):.3f} ms")
         if not shutil.which("valgrind"):
