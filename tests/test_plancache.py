@@ -223,3 +223,14 @@ def test_the_key_covers_the_code_that_derives_from_the_plan(tmp_path, monkeypatc
         f.write("\n# changed\n")
     monkeypatch.setattr(plancache, "_code_digest", None)
     assert plancache._code() != before
+
+
+def test_a_cached_plans_units_share_one_string_per_kind_and_parent(folder):
+    # Repeated texts are one object each (interned), so the cache file refers to them again
+    # instead of holding a string per unit (36,647 kinds and parents at national size).
+    load(folder)
+    plan = load(folder)  # from the file
+    assert len({id(u.kind) for u in plan.units}) == len({u.kind for u in plan.units})
+    for unit in plan.units:
+        if unit.parent is not None:
+            assert unit.parent is plan.unit(unit.parent).id
