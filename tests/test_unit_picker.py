@@ -66,10 +66,19 @@ def test_a_name_of_several_units_offers_them_with_the_unit_above_each(plan):
 
 
 def test_a_short_text_matching_thousands_shows_ten_and_counts_the_rest(plan):
-    choice = resolve_unit(plan, "xa")
+    choice = resolve_unit(plan, "ubnd")
     assert choice.unit is None and len(choice.candidates) == unit_picker.CANDIDATES_SHOWN
-    assert choice.more > 1000
+    assert choice.more > 100
     assert "gõ thêm tên" in problem_vi(choice, "Đơn vị")
+
+
+def test_one_or_two_letters_are_not_searched(plan):
+    for text in ("x", "xa", "xã", "xa a", "Đ"):
+        choice = resolve_unit(plan, text)
+        assert choice.problem == "too_short" and choice.candidates == (), text
+        assert problem_vi(choice, "Đơn vị") == (f"Đơn vị: “{text}” quá ngắn: gõ tên đơn vị, có ít nhất một chữ "
+                                                 "từ 3 chữ cái trở lên.")
+    assert resolve_unit(plan, "xa a b c thon").problem == "ambiguous"  # one word long enough: searched
 
 
 def test_an_id_sent_beside_a_text_that_no_longer_fits_it_is_not_taken(plan):

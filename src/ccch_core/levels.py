@@ -252,7 +252,9 @@ def search_units(plan: Plan, query: str, *, within: str | None = None, only: Ite
     # stations: "UBND xã An Dũng" before "Bộ phận tiếp nhận … xã An Dũng"), then plan order. Not
     # Vietnamese collation: "xa" matches 36,000 names of a national plan, and sort_key on each
     # would cost seconds; a page of 50 is put in Vietnamese order by the caller if it wants.
-    found.sort(key=lambda t: t[:3])
+    # The positions are unique, so the tuples sort without ever comparing units, and without a
+    # key function (called 36,000 times for "xa", it was half the search's time).
+    found.sort()
     units = [t[3] for t in found]
     return units[:limit] if limit is not None else units
 

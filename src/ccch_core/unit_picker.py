@@ -32,6 +32,7 @@ __all__ = [
     "ID_SUFFIX",
     "PICKER_LIMIT",
     "TEXT_MAX",
+    "TEXT_MIN",
     "UnitChoice",
     "chosen",
     "needs_picker",
@@ -50,6 +51,15 @@ CANDIDATES_SHOWN = 10
 
 TEXT_MAX = 200
 """The longest text looked up (a unit's name is shorter; anything longer is refused unread)."""
+
+TEXT_MIN = 3
+"""A text is looked up only if one of its words has at least this many letters: "xa" or "a" names
+no unit and matches every unit of a national plan (36,000), which a public form should not
+search for anyone."""
+
+
+def _too_short(text: str) -> bool:
+    return max((len(w) for w in levels.search_key(text).split()), default=0) < TEXT_MIN
 
 ID_SUFFIX = "-ma"
 """The field that carries the chosen unit's id beside the typed name: ``organiser`` → ``organiser-ma``."""
@@ -70,11 +80,14 @@ class UnitChoice:
 
     @property
     def problem(self) -> str | None:
-        """None (a unit, or nothing typed), ``"unknown"``, ``"ambiguous"`` or ``"too_long"``."""
+        """None (a unit, or nothing typed), ``"unknown"``, ``"ambiguous"``, ``"too_short"`` or
+        ``"too_long"``."""
         if self.unit is not None or not self.text:
             return None
         if len(self.text) > TEXT_MAX:
             return "too_long"
+        if _too_short(self.text):
+            return "too_short"
         return "ambiguous" if self.candidates else "unknown"
 
 
@@ -114,7 +127,8 @@ def resolve_unit(plan: Plan, text: str | None, *, chosen_id: str | None = None,
 
     ``text`` is what the field holds: a unit's id (a small plan's list, a suggestion sent as an
     id), or a name typed with or without tones — the unit whose name it is, or else the only unit
-    whose names contain every word typed. ``chosen_id`` is the id sent beside it (the unit the
+    whose names contain every word typed (a text without a word of :data:`TEXT_MIN` letters is
+    not searched). ``chosen_id`` is the id sent beside it (the unit the
     page was shown with, or a candidate the reader picked): it is taken when it is a unit of the
     plan that ``allowed`` accepts and the text still fits it (or is empty). ``allowed`` limits the
     units that may be chosen (the units a form offers). Several fitting units give no unit and up
@@ -132,9 +146,13 @@ def resolve_unit(plan: Plan, text: str | None, *, chosen_id: str | None = None,
     if plan.has_unit(text) and ok(plan.unit(text)):
         unit = plan.unit(text)
         return UnitChoice(unit.name, unit)
-    found = [u for u in levels.search_units(plan, text) if ok(u)]
+    if _too_short(text):
+        return UnitChoice(text)
+    found = [u for u in levels.search_units(plan, text) if ok(u)] if allowed else levels.search_units(plan, text)
     key = levels.search_key(text)
-    exact = [u for u in found if levels.search_key(u.name) == key]
+    # The unit whose name is what was typed: only names of the same length can be (both NFC, one
+    # code point a letter), so a short text matching 36,000 units does not fold 36,000 names.
+    exact = [u for u in found if len(u.name) == len(text) and levels.search_key(u.name) == key]
     if len(exact) == 1:
         return UnitChoice(text, exact[0])
     if len(found) == 1:
@@ -161,6 +179,8 @@ def problem_vi(choice: UnitChoice, label: str | None = None) -> str | None:
         return None
     if problem == "too_long":
         text = f"tên đơn vị dài quá {TEXT_MAX} ký tự."
+    elif problem == "too_short":
+        text = f"“{choice.text}” quá ngắn: gõ tên đơn vị, có ít nhất một chữ từ {TEXT_MIN} chữ cái trở lên."
     elif problem == "ambiguous":
         more = f" (và {choice.more} đơn vị khác: gõ thêm tên để thu hẹp)" if choice.more else ""
         text = f"có nhiều đơn vị khớp với “{choice.text}”. Chọn một đơn vị trong danh sách bên dưới{more}."
