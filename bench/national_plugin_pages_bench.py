@@ -8,7 +8,9 @@ placements page; the initiatives' set-up page. On the national plan (``bench/nat
 36,647 units, 3,321 communes) a page that lists every unit is megabytes; this bench renders each
 through Flask's test client (the whole request: routing, sign-in, queries, template) as the plan
 administrator, or as a citizen for the public pages, and prints its size and its median wall and
-CPU time over ``--repeat`` requests after one warm-up. Target: every page ≤ 200 KB.
+CPU time over ``--repeat`` requests after one warm-up. Target: every page ≤ 200 KB. Then what
+the unit picker costs when a form is sent with a name typed (``unit_picker.resolve_unit``, in
+process) and the whole post of the feedback form naming a commune two provinces share.
 
 The deployment is made from the generated plan alone (these pages do not read the year's
 measurements): the plan file of ``--plan`` (default: the one in ``--keep``'s ``data/`` folder,
@@ -203,6 +205,43 @@ def main() -> None:
             print(f"{plugin:12} {name:40} {response.status_code} {size / 1024:8.1f} KB  "
                   f"median {statistics.median(times):7.1f} ms (CPU {statistics.median(cpu):7.1f} ms)"
                   f"{'' if ok else '  ← over'}", flush=True)
+        # What the unit picker costs the server when a form is sent with a name typed (the public
+        # forms resolve it on every post): typical names, and texts matching thousands of units.
+        from ccch_core import unit_picker
+
+        twice = {}
+        for u in plan.units:
+            if u.kind == "commune":
+                twice.setdefault(u.name, []).append(u)
+        shared = next((n for n, us in twice.items() if len(us) > 1), plan.units[1].name)
+        for text in (shared, unit_picker.chosen(plan, plan.units[1].id).text, "an hung", "ubnd", "thon", "xa a",
+                     "a thon", "Phường Không Có Thật"):
+            times, cpu = [], []
+            for _ in range(max(args.repeat, 3)):
+                t0, c0 = time.perf_counter(), time.process_time()
+                choice = unit_picker.resolve_unit(plan, text)
+                times.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
+            print(f"{'unit picker':12} {'resolve ' + repr(text):40} {choice.problem or 'unit'!s:>12}  "
+                  f"median {statistics.median(times):7.1f} ms (CPU {statistics.median(cpu):7.1f} ms), "
+                  f"{len(choice.candidates) + choice.more} units fit", flush=True)
+        # The citizen's post of the feedback form naming a commune two provinces share: the form
+        # comes back with both (422), the whole request.
+        times, cpu = [], []
+        for _ in range(args.repeat):
+            html = citizen.get("/hoi-dap/gui").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+            sid = re.search(r'name="sid" value="([^"]+)"', html).group(1)
+            t0, c0 = time.perf_counter(), time.process_time()
+            response = citizen.post("/hoi-dap/gui", data={
+                "csrf_token": token, "sid": sid, "loai": "hoi-dap", "nguoi-hoi": "ca-nhan", "linh-vuc": field,
+                "don-vi": shared, "tieu-de": "Hỏi về đăng ký khai sinh",
+                "noi-dung": "Tôi cần giấy tờ gì để đăng ký khai sinh cho con?", "cong-khai": "cong-khai"})
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+        print(f"{'feedback':12} {'public form sent, a shared name':40} {response.status_code} "
+              f"{len(response.get_data()) / 1024:8.1f} KB  median {statistics.median(times):7.1f} ms "
+              f"(CPU {statistics.median(cpu):7.1f} ms)", flush=True)
         dep.close()
         print("all pages within bounds" if not failed else f"over a bound: {', '.join(failed)}")
         sys.exit(1 if failed else 0)
