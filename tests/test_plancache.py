@@ -191,6 +191,7 @@ def test_what_evaluation_derives_from_the_plan_comes_with_it_from_the_file(folde
     derived = progress._plan_index(cached)
     assert any(isinstance(k, tuple) and k[0] == "units" for k in derived)
     assert any(isinstance(k, tuple) and k[0] == "due days" for k in derived)
+    assert any(isinstance(k, tuple) and k[0] == "reporters" for k in derived)
     # Read, not worked out again: the units of each indicator are the plan's own objects.
     monkeypatch.setattr(progress, "_all_indicator_units", lambda plan: pytest.fail("derived again"))
     units = {u.id: u for u in cached.units}
@@ -207,7 +208,7 @@ def test_what_evaluation_derives_from_the_plan_comes_with_it_from_the_file(folde
     # Nothing that comes from stored data or a scope goes into the file.
     progress._within_ids(cached, cached.issuing_unit)
     assert set(progress.plan_derivations(cached)) <= {"dated", "all units"} | {
-        k for k in derived if isinstance(k, tuple) and k[0] in ("units", "due days", "further")}
+        k for k in derived if isinstance(k, tuple) and k[0] in ("units", "due days", "further", "reporters")}
     assert not {"completeness", "within", "monthly counts"} & set(progress.plan_derivations(cached))
 
 

@@ -1089,6 +1089,19 @@ def forget_kept(plan: Plan) -> None:
     index.pop("monthly counts", None)
 
 
+def _expected_reporters(plan: Plan, period: Period) -> tuple[Unit, ...]:
+    """:meth:`Plan.expected_reporters`; for a plan without dated units the same in every period
+    of a type, so kept once per type in the plan's index (and with it in the plan cache)."""
+    index = _plan_index(plan)
+    if index["dated"]:
+        return plan.expected_reporters(period)
+    key = ("reporters", period.type)
+    units = index.get(key)
+    if units is None:
+        units = index[key] = plan.expected_reporters(period)
+    return units
+
+
 def _local_midnight_after(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), VN_TZ).astimezone(dt.UTC)
 
@@ -1128,7 +1141,7 @@ def reporting_completeness(
         subperiods = [sub for sub in subperiods if not (sub.end_date < plan.starts_on or sub.start_date > plan.ends_on)]
         versions = _activity_versions(db, subperiods) if subperiods else {}
         for sub in subperiods:
-            units = plan.expected_reporters(sub)
+            units = _expected_reporters(plan, sub)
             if not units:
                 continue
             delivered = _delivered(db, sub)
@@ -1433,7 +1446,7 @@ def _plan_index(plan: Plan) -> dict[Any, Any]:
     return index
 
 
-_DERIVED_KEYS = ("units", "due days", "further")
+_DERIVED_KEYS = ("units", "due days", "further", "reporters")
 """The entries of a plan's index derived from the plan alone (not from stored data, not per
 scope): what :func:`plan_derivations` hands to the plan cache."""
 
@@ -1449,6 +1462,7 @@ def plan_derivations(plan: Plan) -> dict[Any, Any]:
     for ptype in {rule.frequency for rule in plan.tracked_rules()}:
         _due_days(plan, ptype)
         _further_by_unit(plan, ptype)
+        _expected_reporters(plan, _subperiods(plan.period, ptype)[0])
     return {key: value for key, value in _plan_index(plan).items()
             if key in ("dated", "all units") or isinstance(key, tuple) and key[0] in _DERIVED_KEYS}
 
