@@ -159,3 +159,21 @@ def test_the_posters_page_lists_groups_and_takes_one_unit_by_name(dep, manager):
     pdf = manager.post(url, data={"csrf_token": token, "where": "", "don-vi": first.name, "don-vi-ma": second.id,
                                   "place": "Nhà văn hóa", "size": "A4"})
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+
+
+def test_the_participation_page_charts_the_largest_and_pages_the_table(dep, manager):
+    url = "/cuoc-thi/quan-ly/tim-hieu-cchc/tham-gia"
+    page = manager.get(url)
+    html = page.get_data(as_text=True)
+    communes = [u for u in dep.plan.units if u.kind == "commune"]
+    assert len(communes) > 100 and page.status_code == 200 and len(page.data) < 50_000
+    assert html.count("<tr><td>") == 50  # a page of the table (levels.PAGE_SIZE)
+    assert "Trang 1/" in html and "trang=2" in html
+    last = manager.get(url, query_string={"trang": 999}).get_data(as_text=True)  # clamped to the last page
+    assert 0 < last.count("<tr><td>") <= 50
+    seen = set()
+    for number in range(1, len(communes) // 50 + 2):
+        rows = manager.get(url, query_string={"trang": number}).get_data(as_text=True)
+        seen |= set(re.findall(r"<tr><td>([^<]+)</td>", rows))
+    assert {u.name for u in communes} <= seen  # every unit is on some page
+    assert manager.get(url, query_string={"trang": "x" * 500}).status_code in (200, 400)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import itertools
 import re
 import tomllib
@@ -981,13 +982,22 @@ def all_unit_choices(d: ContestDefinition, plan: Plan, audience: str | None = No
     propaganda board, the Fatherland Front, the mass organisations) is not left out."""
     audiences = [a for a in d.audiences if audience is None or a.key == audience]
     seen: dict[str, Any] = {}
-    for choice in ([None] if not audiences else audiences):
-        for unit in unit_choices(d, choice, plan):
-            seen.setdefault(unit.id, unit)
+    lists = [unit_choices(d, choice, plan) for choice in ([None] if not audiences else audiences)]
     if audience is None and d.units:
-        for unit in unit_choices(d, None, plan):
+        lists.append(unit_choices(d, None, plan))
+    for units in lists:
+        for unit in units:
             seen.setdefault(unit.id, unit)
-    return sorted(seen.values(), key=lambda u: sort_key(u.name))
+    if len(lists) == 1:
+        return list(seen.values())  # already in order (unit_choices, kept per process)
+    return sorted(seen.values(), key=lambda u: _name_order(u.name))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _name_order(name: str):
+    """A unit name's Vietnamese sort key, kept: participation sorts a national contest's 3,321
+    communes on every view (0.25 s of sort_key each time)."""
+    return sort_key(name)
 
 
 RESIDENCE_KINDS = frozenset({"commune", "ward", "town"})

@@ -24,7 +24,7 @@ from flask import (
     url_for,
 )
 
-from ccch_core import unit_picker
+from ccch_core import levels, unit_picker
 from ccch_core.accounts import Role
 from ccch_core.inputs import parse_int
 from ccch_core.limits import LimitError, limits_of, read_limited
@@ -772,11 +772,25 @@ def participation_view(slug):
         except KeyError:
             abort(404, description="Không có vòng thi này.")
     units = participation(dep, contest, None, rounds)
-    ranked = sorted(units, key=lambda u: (-u.participants, sort_key(u.name)))
-    svg = bar_chart_svg([(u.name, u.participants, str(u.participants)) for u in ranked],
+    if unit_picker.needs_picker(len(units)):
+        # A national contest: 3,321 communes. The chart shows the units with the most people and the
+        # table is paginated (every unit in Vietnamese collation, one bar each: 959 KB, 0.65 s);
+        # ties keep the plan's order. The CSV below has every unit.
+        ranked = sorted(units, key=lambda u: -u.participants)
+        shown = [u for u in ranked[:PARTICIPATION_CHART_UNITS] if u.participants]
+    else:
+        ranked = sorted(units, key=lambda u: (-u.participants, sort_key(u.name)))
+        shown = ranked
+    svg = bar_chart_svg([(u.name, u.participants, str(u.participants)) for u in shown],
                         title="Số người dự thi theo đơn vị")
-    return render_template("contest/manage_participation.html", contest=contest, units=ranked, svg=svg, choice=choice,
-                           total=sum(u.participants for u in units))
+    rows = levels.paginate(ranked, page_arg("trang"))
+    return render_template("contest/manage_participation.html", contest=contest, units=rows.items, rows=rows, svg=svg,
+                           choice=choice, total=sum(u.participants for u in units),
+                           chart_cut=len(shown) < len(ranked), chart_units=len(shown))
+
+
+PARTICIPATION_CHART_UNITS = 30
+"""Bars on the participation chart of a contest with more units than a list holds (the most people first)."""
 
 
 def _audience_names(contest) -> dict[str, str]:
