@@ -174,6 +174,7 @@ def main() -> None:
             ("contest", "set-up page, new contest", system, "/cuoc-thi/quan-ly/tao"),
             ("contest", "set-up page of a contest", system, "/cuoc-thi/quan-ly/tim-hieu-cchc/thiet-lap"),
             ("contest", "posters page", system, "/cuoc-thi/quan-ly/tim-hieu-cchc/poster"),
+            ("contest", "participation per unit", system, "/cuoc-thi/quan-ly/tim-hieu-cchc/tham-gia"),
             ("survey", "results, administrator", admin, "/khao-sat/sipas"),
             ("survey", "placements (posters), administrator", admin, "/khao-sat/noi-dat"),
             ("feedback", "public form (citizen)", citizen, "/hoi-dap/gui"),
