@@ -187,7 +187,12 @@ def test_what_evaluation_derives_from_the_plan_comes_with_it_from_the_file(folde
 
     parsed = load_plan(folder / "plan.toml")
     load(folder)  # writes the file
-    cached = load(folder)  # a new command: from the file
+    from ccch_core import model
+
+    # A new command: from the file, with whether any unit is dated (not a pass over the units).
+    monkeypatch.setattr(model.Plan, "has_dated_units", lambda plan: pytest.fail("worked out again"))
+    cached = load(folder)
+    monkeypatch.undo()
     derived = progress._plan_index(cached)
     assert any(isinstance(k, tuple) and k[0] == "units" for k in derived)
     assert any(isinstance(k, tuple) and k[0] == "due days" for k in derived)

@@ -1433,7 +1433,7 @@ class _UnitResults(Sequence):
 _PLAN_INDEXES: dict[int, tuple[weakref.ref, dict[Any, Any]]] = {}
 
 
-def _plan_index(plan: Plan) -> dict[Any, Any]:
+def _plan_index(plan: Plan, dated: bool | None = None) -> dict[Any, Any]:
     """A per-plan memo of what evaluation derives from the plan alone (the units an indicator
     applies to, the units within a scope), dropped with the plan. Plans are frozen, so what is
     derived from one never goes stale."""
@@ -1441,7 +1441,8 @@ def _plan_index(plan: Plan) -> dict[Any, Any]:
     if entry is not None and entry[0]() is plan:
         return entry[1]
     key = id(plan)
-    index: dict[Any, Any] = {"dated": plan.has_dated_units()}
+    # ``dated`` given (the plan cache's): not worked out again over every unit.
+    index: dict[Any, Any] = {"dated": plan.has_dated_units() if dated is None else dated}
     _PLAN_INDEXES[key] = (weakref.ref(plan, lambda _ref: _PLAN_INDEXES.pop(key, None)), index)
     return index
 
@@ -1470,7 +1471,7 @@ def plan_derivations(plan: Plan) -> dict[Any, Any]:
 def adopt_plan_derivations(plan: Plan, derived: Mapping[Any, Any]) -> None:
     """Take what :func:`plan_derivations` worked out for a plan equal to ``plan`` (its units the
     same objects: pickled together), so that it is not worked out again for ``plan``."""
-    index = _plan_index(plan)
+    index = _plan_index(plan, derived.get("dated"))
     for key, value in derived.items():
         if key in ("dated", "all units") or isinstance(key, tuple) and key[0] in _DERIVED_KEYS:
             index.setdefault(key, value)
