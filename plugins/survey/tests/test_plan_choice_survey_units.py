@@ -40,3 +40,12 @@ def test_the_dashboard_panel_under_a_year_without_the_officer_s_unit(officer):
     response = officer.get("/?plan=duc-tho-2025&period=2025-03")
     assert response.status_code == 200
     assert "Khảo sát sự hài lòng" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", ["/khao-sat/sipas", "/khao-sat/sipas/y-kien"])
+def test_a_unit_typed_by_name_under_a_year_without_the_officer_s_unit(officer, page):
+    """A name typed in the unit filter (not an id) under such a year: a 404 (no such unit for
+    them), not a 500 from listing the officer's units in that year's tree to decide whether the
+    filter is the unit picker."""
+    response = officer.get(f"{page}?plan=duc-tho-2025&ky=2025-03&don-vi=UBND xã Đức Đồng")
+    assert response.status_code == 404

@@ -723,6 +723,8 @@ def _visible_units(plan=None) -> list:
     plan = plan or deployment().plan
     if g.user.is_admin:
         return [u for u in plan.units if not u.external]
+    if not g.user.unit_id or not plan.has_unit(g.user.unit_id):
+        return []  # another year's plan without their unit (communes merge between years): none
     return [plan.unit(g.user.unit_id), *plan.descendants(g.user.unit_id)]
 
 
