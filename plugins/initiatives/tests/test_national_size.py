@@ -117,3 +117,35 @@ def test_setup_and_panel_pages_take_units_by_name(call, app, dep, make_user):
     assert post(client, url, {"username": judge, "role": "judge", "unit_id": first.name,
                               "unit_id-ma": second.id}).status_code == 303
     assert [(s.username, s.unit_id) for s in panel(dep.db, get_call(dep.db, SLUG).id)] == [(judge, second.id)]
+
+
+def test_an_entry_is_corrected_through_the_unit_picker(call, app, dep):
+    """Looked up by its tracking code, the entry's form shows its units by name (the picker); sent
+    back as shown with a field corrected, or with another unit typed, it is saved — the replace
+    path resolves the typed names as the first submission does."""
+    first, second = twice_named(dep.plan)
+    client = app.test_client()
+    done = post_public(client, FORM, {**entry(unit_id=first.name), "unit_id-ma": first.id},
+                       content_type="multipart/form-data")
+    assert done.status_code == 200
+    code = re.search(r"SK-[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}", done.get_data(as_text=True)).group(0)
+    url = f"/sang-kien/{SLUG}/tra-cuu"
+    page = post_public(client, url, {"code": code}).get_data(as_text=True)
+    assert f'name="unit_id-ma" value="{first.id}"' in page
+    shown = {**entry_form(title="Tên đã sửa", unit_id=first.name), "unit_id-ma": first.id, "code": code,
+             "action": "replace"}
+    response = post_public(client, url, shown, token_url=FORM, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)[:3000]
+    row = dep.db.execute("select title, unit_id from initiative_entries").fetchone()
+    assert tuple(row) == ("Tên đã sửa", first.id)
+    province = next(u for u in dep.plan.units if u.kind == "province")
+    moved = {**entry_form(unit_id=province.name.lower()), "unit_id-ma": first.id, "code": code, "action": "replace"}
+    response = post_public(client, url, moved, token_url=FORM, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)[:3000]
+    assert dep.db.execute("select unit_id from initiative_entries").fetchone()[0] == province.id
+    several = {**entry_form(unit_id=second.name), "code": code, "action": "replace"}
+    refused = post_public(client, url, several, token_url=FORM, content_type="multipart/form-data")
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert f"Có nhiều đơn vị khớp với “{second.name}”" in html and 'value="Tổ hỗ trợ dịch vụ công trực tuyến"' in html
+    assert dep.db.execute("select unit_id from initiative_entries").fetchone()[0] == province.id

@@ -319,10 +319,17 @@ def lookup(slug):
         return _form_page(call, _entry_values(entry), {}, entry=entry)
     errors = {}
     fields = document = None
+    picked_errors, choices = {}, None
+    eligible = _units(call)
+    if unit_picker.needs_picker(len(eligible)):
+        # The form shows the units by name (the picker), as when the entry was sent: resolved alike.
+        ids = {u.id for u in eligible}
+        form, picked_errors, choices = _picked(dep.plan, form, _entry_unit_fields(), allowed=lambda u: u.id in ids)
     try:
         fields = check_form(dep.plan, call, form)
     except EntryError as exc:
         errors.update(exc.errors)
+    errors.update(picked_errors)
     try:
         document = _read_document(call, required=False)
     except DocumentError as exc:
@@ -333,7 +340,7 @@ def lookup(slug):
         except EntryError as exc:
             errors.update(exc.errors)
     if errors:
-        return _form_page(call, form, errors, 422, entry=entry)
+        return _form_page(call, form, errors, 422, entry=entry, choices=choices)
     return render_template("initiatives/receipt.html", call=call, entry=entry, info=document_info(dep.db, entry.id),
                            replaced=True)
 
