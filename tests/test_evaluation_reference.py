@@ -208,3 +208,70 @@ def test_per_unit_results_are_built_only_when_read_and_behave_as_a_tuple(make_de
     # A result pickles (a cached page keeps it) with its units as a plain tuple.
     again = pickle.loads(pickle.dumps(result))
     assert again == result and isinstance(again.units, tuple)
+
+
+def _record_months(db, plan, months) -> None:
+    with open(EXAMPLE / "demo" / "measurements-2024-q1.csv", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.DictReader(f) if r["period"] == "2024-01"]
+    for month in months:
+        for i, r in enumerate(rows):
+            if (i + month) % 5 == 0:
+                continue  # a unit that sent nothing this month
+            value = r["value"] or None
+            if value and value.replace(".", "").isdigit():
+                value = float(value) + month % 3
+            try:
+                progress.record_measurement(db, plan, r["indicator"], r["unit"], f"2024-{month:02d}", value,
+                                            numerator=r["numerator"] or None, denominator=r["denominator"] or None)
+            except progress.ProgressError:
+                continue
+
+
+def test_a_year_after_its_months_is_built_from_their_kept_rows_until_anything_changes(make_deployment):
+    # A year's dashboard evaluates the months for its trends first (#26): the year's figures are
+    # then built from the months' rows evaluate_plan kept, without reading the measurements
+    # again, and are exactly the reference's; any write, by this connection or another, drops
+    # what was kept.
+    import sqlite3
+
+    dep = make_deployment()
+    plan, db = dep.plan, dep.db
+    _record_months(db, plan, range(1, 13))
+    now = NOWS[-1]
+    year = Period.year_of(plan.year)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        for month in year.months():
+            progress.evaluate_plan(db, plan, month, now=now)
+        statements.clear()
+        built = progress.evaluate_plan(db, plan, year, now=now)
+        assert not [s for s in statements if "from measurements" in s]  # nothing read again
+        progress.forget_kept(plan)
+        statements.clear()
+        read = progress.evaluate_plan(db, plan, year, now=now)
+        assert [s for s in statements if "group by unit_id" in s]  # read from the database
+    finally:
+        db.conn.set_trace_callback(None)
+    assert_same(reference_evaluation.evaluate_plan(db, plan, year, now=now), built)
+    assert_same(read, built)
+    # A write through this connection: what was kept is not used.
+    for month in year.months():
+        progress.evaluate_plan(db, plan, month, now=now)
+    i1 = next(r for r in built if r.indicator.code == "I1")
+    unit = next(u.unit.id for u in i1.units if u.value is not None and u.value >= 0.5)  # a "yes"
+    progress.record_measurement(db, plan, "I1", unit, "2024-12", 0)
+    after = progress.evaluate_plan(db, plan, year, now=now)
+    assert_same(reference_evaluation.evaluate_plan(db, plan, year, now=now), after)
+    assert after != built
+    # A write committed by another connection (another worker, an import).
+    for month in year.months():
+        progress.evaluate_plan(db, plan, month, now=now)
+    other = sqlite3.connect(dep.config.database_path)
+    with other:
+        other.execute("update measurements set value = 1 where plan_id = ? and indicator = 'I1' and unit_id = ? "
+                      "and period = '2024-12'", [plan.id, unit])
+    other.close()
+    again = progress.evaluate_plan(db, plan, year, now=now)
+    assert_same(reference_evaluation.evaluate_plan(db, plan, year, now=now), again)
+    assert again != after

@@ -1081,12 +1081,33 @@ _COMPLETENESS_KEPT = 512
 
 def forget_kept(plan: Plan) -> None:
     """Forget what is kept for ``plan`` between calls: each period's expected reports
-    (:func:`reporting_completeness`) and each month's counts (:func:`ccch_core.levels.monthly_counts`).
+    (:func:`reporting_completeness`), each month's counts (:func:`ccch_core.levels.monthly_counts`)
+    and each recording period's measurement rows (:func:`evaluate_plan`).
     Nothing needs it to stay correct (what is kept is keyed by the data it came from); a
     benchmark measuring a first view with nothing kept does."""
     index = _plan_index(plan)
     index.pop("completeness", None)
     index.pop("monthly counts", None)
+    index.pop("period rows", None)
+
+
+_PERIOD_ROWS_KEPT = 26
+"""Recording periods whose measurement rows are kept per plan and database (a year's months,
+quarters and halves and the year itself fit)."""
+
+
+def _kept_period_rows(db: Database, plan: Plan) -> dict[str, dict[str, dict[str, tuple]]]:
+    """Each recording period's measurement rows read by :func:`evaluate_plan` (per indicator,
+    per unit: value, numerator, denominator), kept per plan and database while nothing in the
+    database changes: SQLite's ``data_version`` moves when another connection commits,
+    ``total_changes`` when this one writes. A year's dashboard evaluates its months for the
+    trends; the year's own figures are then built from their rows instead of read again."""
+    by_db = _plan_index(plan).setdefault("period rows", weakref.WeakKeyDictionary())
+    version = (db.execute("pragma data_version").fetchone()[0], db.conn.total_changes)
+    entry = by_db.get(db)
+    if entry is None or entry[0] != version:
+        entry = by_db[db] = (version, {})
+    return entry[1]
 
 
 def _expected_reporters(plan: Plan, period: Period) -> tuple[Unit, ...]:
@@ -1578,6 +1599,7 @@ def evaluate_indicator(
     deployment: Any = None,
     within: str | None = None,
     _prefetched: Callable[[Period], Mapping[str, Mapping[str, tuple]]] | None = None,
+    _kept_rows: Callable[[list[Period]], list[Mapping[str, Mapping[str, tuple]]] | None] | None = None,
 ) -> IndicatorResult:
     """Evaluate one indicator for ``period``; see :func:`evaluate_plan` for the rules.
 
@@ -1629,6 +1651,23 @@ def evaluate_indicator(
             totals = {uid: float(v) for uid, (v, _, _) in rows.items() if v is not None}
         else:
             latest = rows
+    elif _kept_rows is not None and (kept := _kept_rows(value_periods)) is not None:
+        # Every recording period's rows were read already (a year's months, evaluated for the
+        # trends) and nothing changed since: built from them instead of read again, the same
+        # figures as the queries below give. A unit has at most one row per period (the
+        # primary key), so its latest is its row of the latest period holding one — SQLite's
+        # max(period) over the canonical texts, which sort as the periods do — and a count's
+        # sum adds whole numbers (check_measurement), exact in any order.
+        ordered = [rows.get(indicator.code, {}) for _, rows in
+                   sorted(zip(map(str, value_periods), kept), key=operator.itemgetter(0))]
+        if counting:
+            for rows in ordered:
+                for uid, (v, _, _) in rows.items():
+                    if v is not None:
+                        totals[uid] = totals.get(uid, 0.0) + v
+        else:
+            for rows in ordered:
+                latest.update(rows)
     elif counting:
         totals = _entered_totals(db, plan, indicator, value_periods)
     else:
@@ -1821,13 +1860,21 @@ def evaluate_plan(
     if isinstance(period, str):
         period = Period.parse(period)
     by_period: dict[Period, dict[str, dict[str, tuple]]] = {}
+    kept = _kept_period_rows(db, plan)
 
     def prefetched(recorded: Period) -> dict[str, dict[str, tuple]]:
         # Every indicator's rows of one recording period in one query, split by indicator: a
-        # month's 43,000 rows read once instead of once per indicator.
+        # month's 43,000 rows read once instead of once per indicator; kept for the next call
+        # until anything in the database changes.
         rows = by_period.get(recorded)
         if rows is None:
-            rows = by_period[recorded] = {}
+            rows = kept.get(str(recorded))
+            if rows is not None:
+                by_period[recorded] = rows
+                return rows
+            if len(kept) >= _PERIOD_ROWS_KEPT:
+                kept.clear()
+            rows = by_period[recorded] = kept[str(recorded)] = {}
             of_indicator = rows.get
             for code, unit_id, value, num, den in db.execute(
                 f"select indicator, unit_id, value, numerator, denominator from measurements {_BY_PERIOD} "
@@ -1839,9 +1886,13 @@ def evaluate_plan(
                 found[unit_id] = (value, num, den)
         return rows
 
+    def kept_rows(periods: list[Period]) -> list[dict[str, dict[str, tuple]]] | None:
+        found = [kept.get(str(p)) for p in periods]
+        return None if any(rows is None for rows in found) else found
+
     results = [
         evaluate_indicator(db, plan, ind, period, now=now, measures=measures, deployment=deployment, within=within,
-                           _prefetched=prefetched)
+                           _prefetched=prefetched, _kept_rows=kept_rows)
         for ind in plan.indicators
     ]
     # Within one unit, indicators that apply to none of its units are left out.
