@@ -89,6 +89,18 @@ def test_a_name_of_several_units_offers_links_and_an_unknown_one_says_so(dep, cl
         assert admin.get("/khao-sat/sipas", query_string={"don-vi": hostile}).status_code in (200, 404)
 
 
+@pytest.mark.parametrize("extra", ["survey_id", "endpoint", "_external", "_anchor", "_method", "_scheme"])
+def test_a_name_of_several_units_with_a_crafted_parameter_is_no_500(dep, client_as, extra):
+    """The candidates' links keep the page's other parameters: one named like the page's own
+    (``survey_id``) or like url_for's (``endpoint``, ``_external`` …) is left out, not a 500."""
+    admin = client_as("plan_admin")
+    first, second = twice_named(dep.plan)
+    page = admin.get("/khao-sat/sipas", query_string={"don-vi": first.name, "ky": "2024", extra: "x"})
+    assert page.status_code == 200
+    links = re.findall(r'href="(/khao-sat/sipas\?[^"]*don-vi=[^"]+)"', page.get_data(as_text=True))
+    assert any(second.id in link and "ky=2024" in link for link in links), links
+
+
 def test_an_officer_keeps_a_short_list_of_their_units_and_sees_no_other(dep, client_as):
     provinces = [u for u in dep.plan.units if u.kind == "province"]
     officer = client_as("unit_officer", provinces[0].id)

@@ -643,7 +643,10 @@ def _scope_unit() -> str | None:
             choice = unit_picker.resolve_unit(plan, unit_id[:unit_picker.TEXT_MAX + 1],
                                               chosen_id=request.args.get("don-vi" + unit_picker.ID_SUFFIX),
                                               allowed=lambda u: g.user.can_see_unit(plan, u.id))
-            kept = {k: v for k, v in request.args.items() if k not in ("don-vi", "don-vi" + unit_picker.ID_SUFFIX)}
+            # The page's other parameters, but none named like the view's own or url_for's (a
+            # crafted ?survey_id= or ?_external= would be a 500 or a link elsewhere).
+            kept = {k: v for k, v in request.args.items() if k not in ("don-vi", "don-vi" + unit_picker.ID_SUFFIX,
+                    "endpoint", *(request.view_args or {})) and not k.startswith("_")}
             g.survey_unit_filter = {
                 "text": choice.text, "problem": unit_picker.problem_vi(choice),
                 "links": [(label, url_for(request.endpoint, **(request.view_args or {}), **kept, **{"don-vi": u.id}))
