@@ -1326,3 +1326,51 @@ def test_a_quarter_inside_a_sentence_keeps_its_roman_numeral(client_for):
     html = client_for("plan_admin").get("/?period=2024-Q1").get_data(as_text=True)
     assert "Hoạt động được báo cáo trong quý I/2024" in html
     assert "quý i/2024" not in html
+
+
+def test_year_dashboard_with_nothing_kept_builds_the_year_from_the_months_of_its_trends(dep, client_for):
+    # #26: a first view of the year evaluates the trend's months first, and the year's figures
+    # come from their rows (kept by evaluate_plan), not from a second pass over the
+    # measurements; each month's fingerprint is asked once; the figures are the same as read.
+    from ccch_core.web import dashboard
+
+    db, plan = dep.db, dep.plan
+    for month, count in (("2024-01", 2), ("2024-03", 3)):
+        progress.record_measurement(db, plan, "I7", "trung-tam-vhtt", month, count)
+    stations = [f"{c}.truyen-thanh" for c in STATIONS]
+    for station in stations[:6]:
+        progress.record_measurement(db, plan, "I5", station, "2024-02", "có")
+    progress.record_measurement(db, plan, "I5", stations[0], "2024-11", "không")
+    viewer = client_for("viewer")
+    codes = [i.code for i in plan.indicators]
+
+    def figures(html):
+        return {code: cells(indicator_row(html, code))[1:] for code in codes if indicator_row(html, code)}
+
+    def nothing_kept():
+        dashboard._CHARTS_CACHE.clear()
+        dashboard._MONTHS_CACHE.clear()
+        progress.forget_kept(plan)
+
+    statements: list[str] = []
+    nothing_kept()
+    db.conn.set_trace_callback(statements.append)
+    try:
+        first = viewer.get("/?period=2024")
+        assert first.status_code == 200
+        assert not [s for s in statements if "group by unit_id" in s]  # the year not read again
+        assert len([s for s in statements if "max(recorded_at)" in s]) == 12  # one fingerprint a month
+        # The months kept but not their rows (as after a write): the year is read, not primed.
+        dashboard._CHARTS_CACHE.clear()
+        progress.forget_kept(plan)
+        statements.clear()
+        read = viewer.get("/?period=2024")
+        assert [s for s in statements if "group by unit_id" in s]
+    finally:
+        db.conn.set_trace_callback(None)
+    html = text_of(first)
+    assert figures(html) == figures(text_of(read))
+    _, value, _, _, _ = cells(indicator_row(html, "I7"))
+    assert value == "5"  # 2 + 3
+    _, value, _, _, _ = cells(indicator_row(html, "I5"))
+    assert value == "31,2%"  # 5 of 16 stations' latest answer is yes
