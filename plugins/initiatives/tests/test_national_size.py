@@ -149,3 +149,27 @@ def test_an_entry_is_corrected_through_the_unit_picker(call, app, dep):
     html = refused.get_data(as_text=True)
     assert f"Có nhiều đơn vị khớp với “{second.name}”" in html and 'value="Tổ hỗ trợ dịch vụ công trực tuyến"' in html
     assert dep.db.execute("select unit_id from initiative_entries").fetchone()[0] == province.id
+
+
+def test_a_form_open_too_long_comes_back_with_the_units_typed(call, app, dep, monkeypatch):
+    """A form sent after its token expired (a long form filled slowly) comes back asking for the
+    document again; the units typed by name are kept like every other field, not emptied."""
+    import time as real_time
+
+    from ccch_core.web import formtoken
+
+    first, _second = twice_named(dep.plan)
+    province = next(u for u in dep.plan.units if u.kind == "province")
+    client = app.test_client()
+    token = re.search(r'name="form_token" value="([^"]+)"', client.get(FORM).get_data(as_text=True)).group(1)
+    later = real_time.time() + formtoken.DEFAULT_MAX_AGE + 3600
+    monkeypatch.setattr(formtoken, "time", type("Later", (), {"time": staticmethod(lambda: later)}))
+    data = {**entry(unit_id=first.name, author_unit_1=province.name.lower()), "unit_id-ma": first.id,
+            "form_token": token}
+    page = client.post(FORM, data=data, content_type="multipart/form-data")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "Biểu mẫu đã mở quá lâu" in html
+    assert 'value="Tổ hỗ trợ dịch vụ công trực tuyến"' in html
+    assert f'name="unit_id" value="{first.name}"' in html and f'name="unit_id-ma" value="{first.id}"' in html
+    assert f'name="author_unit_1" value="{province.name.lower()}"' in html
+    assert dep.db.execute("select count(*) from initiative_entries").fetchone()[0] == 0

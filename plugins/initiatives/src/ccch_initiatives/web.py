@@ -146,7 +146,18 @@ def _picked(plan, form, names, allowed=None):
 
 def _choices(plan, values, names, choices=None):
     """Each picker's state for a page shown from ``values`` (ids) or after a refused post."""
-    return {name: (choices or {}).get(name) or unit_picker.chosen(plan, values.get(name)) for name in names}
+    return {name: (choices or {}).get(name) or _shown(plan, values, name) for name in names}
+
+
+def _shown(plan, values, name):
+    value = values.get(name) or ""
+    if not value or plan.has_unit(value):
+        return unit_picker.chosen(plan, value)
+    # A post refused before its units were resolved (the form open too long, too many sends):
+    # the text as typed and the id sent beside it, resolved when the form is sent again.
+    picked = values.get(name + unit_picker.ID_SUFFIX) or ""
+    unit = plan.unit(picked) if len(picked) <= unit_picker.TEXT_MAX and plan.has_unit(picked) else None
+    return unit_picker.UnitChoice(value[:unit_picker.TEXT_MAX], unit)
 
 
 # -- public ------------------------------------------------------------------------------------------
