@@ -48,6 +48,12 @@ def test_a_unit_is_found_by_its_id_its_name_or_its_name_without_tones(plan, duc_
     # NFD input (some keyboards) is the same name.
     import unicodedata
     assert resolve_unit(duc_tho_plan, unicodedata.normalize("NFD", "UBND xã An Dũng")).unit == commune
+    # A name whose words another unit's names contain too ("UBND xã Tân Dân": two units fit) typed with
+    # two spaces or a tab between words (pasted) is still that unit's own name.
+    tan_dan = next(u for u in duc_tho_plan.units if u.name == "UBND xã Tân Dân")
+    assert resolve_unit(duc_tho_plan, "UBND xã Tân Dân").unit == tan_dan
+    for typed in ("UBND xã  Tân Dân", "UBND\txã Tân Dân", "ubnd  xa tan dan"):
+        assert resolve_unit(duc_tho_plan, typed).unit == tan_dan, typed
 
 
 def test_a_name_of_several_units_offers_them_with_the_unit_above_each(plan):

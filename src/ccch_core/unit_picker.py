@@ -26,6 +26,7 @@ import attrs
 
 from . import levels
 from .model import Plan, Unit
+from .text import clean
 
 __all__ = [
     "CANDIDATES_SHOWN",
@@ -150,9 +151,11 @@ def resolve_unit(plan: Plan, text: str | None, *, chosen_id: str | None = None,
         return UnitChoice(text)
     found = [u for u in levels.search_units(plan, text) if ok(u)] if allowed else levels.search_units(plan, text)
     key = levels.search_key(text)
-    # The unit whose name is what was typed: only names of the same length can be (both NFC, one
-    # code point a letter), so a short text matching 36,000 units does not fold 36,000 names.
-    exact = [u for u in found if len(u.name) == len(text) and levels.search_key(u.name) == key]
+    # The unit whose name is what was typed: only names of the same length can be (both cleaned as
+    # a unit's name is: NFC, one space between words, no invisible characters; one code point a
+    # letter), so a short text matching 36,000 units does not fold 36,000 names.
+    length = len(clean(text))
+    exact = [u for u in found if len(u.name) == length and levels.search_key(u.name) == key]
     if len(exact) == 1:
         return UnitChoice(text, exact[0])
     if len(found) == 1:
