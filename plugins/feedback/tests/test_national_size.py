@@ -152,6 +152,29 @@ def test_the_public_list_filters_by_a_unit_typed_and_offers_namesakes(app, dep):
     assert client.get("/hoi-dap/", query_string={"don-vi": first.id}).status_code == 200
 
 
+def test_the_public_list_counts_searches_by_name_per_address(make_deployment, make_app, plan_path):
+    """A name typed on the public list searches every name of the plan (up to ~60 ms of CPU at
+    national size): counted per address, past the limit the list comes back unfiltered with the
+    field kept and a word why, not cached; a candidate's link (a unit's id) is never counted."""
+    dep = make_deployment(plugins=("feedback",), plan_path=plan_path,
+                          plugin_settings={"feedback": {"triage_unit": "bo-noi-vu",
+                                                        "unit_searches_per_address_per_hour": 2}})
+    first, second = twice_named(dep.plan)
+    client = make_app(dep).test_client()
+    for _ in range(2):
+        html = client.get("/hoi-dap/", query_string={"don-vi": first.name}).get_data(as_text=True)
+        assert f"/hoi-dap/?don-vi={second.id}" in html
+    refused = client.get("/hoi-dap/", query_string={"don-vi": first.name})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and refused.headers["Cache-Control"] == "no-store"
+    assert "quá nhiều lần trong một giờ" in html and f"/hoi-dap/?don-vi={second.id}" not in html
+    assert f'value="{first.name}"' in html  # what was typed is kept
+    by_id = client.get("/hoi-dap/", query_string={"don-vi": second.id}).get_data(as_text=True)
+    assert "quá nhiều lần" not in by_id and f'value="{second.name}"' in by_id
+    other = client.get("/hoi-dap/", query_string={"don-vi": first.name}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert "quá nhiều lần" not in other.get_data(as_text=True)
+
+
 def test_the_officer_assigns_by_a_name_typed_and_a_bad_name_keeps_the_page(app, dep, admin):
     code = code_of(send(app.test_client()))
     item = store.item_by_code(dep.db, code)

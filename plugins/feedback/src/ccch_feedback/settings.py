@@ -78,6 +78,9 @@ class FeedbackSettings:
     """Items stored per hashed client address per hour; 0 = no limit."""
     lookups_per_address_per_hour: int = 60
     """Status look-ups of codes that do not exist per hashed address per hour; 0 = no limit."""
+    unit_searches_per_address_per_hour: int = 300
+    """Answering units looked up by a typed name on the public list, per hashed address per hour
+    (at national size one costs up to ~60 ms of CPU: the plan's names searched); 0 = no limit."""
     offensive_words: tuple[str, ...] = ()
     """Words (besides the built-in list) that flag an item for moderation before it can be published."""
     contact_retention_days: int = 365
@@ -112,6 +115,7 @@ INT_KEYS = {
     "max_photo_pixels": (100_000, 100_000_000),
     "asks_per_address_per_hour": (0, 1_000_000),
     "lookups_per_address_per_hour": (0, 1_000_000),
+    "unit_searches_per_address_per_hour": (0, 1_000_000),
     "contact_retention_days": (1, 3650),
 }
 

@@ -146,6 +146,17 @@ def actions_for(user, item) -> list[str]:
 # Public pages
 
 
+def _name_search_allowed(dep, settings, typed: str) -> bool:
+    """Whether the public list may look ``typed`` up among the plan's names for this address: a
+    unit's id (a candidate's link) or an empty field costs nothing, a name at national size a search
+    of 36,000 names, so those are counted (``unit_searches_per_address_per_hour``)."""
+    text = typed.strip()
+    if not text or not settings.unit_searches_per_address_per_hour or dep.plan.has_unit(text):
+        return True
+    limit = Limit(settings.unit_searches_per_address_per_hour, 3600)
+    return hit(dep.db, "feedback-unit-search", _address(), limit).allowed
+
+
 def _address() -> str:
     if "feedback_address" not in g:
         g.feedback_address = client_key("feedback")
@@ -231,10 +242,16 @@ def _public_routes(bp: Blueprint) -> None:
         field = parse_code(request.args.get("linh-vuc"), 40)
         if field is not None and field not in dict(settings.fields):
             field = None
-        unit_choice = None
+        unit_choice = unit_problem = None
         if _form_picker(dep):
             # Thousands of units: the answering unit typed by name (or an id from a link), no list.
-            unit_choice = unit_picker.resolve_unit(dep.plan, request.args.get("don-vi", "")[:unit_picker.TEXT_MAX + 1])
+            typed = request.args.get("don-vi", "")[:unit_picker.TEXT_MAX + 1]
+            if _name_search_allowed(dep, settings, typed):
+                unit_choice = unit_picker.resolve_unit(dep.plan, typed)
+            else:
+                unit_choice = unit_picker.UnitChoice(typed.strip())
+                unit_problem = ("Ông/Bà đã tìm đơn vị theo tên quá nhiều lần trong một giờ; vui lòng thử lại "
+                                "sau, hoặc xem tất cả câu hỏi.")
             unit = unit_choice.unit.id if unit_choice.unit is not None else None
         else:
             unit = parse_code(request.args.get("don-vi"), 100)
@@ -250,9 +267,10 @@ def _public_routes(bp: Blueprint) -> None:
         html = render_template("feedback/index.html", rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page,
                                query=query, field=field, unit=unit, order=order, most=most, settings=settings,
                                units=_units_for_form(dep), unit_name=lambda u: _unit_name(dep, u),
-                               unit_choice=unit_choice, unit_problem=unit_picker.problem_vi(unit_choice)
-                               if unit_choice is not None else None)
-        return _public_response(html, cache="public, max-age=60")
+                               unit_choice=unit_choice, unit_problem=unit_problem or (
+                                   unit_picker.problem_vi(unit_choice) if unit_choice is not None else None))
+        # A refused search is this address's own answer: not for a shared cache to give others.
+        return _public_response(html, cache="no-store" if unit_problem else "public, max-age=60")
 
     @bp.route("/gui", methods=["GET", "POST"])
     @public
