@@ -1874,7 +1874,7 @@ def evaluate_plan(
                 return rows
             if len(kept) >= _PERIOD_ROWS_KEPT:
                 kept.clear()
-            rows = by_period[recorded] = kept[str(recorded)] = {}
+            rows = by_period[recorded] = {}
             of_indicator = rows.get
             for code, unit_id, value, num, den in db.execute(
                 f"select indicator, unit_id, value, numerator, denominator from measurements {_BY_PERIOD} "
@@ -1884,6 +1884,7 @@ def evaluate_plan(
                 if found is None:
                     found = rows[code] = {}
                 found[unit_id] = (value, num, den)
+            kept[str(recorded)] = rows  # once whole: another thread of the server may read it
         return rows
 
     def kept_rows(periods: list[Period]) -> list[dict[str, dict[str, tuple]]] | None:
