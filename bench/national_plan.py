@@ -265,6 +265,26 @@ def write_csv(path: Path, header, rows) -> int:
     return count
 
 
+def small_plan(folder: Path) -> Path:
+    """The generator's plan at 5 % (1,894 units: more than a form lists, with communes of one name
+    in several provinces) and one month of data, written into ``folder``; the plan file's path.
+    What the national-size tests load."""
+    generate(folder, scale=0.05, months=1)
+    return folder / "plan.toml"
+
+
+def namesake_communes(plan) -> tuple:
+    """Two communes of one name (in different provinces) of a loaded plan this generator made: a
+    name alone must not choose between them, which the unit pickers' tests need."""
+    seen = {}
+    for unit in plan.units:
+        if unit.kind == "commune":
+            if unit.name in seen:
+                return seen[unit.name], unit
+            seen[unit.name] = unit
+    raise AssertionError("the generated plan has no two communes of one name")
+
+
 def generate(folder: Path, scale: float = 1.0, seed: int = 2024, year: int = 2024, months: int = 12) -> dict:
     """Write the plan, the measurement and activity CSVs and ``manifest.json`` into ``folder``;
     returns the manifest (paths relative to ``folder``)."""

@@ -21,20 +21,7 @@ import national_plan
 
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("national-plan")
-    national_plan.generate(folder, scale=0.05, months=1)
-    return load_plan(folder / "plan.toml")
-
-
-def twice_named(plan):
-    """A commune name borne by two communes (in different provinces)."""
-    seen = {}
-    for u in plan.units:
-        if u.kind == "commune":
-            if u.name in seen:
-                return seen[u.name], u
-            seen[u.name] = u
-    raise AssertionError("the generated plan has no two communes of one name")
+    return load_plan(national_plan.small_plan(tmp_path_factory.mktemp("national-plan")))
 
 
 def test_a_unit_is_found_by_its_id_its_name_or_its_name_without_tones(plan, duc_tho_plan):
@@ -57,7 +44,7 @@ def test_a_unit_is_found_by_its_id_its_name_or_its_name_without_tones(plan, duc_
 
 
 def test_a_name_of_several_units_offers_them_with_the_unit_above_each(plan):
-    first, second = twice_named(plan)
+    first, second = national_plan.namesake_communes(plan)
     choice = resolve_unit(plan, first.name)
     assert choice.unit is None and choice.problem == "ambiguous"
     assert {first.id, second.id} <= {u.id for u in choice.candidates}
@@ -88,7 +75,7 @@ def test_one_or_two_letters_are_not_searched(plan):
 
 
 def test_an_id_sent_beside_a_text_that_no_longer_fits_it_is_not_taken(plan):
-    first, _ = twice_named(plan)
+    first, _ = national_plan.namesake_communes(plan)
     province = next(u for u in plan.units if u.kind == "province")
     # The page showed `first`; the reader typed a province's name over it.
     choice = resolve_posted(plan, {"u": province.name, "u-ma": first.id}, "u")
@@ -132,7 +119,7 @@ def test_chosen_and_the_limit(plan, duc_tho_plan):
 
 def test_the_macro_renders_the_field_the_chosen_id_and_the_candidates(plan, make_deployment, make_app):
     app = make_app(make_deployment())
-    first, _ = twice_named(plan)
+    first, _ = national_plan.namesake_communes(plan)
     template = ('{% from "_unit_picker.html" import unit_picker %}'
                 '{{ unit_picker("don-vi", "i-don-vi", choice, search_url=url, invalid=bad) }}')
     with app.test_request_context("/"):

@@ -12,6 +12,7 @@ report submitted today is on time.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,32 @@ def ccch(config: Path | None, *args: str, stdin: str | None = None) -> str:
                             env={**os.environ, "CCCH_STRICT_PLUGINS": "1"})
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+@contextlib.contextmanager
+def serving(config: Path, *, workers: int = 1, wait: float = 60) -> Iterator[str]:
+    """``ccch serve`` for ``config`` on a free port while the block runs (stopped after it, whatever
+    happens); yields its base URL once /healthz answers."""
+    base = f"http://127.0.0.1:{free_port()}"
+    process = subprocess.Popen(
+        [str(BIN / "ccch"), "--config", str(config), "serve", "--port", base.rsplit(":", 1)[1],
+         "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + wait
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 class Server:

@@ -6,17 +6,13 @@ without it (tests/test_pages_sized.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import BIN, PASSWORD, free_port, sign_in
+from .conftest import PASSWORD, serving, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -37,25 +33,8 @@ def national(tmp_path_factory):
                                  ("xa", "unit_officer", commune.id)):
         accounts.create_user(dep.db, plan, username, PASSWORD, role, unit_id=unit)
     dep.close()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [str(BIN / "ccch"), "--config", str(folder / "ccch.toml"), "serve", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.3)
+    with serving(folder / "ccch.toml") as base:
         yield {"base": base, "province": province, "commune": commune}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def pages_for(national) -> dict[str, list[str]]:

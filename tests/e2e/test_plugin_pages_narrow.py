@@ -9,17 +9,13 @@ list every unit take a name instead (suggested while typing) and none scrolls si
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import BIN, PASSWORD, free_port, sign_in
+from .conftest import PASSWORD, serving, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -28,6 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     import national_plugin_pages_bench as bench
+    from national_plan import namesake_communes
 
     from ccch_core import accounts
 
@@ -36,33 +33,10 @@ def national(tmp_path_factory):
     bench.prepare(dep)
     plan = dep.plan
     accounts.create_user(dep.db, plan, "admin", PASSWORD, "system_admin")
-    seen, twins = {}, None
-    for u in plan.units:
-        if u.kind == "commune":
-            if u.name in seen:
-                twins = (seen[u.name], u)
-                break
-            seen[u.name] = u
+    twins = namesake_communes(plan)
     dep.close()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [str(BIN / "ccch"), "--config", str(folder / "ccch.toml"), "serve", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.3)
+    with serving(folder / "ccch.toml") as base:
         yield {"base": base, "twins": twins, "call": bench.CALL}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def sideways(page) -> int:

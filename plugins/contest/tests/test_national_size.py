@@ -32,9 +32,7 @@ PAGE_LIMIT = 200 * 1024
 
 @pytest.fixture(scope="module")
 def plan_path(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("national-plan")
-    national_plan.generate(folder, scale=0.05, months=1)
-    return folder / "plan.toml"
+    return national_plan.small_plan(tmp_path_factory.mktemp("national-plan"))
 
 
 @pytest.fixture
@@ -51,16 +49,6 @@ def manager(dep, make_app, make_user):
     client = make_app(dep).test_client()
     assert login(client, username, password).status_code == 302
     return client
-
-
-def twice_named(plan):
-    seen = {}
-    for u in plan.units:
-        if u.kind == "commune":
-            if u.name in seen:
-                return seen[u.name], u
-            seen[u.name] = u
-    raise AssertionError("no two communes of one name")
 
 
 def page_fields(client, url) -> tuple[str, MultiDict]:
@@ -108,7 +96,7 @@ def test_a_unit_typed_beside_a_list_is_added_to_it(dep, manager):
 
 
 def test_a_name_of_several_units_comes_back_with_them_and_the_form_kept(dep, manager):
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     _, fields = page_fields(manager, SETUP)
     fields["title"] = "Tên mới của cuộc thi"
     fields["excluded_units-them"] = first.name
@@ -148,7 +136,7 @@ def test_the_posters_page_lists_groups_and_takes_one_unit_by_name(dep, manager):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and len(page.data) < 50_000 and html.count("<option") < 30
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     refused = manager.post(url, data={"csrf_token": token, "where": "", "don-vi": first.name, "place": "Nhà văn hóa",
                                       "size": "A4"})
     assert refused.status_code == 422

@@ -30,9 +30,7 @@ PUBLIC_LIMIT = 30_000  # a citizen's page, as test_public's
 
 @pytest.fixture(scope="module")
 def plan_path(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("national-plan")
-    national_plan.generate(folder, scale=0.05, months=1)
-    return folder / "plan.toml"
+    return national_plan.small_plan(tmp_path_factory.mktemp("national-plan"))
 
 
 @pytest.fixture
@@ -52,16 +50,6 @@ def admin(app, dep, make_user):
     client = app.test_client()
     assert login(client, username, password).status_code == 302
     return client
-
-
-def twice_named(plan):
-    seen = {}
-    for u in plan.units:
-        if u.kind == "commune":
-            if u.name in seen:
-                return seen[u.name], u
-            seen[u.name] = u
-    raise AssertionError("no two communes of one name")
 
 
 def send(client, url="/hoi-dap/gui", **overrides):
@@ -91,7 +79,7 @@ def test_a_unit_typed_without_tones_is_resolved_and_stored(app, dep):
 
 
 def test_a_name_of_several_communes_comes_back_filled_in_to_choose_one(app, dep):
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     client = app.test_client()
     token, sid = open_form(client)
     data = {"csrf_token": token, "sid": sid, **form_data(**{"don-vi": first.name, "linh-vuc": ""})}
@@ -123,7 +111,7 @@ def test_an_unknown_unit_is_refused_naming_it_with_the_form_kept(app):
 
 
 def test_the_poster_gives_the_unit_and_the_citizen_may_keep_or_change_it(app, dep):
-    first, _second = twice_named(dep.plan)
+    first, _second = national_plan.namesake_communes(dep.plan)
     poster = placements.add_placement(dep.db, dep.plan, "feedback", first.id, "Nhà văn hóa")
     client = app.test_client()
     url = f"/hoi-dap/gui/{poster.code}"
@@ -140,7 +128,7 @@ def test_the_poster_gives_the_unit_and_the_citizen_may_keep_or_change_it(app, de
 
 
 def test_the_public_list_filters_by_a_unit_typed_and_offers_namesakes(app, dep):
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     client = app.test_client()
     page = client.get("/hoi-dap/")
     assert page.status_code == 200 and len(page.data) < PUBLIC_LIMIT
@@ -159,7 +147,7 @@ def test_the_public_list_counts_searches_by_name_per_address(make_deployment, ma
     dep = make_deployment(plugins=("feedback",), plan_path=plan_path,
                           plugin_settings={"feedback": {"triage_unit": "bo-noi-vu",
                                                         "unit_searches_per_address_per_hour": 2}})
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     client = make_app(dep).test_client()
     for _ in range(2):
         html = client.get("/hoi-dap/", query_string={"don-vi": first.name}).get_data(as_text=True)
@@ -199,7 +187,7 @@ def test_the_posters_page_places_by_a_name_typed(app, dep, admin):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and len(page.data) < 50_000 and html.count("<option") < 30
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     refused = admin.post("/phan-anh/noi-dat", data={"csrf_token": token, "don-vi": first.name, "noi-dat": "Quầy 1"})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "Quầy 1" in html and "có nhiều đơn vị khớp" in html.lower()

@@ -26,9 +26,7 @@ PAGE_LIMIT = 200 * 1024
 
 @pytest.fixture(scope="module")
 def plan_path(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("national-plan")
-    national_plan.generate(folder, scale=0.05, months=1)
-    return folder / "plan.toml"
+    return national_plan.small_plan(tmp_path_factory.mktemp("national-plan"))
 
 
 @pytest.fixture
@@ -45,16 +43,6 @@ def call(dep, clock):
 @pytest.fixture
 def app(dep, make_app):
     return make_app(dep)
-
-
-def twice_named(plan):
-    seen = {}
-    for u in plan.units:
-        if u.kind == "commune":
-            if u.name in seen:
-                return seen[u.name], u
-            seen[u.name] = u
-    raise AssertionError("no two communes of one name")
 
 
 FORM = f"/sang-kien/{SLUG}/nop-bai"
@@ -74,7 +62,7 @@ def test_the_entry_form_is_bounded_and_has_no_script(call, app, dep):
 
 
 def test_an_entry_names_its_units_by_name_and_namesakes_are_offered(call, app, dep):
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     client = app.test_client()
     refused = post_public(client, FORM, entry(unit_id=first.name), content_type="multipart/form-data")
     html = refused.get_data(as_text=True)
@@ -110,7 +98,7 @@ def test_setup_and_panel_pages_take_units_by_name(call, app, dep, make_user):
     html = client.get(f"/sang-kien/hoi-dong/{SLUG}/thiet-lap").get_data(as_text=True)
     assert 'name="organiser-ma" value="bo-noi-vu"' in html
     judge, _ = make_user(dep, "viewer")
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     url = f"/sang-kien/hoi-dong/{SLUG}/thanh-vien"
     refused = post(client, url, {"username": judge, "role": "judge", "unit_id": first.name})
     assert refused.status_code == 422 and "có nhiều đơn vị khớp" in refused.get_data(as_text=True).lower()
@@ -123,7 +111,7 @@ def test_an_entry_is_corrected_through_the_unit_picker(call, app, dep):
     """Looked up by its tracking code, the entry's form shows its units by name (the picker); sent
     back as shown with a field corrected, or with another unit typed, it is saved — the replace
     path resolves the typed names as the first submission does."""
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     client = app.test_client()
     done = post_public(client, FORM, {**entry(unit_id=first.name), "unit_id-ma": first.id},
                        content_type="multipart/form-data")
@@ -158,7 +146,7 @@ def test_a_form_open_too_long_comes_back_with_the_units_typed(call, app, dep, mo
 
     from ccch_core.web import formtoken
 
-    first, _second = twice_named(dep.plan)
+    first, _second = national_plan.namesake_communes(dep.plan)
     province = next(u for u in dep.plan.units if u.kind == "province")
     client = app.test_client()
     token = re.search(r'name="form_token" value="([^"]+)"', client.get(FORM).get_data(as_text=True)).group(1)

@@ -26,9 +26,7 @@ PAGE_LIMIT = 200 * 1024
 
 @pytest.fixture(scope="module")
 def plan_path(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("national-plan")
-    national_plan.generate(folder, scale=0.05, months=1)
-    return folder / "plan.toml"
+    return national_plan.small_plan(tmp_path_factory.mktemp("national-plan"))
 
 
 @pytest.fixture
@@ -51,16 +49,6 @@ def client_as(dep, make_app, make_user):
     return factory
 
 
-def twice_named(plan):
-    seen = {}
-    for u in plan.units:
-        if u.kind == "commune":
-            if u.name in seen:
-                return seen[u.name], u
-            seen[u.name] = u
-    raise AssertionError("no two communes of one name")
-
-
 def test_the_results_page_filters_by_a_unit_typed_without_a_list(dep, client_as):
     admin = client_as("plan_admin")
     page = admin.get("/khao-sat/sipas")
@@ -76,7 +64,7 @@ def test_the_results_page_filters_by_a_unit_typed_without_a_list(dep, client_as)
 
 def test_a_name_of_several_units_offers_links_and_an_unknown_one_says_so(dep, client_as):
     admin = client_as("plan_admin")
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     page = admin.get("/khao-sat/sipas", query_string={"don-vi": first.name, "ky": "2024"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "có nhiều đơn vị khớp" in html.lower()
@@ -94,7 +82,7 @@ def test_a_name_of_several_units_with_a_crafted_parameter_is_no_500(dep, client_
     """The candidates' links keep the page's other parameters: one named like the page's own
     (``survey_id``) or like url_for's (``endpoint``, ``_external`` …) is left out, not a 500."""
     admin = client_as("plan_admin")
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     page = admin.get("/khao-sat/sipas", query_string={"don-vi": first.name, "ky": "2024", extra: "x"})
     assert page.status_code == 200
     links = re.findall(r'href="(/khao-sat/sipas\?[^"]*don-vi=[^"]+)"', page.get_data(as_text=True))
@@ -121,7 +109,7 @@ def test_the_placements_form_takes_a_unit_typed_and_keeps_the_form_when_refused(
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and len(page.data) < 50_000 and html.count("<option") < 20
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    first, second = twice_named(dep.plan)
+    first, second = national_plan.namesake_communes(dep.plan)
     form = {"csrf_token": token, "survey_id": "sipas", "unit_id": first.name, "place": "Quầy số 3", "mode": "poster"}
     refused = admin.post("/khao-sat/noi-dat", data=form)
     html = refused.get_data(as_text=True)
