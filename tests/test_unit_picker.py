@@ -110,6 +110,21 @@ def test_allowed_limits_what_may_be_chosen(plan):
     assert resolve_unit(plan, province.name, allowed=only_provinces).unit == province
 
 
+def test_a_unit_of_the_plan_that_the_field_does_not_take_is_said_so_not_unknown(plan):
+    """A commune typed where only provinces are taken exists: the message says it cannot be chosen
+    here, not that it is missing from the plan; a text no unit fits is still unknown."""
+    commune = next(u for u in plan.units if u.kind == "commune")
+    only_provinces = lambda u: u.kind == "province"
+    for text in (commune.name, commune.id):
+        choice = resolve_unit(plan, text, allowed=only_provinces)
+        assert choice.unit is None and choice.problem == "not_offered"
+        assert problem_vi(choice, "Tỉnh") == (f"Tỉnh: “{commune.name}” không phải là đơn vị có thể chọn ở mục "
+                                              "này. Gõ tên một đơn vị khác.")
+    unknown = resolve_unit(plan, "Phường Không Có Thật", allowed=only_provinces)
+    assert unknown.problem == "unknown" and problem_vi(unknown).startswith("Không tìm thấy đơn vị")
+    assert resolve_unit(plan, commune.name).unit == commune or resolve_unit(plan, commune.name).candidates
+
+
 def test_chosen_and_the_limit(plan, duc_tho_plan):
     commune = next(u for u in plan.units if u.kind == "commune")
     assert chosen(plan, commune.id) == UnitChoice(commune.name, commune)

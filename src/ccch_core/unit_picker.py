@@ -78,18 +78,22 @@ class UnitChoice:
     """Each candidate's :func:`unit_label` (its name and the unit above it)."""
     more: int = 0
     """How many more units fit beyond :attr:`candidates` (the reader should type more)."""
+    not_offered: bool = False
+    """The text names units of the plan, but none that this field may take (``allowed``)."""
 
     @property
     def problem(self) -> str | None:
-        """None (a unit, or nothing typed), ``"unknown"``, ``"ambiguous"``, ``"too_short"`` or
-        ``"too_long"``."""
+        """None (a unit, or nothing typed), ``"unknown"``, ``"not_offered"``, ``"ambiguous"``,
+        ``"too_short"`` or ``"too_long"``."""
         if self.unit is not None or not self.text:
             return None
         if len(self.text) > TEXT_MAX:
             return "too_long"
         if _too_short(self.text):
             return "too_short"
-        return "ambiguous" if self.candidates else "unknown"
+        if self.candidates:
+            return "ambiguous"
+        return "not_offered" if self.not_offered else "unknown"
 
 
 def needs_picker(count: int) -> bool:
@@ -133,7 +137,8 @@ def resolve_unit(plan: Plan, text: str | None, *, chosen_id: str | None = None,
     page was shown with, or a candidate the reader picked): it is taken when it is a unit of the
     plan that ``allowed`` accepts and the text still fits it (or is empty). ``allowed`` limits the
     units that may be chosen (the units a form offers). Several fitting units give no unit and up
-    to :data:`CANDIDATES_SHOWN` candidates; none gives no unit and no candidate. Texts longer
+    to :data:`CANDIDATES_SHOWN` candidates; none gives no unit and no candidate
+    (``not_offered`` when units of the plan fit but ``allowed`` takes none of them). Texts longer
     than :data:`TEXT_MAX` are not looked up. Never raises on any input.
     """
     text = unicodedata.normalize("NFC", (text or "").strip())
@@ -144,12 +149,15 @@ def resolve_unit(plan: Plan, text: str | None, *, chosen_id: str | None = None,
             return UnitChoice(text or unit.name, unit)
     if not text or len(text) > TEXT_MAX:
         return UnitChoice(text)
-    if plan.has_unit(text) and ok(plan.unit(text)):
+    if plan.has_unit(text):
         unit = plan.unit(text)
-        return UnitChoice(unit.name, unit)
+        return UnitChoice(unit.name, unit) if ok(unit) else UnitChoice(unit.name, not_offered=True)
     if _too_short(text):
         return UnitChoice(text)
-    found = [u for u in levels.search_units(plan, text) if ok(u)] if allowed else levels.search_units(plan, text)
+    fitting = levels.search_units(plan, text)
+    found = [u for u in fitting if ok(u)] if allowed else fitting
+    if fitting and not found:
+        return UnitChoice(text, not_offered=True)
     key = levels.search_key(text)
     # The unit whose name is what was typed: only names of the same length can be (both cleaned as
     # a unit's name is: NFC, one space between words, no invisible characters; one code point a
@@ -187,6 +195,8 @@ def problem_vi(choice: UnitChoice, label: str | None = None) -> str | None:
     elif problem == "ambiguous":
         more = f" (và {choice.more} đơn vị khác: gõ thêm tên để thu hẹp)" if choice.more else ""
         text = f"có nhiều đơn vị khớp với “{choice.text}”. Chọn một đơn vị trong danh sách bên dưới{more}."
+    elif problem == "not_offered":
+        text = f"“{choice.text}” không phải là đơn vị có thể chọn ở mục này. Gõ tên một đơn vị khác."
     else:
         text = (f"không tìm thấy đơn vị “{choice.text}” trong kế hoạch. Gõ tên đơn vị (có dấu hoặc không), "
                 f"ví dụ “UBND xã …”.")
