@@ -119,6 +119,19 @@ def serving(config: Path, *, workers: int = 1, wait: float = 60) -> Iterator[str
         process.wait(timeout=30)
 
 
+def suggestions(page, field_id: str, typed: str) -> list[str]:
+    """What a unit picker (``unit-picker.js``) suggests once ``typed`` is in the field ``field_id``:
+    the datalist's options, waited for up to 10 s (the page's CSP forbids wait_for_function)."""
+    page.fill(f"#{field_id}", typed)
+    page.dispatch_event(f"#{field_id}", "input")
+    options: list[str] = []
+    deadline = time.time() + 10
+    while not options and time.time() < deadline:
+        page.wait_for_timeout(200)
+        options = page.eval_on_selector_all(f"#{field_id}-goi-y option", "els => els.map(e => e.value)")
+    return options
+
+
 class Server:
     """A deployment served by ``ccch serve`` for one test module."""
 

@@ -7,12 +7,11 @@ without it (tests/test_pages_sized.py)."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, serving, sign_in
+from .conftest import PASSWORD, serving, sign_in, suggestions
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -75,13 +74,7 @@ def test_unit_picker_suggests_names_while_typing(national, browser):
         sign_in(page, national["base"], "admin")
         page.goto(national["base"] + "/?period=2024-03")
         name = national["commune"].name
-        page.fill("#export-unit-q", name.split()[-1])
-        page.dispatch_event("#export-unit-q", "input")
-        options: list[str] = []
-        deadline = time.time() + 10
-        while not options and time.time() < deadline:  # the page's CSP forbids wait_for_function's eval
-            page.wait_for_timeout(200)
-            options = page.eval_on_selector_all("#export-unit-q-goi-y option", "els => els.map(e => e.value)")
+        options = suggestions(page, "export-unit-q", name.split()[-1])
         assert name in options and len(options) <= 20
         # Choosing the suggestion and submitting downloads that unit's report.
         page.fill("#export-unit-q", name)

@@ -10,12 +10,11 @@ list every unit take a name instead (suggested while typing) and none scrolls si
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, serving, sign_in
+from .conftest import PASSWORD, serving, sign_in, suggestions
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -90,13 +89,7 @@ def test_officer_pages_take_a_name_and_fit_360px(national, browser, shot):
         # The posters page suggests names while typing (the core's unit-picker.js).
         first, _ = national["twins"]
         page.goto(national["base"] + "/phan-anh/noi-dat")
-        page.fill("#i-don-vi", first.name.split()[-1])
-        page.dispatch_event("#i-don-vi", "input")
-        options: list[str] = []
-        deadline = time.time() + 10
-        while not options and time.time() < deadline:  # the page's CSP forbids wait_for_function's eval
-            page.wait_for_timeout(200)
-            options = page.eval_on_selector_all("#i-don-vi-goi-y option", "els => els.map(e => e.value)")
+        options = suggestions(page, "i-don-vi", first.name.split()[-1])
         assert first.name in options and len(options) <= 20
         shot(page, "suggestions")
     finally:
