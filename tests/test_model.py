@@ -152,6 +152,35 @@ def test_is_within(duc_tho_plan):
     assert not duc_tho_plan.is_within("ubnd-tinh", "ubnd-huyen")
 
 
+def test_sums_within_rolls_rows_up_to_every_ancestor(duc_tho_plan):
+    per_unit = {"xa-an-dung.truyen-thanh": (2, 5), "xa-an-dung": (1, 1), "xa-bui-la-nhan": (0, 3),
+                "removed-since": (100, 100), "": (7, 7)}
+    within = duc_tho_plan.sums_within(per_unit)
+    assert within["xa-an-dung.truyen-thanh"] == [2, 5]
+    assert within["xa-an-dung"] == [3, 6]
+    assert within["xa-bui-la-nhan"] == [0, 3]
+    assert within["ubnd-huyen"] == within["ubnd-tinh"] == [3, 9]
+    # nothing at or below it: absent (a unit outside the rows' trees, a sibling without rows)
+    assert "tinh-uy" not in within and "chi-hoi-dn" not in within
+    assert "removed-since" not in within and "" not in within
+    # the caller's rows are not changed
+    assert per_unit["xa-an-dung"] == (1, 1)
+
+
+def test_sums_within_agrees_with_is_within_everywhere(duc_tho_plan):
+    import random
+
+    rng = random.Random(7)
+    rows = {u.id: (rng.randint(0, 9), rng.randint(0, 9)) for u in duc_tho_plan.units if rng.random() < 0.4}
+    within = duc_tho_plan.sums_within(rows)
+    for unit in duc_tho_plan.units:
+        inside = [row for unit_id, row in rows.items() if duc_tho_plan.is_within(unit_id, unit.id)]
+        if inside:
+            assert within[unit.id] == [sum(r[0] for r in inside), sum(r[1] for r in inside)], unit.id
+        else:
+            assert unit.id not in within
+
+
 def test_depth(duc_tho_plan):
     assert duc_tho_plan.depth("ubnd-tinh") == 0
     assert duc_tho_plan.depth("ubnd-huyen") == 1

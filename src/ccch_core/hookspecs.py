@@ -112,7 +112,10 @@ def register_measures(register):
     :class:`ccch_core.progress.MeasureContext` (deployment, indicator, period, units) — once for
     the whole period evaluated (a quarter, a year), so that it can pool its data; it returns a
     mapping ``{unit_id: MeasureValue}`` for the units it has data for. Two plugins
-    registering the same measure name is an error at start-up.
+    registering the same measure name is an error at start-up. A measure that counts "the unit
+    and the units below it" sums its per-unit counts with ``Plan.sums_within`` (linear in the
+    counted units), not ``is_within`` for each pair (units × counted units: minutes at national
+    size).
 
     Errors: a duplicate name stops start-up with :class:`ccch_core.PluginError` (raised by the
     core). The function leaves out a unit it has no data for rather than raise; it raises

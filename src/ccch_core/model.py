@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -729,6 +729,33 @@ class Plan:
     def is_within(self, unit_id: str, scope_id: str) -> bool:
         """Whether ``unit_id`` is ``scope_id`` or below it (a unit officer's scope)."""
         return unit_id == scope_id or any(a.id == scope_id for a in self.ancestors(unit_id))
+
+    def sums_within(self, per_unit: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+        """Roll counts up the tree: for every unit that has anything at or below it, the
+        element-wise sums of ``per_unit``'s rows for the unit itself and every unit below it.
+
+        ``per_unit`` maps a unit id to a row of numbers (counts, numerators, denominators);
+        ids that are not in the plan (a unit removed since) and empty ids are ignored. A unit
+        with nothing at or below it is absent from the result, so ``unit_id in result`` says
+        whether any row lies within that unit. This is what a plugin's measure needs for "the
+        unit and the units below it": it costs the rows × the tree's depth, where asking
+        ``is_within`` for each applicable unit and each row costs units × rows (minutes for
+        3,321 communes in a plan the size of the country).
+        """
+        totals: dict[str, list[float]] = {}
+        for unit_id, row in per_unit.items():
+            if not unit_id or unit_id not in self._unit_index:
+                continue
+            current: str | None = unit_id
+            while current is not None:
+                sums = totals.get(current)
+                if sums is None:
+                    totals[current] = list(row)
+                else:
+                    for i, value in enumerate(row):
+                        sums[i] += value
+                current = self._unit_index[current].parent
+        return totals
 
     def depth(self, unit_id: str) -> int:
         """0 for a root, 1 for its children, and so on."""

@@ -131,3 +131,18 @@ def test_report_section(dep):
     assert [r[0] for r in units.rows] == ["UBND xã Yên Hồ"]
     # No contest in a period: no section.
     assert not any(s.source == "contest" for s in build_report(dep, "2023").sections)
+
+
+def test_participants_measure_counts_people_at_and_below_each_unit(dep):
+    """contest_participants rolls people up the tree (the plan's ``sums_within``): a commune counts
+    its own, the district and the province everyone below them, a commune nobody came from 0."""
+    from ccch_contest.measures import participants_measure
+
+    from ccch_core import MeasureContext
+    from ccch_core.periods import Period
+
+    _contest, start = played(dep)
+    units = tuple(dep.plan.unit(u) for u in ("xa-an-dung", "xa-yen-ho", "xa-duc-dong", "ubnd-huyen", "ubnd-tinh"))
+    context = MeasureContext(dep, dep.plan.indicators[0], Period.of_instant(start), units)
+    values = {unit_id: v.value for unit_id, v in participants_measure(context).items()}
+    assert values == {"xa-an-dung": 2, "xa-yen-ho": 1, "xa-duc-dong": 0, "ubnd-huyen": 3, "ubnd-tinh": 3}

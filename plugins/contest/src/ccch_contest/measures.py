@@ -45,11 +45,8 @@ def _people_by_unit(context: MeasureContext) -> dict[str, int]:
 def _rolled_up(context: MeasureContext) -> dict[str, int]:
     plan = context.deployment.plan
     counts = _people_by_unit(context)
-    result = {}
-    for unit in context.units:
-        result[unit.id] = sum(n for unit_id, n in counts.items()
-                              if plan.has_unit(unit_id) and plan.is_within(unit_id, unit.id))
-    return result
+    within = plan.sums_within({unit_id: (n,) for unit_id, n in counts.items()})
+    return {unit.id: int(within[unit.id][0]) if unit.id in within else 0 for unit in context.units}
 
 
 def participants_measure(context: MeasureContext) -> dict[str, MeasureValue]:

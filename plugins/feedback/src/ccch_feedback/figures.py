@@ -38,16 +38,12 @@ def _measure(context: MeasureContext, requester: str | None) -> dict[str, Measur
     dep = context.deployment
     plan = dep.plan
     tallies = _tallies(dep.db, context.period, today_local(), requester=requester)
+    within = plan.sums_within({unit_id: (in_time, answered + overdue)
+                               for unit_id, (_, answered, in_time, overdue) in tallies.items()})
     values = {}
     for unit in context.units:
-        on_time = due = 0
-        found = False
-        for unit_id, (_, answered, in_time, overdue) in tallies.items():
-            if unit_id and plan.has_unit(unit_id) and plan.is_within(unit_id, unit.id):
-                found = True
-                on_time += in_time
-                due += answered + overdue
-        if found and due:
+        on_time, due = within.get(unit.id, (0, 0))
+        if due:
             values[unit.id] = MeasureValue(100.0 * on_time / due, float(on_time), float(due))
     return values
 

@@ -31,8 +31,8 @@ def _rolled_up(context: MeasureContext) -> dict[str, int]:
     counts = dict(context.deployment.db.execute(
         "select unit_id, count(*) from initiative_entries where status = 'submitted' and submitted_at >= ? and "
         "submitted_at < ? group by unit_id", [start, end]).fetchall())
-    return {unit.id: sum(n for unit_id, n in counts.items() if plan.has_unit(unit_id) and plan.is_within(unit_id, unit.id))
-            for unit in context.units}
+    within = plan.sums_within({unit_id: (n,) for unit_id, n in counts.items()})
+    return {unit.id: int(within[unit.id][0]) if unit.id in within else 0 for unit in context.units}
 
 
 def entries_measure(context: MeasureContext) -> dict[str, MeasureValue]:

@@ -323,12 +323,10 @@ def satisfaction_measure(context: MeasureContext) -> dict[str, MeasureValue]:
         entry[1] += n
         if option in SATISFIED:
             entry[0] += n
+    within = plan.sums_within(by_unit)
     values = {}
     for unit in context.units:
-        sat = den = 0
-        for unit_id, (s, d) in by_unit.items():
-            if plan.has_unit(unit_id) and plan.is_within(unit_id, unit.id):
-                sat, den = sat + s, den + d
+        sat, den = within.get(unit.id, (0, 0))
         if den:
             values[unit.id] = MeasureValue(100.0 * sat / den, numerator=sat, denominator=den)
     return values
@@ -343,13 +341,13 @@ def responses_measure(context: MeasureContext) -> dict[str, MeasureValue]:
     surveys = _measure_surveys(dep)
     placements = {p.id: p.unit_id for s in surveys for p in list_placements(db, survey_id=s)}
     counts = daily_counts(db, placements, context.period)
-    values = {}
-    for unit in context.units:
-        n = sum(resp for pid, (_, resp, _) in counts.items()
-                if plan.has_unit(placements[pid]) and plan.is_within(placements[pid], unit.id))
-        if any(plan.has_unit(u) and plan.is_within(u, unit.id) for u in placements.values()):
-            values[unit.id] = MeasureValue(float(n))
-    return values
+    # Every placement's unit is in the roll-up (with 0 when it had no response), so a unit with
+    # a placement at or below it reports 0 rather than nothing.
+    per_unit: dict[str, list[int]] = {unit_id: [0] for unit_id in placements.values()}
+    for pid, (_, resp, _) in counts.items():
+        per_unit[placements[pid]][0] += resp
+    within = plan.sums_within(per_unit)
+    return {unit.id: MeasureValue(float(within[unit.id][0])) for unit in context.units if unit.id in within}
 
 
 LEGEND = SCALE_LABELS
