@@ -608,12 +608,9 @@ def participation(deployment, contest: Contest, unit_refs: Sequence[str] | None 
     plan = deployment.plan
     counts = participation_counts(deployment.db, contest, round_ids, audience)
     units = plan.resolve(unit_refs) if unit_refs else all_unit_choices(contest.definition, plan, audience)
-    out = []
-    for unit in units:
-        total = sum(n for unit_id, n in counts.items() if unit_id and plan.has_unit(unit_id)
-                    and plan.is_within(unit_id, unit.id))
-        out.append(UnitParticipation(unit.id, unit.name, total, unit.headcount))
-    return out
+    within = plan.sums_within({unit_id: (n,) for unit_id, n in counts.items() if unit_id})
+    return [UnitParticipation(unit.id, unit.name, int(within[unit.id][0]) if unit.id in within else 0, unit.headcount)
+            for unit in units]
 
 
 @attrs.frozen
@@ -669,6 +666,5 @@ def _held_by_unit(deployment, contest: Contest, flagged: set[int], round_ids, au
     people: dict[str | None, set[int]] = {}
     for unit_id, participant_id in deployment.db.execute(sql, params):
         people.setdefault(unit_id, set()).add(participant_id)
-    plan = deployment.plan
-    return lambda unit_id: sum(len(ids) for u, ids in people.items() if u and plan.has_unit(u)
-                               and plan.is_within(u, unit_id))
+    within = deployment.plan.sums_within({u: (len(ids),) for u, ids in people.items() if u})
+    return lambda unit_id: int(within[unit_id][0]) if unit_id in within else 0
