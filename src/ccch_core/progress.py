@@ -518,6 +518,21 @@ def check_activity_item(plan: Plan, index: int, item: ActivityItem | Mapping[str
     return ActivityItem(category, int(count), title, link, task_id)
 
 
+_ITEM_FIELDS = frozenset({"category", "count", "title", "link", "task_id"})
+
+
+def _item_key(item: Any) -> tuple | None:
+    """What :func:`check_activity_item`'s result depends on, for an item given as a mapping of
+    texts (as an import reads them); None for anything else (checked every time)."""
+    if type(item) is not dict or not item.keys() <= _ITEM_FIELDS:
+        return None
+    key = (item.get("category"), item.get("count"), item.get("title"), item.get("link"), item.get("task_id"))
+    for value in key:
+        if value is not None and type(value) is not str:
+            return None
+    return key
+
+
 def _activity_report_period(plan: Plan, unit_id: str, period: Period | str) -> Period:
     """The period of a report ``unit_id`` owes; ProgressError naming ``unit`` or ``period`` otherwise."""
     if isinstance(period, str):
@@ -590,34 +605,53 @@ def check_activity_reports(
     checked, problems = [], []
     done = last = 0
     # The reports a period's reporters owe, worked out once per period: a file names one or a few.
-    owed: dict[str, tuple[Period, frozenset[str]]] = {}
+    owed: dict[str, tuple[Period, str, frozenset[str]]] = {}
+    # A month's file repeats a few dozen distinct items and one or two notes thousands of times:
+    # each distinct one is checked once and its result (frozen, so shareable) reused. Only what
+    # passed is remembered; a bad value is checked, and named, on every row that has it.
+    good_items: dict[tuple, ActivityItem] = {}
+    good_notes: dict[str, str | None] = {}
     for index, report in enumerate(reports):
         raw_items = list(report.get("items", ()))
         unit_id, period_text = report.get("unit_id") or "", report.get("period") or ""
         known = owed.get(period_text) if isinstance(period_text, str) else None
         try:
-            if known is not None and unit_id in known[1]:
-                period = known[0]  # the common case, as _activity_report_period would find it
+            if known is not None and unit_id in known[2]:
+                period, period_key = known[0], known[1]  # as _activity_report_period would find it
             else:
                 period = _activity_report_period(plan, unit_id, period_text)
+                period_key = str(period)
                 if isinstance(period_text, str):
-                    owed[period_text] = (period, plan.expected_reporter_ids(period))
+                    owed[period_text] = (period, period_key, plan.expected_reporter_ids(period))
         except ProgressError as exc:
             problems.append((index, exc))
             period = None
         items = []
         if period is not None:
             for i, item in enumerate(raw_items):
-                try:
-                    items.append(check_activity_item(plan, i, item))
-                except ProgressError as exc:
-                    problems.append((index, exc))
-        try:
-            note = _activity_note(report.get("note"))
-        except ProgressError as exc:
-            problems.append((index, exc))
+                key = _item_key(item)
+                good = good_items.get(key) if key is not None else None
+                if good is None:
+                    try:
+                        good = check_activity_item(plan, i, item)
+                    except ProgressError as exc:
+                        problems.append((index, exc))
+                        continue
+                    if key is not None:
+                        good_items[key] = good
+                items.append(good)
+        raw_note = report.get("note")
+        if isinstance(raw_note, str) and raw_note in good_notes:
+            note = good_notes[raw_note]
+        else:
+            try:
+                note = _activity_note(raw_note)
+                if isinstance(raw_note, str):
+                    good_notes[raw_note] = note
+            except ProgressError as exc:
+                problems.append((index, exc))
         if not problems:
-            checked.append({"unit_id": report["unit_id"], "period": str(period), "items": tuple(items), "note": note,
+            checked.append({"unit_id": report["unit_id"], "period": period_key, "items": tuple(items), "note": note,
                             "submitted_at": report.get("submitted_at")})
         done += len(raw_items)
         if on_progress is not None and done - last >= 1000:
@@ -656,22 +690,25 @@ def record_activity_reports(
         except BadRows as bad:
             index, exc = bad.problems[0]
             raise ProgressError(f"reports[{index}].{exc.field}", str(exc).split(": ", 1)[1], exc.value) from None
-    checked = [(r["unit_id"], r["period"], r["items"], r["note"], utc_now_iso(r["submitted_at"] or now))
-               for r in reports]
+    stamps: dict[Any, str] = {}  # a file's reports share a few hundred submission times
+    checked = []
+    for r in reports:
+        at = r["submitted_at"] or now
+        stamp = stamps.get(at)
+        if stamp is None:
+            stamp = stamps[at] = utc_now_iso(at)
+        checked.append((r["unit_id"], r["period"], r["items"], r["note"], stamp))
     if not checked:
         return 0
     with write_transaction(db):
         # Plain executemany in one transaction: through sqlite-utils each report cost three
         # introspected statements (~3 ms), a minute for a month of a national plan.
         periods = sorted({c[1] for c in checked})
-        there: dict[tuple[str, str], tuple[int, int]] = {}
-        for chunk in range(0, len(periods), 500):
-            part = periods[chunk:chunk + 500]
-            for report_id, unit_id, period, revision in db.execute(
-                f"select id, unit_id, period, revision from activity_reports where period in ({', '.join('?' * len(part))})",
-                part,
-            ).fetchall():
-                there[(unit_id, period)] = (report_id, revision)
+        there = _activity_reports_there(db, periods)
+        if len({(c[0], c[1]) for c in checked}) == len(checked):
+            _store_activity_reports(db, checked, there, submitted_by)
+            return len(checked)
+        # The same report twice in one call: stored one after the other, as separate calls would.
         items = []
         for unit_id, period, report_items, note, stamp in checked:
             if (unit_id, period) in there:
@@ -693,6 +730,51 @@ def record_activity_reports(
             items,
         )
     return len(checked)
+
+
+def _activity_reports_there(db: Database, periods: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """The stored reports of ``periods``: (unit, period) -> (id, revision)."""
+    there: dict[tuple[str, str], tuple[int, int]] = {}
+    for chunk in range(0, len(periods), 500):
+        part = periods[chunk:chunk + 500]
+        for report_id, unit_id, period, revision in db.execute(
+            f"select id, unit_id, period, revision from activity_reports where period in ({', '.join('?' * len(part))})",
+            part,
+        ).fetchall():
+            there[(unit_id, period)] = (report_id, revision)
+    return there
+
+
+def _store_activity_reports(db: Database, checked: list[tuple], there: dict[tuple[str, str], tuple[int, int]],
+                            submitted_by: str | None) -> None:
+    """Store ``checked`` (unit, period, items, note, stamp), no report twice, in the caller's
+    transaction, as :func:`record_activity_report` stores each: a report already there (in
+    ``there``) is updated, its revision incremented, its first submission time kept and its
+    items replaced; a new one is inserted at revision 1. One ``executemany`` per statement,
+    not a statement per report (a month of a national plan is 3,321 reports)."""
+    updates, new = [], []
+    for unit_id, period, _items, note, stamp in checked:
+        known = there.get((unit_id, period))
+        if known is None:
+            new.append((unit_id, period, note, submitted_by, stamp, stamp))
+        else:
+            updates.append((note, submitted_by, stamp, known[1] + 1, known[0]))
+    if updates:
+        db.conn.executemany(
+            "update activity_reports set note = ?, submitted_by = ?, updated_at = ?, revision = ?, "
+            "status = 'submitted' where id = ?", updates)
+        db.conn.executemany("delete from activity_items where report_id = ?", [(u[4],) for u in updates])
+    if new:
+        db.conn.executemany(
+            "insert into activity_reports (unit_id, period, note, submitted_by, submitted_at, updated_at, "
+            "revision) values (?, ?, ?, ?, ?, ?, 1)", new)
+        # The new reports' ids, read back in the same transaction (no report was there before).
+        there = _activity_reports_there(db, sorted({n[1] for n in new}))
+    db.conn.executemany(
+        "insert into activity_items (report_id, category, count, title, link, task_id) values (?, ?, ?, ?, ?, ?)",
+        [(there[(unit_id, period)][0], i.category, i.count, i.title, i.link, i.task_id)
+         for unit_id, period, report_items, _note, _stamp in checked for i in report_items],
+    )
 
 
 def record_activity_report(

@@ -7,6 +7,7 @@ import math
 import shutil
 import sys
 import time
+from operator import itemgetter
 from pathlib import Path
 
 import attrs
@@ -946,6 +947,20 @@ def _read_csv(path: Path, columns: tuple[str, ...], required: set[str],
     """The rows of a CSV after its header, each with its row number (the header is row 1) and its
     non-blank fields by column name. The file is measured against ``limits`` (size, rows,
     columns, cell length) before anything is imported: over a limit, nothing is."""
+    header, records = _read_csv_records(path, columns, required, limits)
+    rows = []
+    for line, record in enumerate(records, start=2):
+        if not record:
+            continue  # an empty line, as csv.DictReader skips it
+        rows.append((line, {name: value for name, value in zip(header, map(str.strip, record)) if value}))
+    return rows
+
+
+def _read_csv_records(path: Path, columns: tuple[str, ...], required: set[str],
+                      limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[str], list[list[str]]]:
+    """The header of a CSV (its names stripped, each one of ``columns``, ``required`` among them,
+    none twice) and its records after it as lists of fields, unstripped: record ``i`` is row
+    ``i + 2``. Measured against ``limits`` as :func:`_read_csv` says; a click error otherwise."""
     try:
         text = read_limited(path, path.name, limits).decode("utf-8-sig")
         records = csv_records(text, path.name, limits)
@@ -961,12 +976,11 @@ def _read_csv(path: Path, columns: tuple[str, ...], required: set[str],
             f"{path}:1: the header must name the columns {', '.join(columns)} "
             f"({', '.join(sorted(required))} required); unknown: {', '.join(unknown) or 'none'}"
         )
-    rows = []
-    for line, record in enumerate(records[1:], start=2):
-        if not record:
-            continue  # an empty line, as csv.DictReader skips it
-        rows.append((line, {name: value for name, value in zip(header, map(str.strip, record)) if value}))
-    return rows
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise click.ClickException(f"{path}:1: the header names the column(s) {', '.join(twice)} more than once; "
+                                   "nothing was imported")
+    return header, records[1:]
 
 
 def parse_local_instant(text: str) -> dt.datetime:
@@ -992,19 +1006,32 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
 
     Every row is checked first and every bad one reported with its line (a unit that owes no
     report is reported on each of its rows); if any is bad, nothing is stored."""
-    rows = _read_csv(path, ACTIVITY_COLUMNS, {"unit", "period", "category", "count"}, limits_of(deployment))
-    meter = ImportProgress(len(rows), show_progress)
+    header, records = _read_csv_records(path, ACTIVITY_COLUMNS, {"unit", "period", "category", "count"},
+                                        limits_of(deployment))
+    # Fields by position, not a dict per row: a month of a national plan is 6,500 rows. A column
+    # the header lacks reads the blank put at the end of every record.
+    width = len(header)
+    fields = itemgetter(*(header.index(name) if name in header else -1 for name in ACTIVITY_COLUMNS))
     reports: dict[tuple[str, str], dict] = {}
     problems = []
     instants: dict[str, dt.datetime] = {}  # a report's rows repeat its submission time
-    for line, row in rows:
-        key = (row.get("unit", ""), row.get("period", ""))
-        report = reports.setdefault(key, {"lines": [], "items": [], "note": None, "submitted_at": None})
+    rows = 0
+    for line, record in enumerate(records, start=2):
+        if not record:
+            continue  # an empty line, as csv.DictReader skips it
+        rows += 1
+        if len(record) < width:
+            record.extend([""] * (width - len(record)))
+        record.append("")
+        unit, period, category, number, title, link, task, note, text = map(str.strip, fields(record))
+        report = reports.get((unit, period))
+        if report is None:
+            report = reports[(unit, period)] = {"lines": [], "items": [], "note": None, "submitted_at": None}
         report["lines"].append(line)
-        report["items"].append({"category": row.get("category", ""), "count": row.get("count", ""),
-                                "title": row.get("title"), "link": row.get("link"), "task_id": row.get("task")})
-        report["note"] = report["note"] or row.get("note")
-        text = row.get("submitted_at")
+        report["items"].append({"category": category, "count": number, "title": title or None,
+                                "link": link or None, "task_id": task or None})
+        if note and not report["note"]:
+            report["note"] = note
         if text:
             at = instants.get(text)
             if at is None:
@@ -1014,6 +1041,7 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
                     problems.append(f"{path}:{line}: {exc}")
             if at is not None:
                 report["submitted_at"] = at
+    meter = ImportProgress(rows, show_progress)
     # Check every report as recording does, each item on its own so that every bad row is named
     # (a unit or period that is wrong on each row of its report, a note on the report's first);
     # a bad file changes nothing.
@@ -1023,7 +1051,7 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
         checked = progress.check_activity_reports(
             plan, ({"unit_id": unit, "period": period, "items": report["items"], "note": report["note"],
                     "submitted_at": report["submitted_at"]} for (unit, period), report in reports.items()),
-            on_progress=lambda count: meter.update("checked", count),
+            on_progress=lambda done: meter.update("checked", done),
         )
     except progress.BadRows as bad:
         for index, exc in bad.problems:
@@ -1047,10 +1075,10 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
     with storage.write_transaction(db):
         stored = progress.record_activity_reports(db, plan, checked, submitted_by=submitted_by)
         audit.record(db, audit.cli_actor(), "report.import", path.name,
-                     f"{stored} báo cáo, {len(rows)} dòng hoạt động; người nộp: {submitted_by}")
-    meter.update("stored", len(rows), force=True)
+                     f"{stored} báo cáo, {rows} dòng hoạt động; người nộp: {submitted_by}")
+    meter.update("stored", rows, force=True)
     meter.done()
-    click.echo(f"Imported {stored} report(s) ({len(rows)} item(s)) from {path}.")
+    click.echo(f"Imported {stored} report(s) ({rows} item(s)) from {path}.")
 
 
 def _progress_option():
