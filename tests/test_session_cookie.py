@@ -1,0 +1,123 @@
+"""The session cookie: Flask's signed cookie, written without tagging when the session is plain
+JSON and signed by OpenSSL's HMAC (issue #16: a tenth of a new contest participant's CPU), in the
+same format as before, so that cookies signed before the change still open and a forged or
+altered one still does not."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import flash, get_flashed_messages, session
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
+from markupsafe import Markup
+
+from ccch_core.web import create_app
+
+PLAIN = {
+    "csrf_token": "a" * 40,
+    "cc": {"1": 17},
+    "ccv": {"1": {"kind": "register", "channel": "sms", "address": "0912345678", "email": None, "start_now": True,
+                  "values": {"full_name": "Nguyễn Thị Hoà", "birth_year": 1985, "unit_id": "xa-an-dung",
+                             "citizen_id": None, "score": 9.5, "note": 'a {" t": "not a tag"} inside a string'},
+                  "sent": 1_700_000_000}},
+    "list": [1, "hai", [3.0, None, False]],
+}
+
+
+@pytest.fixture
+def app(deployment_config):
+    app = create_app(deployment_config, test_config={"TESTING": True})
+    yield app
+    app.extensions["ccch"].close()
+
+
+def serializers(app):
+    ours = app.session_interface.get_signing_serializer(app)
+    flasks = SecureCookieSessionInterface().get_signing_serializer(app)
+    return ours, flasks
+
+
+def test_a_plain_session_round_trips_and_is_plain_json(app):
+    ours, _ = serializers(app)
+    with app.app_context():
+        text = app.session_interface.serializer.dumps(PLAIN)
+        assert '" t"' not in text.replace('{\\" t\\"', "")  # nothing was tagged
+        assert "Nguyễn Thị Hoà" in text  # UTF-8, not \u escapes
+        assert ours.loads(ours.dumps(PLAIN)) == PLAIN
+
+
+def test_cookies_of_flasks_own_session_open_and_ours_open_in_flask(app):
+    """An upgrade keeps everyone's session: the format is the one Flask wrote."""
+    ours, flasks = serializers(app)
+    with app.app_context():
+        assert ours.loads(flasks.dumps(PLAIN)) == PLAIN
+        assert flasks.loads(ours.dumps(PLAIN)) == PLAIN
+
+
+@pytest.mark.parametrize("value", [
+    {"_flashes": [("message", "Đã lưu.")]},  # Flask's flashes are tuples
+    {"m": Markup("<b>đậm</b>")},
+    {"at": dt.datetime(2026, 12, 7, 2, 30, tzinfo=dt.UTC)},
+    {"b": b"\x00\xff"},
+    {"looks like a tag": {" t": ["a", "b"]}},  # a key that only looks like a tag stays a key
+    {"n": {1: "a non-string key"}},
+])
+def test_values_plain_json_cannot_carry_keep_their_type(app, value):
+    ours, flasks = serializers(app)
+    with app.app_context():
+        back = ours.loads(ours.dumps(value))
+        assert back == flasks.loads(flasks.dumps(value))
+        assert back == ({"n": {"1": "a non-string key"}} if "n" in value else value)
+        for key in value:
+            assert type(back[key]) is type(value[key])
+        if "_flashes" in value:
+            assert type(back["_flashes"][0]) is tuple
+        if "m" in value:
+            assert type(back["m"]) is Markup
+
+
+def test_an_altered_or_foreign_cookie_is_refused(app):
+    ours, _ = serializers(app)
+    with app.app_context():
+        good = ours.dumps(PLAIN)
+        altered = good[:5] + ("A" if good[5] != "A" else "B") + good[6:]  # a character of the payload
+        with pytest.raises(BadSignature):
+            ours.loads(altered)
+        other = create_app(app.extensions["ccch"].config, test_config={"SECRET_KEY": "another deployment's key" * 2})
+        try:
+            with pytest.raises(BadSignature):
+                ours.loads(other.session_interface.get_signing_serializer(other).dumps(PLAIN))
+        finally:
+            other.extensions["ccch"].close()
+
+
+def test_a_session_and_a_flash_survive_requests(app):
+    """Through the real request cycle: a plain session, then one with a flashed message."""
+
+    @app.route("/_t/set")
+    def set_it():
+        session["cc"] = {"1": 5}
+        session["name"] = "Lê Văn Dũng"
+        return "ok"
+
+    @app.route("/_t/flash")
+    def flash_it():
+        flash("Đăng ký thành công.")
+        return "ok"
+
+    @app.route("/_t/read")
+    def read_it():
+        return {"cc": session.get("cc"), "name": session.get("name"), "flashes": get_flashed_messages()}
+
+    for view in (set_it, flash_it, read_it):
+        view.ccch_access = "public"
+    client = app.test_client()
+    client.get("/_t/set")
+    client.get("/_t/flash")
+    assert client.get("/_t/read").get_json() == {"cc": {"1": 5}, "name": "Lê Văn Dũng",
+                                                 "flashes": ["Đăng ký thành công."]}
+    assert client.get("/_t/read").get_json()["flashes"] == []  # read once
+    client.set_cookie("ccch_session", client.get_cookie("ccch_session").value[:-2] + "xx")
+    assert client.get("/_t/read").get_json() == {"cc": None, "name": None, "flashes": []}
