@@ -27,7 +27,7 @@ from ccch_core.config import load_config
 from ccch_core.deployment import Deployment
 from ccch_core.periods import Period
 from ccch_core.planfile import load_plan
-from ccch_core.storage import utc_now_iso
+from ccch_core.storage import parse_utc, utc_now_iso
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.05  # 166 communes and 1,659 facilities: 2,174 values a month
@@ -309,3 +309,138 @@ def test_plan_answers_are_remembered_but_not_pickled(national):
     assert copy == plan
     assert copy._memo._answers == {}
     assert copy.resolve_ids(["cac-xa"], march) == plan.resolve_ids(["cac-xa"], march)
+
+
+def _activity_tables(config) -> tuple[list, list, int]:
+    """Every stored report and item (items by their report's unit and period) and the audit lines."""
+    conn = sqlite3.connect(str(load_config(config).database_path))
+    try:
+        reports = conn.execute("select unit_id, period, note, submitted_by, submitted_at, updated_at, revision, status "
+                               "from activity_reports order by unit_id, period").fetchall()
+        items = conn.execute("select r.unit_id, r.period, i.category, i.count, i.title, i.link, i.task_id "
+                             "from activity_items i join activity_reports r on r.id = i.report_id "
+                             "order by r.unit_id, r.period, i.id").fetchall()
+        audit_lines = conn.execute("select count(*) from audit_log").fetchone()[0]
+    finally:
+        conn.close()
+    return reports, items, audit_lines
+
+
+def test_activity_file_with_hundreds_of_bad_rows_names_each_and_changes_nothing(national, deployment, tmp_path):
+    """All errors at once at size: a bad row every seven, the same bad values again and again (a
+    value is checked once when good, never assumed good when bad), a unit and a period wrong on
+    whole reports; each bad row is named once with its line, field and value, no good row is,
+    and the month already stored is left exactly as it was."""
+    folder, manifest = national
+    first = folder / manifest["activity"][0]["file"]
+    assert invoke(deployment, "report-activity", "--from-csv", first).exit_code == 0
+    before = _activity_tables(deployment)
+    header, rows = all_months(folder, "activity")  # the first month again: corrections of stored reports
+    at = {name: i for i, name in enumerate(header)}
+    wrong = [
+        ("count", "mười", "count: 'mười' is not a number"),
+        ("count", "-3", "count: -3 is not a count"),
+        ("count", "2,5", "count: 2.5 is not a count"),
+        ("category", "nhảy múa", "category: 'nhảy múa' is not one of published"),
+        ("link", "www.example.vn", "link: 'www.example.vn' is not an http(s) link"),
+        ("task", "T99", "task_id: unknown task 'T99'"),
+        ("title", "Tin " + "x" * 500, "title: longer than 500 characters"),
+        ("submitted_at", "31/04/2024", "submitted_at: '31/04/2024' is not a date (2024-04-03) or time"),
+    ]
+    bad: dict[int, str] = {}  # the file's line -> what its message says
+    for n, i in enumerate(range(3, len(rows), 7)):
+        column, value, message = wrong[n % len(wrong)]
+        rows[i][at[column]] = value
+        bad[i + 2] = message
+    # Whole reports whose unit owes no report, or whose period is not one: every row of each is named.
+    by_report: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        by_report.setdefault((row[at["unit"]], row[at["period"]]), []).append(i)
+    clean_reports = [lines for lines in by_report.values() if not any(i + 2 in bad for i in lines)]
+    assert len(clean_reports) > 40
+    for lines in clean_reports[5:25]:
+        for i in lines:
+            rows[i][at["unit"]] = rows[i][at["unit"]] + ".mot-cua"  # the commune's one-stop desk
+            bad[i + 2] = "unit: "
+    for lines in clean_reports[30:40]:
+        for i in lines:
+            rows[i][at["period"]] = "2024-13"
+            bad[i + 2] = "period: "
+    path = write_rows(tmp_path / "bao-cao.csv", header, rows)
+
+    result = invoke(deployment, "report-activity", "--from-csv", path)
+
+    assert result.exit_code == 1
+    named = [t.strip() for t in result.output.splitlines() if t.strip().startswith(f"{path}:")]
+    lines = [int(t[len(f"{path}:"):].split(":", 1)[0]) for t in named]
+    assert sorted(lines) == sorted(bad), "each bad row named exactly once, no good row named"
+    for text, line in zip(named, lines):
+        assert text.startswith(f"{path}:{line}: {bad[line]}"), (text, bad[line])
+    assert len(bad) > 500
+    assert f"{len(bad)} bad row(s); nothing was imported" in result.output
+    assert _activity_tables(deployment) == before
+
+
+def test_record_activity_reports_stores_as_record_activity_report_does(national, tmp_path):
+    """The batch store keeps what the one-report function keeps: revisions, the first submission
+    time, a reopened report submitted again, items replaced in order; a report given twice in one
+    call is stored twice, as two calls would."""
+    folder, _manifest = national
+    one = {"category": "published", "count": "2", "title": "Tin  CCHC"}
+    two = {"category": "broadcast", "count": "1"}
+    batches = []
+    deployments = []
+    for name in ("batch", "one-by-one"):
+        config = make_deployment_folder(tmp_path / name, folder / "plan.toml")
+        deployments.append(Deployment.open(config, migrate=True))
+    plan = deployments[0].plan
+    a, b, c = sorted(plan.expected_reporter_ids(Period.parse("2024-03")))[:3]
+    batches = [
+        [(a, "2024-03", [one, two], "Báo cáo"), (b, "2024-03", [one], None)],
+        [(b, "2024-03", [two, one, two], "Sửa lại"), (c, "2024-03", [two], None), (c, "2024-03", [one], "Lần hai"),
+         (a, "2024-04", [one], None)],
+    ]
+    times = [parse_utc("2024-04-02T03:00:00+00:00"), parse_utc("2024-05-20T09:30:00+00:00")]
+    try:
+        batch, single = deployments
+        for number, (reports, now) in enumerate(zip(batches, times)):
+            if number == 1:  # the plan admin reopened b's report before the correction
+                for dep in deployments:
+                    progress.reopen_activity_report(dep.db, b, "2024-03", reopened_by="admin", now=now)
+            stored = progress.record_activity_reports(
+                batch.db, batch.plan,
+                [{"unit_id": u, "period": p, "items": items, "note": note} for u, p, items, note in reports],
+                submitted_by="cli", now=now)
+            assert stored == len(reports)
+            for u, p, items, note in reports:
+                progress.record_activity_report(single.db, single.plan, u, p, items, note=note, submitted_by="cli",
+                                                now=now)
+        found = [_activity_tables(dep.config.path) for dep in deployments]
+        assert found[0][:2] == found[1][:2]
+        reports = {(r[0], r[1]): r for r in found[0][0]}
+        assert reports[(b, "2024-03")][2:] == ("Sửa lại", "cli", "2024-04-02T03:00:00+00:00",
+                                               "2024-05-20T09:30:00+00:00", 2, "submitted")
+        assert reports[(c, "2024-03")][6] == 2
+        assert [i[2:4] for i in found[0][1] if i[:2] == (b, "2024-03")] == [("broadcast", 1), ("published", 2),
+                                                                          ("broadcast", 1)]
+        assert {i[4] for i in found[0][1] if i[2] == "published"} == {"Tin CCHC"}
+    finally:
+        for dep in deployments:
+            dep.close()
+
+
+def test_a_header_naming_a_column_twice_is_refused(national, deployment, tmp_path):
+    folder, manifest = national
+    header, rows = read_rows(folder / manifest["activity"][0]["file"])
+    path = write_rows(tmp_path / "hai-cot.csv", [*header, "count"], [[*row, "9"] for row in rows])
+    result = invoke(deployment, "report-activity", "--from-csv", path)
+    assert result.exit_code == 1
+    assert f"{path}:1: the header names the column(s) count more than once; nothing was imported" in result.output
+    assert count(deployment, "select count(*) from activity_reports") == 0
+    measurements = folder / manifest["measurements"][0]["file"]
+    header, rows = read_rows(measurements)
+    path = write_rows(tmp_path / "hai-cot-so-lieu.csv", [*header, "unit"], [[*row, row[1]] for row in rows])
+    result = invoke(deployment, "measure", "import", path)
+    assert result.exit_code == 1
+    assert "names the column(s) unit more than once" in result.output
+    assert count(deployment, "select count(*) from measurements") == 0

@@ -708,8 +708,9 @@ def record_activity_reports(
         if len({(c[0], c[1]) for c in checked}) == len(checked):
             _store_activity_reports(db, checked, there, submitted_by)
             return len(checked)
-        # The same report twice in one call: stored one after the other, as separate calls would.
-        items = []
+        # The same report twice in one call: stored one after the other, as separate calls would
+        # (the later one's items replace the earlier one's, which are not stored yet).
+        items: dict[int, list[tuple]] = {}
         for unit_id, period, report_items, note, stamp in checked:
             if (unit_id, period) in there:
                 report_id, revision = there[(unit_id, period)]
@@ -724,10 +725,10 @@ def record_activity_reports(
                     "revision) values (?, ?, ?, ?, ?, ?, 1)", (unit_id, period, note, submitted_by, stamp, stamp),
                 ).lastrowid
                 there[(unit_id, period)] = (report_id, 1)
-            items.extend((report_id, i.category, i.count, i.title, i.link, i.task_id) for i in report_items)
+            items[report_id] = [(report_id, i.category, i.count, i.title, i.link, i.task_id) for i in report_items]
         db.conn.executemany(
             "insert into activity_items (report_id, category, count, title, link, task_id) values (?, ?, ?, ?, ?, ?)",
-            items,
+            [item for report in items.values() for item in report],
         )
     return len(checked)
 
