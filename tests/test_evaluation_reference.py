@@ -275,3 +275,78 @@ def test_a_year_after_its_months_is_built_from_their_kept_rows_until_anything_ch
     again = progress.evaluate_plan(db, plan, year, now=now)
     assert_same(reference_evaluation.evaluate_plan(db, plan, year, now=now), again)
     assert again != after
+
+
+def test_stored_month_figures_are_the_reference_figures_and_follow_every_write(make_deployment):
+    # #26: each month's figures for the trends are stored with the revisions of the
+    # measurements they came from; a restarted server (another connection, nothing kept) reads
+    # them without evaluating anything; a write by this connection or another moves exactly the
+    # months it touched; every figure is the reference evaluation's, exactly.
+    import sqlite3
+
+    from ccch_core import storage
+
+    dep = make_deployment()
+    plan, db = dep.plan, dep.db
+    _record_months(db, plan, range(1, 13))
+    now = NOWS[-1]
+    months = Period.year_of(plan.year).months()
+    plain = [i.code for i in plan.indicators if not i.measure_name]
+
+    def reference(p=plan):
+        return {m: {r.indicator.code: r.value for r in reference_evaluation.evaluate_plan(db, p, m, now=now)
+                    if not r.indicator.measure_name} for m in months}
+
+    def evaluated_months(connection, call):
+        statements: list[str] = []
+        connection.conn.set_trace_callback(statements.append)
+        try:
+            figures = call()
+        finally:
+            connection.conn.set_trace_callback(None)
+        read = [s for s in statements if "from measurements" in s]
+        return figures, sorted({m for m in map(str, months) for s in read if f"'{m}'" in s})
+
+    figures, evaluated = evaluated_months(db, lambda: progress.month_figures(db, plan, months, now=now))
+    assert evaluated == [str(m) for m in months]
+    assert figures == reference() and all(list(f) == plain for f in figures.values())
+    assert db.execute("select count(*) from period_figures").fetchone()[0] == 12
+    # Read back as they were stored: by this process with nothing kept, and by another
+    # connection (a worker just started), without reading a measurement.
+    progress.forget_kept(plan)
+    again, evaluated = evaluated_months(db, lambda: progress.month_figures(db, plan, months, now=now))
+    assert (again, evaluated) == (figures, [])
+    other = storage.connect(dep.config.database_path)
+    try:
+        read, evaluated = evaluated_months(other, lambda: progress.month_figures(other, plan, months, now=now))
+        assert (read, evaluated) == (figures, [])
+    finally:
+        other.close()
+    # A write through this connection moves March alone.
+    i1 = next(r for r in progress.evaluate_plan(db, plan, "2024-03", now=now) if r.indicator.code == "I1")
+    unit = next(u.unit.id for u in i1.units if u.value is not None and u.value >= 0.5)
+    progress.record_measurement(db, plan, "I1", unit, "2024-03", 0)
+    after, evaluated = evaluated_months(db, lambda: progress.month_figures(db, plan, months, now=now))
+    assert evaluated == ["2024-03"] and after == reference() and after != figures
+    # A write committed by another connection (an import, another tool) moves July alone.
+    raw = sqlite3.connect(dep.config.database_path)
+    with raw:
+        raw.execute("update measurements set value = 1 - value where plan_id = ? and indicator = 'I1' "
+                    "and period = '2024-07'", [plan.id])
+    raw.close()
+    later, evaluated = evaluated_months(db, lambda: progress.month_figures(db, plan, months, now=now))
+    assert evaluated == ["2024-07"] and later == reference() and later != after
+    # Another plan under the same id (the plan file edited: an indicator gone, another's units
+    # changed) does not read the first one's figures.
+    edited = attrs.evolve(plan, indicators=tuple(
+        attrs.evolve(i, applies_to=i.applies_to[:1]) if i.code == "I1" and len(i.applies_to) > 1 else i
+        for i in plan.indicators if i.code != "I7"))
+    other_figures, evaluated = evaluated_months(db, lambda: progress.month_figures(db, edited, months, now=now))
+    assert evaluated == [str(m) for m in months] and other_figures == reference(edited)
+    # Figures are not stored while another writer holds the database: given back all the same.
+    db.execute("delete from period_figures")
+    db.conn.commit()
+    with storage.write_transaction(db):
+        inside = progress.month_figures(db, plan, months[:2], now=now)
+    assert inside == {m: later[m] for m in months[:2]}
+    assert db.execute("select count(*) from period_figures").fetchone()[0] == 0

@@ -132,6 +132,7 @@ def test_core_migrations_create_exactly_the_core_tables(fresh_db):
         "users", "login_failures", "rate_limits", "audit_log", MIGRATIONS_TABLE,
         "messages", "message_counts", "message_channels", "message_sender_state", "unit_contacts",
         "one_time_codes", "placements", "report_deliveries", "local_plans",
+        "measurement_revisions", "period_figures",
     }
     assert fresh_db.view_names() == []
 
@@ -597,3 +598,74 @@ def test_the_write_queue_lets_go_of_its_lock_file_when_the_last_connection_close
         again.execute("insert into t values (2)")
     assert again.execute("select count(*) from t").fetchone()[0] == 2
     again.close()
+
+
+def test_measurement_revisions_move_with_every_write_to_a_period_by_anyone(migrated, db_path):
+    """m014: triggers count each period's writes to measurements — insert, upsert, update,
+    delete, a row moved to another period (both count) — whoever writes (here a plain sqlite3
+    connection, as another tool on the file would), and nothing else moves them."""
+    def revisions():
+        return {p: r for _, p, r in migrated.execute(
+            "select plan_id, period, revision from measurement_revisions where plan_id = 'p'")}
+
+    insert = ("insert into measurements (plan_id, indicator, unit_id, period, value, recorded_at) "
+              "values ('p', ?, ?, ?, ?, 'x') on conflict do update set value = excluded.value")
+    with write_transaction(migrated):
+        migrated.execute(insert, ["i", "a", "2024-01", 1])
+        migrated.execute(insert, ["i", "b", "2024-01", 1])
+        migrated.execute(insert, ["j", "a", "2024-Q1", 1])
+    assert revisions() == {"2024-01": 2, "2024-Q1": 1}
+    other = sqlite3.connect(db_path)
+    with other:
+        other.execute(insert, ["i", "a", "2024-01", 5])  # an upsert that updates
+        other.execute("update measurements set period = '2024-02' where unit_id = 'b' and period = '2024-01'")
+        other.execute("delete from measurements where period = '2024-Q1'")
+        other.execute("insert into activity_reports (unit_id, period, submitted_at, updated_at, revision) "
+                      "values ('a', '2024-03', 'x', 'x', 1)")  # not a measurement: nothing moves
+    other.close()
+    assert revisions() == {"2024-01": 4, "2024-02": 1, "2024-Q1": 2}
+    assert _columns(migrated, "period_figures") == {
+        "plan_id": ("TEXT", True, 1), "period": ("TEXT", True, 2), "plan_key": ("TEXT", True, 0),
+        "revisions": ("TEXT", True, 0), "figures": ("TEXT", True, 0),
+    }
+
+
+def test_write_transaction_if_free_never_waits_for_another_writer(tmp_path):
+    """What a reader stores for the next one is skipped, not waited for, while another writer
+    holds the queue (another process's lock file, or this process's queue in another thread)."""
+    import fcntl
+    import os as _os
+    import threading
+
+    db = storage.connect(tmp_path / "q.db")
+    db.execute("create table t (x integer)")
+    with storage.write_transaction_if_free(db) as free:
+        assert free
+        db.execute("insert into t values (1)")
+    fd = _os.open(tmp_path / "q.db-write-lock", _os.O_RDWR)  # another process's writer
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with storage.write_transaction_if_free(db) as free:
+        assert not free
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    _os.close(fd)
+    held, release = threading.Event(), threading.Event()
+
+    def writer():
+        with storage.write_transaction(db):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(5)
+    with storage.write_transaction_if_free(db) as free:
+        assert not free  # the queue is this process's other thread's
+    release.set()
+    thread.join()
+    with storage.write_transaction(db), storage.write_transaction_if_free(db) as free:
+        assert not free  # inside a transaction: never joined
+    with storage.write_transaction_if_free(db) as free:
+        assert free  # the queue and the lock file were let go
+        db.execute("insert into t values (2)")
+    assert [r[0] for r in db.execute("select x from t order by x")] == [1, 2]
+    db.close()

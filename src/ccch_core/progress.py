@@ -29,7 +29,7 @@ from sqlite_utils import Database
 
 from .model import CountScope, Indicator, IndicatorKind, Plan, Unit
 from .periods import VN_TZ, Period, PeriodType, utc_now
-from .storage import parse_utc, utc_now_iso, write_transaction
+from .storage import parse_utc, utc_now_iso, write_transaction, write_transaction_if_free
 from .text import clean, fold
 
 __all__ = [
@@ -55,11 +55,14 @@ __all__ = [
     "check_activity_reports",
     "check_measurement",
     "check_measurements",
+    "database_version",
     "evaluate_indicator",
     "evaluate_plan",
     "forget_kept",
     "get_activity_report",
+    "measurement_revisions",
     "measurements",
+    "month_figures",
     "parse_number",
     "parse_yes_no",
     "record_activity_report",
@@ -1186,7 +1189,7 @@ def _kept_period_rows(db: Database, plan: Plan) -> dict[str, dict[str, dict[str,
     ``total_changes`` when this one writes. A year's dashboard evaluates its months for the
     trends; the year's own figures are then built from their rows instead of read again."""
     by_db = _plan_index(plan).setdefault("period rows", weakref.WeakKeyDictionary())
-    version = (db.execute("pragma data_version").fetchone()[0], db.conn.total_changes)
+    version = database_version(db)
     entry = by_db.get(db)
     if entry is None or entry[0] != version:
         entry = by_db[db] = (version, {})
@@ -1981,3 +1984,144 @@ def evaluate_plan(
     ]
     # Within one unit, indicators that apply to none of its units are left out.
     return [r for r in results if within is None or r.units]
+
+
+# --------------------------------------------------------------------------------------------
+# Each month's figures, stored for the next reader (#26: a restarted server's first dashboard)
+
+_OWN_WRITES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per database: rows this process wrote to ``period_figures`` through that connection (what
+:func:`database_version` leaves out)."""
+
+
+def database_version(db: Database) -> tuple[int, int]:
+    """Changes to the database by anyone: SQLite's ``data_version`` moves when another connection
+    commits, ``total_changes`` when this one writes. Equal versions: nothing in any table (the
+    core's or a plugin's) has changed since — apart from the month figures this connection
+    stored itself (:func:`month_figures`), which change no figure and so must not drop what a
+    process keeps (each period's measurement rows, the dashboard's pictures)."""
+    return db.execute("pragma data_version").fetchone()[0], db.conn.total_changes - _OWN_WRITES.get(db, 0)
+
+
+def measurement_revisions(db: Database, plan: Plan, periods: Iterable[Period | str]) -> dict[str, int]:
+    """How many writes each period's measurements of ``plan`` have had (0: none), counted by the
+    database itself (migration m014's triggers on every insert, update and delete, whoever
+    writes): a period's revision moves with its data and with nothing else. An empty dict for a
+    database without that migration."""
+    keys = sorted({str(p) for p in periods})
+    if not keys or not _has_figures_tables(db):
+        return {}
+    where, args = _period_marks(keys)  # type: ignore[arg-type]
+    found = dict(db.execute(f"select period, revision from measurement_revisions where plan_id = ? and {where}",
+                            [plan.id, *args]))
+    return {key: found.get(key, 0) for key in keys}
+
+
+_TABLES_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _has_figures_tables(db: Database) -> bool:
+    seen = _TABLES_SEEN.get(db)
+    if seen is None:
+        seen = _TABLES_SEEN[db] = db.execute(
+            "select count(*) from sqlite_master where type = 'table' and name in "
+            "('measurement_revisions', 'period_figures')").fetchone()[0] == 2
+    return seen
+
+
+def _figures_key(plan: Plan) -> str:
+    """What a stored month figure depends on besides the month's data: the plan's id and span,
+    each indicator's kind, recording period, source and the units it applies to (in plan order,
+    with their dates when the plan has dated units), and the evaluation code itself (the plan
+    cache's digest of ccch's version and these modules). Worked out once per plan."""
+    index = _plan_index(plan)
+    key = index.get("figures key")
+    if key is None:
+        import hashlib
+
+        from .plancache import _code
+
+        digest = hashlib.sha256(f"{_code()}|{plan.id}|{plan.year}|{plan.starts_on}|{plan.ends_on}".encode())
+        dated = index["dated"]
+        for ind in plan.indicators:
+            digest.update(f"|{ind.code}|{ind.kind.value}|{ind.period_type.value}|{ind.source}|".encode())
+            _applicable_units(plan, ind, Period.year_of(plan.year), None)  # fills the index
+            units = index.get(("units", ind.code, ind.applies_to)) or plan.indicator_units(ind)
+            if dated:  # which of them apply in a month depends on their dates
+                digest.update("\x1f".join(f"{u.id}:{u.established_on}:{u.retired_on}" for u in units).encode())
+            else:
+                digest.update("\x1f".join(u.id for u in units).encode())
+        key = index["figures key"] = digest.hexdigest()
+    return key
+
+
+def _month_stamp(revisions: Mapping[str, int], month: Period) -> str:
+    """A month's figures depend on the month's measurements and, for indicators recorded per
+    quarter, half or year, on the period around it that holds the month."""
+    return ".".join(str(revisions.get(str(p), 0)) for p in (
+        month, month.rollup(PeriodType.QUARTER), month.rollup(PeriodType.HALF), month.rollup(PeriodType.YEAR)))
+
+
+def month_figures(db: Database, plan: Plan, months: Iterable[Period], *, now: dt.datetime | None = None,
+                  store: bool = True) -> dict[Period, dict[str, float | None]]:
+    """Each month's figure per indicator of the whole plan — :attr:`IndicatorResult.value` of
+    :func:`evaluate_plan` for the month, exactly — for the trend charts, which need nothing else
+    of a month.
+
+    A month's figures are stored in the database (``period_figures``, migration m014) with the
+    revisions of the measurements they came from (:func:`measurement_revisions`: the month's,
+    and its quarter's, half's and year's for indicators recorded over those) and a key of the
+    plan and the evaluation code (:func:`_figures_key`); they are read back while all of these
+    are unchanged, by this process or another — a server just started reads twelve small rows
+    instead of evaluating twelve months of measurements (about 90 ms each for a national plan).
+    A write to a period's measurements, by anyone, moves its revision, so exactly the months it
+    touched are evaluated again. Months evaluated here keep their measurement rows (as
+    :func:`evaluate_plan` does), so a year evaluated just after is built from them.
+
+    The figures are evaluated without plugin measures: indicators a plugin measures are left
+    out (their figures come from the plugin's tables, which these revisions do not follow).
+    ``store=False`` evaluates what is missing without writing it; a database without m014's
+    tables is evaluated every time. Storing never waits for another writer: when the database
+    is being written (an import), the figures are given back unstored.
+    """
+    import json
+
+    months = list(months)
+    codes = {ind.code for ind in plan.indicators if not ind.measure_name}
+    out: dict[Period, dict[str, float | None]] = {}
+    if not months:
+        return out
+    tables = _has_figures_tables(db)
+    # The revisions are read before anything is evaluated: a write landing in between gives
+    # figures newer than their stamp, which the next reader evaluates again (never older ones).
+    revisions = measurement_revisions(db, plan, [p for m in months for p in (
+        m, m.rollup(PeriodType.QUARTER), m.rollup(PeriodType.HALF), m.rollup(PeriodType.YEAR))]) if tables else {}
+    key = _figures_key(plan) if tables else ""
+    stored: dict[str, tuple[str, str, str]] = {}
+    if tables:
+        where, args = _period_marks(months)
+        stored = {period: (plan_key, stamp, figures) for period, plan_key, stamp, figures in db.execute(
+            f"select period, plan_key, revisions, figures from period_figures where plan_id = ? and {where}",
+            [plan.id, *args])}
+    missing: list[tuple[Period, str]] = []
+    for month in months:
+        stamp = _month_stamp(revisions, month)
+        found = stored.get(str(month))
+        if found is not None and found[0] == key and found[1] == stamp:
+            out[month] = {code: value for code, value in json.loads(found[2]) if code in codes}
+            continue
+        results = evaluate_plan(db, plan, month, now=now)
+        out[month] = {r.indicator.code: r.value for r in results if r.indicator.code in codes}
+        missing.append((month, stamp))
+    if missing and tables and store:
+        rows = [(plan.id, str(month), key, stamp, json.dumps(list(out[month].items())))
+                for month, stamp in missing]
+        with write_transaction_if_free(db) as free:
+            if free:
+                cursor = db.conn.executemany(
+                    "insert into period_figures (plan_id, period, plan_key, revisions, figures) "
+                    "values (?, ?, ?, ?, ?) on conflict (plan_id, period) do update set "
+                    "plan_key = excluded.plan_key, revisions = excluded.revisions, figures = excluded.figures",
+                    rows)
+                _OWN_WRITES[db] = _OWN_WRITES.get(db, 0) + cursor.rowcount
+    return out

@@ -33,6 +33,7 @@ __all__ = [
     "parse_utc",
     "utc_now_iso",
     "write_transaction",
+    "write_transaction_if_free",
 ]
 
 BUSY_TIMEOUT_MS = 10_000
@@ -256,6 +257,49 @@ def write_transaction(db: Database) -> Iterator[Database]:
             raise
         else:
             conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def write_transaction_if_free(db: Database) -> Iterator[bool]:
+    """A write transaction as :func:`write_transaction`, only when no other writer holds the
+    database now: yields True inside the transaction, or False at once (nothing to write) when
+    this process's queue or another process's lock file is taken, or ``db`` is inside a
+    transaction already (it may be another thread's on a shared connection).
+
+    For writes that may be skipped — what a reader stores to spare the next reader some work
+    (:func:`ccch_core.progress.month_figures`) — so that a page never waits behind an import.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield False
+        return
+    gate = _gate(db)
+    if gate is None:
+        with write_transaction(db):
+            yield True
+        return
+    key, lock, fd = gate
+    if not lock.acquire(blocking=False):
+        yield False
+        return
+    try:
+        depths = _gate_depth.__dict__.setdefault("depths", {})
+        if depths.get(key, 0) == 0 and fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+        depths[key] = depths.get(key, 0) + 1
+        try:
+            with write_transaction(db):
+                yield True
+        finally:
+            depths[key] -= 1
+            if depths[key] == 0 and fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
 def utc_now_iso(now: dt.datetime | None = None) -> str:

@@ -350,3 +350,34 @@ def m013_measurements_by_period(db):
     index, which it serves in full, so an import keeps three indexes to write, not four."""
     db.execute("drop index if exists idx_measurements_plan_id_period")
     db["measurements"].create_index(["plan_id", "period", "recorded_at"], index_name="idx_measurements_by_period")
+
+
+@migrations()
+def m014_period_revisions_and_figures(db):
+    """What a restarted server needs to draw a year's trends without reading twelve months of
+    measurements again (#26): ``measurement_revisions`` counts the writes to each period's
+    measurements, bumped by triggers on every insert, update and delete whoever makes it (the
+    commands, the web forms, another tool on the file), so a period's revision moves with its
+    data and with nothing else; ``period_figures`` holds each month's figure per indicator (one
+    small row a month, :func:`ccch_core.progress.month_figures`) with the revisions it was
+    computed from and a key of the plan and the evaluation code, and is used only while both
+    still match."""
+    db["measurement_revisions"].create(
+        {"plan_id": str, "period": str, "revision": int},
+        pk=("plan_id", "period"), not_null=("plan_id", "period", "revision"),
+    )
+    bump = ("insert into measurement_revisions (plan_id, period, revision) values ({row}.plan_id, {row}.period, 1) "
+            "on conflict (plan_id, period) do update set revision = revision + 1;")
+    db.execute(f"create trigger measurements_revise_insert after insert on measurements begin "
+               f"{bump.format(row='new')} end")
+    db.execute(f"create trigger measurements_revise_update after update on measurements begin "
+               f"{bump.format(row='new')} end")
+    db.execute(f"create trigger measurements_revise_moved after update of plan_id, period on measurements "
+               f"when old.plan_id is not new.plan_id or old.period is not new.period begin "
+               f"{bump.format(row='old')} end")
+    db.execute(f"create trigger measurements_revise_delete after delete on measurements begin "
+               f"{bump.format(row='old')} end")
+    db["period_figures"].create(
+        {"plan_id": str, "period": str, "plan_key": str, "revisions": str, "figures": str},
+        pk=("plan_id", "period"), not_null=("plan_id", "period", "plan_key", "revisions", "figures"),
+    )
