@@ -1329,9 +1329,10 @@ def test_a_quarter_inside_a_sentence_keeps_its_roman_numeral(client_for):
 
 
 def test_year_dashboard_with_nothing_kept_builds_the_year_from_the_months_of_its_trends(dep, client_for):
-    # #26: a first view of the year evaluates the trend's months first, and the year's figures
-    # come from their rows (kept by evaluate_plan), not from a second pass over the
-    # measurements; each month's fingerprint is asked once; the figures are the same as read.
+    # #26: a first view of the year with no month's figures stored evaluates the trend's months
+    # first, and the year's figures come from their rows (kept by evaluate_plan), not from a
+    # second pass over the measurements; the months' figures are then stored, so a server just
+    # started (nothing kept) reads them and evaluates no month; the figures are the same.
     from ccch_core.web import dashboard
 
     db, plan = dep.db, dep.plan
@@ -1352,6 +1353,9 @@ def test_year_dashboard_with_nothing_kept_builds_the_year_from_the_months_of_its
         dashboard._MONTHS_CACHE.clear()
         progress.forget_kept(plan)
 
+    def months_read(statements):
+        return [s for s in statements if "from measurements indexed by" in s]
+
     statements: list[str] = []
     nothing_kept()
     db.conn.set_trace_callback(statements.append)
@@ -1359,18 +1363,57 @@ def test_year_dashboard_with_nothing_kept_builds_the_year_from_the_months_of_its
         first = viewer.get("/?period=2024")
         assert first.status_code == 200
         assert not [s for s in statements if "group by unit_id" in s]  # the year not read again
-        assert len([s for s in statements if "max(recorded_at)" in s]) == 12  # one fingerprint a month
-        # The months kept but not their rows (as after a write): the year is read, not primed.
-        dashboard._CHARTS_CACHE.clear()
-        progress.forget_kept(plan)
+        assert len(months_read(statements)) == 12  # each month read once, for the trends
+        assert db.execute("select count(*) from period_figures").fetchone()[0] == 12
+        # A server just started: the months' figures are read back, the year is read.
+        nothing_kept()
         statements.clear()
         read = viewer.get("/?period=2024")
+        assert not months_read(statements)
         assert [s for s in statements if "group by unit_id" in s]
+        # A write to March: March alone is evaluated again for the trends.
+        progress.record_measurement(db, plan, "I7", "trung-tam-vhtt", "2024-03", 4)
+        statements.clear()
+        written = viewer.get("/?period=2024")
+        assert [s.count("'2024-03'") for s in months_read(statements)] == [1]
     finally:
         db.conn.set_trace_callback(None)
+    trends = re.findall(r'<svg[^>]*aria-labelledby="xu-huong.*?</svg>', text_of(first), re.DOTALL)
+    assert trends and trends == re.findall(r'<svg[^>]*aria-labelledby="xu-huong.*?</svg>', text_of(read), re.DOTALL)
+    _, value, _, _, _ = cells(indicator_row(text_of(written), "I7"))
+    assert value == "6"  # 2 + 4
     html = text_of(first)
     assert figures(html) == figures(text_of(read))
     _, value, _, _, _ = cells(indicator_row(html, "I7"))
     assert value == "5"  # 2 + 3
     _, value, _, _, _ = cells(indicator_row(html, "I5"))
     assert value == "31,2%"  # 5 of 16 stations' latest answer is yes
+
+
+@pytest.mark.parametrize("role", ["plan_admin", "unit_officer", "viewer"])
+def test_each_roles_first_view_is_the_same_from_stored_month_figures(dep, client_for, role):
+    # #26: a restarted server draws the trends from the months' stored figures; for every role,
+    # month and year, the page is the one drawn from the months evaluated anew.
+    from ccch_core.web import dashboard
+
+    db, plan = dep.db, dep.plan
+    for month, count in (("2024-01", 2), ("2024-02", 1), ("2024-03", 3)):
+        progress.record_measurement(db, plan, "I7", "trung-tam-vhtt", month, count)
+    for i, station in enumerate(f"{c}.truyen-thanh" for c in STATIONS[:8]):
+        progress.record_measurement(db, plan, "I5", station, f"2024-0{1 + i % 3}", "có" if i % 2 else "không")
+    client = client_for(role)
+
+    def first_view(url):
+        dashboard._CHARTS_CACHE.clear()
+        dashboard._MONTHS_CACHE.clear()
+        progress.forget_kept(plan)
+        response = client.get(url)
+        assert response.status_code == 200
+        return re.sub(r'name="csrf_token" value="[^"]+"', "", text_of(response))
+
+    for url in ("/?period=2024-03", "/?period=2024"):
+        db.execute("delete from period_figures")
+        db.conn.commit()
+        evaluated = first_view(url)
+        assert db.execute("select count(*) from period_figures").fetchone()[0] > 0
+        assert first_view(url) == evaluated

@@ -118,25 +118,25 @@ _CHARTS_CACHE_SIZE = 64
 
 
 def database_version(db) -> tuple[int, int]:
-    """Changes to the database by anyone: SQLite's ``data_version`` moves when another connection
-    commits, ``total_changes`` when this one writes. Equal versions: nothing in any table (the
-    core's or a plugin's) has changed since."""
-    return db.execute("pragma data_version").fetchone()[0], db.conn.total_changes
+    """:func:`ccch_core.progress.database_version`: equal versions, nothing in any table (the
+    core's or a plugin's) has changed since (but the month figures stored for the trends)."""
+    return progress.database_version(db)
 
 
 def dashboard_charts(dep, plan: Plan, period: Period, results, now, level: levels.Level | None = None,
-                     rows: tuple = (), evaluated: dict[Period, list] | None = None) -> dict[str, object]:
+                     rows: tuple = (), figures: dict[Period, dict[str, float | None]] | None = None
+                     ) -> dict[str, object]:
     """The dashboard's pictures (server-rendered SVG, :mod:`ccch_core.charts`): the year's grid of
     units × months by report state, progress toward each target in ``period``, and each
     indicator's trend over the plan's months up to the end of ``period``.
 
-    The trends evaluate the plan once per month (most of the page's cost), so the pictures are
-    kept per process until anything in the database changes or the hour turns (a due date may
-    pass): the same for every reader looking from the same unit at the same page of rows.
+    The trends take each month's figures (:func:`trend_figures`); the pictures are kept per
+    process until anything in the database changes or the hour turns (a due date may pass): the
+    same for every reader looking from the same unit at the same page of rows.
 
     The grid has one row per report of a small scope, one row per unit one level below a large
     one (``level``'s mode, ``rows`` the page shown): never the whole plan's 3,321 communes.
-    ``evaluated``: months this request has evaluated already (:func:`evaluate_months_first`)."""
+    ``figures``: the trend's months' figures when the request has them already (:func:`trend_figures`)."""
     scope = level.scope.id if level is not None and level.scope is not None else None
     shown_rows = tuple(getattr(r, "unit", r).id for r in rows) if level is not None and level.mode == "units" else ()
     key = (str(dep.config.database_path), id(dep.db.conn), plan.id, str(period), database_version(dep.db),
@@ -146,11 +146,11 @@ def dashboard_charts(dep, plan: Plan, period: Period, results, now, level: level
         return cached
     if len(_CHARTS_CACHE) >= _CHARTS_CACHE_SIZE:
         _CHARTS_CACHE.clear()
-    _CHARTS_CACHE[key] = drawn = _draw_charts(dep, plan, period, results, now, level, rows, evaluated or {})
+    _CHARTS_CACHE[key] = drawn = _draw_charts(dep, plan, period, results, now, level, rows, figures)
     return drawn
 
 
-def _draw_charts(dep, plan: Plan, period: Period, results, now, level=None, rows=(), evaluated=None) -> dict[str, object]:
+def _draw_charts(dep, plan: Plan, period: Period, results, now, level=None, rows=(), figures=None) -> dict[str, object]:
     months = plan_months(plan)
     year = Period.year_of(plan.year)
     title = f"Báo cáo hằng tháng của các đơn vị năm {plan.year}"
@@ -172,14 +172,17 @@ def _draw_charts(dep, plan: Plan, period: Period, results, now, level=None, rows
         grid = charts.level_grid_chart(
             [(u.name + (own if u.id == scope_id else ""), counted.get(u.id, {})) for u in units], months, title=title)
     shown = [m for m in months if m.start_date <= period.end_date] or months[:1]
-    evaluated = evaluated or {}
-    by_month = [results if m == period else evaluated.get(m) or _month_results(dep, plan, m, now) for m in shown]
+    if figures is None or any(m not in figures for m in shown if m != period):
+        figures = trend_figures(dep, plan, period, now)
+    own = {r.indicator.code: r.value for r in results}
+    by_month = [own if m == period else figures[m] for m in shown]
     trends = []
     for i, result in enumerate(results):
         if result.indicator.kind.value == "yes_no":
             continue
-        points = [charts.TrendPoint(m, evaluated[i].value) for m, evaluated in zip(shown, by_month, strict=True)
-                  if evaluated[i].indicator.code == result.indicator.code]
+        code = result.indicator.code
+        points = [charts.TrendPoint(m, values[code]) for m, values in zip(shown, by_month, strict=True)
+                  if code in values]
         trends.append((result, charts.trend_chart(result, points, ident=f"xu-huong-{i}")))
     return {
         "grid": grid,
@@ -188,62 +191,49 @@ def _draw_charts(dep, plan: Plan, period: Period, results, now, level=None, rows
     }
 
 
-_MONTHS_CACHE: dict[tuple, list] = {}
+_MONTHS_CACHE: dict[tuple, dict[str, float | None]] = {}
 _MONTHS_CACHE_SIZE = 512
 
 
-def _month_fingerprint(dep, plan: Plan, month: Period, now) -> tuple:
-    """What a month's evaluated figures depend on in the database: the measurements of the month
-    and of the quarter, half and year around it (a yearly figure seen from a month), counted and
-    last recorded (a correction rewrites ``recorded_at``). Indicators a plugin measures (survey
-    satisfaction, contest turnout) read the plugin's tables: for a month not yet over, any write
-    to the database counts; a month that is over no longer gets answers, so its figures are kept
-    for the hour (as the charts are), which bounds how long an erasure or an import of old
-    answers takes to show."""
-    periods = [str(p) for p in (month, month.rollup(PeriodType.QUARTER), month.rollup(PeriodType.HALF),
-                                month.rollup(PeriodType.YEAR))]
-    row = dep.db.execute(
-        "select count(*), max(recorded_at) from measurements where plan_id = ? and period in (?, ?, ?, ?)",
-        [plan.id, *periods]).fetchone()
-    if not any(i.measure_name for i in plan.indicators):
-        return tuple(row)
-    if now >= month.end_utc:
-        return (*row, to_local(now).strftime("%Y%m%d%H"))
-    return (*row, database_version(dep.db))
-
-
-def _month_results(dep, plan: Plan, month: Period, now) -> list:
-    """The plan evaluated for one month, for the trend charts: kept per process until that
-    month's own data changes (#18: the first view after a report was written re-evaluated every
-    month up to the one shown; now only the months whose figures moved). A trend reads only
-    the values, which do not depend on the time of day."""
-    key = (str(dep.config.database_path), id(dep.db.conn), plan.id, str(month),
-           _month_fingerprint(dep, plan, month, now))
+def _measured_figures(dep, plan: Plan, month: Period, now) -> dict[str, float | None]:
+    """A month's figures of the indicators a plugin measures (survey satisfaction, contest
+    turnout), which read the plugin's tables: kept per process, for a month not yet over until
+    anything in the database changes; a month that is over no longer gets answers, so its
+    figures are kept for the hour (as the charts are), which bounds how long an erasure or an
+    import of old answers takes to show."""
+    measured = [i for i in plan.indicators if i.measure_name]
+    if not measured:
+        return {}
+    stamp = to_local(now).strftime("%Y%m%d%H") if now >= month.end_utc else database_version(dep.db)
+    key = (str(dep.config.database_path), id(dep.db.conn), plan.id, str(month), stamp)
     cached = _MONTHS_CACHE.get(key)
     if cached is None:
         if len(_MONTHS_CACHE) >= _MONTHS_CACHE_SIZE:
             _MONTHS_CACHE.clear()
-        cached = _MONTHS_CACHE[key] = progress.evaluate_plan(dep.db, plan, month, now=now, measures=dep.measures,
-                                                             deployment=dep)
+        cached = _MONTHS_CACHE[key] = {
+            i.code: progress.evaluate_indicator(dep.db, plan, i, month, now=now, measures=dep.measures,
+                                                deployment=dep).value for i in measured}
     return cached
 
 
-def evaluate_months_first(dep, plan: Plan, period: Period, now) -> dict[Period, list]:
-    """For a period longer than a month seen with none of its trend's months kept (a server just
-    started): evaluate those months now, before the period itself, and give them back for the
-    charts. :func:`ccch_core.progress.evaluate_plan` keeps each month's measurement rows while
-    nothing in the database changes, so the period's own figures are then built from them
-    instead of read from the database again (#26: about 0.3 s of a national year's first view).
-    When any of the months is kept, nothing is done: the months would not all be read again,
-    and asking for each one's fingerprint twice would cost more than it saves."""
-    if period.type is PeriodType.MONTH:
-        return {}
-    shown = [m for m in plan_months(plan) if m.start_date <= period.end_date]
-    prefix = (str(dep.config.database_path), id(dep.db.conn), plan.id)
-    kept = {key[3] for key in list(_MONTHS_CACHE) if key[:3] == prefix}
-    if any(str(m) in kept for m in shown):
-        return {}
-    return {m: _month_results(dep, plan, m, now) for m in shown}
+def trend_figures(dep, plan: Plan, period: Period, now) -> dict[Period, dict[str, float | None]]:
+    """The figures of each month the trends of ``period`` show (the plan's months up to its
+    end, but ``period`` itself, whose own figures the page has), per indicator code: the
+    measured ones from :func:`ccch_core.progress.month_figures` (stored in the database, so a
+    server just started reads them instead of evaluating twelve months; a month whose data moved
+    is evaluated again), the plugins' from :func:`_measured_figures`.
+
+    The dashboard asks for them before it evaluates ``period``: a month evaluated here keeps
+    its measurement rows, so a year, half or quarter seen when none of its months' figures are
+    stored (after an import that touched every month) is then built from those rows instead of
+    read from the measurements again."""
+    shown = [m for m in plan_months(plan) if m.start_date <= period.end_date and m != period]
+    figures = progress.month_figures(dep.db, plan, shown, now=now)
+    for month in shown:
+        measured = _measured_figures(dep, plan, month, now)
+        if measured:
+            figures[month] = {**figures[month], **measured}
+    return figures
 
 
 def task_activity(db, plan: Plan, period: Period) -> dict[str, int]:
@@ -266,7 +256,7 @@ def index():
     dep = deployment()
     plan, period, period_note = chosen_plan_and_period(dep)
     now = utc_now()
-    evaluated = evaluate_months_first(dep, plan, period, now)
+    figures = trend_figures(dep, plan, period, now)  # first: see its docstring
     results = progress.evaluate_plan(dep.db, plan, period, now=now, measures=dep.measures, deployment=dep)
     completeness = progress.reporting_completeness(dep.db, plan, period, now=now)
     panels = []
@@ -288,7 +278,7 @@ def index():
         panels=panels,
         period_note=period_note,
         charts=dashboard_charts(dep, plan, period, results, now, level_ctx["level"], level_ctx["rows"].items,
-                                evaluated),
+                                figures),
         **plan_choice(plan, dep),
     )
 
