@@ -120,3 +120,41 @@ def test_the_placements_form_takes_a_unit_typed_and_keeps_the_form_when_refused(
     made = admin.post("/khao-sat/noi-dat", data={**form, "unit_id-ma": second.id})
     assert made.status_code == 303
     assert [p.unit_id for p in list_placements(dep.db, plan=dep.plan)] == [second.id]
+
+
+def test_the_results_sum_units_one_level_below_the_scope_and_drill_down(dep, client_as):
+    """Posters at more units than a list holds: one row per unit one level below the reader's
+    scope (each summing its placements and those below it), names that drill down, and the
+    placements' table in pages; the page stays under the bound at every level."""
+    from ccch_survey.store import add_placement
+    from ccch_survey_testing import store_response
+
+    plan = dep.plan
+    facilities = [u for u in plan.units if plan.depth(u.id) == 3][:360]
+    placements = [add_placement(dep.db, plan, "sipas", u.id, "Bộ phận một cửa") for u in facilities]
+    for placement, answer in zip(placements[:3], "541", strict=True):
+        store_response(dep, placement, {"tiep-can.1": answer})
+    admin = client_as("plan_admin")
+    page = admin.get("/khao-sat/sipas", query_string={"ky": "2024-03"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and len(page.data) < PAGE_LIMIT
+    assert "Mỗi dòng gộp các nơi đặt" in html
+    provinces = {plan.ancestors(u.id)[-2].id for u in facilities}
+    unit_rows = re.findall(r'<th scope="row"><a href="[^"]*don-vi=([^"&]+)[^"]*">', html)
+    assert set(unit_rows) == provinces and len(unit_rows) == len(provinces)
+    # The three answers (5, 4, 1) sum into their province's row: 2 of 3 satisfied.
+    first = plan.ancestors(facilities[0].id)[-2]
+    row = re.search(rf'don-vi={first.id}[^"]*">[^<]*</a></th><td>([^<]*)</td><td>[^<]*</td><td>(\d+)</td>', html)
+    assert row and row.group(2) == "3" and row.group(1) == "66,6%", row and row.groups()
+    # the placements' table in pages of 50, the total row over all of them
+    assert html.count('href="/khao-sat/sipas?ky=2024-03&amp;noi-dat=') == 50
+    assert "Trang 1/8" in html and "1–50 / 360" in html
+    last = admin.get("/khao-sat/sipas", query_string={"ky": "2024-03", "trang": 8}).get_data(as_text=True)
+    assert last.count("noi-dat=") - last.count('name="noi-dat"') >= 10 and "Trang 8/8" in last
+    assert admin.get("/khao-sat/sipas", query_string={"trang": "999999999999"}).status_code == 400
+    # drill down: the province shows its communes (with placements below them), the commune its units
+    html = admin.get("/khao-sat/sipas", query_string={"ky": "2024-03", "don-vi": first.id}).get_data(as_text=True)
+    below = {u.id for u in facilities if plan.is_within(u.id, first.id)}
+    shown = set(re.findall(r'<th scope="row"><a href="[^"]*don-vi=([^"&]+)[^"]*">', html))
+    assert len(below) < 300 and shown == below  # fewer than a list holds: each unit, as on a small plan
+    assert "Mỗi dòng gộp" not in html

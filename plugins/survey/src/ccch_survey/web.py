@@ -39,7 +39,7 @@ from flask import (
 )
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ccch_core import unit_picker
+from ccch_core import levels, unit_picker
 from ccch_core.accounts import Role
 from ccch_core.inputs import SQLITE_MAX_INT, parse_int
 from ccch_core.limits import limits_of
@@ -630,6 +630,34 @@ def _survey_or_404(survey_id: str):
     return survey
 
 
+def _level_below(plan, rows, within: str | None) -> tuple:
+    """``(unit, score, responses)`` rows summed into one row per unit one level below ``within``
+    (the scope's own placements in a row of its own), plan order. ``within`` None is the plan's
+    root when it has one (a ministry: its provinces), else each tree's root."""
+    roots = plan.roots()
+    scope = within if within is not None else (roots[0].id if len(roots) == 1 else None)
+    summed: dict[str, list] = {}
+    for unit, score, responses in rows:
+        chain = [unit, *plan.ancestors(unit.id)]  # the unit, then its parents up to the root
+        ids = [u.id for u in chain]
+        if scope is None:
+            row_unit = chain[-1]
+        elif scope in ids:
+            at = ids.index(scope)
+            row_unit = chain[at - 1] if at > 0 else chain[0]
+        else:  # not below the scope (compute_results already keeps only those): its own row
+            row_unit = unit
+        entry = summed.get(row_unit.id)
+        if entry is None:
+            summed[row_unit.id] = [row_unit, score, responses]
+        else:
+            entry[1] = entry[1] + score
+            entry[2] += responses
+    ordered = roots if scope is None else (plan.unit(scope), *plan.children(scope))
+    position = {u.id: i for i, u in enumerate(ordered)}
+    return tuple(tuple(entry) for _, entry in sorted(summed.items(), key=lambda item: position.get(item[0], len(position))))
+
+
 def _scope_unit() -> str | None:
     """The unit chosen in ``?don-vi=`` (checked against the user's scope); None = everything the
     user may see (for a unit officer: their own unit)."""
@@ -771,17 +799,26 @@ def _officer_routes(bp: Blueprint) -> None:
         clean = compute_results(dep.db, dep.plan, survey_id, period, within=within, without_flagged=True,
                                 placement_code=normalise_code(code) if code else None) if res.flagged else res
         target = _target(dep)
+        # A plan the size of the country (posters at every commune's desk): one row per unit one
+        # level below the scope, each summing its placements and those below it, with its name a
+        # link that drills down; the placements' table is paginated. A small plan lists each unit.
+        by_level = unit_picker.needs_picker(len(res.units))
+        unit_rows = _level_below(dep.plan, res.units, within) if by_level else res.units
+        clean_rows = (_level_below(dep.plan, clean.units, within) if by_level else clean.units) if clean is not res \
+            else unit_rows
+        placement_rows = levels.paginate(res.placements, page_arg("trang"))
         distribution = charts.distribution_chart(
             f"Phân bố câu trả lời — {period.label_vi}",
             [(q.prompt, q.score.counts, q.score.index) for q in res.scale_questions], LEGEND)  # words, not keys
         unit_chart = charts.index_chart(
             f"Chỉ số hài lòng theo đơn vị — {period.label_vi}",
-            [(u.name, s.index, s.n) for u, s, _ in res.units], target) if res.units else None
+            [(u.name, s.index, s.n) for u, s, _ in unit_rows], target) if unit_rows else None
         return render_template("survey/results.html", survey=survey, res=res, period=period,
+                               unit_rows=unit_rows, by_level=by_level, placement_rows=placement_rows,
                                choices=period_choices(period, dep.plan), units=_visible_units(dep.plan), within=within,
                                code=code, distribution=distribution, unit_chart=unit_chart, target=target,
                                unit_name=unit_names(dep.plan), clean=clean, **plan_choice(dep.plan, dep),
-                               clean_units={u.id: score for u, score, _ in clean.units})
+                               clean_units={u.id: score for u, score, _ in clean_rows})
 
     @bp.route("/<survey_id>/y-kien")
     @roles_required(*OFFICERS)
