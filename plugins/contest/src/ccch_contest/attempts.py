@@ -508,13 +508,19 @@ def _finish_overdue(db, contest: Contest, attempt: Attempt, bank: Bank) -> None:
     submitted_ms = attempt.deadline_ms
     duration = submitted_ms - attempt.started_ms
     keys = rank_keys(definition, score, duration, submitted_ms, attempt.prediction)
+    # Not once the round's figures are stored (as a submission): they were computed without it, and
+    # its keys would not be distances from the figure as the round's are (counting.rebase_predictions).
     cursor = db.execute(
         "update contest_attempts set status = 'submitted', submitted_at = ?, submitted_ms = ?, duration_ms = ?, "
         "finish = 'overdue', score = ?, total = ?, perfect = ?, rk0 = ?, rk1 = ?, rk2 = ?, rk3 = ? "
-        "where id = ? and status = 'open'",
-        [iso_ms(from_ms(submitted_ms)), submitted_ms, duration, score, total, int(score == total), *keys, attempt.id])
+        "where id = ? and status = 'open' and (select truth_at from contest_rounds where id = ?) is null",
+        [iso_ms(from_ms(submitted_ms)), submitted_ms, duration, score, total, int(score == total), *keys, attempt.id,
+         attempt.round_id])
     if cursor.rowcount:
         refresh_counted(db, definition, attempt.participant_id, attempt.round_id)
+    else:
+        db.execute("update contest_attempts set status = 'abandoned', finish = 'overdue' where id = ? and status = 'open'",
+                   [attempt.id])
 
 
 def finish_overdue_attempts(deployment, contest: Contest, round_id: int | None = None,

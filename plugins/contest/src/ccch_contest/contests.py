@@ -10,7 +10,7 @@ import attrs
 
 from ccch_core.storage import parse_utc, utc_now_iso
 
-from .counting import rekey_attempts
+from .counting import rebase_predictions, rekey_attempts
 from .definition import (
     ContestDefinition,
     DefinitionError,
@@ -212,6 +212,8 @@ def save_definition(deployment, definition: ContestDefinition, *, username: str 
                 db.execute("update contest_rounds set name = ?, opens_at = ?, closes_at = ?"
                            + (", truth = null, perfect_count = null, entrant_count = null, truth_at = null" if reset else "")
                            + " where id = ?", [item.name, opens, closes, old_round["id"]])
+                if reset and not rekey:  # re-keying writes the plain keys anyway
+                    rebase_predictions(db, definition, old_round["id"], None)
             else:
                 db.execute("insert into contest_rounds (contest_id, number, name, opens_at, closes_at) values "
                            "(?, ?, ?, ?, ?)", [contest_id, item.number, item.name, opens, closes])

@@ -51,13 +51,90 @@ def rank_keys(definition: ContestDefinition, score: int, duration_ms: int, submi
     return (-score, keys[0], keys[1], keys[2])
 
 
+def prediction_base(definition: ContestDefinition, truth: float | None) -> int | None:
+    """What a round's stored prediction keys are distances from: the round's true figure as the
+    integer the keys use, when the prediction is among the tie-breaks and the round has a figure;
+    None while the keys hold the predictions themselves (see :func:`rebase_predictions`)."""
+    if "prediction" not in definition.tie_breaks or truth is None:
+        return None
+    return scaled_prediction(definition.prediction, truth)
+
+
+REBUILD_RANK_INDEXES_AT = 50_000
+"""From how many submitted attempts in a round :func:`rebase_predictions` drops the ranking
+indexes, rewrites the keys and builds the indexes again (when the round is also at least a quarter
+of the indexed attempts): SQLite builds an index of a million attempts by sorting in a few seconds,
+while moving a million entries one by one took 18–36 s (docs/performance.md)."""
+
+
+def rebase_predictions(db, definition: ContestDefinition, round_id: int, truth: float | None) -> int:
+    """Make the round's stored prediction keys distances from its true figure ``truth`` (inside the
+    caller's transaction, in the same one that stores the figure), or the predictions themselves
+    again when ``truth`` is None. Returns how many attempts were re-keyed (0: already so).
+
+    Why: the final order is score, then the distance of the prediction from the true figure, known
+    only once the round has closed. With the distance stored in the prediction's key column (every
+    submitted attempt of the round, counted or not, disqualified or not, so that a later change of
+    who counts needs nothing more), the ranking indexes list the round in its final order and a
+    ranking is one index scan. ``contest_rounds.prediction_base`` records which figure the keys are
+    distances from; every writer of ranking keys keeps it true (the round's figure, a changed
+    closing time, re-keying after a new tie-break order). Nothing is submitted into a round once
+    its figure is stored (:mod:`ccch_contest.attempts` refuses it), so the keys stay right."""
+    base = prediction_base(definition, truth)
+    current = db.execute("select prediction_base from contest_rounds where id = ?", [round_id]).fetchone()[0]
+    if base == current:
+        return 0
+    if "prediction" not in definition.tie_breaks:  # re-keying wrote plain keys already
+        db.execute("update contest_rounds set prediction_base = null where id = ?", [round_id])
+        return 0
+    column = f"rk{definition.tie_breaks.index('prediction') + 1}"
+    if current is None:  # the keys are the scaled predictions: exact integer arithmetic
+        value, params = f"abs({column} - ?)", [base]
+    else:  # distances from another figure: from the predictions again, as rank_keys scales them
+        kind = definition.prediction
+        db.conn.create_function("ccch_prediction_key", 1, lambda p: scaled_prediction(kind, p), deterministic=True)
+        value, params = ("ccch_prediction_key(prediction)" if base is None
+                         else "abs(ccch_prediction_key(prediction) - ?)"), ([] if base is None else [base])
+    update = f"update contest_attempts set {column} = {value} where round_id = ? and status = 'submitted'"
+    count = db.execute("select count(*) from contest_attempts where round_id = ? and status = 'submitted'",
+                       [round_id]).fetchone()[0]
+    rebuilt: list[str] = []
+    stats: list[tuple] = []
+    if count >= REBUILD_RANK_INDEXES_AT:
+        indexed = db.execute("select count(*) from contest_attempts where counted = 1 and disqualified = 0").fetchone()[0]
+        if 4 * count >= indexed:
+            analyzed = db.execute("select 1 from sqlite_master where name = 'sqlite_stat1'").fetchone()
+            for name, sql in db.execute("select name, sql from sqlite_master where type = 'index' and "
+                                        "tbl_name = 'contest_attempts' and sql is not null").fetchall():
+                if column in {row[2] for row in db.execute(f"pragma index_info('{name}')")}:
+                    rebuilt.append(sql)
+                    if analyzed:  # dropping an index drops its statistics, and the planner needs them
+                        stats += db.execute("select tbl, idx, stat from sqlite_stat1 where idx = ?", [name]).fetchall()
+                    db.execute(f"drop index {name}")
+    db.execute(update, [*params, round_id])
+    for sql in rebuilt:
+        db.execute(sql)
+    if stats:
+        # The same shape as before (only the prediction's values changed): kept rather than
+        # measured again, and loaded for this connection as other connections load them.
+        db.conn.executemany("insert into sqlite_stat1 (tbl, idx, stat) values (?, ?, ?)", stats)
+        db.execute("analyze sqlite_schema")
+    db.execute("update contest_rounds set prediction_base = ? where id = ?", [base, round_id])
+    return count
+
+
 def rekey_attempts(db, contest_id: int, definition: ContestDefinition) -> None:
     """Recompute the ranking keys (and which attempt counts) of every submitted attempt after the
-    tie-break order or the counted attempt changed (inside the caller's transaction)."""
+    tie-break order or the counted attempt changed (inside the caller's transaction); the rounds
+    with a true figure get their prediction keys as distances from it again."""
     rows = db.execute("select id, score, duration_ms, submitted_ms, prediction, implausible from contest_attempts "
                       "where contest_id = ? and status = 'submitted'", [contest_id]).fetchall()
     db.conn.executemany("update contest_attempts set rk0 = ?, rk1 = ?, rk2 = ?, rk3 = ? where id = ?",
                         [(*rank_keys(definition, s, d, sub, p, bool(x)), i) for i, s, d, sub, p, x in rows])
+    db.execute("update contest_rounds set prediction_base = null where contest_id = ?", [contest_id])
+    for round_id, truth in db.execute("select id, truth from contest_rounds where contest_id = ? and truth_at is not "
+                                      "null", [contest_id]).fetchall():
+        rebase_predictions(db, definition, round_id, truth)
     pairs = db.execute("select distinct participant_id, round_id from contest_attempts where contest_id = ?",
                        [contest_id]).fetchall()
     for participant_id, round_id in pairs:
@@ -72,9 +149,12 @@ def _best_order(db, definition: ContestDefinition, round_id: int):
     pos = definition.tie_breaks.index("prediction") + 1 if "prediction" in definition.tie_breaks else None
     if pos is None:
         return lambda r: (r[1], r[2], r[3], r[4], r[0])
-    truth, truth_at = db.execute("select truth, truth_at from contest_rounds where id = ?", [round_id]).fetchone()
+    truth, truth_at, base = db.execute("select truth, truth_at, prediction_base from contest_rounds where id = ?",
+                                       [round_id]).fetchone()
     if truth is None or truth_at is None:  # provisional: the prediction is left out
         return lambda r: (r[1], *(r[i] for i in (2, 3, 4) if i != pos + 1), r[0])
+    if base is not None:  # the keys are the distances already (rebase_predictions)
+        return lambda r: (r[1], r[2], r[3], r[4], r[0])
     target = scaled_prediction(definition.prediction, truth)
     return lambda r: (r[1], *(abs(r[i] - target) if i == pos + 1 else r[i] for i in (2, 3, 4)), r[0])
 

@@ -8,12 +8,11 @@ last, so no two entries share a rank. Only the counted attempt of each participa
 
 **Speed.** Submitted attempts store their ranking keys (``rk0`` = −score, ``rk1``…``rk3`` = the
 tie-break values in order) and a partial index lists a round's counted attempts in that order,
-so most of a ranking is an index scan. The prediction's distance depends on the true figure,
-known only when the round has closed; where the prediction is the first tie-break, the round's
-(score, prediction) groups — a few thousand — are sorted by distance in a temporary table and
-each group's attempts come from the index in order; where it is the second or third, only runs
-of equal earlier keys are re-sorted. Ranking a round of 1,000,000 attempts takes well under a
-second (docs/performance.md).
+so a ranking is an index scan. The prediction's distance depends on the true figure, known only
+when the round has closed: storing the figure rewrites the round's prediction keys as distances
+from it (``counting.rebase_predictions``, a few seconds for a million attempts, once), so the
+final order is one plain index scan too — a million attempts in about half a second, reading
+only the ids (docs/performance.md). Before the figure, the order leaves the prediction out.
 
 **Truth.** The prediction's true figure is computed when a round has closed (on first need, or
 ``ccch contest close-round``): the number of counted, not disqualified attempts that answered every
@@ -26,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import operator
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
@@ -43,6 +41,8 @@ from .counting import (
     from_ms,
     invalidate_rankings,
     ms,
+    prediction_base,
+    rebase_predictions,
     recount_round,
     scaled_prediction,
     under_review,
@@ -87,12 +87,15 @@ def close_round(deployment, contest: Contest, round_state: RoundState, *, now: d
             "select audience, count(*) from contest_attempts indexed by contest_attempts_rank_audience "
             "where round_id = ? and counted = 1 and disqualified = 0 group by audience", [round_state.id]).fetchall()),
             sort_keys=True)
-        row = db.execute("select truth, perfect_count, entrant_count, truth_at, entrants_by_audience from "
-                         "contest_rounds where id = ?", [round_state.id]).fetchone()
-        if row[3] is None or (row[0], row[1], row[2], row[4]) != (truth, perfect, entrants, by_audience):
+        row = db.execute("select truth, perfect_count, entrant_count, truth_at, entrants_by_audience, prediction_base "
+                         "from contest_rounds where id = ?", [round_state.id]).fetchone()
+        base = prediction_base(contest.definition, truth)
+        if row[3] is None or (row[0], row[1], row[2], row[4], row[5]) != (truth, perfect, entrants, by_audience, base):
             db.execute("update contest_rounds set truth = ?, perfect_count = ?, entrant_count = ?, truth_at = ?, "
                        "entrants_by_audience = ? where id = ?",
                        [truth, perfect, entrants, utc_now_iso(now), by_audience, round_state.id])
+            # The final order is an index scan once the prediction keys are distances from the figure.
+            rebase_predictions(db, contest.definition, round_state.id, truth)
             # With "best" counted, the prediction's distance may decide between someone's attempts.
             recount_round(db, contest.definition, round_state.id)
             invalidate_rankings(db, contest.id)
@@ -126,8 +129,9 @@ def refresh_truths(deployment, slug: str, now: dt.datetime | None = None) -> Non
 
 class RankKey(NamedTuple):
     """The stored keys of a ranked attempt. The ranking streams yield plain tuples whose first
-    value is the attempt id (then some of these keys): a million named tuples cost a tenth of a
-    second more, and only the id is needed downstream."""
+    value is the attempt id (only the id, where the order comes from the index): a million named
+    tuples cost a tenth of a second more, every key handed over from SQLite about 0.1 s a million,
+    and only the id is needed downstream."""
 
     attempt_id: int
     rk0: int
@@ -146,10 +150,17 @@ def _index(audience: str | None) -> str:
     return "contest_attempts_rank_audience" if audience else "contest_attempts_rank"
 
 
+def _prediction_base(db, round_id: int) -> int | None:
+    """What the round's stored prediction keys are distances from (``counting.rebase_predictions``)."""
+    return db.execute("select prediction_base from contest_rounds where id = ?", [round_id]).fetchone()[0]
+
+
 def ranked_keys(db, contest: Contest, round_state: RoundState, audience: str | None = None,
-                *, provisional: bool | None = None) -> Iterator[RankKey]:
-    """The round's ranked attempts in order (a stream). ``provisional`` (default: while the round
-    has no true figure) leaves the prediction out of the order."""
+                *, provisional: bool | None = None) -> Iterator[tuple]:
+    """The round's ranked attempts in order (a stream of tuples, the attempt id first).
+    ``provisional`` (default: while the round has no true figure) leaves the prediction out of the
+    order. Once the round's figure is stored, the prediction keys are its distances from it
+    (``counting.rebase_predictions``), so the final order is one scan of a ranking index."""
     order = contest.definition.tie_breaks
     pos = order.index("prediction") + 1 if "prediction" in order else None
     truth = round_state.truth
@@ -162,113 +173,36 @@ def ranked_keys(db, contest: Contest, round_state: RoundState, audience: str | N
         yield from _plain(db, where, params, index)
     elif provisional:
         keys = ", ".join(k for i, k in enumerate(("rk1", "rk2", "rk3"), start=1) if i != pos)
-        sql = f"select id, rk0, rk1, rk2, rk3 from contest_attempts where {where} order by rk0, {keys}, id"
-        yield from db.execute(sql, params)
+        sql = f"select id from contest_attempts where {where} order by rk0, {keys}, id"
+        yield from db.conn.execute(sql, params)
     else:
         target = scaled_prediction(contest.definition.prediction, truth)
-        if pos == 1:
-            yield from _prediction_first(db, where, params, index, target)
-        else:
-            yield from _prediction_later(db, where, params, index, target, pos)
+        if _prediction_base(db, round_state.id) == target:
+            yield from _plain(db, where, params, index)
+        else:  # ``round_state`` was read before the figure changed: rank by the figure it carries
+            yield from _sorted_by_distance(db, contest, where, params, pos, target)
 
 
-def _plain(db, where: str, params: list[Any], index: str) -> Iterator[RankKey]:
-    sql = f"select id, rk0, rk1, rk2, rk3 from contest_attempts indexed by {index} where {where} " \
-          "order by rk0, rk1, rk2, rk3, id"
+def _plain(db, where: str, params: list[Any], index: str) -> Iterator[tuple]:
+    sql = f"select id from contest_attempts indexed by {index} where {where} order by rk0, rk1, rk2, rk3, id"
     yield from db.conn.execute(sql, params)
 
 
-def _levels(db, where: str, params: list[Any], index: str) -> list[int]:
-    """The distinct rk0 (score) values of the ranked attempts, by skipping through the index
-    (about 20 seeks, however many attempts)."""
-    sql = (f"with recursive lv(x) as (select min(rk0) from contest_attempts indexed by {index} where {where} "
-           f"union all select (select min(rk0) from contest_attempts indexed by {index} where {where} and rk0 > lv.x) "
-           "from lv where lv.x is not null) select x from lv where x is not null")
-    return [row[0] for row in db.execute(sql, [*params, *params])]
+def _sorted_by_distance(db, contest: Contest, where: str, params: list[Any], pos: int,
+                        target: int) -> Iterator[tuple]:
+    """The final order by a figure that is not the one the keys are distances from: a sort in
+    Python, with each distance from the stored prediction (seconds for a million attempts; only
+    a caller holding a round read before its figure changed gets here)."""
+    kind = contest.definition.prediction
+    rows = db.conn.execute(f"select id, rk0, rk1, rk2, rk3, prediction from contest_attempts where {where}",
+                           params).fetchall()
 
+    def key(r):
+        keys = [abs(scaled_prediction(kind, r[5]) - target) if i == pos else r[1 + i] for i in (1, 2, 3)]
+        return (r[1], *keys, r[0])
 
-def _prediction_first(db, where: str, params: list[Any], index: str, target: int) -> Iterator[RankKey]:
-    """Score, then distance from the true figure, then rk2, rk3, id.
-
-    For each score, two index scans walk away from the true figure: predictions at or above it
-    upwards, those below it downwards. Each scan yields runs of equal prediction already in
-    (rk2, rk3, id) order (the downward one reversed); the nearer run goes first, and two runs at
-    the same distance (one on each side) are merged. No sort of the whole round, and a top-50
-    reads little more than 50 rows of each scan.
-    """
-    for level in _levels(db, where, params, index):
-        # Only the id and the prediction are read: the index already orders each run of equal
-        # prediction by the later tie-breaks; their values are needed only to merge two runs at
-        # the same distance, which is rare.
-        up = db.conn.execute(
-            f"select id, rk1 from contest_attempts indexed by {index} where {where} and rk0 = ? and rk1 >= ? "
-            "order by rk1, rk2, rk3, id", [*params, level, target])
-        down = db.conn.execute(
-            f"select id, rk1 from contest_attempts indexed by {index} where {where} and rk0 = ? and rk1 < ? "
-            "order by rk1 desc, rk2 desc, rk3 desc, id desc", [*params, level, target])
-        ups = ((p, list(run)) for p, run in itertools.groupby(up, key=_second))
-        downs = ((p, list(run)[::-1]) for p, run in itertools.groupby(down, key=_second))
-        a = next(ups, None)
-        b = next(downs, None)
-        while a is not None or b is not None:
-            da = a[0] - target if a is not None else None
-            d_below = target - b[0] if b is not None else None
-            if b is None or (a is not None and da < d_below):
-                yield from a[1]
-                a = next(ups, None)
-            elif a is None or d_below < da:
-                yield from b[1]
-                b = next(downs, None)
-            else:  # the same distance on both sides: the later tie-breaks decide
-                yield from _merge_runs(db, a[1] + b[1])
-                a = next(ups, None)
-                b = next(downs, None)
-
-
-def _merge_runs(db, rows: list[tuple]) -> list[tuple]:
-    """Rows of two runs at the same distance, ordered by (rk2, rk3, id)."""
-    rest = {}
-    ids = [r[0] for r in rows]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for attempt_id, rk2, rk3 in db.conn.execute(
-                f"select id, rk2, rk3 from contest_attempts where id in ({marks})", chunk):
-            rest[attempt_id] = (rk2, rk3, attempt_id)
-    return sorted(rows, key=lambda r: rest[r[0]])
-
-
-_second = operator.itemgetter(1)
-
-
-
-
-def _prediction_later(db, where: str, params: list[Any], index: str, target: int, pos: int) -> Iterator[RankKey]:
-    """Prediction as the second or third tie-break: the index order is right except within runs
-    of equal earlier keys, which are re-sorted by distance and the keys after it."""
-    prefix_len = pos  # rk0 .. rk(pos-1)
-
-    def sort_key(r):
-        return (abs(r[1 + pos] - target), *r[2 + pos:], r[0])
-
-    block: list[tuple] = []
-    block_prefix = None
-    for row in db.execute(f"select id, rk0, rk1, rk2, rk3 from contest_attempts indexed by {index} where {where} "
-                          "order by rk0, rk1, rk2, rk3, id", params):
-        prefix = row[1:1 + prefix_len]
-        if prefix != block_prefix:
-            if len(block) > 1:
-                block.sort(key=sort_key)
-            for item in block:
-                yield item
-            block = [row]
-            block_prefix = prefix
-        else:
-            block.append(row)
-    if len(block) > 1:
-        block.sort(key=sort_key)
-    for item in block:
-        yield item
+    for r in sorted(rows, key=key):
+        yield (r[0],)
 
 
 def rank_round(deployment, contest: Contest, round_state: RoundState, audience: str | None = None) -> dict[str, Any]:
@@ -348,14 +282,20 @@ def entries(db, contest: Contest, round_state: RoundState, audience: str | None 
 def rank_of(db, contest: Contest, round_state: RoundState, attempt_id: int, audience: str | None = None) -> int | None:
     """The rank of one attempt (None when it is not ranked): one count of the entries before it."""
     where, extra = _where(audience)
-    row = db.execute(f"select rk0, rk1, rk2, rk3 from contest_attempts where id = ? and {where}",
-                     [attempt_id, round_state.id, *extra]).fetchone()
+    row = db.execute(f"select rk0, rk1, rk2, rk3, (select prediction_base from contest_rounds where id = ?) from "
+                     f"contest_attempts where id = ? and {where}",
+                     [round_state.id, attempt_id, round_state.id, *extra]).fetchone()
     if row is None:
         return None
     order = contest.definition.tie_breaks
     pos = order.index("prediction") + 1 if "prediction" in order else None
-    final = bool(round_state.truth_at)
+    final = bool(round_state.truth_at) and round_state.truth is not None
     target = scaled_prediction(contest.definition.prediction, round_state.truth) if final and pos else 0
+    if final and pos and row[4] == target:
+        pos = None  # the keys are the distances already: the index's own order
+    elif final and pos and row[4] is not None:  # ``round_state`` was read before the figure changed
+        ranked = ranked_keys(db, contest, round_state, audience)
+        return next((n for n, key in enumerate(ranked, start=1) if key[0] == attempt_id), None)
     expressions, values = ["rk0"], [row[0]]
     for i in (1, 2, 3):
         if i == pos and not final:

@@ -15,7 +15,12 @@ in that order, so a ranking is an index scan, not a sort (see ``ranking.py``).
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils.migrations import Migrations
+
+from .counting import rebase_predictions
+from .definition import definition_from_dict
 
 NAME = "contest"
 
@@ -298,3 +303,18 @@ def m007_registration_device(db):
     db.execute("alter table contest_registration_sources add column device_hash text")
     db.execute("create index contest_registration_sources_device on contest_registration_sources "
                "(contest_id, device_hash) where device_hash is not null")
+
+
+@migrations()
+def m008_prediction_distances(db):
+    """A closed round's prediction keys hold each prediction's distance from the round's true
+    figure, so that its final ranking is one scan of the ranking indexes (issue #16: a million
+    attempts under a second). ``prediction_base``: the figure (a scaled integer, as the keys) the
+    round's keys are distances from; null while they are the predictions themselves. Rounds closed
+    before this migration are converted here (``counting.rebase_predictions``)."""
+    db.execute("alter table contest_rounds add column prediction_base integer")
+    for contest_id, text in db.execute("select id, definition from contest_contests").fetchall():
+        definition = definition_from_dict(json.loads(text), None)
+        for round_id, truth in db.execute("select id, truth from contest_rounds where contest_id = ? and truth_at is "
+                                          "not null", [contest_id]).fetchall():
+            rebase_predictions(db, definition, round_id, truth)
