@@ -526,7 +526,8 @@ _ITEM_FIELDS = frozenset({"category", "count", "title", "link", "task_id"})
 
 def _item_key(item: Any) -> tuple | None:
     """What :func:`check_activity_item`'s result depends on, for an item given as a mapping of
-    texts (as an import reads them); None for anything else (checked every time)."""
+    texts (as an import reads them); None for anything else (checked every time). Only texts:
+    ``True``, ``1`` and ``1.0`` are equal keys but not equally valid counts."""
     if type(item) is not dict or not item.keys() <= _ITEM_FIELDS:
         return None
     key = (item.get("category"), item.get("count"), item.get("title"), item.get("link"), item.get("task_id"))
