@@ -136,13 +136,16 @@ def test_landing_page_follows_definition_changes(dep, contest, make_app):
 
 
 def test_the_anonymous_landing_page_is_kept_and_never_personal(dep, contest, make_app):
-    """Kept per process for visitors the browser does not know; a participant still gets their own."""
+    """Kept per process for visitors the browser does not know (all but their form's CSRF token,
+    their own); a participant still gets their own page."""
     app = make_app(dep)
     base = "/cuoc-thi/tim-hieu-cchc-2024"
     first, second = app.test_client().get(base), app.test_client().get(base)
-    assert first.status_code == 200 and first.data == second.data
+    tokens = csrf_from(first.get_data(as_text=True)), csrf_from(second.get_data(as_text=True))
+    assert first.status_code == 200 and tokens[0] != tokens[1]
+    assert first.data.replace(tokens[0].encode(), b"") == second.data.replace(tokens[1].encode(), b"")
     assert "Đăng ký dự thi" in first.get_data(as_text=True)
-    assert first.headers.get("Cache-Control") != "no-store"
+    assert first.headers.get("Cache-Control") == "no-store"  # the token is the visitor's own
     client = app.test_client()
     token = csrf_from(client.get(base + "/dang-ky").get_data(as_text=True))
     client.post(base + "/dang-ky", data={"csrf_token": token, "full_name": "Đào Thị Hoa", "phone": "0987654321",
@@ -160,7 +163,53 @@ def test_the_anonymous_landing_page_is_kept_and_never_personal(dep, contest, mak
     gzipped = app.test_client().get(base, headers={"Accept-Encoding": "gzip"})
     assert gzipped.headers["Content-Encoding"] == "gzip"
     import gzip
-    assert gzip.decompress(gzipped.data) == first.data
+    body = gzip.decompress(gzipped.data)
+    token = csrf_from(body.decode())
+    assert body.replace(token.encode(), b"") == first.data.replace(tokens[0].encode(), b"")
+    assert token.encode() in gzipped.data  # the token travels uncompressed, apart from the page (BREACH)
+
+
+def test_the_landing_page_carries_the_registration_form(dep, contest, make_app):
+    """A newcomer registers from the landing page itself: no request for the form's own page. The
+    form's token is the session's CSRF token, as on the form's page (a token anyone could fetch
+    would let another site sign a visitor in as someone else's participant)."""
+    app = make_app(dep)
+    base = "/cuoc-thi/tim-hieu-cchc-2024"
+    client = app.test_client()
+    landing = client.get(base)
+    html = landing.get_data(as_text=True)
+    assert f'<form method="post" action="{base}/dang-ky" novalidate>' in html and 'href="#dang-ky"' in html
+    assert 'id="dang-ky"' in html and 'name="full_name"' in html and 'name="consent"' in html
+    assert any(c.startswith("ccch_session=") for c in landing.headers.getlist("Set-Cookie"))
+    form = {"csrf_token": csrf_from(html), "full_name": "Đào Thị Hoa", "phone": "0987654321", "birth_year": "1990",
+            "audience": "cbccvc", "unit_id": "xa-an-dung", "consent": "1"}
+    stranger = app.test_client()  # another browser, with the token but not the session it belongs to
+    stranger.get(base)
+    assert stranger.post(base + "/dang-ky", data=form).status_code == 400
+    assert dep.db.execute("select count(*) from contest_participants").fetchone()[0] == 0
+    registered = client.post(base + "/dang-ky", data=form)
+    assert registered.status_code == 303
+    assert dep.db.execute("select full_name from contest_participants").fetchall() == [("Đào Thị Hoa",)]
+    # A mistake comes back on the form's own page, with what was typed and the reason.
+    other = app.test_client()
+    refused = other.post(base + "/dang-ky", data={**form, "csrf_token": csrf_from(other.get(base).get_data(as_text=True)),
+                                                   "phone": "0987654322", "birth_year": "18"})
+    assert refused.status_code == 422 and "Đăng ký dự thi" in refused.get_data(as_text=True)
+    assert 'value="0987654322"' in refused.get_data(as_text=True)
+
+
+def test_a_national_contest_keeps_its_form_on_its_own_page(dep, contest, make_app, monkeypatch):
+    """A form that lists more units than INLINE_FORM_UNITS (a national contest lists thousands of
+    communes) is not carried by the landing page: it stays small, and the same for everyone."""
+    from ccch_contest.web import public
+
+    monkeypatch.setattr(public, "INLINE_FORM_UNITS", 5)
+    app = make_app(dep)
+    base = "/cuoc-thi/tim-hieu-cchc-2024"
+    first, second = app.test_client().get(base), app.test_client().get(base)
+    html = first.get_data(as_text=True)
+    assert first.data == second.data and f'href="{base}/dang-ky"' in html and 'name="full_name"' not in html
+    assert not first.headers.getlist("Set-Cookie") and first.headers.get("Cache-Control") != "no-store"
 
 
 def test_the_kept_landing_page_follows_the_rounds(dep, contest, make_app, monkeypatch):

@@ -327,11 +327,35 @@ def landing(slug):
                                  "and round_id = ? order by attempt_no", [pid, current.id]).fetchall()
             used = len(row)
             open_attempt = next((r[0] for r in row if r[1] == "open" and r[2] > counting.ms(now)), None)
-    response = make_response(render_template("contest/landing.html", contest=contest, definition=contest.definition, now=now,
-                               current=current, upcoming=contest.next_round(now), participant=participant,
-                               open_attempt=open_attempt, used=used, plan=dep.plan,
-                               static_html=_landing_static(dep, contest)))
-    return _no_store(response) if participant else response
+    upcoming = contest.next_round(now)
+    form = None if participant else _inline_registration(contest, current or upcoming)
+    response = make_response(render_template("contest/landing.html", **(form or {}), contest=contest,
+                                             definition=contest.definition, now=now, current=current,
+                                             upcoming=upcoming, participant=participant, open_attempt=open_attempt,
+                                             used=used, plan=dep.plan, static_html=_landing_static(dep, contest)))
+    return _no_store(response) if participant or form else response
+
+
+INLINE_FORM_UNITS = 300
+"""The landing page carries the registration form when the form lists at most this many units
+(a district's or a province's contest); a contest whose form lists more (a national one lists
+thousands of communes) keeps the form on its own page, so that the landing page every poster
+leads to stays small for those who only read the rules."""
+
+
+def _inline_registration(contest, round_) -> dict | None:
+    """The registration form's context for the landing page of a visitor not known as a
+    participant (see :data:`INLINE_FORM_UNITS`), or None. Carrying the form saves a newcomer a
+    round trip on a slow connection — "Đăng ký dự thi" jumps to it on the same page — and every
+    new participant a request (issue #16: the code step added one)."""
+    if round_ is None:
+        return None
+    form = _registration_context(contest, {"start_now": "1"}, {})
+    if sum(len(units) for units in form["units_by_audience"].values()) > INLINE_FORM_UNITS:
+        return None
+    del form["contest"], form["definition"]  # the landing page passes its own (the same)
+    form["form_action"] = url_for(".register_view", slug=contest.slug)
+    return form
 
 
 def _anonymous_landing(dep, contest, now, current):
@@ -346,15 +370,22 @@ def _anonymous_landing(dep, contest, now, current):
            (current.id, current.name, current.closes) if current else None,
            (upcoming.id, upcoming.name, upcoming.opens) if upcoming else None)
     cache = memory(dep).setdefault("anonymous_landing", {})
-    page = cache.get(key)
-    if page is None:
+    parts = cache.get(key)
+    if parts is None:
         if len(cache) >= 64:  # versions × rounds: a handful; this only bounds a pathological case
             cache.clear()
-        html = render_template("contest/landing.html", contest=contest, definition=contest.definition, now=now,
-                               current=current, upcoming=upcoming, participant=None, open_attempt=None, used=0,
-                               plan=dep.plan, static_html=_landing_static(dep, contest))
-        page = cache[key] = precompress(html)
-    return page_response([page])
+        form = _inline_registration(contest, current or upcoming)
+        html = render_template("contest/landing.html", **(form or {}), contest=contest, definition=contest.definition,
+                               now=now, current=current, upcoming=upcoming, participant=None, open_attempt=None,
+                               used=0, plan=dep.plan, static_html=_landing_static(dep, contest),
+                               csrf_token=lambda: _TOKEN_SLOT)
+        # Kept in the parts around the form's token (one slot, or none when the page has no form).
+        parts = cache[key] = [precompress(part) for part in html.split(_TOKEN_SLOT)]
+    if len(parts) == 1:
+        return page_response(parts)  # no form: the session is not touched, nothing per visitor
+    # The visitor's CSRF token (in their session) goes in as a Secret: never compressed with the page.
+    token = Secret(generate_csrf())
+    return _no_store(page_response([piece for part in parts for piece in (part, token)][:-1]))
 
 
 def _landing_static(dep, contest) -> Markup:
