@@ -8,8 +8,10 @@ import datetime as dt
 import email
 import email.policy
 import logging
+import os
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -620,6 +622,22 @@ def test_folder_retry_overwrites_the_same_file(create, tmp_path):
     # A retry after midnight (Vietnam time) still finds the earlier attempt's file.
     tomorrow = dt.datetime.now(VN_TZ) + dt.timedelta(days=3)
     assert sender.path_for(message("sms", attempt=3), now=tomorrow) == files[0]
+
+
+def test_folder_files_are_private_whole_and_their_folder_made_again(create, tmp_path):
+    """Each file is written whole (a temporary beside it, renamed) with mode 0600; the folder is
+    made again when it is gone (the developer emptied it, or a new day began)."""
+    sender = create(FOLDER, "sms", {}, folder=tmp_path)
+    first = tmp_path / sender.send(message("sms")).gateway_id
+    assert first.stat().st_mode & 0o777 == 0o600
+    shutil.rmtree(tmp_path / "outbox")
+    second = tmp_path / sender.send(message("sms", id=43, text="Lần sau")).gateway_id
+    assert second.read_text(encoding="utf-8").endswith("\nLần sau\n") and second.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in second.parent.iterdir()] == [second.name]  # no temporary left beside it
+    # A link planted where the temporary file goes is not followed: the send is tried again later.
+    (second.parent / f".{second.name}.{os.getpid()}-{threading.get_ident()}.tmp").symlink_to(tmp_path / "elsewhere")
+    assert sender.send(message("sms", id=43, attempt=2)).outcome == "retry"
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_folder_logs_a_masked_line(create, tmp_path, caplog):
