@@ -31,7 +31,7 @@ CITIZEN = {
 CONTESTANT = {
     # The contest's public pages, as provincial contest sites address their entrants.
     "contest/_public.html", "contest/_landing_static.html", "contest/shell.html", "contest/index.html",
-    "contest/landing.html", "contest/register.html", "contest/confirm.html", "contest/identify.html",
+    "contest/landing.html", "contest/register.html", "contest/_register_form.html", "contest/confirm.html", "contest/identify.html",
     "contest/attempt.html", "contest/result.html", "contest/review.html", "contest/mine.html",
     "contest/leaderboard.html", "contest/prizes.html", "contest/public_error.html",
     # The call for initiatives' public pages: entrants of a contest too.
