@@ -282,8 +282,6 @@ def test_stored_month_figures_are_the_reference_figures_and_follow_every_write(m
     # measurements they came from; a restarted server (another connection, nothing kept) reads
     # them without evaluating anything; a write by this connection or another moves exactly the
     # months it touched; every figure is the reference evaluation's, exactly.
-    import sqlite3
-
     from ccch_core import storage
 
     dep = make_deployment()
@@ -328,12 +326,21 @@ def test_stored_month_figures_are_the_reference_figures_and_follow_every_write(m
     progress.record_measurement(db, plan, "I1", unit, "2024-03", 0)
     after, evaluated = evaluated_months(db, lambda: progress.month_figures(db, plan, months, now=now))
     assert evaluated == ["2024-03"] and after == reference() and after != figures
-    # A write committed by another connection (an import, another tool) moves July alone.
-    raw = sqlite3.connect(dep.config.database_path)
-    with raw:
-        raw.execute("update measurements set value = 1 - value where plan_id = ? and indicator = 'I1' "
-                    "and period = '2024-07'", [plan.id])
-    raw.close()
+    # Writes committed by another connection (another worker, an import) move July alone:
+    # one value recorded, then every I1 value of July imported again, flipped.
+    writer = storage.connect(dep.config.database_path)
+    try:
+        before = progress.measurement_revisions(db, plan, ["2024-07", "2024-Q3"])
+        progress.record_measurement(writer, plan, "I1", unit, "2024-07", 1)
+        july = [{"indicator": "I1", "unit_id": u, "period": "2024-07", "value": 1 - v} for u, v in writer.execute(
+            "select unit_id, value from measurements where plan_id = ? and indicator = 'I1' and period = '2024-07' "
+            "and value is not null", [plan.id])]
+        assert len(july) > 3
+        progress.record_measurements(writer, plan, july)
+    finally:
+        writer.close()
+    assert progress.measurement_revisions(db, plan, ["2024-07", "2024-Q3"]) == {
+        "2024-07": before["2024-07"] + 2, "2024-Q3": before["2024-Q3"]}  # once per call, not per row
     later, evaluated = evaluated_months(db, lambda: progress.month_figures(db, plan, months, now=now))
     assert evaluated == ["2024-07"] and later == reference() and later != after
     # Another plan under the same id (the plan file edited: an indicator gone, another's units

@@ -364,6 +364,7 @@ def record_measurement(
         ).fetchone()
         db["measurements"].upsert(row, pk=("plan_id", "indicator", "unit_id", "period"))
         db["measurement_log"].insert({**row, "action": "update" if existing else "insert"})
+        _revise(db, row["plan_id"], [row["period"]])
     return Measurement.from_row(row)
 
 
@@ -423,6 +424,7 @@ def record_measurements(
             f"on conflict (plan_id, indicator, unit_id, period) do update set {changes}", values,
         )
         db.conn.executemany(f"insert into measurement_log ({columns}, action) values ({marks}, ?)", log)
+        _revise(db, plan.id, periods)
     return len(checked)
 
 
@@ -2005,10 +2007,12 @@ def database_version(db: Database) -> tuple[int, int]:
 
 
 def measurement_revisions(db: Database, plan: Plan, periods: Iterable[Period | str]) -> dict[str, int]:
-    """How many writes each period's measurements of ``plan`` have had (0: none), counted by the
-    database itself (migration m014's triggers on every insert, update and delete, whoever
-    writes): a period's revision moves with its data and with nothing else. An empty dict for a
-    database without that migration."""
+    """How many times each period's measurements of ``plan`` were written (0: never since
+    migration m014): :func:`record_measurement` and :func:`record_measurements` — every form,
+    import and command, in any process — move the revision of each period they write to, in
+    their own transaction, so a period's revision moves with its data and with nothing else. A
+    tool that writes the ``measurements`` table directly must do the same (or empty
+    ``period_figures``). An empty dict for a database without that migration."""
     keys = sorted({str(p) for p in periods})
     if not keys or not _has_figures_tables(db):
         return {}
@@ -2022,12 +2026,25 @@ _TABLES_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _has_figures_tables(db: Database) -> bool:
-    seen = _TABLES_SEEN.get(db)
-    if seen is None:
-        seen = _TABLES_SEEN[db] = db.execute(
-            "select count(*) from sqlite_master where type = 'table' and name in "
-            "('measurement_revisions', 'period_figures')").fetchone()[0] == 2
-    return seen
+    """Whether ``db`` has m014's tables (only a yes is remembered: a migration may add them)."""
+    if db in _TABLES_SEEN:
+        return True
+    found = db.execute("select count(*) from sqlite_master where type = 'table' and name in "
+                       "('measurement_revisions', 'period_figures')").fetchone()[0] == 2
+    if found:
+        _TABLES_SEEN[db] = True
+    return found
+
+
+def _revise(db: Database, plan_id: str, periods: Iterable[str]) -> None:
+    """Move the revision of each period written to (:func:`measurement_revisions`), inside the
+    writer's transaction. Once per period and call, not per row: a trigger per row doubled the
+    time an import takes to store a month (bench/measure_revisions_bench.py)."""
+    if _has_figures_tables(db):
+        db.conn.executemany(
+            "insert into measurement_revisions (plan_id, period, revision) values (?, ?, 1) "
+            "on conflict (plan_id, period) do update set revision = revision + 1",
+            [(plan_id, period) for period in dict.fromkeys(periods)])
 
 
 def _figures_key(plan: Plan) -> str:
