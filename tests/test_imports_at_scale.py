@@ -444,3 +444,28 @@ def test_a_header_naming_a_column_twice_is_refused(national, deployment, tmp_pat
     assert result.exit_code == 1
     assert "names the column(s) unit more than once" in result.output
     assert count(deployment, "select count(*) from measurements") == 0
+
+
+def test_one_file_correcting_a_stored_report_and_adding_another_months(tmp_path):
+    """A file that corrects March's stored report and brings April's new one (a file of several
+    months imported again) stores both: the batch store read back the new reports' ids for their
+    periods only, and then failed (KeyError) on the corrected report of another period."""
+    config = make_deployment_folder(tmp_path / "dep")
+    header = ["unit", "period", "category", "count", "title", "link", "task", "note", "submitted_at"]
+    first = write_rows(tmp_path / "thang-3.csv", header, [["phong-noi-vu", "2024-03", "published", "4", "Tin",
+                                                           "", "", "", "2024-04-03"]])
+    assert invoke(config, "report-activity", "--from-csv", first).exit_code == 0
+    both = write_rows(tmp_path / "thang-3-4.csv", header, [
+        ["phong-noi-vu", "2024-03", "published", "5", "Tin", "", "", "Sửa lại", "2024-04-03"],
+        ["phong-noi-vu", "2024-03", "broadcast", "1", "", "", "", "Sửa lại", "2024-04-03"],
+        ["phong-tu-phap", "2024-04", "published", "2", "Tin", "", "", "", "2024-05-04"]])
+    result = invoke(config, "report-activity", "--from-csv", both)
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(str(load_config(config).database_path))
+    try:
+        rows = conn.execute("select r.unit_id, r.period, r.revision, i.category, i.count from activity_reports r "
+                            "join activity_items i on i.report_id = r.id order by r.period, i.id").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("phong-noi-vu", "2024-03", 2, "published", 5), ("phong-noi-vu", "2024-03", 2, "broadcast", 1),
+                    ("phong-tu-phap", "2024-04", 1, "published", 2)]

@@ -775,8 +775,9 @@ def _store_activity_reports(db: Database, checked: list[tuple], there: dict[tupl
         db.conn.executemany(
             "insert into activity_reports (unit_id, period, note, submitted_by, submitted_at, updated_at, "
             "revision) values (?, ?, ?, ?, ?, ?, 1)", new)
-        # The new reports' ids, read back in the same transaction (no report was there before).
-        there = _activity_reports_there(db, sorted({n[1] for n in new}))
+        # The new reports' ids, read back in the same transaction (no report was there before),
+        # added to those already known: a corrected report may be of a period with no new one.
+        there = {**there, **_activity_reports_there(db, sorted({n[1] for n in new}))}
     db.conn.executemany(
         "insert into activity_items (report_id, category, count, title, link, task_id) values (?, ?, ?, ?, ?, ?)",
         [(there[(unit_id, period)][0], i.category, i.count, i.title, i.link, i.task_id)
