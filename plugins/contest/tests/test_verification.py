@@ -87,6 +87,32 @@ def test_registration_waits_for_the_code_the_phone_received(dep, app):
     assert dep.db.execute("select count(*) from contest_devices where kind = 'device'").fetchone()[0] == 1
 
 
+def test_the_code_page_carries_the_token_the_registration_was_sent_with(dep, app, monkeypatch):
+    """The code page answering the registration carries the form's own CSRF token again (the
+    browser has it; signing a new one was a tenth of that page's work) while it is under an hour
+    old, a newly signed one after that; either way the code is typed with it."""
+    from ccch_contest.web import public
+    from flask_wtf.csrf import generate_csrf
+
+    signed = []
+    monkeypatch.setattr(public, "generate_csrf", lambda: signed.append(1) or generate_csrf())
+    client = app.test_client()
+    token = csrf_from(page(client.get(BASE + "/dang-ky")))
+    signed.clear()
+    sent = client.post(BASE + "/dang-ky", data={"csrf_token": token, **registration(1)})
+    assert sent.status_code == 200 and csrf_from(page(sent)) == token and signed == []
+    done = client.post(BASE + "/xac-nhan", data={"csrf_token": csrf_from(page(sent)), "ma": codes_sent(dep)[-1]})
+    assert done.status_code == 200 and "/bai-thi/" in page(done)
+    monkeypatch.setattr(public, "ANSWER_TOKEN_SECONDS", 0)  # as if the form had been open for an hour
+    other = app.test_client()
+    token = csrf_from(page(other.get(BASE + "/dang-ky")))
+    signed.clear()
+    sent = other.post(BASE + "/dang-ky", data={"csrf_token": token, **registration(2)})
+    assert sent.status_code == 200 and signed == [1]  # signed anew
+    done = other.post(BASE + "/xac-nhan", data={"csrf_token": csrf_from(page(sent)), "ma": codes_sent(dep)[-1]})
+    assert done.status_code == 200 and "/bai-thi/" in page(done)
+
+
 def test_reloading_the_code_page_sends_no_second_code(dep, app):
     """The code page answers the registration's POST, so reloading it (without JavaScript, which
     puts /xac-nhan in the address bar) sends the form again: the page comes back, no new SMS."""
