@@ -8,7 +8,9 @@ Instants are UTC ISO text (``*_at``); attempts also carry whole milliseconds sin
 
 Ranking keys: a submitted attempt stores ``rk0 = -score`` and, in ``rk1``…``rk3``, the values of
 the contest's tie-breaks in their configured order (``time`` → time taken in ms, ``submitted`` →
-submission instant in ms, ``prediction`` → the prediction as a scaled integer). The partial
+submission instant in ms, ``prediction`` → the prediction as a scaled integer, and once the
+round's true figure is stored, the prediction's distance from it: ``contest_rounds.
+prediction_base`` says from which figure, see ``counting.rebase_predictions``). The partial
 indexes ``contest_attempts_rank*`` list exactly the counted, not disqualified attempts of a round
 in that order, so a ranking is an index scan, not a sort (see ``ranking.py``).
 """
