@@ -357,3 +357,26 @@ def test_stored_month_figures_are_the_reference_figures_and_follow_every_write(m
         inside = progress.month_figures(db, plan, months[:2], now=now)
     assert inside == {m: later[m] for m in months[:2]}
     assert db.execute("select count(*) from period_figures").fetchone()[0] == 0
+
+
+def test_an_import_refreshes_the_figures_of_the_months_it_touched(make_deployment):
+    # #26: a bulk writer, once committed, stores the figures of the months its periods move (a
+    # quarter's values move its three months), so the next dashboard evaluates none of them.
+    dep = make_deployment()
+    plan, db = dep.plan, dep.db
+    _record_months(db, plan, (2, 7, 8, 9))
+    now = NOWS[-1]
+    refreshed = progress.refresh_month_figures(db, plan, ["2024-02", "2024-Q3"])
+    assert [str(m) for m in refreshed] == ["2024-02", "2024-07", "2024-08", "2024-09"]
+    assert sorted(r[0] for r in db.execute("select period from period_figures")) == [str(m) for m in refreshed]
+    progress.forget_kept(plan)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        figures = progress.month_figures(db, plan, refreshed, now=now)
+    finally:
+        db.conn.set_trace_callback(None)
+    assert not [s for s in statements if "from measurements" in s]
+    assert figures == {m: {r.indicator.code: r.value for r in reference_evaluation.evaluate_plan(db, plan, m, now=now)
+                           if not r.indicator.measure_name} for m in refreshed}
+    assert progress.refresh_month_figures(db, plan, ["2023-12"]) == []  # outside the plan: nothing

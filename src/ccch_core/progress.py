@@ -69,6 +69,7 @@ __all__ = [
     "record_activity_reports",
     "record_measurement",
     "record_measurements",
+    "refresh_month_figures",
     "reopen_activity_report",
     "reporting_completeness",
     "task_evidence",
@@ -2144,3 +2145,22 @@ def month_figures(db: Database, plan: Plan, months: Iterable[Period], *, now: dt
                     rows)
                 _OWN_WRITES[db] = _OWN_WRITES.get(db, 0) + cursor.rowcount
     return out
+
+
+def refresh_month_figures(db: Database, plan: Plan, periods: Iterable[Period | str]) -> list[Period]:
+    """Evaluate and store now the figures of every month of ``plan`` that writes to ``periods``
+    moved (:func:`month_figures`: a month's figures follow the month's measurements and those of
+    its quarter, half and year), and return those months.
+
+    For a bulk writer once its transaction is committed (an import): the first dashboard after
+    it then reads the months' figures instead of evaluating them (about 90 ms a month at
+    national size), and the import pays that once. A month whose figures are stored and
+    current already is not evaluated again; nothing is stored while another writer holds the
+    database."""
+    touched = {str(p) for p in periods}
+    months = [m for m in Period.year_of(plan.year).months()
+              if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on and touched & {
+                  str(m), str(m.rollup(PeriodType.QUARTER)), str(m.rollup(PeriodType.HALF)),
+                  str(m.rollup(PeriodType.YEAR))}]
+    month_figures(db, plan, months)
+    return months
