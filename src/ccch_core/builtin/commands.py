@@ -474,28 +474,8 @@ def register_commands(cli: click.Group) -> None:
         checked first; if any row is bad, each bad row is reported with its line and nothing
         is recorded. The rows are values of one plan's indicators (--plan for another year's).
         """
-        deployment = deployment.with_plan(_chosen_plan(deployment, plan_id))
-        rows = read_measurement_csv(Path(file), limits_of(deployment))
-        meter = ImportProgress(len(rows), show_progress)
-        try:
-            checked = progress.check_measurements(
-                deployment.plan, ({**row, "unit_id": row.get("unit")} for _line, row in rows),
-                on_progress=lambda count: meter.update("checked", count),
-            )
-        except progress.BadRows as bad:
-            meter.done()
-            click.echo(f"{len(bad.problems)} bad row(s); nothing was imported:", err=True)
-            for index, problem in bad.problems:
-                click.echo(f"  {file}:{rows[index][0]}: {problem}", err=True)
-            raise SystemExit(1) from None
-        meter.update("storing", 0, force=True)
-        with storage.write_transaction(deployment.db):
-            stored = progress.record_measurements(deployment.db, deployment.plan, checked, recorded_by=recorded_by)
-            audit.record(deployment.db, audit.cli_actor(), "measurement.import", Path(file).name,
-                         f"{stored} giá trị; người ghi: {recorded_by}")
-        meter.update("stored", stored, force=True)
-        meter.done()
-        click.echo(f"Imported {stored} value(s) from {file}.")
+        import_measurement_csv(deployment.with_plan(_chosen_plan(deployment, plan_id)), Path(file), recorded_by,
+                               show_progress)
 
     @measure.command("list")
     @_period_option()
@@ -999,6 +979,34 @@ def parse_local_instant(text: str) -> dt.datetime:
     if local.tzinfo is None:
         local = local.replace(tzinfo=VN_TZ)
     return local.astimezone(dt.UTC)
+
+
+def import_measurement_csv(deployment, path: Path, recorded_by: str, show_progress: bool | None = False) -> None:
+    """Import measurements from CSV (``ccch measure import``) into ``deployment.plan``.
+
+    Every row is checked first and every bad one reported with its line; if any is bad, nothing
+    is stored and the command exits with status 1."""
+    rows = read_measurement_csv(path, limits_of(deployment))
+    meter = ImportProgress(len(rows), show_progress)
+    try:
+        checked = progress.check_measurements(
+            deployment.plan, ({**row, "unit_id": row.get("unit")} for _line, row in rows),
+            on_progress=lambda count: meter.update("checked", count),
+        )
+    except progress.BadRows as bad:
+        meter.done()
+        click.echo(f"{len(bad.problems)} bad row(s); nothing was imported:", err=True)
+        for index, problem in bad.problems:
+            click.echo(f"  {path}:{rows[index][0]}: {problem}", err=True)
+        raise SystemExit(1) from None
+    meter.update("storing", 0, force=True)
+    with storage.write_transaction(deployment.db):
+        stored = progress.record_measurements(deployment.db, deployment.plan, checked, recorded_by=recorded_by)
+        audit.record(deployment.db, audit.cli_actor(), "measurement.import", path.name,
+                     f"{stored} giá trị; người ghi: {recorded_by}")
+    meter.update("stored", stored, force=True)
+    meter.done()
+    click.echo(f"Imported {stored} value(s) from {path}.")
 
 
 def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress: bool | None = False) -> None:
