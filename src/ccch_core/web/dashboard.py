@@ -223,10 +223,10 @@ def trend_figures(dep, plan: Plan, period: Period, now) -> dict[Period, dict[str
     server just started reads them instead of evaluating twelve months; a month whose data moved
     is evaluated again), the plugins' from :func:`_measured_figures`.
 
-    The dashboard asks for them before it evaluates ``period``: a month evaluated here keeps
-    its measurement rows, so a year, half or quarter seen when none of its months' figures are
-    stored (after an import that touched every month) is then built from those rows instead of
-    read from the measurements again."""
+    For a year, half or quarter the dashboard asks for them before it evaluates ``period``: a
+    month evaluated here keeps its measurement rows, so a period seen when none of its months'
+    figures are stored is then built from those rows instead of read from the measurements
+    again. For a month, only when its pictures are not kept."""
     shown = [m for m in plan_months(plan) if m.start_date <= period.end_date and m != period]
     figures = progress.month_figures(dep.db, plan, shown, now=now)
     for month in shown:
@@ -256,7 +256,9 @@ def index():
     dep = deployment()
     plan, period, period_note = chosen_plan_and_period(dep)
     now = utc_now()
-    figures = trend_figures(dep, plan, period, now)  # first: see its docstring
+    # A longer period's trend months first (see trend_figures); a month's only if its pictures
+    # are not kept (its own figures do not come from the other months' rows).
+    figures = trend_figures(dep, plan, period, now) if period.type is not PeriodType.MONTH else None
     results = progress.evaluate_plan(dep.db, plan, period, now=now, measures=dep.measures, deployment=dep)
     completeness = progress.reporting_completeness(dep.db, plan, period, now=now)
     panels = []
