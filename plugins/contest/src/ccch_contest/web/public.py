@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import secrets
 import time
 from functools import wraps
@@ -603,6 +604,9 @@ ANSWER_TOKEN_SECONDS = 3600
 """How old the CSRF token a POST carried may be for the page answering it to carry it again."""
 
 
+_SIGNED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,20}\.[A-Za-z0-9_-]{1,100}")
+
+
 def _answer_token() -> str:
     """The CSRF token for the page that answers this POST: the token the POST carried, which the
     browser holds already and Flask-WTF checked before the view ran, when it was signed within
@@ -610,7 +614,10 @@ def _answer_token() -> str:
     one. The code page answers every new participant's registration, and signing a token anew was
     a tenth of that page's work (issue #16)."""
     sent = request.form.get("csrf_token", "") if request.method == "POST" and g.get("csrf_valid") else ""
-    parts = sent.rsplit(".", 2)
+    # Only in a signed token's own shape: the signature's base64 decoding skips characters that
+    # are not base64, so a valid token with '"><' after it passes the check, and put back as it
+    # came it would close the page's attribute.
+    parts = sent.rsplit(".", 2) if _SIGNED_TOKEN.fullmatch(sent) else ()
     if len(parts) == 3:
         stamp = parts[1]  # itsdangerous's timestamp: big-endian seconds, URL-safe base64 unpadded
         try:
