@@ -452,7 +452,7 @@ def write_csv(path: Path, rows: list[str], bom: bool = False) -> Path:
     return path
 
 
-def test_measure_import_good_csv_with_bom(invoke, tmp_path):
+def test_measure_import_good_csv_with_bom(invoke, tmp_path, deployment_config):
     csv_path = write_csv(tmp_path / "so-lieu.csv", [
         "indicator,unit,period,value,numerator,denominator,note",
         "I5,xa-an-dung.truyen-thanh,2024-03,có,,,Phát sóng thứ Hai hằng tuần",
@@ -468,6 +468,8 @@ def test_measure_import_good_csv_with_bom(invoke, tmp_path):
         ("I5", "xa-an-dung.truyen-thanh", 1.0, "Phát sóng thứ Hai hằng tuần", "import"),
         ("I7", "trung-tam-vhtt", 2.0, None, "import"),
     ]
+    # The month's figures for the dashboard's trends are stored by the import (#26).
+    assert db_rows(deployment_config, "select period from period_figures") == [("2024-03",)]
 
 
 def test_measure_import_with_bad_rows_reports_each_and_imports_nothing(invoke, tmp_path):
