@@ -113,6 +113,20 @@ def test_the_code_page_carries_the_token_the_registration_was_sent_with(dep, app
     assert done.status_code == 200 and "/bai-thi/" in page(done)
 
 
+def test_the_code_page_never_carries_markup_sent_in_the_token(dep, app):
+    """The token a registration carried is put back into the code page only in the shape a
+    signed token has: its signature's base64 skips what is not base64, so ``"><`` after a valid
+    token still passes the CSRF check, and put back as it came it closed the page's attribute."""
+    client = app.test_client()
+    token = csrf_from(page(client.get(BASE + "/dang-ky")))
+    sent = client.post(BASE + "/dang-ky", data={"csrf_token": token + '"><', **registration(1)})
+    assert sent.status_code == 200
+    tokens = re.findall(r'name="csrf_token" value="([^"]*)"([^\n]*)', sent.get_data(as_text=True))
+    assert tokens and all(rest == ">" and re.fullmatch(r"[\w.-]+", value) for value, rest in tokens)
+    done = client.post(BASE + "/xac-nhan", data={"csrf_token": csrf_from(page(sent)), "ma": codes_sent(dep)[-1]})
+    assert done.status_code == 200 and "/bai-thi/" in page(done)
+
+
 def test_reloading_the_code_page_sends_no_second_code(dep, app):
     """The code page answers the registration's POST, so reloading it (without JavaScript, which
     puts /xac-nhan in the address bar) sends the form again: the page comes back, no new SMS."""
