@@ -380,3 +380,26 @@ def test_an_import_refreshes_the_figures_of_the_months_it_touched(make_deploymen
     assert figures == {m: {r.indicator.code: r.value for r in reference_evaluation.evaluate_plan(db, plan, m, now=now)
                            if not r.indicator.measure_name} for m in refreshed}
     assert progress.refresh_month_figures(db, plan, ["2023-12"]) == []  # outside the plan: nothing
+
+
+def test_month_figures_are_given_back_when_they_cannot_be_stored(make_deployment):
+    # Storing a month's figures only spares the next reader some work: when the database cannot
+    # be written (read-only, disk full, a writer outside ccch holding its lock past the busy
+    # timeout) the dashboard and an import that has committed still get them, unstored, instead
+    # of an error.
+    dep = make_deployment()
+    plan, db = dep.plan, dep.db
+    _record_months(db, plan, (2, 3))
+    now = NOWS[-1]
+    months = [Period.parse("2024-02"), Period.parse("2024-03")]
+    db.execute("pragma query_only = on")  # every write fails, as on a read-only file
+    try:
+        figures = progress.month_figures(db, plan, months, now=now)
+        assert progress.refresh_month_figures(db, plan, ["2024-03"]) == [months[1]]
+    finally:
+        db.execute("pragma query_only = off")
+    assert figures == {m: {r.indicator.code: r.value for r in reference_evaluation.evaluate_plan(db, plan, m, now=now)
+                           if not r.indicator.measure_name} for m in months}
+    assert db.execute("select count(*) from period_figures").fetchone()[0] == 0
+    assert progress.month_figures(db, plan, months, now=now) == figures  # and stored once it can be
+    assert db.execute("select count(*) from period_figures").fetchone()[0] == 2

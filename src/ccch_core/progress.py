@@ -20,6 +20,7 @@ import functools
 import itertools
 import math
 import operator
+import sqlite3
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -2102,7 +2103,7 @@ def month_figures(db: Database, plan: Plan, months: Iterable[Period], *, now: dt
     out (their figures come from the plugin's tables, which these revisions do not follow).
     ``store=False`` evaluates what is missing without writing it; a database without m014's
     tables is evaluated every time. Storing never waits for another writer: when the database
-    is being written (an import), the figures are given back unstored.
+    is being written (an import), or cannot be written at all, the figures are given back unstored.
     """
     import json
 
@@ -2136,14 +2137,20 @@ def month_figures(db: Database, plan: Plan, months: Iterable[Period], *, now: dt
     if missing and tables and store:
         rows = [(plan.id, str(month), key, stamp, json.dumps(list(out[month].items())))
                 for month, stamp in missing]
-        with write_transaction_if_free(db) as free:
-            if free:
-                cursor = db.conn.executemany(
-                    "insert into period_figures (plan_id, period, plan_key, revisions, figures) "
-                    "values (?, ?, ?, ?, ?) on conflict (plan_id, period) do update set "
-                    "plan_key = excluded.plan_key, revisions = excluded.revisions, figures = excluded.figures",
-                    rows)
-                _OWN_WRITES[db] = _OWN_WRITES.get(db, 0) + cursor.rowcount
+        try:
+            with write_transaction_if_free(db) as free:
+                if free:
+                    cursor = db.conn.executemany(
+                        "insert into period_figures (plan_id, period, plan_key, revisions, figures) "
+                        "values (?, ?, ?, ?, ?) on conflict (plan_id, period) do update set "
+                        "plan_key = excluded.plan_key, revisions = excluded.revisions, figures = excluded.figures",
+                        rows)
+                    _OWN_WRITES[db] = _OWN_WRITES.get(db, 0) + cursor.rowcount
+        except sqlite3.OperationalError:
+            # Only a saving for the next reader: a database that cannot be written now (read-only,
+            # disk full, locked past the busy timeout by a writer outside ccch) gets the figures
+            # unstored rather than failing the dashboard, or an import that has committed.
+            pass
     return out
 
 
