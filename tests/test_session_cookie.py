@@ -121,3 +121,18 @@ def test_a_session_and_a_flash_survive_requests(app):
     assert client.get("/_t/read").get_json()["flashes"] == []  # read once
     client.set_cookie("ccch_session", client.get_cookie("ccch_session").value[:-2] + "xx")
     assert client.get("/_t/read").get_json() == {"cc": None, "name": None, "flashes": []}
+
+
+def test_a_small_session_is_not_compressed_a_large_one_is(app):
+    """zlib's set-up costs more than the rest of writing a small cookie: under 1 KB of JSON the
+    payload is sent as it is; a larger session is still compressed; both open, and so does a
+    small one that Flask compressed."""
+    ours, flasks = serializers(app)
+    with app.app_context():
+        small = ours.dumps(PLAIN)
+        assert not small.startswith(".") and flasks.dumps(PLAIN).startswith(".")  # Flask compressed it
+        large = {**PLAIN, "notes": [f"Ghi chú số {i} về đơn vị" for i in range(80)]}
+        big = ours.dumps(large)
+        assert big.startswith(".") and len(big) < len(flasks.dumps(large)) * 1.5
+        assert ours.loads(small) == PLAIN and ours.loads(big) == large
+        assert ours.loads(flasks.dumps(PLAIN)) == PLAIN

@@ -19,6 +19,8 @@ from flask import Flask, current_app, g, render_template, request, session, url_
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import Serializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -249,11 +251,34 @@ class _SessionInterface(SecureCookieSessionInterface):
     digest_method = staticmethod(hashlib.sha1)
 
     def get_signing_serializer(self, app):
+        if not app.secret_key:
+            return None
         keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         cached = getattr(self, "_serializer", None)
         if cached is None or cached[0] != keys:
-            cached = self._serializer = (keys, super().get_signing_serializer(app))
+            # As Flask builds it (the current key last, fallbacks before it), of the class below.
+            signing = _CookieSerializer([*keys[1:], keys[0]], salt=self.salt, serializer=self.serializer,
+                                        signer_kwargs={"key_derivation": self.key_derivation,
+                                                       "digest_method": self.digest_method})
+            cached = self._serializer = (keys, signing)
         return cached[1]
+
+
+class _CookieSerializer(URLSafeTimedSerializer):
+    """itsdangerous's URL-safe timed serializer, which tries zlib on every payload it signs and
+    keeps the result when shorter, without that try for a payload under
+    :data:`COMPRESS_FROM` bytes: deflate's set-up alone is about 170,000 instructions, more than
+    the rest of writing a small session, and a session here is a CSRF token, who is signed in and
+    at most a pending registration (issue #16: three cookies written per new contest
+    participant). Compressed cookies, written before or for a larger session, still open."""
+
+    COMPRESS_FROM = 1024
+
+    def dump_payload(self, obj: Any) -> bytes:
+        json_bytes = Serializer.dump_payload(self, obj)
+        if len(json_bytes) >= self.COMPRESS_FROM:
+            return super().dump_payload(obj)
+        return base64_encode(json_bytes)
 
 
 _FIXED_URLS: dict[tuple, str] = {}
