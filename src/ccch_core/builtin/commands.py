@@ -7,6 +7,7 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from operator import itemgetter
 from pathlib import Path
 
@@ -963,6 +964,21 @@ def _read_csv_records(path: Path, columns: tuple[str, ...], required: set[str],
     return header, records[1:]
 
 
+def _csv_fields(header: list[str], records: list[list[str]], columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    """Each non-empty record of :func:`_read_csv_records` as its row number and the stripped
+    fields of ``columns``, in that order, a column the header lacks read as blank. By position,
+    not a dict per row: a month of a national plan is 43,186 rows."""
+    width = len(header)
+    fields = itemgetter(*(header.index(name) if name in header else -1 for name in columns))
+    for line, record in enumerate(records, start=2):
+        if not record:
+            continue  # an empty line, as csv.DictReader skips it
+        if len(record) < width:
+            record.extend([""] * (width - len(record)))
+        record.append("")  # what index -1 reads: a column the header lacks
+        yield line, list(map(str.strip, fields(record)))
+
+
 def parse_local_instant(text: str) -> dt.datetime:
     """A submission time written in Vietnam time ("2024-04-03" or "2024-04-03 08:30") as UTC.
 
@@ -986,18 +1002,23 @@ def import_measurement_csv(deployment, path: Path, recorded_by: str, show_progre
 
     Every row is checked first and every bad one reported with its line; if any is bad, nothing
     is stored and the command exits with status 1."""
-    rows = read_measurement_csv(path, limits_of(deployment))
+    header, records = _read_csv_records(path, MEASUREMENT_COLUMNS, {"indicator", "unit", "period"},
+                                        limits_of(deployment))
+    lines, rows = [], []
+    for line, (indicator, unit, period, value, numerator, denominator, note) in _csv_fields(
+            header, records, MEASUREMENT_COLUMNS):
+        lines.append(line)
+        rows.append({"indicator": indicator, "unit_id": unit, "period": period, "value": value or None,
+                     "numerator": numerator or None, "denominator": denominator or None, "note": note or None})
     meter = ImportProgress(len(rows), show_progress)
     try:
-        checked = progress.check_measurements(
-            deployment.plan, ({**row, "unit_id": row.get("unit")} for _line, row in rows),
-            on_progress=lambda count: meter.update("checked", count),
-        )
+        checked = progress.check_measurements(deployment.plan, rows,
+                                              on_progress=lambda count: meter.update("checked", count))
     except progress.BadRows as bad:
         meter.done()
         click.echo(f"{len(bad.problems)} bad row(s); nothing was imported:", err=True)
         for index, problem in bad.problems:
-            click.echo(f"  {path}:{rows[index][0]}: {problem}", err=True)
+            click.echo(f"  {path}:{lines[index]}: {problem}", err=True)
         raise SystemExit(1) from None
     meter.update("storing", 0, force=True)
     with storage.write_transaction(deployment.db):
@@ -1019,22 +1040,13 @@ def import_activity_csv(deployment, path: Path, submitted_by: str, show_progress
     report is reported on each of its rows); if any is bad, nothing is stored."""
     header, records = _read_csv_records(path, ACTIVITY_COLUMNS, {"unit", "period", "category", "count"},
                                         limits_of(deployment))
-    # Fields by position, not a dict per row: a month of a national plan is 6,500 rows. A column
-    # the header lacks reads the blank put at the end of every record.
-    width = len(header)
-    fields = itemgetter(*(header.index(name) if name in header else -1 for name in ACTIVITY_COLUMNS))
     reports: dict[tuple[str, str], dict] = {}
     problems = []
     instants: dict[str, dt.datetime] = {}  # a report's rows repeat its submission time
     rows = 0
-    for line, record in enumerate(records, start=2):
-        if not record:
-            continue  # an empty line, as csv.DictReader skips it
+    for line, (unit, period, category, number, title, link, task, note, text) in _csv_fields(
+            header, records, ACTIVITY_COLUMNS):
         rows += 1
-        if len(record) < width:
-            record.extend([""] * (width - len(record)))
-        record.append("")
-        unit, period, category, number, title, link, task, note, text = map(str.strip, fields(record))
         report = reports.get((unit, period))
         if report is None:
             report = reports[(unit, period)] = {"lines": [], "items": [], "note": None, "submitted_at": None}
