@@ -6,6 +6,7 @@ altered one still does not."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from flask import flash, get_flashed_messages, session
@@ -136,3 +137,64 @@ def test_a_small_session_is_not_compressed_a_large_one_is(app):
         assert big.startswith(".") and len(big) < len(flasks.dumps(large)) * 1.5
         assert ours.loads(small) == PLAIN and ours.loads(big) == large
         assert ours.loads(flasks.dumps(PLAIN)) == PLAIN
+
+
+def test_the_csrf_token_is_flask_wtfs_own(app):
+    """``csrf_token()`` (pages and templates) makes the token Flask-WTF checks, without zlib."""
+    from flask_wtf.csrf import validate_csrf
+    from itsdangerous import URLSafeTimedSerializer
+
+    from ccch_core.web import csrf_token
+
+    assert app.jinja_env.globals["csrf_token"] is csrf_token
+    with app.test_request_context("/"):
+        token = csrf_token()
+        assert csrf_token() == token and not token.startswith(".")  # one a request, never compressed
+        validate_csrf(token)  # raises if Flask-WTF did not accept it
+        signer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")
+        assert signer.loads(token) == session["csrf_token"]
+    with app.test_request_context("/"), pytest.raises(Exception, match="(?i)csrf"):
+        validate_csrf(token)  # another session's token
+
+
+def test_the_signature_is_itsdangerous_own_with_the_fallback_keys_and_the_age(app, monkeypatch):
+    """The session's own signer reads and writes exactly what itsdangerous does: a cookie of the
+    previous key (SECRET_KEY_FALLBACKS) opens, one older than the lifetime or from the future
+    does not, and neither does one with its timestamp or signature changed."""
+    import time as clock
+
+    from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+    ours, _ = serializers(app)
+    with app.app_context():
+        flask_signed = URLSafeTimedSerializer(app.secret_key, salt="cookie-session",
+                                              serializer=app.session_interface.serializer,
+                                              signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1})
+        assert ours.loads(flask_signed.dumps(PLAIN), max_age=60) == PLAIN
+        assert flask_signed.loads(ours.dumps(PLAIN), max_age=60) == PLAIN
+        good = ours.dumps(PLAIN)
+        payload, stamp, signature = good.split(".")
+        for forged in (f"{payload}.{stamp}A.{signature}", f"{payload}.{signature}", f"{payload}..{signature}",
+                       f"{payload}.{stamp}.{signature[:-2]}", "", ".", "..", "a.b.c"):
+            with pytest.raises(BadSignature):
+                ours.loads(forged, max_age=60)
+        now = clock.time()
+        monkeypatch.setattr(clock, "time", lambda: now + 61)
+        with pytest.raises(BadSignature):
+            ours.loads(good, max_age=60)  # expired
+        assert ours.loads(good) == PLAIN  # no age asked
+        monkeypatch.setattr(clock, "time", lambda: now - 120)
+        with pytest.raises(BadSignature):
+            ours.loads(good, max_age=60)  # signed in the future
+    monkeypatch.undo()
+    # A deployment whose key changed: the cookies of the old key still open, new ones use the new.
+    rotated = create_app(app.extensions["ccch"].config, test_config={
+        "SECRET_KEY": "the deployment's new key" * 2, "SECRET_KEY_FALLBACKS": [app.secret_key]})
+    try:
+        with rotated.app_context():
+            signer = rotated.session_interface.get_signing_serializer(rotated)
+            assert signer.loads(good, max_age=60) == PLAIN
+            with app.app_context(), pytest.raises(BadSignature):
+                ours.loads(signer.dumps(PLAIN))  # the new key's cookie is not the old deployment's
+    finally:
+        rotated.extensions["ccch"].close()
