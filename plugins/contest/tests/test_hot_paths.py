@@ -227,3 +227,25 @@ def test_the_kept_landing_page_follows_the_rounds(dep, contest, make_app, monkey
     assert "<strong>Vòng 3</strong> đang mở" in app.test_client().get(base).get_data(as_text=True)
     monkeypatch.setattr(public, "utc_now", lambda: now + dt.timedelta(days=60))
     assert "Cuộc thi đã kết thúc" in app.test_client().get(base).get_data(as_text=True)
+
+
+def test_the_attempt_pages_addresses_are_its_routes(dep, contest, make_app):
+    """The attempt page builds its save and submit addresses from its own (one url_for, not
+    four): they must stay the routes' addresses."""
+    from flask import url_for
+
+    app = make_app(dep)
+    base = "/cuoc-thi/tim-hieu-cchc-2024"
+    client = app.test_client()
+    token = csrf_from(client.get(base + "/dang-ky").get_data(as_text=True))
+    page = client.post(base + "/dang-ky", data={
+        "csrf_token": token, "full_name": "Đào Thị Hoa", "phone": "0987654321", "birth_year": "1990",
+        "audience": "cbccvc", "unit_id": "xa-an-dung", "consent": "1", "start_now": "1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "/bai-thi/" in html
+    attempt_token = html.split('data-canonical="', 1)[1].split('"', 1)[0].rsplit("/", 1)[-1]
+    with app.test_request_context():
+        urls = {name: url_for(f"contest_public.{name}", slug="tim-hieu-cchc-2024", token=attempt_token)
+                for name in ("attempt_view", "save_view", "submit_view")}
+    assert f'action="{urls["submit_view"]}"' in html and f'data-save="{urls["save_view"]}"' in html
+    assert f'formaction="{urls["save_view"]}"' in html and f'data-canonical="{urls["attempt_view"]}"' in html

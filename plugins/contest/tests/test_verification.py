@@ -92,10 +92,11 @@ def test_the_code_page_carries_the_token_the_registration_was_sent_with(dep, app
     browser has it; signing a new one was a tenth of that page's work) while it is under an hour
     old, a newly signed one after that; either way the code is typed with it."""
     from ccch_contest.web import public
-    from flask_wtf.csrf import generate_csrf
+
+    from ccch_core.web import csrf_token
 
     signed = []
-    monkeypatch.setattr(public, "generate_csrf", lambda: signed.append(1) or generate_csrf())
+    monkeypatch.setattr(public, "csrf_token", lambda: signed.append(1) or csrf_token())
     client = app.test_client()
     token = csrf_from(page(client.get(BASE + "/dang-ky")))
     signed.clear()

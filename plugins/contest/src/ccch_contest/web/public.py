@@ -34,7 +34,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from flask_wtf.csrf import CSRFError, validate_csrf
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from wtforms import ValidationError
@@ -43,7 +43,7 @@ from ccch_core import privacy, ratelimit
 from ccch_core.inputs import parse_int
 from ccch_core.periods import to_local, utc_now
 from ccch_core.storage import write_transaction
-from ccch_core.web import client_key, deployment
+from ccch_core.web import client_key, csrf_token, deployment
 from ccch_core.web.admission import always_admit, arrived_at
 from ccch_core.web.auth import public
 from ccch_core.web.compression import Secret, page_response, precompress
@@ -387,7 +387,7 @@ def _anonymous_landing(dep, contest, now, current):
     if len(parts) == 1:
         return page_response(parts)  # no form: the session is not touched, nothing per visitor
     # The visitor's CSRF token (in their session) goes in as a Secret: never compressed with the page.
-    token = Secret(generate_csrf())
+    token = Secret(csrf_token())
     return _no_store(page_response([piece for part in parts for piece in (part, token)][:-1]))
 
 
@@ -513,7 +513,7 @@ def _blank_registration_form(contest) -> str:
         cache.clear()  # only the current version and round are ever asked for again
         html = cache[key] = render_template("contest/register.html", csrf_token=lambda: _TOKEN_SLOT,
                                             **_registration_context(contest, {"start_now": "1"}, {}))
-    return html.replace(_TOKEN_SLOT, generate_csrf(), 1)
+    return html.replace(_TOKEN_SLOT, csrf_token(), 1)
 
 
 def _already_registered_here(contest, phone_text: str):
@@ -626,7 +626,7 @@ def _answer_token() -> str:
             signed_at = 0
         if 0 <= time.time() - signed_at < ANSWER_TOKEN_SECONDS:
             return sent
-    return generate_csrf()
+    return csrf_token()
 
 
 def official_email(text: str) -> str | None:
@@ -868,7 +868,10 @@ def _attempt_context(contest, attempt, *, errors=None, answers=None, prediction_
                 "questions_html": render_questions(shown, bank), "seconds_left": attempt.seconds_left(now),
                 "deadline": counting.from_ms(attempt.deadline_ms), "now_ms": counting.ms(now), "errors": errors or {},
                 "prediction_text": prediction_text, "round_state": contest.round_by_id(attempt.round_id),
-                "form_token": attempt_form_token(attempt)}
+                "form_token": attempt_form_token(attempt),
+                # Its save (…/luu) and submit (…/nop) addresses are this one's, below it (the routes of
+                # this module): one url_for instead of four, a sixth of the page's cost.
+                "attempt_url": url_for(".attempt_view", slug=contest.slug, token=attempt.token)}
 
 
 @bp.route("/<slug>/bai-thi/<token>")
