@@ -469,3 +469,23 @@ def test_one_file_correcting_a_stored_report_and_adding_another_months(tmp_path)
         conn.close()
     assert rows == [("phong-noi-vu", "2024-03", 2, "published", 5), ("phong-noi-vu", "2024-03", 2, "broadcast", 1),
                     ("phong-tu-phap", "2024-04", 1, "published", 2)]
+
+
+def test_check_measurements_names_a_repeated_bad_value_on_every_row(national):
+    """A value's text is checked once per indicator when it is good and never assumed good when it
+    is bad: each row with it is named, and the same text is judged by each row's indicator."""
+    folder, _manifest = national
+    plan = load_plan(folder / "plan.toml")
+    march = Period.parse("2024-03")
+    communes = sorted(plan.resolve_ids(["cac-xa"], march))[:60]
+    stations = sorted(plan.indicator_unit_ids(plan.indicator("I1"), march))[:20]
+    rows = [{"indicator": "I7", "unit_id": u, "period": "2024-03", "value": "-1" if i % 3 == 0 else "2"}
+            for i, u in enumerate(communes)]
+    rows += [{"indicator": "I1", "unit_id": u, "period": "2024-03", "value": "2"} for u in stations]  # not yes/no
+    with pytest.raises(progress.BadRows) as caught:
+        progress.check_measurements(plan, rows)
+    named = [(index, problem.field) for index, problem in caught.value.problems]
+    assert named == [(i, "value") for i in range(0, 60, 3)] + [(60 + i, "value") for i in range(20)]
+    good = [r for i, r in enumerate(rows[:60]) if i % 3]
+    checked = progress.check_measurements(plan, good)
+    assert [r["value"] for r in checked] == [2.0] * len(good)

@@ -235,6 +235,9 @@ def check_measurements(
     # What a row's indicator and period allow, worked out once per (indicator, period): a file
     # names a few of each on thousands of rows.
     targets: dict[tuple[Any, Any], tuple[Indicator, Period, str, frozenset[str]]] = {}
+    # And each indicator's distinct texts (a yes/no's "1" and "0", a count's few numbers) parsed
+    # once: only what passed is remembered, so a bad value is named on every row that has it.
+    values: dict[tuple, tuple] = {}
     count = -1
     for count, row in enumerate(rows):
         try:
@@ -245,6 +248,7 @@ def check_measurements(
             checked.append(_checked_measurement(
                 plan, *target, row.get("unit_id") or "", row.get("value"),
                 numerator=row.get("numerator"), denominator=row.get("denominator"), note=row.get("note"),
+                values=values,
             ))
         except ProgressError as exc:
             problems.append((count, exc))
@@ -310,9 +314,10 @@ def _measurement_target(plan: Plan, indicator: str, period: Period | str
 
 
 def _checked_measurement(plan: Plan, ind: Indicator, period: Period, period_text: str, applicable: frozenset[str],
-                         unit_id: str, value: Any, *, numerator: Any, denominator: Any, note: str | None
-                         ) -> dict[str, Any]:
-    """The rest of :func:`check_measurement`, once the indicator and period are known."""
+                         unit_id: str, value: Any, *, numerator: Any, denominator: Any, note: str | None,
+                         values: dict[tuple, tuple] | None = None) -> dict[str, Any]:
+    """The rest of :func:`check_measurement`, once the indicator and period are known; with
+    ``values``, what a value given as texts checks to is remembered there by indicator and texts."""
     if unit_id not in applicable:
         if not plan.has_unit(unit_id):
             raise ProgressError("unit", f"unknown unit {unit_id!r}", unit_id)
@@ -320,7 +325,15 @@ def _checked_measurement(plan: Plan, ind: Indicator, period: Period, period_text
         if not unit.active_during(period):
             raise ProgressError("unit", f"{unit_id} ({unit.name}) did not exist during {period}", unit_id)
         raise ProgressError("unit", f"{ind.code} does not apply to {unit_id} ({unit.name})", unit_id)
-    number, num, den = _check_value(ind, value, numerator, denominator)
+    if values is not None and (value is None or type(value) is str) and (numerator is None or type(numerator) is str) \
+            and (denominator is None or type(denominator) is str):  # texts only: True == 1 == 1.0 as keys
+        key = (ind.code, value, numerator, denominator)
+        found = values.get(key)
+        if found is None:
+            found = values[key] = _check_value(ind, value, numerator, denominator)
+        number, num, den = found
+    else:
+        number, num, den = _check_value(ind, value, numerator, denominator)
     note = clean(note) if note else None
     if note and len(note) > 2000:
         raise ProgressError("note", "longer than 2000 characters")
