@@ -277,6 +277,26 @@ def test_big_rounds_rebuild_the_indexes_with_the_same_order(dep, monkeypatch):
     assert "contest_attempts_rank" in plan and "TEMP B-TREE" not in plan
 
 
+def test_an_unfinished_ranking_stream_keeps_its_indexes_and_the_keys_move_in_place(dep, monkeypatch):
+    """An index cannot be dropped while a statement of the same connection reads the table (a
+    ranking stream not read to its end): the re-keying moves the entries in place instead."""
+    monkeypatch.setattr(counting, "REBUILD_RANK_INDEXES_AT", 1)
+    rng = random.Random(18)
+    contest, rows = random_round(dep, rng)
+    dep.db.execute("analyze")
+    dep.db.conn.commit()
+    indexes = dep.db.execute("select name, sql from sqlite_master where type = 'index' order by name").fetchall()
+    stats = dep.db.execute("select idx, stat from sqlite_stat1 order by idx, stat").fetchall()
+    reading = dep.db.conn.execute("select id from contest_attempts indexed by contest_attempts_rank where round_id = ? "
+                                  "and counted = 1 and disqualified = 0 order by rk0", [contest.rounds[0].id])
+    reading.fetchone()
+    close(dep, contest)
+    assert dep.db.execute("select name, sql from sqlite_master where type = 'index' order by name").fetchall() == indexes
+    assert dep.db.execute("select idx, stat from sqlite_stat1 order by idx, stat").fetchall() == stats
+    reading.close()
+    assert_ranks_as_brute_force(dep, contest, rows)
+
+
 def test_the_migration_converts_a_round_closed_before_it(dep):
     rng = random.Random(16)
     contest, rows = random_round(dep, rng)

@@ -6,6 +6,7 @@ data all call inside their own transactions, so they live below all of them.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from .definition import PERCENT_SCALE, ContestDefinition
 
@@ -105,23 +106,37 @@ def rebase_predictions(db, definition: ContestDefinition, round_id: int, truth: 
         indexed = db.execute("select count(*) from contest_attempts where counted = 1 and disqualified = 0").fetchone()[0]
         if 4 * count >= indexed:
             analyzed = db.execute("select 1 from sqlite_master where name = 'sqlite_stat1'").fetchone()
-            for name, sql in db.execute("select name, sql from sqlite_master where type = 'index' and "
-                                        "tbl_name = 'contest_attempts' and sql is not null").fetchall():
-                if column in {row[2] for row in db.execute(f"pragma index_info('{name}')")}:
-                    rebuilt.append(sql)
-                    if analyzed:  # dropping an index drops its statistics, and the planner needs them
-                        stats += db.execute("select tbl, idx, stat from sqlite_stat1 where idx = ?", [name]).fetchall()
-                    db.execute(f"drop index {name}")
+            try:
+                for name, sql in db.execute("select name, sql from sqlite_master where type = 'index' and "
+                                            "tbl_name = 'contest_attempts' and sql is not null").fetchall():
+                    if column in {row[2] for row in db.execute(f"pragma index_info('{name}')")}:
+                        # Dropping an index drops its statistics, and the planner needs them.
+                        kept = db.execute("select tbl, idx, stat from sqlite_stat1 where idx = ?",
+                                          [name]).fetchall() if analyzed else []
+                        db.execute(f"drop index {name}")
+                        rebuilt.append(sql)
+                        stats += kept
+            except sqlite3.OperationalError:
+                # "database table is locked": a statement of this connection still reads the table
+                # (a ranking stream not read to its end), and no index can be dropped under it.
+                # The entries are moved in place instead: slower, the same result.
+                _build_indexes(db, rebuilt, stats)
+                rebuilt, stats = [], []
     db.execute(update, [*params, round_id])
-    for sql in rebuilt:
+    _build_indexes(db, rebuilt, stats)
+    db.execute("update contest_rounds set prediction_base = ? where id = ?", [base, round_id])
+    return count
+
+
+def _build_indexes(db, sqls: list[str], stats: list[tuple]) -> None:
+    """Create the indexes ``sqls`` again with their statistics (``sqlite_stat1`` rows)."""
+    for sql in sqls:
         db.execute(sql)
     if stats:
         # The same shape as before (only the prediction's values changed): kept rather than
         # measured again, and loaded for this connection as other connections load them.
         db.conn.executemany("insert into sqlite_stat1 (tbl, idx, stat) values (?, ?, ?)", stats)
         db.execute("analyze sqlite_schema")
-    db.execute("update contest_rounds set prediction_base = ? where id = ?", [base, round_id])
-    return count
 
 
 def rekey_attempts(db, contest_id: int, definition: ContestDefinition) -> None:
