@@ -1417,3 +1417,37 @@ def test_each_roles_first_view_is_the_same_from_stored_month_figures(dep, client
         evaluated = first_view(url)
         assert db.execute("select count(*) from period_figures").fetchone()[0] > 0
         assert first_view(url) == evaluated
+
+
+def test_trend_figures_of_measured_indicators_follow_the_plugins_data(dep):
+    # #26: the months' stored figures leave out indicators a plugin measures; trend_figures adds
+    # theirs from the plugin's measure (kept per process while the month's data cannot move),
+    # equal to what evaluate_plan gives with the measures.
+    import attrs
+
+    from ccch_core.periods import Period
+    from ccch_core.progress import MeasureValue
+    from ccch_core.web import dashboard
+
+    calls = []
+
+    def satisfaction(context):
+        calls.append(str(context.period))
+        return {u.id: MeasureValue(80.0 + 10 * (i % 2), numerator=8 + i % 2, denominator=10)
+                for i, u in enumerate(context.units[:5])}
+
+    plan = attrs.evolve(dep.plan, indicators=tuple(
+        attrs.evolve(i, source="plugin:hai-long") if i.code == "I2" else i for i in dep.plan.indicators))
+    progress.record_measurement(dep.db, plan, "I7", "trung-tam-vhtt", "2024-01", 2)
+    dep.measures = {**dep.measures, "hai-long": satisfaction}
+    dashboard._MONTHS_CACHE.clear()
+    now = dt.datetime(2024, 6, 15, tzinfo=dt.UTC)
+    march = Period.parse("2024-03")
+    figures = dashboard.trend_figures(dep, plan, march, now)
+    assert list(figures) == [Period.parse("2024-01"), Period.parse("2024-02")] and calls == ["2024-01", "2024-02"]
+    for month, values in figures.items():
+        evaluated = progress.evaluate_plan(dep.db, plan, month, now=now, measures=dep.measures, deployment=dep)
+        assert values == {r.indicator.code: r.value for r in evaluated}
+    assert figures[Period.parse("2024-01")]["I2"] == 84.0  # a ratio: 42 / 50
+    calls.clear()
+    assert dashboard.trend_figures(dep, plan, march, now) == figures and calls == []  # kept: months over
