@@ -403,3 +403,20 @@ def test_month_figures_are_given_back_when_they_cannot_be_stored(make_deployment
     assert db.execute("select count(*) from period_figures").fetchone()[0] == 0
     assert progress.month_figures(db, plan, months, now=now) == figures  # and stored once it can be
     assert db.execute("select count(*) from period_figures").fetchone()[0] == 2
+
+
+def test_rows_of_other_period_types_and_years_do_not_enter_a_range(make_deployment):
+    # #26: a year's (half's, quarter's) rows are read as one range of period texts; rows of
+    # another type for the same indicator (left by an older plan that recorded it per quarter)
+    # or of the years around it sort outside every range, as they fall outside the list.
+    dep = make_deployment()
+    plan, db = dep.plan, dep.db
+    _record_months(db, plan, range(1, 13))
+    monthly = [i for i in plan.indicators if i.period_type.value == "month" and not i.measure_name]
+    unit = plan.indicator_units(monthly[0])[0].id
+    with db.conn:
+        for ind in monthly:
+            for period in ("2023-12", "2024", "2024-H1", "2024-H2", "2024-Q1", "2024-Q3", "2025-01"):
+                db.execute("insert or replace into measurements (plan_id, indicator, unit_id, period, value, "
+                           "recorded_at) values (?, ?, ?, ?, 7, 'x')", [plan.id, ind.code, unit, period])
+    assert compare(db, plan, scopes=()) > 100
