@@ -416,6 +416,53 @@ def test_nested_write_transaction_rolls_back_only_the_inner_part(migrated):
     assert [r["x"] for r in migrated["t"].rows] == [1, 3]
 
 
+def test_nested_savepoints_of_one_name_act_on_the_innermost(migrated):
+    """The savepoints share one name: a rollback three levels down undoes only its own level,
+    one at the second level undoes the third's released work with it."""
+    migrated["t"].create({"x": int})
+    with write_transaction(migrated) as db:
+        db.execute("insert into t (x) values (1)")
+        with write_transaction(db):
+            db.execute("insert into t (x) values (2)")
+            with pytest.raises(ValueError), write_transaction(db):
+                db.execute("insert into t (x) values (3)")
+                raise ValueError("third")
+            db.execute("insert into t (x) values (4)")
+        with pytest.raises(ValueError), write_transaction(db):
+            db.execute("insert into t (x) values (5)")
+            with write_transaction(db):
+                db.execute("insert into t (x) values (6)")
+            raise ValueError("second")
+        db.execute("insert into t (x) values (7)")
+    assert [r["x"] for r in migrated["t"].rows] == [1, 2, 4, 7]
+    assert not migrated.conn.in_transaction
+    # The same few statements every time: nothing new for the connection to compile.
+    statements = []
+    migrated.conn.set_trace_callback(statements.append)
+    try:
+        for _ in range(2):
+            with write_transaction(migrated) as db, write_transaction(db):
+                db.execute("insert into t (x) values (8)")
+    finally:
+        migrated.conn.set_trace_callback(None)
+    savepoints = {s for s in statements if "SAVEPOINT" in s.upper()}
+    assert savepoints == {"SAVEPOINT ccch_write", "RELEASE SAVEPOINT ccch_write"}
+
+
+def test_nested_write_transaction_keeps_the_error_when_the_transaction_ended(migrated):
+    """A trigger's RAISE(ROLLBACK) ends the whole transaction, savepoint included: the caller
+    gets that error, not "no such savepoint"."""
+    migrated["t"].create({"x": int})
+    migrated.execute("create trigger t_no_9 before insert on t when new.x = 9 "
+                     "begin select raise(rollback, 'nine refused'); end")
+    with pytest.raises(sqlite3.IntegrityError, match="nine refused"), write_transaction(migrated) as db:
+        db.execute("insert into t (x) values (1)")
+        with write_transaction(db):
+            db.execute("insert into t (x) values (9)")
+    assert not migrated.conn.in_transaction
+    assert migrated["t"].count == 0
+
+
 def test_write_transaction_takes_the_write_lock_at_the_start(migrated, db_path):
     migrated["t"].create({"x": int})
     other = sqlite3.connect(str(db_path), timeout=0.05, isolation_level=None)

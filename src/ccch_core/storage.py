@@ -232,6 +232,11 @@ def _queued(db: Database) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+_SAVEPOINT = "SAVEPOINT ccch_write"
+_RELEASE = "RELEASE SAVEPOINT ccch_write"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT ccch_write"
+
+
 @contextlib.contextmanager
 def write_transaction(db: Database) -> Iterator[Database]:
     """One short write transaction, taking the write lock at the start (BEGIN IMMEDIATE).
@@ -244,8 +249,22 @@ def write_transaction(db: Database) -> Iterator[Database]:
     """
     conn = db.conn
     if conn.in_transaction:
-        with db.atomic():
+        # A savepoint of one fixed name: SQLite's RELEASE and ROLLBACK TO act on the most recent
+        # savepoint of that name, so nesting works as with unique names. sqlite-utils' atomic()
+        # names each one randomly, which makes every SAVEPOINT and RELEASE a statement the
+        # connection's cache has never seen: compiled anew, and pushing the hot statements out.
+        conn.execute(_SAVEPOINT)
+        try:
             yield db
+        except BaseException:
+            # An error may have ended the whole transaction (a RAISE(ROLLBACK) trigger): then
+            # the savepoint is gone too, and the original exception must not be masked.
+            if conn.in_transaction:
+                conn.execute(_ROLLBACK_TO)
+                conn.execute(_RELEASE)
+            raise
+        else:
+            conn.execute(_RELEASE)
         return
     with _queued(db):
         conn.execute("BEGIN IMMEDIATE")
