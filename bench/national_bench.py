@@ -23,6 +23,10 @@ views of a year need. ``--deployment FOLDER`` keeps the deployment there; when t
 already holds one, it is reused as it is (nothing loaded again) and only the steps run.
 ``--steps`` picks steps by name (comma-separated); ``--json FILE`` writes the results.
 
+The imports' own rate without a process around them (start-up is most of a month's
+``report-activity --from-csv``): ``bench/activity_import_bench.py`` times ``import_activity_csv``
+or ``import_measurement_csv`` in process, five runs on fresh copies of a deployment.
+
 To add a figure, append a step to ``STEPS``: a name and a function that runs something and returns
 what it measured (``rows`` and/or ``bytes``); the runner times it.
 """
