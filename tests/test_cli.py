@@ -472,6 +472,40 @@ def test_measure_import_good_csv_with_bom(invoke, tmp_path, deployment_config):
     assert db_rows(deployment_config, "select period from period_figures") == [("2024-03",)]
 
 
+def test_serve_stores_the_months_figures_before_its_workers_start(invoke, tmp_path, deployment_config, monkeypatch):
+    """After an upgrade or an edited plan no stored month figure is current: ``ccch serve``
+    evaluates them before serving, so the first dashboard reads them (#26)."""
+    from ccch_core import progress
+    from ccch_core.web import server
+
+    csv_path = write_csv(tmp_path / "so-lieu.csv", ["indicator,unit,period,value,numerator,denominator,note",
+                                                   "I2,trung-tam-hcc,2024-03,,38,40,"])
+    assert invoke("measure", "import", csv_path).exit_code == 0
+    conn = sqlite3.connect(str(load_config(deployment_config).database_path))
+    conn.execute("delete from period_figures")  # as after an upgrade: nothing current
+    conn.commit()
+    conn.close()
+    served = []
+    monkeypatch.setattr(server, "run_server", lambda config, **options: served.append(
+        db_rows(deployment_config, "select period from period_figures order by period")))
+    result = invoke("serve", "--no-deliver")
+    assert result.exit_code == 0, result.output
+    (stored,) = served  # stored before the server ran
+    assert [p for (p,) in stored] == [f"2024-{m:02d}" for m in range(1, 13)]
+    # and current: reading them evaluates nothing
+    from ccch_core.deployment import Deployment
+
+    deployment = Deployment(load_config(deployment_config))
+
+    def no_evaluation(*args, **kwargs):
+        raise AssertionError("a stored month was evaluated again")
+
+    monkeypatch.setattr(progress, "evaluate_plan", no_evaluation)
+    months = list(progress.Period.parse("2024").months())
+    figures = progress.month_figures(deployment.db, deployment.plan, months)
+    assert figures[progress.Period.parse("2024-03")]["I2"] == 95.0
+
+
 def test_measure_import_with_bad_rows_reports_each_and_imports_nothing(invoke, tmp_path):
     csv_path = write_csv(tmp_path / "so-lieu.csv", [
         "indicator,unit,period,value,numerator,denominator,note",
