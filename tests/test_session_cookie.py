@@ -157,6 +157,60 @@ def test_the_csrf_token_is_flask_wtfs_own(app):
         validate_csrf(token)  # another session's token
 
 
+def test_the_csrf_check_answers_as_flask_wtfs_own(app, monkeypatch):
+    """``check_csrf_token`` (the check of every form POST) accepts and refuses exactly what
+    Flask-WTF's ``validate_csrf`` does, with the same message: a good token, none, no session
+    token, another session's, an altered one, one of another secret, an expired one."""
+    import time as clock
+
+    from flask_wtf.csrf import validate_csrf
+    from itsdangerous import URLSafeTimedSerializer
+    from wtforms import ValidationError
+
+    from ccch_core.web import check_csrf_token, csrf_token
+
+    def verdicts(data):
+        found = []
+        for check in (check_csrf_token, validate_csrf):
+            try:
+                check(data)
+                found.append("accepted")
+            except ValidationError as exc:
+                found.append(exc.args[0])
+        assert found[0] == found[1], (data, found)
+        return found[0]
+
+    with app.test_request_context("/"):
+        assert verdicts("anything") == "The CSRF session token is missing."
+        token = csrf_token()
+        assert verdicts(token) == "accepted"
+        assert verdicts("") == "The CSRF token is missing."
+        assert verdicts(None) == "The CSRF token is missing."
+        assert verdicts(token[:-2] + ("AA" if token[-2:] != "AA" else "BB")) == "The CSRF token is invalid."
+        assert verdicts("not.a.token") == "The CSRF token is invalid."
+        foreign = URLSafeTimedSerializer("another secret", salt="wtf-csrf-token").dumps(session["csrf_token"])
+        assert verdicts(foreign) == "The CSRF token is invalid."
+        other = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("b" * 40)
+        assert verdicts(other) == "The CSRF tokens do not match."
+        limit = app.config["WTF_CSRF_TIME_LIMIT"]
+        now = clock.time()
+        monkeypatch.setattr(clock, "time", lambda: now + limit + 5)
+        assert verdicts(token) == "The CSRF token has expired."
+        monkeypatch.setattr(clock, "time", lambda: now + limit - 5)
+        assert verdicts(token) == "accepted"
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(app):
+    """The app's CSRF protection goes through the same check: no token, a wrong one → 400."""
+    client = app.test_client()
+    refused = client.post("/dang-nhap", data={"username": "x", "password": "y"})
+    assert refused.status_code == 400
+    assert "CSRF" in refused.get_data(as_text=True)
+    client.get("/dang-nhap")
+    refused = client.post("/dang-nhap", data={"username": "x", "password": "y", "csrf_token": "forged.token.x"})
+    assert refused.status_code == 400
+
+
 def test_the_signature_is_itsdangerous_own_with_the_fallback_keys_and_the_age(app, monkeypatch):
     """The session's own signer reads and writes exactly what itsdangerous does: a cookie of the
     previous key (SECRET_KEY_FALLBACKS) opens, one older than the lifetime or from the future
