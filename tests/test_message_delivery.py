@@ -98,6 +98,36 @@ def test_an_outage_pauses_the_channel_and_loses_nothing(sms_deployment, fake):
     deliverer.close()
 
 
+def test_each_message_costs_one_write_transaction_and_a_limit_claims_nothing_more(sms_deployment, fake):
+    """The next message is claimed in the transaction that records the last one: a pass of five
+    messages commits six write transactions (the first claim, then one a message), each message
+    goes out once; a pass limited to two leaves the third queued, not claimed."""
+    dep, keys = sms_deployment(5)
+    deliverer = Deliverer(dep)
+    statements = []
+    dep.db.conn.set_trace_callback(statements.append)
+    try:
+        report = deliverer.run_once(limit=2)
+    finally:
+        dep.db.conn.set_trace_callback(None)
+    assert report.sent == 2 and report.waiting == 3
+    assert statements.count("BEGIN IMMEDIATE") == 3  # claim; record 1 + claim 2; record 2
+    states = dict(dep.db.execute("select idempotency_key, state from messages").fetchall())
+    assert [states[k] for k in keys] == ["sent", "sent", "queued", "queued", "queued"]
+    statements.clear()
+    dep.db.conn.set_trace_callback(statements.append)
+    try:
+        report = deliverer.run_once()
+    finally:
+        dep.db.conn.set_trace_callback(None)
+    deliverer.close()
+    assert report.sent == 3 and report.waiting == 0
+    assert statements.count("BEGIN IMMEDIATE") == 4  # claim; (record + next claim) x 2; record + empty claim
+    assert fake.accepted == set(keys) and sum(fake.keys.values()) == 5
+    assert {s for (s,) in dep.db.execute("select state from messages")} == {"sent"}
+    assert dep.db.execute("select count(*) from audit_log where action = 'message.send'").fetchone()[0] == 5
+
+
 def ccch(config, *args):
     return [sys.executable, "-c", "from ccch_core.cli import main; main()", "--config", str(config), *args]
 

@@ -275,38 +275,49 @@ class Deliverer:
         channels = list(channels)
         if not channels:
             return None
-        now = utc_now_iso(self.clock())
-        marks = ", ".join("?" * len(channels))
         start = self.queue_floor() if start is None else start
         with write_transaction(self.deployment.db) as db:
-            cursor = db.conn.execute(
-                "update messages set state = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ? "
-                "where id = (select id from messages where id >= ? and state = 'queued' and next_attempt_at <= ? "
-                f"and channel in ({marks}) order by id limit 1) and state = 'queued' "
-                "returning *", [now, self.me, start, now, *channels])
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            claimed = dict(zip([d[0] for d in cursor.description], row, strict=True))
-            limit = self._rate(claimed["channel"])
-            if limit is not None:  # every attempt at the gateway counts against the channel's rate
-                ratelimit.hit(db, RATE_BUCKET, claimed["channel"], limit, self.clock())
-            cap = self.messaging.daily_cap(claimed["purpose"])
-            if cap is not None:
-                # The daily cap is counted and enforced here, where money is spent: every attempt
-                # at the gateway counts, and past the cap the message is not sent at all.
-                used = db.conn.execute(_COUNT, (vietnam_day(self.clock()), claimed["purpose"])).fetchone()[0]
-                self.messaging.forget_cap_read(claimed["purpose"])  # queueing in this process reads it anew
-                if used > cap:
-                    reason = (f"vượt hạn mức {cap} tin nhắn một ngày của mục đích {claimed['purpose']} "
-                              "([messages.daily_caps]); không gửi")
-                    db.execute("update messages set state = 'failed', failed_at = ?, last_error = ? where id = ?",
-                               [now, reason, claimed["id"]])
-                    claimed["capped"] = True
+            return self._claim_in(db, channels, start)
+
+    def _claim_in(self, db, channels: list[str], start: int) -> dict[str, Any] | None:
+        """:meth:`claim`'s work inside the caller's write transaction."""
+        if not channels:
+            return None
+        now = utc_now_iso(self.clock())
+        marks = ", ".join("?" * len(channels))
+        cursor = db.conn.execute(
+            "update messages set state = 'sending', attempts = attempts + 1, claimed_at = ?, claimed_by = ? "
+            "where id = (select id from messages where id >= ? and state = 'queued' and next_attempt_at <= ? "
+            f"and channel in ({marks}) order by id limit 1) and state = 'queued' "
+            "returning *", [now, self.me, start, now, *channels])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        claimed = dict(zip([d[0] for d in cursor.description], row, strict=True))
+        limit = self._rate(claimed["channel"])
+        if limit is not None:  # every attempt at the gateway counts against the channel's rate
+            ratelimit.hit(db, RATE_BUCKET, claimed["channel"], limit, self.clock())
+        cap = self.messaging.daily_cap(claimed["purpose"])
+        if cap is not None:
+            # The daily cap is counted and enforced here, where money is spent: every attempt
+            # at the gateway counts, and past the cap the message is not sent at all.
+            used = db.conn.execute(_COUNT, (vietnam_day(self.clock()), claimed["purpose"])).fetchone()[0]
+            self.messaging.forget_cap_read(claimed["purpose"])  # queueing in this process reads it anew
+            if used > cap:
+                reason = (f"vượt hạn mức {cap} tin nhắn một ngày của mục đích {claimed['purpose']} "
+                          "([messages.daily_caps]); không gửi")
+                db.execute("update messages set state = 'failed', failed_at = ?, last_error = ? where id = ?",
+                           [now, reason, claimed["id"]])
+                claimed["capped"] = True
         return claimed
 
     def deliver_one(self, row: dict[str, Any]) -> SendResult:
         """Render and send one claimed message, then record what happened."""
+        return self._deliver(row)[0]
+
+    def _deliver(self, row: dict[str, Any], then: Callable[[Any], Any] | None = None) -> tuple[SendResult, Any]:
+        """:meth:`deliver_one`, with ``then`` run in the transaction that records the outcome
+        (see :meth:`record`); returns the outcome and what ``then`` returned."""
         params = json.loads(row["params"])
         segments = None
         try:
@@ -326,11 +337,18 @@ class Deliverer:
         except Exception as exc:
             log.exception("sender of %s raised on message #%s", row["channel"], row["id"])
             result = SendResult.retry(f"{type(exc).__name__}: {exc}", channel_down=True)
-        self.record(row, result, segments)
-        return result
+        following = self.record(row, result, segments, then=then)
+        return result, following
 
-    def record(self, row: dict[str, Any], result: SendResult, segments: int | None = None) -> None:
-        """Write a send's outcome (and, on success, its audit row) in one transaction."""
+    def record(self, row: dict[str, Any], result: SendResult, segments: int | None = None, *,
+               then: Callable[[Any], Any] | None = None) -> Any:
+        """Write a send's outcome (and, on success, its audit row) in one transaction.
+
+        ``then(db)``, when given, runs last in that same transaction and its value is returned: the
+        deliverer claims its next message there, so that a message costs one write transaction
+        instead of two (claiming, then recording). A crash after that commit leaves the next
+        message in ``sending``, as a crash after a claim of its own would: :meth:`recover` queues
+        it again under the same idempotency key."""
         now = self.clock()
         at = utc_now_iso(now)
         channel = row["channel"]
@@ -365,11 +383,13 @@ class Deliverer:
                 pause = max(channel_backoff(failures), result.retry_after or 0)
                 db.execute("update message_channels set paused_until = ? where channel = ?",
                            [utc_now_iso(now + dt.timedelta(seconds=pause)), channel])
+            following = then(db) if then is not None else None
         if result.outcome == "sent":
             log.info("sent message #%s (%s, %s, %s)", row["id"], channel, row["address_masked"], row["purpose"])
         else:
             log.warning("message #%s (%s, %s): %s: %s", row["id"], channel, row["address_masked"], result.outcome,
                         result.reason)
+        return following
 
     def run_once(self, *, limit: int | None = None, channels: Iterable[str] | None = None) -> DeliveryReport:
         """Deliver what is due now (at most ``limit`` messages) and return what happened.
@@ -389,13 +409,17 @@ class Deliverer:
         if report.recovered:
             self._floor = None  # requeued messages may lie below the floor
         start = self.queue_floor()
-        while limit is None or done < limit:
+
+        def open_channels() -> list[str]:
             paused = self.paused_channels()
             report.paused_channels = paused
-            open_channels = [c for c in wanted if c not in paused and self._rate_ok(c)]
+            return [c for c in wanted if c not in paused and self._rate_ok(c)]
+
+        ahead: list = []  # the next message, when the previous one's record claimed it
+        while limit is None or done < limit:
             # Within a pass, go on from the last claimed message: what lies before it was sent or
             # is not due yet (the next pass looks again from the floor).
-            row = self.claim(open_channels, start=start)
+            row = ahead.pop() if ahead else self.claim(open_channels(), start=start)
             if row is None:
                 break
             start = row["id"] + 1
@@ -403,7 +427,14 @@ class Deliverer:
                 report.failed += 1
                 done += 1
                 continue
-            result = self.deliver_one(row)
+            if limit is None or done + 1 < limit:
+                # The next message is claimed in the transaction that records this one, after
+                # this one's outcome (which may pause its channel) is written.
+                result, following = self._deliver(row, then=lambda db, start=start: self._claim_in(
+                    db, open_channels(), start))
+                ahead.append(following)
+            else:
+                result = self.deliver_one(row)
             done += 1
             if result.outcome == "sent":
                 report.sent += 1
