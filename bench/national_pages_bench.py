@@ -11,8 +11,9 @@ administrator at the root, one province's officer, one commune's officer, a view
   time is the steadier figure), three times: "nothing kept" clears what the process keeps (the
   charts, the months' rows, expected reports and counts) before each request: a server just
   started, which finds the months' figures stored in the database (``period_figures``, #26);
-  "nothing stored" also empties ``period_figures`` (the first view after an import that touched
-  every month: every month evaluated for the trends); "after a write" records one commune's
+  "nothing stored" also empties ``period_figures`` (every month evaluated for the trends: since
+  ``ccch serve`` stores them before serving and imports store the months they touch, a reader
+  meets this only after a write outside ccch — printed for the record, held to no target); "after a write" records one commune's
   measurement for March before each request and keeps what the server keeps (the first view
   after an officer's entry: the charts and March's figures are worked out again, the other
   months' are still valid);
@@ -186,11 +187,13 @@ def main() -> None:
                         cpu.append((time.process_time() - c0) * 1000)
                     size = len(response.get_data())
                     median = statistics.median(times)
-                    ok = response.status_code == 200 and size <= PAGE_LIMIT and (target is None or median < target)
+                    timed = target is not None and mode != "nothing stored"  # see the docstring
+                    ok = response.status_code == 200 and size <= PAGE_LIMIT and (not timed or median < target)
                     shown = f"{name}, {mode}" if mode else name
                     if not ok:
                         failed.append(f"{label}: {shown}")
-                    target_text = f" (target {target:.0f} ms)" if target else ""
+                    target_text = f" (target {target:.0f} ms)" if timed else " (no target: serve stores them)" \
+                        if target else ""
                     print(f"{label:38} {shown:50} {response.status_code} {size / 1024:7.1f} KB  "
                           f"median {median:7.1f} ms (CPU {statistics.median(cpu):7.1f} ms), max {max(times):7.1f} ms"
                           f"{target_text}{'' if ok else '  ← over'}", flush=True)
