@@ -420,3 +420,16 @@ def test_rows_of_other_period_types_and_years_do_not_enter_a_range(make_deployme
                 db.execute("insert or replace into measurements (plan_id, indicator, unit_id, period, value, "
                            "recorded_at) values (?, ?, ?, ?, 7, 'x')", [plan.id, ind.code, unit, period])
     assert compare(db, plan, scopes=()) > 100
+
+
+def test_a_plan_over_two_calendar_years_has_every_month_stored(make_deployment):
+    # A plan from July to June: serve's store_month_figures and an import's refresh cover the
+    # months of both years, not only those of plan.year.
+    import attrs
+
+    dep = make_deployment()
+    plan = attrs.evolve(dep.plan, starts_on=dt.date(2024, 7, 1), ends_on=dt.date(2025, 6, 30))
+    assert [str(m) for m in progress.refresh_month_figures(dep.db, plan, ["2025-03"])] == ["2025-03"]
+    progress.store_month_figures(dep.db, [plan])
+    stored = sorted(r[0] for r in dep.db.execute("select period from period_figures"))
+    assert stored == [f"2024-{m:02d}" for m in range(7, 13)] + [f"2025-{m:02d}" for m in range(1, 7)]

@@ -2204,7 +2204,8 @@ def store_month_figures(db: Database, plans: Iterable[Plan]) -> None:
     national size); the server's start pays that once instead. Months already current cost a read
     of their stored rows; nothing is stored while another writer holds the database."""
     for plan in plans:
-        refresh_month_figures(db, plan, [Period.year_of(plan.year)])
+        refresh_month_figures(db, plan, [Period.year_of(year)
+                                         for year in range(plan.starts_on.year, plan.ends_on.year + 1)])
 
 
 def refresh_month_figures(db: Database, plan: Plan, periods: Iterable[Period | str]) -> list[Period]:
@@ -2218,7 +2219,8 @@ def refresh_month_figures(db: Database, plan: Plan, periods: Iterable[Period | s
     current already is not evaluated again; nothing is stored while another writer holds the
     database."""
     touched = {str(p) for p in periods}
-    months = [m for m in Period.year_of(plan.year).months()
+    # Every month the plan runs over (a plan may span two calendar years: July to June).
+    months = [m for year in range(plan.starts_on.year, plan.ends_on.year + 1) for m in Period.year_of(year).months()
               if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on and touched & {
                   str(m), str(m.rollup(PeriodType.QUARTER)), str(m.rollup(PeriodType.HALF)),
                   str(m.rollup(PeriodType.YEAR))}]
