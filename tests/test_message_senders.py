@@ -407,19 +407,20 @@ def test_http_sms_connection_refused_is_a_channel_retry(create, sms_key):
     assert "không kết nối được cổng SMS" in result.reason and no_secret(result)
 
 
-def test_fake_gateway_takes_over_a_thousand_requests_a_second(create, gateway):
+def test_fake_gateway_takes_a_thousand_requests_on_one_connection(create, gateway):
+    from message_fakes import _Handler
+
     sender = create(HTTP_SMS, "sms", {"url": gateway.sms_url, "idempotency_header": "Idempotency-Key",
                                       "fields": {"to": "{phone}", "text": "{text}"}})
     count = 1000
-    started = time.perf_counter()
     for number in range(count):
         assert sender.send(message("sms", id=number, idempotency_key=f"k{number}")).outcome == "sent"
-    elapsed = time.perf_counter() - started
     assert len(gateway.accepted) == count and not gateway.duplicates
-    # Sender and fake in one process: about 1,400 requests/s on an idle 2-core machine. The bound
-    # leaves room for a loaded CI runner and still catches a fake that stalls on each answer
-    # (Nagle's algorithm against delayed ACKs: 40 ms a request).
-    assert elapsed < 5, f"{count / elapsed:.0f} requests/s"
+    # The fake answers at once: with Nagle's algorithm against the client's delayed ACKs each
+    # keep-alive answer waited 40 ms (1,000 requests: 40 s). Checked by the setting itself, not by
+    # a clock (a timed bound failed on a loaded runner: 184 requests/s at load 7); about 1,400
+    # requests/s on an idle 2-core machine.
+    assert _Handler.disable_nagle_algorithm is True and _Handler.protocol_version == "HTTP/1.1"
 
 
 def test_fake_gateway_in_its_own_process(create, tmp_path):
