@@ -636,24 +636,17 @@ def _level_below(plan, rows, within: str | None) -> tuple:
     root when it has one (a ministry: its provinces), else each tree's root."""
     roots = plan.roots()
     scope = within if within is not None else (roots[0].id if len(roots) == 1 else None)
+    ordered = roots if scope is None else (plan.unit(scope), *plan.children(scope))
+    row_of = levels.row_finder(plan, [u.id for u in ordered], None)  # the core's: a unit's nearest row
     summed: dict[str, list] = {}
     for unit, score, responses in rows:
-        chain = [unit, *plan.ancestors(unit.id)]  # the unit, then its parents up to the root
-        ids = [u.id for u in chain]
-        if scope is None:
-            row_unit = chain[-1]
-        elif scope in ids:
-            at = ids.index(scope)
-            row_unit = chain[at - 1] if at > 0 else chain[0]
-        else:  # not below the scope (compute_results already keeps only those): its own row
-            row_unit = unit
-        entry = summed.get(row_unit.id)
+        row_id = row_of(unit.id) or unit.id  # outside the rows (compute_results keeps none): its own
+        entry = summed.get(row_id)
         if entry is None:
-            summed[row_unit.id] = [row_unit, score, responses]
+            summed[row_id] = [plan.unit(row_id), score, responses]
         else:
             entry[1] = entry[1] + score
             entry[2] += responses
-    ordered = roots if scope is None else (plan.unit(scope), *plan.children(scope))
     position = {u.id: i for i, u in enumerate(ordered)}
     return tuple(tuple(entry) for _, entry in sorted(summed.items(), key=lambda item: position.get(item[0], len(position))))
 
