@@ -204,8 +204,10 @@ def _gate(db: Database) -> tuple[tuple[str, int], threading.RLock, int | None] |
 
 
 @contextlib.contextmanager
-def _queued(db: Database) -> Iterator[None]:
+def _queued(db: Database, *, wait: bool = True) -> Iterator[bool]:
     """Queue writers to one database file: a lock per process, ``flock`` across processes.
+    Yields True once this thread holds both; with ``wait=False`` yields False at once when either
+    is taken (a write that may be skipped).
 
     SQLite's busy handler waits for a held write lock by sleeping (1, 2, 5 … ms), so under a burst
     writers sleep while the lock is already free again and the tail latency grows. Queued, the
@@ -215,21 +217,29 @@ def _queued(db: Database) -> Iterator[None]:
     """
     gate = _gate(db)
     if gate is None:
-        yield
+        yield True
         return
     key, lock, fd = gate
-    with lock:
+    if not lock.acquire(blocking=wait):
+        yield False
+        return
+    try:
         depths = _gate_depth.__dict__.setdefault("depths", {})
-        first = depths.get(key, 0) == 0
+        if depths.get(key, 0) == 0 and fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
         depths[key] = depths.get(key, 0) + 1
-        if first and fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            yield
+            yield True
         finally:
             depths[key] -= 1
             if depths[key] == 0 and fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
 _SAVEPOINT = "SAVEPOINT ccch_write"
@@ -288,37 +298,15 @@ def write_transaction_if_free(db: Database) -> Iterator[bool]:
     For writes that may be skipped — what a reader stores to spare the next reader some work
     (:func:`ccch_core.progress.month_figures`) — so that a page never waits behind an import.
     """
-    conn = db.conn
-    if conn.in_transaction:
+    if db.conn.in_transaction:
         yield False
         return
-    gate = _gate(db)
-    if gate is None:
-        with write_transaction(db):
+    with _queued(db, wait=False) as free:
+        if not free:
+            yield False
+            return
+        with write_transaction(db):  # queued again: the same thread, so no second wait
             yield True
-        return
-    key, lock, fd = gate
-    if not lock.acquire(blocking=False):
-        yield False
-        return
-    try:
-        depths = _gate_depth.__dict__.setdefault("depths", {})
-        if depths.get(key, 0) == 0 and fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-        depths[key] = depths.get(key, 0) + 1
-        try:
-            with write_transaction(db):
-                yield True
-        finally:
-            depths[key] -= 1
-            if depths[key] == 0 and fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        lock.release()
 
 
 def utc_now_iso(now: dt.datetime | None = None) -> str:
