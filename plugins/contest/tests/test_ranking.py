@@ -288,6 +288,27 @@ def test_erased_participants_leave_the_rankings(dep):
     assert "Người Một" not in ranked_names(dep, contest)
 
 
+def test_an_erasure_leaves_a_closed_rounds_figure_and_keys_as_stored(dep):
+    # An erasure is something the public can ask for; recomputing the figure re-keyed the whole round
+    # (seconds at a national contest's size, holding the write lock). The figure is the round's
+    # statistic as it closed; the erased person leaves the ranking only.
+    contest = R.ensure_closed(dep, crafted(dep, ["prediction", "time", "submitted"]), NOW)
+    stored = dep.db.execute("select truth, perfect_count, entrant_count, entrants_by_audience, prediction_base, truth_at "
+                            "from contest_rounds where id = ?", [contest.rounds[0].id]).fetchone()
+    keys = dep.db.execute("select id, rk0, rk1, rk2, rk3 from contest_attempts order by id").fetchall()
+    winner = dep.db.execute("select id from contest_participants where full_name = 'Người Một'").fetchone()[0]
+    erase_participant(dep, get_contest(dep, contest.slug), winner, None, now=NOW)
+    assert dep.db.execute("select truth, perfect_count, entrant_count, entrants_by_audience, prediction_base, truth_at "
+                          "from contest_rounds where id = ?", [contest.rounds[0].id]).fetchone() == stored
+    assert dep.db.execute("select id, rk0, rk1, rk2, rk3 from contest_attempts order by id").fetchall() == keys
+    assert ranked_names(dep, contest)[:3] == ["Người Năm", "Người Hai", "Người Ba"]
+    # A manager's disqualification (the review queue) still recomputes the figure: one fewer perfect.
+    third = dep.db.execute("select id from contest_participants where full_name = 'Người Ba'").fetchone()[0]
+    set_disqualified(dep, get_contest(dep, contest.slug), third, True, "Gian lận", "noivu", now=NOW)
+    assert dep.db.execute("select perfect_count from contest_rounds where id = ?",
+                          [contest.rounds[0].id]).fetchone()[0] == stored[1] - 2
+
+
 # -- participation and collective prizes ------------------------------------------------------------
 
 SMALL_PLAN = """

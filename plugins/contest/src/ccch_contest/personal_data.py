@@ -6,7 +6,8 @@ The two hooks of the core's ``ccch privacy`` commands land here:
   contest by the keyed hash of their phone or citizen ID number, and erase each with
   :func:`erase_participant` (below) — name, numbers, year of birth and occupation
   go; the participant row (unit, audience, consent time) and the attempts stay as anonymous
-  records, and the attempts leave the rankings;
+  records, and the attempts leave the rankings; a closed round's true figure and counts stay as
+  they were when it closed;
 - :func:`purge_expired` (hook ``purge_expired_personal_data``): clear contact phones
   ``contact_retention_days`` after a contest's last round closed, and every participant's personal
   data ``personal_data_retention_days`` after it. Unlike an erasure on request this does not
@@ -35,7 +36,7 @@ from .participants import (
     phone_hash,
     seal_contact,
 )
-from .ranking import ensure_closed, overall_prize_list, prize_list, refresh_truths
+from .ranking import ensure_closed, overall_prize_list, prize_list
 from .settings import settings_of
 from .sql import query
 
@@ -292,7 +293,8 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
                       reason: str = "Xóa dữ liệu cá nhân theo yêu cầu", now: dt.datetime | None = None,
                       *, keep_marker: bool = True) -> None:
     """Erase a participant's personal data (on their request, Decree 13/2023/NĐ-CP). The attempts
-    stay as anonymous records for the statistics and leave the rankings.
+    stay as anonymous records for the statistics and leave the rankings; the true figure and the
+    counts of a round that has closed stay as they were stored at its closing.
 
     When a round the participant entered is still open, the keyed hashes of their numbers stay as
     an erasure marker until it closes (see the module's docstring): registering again with the same
@@ -325,7 +327,12 @@ def erase_participant(deployment, contest: Contest, participant_id: int, usernam
         invalidate_rankings(db, contest.id)
         # Cached leaderboards may hold the name: drop them rather than leave it until the next view.
         db.execute("delete from contest_leaderboards where contest_id = ?", [contest.id])
-    refresh_truths(deployment, contest.slug, now=now)
+    # A closed round's true figure, perfect and entrant counts stay as they were when it closed:
+    # they are the round's official statistic, and the erased attempts are still attempts that were
+    # made. Recomputing them re-keys the whole round when the figure moves (7–8 s holding the write
+    # lock at a million attempts), and an erasure is something the public can ask for: a prepared
+    # set of accounts could stall every writer of a national contest, one erasure at a time. A
+    # manager's disqualification (the review queue) still recomputes them (docs/contest.md).
 
 
 def purge_contacts(deployment, now: dt.datetime | None = None, actor: str | None = None) -> int:
