@@ -875,7 +875,7 @@ EXPECTED_COMMANDS = {
     ("contacts",), ("contacts", "add"), ("contacts", "list"), ("contacts", "remove"), ("contacts", "import"),
     ("plugin",), ("plugin", "new"),
     ("doctor",), ("replication",), ("replication", "config"), ("replication", "run"), ("replication", "status"),
-    ("restore",),
+    ("restore",), ("scheduled-work",),
     ("plan", "list"), ("report-sent",),  # #19: other years' plans; a report sent to a further recipient
     ("local-plans",), ("local-plans", "list"), ("local-plans", "export"), ("local-plans", "demo"),  # #19
     ("local-plans", "document"), ("plan", "add"),  # #19: the Decree 30 "Kế hoạch"; another year's plan

@@ -273,6 +273,23 @@ def purge_expired_personal_data(deployment, now, dry_run, actor):
 
 
 @hookspec
+def scheduled_work(deployment, now):
+    """Do the work that is due at ``now`` (UTC) by itself, outside any request, and return what
+    was done in a few words (a string or a list of strings), or None when nothing was due.
+
+    Called about once a minute by ``ccch scheduled-work --loop``, which ``ccch serve`` runs beside
+    the server (and a timer can run as ``ccch scheduled-work``): see :mod:`ccch_core.scheduled`.
+    Use it for what would otherwise make the first visitor after a moment wait: the contest plugin
+    closes the rounds whose end has passed. It must be idempotent and cheap when nothing is due
+    (a few indexed queries), and take the write lock only for what is due.
+
+    Errors: an exception is logged with the plugin's name and reported by ``ccch scheduled-work``
+    (exit status 1 without ``--loop``); the other plugins' work still runs, and the next pass tries
+    again.
+    """
+
+
+@hookspec
 def register_metrics(register, deployment):
     """Add the plugin's figures to the operator's ``/metrics`` page (Prometheus text format).
 

@@ -146,3 +146,58 @@ def test_participants_measure_counts_people_at_and_below_each_unit(dep):
     context = MeasureContext(dep, dep.plan.indicators[0], Period.of_instant(start), units)
     values = {unit_id: v.value for unit_id, v in participants_measure(context).items()}
     assert values == {"xa-an-dung": 2, "xa-yen-ho": 1, "xa-duc-dong": 0, "ubnd-huyen": 3, "ubnd-tinh": 3}
+
+
+def test_scheduled_work_closes_a_published_round_at_its_end_and_not_a_drafts(dep):
+    # The first page after a round's end closed it before: at a million attempts that visitor waited
+    # seconds. `ccch serve`'s scheduled work closes it within a minute of its end instead.
+    from ccch_contest.contests import get_contest
+    from ccch_contest.plugin import scheduled_work
+
+    from ccch_core import scheduled
+
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    opens, closes = now - dt.timedelta(days=2), now - dt.timedelta(minutes=10)
+    contest = load_contest(dep, contest_data(rounds=[(opens, closes), (now - dt.timedelta(minutes=5),
+                                                                       now + dt.timedelta(days=5))]))
+    draft = load_contest(dep, contest_data(rounds=[(opens, closes)], slug="ban-nhap"), publish=False)
+    person = add_participant(dep, contest, 1)
+    attempt = A.start_attempt(dep, contest, person.id, now=opens + dt.timedelta(hours=1)).attempt
+    A.submit_attempt(dep, contest, attempt, answers_for(dep, contest, attempt), 1.0,
+                     now=opens + dt.timedelta(hours=1, minutes=5))
+    left_open = A.start_attempt(dep, contest, add_participant(dep, contest, 2).id,
+                                now=closes - dt.timedelta(minutes=5)).attempt  # never submitted
+
+    outcomes = {o.plugin: o for o in scheduled.run_once(dep, now)}
+    assert outcomes["contest"].error is None
+    assert outcomes["contest"].done.startswith("đã chốt Vòng 1 của cuộc thi")
+    closed = get_contest(dep, contest.slug)
+    # The attempt left open was finished at the round's end and counts as an entrant.
+    assert closed.rounds[0].truth_at and (closed.rounds[0].entrant_count, closed.rounds[0].perfect_count) == (2, 1)
+    assert not closed.rounds[1].truth_at  # still open
+    assert dep.db.execute("select status from contest_attempts where id = ?", [left_open.id]).fetchone()[0] != "open"
+    assert not get_contest(dep, draft.slug).rounds[0].truth_at  # a draft closes on its manager's pages
+    # Idempotent: the next pass has nothing to do, and says so with None.
+    assert scheduled_work(dep, now) is None
+
+
+def test_the_servers_scheduled_worker_closes_a_round_by_itself(dep):
+    # What `ccch serve` runs beside the server: a child process, stopped with the server.
+    import time
+
+    from ccch_contest.contests import get_contest
+
+    from ccch_core.web.server import scheduled_worker
+
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    contest = load_contest(dep, contest_data(rounds=[(now - dt.timedelta(days=2), now - dt.timedelta(minutes=10))]))
+    assert not contest.rounds[0].truth_at
+    with scheduled_worker(dep.config) as child:
+        deadline = time.time() + 60
+        while time.time() < deadline and not get_contest(dep, contest.slug).rounds[0].truth_at:
+            time.sleep(0.2)
+        assert get_contest(dep, contest.slug).rounds[0].truth_at
+        assert child.poll() is None
+    assert child.poll() is not None  # stopped with the server
+    with scheduled_worker(None) as nothing:
+        assert nothing is None

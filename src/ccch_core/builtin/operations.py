@@ -1,5 +1,5 @@
 """The core's commands and figures for running a deployment for years: replication, restore,
-doctor, and the core's own metrics."""
+doctor, scheduled work, and the core's own metrics."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def register_metrics(register, deployment):
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    """Add ``replication``, ``restore`` and ``doctor``."""
+    """Add ``replication``, ``restore``, ``doctor`` and ``scheduled-work``."""
 
     @cli.group("replication")
     def replication_group():
@@ -131,4 +131,59 @@ def register_commands(cli: click.Group) -> None:
         else:
             click.echo(doctor_module.render(findings, lang))
         if any(f.level == "problem" for f in findings):
+            raise SystemExit(1)
+
+    @cli.command("scheduled-work")
+    @click.option("--loop", is_flag=True,
+                  help="Keep running, a pass every --every seconds, until stopped (`ccch serve` runs this beside the server).")
+    @click.option("--every", default=None, type=click.IntRange(5, 3600),
+                  help="Seconds between two passes with --loop (default 60).")
+    @click.pass_obj
+    def scheduled_work_command(state: CliState, loop: bool, every: int | None):
+        """Do what plugins have due now (the contest closes the rounds whose end has passed), then
+        exit; with --loop keep doing it. Exit 1 when a plugin's work failed."""
+        import logging
+        import signal
+
+        from .. import scheduled
+
+        deployment = state.deployment()
+        if loop:
+            stopping = []
+
+            def stop(*_):
+                stopping.append(True)
+
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
+            logging.basicConfig(level=logging.WARNING, format="ccch scheduled work: %(message)s")
+            click.echo(f"ccch: scheduled work of {deployment.config.name} every "
+                       f"{every or scheduled.EVERY_SECONDS} s; Ctrl+C to stop", err=True)
+
+            def report(outcome):
+                text = outcome.done if outcome.error is None else f"failed: {outcome.error}"
+                click.echo(f"ccch scheduled work: {outcome.plugin}: {text}", err=True)
+
+            runner = scheduled.Runner(deployment, every=every or scheduled.EVERY_SECONDS)
+            runner.run_forever(stop=lambda: bool(stopping), report=report)
+            return
+        runner = scheduled.Runner(deployment)
+        try:
+            runner.acquire()
+        except scheduled.RunnerBusy:
+            click.echo("Đang có một tiến trình khác làm các việc định kỳ của nơi triển khai này (ccch serve hoặc "
+                       "`ccch scheduled-work --loop`): việc đến hạn sẽ do tiến trình đó làm.")
+            return
+        try:
+            outcomes = scheduled.run_once(deployment)
+        finally:
+            runner.release()
+        for outcome in outcomes:
+            if outcome.error:
+                click.echo(f"{outcome.plugin}: lỗi: {outcome.error}", err=True)
+            elif outcome.done:
+                click.echo(f"{outcome.plugin}: {outcome.done}")
+        if not any(o.done or o.error for o in outcomes):
+            click.echo("Không có việc định kỳ nào đến hạn.")
+        if any(o.error for o in outcomes):
             raise SystemExit(1)

@@ -170,13 +170,17 @@ def register_commands(cli):
                   help="gunicorn: one line per request on standard output (nginx in front keeps its own access log).")
     @click.option("--deliver/--no-deliver", default=None,
                   help="Deliver messages beside the server (default: as [messages] delivery says, \"server\").")
+    @click.option("--scheduled-work/--no-scheduled-work", "scheduled_work", default=True, show_default=True,
+                  help="Do plugins' scheduled work beside the server (`ccch scheduled-work --loop`: closing contest "
+                       "rounds at their end…); --no-scheduled-work when a timer runs `ccch scheduled-work` instead.")
     @click.pass_obj
-    def serve(state: CliState, host, port, workers, threads, server, access_log, deliver):
+    def serve(state: CliState, host, port, workers, threads, server, access_log, deliver, scheduled_work):
         """Serve the web app with a production WSGI server.
 
         Unless [messages] delivery = "separate" (or --no-deliver), a second process delivers the
-        outbox's messages meanwhile (`ccch messages send --loop`), and stops with the server."""
-        from ..web.server import message_deliverer, run_server
+        outbox's messages meanwhile (`ccch messages send --loop`), and stops with the server; a
+        third does plugins' scheduled work (`ccch scheduled-work --loop`) unless --no-scheduled-work."""
+        from ..web.server import message_deliverer, run_server, scheduled_worker
 
         deployment = state.deployment(migrate=True)  # migrate once, before any worker starts
         # The trends' month figures, stored with their measurements' revisions, are not current
@@ -188,6 +192,9 @@ def register_commands(cli):
         messaging = deployment.messaging
         if deliver is None:
             deliver = messaging.settings.delivery == "server" and bool(messaging.channels())
-        with message_deliverer(deployment.config if deliver else None):
+        # A process only where a plugin has scheduled work (the contest plugin has).
+        scheduled_work = scheduled_work and bool(deployment.pm.hook.scheduled_work.get_hookimpls())
+        with message_deliverer(deployment.config if deliver else None), \
+                scheduled_worker(deployment.config if scheduled_work else None):
             run_server(deployment.config, host=host, port=port, workers=workers, threads=threads, server=server,
                        access_log=access_log)

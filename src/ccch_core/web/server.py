@@ -46,6 +46,29 @@ def message_deliverer(config: DeploymentConfig | None):
                 child.wait()
 
 
+@contextlib.contextmanager
+def scheduled_worker(config: DeploymentConfig | None):
+    """Run ``ccch scheduled-work --loop`` for ``config`` in a child process while the block runs
+    (nothing when ``config`` is None): plugins' work that is due at a moment, such as closing a
+    contest round at its end, is done there rather than in the first page that needs it. Stopped
+    with SIGTERM (it finishes the pass in flight) when the server stops."""
+    if config is None or config.path is None:
+        yield None
+        return
+    child = subprocess.Popen([sys.executable, "-c", "from ccch_core.cli import main; main()", "--config",
+                              str(config.path), "scheduled-work", "--loop"])
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
 def default_workers() -> int:
     """One sync worker per core, at most 8. A request here is CPU work (SQLite is a local file and
     nginx in front buffers slow clients), so a worker beyond the cores only adds context switches;

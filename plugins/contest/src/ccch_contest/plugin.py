@@ -138,3 +138,21 @@ def register_metrics(register, deployment):
         yield gauge
 
     register(collect)
+
+
+@hookimpl
+def scheduled_work(deployment, now):
+    """Close every round whose end has passed and that has no true figure yet: finish its overdue
+    attempts, store the figure and rewrite its ranking keys (seconds at a million attempts), so that
+    no visitor's page waits for it. Returns what was closed."""
+    from .contests import list_contests
+    from .ranking import close_round
+
+    closed = []
+    for contest in list_contests(deployment, published_only=True):  # a draft's rounds close on its manager's pages
+        for round_state in contest.rounds:
+            if round_state.state(now) == "closed" and not round_state.truth_at:
+                done = close_round(deployment, contest, round_state, now=now)
+                closed.append(f"đã chốt {done.name} của cuộc thi “{contest.title}” ({contest.slug}): "
+                              f"{done.entrant_count} bài được xếp hạng")
+    return closed or None
