@@ -195,3 +195,10 @@ def test_the_posters_page_places_by_a_name_typed(app, dep, admin):
                                                  "don-vi-ma": second.id, "noi-dat": "Quầy 1"})
     assert made.status_code == 303
     assert [p.unit_id for p in placements.list_placements(dep.db, target="feedback")] == [second.id]
+
+
+def test_a_provinces_department_may_be_named(app, dep):
+    # A province's or the country's plan: the Sở answer citizens too (they were left out of the form).
+    department = next(u for u in dep.plan.units if u.kind == "provincial_department" and not u.external)
+    code = code_of(send(app.test_client(), **{"don-vi": department.name, "linh-vuc": ""}))
+    assert store.item_by_code(dep.db, code).about_unit == department.id

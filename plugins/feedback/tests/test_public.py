@@ -244,3 +244,12 @@ def test_photos_only_for_the_officers_of_the_item(app, dep, make_user):
     other = app.test_client()
     login(other, make_user(dep, "unit_officer", "xa-an-dung")[0])
     assert other.get(f"/phan-anh/{item.id}/anh/1").status_code == 404
+
+
+def test_units_outside_the_deployment_are_not_offered_nor_taken(app, dep):
+    # Đức Thọ's plan names Sở Nội vụ and UBND tỉnh (external): nobody in the district answers for them.
+    html = app.test_client().get("/hoi-dap/gui").get_data(as_text=True)
+    assert 'value="xa-an-dung"' in html
+    assert 'value="so-noi-vu"' not in html and "Sở Nội vụ" not in html
+    refused = ask(app.test_client(), **{"don-vi": "so-noi-vu"})
+    assert refused.status_code == 422 and 'href="#don-vi"' in refused.get_data(as_text=True)

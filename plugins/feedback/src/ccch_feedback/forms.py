@@ -53,8 +53,9 @@ def _one(form, name: str, limit: int) -> str:
     return value[: limit * 2] if isinstance(value, str) else ""
 
 
-def check_form(form, files, settings: FeedbackSettings, plan) -> tuple[Question | None, dict[str, str], dict]:
-    """The checked question, or None with the errors by field name; also the values to show again."""
+def check_form(form, files, settings: FeedbackSettings, plan, unit_allowed=None) -> tuple[Question | None, dict[str, str], dict]:
+    """The checked question, or None with the errors by field name; also the values to show again.
+    ``unit_allowed(unit)``: whether the form may name that unit (default: any unit of the plan)."""
     errors: dict[str, str] = {}
     values = {name: _one(form, name, BODY_MAX) for name in FIELDS if name != "anh"}
     kinds = {v: k for k, v in KIND_SLUGS.items()}
@@ -69,7 +70,8 @@ def check_form(form, files, settings: FeedbackSettings, plan) -> tuple[Question 
     if field is not None and field not in dict(settings.fields):
         errors["linh-vuc"] = "Chọn một lĩnh vực trong danh sách."
     about = values["don-vi"] or None
-    if about is not None and (len(about) > 100 or not plan.has_unit(about)):
+    if about is not None and (len(about) > 100 or not plan.has_unit(about)
+                              or (unit_allowed is not None and not unit_allowed(plan.unit(about)))):
         errors["don-vi"] = "Chọn một đơn vị trong danh sách."
     if field is None and about is None and "linh-vuc" not in errors and "don-vi" not in errors:
         errors["linh-vuc"] = "Chọn lĩnh vực thủ tục hoặc đơn vị mà câu hỏi liên quan."

@@ -176,12 +176,16 @@ def _refused():
     return _public_response(render_template("feedback/refused.html", text=REFUSED), 429, Retry_After="600")
 
 
-FORM_UNIT_KINDS = ("department", "office", "centre", "people_committee", "commune", "town", "ward", "one_stop_desk")
-"""The kinds of unit a citizen may name on the public form (those that answer, and where people go)."""
+FORM_UNIT_KINDS = ("provincial_department", "department", "office", "centre", "people_committee", "commune", "town",
+                   "ward", "one_stop_desk")
+"""The kinds of unit a citizen may name on the public form (those that answer, and where people go):
+a province's departments (Sở) too, where the plan is a province's or the country's."""
 
 
 def _form_unit(unit) -> bool:
-    return getattr(unit, "kind", None) in FORM_UNIT_KINDS and not getattr(unit, "retired_on", None)
+    # Not a unit outside the deployment (a district plan's Sở, UBND tỉnh): nobody here answers for it.
+    return getattr(unit, "kind", None) in FORM_UNIT_KINDS and not getattr(unit, "retired_on", None) \
+        and not getattr(unit, "external", False)
 
 
 def _units_for_form(dep):
@@ -334,14 +338,16 @@ def _public_routes(bp: Blueprint) -> None:
         if settings_limit and not peek(dep.db, "feedback-ask", _address(), Limit(settings_limit, 3600)).allowed:
             return _refused()
         form, unit_choice = request.form, None
+
+        def allowed(unit):  # the units the form offers, and the poster's own
+            return _form_unit(unit) or (placement is not None and unit.id == placement.unit_id)
+
         if _form_picker(dep):
             # The unit typed by name (the picker): resolved here; the checked form carries its id.
-            unit_choice = unit_picker.resolve_posted(
-                dep.plan, request.form, "don-vi",
-                allowed=lambda u: _form_unit(u) or (placement is not None and u.id == placement.unit_id))
+            unit_choice = unit_picker.resolve_posted(dep.plan, request.form, "don-vi", allowed=allowed)
             form = request.form.copy()
             form["don-vi"] = unit_choice.unit.id if unit_choice.unit is not None else ""
-        question, errors, values = check_form(form, request.files, settings, dep.plan)
+        question, errors, values = check_form(form, request.files, settings, dep.plan, allowed)
         if unit_choice is not None:
             values = {**values, "don-vi": unit_choice.text}
             if unit_choice.problem:
