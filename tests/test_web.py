@@ -811,6 +811,46 @@ def test_a_visitor_without_session_cookie_costs_no_session(app, users):
     assert officer.status_code == 200 and "cookie" in officer.headers.get("Vary", "").lower()
 
 
+def test_the_shells_hooks_read_nothing_through_flasks_proxies(app, users, monkeypatch):
+    # Every attribute read through werkzeug's proxies (request.x, g.x, session.get,
+    # current_app.x) first fails the normal lookup and formats an AttributeError: ~20 times the
+    # read itself, and the shell's hooks run on every request (issue #16). They read the objects.
+    import sys
+    from pathlib import Path
+
+    from flask import request
+    from werkzeug.local import LocalProxy
+
+    import ccch_core
+    from ccch_core.web import client_key, deployment, fixed_url
+
+    core = Path(ccch_core.__file__).parent
+    shell = {str(core / name) for name in ("metrics.py", "logs.py", "web/__init__.py", "web/compression.py",
+                                           "web/admission.py", "web/formtoken.py")}
+    lookup = LocalProxy.__dict__["__getattr__"]
+    reads = []
+
+    def counted(proxy, name):
+        caller = sys._getframe(1).f_code
+        if caller.co_filename in shell or caller.co_filename == __file__:
+            reads.append(f"{caller.co_name}: .{name}")
+        return lookup.__get__(proxy, LocalProxy)(name)
+
+    monkeypatch.setattr(LocalProxy, "__getattr__", counted)
+    with app.test_request_context("/"):
+        assert request.path == "/" and reads == ["test_the_shells_hooks_read_nothing_through_flasks_proxies: .path"]
+        reads.clear()
+        assert deployment() is app.extensions["ccch"] and client_key("test") and fixed_url("health") == "/healthz"
+    client = app.test_client()
+    page = client.get("/dang-nhap", headers={"Accept-Encoding": "gzip"})  # csrf_token(), compressed
+    assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"
+    foreign = {"csrf_token": csrf_token(app.test_client()), "username": USERNAMES["viewer"], "password": PASSWORD}
+    assert client.post("/dang-nhap", data=foreign).status_code == 400  # another session's token: refused
+    assert login(client, USERNAMES["viewer"]).status_code == 302  # the check passed
+    assert client.get("/").status_code == 200  # signed in: load_user, the page not to be cached
+    assert reads == []
+
+
 def test_logged_in_pages_are_not_cached(app, users):
     for url, response in every_get_page(app):
         assert "no-store" in response.headers.get("Cache-Control", ""), url

@@ -79,31 +79,52 @@ _SECURITY_HEADERS = (
     ("permissions-policy", "Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
 
+# Per-request code here reads Flask's request, session, g and current_app once, as objects
+# (``request._get_current_object()``, werkzeug's documented way), not attribute by attribute through
+# the proxies: every attribute read through a werkzeug proxy first fails the normal lookup and
+# formats an AttributeError message, about 20 times the cost of the read itself (issue #16).
+
+
 class _CSRFProtect(CSRFProtect):
-    """Flask-WTF's CSRF protection, its ``protect`` word for word (Flask-WTF 1.3) but checking
-    the token with :func:`check_csrf_token`: the same check, without building a serializer per
-    request."""
+    """Flask-WTF's CSRF protection, its ``protect`` and ``_is_exempt`` word for word (Flask-WTF
+    1.3) but checking the token with :func:`check_csrf_token` (the same check, without building a
+    serializer per request) and reading the request and the app once, not through the proxies."""
 
     def protect(self, apply_exemptions=False):
+        req = request._get_current_object()
+        app = current_app._get_current_object()
         if apply_exemptions:
-            if not request.endpoint:
+            if not req.endpoint:
                 return
-            if self._is_exempt():
+            if self._exempt(app, req):
                 return
-        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+        if req.method not in app.config["WTF_CSRF_METHODS"]:
             return
         try:
             check_csrf_token(self._get_csrf_token())
         except ValidationError as e:
             _csrf_log.info(e.args[0])
             self._error_response(e.args[0])
-        if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
-            if not request.referrer:
+        if req.is_secure and app.config["WTF_CSRF_SSL_STRICT"]:
+            if not req.referrer:
                 self._error_response("The referrer header is missing.")
-            good_referrer = f"https://{request.host}/"
-            if not same_origin(request.referrer, good_referrer):
+            good_referrer = f"https://{req.host}/"
+            if not same_origin(req.referrer, good_referrer):
                 self._error_response("The referrer does not match the host.")
-        g.csrf_valid = True  # mark this request as CSRF valid
+        g._get_current_object().csrf_valid = True  # mark this request as CSRF valid
+
+    def _is_exempt(self):
+        return self._exempt(current_app._get_current_object(), request._get_current_object())
+
+    def _exempt(self, app: Flask, req: Any) -> bool:
+        """Flask-WTF's ``_is_exempt``, of the objects."""
+        if app.blueprints.get(req.blueprint) in self._exempt_blueprints:
+            return True
+        view = app.view_functions.get(req.endpoint)
+        if view is None:
+            return False
+        dest = f"{view.__module__}.{view.__name__}"
+        return dest in self._exempt_views
 
 
 csrf = _CSRFProtect()
@@ -112,7 +133,7 @@ _csrf_log = logging.getLogger("flask_wtf.csrf")  # where Flask-WTF logs a refuse
 
 def deployment() -> Deployment:
     """The deployment of the current app (for views and plugins)."""
-    return current_app.extensions["ccch"]
+    return current_app._get_current_object().extensions["ccch"]
 
 
 def client_key(purpose: str) -> str:
@@ -120,7 +141,7 @@ def client_key(purpose: str) -> str:
     :func:`ccch_core.ratelimit.client_network`) for
     rate limits and duplicate checks, never the address itself (it is personal data). Set ``[web]
     proxy_count`` behind a reverse proxy."""
-    return keyed_hash(deployment().secret_key, purpose, client_network(request.remote_addr))
+    return keyed_hash(deployment().secret_key, purpose, client_network(request._get_current_object().remote_addr))
 
 
 def create_app(
@@ -312,13 +333,16 @@ def csrf_token() -> str:
     token, the same check), without the zlib try that itsdangerous makes on every token it signs
     (:class:`_CookieSerializer`): a token never compresses, and that try was about 170,000
     instructions of every page with a form. Templates' ``csrf_token()`` is this function."""
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
-    if field not in g:
-        secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-        if field not in session:
-            session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
-        setattr(g, field, _csrf_signer(secret).dumps(session[field]))
-    return g.get(field)
+    app = current_app._get_current_object()
+    field = app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    here = g._get_current_object()
+    if field not in here:
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        sess = session._get_current_object()
+        if field not in sess:
+            sess[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+        setattr(here, field, _csrf_signer(secret).dumps(sess[field]))
+    return here.get(field)
 
 
 _CSRF_SIGNERS: dict[Any, URLSafeTimedSerializer] = {}
@@ -341,8 +365,9 @@ def check_csrf_token(data: Any) -> None:
     the serializer is kept per secret instead of built anew on every POST (about a third of the
     check's cost; two POSTs of a new contest participant are checked, issue #16). The session
     check of every form POST (:data:`csrf`) goes through here."""
-    config = current_app.config
-    secret = config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    app = current_app._get_current_object()
+    config = app.config
+    secret = config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
     if secret is None:
         raise RuntimeError("A secret key is required to use CSRF.")
     field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -351,7 +376,8 @@ def check_csrf_token(data: Any) -> None:
     time_limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
     if not data:
         raise ValidationError("The CSRF token is missing.")
-    if field not in session:
+    sess = session._get_current_object()
+    if field not in sess:
         raise ValidationError("The CSRF session token is missing.")
     try:
         token = _csrf_signer(secret).loads(data, max_age=time_limit)
@@ -359,7 +385,7 @@ def check_csrf_token(data: Any) -> None:
         raise ValidationError("The CSRF token has expired.") from e
     except BadData as e:
         raise ValidationError("The CSRF token is invalid.") from e
-    if not hmac.compare_digest(session[field], token):
+    if not hmac.compare_digest(sess[field], token):
         raise ValidationError("The CSRF tokens do not match.")
 
 
@@ -436,7 +462,7 @@ def fixed_url(endpoint: str, **values: Any) -> str:
     """``url_for`` for a link that is the same for every visitor (a stylesheet, a contest's pages),
     remembered per process: a public page has half a dozen such links and ``url_for`` builds each
     anew. Not for links that carry a visitor's token (the memo would grow with every visitor)."""
-    key = (request.script_root, endpoint, *sorted(values.items()))
+    key = (request._get_current_object().script_root, endpoint, *sorted(values.items()))
     url = _FIXED_URLS.get(key)
     if url is None:
         if len(_FIXED_URLS) > 4096:  # a bound, should a template pass something unbounded after all
@@ -455,21 +481,23 @@ def _install_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def load_user():
-        g.user = None
-        if cookie_name not in request.cookies:
+        here = g._get_current_object()
+        here.user = None
+        if cookie_name not in request._get_current_object().cookies:
             # No session cookie, no one signed in: the session is left untouched, so a citizen's
             # page and a static file pay neither for reading it nor for the "Vary: Cookie" that
             # Flask adds to every response whose session was read (an officer's response, which
             # does depend on the cookie, still carries it).
             return
-        user_id = session.get("user_id")
+        sess = session._get_current_object()  # marks it read ("Vary: Cookie"): only past the check above
+        user_id = sess.get("user_id")
         if user_id is None:
             return
-        user = accounts.get_user(deployment().db, user_id)
-        if user is None or not user.active or user.session_version != session.get("version"):
-            session.clear()  # logged out elsewhere, disabled, or password changed
+        user = accounts.get_user(app.extensions["ccch"].db, user_id)
+        if user is None or not user.active or user.session_version != sess.get("version"):
+            sess.clear()  # logged out elsewhere, disabled, or password changed
             return
-        g.user = user
+        here.user = user
 
     defaults = _SECURITY_HEADERS + ((("strict-transport-security", "Strict-Transport-Security", "max-age=31536000"),)
                                     if app.config["SESSION_COOKIE_SECURE"] else ())
@@ -482,7 +510,7 @@ def _install_request_hooks(app: Flask) -> None:
         headers = response.headers
         present = {name.lower() for name, _ in headers}
         missing = [(name, value) for lower, name, value in defaults if lower not in present]
-        if "cache-control" not in present and g.get("user") is not None:
+        if "cache-control" not in present and g._get_current_object().get("user") is not None:
             # Pages with personal or unit data must not be kept by shared computers' caches.
             missing.append(("Cache-Control", "no-store"))
         headers.extend(missing)
@@ -492,7 +520,7 @@ def _install_request_hooks(app: Flask) -> None:
 def _install_error_pages(app: Flask) -> None:
     def render_error(code: int, detail: str | None = None, retry_after: int | None = None):
         title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
-        response = current_app.make_response(
+        response = app.make_response(
             (render_template("error.html", code=code, title=title, text=detail or text), code)
         )
         if retry_after:
@@ -535,8 +563,8 @@ def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["fixed_url"] = fixed_url
     @app.context_processor
     def inject():
-        dep = deployment()
-        user = g.get("user")
+        dep = app.extensions["ccch"]
+        user = g._get_current_object().get("user")
         items: list[dict[str, Any]] = []
         for result in dep.pm.hook.navigation_items(deployment=dep, user=user):
             items.extend(result or [])

@@ -40,6 +40,8 @@ from collections.abc import Callable
 
 from flask import Flask, render_template, request
 
+from ..periods import utc_now
+
 __all__ = ["always_admit", "arrived_at", "install", "queued_seconds", "watch_listeners"]
 
 DEFAULT_QUEUE_LIMIT_SECONDS = 10.0
@@ -84,10 +86,9 @@ def arrived_at(environ: dict | None = None) -> dt.datetime:
     time it waited for a worker (:func:`queued_seconds`). Judge a deadline by it, so that an
     answer sent in time is not late for having queued in a rush. It cannot be made earlier than
     the request really arrived (the kernel's clock of its last byte)."""
-    from ..periods import utc_now
-
     now = utc_now()
-    waited = queued_seconds(request.environ if environ is None else environ)
+    # The object, not the proxy: a read through a werkzeug proxy costs ~20x (issue #16).
+    waited = queued_seconds(request._get_current_object().environ if environ is None else environ)
     return now - dt.timedelta(seconds=waited) if waited else now
 
 
