@@ -81,6 +81,11 @@ bp = Blueprint("contest_public", __name__, template_folder=str(HERE / "templates
 
 SESSION_KEY = "cc"
 
+# The hot paths read ``request``, ``session``, ``g`` and ``current_app`` through their objects
+# (``proxy._get_current_object()``, werkzeug's documented way), once per function: a read through
+# a werkzeug proxy first fails the normal lookup and formats an AttributeError, about 20 times
+# the cost of the read itself (issue #16).
+
 
 # -- helpers --------------------------------------------------------------------------------------
 
@@ -102,10 +107,10 @@ def device_cookie_name(contest) -> str:
 def current_participant_id(contest) -> int | None:
     """The participant this browser is known as in ``contest``: by the session, or else by the
     device cookie set when it registered or proved its person with a code."""
-    pid = (session.get(SESSION_KEY) or {}).get(str(contest.id))
+    pid = (session._get_current_object().get(SESSION_KEY) or {}).get(str(contest.id))
     if pid:
         return pid
-    cookie = request.cookies.get(device_cookie_name(contest))
+    cookie = request._get_current_object().cookies.get(device_cookie_name(contest))
     pid = verification.device_participant(deployment(), contest, cookie) if cookie else None
     if pid:
         _remember(contest, pid, bind=False)
@@ -114,19 +119,20 @@ def current_participant_id(contest) -> int | None:
 
 def device_bound(contest, participant_id: int) -> bool:
     """Whether this browser holds a device secret of ``participant_id`` (erasing needs it)."""
-    cookie = request.cookies.get(device_cookie_name(contest))
+    cookie = request._get_current_object().cookies.get(device_cookie_name(contest))
     return bool(cookie) and verification.device_participant(deployment(), contest, cookie) == participant_id
 
 
 def _remember(contest, participant_id: int, *, bind: bool = True) -> None:
     """Know this browser as ``participant_id``; ``bind`` gives it a device secret (set as a cookie
     on the response) unless it holds one of theirs already."""
-    known = dict(session.get(SESSION_KEY) or {})
+    sess = session._get_current_object()
+    known = dict(sess.get(SESSION_KEY) or {})
     known[str(contest.id)] = participant_id
-    session[SESSION_KEY] = known
+    sess[SESSION_KEY] = known
     if bind and not device_bound(contest, participant_id):
         # Stored now (inside the request's write transaction, if any); the cookie goes with the answer.
-        g.contest_bind = (contest, participant_id, verification.bind_device(deployment(), participant_id))
+        g._get_current_object().contest_bind = (contest, participant_id, verification.bind_device(deployment(), participant_id))
 
 
 BROWSER_COOKIE = "ccch_trinh_duyet"
@@ -135,25 +141,30 @@ registrations made from one browser (only its keyed hash is stored)."""
 
 
 def _browser_key() -> str:
-    key = request.cookies.get(BROWSER_COOKIE, "")
+    key = request._get_current_object().cookies.get(BROWSER_COOKIE, "")
     if not (16 <= len(key) <= 64 and key.replace("-", "").replace("_", "").isalnum()):
-        key = g.contest_browser = secrets.token_urlsafe(18)
+        key = g._get_current_object().contest_browser = secrets.token_urlsafe(18)
     return key
 
 
 @bp.after_app_request
 def _set_device_cookie(response):
-    browser = g.pop("contest_browser", None)
+    # Every response of the app passes here: the attributes are read off g itself (see the top).
+    request_g = g._get_current_object()
+    browser = request_g.pop("contest_browser", None)
+    bind = request_g.pop("contest_bind", None)
+    if browser is None and bind is None:
+        return response
+    secure = current_app._get_current_object().config.get("SESSION_COOKIE_SECURE", False)
     if browser is not None:
         response.set_cookie(BROWSER_COOKIE, browser, max_age=400 * 86_400, httponly=True, samesite="Lax",
-                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
-    bind = g.pop("contest_bind", None)
+                            secure=secure)
     if bind is not None and response.status_code < 400:
         contest, participant_id, secret = bind
         last = max((r.ends for r in contest.rounds), default=utc_now())
         max_age = max(int((last - utc_now()).total_seconds()) + 30 * 86_400, 86_400)
         response.set_cookie(device_cookie_name(contest), f"{participant_id}.{secret}", max_age=max_age, httponly=True,
-                            samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+                            samesite="Lax", secure=secure)
     return response
 
 
@@ -161,6 +172,11 @@ def _forget(contest) -> None:
     known = dict(session.get(SESSION_KEY) or {})
     known.pop(str(contest.id), None)
     session[SESSION_KEY] = known
+
+
+def _contest():
+    """The contest :func:`published` loaded for this request."""
+    return g._get_current_object().contest
 
 
 def published(view):
@@ -171,7 +187,7 @@ def published(view):
         contest = get_contest(deployment(), slug)
         if contest is None or contest.status != "published":
             abort(404, description="Không tìm thấy cuộc thi này, hoặc cuộc thi chưa mở.")
-        g.contest = contest
+        g._get_current_object().contest = contest
         return view(slug, *args, **kwargs)
 
     return wrapped
@@ -200,7 +216,7 @@ def attempt_form(view):
 
     @wraps(view)
     def wrapped(slug, token, *args, **kwargs):
-        sent = request.form.get("csrf_token")
+        sent = request._get_current_object().form.get("csrf_token")
         if check_form_token(sent, ATTEMPT_FORM, token) is not FormTokenCheck.VALID:
             try:
                 validate_csrf(sent)
@@ -213,11 +229,11 @@ def attempt_form(view):
 
 def _own_attempt(token: str):
     """The attempt ``token`` of the participant this browser is (403 for anyone else)."""
-    dep = deployment()
-    attempt = attempts_mod.get_attempt(dep.db, token)
-    if attempt is None or attempt.contest_id != g.contest.id:
+    contest = _contest()
+    attempt = attempts_mod.get_attempt(deployment().db, token)
+    if attempt is None or attempt.contest_id != contest.id:
         abort(404, description="Không tìm thấy bài thi.")
-    if current_participant_id(g.contest) != attempt.participant_id:
+    if current_participant_id(contest) != attempt.participant_id:
         abort(403, description="Bài thi này không phải của bạn, hoặc thiết bị này chưa được xác nhận. Hãy chọn "
                                "“Tiếp tục dự thi” và xác nhận bằng mã gửi tới số điện thoại đã đăng ký.")
     return attempt
@@ -313,13 +329,13 @@ def landing(slug):
     """Rules, rounds and their dates, prizes; register, continue or start."""
     dep = deployment()
     now = utc_now()
-    contest = ensure_closed(dep, g.contest, now)
+    contest = ensure_closed(dep, _contest(), now)
     participant = None
     open_attempt = None
     used = 0
     pid = current_participant_id(contest)
     current = contest.current_round(now)
-    if not pid and "_flashes" not in session:
+    if not pid and "_flashes" not in session._get_current_object():
         return _anonymous_landing(dep, contest, now, current)
     if pid:
         participant = get_participant(dep.db, pid)
@@ -369,7 +385,7 @@ def _anonymous_landing(dep, contest, now, current):
     the most requested page of the contest, and rendering it was about 40 % of its cost."""
     upcoming = None if current else contest.next_round(now)
     # What the page shows of the rounds is in the key itself, should a round move without a new version.
-    key = (request.script_root, contest.id, contest.version,
+    key = (request._get_current_object().script_root, contest.id, contest.version,
            (current.id, current.name, current.closes) if current else None,
            (upcoming.id, upcoming.name, upcoming.opens) if upcoming else None)
     cache = memory(dep).setdefault("anonymous_landing", {})
@@ -426,12 +442,14 @@ def _registration_context(contest, values, errors):
 @published
 def register_view(slug):
     """Registration with consent to the processing of personal data (Decree 13/2023/NĐ-CP)."""
-    contest = g.contest
+    contest = _contest()
+    req = request._get_current_object()
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST":
-        values = {k: request.form.get(k, "") for k in ("full_name", "phone", "birth_year", "audience", "unit_id",
+    if req.method == "POST":
+        form = req.form
+        values = {k: form.get(k, "") for k in ("full_name", "phone", "birth_year", "audience", "unit_id",
                                                        "occupation", "citizen_id", "consent", "website", "start_now",
                                                        "email")}
         # "Đăng ký và bắt đầu làm bài" (checked by default): one round trip fewer on a slow connection.
@@ -487,7 +505,7 @@ def register_view(slug):
             # "Sửa thông tin đăng ký" from the code page: the form comes back as it was typed.
             values = {k: str(v) if v is not None else "" for k, v in pending["values"].items()}
             values.update(consent="1", start_now="1" if pending.get("start_now") else "", email=pending.get("email") or "")
-        elif "_flashes" not in session:
+        elif "_flashes" not in session._get_current_object():
             return _no_store(make_response(_blank_registration_form(contest)))
         else:
             values["start_now"] = "1"
@@ -561,10 +579,11 @@ def _ask_for_code(contest, audience, values: dict, start_now: bool) -> dict[str,
             verification.send_code(dep, contest, channel, address, client_key("contest-code"), now)
     except verification.CodeNotSent as exc:
         return {"phone": str(exc)}
-    pending = dict(session.get(PENDING_KEY) or {})
+    sess = session._get_current_object()
+    pending = dict(sess.get(PENDING_KEY) or {})
     pending[str(contest.id)] = {"kind": "register", "channel": channel, "address": address, "email": email,
                                 "values": cleaned_values, "start_now": start_now, "sent": int(now.timestamp())}
-    session[PENDING_KEY] = pending
+    sess[PENDING_KEY] = pending
     return {}
 
 
@@ -583,7 +602,7 @@ def _code_page(contest, pending: dict, errors: dict, status: int):
     answers every new participant's registration)."""
     sent_to = verification.masked(pending["channel"], pending["address"])
     channel_label = verification.CHANNEL_LABELS.get(pending["channel"], pending["channel"])
-    if errors or "_flashes" in session:
+    if errors or "_flashes" in session._get_current_object():
         html = render_template("contest/confirm.html", contest=contest, errors=errors, kind=pending["kind"],
                                sent_to=sent_to, channel_label=channel_label)
     else:
@@ -613,7 +632,8 @@ def _answer_token() -> str:
     :data:`ANSWER_TOKEN_SECONDS` (it lasts ``WTF_CSRF_TIME_LIMIT``, 8 hours); else a newly signed
     one. The code page answers every new participant's registration, and signing a token anew was
     a tenth of that page's work (issue #16)."""
-    sent = request.form.get("csrf_token", "") if request.method == "POST" and g.get("csrf_valid") else ""
+    req = request._get_current_object()
+    sent = req.form.get("csrf_token", "") if req.method == "POST" and g._get_current_object().get("csrf_valid") else ""
     # Only in a signed token's own shape: the signature's base64 decoding skips characters that
     # are not base64, so a valid token with '"><' after it passes the check, and put back as it
     # came it would close the page's attribute.
@@ -641,13 +661,14 @@ def official_email(text: str) -> str | None:
 
 
 def _pending(contest) -> dict | None:
-    return (session.get(PENDING_KEY) or {}).get(str(contest.id))
+    return (session._get_current_object().get(PENDING_KEY) or {}).get(str(contest.id))
 
 
 def _drop_pending(contest) -> None:
-    pending = dict(session.get(PENDING_KEY) or {})
+    sess = session._get_current_object()
+    pending = dict(sess.get(PENDING_KEY) or {})
     pending.pop(str(contest.id), None)
-    session[PENDING_KEY] = pending
+    sess[PENDING_KEY] = pending
 
 
 @bp.route("/<slug>/xac-nhan", methods=["GET", "POST"])
@@ -655,15 +676,16 @@ def _drop_pending(contest) -> None:
 @published
 def confirm_view(slug):
     """Type the code sent to the phone (or the official e-mail address) to register or resume."""
-    contest = g.contest
+    contest = _contest()
     pending = _pending(contest)
     if pending is None:
         return redirect(url_for(".register_view", slug=slug), code=303)
     dep = deployment()
+    req = request._get_current_object()
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST":
-        if request.form.get("gui_lai") == "1":
+    if req.method == "POST":
+        if req.form.get("gui_lai") == "1":
             try:
                 verification.send_code(dep, contest, pending["channel"], pending["address"], client_key("contest-code"))
             except verification.CodeNotSent as exc:
@@ -677,7 +699,7 @@ def confirm_view(slug):
             outcome = None
             with write_transaction(dep.db):
                 if verification.check_code(dep, contest, pending["channel"], pending["address"],
-                                           request.form.get("ma", "")):
+                                           req.form.get("ma", "")):
                     _drop_pending(contest)
                     outcome = _verified(contest, pending)
             if isinstance(outcome, attempts_mod.Attempt):  # rendered after the lock is released
@@ -903,7 +925,7 @@ def _page(title: str, template: str, status: int = 200, **context):
     cost about as much as rendering what differs."""
     contest = context["contest"]
     cache = memory(deployment()).setdefault("page_frames", {})
-    key = (request.script_root, contest.id, contest.version, title)
+    key = (request._get_current_object().script_root, contest.id, contest.version, title)
     frame = cache.get(key)
     if frame is None:
         if len(cache) >= 256:  # rounds × pages × versions: a handful; this only bounds a pathological case
@@ -912,7 +934,7 @@ def _page(title: str, template: str, status: int = 200, **context):
         # Kept deflated: a phone that accepts gzip gets the frame without compressing it again.
         frame = cache[key] = tuple(precompress(part) for part in html.split(_SLOT, 1))
     flashes = "".join(f'<p class="ok" role="status">{escape(message)}</p>\n' for message in get_flashed_messages())
-    body = current_app.jinja_env.get_template(template).render(**context)
+    body = current_app._get_current_object().jinja_env.get_template(template).render(**context)
     return _no_store(page_response([frame[0], *_with_secrets(flashes + body, context), frame[1]], status))
 
 
@@ -938,8 +960,8 @@ def _with_secrets(html: str, context: dict) -> list:
 
 
 def _wants_json() -> bool:
-    return request.headers.get("X-Requested-With") == "fetch" or \
-        request.accept_mimetypes.best == "application/json"
+    req = request._get_current_object()
+    return req.headers.get("X-Requested-With") == "fetch" or req.accept_mimetypes.best == "application/json"
 
 
 @bp.route("/<slug>/bai-thi/<token>/luu", methods=["POST"])
@@ -949,13 +971,14 @@ def _wants_json() -> bool:
 @published
 def save_view(slug, token):
     """Keep the answers so far (the "save" button; the page's script autosaves here)."""
-    contest = g.contest
+    contest = _contest()
     attempt = _own_attempt(token)
     dep = deployment()
     bank = attempts_mod.bank_for(dep, contest, attempt)
-    answers = attempts_mod.answers_from_form(attempt, bank, request.form)
+    form = request._get_current_object().form
+    answers = attempts_mod.answers_from_form(attempt, bank, form)
     try:
-        prediction = parse_prediction(contest.definition.prediction, request.form.get("du_doan"))
+        prediction = parse_prediction(contest.definition.prediction, form.get("du_doan"))
     except PredictionError:
         prediction = None
     try:
@@ -981,12 +1004,13 @@ def save_view(slug, token):
 @published
 def submit_view(slug, token):
     """Submit: scored on the server; accepted once, however many times it is sent."""
-    contest = g.contest
+    contest = _contest()
     attempt = _own_attempt(token)
     dep = deployment()
     bank = attempts_mod.bank_for(dep, contest, attempt)
-    answers = attempts_mod.answers_from_form(attempt, bank, request.form)
-    prediction_text = request.form.get("du_doan", "")
+    form = request._get_current_object().form
+    answers = attempts_mod.answers_from_form(attempt, bank, form)
+    prediction_text = form.get("du_doan", "")
     definition = contest.definition
     errors = {}
     prediction = None
@@ -996,7 +1020,7 @@ def submit_view(slug, token):
         except PredictionError as exc:
             errors["du_doan"] = str(exc)
         else:
-            timed_out = request.form.get("het_gio") == "1"  # the page's countdown submitted at 0:00
+            timed_out = form.get("het_gio") == "1"  # the page's countdown submitted at 0:00
             if prediction is None and not timed_out and attempt.status == "open" and not attempt.is_overdue(utc_now()):
                 errors["du_doan"] = "Vui lòng trả lời câu hỏi dự đoán trước khi nộp bài."
     if errors and attempt.status == "open" and not attempt.is_overdue(utc_now()):
@@ -1033,7 +1057,7 @@ def result_view(slug, token):
 def _result_page(dep, contest, attempt):
     now = utc_now()
     contest = ensure_closed(dep, contest, now)
-    g.contest = contest
+    g._get_current_object().contest = contest
     token = attempt.token
     slug = contest.slug
     if attempt.is_overdue(now):
