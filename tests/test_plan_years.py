@@ -8,12 +8,14 @@ import datetime as dt
 import json
 import re
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
 from ccch_core import progress
 from ccch_core.cli import make_cli
 from ccch_core.deployment import Deployment
+from ccch_core.periods import Period
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 2, 1, tzinfo=UTC)
@@ -189,3 +191,26 @@ def test_the_dashboard_says_which_plan_and_lets_you_choose(years, make_app, make
         switched.get_data(as_text=True)
     assert client.get("/?plan=khong-co").status_code == 404
     assert client.get("/?plan=duc-tho-2025&period=2025-13").status_code == 400
+
+
+def test_a_plugin_measure_of_another_years_plan_reads_that_plan(make_deployment, duc_tho_plan_path):
+    # A measure sums its counts up the units' tree of context.deployment.plan: for 2025's plan that
+    # must be 2025's plan (its units may differ), not the deployment's default (2024's).
+    dep = with_plan_2025(make_deployment(), plan_2025(duc_tho_plan_path.read_text(encoding="utf-8")))
+    try:
+        p2025 = dep.plan_by_id("duc-tho-2025")
+        seen = []
+
+        def measure(context):
+            seen.append(context.deployment.plan.id)
+            return {u.id: progress.MeasureValue(1.0) for u in context.units}
+
+        indicator = attrs.evolve(p2025.indicator("I5"), source="plugin:years_measure")
+        progress.evaluate_indicator(dep.db, p2025, indicator, Period.parse("2025-03"), now=NOW,
+                                    measures={"years_measure": measure}, deployment=dep)
+        progress.evaluate_indicator(dep.db, dep.plan, attrs.evolve(dep.plan.indicator("I5"), source="plugin:years_measure"),
+                                    Period.parse("2024-03"), now=NOW, measures={"years_measure": measure}, deployment=dep)
+        assert seen == ["duc-tho-2025", "duc-tho-2024"]
+        assert dep.plan.id == "duc-tho-2024"  # the deployment itself is unchanged
+    finally:
+        dep.close()

@@ -1702,6 +1702,19 @@ def _value_periods(indicator: Indicator, period: Period) -> list[Period]:
     return [period.rollup(indicator.period_type)]
 
 
+def _seen_through(deployment: Any, plan: Plan) -> Any:
+    """``deployment`` seen through ``plan`` (``Deployment.with_plan``) when it is one of its other
+    years' plans, so that a measure reading ``context.deployment.plan`` (to sum counts up the units'
+    tree: ``plan.sums_within``) reads the plan evaluated, whose units may differ from the default's
+    (communes merged or renamed between years)."""
+    if deployment is None or getattr(deployment, "plan", plan) is plan:
+        return deployment
+    try:
+        return deployment.with_plan(plan)
+    except (KeyError, AttributeError):  # a plan that is not the deployment's (a test's own)
+        return deployment
+
+
 def _plan_months(plan: Plan, period: Period) -> int:
     return sum(1 for m in period.months() if m.end_date >= plan.starts_on and m.start_date <= plan.ends_on)
 
@@ -1748,8 +1761,9 @@ def evaluate_indicator(
         # its answers; it is not the last month's figure).
         measure_periods = [period] if indicator.period_type.months <= period.type.months else value_periods
         per_unit: dict[str, list[tuple[Period, float | None, float | None, float | None]]] = {}
+        seen = _seen_through(deployment, plan)
         for vp in measure_periods:
-            computed = function(MeasureContext(deployment, indicator, vp, units))
+            computed = function(MeasureContext(seen, indicator, vp, units))
             for unit_id, mv in computed.items():
                 per_unit.setdefault(unit_id, []).append((vp, mv.value, mv.numerator, mv.denominator))
         for unit_id, entries in per_unit.items():

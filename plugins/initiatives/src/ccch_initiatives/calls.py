@@ -18,9 +18,10 @@ import attrs
 
 from ccch_core import audit
 from ccch_core.accounts import Role
+from ccch_core.periods import to_local
 from ccch_core.storage import utc_now_iso, write_transaction
 
-from .definition import CallDefinition, loads_definition
+from .definition import CallDefinition, DefinitionError, loads_definition
 
 MANAGER_ROLES = (Role.SYSTEM_ADMIN, Role.CONTEST_MANAGER)
 SECRETARY, JUDGE = "secretary", "judge"
@@ -96,10 +97,38 @@ def list_calls(db) -> list[Call]:
     return [_from(r) for r in rows]
 
 
+def plan_of_call(deployment, call: Call | CallDefinition | None):
+    """The plan whose units a call names and lists: the deployment's plan (``[deployment] plans``)
+    whose period holds the day the call opens, Vietnam time; the default plan when none does (or
+    for no call). A 2025 call in a deployment whose default plan is still 2024's lists 2025's
+    units: communes merged or renamed between the years are the new ones."""
+    if call is None:
+        return deployment.plan
+    definition = call.definition if isinstance(call, Call) else call
+    day = to_local(definition.opens_at).date()
+    plans = deployment.plans
+    if len(plans) > 1:
+        for plan in plans.values():
+            if plan.starts_on <= day <= plan.ends_on:
+                return plan
+    return deployment.plan
+
+
+def definition_for_deployment(deployment, text: str, **options) -> CallDefinition:
+    """``loads_definition`` with the units checked against the plan of the year the call opens in
+    (:func:`plan_of_call`); ``options`` go to ``loads_definition`` (``file``, ``limits``)."""
+    try:
+        opening = loads_definition(text, **options)  # its dates, to choose the plan
+    except DefinitionError:
+        opening = None  # the check below says what is wrong, in its words
+    return loads_definition(text, plan_of_call(deployment, opening), **options)
+
+
 def save_call(deployment, text: str, *, actor: str | None, now: dt.datetime | None = None) -> tuple[Call, bool]:
     """Create or update the call a TOML text defines (its ``slug`` names it). Returns (call,
-    created). Once entries are in, the categories and criteria keys they use must stay."""
-    definition = loads_definition(text, deployment.plan)
+    created). Once entries are in, the categories and criteria keys they use must stay. The units
+    it names are checked against the plan of the year it opens in (:func:`plan_of_call`)."""
+    definition = definition_for_deployment(deployment, text)
     stamp = utc_now_iso(now)
     with write_transaction(deployment.db) as db:
         row = db.execute("select id from initiative_calls where slug = ?", [definition.slug]).fetchone()
@@ -178,7 +207,7 @@ def appoint(deployment, call: Call, username: str, role: str, unit_id: str | Non
     if user is None:
         raise CallError(f"Không có tài khoản “{(username or '')[:64]}”. Hãy tạo tài khoản trước.")
     unit_id = unit_id or user.unit_id
-    if unit_id and not deployment.plan.has_unit(unit_id):
+    if unit_id and not plan_of_call(deployment, call).has_unit(unit_id):
         raise CallError(f"Không có đơn vị “{unit_id[:64]}” trong kế hoạch.")
     with write_transaction(deployment.db) as db:
         existing = seat_of(db, call.id, user.username)
@@ -210,7 +239,7 @@ def _drop_conflicting(deployment, db, call: Call, username: str, unit_id: str | 
                                               "username = ?", [call.id, username]).fetchall():
         row = db.execute("select unit_id, authors from initiative_entries where id = ?", [entry_id]).fetchone()
         units = {row[0]} | {a.get("unit_id") for a in json.loads(row[1] or "[]") if a.get("unit_id")}
-        if units_conflict(deployment.plan, unit_id, units):
+        if units_conflict(plan_of_call(deployment, call), unit_id, units):
             drop.append(assignment_id)
     for assignment_id in drop:
         db.execute("delete from initiative_scores where assignment_id = ?", [assignment_id])

@@ -21,12 +21,14 @@ from .calls import (
     ROUNDS,
     CallError,
     appoint,
+    definition_for_deployment,
     get_call,
     list_calls,
     panel,
+    plan_of_call,
     save_call,
 )
-from .definition import DefinitionError, loads_definition
+from .definition import DefinitionError
 from .documents import DocumentError, check_document, plain_docx
 from .entries import EntryError, check_form, submit_entry
 from .judging import (
@@ -74,8 +76,8 @@ def initiatives_group():
 def check_command(deployment, path):
     """Check a call's TOML file; print every problem."""
     try:
-        definition = loads_definition(_read(path, deployment), deployment.plan, file=Path(path).name,
-                                      limits=limits_of(deployment))
+        definition = definition_for_deployment(deployment, _read(path, deployment), file=Path(path).name,
+                                               limits=limits_of(deployment))
     except DefinitionError as exc:
         raise click.ClickException("\n".join(exc.problems)) from None
     click.echo(f"OK: {definition.title} — {len(definition.categories)} lĩnh vực, {len(definition.criteria)} tiêu chí, "
@@ -167,7 +169,7 @@ def entries_load(deployment, slug, path):
             form[f"author_{n}"], form[f"author_unit_{n}"] = name, unit
         form["consent"] = "1"
         try:
-            fields = check_form(deployment.plan, call, form)
+            fields = check_form(plan_of_call(deployment, call), call, form)
             if item.get("document"):
                 data = read_limited(Path(path).parent / item["document"], None, limits_of(deployment))
             else:
@@ -260,7 +262,7 @@ def certificates_command(deployment, slug, output):
     awards = awards_of(deployment.db, call)
     if not awards:
         raise click.ClickException("Chưa xét giải: ccch initiatives awards " + slug)
-    Path(output).write_bytes(certificates_pdf(deployment.plan, call, awards))
+    Path(output).write_bytes(certificates_pdf(plan_of_call(deployment, call), call, awards))
     click.echo(f"{len(awards)} giấy chứng nhận: {output}")
 
 
@@ -284,7 +286,7 @@ def decision_command(deployment, slug, output, number, day, signer_name):
     call = _call(deployment, slug)
     if not awards_of(deployment.db, call):
         raise click.ClickException("Chưa xét giải: ccch initiatives awards " + slug)
-    fields = saved_draft(deployment.db, deployment.plan, call).as_form()
+    fields = saved_draft(deployment.db, plan_of_call(deployment, call), call).as_form()
     given = {"number": number, "day": day.date().isoformat() if day else None, "signer_name": signer_name}
     fields.update({k: v for k, v in given.items() if v is not None})
     try:

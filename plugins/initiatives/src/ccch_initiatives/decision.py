@@ -23,7 +23,7 @@ from ccch_core.periods import to_local, utc_now
 from ccch_core.report import Column, Table
 from ccch_core.storage import write_transaction
 
-from .calls import Call
+from .calls import Call, plan_of_call
 from .definition import ENTRANTS, clean_block, clean_line
 from .judging import AwardRow, awards_of
 
@@ -259,4 +259,5 @@ def decision_for(deployment, call: Call, draft: DecisionDraft | None = None) -> 
     """The decision on ``call``'s awards with ``draft`` (default: the saved one); ValueError when no
     award is decided yet."""
     db = deployment.db
-    return build_decision(deployment.plan, call, awards_of(db, call), draft or saved_draft(db, deployment.plan, call))
+    plan = plan_of_call(deployment, call)
+    return build_decision(plan, call, awards_of(db, call), draft or saved_draft(db, plan, call))

@@ -30,7 +30,7 @@ import attrs
 from ccch_core import audit
 from ccch_core.storage import utc_now_iso, write_transaction
 
-from .calls import JUDGE, ROUNDS, Call, Seat, panel
+from .calls import JUDGE, ROUNDS, Call, Seat, panel, plan_of_call
 from .entries import Entry, entries_of, get_entry
 
 
@@ -152,7 +152,7 @@ def assign_judges(deployment, call: Call, round_: str, *, actor: str | None, per
         raise JudgingError("Vòng chấm không hợp lệ.")
     definition = call.definition
     need = per_entry or (definition.final_judges_per_entry if round_ == "final" else definition.judges_per_entry)
-    plan = deployment.plan
+    plan = plan_of_call(deployment, call)
     stamp = utc_now_iso(now)
     with write_transaction(deployment.db) as db:
         judges = panel(db, call.id, JUDGE)
@@ -239,7 +239,7 @@ def add_judge(deployment, call: Call, entry: Entry, round_: str, *, actor: str |
               username: str | None = None, now: dt.datetime | None = None) -> str:
     """One more judge for an entry (a flagged disagreement): ``username`` or the least-loaded
     eligible judge. Returns the judge's username."""
-    plan = deployment.plan
+    plan = plan_of_call(deployment, call)
     with write_transaction(deployment.db) as db:
         declared = declared_conflicts(db, call.id)
         taken = {a.username for a in assignments(db, call.id, round_, entry_id=entry.id)}

@@ -50,6 +50,7 @@ from .calls import (
     get_call,
     list_calls,
     panel,
+    plan_of_call,
     save_call,
     seat_of,
     seats_of_user,
@@ -124,7 +125,12 @@ def _call_or_404(slug: str):
 
 
 def _units(call):
-    return eligible_units(deployment().plan, call)
+    return eligible_units(_plan(call), call)
+
+
+def _plan(call):
+    """The plan of the year the call opens in (``calls.plan_of_call``)."""
+    return plan_of_call(deployment(), call)
 
 
 def _picked(plan, form, names, allowed=None):
@@ -192,7 +198,7 @@ def _form_page(call, values, errors, status=200, entry=None, choices=None):
     picker = unit_picker.needs_picker(len(units))
     return render_template("initiatives/entry_form.html", call=call, values=values, errors=errors,
                            units=[] if picker else units, picker=picker,
-                           choices=_choices(deployment().plan, values, _entry_unit_fields(), choices) if picker else {},
+                           choices=_choices(_plan(call), values, _entry_unit_fields(), choices) if picker else {},
                            entrants=ENTRANTS, entry=entry, max_authors=entries_mod.MAX_AUTHORS, now=_now(),
                            form_token=issue_form_token(FORM_PURPOSE, call.slug)), status
 
@@ -273,9 +279,9 @@ def submit(slug):
     eligible = _units(call)
     if unit_picker.needs_picker(len(eligible)):
         ids = {u.id for u in eligible}
-        form, picked_errors, choices = _picked(dep.plan, form, _entry_unit_fields(), allowed=lambda u: u.id in ids)
+        form, picked_errors, choices = _picked(_plan(call), form, _entry_unit_fields(), allowed=lambda u: u.id in ids)
     try:
-        fields = check_form(dep.plan, call, form)
+        fields = check_form(_plan(call), call, form)
     except EntryError as exc:
         errors.update(exc.errors)
     errors.update(picked_errors)
@@ -335,9 +341,9 @@ def lookup(slug):
     if unit_picker.needs_picker(len(eligible)):
         # The form shows the units by name (the picker), as when the entry was sent: resolved alike.
         ids = {u.id for u in eligible}
-        form, picked_errors, choices = _picked(dep.plan, form, _entry_unit_fields(), allowed=lambda u: u.id in ids)
+        form, picked_errors, choices = _picked(_plan(call), form, _entry_unit_fields(), allowed=lambda u: u.id in ids)
     try:
-        fields = check_form(dep.plan, call, form)
+        fields = check_form(_plan(call), call, form)
     except EntryError as exc:
         errors.update(exc.errors)
     errors.update(picked_errors)
@@ -471,19 +477,20 @@ def _setup_page(call):
     from . import setup_form
 
     dep = deployment()
+    plan = plan_of_call(dep, call)  # a new call: the default plan
     errors: dict[str, str] = {}
     problems: list[str] = []
-    picker = unit_picker.needs_picker(len(dep.plan.units))
+    picker = unit_picker.needs_picker(len(plan.units))
     choices = None
     if request.method == "POST":
         form = request.form
         if picker:
             # The organiser typed by name (the core's unit picker).
-            form, errors, choices = _picked(dep.plan, form, ["organiser"], allowed=lambda u: not u.external)
+            form, errors, choices = _picked(plan, form, ["organiser"], allowed=lambda u: not u.external)
         try:
             if errors:
                 raise setup_form.SetupError(errors, [f"Đơn vị tổ chức: {errors['organiser']}"])
-            text, _definition = setup_form.definition_from_form(form, dep.plan, slug=call.slug if call else None)
+            text, _definition = setup_form.definition_from_form(form, plan, slug=call.slug if call else None)
             saved, _created = save_call(dep, text, actor=g.user.username)
         except setup_form.SetupError as exc:
             errors, problems = exc.errors, exc.problems
@@ -501,9 +508,9 @@ def _setup_page(call):
                   "retention_days": "730", "entrant_person": "1", "entrant_group": "1", "entrant_unit": "1",
                   "opens_time": "07:00", "closes_time": "17:00"}
     return render_template("initiatives/setup.html", call=call, values=values, errors=errors, problems=problems,
-                           units=[] if picker else dep.plan.units, picker=picker,
-                           choices=_choices(dep.plan, values, ["organiser"], choices) if picker else {},
-                           groups=dep.plan.unit_groups, entrants=ENTRANTS,
+                           units=[] if picker else plan.units, picker=picker,
+                           choices=_choices(plan, values, ["organiser"], choices) if picker else {},
+                           groups=plan.unit_groups, entrants=ENTRANTS,
                            aggregations=AGGREGATIONS, rows=setup_form), (422 if problems else 200)
 
 
@@ -513,13 +520,13 @@ def members(slug):
     call = _call_or_404(slug)
     dep = deployment()
     errors = {}
-    picker = unit_picker.needs_picker(len(dep.plan.units))
+    picker = unit_picker.needs_picker(len(_plan(call).units))
     choices = None
     if request.method == "POST":
         form = request.form
         if picker and form.get("action") != "remove":
             # The judge's unit typed by name (the core's unit picker); empty: the account's unit.
-            form, errors, choices = _picked(dep.plan, form, ["unit_id"])
+            form, errors, choices = _picked(_plan(call), form, ["unit_id"])
         try:
             if errors:
                 raise CallError(errors["unit_id"])
@@ -535,8 +542,8 @@ def members(slug):
         except CallError as exc:
             errors.setdefault("unit_id" if errors else "username", str(exc))
     return render_template("initiatives/members.html", call=call, seats=panel(dep.db, call.id), roles=PANEL_ROLES,
-                           units=[] if picker else dep.plan.units, picker=picker,
-                           choices=_choices(dep.plan, request.form, ["unit_id"], choices) if picker else {},
+                           units=[] if picker else _plan(call).units, picker=picker,
+                           choices=_choices(_plan(call), request.form, ["unit_id"], choices) if picker else {},
                            errors=errors, values=request.form), (422 if errors else 200)
 
 
@@ -571,7 +578,7 @@ def secretary(slug):
                             "group by username", [call.id, round_]).fetchall())
     return render_template("initiatives/secretary.html", call=call, round=round_, rounds=ROUNDS, ranked=ranked,
                            docs=docs, similar=similar, codes=codes, judges=judges, loads=loads, withdrawn=withdrawn,
-                           plan=deployment().plan, manager=_is_manager(), now=utc_now(),
+                           plan=_plan(call), manager=_is_manager(), now=utc_now(),
                            awards=awards_of(db, call), repeated=repeated)
 
 
@@ -633,7 +640,7 @@ def secretary_entry(slug, entry_id):
             sheets.append((round_, a, scores_of(db, a.id)))
     token = issue_form_token("initiatives-anonymise", f"{call.slug}:{entry.id}:{g.user.username}")
     return render_template("initiatives/secretary_entry.html", call=call, entry=entry, rounds=ROUNDS, sheets=sheets,
-                           info=document_info(db, entry.id), plan=deployment().plan, anonymise_token=token)
+                           info=document_info(db, entry.id), plan=_plan(call), anonymise_token=token)
 
 
 @panel_bp.route("/<slug>/bai/<int:entry_id>/tai-lieu")
@@ -701,7 +708,7 @@ def certificates(slug):
     awards = awards_of(deployment().db, call)
     if not awards:
         abort(404, description="Chưa xét giải.")
-    data = certificates_pdf(deployment().plan, call, awards)
+    data = certificates_pdf(_plan(call), call, awards)
     return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
                      download_name=f"giay-chung-nhan-{call.slug}.pdf")
 
@@ -735,7 +742,7 @@ def decision(slug):
         abort(404, description="Chưa xét giải: xét giải trước rồi soạn quyết định.")
     writer = ("decision", "docx") in document_writers(dep)
     errors: dict[str, str] = {}
-    draft = saved_draft(dep.db, dep.plan, call)
+    draft = saved_draft(dep.db, _plan(call), call)
     values = draft.as_form()
     if request.method == "POST":
         values = {k: str(request.form.get(k) or "")[:20_000] for k in DECISION_LABELS}
@@ -800,7 +807,7 @@ def blind_title(entry) -> dict:
 def judge_index(slug):
     call, seat = _judge_seat(slug)
     db = deployment().db
-    plan = deployment().plan
+    plan = _plan(call)
     declared = declared_conflicts(db, call.id)
     entries = {e.id: e for e in entries_of(db, call.id)}
     scored = dict(db.execute(
@@ -826,7 +833,7 @@ def _judge_assignment(slug, assignment_id):
     if assignment is None or assignment.call_id != call.id or assignment.username != seat.username:
         abort(404)
     entry = get_entry(db, assignment.entry_id)
-    if entry is None or not may_judge(deployment().plan, seat, entry, declared_conflicts(db, call.id)):
+    if entry is None or not may_judge(_plan(call), seat, entry, declared_conflicts(db, call.id)):
         abort(404)
     return call, seat, assignment, entry
 
