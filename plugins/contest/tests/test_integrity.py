@@ -18,6 +18,8 @@ from ccch_contest.participants import (
     drop_erasure_markers,
     find_by_phone,
     register,
+    register_verified,
+    validate_registration,
     verify_citizen_id,
 )
 from ccch_contest.personal_data import erase_participant
@@ -127,6 +129,38 @@ def test_a_stale_marker_is_dropped_by_the_registration_itself(dep):
     after = contest.rounds[0].ends
     again = register(dep, contest, form(1), "a", now=after)
     assert row_of(dep, person.id)["phone_hash"] is None and row_of(dep, again.id)["phone_hash"]
+
+
+def test_a_verified_registration_looks_the_number_up_once(dep):
+    """The code step's registration (register_verified) against every row a number can have —
+    none, a live registration, an erasure marker of a round still open, a stale marker — answers
+    as before with one look-up of the number (issue #16: it was looked up twice)."""
+    contest = closing_soon(dep)
+    statements: list[str] = []
+
+    def verified(n: int, now: dt.datetime = NOW):
+        statements.clear()
+        values = validate_registration(dep, contest, form(n), now)
+        outcome = register_verified(dep, contest, values, verified_by="sms", client_key="a", now=now)
+        lookups = [s for s in statements if s.startswith("select") and "phone_hash =" in s]
+        return outcome, len(lookups)
+
+    dep.db.conn.set_trace_callback(statements.append)
+    try:
+        (person, outcome), lookups = verified(1)
+        assert outcome == "registered" and lookups == 1
+        (again, outcome), lookups = verified(1)
+        assert (again.id, outcome, lookups) == (person.id, "existing", 1)
+        A.start_attempt(dep, contest, person.id, now=NOW)
+        erase_participant(dep, contest, person.id, None, now=NOW)
+        assert verified(1) == ((None, "blocked"), 1)  # the marker, while the round is open
+        assert row_of(dep, person.id)["phone_hash"]
+        after = contest.rounds[0].ends
+        (fresh, outcome), lookups = verified(1, after)
+        assert outcome == "registered" and fresh.id != person.id and lookups == 1
+        assert row_of(dep, person.id)["phone_hash"] is None  # the stale marker dropped
+    finally:
+        dep.db.conn.set_trace_callback(None)
 
 
 # -- 2. probing registered numbers ----------------------------------------------------------------

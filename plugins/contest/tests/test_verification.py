@@ -87,6 +87,27 @@ def test_registration_waits_for_the_code_the_phone_received(dep, app):
     assert dep.db.execute("select count(*) from contest_devices where kind = 'device'").fetchone()[0] == 1
 
 
+def test_the_code_step_reads_the_new_participant_once(dep, app):
+    """Typing the code registers, binds the device and starts the attempt in one transaction: the
+    new participant is read back once (the start uses that read), and the device's one insert takes
+    no savepoint of its own (issue #16: each statement is about 26,000 instructions)."""
+    client = app.test_client()
+    sent = post_registration(client)
+    statements: list[str] = []
+    dep.db.conn.set_trace_callback(statements.append)
+    try:
+        done = client.post(BASE + "/xac-nhan", data={"csrf_token": csrf_from(page(sent)), "ma": codes_sent(dep)[-1]})
+    finally:
+        dep.db.conn.set_trace_callback(None)
+    assert done.status_code == 200 and "/bai-thi/" in page(done)
+    attempt = A.get_attempt(dep.db, re.search(r"/bai-thi/([\w-]+)", page(done)).group(1))
+    participant = dep.db.execute("select id, audience, unit_id from contest_participants").fetchone()
+    assert (attempt.participant_id, attempt.audience, attempt.unit_id) == tuple(participant)
+    assert len([s for s in statements if s.startswith("select * from contest_participants")]) == 1
+    device = next(i for i, s in enumerate(statements) if s.startswith("insert into contest_devices"))
+    assert statements[device - 1] != "SAVEPOINT ccch_write" and statements[device + 1] != "RELEASE SAVEPOINT ccch_write"
+
+
 def test_the_code_page_carries_the_token_the_registration_was_sent_with(dep, app, monkeypatch):
     """The code page answering the registration carries the form's own CSRF token again (the
     browser has it; signing a new one was a tenth of that page's work) while it is under an hour

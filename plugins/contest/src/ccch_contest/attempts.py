@@ -50,7 +50,7 @@ from .contests import Contest, RoundState
 from .counting import from_ms, iso_ms, ms, rank_keys, refresh_counted
 from .definition import MAX_PREDICTION, Audience, ContestDefinition
 from .locking import serialized
-from .participants import Throttled, _check_rate
+from .participants import Participant, Throttled, _check_rate
 from .settings import settings_of
 from .sql import query
 from .state import memory
@@ -251,8 +251,10 @@ class Started:
 
 
 def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.datetime | None = None,
-                  rng: random.Random | None = None) -> Started:
-    """Start (or resume) the participant's attempt in the round open now."""
+                  rng: random.Random | None = None, participant: Participant | None = None) -> Started:
+    """Start (or resume) the participant's attempt in the round open now. ``participant``: the
+    participant as the caller read them in its own write transaction (registering), which saves
+    reading them again; otherwise they are read here."""
     now = now or utc_now()
     # A generator seeded from the OS for each draw: as unpredictable as SystemRandom (nobody sees
     # the seed, and one draw shows far fewer than the outputs needed to rebuild the state), without
@@ -269,14 +271,16 @@ def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.
             f" Vòng tiếp theo bắt đầu lúc {_local(upcoming.opens)}." if upcoming else ""))
     db = deployment.db
     bank = load_bank(deployment, contest.id, contest.bank_version)
-    row = next(query(db, "select * from contest_participants where id = ? and contest_id = ?",
-                        [participant_id, contest.id]), None)
-    if row is None or row["deleted_at"]:
+    if participant is None or participant.id != participant_id:
+        row = next(query(db, "select * from contest_participants where id = ? and contest_id = ?",
+                         [participant_id, contest.id]), None)
+        participant = Participant.from_row(row) if row else None
+    if participant is None or participant.contest_id != contest.id or participant.deleted_at:
         raise NotAllowed("Không tìm thấy thông tin đăng ký dự thi của bạn.")
-    if row["disqualified"]:
-        raise NotAllowed("Bài dự thi của bạn đã bị loại: " + (row["disqualified_reason"] or "") )
+    if participant.disqualified:
+        raise NotAllowed("Bài dự thi của bạn đã bị loại: " + (participant.disqualified_reason or ""))
     try:
-        audience = definition.audience(row["audience"])
+        audience = definition.audience(participant.audience)
     except KeyError:
         raise NotAllowed("Đối tượng dự thi của bạn không còn trong cuộc thi.") from None
     # The draw happens before the lock: it needs no database, and the transaction stays short.
@@ -309,10 +313,10 @@ def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.
             "insert into contest_attempts (token, contest_id, round_id, participant_id, audience, unit_id, attempt_no, "
             "status, started_at, started_ms, deadline_ms, accept_until_ms, questions) "
             "values (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
-            [token, contest.id, round_state.id, participant_id, audience.key, row["unit_id"], used + 1,
+            [token, contest.id, round_state.id, participant_id, audience.key, participant.unit_id, used + 1,
              iso_ms(now), started_ms, deadline, accept_until, json.dumps(drawn, separators=(",", ":"))],
         ).lastrowid
-    attempt = Attempt(attempt_id, token, contest.id, round_state.id, participant_id, audience.key, row["unit_id"],
+    attempt = Attempt(attempt_id, token, contest.id, round_state.id, participant_id, audience.key, participant.unit_id,
                       used + 1, "open", iso_ms(now), started_ms, deadline, accept_until, tuple(drawn), {}, None, None,
                       None, None, None, None, None, None, False, False, False, None)
     return Started(attempt, False)

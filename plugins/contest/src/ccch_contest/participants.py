@@ -240,11 +240,17 @@ def _refusal(db, contest: Contest, column: str, value: str, now: dt.datetime) ->
     docstring) while a round the erased participant entered is open: registering again would give
     a second attempt in that round. A marker whose rounds have all closed has done its job and is
     dropped here, and the number registers afresh."""
-    field, taken = _TAKEN[column]
     row = db.execute(f"select id, deleted_at from contest_participants where contest_id = ? and {column} = ?",
                      [contest.id, value]).fetchone()
+    return _refusal_of(db, contest, column, row, now)
+
+
+def _refusal_of(db, contest: Contest, column: str, row, now: dt.datetime) -> dict[str, str] | None:
+    """:func:`_refusal` for the row (id, deleted_at) the number's hash finds, already read (None:
+    no row). A number has at most one row per contest (a unique index on the hash)."""
     if row is None:
         return None
+    field, taken = _TAKEN[column]
     if row[1] is None:
         return {field: taken}
     if _rounds_entered_open(db, contest, row[0], now):
@@ -335,11 +341,12 @@ def register_verified(deployment, contest: Contest, values: Mapping[str, Any], *
     sealed = seal_contact(deployment, values["phone"]) if settings.keep_contact_phone else None
     db = deployment.db
     with serialized(deployment):
-        row = db.execute("select id from contest_participants where contest_id = ? and phone_hash = ? and "
-                         "deleted_at is null", [contest.id, hashed]).fetchone()
-        if row is not None:
+        # One look-up of the number serves both questions (its row, if any, is live or a marker).
+        row = db.execute("select id, deleted_at from contest_participants where contest_id = ? and phone_hash = ?",
+                         [contest.id, hashed]).fetchone()
+        if row is not None and row[1] is None:
             return get_participant(db, row[0]), "existing"
-        if _refusal(db, contest, "phone_hash", hashed, now) or (
+        if _refusal_of(db, contest, "phone_hash", row, now) or (
                 cid_hash and _refusal(db, contest, "citizen_id_hash", cid_hash, now)):
             return None, "blocked"
         participant_id = _insert(db, contest, dict(values), hashed, cid_hash, settings, contest.definition.consent(),

@@ -126,13 +126,21 @@ def _secret_hash(deployment, secret: str) -> str:
     return privacy.keyed_hash(deployment.secret_key, "contest-device", secret)
 
 
+_BIND = "insert into contest_devices (participant_id, kind, secret_hash, created_at) values (?, 'device', ?, ?)"
+
+
 def bind_device(deployment, participant_id: int, now: dt.datetime | None = None) -> str:
     """A new device secret for ``participant_id`` (its hash stored; in the caller's transaction if
     one is open); the caller sets the cookie."""
     secret = secrets.token_urlsafe(24)
-    with write_transaction(deployment.db) as db:
-        db.execute("insert into contest_devices (participant_id, kind, secret_hash, created_at) values (?, 'device', ?, ?)",
-                   [participant_id, _secret_hash(deployment, secret), utc_now_iso(now or utc_now())])
+    db = deployment.db
+    params = [participant_id, _secret_hash(deployment, secret), utc_now_iso(now or utc_now())]
+    if db.conn.in_transaction:
+        # One statement is atomic by itself: no savepoint of its own (as ccch_core.ratelimit.hit).
+        db.execute(_BIND, params)
+    else:
+        with write_transaction(db):
+            db.execute(_BIND, params)
     return secret
 
 

@@ -484,7 +484,7 @@ def register_view(slug):
                     _remember(contest, participant.id)  # the device secret in the same transaction
                     if start_now:
                         try:
-                            started = attempts_mod.start_attempt(dep, contest, participant.id)
+                            started = attempts_mod.start_attempt(dep, contest, participant.id, participant=participant)
                         except (AttemptError, Throttled):
                             pass  # registered all the same; the landing page says why (bank not ready…)
         except Throttled as exc:
@@ -740,7 +740,7 @@ def _verified(contest, pending: dict):
         return redirect(url_for(".landing", slug=slug), code=303)
     if pending.get("start_now") and contest.current_round(utc_now()) is not None:
         try:
-            started = attempts_mod.start_attempt(dep, contest, participant.id)
+            started = attempts_mod.start_attempt(dep, contest, participant.id, participant=participant)
         except (AttemptError, Throttled):
             pass
         else:
