@@ -80,6 +80,33 @@ def test_option_order_is_drawn_and_form_positions_map_back(dep, contest):
     assert len(orders) > 10  # option orders vary
 
 
+def test_an_option_order_is_the_shuffle_of_the_option_indexes(dep, contest):
+    """The drawn order is the permutation random.shuffle makes of the option indexes, stored as
+    their digits: the same generator gives the same draw, and leaves the same state behind (the
+    order is shuffled as text, issue #16)."""
+    bank = load_bank(dep, contest.id, contest.bank_version)
+    definition = contest.definition
+    audience = definition.audience("cbccvc")
+    assert definition.shuffle_questions and definition.shuffle_options
+    plan = A.draw_plan(bank, definition, audience)
+    for seed in range(20):
+        drawn = A.draw(bank, definition, audience, rng := random.Random(seed))
+        reference = random.Random(seed)
+        chosen = []
+        for pool, count in plan.quotas:
+            chosen.extend(reference.sample(pool, count))
+        chosen.extend(reference.sample(plan.rest, plan.wanted - len(chosen)))
+        reference.shuffle(chosen)
+        orders = []
+        for qid in chosen:
+            indexes = list(range(len(bank.questions[qid].options)))
+            if bank.questions[qid].type != "true_false":
+                reference.shuffle(indexes)
+            orders.append((qid, "".join(map(str, indexes))))
+        assert drawn == orders
+        assert rng.random() == reference.random()
+
+
 def test_draw_refuses_when_the_bank_is_short(dep):
     data = contest_data()
     data["audiences"][0]["quotas"] = {"Văn bản": 18}
@@ -293,6 +320,22 @@ def test_answers_from_the_form_ignore_values_the_page_never_offered(dep, contest
     form[f"q{single}"] = ["1", "2"]
     answers = A.answers_from_form(attempt, bank, Form(form))
     assert len(answers[str(single)]) == 1  # one choice for a single-choice question
+
+
+def test_a_position_is_one_or_two_ascii_digits_within_the_options(dep, contest):
+    """What a form may send as a displayed position: "2", "02" or " 2 " are the second option;
+    "0", "100", "2.0", "²", "٢", "-1" and an empty value are nothing the page offered."""
+    person = add_participant(dep, contest, 1)
+    attempt = A.start_attempt(dep, contest, person.id).attempt
+    bank = A.bank_for(dep, contest, attempt)
+    qid, order = attempt.questions[0]
+    second = bank.questions[qid].options[int(order[1])][0]
+    for sent in ("2", "02", " 2 ", ["2", "02"]):
+        assert A.answers_from_form(attempt, bank, Form({"q1": sent})).get("1") == [second], sent
+    last = str(len(order))
+    assert A.answers_from_form(attempt, bank, Form({"q1": last}))["1"] == [bank.questions[qid].options[int(order[-1])][0]]
+    for sent in ("0", "00", "100", str(len(order) + 1), "2.0", "\u00b2", "\u0662", "-1", "", " ", "b"):
+        assert "1" not in A.answers_from_form(attempt, bank, Form({"q1": sent})), sent
 
 
 def test_disqualified_participants_cannot_start(dep, contest):

@@ -10,6 +10,7 @@ import re
 import threading
 from html.parser import HTMLParser
 
+import attrs
 import pytest
 from ccch_contest import attempts as A
 from ccch_contest.participants import REFUSED
@@ -586,3 +587,41 @@ def test_the_attempt_page_token_is_good_for_that_attempt_only(app, dep, contest)
     done = owner.post(url + "/nop", data=data)
     assert done.status_code == 200 and done.headers["X-Contest-Submission"] == "accepted"
     assert attempt_of(dep, url).score == 19
+
+
+def test_the_questions_markup(dep, contest):
+    """The attempt page's questions, character for character: a fieldset per question, the
+    options in the drawn order with their displayed positions and letters, the choices kept
+    checked, the hint on a multiple-choice question (the markup is built from pieces, issue #16)."""
+    from ccch_contest.web.public import render_questions
+    from ccch_contest_testing import add_participant
+    from markupsafe import Markup, escape
+
+    person = add_participant(dep, contest, 1)
+    attempt = A.start_attempt(dep, contest, person.id).attempt
+    bank = A.bank_for(dep, contest, attempt)
+    kinds = {bank.questions[qid].type for qid, _ in attempt.questions}
+    assert kinds == {"single", "multiple", "true_false"}
+    answers = {}
+    for position, (qid, _) in enumerate(attempt.questions, start=1):
+        keys = [key for key, _ in bank.questions[qid].options]
+        if position % 3:
+            answers[str(position)] = keys[position % len(keys):][:2 if bank.questions[qid].type == "multiple" else 1]
+    attempt = attrs.evolve(attempt, answers=answers)
+    expected = []
+    for position, (qid, order) in enumerate(attempt.questions, start=1):
+        question = bank.questions[qid]
+        multiple = question.type == "multiple"
+        hint = (' <span class="hint">(có thể chọn nhiều phương án)</span>'
+                if multiple and "chọn tất cả" not in question.prompt else "")
+        expected.append(f'<fieldset class="q">\n  <legend>Câu {position}. {escape(question.prompt)}{hint}</legend>\n')
+        for shown, index in enumerate(order):
+            key, label = question.options[int(index)]
+            checked = " checked" if key in answers.get(str(position), []) else ""
+            expected.append(f'  <label class="opt"><input type="{"checkbox" if multiple else "radio"}" '
+                            f'name="q{position}" value="{shown + 1}"{checked}> {"ABCDEFGH"[shown]}. {escape(label)}'
+                            '</label>\n')
+        expected.append("</fieldset>\n")
+    rendered = render_questions(attempt, bank)
+    assert isinstance(rendered, Markup) and str(rendered) == "".join(expected)
+    assert rendered.count(" checked") == sum(len(v) for v in answers.values())

@@ -220,13 +220,24 @@ def draw(bank: Bank, definition: ContestDefinition, audience: Audience, rng: ran
         position = {qid: i for i, qid in enumerate(bank.active)}
         chosen.sort(key=lambda qid: position.get(qid, qid))
     drawn = []
+    shuffle = definition.shuffle_options
     for qid in chosen:
-        n = len(bank.questions[qid].options)
-        order = list(range(n))
-        if definition.shuffle_options and bank.questions[qid].type != "true_false":
-            rng.shuffle(order)
-        drawn.append((qid, "".join(str(i) for i in order)))
+        question = bank.questions[qid]
+        # The option indexes as the digits stored ("2031"): shuffled as characters, the same
+        # permutation as of the numbers, without turning each back into text.
+        order = _INDEXES[:len(question.options)]
+        if shuffle and question.type != "true_false":
+            digits = list(order)
+            rng.shuffle(digits)
+            order = "".join(digits)
+        drawn.append((qid, order))
     return drawn
+
+
+_INDEXES = "0123456789"
+"""Option indexes as a drawn order stores them: one digit each (a question has at most 8 options)."""
+OPTION_INDEX = {digit: index for index, digit in enumerate(_INDEXES)}
+"""The option index each digit of a drawn order stands for (``int(digit)``, without parsing)."""
 
 
 def _new_token() -> str:
@@ -340,16 +351,18 @@ def answers_from_form(attempt: Attempt, bank: Bank, form) -> dict[str, list[str]
     """The option keys chosen on the attempt form (fields ``q1``… hold displayed positions).
     Values that are not a position of the question are ignored (nothing the page offered)."""
     answers: dict[str, list[str]] = {}
+    getlist = getattr(form, "getlist", None)
     for index, (qid, order) in enumerate(attempt.questions, start=1):
         question = bank.questions[qid]
-        values = form.getlist(f"q{index}") if hasattr(form, "getlist") else form.get(f"q{index}", [])
+        values = getlist(f"q{index}") if getlist is not None else form.get(f"q{index}", [])
         if isinstance(values, str):
             values = [values]
         keys = []
         for value in values:
-            value = (value or "").strip()
-            if value.isascii() and value.isdigit() and len(value) <= 2 and 1 <= int(value) <= len(order):
-                key = question.options[int(order[int(value) - 1])][0]
+            # A position is one or two ASCII digits ("1", "07"), within the question's options.
+            shown = _POSITIONS.get((value or "").strip())
+            if shown and shown <= len(order):
+                key = question.options[OPTION_INDEX[order[shown - 1]]][0]
                 if key not in keys:
                     keys.append(key)
         if question.type != "multiple":
@@ -357,6 +370,10 @@ def answers_from_form(attempt: Attempt, bank: Bank, form) -> dict[str, list[str]
         if keys:
             answers[str(index)] = keys
     return answers
+
+
+_POSITIONS = {text: int(text) for n in range(100) for text in {str(n), f"{n:02d}"}}
+"""Displayed positions as a form sends them: every text of one or two ASCII digits, and its number."""
 
 
 def displayed_choices(attempt: Attempt, bank: Bank, position: int) -> list[int]:

@@ -42,6 +42,7 @@ from wtforms import ValidationError
 from ccch_core import privacy, ratelimit
 from ccch_core.inputs import parse_int
 from ccch_core.periods import to_local, utc_now
+from ccch_core.questions import QuestionType
 from ccch_core.storage import write_transaction
 from ccch_core.web import client_key, csrf_token, deployment
 from ccch_core.web.admission import always_admit, arrived_at
@@ -861,22 +862,35 @@ def render_questions(attempt, bank) -> Markup:
     """The attempt's questions as HTML: plain string building (a page of 20 questions is the
     hottest page of a contest). Option inputs differ only by their displayed position — nothing
     in the markup tells one option from another."""
-    parts = []
+    parts: list[str] = []
+    answers = attempt.answers
+    option_index = attempts_mod.OPTION_INDEX
     for position, (qid, order) in enumerate(attempt.questions, start=1):
         question = bank.questions[qid]
         prompt, labels = _escaped(bank, qid)
-        chosen = set(attempt.answers.get(str(position), ()))
-        kind = "checkbox" if question.is_multiple else "radio"
+        number = str(position)
+        chosen = answers.get(number, ())
+        multiple = question.type == _MULTIPLE
         hint = (' <span class="hint">(có thể chọn nhiều phương án)</span>'
-                if question.is_multiple and "chọn tất cả" not in question.prompt else "")
-        parts.append(f'<fieldset class="q">\n  <legend>Câu {position}. {prompt}{hint}</legend>\n')
+                if multiple and "chọn tất cả" not in question.prompt else "")
+        parts.append(f'<fieldset class="q">\n  <legend>Câu {number}. {prompt}{hint}</legend>\n')
+        head = _OPTION_HEAD[multiple] + number
+        options = question.options
         for shown, index in enumerate(order):
-            option = int(index)
-            checked = " checked" if question.options[option][0] in chosen else ""
-            parts.append(f'  <label class="opt"><input type="{kind}" name="q{position}" value="{shown + 1}"{checked}> '
-                         f'{_LETTERS[shown]}. {labels[option]}</label>\n')
+            option = option_index[index]
+            # One option: '  <label class="opt"><input type="radio" name="q3" value="2" checked> B. …</label>\n',
+            # in pieces joined once at the end (the pieces around the number and label are constants).
+            parts += (head, _OPTION_VALUE[shown], " checked" if options[option][0] in chosen else "",
+                      _OPTION_LETTER[shown], labels[option], "</label>\n")
         parts.append("</fieldset>\n")
     return Markup("".join(parts))
+
+
+_MULTIPLE = QuestionType.MULTIPLE.value
+_OPTION_HEAD = {False: '  <label class="opt"><input type="radio" name="q',
+                True: '  <label class="opt"><input type="checkbox" name="q'}
+_OPTION_VALUE = tuple(f'" value="{shown + 1}"' for shown in range(len(_LETTERS)))
+_OPTION_LETTER = tuple(f"> {letter}. " for letter in _LETTERS)
 
 
 def _attempt_context(contest, attempt, *, errors=None, answers=None, prediction_text=None):
