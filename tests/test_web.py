@@ -818,6 +818,7 @@ def test_the_shells_hooks_read_nothing_through_flasks_proxies(app, users, monkey
     import sys
     from pathlib import Path
 
+    import flask.wrappers
     from flask import request
     from werkzeug.local import LocalProxy
 
@@ -832,7 +833,9 @@ def test_the_shells_hooks_read_nothing_through_flasks_proxies(app, users, monkey
 
     def counted(proxy, name):
         caller = sys._getframe(1).f_code
-        if caller.co_filename in shell or caller.co_filename == __file__:
+        if (caller.co_filename in shell or caller.co_filename == __file__
+                or caller.co_filename == flask.wrappers.__file__
+                and caller.co_name in ("max_content_length", "max_form_memory_size", "max_form_parts")):
             reads.append(f"{caller.co_name}: .{name}")
         return lookup.__get__(proxy, LocalProxy)(name)
 
@@ -849,6 +852,33 @@ def test_the_shells_hooks_read_nothing_through_flasks_proxies(app, users, monkey
     assert login(client, USERNAMES["viewer"]).status_code == 302  # the check passed
     assert client.get("/").status_code == 200  # signed in: load_user, the page not to be cached
     assert reads == []
+
+
+def test_a_requests_size_limits_are_its_own_or_the_apps(http_config):
+    # The app's request class reads the limits from the app's config (not through current_app);
+    # one set on the request, as plugins do for uploads, comes first, None goes back to the app's.
+    from flask import request
+
+    app = build_app(http_config, MAX_CONTENT_LENGTH=5000, MAX_FORM_MEMORY_SIZE=3000, MAX_FORM_PARTS=7)
+    try:
+        with app.test_request_context("/dang-nhap", method="POST"):
+            assert (request.max_content_length, request.max_form_memory_size, request.max_form_parts) == (5000, 3000, 7)
+            request.max_content_length, request.max_form_parts = 10, 2
+            assert (request.max_content_length, request.max_form_memory_size, request.max_form_parts) == (10, 3000, 2)
+            request.max_content_length = None
+            assert request.max_content_length == 5000
+        app.config["MAX_FORM_PARTS"] = 3
+        with app.test_request_context("/dang-nhap", method="POST"):
+            assert request.max_form_parts == 3
+        client = app.test_client()
+        token = csrf_token(client)
+        fields = {"csrf_token": token, "username": "x", "password": "y"}
+        assert client.post("/dang-nhap", data={**fields, "a": "1", "b": "2"}, content_type="multipart/form-data"
+                           ).status_code == 413  # five fields, three allowed
+        assert client.post("/dang-nhap", data={"csrf_token": token, "username": "x" * 6000, "password": "y"}
+                           ).status_code == 413
+    finally:
+        app.extensions["ccch"].close()
 
 
 def test_logged_in_pages_are_not_cached(app, users):

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FunctionType
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request, session, url_for
+from flask import Flask, Request, current_app, g, render_template, request, session, url_for
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect, same_origin
@@ -126,6 +126,12 @@ class _CSRFProtect(CSRFProtect):
         dest = f"{view.__module__}.{view.__name__}"
         return dest in self._exempt_views
 
+    def _get_csrf_token(self):
+        # Where Flask-WTF looks first, the form's field, read of the objects; failing that its own
+        # search (the field again, a prefixed field, the headers).
+        token = request._get_current_object().form.get(current_app._get_current_object().config["WTF_CSRF_FIELD_NAME"])
+        return token or super()._get_csrf_token()
+
 
 csrf = _CSRFProtect()
 _csrf_log = logging.getLogger("flask_wtf.csrf")  # where Flask-WTF logs a refused token
@@ -176,6 +182,7 @@ def create_app(
 
     app.url_map.converters["int"] = BoundedIntConverter  # ids in paths: ASCII digits, within SQLite's range
     app.session_interface = _SessionInterface()
+    app.request_class = type("AppRequest", (_Request,), {"app_config": app.config})
     app.config.update(
         SECRET_KEY=deployment_obj.secret_key,
         MAX_CONTENT_LENGTH=int(cfg.web.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)),
@@ -227,6 +234,36 @@ def create_app(
                                      "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
                                      "Referrer-Policy": "same-origin"})
     return app
+
+
+def _limit(key: str) -> property:
+    """A size limit of the request: the one set on it (as Flask's setter does), else the app's
+    ``key`` setting."""
+    attribute = "_ccch_" + key.lower()
+
+    def get(self) -> int | None:
+        value = self.__dict__.get(attribute)
+        return self.app_config[key] if value is None else value
+
+    def put(self, value: int | None) -> None:
+        self.__dict__[attribute] = value
+
+    return property(get, put, doc=getattr(Request, key.lower()).__doc__)
+
+
+class _Request(Request):
+    """Flask's request, its size limits read from its app's config directly.
+
+    Flask's own getters ask ``current_app`` twice a read (is there an app, then its config),
+    through werkzeug's proxies, each read formatting an AttributeError; a form POST reads them
+    about ten times (issue #16). A request of this class is made by its app for its own requests,
+    so the config is the app's (:func:`create_app` makes the class per app). A limit set on the
+    request (``request.max_content_length = ...``, as plugins do) still comes first."""
+
+    app_config: dict[str, Any]
+    max_content_length = _limit("MAX_CONTENT_LENGTH")  # type: ignore[assignment]
+    max_form_memory_size = _limit("MAX_FORM_MEMORY_SIZE")  # type: ignore[assignment]
+    max_form_parts = _limit("MAX_FORM_PARTS")  # type: ignore[assignment]
 
 
 class _Flask(Flask):
