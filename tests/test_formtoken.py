@@ -36,6 +36,20 @@ def test_a_token_is_good_for_its_form_and_submission_only(app):
             is FormTokenCheck.INVALID
 
 
+def test_the_token_is_its_documented_hmac(app):
+    # issued "." HMAC-SHA256(sha256("ccch:form-token:" + secret), purpose \n bound \n issued), the first
+    # 16 bytes in URL-safe base64 (22 characters): tokens handed out before a change stay good.
+    import base64
+    import hashlib
+    import hmac
+
+    with app.app_context():
+        token = issue_form_token("survey", "ABC234|sid-1", now=1_700_000_000)
+        key = hashlib.sha256(f"ccch:form-token:{app.extensions['ccch'].secret_key}".encode()).digest()
+        mac = hmac.new(key, f"survey\nABC234|sid-1\n{_base36(1_700_000_000)}".encode(), hashlib.sha256).digest()
+        assert token == f"{_base36(1_700_000_000)}.{base64.urlsafe_b64encode(mac[:16]).decode()[:22]}"
+
+
 @pytest.mark.parametrize("bad", [None, "", "khong-co-dau-cham", ".", "zz!.abc", "1." + "A" * 70, "\x00.\x00"])
 def test_malformed_tokens_are_invalid(app, bad):
     with app.app_context():

@@ -835,7 +835,7 @@ def test_the_shells_hooks_read_nothing_through_flasks_proxies(app, users, monkey
         caller = sys._getframe(1).f_code
         if (caller.co_filename in shell or caller.co_filename == __file__
                 or caller.co_filename == flask.wrappers.__file__
-                and caller.co_name in ("max_content_length", "max_form_memory_size", "max_form_parts")):
+                and caller.co_name in ("max_content_length", "max_form_memory_size", "max_form_parts", "max_cookie_size")):
             reads.append(f"{caller.co_name}: .{name}")
         return lookup.__get__(proxy, LocalProxy)(name)
 
@@ -877,6 +877,35 @@ def test_a_requests_size_limits_are_its_own_or_the_apps(http_config):
                            ).status_code == 413  # five fields, three allowed
         assert client.post("/dang-nhap", data={"csrf_token": token, "username": "x" * 6000, "password": "y"}
                            ).status_code == 413
+    finally:
+        app.extensions["ccch"].close()
+
+
+def test_responses_cookies_are_bounded_by_the_apps_setting(http_config):
+    # The app's response class (make_response's and page_response's) reads MAX_COOKIE_SIZE from
+    # the app's config, not through current_app: werkzeug warns of a cookie past it.
+    import warnings
+
+    from flask import make_response
+
+    from ccch_core.web.compression import page_response
+
+    def warned(response, size: int) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            response.set_cookie("c", "v" * size)
+        return [str(w.message) for w in caught]
+
+    app = build_app(http_config, MAX_COOKIE_SIZE=100)
+    try:
+        with app.test_request_context("/"):
+            for response in (make_response("x"), page_response(["x"])):
+                assert isinstance(response, app.response_class) and response.max_cookie_size == 100
+                assert warned(response, 50) == []
+                assert "cookie is too large" in warned(response, 150)[0]
+        app.config["MAX_COOKIE_SIZE"] = 4093
+        with app.test_request_context("/"):
+            assert warned(page_response(["x"]), 150) == []
     finally:
         app.extensions["ccch"].close()
 

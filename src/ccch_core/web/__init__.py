@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FunctionType
 from typing import Any
 
-from flask import Flask, Request, current_app, g, render_template, request, session, url_for
+from flask import Flask, Request, Response, current_app, g, render_template, request, session, url_for
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect, same_origin
@@ -183,6 +183,7 @@ def create_app(
     app.url_map.converters["int"] = BoundedIntConverter  # ids in paths: ASCII digits, within SQLite's range
     app.session_interface = _SessionInterface()
     app.request_class = type("AppRequest", (_Request,), {"app_config": app.config})
+    app.response_class = type("AppResponse", (_Response,), {"app_config": app.config})
     app.config.update(
         SECRET_KEY=deployment_obj.secret_key,
         MAX_CONTENT_LENGTH=int(cfg.web.get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)),
@@ -266,6 +267,19 @@ class _Request(Request):
     max_form_parts = _limit("MAX_FORM_PARTS")  # type: ignore[assignment]
 
 
+class _Response(Response):
+    """Flask's response, its cookie size limit read from its app's config directly: Flask's getter
+    asks ``current_app`` twice through werkzeug's proxies, for every cookie set (issue #16).
+    :func:`ccch_core.web.compression.page_response` builds its pages of this class too."""
+
+    app_config: dict[str, Any]
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """The ``MAX_COOKIE_SIZE`` setting (Flask's, read-only)."""
+        return self.app_config["MAX_COOKIE_SIZE"]
+
+
 class _Flask(Flask):
     """Flask, asking once per function whether a view or hook is a coroutine function.
 
@@ -277,10 +291,14 @@ class _Flask(Flask):
 
     sync_memo_limit = 4096
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        self._ccch_sync: dict[FunctionType, Any] = {}
+        super().__init__(*args, **kwargs)
+
     def ensure_sync(self, func: Any) -> Any:
         if type(func) is not FunctionType:
             return super().ensure_sync(func)
-        memo = self.__dict__.setdefault("_ccch_sync", {})
+        memo = self._ccch_sync
         done = memo.get(func)
         if done is None:
             if len(memo) >= self.sync_memo_limit:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, current_app, g, request
 
 __all__ = [
     "MIN_BYTES",
@@ -191,10 +191,11 @@ def page_response(parts: Iterable[Precompressed | Secret | str | bytes], status:
     other text is compressed per request. Sent as gzip when :func:`accepts_gzip`, as identity
     otherwise; either way with ``Vary: Accept-Encoding``."""
     parts = list(parts)
+    response_class = current_app._get_current_object().response_class  # the app's, as make_response's
     if accepts_gzip():
         body, zipped = gzip_parts(parts)
         if len(body) >= MIN_BYTES:
-            response = Response(zipped, status, headers, mimetype=mimetype)
+            response = response_class(zipped, status, headers, mimetype=mimetype)
             response.headers["Content-Encoding"] = "gzip"
             _vary_on_encoding(response)
             setattr(response, _DONE, True)
@@ -202,7 +203,7 @@ def page_response(parts: Iterable[Precompressed | Secret | str | bytes], status:
     else:
         body = b"".join([p.raw if isinstance(p, Precompressed) else (p.encode() if isinstance(p, str) else p)
                          for p in parts])
-    response = Response(body, status, headers, mimetype=mimetype)
+    response = response_class(body, status, headers, mimetype=mimetype)
     if len(body) >= MIN_BYTES:
         _vary_on_encoding(response)
     setattr(response, _DONE, True)

@@ -63,7 +63,7 @@ def _key() -> bytes:
 
 
 def _signature(key: bytes, purpose: str, bound: str, issued: str) -> str:
-    digest = hmac.new(key, f"{purpose}\n{bound}\n{issued}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(key, f"{purpose}\n{bound}\n{issued}".encode(), "sha256")  # one-shot: no HMAC object
     return base64.urlsafe_b64encode(digest[:16]).decode()[:22]
 
 
