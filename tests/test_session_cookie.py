@@ -124,6 +124,62 @@ def test_a_session_and_a_flash_survive_requests(app):
     assert client.get("/_t/read").get_json() == {"cc": None, "name": None, "flashes": []}
 
 
+@pytest.mark.parametrize("before", [None, "", "Accept-Encoding", "accept-encoding, COOKIE", "Origin,Accept-Encoding",
+                                    "cookie"])
+def test_vary_cookie_is_added_as_flasks_vary_add(before):
+    from flask import Response
+    from werkzeug.http import parse_set_header
+
+    from ccch_core.web import _vary_on_cookie
+
+    ours, flasks = Response(), Response()
+    for response in (ours, flasks):
+        if before is not None:
+            response.headers["Vary"] = before
+    _vary_on_cookie(ours)
+    flasks.vary.add("Cookie")
+    assert len(ours.headers.getlist("Vary")) == 1
+    assert [v.lower() for v in parse_set_header(ours.headers["Vary"])] == [v.lower() for v in flasks.vary]
+
+
+def test_vary_and_set_cookie_as_flask_writes_them(app):
+    """The session is saved as Flask saves it: not read, nothing; read, "Vary: Cookie"; written,
+    the cookie too; emptied, the cookie deleted."""
+
+    @app.route("/_t/none")
+    def untouched():
+        return "ok"
+
+    @app.route("/_t/read")
+    def read_it():
+        return {"cc": session.get("cc")}
+
+    @app.route("/_t/write")
+    def write_it():
+        session["cc"] = {"1": 5}
+        return "ok", 200, {"Vary": "Accept-Encoding"}
+
+    @app.route("/_t/clear")
+    def clear_it():
+        session.clear()
+        return "ok"
+
+    for view in (untouched, read_it, write_it, clear_it):
+        view.ccch_access = "public"
+    client = app.test_client()
+    response = client.get("/_t/none")  # no cookie: the session is not read (load_user reads it when there is one)
+    assert "Vary" not in response.headers and "Set-Cookie" not in response.headers
+    response = client.get("/_t/write")
+    assert response.headers.getlist("Vary") == ["Accept-Encoding, Cookie"]
+    assert response.headers["Set-Cookie"].startswith("ccch_session=")
+    response = client.get("/_t/read")
+    assert response.headers.getlist("Vary") == ["Cookie"] and "Set-Cookie" not in response.headers
+    response = client.get("/_t/clear")
+    assert response.headers.getlist("Vary") == ["Cookie"]
+    assert response.headers["Set-Cookie"].startswith("ccch_session=; Expires=Thu, 01 Jan 1970")
+    assert client.get_cookie("ccch_session") is None
+
+
 def test_a_small_session_is_not_compressed_a_large_one_is(app):
     """zlib's set-up costs more than the rest of writing a small cookie: under 1 KB of JSON the
     payload is sent as it is; a larger session is still compressed; both open, and so does a
