@@ -39,11 +39,12 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from wtforms import ValidationError
 
-from ccch_core import privacy, ratelimit
+from ccch_core import privacy, ratelimit, unit_picker
 from ccch_core.inputs import parse_int
 from ccch_core.periods import to_local, utc_now
 from ccch_core.questions import QuestionType
 from ccch_core.storage import write_transaction
+from ccch_core.text import clean
 from ccch_core.web import client_key, csrf_token, deployment
 from ccch_core.web.admission import always_admit, arrived_at
 from ccch_core.web.auth import public
@@ -60,7 +61,14 @@ from .. import counting, verification
 from ..attempts import AttemptError, PredictionError, parse_prediction
 from ..checks import drawable_later
 from ..contests import get_contest, list_contests
-from ..definition import MAX_ROUND_NUMBER, TIE_BREAK_LABELS, chooses_residence, residence_label, unit_choices
+from ..definition import (
+    _BODY_PREFIX,
+    MAX_ROUND_NUMBER,
+    TIE_BREAK_LABELS,
+    chooses_residence,
+    residence_label,
+    unit_choices,
+)
 from ..participants import (
     REFUSED,
     RegistrationError,
@@ -368,11 +376,9 @@ def _inline_registration(contest, round_) -> dict | None:
     participant (see :data:`INLINE_FORM_UNITS`), or None. Carrying the form saves a newcomer a
     round trip on a slow connection — "Đăng ký dự thi" jumps to it on the same page — and every
     new participant a request (issue #16: the code step added one)."""
-    if round_ is None:
+    if round_ is None or _form_units(contest.definition, deployment().plan)[0] > INLINE_FORM_UNITS:
         return None
     form = _registration_context(contest, {"start_now": "1"}, {})
-    if sum(len(units) for units in form["units_by_audience"].values()) > INLINE_FORM_UNITS:
-        return None
     del form["contest"], form["definition"]  # the landing page passes its own (the same)
     form["form_action"] = url_for(".register_view", slug=contest.slug)
     return form
@@ -420,22 +426,135 @@ def _landing_static(dep, contest) -> Markup:
     return html
 
 
-def _registration_context(contest, values, errors):
+def _registration_context(contest, values, errors, unit_choice=None):
+    """What the registration form's template needs. ``unit_choice``: the unit field as posted
+    (:func:`_posted_unit`), when the form asks for the unit by name."""
     dep = deployment()
     d = contest.definition
+    plan = dep.plan
     audience_key = values.get("audience") or (d.audiences[0].key if len(d.audiences) == 1 else "")
-    # (unit, label): a resident picks the commune they live in ("xã An Dũng"), not its People's
-    # Committee ("UBND xã An Dũng"), which is where civil servants work.
     units_by_audience = {}
-    for a in d.audiences:
-        residence = chooses_residence(a, dep.plan, d)
-        units_by_audience[a.key] = [(u, residence_label(u) if residence else u.name)
-                                    for u in unit_choices(d, a, dep.plan)]
+    count, residence = _form_units(d, plan)
+    picker = unit_picker.needs_picker(count)
+    if picker:
+        # Thousands of units (a national contest: 3,321 communes, 162 KB of options): a name
+        # typed, resolved when the form is posted; no list, no script.
+        if unit_choice is None:
+            unit_choice = _chosen_unit(plan, values.get("unit_id"), residence.get(audience_key, False))
+    else:
+        # (unit, label): a resident picks the commune they live in ("xã An Dũng"), not its People's
+        # Committee ("UBND xã An Dũng"), which is where civil servants work.
+        for a in d.audiences:
+            units_by_audience[a.key] = [(u, residence_label(u) if residence[a.key] else u.name)
+                                        for u in unit_choices(d, a, plan)]
     email_audiences = [a.name for a in d.audiences if verification.email_allowed(dep, contest, a)]
     return {"contest": contest, "definition": d, "values": values, "errors": errors, "audience_key": audience_key,
             "units_by_audience": units_by_audience, "consent": d.consent(), "round_open": contest.current_round(utc_now()),
             "verifies": d.verifies, "email_audiences": email_audiences,
-            "email_domains": ", ".join(d.verification.email_domains)}
+            "email_domains": ", ".join(d.verification.email_domains), "picker": picker, "unit_choice": unit_choice,
+            **(_unit_wording(d, plan, residence) if picker else {})}
+
+
+_FORM_UNITS: dict = {}
+
+
+def _form_units(d, plan) -> tuple[int, dict[str, bool]]:
+    """How many units the registration form offers (every audience's list together, as one
+    ``<select>`` of them would hold), and whether each audience picks where its people live
+    (:func:`chooses_residence`). Kept per process for the definition and plan objects themselves
+    (a new version is a new object): every registration asks. A unit retiring later moves the
+    count by one, which does not matter to what it decides."""
+    kept = _FORM_UNITS.get(id(d))
+    if kept is None or kept[0] is not d or kept[1] is not plan:
+        if len(_FORM_UNITS) > 64:
+            _FORM_UNITS.clear()
+        kept = _FORM_UNITS[id(d)] = (d, plan, sum(len(unit_choices(d, a, plan)) for a in d.audiences),
+                                     {a.key: chooses_residence(a, plan, d) for a in d.audiences})
+    return kept[2], kept[3]
+
+
+def form_picker(d, plan) -> bool:
+    """Whether the registration form asks for the unit by name (the core's unit picker: a name
+    typed, with or without tones, resolved by the server when the form is posted, so no script
+    and no sign-in) rather than listing the units: above :data:`ccch_core.unit_picker.PICKER_LIMIT`
+    (a national contest offers 3,321 communes)."""
+    return unit_picker.needs_picker(_form_units(d, plan)[0])
+
+
+def _unit_text(unit, residence: bool) -> str:
+    # A resident names the commune they live in ("xã An Dũng"), as the list does.
+    return residence_label(unit) if residence else unit.name
+
+
+def _chosen_unit(plan, unit_id: str | None, residence: bool) -> unit_picker.UnitChoice:
+    """The unit field showing a unit already chosen (the form brought back from the code page)."""
+    choice = unit_picker.chosen(plan, unit_id)
+    return attrs.evolve(choice, text=_unit_text(choice.unit, residence)) if choice.unit is not None else choice
+
+
+def _place_label(plan, unit) -> str:
+    """A commune as a resident names it, with the province it is in ("xã An Hưng — thành phố Hà
+    Nội"): two communes of one name in two provinces told apart in the residents' own words."""
+    place = residence_label(unit)
+    parent = plan.unit(unit.parent) if unit.parent and plan.has_unit(unit.parent) else None
+    return f"{place} — {_BODY_PREFIX.sub('', parent.name) or parent.name}" if parent is not None else place
+
+
+def _unit_wording(d, plan, residence: dict[str, bool]) -> dict[str, str]:
+    """The unit field's hint and example when it asks for a name, in each audience's words."""
+    first = next((u for a in d.audiences for u in unit_choices(d, a, plan)[:1]), None)
+    example = _unit_text(first, residence[d.audiences[0].key]) if first is not None else "xã An Dũng"
+    if all(residence.values()):
+        hint = "Gõ tên xã, phường, thị trấn nơi bạn cư trú, có dấu hoặc không"
+    elif not any(residence.values()):
+        hint = "Gõ tên đơn vị nơi bạn công tác, có dấu hoặc không"
+    else:
+        hint = "Gõ tên, có dấu hoặc không — " + "; ".join(
+            f"{a.name}: {'xã, phường, thị trấn nơi cư trú' if residence[a.key] else 'đơn vị công tác'}"
+            for a in d.audiences)
+    return {"unit_hint": hint + ". Nếu có nhiều nơi cùng tên, trang sẽ hỏi lại để bạn chọn.",
+            "unit_placeholder": f"Ví dụ: {example}"}
+
+
+def _posted_unit(plan, d, audience, form) -> tuple[unit_picker.UnitChoice, str | None]:
+    """The unit the registration form's field names when it asks for a name: the unit typed (a
+    name with or without tones, or a unit's id), or the namesake picked among those the form came
+    back with, within the units ``audience`` offers (any audience's while none is chosen: the
+    form then asks for the audience). Returns the field as it comes back and what is wrong with
+    it in words (None: a unit, or nothing typed — the form's validation asks for one)."""
+    audiences = [audience] if audience is not None else list(d.audiences)
+    offered = {u.id for a in audiences for u in unit_choices(d, a, plan)}
+    residence = audience is not None and _form_units(d, plan)[1][audience.key]
+    # Cleaned as a name is (NUL and other control characters dropped, spaces collapsed): what
+    # comes back in the field and in a message is what a person could have typed.
+    choice = unit_picker.resolve_unit(plan, clean(form.get("unit_id", "")),
+                                      chosen_id=form.get("unit_id" + unit_picker.ID_SUFFIX),
+                                      allowed=lambda unit: unit.id in offered)
+    if residence and choice.candidates:
+        # A resident names the commune as the list did ("xã Nam Thanh", its People's Committee
+        # "UBND xã Nam Thanh"): the communes so named, not every one whose name holds the words
+        # ("xã Thanh Nam", "xã Tân Nam Thanh"). The core's lookup puts a unit whose whole name
+        # was typed first; typed with the prefix, the name is the unit's whole name.
+        named = unit_picker.resolve_unit(plan, "UBND " + choice.text, allowed=lambda unit: unit.id in offered)
+        if named.unit is not None or len(named.candidates) + named.more < len(choice.candidates) + choice.more:
+            choice = attrs.evolve(named, text=choice.text)
+    problem = choice.problem
+    if problem == "not_offered":
+        where = "xã, phường, thị trấn nơi bạn cư trú" if residence else "đơn vị nơi bạn công tác"
+        message = (f"“{choice.text}” không có trong danh sách đơn vị của đối tượng “{audience.name}”. Gõ tên {where}."
+                   if audience is not None else f"“{choice.text}” không có trong danh sách đơn vị của cuộc thi.")
+    elif problem == "unknown" and residence:
+        message = (f"Không tìm thấy xã, phường “{choice.text}”. Gõ tên xã, phường, thị trấn nơi bạn cư trú, "
+                   f"có dấu hoặc không.")
+    else:
+        message = unit_picker.problem_vi(choice)
+    if choice.unit is not None:
+        choice = attrs.evolve(choice, text=_unit_text(choice.unit, residence))
+    elif choice.candidates and residence:
+        choice = attrs.evolve(choice, labels=tuple(_place_label(plan, u) for u in choice.candidates))
+    elif len(choice.text) > unit_picker.TEXT_MAX:
+        choice = attrs.evolve(choice, text=choice.text[:unit_picker.TEXT_MAX])  # what the field holds
+    return choice, message
 
 
 @bp.route("/<slug>/dang-ky", methods=["GET", "POST"])
@@ -448,6 +567,7 @@ def register_view(slug):
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     status = 200
+    unit_choice = None  # the unit field as posted, when the form asks for a name (form_picker)
     if req.method == "POST":
         form = req.form
         values = {k: form.get(k, "") for k in ("full_name", "phone", "birth_year", "audience", "unit_id",
@@ -460,6 +580,20 @@ def register_view(slug):
         dep = deployment()
         audience = next((a for a in contest.definition.audiences if a.key == values["audience"]), None) \
             or (contest.definition.audiences[0] if len(contest.definition.audiences) == 1 else None)
+        if form_picker(contest.definition, dep.plan):
+            unit_choice, problem = _posted_unit(dep.plan, contest.definition, audience, form)
+            values["unit_id"] = unit_choice.unit.id if unit_choice.unit is not None else ""
+            if problem is not None:
+                # No unit of the audience's by that name, or several: back with the reason beside
+                # the field and every other field's mistake at once; nothing counted, nothing sent.
+                try:
+                    validate_registration(dep, contest, values, utc_now())
+                except RegistrationError as exc:
+                    errors = dict(exc.errors)
+                errors["unit_id"] = problem
+                values.pop("website", None)
+                return _no_store(make_response(render_template(
+                    "contest/register.html", **_registration_context(contest, values, errors, unit_choice)), 422))
         if audience is not None and audience.verify != "none" and not _already_registered_here(contest, values["phone"]):
             errors = _ask_for_code(contest, audience, values, start_now)
             if not errors:
@@ -469,7 +603,7 @@ def register_view(slug):
                 return _code_page(contest, _pending(contest), {}, 200)
             values.pop("website", None)
             return _no_store(make_response(render_template(
-                "contest/register.html", **_registration_context(contest, values, errors)), 422))
+                "contest/register.html", **_registration_context(contest, values, errors, unit_choice)), 422))
         try:
             # Registration and the start in one write transaction (the inner ones become
             # savepoints): one turn of the write lock per new participant instead of two.
@@ -511,8 +645,8 @@ def register_view(slug):
         else:
             values["start_now"] = "1"
     values.pop("website", None)
-    response = make_response(render_template("contest/register.html", **_registration_context(contest, values, errors)),
-                             status)
+    response = make_response(render_template("contest/register.html",
+                                             **_registration_context(contest, values, errors, unit_choice)), status)
     return _no_store(response)
 
 
