@@ -81,3 +81,50 @@ def test_a_judge_of_a_2025_unit_may_sit_on_a_2025_call(dep, make_user):
     other, _ = make_user(dep, "viewer")
     with pytest.raises(CallError, match="xa-moi-2025"):
         appoint(dep, call_2024, other, "judge", "xa-moi-2025", actor="test")
+
+
+def test_a_2025_calls_panel_and_results_name_2025s_units(dep, make_app, make_user, monkeypatch):
+    # The members' page and the published results name units in the call's plan: with the
+    # default plan's (the pages' own `plan`), a judge of a 2025-only commune showed "—" and an
+    # entry of a commune renamed in 2025 its 2024 name.
+    import datetime as dt
+
+    from ccch_initiatives import entries as entries_mod
+    from ccch_initiatives.calls import appoint
+    from ccch_initiatives.documents import check_document
+    from ccch_initiatives.entries import check_form, submit_entry
+    from ccch_initiatives.judging import (
+        assign_judges,
+        assignments,
+        check_scores,
+        decide_awards,
+        publish_results,
+        save_scores,
+    )
+    from initiatives_testing import docx, entry_form
+
+    from ccch_core.periods import VN_TZ
+    from ccch_core.testing import PASSWORD, login
+
+    during = dt.datetime(2025, 8, 1, 9, 0, tzinfo=VN_TZ).astimezone(dt.UTC)
+    monkeypatch.setattr(entries_mod, "clock", lambda: during)
+    call, _ = save_call(dep, call_2025(units='["xa-moi-2025", "xa-an-dung"]'), actor="test")
+    fields = check_form(plan_of_call(dep, call), call, entry_form(unit_id="xa-an-dung"))
+    entry = submit_entry(dep, call, fields, check_document(docx()), now=during)
+    judge, _ = make_user(dep, "viewer")
+    appoint(dep, call, judge, "judge", "xa-moi-2025", actor="test")
+    assign_judges(dep, call, "preliminary", actor="tk", per_entry=1)
+    (assignment,) = assignments(dep.db, call.id, "preliminary")
+    values, overall = check_scores(call, {f"score_{c.key}": "9" for c in call.definition.criteria})
+    save_scores(dep, call, assignment, values, overall, submit=True, actor=judge)
+    decide_awards(dep, call, actor="tk")
+    publish_results(dep, call, actor="tk")
+
+    app = make_app(dep)
+    results = app.test_client().get(f"/sang-kien/{call.slug}/ket-qua").get_data(as_text=True)
+    assert entry.title in results and "UBND xã An Dũng mới" in results
+    manager, _ = make_user(dep, "contest_manager")
+    client = app.test_client()
+    assert login(client, manager, PASSWORD).status_code == 302
+    members = client.get(f"/sang-kien/hoi-dong/{call.slug}/thanh-vien").get_data(as_text=True)
+    assert judge in members and "UBND xã Hợp Nhất" in members

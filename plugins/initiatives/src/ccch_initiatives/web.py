@@ -384,7 +384,8 @@ def public_results(slug):
     call = _call_or_404(slug)
     if not call.results_published_at:
         abort(404, description="Kết quả cuộc thi chưa được công bố.")
-    return render_template("initiatives/public_results.html", call=call, awards=awards_of(deployment().db, call))
+    return render_template("initiatives/public_results.html", call=call, awards=awards_of(deployment().db, call),
+                           plan=_plan(call))
 
 
 # -- the panel ---------------------------------------------------------------------------------------
@@ -542,7 +543,7 @@ def members(slug):
         except CallError as exc:
             errors.setdefault("unit_id" if errors else "username", str(exc))
     return render_template("initiatives/members.html", call=call, seats=panel(dep.db, call.id), roles=PANEL_ROLES,
-                           units=[] if picker else _plan(call).units, picker=picker,
+                           plan=_plan(call), units=[] if picker else _plan(call).units, picker=picker,
                            choices=_choices(_plan(call), request.form, ["unit_id"], choices) if picker else {},
                            errors=errors, values=request.form), (422 if errors else 200)
 
