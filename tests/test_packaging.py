@@ -42,3 +42,20 @@ def test_wheel_contains_package_data(project, tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = sorted(data_files(project) - names)
     assert not missing, f"{project.name}: add to [tool.setuptools.package-data]: {missing}"
+
+
+def test_flasks_range_is_the_one_whose_internals_the_web_shell_copies():
+    """ccch_core.web saves the session as Flask 3.1's save_session does (its partitioned cookie)
+    and reads the MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS settings that 3.1 added: under Flask
+    3.0 every session written and every form posted would fail, and a newer minor version may
+    change what was copied. The installed Flask is within the range."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    requirements = [Requirement(text) for text in
+                    tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]]
+    (flask,) = [r for r in requirements if r.name.lower() == "flask"]
+    assert not flask.specifier.contains("3.0.3") and not flask.specifier.contains("3.2.0"), flask
+    assert flask.specifier.contains(version("flask")), (flask, version("flask"))
