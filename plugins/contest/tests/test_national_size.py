@@ -19,6 +19,7 @@ from ccch_contest.definition import definition_from_dict
 from test_setup_roundtrip import FormFields
 from werkzeug.datastructures import MultiDict
 
+from ccch_core import unit_picker
 from ccch_core.testing import login
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -284,6 +285,19 @@ def test_a_residents_whole_commune_name_is_that_commune_not_one_holding_its_word
     assert done.status_code == 200 and "Nhập mã xác nhận" in done.get_data(as_text=True), other.name
     again = citizen.get(BASE + "/dang-ky").get_data(as_text=True)
     assert f'name="unit_id-ma" value="{named.id}"' in again
+
+
+def test_namesakes_are_offered_whatever_the_length_of_the_name_typed(national, citizen):
+    """A resident's whole name is looked for again with "UBND " before it: a name typed at the
+    field's length (past it with the prefix) still brings the namesakes, not "too long"."""
+    first, second = national_plan.namesake_communes(national.plan)
+    name = first.name.removeprefix("UBND ")
+    word = " " + name.split()[-1]
+    typed = name + word * ((unit_picker.TEXT_MAX - len(name)) // len(word))
+    assert unit_picker.TEXT_MAX - len(word) < len(typed) <= unit_picker.TEXT_MAX
+    html = post_registration(citizen, unit_id=typed).get_data(as_text=True)
+    assert {first.id, second.id} <= set(re.findall(r'type="radio" name="unit_id-ma" value="([^"]+)"', html))
+    assert "dài quá" not in html
 
 
 def test_the_form_sent_back_from_the_code_page_shows_the_commune_chosen(national, citizen):

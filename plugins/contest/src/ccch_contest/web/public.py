@@ -530,13 +530,15 @@ def _posted_unit(plan, d, audience, form) -> tuple[unit_picker.UnitChoice, str |
     choice = unit_picker.resolve_unit(plan, clean(form.get("unit_id", "")),
                                       chosen_id=form.get("unit_id" + unit_picker.ID_SUFFIX),
                                       allowed=lambda unit: unit.id in offered)
-    if residence and choice.candidates:
+    if residence and choice.candidates and not _BODY_PREFIX.match(choice.text):
         # A resident names the commune as the list did ("xã Nam Thanh", its People's Committee
         # "UBND xã Nam Thanh"): the communes so named, not every one whose name holds the words
         # ("xã Thanh Nam", "xã Tân Nam Thanh"). The core's lookup puts a unit whose whole name
-        # was typed first; typed with the prefix, the name is the unit's whole name.
+        # was typed first; typed with the prefix, the name is the unit's whole name. Taken only
+        # when it narrows the choice (a plan whose communes are not named "UBND …" finds none).
         named = unit_picker.resolve_unit(plan, "UBND " + choice.text, allowed=lambda unit: unit.id in offered)
-        if named.unit is not None or len(named.candidates) + named.more < len(choice.candidates) + choice.more:
+        if named.unit is not None or \
+                0 < len(named.candidates) + named.more < len(choice.candidates) + choice.more:
             choice = attrs.evolve(named, text=choice.text)
     problem = choice.problem
     if problem == "not_offered":
