@@ -202,3 +202,13 @@ def test_a_provinces_department_may_be_named(app, dep):
     department = next(u for u in dep.plan.units if u.kind == "provincial_department" and not u.external)
     code = code_of(send(app.test_client(), **{"don-vi": department.name, "linh-vuc": ""}))
     assert store.item_by_code(dep.db, code).about_unit == department.id
+
+
+def test_a_link_fills_in_only_a_unit_the_form_may_take(app, dep):
+    # ?don-vi= fills the field in; a unit the form does not take (Bộ Nội vụ, a ministry) was put
+    # there all the same, and sending the form then refused it.
+    commune = next(u for u in dep.plan.units if u.kind == "commune")
+    html = app.test_client().get(f"/hoi-dap/gui?don-vi={commune.id}").get_data(as_text=True)
+    assert f'name="don-vi-ma" value="{commune.id}"' in html
+    html = app.test_client().get("/hoi-dap/gui?don-vi=bo-noi-vu").get_data(as_text=True)
+    assert "bo-noi-vu" not in html and "Bộ Nội vụ" not in html

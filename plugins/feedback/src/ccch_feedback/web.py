@@ -320,8 +320,9 @@ def _public_routes(bp: Blueprint) -> None:
             if field and field in dict(settings.fields):
                 values["linh-vuc"] = field
             unit = parse_code(request.args.get("don-vi"), 100)
-            if unit and dep.plan.has_unit(unit):
-                values["don-vi"] = unit
+            if unit and dep.plan.has_unit(unit) and (
+                    _form_unit(dep.plan.unit(unit)) or (placement is not None and unit == placement.unit_id)):
+                values["don-vi"] = unit  # only a unit the form takes: another would be refused when sent
             elif placement is not None:
                 values["don-vi"] = placement.unit_id
             kind = request.args.get("loai", "")[:20]
