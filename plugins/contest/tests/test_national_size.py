@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from ccch_contest.contests import get_contest, save_definition
 from ccch_contest.definition import definition_from_dict
+from ccch_contest.participants import REFUSED
 from test_setup_roundtrip import FormFields
 from werkzeug.datastructures import MultiDict
 
@@ -182,10 +183,15 @@ PUBLIC_LIMIT = 30_000  # a citizen's page on a cheap phone (the list was 162 KB 
 
 @pytest.fixture
 def national(make_deployment, plan_path):
+    return national_contest(make_deployment, plan_path)
+
+
+def national_contest(make_deployment, plan_path, settings=None):
     from ccch_contest import bank
     from ccch_contest.lifecycle import set_status
 
-    dep = make_deployment(plugins=("contest",), plan_path=plan_path, messages=MESSAGES)
+    dep = make_deployment(plugins=("contest",), plan_path=plan_path, messages=MESSAGES,
+                          plugin_settings={"contest": settings} if settings else None)
     data = national_plugin_pages_bench._contest_definition(dep.plan)
     groups = {g.id for g in dep.plan.unit_groups}
     assert {"cac-xa", "bo-phan-mot-cua"} <= groups
@@ -403,3 +409,20 @@ def test_a_districts_form_keeps_its_list(make_deployment, make_app):
     assert '<select id="unit_id" name="unit_id"' in html and '<option value="xa-an-dung"' in html
     assert 'type="search"' not in html
     assert '<select id="unit_id"' in client.get("/cuoc-thi/tim-hieu-cchc-2024").get_data(as_text=True)
+
+
+def test_names_looked_up_count_against_the_registration_limit(make_deployment, plan_path, make_app):
+    # Each name looked up among the plan's thousands of units costs milliseconds: a form sent back
+    # for its unit counts like any registration, and an address over the limit gets the one
+    # refusal without a look-up.
+    dep = national_contest(make_deployment, plan_path, {"limit_register": [3, 3600]})
+    client = make_app(dep).test_client()
+    for n in range(3):
+        refused = post_registration(client, phone=f"091234567{n}", unit_id=f"Phường Không Có Thật {n}")
+        assert refused.status_code == 422 and "Không tìm thấy" in refused.get_data(as_text=True)
+    over = post_registration(client, phone="0912345679", unit_id="Phường Không Có Thật 4")
+    html = over.get_data(as_text=True)
+    assert over.status_code == 422 and REFUSED in html and "Không tìm thấy" not in html
+    assert "Trần Thị Mai" in html  # the form kept
+    assert codes_sent(dep) == [] and participants(dep) == []
+

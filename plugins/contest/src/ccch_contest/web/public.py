@@ -583,11 +583,20 @@ def register_view(slug):
         audience = next((a for a in contest.definition.audiences if a.key == values["audience"]), None) \
             or (contest.definition.audiences[0] if len(contest.definition.audiences) == 1 else None)
         if form_picker(contest.definition, dep.plan):
+            # A name looked up among thousands costs milliseconds: an address over the registration
+            # limit gets the one refusal before any look-up, and a form that comes back for its unit
+            # counts against the limit like any other registration.
+            limit = settings_of(dep).limit_register
+            if ratelimit.peek(dep.db, "contest-register", client_key("contest-register"), limit).count >= limit.count:
+                values.pop("website", None)
+                return _no_store(make_response(render_template(
+                    "contest/register.html", **_registration_context(contest, values, {"phone": REFUSED})), 422))
             unit_choice, problem = _posted_unit(dep.plan, contest.definition, audience, form)
             values["unit_id"] = unit_choice.unit.id if unit_choice.unit is not None else ""
             if problem is not None:
                 # No unit of the audience's by that name, or several: back with the reason beside
-                # the field and every other field's mistake at once; nothing counted, nothing sent.
+                # the field and every other field's mistake at once; counted, nothing sent.
+                ratelimit.hit(dep.db, "contest-register", client_key("contest-register"), limit)
                 try:
                     validate_registration(dep, contest, values, utc_now())
                 except RegistrationError as exc:
