@@ -426,3 +426,28 @@ def test_names_looked_up_count_against_the_registration_limit(make_deployment, p
     assert "Trần Thị Mai" in html  # the form kept
     assert codes_sent(dep) == [] and participants(dep) == []
 
+
+
+def test_a_refusal_reads_the_same_at_the_limit_and_for_a_registered_number(make_deployment, plan_path, make_app):
+    # The one refusal says nothing of its reason (participants.REFUSED): a number registered and
+    # an address at the limit answer the same page. The refusal at the limit, given before the
+    # unit's look-up, emptied the unit field while a registered number's showed the unit found:
+    # on a shared network that told a stranger which refusal was the number's.
+    dep = national_contest(make_deployment, plan_path, {"limit_register": [3, 3600]})
+    app = make_app(dep)
+    commune = unique_commune(dep.plan)
+    typed = commune.name.lower()
+    done = post_registration(app.test_client(), audience="cbccvc", unit_id=typed)
+    assert done.status_code in (200, 303) and len(participants(dep)) == 1
+    stranger = app.test_client()
+
+    def refusal():
+        response = post_registration(stranger, audience="cbccvc", unit_id=typed)
+        assert response.status_code == 422
+        return re.sub(r'name="csrf_token" value="[^"]+"', "", response.get_data(as_text=True))
+
+    registered = refusal()  # the second registration of the network's three
+    assert REFUSED in registered
+    refusal()  # the third
+    assert refusal() == registered  # the address at the limit: no look-up, the same page
+    assert f'value="{typed}"' in registered  # what was typed, kept

@@ -516,6 +516,13 @@ def _unit_wording(d, plan, residence: dict[str, bool]) -> dict[str, str]:
             "unit_placeholder": f"Ví dụ: {example}"}
 
 
+def _typed_unit(form) -> unit_picker.UnitChoice:
+    """The unit field as typed, not looked up: what the one refusal (:data:`REFUSED`) shows,
+    whatever its reason. An address at the registration limit is refused before the look-up; a
+    registered number's refusal showing the unit found instead would tell the two apart."""
+    return unit_picker.UnitChoice(clean(form.get("unit_id", ""))[:unit_picker.TEXT_MAX])
+
+
 def _posted_unit(plan, d, audience, form) -> tuple[unit_picker.UnitChoice, str | None]:
     """The unit the registration form's field names when it asks for a name: the unit typed (a
     name with or without tones, or a unit's id), or the namesake picked among those the form came
@@ -590,7 +597,8 @@ def register_view(slug):
             if ratelimit.peek(dep.db, "contest-register", client_key("contest-register"), limit).count >= limit.count:
                 values.pop("website", None)
                 return _no_store(make_response(render_template(
-                    "contest/register.html", **_registration_context(contest, values, {"phone": REFUSED})), 422))
+                    "contest/register.html", **_registration_context(contest, values, {"phone": REFUSED},
+                                                                     _typed_unit(form))), 422))
             unit_choice, problem = _posted_unit(dep.plan, contest.definition, audience, form)
             values["unit_id"] = unit_choice.unit.id if unit_choice.unit is not None else ""
             if problem is not None:
@@ -607,6 +615,8 @@ def register_view(slug):
                     "contest/register.html", **_registration_context(contest, values, errors, unit_choice)), 422))
         if audience is not None and audience.verify != "none" and not _already_registered_here(contest, values["phone"]):
             errors = _ask_for_code(contest, audience, values, start_now)
+            if unit_choice is not None and errors.get("phone") == REFUSED:
+                unit_choice = _typed_unit(form)  # the one refusal, as at the limit (see _typed_unit)
             if not errors:
                 # The code page itself answers the registration, not a 303 to it: one request fewer
                 # for every new participant (issue #16). Its forms post to /xac-nhan; reloading it
@@ -639,6 +649,8 @@ def register_view(slug):
         if refused is not None:
             errors = refused.errors
             status = 422
+            if unit_choice is not None and errors.get("phone") == REFUSED:
+                unit_choice = _typed_unit(form)  # the one refusal, as at the limit (see _typed_unit)
         else:
             if started is not None:
                 # The attempt page itself, not a redirect to it: one round trip fewer on 3G.
