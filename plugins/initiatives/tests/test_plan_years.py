@@ -90,17 +90,10 @@ def test_a_2025_calls_panel_and_results_name_2025s_units(dep, make_app, make_use
     import datetime as dt
 
     from ccch_initiatives import entries as entries_mod
+    from ccch_initiatives import judging
     from ccch_initiatives.calls import appoint
     from ccch_initiatives.documents import check_document
     from ccch_initiatives.entries import check_form, submit_entry
-    from ccch_initiatives.judging import (
-        assign_judges,
-        assignments,
-        check_scores,
-        decide_awards,
-        publish_results,
-        save_scores,
-    )
     from initiatives_testing import docx, entry_form
 
     from ccch_core.periods import VN_TZ
@@ -113,12 +106,12 @@ def test_a_2025_calls_panel_and_results_name_2025s_units(dep, make_app, make_use
     entry = submit_entry(dep, call, fields, check_document(docx()), now=during)
     judge, _ = make_user(dep, "viewer")
     appoint(dep, call, judge, "judge", "xa-moi-2025", actor="test")
-    assign_judges(dep, call, "preliminary", actor="tk", per_entry=1)
-    (assignment,) = assignments(dep.db, call.id, "preliminary")
-    values, overall = check_scores(call, {f"score_{c.key}": "9" for c in call.definition.criteria})
-    save_scores(dep, call, assignment, values, overall, submit=True, actor=judge)
-    decide_awards(dep, call, actor="tk")
-    publish_results(dep, call, actor="tk")
+    judging.assign_judges(dep, call, "preliminary", actor="tk", per_entry=1)
+    (assignment,) = judging.assignments(dep.db, call.id, "preliminary")
+    values, overall = judging.check_scores(call, {f"score_{c.key}": "9" for c in call.definition.criteria})
+    judging.save_scores(dep, call, assignment, values, overall, submit=True, actor=judge)
+    judging.decide_awards(dep, call, actor="tk")
+    judging.publish_results(dep, call, actor="tk")
 
     app = make_app(dep)
     results = app.test_client().get(f"/sang-kien/{call.slug}/ket-qua").get_data(as_text=True)
