@@ -29,6 +29,7 @@ __all__ = [
     "main",
     "make_cli",
     "pass_deployment",
+    "stop_on_signals",
     "table",
 ]
 
@@ -82,6 +83,22 @@ def pass_deployment(function: Callable) -> Callable:
         return function(state.deployment(), *args, **kwargs)
 
     return wrapper
+
+
+def stop_on_signals() -> Callable[[], bool]:
+    """For a command that runs until stopped (``--loop``): SIGTERM (systemd, ``ccch serve`` at its
+    end) and SIGINT (Ctrl+C) no longer end the process at once; the returned function says whether
+    one came, so the loop finishes what it is doing and returns."""
+    import signal
+
+    stopping: list[bool] = []
+
+    def stop(*_):
+        stopping.append(True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return lambda: bool(stopping)
 
 
 def _config_from_argv(argv: Sequence[str]) -> str | None:

@@ -24,11 +24,7 @@ from collections.abc import Callable
 import attrs
 
 from .periods import utc_now
-
-try:
-    import fcntl
-except ImportError:  # Windows: one server per deployment there anyway
-    fcntl = None
+from .storage import lock_beside_database
 
 log = logging.getLogger("ccch.scheduled")
 
@@ -81,19 +77,13 @@ class Runner:
     def acquire(self) -> None:
         """Take the deployment's scheduled-work lock (a file next to the database), or raise
         :class:`RunnerBusy`."""
-        if self._lock_fd is not None or fcntl is None:
+        if self._lock_fd is not None:
             return
-        path = str(self.deployment.config.database_path)
-        if path == ":memory:":
-            return
-        fd = os.open(path + "-scheduled-lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._lock_fd = lock_beside_database(self.deployment.config.database_path, "scheduled-lock")
         except BlockingIOError:
-            os.close(fd)
             raise RunnerBusy("another `ccch scheduled-work` (or the server's) runs this deployment's "
                              "scheduled work") from None
-        self._lock_fd = fd
 
     def release(self) -> None:
         """Let go of the lock."""

@@ -28,6 +28,7 @@ __all__ = [
     "connect",
     "is_busy",
     "is_full",
+    "lock_beside_database",
     "make_private",
     "open_private",
     "parse_utc",
@@ -139,6 +140,24 @@ try:  # Linux and macOS; on Windows ccch runs one waitress process and the threa
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None
+
+def lock_beside_database(database_path, suffix: str, *, wait: bool = False) -> int | None:
+    """An exclusive lock on the file ``DATABASE-<suffix>`` next to the database, for "one process
+    of this deployment at a time" (the deliverer, the scheduled work): its descriptor, to
+    ``os.close`` when done (the kernel releases it however the process ends); None where there is
+    nothing to lock (an in-memory database, or Windows, where the operator runs one of each).
+    Raises BlockingIOError when another process holds it (``wait``: blocks until it is free)."""
+    path = str(database_path)
+    if fcntl is None or path == ":memory:":
+        return None
+    fd = os.open(path + "-" + suffix, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
 
 _gates: dict[tuple[str, int], tuple[threading.RLock, int | None]] = {}
 _gates_guard = threading.Lock()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import time
 
 import click
 
 from .. import audit, contacts, onetime
-from ..cli import echo_json, pass_deployment, table
+from ..cli import echo_json, pass_deployment, stop_on_signals, table
 from ..hookspecs import hookimpl
 from ..messages import outbox
 from ..messages.base import CHANNELS, MessageError
@@ -90,18 +89,12 @@ def register_commands(cli: click.Group) -> None:
         if problems:
             raise click.ClickException("\n".join(problems))
         if loop:
-            stopping = []
-
-            def stop(*_):
-                stopping.append(True)
-
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
+            stop = stop_on_signals()
             _log_deliveries()
             click.echo(f"ccch: delivering messages of {deployment.config.name} "
                        f"({', '.join(f'{c} → {t.sender}' for c, t in deployment.messaging.settings.channels.items()) or 'no channel configured'}); "
                        "Ctrl+C to stop", err=True)
-            deliverer.run_forever(stop=lambda: bool(stopping))
+            deliverer.run_forever(stop=stop)
             return
         try:
             report = deliverer.run_once(limit=limit, channels=channels or None)

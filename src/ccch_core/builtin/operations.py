@@ -143,19 +143,13 @@ def register_commands(cli: click.Group) -> None:
         """Do what plugins have due now (the contest closes the rounds whose end has passed), then
         exit; with --loop keep doing it. Exit 1 when a plugin's work failed."""
         import logging
-        import signal
 
         from .. import scheduled
+        from ..cli import stop_on_signals
 
         deployment = state.deployment()
         if loop:
-            stopping = []
-
-            def stop(*_):
-                stopping.append(True)
-
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
+            stop = stop_on_signals()
             logging.basicConfig(level=logging.WARNING, format="ccch scheduled work: %(message)s")
             click.echo(f"ccch: scheduled work of {deployment.config.name} every "
                        f"{every or scheduled.EVERY_SECONDS} s; Ctrl+C to stop", err=True)
@@ -165,7 +159,7 @@ def register_commands(cli: click.Group) -> None:
                 click.echo(f"ccch scheduled work: {outcome.plugin}: {text}", err=True)
 
             runner = scheduled.Runner(deployment, every=every or scheduled.EVERY_SECONDS)
-            runner.run_forever(stop=lambda: bool(stopping), report=report)
+            runner.run_forever(stop=stop, report=report)
             return
         runner = scheduled.Runner(deployment)
         try:

@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 
 from .. import audit, ratelimit
-from ..storage import utc_now_iso, write_transaction
+from ..storage import lock_beside_database, utc_now_iso, write_transaction
 from .base import OutgoingMessage, SenderConfigError, SenderContext, SendResult
 from .outbox import _COUNT, Messaging, mask_in_text, render_message, vietnam_day
 
@@ -62,12 +62,6 @@ def channel_backoff(failures: int) -> float:
 class DelivererBusy(RuntimeError):
     """Another deliverer of the same deployment runs on this machine (only one at a time: a
     sender's state, such as Zalo's single-use refresh token, must not be raced)."""
-
-
-try:  # Linux and macOS; on Windows one deliverer per deployment is the operator's rule
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
 
 
 def worker_id() -> str:
@@ -143,19 +137,13 @@ class Deliverer:
         """Take the deployment's deliverer lock (a file next to the database), or raise
         :class:`DelivererBusy` (``wait``: block until it is free). The kernel releases it when
         the process dies, however it dies."""
-        if self._lock_fd is not None or fcntl is None:
+        if self._lock_fd is not None:
             return
-        path = str(self.deployment.config.database_path)
-        if path == ":memory:":
-            return
-        fd = os.open(path + "-deliver-lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            self._lock_fd = lock_beside_database(self.deployment.config.database_path, "deliver-lock", wait=wait)
         except BlockingIOError:
-            os.close(fd)
             raise DelivererBusy("another `ccch messages send` (or the server's deliverer) is delivering this "
                                 "deployment's messages") from None
-        self._lock_fd = fd
 
     def release(self) -> None:
         """Let go of the deliverer lock."""

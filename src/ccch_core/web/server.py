@@ -23,27 +23,36 @@ from ..plancache import freeze_loaded_plans
 
 
 @contextlib.contextmanager
-def message_deliverer(config: DeploymentConfig | None):
-    """Run ``ccch messages send --loop`` for ``config`` in a child process while the block runs
-    (nothing when ``config`` is None). The child is stopped with SIGTERM (it finishes the message
-    in flight) when the server stops."""
+def _ccch_child(config: DeploymentConfig | None, *command: str, stop_seconds: int):
+    """Run ``ccch --config CONFIG COMMAND…`` in a child process while the block runs (nothing when
+    ``config`` is None); stopped with SIGTERM when the block ends, killed after ``stop_seconds``."""
     if config is None or config.path is None:
         yield None
         return
-    channels = ", ".join(f"{c} → {t.get('sender')}" for c, t in config.messages.get("channels", {}).items())
-    click.echo(f"ccch: delivering messages beside the server ({channels}); `ccch messages list` shows them")
     child = subprocess.Popen([sys.executable, "-c", "from ccch_core.cli import main; main()", "--config",
-                              str(config.path), "messages", "send", "--loop"])
+                              str(config.path), *command])
     try:
         yield child
     finally:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
             try:
-                child.wait(timeout=20)
+                child.wait(timeout=stop_seconds)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+@contextlib.contextmanager
+def message_deliverer(config: DeploymentConfig | None):
+    """Run ``ccch messages send --loop`` for ``config`` in a child process while the block runs
+    (nothing when ``config`` is None). The child is stopped with SIGTERM (it finishes the message
+    in flight) when the server stops."""
+    if config is not None and config.path is not None:
+        channels = ", ".join(f"{c} → {t.get('sender')}" for c, t in config.messages.get("channels", {}).items())
+        click.echo(f"ccch: delivering messages beside the server ({channels}); `ccch messages list` shows them")
+    with _ccch_child(config, "messages", "send", "--loop", stop_seconds=20) as child:
+        yield child
 
 
 @contextlib.contextmanager
@@ -52,21 +61,8 @@ def scheduled_worker(config: DeploymentConfig | None):
     (nothing when ``config`` is None): plugins' work that is due at a moment, such as closing a
     contest round at its end, is done there rather than in the first page that needs it. Stopped
     with SIGTERM (it finishes the pass in flight) when the server stops."""
-    if config is None or config.path is None:
-        yield None
-        return
-    child = subprocess.Popen([sys.executable, "-c", "from ccch_core.cli import main; main()", "--config",
-                              str(config.path), "scheduled-work", "--loop"])
-    try:
+    with _ccch_child(config, "scheduled-work", "--loop", stop_seconds=30) as child:
         yield child
-    finally:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
 
 
 def default_workers() -> int:
