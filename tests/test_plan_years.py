@@ -212,5 +212,8 @@ def test_a_plugin_measure_of_another_years_plan_reads_that_plan(make_deployment,
                                     Period.parse("2024-03"), now=NOW, measures={"years_measure": measure}, deployment=dep)
         assert seen == ["duc-tho-2025", "duc-tho-2024"]
         assert dep.plan.id == "duc-tho-2024"  # the deployment itself is unchanged
+        # One view per plan, kept: caches keyed by the deployment object stay warm between evaluations.
+        assert dep.with_plan(p2025) is dep.with_plan(p2025) and dep.with_plan(p2025).plan is p2025
+        assert dep.with_plan(dep.plan) is dep
     finally:
         dep.close()

@@ -141,8 +141,15 @@ class Deployment:
             raise KeyError(f"plan {plan.id!r} is not one of this deployment's plans (plans: {', '.join(plans)})")
         if plan is self.plan:
             return self
-        view = copy.copy(self)
-        view._plan = plan
+        # One view per plan, kept: caches keyed by the deployment object (a plugin's settings, its
+        # contests) stay warm from one evaluation of another year's figures to the next. The dict
+        # is shared with the views (a shallow copy), so a view's own with_plan finds them too.
+        views = self.__dict__.setdefault("_plan_views", {})
+        view = views.get(plan.id)
+        if view is None or view.plan is not plan:
+            view = copy.copy(self)
+            view._plan = plan
+            views[plan.id] = view
         return view
 
     def plugin_settings(self, name: str) -> dict[str, Any]:

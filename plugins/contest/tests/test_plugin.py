@@ -201,3 +201,26 @@ def test_the_servers_scheduled_worker_closes_a_round_by_itself(dep):
     assert child.poll() is not None  # stopped with the server
     with scheduled_worker(None) as nothing:
         assert nothing is None
+
+
+def test_one_contest_that_cannot_close_leaves_the_others_closing(dep, monkeypatch):
+    from ccch_contest import ranking
+    from ccch_contest.contests import get_contest
+    from ccch_contest.plugin import scheduled_work
+
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    rounds = [(now - dt.timedelta(days=2), now - dt.timedelta(minutes=10))]
+    fine = load_contest(dep, contest_data(rounds=rounds, slug="tot"))
+    broken = load_contest(dep, contest_data(rounds=rounds, slug="hong"))  # the newer: tried first
+    real = ranking.close_round
+
+    def close_round(deployment, contest, round_state, **kwargs):
+        if contest.slug == broken.slug:
+            raise RuntimeError("ngân hàng câu hỏi hỏng")
+        return real(deployment, contest, round_state, **kwargs)
+
+    monkeypatch.setattr(ranking, "close_round", close_round)
+    with pytest.raises(RuntimeError, match="không chốt được hong Vòng 1.*đã chốt: đã chốt Vòng 1 của cuộc thi"):
+        scheduled_work(dep, now)
+    assert get_contest(dep, fine.slug).rounds[0].truth_at  # closed all the same
+    assert not get_contest(dep, broken.slug).rounds[0].truth_at

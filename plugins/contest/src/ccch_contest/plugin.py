@@ -145,14 +145,25 @@ def scheduled_work(deployment, now):
     """Close every round whose end has passed and that has no true figure yet: finish its overdue
     attempts, store the figure and rewrite its ranking keys (seconds at a million attempts), so that
     no visitor's page waits for it. Returns what was closed."""
+    import logging
+
     from .contests import list_contests
     from .ranking import close_round
 
-    closed = []
+    closed, failed = [], []
     for contest in list_contests(deployment, published_only=True):  # a draft's rounds close on its manager's pages
         for round_state in contest.rounds:
             if round_state.state(now) == "closed" and not round_state.truth_at:
-                done = close_round(deployment, contest, round_state, now=now)
+                try:
+                    done = close_round(deployment, contest, round_state, now=now)
+                except Exception as exc:  # one contest's failure must not keep the others' rounds open
+                    logging.getLogger("ccch.contest").exception("closing %s of %s failed", round_state.name,
+                                                                contest.slug)
+                    failed.append(f"{contest.slug} {round_state.name}: {type(exc).__name__}: {exc}")
+                    break
                 closed.append(f"đã chốt {done.name} của cuộc thi “{contest.title}” ({contest.slug}): "
                               f"{done.entrant_count} bài được xếp hạng")
+    if failed:  # reported as the plugin's failure (exit 1 of `ccch scheduled-work`), after the others closed
+        raise RuntimeError("không chốt được " + "; ".join(failed) + (" (đã chốt: " + "; ".join(closed) + ")"
+                                                                        if closed else ""))
     return closed or None
