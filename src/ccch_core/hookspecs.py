@@ -283,9 +283,10 @@ def scheduled_work(deployment, now):
     closes the rounds whose end has passed. It must be idempotent and cheap when nothing is due
     (a few indexed queries), and take the write lock only for what is due.
 
-    Errors: an exception is logged with the plugin's name and reported by ``ccch scheduled-work``
+    Errors: raise any exception (a database error, a ``RuntimeError`` naming what could not be done)
+    for work that failed; it is logged with the plugin's name and reported by ``ccch scheduled-work``
     (exit status 1 without ``--loop``); the other plugins' work still runs, and the next pass tries
-    again.
+    again. Nothing due is not an error: return None.
     """
 
 

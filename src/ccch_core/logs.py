@@ -72,7 +72,7 @@ def current_request_id() -> str | None:
         return None
     if not has_request_context():
         return None
-    return g.get("request_id")
+    return g._get_current_object().get("request_id")  # the object, not the proxy (see web.deployment)
 
 
 class PersonalDataFilter(logging.Filter):
