@@ -62,8 +62,12 @@ def test_litestream_yml_for_a_folder_and_for_s3(make_deployment, tmp_path):
 
 
 def test_connections_leave_checkpoints_to_litestream_only_when_replicated(make_deployment):
+    from ccch_core import storage
+
     plain = make_deployment()
-    assert plain.db.execute("pragma wal_autocheckpoint").fetchone()[0] == 1000
+    # write_transaction checkpoints at CHECKPOINT_FRAMES; SQLite's own is the backstop above it.
+    assert plain.db.execute("pragma wal_autocheckpoint").fetchone()[0] == storage.BACKSTOP_CHECKPOINT_FRAMES
+    assert getattr(plain.db, "_ccch_checkpoints", False)
     config = with_replication(make_deployment(), replica="../replica")
     from ccch_core.deployment import Deployment
 
@@ -71,19 +75,27 @@ def test_connections_leave_checkpoints_to_litestream_only_when_replicated(make_d
     try:
         assert replicated.db.execute("pragma wal_autocheckpoint").fetchone()[0] == 0
         assert replicated.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+        # Nor does write_transaction checkpoint: 2,000 pages and more stay in the WAL.
+        db = replicated.db
+        db.execute("create table filler (x blob)")
+        for _ in range(40):
+            with storage.write_transaction(db):
+                db.conn.executemany("insert into filler values (?)", [(os.urandom(3000),)] * 50)
+        assert storage._wal_frames_pending(str(config.database_path)) > 2 * storage.CHECKPOINT_FRAMES
     finally:
         replicated.close()
 
 
 def test_nothing_in_the_app_truncates_or_restarts_the_wal():
-    """Litestream must see every WAL frame: no code of the core or a plugin runs a checkpoint."""
+    """Litestream must see every WAL frame: no code of the core or a plugin runs a checkpoint,
+    but the storage's own PASSIVE one, which replicated connections never run (above)."""
     found = []
     for folder in [ROOT / "src", *sorted((ROOT / "plugins").glob("*/src"))]:
         for path in folder.rglob("*.py"):
             text = path.read_text(encoding="utf-8")
-            if re.search(r"wal_checkpoint|VACUUM", text, re.IGNORECASE):
-                found.append(str(path.relative_to(ROOT)))
-    assert found == []
+            for match in re.finditer(r"wal_checkpoint[^\n]*|VACUUM[^\n]*", text, re.IGNORECASE):
+                found.append((str(path.relative_to(ROOT)), match.group(0)))
+    assert found == [(str(Path("src/ccch_core/storage.py")), 'wal_checkpoint(PASSIVE)").fetchone()')]
 
 
 def _ltx(folder: Path, level: int, txid: int, when: float) -> None:

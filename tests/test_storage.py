@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 
 import pytest
@@ -600,6 +601,85 @@ def test_writers_are_queued_through_a_lock_file(tmp_path):
     _os.close(fd)
     assert [r[0] for r in db.execute("select x from t order by x")] == [1, 2]
 
+
+
+def _fill(db, transactions: int, rows: int = 50) -> None:
+    for _ in range(transactions):
+        with write_transaction(db):
+            db.conn.executemany("insert into filler values (?)", [(bytes(3000),)] * rows)
+
+
+def test_a_writer_checkpoints_the_wal_after_leaving_the_write_queue(tmp_path, monkeypatch):
+    """SQLite's automatic checkpoint runs inside COMMIT, while the writer still holds the queue
+    (every other writer waited for its copy and fsyncs); write_transaction runs it once out."""
+    import fcntl
+    import os as _os
+
+    db = connect(tmp_path / "c.db")
+    path = str(tmp_path / "c.db")
+    db.execute("create table filler (x blob)")
+    free_when_checked = []
+    real = storage._wal_frames_pending
+
+    def checked(p):
+        fd = _os.open(path + "-write-lock", _os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the queue were still held
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            free_when_checked.append(True)
+        finally:
+            _os.close(fd)
+        return real(p)
+
+    monkeypatch.setattr(storage, "_wal_frames_pending", checked)
+    pending = []
+    for _ in range(30):
+        _fill(db, 1)
+        pending.append(real(path))
+    assert len(free_when_checked) == 30
+    # ~51 pages a transaction: past CHECKPOINT_FRAMES the WAL is copied and starts again.
+    assert max(pending) >= storage.CHECKPOINT_FRAMES - 60
+    assert all(p < storage.CHECKPOINT_FRAMES + 60 for p in pending)
+    assert any(later < earlier for earlier, later in itertools.pairwise(pending))
+    assert db.execute("select count(*) from filler").fetchone()[0] == 1500
+    db.close()
+
+
+def test_the_backstop_is_sqlites_own_checkpoint_for_writes_outside_write_transaction(tmp_path):
+    db = connect(tmp_path / "b.db")
+    db.execute("create table filler (x blob)")
+    assert pragma(db, "wal_autocheckpoint") == storage.BACKSTOP_CHECKPOINT_FRAMES
+    for _ in range(120):  # plain autocommit inserts: no write_transaction, no checkpoint of ours
+        db.conn.executemany("insert into filler values (?)", [(bytes(3000),)] * 50)
+        db.conn.commit()
+    assert storage._wal_frames_pending(str(tmp_path / "b.db")) < storage.BACKSTOP_CHECKPOINT_FRAMES + 60
+    db.close()
+
+
+def test_no_checkpoint_while_this_thread_still_holds_the_queue(tmp_path):
+    """write_transaction_if_free holds the queue around its write_transaction: copying 4 MB
+    there would keep every other writer waiting, which is what the checkpoint's move avoids."""
+    db = connect(tmp_path / "f.db")
+    path = str(tmp_path / "f.db")
+    db.execute("create table filler (x blob)")
+    _fill(db, 19)
+    before = storage._wal_frames_pending(path)
+    assert storage.CHECKPOINT_FRAMES - 100 < before < storage.CHECKPOINT_FRAMES
+    with storage.write_transaction_if_free(db) as free:
+        assert free
+        db.conn.executemany("insert into filler values (?)", [(bytes(3000),)] * 50)
+    assert storage._wal_frames_pending(path) > storage.CHECKPOINT_FRAMES  # left for the next writer
+    _fill(db, 1)
+    assert storage._wal_frames_pending(path) < 100
+    db.close()
+
+
+@pytest.mark.parametrize("content", [b"", b"x" * 50, bytes(136), b"\x01" * 136])
+def test_an_unreadable_wal_index_means_no_checkpoint_rather_than_an_error(tmp_path, content):
+    path = tmp_path / "w.db"
+    (tmp_path / "w.db-shm").write_bytes(content)
+    assert storage._wal_frames_pending(str(path)) == 0
+    assert storage._wal_frames_pending(str(tmp_path / "missing.db")) == 0
 
 
 def test_report_deliveries_schema(fresh_db):
