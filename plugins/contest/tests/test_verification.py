@@ -357,3 +357,63 @@ def test_a_malformed_official_email_is_refused_on_its_field(dep, app, address):
     response = post_registration(app.test_client(), n=12, audience="cbccvc", email=address)
     assert response.status_code == 422 and "hatinh.gov.vn" in page(response)
     assert 'value="Trần Thị Mai"' in page(response) and codes_sent(dep) == []
+
+
+def test_the_code_step_hashes_and_draws_before_taking_the_write_lock(dep, app, monkeypatch):
+    """The code, the registration and the start are one turn of the write lock; what needs no
+    database (the keyed hashes of the number and of where it came from, the draw and its JSON) is
+    done before it, so the other workers wait less (issue #16: the served rate)."""
+    from ccch_core import privacy
+
+    client = app.test_client()
+    sent = post_registration(client)
+    seen: list[tuple[str, bool]] = []
+    real_hash, real_draw = privacy.keyed_hash, A.draw
+
+    def keyed_hash(key, purpose, value):
+        seen.append((purpose, dep.db.conn.in_transaction))
+        return real_hash(key, purpose, value)
+
+    def draw(*args, **kwargs):
+        seen.append(("draw", dep.db.conn.in_transaction))
+        return real_draw(*args, **kwargs)
+
+    monkeypatch.setattr(privacy, "keyed_hash", keyed_hash)
+    monkeypatch.setattr(A, "draw", draw)
+    done = client.post(BASE + "/xac-nhan", data={"csrf_token": csrf_from(page(sent)), "ma": codes_sent(dep)[-1]})
+    assert done.status_code == 200 and "/bai-thi/" in page(done)
+    registration_work = [(p, inside) for p, inside in seen
+                         if p in ("contest-phone", "contest-source", "contest-device-source", "draw")]
+    assert sorted(p for p, _ in registration_work) == ["contest-device-source", "contest-phone", "contest-source", "draw"]
+    assert not any(inside for _, inside in registration_work)
+    # What was made before is what was stored.
+    participant = dep.db.execute("select id, phone_hash from contest_participants").fetchone()
+    assert participant[1] == real_hash(dep.secret_key, "contest-phone", PHONES[1])
+    attempt = A.get_attempt(dep.db, re.search(r"/bai-thi/([\w-]+)", page(done)).group(1))
+    assert attempt.participant_id == participant[0] and len(attempt.questions) == 15
+
+
+def test_a_draw_made_before_the_lock_is_used_only_while_it_still_fits(dep, app, contest):
+    """start_attempt takes a draw made beforehand only for the same contest version, bank version
+    and audience as the participant's; otherwise it draws again."""
+    import attrs
+
+    client = app.test_client()
+    register_verified(dep, client, 1, start_now="")
+    register_verified(dep, app.test_client(), 2, start_now="")
+    first, second = [r[0] for r in dep.db.execute("select id from contest_participants order by id")]
+    assert A.draw_for(dep, contest, "no-such-audience") is None
+    drawn = A.draw_for(dep, contest, "nhan-dan")
+    assert drawn is not None and json.loads(drawn.stored) == [list(q) for q in drawn.questions]
+    started = A.start_attempt(dep, contest, first, drawn=drawn)
+    assert started.attempt.questions == drawn.questions
+    assert json.loads(dep.db.execute("select questions from contest_attempts where id = ?",
+                                     [started.attempt.id]).fetchone()[0]) == [list(q) for q in drawn.questions]
+    impossible = ((-1, "0123"),)
+    for stale in (attrs.evolve(drawn, questions=impossible, bank_version=drawn.bank_version + 1),
+                  attrs.evolve(drawn, questions=impossible, audience="cbccvc"),
+                  attrs.evolve(drawn, questions=impossible, contest_version=drawn.contest_version + 1)):
+        again = A.start_attempt(dep, contest, second, drawn=stale)
+        assert (-1, "0123") not in again.attempt.questions and len(again.attempt.questions) == 15
+        dep.db.execute("delete from contest_attempts where id = ?", [again.attempt.id])
+        dep.db.conn.commit()

@@ -261,16 +261,51 @@ class Started:
     resumed: bool
 
 
-def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.datetime | None = None,
-                  rng: random.Random | None = None, participant: Participant | None = None) -> Started:
-    """Start (or resume) the participant's attempt in the round open now. ``participant``: the
-    participant as the caller read them in its own write transaction (registering), which saves
-    reading them again; otherwise they are read here."""
-    now = now or utc_now()
+@attrs.frozen
+class Draw:
+    """An attempt's questions drawn before the write lock is taken (:func:`draw_for`), for a
+    caller that starts the attempt inside a transaction of its own (the code step)."""
+
+    contest_id: int
+    contest_version: int
+    bank_version: int
+    audience: str
+    questions: tuple[tuple[int, str], ...]
+    stored: str
+    """The questions as the attempt row stores them (JSON)."""
+
+
+def _new_rng() -> random.Random:
     # A generator seeded from the OS for each draw: as unpredictable as SystemRandom (nobody sees
     # the seed, and one draw shows far fewer than the outputs needed to rebuild the state), without
     # a system call for every number — SystemRandom spent 4 % of the server's CPU on a start.
-    rng = rng or random.Random(secrets.randbits(256))
+    return random.Random(secrets.randbits(256))
+
+
+def draw_for(deployment, contest: Contest, audience_key: str, rng: random.Random | None = None) -> Draw | None:
+    """Draw the questions of an attempt of ``audience_key`` ahead of :func:`start_attempt` (which
+    draws again if the bank or the contest changed meanwhile). None when no attempt could start
+    (an unknown audience, a bank not ready): the start then says why."""
+    try:
+        audience = contest.definition.audience(audience_key)
+        bank = load_bank(deployment, contest.id, contest.bank_version)
+        drawn = draw(bank, contest.definition, audience, rng or _new_rng(),
+                     cached_draw_plan(deployment, contest, bank, audience))
+    except (KeyError, BankNotReady):
+        return None
+    return Draw(contest.id, contest.version, bank.version, audience.key, tuple(drawn),
+                json.dumps(drawn, separators=(",", ":")))
+
+
+def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.datetime | None = None,
+                  rng: random.Random | None = None, participant: Participant | None = None,
+                  drawn: Draw | None = None) -> Started:
+    """Start (or resume) the participant's attempt in the round open now. ``participant``: the
+    participant as the caller read them in its own write transaction (registering), which saves
+    reading them again; otherwise they are read here. ``drawn``: questions :func:`draw_for` drew
+    for the participant's audience before the caller took the lock (used if still valid)."""
+    now = now or utc_now()
+    rng = rng or _new_rng()
     definition = contest.definition
     settings = settings_of(deployment)
     if contest.status != "published":
@@ -295,7 +330,12 @@ def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.
     except KeyError:
         raise NotAllowed("Đối tượng dự thi của bạn không còn trong cuộc thi.") from None
     # The draw happens before the lock: it needs no database, and the transaction stays short.
-    drawn = draw(bank, definition, audience, rng, cached_draw_plan(deployment, contest, bank, audience))
+    if drawn is not None and (drawn.contest_id, drawn.contest_version, drawn.bank_version, drawn.audience) == (
+            contest.id, contest.version, bank.version, audience.key):
+        questions, stored = list(drawn.questions), drawn.stored
+    else:
+        questions = draw(bank, definition, audience, rng, cached_draw_plan(deployment, contest, bank, audience))
+        stored = json.dumps(questions, separators=(",", ":"))
     now_ms = ms(now)
     overdue: Attempt | None = None
     with serialized(deployment):
@@ -325,10 +365,10 @@ def start_attempt(deployment, contest: Contest, participant_id: int, *, now: dt.
             "status, started_at, started_ms, deadline_ms, accept_until_ms, questions) "
             "values (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
             [token, contest.id, round_state.id, participant_id, audience.key, participant.unit_id, used + 1,
-             iso_ms(now), started_ms, deadline, accept_until, json.dumps(drawn, separators=(",", ":"))],
+             iso_ms(now), started_ms, deadline, accept_until, stored],
         ).lastrowid
     attempt = Attempt(attempt_id, token, contest.id, round_state.id, participant_id, audience.key, participant.unit_id,
-                      used + 1, "open", iso_ms(now), started_ms, deadline, accept_until, tuple(drawn), {}, None, None,
+                      used + 1, "open", iso_ms(now), started_ms, deadline, accept_until, tuple(questions), {}, None, None,
                       None, None, None, None, None, None, False, False, False, None)
     return Started(attempt, False)
 

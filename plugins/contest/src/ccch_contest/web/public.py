@@ -77,6 +77,7 @@ from ..participants import (
     participant_with_phone,
     register,
     register_verified,
+    seal_registration,
     validate_registration,
 )
 from ..personal_data import erase_participant
@@ -853,13 +854,15 @@ def confirm_view(slug):
                 flash("Đã gửi lại mã xác nhận.")
                 return redirect(url_for(".confirm_view", slug=slug), code=303)
         else:
-            # The code, the registration, the device and the start: one turn of the write lock.
+            # The code, the registration, the device and the start: one turn of the write lock,
+            # with what needs no database (hashes, the sealed number, the draw) done before it.
+            ready = _before_the_lock(contest, pending)
             outcome = None
             with write_transaction(dep.db):
                 if verification.check_code(dep, contest, pending["channel"], pending["address"],
                                            req.form.get("ma", "")):
                     _drop_pending(contest)
-                    outcome = _verified(contest, pending)
+                    outcome = _verified(contest, pending, *ready)
             if isinstance(outcome, attempts_mod.Attempt):  # rendered after the lock is released
                 return _attempt_page(contest, outcome)
             if outcome is not None:
@@ -870,9 +873,24 @@ def confirm_view(slug):
     return _code_page(contest, pending, errors, status)
 
 
-def _verified(contest, pending: dict):
+def _before_the_lock(contest, pending: dict):
+    """For a registration: its :func:`~ccch_contest.participants.seal_registration` and, to start
+    at once, the questions drawn (``attempts.draw_for``) — (None, None) for anything else."""
+    if pending["kind"] != "register":
+        return None, None
+    dep = deployment()
+    sealed = seal_registration(dep, pending["values"], client_key=client_key("contest-register"),
+                               email=pending.get("email"), device_key=_browser_key())
+    drawn = None
+    if pending.get("start_now") and contest.current_round(utc_now()) is not None:
+        drawn = attempts_mod.draw_for(dep, contest, pending["values"].get("audience", ""))
+    return sealed, drawn
+
+
+def _verified(contest, pending: dict, sealed=None, drawn=None):
     """The code was right: register, go on as the participant already registered, or resume.
-    Returns the response, or the attempt started ("start now") for the caller to render."""
+    Returns the response, or the attempt started ("start now") for the caller to render.
+    ``sealed`` and ``drawn``: made by :func:`_before_the_lock` for this registration."""
     dep = deployment()
     slug = contest.slug
     if pending["kind"] == "resume":
@@ -886,7 +904,7 @@ def _verified(contest, pending: dict):
         return redirect(url_for(".landing", slug=slug), code=303)
     participant, outcome = register_verified(dep, contest, pending["values"], verified_by=pending["channel"],
                                              client_key=client_key("contest-register"), email=pending.get("email"),
-                                             device_key=_browser_key())
+                                             device_key=_browser_key(), sealed=sealed)
     if participant is None:
         flash("Không đăng ký được với số điện thoại hoặc số căn cước này: số đã được dùng để đăng ký, hoặc dữ liệu "
               "của người đăng ký bằng số này đã được xóa khi vòng thi họ dự còn đang mở (đăng ký lại được sau khi "
@@ -898,7 +916,7 @@ def _verified(contest, pending: dict):
         return redirect(url_for(".landing", slug=slug), code=303)
     if pending.get("start_now") and contest.current_round(utc_now()) is not None:
         try:
-            started = attempts_mod.start_attempt(dep, contest, participant.id, participant=participant)
+            started = attempts_mod.start_attempt(dep, contest, participant.id, participant=participant, drawn=drawn)
         except (AttemptError, Throttled):
             pass
         else:
