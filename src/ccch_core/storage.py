@@ -171,6 +171,7 @@ _U32 = struct.Struct("=I")
 _gates: dict[tuple[str, int], tuple[threading.RLock, int | None]] = {}
 _gates_guard = threading.Lock()
 _gate_depth = threading.local()
+_checkpointers: dict[tuple[str, int], _Checkpointer] = {}
 _connections: dict[tuple[str, int], int] = {}
 """Open connections of :func:`connect` per database file in this process: the file's write queue
 (its lock file descriptor) is dropped when the last one closes, so a process that opens many
@@ -209,8 +210,11 @@ def _count_connection(db: Database) -> None:
                 return
             _connections.pop(key, None)
             gate = _gates.pop(key, None)
+            checkpointer = _checkpointers.pop(key, None)
         if gate is not None and gate[1] is not None:
             os.close(gate[1])
+        if checkpointer is not None:
+            checkpointer.stop()
 
     db.close = close_and_release
 
@@ -351,22 +355,81 @@ def _wal_frames_pending(path: str) -> int:
 
 
 def _checkpoint_if_due(db: Database) -> None:
-    """A PASSIVE checkpoint when the WAL holds :data:`CHECKPOINT_FRAMES` pages not yet copied.
+    """Ask this process's checkpointer to copy the WAL into the database file when it holds
+    :data:`CHECKPOINT_FRAMES` pages not yet copied.
 
     SQLite's automatic checkpoint runs inside COMMIT, that is while this process still holds the
     write queue: every other writer waited for its copy of ~4 MB and its two fsyncs (measured in
-    #16: workers spent a fifth of their time waiting for the queue). Here it runs after the
-    queue is released, so the other workers write meanwhile; a PASSIVE checkpoint never waits
-    for a lock (another process checkpointing already makes this one return at once)."""
+    #16: workers spent a tenth of their time waiting for the queue). Here it is asked for after
+    the queue is released, and done by a thread of its own (:class:`_Checkpointer`), so neither
+    the other writers nor this request wait for the copy or the disk."""
     path = _path_of(db)
     if not path or db.conn.in_transaction or _wal_frames_pending(path) < CHECKPOINT_FRAMES:
         return
-    if getattr(_gate_depth, "depths", {}).get((path, os.getpid()), 0):
-        return  # still inside the queue (write_transaction_if_free): the next writer copies them
-    try:
-        db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    except sqlite3.OperationalError:  # a busy or full disk: the next commit tries again
-        pass
+    key = (path, os.getpid())
+    with _gates_guard:
+        if key not in _connections:  # not a counted connection (closed meanwhile): nothing to keep
+            return
+        checkpointer = _checkpointers.get(key)
+        if checkpointer is None:
+            checkpointer = _checkpointers[key] = _Checkpointer(path)
+    checkpointer.ask()
+
+
+class _Checkpointer:
+    """A daemon thread of this process that runs PASSIVE checkpoints of one database file on a
+    connection of its own, when a writer asks (:func:`_checkpoint_if_due`). SQLite releases the
+    GIL while it copies and syncs, so the process goes on serving meanwhile; a PASSIVE checkpoint
+    never waits for a lock (another process checkpointing makes it return at once). Stopped when
+    the process's last connection to the file closes (:func:`_count_connection`); a forked child
+    starts its own (the thread does not survive the fork)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.passes = 0
+        self._asked = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="ccch-checkpoint", daemon=True)
+        self._thread.start()
+
+    def ask(self) -> None:
+        """Checkpoint soon (once, however many writers ask meanwhile)."""
+        self._idle.clear()
+        self._asked.set()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no checkpoint is asked for or running (tests, and a clean stop)."""
+        return self._idle.wait(timeout)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._asked.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        conn = None
+        try:
+            while True:
+                self._asked.wait()
+                self._asked.clear()
+                if self._stopping:
+                    return
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, isolation_level=None)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.passes += 1
+                except sqlite3.Error:  # busy or a full disk: the next writer asks again
+                    pass
+                if not self._asked.is_set():
+                    self._idle.set()
+        finally:
+            if conn is not None:
+                conn.close()
+            self._idle.set()
 
 
 @contextlib.contextmanager
