@@ -62,6 +62,30 @@ def test_serve_installs_the_close_once(monkeypatch):
     assert server._graceful_close is original
 
 
+def test_the_date_header_is_formatted_once_a_second_and_reads_the_same(monkeypatch):
+    import email.utils
+
+    gunicorn_util = pytest.importorskip("gunicorn.util")
+    original = gunicorn_util.http_date
+    monkeypatch.setattr(gunicorn_util, "http_date", original)
+    monkeypatch.setattr(server, "_gunicorn_http_date", None)
+    monkeypatch.setattr(server, "_http_date_of_second", [None, ""])
+    server._install_http_date_once_a_second()
+    server._install_http_date_once_a_second()  # twice: still gunicorn's own behind it
+    assert gunicorn_util.http_date is server._http_date_once_a_second and server._gunicorn_http_date is original
+    formatted = []
+    monkeypatch.setattr(server, "_gunicorn_http_date", lambda t=None: formatted.append(t) or original(t))
+    clock = [1_796_000_000.25]
+    monkeypatch.setattr(server.time, "time", lambda: clock[0])
+    first = gunicorn_util.http_date()
+    clock[0] = 1_796_000_000.75
+    assert gunicorn_util.http_date() == first == email.utils.formatdate(1_796_000_000, usegmt=True)
+    assert formatted == [1_796_000_000]  # once for the second
+    clock[0] = 1_796_000_001.01
+    assert gunicorn_util.http_date() == email.utils.formatdate(1_796_000_001, usegmt=True) != first
+    assert gunicorn_util.http_date(86_400) == "Fri, 02 Jan 1970 00:00:00 GMT"  # a given instant: as before
+
+
 def test_gunicorn_settings_take_every_value():
     gunicorn_config = pytest.importorskip("gunicorn.config")
     plain = server.gunicorn_settings("127.0.0.1", 8000, 2, 1)
