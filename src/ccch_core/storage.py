@@ -338,11 +338,11 @@ def _wal_frames_pending(path: str) -> int:
     ``-shm`` file (https://www.sqlite.org/walformat.html: ``mxFrame`` at byte 16 of the header,
     ``nBackfill`` at byte 96, native byte order); 0 when it cannot be read."""
     try:
-        fd = os.open(path + "-shm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path + "-shm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except OSError:
         return 0
     try:
-        header = os.pread(fd, 100, 0)
+        header = os.read(fd, 100)  # a fresh descriptor reads from the start (os.pread is not on Windows)
     except OSError:
         return 0
     finally:
