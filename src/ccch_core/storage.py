@@ -287,7 +287,8 @@ def write_transaction(db: Database) -> Iterator[Database]:
     without waiting when another writer got there first; IMMEDIATE waits within the busy timeout.
     Writers of every worker process are queued first (see :func:`_queued`), so a burst of survey
     answers or contest submissions is served in order instead of by SQLite's sleeping retries.
-    Inside an open transaction this is a savepoint.
+    Inside an open transaction this is a savepoint. Once committed and out of the queue, a WAL of
+    :data:`CHECKPOINT_FRAMES` pages not yet copied is handed to the process's checkpointer thread.
     """
     conn = db.conn
     if conn.in_transaction:
