@@ -65,7 +65,7 @@ def test_connections_leave_checkpoints_to_litestream_only_when_replicated(make_d
     from ccch_core import storage
 
     plain = make_deployment()
-    # write_transaction checkpoints at CHECKPOINT_FRAMES; SQLite's own is the backstop above it.
+    # write_transaction has a thread checkpoint every CHECKPOINT_EVERY commits; SQLite's own is the backstop.
     assert plain.db.execute("pragma wal_autocheckpoint").fetchone()[0] == storage.BACKSTOP_CHECKPOINT_FRAMES
     assert getattr(plain.db, "_ccch_checkpoints", False)
     config = with_replication(make_deployment(), replica="../replica")
@@ -75,13 +75,15 @@ def test_connections_leave_checkpoints_to_litestream_only_when_replicated(make_d
     try:
         assert replicated.db.execute("pragma wal_autocheckpoint").fetchone()[0] == 0
         assert replicated.db.execute("pragma journal_mode").fetchone()[0] == "wal"
-        # Nor does write_transaction checkpoint: 2,000 pages and more stay in the WAL.
+        # Nor does write_transaction have it checkpointed: every page stays in the WAL.
         db = replicated.db
         db.execute("create table filler (x blob)")
-        for _ in range(40):
+        for _ in range(3 * storage.CHECKPOINT_EVERY):
             with storage.write_transaction(db):
                 db.conn.executemany("insert into filler values (?)", [(os.urandom(3000),)] * 50)
-        assert storage._wal_frames_pending(str(config.database_path)) > 2 * storage.CHECKPOINT_FRAMES
+        assert (str(config.database_path), os.getpid()) not in storage._checkpointers
+        wal = Path(str(config.database_path) + "-wal").stat().st_size
+        assert wal > 3 * storage.CHECKPOINT_EVERY * 50 * 3000  # past the backstop too: never copied
     finally:
         replicated.close()
 
@@ -95,7 +97,7 @@ def test_nothing_in_the_app_truncates_or_restarts_the_wal():
             text = path.read_text(encoding="utf-8")
             for match in re.finditer(r"wal_checkpoint[^\n]*|VACUUM[^\n]*", text, re.IGNORECASE):
                 found.append((str(path.relative_to(ROOT)), match.group(0)))
-    assert found == [(str(Path("src/ccch_core/storage.py")), 'wal_checkpoint(PASSIVE)").fetchone()')]
+    assert found == [(str(Path("src/ccch_core/storage.py")), 'wal_checkpoint(PASSIVE)").fetchone())')]
 
 
 def _ltx(folder: Path, level: int, txid: int, when: float) -> None:

@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
-import struct
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -93,7 +92,7 @@ def connect(path: str | Path, *, readonly: bool = False, busy_timeout_ms: int = 
         # NORMAL is safe in WAL mode: a crash of the process never loses a committed write.
         db.execute("PRAGMA synchronous = NORMAL")
         if autocheckpoint:
-            # write_transaction checkpoints at CHECKPOINT_FRAMES, after leaving the write queue;
+            # write_transaction has its checkpointer thread copy the WAL every CHECKPOINT_EVERY commits,
             # SQLite's own (run inside COMMIT, so inside the queue) stays as a backstop for writes
             # that do not go through it.
             db.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_FRAMES}")
@@ -165,8 +164,6 @@ def lock_beside_database(database_path, suffix: str, *, wait: bool = False) -> i
         raise
     return fd
 
-
-_U32 = struct.Struct("=I")
 
 _gates: dict[tuple[str, int], tuple[threading.RLock, int | None]] = {}
 _gates_guard = threading.Lock()
@@ -287,8 +284,8 @@ def write_transaction(db: Database) -> Iterator[Database]:
     without waiting when another writer got there first; IMMEDIATE waits within the busy timeout.
     Writers of every worker process are queued first (see :func:`_queued`), so a burst of survey
     answers or contest submissions is served in order instead of by SQLite's sleeping retries.
-    Inside an open transaction this is a savepoint. Once committed and out of the queue, a WAL of
-    :data:`CHECKPOINT_FRAMES` pages not yet copied is handed to the process's checkpointer thread.
+    Inside an open transaction this is a savepoint. Once committed and out of the queue, every
+    :data:`CHECKPOINT_EVERY` of them has the process's checkpointer thread copy the WAL.
     """
     conn = db.conn
     if conn.in_transaction:
@@ -323,49 +320,31 @@ def write_transaction(db: Database) -> Iterator[Database]:
         _checkpoint_if_due(db)
 
 
-CHECKPOINT_FRAMES = 1000
-"""Pages in the WAL not yet copied into the database file after which a writer copies them (a
-PASSIVE checkpoint), once out of the write queue: SQLite's default trigger, run elsewhere."""
+CHECKPOINT_EVERY = 32
+"""Write transactions of a process after which it has its checkpointer copy the WAL into the
+database file (a PASSIVE checkpoint), out of the write queue. At ~10 pages a transaction and two
+workers, about SQLite's default of 1,000 pages between checkpoints."""
 
-BACKSTOP_CHECKPOINT_FRAMES = 4 * CHECKPOINT_FRAMES
-"""SQLite's own automatic checkpoint, for writes outside :func:`write_transaction` (it runs inside
-COMMIT, while the writer still holds the write queue)."""
-
-_WAL_INDEX_VERSION = 3007000
-
-
-def _wal_frames_pending(path: str) -> int:
-    """Frames in the WAL of ``path`` not yet checkpointed, from the wal-index header in the
-    ``-shm`` file (https://www.sqlite.org/walformat.html: ``mxFrame`` at byte 16 of the header,
-    ``nBackfill`` at byte 96, native byte order); 0 when it cannot be read."""
-    try:
-        fd = os.open(path + "-shm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-    except OSError:
-        return 0
-    try:
-        header = os.read(fd, 100)  # a fresh descriptor reads from the start (os.pread is not on Windows)
-    except OSError:
-        return 0
-    finally:
-        os.close(fd)
-    if len(header) < 100 or not header[12]:  # isInit
-        return 0
-    version, max_frame, backfilled = _U32.unpack_from(header, 0)[0], _U32.unpack_from(header, 16)[0], \
-        _U32.unpack_from(header, 96)[0]
-    return max_frame - backfilled if version == _WAL_INDEX_VERSION and max_frame > backfilled else 0
+BACKSTOP_CHECKPOINT_FRAMES = 4000
+"""SQLite's own automatic checkpoint, for writes outside :func:`write_transaction` and for one
+transaction of many pages (it runs inside COMMIT, while the writer still holds the write queue)."""
 
 
 def _checkpoint_if_due(db: Database) -> None:
-    """Ask this process's checkpointer to copy the WAL into the database file when it holds
-    :data:`CHECKPOINT_FRAMES` pages not yet copied.
+    """Count a committed write transaction; every :data:`CHECKPOINT_EVERY`, ask this process's
+    checkpointer to copy the WAL into the database file.
 
     SQLite's automatic checkpoint runs inside COMMIT, that is while this process still holds the
     write queue: every other writer waited for its copy of ~4 MB and its two fsyncs (measured in
     #16: workers spent a tenth of their time waiting for the queue). Here it is asked for after
     the queue is released, and done by a thread of its own (:class:`_Checkpointer`), so neither
-    the other writers nor this request wait for the copy or the disk."""
+    the other writers nor this request wait for the copy or the disk.
+
+    Counted, not measured: the WAL's pending pages are in the wal-index (the ``-shm`` file), but
+    opening and closing that file outside SQLite would drop every POSIX lock this process's
+    connections hold on it (https://www.sqlite.org/howtocorrupt.html, 2.2)."""
     path = _path_of(db)
-    if not path or db.conn.in_transaction or _wal_frames_pending(path) < CHECKPOINT_FRAMES:
+    if not path:
         return
     key = (path, os.getpid())
     with _gates_guard:
@@ -374,7 +353,10 @@ def _checkpoint_if_due(db: Database) -> None:
         checkpointer = _checkpointers.get(key)
         if checkpointer is None:
             checkpointer = _checkpointers[key] = _Checkpointer(path)
-    checkpointer.ask()
+        checkpointer.commits += 1
+        due = checkpointer.commits % CHECKPOINT_EVERY == 0
+    if due:
+        checkpointer.ask()
 
 
 class _Checkpointer:
@@ -387,18 +369,26 @@ class _Checkpointer:
 
     def __init__(self, path: str):
         self.path = path
+        self.commits = 0
         self.passes = 0
+        self.last: tuple[int, int, int] | None = None
+        """The last checkpoint's (busy, pages in the WAL, pages copied), as SQLite reports it."""
         self._asked = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="ccch-checkpoint", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def ask(self) -> None:
-        """Checkpoint soon (once, however many writers ask meanwhile)."""
+        """Checkpoint soon (once, however many writers ask meanwhile); the thread starts on the
+        first request."""
         self._idle.clear()
         self._asked.set()
+        if self._thread is None:
+            with _gates_guard:
+                if self._thread is None and not self._stopping:
+                    self._thread = threading.Thread(target=self._run, name="ccch-checkpoint", daemon=True)
+                    self._thread.start()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no checkpoint is asked for or running (tests, and a clean stop)."""
@@ -407,8 +397,11 @@ class _Checkpointer:
     def stop(self) -> None:
         self._stopping = True
         self._asked.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+        thread = self._thread
+        if thread is None:
+            self._idle.set()
+        elif thread is not threading.current_thread():
+            thread.join(timeout=10)
 
     def _run(self) -> None:
         conn = None
@@ -421,7 +414,7 @@ class _Checkpointer:
                 try:
                     if conn is None:
                         conn = sqlite3.connect(self.path, isolation_level=None)
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.last = tuple(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
                     self.passes += 1
                 except sqlite3.Error:  # busy or a full disk: the next writer asks again
                     pass
