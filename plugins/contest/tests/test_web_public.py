@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import random
 import re
 import threading
 from html.parser import HTMLParser
@@ -598,7 +599,8 @@ def test_the_questions_markup(dep, contest):
     from markupsafe import Markup, escape
 
     person = add_participant(dep, contest, 1)
-    attempt = A.start_attempt(dep, contest, person.id).attempt
+    # A seeded draw: an unseeded one left out every true/false question now and then (CI failed so).
+    attempt = A.start_attempt(dep, contest, person.id, rng=random.Random(3)).attempt
     bank = A.bank_for(dep, contest, attempt)
     kinds = {bank.questions[qid].type for qid, _ in attempt.questions}
     assert kinds == {"single", "multiple", "true_false"}
