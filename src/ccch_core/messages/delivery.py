@@ -305,14 +305,9 @@ class Deliverer:
 
     def deliver_one(self, row: dict[str, Any]) -> SendResult:
         """Render and send one claimed message, then record what happened."""
-        return self._deliver(row)[0]
-
-    def _deliver(self, row: dict[str, Any], then: Callable[[Any], Any] | None = None) -> tuple[SendResult, Any]:
-        """:meth:`deliver_one`, with ``then`` run in the transaction that records the outcome
-        (see :meth:`record`); returns the outcome and what ``then`` returned."""
         result, segments = self._send(row)
-        following = self.record(row, result, segments, then=then)
-        return result, following
+        self.record(row, result, segments)
+        return result
 
     def _send(self, row: dict[str, Any]) -> tuple[SendResult, int | None]:
         """Render and send one claimed message (no transaction): its outcome and SMS segments."""
@@ -337,17 +332,14 @@ class Deliverer:
             result = SendResult.retry(f"{type(exc).__name__}: {exc}", channel_down=True)
         return result, segments
 
-    def record(self, row: dict[str, Any], result: SendResult, segments: int | None = None, *,
-               then: Callable[[Any], Any] | None = None) -> Any:
-        """Write a send's outcome (and, on success, its audit row) in one transaction.
-
-        ``then(db)``, when given, runs last in that same transaction and its value is returned."""
+    def record(self, row: dict[str, Any], result: SendResult, segments: int | None = None) -> SendResult:
+        """Write a send's outcome (and, on success, its audit row) in one transaction; returns the
+        outcome as recorded (its reason masked)."""
         now = self.clock()
         with write_transaction(self.deployment.db) as db:
             result = self._record_in(db, row, result, segments, now)
-            following = then(db) if then is not None else None
         self._log_outcome(row, result)
-        return following
+        return result
 
     def _record_in(self, db, row: dict[str, Any], result: SendResult, segments: int | None,
                    now: dt.datetime) -> SendResult:
